@@ -1,0 +1,47 @@
+"""ecgtool: heartbeats, beat labels, rhythm episodes and verdicts from single-lead ECG.
+
+The public functions are imported on first use, so ``import ecgtool`` (and
+``ecgtool detect``) never pays for JAX.
+
+Examples
+--------
+>>> import ecgtool
+>>> rec = ecgtool.read_sample("119")
+>>> beats = ecgtool.detect_beats(rec.signal, rec.fs)
+>>> len(beats) > 1900
+True
+"""
+
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+_API = {
+    "read_record": "ecgtool.io.inputs:read_source",
+    "read_wfdb": "ecgtool.io.records:read_wfdb",
+    "read_csv": "ecgtool.io.records:read_csv",
+    "read_sample": "ecgtool.io.records:read_sample",
+    "Record": "ecgtool.io.records:Record",
+    "Annotations": "ecgtool.io.records:Annotations",
+    "Beats": "ecgtool.beats.table:Beats",
+    "detect_beats": "ecgtool.signal.detect:detect_beats",
+    "detect_r_peaks": "ecgtool.signal.detect:detect_r_peaks",
+    "delineate": "ecgtool.signal.delineate:delineate",
+    "score_detection": "ecgtool.evaluate:score_detection",
+    "EcgToolError": "ecgtool.errors:EcgToolError",
+}
+
+__all__ = sorted(_API) + ["__version__"]
+
+
+def __getattr__(name: str):
+    try:
+        target = _API[name]
+    except KeyError:
+        raise AttributeError(f"module 'ecgtool' has no attribute {name!r}") from None
+    module, attr = target.split(":")
+    value = getattr(importlib.import_module(module), attr)
+    globals()[name] = value
+    return value

@@ -1,0 +1,243 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+# cython: initializedcheck=False, nonecheck=False
+"""Compiled kernels of ecgtool's QRS detector.
+
+Two kernels, both inner functions of :func:`ecgtool.signal.detect.detect_beats`:
+
+``_qrs_filter``
+    the band-pass / derivative / squaring / integration chain, built from
+    centred moving sums so that it is linear-phase and costs O(1) per sample
+    whatever the window length;
+``_find_qrs``
+    the adaptive-threshold peak search over the integrated signal, with a
+    refractory period, T-wave rejection and search-back.
+
+Every check, copy, filter design and threshold lives in the Python wrapper;
+the kernels trust their arguments. Each has a pure-Python twin in
+``ecgtool.signal._twins`` and the test suite proves they agree.
+"""
+
+from libc.math cimport fabs
+from libc.stdlib cimport malloc, free
+
+DEF NBUF = 8
+
+
+cdef inline Py_ssize_t _clip(Py_ssize_t i, Py_ssize_t n) noexcept nogil:
+    if i < 0:
+        return 0
+    if i >= n:
+        return n - 1
+    return i
+
+
+cdef void _moving_mean(const double* x, double* out, Py_ssize_t n,
+                       Py_ssize_t half) noexcept nogil:
+    # Centred mean over 2*half+1 samples, edges repeat the end samples.
+    # The running sum is split so that the long interior loop has no clipping.
+    cdef Py_ssize_t i, k
+    cdef double s = 0.0
+    cdef double inv = 1.0 / (2 * half + 1)
+    cdef Py_ssize_t stop = n - half
+    for k in range(-half, half + 1):
+        s += x[_clip(k, n)]
+    out[0] = s * inv
+    i = 1
+    while i < n and i <= half:
+        s += x[_clip(i + half, n)] - x[0]
+        out[i] = s * inv
+        i += 1
+    while i < stop:
+        s += x[i + half] - x[i - half - 1]
+        out[i] = s * inv
+        i += 1
+    while i < n:
+        s += x[n - 1] - x[_clip(i - half - 1, n)]
+        out[i] = s * inv
+        i += 1
+
+
+def _qrs_filter(const double[::1] x not None, Py_ssize_t lp_half,
+                Py_ssize_t hp_half, Py_ssize_t int_half, double scale,
+                double[::1] band not None, double[::1] feat not None,
+                double[::1] work not None):
+    """Inner function of ``ecgtool.signal.filters.qrs_filter``.
+
+    ``band`` receives the band-passed signal (two moving means of width
+    ``2*lp_half+1`` minus a moving mean of width ``2*hp_half+1``); ``feat``
+    receives the moving mean (width ``2*int_half+1``) of the squared central
+    difference of ``band`` times ``scale``. All arrays have the length of ``x``.
+    """
+    cdef Py_ssize_t n = x.shape[0]
+    cdef Py_ssize_t i
+    cdef double d
+    with nogil:
+        _moving_mean(&x[0], &work[0], n, lp_half)
+        _moving_mean(&work[0], &band[0], n, lp_half)
+        _moving_mean(&band[0], &work[0], n, hp_half)
+        # High-pass (band = low-pass minus its baseline) fused with the squared
+        # central difference, one sample ahead, to save passes over memory.
+        band[0] -= work[0]
+        if n > 1:
+            band[1] -= work[1]
+        work[0] = 0.0
+        for i in range(1, n - 1):
+            band[i + 1] -= work[i + 1]
+            d = (band[i + 1] - band[i - 1]) * scale
+            work[i] = d * d
+        work[n - 1] = 0.0
+        _moving_mean(&work[0], &feat[0], n, int_half)
+
+
+cdef double _median(const double* buf) noexcept nogil:
+    # Median of NBUF values (NBUF is even: mean of the two middle ones).
+    cdef double tmp[NBUF]
+    cdef double v
+    cdef int i, j
+    for i in range(NBUF):
+        v = buf[i]
+        j = i - 1
+        while j >= 0 and tmp[j] > v:
+            tmp[j + 1] = tmp[j]
+            j -= 1
+        tmp[j + 1] = v
+    return 0.5 * (tmp[NBUF // 2 - 1] + tmp[NBUF // 2])
+
+
+cdef double _max_slope(const double* sig, Py_ssize_t n, Py_ssize_t p,
+                       Py_ssize_t half, Py_ssize_t step) noexcept nogil:
+    # Largest |sig[k+step] - sig[k-step]| for k within +-half of p.
+    cdef Py_ssize_t k, lo = p - half, hi = p + half
+    cdef double s = 0.0, d
+    if lo < step:
+        lo = step
+    if hi > n - 1 - step:
+        hi = n - 1 - step
+    for k in range(lo, hi + 1):
+        d = fabs(sig[k + step] - sig[k - step])
+        if d > s:
+            s = d
+    return s
+
+
+def _find_qrs(const double[::1] feat not None, const double[::1] sig not None,
+              double init_qrs, double init_noise, double init_rr,
+              Py_ssize_t refractory, Py_ssize_t twave, Py_ssize_t slope_half,
+              Py_ssize_t slope_step, double threshold, double t_ratio,
+              double sb_factor, double sb_threshold, double floor,
+              Py_ssize_t[::1] out not None):
+    """Inner function of ``ecgtool.signal.detect.find_r_peaks``.
+
+    Scans the local maxima of ``feat`` and writes the indices of those taken
+    as QRS complexes to ``out`` (which must hold ``len(feat)//2 + 1``
+    values); ``sig`` (same length) is the signal whose slopes tell T waves
+    from beats. Returns the number written. The rules are documented in the
+    Python twin ``ecgtool.signal._twins.find_qrs``.
+    """
+    cdef Py_ssize_t n = feat.shape[0]
+    cdef Py_ssize_t i, j, p, best_i, count = 0
+    cdef Py_ssize_t last = -1, sb_pos = -1, end
+    cdef double qrs_buf[NBUF]
+    cdef double noise_buf[NBUF]
+    cdef double rr_buf[NBUF]
+    cdef double slope_buf[NBUF]
+    cdef int qi = 0, ni = 0, ri = 0, si = 0
+    cdef double v, thr, rr_med, sb_val = 0.0, slope, last_slope = 0.0
+    cdef double qrs_med, noise_med, slope_med = 0.0
+    cdef bint is_beat, t_like, searchback
+    if n < 3 or sig.shape[0] != n:
+        return 0
+    with nogil:
+        for i in range(NBUF):
+            qrs_buf[i] = init_qrs
+            noise_buf[i] = init_noise
+            rr_buf[i] = init_rr
+            slope_buf[i] = 0.0
+        qrs_med = init_qrs
+        noise_med = init_noise
+        thr = noise_med + threshold * (qrs_med - noise_med)
+        rr_med = init_rr
+        i = 1
+        while i < n - 1:
+            if not (feat[i] > feat[i - 1] and feat[i] >= feat[i + 1]):
+                i += 1
+                continue
+            p = i
+            v = feat[i]
+            # Rule 1, search-back. Before the first beat the record start
+            # stands in for it, so a first beat under a too-high initial
+            # threshold is still found.
+            searchback = (sb_pos >= 0
+                          and p - (last if last >= 0 else 0) > sb_factor * rr_med
+                          and p - sb_pos > refractory
+                          and sb_val > sb_threshold * thr and sb_val > floor)
+            if searchback:
+                p = sb_pos
+                v = sb_val
+                is_beat = True
+                t_like = False
+            else:
+                # Rule 2, refractory period.
+                if last >= 0 and p - last <= refractory:
+                    i += 1
+                    continue
+                is_beat = v > thr and v > floor
+                if is_beat:
+                    # Rule 3. The first crossing may be a ripple on the rising
+                    # edge: move to the largest value within the refractory span.
+                    end = p + refractory
+                    if end > n:
+                        end = n
+                    best_i = p
+                    for j in range(p + 1, end):
+                        if feat[j] > feat[best_i]:
+                            best_i = j
+                    p = best_i
+                    v = feat[p]
+                # A peak soon after a beat that is much less steep than the
+                # recent beats is a T wave.
+                t_like = False
+                if last >= 0 and p - last < twave:
+                    slope = _max_slope(&sig[0], n, p, slope_half, slope_step)
+                    t_like = slope < t_ratio * (slope_med if slope_med > last_slope else last_slope)
+            if is_beat and not t_like:
+                slope = _max_slope(&sig[0], n, p, slope_half, slope_step)
+                if last >= 0:
+                    rr_buf[ri] = p - last
+                    ri = (ri + 1) % NBUF
+                    rr_med = _median(rr_buf)
+                else:
+                    # The first beat stands in for the slopes not seen yet.
+                    for j in range(NBUF):
+                        slope_buf[j] = slope
+                qrs_buf[qi] = v
+                qi = (qi + 1) % NBUF
+                qrs_med = _median(qrs_buf)
+                slope_buf[si] = slope
+                si = (si + 1) % NBUF
+                slope_med = _median(slope_buf)
+                last_slope = slope
+                out[count] = p
+                count += 1
+                last = p
+                sb_pos = -1
+                thr = noise_med + threshold * (qrs_med - noise_med)
+                if not searchback:
+                    i = p + 1
+                # else: look at the current peak again with the new state
+                continue
+            # Rule 4, a noise peak; T waves never become search-back beats.
+            noise_buf[ni] = v
+            ni = (ni + 1) % NBUF
+            noise_med = _median(noise_buf)
+            thr = noise_med + threshold * (qrs_med - noise_med)
+            if not t_like and (sb_pos < 0 or v > sb_val):
+                sb_pos = p
+                sb_val = v
+            i = p + 1
+        # The record ends while a beat is overdue.
+        if (sb_pos >= 0 and n - (last if last >= 0 else 0) > sb_factor * rr_med
+                and sb_val > sb_threshold * thr and sb_val > floor):
+            out[count] = sb_pos
+            count += 1
+    return count

@@ -1,0 +1,101 @@
+"""Running one function over many records, in worker processes, failures kept apart.
+
+Workers only compute; the caller receives results in input order and is the
+single writer of any output file.
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
+
+from ecgtool.errors import EcgToolError
+from ecgtool.io.inputs import Source
+
+
+@dataclass
+class Outcome:
+    """What one record gave: a value, or the reason it failed, plus warnings."""
+
+    source: Source
+    value: Any = None
+    error: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def _call(fn: Callable[[Source], Any], src: Source) -> Outcome:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            value = fn(src)
+        except EcgToolError as exc:
+            where = exc.path or src.path
+            return Outcome(src, error=f"{where}: {exc.problem}",
+                           warnings=[str(w.message) for w in caught])
+        except MemoryError:
+            return Outcome(src, error=f"{src.path}: out of memory")
+        except Exception as exc:  # a bug, but one record must not stop the batch
+            return Outcome(src, error=f"{src.path}: internal error: "
+                           f"{type(exc).__name__}: {exc}")
+    msgs = []
+    for w in caught:
+        text = str(w.message)
+        if text not in msgs:
+            msgs.append(text)
+    return Outcome(src, value=value, warnings=msgs)
+
+
+def run(fn: Callable[[Source], Any], sources: list[Source], jobs: int = 1,
+        progress: bool = True, label: str = "records") -> Iterator[Outcome]:
+    """Yield one :class:`Outcome` per source, in input order.
+
+    Parameters
+    ----------
+    fn : callable
+        Picklable function of a :class:`Source` (module-level or a partial).
+    sources : list of Source
+        What to process.
+    jobs : int
+        Worker processes (1: in this process).
+    progress : bool
+        Show a progress bar on stderr (only when it is a terminal and there
+        is more than one source).
+    label : str
+        Shown beside the bar.
+    """
+    bar = None
+    if progress and len(sources) > 1 and sys.stderr.isatty():
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+        bar = Progress("[progress.description]{task.description}", BarColumn(),
+                       MofNCompleteColumn(), TimeRemainingColumn(),
+                       console=Console(stderr=True), transient=True)
+    task = bar.add_task(label, total=len(sources)) if bar else None
+    try:
+        if bar:
+            bar.start()
+        if jobs <= 1 or len(sources) <= 1:
+            it = (_call(fn, s) for s in sources)
+            for out in it:
+                if bar:
+                    bar.advance(task)
+                yield out
+        else:
+            with ProcessPoolExecutor(max_workers=jobs) as pool:
+                futures = [pool.submit(_call, fn, s) for s in sources]
+                for fut in futures:
+                    out = fut.result()
+                    if bar:
+                        bar.advance(task)
+                    yield out
+    finally:
+        if bar:
+            bar.stop()

@@ -1,0 +1,1 @@
+"""Beats as a table: the detector's output, labels, and fixed windows for learning."""

@@ -1,0 +1,167 @@
+"""The beats table: one row per heartbeat, the same columns in CSV and HDF5.
+
+Sample indices are int64 at the record's rate, ``-1`` where a point was not
+found; derived times are float milliseconds, NaN where undefined. Labels from
+``ecgtool classify`` are optional columns of the same table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+
+import numpy as np
+
+#: Sample-index columns, in table order (after ``r_peak``).
+POINT_COLUMNS = ("p_onset", "p_peak", "p_offset", "t_onset", "t_peak", "t_offset")
+
+#: Columns of every beats table, in order (the CSV header, after ``record``).
+BEAT_COLUMNS = ("r_peak", "time_s", "qrs_onset", "qrs_offset", "qrs_ms", "r_latency_ms",
+                "r_amp_mv", "rr_prev_ms", "rr_next_ms") + POINT_COLUMNS
+
+#: AAMI EC57 beat classes, in the order of the probability columns.
+AAMI_CLASSES = ("N", "S", "V", "F", "Q")
+
+#: Columns added by ``ecgtool classify``.
+LABEL_COLUMNS = ("aami",) + tuple(f"p_{c}" for c in AAMI_CLASSES) + ("anomaly",)
+
+
+@dataclass
+class BeatLabels:
+    """Classifier output for each beat.
+
+    Attributes
+    ----------
+    aami : numpy.ndarray
+        One of ``N S V F Q`` per beat (str).
+    proba : numpy.ndarray
+        ``(n_beats, 5)`` class probabilities, columns in :data:`AAMI_CLASSES` order.
+    """
+
+    aami: np.ndarray
+    proba: np.ndarray
+
+    def __post_init__(self) -> None:
+        self.aami = np.asarray(self.aami, dtype="<U1")
+        self.proba = np.asarray(self.proba, dtype=np.float32).reshape(-1, len(AAMI_CLASSES))
+
+    @property
+    def anomaly(self) -> np.ndarray:
+        """True for every beat that is not N."""
+        return self.aami != "N"
+
+
+def _int_column(values, n: int) -> np.ndarray:
+    if values is None:
+        return np.full(n, -1, dtype=np.int64)
+    return np.asarray(values, dtype=np.int64)
+
+
+@dataclass
+class Beats:
+    """The heartbeats of one record.
+
+    Attributes
+    ----------
+    fs : float
+        Sampling rate of the record (Hz); every index is at this rate.
+    r_peak : numpy.ndarray
+        int64 sample index of each R peak, sorted.
+    qrs_onset, qrs_offset : numpy.ndarray
+        int64 QRS onset and offset (-1 when not found).
+    p_onset, p_peak, p_offset, t_onset, t_peak, t_offset : numpy.ndarray
+        int64 P- and T-wave points (-1 when not found).
+    r_amp_mv : numpy.ndarray
+        R-peak amplitude above the PR baseline (mV, negative for a QS complex).
+    labels : BeatLabels or None
+        Set by the classifier.
+
+    Examples
+    --------
+    >>> b = Beats(fs=250.0, r_peak=np.array([100, 350, 600]))
+    >>> b.columns()["rr_prev_ms"].tolist()
+    [nan, 1000.0, 1000.0]
+    """
+
+    fs: float
+    r_peak: np.ndarray
+    qrs_onset: np.ndarray | None = None
+    qrs_offset: np.ndarray | None = None
+    p_onset: np.ndarray | None = None
+    p_peak: np.ndarray | None = None
+    p_offset: np.ndarray | None = None
+    t_onset: np.ndarray | None = None
+    t_peak: np.ndarray | None = None
+    t_offset: np.ndarray | None = None
+    r_amp_mv: np.ndarray | None = None
+    labels: BeatLabels | None = field(default=None)
+
+    def __post_init__(self) -> None:
+        self.fs = float(self.fs)
+        self.r_peak = np.asarray(self.r_peak, dtype=np.int64)
+        n = self.r_peak.size
+        for f in ("qrs_onset", "qrs_offset") + POINT_COLUMNS:
+            setattr(self, f, _int_column(getattr(self, f), n))
+        self.r_amp_mv = (np.full(n, np.nan) if self.r_amp_mv is None
+                         else np.asarray(self.r_amp_mv, dtype=np.float64))
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if isinstance(v, np.ndarray) and v.shape[0] != n:
+                raise ValueError(f"column {f.name} has {v.shape[0]} rows, r_peak has {n}")
+
+    def __len__(self) -> int:
+        return int(self.r_peak.size)
+
+    def _ms(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        out = (b - a).astype(np.float64) * (1000.0 / self.fs)
+        out[(a < 0) | (b < 0)] = np.nan
+        return out
+
+    @property
+    def rr_ms(self) -> np.ndarray:
+        """The n-1 R-R intervals in ms."""
+        return np.diff(self.r_peak).astype(np.float64) * (1000.0 / self.fs)
+
+    def columns(self) -> dict[str, np.ndarray]:
+        """All columns in table order (:data:`BEAT_COLUMNS`, then labels if any)."""
+        rr = self.rr_ms
+        nan = np.array([np.nan])
+        cols = {
+            "r_peak": self.r_peak,
+            "time_s": self.r_peak / self.fs,
+            "qrs_onset": self.qrs_onset,
+            "qrs_offset": self.qrs_offset,
+            "qrs_ms": self._ms(self.qrs_onset, self.qrs_offset),
+            "r_latency_ms": self._ms(self.qrs_onset, np.where(self.qrs_onset < 0, -1,
+                                                              self.r_peak)),
+            "r_amp_mv": self.r_amp_mv,
+            "rr_prev_ms": np.concatenate([nan, rr]) if len(self) else rr,
+            "rr_next_ms": np.concatenate([rr, nan]) if len(self) else rr,
+        }
+        for f in POINT_COLUMNS:
+            cols[f] = getattr(self, f)
+        if self.labels is not None:
+            cols["aami"] = self.labels.aami
+            for i, c in enumerate(AAMI_CLASSES):
+                cols[f"p_{c}"] = self.labels.proba[:, i]
+            cols["anomaly"] = self.labels.anomaly
+        return cols
+
+    @classmethod
+    def from_columns(cls, cols: dict[str, np.ndarray], fs: float) -> "Beats":
+        """Rebuild from :meth:`columns` output (derived columns are ignored)."""
+        kw = {k: cols[k] for k in ("r_peak", "qrs_onset", "qrs_offset", "r_amp_mv")
+              + POINT_COLUMNS if k in cols}
+        labels = None
+        if "aami" in cols:
+            labels = BeatLabels(aami=cols["aami"],
+                                proba=np.stack([cols[f"p_{c}"] for c in AAMI_CLASSES], axis=1))
+        return cls(fs=fs, labels=labels, **kw)
+
+    def select(self, mask: np.ndarray) -> "Beats":
+        """The beats where ``mask`` is true (or at the given indices)."""
+        kw = {f.name: getattr(self, f.name)[mask] for f in fields(self)
+              if isinstance(getattr(self, f.name), np.ndarray)}
+        labels = None
+        if self.labels is not None:
+            labels = BeatLabels(self.labels.aami[mask], self.labels.proba[mask])
+        return Beats(fs=self.fs, labels=labels, **kw)

@@ -1,0 +1,77 @@
+"""The ``ecgtool`` command: thin subcommands over the library.
+
+Each subcommand lives in its own module; they only parse options, call the
+library and print. Errors in the user's input end the command with one line
+on stderr and exit status 1.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from ecgtool.cli import convert, detect, evaluate
+
+app = typer.Typer(
+    name="ecgtool",
+    help="Heartbeats, beat labels, rhythm episodes and verdicts from ECG recordings.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.command("convert")(convert.convert)
+app.command("detect")(detect.detect)
+app.command("evaluate")(evaluate.evaluate)
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", help="Print the version and exit.",
+                                       is_eager=True)) -> None:
+    if version:
+        from ecgtool import __version__
+
+        print(f"ecgtool {__version__}")
+        raise typer.Exit()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console entry point: run the app, turn errors into one line and a status."""
+    from ecgtool.errors import EcgToolError
+
+    try:
+        rc = app(args=argv, prog_name="ecgtool", standalone_mode=False)
+    except EcgToolError as exc:
+        print(f"ecgtool: error: {exc}", file=sys.stderr)
+        return 1
+    except typer.Exit as exc:
+        return exc.exit_code
+    except typer.Abort:
+        print("ecgtool: aborted", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print("ecgtool: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # The reader of our stdout went away (e.g. `| head`): not an error.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    except Exception as exc:  # click usage errors and genuine bugs
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show(file=sys.stderr)
+            return exc.exit_code
+        if os.environ.get("ECGTOOL_DEBUG"):
+            raise
+        print(f"ecgtool: internal error: {type(exc).__name__}: {exc} "
+              "(set ECGTOOL_DEBUG=1 for details)", file=sys.stderr)
+        return 2
+    return rc if isinstance(rc, int) else 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,104 @@
+"""What every subcommand shares: input options, messages on stderr, output files."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from pathlib import Path
+from typing import IO, Iterator, Optional
+
+import typer
+
+from ecgtool.errors import EcgToolError  # noqa: F401  (re-exported for commands)
+
+# Options shared by the commands that read records.
+InputsArg = typer.Argument(None, help="Records: WFDB names or .hea files, folders, globs, "
+                           "CSV files, ecgtool .h5 stores, '-' for stdin, sample:NAME.",
+                           show_default=False)
+SampleOpt = typer.Option(False, "--sample", help="Also process the bundled MIT-BIH "
+                         "records 119 and 208.")
+ChannelOpt = typer.Option(None, "--channel", "-c", help="Lead name or index "
+                          "(default: MLII, else II, else the first).")
+FsOpt = typer.Option(None, "--fs", help="Sampling rate in Hz (CSV and stdin input).")
+ColumnOpt = typer.Option(None, "--column", help="CSV column name or index holding the ECG.")
+UnitsOpt = typer.Option("mV", "--units", help="Units of CSV values: mV, uV or V.")
+JobsOpt = typer.Option(1, "--jobs", "-j", min=1, help="Worker processes.")
+QuietOpt = typer.Option(False, "--quiet", "-q", help="No progress bar or summary.")
+
+
+def say(msg: str) -> None:
+    """A message for the user (stderr, never mixed with data)."""
+    print(msg, file=sys.stderr, flush=True)
+
+
+def warn(msg: str) -> None:
+    say(f"ecgtool: warning: {msg}")
+
+
+def error(msg: str) -> None:
+    say(f"ecgtool: error: {msg}")
+
+
+def parse_channel(channel: Optional[str]):
+    if channel is None:
+        return None
+    return int(channel) if channel.lstrip("-").isdigit() else channel
+
+
+def read_options(channel=None, fs=None, column=None, units="mV", all_leads=False):
+    from ecgtool.io.inputs import ReadOptions
+
+    if units.lower() not in ("mv", "uv", "µv", "v"):
+        raise EcgToolError(f"unknown units {units!r} (use mV, uV or V)")
+    if fs is not None and not fs > 0:
+        raise EcgToolError(f"--fs must be positive, got {fs:g}")
+    return ReadOptions(channel=parse_channel(channel), fs=fs, column=parse_channel(column),
+                       units=units, all_leads=all_leads)
+
+
+def sources(inputs: Optional[list[str]], sample: bool):
+    from ecgtool.io.inputs import expand_inputs
+
+    found = expand_inputs(list(inputs or []), samples=sample)
+    if not found:
+        raise EcgToolError("no input: give records, folders, a store, '-' or --sample")
+    return found
+
+
+def output_kind(out: Optional[str]) -> str:
+    """``"stdout"``, ``"store"`` or ``"csv"`` for an ``--out`` value."""
+    if out is None or out == "-":
+        return "stdout"
+    from ecgtool.io.store import is_store
+
+    return "store" if is_store(out) else "csv"
+
+
+@contextlib.contextmanager
+def text_output(out: Optional[str]) -> Iterator[IO[str]]:
+    """stdout for ``-``/None, else a file written atomically."""
+    if output_kind(out) == "stdout":
+        yield sys.stdout
+        sys.stdout.flush()
+        return
+    from ecgtool.io.store import atomic_path
+
+    with atomic_path(out) as tmp:
+        with open(tmp, "w", encoding="utf-8", newline="") as f:
+            yield f
+
+
+def report_outcome(outcome) -> None:
+    for w in outcome.warnings:
+        warn(f"{outcome.source.name}: {w}")
+    if not outcome.ok:
+        error(outcome.error)
+
+
+def check_output_path(out: Optional[str]) -> None:
+    """Fail early (before any work) when the output folder does not exist."""
+    if output_kind(out) == "stdout":
+        return
+    parent = Path(out).parent
+    if str(parent) and not parent.is_dir():
+        raise EcgToolError("cannot write: folder does not exist", out)

@@ -1,0 +1,184 @@
+"""Turning command-line inputs into records: paths, folders, globs, stores, stdin.
+
+An input may be a WFDB record (``rec100``, ``rec100.hea``, ``data/mitdb/*.hea``),
+a folder of them, a CSV file, an ecgtool HDF5 store (every record in it),
+``-`` for standard input, ``sample:NAME`` for a bundled record, or a
+database-relative name such as ``mitdb/100`` looked up under
+``$ECGTOOL_DATA``.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from ecgtool.errors import EcgToolError
+from ecgtool.io import store
+from ecgtool.io.records import SAMPLE_RECORDS, Record, read_csv, read_wfdb, sample_path
+
+_TEXT_SUFFIXES = (".csv", ".txt", ".tsv")
+_WFDB_SUFFIXES = (".hea", ".dat", ".mat", ".atr", ".qrs")
+
+
+def data_dir() -> Path | None:
+    """Folder of the PhysioNet databases: ``$ECGTOOL_DATA``, else ``../shared/data``.
+
+    Returns None when neither exists.
+    """
+    env = os.environ.get("ECGTOOL_DATA")
+    if env:
+        p = Path(env).expanduser()
+        return p if p.is_dir() else None
+    for base in (Path.cwd(), Path(__file__).resolve().parents[2]):
+        p = base.parent / "shared" / "data"
+        if p.is_dir():
+            return p
+    return None
+
+
+@dataclass(frozen=True)
+class Source:
+    """One record to read: its kind, where it is, and its name."""
+
+    kind: str  # "wfdb", "csv", "store" or "stdin"
+    path: str
+    name: str
+    key: str | None = None  # record name inside a store
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How to read a source (see :func:`read_source`)."""
+
+    channel: str | int | None = None
+    fs: float | None = None
+    column: str | int | None = None
+    units: str = "mV"
+    all_leads: bool = False
+    ann: str | None = "atr"
+
+
+def _has_glob(s: str) -> bool:
+    return any(c in s for c in "*?[")
+
+
+def _wfdb_source(path: Path) -> Source:
+    base = path.with_suffix("") if path.suffix.lower() in _WFDB_SUFFIXES else path
+    return Source("wfdb", str(base), base.name)
+
+
+def _one(item: str) -> list[Source]:
+    if item == "-":
+        return [Source("stdin", "-", "stdin")]
+    if item.startswith("sample:"):
+        name = item.split(":", 1)[1]
+        return [Source("wfdb", str(sample_path(name)), name)]
+    p = Path(item)
+    if p.is_dir():
+        heads = sorted(p.glob("*.hea"))
+        if not heads:
+            raise EcgToolError("folder holds no WFDB records (*.hea)", item)
+        return [_wfdb_source(h) for h in heads]
+    if store.is_store(p):
+        f = store.open_store(p)
+        try:
+            names = store.record_names(f)
+        finally:
+            f.close()
+        if not names:
+            raise EcgToolError("store holds no complete records", item)
+        return [Source("store", item, n, n) for n in names]
+    if p.suffix.lower() in _TEXT_SUFFIXES:
+        return [Source("csv", item, p.stem)]
+    src = _wfdb_source(p)
+    if not Path(src.path + ".hea").is_file() and not p.is_absolute():
+        root = data_dir()
+        if root is not None and (root / (src.path + ".hea")).is_file():
+            return [Source("wfdb", str(root / src.path), Path(src.path).name)]
+    return [src]
+
+
+def expand_inputs(inputs: list[str], samples: bool = False) -> list[Source]:
+    """Expand inputs into sources, in order, with unique record names.
+
+    Parameters
+    ----------
+    inputs : list of str
+        What the user typed (globs are expanded here too, for shells that
+        do not).
+    samples : bool
+        Add the bundled sample records.
+
+    Examples
+    --------
+    >>> [s.name for s in expand_inputs([], samples=True)]
+    ['119', '208']
+    """
+    out: list[Source] = []
+    items = list(inputs) + ([f"sample:{n}" for n in SAMPLE_RECORDS] if samples else [])
+    for item in items:
+        if _has_glob(item) and not Path(item).exists():
+            matches = sorted(glob.glob(item))
+            if not matches:
+                raise EcgToolError("no file matches this pattern", item)
+            seen = set()
+            for m in matches:
+                src = _one(m)
+                for s in src:
+                    if (s.kind, s.path, s.key) not in seen:
+                        seen.add((s.kind, s.path, s.key))
+                        out.append(s)
+        else:
+            out.extend(_one(item))
+    return _unique_names(out)
+
+
+def _unique_names(sources: list[Source]) -> list[Source]:
+    # Two records called "100" from two folders become "a_100" and "b_100".
+    counts: dict[str, int] = {}
+    for s in sources:
+        counts[s.name] = counts.get(s.name, 0) + 1
+    out, used = [], set()
+    for s in sources:
+        name = s.name
+        if counts[name] > 1 and s.kind != "store":
+            parent = Path(s.path).parent.name
+            name = f"{parent}_{name}" if parent else name
+        base, k = name, 2
+        while name in used:
+            name, k = f"{base}_{k}", k + 1
+        used.add(name)
+        out.append(Source(s.kind, s.path, name, s.key))
+    return out
+
+
+def read_source(src: Source, opts: ReadOptions = ReadOptions()) -> Record:
+    """Read one source as a :class:`Record`.
+
+    Examples
+    --------
+    >>> rec = read_source(expand_inputs(["sample:119"])[0])
+    >>> rec.name, rec.lead
+    ('119', 'MLII')
+    """
+    if src.kind == "wfdb":
+        return read_wfdb(src.path, channel=opts.channel, all_leads=opts.all_leads,
+                         ann=opts.ann, name=src.name)
+    if src.kind in ("csv", "stdin"):
+        return read_csv(src.path, fs=opts.fs, column=opts.column, units=opts.units,
+                        name=src.name)
+    if src.kind == "store":
+        f = store.open_store(src.path)
+        try:
+            rec = store.read_record(f, src.key or src.name, src.path)
+        finally:
+            f.close()
+        rec.name = src.name
+        if opts.channel is not None:
+            from ecgtool.io.records import choose_channel
+
+            rec.channel = choose_channel(rec.leads, opts.channel, src.path)
+        return rec
+    raise ValueError(f"unknown source kind {src.kind!r}")

@@ -1,0 +1,471 @@
+"""Reading ECG recordings (WFDB, CinC .mat + .hea, CSV) into one Record type.
+
+Every reader returns a :class:`Record`: signals in mV, the sampling rate, the
+lead names, which lead the pipeline uses, the reference annotations when the
+source has them, and where the data came from (path and sha256). Problems
+with the input raise :class:`~ecgtool.errors.EcgToolError` naming the file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import shutil
+import sys
+import tempfile
+import warnings
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from ecgtool.errors import EcgToolError
+
+#: Leads preferred for beat detection, best first (MIT-BIH's modified lead II,
+#: then standard lead II); otherwise the first lead is used.
+PREFERRED_LEADS = ("MLII", "II", "ML2", "ECG")
+
+_UNIT_TO_MV = {"mv": 1.0, "uv": 1e-3, "µv": 1e-3, "v": 1e3, "nu": 1.0, "": 1.0}
+
+SAMPLE_RECORDS = ("119", "208")
+
+
+@dataclass
+class Annotations:
+    """Reference annotations of a record (WFDB-style, one entry per label).
+
+    Attributes
+    ----------
+    sample : numpy.ndarray
+        int64 sample indices.
+    symbol : numpy.ndarray
+        Annotation codes (``"N"``, ``"V"``, ``"+"``, ...), str.
+    aux_note : numpy.ndarray
+        Free text per annotation (rhythm changes such as ``"(AFIB"``), str.
+    """
+
+    sample: np.ndarray
+    symbol: np.ndarray
+    aux_note: np.ndarray
+
+    def __post_init__(self) -> None:
+        self.sample = np.asarray(self.sample, dtype=np.int64)
+        self.symbol = np.asarray(self.symbol, dtype=str)
+        self.aux_note = np.asarray(self.aux_note, dtype=str)
+        if not (self.sample.size == self.symbol.size == self.aux_note.size):
+            raise ValueError("annotation fields differ in length")
+
+    def __len__(self) -> int:
+        return int(self.sample.size)
+
+
+@dataclass
+class Record:
+    """One ECG recording.
+
+    Attributes
+    ----------
+    name : str
+        Record name (the file stem unless given).
+    signals : numpy.ndarray
+        ``(n_samples, n_leads)`` float64 array in mV (only the chosen lead
+        unless all leads were asked for).
+    fs : float
+        Sampling rate in Hz.
+    leads : list of str
+        Names of the columns of ``signals``.
+    channel : int
+        Column of ``signals`` that detection uses.
+    source : str
+        Path of the file the record was read from.
+    sha256 : str
+        Hex digest of the source bytes (header then signal files for WFDB).
+    annotations : Annotations or None
+        Reference annotations, when the source has them.
+    comments : list of str
+        Header comments (diagnoses, age, sex...), when any.
+    """
+
+    name: str
+    signals: np.ndarray
+    fs: float
+    leads: list[str]
+    channel: int = 0
+    source: str = ""
+    sha256: str = ""
+    annotations: Annotations | None = None
+    comments: list[str] = field(default_factory=list)
+
+    @property
+    def signal(self) -> np.ndarray:
+        """The lead used for detection, in mV."""
+        return self.signals[:, self.channel]
+
+    @property
+    def lead(self) -> str:
+        """Name of the lead used for detection."""
+        return self.leads[self.channel]
+
+    @property
+    def n_samples(self) -> int:
+        return int(self.signals.shape[0])
+
+    @property
+    def duration_s(self) -> float:
+        return self.n_samples / self.fs
+
+
+def sha256_files(paths: list[Path]) -> str:
+    """Hex sha256 of the concatenated bytes of ``paths``.
+
+    Examples
+    --------
+    >>> len(sha256_files([]))
+    64
+    """
+    h = hashlib.sha256()
+    for p in paths:
+        with open(p, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+    return h.hexdigest()
+
+
+def choose_channel(leads: list[str], channel: str | int | None, source: str = "") -> int:
+    """Index of the lead to use: by name, by index, or the preferred default.
+
+    Examples
+    --------
+    >>> choose_channel(["V1", "MLII"], None)
+    1
+    >>> choose_channel(["I", "II"], "ii")
+    1
+    >>> choose_channel(["I", "II"], 0)
+    0
+    """
+    if channel is None or channel == "":
+        upper = [name.upper() for name in leads]
+        for want in PREFERRED_LEADS:
+            if want in upper:
+                return upper.index(want)
+        return 0
+    if isinstance(channel, (int, np.integer)) or str(channel).lstrip("-").isdigit():
+        idx = int(channel)
+        if not 0 <= idx < len(leads):
+            raise EcgToolError(f"channel index {idx} is out of range (the record has "
+                               f"{len(leads)} lead{'s' if len(leads) != 1 else ''})", source)
+        return idx
+    upper = [name.upper() for name in leads]
+    if str(channel).upper() not in upper:
+        raise EcgToolError(f"no lead named {channel!r} (leads: {', '.join(leads)})", source)
+    return upper.index(str(channel).upper())
+
+
+def _to_mv(units: str) -> float:
+    key = (units or "").strip().lower()
+    if key not in _UNIT_TO_MV:
+        warnings.warn(f"unknown unit {units!r}: read as mV", stacklevel=3)
+        return 1.0
+    return _UNIT_TO_MV[key]
+
+
+# --------------------------------------------------------------------- WFDB
+
+def _header_path(path: str | os.PathLike) -> Path:
+    p = Path(path)
+    if p.suffix.lower() in (".hea", ".dat", ".mat", ".atr"):
+        p = p.with_suffix("")
+    return p
+
+
+def _sanitised_header_dir(hea: Path, tmp: str) -> Path:
+    # Some challenge headers (CinC 2017, 2020/21) carry a base date/time that
+    # wfdb rejects ("2014-05-08 05:05:15", "05-May-2020 09:49:17"). The date
+    # means nothing to ecgtool, so drop everything after the sample count and
+    # read the record from a copy of the header beside links to its files.
+    lines = hea.read_text(errors="replace").splitlines()
+    out, done = [], False
+    for line in lines:
+        if not done and line.strip() and not line.lstrip().startswith("#"):
+            fields = line.split()
+            out.append(" ".join(fields[:4]))
+            done = True
+        else:
+            out.append(line)
+    target = Path(tmp) / hea.name
+    target.write_text("\n".join(out) + "\n")
+    for other in hea.parent.glob(hea.stem + ".*"):
+        if other.suffix != ".hea":
+            link = Path(tmp) / other.name
+            try:
+                os.symlink(other.resolve(), link)
+            except OSError:
+                shutil.copy(other, link)
+    return target.with_suffix("")
+
+
+def _signal_files(header, base: Path) -> list[Path]:
+    names = []
+    for name in getattr(header, "file_name", None) or []:
+        if name and name not in names:
+            names.append(name)
+    return [base.parent / n for n in names]
+
+
+def read_wfdb(path: str | os.PathLike, channel: str | int | None = None,
+              all_leads: bool = False, ann: str | None = "atr",
+              name: str | None = None) -> Record:
+    """Read a WFDB record (``.hea`` plus ``.dat`` or ``.mat``) and its annotations.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Record path with or without the ``.hea`` suffix.
+    channel : str or int, optional
+        Lead name or index for detection; default: MLII, II, else the first.
+    all_leads : bool
+        Keep every lead in ``signals`` (default: only the chosen lead).
+    ann : str or None
+        Annotation file extension to read when present (``"atr"``); None
+        reads none.
+    name : str, optional
+        Record name; default the file stem.
+
+    Returns
+    -------
+    Record
+
+    Examples
+    --------
+    >>> from ecgtool.io.records import sample_path
+    >>> rec = read_wfdb(sample_path("208"))
+    >>> rec.fs, rec.lead, len(rec.annotations) > 3000
+    (360.0, 'MLII', True)
+    """
+    import wfdb
+
+    base = _header_path(path)
+    hea = base.with_suffix(".hea")
+    shown = str(hea)
+    if not hea.is_file():
+        raise EcgToolError("no such record (header file not found)", shown)
+    with tempfile.TemporaryDirectory(prefix="ecgtool-hea-") as tmp:
+        read_base = base
+        try:
+            header = wfdb.rdheader(str(base))
+        except Exception as exc:
+            try:
+                read_base = _sanitised_header_dir(hea, tmp)
+                header = wfdb.rdheader(str(read_base))
+            except Exception:
+                raise EcgToolError(f"unreadable header ({_brief(exc)})", shown) from None
+        fs = header.fs
+        if getattr(header, "n_seg", None):
+            raise EcgToolError("multi-segment records are not supported", shown)
+        if not isinstance(fs, (int, float)) or not np.isfinite(fs) or fs <= 0:
+            raise EcgToolError(f"header gives sampling rate {fs!r}; it must be a positive number",
+                               shown)
+        n_sig = header.n_sig or 0
+        leads = list(header.sig_name or [])
+        if n_sig == 0 or not leads:
+            raise EcgToolError("header lists no signals", shown)
+        if not header.sig_len:
+            raise EcgToolError("header gives a length of 0 samples (empty record)", shown)
+        chan = choose_channel(leads, channel, shown)
+        files = _signal_files(header, base)
+        for f in files:
+            if not f.is_file():
+                raise EcgToolError(f"signal file {f.name} is missing", shown)
+        channels = list(range(n_sig)) if all_leads else [chan]
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                rec = wfdb.rdrecord(str(read_base), channels=channels, physical=True)
+        except Exception as exc:
+            raise EcgToolError(f"cannot read the signal ({_brief(exc)}); the file may be "
+                               "truncated or not match its header", shown) from None
+    signals = np.asarray(rec.p_signal, dtype=np.float64)
+    if signals.shape[0] != header.sig_len:
+        raise EcgToolError(f"signal has {signals.shape[0]} samples but the header promises "
+                           f"{header.sig_len} (truncated file?)", shown)
+    units = list(rec.units or ["mV"] * len(channels))
+    scale = np.array([_to_mv(u) for u in units])
+    if not np.all(scale == 1.0):
+        signals = signals * scale[None, :]
+    annotations = None
+    if ann:
+        annotations = read_annotations(base, ann)
+    return Record(name=name or base.name, signals=signals, fs=float(fs),
+                  leads=[leads[c] for c in channels],
+                  channel=channels.index(chan), source=str(hea),
+                  sha256=sha256_files([hea] + files), annotations=annotations,
+                  comments=list(header.comments or []))
+
+
+def read_annotations(base: str | os.PathLike, ext: str = "atr") -> Annotations | None:
+    """Read ``<base>.<ext>`` as :class:`Annotations`; None if there is no such file.
+
+    Examples
+    --------
+    >>> a = read_annotations(sample_path("119"))
+    >>> str(a.symbol[1])
+    'N'
+    """
+    import wfdb
+
+    base = _header_path(base)
+    f = base.with_suffix("." + ext)
+    if not f.is_file():
+        return None
+    try:
+        a = wfdb.rdann(str(base), ext)
+    except Exception as exc:
+        raise EcgToolError(f"unreadable annotation file ({_brief(exc)})", str(f)) from None
+    aux = a.aux_note if a.aux_note is not None else [""] * len(a.sample)
+    return Annotations(sample=a.sample, symbol=a.symbol, aux_note=[s or "" for s in aux])
+
+
+def _brief(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:160]
+
+
+# ---------------------------------------------------------------------- CSV
+
+def _sniff_delimiter(line: str) -> str | None:
+    for d in (",", ";", "\t"):
+        if d in line:
+            return d
+    return None
+
+
+def read_csv(path: str | os.PathLike, fs: float | None = None, column: str | int | None = None,
+             units: str = "mV", name: str | None = None, text: str | None = None) -> Record:
+    """Read one ECG lead from a delimited text file (CSV, TSV, one value per line).
+
+    A first line that is not numeric is taken as the column names. The rate
+    comes from ``fs`` or, failing that, from a ``time``/``time_s`` column.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file (``-`` is standard input).
+    fs : float, optional
+        Sampling rate in Hz.
+    column : str or int, optional
+        Column name or index of the ECG; default: MLII/II/ECG by name, else
+        the first column that is not time.
+    units : str
+        Units of the values (``mV``, ``uV`` or ``V``).
+    name : str, optional
+        Record name; default the file stem.
+    text : str, optional
+        The file's content, when already read.
+
+    Examples
+    --------
+    >>> rec = read_csv("x.csv", fs=250, text="ecg\\n0.1\\n0.2\\n0.3\\n")
+    >>> rec.signal.tolist(), rec.lead
+    ([0.1, 0.2, 0.3], 'ecg')
+    """
+    shown = str(path)
+    if text is None:
+        if shown == "-":
+            text = sys.stdin.read()
+        else:
+            try:
+                with open(path, encoding="utf-8", errors="replace") as f:
+                    text = f.read()
+            except FileNotFoundError:
+                raise EcgToolError("no such file", shown) from None
+            except OSError as exc:
+                raise EcgToolError(f"cannot read ({exc.strerror})", shown) from None
+    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    if not lines:
+        raise EcgToolError("file is empty", shown)
+    delim = _sniff_delimiter(lines[0])
+    first = [c.strip().strip('"') for c in (lines[0].split(delim) if delim else lines[0].split())]
+    has_header = not all(_is_number(c) for c in first)
+    names = first if has_header else [f"col{i}" for i in range(len(first))]
+    body = lines[1:] if has_header else lines
+    if not body:
+        raise EcgToolError("file has no samples", shown)
+    try:
+        data = np.loadtxt(io.StringIO("\n".join(body)), delimiter=delim, ndmin=2,
+                          dtype=np.float64)
+    except ValueError:
+        row = _first_bad_row(body, delim)
+        raise EcgToolError(f"non-numeric value on line {row + 1 + has_header}: "
+                           f"{body[row][:60]!r}", shown) from None
+    if data.shape[1] != len(names):
+        raise EcgToolError(f"{data.shape[1]} columns of data but {len(names)} names", shown)
+    lower = [n.lower() for n in names]
+    time_col = next((i for i, n in enumerate(lower) if n in ("time", "time_s", "t", "seconds")),
+                    None)
+    if fs is None:
+        if time_col is None or data.shape[0] < 2:
+            raise EcgToolError("sampling rate unknown: give --fs or a 'time' column", shown)
+        dt = float(np.median(np.diff(data[:, time_col])))
+        if not dt > 0:
+            raise EcgToolError("time column does not increase", shown)
+        fs = round(1.0 / dt, 6)
+    if column is None:
+        candidates = [i for i in range(len(names)) if i != time_col]
+        if not candidates:
+            raise EcgToolError("no ECG column besides time", shown)
+        preferred = [i for i in candidates if names[i].upper() in PREFERRED_LEADS]
+        col = preferred[0] if preferred else candidates[0]
+    else:
+        col = choose_channel(names, column, shown)
+    signal = data[:, col:col + 1] * _to_mv(units)
+    base = Path(shown)
+    return Record(name=name or (base.stem if shown != "-" else "stdin"), signals=signal,
+                  fs=float(fs), leads=[names[col]], channel=0, source=shown,
+                  sha256=hashlib.sha256(text.encode()).hexdigest())
+
+
+def _is_number(s: str) -> bool:
+    try:
+        float(s)
+        return True
+    except ValueError:
+        return s.lower() in ("nan", "")
+
+
+def _first_bad_row(rows: list[str], delim: str | None) -> int:
+    for i, row in enumerate(rows):
+        cells = row.split(delim) if delim else row.split()
+        if not all(_is_number(c.strip().strip('"')) for c in cells):
+            return i
+    return 0
+
+
+# ------------------------------------------------------------------ samples
+
+def sample_path(name: str) -> Path:
+    """Path (without suffix) of a record bundled with ecgtool.
+
+    The bundled records are MIT-BIH Arrhythmia Database records 119 and 208
+    (PhysioNet, ODC-By 1.0), with their reference annotations.
+
+    Examples
+    --------
+    >>> sample_path("119").with_suffix(".hea").is_file()
+    True
+    """
+    if name not in SAMPLE_RECORDS:
+        raise EcgToolError(f"no bundled sample {name!r} (samples: {', '.join(SAMPLE_RECORDS)})")
+    return Path(str(resources.files("ecgtool") / "data" / name))
+
+
+def read_sample(name: str = "208", channel: str | int | None = None) -> Record:
+    """Read a bundled MIT-BIH sample record (see :func:`sample_path`).
+
+    Examples
+    --------
+    >>> read_sample("119").duration_s
+    1805.5555555555557
+    """
+    return read_wfdb(sample_path(name), channel=channel)

@@ -1,0 +1,239 @@
+"""The ecgtool HDF5 store: one layout, read and written by every command.
+
+Layout (format ``ecgtool-store``, version 1; plain h5py reads it all)::
+
+    /                                 attrs: format, format_version, ecgtool_version
+    /records/<name>/                  attrs: fs, n_samples, leads, channel, units,
+                                             source, sha256, comments
+    /records/<name>/signal            float32 (n_samples, n_leads), mV   [optional]
+    /records/<name>/annotations/      sample int64, symbol str, aux_note str  [optional]
+    /records/<name>/beats/<column>    one 1-D dataset per beats-table column;
+                                      attrs: columns (order), fs, detector, model
+    /records/<name>/episodes/<column> rhythm episodes (start_s, end_s, rhythm, ...)
+    /records/<name>/summary           attrs: json (the diagnose report)
+    /errors/{record,source,message}   inputs that failed, one row each
+
+Strings are UTF-8 variable length. A group ``/records/<name>`` is complete
+when its ``complete`` attribute is true; writers set it last. Files are
+written to a temporary name and renamed when done, so a reader never sees a
+half-written store.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from ecgtool.beats.table import Beats
+from ecgtool.errors import EcgToolError
+from ecgtool.io.records import Annotations, Record
+
+FORMAT = "ecgtool-store"
+FORMAT_VERSION = 1
+_STR = None
+
+
+def _str_dtype():
+    import h5py
+
+    global _STR
+    if _STR is None:
+        _STR = h5py.string_dtype("utf-8")
+    return _STR
+
+
+def is_store(path: str | os.PathLike) -> bool:
+    """True for a path with an HDF5 suffix (``.h5``, ``.hdf5``, ``.hdf``)."""
+    return Path(path).suffix.lower() in (".h5", ".hdf5", ".hdf")
+
+
+def group_name(name: str) -> str:
+    """Record name made safe as an HDF5 group name.
+
+    Examples
+    --------
+    >>> group_name("mitdb/100")
+    'mitdb_100'
+    """
+    safe = name.replace("/", "_").strip() or "record"
+    return "_" + safe if safe.startswith(".") else safe
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it onto ``path`` on success.
+
+    On an exception the temporary file is removed and ``path`` is untouched.
+    """
+    target = Path(path)
+    directory = target.parent if str(target.parent) else Path(".")
+    if not directory.is_dir():
+        raise EcgToolError("cannot write: folder does not exist", str(target))
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+    except OSError as exc:
+        raise EcgToolError(f"cannot write ({exc.strerror})", str(target)) from None
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def open_store(path: str | os.PathLike, mode: str = "r"):
+    """Open an ecgtool store with h5py, checking its format when reading."""
+    import h5py
+
+    try:
+        f = h5py.File(path, mode)
+    except FileNotFoundError:
+        raise EcgToolError("no such file", str(path)) from None
+    except OSError as exc:
+        raise EcgToolError(f"not a readable HDF5 file ({str(exc).splitlines()[0][:120]})",
+                           str(path)) from None
+    if mode == "r" and f.attrs.get("format") != FORMAT:
+        f.close()
+        raise EcgToolError("not an ecgtool store (no 'format' attribute)", str(path))
+    if mode in ("w", "w-", "x"):
+        from ecgtool import __version__
+
+        f.attrs["format"] = FORMAT
+        f.attrs["format_version"] = FORMAT_VERSION
+        f.attrs["ecgtool_version"] = __version__
+        f.require_group("records")
+    return f
+
+
+def record_names(f) -> list[str]:
+    """Names of the complete records in an open store, in stored order."""
+    recs = f.get("records")
+    if recs is None:
+        return []
+    names = [k for k in recs if recs[k].attrs.get("complete", False)]
+    order = [recs[k].attrs.get("order", i) for i, k in enumerate(names)]
+    return [n for _, n in sorted(zip(order, names))]
+
+
+def _write_columns(g, cols: dict[str, np.ndarray]) -> None:
+    for k, v in cols.items():
+        v = np.asarray(v)
+        if v.dtype.kind in "UO":
+            g.create_dataset(k, data=v.astype(object), dtype=_str_dtype())
+        else:
+            g.create_dataset(k, data=v)
+    g.attrs["columns"] = list(cols)
+
+
+def _read_columns(g) -> dict[str, np.ndarray]:
+    order = list(g.attrs.get("columns", list(g)))
+    out = {}
+    for k in order:
+        d = g[k]
+        out[k] = d.asstr()[...] if d.dtype.kind == "O" else d[...]
+    return out
+
+
+def write_record(f, record: Record | None, name: str, beats: Beats | None = None,
+                 with_signal: bool = True, beats_attrs: dict | None = None,
+                 fs: float | None = None, order: int | None = None) -> None:
+    """Write one record (and its beats) into an open store, replacing any old one."""
+    recs = f.require_group("records")
+    key = group_name(name)
+    if key in recs:
+        del recs[key]
+    g = recs.create_group(key)
+    g.attrs["complete"] = False
+    g.attrs["name"] = name
+    if order is not None:
+        g.attrs["order"] = order
+    if record is not None:
+        g.attrs["fs"] = record.fs
+        g.attrs["n_samples"] = record.n_samples
+        g.attrs["leads"] = list(record.leads)
+        g.attrs["channel"] = record.channel
+        g.attrs["units"] = "mV"
+        g.attrs["source"] = record.source
+        g.attrs["sha256"] = record.sha256
+        g.attrs["comments"] = json.dumps(record.comments)
+        if with_signal:
+            g.create_dataset("signal", data=record.signals.astype(np.float32))
+        if record.annotations is not None:
+            a = record.annotations
+            _write_columns(g.create_group("annotations"),
+                           {"sample": a.sample, "symbol": a.symbol, "aux_note": a.aux_note})
+    else:
+        g.attrs["fs"] = float(fs if fs is not None else beats.fs)
+    if beats is not None:
+        write_beats(g, beats, beats_attrs)
+    g.attrs["complete"] = True
+
+
+def write_beats(g, beats: Beats, attrs: dict | None = None) -> None:
+    """(Re)write the beats table of record group ``g``."""
+    if "beats" in g:
+        del g["beats"]
+    b = g.create_group("beats")
+    _write_columns(b, beats.columns())
+    b.attrs["fs"] = beats.fs
+    for k, v in (attrs or {}).items():
+        b.attrs[k] = v if isinstance(v, (int, float, str)) else json.dumps(v)
+
+
+def read_record(f, name: str, path: str = "") -> Record:
+    """The :class:`Record` stored under ``name`` (needs its signal)."""
+    g = _group(f, name, path)
+    if "signal" not in g:
+        raise EcgToolError(f"record {name!r} holds beats only, no signal", path)
+    ann = None
+    if "annotations" in g:
+        c = _read_columns(g["annotations"])
+        ann = Annotations(c["sample"], c["symbol"], c["aux_note"])
+    return Record(name=str(g.attrs.get("name", name)),
+                  signals=np.asarray(g["signal"][...], dtype=np.float64),
+                  fs=float(g.attrs["fs"]), leads=[str(s) for s in g.attrs["leads"]],
+                  channel=int(g.attrs["channel"]), source=str(g.attrs.get("source", "")),
+                  sha256=str(g.attrs.get("sha256", "")), annotations=ann,
+                  comments=json.loads(g.attrs.get("comments", "[]")))
+
+
+def read_beats(f, name: str, path: str = "") -> Beats | None:
+    """The beats table stored under ``name``; None when it has none."""
+    g = _group(f, name, path)
+    if "beats" not in g:
+        return None
+    b = g["beats"]
+    return Beats.from_columns(_read_columns(b), float(b.attrs.get("fs", g.attrs["fs"])))
+
+
+def has_signal(f, name: str) -> bool:
+    return "signal" in f["records"][group_name(name)]
+
+
+def _group(f, name: str, path: str):
+    key = group_name(name)
+    recs = f.get("records")
+    if recs is None or key not in recs or not recs[key].attrs.get("complete", False):
+        raise EcgToolError(f"no complete record {name!r} in the store", path)
+    return recs[key]
+
+
+def write_errors(f, errors: list[tuple[str, str, str]]) -> None:
+    """Replace the store's error table with ``(record, source, message)`` rows."""
+    if "errors" in f:
+        del f["errors"]
+    if not errors:
+        return
+    rows = list(zip(*errors))
+    _write_columns(f.create_group("errors"),
+                   {"record": np.array(rows[0], dtype=object),
+                    "source": np.array(rows[1], dtype=object),
+                    "message": np.array(rows[2], dtype=object)})

@@ -1,0 +1,63 @@
+"""Text output of tables: the beats CSV (one header, a ``record`` column first)."""
+
+from __future__ import annotations
+
+from typing import IO, Iterable
+
+import numpy as np
+
+from ecgtool.beats.table import Beats
+
+_FLOAT_FORMATS = {"time_s": "{:.4f}", "r_amp_mv": "{:.4f}"}
+
+
+def _cells(name: str, values: np.ndarray, float_format: str | None = None) -> list[str]:
+    if values.dtype.kind in "iu":
+        return [str(v) for v in values.tolist()]
+    if values.dtype.kind == "b":
+        return ["true" if v else "false" for v in values.tolist()]
+    if values.dtype.kind == "f":
+        fmt = float_format or _FLOAT_FORMATS.get(
+            name, "{:.4f}" if name.startswith("p_") else "{:.1f}")
+        return ["" if v != v else fmt.format(v) for v in values.tolist()]
+    return [str(v) for v in values.tolist()]
+
+
+def format_table(columns: dict[str, np.ndarray], record: str | None = None,
+                 float_format: str | None = None) -> list[str]:
+    """CSV lines (no header) for a table of equal-length columns.
+
+    Examples
+    --------
+    >>> format_table({"r_peak": np.array([5]), "qrs_ms": np.array([np.nan])}, "r1")
+    ['r1,5,']
+    """
+    cols = [_cells(k, np.asarray(v), float_format) for k, v in columns.items()]
+    if record is not None:
+        n = len(cols[0]) if cols else 0
+        cols.insert(0, [record] * n)
+    return [",".join(row) for row in zip(*cols)]
+
+
+def write_beats_csv(stream: IO[str], tables: Iterable[tuple[str, Beats]],
+                    header: bool = True) -> int:
+    """Write beats tables as CSV with a leading ``record`` column; return rows written.
+
+    The header goes out with the first table, so no tables means no output.
+    Every table must have the same columns (all classified or none).
+    """
+    rows = 0
+    names: list[str] | None = None
+    for record, beats in tables:
+        cols = beats.columns()
+        if names is None:
+            names = list(cols)
+            if header:
+                stream.write(",".join(["record"] + names) + "\n")
+        elif list(cols) != names:
+            raise ValueError("beats tables with different columns in one CSV")
+        lines = format_table(cols, record)
+        if lines:
+            stream.write("\n".join(lines) + "\n")
+        rows += len(lines)
+    return rows

@@ -1,0 +1,1 @@
+"""Signal processing: filtering, R-peak detection and wave delineation."""

@@ -1,0 +1,138 @@
+"""Pure numpy/Python twins of the kernels in ``ecgtool._core``.
+
+They exist to be read and to be tested against: the compiled kernels must
+return the same values (filters to rounding, indices exactly). They are also
+the fallback backend (``backend="python"``), about a hundred times slower.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ecgtool.signal.filters import moving_mean
+
+NBUF = 8
+
+
+def qrs_filter(x: np.ndarray, lp_half: int, hp_half: int, int_half: int,
+               scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """Twin of ``_core._qrs_filter``: returns ``(band, feature)``."""
+    lp = moving_mean(moving_mean(x, lp_half), lp_half)
+    band = lp - moving_mean(lp, hp_half)
+    sq = np.zeros_like(band)
+    sq[1:-1] = ((band[2:] - band[:-2]) * scale) ** 2
+    return band, moving_mean(sq, int_half)
+
+
+def _max_slope(sig: np.ndarray, p: int, half: int, step: int) -> float:
+    n = sig.size
+    lo, hi = max(p - half, step), min(p + half, n - 1 - step)
+    if hi < lo:
+        return 0.0
+    return float(np.max(np.abs(sig[lo + step:hi + step + 1] - sig[lo - step:hi - step + 1])))
+
+
+def _median(buf: list[float]) -> float:
+    s = sorted(buf)
+    return 0.5 * (s[NBUF // 2 - 1] + s[NBUF // 2])
+
+
+class _Ring:
+    """The last NBUF values and their median."""
+
+    def __init__(self, value: float):
+        self.buf = [value] * NBUF
+        self.pos = 0
+        self.median = value
+
+    def push(self, value: float) -> None:
+        self.buf[self.pos] = value
+        self.pos = (self.pos + 1) % NBUF
+        self.median = _median(self.buf)
+
+
+def find_qrs(feat: np.ndarray, sig: np.ndarray, init_qrs: float, init_noise: float,
+             init_rr: float, refractory: int, twave: int, slope_half: int, slope_step: int,
+             threshold: float, t_ratio: float, sb_factor: float, sb_threshold: float,
+             floor: float) -> np.ndarray:
+    """Twin of ``_core._find_qrs``; returns the QRS indices into ``feat``.
+
+    For each local maximum ``p`` of ``feat``, in order:
+
+    1. search-back: when more than ``sb_factor`` median RR intervals have
+       passed since the last beat (or the record start), the largest non-T
+       peak seen since then becomes a beat if it clears ``sb_threshold``
+       times the threshold, and ``p`` is looked at again;
+    2. peaks within ``refractory`` samples of the last beat are ignored;
+    3. a peak above the threshold (the median of the last 8 noise peaks plus
+       ``threshold`` times the gap up to the median of the last 8 beat peaks)
+       moves to the largest value within the refractory span and is a beat,
+       unless it is T-like: less than ``twave`` samples after the last beat
+       and with a steepest slope of ``sig`` (over ``2*slope_step`` samples,
+       within ``slope_half`` of the peak) under ``t_ratio`` times the larger
+       of the last beat's and the median beat's;
+    4. anything else is a noise peak.
+    """
+    n = feat.size
+    out: list[int] = []
+    if n < 3 or sig.size != n:
+        return np.zeros(0, dtype=np.int64)
+    qrs, noise, rr = _Ring(init_qrs), _Ring(init_noise), _Ring(init_rr)
+    slopes = _Ring(0.0)
+    last_slope = 0.0
+    last = -1
+    sb_pos, sb_val = -1, 0.0
+    thr = init_noise + threshold * (init_qrs - init_noise)
+
+    def slope_at(q: int) -> float:
+        return _max_slope(sig, q, slope_half, slope_step)
+
+    i = 1
+    while i < n - 1:
+        if not (feat[i] > feat[i - 1] and feat[i] >= feat[i + 1]):
+            i += 1
+            continue
+        p, v = i, float(feat[i])
+        searchback = (sb_pos >= 0 and p - (last if last >= 0 else 0) > sb_factor * rr.median
+                      and p - sb_pos > refractory and sb_val > sb_threshold * thr
+                      and sb_val > floor)
+        if searchback:
+            p, v = sb_pos, sb_val
+            is_beat, t_like = True, False
+        else:
+            if last >= 0 and p - last <= refractory:
+                i += 1
+                continue
+            is_beat = v > thr and v > floor
+            if is_beat:
+                end = min(p + refractory, n)
+                p = p + int(np.argmax(feat[p:end]))
+                v = float(feat[p])
+            t_like = False
+            if last >= 0 and p - last < twave:
+                t_like = slope_at(p) < t_ratio * max(slopes.median, last_slope)
+        if is_beat and not t_like:
+            slope = slope_at(p)
+            if last >= 0:
+                rr.push(p - last)
+            else:
+                slopes = _Ring(slope)
+            qrs.push(v)
+            slopes.push(slope)
+            last_slope = slope
+            out.append(p)
+            last = p
+            sb_pos = -1
+            thr = noise.median + threshold * (qrs.median - noise.median)
+            if not searchback:
+                i = p + 1
+            continue
+        noise.push(v)
+        thr = noise.median + threshold * (qrs.median - noise.median)
+        if not t_like and (sb_pos < 0 or v > sb_val):
+            sb_pos, sb_val = p, v
+        i = p + 1
+    if (sb_pos >= 0 and n - (last if last >= 0 else 0) > sb_factor * rr.median
+            and sb_val > sb_threshold * thr and sb_val > floor):
+        out.append(sb_pos)
+    return np.asarray(out, dtype=np.int64)

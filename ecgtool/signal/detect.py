@@ -1,0 +1,329 @@
+"""R-peak detection: all the policy around the compiled kernels.
+
+The detector is a Pan-Tompkins / Hamilton-Tompkins design: a linear-phase
+band-pass and integrated squared slope (:mod:`ecgtool.signal.filters`), then
+an adaptive threshold set between running medians of recent QRS and noise
+peaks, a refractory period, T-wave rejection by slope and a search-back for
+missed beats (``ecgtool._core._find_qrs``). The peak is finally moved to the
+extremum of the raw signal so that ``r_peak`` is where a cardiologist would
+put it.
+
+References
+----------
+Pan J, Tompkins WJ. A real-time QRS detection algorithm. IEEE Trans Biomed
+Eng 1985;32(3):230-236.
+Hamilton PS, Tompkins WJ. Quantitative investigation of QRS detection rules
+using the MIT/BIH arrhythmia database. IEEE Trans Biomed Eng
+1986;33(12):1157-1165.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from ecgtool.beats.table import Beats
+from ecgtool.errors import EcgToolError, EcgToolWarning
+from ecgtool.signal.delineate import DEFAULT_DELINEATION, DelineationSettings, delineate
+from ecgtool.signal.filters import MAX_FS, MIN_FS, QrsFilterDesign, design_qrs_filter, qrs_filter
+
+
+@dataclass(frozen=True)
+class DetectorSettings:
+    """Tunable rules of the R-peak detector (defaults chosen on MIT-BIH DS1).
+
+    Attributes
+    ----------
+    threshold : float
+        Fraction of the gap between the median noise peak and the median QRS
+        peak (of the last 8 of each) that a peak must clear.
+    refractory_ms : float
+        No second beat within this time of a beat.
+    twave_ms : float
+        A peak closer than this to the last beat must be steep to be a beat.
+    t_ratio : float
+        ... steeper than this fraction of the recent beats' steepest slope.
+    searchback : float
+        Search back when this many median RR intervals pass with no beat.
+    searchback_threshold : float
+        Fraction of the threshold a peak must clear in search-back.
+    min_qrs_mv : float
+        Smallest QRS amplitude ever taken as a beat; below it, signal is
+        treated as flat. In mV.
+    lowpass_ms, highpass_ms, integration_ms : float
+        Window lengths of the filter chain (see
+        :func:`ecgtool.signal.filters.design_qrs_filter`).
+    slope_step_ms : float
+        Slopes for the T-wave test are raw-signal differences over twice this.
+    """
+
+    threshold: float = 0.2
+    refractory_ms: float = 200.0
+    twave_ms: float = 420.0
+    t_ratio: float = 0.4
+    searchback: float = 1.5
+    searchback_threshold: float = 0.5
+    min_qrs_mv: float = 0.05
+    lowpass_ms: float = 25.0
+    highpass_ms: float = 100.0
+    integration_ms: float = 150.0
+    slope_step_ms: float = 5.0
+
+
+DEFAULT_SETTINGS = DetectorSettings()
+_SLOPE_HALF_MS = 75.0
+_LOCATE_BAND_MS = 75.0
+_LOCATE_RAW_MS = 25.0
+
+
+def validate_fs(fs: float) -> float:
+    """Return ``fs`` as float, or raise :class:`EcgToolError` if unsupported.
+
+    Examples
+    --------
+    >>> validate_fs(360)
+    360.0
+    """
+    try:
+        fs = float(fs)
+    except (TypeError, ValueError):
+        raise EcgToolError(f"sampling rate {fs!r} is not a number") from None
+    if not np.isfinite(fs) or not MIN_FS <= fs <= MAX_FS:
+        raise EcgToolError(
+            f"sampling rate {fs:g} Hz is not supported (use {MIN_FS:g} to {MAX_FS:g} Hz)")
+    return fs
+
+
+def fill_nans(ecg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Interpolate NaN/inf runs linearly; return the signal and a mask of them.
+
+    Ends are held at the nearest finite value. An all-NaN signal comes back
+    as zeros with an all-true mask.
+
+    Examples
+    --------
+    >>> x, bad = fill_nans(np.array([0.0, np.nan, 2.0]))
+    >>> x.tolist(), bad.tolist()
+    ([0.0, 1.0, 2.0], [False, True, False])
+    """
+    x = np.array(ecg, dtype=np.float64)
+    bad = ~np.isfinite(x)
+    if bad.any():
+        good = np.flatnonzero(~bad)
+        if good.size == 0:
+            return np.zeros_like(x), bad
+        x[bad] = np.interp(np.flatnonzero(bad), good, x[good])
+    return x, bad
+
+
+@lru_cache(maxsize=64)
+def _unit_qrs_feature(design: QrsFilterDesign) -> float:
+    # Feature peak of a 1 mV, 20 ms-wide synthetic QRS at this design: the
+    # scale that turns `min_qrs_mv` into a feature-level floor.
+    fs = design.fs
+    t = (np.arange(int(2 * fs)) - fs) / fs
+    qrs = np.exp(-0.5 * (t / 0.010) ** 2)
+    return float(qrs_filter(qrs, fs, design).feature.max())
+
+
+def find_r_peaks(ecg: np.ndarray, fs: float, settings: DetectorSettings = DEFAULT_SETTINGS,
+                 backend: str = "c") -> np.ndarray:
+    """Find the R peaks of one ECG lead.
+
+    Parameters
+    ----------
+    ecg : numpy.ndarray
+        One lead in mV, finite (see :func:`fill_nans`).
+    fs : float
+        Sampling rate, 100 to 1000 Hz.
+    settings : DetectorSettings
+        Detection rules.
+    backend : {"c", "python"}
+        Compiled kernels or their pure-Python twins.
+
+    Returns
+    -------
+    numpy.ndarray
+        Sorted, unique int64 sample indices of the R peaks.
+
+    Examples
+    --------
+    >>> from ecgtool.io.records import read_sample
+    >>> rec = read_sample("119")
+    >>> peaks = find_r_peaks(rec.signal[:3600], rec.fs)
+    >>> len(peaks)
+    12
+    """
+    fs = validate_fs(fs)
+    x = np.ascontiguousarray(ecg, dtype=np.float64)
+    n = x.size
+    if n < 3:
+        return np.zeros(0, dtype=np.int64)
+    design = design_qrs_filter(fs, settings.lowpass_ms, settings.highpass_ms,
+                               settings.integration_ms)
+    filt = qrs_filter(x, fs, design, backend=backend)
+    feat, band = filt.feature, filt.band
+
+    # Learning phase: the median of the per-second maxima of the first 8 s
+    # resists one large artefact at the start.
+    sec = int(fs)
+    head = feat[: min(n, 8 * sec)]
+    nsec = max(1, head.size // sec)
+    init_qrs = float(np.median(head[: nsec * sec].reshape(nsec, -1).max(axis=1))) \
+        if head.size >= sec else float(head.max())
+    floor = _unit_qrs_feature(design) * settings.min_qrs_mv ** 2
+    ms = fs / 1000.0
+    args = (feat, x, init_qrs, 0.0, float(fs),
+            int(settings.refractory_ms * ms), int(settings.twave_ms * ms),
+            int(_SLOPE_HALF_MS * ms), max(1, int(round(settings.slope_step_ms * ms))),
+            settings.threshold, settings.t_ratio,
+            settings.searchback, settings.searchback_threshold, floor)
+    if backend == "c":
+        from ecgtool import _core
+
+        out = np.empty(n // 2 + 1, dtype=np.intp)
+        count = _core._find_qrs(*args, out)
+        qrs = out[:count].astype(np.int64)
+    elif backend == "python":
+        from ecgtool.signal._twins import find_qrs
+
+        qrs = find_qrs(*args)
+    else:
+        raise ValueError(f"unknown backend {backend!r}; choose from 'c', 'python'")
+    return locate_r(x, band, np.sort(qrs), fs)
+
+
+def _window_argmax(values: np.ndarray, centres: np.ndarray, half: int,
+                   sign: np.ndarray | float = 1.0, absolute: bool = False) -> np.ndarray:
+    # Index of the maximum of sign*values (or |values|) within +-half of each
+    # centre; windows are clipped at the ends of the signal.
+    idx = centres[:, None] + np.arange(-half, half + 1)[None, :]
+    if centres[0] - half < 0 or centres[-1] + half >= values.size:
+        np.clip(idx, 0, values.size - 1, out=idx)
+    w = values[idx]
+    if absolute:
+        np.abs(w, out=w)
+    else:
+        w *= np.asarray(sign)[..., None] if np.ndim(sign) else sign
+    return idx[np.arange(centres.size), np.argmax(w, axis=1)]
+
+
+def locate_r(ecg: np.ndarray, band: np.ndarray, qrs: np.ndarray, fs: float) -> np.ndarray:
+    """Move each detected QRS to its R peak (the dominant extremum).
+
+    The extremum of the band-passed signal near the feature peak fixes the
+    polarity; the R peak is the extremum of that polarity in the raw signal
+    close to it, so that ``r_peak`` is on the waveform a reader sees.
+
+    Examples
+    --------
+    >>> x = np.zeros(400); x[200] = -1.0
+    >>> int(locate_r(x, x, np.array([190]), 360.0)[0])
+    200
+    """
+    if qrs.size == 0:
+        return qrs.astype(np.int64)
+    c = _window_argmax(band, qrs, int(round(_LOCATE_BAND_MS * fs / 1000)), absolute=True)
+    polarity = np.where(band[c] >= 0, 1.0, -1.0)
+    r = _window_argmax(ecg, c, int(round(_LOCATE_RAW_MS * fs / 1000)), sign=polarity)
+    return np.unique(r).astype(np.int64)
+
+
+def prepare_signal(ecg: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray, float]:
+    """Validate one lead for detection: ``(signal, nan_mask, fs)``.
+
+    Raises :class:`EcgToolError` for a non-1-D or non-numeric signal or an
+    unsupported rate; interpolates NaN runs (see :func:`fill_nans`).
+    """
+    fs = validate_fs(fs)
+    arr = np.asarray(ecg)
+    if arr.ndim != 1:
+        raise EcgToolError(f"expected one lead (a 1-D signal), got shape {arr.shape}")
+    if not np.issubdtype(arr.dtype, np.number):
+        raise EcgToolError(f"signal is not numeric (dtype {arr.dtype})")
+    x, bad = fill_nans(arr)
+    return x, bad, fs
+
+
+def is_flat(ecg: np.ndarray, fs: float, min_mv: float = DEFAULT_SETTINGS.min_qrs_mv) -> bool:
+    """True when the signal is too short (< 2 s) or never moves ``min_mv``.
+
+    Examples
+    --------
+    >>> is_flat(np.zeros(3600), 360.0)
+    True
+    """
+    return ecg.size < 2 * fs or float(np.ptp(ecg)) < min_mv
+
+
+def detect_r_peaks(ecg: np.ndarray, fs: float, settings: DetectorSettings = DEFAULT_SETTINGS,
+                   backend: str = "c") -> np.ndarray:
+    """:func:`find_r_peaks` with input checks, NaN handling and flat-signal warning.
+
+    NaN runs are interpolated for filtering and beats found inside them are
+    dropped (masked): no beat is reported where there was no signal. A flat or
+    shorter-than-2-s signal gives no beats and an :class:`EcgToolWarning`.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     detect_r_peaks(np.zeros(1000), 250.0).size
+    0
+    """
+    return _checked_peaks(ecg, fs, settings, backend)[0]
+
+
+def _checked_peaks(ecg, fs, settings, backend) -> tuple[np.ndarray, np.ndarray, float]:
+    x, bad, fs = prepare_signal(ecg, fs)
+    if is_flat(x[~bad] if bad.any() else x, fs, settings.min_qrs_mv):
+        warnings.warn("signal is flat or shorter than 2 s: no beats", EcgToolWarning,
+                      stacklevel=3)
+        return np.zeros(0, dtype=np.int64), x, fs
+    peaks = find_r_peaks(x, fs, settings, backend)
+    if bad.any():
+        peaks = peaks[~bad[peaks]]
+    return peaks, x, fs
+
+
+def detect_beats(ecg: np.ndarray, fs: float, settings: DetectorSettings = DEFAULT_SETTINGS,
+                 delineation: DelineationSettings | None = None,
+                 backend: str = "c") -> Beats:
+    """Detect every heartbeat and delineate it: the library form of ``ecgtool detect``.
+
+    Parameters
+    ----------
+    ecg : numpy.ndarray
+        One lead in mV (NaN runs allowed: interpolated, and no beat is kept
+        inside them).
+    fs : float
+        Sampling rate, 100 to 1000 Hz.
+    settings : DetectorSettings
+        R-peak detection rules.
+    delineation : DelineationSettings, optional
+        Wave delineation settings (defaults when omitted).
+    backend : {"c", "python"}
+        Compiled kernels or their pure-Python twins.
+
+    Returns
+    -------
+    Beats
+
+    Examples
+    --------
+    >>> from ecgtool.io.records import read_sample
+    >>> rec = read_sample("208")
+    >>> beats = detect_beats(rec.signal, rec.fs)
+    >>> 2900 < len(beats) < 3100
+    True
+    """
+    peaks, x, fs = _checked_peaks(ecg, fs, settings, backend)
+    d = delineate(x, fs, peaks, delineation or DEFAULT_DELINEATION)
+    return Beats(fs=fs, r_peak=peaks, qrs_onset=d.qrs_onset, qrs_offset=d.qrs_offset,
+                 p_onset=d.p_onset, p_peak=d.p_peak, p_offset=d.p_offset,
+                 t_onset=d.t_onset, t_peak=d.t_peak, t_offset=d.t_offset,
+                 r_amp_mv=d.r_amp_mv)

@@ -1,0 +1,51 @@
+"""Build script: the package metadata and the one compiled extension."""
+
+import numpy as np
+from Cython.Build import cythonize
+from setuptools import Extension, find_packages, setup
+
+ext = Extension(
+    "ecgtool._core",
+    ["ecgtool/_core.pyx"],
+    include_dirs=[np.get_include()],
+    extra_compile_args=["-O3"],
+    define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+)
+
+runtime = [
+    "numpy>=1.26",
+    "scipy>=1.11",
+    "wfdb>=4.1",
+    "h5py>=3.9",
+    "typer>=0.12",
+    "rich>=13",
+    "jax>=0.4.30",
+    "flax>=0.10",
+    "optax>=0.2",
+    "orbax-checkpoint>=0.6",
+    "matplotlib>=3.7",
+]
+
+setup(
+    name="ecgtool",
+    version="0.1.0",
+    description="Heartbeats, beat labels, rhythm episodes and verdicts from single-lead ECG",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=find_packages(include=["ecgtool", "ecgtool.*"]),
+    package_data={"ecgtool": ["data/*", "ml/weights/*", "ml/weights/**/*", "_core.pyx"]},
+    ext_modules=cythonize([ext], compiler_directives={"language_level": "3"}),
+    install_requires=runtime,
+    extras_require={
+        "test": ["pytest>=7", "hypothesis>=6"],
+        "bench": [
+            "sleepecg>=0.5",
+            "neurokit2>=0.2.7",
+            "py-ecg-detectors>=1.3",
+            "scikit-learn>=1.3",
+            "pandas>=2",
+        ],
+    },
+    entry_points={"console_scripts": ["ecgtool = ecgtool.cli:main"]},
+)
