@@ -7,6 +7,7 @@ on stderr and exit status 1.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 
@@ -22,19 +23,46 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-app.command("convert")(convert.convert)
-app.command("detect")(detect.detect)
-app.command("evaluate")(evaluate.evaluate)
 
 
-@app.callback()
-def _root(version: bool = typer.Option(False, "--version", help="Print the version and exit.",
-                                       is_eager=True)) -> None:
-    if version:
+def _command(fn):
+    """Register ``fn`` as a subcommand whose input errors end in one line and status 1."""
+
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        from ecgtool.cli._common import NothingWritten
+        from ecgtool.errors import EcgToolError
+
+        try:
+            rc = fn(*args, **kwargs)
+        except EcgToolError as exc:
+            print(f"ecgtool: error: {exc}", file=sys.stderr)
+            raise typer.Exit(1) from None
+        except NothingWritten:
+            raise typer.Exit(1) from None
+        if rc:
+            raise typer.Exit(rc)
+
+    app.command(fn.__name__)(run)
+    return fn
+
+
+for _fn in (convert.convert, detect.detect, evaluate.evaluate):
+    _command(_fn)
+
+
+def _print_version(value: bool) -> None:
+    if value:
         from ecgtool import __version__
 
         print(f"ecgtool {__version__}")
         raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", help="Print the version and exit.",
+                                       is_eager=True, callback=_print_version)) -> None:
+    """Heartbeats, beat labels, rhythm episodes and verdicts from ECG recordings."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,10 +87,8 @@ def main(argv: list[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
-    except Exception as exc:  # click usage errors and genuine bugs
-        import click
-
-        if isinstance(exc, click.ClickException):
+    except Exception as exc:  # usage errors (click's, vendored by typer) and genuine bugs
+        if hasattr(exc, "show") and hasattr(exc, "exit_code"):
             exc.show(file=sys.stderr)
             return exc.exit_code
         if os.environ.get("ECGTOOL_DEBUG"):

@@ -102,3 +102,7 @@ def check_output_path(out: Optional[str]) -> None:
     parent = Path(out).parent
     if str(parent) and not parent.is_dir():
         raise EcgToolError("cannot write: folder does not exist", out)
+
+
+class NothingWritten(Exception):
+    """Every input failed (each already reported): end with status 1, no output file."""

@@ -57,7 +57,7 @@ def convert(
             finally:
                 f.close()
             if not done:
-                raise c.EcgToolError("no record could be read; nothing written", out)
+                raise c.NothingWritten
     else:
         o = next(iter(outcomes))
         c.report_outcome(o)
@@ -71,7 +71,7 @@ def convert(
             cols = {lead: rec.signals[:, i] for i, lead in enumerate(rec.leads)}
             stream.write("\n".join(format_table(cols, float_format="{:.5g}")) + "\n")
         done.append(rec.name)
-    if not quiet:
+    if not quiet and done:
         where = out if kind != "stdout" else "stdout"
         c.say(f"ecgtool: {len(done)} record{'s' if len(done) != 1 else ''} -> {where}"
               + (f"; {len(failures)} failed" if failures else ""))

@@ -56,7 +56,8 @@ def detect(
             finally:
                 f.close()
             if not done:
-                raise c.EcgToolError("no record could be processed; nothing written", out)
+                # Each failure was reported; leave no output file behind.
+                raise c.NothingWritten
     else:
         from ecgtool.io.tables import write_beats_csv
 
@@ -74,8 +75,8 @@ def detect(
         with c.text_output(out) as stream:
             write_beats_csv(stream, tables())
             if not done and kind != "stdout":
-                raise c.EcgToolError("no record could be processed; nothing written", out)
-    if not quiet:
+                raise c.NothingWritten
+    if not quiet and done:
         where = out if kind != "stdout" else "stdout"
         c.say(f"ecgtool: {n_beats} beats in {len(done)} record{'s' if len(done) != 1 else ''}"
               f" -> {where}" + (f"; {len(failures)} failed" if failures else ""))

@@ -206,6 +206,29 @@ def _sanitised_header_dir(hea: Path, tmp: str) -> Path:
     return target.with_suffix("")
 
 
+_BITS = {"8": 8, "16": 16, "24": 24, "32": 32, "61": 16, "80": 8, "160": 16, "212": 12,
+         "310": 32 / 3, "311": 32 / 3}
+
+
+def _check_sizes(header, base: Path, shown: str) -> None:
+    # A file shorter than its header promises is truncated: say so before
+    # wfdb fails with a numpy broadcasting message.
+    per_file: dict[str, list[int]] = {}
+    for i, name in enumerate(header.file_name or []):
+        per_file.setdefault(name, []).append(i)
+    for name, idx in per_file.items():
+        fmts = {header.fmt[i] for i in idx}
+        if len(fmts) != 1 or next(iter(fmts)) not in _BITS:
+            continue
+        spf = sum((header.samps_per_frame or [1] * header.n_sig)[i] or 1 for i in idx)
+        offset = (header.byte_offset or [None] * header.n_sig)[idx[0]] or 0
+        need = offset + int(np.ceil(header.sig_len * spf * _BITS[next(iter(fmts))] / 8))
+        have = (base.parent / name).stat().st_size
+        if have < need:
+            raise EcgToolError(f"signal file {name} has {have} bytes but the header needs "
+                               f"{need} (truncated file?)", shown)
+
+
 def _signal_files(header, base: Path) -> list[Path]:
     names = []
     for name in getattr(header, "file_name", None) or []:
@@ -278,6 +301,7 @@ def read_wfdb(path: str | os.PathLike, channel: str | int | None = None,
         for f in files:
             if not f.is_file():
                 raise EcgToolError(f"signal file {f.name} is missing", shown)
+        _check_sizes(header, base, shown)
         channels = list(range(n_sig)) if all_leads else [chan]
         try:
             with warnings.catch_warnings():

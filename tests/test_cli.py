@@ -1,0 +1,186 @@
+"""The command line, through typer's CliRunner: outputs, and one-line errors on bad input."""
+
+import csv
+import io
+import json
+import shutil
+
+import h5py
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from ecgtool.beats.table import BEAT_COLUMNS
+from ecgtool.cli import app, main
+from ecgtool.io.records import sample_path
+
+runner = CliRunner()
+
+
+def run(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def _one_line_error(result, *words):
+    assert result.exit_code == 1, result.output
+    err = result.stderr.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("ecgtool: error: "), result.stderr
+    assert "Traceback" not in result.output
+    for w in words:
+        assert w in err[0], err[0]
+
+
+def _copy(tmp_path, name="119"):
+    for ext in ("hea", "dat", "atr"):
+        shutil.copy(sample_path(name).with_suffix("." + ext), tmp_path / f"{name}.{ext}")
+    return tmp_path / name
+
+
+def test_detect_csv_to_stdout():
+    r = run("detect", "sample:119")
+    assert r.exit_code == 0, r.output
+    rows = list(csv.DictReader(io.StringIO(r.stdout)))
+    assert list(rows[0]) == ["record"] + list(BEAT_COLUMNS)
+    assert 1980 <= len(rows) <= 1995 and rows[0]["record"] == "119"
+    assert "beats in 1 record" in r.stderr
+
+
+def test_detect_store_and_evaluate_it(tmp_path):
+    out = tmp_path / "beats.h5"
+    r = run("detect", "--sample", "--out", out, "--jobs", 2)
+    assert r.exit_code == 0, r.output
+    with h5py.File(out) as f:
+        assert f.attrs["format"] == "ecgtool-store"
+        assert sorted(f["records"]) == ["119", "208"]
+        g = f["records/208"]
+        assert g.attrs["fs"] == 360.0 and g["signal"].shape == (650000, 1)
+        assert list(g["beats"].attrs["columns"]) == list(BEAT_COLUMNS)
+        assert 2930 < g["beats/r_peak"].shape[0] < 2960
+    r = run("evaluate", "--sample", "--beats", out, "--out", tmp_path / "s.json")
+    assert r.exit_code == 0, r.output
+    assert "gross" in r.stdout
+    s = json.loads((tmp_path / "s.json").read_text())
+    assert s["gross"]["gross"]["se"] > 0.995 and s["gross"]["gross"]["ppv"] > 0.997
+
+
+def test_detect_csv_file_and_folder_input(tmp_path):
+    d = tmp_path / "db"
+    d.mkdir()
+    _copy(d)
+    r = run("detect", d, "--out", tmp_path / "b.csv", "--quiet")
+    assert r.exit_code == 0 and r.stderr == ""
+    assert (tmp_path / "b.csv").read_text().count("\n") > 1980
+
+
+def test_convert_then_detect_from_csv_via_stdin(tmp_path):
+    r = run("convert", "sample:119", "--out", "-")
+    assert r.exit_code == 0
+    head = r.stdout.splitlines()[:2]
+    from ecgtool.io.records import read_sample
+
+    assert head[0] == "MLII" and float(head[1]) == pytest.approx(read_sample("119").signal[0])
+    csv_path = tmp_path / "119.csv"
+    csv_path.write_text(r.stdout)
+    r2 = runner.invoke(app, ["detect", "-", "--fs", "360"], input=csv_path.read_text())
+    assert r2.exit_code == 0, r2.output
+    assert 1980 <= r2.stdout.count("\n") - 1 <= 1995
+
+
+def test_convert_store_keeps_all_leads(tmp_path):
+    out = tmp_path / "s.h5"
+    assert run("convert", "sample:208", "--channel", "all", "--out", out).exit_code == 0
+    with h5py.File(out) as f:
+        g = f["records/208"]
+        assert list(g.attrs["leads"]) == ["MLII", "V1"] and g["signal"].shape == (650000, 2)
+        assert g["annotations/symbol"].shape[0] > 3000
+        assert len(g.attrs["sha256"]) == 64
+    # The store is an input like any other.
+    r = run("detect", out, "--out", "-")
+    assert r.exit_code == 0 and r.stdout.count("\n") > 2900
+
+
+def test_missing_dat(tmp_path):
+    base = _copy(tmp_path)
+    (tmp_path / "119.dat").unlink()
+    out = tmp_path / "o.h5"
+    _one_line_error(run("detect", base, "--out", out), "119.hea", "119.dat is missing")
+    assert list(tmp_path.glob("o.h5*")) == [] and list(tmp_path.glob(".o.h5*")) == []
+
+
+def test_truncated_dat(tmp_path):
+    base = _copy(tmp_path)
+    data = (tmp_path / "119.dat").read_bytes()
+    (tmp_path / "119.dat").write_bytes(data[:1000])
+    _one_line_error(run("detect", base, "--out", tmp_path / "o.csv"), "119.hea", "truncated")
+    assert not (tmp_path / "o.csv").exists()
+
+
+@pytest.mark.parametrize("line,words", [("119 2 0 650000", ["sampling rate"]),
+                                        ("this is not a header", ["unreadable header"])])
+def test_bad_header(tmp_path, line, words):
+    base = _copy(tmp_path)
+    hea = tmp_path / "119.hea"
+    hea.write_text("\n".join([line] + hea.read_text().splitlines()[1:]) + "\n")
+    _one_line_error(run("detect", base), "119.hea", *words)
+
+
+def test_unsupported_rate_in_header(tmp_path):
+    base = _copy(tmp_path)
+    hea = tmp_path / "119.hea"
+    hea.write_text(hea.read_text().replace("119 2 360 650000", "119 2 4000 650000"))
+    _one_line_error(run("detect", base), "119", "4000 Hz is not supported")
+
+
+def test_non_numeric_csv(tmp_path):
+    p = tmp_path / "x.csv"
+    p.write_text("ecg\n0.1\noops\n")
+    _one_line_error(run("detect", p, "--fs", 250), "x.csv", "non-numeric value on line 3")
+
+
+def test_unknown_channel():
+    _one_line_error(run("detect", "sample:119", "--channel", "V9"), "119.hea", "V9")
+
+
+def test_unwritable_output(tmp_path):
+    _one_line_error(run("detect", "sample:119", "--out", tmp_path / "no" / "dir" / "b.h5"),
+                    "folder does not exist")
+
+
+def test_flat_csv_gives_empty_table_and_warning(tmp_path):
+    p = tmp_path / "flat.csv"
+    p.write_text("ecg\n" + "0\n" * 5000)
+    r = run("detect", p, "--fs", 250)
+    assert r.exit_code == 0
+    assert r.stdout.strip() == ",".join(["record"] + list(BEAT_COLUMNS))
+    assert "warning: flat: signal is flat" in r.stderr
+
+
+def test_one_bad_input_does_not_stop_the_batch(tmp_path):
+    out = tmp_path / "b.h5"
+    r = run("detect", "sample:119", tmp_path / "nothere", "--out", out)
+    assert r.exit_code == 1 and "nothere.hea: no such record" in r.stderr
+    with h5py.File(out) as f:
+        assert list(f["records"]) == ["119"]
+        assert f["errors/record"].asstr()[...].tolist() == ["nothere"]
+
+
+def test_no_input():
+    _one_line_error(run("detect"), "no input")
+
+
+def test_main_wrapper_exit_codes(capsys):
+    assert main(["detect", "sample:119", "--channel", "V9"]) == 1
+    assert "no lead named" in capsys.readouterr().err
+    assert main(["--version"]) == 0
+
+
+def test_nan_csv_is_handled(tmp_path):
+    from ecgtool.io.records import read_sample
+
+    x = read_sample("119").signal[:36000].copy()
+    x[1000:1500] = np.nan
+    p = tmp_path / "n.csv"
+    p.write_text("ecg\n" + "\n".join("nan" if v != v else f"{v:.3f}" for v in x) + "\n")
+    r = run("detect", p, "--fs", 360)
+    assert r.exit_code == 0
+    assert 100 < r.stdout.count("\n") < 125

@@ -1,0 +1,66 @@
+"""The compiled kernels agree with their pure-Python twins."""
+
+import numpy as np
+import pytest
+
+from ecgtool import _core
+from ecgtool.signal import _twins
+from ecgtool.signal.detect import DEFAULT_SETTINGS, find_r_peaks
+from ecgtool.signal.filters import design_qrs_filter, moving_mean, qrs_filter
+
+
+@pytest.mark.parametrize("half", [0, 1, 3, 27, 200])
+def test_moving_mean_matches_direct_sum(half):
+    rng = np.random.default_rng(half)
+    x = rng.normal(size=150)
+    padded = np.concatenate([np.full(half, x[0]), x, np.full(half, x[-1])])
+    direct = np.array([padded[i:i + 2 * half + 1].mean() for i in range(x.size)])
+    np.testing.assert_allclose(moving_mean(x, half), direct, atol=1e-12)
+
+
+@pytest.mark.parametrize("fs", [128.0, 360.0, 1000.0])
+def test_filter_kernel_matches_twin_on_real_ecg(rec208, fs):
+    x = rec208.signal[:20000]
+    d = design_qrs_filter(fs)
+    c = qrs_filter(x, fs, d, backend="c")
+    p = qrs_filter(x, fs, d, backend="python")
+    np.testing.assert_allclose(c.band, p.band, atol=1e-9)
+    np.testing.assert_allclose(c.feature, p.feature, rtol=1e-9, atol=1e-9 * p.feature.max())
+
+
+def test_filter_kernel_short_and_wide_windows():
+    # Windows longer than the signal exercise the edge branches of the kernel.
+    x = np.array([0.0, 1.0, -2.0, 0.5, 3.0])
+    d = design_qrs_filter(1000.0)
+    c = qrs_filter(x, 1000.0, d, backend="c")
+    p = qrs_filter(x, 1000.0, d, backend="python")
+    np.testing.assert_allclose(c.feature, p.feature, atol=1e-12)
+
+
+@pytest.mark.parametrize("start", [0, 150000, 400000])
+def test_peak_kernel_matches_twin_exactly(rec208, start):
+    x = rec208.signal[start:start + 60000]
+    c = find_r_peaks(x, rec208.fs, backend="c")
+    p = find_r_peaks(x, rec208.fs, backend="python")
+    assert c.size > 100
+    np.testing.assert_array_equal(c, p)
+
+
+def test_peak_kernel_matches_twin_on_noise():
+    rng = np.random.default_rng(7)
+    x = np.cumsum(rng.normal(size=20000)) * 0.01 + rng.normal(size=20000)
+    np.testing.assert_array_equal(find_r_peaks(x, 250.0, backend="c"),
+                                  find_r_peaks(x, 250.0, backend="python"))
+
+
+def test_raw_kernel_call_returns_indices_in_range(rec119):
+    x = np.ascontiguousarray(rec119.signal[:36000])
+    f = qrs_filter(x, 360.0)
+    out = np.empty(x.size // 2 + 1, dtype=np.intp)
+    s = DEFAULT_SETTINGS
+    n = _core._find_qrs(f.feature, x, float(f.feature.max()) / 4, 0.0, 360.0, 72, 151, 27, 2,
+                        s.threshold, s.t_ratio, s.searchback, s.searchback_threshold, 0.0, out)
+    twin = _twins.find_qrs(f.feature, x, float(f.feature.max()) / 4, 0.0, 360.0, 72, 151, 27,
+                           2, s.threshold, s.t_ratio, s.searchback, s.searchback_threshold, 0.0)
+    np.testing.assert_array_equal(out[:n], twin)
+    assert n > 100 and out[:n].min() >= 0 and out[:n].max() < x.size

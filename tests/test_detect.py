@@ -1,0 +1,103 @@
+"""R-peak detection: real-record accuracy bounds and edge cases."""
+
+import warnings
+
+import numpy as np
+import pytest
+from scipy.signal import resample_poly
+
+from ecgtool.errors import EcgToolError, EcgToolWarning
+from ecgtool.evaluate import score_detection
+from ecgtool.signal.detect import detect_beats, detect_r_peaks, fill_nans, validate_fs
+
+
+def _score(rec, peaks, fs=None, n=None):
+    fs = fs or rec.fs
+    a = rec.annotations
+    if fs != rec.fs:
+        a = type(a)(np.round(a.sample * fs / rec.fs).astype(np.int64), a.symbol, a.aux_note)
+    return score_detection(rec.name, a, peaks, fs, n or rec.n_samples)
+
+
+def test_record_119_never_worse_than(rec119):
+    s = _score(rec119, detect_r_peaks(rec119.signal, rec119.fs))
+    # Measured: TP 1987, FN 0, FP 1.
+    assert s.tp >= 1985 and s.fp <= 3
+
+
+def test_record_208_never_worse_than(rec208):
+    s = _score(rec208, detect_r_peaks(rec208.signal, rec208.fs))
+    # Measured: TP 2941 of 2955, FP 6; the misses are beats lost in amplifier saturation.
+    assert s.tp >= 2935 and s.fp <= 10
+
+
+@pytest.mark.parametrize("fs", [128, 250, 257, 300, 500, 1000])
+def test_any_rate_from_100_to_1000_hz(rec208, fs):
+    x = resample_poly(rec208.signal, fs, 360)
+    s = _score(rec208, detect_r_peaks(x, fs), fs=fs, n=x.size)
+    assert s.se > 0.993 and s.ppv > 0.995, (fs, s)
+
+
+@pytest.mark.parametrize("fs", [50, 99.9, 1000.1, 0, -360, float("nan")])
+def test_unsupported_rate_is_an_error(fs):
+    with pytest.raises(EcgToolError, match="sampling rate"):
+        detect_r_peaks(np.zeros(5000), fs)
+
+
+def test_rate_that_is_not_a_number():
+    with pytest.raises(EcgToolError, match="not a number"):
+        validate_fs("fast")
+
+
+@pytest.mark.parametrize("x", [np.zeros(36000), np.full(36000, 1.7), np.zeros(500)])
+def test_flat_or_short_signal_gives_no_beats_and_a_warning(x):
+    with pytest.warns(EcgToolWarning, match="flat or shorter"):
+        b = detect_beats(x, 360.0)
+    assert len(b) == 0
+    assert list(b.columns())[0] == "r_peak"
+
+
+def test_huge_amplitude_and_offset_change_nothing(rec119):
+    x = rec119.signal[:72000]
+    base = detect_r_peaks(x, 360.0)
+    np.testing.assert_array_equal(detect_r_peaks(x * 1000.0 + 5000.0, 360.0), base)
+
+
+def test_nan_runs_are_interpolated_and_masked(rec119):
+    x = rec119.signal[:72000].copy()
+    base = detect_r_peaks(x, 360.0)
+    x[36000:36720] = np.nan  # a 2 s gap
+    got = detect_r_peaks(x, 360.0)
+    assert not np.any((got >= 36000) & (got < 36720))
+    outside = base[(base < 35800) | (base > 37000)]
+    assert np.isin(outside, got).mean() > 0.99
+
+
+def test_all_nan_is_flat():
+    with pytest.warns(EcgToolWarning):
+        assert detect_r_peaks(np.full(5000, np.nan), 250.0).size == 0
+
+
+def test_one_beat():
+    fs = 250.0
+    t = np.arange(int(4 * fs)) / fs
+    x = np.exp(-0.5 * ((t - 2.0) / 0.012) ** 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        peaks = detect_r_peaks(x, fs)
+    assert peaks.tolist() == [500]
+
+
+def test_indices_sorted_unique_int64(rec208):
+    p = detect_r_peaks(rec208.signal, rec208.fs)
+    assert p.dtype == np.int64 and np.all(np.diff(p) > 0)
+
+
+def test_fill_nans_ends():
+    x, bad = fill_nans(np.array([np.nan, 1.0, np.inf, 3.0, np.nan]))
+    assert x.tolist() == [1.0, 1.0, 2.0, 3.0, 3.0] and bad.sum() == 3
+
+
+def test_two_dimensional_input_is_an_error():
+    with pytest.raises(EcgToolError, match="one lead"):
+        detect_r_peaks(np.zeros((100, 2)), 250.0)

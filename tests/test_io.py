@@ -1,0 +1,157 @@
+"""Readers: WFDB, CinC .mat + .hea, CSV; store round trip."""
+
+import shutil
+
+import numpy as np
+import pytest
+import scipy.io
+
+from ecgtool.errors import EcgToolError
+from ecgtool.io import store
+from ecgtool.io.inputs import ReadOptions, expand_inputs, read_source
+from ecgtool.io.records import choose_channel, read_csv, read_wfdb, sample_path
+
+
+def test_sample_record(rec208):
+    assert rec208.fs == 360.0 and rec208.lead == "MLII" and rec208.n_samples == 650000
+    assert rec208.signals.shape == (650000, 1)
+    assert len(rec208.sha256) == 64
+    assert "V" in set(rec208.annotations.symbol)
+    assert 0.5 < np.percentile(np.abs(rec208.signal), 99.9) < 5  # mV, not ADC units
+
+
+def test_all_leads_and_channel_choice():
+    rec = read_wfdb(sample_path("119"), all_leads=True)
+    assert rec.leads == ["MLII", "V1"] and rec.channel == 0 and rec.signals.shape[1] == 2
+    rec = read_wfdb(sample_path("119"), channel="v1")
+    assert rec.lead == "V1"
+    with pytest.raises(EcgToolError, match="no lead named 'X'"):
+        read_wfdb(sample_path("119"), channel="X")
+    with pytest.raises(EcgToolError, match="out of range"):
+        choose_channel(["I"], 3)
+
+
+def _copy_record(tmp_path, name="119"):
+    for ext in ("hea", "dat", "atr"):
+        shutil.copy(sample_path(name).with_suffix("." + ext), tmp_path / f"{name}.{ext}")
+    return tmp_path / name
+
+
+def test_missing_dat(tmp_path):
+    base = _copy_record(tmp_path)
+    (tmp_path / "119.dat").unlink()
+    with pytest.raises(EcgToolError, match="signal file 119.dat is missing") as e:
+        read_wfdb(base)
+    assert str(base) in str(e.value)
+
+
+def test_truncated_dat(tmp_path):
+    base = _copy_record(tmp_path)
+    data = (tmp_path / "119.dat").read_bytes()
+    (tmp_path / "119.dat").write_bytes(data[: len(data) // 3])
+    with pytest.raises(EcgToolError, match="truncated"):
+        read_wfdb(base)
+
+
+@pytest.mark.parametrize("line", ["119 2 0 650000", "119 2 abc 650000", "garbage", ""])
+def test_bad_header(tmp_path, line):
+    base = _copy_record(tmp_path)
+    hea = tmp_path / "119.hea"
+    lines = hea.read_text().splitlines()
+    hea.write_text("\n".join([line] + lines[1:]) + "\n")
+    with pytest.raises(EcgToolError, match="119.hea"):
+        read_wfdb(base)
+
+
+def _cinc_record(tmp_path, record_line):
+    fs, n = 500, 5000
+    t = np.arange(n) / fs
+    ecg = np.zeros(n)
+    for beat in np.arange(0.5, 10, 0.8):
+        ecg += np.exp(-0.5 * ((t - beat) / 0.01) ** 2)
+    val = np.round(np.vstack([ecg, -ecg]) * 1000).astype(np.int16)
+    scipy.io.savemat(tmp_path / "A0001.mat", {"val": val}, format="4")
+    hea = [record_line,
+           "A0001.mat 16+24 1000/mV 16 0 0 0 0 I",
+           "A0001.mat 16+24 1000/mV 16 0 0 0 0 II",
+           "# Dx: 426783006"]
+    (tmp_path / "A0001.hea").write_text("\n".join(hea) + "\n")
+    return tmp_path / "A0001"
+
+
+@pytest.mark.parametrize("line", ["A0001 2 500 5000", "A0001 2 500 5000 2014-05-08 05:05:15",
+                                  "A0001 2 500 5000 05-May-2020 09:49:17"])
+def test_cinc_mat_with_and_without_odd_dates(tmp_path, line):
+    rec = read_wfdb(_cinc_record(tmp_path, line))
+    assert rec.fs == 500 and rec.lead == "II" and rec.n_samples == 5000
+    assert rec.comments == ["Dx: 426783006"]
+    assert abs(rec.signal.min() + 1.0) < 0.01
+
+
+def test_csv_variants(tmp_path):
+    p = tmp_path / "a.csv"
+    p.write_text("time,MLII,V1\n0,0.1,1\n0.004,0.2,2\n0.008,0.3,3\n")
+    rec = read_csv(p)
+    assert rec.fs == 250 and rec.lead == "MLII" and rec.signal.tolist() == [0.1, 0.2, 0.3]
+    rec = read_csv(p, fs=250, column="V1", units="uV")
+    assert rec.signal.tolist() == [0.001, 0.002, 0.003]
+    q = tmp_path / "b.txt"
+    q.write_text("1\n2\n3\n")
+    assert read_csv(q, fs=100).signal.tolist() == [1, 2, 3]
+
+
+def test_csv_errors(tmp_path):
+    p = tmp_path / "bad.csv"
+    p.write_text("ecg\n0.1\n0.2\nhello\n")
+    with pytest.raises(EcgToolError, match="non-numeric value on line 4"):
+        read_csv(p, fs=250)
+    p.write_text("ecg\n0.1\n")
+    with pytest.raises(EcgToolError, match="sampling rate unknown"):
+        read_csv(p)
+    p.write_text("")
+    with pytest.raises(EcgToolError, match="empty"):
+        read_csv(p, fs=250)
+    with pytest.raises(EcgToolError, match="no such file"):
+        read_csv(tmp_path / "none.csv", fs=250)
+
+
+def test_expand_inputs(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir(), b.mkdir()
+    _copy_record(a)
+    _copy_record(b)
+    srcs = expand_inputs([str(a), str(tmp_path / "b" / "*.hea")])
+    assert [s.name for s in srcs] == ["a_119", "b_119"]
+    with pytest.raises(EcgToolError, match="no file matches"):
+        expand_inputs([str(tmp_path / "*.none")])
+    with pytest.raises(EcgToolError, match="no WFDB records"):
+        (tmp_path / "empty").mkdir()
+        expand_inputs([str(tmp_path / "empty")])
+
+
+def test_store_round_trip(tmp_path, rec119):
+    from ecgtool.signal.detect import detect_beats
+
+    beats = detect_beats(rec119.signal[:72000], rec119.fs)
+    path = tmp_path / "s.h5"
+    f = store.open_store(path, "w")
+    store.write_record(f, rec119, "119", beats)
+    f.close()
+    f = store.open_store(path)
+    assert store.record_names(f) == ["119"]
+    back = store.read_record(f, "119")
+    got = store.read_beats(f, "119")
+    f.close()
+    np.testing.assert_allclose(back.signal, rec119.signal, atol=1e-6)
+    assert back.annotations.symbol.tolist() == rec119.annotations.symbol.tolist()
+    for k, v in beats.columns().items():
+        np.testing.assert_array_equal(got.columns()[k], v)
+    rec = read_source(expand_inputs([str(path)])[0], ReadOptions())
+    assert rec.name == "119" and rec.fs == 360.0
+
+
+def test_not_a_store(tmp_path):
+    p = tmp_path / "x.h5"
+    p.write_text("not hdf5")
+    with pytest.raises(EcgToolError, match="not a readable HDF5"):
+        store.open_store(p)
