@@ -32,10 +32,11 @@ cdef inline Py_ssize_t _clip(Py_ssize_t i, Py_ssize_t n) noexcept nogil:
 
 
 cdef void _moving_mean(const double* x, double* out, Py_ssize_t n,
-                       Py_ssize_t half) noexcept nogil:
-    # Centred mean over 2*half+1 samples, edges repeat the end samples.
+                       Py_ssize_t half, Py_ssize_t step) noexcept nogil:
+    # Centred mean over 2*half+1 samples, edges repeat the end samples; only
+    # every step-th mean is stored (out[j] is the mean around x[j*step]).
     # The running sum is split so that the long interior loop has no clipping.
-    cdef Py_ssize_t i, k
+    cdef Py_ssize_t i, k, next_out = step, j = 1
     cdef double s = 0.0
     cdef double inv = 1.0 / (2 * half + 1)
     cdef Py_ssize_t stop = n - half
@@ -45,48 +46,68 @@ cdef void _moving_mean(const double* x, double* out, Py_ssize_t n,
     i = 1
     while i < n and i <= half:
         s += x[_clip(i + half, n)] - x[0]
-        out[i] = s * inv
+        if i == next_out:
+            out[j] = s * inv
+            j += 1
+            next_out += step
         i += 1
-    while i < stop:
-        s += x[i + half] - x[i - half - 1]
-        out[i] = s * inv
-        i += 1
+    if step == 1:
+        while i < stop:
+            s += x[i + half] - x[i - half - 1]
+            out[i] = s * inv
+            i += 1
+        j = i
+        next_out = i
+    else:
+        while i < stop:
+            s += x[i + half] - x[i - half - 1]
+            if i == next_out:
+                out[j] = s * inv
+                j += 1
+                next_out += step
+            i += 1
     while i < n:
         s += x[n - 1] - x[_clip(i - half - 1, n)]
-        out[i] = s * inv
+        if i == next_out:
+            out[j] = s * inv
+            j += 1
+            next_out += step
         i += 1
 
 
-def _qrs_filter(const double[::1] x not None, Py_ssize_t lp_half,
+def _qrs_filter(const double[::1] x not None, Py_ssize_t step, Py_ssize_t lp_half,
                 Py_ssize_t hp_half, Py_ssize_t int_half, double scale,
                 double[::1] band not None, double[::1] feat not None,
                 double[::1] work not None):
     """Inner function of ``ecgtool.signal.filters.qrs_filter``.
 
-    ``band`` receives the band-passed signal (two moving means of width
-    ``2*lp_half+1`` minus a moving mean of width ``2*hp_half+1``); ``feat``
-    receives the moving mean (width ``2*int_half+1``) of the squared central
-    difference of ``band`` times ``scale``. All arrays have the length of ``x``.
+    Low-passes ``x`` with two moving means of ``2*lp_half+1`` samples and
+    keeps every ``step``-th value; at that lower rate, ``band`` receives the
+    low-passed signal minus its moving mean over ``2*hp_half+1`` samples, and
+    ``feat`` the moving mean over ``2*int_half+1`` samples of the squared
+    central difference of ``band`` times ``scale``. ``band`` and ``feat``
+    hold ``ceil(len(x)/step)`` values; ``work`` is scratch of ``len(x)``.
     """
     cdef Py_ssize_t n = x.shape[0]
+    cdef Py_ssize_t m = band.shape[0]
     cdef Py_ssize_t i
     cdef double d
     with nogil:
-        _moving_mean(&x[0], &work[0], n, lp_half)
-        _moving_mean(&work[0], &band[0], n, lp_half)
-        _moving_mean(&band[0], &work[0], n, hp_half)
+        _moving_mean(&x[0], &work[0], n, lp_half, 1)
+        _moving_mean(&work[0], &band[0], n, lp_half, step)
+        _moving_mean(&band[0], &work[0], m, hp_half, 1)
         # High-pass (band = low-pass minus its baseline) fused with the squared
         # central difference, one sample ahead, to save passes over memory.
         band[0] -= work[0]
-        if n > 1:
+        if m > 1:
             band[1] -= work[1]
         work[0] = 0.0
-        for i in range(1, n - 1):
+        for i in range(1, m - 1):
             band[i + 1] -= work[i + 1]
             d = (band[i + 1] - band[i - 1]) * scale
             work[i] = d * d
-        work[n - 1] = 0.0
-        _moving_mean(&work[0], &feat[0], n, int_half)
+        work[m - 1] = 0.0
+        _moving_mean(&work[0], &feat[0], m, int_half, 1)
 
 
 cdef double _median(const double* buf) noexcept nogil:

@@ -54,13 +54,13 @@ def test_peak_kernel_matches_twin_on_noise():
 
 
 def test_raw_kernel_call_returns_indices_in_range(rec119):
-    x = np.ascontiguousarray(rec119.signal[:36000])
-    f = qrs_filter(x, 360.0)
+    f = qrs_filter(rec119.signal[:36000], 360.0)
+    x = np.ascontiguousarray(rec119.signal[:36000:f.step])  # at the processing rate
     out = np.empty(x.size // 2 + 1, dtype=np.intp)
     s = DEFAULT_SETTINGS
-    n = _core._find_qrs(f.feature, x, float(f.feature.max()) / 4, 0.0, 360.0, 72, 151, 27, 2,
-                        s.threshold, s.t_ratio, s.searchback, s.searchback_threshold, 0.0, out)
-    twin = _twins.find_qrs(f.feature, x, float(f.feature.max()) / 4, 0.0, 360.0, 72, 151, 27,
-                           2, s.threshold, s.t_ratio, s.searchback, s.searchback_threshold, 0.0)
+    args = (f.feature, x, float(f.feature.max()) / 4, 0.0, 180.0, 36, 75, 13, 1, s.threshold,
+            s.t_ratio, s.searchback, s.searchback_threshold, 0.0)
+    n = _core._find_qrs(*args, out)
+    twin = _twins.find_qrs(*args)
     np.testing.assert_array_equal(out[:n], twin)
     assert n > 100 and out[:n].min() >= 0 and out[:n].max() < x.size

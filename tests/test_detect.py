@@ -96,6 +96,7 @@ def test_indices_sorted_unique_int64(rec208):
 def test_fill_nans_ends():
     x, bad = fill_nans(np.array([np.nan, 1.0, np.inf, 3.0, np.nan]))
     assert x.tolist() == [1.0, 1.0, 2.0, 3.0, 3.0] and bad.sum() == 3
+    assert fill_nans(np.ones(3))[1] is None
 
 
 def test_two_dimensional_input_is_an_error():

@@ -14,10 +14,10 @@ from ecgtool.signal.filters import moving_mean
 NBUF = 8
 
 
-def qrs_filter(x: np.ndarray, lp_half: int, hp_half: int, int_half: int,
+def qrs_filter(x: np.ndarray, step: int, lp_half: int, hp_half: int, int_half: int,
                scale: float) -> tuple[np.ndarray, np.ndarray]:
-    """Twin of ``_core._qrs_filter``: returns ``(band, feature)``."""
-    lp = moving_mean(moving_mean(x, lp_half), lp_half)
+    """Twin of ``_core._qrs_filter``: returns ``(band, feature)`` at ``fs / step``."""
+    lp = moving_mean(moving_mean(x, lp_half), lp_half)[::step]
     band = lp - moving_mean(lp, hp_half)
     sq = np.zeros_like(band)
     sq[1:-1] = ((band[2:] - band[:-2]) * scale) ** 2

@@ -97,11 +97,12 @@ def validate_fs(fs: float) -> float:
     return fs
 
 
-def fill_nans(ecg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def fill_nans(ecg: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     """Interpolate NaN/inf runs linearly; return the signal and a mask of them.
 
     Ends are held at the nearest finite value. An all-NaN signal comes back
-    as zeros with an all-true mask.
+    as zeros. The mask is None when every value is finite (then the input is
+    not copied if it already is contiguous float64).
 
     Examples
     --------
@@ -109,20 +110,22 @@ def fill_nans(ecg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     >>> x.tolist(), bad.tolist()
     ([0.0, 1.0, 2.0], [False, True, False])
     """
-    x = np.array(ecg, dtype=np.float64)
+    x = np.ascontiguousarray(ecg, dtype=np.float64)
+    if np.isfinite(x.sum()):
+        return x, None
     bad = ~np.isfinite(x)
-    if bad.any():
-        good = np.flatnonzero(~bad)
-        if good.size == 0:
-            return np.zeros_like(x), bad
-        x[bad] = np.interp(np.flatnonzero(bad), good, x[good])
+    x = x.copy()
+    good = np.flatnonzero(~bad)
+    if good.size == 0:
+        return np.zeros_like(x), bad
+    x[bad] = np.interp(np.flatnonzero(bad), good, x[good])
     return x, bad
 
 
 @lru_cache(maxsize=64)
 def _unit_qrs_feature(design: QrsFilterDesign) -> float:
-    # Feature peak of a 1 mV, 20 ms-wide synthetic QRS at this design: the
-    # scale that turns `min_qrs_mv` into a feature-level floor.
+    # Feature peak of a 1 mV, 24 ms-wide (2 sigma) synthetic QRS at this
+    # design: the scale that turns `min_qrs_mv` into a feature-level floor.
     fs = design.fs
     t = (np.arange(int(2 * fs)) - fs) / fs
     qrs = np.exp(-0.5 * (t / 0.010) ** 2)
@@ -165,18 +168,21 @@ def find_r_peaks(ecg: np.ndarray, fs: float, settings: DetectorSettings = DEFAUL
     design = design_qrs_filter(fs, settings.lowpass_ms, settings.highpass_ms,
                                settings.integration_ms)
     filt = qrs_filter(x, fs, design, backend=backend)
-    feat, band = filt.feature, filt.band
+    feat, band, step = filt.feature, filt.band, filt.step
+    fp = fs / step  # processing rate
+    # Slopes for the T-wave test come from the raw signal at the same rate.
+    raw = np.ascontiguousarray(x[::step]) if step > 1 else x
 
     # Learning phase: the median of the per-second maxima of the first 8 s
     # resists one large artefact at the start.
-    sec = int(fs)
-    head = feat[: min(n, 8 * sec)]
+    sec = int(fp)
+    head = feat[: min(feat.size, 8 * sec)]
     nsec = max(1, head.size // sec)
     init_qrs = float(np.median(head[: nsec * sec].reshape(nsec, -1).max(axis=1))) \
         if head.size >= sec else float(head.max())
     floor = _unit_qrs_feature(design) * settings.min_qrs_mv ** 2
-    ms = fs / 1000.0
-    args = (feat, x, init_qrs, 0.0, float(fs),
+    ms = fp / 1000.0
+    args = (feat, raw, init_qrs, 0.0, float(fp),
             int(settings.refractory_ms * ms), int(settings.twave_ms * ms),
             int(_SLOPE_HALF_MS * ms), max(1, int(round(settings.slope_step_ms * ms))),
             settings.threshold, settings.t_ratio,
@@ -184,7 +190,7 @@ def find_r_peaks(ecg: np.ndarray, fs: float, settings: DetectorSettings = DEFAUL
     if backend == "c":
         from ecgtool import _core
 
-        out = np.empty(n // 2 + 1, dtype=np.intp)
+        out = np.empty(feat.size // 2 + 1, dtype=np.intp)
         count = _core._find_qrs(*args, out)
         qrs = out[:count].astype(np.int64)
     elif backend == "python":
@@ -193,7 +199,7 @@ def find_r_peaks(ecg: np.ndarray, fs: float, settings: DetectorSettings = DEFAUL
         qrs = find_qrs(*args)
     else:
         raise ValueError(f"unknown backend {backend!r}; choose from 'c', 'python'")
-    return locate_r(x, band, np.sort(qrs), fs)
+    return locate_r(x, band, np.sort(qrs), fs, step)
 
 
 def _window_argmax(values: np.ndarray, centres: np.ndarray, half: int,
@@ -211,12 +217,14 @@ def _window_argmax(values: np.ndarray, centres: np.ndarray, half: int,
     return idx[np.arange(centres.size), np.argmax(w, axis=1)]
 
 
-def locate_r(ecg: np.ndarray, band: np.ndarray, qrs: np.ndarray, fs: float) -> np.ndarray:
+def locate_r(ecg: np.ndarray, band: np.ndarray, qrs: np.ndarray, fs: float,
+             step: int = 1) -> np.ndarray:
     """Move each detected QRS to its R peak (the dominant extremum).
 
     The extremum of the band-passed signal near the feature peak fixes the
     polarity; the R peak is the extremum of that polarity in the raw signal
-    close to it, so that ``r_peak`` is on the waveform a reader sees.
+    (at the full rate) close to it, so that ``r_peak`` is on the waveform a
+    reader sees. ``band`` and ``qrs`` are at the processing rate ``fs/step``.
 
     Examples
     --------
@@ -226,14 +234,17 @@ def locate_r(ecg: np.ndarray, band: np.ndarray, qrs: np.ndarray, fs: float) -> n
     """
     if qrs.size == 0:
         return qrs.astype(np.int64)
-    c = _window_argmax(band, qrs, int(round(_LOCATE_BAND_MS * fs / 1000)), absolute=True)
+    c = _window_argmax(band, qrs, int(round(_LOCATE_BAND_MS * fs / 1000 / step)),
+                       absolute=True)
     polarity = np.where(band[c] >= 0, 1.0, -1.0)
-    r = _window_argmax(ecg, c, int(round(_LOCATE_RAW_MS * fs / 1000)), sign=polarity)
-    return np.unique(r).astype(np.int64)
+    r = np.sort(_window_argmax(ecg, c * step, int(round(_LOCATE_RAW_MS * fs / 1000)),
+                               sign=polarity))
+    # Two detections can land on one extremum: keep it once.
+    return r[np.concatenate(([True], np.diff(r) > 0))].astype(np.int64)
 
 
-def prepare_signal(ecg: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray, float]:
-    """Validate one lead for detection: ``(signal, nan_mask, fs)``.
+def prepare_signal(ecg: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray | None, float]:
+    """Validate one lead for detection: ``(signal, nan_mask or None, fs)``.
 
     Raises :class:`EcgToolError` for a non-1-D or non-numeric signal or an
     unsupported rate; interpolates NaN runs (see :func:`fill_nans`).
@@ -280,12 +291,12 @@ def detect_r_peaks(ecg: np.ndarray, fs: float, settings: DetectorSettings = DEFA
 
 def _checked_peaks(ecg, fs, settings, backend) -> tuple[np.ndarray, np.ndarray, float]:
     x, bad, fs = prepare_signal(ecg, fs)
-    if is_flat(x[~bad] if bad.any() else x, fs, settings.min_qrs_mv):
+    if is_flat(x if bad is None else x[~bad], fs, settings.min_qrs_mv):
         warnings.warn("signal is flat or shorter than 2 s: no beats", EcgToolWarning,
                       stacklevel=3)
         return np.zeros(0, dtype=np.int64), x, fs
     peaks = find_r_peaks(x, fs, settings, backend)
-    if bad.any():
+    if bad is not None:
         peaks = peaks[~bad[peaks]]
     return peaks, x, fs
 
