@@ -33,25 +33,27 @@ class DelineationSettings:
     QT database is kept for testing them.
     """
 
-    qrs_smooth_ms: float = 10.0
+    qrs_smooth_ms: float = 14.0
     qrs_diff_ms: float = 4.0
     wave_smooth_ms: float = 40.0
-    wave_diff_ms: float = 12.0
+    wave_diff_ms: float = 8.0
     qrs_before_ms: float = 120.0
     qrs_after_ms: float = 160.0
     qrs_core_ms: float = 50.0
     qrs_significant: float = 0.2
     qrs_onset_fraction: float = 0.1
-    qrs_offset_fraction: float = 0.15
+    qrs_offset_fraction: float = 0.1
     t_start_ms: float = 100.0
     t_end_ms: float = 550.0
     t_end_rr: float = 0.7
-    t_offset_fraction: float = 0.3
+    t_offset_fraction: float = 0.4
     t_onset_fraction: float = 0.3
+    p_smooth_ms: float = 30.0
+    p_diff_ms: float = 10.0
     p_start_ms: float = 280.0
-    p_end_ms: float = 10.0
+    p_end_ms: float = 50.0
     p_rr: float = 0.5
-    p_fraction: float = 0.4
+    p_fraction: float = 0.5
     min_t_mv: float = 0.04
     min_p_mv: float = 0.025
 
@@ -78,6 +80,12 @@ def _samples(ms: float, fs: float) -> int:
     return max(1, int(round(ms * fs / 1000.0)))
 
 
+def smooth(ecg: np.ndarray, fs: float, smooth_ms: float) -> np.ndarray:
+    """Two moving means of ``smooth_ms`` (a triangular low-pass)."""
+    half = _samples(smooth_ms, fs) // 2
+    return moving_mean(moving_mean(ecg, half), half)
+
+
 def smoothed_slope(ecg: np.ndarray, fs: float, smooth_ms: float, diff_ms: float) -> np.ndarray:
     """Derivative (mV/s) of the ECG smoothed by two moving means of ``smooth_ms``.
 
@@ -90,8 +98,7 @@ def smoothed_slope(ecg: np.ndarray, fs: float, smooth_ms: float, diff_ms: float)
     >>> float(np.round(smoothed_slope(x, 500.0, 10, 4)[250], 6))
     1.002004
     """
-    half = _samples(smooth_ms, fs) // 2
-    s = moving_mean(moving_mean(ecg, half), half)
+    s = smooth(ecg, fs, smooth_ms)
     k = _samples(diff_ms, fs)
     out = np.zeros_like(s)
     out[k:-k] = (s[2 * k:] - s[:-2 * k]) * (fs / (2 * k))
@@ -143,31 +150,38 @@ def _qrs_bounds(s1: np.ndarray, r: np.ndarray, fs: float,
 
 
 def _wave(s2: np.ndarray, ecg: np.ndarray, start: np.ndarray, stop: np.ndarray,
-          fraction: float, min_mv: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    # One wave (P or T) per row between start and stop: the largest positive
-    # and negative slopes bracket it; the peak is the slope's zero crossing.
+          lo: np.ndarray, hi: np.ndarray, on_fraction: float, off_fraction: float,
+          min_mv: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    # One wave (P or T) per row. Its largest positive and negative slopes,
+    # searched in [start, stop], bracket it; the peak is the slope's zero
+    # crossing between them; onset and offset are where the slope magnitude
+    # falls below a fraction of the outer extremum, searched out to lo / hi.
     n = start.size
     none = np.full(n, -1, dtype=np.int64)
-    length = int(np.max(stop - start)) + 1 if n else 0
-    if n == 0 or length < 3:
+    valid = (stop > start + 2) & (lo <= start) & (hi >= stop)
+    if n == 0 or not valid.any():
         return none, none.copy(), none.copy()
-    w, idx = _gather(s2, start, length)
+    lo = np.where(valid, lo, start)
+    length = int(np.max(np.where(valid, hi - lo, 0))) + 1
+    w, idx = _gather(s2, lo, length)
     cols = np.arange(length)[None, :]
-    inside = cols <= (stop - start)[:, None]
-    w = np.where(inside, w, 0.0)
+    rel_start, rel_stop, rel_hi = (start - lo)[:, None], (stop - lo)[:, None], (hi - lo)[:, None]
+    in_search = (cols >= rel_start) & (cols <= rel_stop)
     rows = np.arange(n)
-    i_max, i_min = w.argmax(axis=1), w.argmin(axis=1)
+    i_max = np.where(in_search, w, -np.inf).argmax(axis=1)
+    i_min = np.where(in_search, w, np.inf).argmin(axis=1)
     e1, e2 = np.minimum(i_max, i_min), np.maximum(i_max, i_min)
-    between = (cols >= e1[:, None]) & (cols <= e2[:, None])
-    peak = np.where(between, np.abs(w), np.inf).argmin(axis=1)
     a = np.abs(w)
-    on = _last_true((a < (fraction * a[rows, e1])[:, None]) & (cols < e1[:, None]))
-    off = _first_true((a < (fraction * a[rows, e2])[:, None]) & (cols > e2[:, None]) & inside)
-    peak_i, on_i, off_i = idx[rows, peak], idx[rows, np.maximum(on, 0)], idx[rows, np.maximum(off, 0)]
+    between = (cols >= e1[:, None]) & (cols <= e2[:, None])
+    peak = np.where(between, a, np.inf).argmin(axis=1)
+    on = _last_true((a < (on_fraction * a[rows, e1])[:, None]) & (cols < e1[:, None]))
+    off = _first_true((a < (off_fraction * a[rows, e2])[:, None]) & (cols > e2[:, None])
+                      & (cols <= rel_hi))
+    peak_i = idx[rows, peak]
+    on_i, off_i = idx[rows, np.maximum(on, 0)], idx[rows, np.maximum(off, 0)]
     # A wave must stand out from the line joining its ends.
     base = 0.5 * (ecg[on_i] + ecg[off_i])
-    found = (on >= 0) & (off >= 0) & (e2 > e1) & (np.abs(ecg[peak_i] - base) >= min_mv) \
-        & (stop > start)
+    found = valid & (on >= 0) & (off >= 0) & (e2 > e1) & (np.abs(ecg[peak_i] - base) >= min_mv)
     return (np.where(found, on_i, -1), np.where(found, peak_i, -1), np.where(found, off_i, -1))
 
 
@@ -212,6 +226,7 @@ def delineate(ecg: np.ndarray, fs: float, r_peaks: np.ndarray,
     st = settings
     s1 = smoothed_slope(x, fs, st.qrs_smooth_ms, st.qrs_diff_ms)
     s2 = smoothed_slope(x, fs, st.wave_smooth_ms, st.wave_diff_ms)
+    sp = smoothed_slope(x, fs, st.p_smooth_ms, st.p_diff_ms)
     rr = np.diff(r)
     rr_next = np.concatenate([rr, [rr[-1] if rr.size else int(fs)]])
     rr_prev = np.concatenate([[rr[0] if rr.size else int(fs)], rr])
@@ -225,17 +240,25 @@ def delineate(ecg: np.ndarray, fs: float, r_peaks: np.ndarray,
         on, off = _qrs_bounds(s1, rc, fs, st)
         out["qrs_onset"][sl], out["qrs_offset"][sl] = on, off
         off_or_r = np.where(off >= 0, off, rc)
-        t_start = np.maximum(rc + int(st.t_start_ms * ms), off_or_r + int(20 * ms))
-        t_stop = rc + np.minimum(int(st.t_end_ms * ms), (st.t_end_rr * rr_next[sl]).astype(np.int64))
-        t_stop = np.minimum(t_stop, x.size - 1)
-        res = _wave(s2, x, t_start, t_stop, st.t_offset_fraction, st.min_t_mv)
-        out["t_onset"][sl], out["t_peak"][sl], out["t_offset"][sl] = res
         on_or_r = np.where(on >= 0, on, rc - int(40 * ms))
+        next_r = np.concatenate([r[sl][1:], [r[sl.stop] if sl.stop < n else x.size - 1]])
+        prev_r = np.concatenate([[r[lo - 1] if lo > 0 else 0], r[sl][:-1]])
+        # T: peaks searched from after the QRS to a rate-dependent end; the
+        # offset may lie up to the next beat's early part.
+        t_start = np.maximum(rc + int(st.t_start_ms * ms), off_or_r + int(20 * ms))
+        t_stop = rc + np.minimum(int(st.t_end_ms * ms),
+                                 (st.t_end_rr * rr_next[sl]).astype(np.int64))
+        t_hi = np.minimum(np.maximum(t_stop, next_r - int(100 * ms)), x.size - 1)
+        t_stop = np.minimum(t_stop, t_hi)
+        res = _wave(s2, x, t_start, t_stop, off_or_r, t_hi, st.t_onset_fraction,
+                    st.t_offset_fraction, st.min_t_mv)
+        out["t_onset"][sl], out["t_peak"][sl], out["t_offset"][sl] = res
+        # P: peaks searched in the PR interval; onset back to the previous T.
         p_stop = on_or_r - int(st.p_end_ms * ms)
-        p_start = np.maximum(on_or_r - int(st.p_start_ms * ms),
-                             rc - (st.p_rr * rr_prev[sl]).astype(np.int64))
-        p_start = np.maximum(p_start, 0)
-        res = _wave(s2, x, p_start, p_stop, st.p_fraction, st.min_p_mv)
+        p_lo = np.maximum(prev_r + (st.p_rr * rr_prev[sl]).astype(np.int64), 0)
+        p_start = np.maximum(on_or_r - int(st.p_start_ms * ms), p_lo)
+        res = _wave(sp, x, p_start, p_stop, p_lo, on_or_r, st.p_fraction, st.p_fraction,
+                    st.min_p_mv)
         out["p_onset"][sl], out["p_peak"][sl], out["p_offset"][sl] = res
     on = out["qrs_onset"]
     ref = np.where(on >= 0, on, np.maximum(r - int(60 * ms), 0))

@@ -1,0 +1,194 @@
+"""Delineation benchmark: wave boundaries against cardiologists' marks (QTDB, LUDB).
+
+QT database: every record with ``.q1c`` marks; each lead is delineated on its
+own and scored against the marks; ecgpuwave's own single-lead output shipped
+with the database (``.pu0`` for lead 0, ``.pu1`` for lead 1) is scored the
+same way, as is NeuroKit2's ``ecg_delineate(method="dwt")`` on its own R peaks.
+LUDB records 1-100: lead II against its own marks (``.ii``). A point is found
+when the method marks it within 150 ms of the reference; errors are
+method minus reference, in ms, over found points.
+
+Also reports the median QRS duration of N and V beats of MIT-BIH record 208.
+
+Usage::
+
+    python benchmarks/delineate.py [--no-neurokit] [--settings '{"qrs_onset_fraction": 0.1}']
+
+Prints tables, writes benchmarks/results/delineate.json and the "delineate"
+section of benchmarks/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import warnings
+from dataclasses import asdict, replace
+
+import numpy as np
+
+from _common import command_line, data_root, machine, md_table, update_results_md, write_json
+from ecgtool.evaluate import WAVE_POINTS, PointErrors, delineation_errors, reference_waves
+from ecgtool.io.records import read_annotations, read_wfdb
+from ecgtool.signal.delineate import DEFAULT_DELINEATION
+from ecgtool.signal.detect import detect_beats
+
+# CSE tolerances for the SD of the error (ms), as quoted by Martinez et al. 2004.
+CSE_SD = {"p_onset": 10.2, "p_offset": 12.7, "qrs_onset": 6.5, "qrs_offset": 11.6,
+          "t_offset": 30.6}
+
+
+def ecgtool_points(x, fs, settings):
+    return detect_beats(x, fs, delineation=settings).columns()
+
+
+def neurokit_points(x, fs):
+    import neurokit2 as nk
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clean = nk.ecg_clean(x, sampling_rate=fs)
+        _, info = nk.ecg_peaks(clean, sampling_rate=fs)
+        r = np.asarray(info["ECG_R_Peaks"], dtype=np.int64)
+        _, waves = nk.ecg_delineate(clean, r, sampling_rate=fs, method="dwt")
+
+    def col(key):
+        v = np.asarray(waves.get(key, [np.nan] * r.size), dtype=float)
+        return np.where(np.isfinite(v), v, -1).astype(np.int64)
+
+    return {"r_peak": r, "p_onset": col("ECG_P_Onsets"), "p_peak": col("ECG_P_Peaks"),
+            "p_offset": col("ECG_P_Offsets"), "qrs_onset": col("ECG_R_Onsets"),
+            "qrs_offset": col("ECG_R_Offsets"), "t_peak": col("ECG_T_Peaks"),
+            "t_offset": col("ECG_T_Offsets")}
+
+
+def annotation_points(base, ext):
+    a = read_annotations(base, ext)
+    return None if a is None else reference_waves(a).points
+
+
+def add(acc, key, errs):
+    for p, e in errs.items():
+        acc.setdefault(key, {}).setdefault(p, PointErrors(0, np.zeros(0)))
+        acc[key][p] = acc[key][p] + e
+
+
+def run_qtdb(root, settings, use_nk):
+    acc = {}
+    folder = root / "qtdb"
+    for q1c in sorted(folder.glob("*.q1c")):
+        base = q1c.with_suffix("")
+        ref = reference_waves(read_annotations(base, "q1c"))
+        rec = read_wfdb(base, all_leads=True, ann=None)
+        for lead in range(min(2, rec.signals.shape[1])):
+            x = np.ascontiguousarray(rec.signals[:, lead])
+            key = f"lead {lead}"
+            add(acc, ("ecgtool", key), delineation_errors(ref, ecgtool_points(x, rec.fs,
+                                                                              settings), rec.fs))
+            pu = annotation_points(base, f"pu{lead}")
+            if pu is not None:
+                add(acc, ("ecgpuwave", key), delineation_errors(ref, pu, rec.fs))
+            if use_nk:
+                try:
+                    add(acc, ("neurokit2", key),
+                        delineation_errors(ref, neurokit_points(x, rec.fs), rec.fs))
+                except Exception as exc:  # a peer failing on one record is reported
+                    print(f"neurokit2 failed on {base.name} lead {lead}: {exc}")
+        print(f"qtdb {base.name}", flush=True)
+    return acc
+
+
+def run_ludb(root, settings, use_nk, lead="ii"):
+    acc = {}
+    folder = root / "ludb" / "data"
+    for hea in sorted(folder.glob("*.hea"), key=lambda p: int(p.stem)):
+        base = hea.with_suffix("")
+        if not base.with_suffix("." + lead).is_file():
+            continue
+        ref = reference_waves(read_annotations(base, lead))
+        rec = read_wfdb(base, channel=lead, ann=None)
+        x = np.ascontiguousarray(rec.signal)
+        add(acc, ("ecgtool", f"lead {lead.upper()}"),
+            delineation_errors(ref, ecgtool_points(x, rec.fs, settings), rec.fs))
+        if use_nk:
+            try:
+                add(acc, ("neurokit2", f"lead {lead.upper()}"),
+                    delineation_errors(ref, neurokit_points(x, rec.fs), rec.fs))
+            except Exception as exc:
+                print(f"neurokit2 failed on ludb {base.name}: {exc}")
+    return acc
+
+
+def qrs_208(root):
+    rec = read_wfdb(root / "mitdb" / "208")
+    b = detect_beats(rec.signal, rec.fs)
+    a = rec.annotations
+    from ecgtool.evaluate import match_beats, reference_beats
+
+    beat_mask = np.isin(a.symbol, list("NLRBAaJSVrFejnE/fQ?"))
+    ref, sym = a.sample[beat_mask], a.symbol[beat_mask]
+    m = match_beats(ref, b.r_peak, int(0.15 * rec.fs))
+    qrs = b.columns()["qrs_ms"][m.test_index]
+    labels = sym[m.ref_index]
+    out = {}
+    for s in ("N", "V", "F"):
+        v = qrs[(labels == s) & np.isfinite(qrs)]
+        out[s] = {"n": int(v.size), "median_qrs_ms": float(np.median(v)) if v.size else None}
+    assert reference_beats(a).size == ref.size
+    return out
+
+
+def summarise(acc):
+    rows, js = [], {}
+    for (method, lead), pts in sorted(acc.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        for p in WAVE_POINTS:
+            e = pts[p]
+            js.setdefault(lead, {}).setdefault(method, {})[p] = {
+                "n_ref": e.n_ref, "se": e.se, "mean_ms": e.mean, "sd_ms": e.sd}
+            tol = CSE_SD.get(p)
+            rows.append([lead, method, p, e.n_ref, f"{100 * e.se:.1f}",
+                         f"{e.mean:+.1f} ± {e.sd:.1f}", "-" if tol is None else
+                         ("yes" if e.sd <= tol else "no") + f" ({tol})"])
+    return rows, js
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--no-neurokit", action="store_true")
+    ap.add_argument("--settings", default="{}", help="JSON overrides of DelineationSettings")
+    ap.add_argument("--databases", nargs="+", default=["qtdb", "ludb"])
+    args = ap.parse_args()
+    root = data_root()
+    settings = replace(DEFAULT_DELINEATION, **json.loads(args.settings))
+    header = ["lead", "method", "point", "annotated", "Se %", "error mean ± SD (ms)",
+              "SD within CSE tolerance"]
+    payload = {"command": command_line(), "machine": machine(), "settings": asdict(settings)}
+    sections = []
+    for db in args.databases:
+        if not (root / db).is_dir():
+            print(f"{db}: not in {root}, skipped")
+            continue
+        acc = (run_qtdb if db == "qtdb" else run_ludb)(root, settings, not args.no_neurokit)
+        rows, js = summarise(acc)
+        payload[db] = js
+        table = md_table(header, rows)
+        print(f"\n{db}\n{table}")
+        sections.append(f"### {db}\n\n{table}\n")
+    if (root / "mitdb" / "208.hea").is_file():
+        payload["mitdb_208_qrs"] = qrs = qrs_208(root)
+        line = ", ".join(f"{k}: {v['median_qrs_ms']:.0f} ms (n={v['n']})" for k, v in qrs.items()
+                         if v["n"])
+        print(f"\nMIT-BIH 208 median qrs_ms by reference label: {line}")
+        sections.append(f"MIT-BIH 208, median `qrs_ms` by reference beat label: {line}.\n")
+    write_json("delineate", payload)
+    mi = payload["machine"]
+    update_results_md("delineate", (
+        f"## Delineation (`benchmarks/delineate.py`)\n\nCommand: `{payload['command']}`  \n"
+        f"Measured {mi['date']}, commit {mi['commit'] or '?'}. Single-lead delineation scored "
+        f"against the reference marks; a point counts as found within 150 ms; errors are "
+        f"method minus reference. ecgpuwave is the database's own `.pu0`/`.pu1` output.\n\n"
+        + "\n".join(sections)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,43 @@
+"""MIT-BIH beat symbols and the AAMI EC57 classes they belong to."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ecgtool.beats.table import AAMI_CLASSES
+
+#: MIT-BIH symbol -> AAMI class (ANSI/AAMI EC57; de Chazal et al. 2004).
+SYMBOL_TO_AAMI = {
+    "N": "N", "L": "N", "R": "N", "e": "N", "j": "N",
+    "A": "S", "a": "S", "J": "S", "S": "S",
+    "V": "V", "E": "V",
+    "F": "F",
+    "/": "Q", "f": "Q", "Q": "Q",
+}
+
+
+def aami_labels(symbols: np.ndarray) -> np.ndarray:
+    """AAMI class per MIT-BIH symbol; ``""`` for symbols outside the mapping.
+
+    Examples
+    --------
+    >>> aami_labels(np.array(["N", "V", "A", "+", "/"])).tolist()
+    ['N', 'V', 'S', '', 'Q']
+    """
+    lut = np.vectorize(lambda s: SYMBOL_TO_AAMI.get(s, ""), otypes=["<U1"])
+    symbols = np.asarray(symbols, dtype=str)
+    return lut(symbols) if symbols.size else np.zeros(0, dtype="<U1")
+
+
+def class_index(aami: np.ndarray) -> np.ndarray:
+    """Integer class (position in :data:`AAMI_CLASSES`), -1 for no class.
+
+    Examples
+    --------
+    >>> class_index(np.array(["N", "S", "V", "F", "Q", ""])).tolist()
+    [0, 1, 2, 3, 4, -1]
+    """
+    out = np.full(len(aami), -1, dtype=np.int32)
+    for i, c in enumerate(AAMI_CLASSES):
+        out[np.asarray(aami) == c] = i
+    return out

@@ -1,0 +1,82 @@
+"""Labelling beats with a trained classifier (the library form of ``ecgtool classify``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from ecgtool.beats.table import AAMI_CLASSES, BeatLabels
+from ecgtool.beats.windows import BeatWindows, beat_windows
+from ecgtool.ml.model_io import Classifier, load_model
+
+BATCH = 2048
+
+
+@lru_cache(maxsize=8)
+def _predict_fn(clf_id: int, module):
+    import jax
+
+    @jax.jit
+    def probs(params, waves, rr):
+        return jax.nn.softmax(module.apply(params, waves, rr, train=False), axis=-1)
+
+    return probs
+
+
+def predict_proba(windows: BeatWindows, clf: Classifier) -> np.ndarray:
+    """Class probabilities ``(n_beats, 5)`` for prepared windows.
+
+    Batches have one fixed size (the last is padded) so the network is
+    compiled once per process.
+    """
+    n = len(windows)
+    if n == 0:
+        return np.zeros((0, len(AAMI_CLASSES)), np.float32)
+    fn = _predict_fn(id(clf), clf.module())
+    out = np.empty((n, len(AAMI_CLASSES)), np.float32)
+    for start in range(0, n, BATCH):
+        stop = min(n, start + BATCH)
+        w, r = windows.waves[start:stop], windows.rr[start:stop]
+        if stop - start < BATCH:
+            pad = BATCH - (stop - start)
+            w = np.concatenate([w, np.zeros((pad,) + w.shape[1:], w.dtype)])
+            r = np.concatenate([r, np.ones((pad, r.shape[1]), r.dtype)])
+        out[start:stop] = np.asarray(fn(clf.params, w, r))[: stop - start]
+    return out
+
+
+def classify_beats(ecg: np.ndarray, fs: float, r_peaks: np.ndarray,
+                   model: Classifier | str | None = None) -> BeatLabels:
+    """AAMI class and class probabilities of every beat.
+
+    Parameters
+    ----------
+    ecg : numpy.ndarray
+        One lead in mV.
+    fs : float
+        Sampling rate (Hz).
+    r_peaks : numpy.ndarray
+        Sorted R-peak indices (e.g. ``detect_beats(ecg, fs).r_peak``).
+    model : Classifier, path or None
+        A loaded classifier, a model directory, or None for the shipped one.
+
+    Returns
+    -------
+    BeatLabels
+
+    Examples
+    --------
+    >>> from ecgtool.io.records import read_sample
+    >>> from ecgtool.signal.detect import detect_r_peaks
+    >>> rec = read_sample("208")
+    >>> x = rec.signal[:36000]
+    >>> labels = classify_beats(x, rec.fs, detect_r_peaks(x, rec.fs))
+    >>> sorted(set(labels.aami)) <= ["F", "N", "Q", "S", "V"]
+    True
+    """
+    clf = model if isinstance(model, Classifier) else load_model(model)
+    proba = predict_proba(beat_windows(ecg, fs, r_peaks), clf)
+    classes = np.array(AAMI_CLASSES)
+    aami = classes[proba.argmax(axis=1)] if len(proba) else np.zeros(0, "<U1")
+    return BeatLabels(aami=aami, proba=proba)

@@ -1,0 +1,126 @@
+"""Beat data sets for training and scoring: windows, R-R features, AAMI labels, records.
+
+Records are the unit of every split: :func:`split_records` never puts one
+record's beats on both sides.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator
+
+import numpy as np
+
+from ecgtool.beats.labels import aami_labels, class_index
+from ecgtool.beats.windows import beat_windows
+from ecgtool.evaluate import BEAT_SYMBOLS
+from ecgtool.io.records import Record
+
+
+@dataclass
+class BeatDataset:
+    """Beats of one or more records.
+
+    Attributes
+    ----------
+    waves, rr : numpy.ndarray
+        Model inputs (see :mod:`ecgtool.beats.windows`).
+    labels : numpy.ndarray
+        int32 class index (-1: no AAMI class).
+    records : numpy.ndarray
+        Record name of each beat (str).
+    r_peak : numpy.ndarray
+        R-peak index of each beat in its record.
+    """
+
+    waves: np.ndarray
+    rr: np.ndarray
+    labels: np.ndarray
+    records: np.ndarray
+    r_peak: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.labels.size)
+
+    def select(self, mask: np.ndarray) -> "BeatDataset":
+        return BeatDataset(self.waves[mask], self.rr[mask], self.labels[mask],
+                           self.records[mask], self.r_peak[mask])
+
+    def of_records(self, names) -> "BeatDataset":
+        return self.select(np.isin(self.records, list(names)))
+
+    @staticmethod
+    def concat(parts: list["BeatDataset"]) -> "BeatDataset":
+        return BeatDataset(*(np.concatenate([getattr(p, f) for p in parts]) for f in
+                             ("waves", "rr", "labels", "records", "r_peak")))
+
+
+def reference_dataset(record: Record) -> BeatDataset:
+    """Beats at the reference annotation positions, labelled by their symbols.
+
+    All annotated beats shape the R-R features; beats whose symbol has no
+    AAMI class keep label -1 (left out of training and scoring).
+    """
+    a = record.annotations
+    if a is None:
+        raise ValueError(f"record {record.name} has no annotations")
+    mask = np.isin(a.symbol, list(BEAT_SYMBOLS))
+    r = a.sample[mask]
+    order = np.argsort(r, kind="stable")
+    r, sym = r[order], a.symbol[mask][order]
+    w = beat_windows(record.signal, record.fs, r)
+    labels = class_index(aami_labels(sym))
+    return BeatDataset(w.waves, w.rr, labels, np.full(r.size, record.name), r)
+
+
+def detected_dataset(record: Record, r_peaks: np.ndarray,
+                     window_s: float = 0.15) -> BeatDataset:
+    """Beats at detected positions, labelled by the matching reference beat (-1 if none)."""
+    from ecgtool.evaluate import match_beats
+
+    r = np.asarray(r_peaks, dtype=np.int64)
+    w = beat_windows(record.signal, record.fs, r)
+    labels = np.full(r.size, -1, dtype=np.int32)
+    if record.annotations is not None:
+        a = record.annotations
+        mask = np.isin(a.symbol, list(BEAT_SYMBOLS))
+        ref, sym = a.sample[mask], a.symbol[mask]
+        order = np.argsort(ref, kind="stable")
+        ref, sym = ref[order], sym[order]
+        m = match_beats(ref, r, int(round(window_s * record.fs)))
+        labels[m.test_index] = class_index(aami_labels(sym[m.ref_index]))
+    return BeatDataset(w.waves, w.rr, labels, np.full(r.size, record.name), r)
+
+
+def split_records(names: list[str], n_val: int, seed: int = 0) -> tuple[list[str], list[str]]:
+    """Pick ``n_val`` validation records at random (seeded); the rest train.
+
+    Examples
+    --------
+    >>> tr, va = split_records(["a", "b", "c", "d"], 1)
+    >>> sorted(tr + va) == ["a", "b", "c", "d"] and len(va) == 1
+    True
+    """
+    names = sorted(set(names))
+    rng = np.random.default_rng(seed)
+    val = sorted(rng.choice(names, size=min(n_val, max(0, len(names) - 1)), replace=False))
+    return [n for n in names if n not in val], list(val)
+
+
+def batches(ds: BeatDataset, batch_size: int, rng: np.random.Generator | None = None,
+            ) -> Iterator[dict[str, np.ndarray]]:
+    """Batches of labelled beats, shuffled when ``rng`` is given.
+
+    The last, smaller batch is padded by repeating beats so that every batch
+    has one shape (one compilation); the ``weight`` entry is 0 on padding.
+    """
+    idx = np.flatnonzero(ds.labels >= 0)
+    if rng is not None:
+        idx = rng.permutation(idx)
+    for start in range(0, idx.size, batch_size):
+        b = idx[start:start + batch_size]
+        weight = np.ones(batch_size, np.float32)
+        if b.size < batch_size:
+            weight[b.size:] = 0.0
+            b = np.resize(b, batch_size)
+        yield {"waves": ds.waves[b], "rr": ds.rr[b], "label": ds.labels[b], "weight": weight}

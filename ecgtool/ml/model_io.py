@@ -1,0 +1,122 @@
+"""Saving and loading classifiers: flax-serialised parameters plus a JSON model card.
+
+A model directory holds ``params.msgpack`` (``flax.serialization``) and
+``model.json`` (the card: classes, input rate, window, R-R features,
+architecture, training records, metrics, package version).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from ecgtool.beats.table import AAMI_CLASSES
+from ecgtool.beats.windows import AFTER, BEFORE, MODEL_FS, RR_FEATURES, WINDOW
+from ecgtool.errors import EcgToolError
+
+PARAMS_FILE = "params.msgpack"
+CARD_FILE = "model.json"
+
+
+def default_model_dir() -> Path:
+    """The classifier shipped inside the package."""
+    return Path(str(resources.files("ecgtool") / "ml" / "weights" / "default"))
+
+
+@dataclass
+class Classifier:
+    """A loaded classifier: Flax parameters, the module, and the card."""
+
+    params: dict
+    card: dict
+    path: str
+
+    def module(self):
+        from ecgtool.ml.train import TrainConfig
+
+        cfg = self.card["config"]
+        keep = {k: tuple(v) if isinstance(v, list) else v for k, v in cfg.items()
+                if k in TrainConfig.__dataclass_fields__}
+        return TrainConfig(**keep).model()
+
+
+def save_model(directory: str | os.PathLike, params: dict, card: dict) -> Path:
+    """Write a model directory (created if needed); returns its path."""
+    from flax import serialization
+
+    from ecgtool import __version__
+
+    d = Path(directory)
+    d.mkdir(parents=True, exist_ok=True)
+    full = {"format": "ecgtool-classifier", "format_version": 1, "ecgtool_version": __version__,
+            "classes": list(AAMI_CLASSES), "input_fs": MODEL_FS,
+            "window": {"before": BEFORE, "after": AFTER, "samples": WINDOW},
+            "rr_features": list(RR_FEATURES), **card}
+    tmp = d / (PARAMS_FILE + ".tmp")
+    tmp.write_bytes(serialization.to_bytes(params))
+    os.replace(tmp, d / PARAMS_FILE)
+    (d / CARD_FILE).write_text(json.dumps(full, indent=2, default=_json_default) + "\n")
+    return d
+
+
+def _json_default(o):
+    if isinstance(o, (np.floating, np.integer)):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    raise TypeError(type(o).__name__)
+
+
+@lru_cache(maxsize=8)
+def _load(path: str, mtime: float) -> Classifier:
+    import jax
+    import jax.numpy as jnp
+    from flax import serialization
+
+    d = Path(path)
+    try:
+        card = json.loads((d / CARD_FILE).read_text())
+    except FileNotFoundError:
+        raise EcgToolError(f"not a model directory ({CARD_FILE} missing)", path) from None
+    except (OSError, ValueError) as exc:
+        raise EcgToolError(f"unreadable model card ({exc})", path) from None
+    if card.get("format") != "ecgtool-classifier":
+        raise EcgToolError("model card is not an ecgtool classifier", path)
+    if (card.get("input_fs") != MODEL_FS or card.get("window", {}).get("samples") != WINDOW
+            or card.get("rr_features") != list(RR_FEATURES)):
+        raise EcgToolError("model expects other inputs (rate, window or R-R features) than "
+                           "this version of ecgtool builds", path)
+    clf = Classifier(params={}, card=card, path=path)
+    template = clf.module().init(jax.random.PRNGKey(0), jnp.zeros((1, WINDOW, 2)),
+                                 jnp.ones((1, len(RR_FEATURES))))
+    try:
+        raw = (d / PARAMS_FILE).read_bytes()
+        params = serialization.from_bytes(template, raw)
+    except FileNotFoundError:
+        raise EcgToolError(f"model parameters ({PARAMS_FILE}) missing", path) from None
+    except Exception as exc:
+        raise EcgToolError(f"model parameters are corrupt ({type(exc).__name__})", path) from None
+    shapes_ok = jax.tree_util.tree_all(jax.tree_util.tree_map(
+        lambda a, b: np.shape(a) == np.shape(b), template, params))
+    if not shapes_ok:
+        raise EcgToolError("model parameters do not fit the architecture in the card", path)
+    clf.params = params
+    return clf
+
+
+def load_model(directory: str | os.PathLike | None = None) -> Classifier:
+    """Load a model directory (default: the shipped classifier).
+
+    Raises :class:`EcgToolError` for a missing, corrupt or incompatible model.
+    """
+    d = Path(directory) if directory is not None else default_model_dir()
+    if not d.is_dir():
+        raise EcgToolError("model directory not found", str(d))
+    card = d / CARD_FILE
+    return _load(str(d.resolve()), card.stat().st_mtime if card.exists() else 0.0)
