@@ -53,7 +53,8 @@ def _call(fn: Callable[[Source], Any], src: Source) -> Outcome:
 
 
 def run(fn: Callable[[Source], Any], sources: list[Source], jobs: int = 1,
-        progress: bool = True, label: str = "records") -> Iterator[Outcome]:
+        progress: bool = True, label: str = "records", spawn: bool = False
+        ) -> Iterator[Outcome]:
     """Yield one :class:`Outcome` per source, in input order.
 
     Parameters
@@ -69,6 +70,9 @@ def run(fn: Callable[[Source], Any], sources: list[Source], jobs: int = 1,
         is more than one source).
     label : str
         Shown beside the bar.
+    spawn : bool
+        Start workers fresh instead of forking (needed once JAX, which is
+        multithreaded, has been imported).
     """
     bar = None
     if progress and len(sources) > 1 and sys.stderr.isatty():
@@ -89,7 +93,10 @@ def run(fn: Callable[[Source], Any], sources: list[Source], jobs: int = 1,
                     bar.advance(task)
                 yield out
         else:
-            with ProcessPoolExecutor(max_workers=jobs) as pool:
+            import multiprocessing
+
+            ctx = multiprocessing.get_context("spawn") if spawn else None
+            with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
                 futures = [pool.submit(_call, fn, s) for s in sources]
                 for fut in futures:
                     out = fut.result()

@@ -184,3 +184,43 @@ def test_nan_csv_is_handled(tmp_path):
     r = run("detect", p, "--fs", 360)
     assert r.exit_code == 0
     assert 100 < r.stdout.count("\n") < 125
+
+
+def test_classify_adds_label_columns(tmp_path):
+    r = run("classify", "sample:119", "--out", "-")
+    assert r.exit_code == 0, r.output
+    rows = list(csv.DictReader(io.StringIO(r.stdout)))
+    assert list(rows[0])[-7:] == ["aami", "p_N", "p_S", "p_V", "p_F", "p_Q", "anomaly"]
+    assert {row["aami"] for row in rows} <= set("NSVFQ")
+    assert sum(row["anomaly"] == "true" for row in rows) > 300  # 119 has 444 PVCs
+
+
+def test_classify_reuses_a_detect_store(tmp_path):
+    beats = tmp_path / "b.h5"
+    assert run("detect", "sample:119", "--out", beats, "-q").exit_code == 0
+    r = run("classify", beats, "--out", tmp_path / "c.h5", "-q")
+    assert r.exit_code == 0, r.output
+    with h5py.File(tmp_path / "c.h5") as f:
+        g = f["records/119/beats"]
+        assert "aami" in g and g["aami"].shape == g["r_peak"].shape
+
+
+def test_classify_store_without_beats(tmp_path):
+    conv = tmp_path / "c.h5"
+    assert run("convert", "sample:119", "--out", conv, "-q").exit_code == 0
+    _one_line_error(run("classify", conv), "c.h5", "no beats table")
+
+
+def test_classify_with_corrupt_model(tmp_path):
+    (tmp_path / "model.json").write_text("{")
+    _one_line_error(run("classify", "sample:119", "--model", tmp_path), "unreadable model card")
+
+
+def test_train_tiny_model(tmp_path):
+    # Two epochs on the bundled records: checks the command, not accuracy.
+    r = run("train", "--data", "sample:119", "--data", "sample:208", "--val", "1",
+            "--epochs", "2", "--out", tmp_path / "m")
+    assert r.exit_code == 0, r.output
+    card = json.loads((tmp_path / "m" / "model.json").read_text())
+    assert len(card["history"]) == 2 and card["validation_records"]
+    assert run("classify", "sample:119", "--model", tmp_path / "m", "-q").exit_code == 0

@@ -32,6 +32,8 @@ WINDOW = BEFORE + AFTER
 RR_FEATURES = ("rr_prev_s", "rr_next_s", "prev_local", "next_local", "prev_next",
                "local_record")
 _LOCAL_BEATS = 10
+#: Beats on each side that make up a beat's local template.
+TEMPLATE_HALF = 15
 _BASELINE_MS = 600.0
 
 
@@ -43,7 +45,8 @@ class BeatWindows:
     ----------
     waves : numpy.ndarray
         ``(n_beats, WINDOW, 2)`` float32: each beat's window (baseline-free,
-        scaled) and, as the second channel, the record's median beat.
+        scaled) and, as the second channel, the median of the windows of
+        the beats around it (:func:`local_template`).
     rr : numpy.ndarray
         ``(n_beats, len(RR_FEATURES))`` float32 R-R features.
     """
@@ -131,6 +134,28 @@ def beat_windows(ecg: np.ndarray, fs: float, r_peaks: np.ndarray) -> BeatWindows
     hi = np.minimum(lo + 1, x.size - 1)
     frac = pos - lo
     waves = ((clean[lo] * (1 - frac) + clean[hi] * frac) / scale).astype(np.float32)
-    template = np.median(waves, axis=0)
-    both = np.stack([waves, np.broadcast_to(template, waves.shape)], axis=-1)
-    return BeatWindows(both, rr_features(r, fs))
+    return BeatWindows(np.stack([waves, local_template(waves)], axis=-1), rr_features(r, fs))
+
+
+def local_template(waves: np.ndarray, half: int = TEMPLATE_HALF) -> np.ndarray:
+    """Median of the windows of the ``2*half+1`` beats around each beat.
+
+    A running median follows changes of the dominant morphology (bundle
+    branch block coming and going, posture) that one record-wide median would
+    blur, while one ectopic beat among its neighbours barely moves it.
+
+    Examples
+    --------
+    >>> w = np.zeros((7, 3), np.float32); w[3] = 9.0
+    >>> local_template(w, 2)[3].tolist()
+    [0.0, 0.0, 0.0]
+    """
+    n = waves.shape[0]
+    if n == 0:
+        return waves.copy()
+    k = min(half, (n - 1) // 2)
+    if k == 0:
+        return np.broadcast_to(np.median(waves, axis=0), waves.shape).copy()
+    padded = np.concatenate([waves[k:0:-1], waves, waves[-2:-k - 2:-1]]) if n > 1 else waves
+    view = np.lib.stride_tricks.sliding_window_view(padded, 2 * k + 1, axis=0)
+    return np.median(view, axis=-1).astype(np.float32)

@@ -13,7 +13,7 @@ import sys
 
 import typer
 
-from ecgtool.cli import convert, detect, evaluate
+from ecgtool.cli import classify, convert, detect, evaluate, train
 
 app = typer.Typer(
     name="ecgtool",
@@ -47,7 +47,7 @@ def _command(fn):
     return fn
 
 
-for _fn in (convert.convert, detect.detect, evaluate.evaluate):
+for _fn in (convert.convert, detect.detect, classify.classify, train.train, evaluate.evaluate):
     _command(_fn)
 
 

@@ -27,57 +27,16 @@ def detect(
     from functools import partial
 
     from ecgtool import batch
+    from ecgtool.cli._write import summary, write_beats
     from ecgtool.pipeline import detect_job
 
     opts = c.read_options(channel, fs, column, units)
     srcs = c.sources(inputs, sample)
     c.check_output_path(out)
-    kind = c.output_kind(out)
     outcomes = batch.run(partial(detect_job, opts=opts), srcs, jobs=jobs, progress=not quiet,
                          label="detect")
-    failures, n_beats, done = [], 0, []
-    if kind == "store":
-        from ecgtool.io import store
-
-        with store.atomic_path(out) as tmp:
-            f = store.open_store(tmp, "w")
-            try:
-                for i, o in enumerate(outcomes):
-                    c.report_outcome(o)
-                    if not o.ok:
-                        failures.append((o.source.name, o.source.path, o.error))
-                        continue
-                    store.write_record(f, o.value.record, o.source.name, o.value.beats,
-                                       with_signal=not no_signal,
-                                       beats_attrs={"detector": "ecgtool"}, order=i)
-                    n_beats += len(o.value.beats)
-                    done.append(o.source.name)
-                store.write_errors(f, failures)
-            finally:
-                f.close()
-            if not done:
-                # Each failure was reported; leave no output file behind.
-                raise c.NothingWritten
-    else:
-        from ecgtool.io.tables import write_beats_csv
-
-        def tables():
-            nonlocal n_beats
-            for o in outcomes:
-                c.report_outcome(o)
-                if not o.ok:
-                    failures.append((o.source.name, o.source.path, o.error))
-                    continue
-                n_beats += len(o.value.beats)
-                done.append(o.source.name)
-                yield o.value.record.name, o.value.beats
-
-        with c.text_output(out) as stream:
-            write_beats_csv(stream, tables())
-            if not done and kind != "stdout":
-                raise c.NothingWritten
+    done, failures, n = write_beats(outcomes, out, with_signal=not no_signal,
+                                    beats_attrs={"detector": "ecgtool"})
     if not quiet and done:
-        where = out if kind != "stdout" else "stdout"
-        c.say(f"ecgtool: {n_beats} beats in {len(done)} record{'s' if len(done) != 1 else ''}"
-              f" -> {where}" + (f"; {len(failures)} failed" if failures else ""))
+        summary("detected", done, failures, n, out)
     return 1 if failures else 0

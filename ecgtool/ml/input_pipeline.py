@@ -92,8 +92,13 @@ def detected_dataset(record: Record, r_peaks: np.ndarray,
     return BeatDataset(w.waves, w.rr, labels, np.full(r.size, record.name), r)
 
 
-def split_records(names: list[str], n_val: int, seed: int = 0) -> tuple[list[str], list[str]]:
+def split_records(names: list[str], n_val: int, seed: int = 0,
+                  ds: BeatDataset | None = None) -> tuple[list[str], list[str]]:
     """Pick ``n_val`` validation records at random (seeded); the rest train.
+
+    With ``ds``, draws are repeated until every class keeps at least half of
+    its beats for training (MIT-BIH's F beats, for one, are mostly in record
+    208, which must not be held out).
 
     Examples
     --------
@@ -103,8 +108,16 @@ def split_records(names: list[str], n_val: int, seed: int = 0) -> tuple[list[str
     """
     names = sorted(set(names))
     rng = np.random.default_rng(seed)
-    val = sorted(rng.choice(names, size=min(n_val, max(0, len(names) - 1)), replace=False))
-    return [n for n in names if n not in val], list(val)
+    k = min(n_val, max(0, len(names) - 1))
+    totals = np.bincount(ds.labels[ds.labels >= 0], minlength=8) if ds is not None else None
+    for _ in range(200):
+        val = sorted(str(v) for v in rng.choice(names, size=k, replace=False))
+        if totals is None:
+            break
+        held = ds.labels[np.isin(ds.records, val) & (ds.labels >= 0)]
+        if np.all(np.bincount(held, minlength=8) <= 0.5 * totals):
+            break
+    return [n for n in names if n not in val], val
 
 
 def batches(ds: BeatDataset, batch_size: int, rng: np.random.Generator | None = None,

@@ -58,11 +58,18 @@ def save_model(directory: str | os.PathLike, params: dict, card: dict) -> Path:
             "classes": list(AAMI_CLASSES), "input_fs": MODEL_FS,
             "window": {"before": BEFORE, "after": AFTER, "samples": WINDOW},
             "rr_features": list(RR_FEATURES), **card}
+    full["n_parameters"] = int(sum(np.size(v) for v in _leaves(params)))
     tmp = d / (PARAMS_FILE + ".tmp")
     tmp.write_bytes(serialization.to_bytes(params))
     os.replace(tmp, d / PARAMS_FILE)
     (d / CARD_FILE).write_text(json.dumps(full, indent=2, default=_json_default) + "\n")
     return d
+
+
+def _leaves(tree):
+    import jax
+
+    return jax.tree_util.tree_leaves(tree)
 
 
 def _json_default(o):

@@ -1,0 +1,45 @@
+"""``ecgtool classify``: an AAMI class (N/S/V/F/Q) and probabilities for every beat."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from ecgtool.cli import _common as c
+
+
+def classify(
+    inputs: Optional[list[str]] = c.InputsArg,
+    out: Optional[str] = typer.Option(None, "--out", "-o", help="labelled.h5, beats.csv, "
+                                      "or - for CSV on stdout (default)."),
+    model: Optional[str] = typer.Option(None, "--model", "-m", help="Model directory "
+                                        "(default: the classifier shipped with ecgtool)."),
+    sample: bool = c.SampleOpt,
+    channel: Optional[str] = c.ChannelOpt,
+    fs: Optional[float] = c.FsOpt,
+    column: Optional[str] = c.ColumnOpt,
+    units: str = c.UnitsOpt,
+    jobs: int = c.JobsOpt,
+    quiet: bool = c.QuietOpt,
+) -> int:
+    """Label every beat (records are detected first; stores from `detect` are reused)."""
+    from functools import partial
+
+    from ecgtool import batch
+    from ecgtool.cli._write import summary, write_beats
+    from ecgtool.ml.model_io import load_model
+    from ecgtool.pipeline import classify_job
+
+    opts = c.read_options(channel, fs, column, units)
+    srcs = c.sources(inputs, sample)
+    c.check_output_path(out)
+    clf = load_model(model)  # a bad model fails here, once, before any work
+    outcomes = batch.run(partial(classify_job, opts=opts, model=clf.path), srcs, jobs=jobs,
+                         progress=not quiet, label="classify", spawn=True)
+    done, failures, n = write_beats(outcomes, out, beats_attrs={
+        "detector": "ecgtool", "model": clf.path,
+        "model_training_records": clf.card.get("training_records", [])})
+    if not quiet and done:
+        summary("classified", done, failures, n, out)
+    return 1 if failures else 0

@@ -1,0 +1,59 @@
+"""``ecgtool train``: train a beat classifier on annotated records."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from ecgtool.cli import _common as c
+
+
+def train(
+    data: list[str] = typer.Option(..., "--data", "-d", help="Annotated records: a folder of "
+                                   "WFDB records, record paths, or an .h5 store."),
+    out: str = typer.Option(..., "--out", "-o", help="Model directory to write."),
+    records: Optional[str] = typer.Option(None, "--records", help="Comma-separated record "
+                                          "names to use, or 'ds1' (de Chazal's training "
+                                          "half of MIT-BIH). Default: all."),
+    val: int = typer.Option(4, "--val", min=0, help="Records held out for early stopping."),
+    epochs: int = typer.Option(25, "--epochs", min=1),
+    seed: int = typer.Option(0, "--seed"),
+    channel: Optional[str] = c.ChannelOpt,
+    quiet: bool = c.QuietOpt,
+) -> int:
+    """Train the CNN beat classifier; writes params.msgpack and a model.json card."""
+    from dataclasses import replace
+
+    from ecgtool.io.inputs import ReadOptions, expand_inputs, read_source
+    from ecgtool.ml.main import RECORD_SETS, train_model
+    from ecgtool.ml.train import TrainConfig
+
+    srcs = expand_inputs(list(data))
+    if records:
+        wanted = set(RECORD_SETS.get(records.lower(), records.split(",")))
+        srcs = [s for s in srcs if s.name in wanted]
+        missing = wanted - {s.name for s in srcs}
+        if missing:
+            raise c.EcgToolError(f"records not found in --data: {', '.join(sorted(missing))}")
+    if not srcs:
+        raise c.EcgToolError("no training records")
+    opts = ReadOptions(channel=c.parse_channel(channel))
+    recs = [read_source(s, opts) for s in srcs]
+    config = replace(TrainConfig(), epochs=epochs, seed=seed)
+    if not quiet:
+        c.say(f"ecgtool: training on {len(recs)} records ({val} held out for early stopping)")
+
+    def show(row):
+        if not quiet:
+            extra = (f"  val macro-F1 {row['val_macro_f1']:.3f}  accuracy "
+                     f"{row['val_accuracy']:.3f}" if "val_macro_f1" in row else "")
+            c.say(f"epoch {row['epoch']:>3}  loss {row['train_loss']:.4f}{extra}")
+
+    res = train_model(recs, out, config, n_val=val, on_epoch=show,
+                      extra_card={"command": "ecgtool train " + " ".join(
+                          ["--data", *data] + (["--records", records] if records else []))})
+    if not quiet:
+        c.say(f"ecgtool: best epoch {res.best_epoch} of {len(res.history)} in "
+              f"{res.seconds:.0f} s -> {out}")
+    return 0
