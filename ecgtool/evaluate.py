@@ -339,3 +339,119 @@ def delineation_errors(ref: WaveReference, test: dict, fs: float,
         ok = annotated & (tv >= 0) & (np.abs(tv - rv) <= w)
         out[p] = PointErrors(int(annotated.sum()), (tv[ok] - rv[ok]) * (1000.0 / fs))
     return out
+
+
+# ------------------------------------------------------------------ rhythm
+
+#: MIT-BIH rhythm codes (aux_note) -> ecgtool rhythm names; others keep their code.
+RHYTHM_CODES = {"(AFIB": "af", "(AFL": "afl", "(N": "sinus", "(B": "bigeminy",
+                "(T": "trigeminy", "(VT": "vt", "(SVTA": "svt", "(SBR": "brady",
+                "(VFL": "vfl", "(P": "paced", "(NOD": "nodal", "(IVR": "ivr",
+                "(PREX": "preexcitation", "(BII": "block", "(AB": "atrial bigeminy"}
+
+
+@dataclass(frozen=True)
+class Span:
+    """A stretch of one rhythm, in seconds."""
+
+    start: float
+    end: float
+    rhythm: str
+
+
+def reference_rhythm(annotations: Annotations, fs: float, n_samples: int) -> list[Span]:
+    """Rhythm spans from ``aux_note`` rhythm changes (``(AFIB``, ``(N``, ...).
+
+    Examples
+    --------
+    >>> a = Annotations([0, 100, 300], ["+", "N", "+"], ["(N", "", "(AFIB\\x00"])
+    >>> [(s.start, s.end, s.rhythm) for s in reference_rhythm(a, 100.0, 500)]
+    [(0.0, 3.0, 'sinus'), (3.0, 5.0, 'af')]
+    """
+    spans: list[Span] = []
+    cur, since = None, 0.0
+    for s, note in zip(annotations.sample.tolist(), annotations.aux_note.tolist()):
+        note = note.strip("\x00 ").strip()
+        if not note.startswith("("):
+            continue
+        name = RHYTHM_CODES.get(note, note.lstrip("(").lower())
+        t = s / fs
+        if cur is not None and t > since:
+            spans.append(Span(since, t, cur))
+        cur, since = name, t
+    if cur is not None and n_samples / fs > since:
+        spans.append(Span(since, n_samples / fs, cur))
+    return spans
+
+
+def _overlap(a: list[tuple[float, float]], b: list[tuple[float, float]]) -> float:
+    total, j = 0.0, 0
+    b = sorted(b)
+    for s, e in sorted(a):
+        while j < len(b) and b[j][1] <= s:
+            j += 1
+        k = j
+        while k < len(b) and b[k][0] < e:
+            total += max(0.0, min(e, b[k][1]) - max(s, b[k][0]))
+            k += 1
+    return total
+
+
+@dataclass(frozen=True)
+class EpisodeScore:
+    """EC57-style episode and duration statistics for one rhythm in one record."""
+
+    record: str
+    ref_s: float
+    test_s: float
+    overlap_s: float
+    ref_episodes: int
+    ref_found: int
+    test_episodes: int
+    test_true: int
+    total_s: float
+
+    @property
+    def burden_error(self) -> float:
+        """Test minus reference burden, in percentage points of the record."""
+        return 100.0 * (self.test_s - self.ref_s) / self.total_s if self.total_s else 0.0
+
+    def __add__(self, o: "EpisodeScore") -> "EpisodeScore":
+        return EpisodeScore("gross", self.ref_s + o.ref_s, self.test_s + o.test_s,
+                            self.overlap_s + o.overlap_s, self.ref_episodes + o.ref_episodes,
+                            self.ref_found + o.ref_found, self.test_episodes + o.test_episodes,
+                            self.test_true + o.test_true, self.total_s + o.total_s)
+
+    def stats(self) -> dict:
+        def r(a, b):
+            return a / b if b else float("nan")
+        return {"duration_se": r(self.overlap_s, self.ref_s),
+                "duration_ppv": r(self.overlap_s, self.test_s),
+                "episode_se": r(self.ref_found, self.ref_episodes),
+                "episode_ppv": r(self.test_true, self.test_episodes),
+                "specificity": r(self.total_s - self.ref_s - self.test_s + self.overlap_s,
+                                 self.total_s - self.ref_s),
+                "ref_hours": self.ref_s / 3600, "test_hours": self.test_s / 3600}
+
+
+def score_episodes(record: str, ref: list[tuple[float, float]], test: list[tuple[float, float]],
+                   total_s: float) -> EpisodeScore:
+    """Compare reference and detected episodes of one rhythm (any overlap finds one).
+
+    Examples
+    --------
+    >>> s = score_episodes("r", [(10, 70)], [(20, 80), (200, 230)], 600)
+    >>> s.overlap_s, s.ref_found, s.test_true
+    (50.0, 1, 1)
+    """
+    found = sum(1 for e in ref if _overlap([e], test) > 0)
+    true = sum(1 for e in test if _overlap([e], ref) > 0)
+    return EpisodeScore(record, sum(e - s for s, e in ref), sum(e - s for s, e in test),
+                        _overlap(ref, test), len(ref), found, len(test), true, total_s)
+
+
+def gross_episodes(scores: list[EpisodeScore]) -> EpisodeScore:
+    total = EpisodeScore("gross", 0, 0, 0, 0, 0, 0, 0, 0)
+    for s in scores:
+        total = total + s
+    return total

@@ -13,7 +13,7 @@ import sys
 
 import typer
 
-from ecgtool.cli import classify, convert, detect, evaluate, train
+from ecgtool.cli import classify, convert, detect, evaluate, rhythm, train
 
 app = typer.Typer(
     name="ecgtool",
@@ -47,7 +47,8 @@ def _command(fn):
     return fn
 
 
-for _fn in (convert.convert, detect.detect, classify.classify, train.train, evaluate.evaluate):
+for _fn in (convert.convert, detect.detect, classify.classify, rhythm.rhythm, train.train,
+            evaluate.evaluate):
     _command(_fn)
 
 

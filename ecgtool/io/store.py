@@ -170,7 +170,7 @@ def write_record(f, record: Record | None, name: str, beats: Beats | None = None
             a = record.annotations
             _write_columns(g.create_group("annotations"),
                            {"sample": a.sample, "symbol": a.symbol, "aux_note": a.aux_note})
-    else:
+    elif fs is not None or beats is not None:
         g.attrs["fs"] = float(fs if fs is not None else beats.fs)
     if beats is not None:
         write_beats(g, beats, beats_attrs)
@@ -237,3 +237,26 @@ def write_errors(f, errors: list[tuple[str, str, str]]) -> None:
                    {"record": np.array(rows[0], dtype=object),
                     "source": np.array(rows[1], dtype=object),
                     "message": np.array(rows[2], dtype=object)})
+
+
+def write_table(g, name: str, cols: dict, attrs: dict | None = None) -> None:
+    """(Re)write a column group (e.g. ``episodes``) under record group ``g``."""
+    if name in g:
+        del g[name]
+    t = g.create_group(name)
+    _write_columns(t, cols)
+    for k, v in (attrs or {}).items():
+        t.attrs[k] = v if isinstance(v, (int, float, str)) else json.dumps(v)
+
+
+def read_table(f, record: str, name: str, path: str = "") -> dict | None:
+    """A column group of a record as a dict of arrays; None when absent."""
+    g = _group(f, record, path)
+    return _read_columns(g[name]) if name in g else None
+
+
+def write_summary(g, summary: dict) -> None:
+    """Store a JSON summary (the diagnose report) as an attribute of ``summary``."""
+    if "summary" in g:
+        del g["summary"]
+    g.create_group("summary").attrs["json"] = json.dumps(summary)

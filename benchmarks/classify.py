@@ -1,0 +1,357 @@
+"""Classification benchmark, inter-patient only: the CNN against two baselines.
+
+1. Leave-one-record-out over the annotated non-paced MIT-BIH records present
+   (de Chazal's DS1 in the shared data): train on the others (3 of them held
+   out for early stopping), score the left-out record, pool the counts. When
+   all 48 records are present, also the standard DS1 -> DS2 split.
+   Scored at reference beat positions and end to end on the beats found by
+   ecgtool's detector (a missed beat counts as wrong).
+2. The same folds for the baselines: fixed beat segments (the samples of the
+   window) with k-NN, logistic regression and a random forest (the approach
+   of the original ECG-Anomaly-Detection project), and a random forest on the
+   R-R features alone.
+3. The shipped default model on databases it never saw: svdb 800, the CPSC
+   2021 records, nstdb (per noise level).
+4. Inference throughput (beats/s, one process pinned to one CPU core) and
+   training time of the default model.
+
+Macro F1 is over N, S, V and F (Q has 8 beats in DS1). Usage::
+
+    python benchmarks/classify.py            # everything (about 30 min on 2 cores)
+    python benchmarks/classify.py --folds 4  # record-grouped 4-fold instead of LORO
+
+Writes benchmarks/results/classify.json and the "classify" section of RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import replace
+
+import numpy as np
+
+from _common import command_line, data_root, machine, md_table, update_results_md, write_json
+from ecgtool.beats.labels import aami_labels, class_index
+from ecgtool.beats.table import AAMI_CLASSES
+from ecgtool.evaluate import BEAT_SYMBOLS, PACED_RECORDS, match_beats
+from ecgtool.io.records import read_wfdb
+from ecgtool.ml.input_pipeline import BeatDataset, detected_dataset, reference_dataset
+from ecgtool.ml.main import DS1, DS2
+from ecgtool.signal.detect import detect_r_peaks
+
+K = len(AAMI_CLASSES)
+MACRO = ("N", "S", "V", "F")
+
+
+# ------------------------------------------------------------------ scoring
+
+def confusion(ref: np.ndarray, pred: np.ndarray) -> np.ndarray:
+    """(K+1) x (K+1): row K = detections with no reference beat, column K = missed beats."""
+    cm = np.zeros((K + 1, K + 1), dtype=np.int64)
+    np.add.at(cm, (ref, pred), 1)
+    return cm
+
+
+def metrics(cm: np.ndarray) -> dict:
+    out = {}
+    f1s = []
+    for i, c in enumerate(AAMI_CLASSES):
+        tp = cm[i, i]
+        n_ref = cm[i, :].sum()
+        n_pred = cm[:, i].sum()
+        se = tp / n_ref if n_ref else float("nan")
+        ppv = tp / n_pred if n_pred else float("nan")
+        f1 = 2 * tp / (n_ref + n_pred) if n_ref + n_pred else float("nan")
+        out[c] = {"n": int(n_ref), "se": float(se), "ppv": float(ppv), "f1": float(f1)}
+        if c in MACRO and n_ref:
+            f1s.append(0.0 if np.isnan(f1) else f1)
+    scored = cm[:K, :].sum()
+    out["accuracy"] = float(np.trace(cm[:K, :K]) / scored) if scored else float("nan")
+    out["macro_f1"] = float(np.mean(f1s)) if f1s else float("nan")
+    out["confusion"] = cm.tolist()
+    return out
+
+
+def reference_classes(rec):
+    a = rec.annotations
+    mask = np.isin(a.symbol, list(BEAT_SYMBOLS))
+    order = np.argsort(a.sample[mask], kind="stable")
+    return a.sample[mask][order], class_index(aami_labels(a.symbol[mask][order]))
+
+
+def end_to_end(rec, peaks, pred):
+    """ref/pred arrays for the end-to-end confusion (K = none / missed)."""
+    ref_pos, ref_cls = reference_classes(rec)
+    keep = ref_cls >= 0
+    m = match_beats(ref_pos, peaks, int(round(0.15 * rec.fs)))
+    matched_pred = np.full(ref_pos.size, K)
+    matched_pred[m.ref_index] = pred[m.test_index]
+    extra = np.ones(peaks.size, bool)
+    extra[m.test_index] = False
+    ref = np.concatenate([ref_cls[keep], np.full(extra.sum(), K)])
+    prd = np.concatenate([matched_pred[keep], pred[extra]])
+    return ref, prd
+
+
+# --------------------------------------------------------------- classifiers
+
+def cnn_fit(train: BeatDataset, seed: int = 0):
+    from ecgtool.ml.input_pipeline import split_records
+    from ecgtool.ml.train import TrainConfig, train_and_evaluate
+
+    cfg = replace(TrainConfig(), seed=seed)
+    tr, va = split_records(sorted(set(train.records)), 3, seed, train)
+    res = train_and_evaluate(train.of_records(tr), train.of_records(va), cfg)
+    return res
+
+
+def cnn_predict(res, ds: BeatDataset) -> np.ndarray:
+    import jax
+
+    from ecgtool.ml.train import class_weights, create_train_state, predict_logits
+
+    state = create_train_state(jax.random.PRNGKey(0), res.config,
+                               class_weights(np.array([0]), 1.0)).replace(params=res.params)
+    return predict_logits(state, ds).argmax(axis=1)
+
+
+def segment_features(ds: BeatDataset) -> np.ndarray:
+    return ds.waves[:, :, 0]
+
+
+BASELINES = {
+    "segments + k-NN": ("segments", lambda: __import__("sklearn.neighbors", fromlist=["x"])
+                        .KNeighborsClassifier(n_neighbors=5, n_jobs=2)),
+    "segments + logistic regression": ("segments", lambda: __import__(
+        "sklearn.linear_model", fromlist=["x"]).LogisticRegression(max_iter=300)),
+    "segments + random forest": ("segments", lambda: __import__(
+        "sklearn.ensemble", fromlist=["x"]).RandomForestClassifier(
+            n_estimators=60, n_jobs=2, random_state=0, class_weight="balanced_subsample",
+            min_samples_leaf=2)),
+    "R-R features + random forest": ("rr", lambda: __import__(
+        "sklearn.ensemble", fromlist=["x"]).RandomForestClassifier(
+            n_estimators=60, n_jobs=2, random_state=0, class_weight="balanced_subsample",
+            min_samples_leaf=5)),
+}
+
+
+def baseline_x(kind, ds):
+    return segment_features(ds) if kind == "segments" else np.log(np.clip(ds.rr, 1e-3, None))
+
+
+# -------------------------------------------------------------------- folds
+
+def folds_for(names, n_folds):
+    if n_folds <= 0 or n_folds >= len(names):
+        return [[n] for n in names]
+    rng = np.random.default_rng(42)
+    perm = list(rng.permutation(names))
+    return [sorted(perm[i::n_folds]) for i in range(n_folds)]
+
+
+def run_split(name, train_names, test_groups, recs, ref_ds, det, methods):
+    """Train per fold, score every method; returns {method: {'ref': cm, 'e2e': cm}}."""
+    cms = {m: {"ref": np.zeros((K + 1, K + 1), int), "e2e": np.zeros((K + 1, K + 1), int)}
+           for m in methods}
+    times = []
+    for test in test_groups:
+        train = ref_ds.of_records([n for n in train_names if n not in test])
+        t0 = time.perf_counter()
+        fitted = {}
+        if "cnn" in methods:
+            fitted["cnn"] = cnn_fit(train)
+            times.append(time.perf_counter() - t0)
+        lab = train.labels >= 0
+        for b, (kind, make) in BASELINES.items():
+            if b in methods:
+                clf = make()
+                clf.fit(baseline_x(kind, train)[lab], train.labels[lab])
+                fitted[b] = clf
+        for n in test:
+            ref_part = ref_ds.of_records([n])
+            det_part = det[n]
+            for m, model in fitted.items():
+                if m == "cnn":
+                    p_ref, p_det = cnn_predict(model, ref_part), cnn_predict(model, det_part)
+                else:
+                    kind = BASELINES[m][0]
+                    p_ref = model.predict(baseline_x(kind, ref_part))
+                    p_det = model.predict(baseline_x(kind, det_part))
+                keep = ref_part.labels >= 0
+                cms[m]["ref"] += confusion(ref_part.labels[keep], p_ref[keep])
+                r, p = end_to_end(recs[n], det_part.r_peak, p_det)
+                cms[m]["e2e"] += confusion(r, p)
+        print(f"{name}: fold {test} done", flush=True)
+    return cms, times
+
+
+# ----------------------------------------------------------------- shipped
+
+def shipped_on(root):
+    from ecgtool.ml.classify import classify_beats
+    from ecgtool.ml.model_io import load_model
+
+    clf = load_model()
+    out = {}
+    sets = {"svdb": sorted((root / "svdb").glob("*.atr")),
+            "cpsc2021": sorted((root / "cpsc2021").glob("*.atr")),
+            "nstdb": sorted((root / "nstdb").glob("*.atr"))}
+    for db, files in sets.items():
+        for atr in files:
+            base = atr.with_suffix("")
+            if not base.with_suffix(".hea").is_file():
+                continue
+            group = f"nstdb {base.name[-2:]} dB" if db == "nstdb" else db
+            rec = read_wfdb(base)
+            ds = reference_dataset(rec)
+            keep = ds.labels >= 0
+            labels = classify_beats(rec.signal, rec.fs, ds.r_peak, clf)
+            pred = class_index(labels.aami)
+            peaks = detect_r_peaks(rec.signal, rec.fs)
+            lab_det = classify_beats(rec.signal, rec.fs, peaks, clf)
+            r, p = end_to_end(rec, peaks, class_index(lab_det.aami))
+            g = out.setdefault(group, {"ref": np.zeros((K + 1, K + 1), int),
+                                       "e2e": np.zeros((K + 1, K + 1), int)})
+            g["ref"] += confusion(ds.labels[keep], pred[keep])
+            g["e2e"] += confusion(r, p)
+    return out
+
+
+THROUGHPUT = r"""
+import os, sys, time, json
+os.sched_setaffinity(0, {0})
+os.environ["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+import numpy as np
+from ecgtool.io.records import read_sample
+from ecgtool.signal.detect import detect_r_peaks
+from ecgtool.beats.windows import beat_windows
+from ecgtool.ml.classify import predict_proba
+from ecgtool.ml.model_io import load_model
+rec = read_sample("208")
+w = beat_windows(rec.signal, rec.fs, detect_r_peaks(rec.signal, rec.fs))
+clf = load_model()
+predict_proba(w, clf)
+t = time.perf_counter(); n = 0
+while time.perf_counter() - t < 5:
+    predict_proba(w, clf); n += len(w)
+net = n / (time.perf_counter() - t)
+t = time.perf_counter()
+for _ in range(3):
+    w2 = beat_windows(rec.signal, rec.fs, detect_r_peaks(rec.signal, rec.fs))
+    predict_proba(w2, clf)
+full = 3 * len(w) / (time.perf_counter() - t)
+print(json.dumps({"network_beats_per_s": net, "windows_and_network_beats_per_s": full}))
+"""
+
+
+def throughput() -> dict:
+    out = subprocess.run([sys.executable, "-c", THROUGHPUT], capture_output=True, text=True,
+                         timeout=600)
+    try:
+        return json.loads(out.stdout.strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        return {"error": out.stderr[-500:]}
+
+
+def default_training_time(root) -> float:
+    from ecgtool.ml.main import train_model
+    import tempfile
+
+    recs = [read_wfdb(root / "mitdb" / n) for n in DS1]
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory() as d:
+        train_model(recs, d)
+    return time.perf_counter() - t0
+
+
+# --------------------------------------------------------------------- main
+
+def fmt_row(label, method, m):
+    cells = [label, method]
+    for c in ("N", "S", "V", "F"):
+        x = m[c]
+        cells.append(f"{100 * x['se']:.1f} / {100 * x['ppv']:.1f} / {x['f1']:.3f} ({x['n']})")
+    cells += [f"{100 * m['accuracy']:.1f}", f"{m['macro_f1']:.3f}"]
+    return cells
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--folds", type=int, default=0, help="0: leave one record out")
+    ap.add_argument("--methods", nargs="+", default=["cnn"] + list(BASELINES))
+    ap.add_argument("--no-shipped", action="store_true")
+    args = ap.parse_args()
+    root = data_root()
+    mit = root / "mitdb"
+    present = sorted(p.stem for p in mit.glob("*.atr") if p.with_suffix(".dat").is_file())
+    ds1 = [n for n in DS1 if n in present]
+    if not ds1:
+        raise SystemExit(f"benchmark skipped: no MIT-BIH DS1 records in {mit}")
+    names = sorted(set(ds1) | {n for n in DS2 if n in present})
+    recs = {n: read_wfdb(mit / n) for n in names if n not in PACED_RECORDS}
+    ref_ds = BeatDataset.concat([reference_dataset(recs[n]) for n in recs])
+    det = {n: detected_dataset(recs[n], detect_r_peaks(recs[n].signal, recs[n].fs))
+           for n in recs}
+    payload = {"command": command_line(), "machine": machine(), "macro_f1_classes": MACRO}
+    header = ["protocol", "method"] + [f"{c} Se / +P / F1 (n)" for c in ("N", "S", "V", "F")] \
+        + ["accuracy %", "macro F1"]
+    rows = []
+    protocol = "leave-one-record-out" if args.folds <= 0 else f"{args.folds}-fold by record"
+    cms, times = run_split(protocol, ds1, folds_for(ds1, args.folds), recs, ref_ds, det,
+                           args.methods)
+    payload["ds1_cv"] = {"protocol": protocol, "records": ds1,
+                         "cnn_train_seconds_per_fold": times,
+                         "methods": {m: {k: metrics(v) for k, v in c.items()}
+                                     for m, c in cms.items()}}
+    for m in args.methods:
+        for k, label in (("ref", "reference beats"), ("e2e", "end to end")):
+            rows.append(fmt_row(f"DS1 {protocol}, {label}", m,
+                                payload["ds1_cv"]["methods"][m][k]))
+    if all(n in present for n in DS1 + DS2):
+        cms2, _ = run_split("DS1->DS2", list(DS1), [list(DS2)], recs, ref_ds, det, args.methods)
+        payload["ds1_ds2"] = {m: {k: metrics(v) for k, v in c.items()} for m, c in cms2.items()}
+        for m in args.methods:
+            rows.append(fmt_row("DS1 -> DS2, reference beats", m, payload["ds1_ds2"][m]["ref"]))
+    if not args.no_shipped:
+        shipped = shipped_on(root)
+        payload["shipped_model"] = {g: {k: metrics(v) for k, v in c.items()}
+                                    for g, c in shipped.items()}
+        for g, c in payload["shipped_model"].items():
+            rows.append(fmt_row(f"shipped model on {g}, reference beats", "cnn", c["ref"]))
+            rows.append(fmt_row(f"shipped model on {g}, end to end", "cnn", c["e2e"]))
+        payload["throughput"] = throughput()
+        payload["default_model_training_seconds"] = default_training_time(root)
+    write_json("classify", payload)
+    table = md_table(header, rows)
+    print(table)
+    extra = ""
+    if "throughput" in payload:
+        tp = payload["throughput"]
+        extra = (f"\nInference on one CPU core (pinned, XLA single-threaded), record 208: "
+                 f"{tp.get('network_beats_per_s', float('nan')):,.0f} beats/s for the network, "
+                 f"{tp.get('windows_and_network_beats_per_s', float('nan')):,.0f} beats/s "
+                 f"including detection and windowing. Training the default model "
+                 f"(`ecgtool train --data $ECGTOOL_DATA/mitdb --records ds1`): "
+                 f"{payload['default_model_training_seconds']:.0f} s on this machine.\n")
+    if times:
+        extra += f"CNN training per fold: {np.mean(times):.0f} s on average.\n"
+    mi = payload["machine"]
+    update_results_md("classify", (
+        f"## Beat classification (`benchmarks/classify.py`)\n\nCommand: "
+        f"`{payload['command']}`  \nMeasured {mi['date']} on {mi['cpu']} ({mi['cores']} cores), "
+        f"commit {mi['commit'] or '?'}. Inter-patient only: no record gives beats to both "
+        f"training and scoring. Gross statistics over pooled beats; macro F1 over N, S, V, F. "
+        f"End to end: on ecgtool's detected beats, a missed beat counts as wrong and an "
+        f"extra detection as a false positive of its predicted class. The hyper-parameters "
+        f"were set on record-grouped folds of the same DS1 records, so the DS1 figures are "
+        f"optimistic beside a true DS2 test; the other databases were never used.\n\n"
+        + table + "\n" + extra))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,120 @@
+"""Beat times from files that hold no signal: beats CSV tables and WFDB annotations.
+
+Archives often keep only beat times (``.qrs``) or labelled beats (``.atr``);
+``ecgtool rhythm`` and ``ecgtool diagnose`` work from those as well as from
+records.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ecgtool.beats.table import AAMI_CLASSES
+from ecgtool.errors import EcgToolError
+
+
+@dataclass
+class BeatTimes:
+    """Beats of one record without its signal."""
+
+    name: str
+    times_s: np.ndarray
+    duration_s: float
+    labels: np.ndarray | None = None
+    proba: np.ndarray | None = None
+    source: str = ""
+
+
+_STDIN_CACHE: dict[str, str] = {}
+
+
+def read_text(path: str) -> str:
+    """The text of a file, or of standard input for ``-`` (read once, then cached)."""
+    if path == "-":
+        if "-" not in _STDIN_CACHE:
+            _STDIN_CACHE["-"] = sys.stdin.read()
+        return _STDIN_CACHE["-"]
+    try:
+        return Path(path).read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        raise EcgToolError("no such file", path) from None
+
+
+def is_beats_table(text: str) -> bool:
+    """True when the first line is a beats-table header (``r_peak`` and ``time_s``)."""
+    head = text.split("\n", 1)[0]
+    cols = [c.strip() for c in head.split(",")]
+    return "time_s" in cols and "r_peak" in cols
+
+
+def read_beats_table(text: str, source: str = "") -> list[BeatTimes]:
+    """Records of a beats CSV (``ecgtool detect`` / ``classify`` output), in order.
+
+    Examples
+    --------
+    >>> t = "record,r_peak,time_s,aami\\na,10,0.5,N\\na,30,1.5,V\\nb,5,0.2,N\\n"
+    >>> [(b.name, b.times_s.tolist(), b.labels.tolist()) for b in read_beats_table(t)]
+    [('a', [0.5, 1.5], ['N', 'V']), ('b', [0.2], ['N'])]
+    """
+    rows = list(csv.DictReader(io.StringIO(text)))
+    if not rows:
+        return []
+    out: dict[str, list] = {}
+    for i, row in enumerate(rows):
+        try:
+            out.setdefault(row.get("record") or "stdin", []).append(row)
+            float(row["time_s"])
+        except (KeyError, ValueError, TypeError):
+            raise EcgToolError(f"beats table line {i + 2}: no valid time_s", source) from None
+    result = []
+    has_labels = "aami" in rows[0]
+    has_proba = all(f"p_{c}" in rows[0] for c in AAMI_CLASSES)
+    for name, rs in out.items():
+        t = np.array([float(r["time_s"]) for r in rs])
+        labels = np.array([r["aami"] for r in rs], dtype="<U1") if has_labels else None
+        proba = (np.array([[float(r[f"p_{c}"]) for c in AAMI_CLASSES] for r in rs])
+                 if has_proba else None)
+        order = np.argsort(t, kind="stable")
+        result.append(BeatTimes(name, t[order], float(t.max()) if t.size else 0.0,
+                                None if labels is None else labels[order],
+                                None if proba is None else proba[order], source))
+    return result
+
+
+def read_annotation_beats(base: str, ext: str, labels: bool) -> BeatTimes:
+    """Beat times (and AAMI labels if ``labels``) from a WFDB annotation file.
+
+    The header (``base.hea``) gives the rate and length; the signal file need
+    not exist.
+    """
+    import wfdb
+
+    from ecgtool.beats.labels import aami_labels
+    from ecgtool.evaluate import BEAT_SYMBOLS
+    from ecgtool.io.records import read_annotations
+
+    hea = Path(base).with_suffix(".hea")
+    shown = str(Path(base).with_suffix("." + ext))
+    try:
+        h = wfdb.rdheader(str(Path(base)))
+    except Exception:
+        raise EcgToolError("no readable header beside the annotation file", str(hea)) from None
+    if not h.fs or h.fs <= 0:
+        raise EcgToolError(f"header gives sampling rate {h.fs!r}", str(hea))
+    a = read_annotations(base, ext)
+    if a is None:
+        raise EcgToolError("annotation file not found", shown)
+    m = np.isin(a.symbol, list(BEAT_SYMBOLS))
+    order = np.argsort(a.sample[m], kind="stable")
+    t = a.sample[m][order] / float(h.fs)
+    lab = aami_labels(a.symbol[m][order]) if labels else None
+    if lab is not None:
+        lab = np.where(lab == "", "Q", lab)
+    duration = (h.sig_len or 0) / float(h.fs) or (float(t[-1]) if t.size else 0.0)
+    return BeatTimes(Path(base).name, t, duration, lab, None, shown)
