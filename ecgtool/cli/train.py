@@ -46,7 +46,7 @@ def train(
 
     def show(row):
         if not quiet:
-            extra = (f"  val macro-F1 {row['val_macro_f1']:.3f}  accuracy "
+            extra = (f"  val loss {row['val_loss']:.4f}  macro-F1 {row['val_macro_f1']:.3f}  accuracy "
                      f"{row['val_accuracy']:.3f}" if "val_macro_f1" in row else "")
             c.say(f"epoch {row['epoch']:>3}  loss {row['train_loss']:.4f}{extra}")
 

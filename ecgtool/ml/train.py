@@ -34,6 +34,7 @@ class TrainConfig:
 
     epochs: int = 25
     patience: int = 6
+    min_epochs: int = 8
     batch_size: int = 256
     learning_rate: float = 2e-3
     weight_decay: float = 1e-4
@@ -160,7 +161,7 @@ def predict_logits(state: TrainState, ds: BeatDataset, batch_size: int = 4096) -
 
 @dataclass
 class TrainResult:
-    """Best parameters (by validation macro F1) and the per-epoch history."""
+    """Best parameters (by validation loss) and the per-epoch history."""
 
     params: dict
     config: TrainConfig
@@ -178,9 +179,9 @@ class TrainResult:
 def train_and_evaluate(train_ds: BeatDataset, val_ds: BeatDataset | None,
                        config: TrainConfig = TrainConfig(),
                        on_epoch: Callable[[dict], None] | None = None) -> TrainResult:
-    """Train on ``train_ds``; keep the epoch with the best macro F1 on ``val_ds``.
-
-    Without a validation set, the last epoch is kept.
+    """Train on ``train_ds``; keep the epoch (from ``min_epochs`` on) with the
+    lowest class-weighted loss on ``val_ds``, stopping after ``patience``
+    epochs without improvement. Without a validation set, the last epoch is kept.
     """
     t0 = time.perf_counter()
     rng = jax.random.PRNGKey(config.seed)
@@ -189,7 +190,7 @@ def train_and_evaluate(train_ds: BeatDataset, val_ds: BeatDataset | None,
                                class_weights(train_ds.labels, config.class_weight_power,
                                              config.max_class_weight))
     np_rng = np.random.default_rng(config.seed)
-    best, best_epoch, best_params, stale, history = -1.0, 0, state.params, 0, []
+    best, best_epoch, best_params, stale, history = -np.inf, 0, state.params, 0, []
     val_metrics = {}
     for epoch in range(1, config.epochs + 1):
         losses = []
@@ -199,17 +200,22 @@ def train_and_evaluate(train_ds: BeatDataset, val_ds: BeatDataset | None,
             losses.append(float(m["loss"]))
         row = {"epoch": epoch, "train_loss": float(np.mean(losses)) if losses else float("nan")}
         if val_ds is not None and len(val_ds):
-            pred = predict_logits(state, val_ds).argmax(axis=1)
-            # Classes with a handful of validation beats would make the
-            # stopping epoch a coin toss.
-            metrics = class_metrics(confusion(val_ds.labels, pred), min_count=20)
+            logits = predict_logits(state, val_ds)
+            metrics = class_metrics(confusion(val_ds.labels, logits.argmax(axis=1)), min_count=20)
             row["val_macro_f1"] = metrics["macro_f1"]
             row["val_accuracy"] = metrics["accuracy"]
-            score = metrics["macro_f1"]
+            # The class-weighted loss on held-out records picks the epoch: a
+            # few validation records hold too few S/F beats for their F1 to
+            # choose reliably; the first epochs are never kept.
+            lab = val_ds.labels >= 0
+            row["val_loss"] = float(weighted_loss(
+                jnp.asarray(logits[lab]), jnp.asarray(val_ds.labels[lab]),
+                jnp.ones(int(lab.sum())), state.class_weights))
+            score = -row["val_loss"] if epoch >= config.min_epochs else -np.inf
             if score > best:
                 best, best_epoch, best_params, stale = score, epoch, state.params, 0
                 val_metrics = metrics
-            else:
+            elif epoch >= config.min_epochs:
                 stale += 1
         else:
             best_epoch, best_params = epoch, state.params

@@ -1,0 +1,262 @@
+"""Per-record summary and verdict: is this recording abnormal, and why.
+
+The summary gathers rate and variability, beat-class counts and burdens,
+rhythm episodes and signal quality. The verdict is ``abnormal`` when any
+finding crosses its threshold (:class:`Thresholds`, all overridable), each
+finding with its evidence (times, counts); otherwise ``normal``.
+
+Defaults follow common clinical reading: premature beats matter from 30 an
+hour (or 10 % of beats); AF from 30 s; any run of 3 or more ventricular
+beats faster than 100 bpm (non-sustained VT); pauses of 3 s; mean rate under
+50 or over 100 bpm.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+
+import numpy as np
+
+from ecgtool.beats.table import AAMI_CLASSES
+from ecgtool.rhythm import Episodes
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """When a finding makes a record abnormal (override any of them)."""
+
+    pvc_per_hour: float = 30.0
+    pvc_burden_pct: float = 10.0
+    pac_per_hour: float = 30.0
+    pac_burden_pct: float = 10.0
+    af_min_s: float = 30.0
+    vt_min_beats: int = 3
+    svt_min_beats: int = 3
+    pause_s: float = 3.0
+    brady_bpm: float = 50.0
+    tachy_bpm: float = 100.0
+    pattern_min_s: float = 30.0
+    min_beats_per_hour_rule: int = 1
+
+    @classmethod
+    def with_overrides(cls, items: dict) -> "Thresholds":
+        names = {f.name: f.type for f in fields(cls)}
+        bad = [k for k in items if k not in names]
+        if bad:
+            raise ValueError(f"unknown threshold {bad[0]!r} (known: {', '.join(names)})")
+        base = cls()
+        return cls(**{k: type(getattr(base, k))(v) for k, v in {**asdict(base), **items}.items()})
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One reason for the verdict."""
+
+    code: str
+    text: str
+    start_s: float | None = None
+    end_s: float | None = None
+
+
+@dataclass
+class Report:
+    """Summary of one record."""
+
+    record: str
+    duration_s: float
+    analysed_s: float
+    n_beats: int
+    hr_mean: float
+    hr_min: float
+    hr_max: float
+    sdnn_ms: float
+    rmssd_ms: float
+    counts: dict
+    burden_pct: dict
+    af_burden_pct: float
+    af_longest_s: float
+    vt_longest_beats: int
+    pauses: int
+    pause_longest_s: float
+    noise_pct: float
+    verdict: str
+    findings: list = field(default_factory=list)
+    labelled: bool = True
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        d["reasons"] = [f.text for f in self.findings]
+        return d
+
+
+def _fmt_time(s: float) -> str:
+    s = int(round(s))
+    return f"{s // 3600:d}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+def _fmt_dur(s: float) -> str:
+    if s >= 3600:
+        return f"{s / 3600:.1f} h"
+    if s >= 60:
+        return f"{s / 60:.1f} min"
+    return f"{s:.0f} s"
+
+
+def heart_rate(times_s: np.ndarray, beats: int = 8) -> tuple[float, float, float]:
+    """Mean, minimum and maximum rate (bpm); min/max over ``beats``-beat spans.
+
+    Examples
+    --------
+    >>> heart_rate(np.arange(0, 60, 0.75))
+    (80.0, 80.0, 80.0)
+    """
+    t = np.asarray(times_s, dtype=float)
+    if t.size < 2:
+        return (float("nan"),) * 3
+    mean = 60.0 * (t.size - 1) / (t[-1] - t[0])
+    if t.size <= beats:
+        return mean, mean, mean
+    span = t[beats:] - t[:-beats]
+    rate = 60.0 * beats / span
+    return float(mean), float(rate.min()), float(rate.max())
+
+
+def hrv(times_s: np.ndarray, labels: np.ndarray | None) -> tuple[float, float]:
+    """SDNN and RMSSD (ms) over normal-to-normal intervals of 0.3-2 s.
+
+    Examples
+    --------
+    >>> t = np.cumsum(np.tile([0.8, 0.82], 50))
+    >>> [round(v, 1) for v in hrv(t, None)]
+    [10.0, 20.0]
+    """
+    t = np.asarray(times_s, dtype=float)
+    if t.size < 3:
+        return float("nan"), float("nan")
+    rr = np.diff(t) * 1000.0
+    ok = (rr > 300) & (rr < 2000)
+    if labels is not None:
+        n = np.asarray(labels) == "N"
+        ok &= n[:-1] & n[1:]
+    nn = rr[ok]
+    sdnn = float(np.std(nn, ddof=1)) if nn.size > 1 else float("nan")
+    pair = ok[:-1] & ok[1:]
+    d = np.diff(rr)[pair]
+    rmssd = float(np.sqrt(np.mean(d ** 2))) if d.size else float("nan")
+    return sdnn, rmssd
+
+
+def _runs_of(labels: np.ndarray, cls: str) -> list[tuple[int, int]]:
+    m = np.asarray(labels) == cls
+    d = np.diff(np.concatenate([[0], m.astype(np.int8), [0]]))
+    return list(zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)))
+
+
+def diagnose(name: str, duration_s: float, times_s: np.ndarray, labels: np.ndarray | None,
+             episodes: Episodes, noise: list | None = None,
+             thresholds: Thresholds = Thresholds()) -> Report:
+    """Summarise one record and give the verdict with its reasons.
+
+    Parameters
+    ----------
+    name : str
+        Record name.
+    duration_s : float
+        Length of the recording.
+    times_s : numpy.ndarray
+        Beat times (s).
+    labels : numpy.ndarray or None
+        AAMI class per beat; without them, ectopy is not assessed.
+    episodes : Episodes
+        From :func:`ecgtool.rhythm.find_rhythms`.
+    noise : list of (start_s, end_s), optional
+        Unreadable stretches.
+    thresholds : Thresholds
+
+    Examples
+    --------
+    >>> from ecgtool.rhythm import find_rhythms
+    >>> t = np.cumsum(np.full(100, 0.8))
+    >>> lab = np.array(["N"] * 100); lab[::10] = "V"
+    >>> r = diagnose("x", 80.0, t, lab, find_rhythms(t, lab))
+    >>> r.verdict, r.findings[0].code, r.burden_pct["V"]
+    ('abnormal', 'pvc', 10.0)
+    """
+    th = thresholds
+    t = np.asarray(times_s, dtype=float)
+    n = t.size
+    noise_s = sum(b - a for a, b in (noise or []))
+    analysed = max(duration_s - noise_s, 0.0)
+    hours = max(analysed, 1e-9) / 3600.0
+    hr_mean, hr_min, hr_max = heart_rate(t)
+    sdnn, rmssd = hrv(t, labels)
+    findings: list[Finding] = []
+    counts = {c: 0 for c in AAMI_CLASSES}
+    if labels is not None:
+        lab = np.asarray(labels)
+        for c in AAMI_CLASSES:
+            counts[c] = int(np.sum(lab == c))
+    burden = {c: (100.0 * v / n if n else 0.0) for c, v in counts.items()}
+    if labels is not None:
+        for code, cls, per_h, pct, what in (
+                ("pvc", "V", th.pvc_per_hour, th.pvc_burden_pct, "PVC"),
+                ("pac", "S", th.pac_per_hour, th.pac_burden_pct, "PAC")):
+            k = counts[cls]
+            if k and (k / hours >= per_h or burden[cls] >= pct):
+                first = t[np.asarray(labels) == cls][0]
+                findings.append(Finding(code, f"{what} burden {burden[cls]:.1f}% ({k} beats, "
+                                        f"{k / hours:.0f}/h)", float(first), float(first)))
+    af = episodes.of("af")
+    af_s = af.duration("af")
+    af_long = float(np.max(af.end_s - af.start_s)) if len(af) else 0.0
+    af_pct = 100.0 * af_s / duration_s if duration_s else 0.0
+    if af_long >= min(th.af_min_s, 0.5 * duration_s) and len(af):
+        i = int(np.argmax(af.end_s - af.start_s))
+        findings.append(Finding("af", f"AF {_fmt_dur(af_s)}, {af_pct:.0f}% of the record "
+                                f"(longest {_fmt_dur(af_long)} from {_fmt_time(af.start_s[i])})",
+                                float(af.start_s[i]), float(af.end_s[i])))
+    vt_long = 0
+    for code, name_, need in (("vt", "VT", th.vt_min_beats), ("svt", "SVT", th.svt_min_beats)):
+        ep = episodes.of(code)
+        if len(ep):
+            longest = int(ep.n_beats.max())
+            if code == "vt":
+                vt_long = longest
+            if longest >= need:
+                i = int(np.argmax(ep.n_beats))
+                findings.append(Finding(code, f"{name_} runs: {len(ep)}, longest {longest} "
+                                        f"beats at {_fmt_time(ep.start_s[i])}",
+                                        float(ep.start_s[i]), float(ep.end_s[i])))
+    rr = np.diff(t) if n > 1 else np.zeros(0)
+    long_rr = np.flatnonzero(rr >= th.pause_s)
+    if noise:
+        # A gap inside an unreadable stretch is not a pause.
+        mid = (t[long_rr] + t[long_rr + 1]) / 2
+        keep = [not any(a <= m <= b for a, b in noise) for m in mid]
+        long_rr = long_rr[np.asarray(keep, dtype=bool)] if len(keep) else long_rr
+    pause_long = float(rr[long_rr].max()) if long_rr.size else 0.0
+    if long_rr.size:
+        j = long_rr[np.argmax(rr[long_rr])]
+        findings.append(Finding("pause", f"{long_rr.size} pause{'s' if long_rr.size > 1 else ''}"
+                                f" >= {th.pause_s:g} s, longest {pause_long:.1f} s at "
+                                f"{_fmt_time(t[j])}", float(t[j]), float(t[j + 1])))
+    for code, what in (("bigeminy", "Ventricular bigeminy"), ("trigeminy", "Ventricular trigeminy")):
+        ep = episodes.of(code)
+        total = ep.duration(code)
+        if total >= min(th.pattern_min_s, 0.5 * duration_s) and len(ep):
+            i = int(np.argmax(ep.end_s - ep.start_s))
+            findings.append(Finding(code, f"{what} {_fmt_dur(total)}", float(ep.start_s[i]),
+                                    float(ep.end_s[i])))
+    if np.isfinite(hr_mean) and hr_mean < th.brady_bpm:
+        findings.append(Finding("brady", f"Bradycardia: mean rate {hr_mean:.0f} bpm"))
+    if np.isfinite(hr_mean) and hr_mean > th.tachy_bpm:
+        findings.append(Finding("tachy", f"Tachycardia: mean rate {hr_mean:.0f} bpm"))
+    return Report(record=name, duration_s=float(duration_s), analysed_s=float(analysed),
+                  n_beats=int(n), hr_mean=float(hr_mean), hr_min=float(hr_min),
+                  hr_max=float(hr_max), sdnn_ms=sdnn, rmssd_ms=rmssd, counts=counts,
+                  burden_pct=burden, af_burden_pct=af_pct, af_longest_s=af_long,
+                  vt_longest_beats=vt_long, pauses=int(long_rr.size),
+                  pause_longest_s=pause_long,
+                  noise_pct=100.0 * noise_s / duration_s if duration_s else 0.0,
+                  verdict="abnormal" if findings else "normal", findings=findings,
+                  labelled=labels is not None)
