@@ -13,7 +13,7 @@ import sys
 
 import typer
 
-from ecgtool.cli import classify, convert, detect, evaluate, rhythm, train
+from ecgtool.cli import classify, convert, detect, diagnose, evaluate, rhythm, train
 
 app = typer.Typer(
     name="ecgtool",
@@ -47,8 +47,8 @@ def _command(fn):
     return fn
 
 
-for _fn in (convert.convert, detect.detect, classify.classify, rhythm.rhythm, train.train,
-            evaluate.evaluate):
+for _fn in (convert.convert, detect.detect, classify.classify, rhythm.rhythm, diagnose.diagnose,
+            train.train, evaluate.evaluate):
     _command(_fn)
 
 

@@ -80,6 +80,10 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     except OSError as exc:
         raise EcgToolError(f"cannot write ({exc.strerror})", str(target)) from None
     os.close(fd)
+    # mkstemp makes the file private; the result should get the usual mode.
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
     try:
         yield Path(tmp)
         os.replace(tmp, target)

@@ -1,0 +1,110 @@
+"""``ecgtool diagnose``: per-record summary and verdict (normal/abnormal) with evidence."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from ecgtool.cli import _common as c
+from ecgtool.cli.rhythm import AnnLabelsOpt, AnnOpt, NoClassifyOpt
+
+
+def diagnose(
+    inputs: Optional[list[str]] = c.InputsArg,
+    out: Optional[str] = typer.Option(None, "--out", "-o", help="report.jsonl (one JSON "
+                                      "object per record), report.h5, or - (default)."),
+    html: Optional[str] = typer.Option(None, "--html", help="Also write an HTML report "
+                                       "with ECG strips (readable offline)."),
+    threshold: Optional[list[str]] = typer.Option(None, "--threshold", "-t", help="Override "
+                                                  "a threshold, e.g. -t pvc_burden_pct=5."),
+    ann: Optional[str] = AnnOpt,
+    ann_labels: Optional[bool] = AnnLabelsOpt,
+    no_classify: bool = NoClassifyOpt,
+    model: Optional[str] = typer.Option(None, "--model", "-m", help="Classifier directory."),
+    sample: bool = c.SampleOpt,
+    channel: Optional[str] = c.ChannelOpt,
+    fs: Optional[float] = c.FsOpt,
+    column: Optional[str] = c.ColumnOpt,
+    units: str = c.UnitsOpt,
+    jobs: int = c.JobsOpt,
+    quiet: bool = c.QuietOpt,
+) -> int:
+    """Summarise each record (rate, HRV, ectopy, AF, VT, pauses, noise) and judge it."""
+    import json
+    from dataclasses import asdict
+    from functools import partial
+
+    from ecgtool import batch
+    from ecgtool.diagnose import Thresholds, diagnose as run_diagnosis
+    from ecgtool.pipeline import analyse_job, expand_beat_sources
+
+    overrides = {}
+    for item in threshold or []:
+        if "=" not in item:
+            raise c.EcgToolError(f"--threshold wants NAME=VALUE, got {item!r}")
+        k, v = item.split("=", 1)
+        overrides[k.strip()] = v.strip()
+    try:
+        th = Thresholds.with_overrides(overrides)
+    except ValueError as exc:
+        raise c.EcgToolError(str(exc)) from None
+    opts = c.read_options(channel, fs, column, units)
+    srcs = expand_beat_sources(list(inputs or []), sample, ann)
+    if not srcs:
+        raise c.EcgToolError("no input: give records, beats tables, a store, '-' or --sample")
+    c.check_output_path(out)
+    if html:
+        c.check_output_path(html)
+    model_path = None
+    if not no_classify and any(s.kind not in ("ann", "beats_csv") for s in srcs):
+        from ecgtool.ml.model_io import load_model
+
+        model_path = load_model(model).path
+    job = partial(analyse_job, opts=opts, model=model_path, classify=not no_classify,
+                  ann_labels=ann_labels)
+    stdin = any(s.path == "-" for s in srcs)
+    outcomes = batch.run(job, srcs, jobs=1 if stdin else jobs, progress=not quiet,
+                         label="diagnose", spawn=model_path is not None)
+    items, failures = [], []
+    for o in outcomes:
+        c.report_outcome(o)
+        if not o.ok:
+            failures.append((o.source.name, o.source.path, o.error))
+            continue
+        a = o.value
+        rep = run_diagnosis(a.name, a.duration_s, a.times_s, a.labels, a.episodes, a.noise, th)
+        items.append((a, rep))
+    if not items:
+        return 1
+    kind = c.output_kind(out)
+    if kind == "store":
+        from ecgtool.io import store
+
+        with store.atomic_path(out) as tmp:
+            f = store.open_store(tmp, "w")
+            try:
+                for i, (a, rep) in enumerate(items):
+                    store.write_record(f, a.record, a.name, a.beats, order=i,
+                                       fs=None if a.record else 1.0)
+                    g = f["records"][store.group_name(a.name)]
+                    store.write_table(g, "episodes", a.episodes.columns())
+                    store.write_summary(g, {**rep.as_dict(), "thresholds": asdict(th)})
+                store.write_errors(f, failures)
+            finally:
+                f.close()
+    else:
+        with c.text_output(out) as stream:
+            for _, rep in items:
+                stream.write(json.dumps({**rep.as_dict(), "thresholds": asdict(th)},
+                                        default=float) + "\n")
+    if html:
+        from ecgtool.report import html_report
+
+        with c.text_output(html) as stream:
+            stream.write(html_report(items))
+    if not quiet:
+        n_ab = sum(r.verdict == "abnormal" for _, r in items)
+        c.say(f"ecgtool: {len(items)} record{'s' if len(items) != 1 else ''}, {n_ab} abnormal"
+              + (f"; {len(failures)} failed" if failures else ""))
+    return 1 if failures else 0

@@ -1,0 +1,135 @@
+"""The HTML report of ``ecgtool diagnose``: one self-contained page, images embedded.
+
+Per record: the verdict and its reasons, a summary table, the heart-rate
+trend, the beat-class counts, and an ECG strip of an example of each
+abnormal finding (when the signal is at hand). Figures are matplotlib PNGs
+embedded as base64, so the page reads offline.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+
+import numpy as np
+
+from ecgtool.beats.table import AAMI_CLASSES
+
+_CLASS_COLOURS = {"N": "#2b8a3e", "S": "#1971c2", "V": "#c92a2a", "F": "#e67700",
+                  "Q": "#868e96"}
+_STYLE = """
+body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}
+h1{font-size:1.6em} h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
+.normal{color:#2b8a3e} .abnormal{color:#c92a2a} table{border-collapse:collapse}
+td,th{padding:.2em .8em;border-bottom:1px solid #eee;text-align:left} img{max-width:100%}
+"""
+
+
+def _png(fig) -> str:
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=80, bbox_inches="tight")
+    plt.close(fig)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def _figures():
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def hr_trend(times_s: np.ndarray) -> str:
+    plt = _figures()
+    fig, ax = plt.subplots(figsize=(10, 2.4))
+    if times_s.size > 2:
+        rr = np.diff(times_s)
+        ok = (rr > 0.2) & (rr < 3)
+        ax.plot(times_s[1:][ok] / 60, 60 / rr[ok], ".", ms=1.5, color="#444")
+    ax.set_xlabel("time (min)")
+    ax.set_ylabel("heart rate (bpm)")
+    ax.set_title("Heart rate")
+    return _png(fig)
+
+
+def class_counts(counts: dict) -> str:
+    plt = _figures()
+    fig, ax = plt.subplots(figsize=(4, 2.4))
+    ax.bar(list(AAMI_CLASSES), [counts.get(c, 0) for c in AAMI_CLASSES],
+           color=[_CLASS_COLOURS[c] for c in AAMI_CLASSES])
+    ax.set_yscale("symlog")
+    ax.set_title("Beats per class")
+    return _png(fig)
+
+
+def strip(signal: np.ndarray, fs: float, times_s: np.ndarray, labels, start_s: float,
+          seconds: float = 10.0, title: str = "") -> str:
+    """An ECG strip with beats marked by class (what ``ecgtool plot`` draws too)."""
+    plt = _figures()
+    a = max(0.0, start_s - 2.0)
+    b = min(signal.size / fs, a + seconds)
+    i, j = int(a * fs), int(b * fs)
+    t = np.arange(i, j) / fs
+    fig, ax = plt.subplots(figsize=(10, 2.4))
+    ax.plot(t, signal[i:j], lw=0.8, color="#222")
+    sel = (times_s >= a) & (times_s < b)
+    for tb, lab in zip(times_s[sel], (labels[sel] if labels is not None else ["N"] * sel.sum())):
+        k = min(int(round(tb * fs)), signal.size - 1)
+        ax.annotate(str(lab), (tb, signal[k]), textcoords="offset points", xytext=(0, 6),
+                    ha="center", fontsize=8, color=_CLASS_COLOURS.get(str(lab), "#000"))
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("mV")
+    ax.set_title(title)
+    return _png(fig)
+
+
+def record_section(analysis, report) -> str:
+    r = report
+    rows = [("Duration analysed", f"{r.analysed_s / 60:.1f} min of {r.duration_s / 60:.1f}"),
+            ("Beats", f"{r.n_beats}"),
+            ("Heart rate", f"mean {r.hr_mean:.0f}, min {r.hr_min:.0f}, max {r.hr_max:.0f} bpm"),
+            ("HRV", f"SDNN {r.sdnn_ms:.0f} ms, RMSSD {r.rmssd_ms:.0f} ms"),
+            ("AF burden", f"{r.af_burden_pct:.1f}% (longest {r.af_longest_s:.0f} s)"),
+            ("Longest VT run", f"{r.vt_longest_beats} beats"),
+            ("Pauses", f"{r.pauses} (longest {r.pause_longest_s:.1f} s)"),
+            ("Unreadable", f"{r.noise_pct:.1f}% of the record")]
+    if r.labelled:
+        rows.insert(2, ("Beat classes", ", ".join(
+            f"{c} {r.counts[c]} ({r.burden_pct[c]:.1f}%)" for c in AAMI_CLASSES)))
+    parts = [f"<h2>{html.escape(r.record)}: <span class='{r.verdict}'>{r.verdict}</span></h2>"]
+    if r.findings:
+        parts.append("<ul>" + "".join(f"<li>{html.escape(f.text)}</li>" for f in r.findings)
+                     + "</ul>")
+    parts.append("<table>" + "".join(f"<tr><th>{k}</th><td>{html.escape(v)}</td></tr>"
+                                     for k, v in rows) + "</table>")
+    parts.append(f"<h3>Heart-rate trend</h3><img alt='heart rate' src='{hr_trend(analysis.times_s)}'>")
+    if r.labelled:
+        parts.append(f"<h3>Class counts</h3><img alt='class counts' src='{class_counts(r.counts)}'>")
+    rec = analysis.record
+    if rec is not None:
+        for f in r.findings:
+            if f.start_s is None:
+                continue
+            img = strip(rec.signal, rec.fs, analysis.times_s, analysis.labels, f.start_s,
+                        title=f.text)
+            parts.append(f"<h3>Example: {html.escape(f.code)}</h3>"
+                         f"<img alt='{html.escape(f.code)} strip' src='{img}'>")
+    return "\n".join(parts)
+
+
+def html_report(items: list) -> str:
+    """The page for ``(analysis, report)`` pairs."""
+    from ecgtool import __version__
+
+    body = "\n".join(record_section(a, r) for a, r in items)
+    n_ab = sum(r.verdict == "abnormal" for _, r in items)
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>ecgtool report</title>"
+            f"<style>{_STYLE}</style></head><body><h1>ecgtool report</h1>"
+            f"<p>{len(items)} record{'s' if len(items) != 1 else ''}, {n_ab} abnormal. "
+            f"Made by ecgtool {__version__}; thresholds in the JSON report.</p>"
+            f"{body}</body></html>")

@@ -1,0 +1,80 @@
+"""Verdicts, thresholds and the HTML report."""
+
+import json
+
+import numpy as np
+import pytest
+
+from ecgtool.diagnose import Thresholds, diagnose, heart_rate, hrv
+from ecgtool.rhythm import find_rhythms
+
+
+def _run(rr, lab=None, **kw):
+    t = np.concatenate([[0.0], np.cumsum(rr)])
+    return diagnose("x", float(t[-1]), t, lab, find_rhythms(t, lab), **kw)
+
+
+def test_normal_record():
+    r = _run(np.full(600, 0.85), np.array(["N"] * 601))
+    assert r.verdict == "normal" and r.findings == []
+    assert r.hr_mean == pytest.approx(60 / 0.85)
+
+
+def test_pvc_burden_and_override():
+    lab = np.array(["N"] * 601)
+    lab[::50] = "V"  # 13 of 601 beats (2.2%), but 92 an hour
+    r = _run(np.full(600, 0.85), lab)
+    assert r.verdict == "abnormal" and [f.code for f in r.findings] == ["pvc"]
+    assert r.findings[0].text == "PVC burden 2.2% (13 beats, 92/h)"
+    relaxed = Thresholds.with_overrides({"pvc_per_hour": "1000", "pvc_burden_pct": "5"})
+    assert _run(np.full(600, 0.85), lab, thresholds=relaxed).verdict == "normal"
+    with pytest.raises(ValueError, match="unknown threshold"):
+        Thresholds.with_overrides({"nope": 1})
+
+
+def test_af_vt_pause_findings_with_times():
+    rng = np.random.default_rng(0)
+    rr = np.concatenate([np.full(100, 0.8), rng.uniform(0.35, 1.1, 150), np.full(60, 0.8),
+                         [3.5], np.full(50, 0.8), np.full(5, 0.45), np.full(50, 0.8)])
+    lab = np.array(["N"] * (rr.size + 1))
+    lab[362:367] = "V"
+    r = _run(rr, lab)
+    codes = {f.code: f for f in r.findings}
+    assert {"af", "vt", "pause"} <= set(codes)
+    t = np.concatenate([[0.0], np.cumsum(rr)])
+    assert abs(codes["pause"].start_s - t[310]) < 1e-9
+    assert abs(codes["vt"].start_s - t[362]) < 1e-9 and r.vt_longest_beats == 5
+    assert 20 < r.af_burden_pct < 60
+
+
+def test_rate_and_hrv_helpers():
+    assert heart_rate(np.array([0.0]))[0] != heart_rate(np.array([0.0]))[0]  # nan
+    sdnn, rmssd = hrv(np.cumsum(np.tile([0.8, 0.82], 50)), None)
+    assert sdnn == pytest.approx(10.05, abs=0.1) and rmssd == pytest.approx(20.0)
+
+
+def test_empty_record():
+    r = diagnose("e", 60.0, np.zeros(0), None, find_rhythms(np.zeros(0)))
+    assert r.n_beats == 0 and r.verdict == "normal"
+
+
+def test_cli_jsonl_and_html(tmp_path):
+    from typer.testing import CliRunner
+
+    from ecgtool.cli import app
+
+    html = tmp_path / "r.html"
+    res = CliRunner().invoke(app, ["diagnose", "sample:119", "--html", str(html),
+                                   "-t", "pvc_burden_pct=50", "-q"])
+    assert res.exit_code == 0, res.output
+    d = json.loads(res.stdout.strip())
+    assert d["record"] == "119" and d["verdict"] == "abnormal"
+    assert d["thresholds"]["pvc_burden_pct"] == 50.0
+    assert any("PVC" in r for r in d["reasons"])  # 445 PVCs in 30 min: far over 30/h
+    page = html.read_text()
+    for section in ("119: <span class='abnormal'>abnormal</span>", "Heart-rate trend",
+                    "Class counts", "Example: pvc", "data:image/png;base64,"):
+        assert section in page
+    assert "http" not in page.split("<body>")[1]  # nothing fetched from the network
+    bad = CliRunner().invoke(app, ["diagnose", "sample:119", "-t", "nope=1"])
+    assert bad.exit_code == 1 and "unknown threshold" in bad.stderr
