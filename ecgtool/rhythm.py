@@ -26,7 +26,7 @@ fibrillation in continuous long-term monitoring. Comput Biol Med
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -257,6 +257,9 @@ def find_rhythms(beat_times_s: np.ndarray, labels: np.ndarray | None = None,
         return Episodes(z, z.copy(), np.zeros(0, "<U9"), z.copy(), np.zeros(0, np.int64))
     rr = np.diff(t)
     m = rr.size
+    if m < st.window_beats:
+        # A short recording (a 10-s 12-lead ECG): judge it as one window.
+        st = replace(st, window_beats=max(m, 6), af_min_beats=max(4, min(st.af_min_beats, m // 2)))
     lab = None if labels is None else np.asarray(labels, dtype="<U1")
     # Intervals that touch an ectopic beat say nothing about the atrial rhythm.
     plausible = (rr > 0.2) & (rr < st.pause_s)

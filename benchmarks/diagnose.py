@@ -1,0 +1,163 @@
+"""Diagnosis benchmark: record-level findings against the labels in the shared data.
+
+Every record goes through the whole pipeline (detect, classify, rhythm,
+diagnose) with the default thresholds; its findings are compared with:
+
+* MIT-BIH: findings computed by the same rules from the reference beat
+  labels and rhythm annotations (pvc, pac, af, vt, abnormal);
+* CPSC 2021: AF present or not (header: paroxysmal / persistent / non AF);
+* CinC 2021 samples: SNOMED codes in the headers (sinus rhythm, sinus
+  brady/tachycardia, PAC, PVC, AF);
+* LUDB records 1-100: the rhythm in ludb.csv (sinus rhythm, sinus
+  brady/tachycardia, atrial fibrillation).
+
+Reports accuracy, Se, Sp and F1 per label. Usage: python benchmarks/diagnose.py
+"""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+
+from _common import command_line, data_root, machine, md_table, update_results_md, write_json
+from ecgtool.beats.labels import aami_labels
+from ecgtool.diagnose import Thresholds, diagnose
+from ecgtool.evaluate import BEAT_SYMBOLS, reference_rhythm
+from ecgtool.io.inputs import ReadOptions, Source
+from ecgtool.io.records import read_wfdb
+from ecgtool.pipeline import analyse_job
+from ecgtool.rhythm import find_rhythms
+
+SNOMED = {"164889003": "af", "427172004": "pvc", "17338001": "pvc", "284470004": "pac",
+          "63593006": "pac", "426177001": "brady", "427084000": "tachy",
+          "426783006": "sinus"}
+LUDB = {"Atrial fibrillation": "af", "Sinus bradycardia": "brady", "Sinus tachycardia": "tachy",
+        "Sinus rhythm": "sinus", "Sinus arrhythmia": "sinus"}
+
+
+def predicted(report) -> set[str]:
+    codes = {f.code for f in report.findings}
+    if report.verdict == "abnormal":
+        codes.add("abnormal")
+    if not codes & {"af", "brady", "tachy", "vt", "svt"}:
+        codes.add("sinus")
+    return codes
+
+
+def run_one(path, name, model):
+    a = analyse_job(Source("wfdb", str(path), name), ReadOptions(), model=model)
+    return diagnose(a.name, a.duration_s, a.times_s, a.labels, a.episodes, a.noise)
+
+
+def mitdb_reference(rec) -> set[str]:
+    a = rec.annotations
+    m = np.isin(a.symbol, list(BEAT_SYMBOLS))
+    order = np.argsort(a.sample[m], kind="stable")
+    t = a.sample[m][order] / rec.fs
+    lab = aami_labels(a.symbol[m][order])
+    lab = np.where(lab == "", "Q", lab)
+    ep = find_rhythms(t, lab)
+    # AF from the reference rhythm annotations, not from the detector.
+    ref = reference_rhythm(a, rec.fs, rec.n_samples)
+    keep = ep.rhythm != "af"
+    af = [(s.start, s.end) for s in ref if s.rhythm == "af"]
+    from ecgtool.rhythm import Episodes
+
+    ep = Episodes(np.concatenate([ep.start_s[keep], [s for s, _ in af]]),
+                  np.concatenate([ep.end_s[keep], [e for _, e in af]]),
+                  np.concatenate([ep.rhythm[keep], ["af"] * len(af)]),
+                  np.concatenate([ep.confidence[keep], np.ones(len(af))]),
+                  np.concatenate([ep.n_beats[keep], np.ones(len(af), np.int64)]))
+    rep = diagnose(rec.name, rec.duration_s, t, lab, ep, None, Thresholds())
+    codes = predicted(rep)
+    if any(s.rhythm == "vt" for s in ref):
+        codes.add("vt")
+    return codes
+
+
+def stats(pairs, label):
+    tp = sum(label in p and label in r for r, p in pairs)
+    fp = sum(label in p and label not in r for r, p in pairs)
+    fn = sum(label not in p and label in r for r, p in pairs)
+    tn = len(pairs) - tp - fp - fn
+    def d(a, b):
+        return a / b if b else float("nan")
+    return {"n": len(pairs), "positives": tp + fn, "tp": tp, "fp": fp, "fn": fn, "tn": tn,
+            "accuracy": d(tp + tn, len(pairs)), "se": d(tp, tp + fn), "sp": d(tn, tn + fp),
+            "f1": d(2 * tp, 2 * tp + fp + fn)}
+
+
+def main() -> None:
+    root = data_root()
+    from ecgtool.ml.model_io import load_model
+
+    model = load_model().path
+    datasets = {}
+    mit = root / "mitdb"
+    if mit.is_dir():
+        pairs = []
+        for atr in sorted(mit.glob("*.atr")):
+            base = atr.with_suffix("")
+            rec = read_wfdb(base)
+            pairs.append((mitdb_reference(rec), predicted(run_one(base, base.name, model))))
+        datasets["mitdb"] = (pairs, ("abnormal", "pvc", "pac", "af", "vt"))
+    cpsc = root / "cpsc2021"
+    if cpsc.is_dir():
+        pairs = []
+        for hea in sorted(cpsc.glob("*.hea")):
+            text = hea.read_text().lower()
+            ref = {"af"} if ("paroxysmal" in text or "persistent" in text) else set()
+            pairs.append((ref, predicted(run_one(hea.with_suffix(""), hea.stem, model))))
+        datasets["cpsc2021"] = (pairs, ("af",))
+    cinc = root / "cinc2021"
+    if cinc.is_dir():
+        pairs = []
+        for hea in sorted(cinc.glob("*.hea")):
+            codes = set()
+            for line in hea.read_text().splitlines():
+                if line.startswith("#") and "Dx:" in line:
+                    codes |= {SNOMED[c.strip()] for c in line.split(":", 1)[1].split(",")
+                              if c.strip() in SNOMED}
+            pairs.append((codes, predicted(run_one(hea.with_suffix(""), hea.stem, model))))
+        datasets["cinc2021"] = (pairs, ("sinus", "brady", "tachy", "pac", "pvc", "af"))
+    ludb = root / "ludb"
+    if (ludb / "ludb.csv").is_file():
+        pairs = []
+        with open(ludb / "ludb.csv", newline="") as f:
+            for row in csv.DictReader(f):
+                rid = row["ID"].strip()
+                base = ludb / "data" / rid
+                if not base.with_suffix(".hea").is_file():
+                    continue
+                ref = {LUDB[r.strip()] for r in row["Rhythms"].split(",") if r.strip() in LUDB}
+                pairs.append((ref, predicted(run_one(base, rid, model))))
+        datasets["ludb"] = (pairs, ("sinus", "brady", "tachy", "af"))
+    payload = {"command": command_line(), "machine": machine(), "results": {}}
+    rows = []
+    for db, (pairs, labels) in datasets.items():
+        for lab in labels:
+            s = stats(pairs, lab)
+            payload["results"].setdefault(db, {})[lab] = s
+            if s["positives"] == 0 and s["fp"] == 0:
+                continue
+            rows.append([db, lab, s["n"], s["positives"], f"{100 * s['accuracy']:.0f}",
+                         f"{100 * s['se']:.0f}" if s["positives"] else "-",
+                         f"{100 * s['sp']:.0f}" if s["n"] - s["positives"] else "-",
+                         f"{s['f1']:.2f}" if s["positives"] else "-"])
+    write_json("diagnose", payload)
+    table = md_table(["data", "label", "records", "positives", "accuracy %", "Se %", "Sp %",
+                      "F1"], rows)
+    print(table)
+    mi = payload["machine"]
+    update_results_md("diagnose", (
+        f"## Diagnosis (`benchmarks/diagnose.py`)\n\nCommand: `{payload['command']}`  \n"
+        f"Measured {mi['date']}, commit {mi['commit'] or '?'}. Whole pipeline per record, "
+        f"default thresholds (brady < 50 bpm, tachy > 100 bpm mean rate; PVC/PAC >= 30/h or "
+        f">= 10%; AF >= 30 s or half a short record). MIT-BIH reference findings come from "
+        f"the same rules applied to the reference labels and rhythm annotations.\n\n"
+        + table + "\n"))
+
+
+if __name__ == "__main__":
+    main()

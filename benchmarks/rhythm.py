@@ -1,0 +1,201 @@
+"""Rhythm benchmark: AF episodes against reference rhythm annotations (EC57 style).
+
+* MIT-BIH (records in $ECGTOOL_DATA/mitdb): end to end (detect, classify,
+  rhythm on the signal) and from the reference beats and labels; plus the
+  specificity on records with frequent ectopy but no AF, and the bigeminy,
+  trigeminy and VT episodes of records 106 and 208 beside the reference.
+* CPSC 2021 (paroxysmal and persistent AF, 200 Hz): end to end and from
+  the reference beats.
+* Long-Term AF Database (ltafdb-ann: 42 records, about 980 hours): from the
+  beat times of the ``.qrs`` files alone, as archives keep them; and the
+  processing time.
+
+Statistics: AF duration Se and +P (overlap of reference and detected AF
+time), episode Se and +P (an episode counts when it overlaps one of the
+other side), mean absolute AF-burden error per record (percentage points).
+The AF parameters were set on MIT-BIH and CPSC 2021; LTAFDB was not used.
+
+Usage: python benchmarks/rhythm.py [--no-end-to-end]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+from _common import command_line, data_root, machine, md_table, update_results_md, write_json
+from ecgtool.beats.labels import aami_labels
+from ecgtool.evaluate import (BEAT_SYMBOLS, gross_episodes, reference_rhythm,
+                              score_episodes)
+from ecgtool.io.inputs import ReadOptions, Source
+from ecgtool.io.records import read_annotations, read_wfdb
+from ecgtool.pipeline import analyse_job
+from ecgtool.rhythm import find_rhythms
+
+ECTOPY_NO_AF_MIN_PCT = 5.0
+
+
+def spans(ep, name):
+    return [(float(s), float(e)) for s, e, r in zip(ep.start_s, ep.end_s, ep.rhythm) if r == name]
+
+
+def ref_spans(ref, name):
+    return [(s.start, s.end) for s in ref if s.rhythm == name]
+
+
+def reference_episodes(rec):
+    a = rec.annotations
+    m = np.isin(a.symbol, list(BEAT_SYMBOLS))
+    order = np.argsort(a.sample[m], kind="stable")
+    t = a.sample[m][order] / rec.fs
+    lab = aami_labels(a.symbol[m][order])
+    return find_rhythms(t, np.where(lab == "", "Q", lab)), lab
+
+
+def summarise(scores, burden_errors):
+    g = gross_episodes(scores).stats()
+    g["burden_abs_error_pct"] = float(np.mean(burden_errors)) if burden_errors else float("nan")
+    g["records"] = len(scores)
+    return g
+
+
+def run_records(folder, names, end_to_end, model_path):
+    out = {"reference beats": ([], []), "end to end": ([], [])}
+    detail = {}
+    for name in names:
+        base = folder / name
+        rec = read_wfdb(base)
+        if rec.annotations is None:
+            continue
+        ref = reference_rhythm(rec.annotations, rec.fs, rec.n_samples)
+        ep_ref, lab = reference_episodes(rec)
+        variants = {"reference beats": ep_ref}
+        if end_to_end:
+            a = analyse_job(Source("wfdb", str(base), name), ReadOptions(), model=model_path)
+            variants["end to end"] = a.episodes
+        for k, ep in variants.items():
+            sc = score_episodes(name, ref_spans(ref, "af"), spans(ep, "af"), rec.duration_s)
+            out[k][0].append(sc)
+            out[k][1].append(abs(sc.burden_error))
+        ectopy = 100.0 * np.isin(lab, ["S", "V", "F"]).mean() if lab.size else 0.0
+        detail[name] = {"episodes": variants, "ref": ref, "ectopy_pct": ectopy,
+                        "duration_s": rec.duration_s}
+        print(f"{folder.name} {name}", flush=True)
+    return out, detail
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--no-end-to-end", action="store_true",
+                    help="skip detect+classify (no JAX); reference beats only")
+    args = ap.parse_args()
+    root = data_root()
+    model_path = None
+    if not args.no_end_to_end:
+        from ecgtool.ml.model_io import load_model
+
+        model_path = load_model().path
+    payload = {"command": command_line(), "machine": machine(), "af": {}}
+    rows = []
+    header = ["data", "beats from", "records", "AF h (ref / found)", "duration Se %",
+              "duration +P %", "episode Se %", "episode +P %", "burden error (pp)"]
+
+    def add(db, variant, scores, errs):
+        g = summarise(scores, errs)
+        payload["af"][f"{db} / {variant}"] = g
+        rows.append([db, variant, g["records"], f"{g['ref_hours']:.2f} / {g['test_hours']:.2f}",
+                     f"{100 * g['duration_se']:.1f}", f"{100 * g['duration_ppv']:.1f}",
+                     f"{100 * g['episode_se']:.1f}", f"{100 * g['episode_ppv']:.1f}",
+                     f"{g['burden_abs_error_pct']:.1f}"])
+
+    extra = []
+    mit = root / "mitdb"
+    if mit.is_dir():
+        names = sorted(p.stem for p in mit.glob("*.atr") if p.with_suffix(".dat").is_file())
+        res, detail = run_records(mit, names, not args.no_end_to_end, model_path)
+        for variant, (sc, errs) in res.items():
+            if sc:
+                add("mitdb", variant, sc, errs)
+        # Specificity where there is ectopy but no AF.
+        spec = {}
+        for variant in res:
+            fp_s = tot_s = 0.0
+            used = []
+            for name, d in detail.items():
+                if ref_spans(d["ref"], "af") or d["ectopy_pct"] < ECTOPY_NO_AF_MIN_PCT:
+                    continue
+                ep = d["episodes"].get(variant)
+                if ep is None:
+                    continue
+                fp_s += sum(e - s for s, e in spans(ep, "af"))
+                tot_s += d["duration_s"]
+                used.append(name)
+            if tot_s:
+                spec[variant] = {"records": used, "specificity": 1 - fp_s / tot_s}
+        payload["mitdb_ectopy_no_af_specificity"] = spec
+        for variant, v in spec.items():
+            extra.append(f"MIT-BIH records with >= {ECTOPY_NO_AF_MIN_PCT:g}% ectopic beats and "
+                         f"no AF ({', '.join(v['records'])}), {variant}: AF specificity "
+                         f"{100 * v['specificity']:.1f}%.")
+        for name in ("106", "208"):
+            if name not in detail:
+                continue
+            d = detail[name]
+            for variant, ep in d["episodes"].items():
+                found = {r: spans(ep, r) for r in ("bigeminy", "trigeminy", "vt")}
+                ref = {r: ref_spans(d["ref"], r) for r in ("bigeminy", "trigeminy", "vt")}
+                payload.setdefault("patterns", {})[f"{name} / {variant}"] = {
+                    "found": found, "reference": ref}
+                parts = []
+                for r in ("bigeminy", "trigeminy", "vt"):
+                    ov = score_episodes(name, ref[r], found[r], d["duration_s"])
+                    parts.append(f"{r}: reference {len(ref[r])} episodes "
+                                 f"({ov.ref_s / 60:.1f} min), found {len(found[r])} "
+                                 f"({ov.test_s / 60:.1f} min), overlap {ov.overlap_s / 60:.1f} min")
+                extra.append(f"MIT-BIH {name}, {variant}: " + "; ".join(parts) + ".")
+    cpsc = root / "cpsc2021"
+    if cpsc.is_dir():
+        names = sorted(p.stem for p in cpsc.glob("*.atr"))
+        res, _ = run_records(cpsc, names, not args.no_end_to_end, model_path)
+        for variant, (sc, errs) in res.items():
+            if sc:
+                add("cpsc2021", variant, sc, errs)
+    ltaf = root / "ltafdb-ann"
+    if ltaf.is_dir():
+        import wfdb
+
+        scores, errs, hours, elapsed = [], [], 0.0, 0.0
+        for atr in sorted(ltaf.glob("*.atr")):
+            base = atr.with_suffix("")
+            h = wfdb.rdheader(str(base))
+            ref = reference_rhythm(read_annotations(base, "atr"), h.fs, h.sig_len)
+            q = read_annotations(base, "qrs")
+            t0 = time.perf_counter()
+            m = np.isin(q.symbol, list(BEAT_SYMBOLS))
+            ep = find_rhythms(np.sort(q.sample[m]) / h.fs)
+            elapsed += time.perf_counter() - t0
+            total = h.sig_len / h.fs
+            hours += total / 3600
+            sc = score_episodes(base.name, ref_spans(ref, "af"), spans(ep, "af"), total)
+            scores.append(sc)
+            errs.append(abs(sc.burden_error))
+        add("ltafdb", "beat times (.qrs)", scores, errs)
+        payload["ltafdb_processing"] = {"hours": hours, "seconds": elapsed}
+        extra.append(f"LTAFDB: {hours:.0f} hours of beat times processed in {elapsed:.1f} s "
+                     f"(rhythm analysis only, after reading).")
+    write_json("rhythm", payload)
+    table = md_table(header, rows)
+    print(table)
+    print("\n".join(extra))
+    mi = payload["machine"]
+    update_results_md("rhythm", (
+        f"## Rhythm (`benchmarks/rhythm.py`)\n\nCommand: `{payload['command']}`  \n"
+        f"Measured {mi['date']}, commit {mi['commit'] or '?'}. AF against the reference rhythm "
+        f"annotations; AF parameters were set on MIT-BIH and CPSC 2021, LTAFDB was not used "
+        f"to set them.\n\n" + table + "\n\n" + "\n".join(f"- {e}" for e in extra) + "\n"))
+
+
+if __name__ == "__main__":
+    main()
