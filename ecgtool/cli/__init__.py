@@ -13,7 +13,7 @@ import sys
 
 import typer
 
-from ecgtool.cli import classify, convert, detect, diagnose, evaluate, rhythm, train
+from ecgtool.cli import adapt, classify, convert, detect, diagnose, evaluate, rhythm, train
 
 app = typer.Typer(
     name="ecgtool",
@@ -48,7 +48,7 @@ def _command(fn):
 
 
 for _fn in (convert.convert, detect.detect, classify.classify, rhythm.rhythm, diagnose.diagnose,
-            train.train, evaluate.evaluate):
+            adapt.adapt, train.train, evaluate.evaluate):
     _command(_fn)
 
 

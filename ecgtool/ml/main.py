@@ -48,3 +48,107 @@ def train_model(records: list[Record], out: str | os.PathLike, config: TrainConf
             "sources": sorted({r.source for r in records}), **res.card(), **(extra_card or {})}
     save_model(out, res.params, card)
     return res
+
+
+# ------------------------------------------------------------- adaptation
+
+def database_inputs(spec: str) -> list[str]:
+    """Inputs for a ``--source``/``--target`` value: a path, glob or store as given,
+    else a database name under ``$ECGTOOL_DATA`` (``ptb`` also finds ``ptbdb``)."""
+    from pathlib import Path
+
+    from ecgtool.io.inputs import data_dir
+
+    if any(ch in spec for ch in "*?[") or Path(spec).exists() or spec.startswith("sample:"):
+        return [spec]
+    root = data_dir()
+    if root is not None:
+        for name in (spec, spec + "db", spec.rstrip("/")):
+            if (root / name).is_dir():
+                return [str(root / name)]
+    raise EcgToolError(f"no such database or path (looked in $ECGTOOL_DATA={root})", spec)
+
+
+def detected_beats(records: list[Record]) -> BeatDataset:
+    """Beats found by the detector in each record, labelled from its annotations
+    when it has any (-1 otherwise); records without beats are skipped."""
+    from ecgtool.ml.input_pipeline import detected_dataset
+    from ecgtool.signal.detect import detect_r_peaks
+
+    parts = []
+    for rec in records:
+        peaks = detect_r_peaks(rec.signal, rec.fs)
+        if peaks.size:
+            parts.append(detected_dataset(rec, peaks))
+    if not parts:
+        raise EcgToolError("no beats found in the target records")
+    return BeatDataset.concat(parts)
+
+
+def encode(params: dict, model_config: dict, ds: BeatDataset, batch: int = 4096):
+    """Encoder features of every beat (for plots and domain checks)."""
+    import jax
+    import numpy as np
+
+    from ecgtool.ml.train import TrainConfig
+
+    keep = {k: tuple(v) if isinstance(v, list) else v for k, v in model_config.items()
+            if k in TrainConfig.__dataclass_fields__}
+    module = TrainConfig(**keep).model()
+    fn = jax.jit(lambda p, w, r: module.apply(p, w, r, method=module.features))
+    out = [np.asarray(fn(params, ds.waves[i:i + batch], ds.rr[i:i + batch]))
+           for i in range(0, len(ds), batch)]
+    return np.concatenate(out) if out else np.zeros((0, keep.get("hidden", 64)))
+
+
+def evaluate_labels(params: dict, model_config: dict, ds: BeatDataset) -> dict:
+    """Per-class metrics of a parameter set on labelled beats."""
+    import jax
+
+    from ecgtool.ml.train import (TrainConfig, class_metrics, class_weights, confusion,
+                                  create_train_state, predict_logits)
+
+    keep = {k: tuple(v) if isinstance(v, list) else v for k, v in model_config.items()
+            if k in TrainConfig.__dataclass_fields__}
+    cfg = TrainConfig(**keep)
+    state = create_train_state(jax.random.PRNGKey(0), cfg,
+                               class_weights(ds.labels, 1.0)).replace(params=params)
+    lab = ds.labels >= 0
+    sub = ds.select(lab)
+    return class_metrics(confusion(sub.labels, predict_logits(state, sub).argmax(axis=1)),
+                         min_count=1)
+
+
+def adapt_model(source: list[Record], target: list[Record], out, init=None,
+                config=None, on_progress=None, target_labels: bool = False) -> dict:
+    """DANN from labelled ``source`` records to unlabelled ``target`` records.
+
+    Writes a classifier directory usable by ``ecgtool classify --model``;
+    returns the card's adaptation summary. Target labels are read only when
+    ``target_labels`` is set, and only to score the result.
+    """
+    from ecgtool.ml.dann import DannConfig, adapt
+    from ecgtool.ml.model_io import load_model
+
+    clf = load_model(init)
+    model_config = clf.card["config"]
+    src = labelled_dataset(source)
+    tgt = detected_beats(target)
+    unlabelled = BeatDataset(tgt.waves, tgt.rr, tgt.labels * 0 - 1, tgt.records, tgt.r_peak)
+    res = adapt(src, unlabelled, clf.params, model_config, config or DannConfig(), on_progress)
+    summary = {"source_records": sorted({r.name for r in source}),
+               "target_records": sorted({r.name for r in target}),
+               "target_beats": len(tgt), "init_model": clf.path,
+               "domain_accuracy_first_100_steps": res.history[0]["domain_acc"]
+               if res.history else None,
+               "domain_accuracy_last_100_steps": res.history[-1]["domain_acc"]
+               if res.history else None}
+    if target_labels and (tgt.labels >= 0).any():
+        summary["target_before"] = evaluate_labels(clf.params, model_config, tgt)
+        summary["target_after"] = evaluate_labels(res.params, model_config, tgt)
+    card = {k: v for k, v in clf.card.items() if k in ("config", "training_records",
+                                                       "validation_records")}
+    card.update(res.card())
+    card["adaptation"].update(summary)
+    save_model(out, res.params, card)
+    return card["adaptation"]

@@ -1,0 +1,215 @@
+"""Domain-adversarial training (DANN): carry the beat classifier to another database.
+
+The classifier's encoder is shared by its label head and by a domain head
+that sits behind a gradient-reversal layer: the domain head learns to tell
+source beats from target beats, and the reversed gradient teaches the
+encoder to make them indistinguishable, while the label head keeps learning
+the source labels. Target labels are never used. The reversal weight
+follows the schedule of the paper, ``2 / (1 + exp(-10 p)) - 1`` over
+training progress ``p``, and so does the learning rate,
+``lr / (1 + 10 p) ** 0.75``.
+
+References
+----------
+Ganin Y, Ustinova E, Ajakan H, et al. Domain-adversarial training of neural
+networks. J Mach Learn Res 2016;17(59):1-35.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Callable
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from flax.training import train_state
+
+from ecgtool.beats.windows import RR_FEATURES, WINDOW
+from ecgtool.ml.input_pipeline import BeatDataset
+from ecgtool.ml.models import BeatEncoder, LabelHead
+from ecgtool.ml.train import augment, class_weights, weighted_loss
+
+
+@jax.custom_vjp
+def grad_reverse(x, lam):
+    """Identity forward; multiplies the gradient by ``-lam`` backward."""
+    return x
+
+
+def _gr_fwd(x, lam):
+    return x, lam
+
+
+def _gr_bwd(lam, g):
+    return (-lam * g, jnp.zeros_like(lam))
+
+
+grad_reverse.defvjp(_gr_fwd, _gr_bwd)
+
+
+class DomainHead(nn.Module):
+    """Features -> one logit: source (0) or target (1)."""
+
+    hidden: int = 32
+
+    @nn.compact
+    def __call__(self, features):
+        x = nn.relu(nn.Dense(self.hidden, name="dense")(features))
+        return nn.Dense(1, name="out")(x)[..., 0]
+
+
+class DannModel(nn.Module):
+    """Encoder, label head and domain head; its ``encoder``/``head`` parameters
+    are exactly those of :class:`ecgtool.ml.models.BeatClassifier`."""
+
+    channels: tuple = (16, 32, 32)
+    kernels: tuple = (7, 5, 3)
+    hidden: int = 64
+    dropout: float = 0.2
+
+    def setup(self):
+        self.encoder = BeatEncoder(self.channels, self.kernels, self.hidden, self.dropout)
+        self.head = LabelHead()
+        self.domain = DomainHead()
+
+    def __call__(self, waves, rr, lam=0.0, train: bool = False):
+        f = self.encoder(waves, rr, train)
+        return self.head(f), self.domain(grad_reverse(f, lam))
+
+    def features(self, waves, rr):
+        return self.encoder(waves, rr, False)
+
+
+@dataclass(frozen=True)
+class DannConfig:
+    """Adaptation hyper-parameters (fixed a priori)."""
+
+    steps: int = 1500
+    batch_size: int = 128
+    learning_rate: float = 1e-3
+    domain_weight: float = 1.0
+    class_weight_power: float = 0.3
+    max_class_weight: float = 5.0
+    seed: int = 0
+
+
+class DannState(train_state.TrainState):
+    class_weights: jnp.ndarray
+
+
+def init_from_classifier(model: DannModel, classifier_params: dict, seed: int) -> dict:
+    """DANN parameters whose encoder and label head are the classifier's."""
+    p = model.init(jax.random.PRNGKey(seed), jnp.zeros((1, WINDOW, 2)),
+                   jnp.ones((1, len(RR_FEATURES))))
+    p = jax.tree_util.tree_map(np.asarray, p)
+    inner = dict(p["params"])
+    inner["encoder"] = classifier_params["params"]["encoder"]
+    inner["head"] = classifier_params["params"]["head"]
+    return {"params": inner}
+
+
+def classifier_params(dann_params: dict) -> dict:
+    """The encoder and label head, in :class:`BeatClassifier` form."""
+    p = dann_params["params"]
+    return {"params": {"encoder": p["encoder"], "head": p["head"]}}
+
+
+@jax.jit
+def dann_step(state: DannState, src: dict, tgt: dict, lam, rng):
+    """One adversarial step on a source batch (labelled) and a target batch."""
+    k1, k2, k3 = jax.random.split(rng, 3)
+    waves = jnp.concatenate([augment(k1, src["waves"]), augment(k2, tgt["waves"])])
+    rr = jnp.concatenate([src["rr"], tgt["rr"]])
+    n = src["waves"].shape[0]
+    domain = jnp.concatenate([jnp.zeros(n), jnp.ones(tgt["waves"].shape[0])])
+
+    def loss_fn(params):
+        logits, dom = state.apply_fn(params, waves, rr, lam, train=True, rngs={"dropout": k3})
+        label_loss = weighted_loss(logits[:n], src["label"], src["weight"], state.class_weights)
+        domain_loss = jnp.mean(optax.sigmoid_binary_cross_entropy(dom, domain))
+        return label_loss + domain_loss, (label_loss, domain_loss, jnp.mean((dom > 0) == domain))
+
+    (loss, (ll, dl, dacc)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
+    return state.apply_gradients(grads=grads), {"loss": loss, "label_loss": ll,
+                                                "domain_loss": dl, "domain_acc": dacc}
+
+
+def _sample(ds: BeatDataset, idx: np.ndarray, labelled: bool) -> dict:
+    out = {"waves": ds.waves[idx], "rr": ds.rr[idx]}
+    if labelled:
+        out["label"] = ds.labels[idx]
+        out["weight"] = np.ones(idx.size, np.float32)
+    return out
+
+
+@dataclass
+class DannResult:
+    params: dict          # BeatClassifier form
+    config: DannConfig
+    history: list = field(default_factory=list)
+    seconds: float = 0.0
+
+    def card(self) -> dict:
+        return {"adaptation": {"method": "DANN (Ganin et al. 2016)", "config": asdict(self.config),
+                               "history": self.history, "seconds": self.seconds}}
+
+
+def adapt(source: BeatDataset, target: BeatDataset, init_params: dict, model_config: dict,
+          config: DannConfig = DannConfig(),
+          on_progress: Callable[[int, dict], None] | None = None) -> DannResult:
+    """Adapt a trained classifier from ``source`` (labelled) to ``target`` (unlabelled).
+
+    Parameters
+    ----------
+    source : BeatDataset
+        Source beats with labels (beats with label -1 are not used).
+    target : BeatDataset
+        Target beats; their labels, if any, are ignored.
+    init_params : dict
+        Parameters of a trained :class:`BeatClassifier` to start from.
+    model_config : dict
+        Its architecture (``channels``, ``kernels``, ``hidden``, ``dropout``).
+    config : DannConfig
+    on_progress : callable, optional
+        Called with ``(step, metrics)`` every 100 steps.
+    """
+    t0 = time.perf_counter()
+    model = DannModel(tuple(model_config["channels"]), tuple(model_config["kernels"]),
+                      model_config["hidden"], model_config["dropout"])
+    params = init_from_classifier(model, init_params, config.seed)
+
+    def lr(step):
+        p = step / config.steps
+        return config.learning_rate / (1.0 + 10.0 * p) ** 0.75
+
+    state = DannState.create(apply_fn=model.apply, params=params, tx=optax.adam(lr),
+                             class_weights=jnp.asarray(class_weights(
+                                 source.labels, config.class_weight_power,
+                                 config.max_class_weight)))
+    rng = np.random.default_rng(config.seed)
+    key = jax.random.PRNGKey(config.seed)
+    src_idx = np.flatnonzero(source.labels >= 0)
+    history = []
+    acc = {"label_loss": [], "domain_loss": [], "domain_acc": []}
+    for step in range(config.steps):
+        p = step / config.steps
+        lam = config.domain_weight * (2.0 / (1.0 + np.exp(-10.0 * p)) - 1.0)
+        s = _sample(source, rng.choice(src_idx, config.batch_size), True)
+        t = _sample(target, rng.integers(0, len(target), config.batch_size), False)
+        key, sub = jax.random.split(key)
+        state, m = dann_step(state, s, t, jnp.float32(lam), sub)
+        for k in acc:
+            acc[k].append(float(m[k]))
+        if (step + 1) % 100 == 0 or step + 1 == config.steps:
+            row = {"step": step + 1, "lambda": float(lam),
+                   **{k: float(np.mean(v)) for k, v in acc.items()}}
+            history.append(row)
+            acc = {k: [] for k in acc}
+            if on_progress:
+                on_progress(step + 1, row)
+    params = jax.tree_util.tree_map(np.asarray, classifier_params(state.params))
+    return DannResult(params, config, history, time.perf_counter() - t0)
