@@ -53,8 +53,8 @@ def _call(fn: Callable[[Source], Any], src: Source) -> Outcome:
 
 
 def run(fn: Callable[[Source], Any], sources: list[Source], jobs: int = 1,
-        progress: bool = True, label: str = "records", spawn: bool = False
-        ) -> Iterator[Outcome]:
+        progress: bool = True, label: str = "records", spawn: bool = False,
+        scheduler: str | None = None) -> Iterator[Outcome]:
     """Yield one :class:`Outcome` per source, in input order.
 
     Parameters
@@ -73,6 +73,10 @@ def run(fn: Callable[[Source], Any], sources: list[Source], jobs: int = 1,
     spawn : bool
         Start workers fresh instead of forking (needed once JAX, which is
         multithreaded, has been imported).
+    scheduler : str, optional
+        Run on a Dask cluster instead: ``tcp://host:port`` of a running
+        scheduler, or ``local`` for an embedded local cluster of ``jobs``
+        worker processes. Results still come back here, in order.
     """
     bar = None
     if progress and len(sources) > 1 and sys.stderr.isatty():
@@ -86,7 +90,9 @@ def run(fn: Callable[[Source], Any], sources: list[Source], jobs: int = 1,
     try:
         if bar:
             bar.start()
-        if jobs <= 1 or len(sources) <= 1:
+        if scheduler:
+            yield from _run_dask(fn, sources, jobs, scheduler, bar, task)
+        elif jobs <= 1 or len(sources) <= 1:
             it = (_call(fn, s) for s in sources)
             for out in it:
                 if bar:
@@ -95,6 +101,8 @@ def run(fn: Callable[[Source], Any], sources: list[Source], jobs: int = 1,
         else:
             import multiprocessing
 
+            # Forking a process that has imported JAX (multithreaded) can deadlock.
+            spawn = spawn or "jax" in sys.modules
             ctx = multiprocessing.get_context("spawn") if spawn else None
             with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
                 futures = [pool.submit(_call, fn, s) for s in sources]
@@ -106,3 +114,34 @@ def run(fn: Callable[[Source], Any], sources: list[Source], jobs: int = 1,
     finally:
         if bar:
             bar.stop()
+
+
+def _run_dask(fn, sources, jobs, scheduler, bar, task) -> Iterator[Outcome]:
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError:
+        raise EcgToolError("--scheduler needs dask.distributed: pip install "
+                           "'ecgtool[dask]'") from None
+    cluster = None
+    try:
+        if scheduler == "local":
+            cluster = LocalCluster(n_workers=max(1, jobs), threads_per_worker=1,
+                                   processes=True, dashboard_address=None)
+            client = Client(cluster)
+        else:
+            client = Client(scheduler, timeout=10)
+    except OSError as exc:
+        if cluster is not None:
+            cluster.close()
+        raise EcgToolError(f"cannot reach the Dask scheduler ({exc})", scheduler) from None
+    try:
+        futures = [client.submit(_call, fn, s, pure=False) for s in sources]
+        for fut in futures:
+            out = fut.result()
+            if bar:
+                bar.advance(task)
+            yield out
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()

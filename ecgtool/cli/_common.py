@@ -24,6 +24,10 @@ ColumnOpt = typer.Option(None, "--column", help="CSV column name or index holdin
 UnitsOpt = typer.Option("mV", "--units", help="Units of CSV values: mV, uV or V.")
 JobsOpt = typer.Option(1, "--jobs", "-j", min=1, help="Worker processes.")
 QuietOpt = typer.Option(False, "--quiet", "-q", help="No progress bar or summary.")
+ResumeOpt = typer.Option(False, "--resume", help="Keep an existing output store and skip "
+                         "the records already complete in it.")
+SchedulerOpt = typer.Option(None, "--scheduler", help="Run on a Dask cluster: "
+                            "tcp://HOST:PORT, or 'local' for an embedded one of --jobs workers.")
 
 
 def say(msg: str) -> None:

@@ -1,4 +1,5 @@
-"""Writing per-record results of a batch: one HDF5 store or one CSV, atomically."""
+"""Writing the per-record results of a batch: one HDF5 store (incrementally,
+resumable) or one CSV (atomically)."""
 
 from __future__ import annotations
 
@@ -7,53 +8,74 @@ from typing import Callable, Iterable, Optional
 from ecgtool.cli import _common as c
 
 
-def write_beats(outcomes: Iterable, out: Optional[str], with_signal: bool = True,
-                beats_attrs: Optional[dict] = None,
-                extra: Optional[Callable] = None) -> tuple[list[str], list[tuple], int]:
-    """Write each successful outcome's record and beats; report failures.
+def run_and_write(srcs: list, run: Callable[[list], Iterable], out: Optional[str],
+                  write_store: Callable, csv_header: Optional[Callable] = None,
+                  csv_rows: Optional[Callable] = None, resume: bool = False,
+                  quiet: bool = False) -> tuple[list, list]:
+    """Run the batch over ``srcs`` and write each outcome as it arrives.
 
-    Returns ``(done, failures, n_beats)``. ``extra(group, value)`` may add
-    more to each record's HDF5 group (episodes, summaries).
+    ``write_store(writer, value, name)`` writes one record into a
+    :class:`~ecgtool.io.store.StoreWriter`; ``csv_header(value)`` and
+    ``csv_rows(value)`` give CSV text. With ``resume``, records complete in
+    the output store are skipped. Returns ``(done, failures)``.
     """
     kind = c.output_kind(out)
-    failures, done, n_beats = [], [], 0
+    done, failures = [], []
+    if resume and kind != "store":
+        raise c.EcgToolError("--resume needs an .h5 output store")
+    if kind == "store":
+        from ecgtool.io.store import StoreWriter
 
-    def ok_values():
-        nonlocal n_beats
-        for o in outcomes:
+        protect = [s.path for s in srcs if s.kind == "store"]
+        with StoreWriter(out, resume=resume, protect=protect) as w:
+            todo = [s for s in srcs if s.name not in w.done]
+            if resume and not quiet and len(todo) < len(srcs):
+                c.say(f"ecgtool: {len(srcs) - len(todo)} records already complete in {out}, "
+                      "skipped")
+            for o in run(todo):
+                c.report_outcome(o)
+                if not o.ok:
+                    failures.append((o.source.name, o.source.path, o.error))
+                    w.fail(o.source.name, o.source.path, o.error)
+                    continue
+                write_store(w, o.value, o.source.name)
+                done.append(o.source.name)
+            if not done and not w.done:
+                return done, failures
+        return done, failures
+    with c.text_output(out) as stream:
+        header = False
+        for o in run(srcs):
             c.report_outcome(o)
             if not o.ok:
                 failures.append((o.source.name, o.source.path, o.error))
                 continue
-            n_beats += len(o.value.beats)
+            if not header:
+                stream.write(csv_header(o.value))
+                header = True
+            stream.write(csv_rows(o.value))
             done.append(o.source.name)
-            yield o
+        if not done and kind != "stdout":
+            raise c.NothingWritten
+    return done, failures
 
-    if kind == "store":
-        from ecgtool.io import store
 
-        with store.atomic_path(out) as tmp:
-            f = store.open_store(tmp, "w")
-            try:
-                for i, o in enumerate(ok_values()):
-                    store.write_record(f, o.value.record, o.source.name, o.value.beats,
-                                       with_signal=with_signal, beats_attrs=beats_attrs,
-                                       order=i)
-                    if extra:
-                        extra(f["records"][store.group_name(o.source.name)], o.value)
-                store.write_errors(f, failures)
-            finally:
-                f.close()
-            if not done:
-                raise c.NothingWritten
-    else:
-        from ecgtool.io.tables import write_beats_csv
+def beats_header(d) -> str:
+    return ",".join(["record"] + list(d.beats.columns())) + "\n"
 
-        with c.text_output(out) as stream:
-            write_beats_csv(stream, ((o.value.record.name, o.value.beats) for o in ok_values()))
-            if not done and kind != "stdout":
-                raise c.NothingWritten
-    return done, failures, n_beats
+
+def beats_rows(d) -> str:
+    from ecgtool.io.tables import format_table
+
+    lines = format_table(d.beats.columns(), d.record.name)
+    return "\n".join(lines) + "\n" if lines else ""
+
+
+def write_detected(with_signal: bool = True, beats_attrs: Optional[dict] = None):
+    def write(w, d, name):
+        w.finish(w.begin(name, d.record, d.beats, with_signal=with_signal,
+                         beats_attrs=beats_attrs))
+    return write
 
 
 def summary(verb: str, done: list, failures: list, n_beats: int, out: Optional[str]) -> None:

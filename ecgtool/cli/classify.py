@@ -21,13 +21,16 @@ def classify(
     column: Optional[str] = c.ColumnOpt,
     units: str = c.UnitsOpt,
     jobs: int = c.JobsOpt,
+    scheduler: Optional[str] = c.SchedulerOpt,
+    resume: bool = c.ResumeOpt,
     quiet: bool = c.QuietOpt,
 ) -> int:
     """Label every beat (records are detected first; stores from `detect` are reused)."""
     from functools import partial
 
     from ecgtool import batch
-    from ecgtool.cli._write import summary, write_beats
+    from ecgtool.cli._write import (beats_header, beats_rows, run_and_write, summary,
+                                    write_detected)
     from ecgtool.ml.model_io import load_model
     from ecgtool.pipeline import classify_job
 
@@ -35,11 +38,20 @@ def classify(
     srcs = c.sources(inputs, sample)
     c.check_output_path(out)
     clf = load_model(model)  # a bad model fails here, once, before any work
-    outcomes = batch.run(partial(classify_job, opts=opts, model=clf.path), srcs, jobs=jobs,
-                         progress=not quiet, label="classify", spawn=True)
-    done, failures, n = write_beats(outcomes, out, beats_attrs={
-        "detector": "ecgtool", "model": clf.path,
-        "model_training_records": clf.card.get("training_records", [])})
+    counted = []
+
+    def run(todo):
+        for o in batch.run(partial(classify_job, opts=opts, model=clf.path), todo, jobs=jobs,
+                           progress=not quiet, label="classify", spawn=True,
+                           scheduler=scheduler):
+            if o.ok:
+                counted.append(len(o.value.beats))
+            yield o
+
+    attrs = {"detector": "ecgtool", "model": clf.path,
+             "model_training_records": clf.card.get("training_records", [])}
+    done, failures = run_and_write(srcs, run, out, write_detected(True, attrs), beats_header,
+                                   beats_rows, resume, quiet)
     if not quiet and done:
-        summary("classified", done, failures, n, out)
-    return 1 if failures else 0
+        summary("classified", done, failures, sum(counted), out)
+    return 1 if failures or not done else 0

@@ -21,12 +21,16 @@ def convert(
     column: Optional[str] = c.ColumnOpt,
     units: str = c.UnitsOpt,
     jobs: int = c.JobsOpt,
+    scheduler: Optional[str] = c.SchedulerOpt,
+    resume: bool = c.ResumeOpt,
     quiet: bool = c.QuietOpt,
 ) -> int:
     """Read records (WFDB, CinC .mat, CSV, ecgtool .h5) and write them as a store or CSV."""
     from functools import partial
 
     from ecgtool import batch
+    from ecgtool.cli._write import run_and_write
+    from ecgtool.io.tables import format_table
     from ecgtool.pipeline import read_job
 
     all_leads = channel is not None and channel.lower() == "all"
@@ -37,42 +41,23 @@ def convert(
     if kind != "store" and len(srcs) > 1:
         raise c.EcgToolError(f"{len(srcs)} records given; CSV holds one record, "
                              "write an .h5 store instead")
-    outcomes = batch.run(partial(read_job, opts=opts), srcs, jobs=jobs, progress=not quiet,
-                         label="convert")
-    failures, done = [], []
-    if kind == "store":
-        from ecgtool.io import store
+    def run(todo):
+        return batch.run(partial(read_job, opts=opts), todo, jobs=jobs, progress=not quiet,
+                         label="convert", scheduler=scheduler)
 
-        with store.atomic_path(out) as tmp:
-            f = store.open_store(tmp, "w")
-            try:
-                for i, o in enumerate(outcomes):
-                    c.report_outcome(o)
-                    if not o.ok:
-                        failures.append((o.source.name, o.source.path, o.error))
-                        continue
-                    store.write_record(f, o.value, o.source.name, order=i)
-                    done.append(o.source.name)
-                store.write_errors(f, failures)
-            finally:
-                f.close()
-            if not done:
-                raise c.NothingWritten
-    else:
-        o = next(iter(outcomes))
-        c.report_outcome(o)
-        if not o.ok:
-            return 1
-        from ecgtool.io.tables import format_table
+    def write(w, rec, name):
+        w.finish(w.begin(name, rec))
 
-        rec = o.value
-        with c.text_output(out) as stream:
-            stream.write(",".join(rec.leads) + "\n")
-            cols = {lead: rec.signals[:, i] for i, lead in enumerate(rec.leads)}
-            stream.write("\n".join(format_table(cols, float_format="{:.5g}")) + "\n")
-        done.append(rec.name)
+    def header(rec):
+        return ",".join(rec.leads) + "\n"
+
+    def rows(rec):
+        cols = {lead: rec.signals[:, i] for i, lead in enumerate(rec.leads)}
+        return "\n".join(format_table(cols, float_format="{:.5g}")) + "\n"
+
+    done, failures = run_and_write(srcs, run, out, write, header, rows, resume, quiet)
     if not quiet and done:
         where = out if kind != "stdout" else "stdout"
         c.say(f"ecgtool: {len(done)} record{'s' if len(done) != 1 else ''} -> {where}"
               + (f"; {len(failures)} failed" if failures else ""))
-    return 1 if failures else 0
+    return 1 if failures or not done else 0

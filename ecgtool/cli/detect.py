@@ -21,22 +21,38 @@ def detect(
     no_signal: bool = typer.Option(False, "--no-signal", help="Leave the signal out of an "
                                    "HDF5 store (smaller, but classify needs it)."),
     jobs: int = c.JobsOpt,
+    scheduler: Optional[str] = c.SchedulerOpt,
+    resume: bool = c.ResumeOpt,
     quiet: bool = c.QuietOpt,
 ) -> int:
     """Detect every heartbeat: R peak, QRS onset/offset, P and T waves."""
     from functools import partial
 
     from ecgtool import batch
-    from ecgtool.cli._write import summary, write_beats
+    from ecgtool.cli._write import (beats_header, beats_rows, run_and_write, summary,
+                                    write_detected)
     from ecgtool.pipeline import detect_job
 
     opts = c.read_options(channel, fs, column, units)
     srcs = c.sources(inputs, sample)
     c.check_output_path(out)
-    outcomes = batch.run(partial(detect_job, opts=opts), srcs, jobs=jobs, progress=not quiet,
-                         label="detect")
-    done, failures, n = write_beats(outcomes, out, with_signal=not no_signal,
-                                    beats_attrs={"detector": "ecgtool"})
+    if c.output_kind(out) == "stdout" and any(s.kind == "stdin" for s in srcs) and \
+            len(srcs) == 1 and fs is not None:
+        from ecgtool.stream import stream_detect
+
+        return stream_detect(opts, quiet)
+    counted = []
+
+    def run(todo):
+        for o in batch.run(partial(detect_job, opts=opts), todo, jobs=jobs,
+                           progress=not quiet, label="detect", scheduler=scheduler):
+            if o.ok:
+                counted.append(len(o.value.beats))
+            yield o
+
+    done, failures = run_and_write(
+        srcs, run, out, write_detected(not no_signal, {"detector": "ecgtool"}), beats_header,
+        beats_rows, resume, quiet)
     if not quiet and done:
-        summary("detected", done, failures, n, out)
-    return 1 if failures else 0
+        summary("detected", done, failures, sum(counted), out)
+    return 1 if failures or not done else 0

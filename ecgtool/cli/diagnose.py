@@ -28,6 +28,8 @@ def diagnose(
     column: Optional[str] = c.ColumnOpt,
     units: str = c.UnitsOpt,
     jobs: int = c.JobsOpt,
+    scheduler: Optional[str] = c.SchedulerOpt,
+    resume: bool = c.ResumeOpt,
     quiet: bool = c.QuietOpt,
 ) -> int:
     """Summarise each record (rate, HRV, ectopy, AF, VT, pauses, noise) and judge it."""
@@ -36,6 +38,9 @@ def diagnose(
     from functools import partial
 
     from ecgtool import batch
+    from ecgtool.batch import Outcome
+    from ecgtool.cli._write import run_and_write
+    from ecgtool.cli.rhythm import write_analysis
     from ecgtool.diagnose import Thresholds, diagnose as run_diagnosis
     from ecgtool.pipeline import analyse_job, expand_beat_sources
 
@@ -64,47 +69,36 @@ def diagnose(
     job = partial(analyse_job, opts=opts, model=model_path, classify=not no_classify,
                   ann_labels=ann_labels)
     stdin = any(s.path == "-" for s in srcs)
-    outcomes = batch.run(job, srcs, jobs=1 if stdin else jobs, progress=not quiet,
-                         label="diagnose", spawn=model_path is not None)
-    items, failures = [], []
-    for o in outcomes:
-        c.report_outcome(o)
-        if not o.ok:
-            failures.append((o.source.name, o.source.path, o.error))
-            continue
-        a = o.value
-        rep = run_diagnosis(a.name, a.duration_s, a.times_s, a.labels, a.episodes, a.noise, th)
-        items.append((a, rep))
-    if not items:
-        return 1
-    kind = c.output_kind(out)
-    if kind == "store":
-        from ecgtool.io import store
+    items = []
+    thresholds = asdict(th)
 
-        with store.atomic_path(out) as tmp:
-            f = store.open_store(tmp, "w")
-            try:
-                for i, (a, rep) in enumerate(items):
-                    store.write_record(f, a.record, a.name, a.beats, order=i,
-                                       fs=None if a.record else 1.0)
-                    g = f["records"][store.group_name(a.name)]
-                    store.write_table(g, "episodes", a.episodes.columns())
-                    store.write_summary(g, {**rep.as_dict(), "thresholds": asdict(th)})
-                store.write_errors(f, failures)
-            finally:
-                f.close()
-    else:
-        with c.text_output(out) as stream:
-            for _, rep in items:
-                stream.write(json.dumps({**rep.as_dict(), "thresholds": asdict(th)},
-                                        default=float) + "\n")
-    if html:
+    def run(todo):
+        for o in batch.run(job, todo, jobs=1 if stdin else jobs, progress=not quiet,
+                           label="diagnose", spawn=model_path is not None,
+                           scheduler=scheduler):
+            if o.ok:
+                a = o.value
+                rep = run_diagnosis(a.name, a.duration_s, a.times_s, a.labels, a.episodes,
+                                    a.noise, th)
+                o = Outcome(o.source, (a, rep), None, o.warnings)
+                items.append((a, rep))
+            yield o
+
+    def write(w, value, name):
+        a, rep = value
+        write_analysis(w, a, name, {**rep.as_dict(), "thresholds": thresholds})
+
+    def line(value):
+        return json.dumps({**value[1].as_dict(), "thresholds": thresholds}, default=float) + "\n"
+
+    done, failures = run_and_write(srcs, run, out, write, lambda v: "", line, resume, quiet)
+    if html and items:
         from ecgtool.report import html_report
 
         with c.text_output(html) as stream:
             stream.write(html_report(items))
-    if not quiet:
+    if not quiet and items:
         n_ab = sum(r.verdict == "abnormal" for _, r in items)
         c.say(f"ecgtool: {len(items)} record{'s' if len(items) != 1 else ''}, {n_ab} abnormal"
               + (f"; {len(failures)} failed" if failures else ""))
-    return 1 if failures else 0
+    return 1 if failures or not done else 0

@@ -31,6 +31,8 @@ def rhythm(
     column: Optional[str] = c.ColumnOpt,
     units: str = c.UnitsOpt,
     jobs: int = c.JobsOpt,
+    scheduler: Optional[str] = c.SchedulerOpt,
+    resume: bool = c.ResumeOpt,
     quiet: bool = c.QuietOpt,
 ) -> int:
     """Find AF, VT/SVT runs, bigeminy/trigeminy, pauses, brady/tachycardia and noise."""
@@ -38,6 +40,7 @@ def rhythm(
     from functools import partial
 
     from ecgtool import batch
+    from ecgtool.cli._write import run_and_write
     from ecgtool.pipeline import analyse_job, expand_beat_sources
     from ecgtool.rhythm import DEFAULT_RHYTHM
 
@@ -55,64 +58,40 @@ def rhythm(
     job = partial(analyse_job, opts=opts, model=model_path, classify=not no_classify,
                   ann_labels=ann_labels, settings=settings)
     stdin = any(s.path == "-" for s in srcs)
-    outcomes = batch.run(job, srcs, jobs=1 if stdin else jobs, progress=not quiet,
-                         label="rhythm", spawn=model_path is not None)
-    done, failures = write_analyses(outcomes, out, "episodes")
+
+    def run(todo):
+        return batch.run(job, todo, jobs=1 if stdin else jobs, progress=not quiet,
+                         label="rhythm", spawn=model_path is not None, scheduler=scheduler)
+
+    done, failures = run_and_write(srcs, run, out, write_analysis, episodes_header,
+                                   episodes_rows, resume, quiet)
     if not quiet and done:
         where = out if c.output_kind(out) != "stdout" else "stdout"
         c.say(f"ecgtool: rhythm of {len(done)} record{'s' if len(done) != 1 else ''} -> {where}"
               + (f"; {len(failures)} failed" if failures else ""))
-    return 1 if failures else 0
+    return 1 if failures or not done else 0
 
 
-def write_analyses(outcomes, out, table: str, summaries=None):
-    """Write episodes (CSV: one row per episode) or whole analyses (HDF5)."""
-    from ecgtool.io.tables import format_table
+def write_analysis(w, a, name, summary: dict | None = None):
+    """One analysed record into a store: signal and beats when known, episodes, summary."""
+    from ecgtool.io import store
+
+    g = w.begin(name, a.record, a.beats, fs=None if a.record else 1.0)
+    g.attrs["duration_s"] = a.duration_s
+    store.write_table(g, "episodes", a.episodes.columns())
+    if summary is not None:
+        store.write_summary(g, summary)
+    w.finish(g)
+
+
+def episodes_header(a) -> str:
     from ecgtool.rhythm import EPISODE_COLUMNS
 
-    kind = c.output_kind(out)
-    done, failures = [], []
+    return ",".join(("record",) + EPISODE_COLUMNS) + "\n"
 
-    def ok():
-        for o in outcomes:
-            c.report_outcome(o)
-            if not o.ok:
-                failures.append((o.source.name, o.source.path, o.error))
-                continue
-            done.append(o.source.name)
-            yield o
 
-    if kind == "store":
-        from ecgtool.io import store
+def episodes_rows(a) -> str:
+    from ecgtool.io.tables import format_table
 
-        with store.atomic_path(out) as tmp:
-            f = store.open_store(tmp, "w")
-            try:
-                for i, o in enumerate(ok()):
-                    a = o.value
-                    store.write_record(f, a.record, o.source.name, a.beats, order=i,
-                                       fs=None if a.record else 1.0)
-                    g = f["records"][store.group_name(o.source.name)]
-                    g.attrs["duration_s"] = a.duration_s
-                    store.write_table(g, "episodes", a.episodes.columns())
-                    if summaries is not None:
-                        store.write_summary(g, summaries(a))
-                store.write_errors(f, failures)
-            finally:
-                f.close()
-            if not done:
-                raise c.NothingWritten
-        return done, failures
-    with c.text_output(out) as stream:
-        header = False
-        for o in ok():
-            if not header:
-                stream.write(",".join(("record",) + EPISODE_COLUMNS) + "\n")
-                header = True
-            lines = format_table(o.value.episodes.columns(), o.value.name,
-                                 float_format="{:.3f}")
-            if lines:
-                stream.write("\n".join(lines) + "\n")
-        if not done and kind != "stdout":
-            raise c.NothingWritten
-    return done, failures
+    lines = format_table(a.episodes.columns(), a.name, float_format="{:.3f}")
+    return "\n".join(lines) + "\n" if lines else ""

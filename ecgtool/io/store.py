@@ -148,8 +148,13 @@ def _read_columns(g) -> dict[str, np.ndarray]:
 
 def write_record(f, record: Record | None, name: str, beats: Beats | None = None,
                  with_signal: bool = True, beats_attrs: dict | None = None,
-                 fs: float | None = None, order: int | None = None) -> None:
-    """Write one record (and its beats) into an open store, replacing any old one."""
+                 fs: float | None = None, order: int | None = None,
+                 complete: bool = True) -> None:
+    """Write one record (and its beats) into an open store, replacing any old one.
+
+    With ``complete=False`` the caller adds more (episodes, a summary) and
+    then sets the group's ``complete`` attribute itself.
+    """
     recs = f.require_group("records")
     key = group_name(name)
     if key in recs:
@@ -178,7 +183,7 @@ def write_record(f, record: Record | None, name: str, beats: Beats | None = None
         g.attrs["fs"] = float(fs if fs is not None else beats.fs)
     if beats is not None:
         write_beats(g, beats, beats_attrs)
-    g.attrs["complete"] = True
+    g.attrs["complete"] = complete
 
 
 def write_beats(g, beats: Beats, attrs: dict | None = None) -> None:
@@ -230,6 +235,14 @@ def _group(f, name: str, path: str):
     return recs[key]
 
 
+def read_errors(f) -> list[tuple[str, str, str]]:
+    """The ``(record, source, message)`` rows of the store's error table."""
+    if "errors" not in f:
+        return []
+    c = _read_columns(f["errors"])
+    return list(zip(c["record"].tolist(), c["source"].tolist(), c["message"].tolist()))
+
+
 def write_errors(f, errors: list[tuple[str, str, str]]) -> None:
     """Replace the store's error table with ``(record, source, message)`` rows."""
     if "errors" in f:
@@ -264,3 +277,105 @@ def write_summary(g, summary: dict) -> None:
     if "summary" in g:
         del g["summary"]
     g.create_group("summary").attrs["json"] = json.dumps(summary)
+
+
+class _Discard(Exception):
+    pass
+
+
+class StoreWriter:
+    """The single writer of an output store, one complete record at a time.
+
+    Records are written straight into the store and flushed one by one, so
+    a run that is killed leaves a store that opens and holds every record
+    finished before the kill (a record being written has ``complete`` false
+    and is ignored). With ``resume``, an existing store is kept and the
+    names of its complete records are in :attr:`done`, to be skipped. When
+    the output is also one of the inputs (``protect``), it is written under
+    a temporary name and renamed at the end instead. A store that would hold
+    no record is removed.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> d = tempfile.mkdtemp()
+    >>> with StoreWriter(os.path.join(d, "s.h5")) as w:
+    ...     g = w.begin("r1", None, fs=250.0)
+    ...     w.finish(g)
+    >>> with StoreWriter(os.path.join(d, "s.h5"), resume=True) as w:
+    ...     sorted(w.done)
+    ['r1']
+    """
+
+    def __init__(self, path: str | os.PathLike, resume: bool = False, protect=()):
+        self.path = Path(path)
+        self.resume = resume
+        self.done: set[str] = set()
+        self.errors: list[tuple[str, str, str]] = []
+        self.written = 0
+        self._tmp: Path | None = None
+        self._created = False
+        same = False
+        for p in protect:
+            try:
+                same |= self.path.exists() and Path(p).exists() and os.path.samefile(p, self.path)
+            except OSError:
+                pass
+        self._atomic = same and not resume
+
+    def __enter__(self) -> "StoreWriter":
+        directory = self.path.parent if str(self.path.parent) else Path(".")
+        if not directory.is_dir():
+            raise EcgToolError("cannot write: folder does not exist", str(self.path))
+        if self._atomic:
+            self._ctx = atomic_path(self.path)
+            self._tmp = self._ctx.__enter__()
+            self.f = open_store(self._tmp, "w")
+        elif self.resume and self.path.exists():
+            open_store(self.path, "r").close()  # checks the format
+            self.f = open_store(self.path, "a")
+            self.done = set(record_names(self.f))
+            self.errors = [e for e in read_errors(self.f) if e[0] not in self.done]
+        else:
+            self._created = True
+            try:
+                self.f = open_store(self.path, "w")
+            except EcgToolError:
+                raise
+            except OSError as exc:
+                raise EcgToolError(f"cannot write ({exc})", str(self.path)) from None
+        self._order = len(self.done)
+        return self
+
+    def begin(self, name: str, record: Record | None, beats: Beats | None = None,
+              **kw):
+        """Start a record's group (not yet complete); returns it for extras."""
+        self.errors = [e for e in self.errors if e[0] != name]
+        write_record(self.f, record, name, beats, order=self._order, complete=False, **kw)
+        self._order += 1
+        return self.f["records"][group_name(name)]
+
+    def finish(self, group) -> None:
+        """Mark a record complete and make it durable."""
+        group.attrs["complete"] = True
+        self.f.flush()
+        self.written += 1
+
+    def fail(self, name: str, source: str, message: str) -> None:
+        self.errors.append((name, source, message))
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            write_errors(self.f, self.errors)
+        finally:
+            self.f.close()
+        if self._atomic:
+            if exc_type is None and self.written:
+                self._ctx.__exit__(None, None, None)
+            else:
+                # Throwing into atomic_path removes the temporary file.
+                with contextlib.suppress(_Discard):
+                    self._ctx.__exit__(_Discard, _Discard(), None)
+        elif self._created and not self.written and not self.done:
+            with contextlib.suppress(OSError):
+                os.unlink(self.path)

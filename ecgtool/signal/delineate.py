@@ -22,7 +22,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ecgtool.signal.filters import moving_mean
 
 
 @dataclass(frozen=True)
@@ -81,9 +80,18 @@ def _samples(ms: float, fs: float) -> int:
 
 
 def smooth(ecg: np.ndarray, fs: float, smooth_ms: float) -> np.ndarray:
-    """Two moving means of ``smooth_ms`` (a triangular low-pass)."""
+    """Two moving means of ``smooth_ms`` (a triangular low-pass).
+
+    Computed as one convolution, so each value depends only on its own
+    neighbourhood (not on where the array starts): streamed blocks and a
+    single pass give the same boundaries to the last bit.
+    """
     half = _samples(smooth_ms, fs) // 2
-    return moving_mean(moving_mean(ecg, half), half)
+    box = np.ones(2 * half + 1) / (2 * half + 1)
+    kernel = np.convolve(box, box)
+    pad = 2 * half
+    x = np.concatenate([np.full(pad, ecg[0]), ecg, np.full(pad, ecg[-1])])
+    return np.convolve(x, kernel, mode="same")[pad:-pad] if pad else x.copy()
 
 
 def smoothed_slope(ecg: np.ndarray, fs: float, smooth_ms: float, diff_ms: float) -> np.ndarray:
