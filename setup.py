@@ -38,13 +38,16 @@ setup(
     ext_modules=cythonize([ext], compiler_directives={"language_level": "3"}),
     install_requires=runtime,
     extras_require={
-        "test": ["pytest>=7", "hypothesis>=6"],
+        "test": ["pytest>=7", "hypothesis>=6", "dask[distributed]>=2024.1"],
+        "dask": ["dask[distributed]>=2024.1"],
         "bench": [
             "sleepecg>=0.5",
             "neurokit2>=0.2.7",
             "py-ecg-detectors>=1.3",
             "scikit-learn>=1.3",
             "pandas>=2",
+            "hypothesis>=6",
+            "dask[distributed]>=2024.1",
         ],
     },
     entry_points={"console_scripts": ["ecgtool = ecgtool.cli:main"]},

@@ -68,24 +68,48 @@ def class_counts(counts: dict) -> str:
 
 
 def strip(signal: np.ndarray, fs: float, times_s: np.ndarray, labels, start_s: float,
-          seconds: float = 10.0, title: str = "") -> str:
-    """An ECG strip with beats marked by class (what ``ecgtool plot`` draws too)."""
-    plt = _figures()
+          seconds: float = 10.0, title: str = "", episodes=None) -> str:
+    """A 10-s strip from 2 s before ``start_s``, as an embeddable PNG."""
     a = max(0.0, start_s - 2.0)
     b = min(signal.size / fs, a + seconds)
-    i, j = int(a * fs), int(b * fs)
+    return _png(plot_strip(signal, fs, times_s, labels, episodes, a, b, title))
+
+
+_RHYTHM_COLOURS = {"af": "#ffd8a8", "vt": "#ffc9c9", "svt": "#d0ebff", "bigeminy": "#e5dbff",
+                   "trigeminy": "#f3d9fa", "pause": "#dee2e6", "noise": "#ced4da",
+                   "tachy": "#fff3bf", "brady": "#d3f9d8"}
+
+
+def plot_strip(signal: np.ndarray, fs: float, times_s: np.ndarray, labels, episodes,
+               start_s: float, end_s: float, title: str = ""):
+    """A matplotlib figure of ``[start_s, end_s]``: the ECG, each beat's class above
+    its R peak, rhythm episodes shaded and named (the figure of ``ecgtool plot``)."""
+    plt = _figures()
+    i, j = max(0, int(start_s * fs)), min(signal.size, int(end_s * fs))
     t = np.arange(i, j) / fs
-    fig, ax = plt.subplots(figsize=(10, 2.4))
+    fig, ax = plt.subplots(figsize=(max(8.0, (end_s - start_s) * 0.9), 3.2))
+    if episodes is not None:
+        for a, b, r in zip(episodes.start_s, episodes.end_s, episodes.rhythm):
+            if b < start_s or a > end_s or r == "sinus":
+                continue
+            ax.axvspan(max(a, start_s), min(b, end_s), color=_RHYTHM_COLOURS.get(r, "#eee"),
+                       alpha=0.6, lw=0)
+            ax.text(max(a, start_s), 1.0, f" {r}", transform=ax.get_xaxis_transform(),
+                    va="top", fontsize=9)
     ax.plot(t, signal[i:j], lw=0.8, color="#222")
-    sel = (times_s >= a) & (times_s < b)
-    for tb, lab in zip(times_s[sel], (labels[sel] if labels is not None else ["N"] * sel.sum())):
+    sel = (times_s >= start_s) & (times_s < end_s)
+    labs = labels[sel] if labels is not None else np.array(["N"] * int(sel.sum()))
+    for tb, lab in zip(times_s[sel], labs):
         k = min(int(round(tb * fs)), signal.size - 1)
-        ax.annotate(str(lab), (tb, signal[k]), textcoords="offset points", xytext=(0, 6),
-                    ha="center", fontsize=8, color=_CLASS_COLOURS.get(str(lab), "#000"))
+        ax.plot(tb, signal[k], "v", ms=4, color=_CLASS_COLOURS.get(str(lab), "#000"))
+        if labels is not None:
+            ax.annotate(str(lab), (tb, signal[k]), textcoords="offset points", xytext=(0, 7),
+                        ha="center", fontsize=8, color=_CLASS_COLOURS.get(str(lab), "#000"))
+    ax.set_xlim(start_s, end_s)
     ax.set_xlabel("time (s)")
     ax.set_ylabel("mV")
     ax.set_title(title)
-    return _png(fig)
+    return fig
 
 
 def record_section(analysis, report) -> str:
@@ -116,7 +140,7 @@ def record_section(analysis, report) -> str:
             if f.start_s is None:
                 continue
             img = strip(rec.signal, rec.fs, analysis.times_s, analysis.labels, f.start_s,
-                        title=f.text)
+                        title=f.text, episodes=analysis.episodes)
             parts.append(f"<h3>Example: {html.escape(f.code)}</h3>"
                          f"<img alt='{html.escape(f.code)} strip' src='{img}'>")
     return "\n".join(parts)

@@ -224,3 +224,13 @@ def test_train_tiny_model(tmp_path):
     card = json.loads((tmp_path / "m" / "model.json").read_text())
     assert len(card["history"]) == 2 and card["validation_records"]
     assert run("classify", "sample:119", "--model", tmp_path / "m", "-q").exit_code == 0
+
+
+def test_plot_writes_a_png(tmp_path):
+    out = tmp_path / "s.png"
+    r = run("plot", "sample:208", "--start", "130", "--end", "140", "--out", out)
+    assert r.exit_code == 0, r.output
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    bad = run("plot", "sample:208", "--start", "5000", "--out", tmp_path / "t.png")
+    assert bad.exit_code == 1 and "past the end" in bad.stderr
+    assert not (tmp_path / "t.png").exists()

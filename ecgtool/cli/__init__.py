@@ -13,7 +13,8 @@ import sys
 
 import typer
 
-from ecgtool.cli import adapt, classify, convert, detect, diagnose, evaluate, rhythm, train
+from ecgtool.cli import (adapt, classify, convert, detect, diagnose, evaluate, plot, rhythm,
+                         train)
 
 app = typer.Typer(
     name="ecgtool",
@@ -48,7 +49,7 @@ def _command(fn):
 
 
 for _fn in (convert.convert, detect.detect, classify.classify, rhythm.rhythm, diagnose.diagnose,
-            adapt.adapt, train.train, evaluate.evaluate):
+            adapt.adapt, train.train, evaluate.evaluate, plot.plot):
     _command(_fn)
 
 

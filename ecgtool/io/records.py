@@ -291,7 +291,8 @@ def read_wfdb(path: str | os.PathLike, channel: str | int | None = None,
             raise EcgToolError(f"header gives sampling rate {fs!r}; it must be a positive number",
                                shown)
         n_sig = header.n_sig or 0
-        leads = list(header.sig_name or [])
+        # A signal line without a description has no name: call it by its index.
+        leads = [str(n) if n else f"ch{i}" for i, n in enumerate(header.sig_name or [])]
         if n_sig == 0 or not leads:
             raise EcgToolError("header lists no signals", shown)
         if not header.sig_len:

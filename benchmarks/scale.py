@@ -1,0 +1,171 @@
+"""Scale benchmark: hours of ECG per second through detect + classify + rhythm.
+
+The MIT-BIH records in $ECGTOOL_DATA are repeated (under new names) until
+they make at least 24 hours, then analysed end to end (the job of
+``ecgtool rhythm``: read, detect, delineate, classify, rhythm) with 1 and 2
+local worker processes and on a Dask LocalCluster of 2 workers; the peak
+resident memory of each worker is reported. Then one 24-hour 360 Hz
+recording (records joined end to end) goes through the same job in a
+process pinned to one CPU core.
+
+Usage: python benchmarks/scale.py [--hours 24]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+
+from _common import command_line, data_root, machine, md_table, update_results_md, write_json
+
+
+def job(src, model):
+    from ecgtool.io.inputs import ReadOptions
+    from ecgtool.pipeline import analyse_job
+
+    a = analyse_job(src, ReadOptions(), model=model)
+    return {"beats": int(a.times_s.size), "hours": a.duration_s / 3600,
+            "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "pid": os.getpid()}
+
+
+def repeated_records(root: Path, folder: Path, hours: float) -> list[Path]:
+    heads = sorted((root / "mitdb").glob("*.hea"))
+    out, total, k = [], 0.0, 0
+    while total < hours:
+        for h in heads:
+            name = f"c{k:03d}"
+            text = h.read_text().splitlines()
+            first = text[0].split()
+            dat = h.with_suffix(".dat")
+            lines = [" ".join([name] + first[1:])] + [
+                line.replace(f"{h.stem}.dat", f"{name}.dat") for line in text[1:]]
+            (folder / f"{name}.hea").write_text("\n".join(lines) + "\n")
+            os.symlink(dat.resolve(), folder / f"{name}.dat")
+            n = int(first[3]) / float(first[2])
+            total += n / 3600
+            out.append(folder / name)
+            k += 1
+            if total >= hours:
+                break
+    return out
+
+
+def run_batch(sources, model, jobs, scheduler=None):
+    from ecgtool import batch
+
+    t0 = time.perf_counter()
+    res = []
+    for o in batch.run(partial(job, model=model), sources, jobs=jobs, progress=False,
+                       spawn=True, scheduler=scheduler):
+        if not o.ok:
+            raise SystemExit(o.error)
+        res.append(o.value)
+    wall = time.perf_counter() - t0
+    hours = sum(r["hours"] for r in res)
+    per_worker = {}
+    for r in res:
+        per_worker[r["pid"]] = max(per_worker.get(r["pid"], 0), r["maxrss_mb"])
+    return {"wall_s": wall, "hours": hours, "hours_per_s": hours / wall,
+            "beats": sum(r["beats"] for r in res),
+            "peak_mb_per_worker": sorted(per_worker.values())}
+
+
+ONE_DAY = r"""
+import os, sys, time, json, resource
+os.sched_setaffinity(0, {0})
+os.environ["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+from ecgtool.io.inputs import ReadOptions, Source
+from ecgtool.pipeline import analyse_job
+t = time.perf_counter()
+a = analyse_job(Source("wfdb", sys.argv[1], "day"), ReadOptions(), model=sys.argv[2])
+wall = time.perf_counter() - t
+print(json.dumps({"wall_s": wall, "hours": a.duration_s / 3600, "beats": int(a.times_s.size),
+                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def one_day(root: Path, folder: Path, model: str) -> dict:
+    import wfdb
+
+    from ecgtool.io.records import read_wfdb
+
+    parts, n = [], 0
+    heads = sorted((root / "mitdb").glob("*.hea"))
+    while n < 24 * 3600 * 360:
+        for h in heads:
+            rec = read_wfdb(h.with_suffix(""), ann=None)
+            parts.append(np.round(rec.signal * 200).astype(np.int16))
+            n += rec.n_samples
+            if n >= 24 * 3600 * 360:
+                break
+    sig = np.concatenate(parts)[: 24 * 3600 * 360]
+    wfdb.wrsamp("day", fs=360, units=["mV"], sig_name=["MLII"], d_signal=sig[:, None],
+                fmt=["212"], adc_gain=[200.0], baseline=[0], write_dir=str(folder))
+    del parts, sig
+    out = subprocess.run([sys.executable, "-c", ONE_DAY, str(folder / "day"), model],
+                         capture_output=True, text=True, timeout=1800)
+    try:
+        return json.loads(out.stdout.strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        return {"error": out.stderr[-800:]}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--hours", type=float, default=24.0)
+    ap.add_argument("--no-dask", action="store_true")
+    args = ap.parse_args()
+    root = data_root()
+    from ecgtool.io.inputs import expand_inputs
+    from ecgtool.ml.model_io import load_model
+
+    model = load_model().path
+    payload = {"command": command_line(), "machine": machine(), "runs": {}}
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        recs = repeated_records(root, folder, args.hours)
+        sources = expand_inputs([str(p) for p in recs])
+        runs = [("1 worker", 1, None), ("2 workers", 2, None)]
+        if not args.no_dask:
+            runs.append(("Dask LocalCluster, 2 workers", 2, "local"))
+        for name, jobs, sched in runs:
+            payload["runs"][name] = r = run_batch(sources, model, jobs, sched)
+            print(f"{name}: {r['hours']:.1f} h in {r['wall_s']:.1f} s = "
+                  f"{r['hours_per_s']:.2f} h/s; peak MB per worker {r['peak_mb_per_worker']}",
+                  flush=True)
+        payload["one_day_one_core"] = day = one_day(root, folder, model)
+        print("24 h record, one core:", day, flush=True)
+    base = payload["runs"]["1 worker"]["hours_per_s"]
+    rows = [[k, f"{v['hours']:.1f}", f"{v['wall_s']:.1f}", f"{v['hours_per_s']:.2f}",
+             f"{v['hours_per_s'] / base:.2f}x",
+             ", ".join(f"{m:.0f}" for m in v["peak_mb_per_worker"])]
+            for k, v in payload["runs"].items()]
+    table = md_table(["run", "hours of ECG", "wall s", "hours per s", "speed-up",
+                      "peak MB per worker"], rows)
+    print(table)
+    write_json("scale", payload)
+    mi = payload["machine"]
+    day_line = (f"One 24-hour 360 Hz recording, one core: {day['wall_s']:.1f} s, peak "
+                f"{day['peak_mb']:.0f} MB, {day['beats']} beats." if "wall_s" in day else
+                f"One 24-hour recording: failed ({day.get('error', '')[:200]}).")
+    update_results_md("scale", (
+        f"## Scale (`benchmarks/scale.py`)\n\nCommand: `{payload['command']}`  \n"
+        f"Measured {mi['date']} on {mi['cpu']} ({mi['cores']} cores), commit "
+        f"{mi['commit'] or '?'}. End to end per record: read, detect, delineate, classify, "
+        f"rhythm (the job of `ecgtool rhythm`), workers started fresh (spawn); the store "
+        f"writing is not included.\n\n" + table + "\n\n" + day_line + "\n"))
+
+
+if __name__ == "__main__":
+    main()

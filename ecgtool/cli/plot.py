@@ -1,0 +1,53 @@
+"""``ecgtool plot``: an ECG strip with beats, their classes and rhythm episodes."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from ecgtool.cli import _common as c
+
+
+def plot(
+    input: str = typer.Argument(..., help="A record, sample:NAME, or a store record as "
+                                "store.h5 (first record) with --record."),
+    start: float = typer.Option(0.0, "--start", help="Start time (s)."),
+    end: Optional[float] = typer.Option(None, "--end", help="End time (s); default start+10."),
+    out: str = typer.Option("strip.png", "--out", "-o", help="PNG (or PDF/SVG) to write."),
+    record: Optional[str] = typer.Option(None, "--record", help="Record name in a store."),
+    no_classify: bool = typer.Option(False, "--no-classify", help="Beats without classes."),
+    model: Optional[str] = typer.Option(None, "--model", "-m"),
+    channel: Optional[str] = c.ChannelOpt,
+    fs: Optional[float] = c.FsOpt,
+) -> int:
+    """Draw [start, end] of a record with its beats, classes and rhythm episodes."""
+    from ecgtool.io.inputs import expand_inputs
+    from ecgtool.pipeline import analyse_job
+    from ecgtool.report import plot_strip
+
+    end = start + 10.0 if end is None else end
+    if not end > start:
+        raise c.EcgToolError(f"--end ({end:g}) must be after --start ({start:g})")
+    srcs = expand_inputs([input])
+    if record:
+        srcs = [s for s in srcs if s.name == record]
+        if not srcs:
+            raise c.EcgToolError(f"no record {record!r}", input)
+    c.check_output_path(out)
+    a = analyse_job(srcs[0], c.read_options(channel, fs), model=model,
+                    classify=not no_classify)
+    if a.record is None:
+        raise c.EcgToolError("plot needs the signal (a record, or a store made with it)",
+                             input)
+    if start >= a.duration_s:
+        raise c.EcgToolError(f"--start {start:g} s is past the end ({a.duration_s:.1f} s)")
+    fig = plot_strip(a.record.signal, a.record.fs, a.times_s, a.labels, a.episodes, start,
+                     min(end, a.duration_s), title=f"{a.name} ({a.record.lead})")
+    from ecgtool.io.store import atomic_path
+
+    suffix = out.rsplit(".", 1)[-1].lower() if "." in out else "png"
+    with atomic_path(out) as tmp:
+        fig.savefig(tmp, format=suffix, dpi=100, bbox_inches="tight")
+    c.say(f"ecgtool: strip {start:g}-{min(end, a.duration_s):g} s of {a.name} -> {out}")
+    return 0
