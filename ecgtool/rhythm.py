@@ -263,9 +263,22 @@ def find_rhythms(beat_times_s: np.ndarray, labels: np.ndarray | None = None,
     lab = None if labels is None else np.asarray(labels, dtype="<U1")
     # Intervals that touch an ectopic beat say nothing about the atrial rhythm.
     plausible = (rr > 0.2) & (rr < st.pause_s)
-    ectopic = np.isin(lab, ["S", "V", "F"]) if lab is not None else premature_beats(rr)
-    clean = ~ectopic[:-1] & ~ectopic[1:]
-    valid = plausible & clean
+    # Intervals next to an ectopic beat are taken out of the AF score: V and F
+    # beats, and S beats that come early. Without labels, beats whose timing
+    # looks ectopic (early, then a compensatory pause).
+    timing = premature_beats(rr)
+    if lab is None:
+        ventricular = ectopic = timing
+    else:
+        ventricular = np.isin(lab, ["V", "F"])
+        early = np.zeros(n, dtype=bool)
+        s_ref, k_ref = _window_sum(rr, plausible, st.rate_beats // 2)
+        early[1:] = rr < 0.85 * s_ref / np.maximum(k_ref, 1)
+        ectopic = ventricular | ((lab == "S") & early)
+    valid = plausible & ~ectopic[:-1] & ~ectopic[1:]
+    # Where ventricular ectopy leaves under half the intervals, the rhythm is
+    # ectopy (bigeminy, runs), not AF.
+    clean = ~ventricular[:-1] & ~ventricular[1:]
     score = af_score(rr, valid, st.window_beats, st.af_lags)
     out = np.full(m, "sinus", dtype="<U9")
 
@@ -284,8 +297,6 @@ def find_rhythms(beat_times_s: np.ndarray, labels: np.ndarray | None = None,
     out[rr >= st.pause_s] = "pause"
     # Long intervals are part of AF when AF surrounds them (slow ventricular
     # response), so AF is marked after pauses.
-    # Where ectopic beats leave under half the intervals, the rhythm is
-    # ectopy (bigeminy, runs), not AF.
     n_clean, n_all = _window_sum(clean.astype(float), np.ones(m, bool), st.window_beats // 2)
     af = (score > st.af_threshold) & (n_clean >= 0.5 * n_all)
     for a, b in _runs(af):
