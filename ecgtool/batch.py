@@ -90,33 +90,34 @@ def run(fn: Callable[[Source], Any], sources: list[Source], jobs: int = 1,
     try:
         if bar:
             bar.start()
-        if scheduler:
-            yield from _run_dask(fn, sources, jobs, scheduler, bar, task)
-        elif jobs <= 1 or len(sources) <= 1:
-            it = (_call(fn, s) for s in sources)
-            for out in it:
-                if bar:
-                    bar.advance(task)
-                yield out
-        else:
-            import multiprocessing
-
-            # Forking a process that has imported JAX (multithreaded) can deadlock.
-            spawn = spawn or "jax" in sys.modules
-            ctx = multiprocessing.get_context("spawn") if spawn else None
-            with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
-                futures = [pool.submit(_call, fn, s) for s in sources]
-                for fut in futures:
-                    out = fut.result()
-                    if bar:
-                        bar.advance(task)
-                    yield out
+        for out in _outcomes(fn, sources, jobs, spawn, scheduler):
+            if bar:
+                bar.advance(task)
+            yield out
     finally:
         if bar:
             bar.stop()
 
 
-def _run_dask(fn, sources, jobs, scheduler, bar, task) -> Iterator[Outcome]:
+def _outcomes(fn, sources, jobs, spawn, scheduler) -> Iterator[Outcome]:
+    if scheduler:
+        yield from _run_dask(fn, sources, jobs, scheduler)
+    elif jobs <= 1 or len(sources) <= 1:
+        for s in sources:
+            yield _call(fn, s)
+    else:
+        import multiprocessing
+
+        # Forking a process that has imported JAX (multithreaded) can deadlock.
+        spawn = spawn or "jax" in sys.modules
+        ctx = multiprocessing.get_context("spawn") if spawn else None
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+            futures = [pool.submit(_call, fn, s) for s in sources]
+            for fut in futures:
+                yield fut.result()
+
+
+def _run_dask(fn, sources, jobs, scheduler) -> Iterator[Outcome]:
     try:
         from dask.distributed import Client, LocalCluster
     except ImportError:
@@ -137,10 +138,7 @@ def _run_dask(fn, sources, jobs, scheduler, bar, task) -> Iterator[Outcome]:
     try:
         futures = [client.submit(_call, fn, s, pure=False) for s in sources]
         for fut in futures:
-            out = fut.result()
-            if bar:
-                bar.advance(task)
-            yield out
+            yield fut.result()
     finally:
         client.close()
         if cluster is not None:

@@ -35,14 +35,12 @@ def diagnose(
     """Summarise each record (rate, HRV, ectopy, AF, VT, pauses, noise) and judge it."""
     import json
     from dataclasses import asdict
-    from functools import partial
 
     from ecgtool import batch
     from ecgtool.batch import Outcome
     from ecgtool.cli._write import run_and_write
-    from ecgtool.cli.rhythm import write_analysis
+    from ecgtool.cli.rhythm import analysis_setup, write_analysis
     from ecgtool.diagnose import Thresholds, diagnose as run_diagnosis
-    from ecgtool.pipeline import analyse_job, expand_beat_sources
 
     overrides = {}
     for item in threshold or []:
@@ -54,20 +52,10 @@ def diagnose(
         th = Thresholds.with_overrides(overrides)
     except ValueError as exc:
         raise c.EcgToolError(str(exc)) from None
-    opts = c.read_options(channel, fs, column, units)
-    srcs = expand_beat_sources(list(inputs or []), sample, ann)
-    if not srcs:
-        raise c.EcgToolError("no input: give records, beats tables, a store, '-' or --sample")
-    c.check_output_path(out)
     if html:
         c.check_output_path(html)
-    model_path = None
-    if not no_classify and any(s.kind not in ("ann", "beats_csv") for s in srcs):
-        from ecgtool.ml.model_io import load_model
-
-        model_path = load_model(model).path
-    job = partial(analyse_job, opts=opts, model=model_path, classify=not no_classify,
-                  ann_labels=ann_labels)
+    srcs, job, model_path = analysis_setup(inputs, sample, ann, ann_labels, no_classify, model,
+                                           c.read_options(channel, fs, column, units), out)
     stdin = any(s.path == "-" for s in srcs)
     items = []
     thresholds = asdict(th)

@@ -37,26 +37,15 @@ def rhythm(
 ) -> int:
     """Find AF, VT/SVT runs, bigeminy/trigeminy, pauses, brady/tachycardia and noise."""
     from dataclasses import replace
-    from functools import partial
 
     from ecgtool import batch
     from ecgtool.cli._write import run_and_write
-    from ecgtool.pipeline import analyse_job, expand_beat_sources
     from ecgtool.rhythm import DEFAULT_RHYTHM
 
-    opts = c.read_options(channel, fs, column, units)
-    srcs = expand_beat_sources(list(inputs or []), sample, ann)
-    if not srcs:
-        raise c.EcgToolError("no input: give records, beats tables, a store, '-' or --sample")
-    c.check_output_path(out)
-    model_path = None
-    if not no_classify and any(s.kind not in ("ann", "beats_csv") for s in srcs):
-        from ecgtool.ml.model_io import load_model
-
-        model_path = load_model(model).path
     settings = replace(DEFAULT_RHYTHM, window_beats=window)
-    job = partial(analyse_job, opts=opts, model=model_path, classify=not no_classify,
-                  ann_labels=ann_labels, settings=settings)
+    srcs, job, model_path = analysis_setup(inputs, sample, ann, ann_labels, no_classify, model,
+                                           c.read_options(channel, fs, column, units), out,
+                                           settings)
     stdin = any(s.path == "-" for s in srcs)
 
     def run(todo):
@@ -70,6 +59,27 @@ def rhythm(
         c.say(f"ecgtool: rhythm of {len(done)} record{'s' if len(done) != 1 else ''} -> {where}"
               + (f"; {len(failures)} failed" if failures else ""))
     return 1 if failures or not done else 0
+
+
+def analysis_setup(inputs, sample, ann, ann_labels, no_classify, model, opts, out,
+                   settings=None):
+    """Sources, the per-record job and the model path, shared by rhythm and diagnose."""
+    from functools import partial
+
+    from ecgtool.pipeline import analyse_job, expand_beat_sources
+
+    srcs = expand_beat_sources(list(inputs or []), sample, ann)
+    if not srcs:
+        raise c.EcgToolError("no input: give records, beats tables, a store, '-' or --sample")
+    c.check_output_path(out)
+    model_path = None
+    if not no_classify and any(s.kind not in ("ann", "beats_csv") for s in srcs):
+        from ecgtool.ml.model_io import load_model
+
+        model_path = load_model(model).path  # a bad model fails once, before any work
+    job = partial(analyse_job, opts=opts, model=model_path, classify=not no_classify,
+                  ann_labels=ann_labels, settings=settings)
+    return srcs, job, model_path
 
 
 def write_analysis(w, a, name, summary: dict | None = None):
