@@ -256,14 +256,16 @@ def delineate(ecg: np.ndarray, fs: float, r_peaks: np.ndarray,
         t_start = np.maximum(rc + int(st.t_start_ms * ms), off_or_r + int(20 * ms))
         t_stop = rc + np.minimum(int(st.t_end_ms * ms),
                                  (st.t_end_rr * rr_next[sl]).astype(np.int64))
-        t_hi = np.minimum(np.maximum(t_stop, next_r - int(100 * ms)), x.size - 1)
+        t_hi = np.minimum(np.maximum(t_stop, np.minimum(next_r - int(100 * ms),
+                                                        t_stop + int(150 * ms))), x.size - 1)
         t_stop = np.minimum(t_stop, t_hi)
         res = _wave(s2, x, t_start, t_stop, off_or_r, t_hi, st.t_onset_fraction,
                     st.t_offset_fraction, st.min_t_mv)
         out["t_onset"][sl], out["t_peak"][sl], out["t_offset"][sl] = res
         # P: peaks searched in the PR interval; onset back to the previous T.
         p_stop = on_or_r - int(st.p_end_ms * ms)
-        p_lo = np.maximum(prev_r + (st.p_rr * rr_prev[sl]).astype(np.int64), 0)
+        p_lo = np.maximum(np.maximum(prev_r + (st.p_rr * rr_prev[sl]).astype(np.int64),
+                                     on_or_r - int(400 * ms)), 0)
         p_start = np.maximum(on_or_r - int(st.p_start_ms * ms), p_lo)
         res = _wave(sp, x, p_start, p_stop, p_lo, on_or_r, st.p_fraction, st.p_fraction,
                     st.min_p_mv)
