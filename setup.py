@@ -22,7 +22,6 @@ runtime = [
     "jax>=0.4.30",
     "flax>=0.10",
     "optax>=0.2",
-    "orbax-checkpoint>=0.6",
     "matplotlib>=3.7",
 ]
 
