@@ -32,6 +32,7 @@ WINDOW = BEFORE + AFTER
 RR_FEATURES = ("rr_prev_s", "rr_next_s", "prev_local", "next_local", "prev_next",
                "local_record")
 _LOCAL_BEATS = 10
+_ALIGN_MS = 40.0
 #: Beats on each side that make up a beat's local template.
 TEMPLATE_HALF = 15
 _BASELINE_MS = 600.0
@@ -122,6 +123,9 @@ def beat_windows(ecg: np.ndarray, fs: float, r_peaks: np.ndarray) -> BeatWindows
                            np.zeros((0, len(RR_FEATURES)), np.float32))
     half = max(1, int(round(_BASELINE_MS * fs / 1000)) // 2)
     clean = x - moving_mean(moving_mean(x, half), half)
+    # Annotations differ in where they put a beat (R peak, QRS onset...):
+    # centre every window on the largest deflection near the given position.
+    r = align_to_peak(clean, r, int(round(_ALIGN_MS * fs / 1000)))
     scale = record_scale(clean, r)
     if fs > 2 * MODEL_FS:
         # Average over each model sample's span so that noise does not alias.
@@ -135,6 +139,20 @@ def beat_windows(ecg: np.ndarray, fs: float, r_peaks: np.ndarray) -> BeatWindows
     frac = pos - lo
     waves = ((clean[lo] * (1 - frac) + clean[hi] * frac) / scale).astype(np.float32)
     return BeatWindows(np.stack([waves, local_template(waves)], axis=-1), rr_features(r, fs))
+
+
+def align_to_peak(clean: np.ndarray, r: np.ndarray, half: int) -> np.ndarray:
+    """Each position moved to the largest |clean| within +-``half`` samples.
+
+    Examples
+    --------
+    >>> align_to_peak(np.array([0, 0, 1, 0, -3, 0, 0.0]), np.array([2]), 2).tolist()
+    [4]
+    """
+    if half < 1 or r.size == 0:
+        return r
+    idx = np.clip(r[:, None] + np.arange(-half, half + 1)[None, :], 0, clean.size - 1)
+    return idx[np.arange(r.size), np.abs(clean[idx]).argmax(axis=1)]
 
 
 def local_template(waves: np.ndarray, half: int = TEMPLATE_HALF) -> np.ndarray:
