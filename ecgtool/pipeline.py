@@ -141,6 +141,8 @@ def analyse_job(src: Source, opts: ReadOptions, model: str | None = None,
         return Analysis(src.name, bt.duration_s, bt.times_s, bt.labels, bt.proba, ep, [])
     from ecgtool.signal.quality import noise_spans
 
+    if is_long(src):
+        return long_record_analysis(src, opts, model, classify, settings)
     if classify:
         d = classify_job(src, opts, model)
     else:
@@ -153,3 +155,89 @@ def analyse_job(src: Source, opts: ReadOptions, model: str | None = None,
     ep = find_rhythms(times, labels, proba, noise, settings)
     return Analysis(rec.name, rec.duration_s, np.asarray(times), labels, proba, ep, noise,
                     rec, beats)
+
+
+#: Recordings longer than this are analysed block by block, in bounded memory.
+LONG_RECORD_S = 2 * 3600.0
+_BLOCK_S = 600.0
+_READ_S = 1800.0
+
+
+def long_record_analysis(src: Source, opts: ReadOptions, model: str | None = None,
+                         classify: bool = True,
+                         settings: "RhythmSettings | None" = None) -> Analysis:
+    """Beats, labels and rhythm of a long WFDB recording, read and analysed in blocks.
+
+    Detection runs through :class:`ecgtool.stream.StreamDetector` (the same
+    beats as one pass); each block's beats are classified with the block's
+    signal and the beats around them; rhythm runs on all beat times. Memory
+    stays in the tens of megabytes whatever the length; the signal itself is
+    not kept (``Analysis.record`` is None).
+    """
+    import numpy as np
+
+    from ecgtool.beats.table import BeatLabels
+    from ecgtool.io.records import read_wfdb
+    from ecgtool.rhythm import DEFAULT_RHYTHM, find_rhythms
+    from ecgtool.signal.quality import noise_spans
+    from ecgtool.stream import StreamDetector
+
+    head = read_wfdb(src.path, channel=opts.channel, ann=None, name=src.name, sampto=1,
+                     checksum=False)
+    fs, n = head.fs, _record_length(src.path)
+    # Long blocks keep the share of re-analysed context small (30 s in 10 min).
+    det = StreamDetector(fs, block_s=_BLOCK_S)
+    if classify:
+        from ecgtool.ml.classify import classify_beats
+        from ecgtool.ml.model_io import load_model
+
+        clf = load_model(model)
+    tables, label_parts, noise = [], [], []
+    block = int(_READ_S * fs)
+    for start in range(0, n, block):
+        rec = read_wfdb(src.path, channel=opts.channel, ann=None, name=src.name,
+                        sampfrom=start, sampto=min(n, start + block), checksum=False)
+        x = rec.signal
+        noise += [(a + start / fs, b + start / fs) for a, b in noise_spans(x, fs)]
+        for final in (False, True) if start + block >= n else (False,):
+            det.runs.clear()
+            peaks, cols = det.finish() if final else det.feed(x)
+            if not cols:
+                continue
+            tables.append(cols)
+            if classify:
+                # Each run's beats are labelled with that run's signal and beats.
+                for lo, data, around, mine in det.runs:
+                    if mine.size:
+                        lab = classify_beats(data, fs, around - lo, clf)
+                        pick = np.searchsorted(around, mine)
+                        label_parts.append((lab.aami[pick], lab.proba[pick]))
+    cols = {k: np.concatenate([t[k] for t in tables]) for k in tables[0]} if tables else {}
+    beats = Beats.from_columns(cols, fs) if cols else Beats(fs=fs, r_peak=[])
+    labels = proba = None
+    if classify and label_parts:
+        labels = np.concatenate([a for a, _ in label_parts])
+        proba = np.concatenate([p for _, p in label_parts])
+        beats.labels = BeatLabels(labels, proba)
+    times = beats.r_peak / fs
+    ep = find_rhythms(times, labels, proba, noise, settings or DEFAULT_RHYTHM)
+    return Analysis(src.name, n / fs, times, labels, proba, ep, noise, None, beats)
+
+
+def _record_length(path: str) -> int:
+    import wfdb
+
+    return int(wfdb.rdheader(path).sig_len or 0)
+
+
+def is_long(src: Source) -> bool:
+    """True for a WFDB record longer than :data:`LONG_RECORD_S`."""
+    if src.kind != "wfdb":
+        return False
+    import wfdb
+
+    try:
+        h = wfdb.rdheader(src.path)
+        return bool(h.fs) and (h.sig_len or 0) / h.fs > LONG_RECORD_S
+    except Exception:
+        return False

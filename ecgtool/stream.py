@@ -47,6 +47,7 @@ class StreamDetector:
         self.buf_start = 0          # absolute index of buf[0]
         self.done_until = 0         # beats before this absolute index were emitted
         self.last_emitted = -1      # absolute index of the last emitted R peak
+        self.runs: list = []        # (start, signal, all R peaks, emitted) per run
 
     def _run(self, stop: int | None) -> tuple[np.ndarray, dict]:
         lo = max(self.buf_start, self.done_until - self.context)
@@ -79,6 +80,8 @@ class StreamDetector:
         out["rr_next_ms"] = np.where(nxt >= 0, (nxt - out["r_peak"]) * (1000.0 / self.fs), np.nan)
         if idx.size:
             self.last_emitted = int(out["r_peak"][-1])
+        # What this run saw and emitted, for callers that label beats in context.
+        self.runs.append((lo, data, r, out["r_peak"]))
         return out["r_peak"], out
 
     def feed(self, samples: np.ndarray) -> tuple[np.ndarray, dict]:

@@ -239,7 +239,8 @@ def _signal_files(header, base: Path) -> list[Path]:
 
 def read_wfdb(path: str | os.PathLike, channel: str | int | None = None,
               all_leads: bool = False, ann: str | None = "atr",
-              name: str | None = None) -> Record:
+              name: str | None = None, sampfrom: int = 0,
+              sampto: int | None = None, checksum: bool = True) -> Record:
     """Read a WFDB record (``.hea`` plus ``.dat`` or ``.mat``) and its annotations.
 
     Parameters
@@ -255,6 +256,10 @@ def read_wfdb(path: str | os.PathLike, channel: str | int | None = None,
         reads none.
     name : str, optional
         Record name; default the file stem.
+    sampfrom, sampto : int, optional
+        Read only these samples (for long recordings read in blocks).
+    checksum : bool
+        Compute the sha256 of the source files (skipped for block reads).
 
     Returns
     -------
@@ -307,12 +312,13 @@ def read_wfdb(path: str | os.PathLike, channel: str | int | None = None,
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                rec = wfdb.rdrecord(str(read_base), channels=channels, physical=True)
+                rec = wfdb.rdrecord(str(read_base), channels=channels, physical=True,
+                                    sampfrom=sampfrom, sampto=sampto)
         except Exception as exc:
             raise EcgToolError(f"cannot read the signal ({_brief(exc)}); the file may be "
                                "truncated or not match its header", shown) from None
     signals = np.asarray(rec.p_signal, dtype=np.float64)
-    if signals.shape[0] != header.sig_len:
+    if signals.shape[0] != (sampto if sampto is not None else header.sig_len) - sampfrom:
         raise EcgToolError(f"signal has {signals.shape[0]} samples but the header promises "
                            f"{header.sig_len} (truncated file?)", shown)
     units = list(rec.units or ["mV"] * len(channels))
@@ -325,7 +331,8 @@ def read_wfdb(path: str | os.PathLike, channel: str | int | None = None,
     return Record(name=name or base.name, signals=signals, fs=float(fs),
                   leads=[leads[c] for c in channels],
                   channel=channels.index(chan), source=str(hea),
-                  sha256=sha256_files([hea] + files), annotations=annotations,
+                  sha256=sha256_files([hea] + files) if checksum else "",
+                  annotations=annotations,
                   comments=list(header.comments or []))
 
 
