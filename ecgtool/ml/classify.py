@@ -10,7 +10,7 @@ from ecgtool.beats.table import AAMI_CLASSES, BeatLabels
 from ecgtool.beats.windows import BeatWindows, beat_windows
 from ecgtool.ml.model_io import Classifier, load_model
 
-BATCH = 2048
+BATCH = 512
 
 
 @lru_cache(maxsize=8)
