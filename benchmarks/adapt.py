@@ -100,7 +100,7 @@ def run_shift(name, model_dir, source_train: BeatDataset, source_test: BeatDatas
     out["domain_acc_before"] = domain_accuracy(fb_s, fb_t)
     out["domain_acc_after"] = domain_accuracy(fa_s, fa_t)
     RESULTS_DIR.mkdir(exist_ok=True)
-    png = RESULTS_DIR / f"adapt_{name.split()[0].lower()}.png"
+    png = RESULTS_DIR / f"adapt_{name.split()[0].lower().replace('/', '_')}.png"
     pca_plot(png, (fb_s, fb_t), (fa_s, fa_t), name)
     out["plot"] = str(png.relative_to(RESULTS_DIR.parent))
     out["dann_history"] = res.history
