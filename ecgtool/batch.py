@@ -12,7 +12,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
-from ecgtool.errors import EcgToolError
+from ecgtool.errors import EcgToolError, EcgToolWarning
 from ecgtool.io.inputs import Source
 
 
@@ -38,18 +38,24 @@ def _call(fn: Callable[[Source], Any], src: Source) -> Outcome:
         except EcgToolError as exc:
             where = exc.path or src.path
             return Outcome(src, error=f"{where}: {exc.problem}",
-                           warnings=[str(w.message) for w in caught])
+                           warnings=_ours(caught))
         except MemoryError:
             return Outcome(src, error=f"{src.path}: out of memory")
         except Exception as exc:  # a bug, but one record must not stop the batch
             return Outcome(src, error=f"{src.path}: internal error: "
                            f"{type(exc).__name__}: {exc}")
-    msgs = []
+    return Outcome(src, value=value, warnings=_ours(caught))
+
+
+def _ours(caught: list[warnings.WarningMessage]) -> list[str]:
+    # Only ecgtool's own warnings concern the user; deprecation notices from
+    # the libraries underneath (wfdb under a newer pandas) are not about the data.
+    msgs: list[str] = []
     for w in caught:
         text = str(w.message)
-        if text not in msgs:
+        if issubclass(w.category, EcgToolWarning) and text not in msgs:
             msgs.append(text)
-    return Outcome(src, value=value, warnings=msgs)
+    return msgs
 
 
 def run(fn: Callable[[Source], Any], sources: list[Source], jobs: int = 1,

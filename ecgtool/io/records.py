@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ecgtool.errors import EcgToolError
+from ecgtool.errors import EcgToolError, EcgToolWarning
 
 #: Leads preferred for beat detection, best first (MIT-BIH's modified lead II,
 #: then standard lead II); otherwise the first lead is used.
@@ -166,7 +166,8 @@ def choose_channel(leads: list[str], channel: str | int | None, source: str = ""
 def _to_mv(units: str) -> float:
     key = (units or "").strip().lower()
     if key not in _UNIT_TO_MV:
-        warnings.warn(f"unknown unit {units!r}: read as mV", stacklevel=3)
+        warnings.warn(f"unknown unit {units!r}: read as mV", EcgToolWarning,
+                      stacklevel=3)
         return 1.0
     return _UNIT_TO_MV[key]
 
