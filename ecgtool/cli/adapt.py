@@ -20,13 +20,17 @@ def adapt(
     source_records: Optional[str] = typer.Option("ds1", "--source-records", help="Source "
                                                  "records to use ('ds1', a comma list, or "
                                                  "'all')."),
-    source_channel: Optional[str] = typer.Option(None, "--source-channel"),
-    target_channel: Optional[str] = typer.Option(None, "--target-channel"),
+    source_channel: Optional[str] = typer.Option(None, "--source-channel", help="Source lead, "
+                                                 "name or index (default: MLII, else the "
+                                                 "first)."),
+    target_channel: Optional[str] = typer.Option(None, "--target-channel", help="Target lead, "
+                                                 "name or index (default: MLII, else the "
+                                                 "first)."),
     steps: int = typer.Option(1500, "--steps", min=10, help="Adversarial training steps."),
     target_labels: bool = typer.Option(False, "--target-labels", help="Score the target "
                                        "before/after with its annotations (evaluation only: "
                                        "never used in training)."),
-    seed: int = typer.Option(0, "--seed"),
+    seed: int = typer.Option(0, "--seed", help="Seed of the initialisation and sampling."),
     quiet: bool = c.QuietOpt,
 ) -> int:
     """Domain-adversarial adaptation: the output works with `ecgtool classify --model`."""

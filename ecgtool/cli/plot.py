@@ -21,7 +21,7 @@ def plot(
     channel: Optional[str] = c.ChannelOpt,
     fs: Optional[float] = c.FsOpt,
 ) -> int:
-    """Draw [start, end] of a record with its beats, classes and rhythm episodes."""
+    """Draw the stretch from --start to --end of a record, with its beats, classes and rhythm episodes."""
     from ecgtool.io.inputs import expand_inputs
     from ecgtool.pipeline import analyse_job
     from ecgtool.report import plot_strip
