@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from ecgtool.evaluate import Annotations, reference_rhythm, score_episodes
-from ecgtool.rhythm import find_rhythms, premature_beats
+from ecgtool.rhythm import Episodes, find_rhythms, irregularity, premature_beats
 
 
 def times(rr):
@@ -118,3 +118,23 @@ def test_reference_rhythm_parsing():
     r = reference_rhythm(a, 100.0, 1000)
     assert [(x.start, x.end, x.rhythm) for x in r] == [(0, 5, "sinus"), (5, 9, "af"),
                                                          (9, 10, "sinus")]
+
+
+def test_af_episode_carries_irregular_features_and_sinus_regular_ones():
+    rng = np.random.default_rng(5)
+    rr = np.concatenate([0.8 + 0.02 * np.sin(np.arange(200) / 7), rng.uniform(0.4, 1.1, 200),
+                         0.8 + 0.02 * np.sin(np.arange(200) / 7)])
+    ep = find_rhythms(times(rr))
+    af = ep.rhythm == "af"
+    sinus = ep.rhythm == "sinus"
+    assert af.any() and sinus.any()
+    assert ep.nrmssd[af].min() > 0.15 > 0.05 > ep.nrmssd[sinus].max()
+    assert ep.tpr[af].min() > 0.55 and ep.she[af].min() > ep.she[sinus].max()
+
+
+def test_irregularity_needs_eight_intervals_and_old_episode_tables_still_read():
+    assert all(np.isnan(irregularity(np.full(7, 0.8))))
+    old = {"start_s": [0.0], "end_s": [10.0], "rhythm": ["sinus"], "confidence": [1.0],
+           "n_beats": [12]}
+    ep = Episodes.from_columns(old)
+    assert list(ep.columns())[-3:] == ["nrmssd", "tpr", "she"] and np.isnan(ep.nrmssd).all()
