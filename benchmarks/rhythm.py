@@ -1,11 +1,11 @@
 """Rhythm benchmark: AF episodes against reference rhythm annotations (EC57 style).
 
 * MIT-BIH (records in $ECGTOOL_DATA/mitdb): end to end (detect, classify,
-  rhythm on the signal) and from the reference beats and labels; plus the
+  rhythm on the signal), from the reference beats and labels, and from the
+  reference beat times alone (no labels, as with LTAFDB); plus the
   specificity on records with frequent ectopy but no AF, and the bigeminy,
   trigeminy and VT episodes of records 106 and 208 beside the reference.
-* CPSC 2021 (paroxysmal and persistent AF, 200 Hz): end to end and from
-  the reference beats.
+* CPSC 2021 (paroxysmal and persistent AF, 200 Hz): the same three ways.
 * Long-Term AF Database (ltafdb-ann: 42 records, about 980 hours): from the
   beat times of the ``.qrs`` files alone, as archives keep them; and the
   processing time.
@@ -62,7 +62,8 @@ def summarise(scores, burden_errors):
 
 
 def run_records(folder, names, end_to_end, model_path):
-    out = {"reference beats": ([], []), "end to end": ([], [])}
+    out = {"reference beats": ([], []), "reference beat times only": ([], []),
+           "end to end": ([], [])}
     detail = {}
     for name in names:
         base = folder / name
@@ -71,7 +72,10 @@ def run_records(folder, names, end_to_end, model_path):
             continue
         ref = reference_rhythm(rec.annotations, rec.fs, rec.n_samples)
         ep_ref, lab = reference_episodes(rec)
-        variants = {"reference beats": ep_ref}
+        # Beat times without labels: what archives of .qrs files give (as LTAFDB).
+        t_ref = np.sort(rec.annotations.sample[np.isin(rec.annotations.symbol,
+                                                       list(BEAT_SYMBOLS))]) / rec.fs
+        variants = {"reference beats": ep_ref, "reference beat times only": find_rhythms(t_ref)}
         if end_to_end:
             a = analyse_job(Source("wfdb", str(base), name), ReadOptions(), model=model_path)
             variants["end to end"] = a.episodes
@@ -144,6 +148,8 @@ def main() -> None:
                 continue
             d = detail[name]
             for variant, ep in d["episodes"].items():
+                if variant == "reference beat times only":
+                    continue  # the patterns need beat labels
                 found = {r: spans(ep, r) for r in ("bigeminy", "trigeminy", "vt")}
                 ref = {r: ref_spans(d["ref"], r) for r in ("bigeminy", "trigeminy", "vt")}
                 payload.setdefault("patterns", {})[f"{name} / {variant}"] = {
