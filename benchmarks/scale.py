@@ -34,9 +34,11 @@ def job(src, model):
     from ecgtool.io.inputs import ReadOptions
     from ecgtool.pipeline import analyse_job
 
+    t0 = time.perf_counter()
     a = analyse_job(src, ReadOptions(), model=model)
     return {"beats": int(a.times_s.size), "hours": a.duration_s / 3600,
-            "maxrss_mb": peak_rss_mb(), "pid": os.getpid()}
+            "maxrss_mb": peak_rss_mb(), "pid": os.getpid(), "task_s": time.perf_counter() - t0,
+            "t_start": t0, "cpu_s": time.process_time()}
 
 
 def peak_rss_mb() -> float:
@@ -96,12 +98,16 @@ def run_batch(sources, model, jobs, scheduler=None):
             raise SystemExit(o.error)
         res.append(o.value)
     hours = sum(r["hours"] for r in res)
+    busy = {}
+    for r in res:
+        busy[r["pid"]] = busy.get(r["pid"], 0.0) + r["task_s"]
     per_worker = {}
     for r in res:
         per_worker[r["pid"]] = max(per_worker.get(r["pid"], 0), r["maxrss_mb"])
     return {"wall_s": wall, "hours": hours, "hours_per_s": hours / wall,
             "beats": sum(r["beats"] for r in res),
-            "peak_mb_per_worker": sorted(per_worker.values())}
+            "peak_mb_per_worker": sorted(per_worker.values()),
+            "busy_s_per_worker": sorted(busy.values())}
 
 
 def run_on_local_cluster(sources, model, jobs):

@@ -30,7 +30,37 @@ class Outcome:
         return self.error is None
 
 
+_ALLOCATOR_TUNED = False
+
+
+def keep_freed_memory() -> None:
+    """Let glibc keep freed record-sized buffers instead of returning them to the OS.
+
+    Each record allocates and frees signal-length arrays (megabytes); with
+    glibc's defaults, or with the ``MALLOC_TRIM_THRESHOLD_=65536`` that Dask
+    workers are started with, each of those goes back to the OS and comes
+    back as fresh zeroed pages for the next array, which made a Dask worker
+    1.7x slower per record. Buffers up to 32 MB stay in the heap and up to
+    256 MB of free heap is kept. Once per process; a no-op off glibc.
+    """
+    global _ALLOCATOR_TUNED
+    if _ALLOCATOR_TUNED:
+        return
+    _ALLOCATOR_TUNED = True
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(-3, 32 * 1024 * 1024)   # M_MMAP_THRESHOLD
+        libc.mallopt(-1, 256 * 1024 * 1024)  # M_TRIM_THRESHOLD
+    except (OSError, AttributeError):
+        pass  # not glibc (musl, ...): its defaults stand
+
+
 def _call(fn: Callable[[Source], Any], src: Source) -> Outcome:
+    keep_freed_memory()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:

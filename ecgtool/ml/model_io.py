@@ -100,8 +100,10 @@ def _load(path: str, mtime: float) -> Classifier:
         raise EcgToolError("model expects other inputs (rate, window or R-R features) than "
                            "this version of ecgtool builds", path)
     clf = Classifier(params={}, card=card, path=path)
-    template = clf.module().init(jax.random.PRNGKey(0), jnp.zeros((1, WINDOW, 2)),
-                                 jnp.ones((1, len(RR_FEATURES))))
+    # Shapes only: running the initialisers would compile dozens of small XLA
+    # programs, seconds of start-up in every worker process.
+    template = jax.eval_shape(clf.module().init, jax.random.PRNGKey(0),
+                              jnp.zeros((1, WINDOW, 2)), jnp.ones((1, len(RR_FEATURES))))
     try:
         raw = (d / PARAMS_FILE).read_bytes()
         params = serialization.from_bytes(template, raw)
@@ -109,8 +111,11 @@ def _load(path: str, mtime: float) -> Classifier:
         raise EcgToolError(f"model parameters ({PARAMS_FILE}) missing", path) from None
     except Exception as exc:
         raise EcgToolError(f"model parameters are corrupt ({type(exc).__name__})", path) from None
-    shapes_ok = jax.tree_util.tree_all(jax.tree_util.tree_map(
-        lambda a, b: np.shape(a) == np.shape(b), template, params))
+    try:
+        shapes_ok = jax.tree_util.tree_all(jax.tree_util.tree_map(
+            lambda a, b: tuple(a.shape) == np.shape(b), template, params))
+    except (ValueError, TypeError):  # another tree structure
+        shapes_ok = False
     if not shapes_ok:
         raise EcgToolError("model parameters do not fit the architecture in the card", path)
     clf.params = params
