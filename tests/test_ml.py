@@ -9,7 +9,8 @@ import pytest
 jax = pytest.importorskip("jax")
 
 from ecgtool.beats.labels import aami_labels, class_index  # noqa: E402
-from ecgtool.beats.windows import RR_FEATURES, WINDOW, beat_windows, rr_features  # noqa: E402
+from ecgtool.beats.windows import (RR_FEATURES, WINDOW, beat_windows,  # noqa: E402
+                                   local_template, rr_features)
 from ecgtool.errors import EcgToolError  # noqa: E402
 from ecgtool.evaluate import match_beats  # noqa: E402
 from ecgtool.ml.classify import classify_beats  # noqa: E402
@@ -40,6 +41,16 @@ def test_windows_and_rr_features(rec119):
     assert 0.5 < np.median(np.abs(w.waves[:, 40, 0])) < 2.0
     f = rr_features(np.array([0, 100, 200, 260, 400]), 100.0)
     assert f[3, 0] == pytest.approx(0.6) and f[3, 2] < 0.8  # premature
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 10, 40])
+def test_local_template_is_the_median_centred_on_each_beat(n):
+    w = np.random.default_rng(n).normal(size=(n, 5)).astype(np.float32)
+    k = min(15, (n - 1) // 2)
+    mirrored = np.concatenate([w[k:0:-1], w, w[-2:-k - 2:-1]]) if k else w
+    expect = (np.array([np.median(mirrored[i:i + 2 * k + 1], axis=0) for i in range(n)])
+              if k else np.broadcast_to(np.median(w, axis=0), w.shape))
+    np.testing.assert_allclose(local_template(w), expect, rtol=1e-6)
 
 
 def test_labels():

@@ -155,14 +155,16 @@ def align_to_peak(clean: np.ndarray, r: np.ndarray, half: int) -> np.ndarray:
     return idx[np.arange(r.size), np.abs(clean[idx]).argmax(axis=1)]
 
 
-def local_template(waves: np.ndarray, half: int = TEMPLATE_HALF, stride: int = 8) -> np.ndarray:
-    """Median of the windows of the ``2*half+1`` beats around each beat.
+def local_template(waves: np.ndarray, half: int = TEMPLATE_HALF) -> np.ndarray:
+    """Median of the windows of the ``2*half+1`` beats centred on each beat.
 
     A running median follows changes of the dominant morphology (bundle
     branch block coming and going, posture) that one record-wide median would
-    blur, while one ectopic beat among its neighbours barely moves it. The
-    median is taken around every ``stride``-th beat and shared by the beats
-    nearest to it: it changes slowly, and this makes it 8 times cheaper.
+    blur, while one ectopic beat among its neighbours barely moves it. Each
+    beat gets the median centred on itself: sharing one median among
+    neighbouring beats (every 2nd or 8th beat) cost a third of the V
+    precision on record-grouped folds of DS1, since in bigeminy it hands the
+    same template to the normal and the ectopic beats. The ends are mirrored.
 
     Examples
     --------
@@ -170,15 +172,13 @@ def local_template(waves: np.ndarray, half: int = TEMPLATE_HALF, stride: int = 8
     >>> local_template(w, 2)[3].tolist()
     [0.0, 0.0, 0.0]
     """
+    from scipy.ndimage import median_filter
+
     n = waves.shape[0]
     if n == 0:
         return waves.copy()
     k = min(half, (n - 1) // 2)
     if k == 0:
         return np.broadcast_to(np.median(waves, axis=0), waves.shape).copy()
-    padded = np.concatenate([waves[k:0:-1], waves, waves[-2:-k - 2:-1]]) if n > 1 else waves
-    view = np.lib.stride_tricks.sliding_window_view(padded, 2 * k + 1, axis=0)
-    centres = np.arange(0, n, stride)
-    med = np.median(view[centres], axis=-1).astype(np.float32)
-    nearest = np.minimum((np.arange(n) + stride // 2) // stride, centres.size - 1)
-    return med[nearest]
+    size = (2 * k + 1,) + (1,) * (waves.ndim - 1)
+    return median_filter(waves, size=size, mode="mirror").astype(np.float32, copy=False)
