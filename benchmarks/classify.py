@@ -32,6 +32,7 @@ import subprocess
 import sys
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 
@@ -280,64 +281,37 @@ def fmt_row(label, method, m):
     return cells
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--folds", type=int, default=0, help="0: leave one record out")
-    ap.add_argument("--methods", nargs="+", default=["cnn"] + list(BASELINES))
-    ap.add_argument("--no-shipped", action="store_true")
-    args = ap.parse_args()
-    root = data_root()
-    mit = root / "mitdb"
-    present = sorted(p.stem for p in mit.glob("*.atr") if p.with_suffix(".dat").is_file())
-    ds1 = [n for n in DS1 if n in present]
-    if not ds1:
-        raise SystemExit(f"benchmark skipped: no MIT-BIH DS1 records in {mit}")
-    names = sorted(set(ds1) | {n for n in DS2 if n in present})
-    recs = {n: read_wfdb(mit / n) for n in names if n not in PACED_RECORDS}
-    ref_ds = BeatDataset.concat([reference_dataset(recs[n]) for n in recs])
-    det = {n: detected_dataset(recs[n], detect_r_peaks(recs[n].signal, recs[n].fs))
-           for n in recs}
-    payload = {"command": command_line(), "machine": machine(), "macro_f1_classes": MACRO}
+def render(payload: dict) -> None:
+    """Print the table and write the JSON and the RESULTS.md section of ``payload``."""
     header = ["protocol", "method"] + [f"{c} Se / +P / F1 (n)" for c in ("N", "S", "V", "F")] \
         + ["accuracy %", "macro F1"]
     rows = []
-    protocol = "leave-one-record-out" if args.folds <= 0 else f"{args.folds}-fold by record"
-    cms, times = run_split(protocol, ds1, folds_for(ds1, args.folds), recs, ref_ds, det,
-                           args.methods)
-    payload["ds1_cv"] = {"protocol": protocol, "records": ds1,
-                         "cnn_train_seconds_per_fold": times,
-                         "methods": {m: {k: metrics(v) for k, v in c.items()}
-                                     for m, c in cms.items()}}
-    for m in args.methods:
+    cv = payload["ds1_cv"]
+    for m, res in cv["methods"].items():
         for k, label in (("ref", "reference beats"), ("e2e", "end to end")):
-            rows.append(fmt_row(f"DS1 {protocol}, {label}", m,
-                                payload["ds1_cv"]["methods"][m][k]))
-    if all(n in present for n in DS1 + DS2):
-        cms2, _ = run_split("DS1->DS2", list(DS1), [list(DS2)], recs, ref_ds, det, args.methods)
-        payload["ds1_ds2"] = {m: {k: metrics(v) for k, v in c.items()} for m, c in cms2.items()}
-        for m in args.methods:
-            rows.append(fmt_row("DS1 -> DS2, reference beats", m, payload["ds1_ds2"][m]["ref"]))
-    if not args.no_shipped:
-        shipped = shipped_on(root)
-        payload["shipped_model"] = {g: {k: metrics(v) for k, v in c.items()}
-                                    for g, c in shipped.items()}
-        for g, c in payload["shipped_model"].items():
-            rows.append(fmt_row(f"shipped model on {g}, reference beats", "cnn", c["ref"]))
-            rows.append(fmt_row(f"shipped model on {g}, end to end", "cnn", c["e2e"]))
-        payload["throughput"] = throughput()
-        payload["default_model_training_seconds"] = default_training_time(root)
+            rows.append(fmt_row(f"DS1 {cv['protocol']}, {label}", m, res[k]))
+    for m, res in payload.get("ds1_ds2", {}).items():
+        rows.append(fmt_row("DS1 -> DS2, reference beats", m, res["ref"]))
+    for g, c in payload.get("shipped_model", {}).items():
+        rows.append(fmt_row(f"shipped model on {g}, reference beats", "cnn", c["ref"]))
+        rows.append(fmt_row(f"shipped model on {g}, end to end", "cnn", c["e2e"]))
     write_json("classify", payload)
     table = md_table(header, rows)
     print(table)
     extra = ""
     if "throughput" in payload:
         tp = payload["throughput"]
-        extra = (f"\nInference on one CPU core (pinned, XLA single-threaded), record 208: "
+        when = payload.get("throughput_machine")
+        again = (f" (measured again {when['date']}, commit {when['commit']}, after a change "
+                 f"that leaves the model's inputs bit-identical)" if when else "")
+        extra = (f"\nInference on one CPU core (pinned, XLA single-threaded), record 208"
+                 f"{again}: "
                  f"{tp.get('network_beats_per_s', float('nan')):,.0f} beats/s for the network, "
                  f"{tp.get('windows_and_network_beats_per_s', float('nan')):,.0f} beats/s "
                  f"including detection and windowing. Training the default model "
                  f"(`ecgtool train --data $ECGTOOL_DATA/mitdb --records ds1`): "
                  f"{payload['default_model_training_seconds']:.0f} s on this machine.\n")
+    times = cv.get("cnn_train_seconds_per_fold")
     if times:
         extra += f"CNN training per fold: {np.mean(times):.0f} s on average.\n"
     mi = payload["machine"]
@@ -351,6 +325,54 @@ def main() -> None:
         f"were set on record-grouped folds of the same DS1 records, so the DS1 figures are "
         f"optimistic beside a true DS2 test; the other databases were never used.\n\n"
         + table + "\n" + extra))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--folds", type=int, default=0, help="0: leave one record out")
+    ap.add_argument("--methods", nargs="+", default=["cnn"] + list(BASELINES))
+    ap.add_argument("--no-shipped", action="store_true")
+    ap.add_argument("--throughput-only", action="store_true",
+                    help="measure inference and training time again, keep the stored "
+                         "accuracy results (for changes that leave the model inputs as they are)")
+    args = ap.parse_args()
+    root = data_root()
+    if args.throughput_only:
+        stored = Path(__file__).parent / "results" / "classify.json"
+        payload = json.loads(stored.read_text())
+        payload["throughput"] = throughput()
+        payload["default_model_training_seconds"] = default_training_time(root)
+        payload["throughput_machine"] = machine()
+        render(payload)
+        return
+    mit = root / "mitdb"
+    present = sorted(p.stem for p in mit.glob("*.atr") if p.with_suffix(".dat").is_file())
+    ds1 = [n for n in DS1 if n in present]
+    if not ds1:
+        raise SystemExit(f"benchmark skipped: no MIT-BIH DS1 records in {mit}")
+    names = sorted(set(ds1) | {n for n in DS2 if n in present})
+    recs = {n: read_wfdb(mit / n) for n in names if n not in PACED_RECORDS}
+    ref_ds = BeatDataset.concat([reference_dataset(recs[n]) for n in recs])
+    det = {n: detected_dataset(recs[n], detect_r_peaks(recs[n].signal, recs[n].fs))
+           for n in recs}
+    payload = {"command": command_line(), "machine": machine(), "macro_f1_classes": MACRO}
+    protocol = "leave-one-record-out" if args.folds <= 0 else f"{args.folds}-fold by record"
+    cms, times = run_split(protocol, ds1, folds_for(ds1, args.folds), recs, ref_ds, det,
+                           args.methods)
+    payload["ds1_cv"] = {"protocol": protocol, "records": ds1,
+                         "cnn_train_seconds_per_fold": times,
+                         "methods": {m: {k: metrics(v) for k, v in c.items()}
+                                     for m, c in cms.items()}}
+    if all(n in present for n in DS1 + DS2):
+        cms2, _ = run_split("DS1->DS2", list(DS1), [list(DS2)], recs, ref_ds, det, args.methods)
+        payload["ds1_ds2"] = {m: {k: metrics(v) for k, v in c.items()} for m, c in cms2.items()}
+    if not args.no_shipped:
+        shipped = shipped_on(root)
+        payload["shipped_model"] = {g: {k: metrics(v) for k, v in c.items()}
+                                    for g, c in shipped.items()}
+        payload["throughput"] = throughput()
+        payload["default_model_training_seconds"] = default_training_time(root)
+    render(payload)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
 # cython: initializedcheck=False, nonecheck=False
-"""Compiled kernels of ecgtool's QRS detector.
+"""Compiled kernels of ecgtool's QRS detector and beat windows.
 
-Two kernels, both inner functions of :func:`ecgtool.signal.detect.detect_beats`:
+Two kernels are inner functions of :func:`ecgtool.signal.detect.detect_beats`:
 
 ``_qrs_filter``
     the band-pass / derivative / squaring / integration chain, built from
@@ -10,7 +10,13 @@ Two kernels, both inner functions of :func:`ecgtool.signal.detect.detect_beats`:
     whatever the window length;
 ``_find_qrs``
     the adaptive-threshold peak search over the integrated signal, with a
-    refractory period, T-wave rejection and search-back.
+    refractory period, T-wave rejection and search-back;
+
+and one of :func:`ecgtool.beats.windows.local_template`:
+
+``_running_median``
+    the median over a sliding window of beats, kept as a sorted buffer that
+    each step updates by one removal and one insertion.
 
 Every check, copy, filter design and threshold lives in the Python wrapper;
 the kernels trust their arguments. Each has a pure-Python twin in
@@ -262,3 +268,64 @@ def _find_qrs(const double[::1] feat not None, const double[::1] sig not None,
             out[count] = sb_pos
             count += 1
     return count
+
+
+cdef inline Py_ssize_t _mirror(Py_ssize_t p, Py_ssize_t n) noexcept nogil:
+    # Index p of a sequence mirrored at both ends (the end samples not repeated).
+    if p < 0:
+        return -p
+    if p >= n:
+        return 2 * (n - 1) - p
+    return p
+
+
+cdef inline Py_ssize_t _lower_bound(const float* buf, Py_ssize_t m, float v) noexcept nogil:
+    cdef Py_ssize_t lo = 0, hi = m, mid
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if buf[mid] < v:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+def _running_median(const float[:, ::1] x not None, Py_ssize_t half,
+                    float[:, ::1] out not None):
+    """Median over ``2*half+1`` consecutive values of each row, centred, ends mirrored.
+
+    ``x`` and ``out`` are ``(rows, n)`` with ``1 <= half <= n - 1``; the
+    wrapper checks both. NaN is not supported (the wrapper never passes it).
+    """
+    cdef Py_ssize_t rows = x.shape[0], n = x.shape[1], m = 2 * half + 1
+    cdef Py_ssize_t r, i, j, pos
+    cdef float v, old
+    cdef float* buf = <float*> malloc(m * sizeof(float))
+    if buf == NULL:
+        raise MemoryError()
+    try:
+        with nogil:
+            for r in range(rows):
+                # The window around position 0, sorted by insertion.
+                for j in range(m):
+                    v = x[r, _mirror(j - half, n)]
+                    pos = _lower_bound(buf, j, v)
+                    for i in range(j, pos, -1):
+                        buf[i] = buf[i - 1]
+                    buf[pos] = v
+                out[r, 0] = buf[half]
+                for i in range(1, n):
+                    old = x[r, _mirror(i - 1 - half, n)]
+                    v = x[r, _mirror(i + half, n)]
+                    # Remove the value leaving the window...
+                    pos = _lower_bound(buf, m, old)
+                    for j in range(pos, m - 1):
+                        buf[j] = buf[j + 1]
+                    # ...and insert the one entering it.
+                    pos = _lower_bound(buf, m - 1, v)
+                    for j in range(m - 1, pos, -1):
+                        buf[j] = buf[j - 1]
+                    buf[pos] = v
+                    out[r, i] = buf[half]
+    finally:
+        free(buf)

@@ -64,3 +64,23 @@ def test_raw_kernel_call_returns_indices_in_range(rec119):
     twin = _twins.find_qrs(*args)
     np.testing.assert_array_equal(out[:n], twin)
     assert n > 100 and out[:n].min() >= 0 and out[:n].max() < x.size
+
+
+@pytest.mark.parametrize("n,half", [(2, 1), (5, 2), (31, 15), (400, 15), (1000, 7)])
+def test_running_median_kernel_matches_twin(n, half):
+    rng = np.random.default_rng(n)
+    # Rounded values make ties, which the sorted buffer must remove one at a time.
+    x = np.round(rng.normal(size=(6, n)), 1).astype(np.float32)
+    out = np.empty_like(x)
+    _core._running_median(x, half, out)
+    np.testing.assert_array_equal(out, _twins.running_median(x, half))
+
+
+def test_running_median_kernel_matches_twin_on_real_beats(rec208):
+    from ecgtool.beats.windows import beat_windows
+
+    waves = beat_windows(rec208.signal, rec208.fs, rec208.annotations.sample[1:-1]).waves
+    rows = np.ascontiguousarray(waves[..., 0].T)
+    out = np.empty_like(rows)
+    _core._running_median(rows, 15, out)
+    np.testing.assert_array_equal(out, _twins.running_median(rows, 15))

@@ -136,3 +136,12 @@ def find_qrs(feat: np.ndarray, sig: np.ndarray, init_qrs: float, init_noise: flo
             and sb_val > sb_threshold * thr and sb_val > floor):
         out.append(sb_pos)
     return np.asarray(out, dtype=np.int64)
+
+
+def running_median(x: np.ndarray, half: int) -> np.ndarray:
+    """Twin of ``_core._running_median``: centred median along axis 1, ends mirrored."""
+    n = x.shape[1]
+    idx = np.arange(-half, n + half)
+    idx = np.where(idx < 0, -idx, np.where(idx >= n, 2 * (n - 1) - idx, idx))
+    view = np.lib.stride_tricks.sliding_window_view(x[:, idx], 2 * half + 1, axis=1)
+    return np.median(view, axis=-1).astype(x.dtype)
