@@ -234,3 +234,16 @@ def test_plot_writes_a_png(tmp_path):
     bad = run("plot", "sample:208", "--start", "5000", "--out", tmp_path / "t.png")
     assert bad.exit_code == 1 and "past the end" in bad.stderr
     assert not (tmp_path / "t.png").exists()
+
+
+def test_detect_does_not_import_jax(tmp_path):
+    # A fresh interpreter: this test process may have imported JAX already.
+    import subprocess
+    import sys
+
+    code = ("import sys; from ecgtool.cli import main; "
+            f"rc = main(['detect', 'sample:119', '--out', {str(tmp_path / 'b.h5')!r}, '-q']); "
+            "print(rc, 'jax' in sys.modules, 'flax' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert out.stdout.split() == ["0", "False", "False"], out.stderr
