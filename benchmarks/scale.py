@@ -37,8 +37,7 @@ def job(src, model):
     t0 = time.perf_counter()
     a = analyse_job(src, ReadOptions(), model=model)
     return {"beats": int(a.times_s.size), "hours": a.duration_s / 3600,
-            "maxrss_mb": peak_rss_mb(), "pid": os.getpid(), "task_s": time.perf_counter() - t0,
-            "t_start": t0, "cpu_s": time.process_time()}
+            "maxrss_mb": peak_rss_mb(), "pid": os.getpid(), "task_s": time.perf_counter() - t0}
 
 
 def peak_rss_mb() -> float:
@@ -144,6 +143,14 @@ print(json.dumps({"wall_s": wall, "hours": a.duration_s / 3600, "beats": int(a.t
 """
 
 
+def median_run(runs: list[dict]) -> dict:
+    """The run with the median wall time, with every run's wall time in ``wall_s_all``."""
+    walls = [r["wall_s"] for r in runs]
+    best = dict(runs[int(np.argsort(walls)[len(walls) // 2])])
+    best["wall_s_all"] = walls
+    return best
+
+
 def one_day(root: Path, folder: Path, model: str, repeat: int = 1) -> dict:
     import wfdb
 
@@ -170,9 +177,7 @@ def one_day(root: Path, folder: Path, model: str, repeat: int = 1) -> dict:
             runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
         except (IndexError, ValueError):
             return {"error": out.stderr[-800:]}
-    walls = [r["wall_s"] for r in runs]
-    best = dict(runs[int(np.argsort(walls)[len(walls) // 2])])  # the median run
-    best["wall_s_all"] = walls
+    best = median_run(runs)
     best["peak_mb"] = max(r["peak_mb"] for r in runs)
     return best
 
@@ -210,10 +215,7 @@ def main() -> None:
                     tries.append(run_on_local_cluster(sources, model, jobs))
                 else:
                     tries.append(run_batch(sources, model, jobs, sched))
-            walls = [t["wall_s"] for t in tries]
-            r = dict(tries[int(np.argsort(walls)[len(walls) // 2])])  # the median run
-            r["wall_s_all"] = walls
-            payload["runs"][name] = r
+            payload["runs"][name] = r = median_run(tries)
             print(f"{name}: {r['hours']:.1f} h in {r['wall_s']:.1f} s = "
                   f"{r['hours_per_s']:.2f} h/s; peak MB per worker {r['peak_mb_per_worker']}",
                   flush=True)

@@ -3,7 +3,7 @@ resumable) or one CSV (atomically)."""
 
 from __future__ import annotations
 
-from typing import Callable, Iterable, Optional
+from typing import Callable, Iterable, Iterator, Optional
 
 from ecgtool.cli import _common as c
 
@@ -78,8 +78,16 @@ def write_detected(with_signal: bool = True, beats_attrs: Optional[dict] = None)
     return write
 
 
-def summary(verb: str, done: list, failures: list, n_beats: int, out: Optional[str]) -> None:
+def summary(lead: str, done: list, failures: list, out: Optional[str]) -> None:
+    """The closing line on stderr: ``ecgtool: <lead>N records -> OUT; K failed``."""
     where = out if c.output_kind(out) != "stdout" else "stdout"
-    c.say(f"ecgtool: {verb} {n_beats} beats in {len(done)} record"
-          f"{'s' if len(done) != 1 else ''} -> {where}"
+    c.say(f"ecgtool: {lead}{len(done)} record{'s' if len(done) != 1 else ''} -> {where}"
           + (f"; {len(failures)} failed" if failures else ""))
+
+
+def counting_beats(outcomes: Iterable, counted: list) -> Iterator:
+    """Pass outcomes through, appending the beat count of each successful one."""
+    for o in outcomes:
+        if o.ok:
+            counted.append(len(o.value.beats))
+        yield o

@@ -29,8 +29,8 @@ def classify(
     from functools import partial
 
     from ecgtool import batch
-    from ecgtool.cli._write import (beats_header, beats_rows, run_and_write, summary,
-                                    write_detected)
+    from ecgtool.cli._write import (beats_header, beats_rows, counting_beats, run_and_write,
+                                    summary, write_detected)
     from ecgtool.ml.model_io import load_model
     from ecgtool.pipeline import classify_job
 
@@ -41,17 +41,14 @@ def classify(
     counted = []
 
     def run(todo):
-        for o in batch.run(partial(classify_job, opts=opts, model=clf.path), todo, jobs=jobs,
-                           progress=not quiet, label="classify", spawn=True,
-                           scheduler=scheduler):
-            if o.ok:
-                counted.append(len(o.value.beats))
-            yield o
+        return counting_beats(batch.run(partial(classify_job, opts=opts, model=clf.path), todo,
+                                        jobs=jobs, progress=not quiet, label="classify",
+                                        spawn=True, scheduler=scheduler), counted)
 
     attrs = {"detector": "ecgtool", "model": clf.path,
              "model_training_records": clf.card.get("training_records", [])}
     done, failures = run_and_write(srcs, run, out, write_detected(True, attrs), beats_header,
                                    beats_rows, resume, quiet)
     if not quiet and done:
-        summary("classified", done, failures, sum(counted), out)
+        summary(f"classified {sum(counted)} beats in ", done, failures, out)
     return 1 if failures or not done else 0

@@ -29,7 +29,7 @@ def convert(
     from functools import partial
 
     from ecgtool import batch
-    from ecgtool.cli._write import run_and_write
+    from ecgtool.cli._write import run_and_write, summary
     from ecgtool.io.tables import format_table
     from ecgtool.pipeline import read_job
 
@@ -57,7 +57,5 @@ def convert(
 
     done, failures = run_and_write(srcs, run, out, write, header, rows, resume, quiet)
     if not quiet and done:
-        where = out if kind != "stdout" else "stdout"
-        c.say(f"ecgtool: {len(done)} record{'s' if len(done) != 1 else ''} -> {where}"
-              + (f"; {len(failures)} failed" if failures else ""))
+        summary("", done, failures, out)
     return 1 if failures or not done else 0

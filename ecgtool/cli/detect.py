@@ -29,8 +29,8 @@ def detect(
     from functools import partial
 
     from ecgtool import batch
-    from ecgtool.cli._write import (beats_header, beats_rows, run_and_write, summary,
-                                    write_detected)
+    from ecgtool.cli._write import (beats_header, beats_rows, counting_beats, run_and_write,
+                                    summary, write_detected)
     from ecgtool.pipeline import detect_job
 
     opts = c.read_options(channel, fs, column, units)
@@ -44,15 +44,13 @@ def detect(
     counted = []
 
     def run(todo):
-        for o in batch.run(partial(detect_job, opts=opts), todo, jobs=jobs,
-                           progress=not quiet, label="detect", scheduler=scheduler):
-            if o.ok:
-                counted.append(len(o.value.beats))
-            yield o
+        return counting_beats(batch.run(partial(detect_job, opts=opts), todo, jobs=jobs,
+                                        progress=not quiet, label="detect",
+                                        scheduler=scheduler), counted)
 
     done, failures = run_and_write(
         srcs, run, out, write_detected(not no_signal, {"detector": "ecgtool"}), beats_header,
         beats_rows, resume, quiet)
     if not quiet and done:
-        summary("detected", done, failures, sum(counted), out)
+        summary(f"detected {sum(counted)} beats in ", done, failures, out)
     return 1 if failures or not done else 0

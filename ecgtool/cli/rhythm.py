@@ -39,7 +39,7 @@ def rhythm(
     from dataclasses import replace
 
     from ecgtool import batch
-    from ecgtool.cli._write import run_and_write
+    from ecgtool.cli._write import run_and_write, summary
     from ecgtool.rhythm import DEFAULT_RHYTHM
 
     settings = replace(DEFAULT_RHYTHM, window_beats=window)
@@ -55,9 +55,7 @@ def rhythm(
     done, failures = run_and_write(srcs, run, out, write_analysis, episodes_header,
                                    episodes_rows, resume, quiet)
     if not quiet and done:
-        where = out if c.output_kind(out) != "stdout" else "stdout"
-        c.say(f"ecgtool: rhythm of {len(done)} record{'s' if len(done) != 1 else ''} -> {where}"
-              + (f"; {len(failures)} failed" if failures else ""))
+        summary("rhythm of ", done, failures, out)
     return 1 if failures or not done else 0
 
 
