@@ -197,16 +197,22 @@ def diagnose(name: str, duration_s: float, times_s: np.ndarray, labels: np.ndarr
         for c in AAMI_CLASSES:
             counts[c] = int(np.sum(lab == c))
     burden = {c: (100.0 * v / n if n else 0.0) for c, v in counts.items()}
+    af = episodes.of("af")
     if labels is not None:
+        # AF has no P waves to be premature by: S beats inside it are not PACs.
+        in_af = np.zeros(n, dtype=bool)
+        for a, b in zip(af.start_s, af.end_s):
+            in_af |= (t >= a) & (t <= b)
         for code, cls, per_h, pct, what in (
                 ("pvc", "V", th.pvc_per_hour, th.pvc_burden_pct, "PVC"),
                 ("pac", "S", th.pac_per_hour, th.pac_burden_pct, "PAC")):
-            k = counts[cls]
-            if k and (k / hours >= per_h or burden[cls] >= pct):
-                first = t[np.asarray(labels) == cls][0]
-                findings.append(Finding(code, f"{what} burden {burden[cls]:.1f}% ({k} beats, "
+            hits = (lab == cls) & ~in_af if cls == "S" else lab == cls
+            k = int(hits.sum())
+            pct_k = 100.0 * k / n if n else 0.0
+            if k and (k / hours >= per_h or pct_k >= pct):
+                first = t[hits][0]
+                findings.append(Finding(code, f"{what} burden {pct_k:.1f}% ({k} beats, "
                                         f"{k / hours:.0f}/h)", float(first), float(first)))
-    af = episodes.of("af")
     af_s = af.duration("af")
     af_long = float(np.max(af.end_s - af.start_s)) if len(af) else 0.0
     af_pct = 100.0 * af_s / duration_s if duration_s else 0.0

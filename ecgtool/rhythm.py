@@ -1,9 +1,9 @@
 """Rhythm episodes from beat times (and beat labels when there are any).
 
 Each R-R interval gets one rhythm, by priority: ``noise`` (inside an
-unreadable stretch), ``vt`` / ``svt`` (3 or more consecutive V / S beats
-faster than 100 bpm), ``af`` (irregularly irregular, long intervals inside
-it included), ``pause`` (R-R > 2 s), ``bigeminy`` / ``trigeminy`` (N-V or
+unreadable stretch), ``vt`` (3 or more consecutive V beats faster than
+100 bpm), ``svt`` (the same with S beats, away from AF), ``af`` (irregularly
+irregular, long intervals inside it included), ``pause`` (R-R > 2 s), ``bigeminy`` / ``trigeminy`` (N-V or
 N-N-V repeated), ``tachy`` / ``brady`` (local rate over 100 / under 50 bpm),
 else ``sinus``. Runs of one rhythm become episodes.
 
@@ -15,7 +15,12 @@ the three is the score. Sinus rhythm (even with sinus arrhythmia) changes
 slowly, so lag-1 differences are small; bigeminy and trigeminy repeat every
 2 or 3 beats, so lag-2 or lag-3 differences are small; only a rhythm with no
 order keeps all three large. Everything is cumulative sums over the beats,
-so a 24-hour Holter takes milliseconds. Each episode also reports the classic
+so a 24-hour Holter takes milliseconds.
+
+A beat classifier sees the fast, irregular beats of AF as premature and
+calls many of them ``S``. S beats are therefore taken out as PACs only where
+they are sparse (at most ``pac_share_max`` of the window's beats), and a run
+of fast S beats in or next to AF is AF, not SVT. Each episode also reports the classic
 irregularity features of its intervals (normalised RMSSD, turning-point
 ratio, Shannon entropy; :func:`irregularity`) as evidence a reader can check.
 
@@ -56,6 +61,7 @@ class RhythmSettings:
     rate_beats: int = 10
     tachy_bpm: float = 100.0
     brady_bpm: float = 50.0
+    pac_share_max: float = 0.3  # S beats denser than this are the rhythm, not PACs
 
 
 DEFAULT_RHYTHM = RhythmSettings()
@@ -326,7 +332,12 @@ def find_rhythms(beat_times_s: np.ndarray, labels: np.ndarray | None = None,
         early = np.zeros(n, dtype=bool)
         s_ref, k_ref = _window_sum(rr, plausible, st.rate_beats // 2)
         early[1:] = rr < 0.85 * s_ref / np.maximum(k_ref, 1)
-        ectopic = ventricular | ((lab == "S") & early)
+        # A classifier calls the fast irregular beats of AF "S"; where S beats
+        # are that common they are the rhythm, not premature beats within it.
+        s_sum, s_n = _window_sum((lab == "S").astype(float), np.ones(n, bool),
+                                 st.window_beats // 2)
+        sparse = s_sum <= st.pac_share_max * s_n
+        ectopic = ventricular | ((lab == "S") & early & sparse)
     valid = plausible & ~ectopic[:-1] & ~ectopic[1:]
     # Where ventricular ectopy leaves under half the intervals, the rhythm is
     # ectopy (bigeminy, runs), not AF.
@@ -359,14 +370,21 @@ def find_rhythms(beat_times_s: np.ndarray, labels: np.ndarray | None = None,
     conf = np.where(out == "af", af_conf, np.where(out == "sinus", 1 - af_conf, conf))
     if lab is not None:
         p = None if proba is None else np.asarray(proba, dtype=float)
+        af_near, _ = _window_sum(af.astype(float), np.ones(m, bool), st.window_beats // 2)
+        near_af = af_near > 0
         for name, cls, col in (("svt", "S", 1), ("vt", "V", 2)):
             for a, b in _runs(lab == cls):
                 if b - a < st.run_min_beats:
                     continue
                 run_rr = rr[a:b - 1]
                 if run_rr.size and 60.0 / run_rr.mean() > st.run_rate_bpm:
-                    out[a:b - 1] = name
-                    conf[a:b - 1] = p[a:b, col].mean() if p is not None else 1.0
+                    span = np.arange(a, b - 1)
+                    if name == "svt" and near_af[span].any():
+                        # Fast S-labelled beats inside AF, or at its blurred
+                        # edges, are AF, not SVT.
+                        continue
+                    out[span] = name
+                    conf[span] = p[a:b, col].mean() if p is not None else 1.0
     for a_s, b_s in noise_spans or []:
         hit = (t[1:] > a_s) & (t[:-1] < b_s)
         out[hit] = "noise"

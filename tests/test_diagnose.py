@@ -32,6 +32,22 @@ def test_pvc_burden_and_override():
         Thresholds.with_overrides({"nope": 1})
 
 
+def test_s_beats_inside_af_are_not_counted_as_pacs():
+    rng = np.random.default_rng(3)
+    af_rr = rng.uniform(0.33, 0.6, 200)
+    rr = np.concatenate([np.full(200, 0.8), af_rr, np.full(200, 0.8)])
+    lab = np.array(["N"] * (rr.size + 1))
+    lab[201:401][af_rr < 0.47] = "S"
+    lab[50] = "S"  # one real PAC in sinus rhythm
+    r = _run(rr, lab)
+    codes = [f.code for f in r.findings]
+    assert "af" in codes and "svt" not in codes and "pac" in codes
+    pac = r.findings[codes.index("pac")]
+    # The one PAC and at most a few S beats at the blurred edges of the AF episode.
+    assert 1 <= int(pac.text.split("(")[1].split()[0]) <= 6
+    assert r.counts["S"] > 50  # the class counts still hold every S label
+
+
 def test_af_vt_pause_findings_with_times():
     rng = np.random.default_rng(0)
     rr = np.concatenate([np.full(100, 0.8), rng.uniform(0.35, 1.1, 150), np.full(60, 0.8),

@@ -33,6 +33,35 @@ def test_af_segment_found_at_its_time():
     assert abs(start - t[150]) < 10 and abs(end - t[350]) < 10
 
 
+def test_fast_af_beats_labelled_s_are_af_not_pacs_or_svt():
+    # A classifier calls the short intervals of fast AF "S"; taking them all
+    # out as PACs would leave a regular-looking rhythm.
+    rng = np.random.default_rng(5)
+    af_rr = rng.uniform(0.33, 0.6, 120)
+    rr = np.concatenate([np.full(100, 0.8), af_rr, np.full(100, 0.8)])
+    t = times(rr)
+    lab = np.array(["N"] * t.size)
+    lab[101:221][af_rr < 0.47] = "S"
+    ep = find_rhythms(t, lab)
+    af = spans(ep, "af")
+    assert len(af) == 1 and af[0][1] - af[0][0] > 0.8 * af_rr.sum()
+    assert "svt" not in ep.rhythm
+    # Occasional S beats in sinus rhythm are still PACs: taken out, no AF.
+    sinus = np.full(300, 0.8)
+    lab = np.array(["N"] * 301)
+    for i in range(20, 290, 15):
+        sinus[i - 1], sinus[i] = 0.5, 1.1
+        lab[i] = "S"
+    assert "af" not in find_rhythms(times(sinus), lab).rhythm
+
+
+def test_svt_run_is_regular_and_found():
+    rr = np.concatenate([np.full(60, 0.8), np.full(8, 0.45), np.full(60, 0.8)])
+    lab = np.array(["N"] * 61 + ["S"] * 8 + ["N"] * 60)
+    svt = find_rhythms(times(rr), lab).of("svt")
+    assert len(svt) == 1 and svt.n_beats[0] == 8
+
+
 def test_bigeminy_is_not_af_and_is_named_with_labels():
     rr = np.tile([0.55, 1.05], 100)
     t = times(rr)
