@@ -31,18 +31,18 @@ import os
 import subprocess
 import sys
 import time
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
 
 from _common import command_line, data_root, machine, md_table, update_results_md, write_json
-from ecgtool.beats.labels import aami_labels, class_index
+from ecgtool.beats.labels import SYMBOL_TO_AAMI, SYMBOLS, aami_labels, class_index, symbol_index
 from ecgtool.beats.table import AAMI_CLASSES
 from ecgtool.evaluate import BEAT_SYMBOLS, PACED_RECORDS, match_beats
 from ecgtool.io.records import read_wfdb
 from ecgtool.ml.input_pipeline import BeatDataset, detected_dataset, reference_dataset
-from ecgtool.ml.main import DS1, DS2
+from ecgtool.ml.main import DS1, DS2, encode, fit_symbols
 from ecgtool.signal.detect import detect_r_peaks
 
 K = len(AAMI_CLASSES)
@@ -121,6 +121,28 @@ def cnn_predict(res, ds: BeatDataset) -> np.ndarray:
     return predict_logits(state, ds).argmax(axis=1)
 
 
+def symbol_confusion(res, head, ds: BeatDataset, pred: np.ndarray) -> np.ndarray:
+    """Reference symbol x named symbol (last column: none named), reference beats."""
+    feats = encode(res.params, asdict(res.config), ds)
+    named = symbol_index(head.name(np.array(AAMI_CLASSES)[pred], feats))
+    ref = symbol_index(ds.symbols)
+    keep = ref >= 0
+    cm = np.zeros((len(SYMBOLS), len(SYMBOLS) + 1), int)
+    np.add.at(cm, (ref[keep], np.where(named[keep] < 0, len(SYMBOLS), named[keep])), 1)
+    return cm
+
+
+def symbol_metrics(cm: np.ndarray) -> dict:
+    out = {}
+    for i, sym in enumerate(SYMBOLS):
+        n_ref, n_named, tp = int(cm[i].sum()), int(cm[:, i].sum()), int(cm[i, i])
+        if n_ref or n_named:
+            out[sym] = {"n": n_ref, "named": n_named,
+                        "se": tp / n_ref if n_ref else float("nan"),
+                        "ppv": tp / n_named if n_named else float("nan")}
+    return out
+
+
 def segment_features(ds: BeatDataset) -> np.ndarray:
     return ds.waves[:, :, 0]
 
@@ -159,6 +181,8 @@ def run_split(name, train_names, test_groups, recs, ref_ds, det, methods):
     """Train per fold, score every method; returns {method: {'ref': cm, 'e2e': cm}}."""
     cms = {m: {"ref": np.zeros((K + 1, K + 1), int), "e2e": np.zeros((K + 1, K + 1), int)}
            for m in methods}
+    if "cnn" in methods:
+        cms["cnn"]["symbols"] = np.zeros((len(SYMBOLS), len(SYMBOLS) + 1), int)
     times = []
     for test in test_groups:
         train = ref_ds.of_records([n for n in train_names if n not in test])
@@ -167,6 +191,7 @@ def run_split(name, train_names, test_groups, recs, ref_ds, det, methods):
         if "cnn" in methods:
             fitted["cnn"] = cnn_fit(train)
             times.append(time.perf_counter() - t0)
+            head = fit_symbols(fitted["cnn"].params, asdict(fitted["cnn"].config), train)
         lab = train.labels >= 0
         for b, (kind, make) in BASELINES.items():
             if b in methods:
@@ -185,6 +210,8 @@ def run_split(name, train_names, test_groups, recs, ref_ds, det, methods):
                     p_det = model.predict(baseline_x(kind, det_part))
                 keep = ref_part.labels >= 0
                 cms[m]["ref"] += confusion(ref_part.labels[keep], p_ref[keep])
+                if m == "cnn":
+                    cms[m]["symbols"] += symbol_confusion(model, head, ref_part, p_ref)
                 r, p = end_to_end(recs[n], det_part.r_peak, p_det)
                 cms[m]["e2e"] += confusion(r, p)
         print(f"{name}: fold {test} done", flush=True)
@@ -311,6 +338,19 @@ def render(payload: dict) -> None:
                  f"including detection and windowing. Training the default model "
                  f"(`ecgtool train --data $ECGTOOL_DATA/mitdb --records ds1`): "
                  f"{payload['default_model_training_seconds']:.0f} s on this machine.\n")
+    sym = cv.get("cnn_symbols")
+    if sym:
+        srows = [[s, SYMBOL_TO_AAMI[s], v["n"], v["named"],
+                  f"{100 * v['se']:.1f}" if v["n"] else "-",
+                  f"{100 * v['ppv']:.1f}" if v["named"] else "-"]
+                 for s, v in sym["per_symbol"].items()]
+        stable = md_table(["symbol", "AAMI class", "reference beats", "named", "Se %", "+P %"],
+                          srows)
+        print(stable)
+        extra += (f"\nMIT-BIH symbols named by the CNN's symbol head (fitted per fold on the "
+                  f"training records' encoder features), {cv['protocol']}, reference beats. "
+                  f"A symbol is named only within the predicted AAMI class and only when the "
+                  f"fold's training records hold at least 50 of its beats:\n\n{stable}\n")
     times = cv.get("cnn_train_seconds_per_fold")
     if times:
         extra += f"CNN training per fold: {np.mean(times):.0f} s on average.\n"
@@ -361,11 +401,15 @@ def main() -> None:
                            args.methods)
     payload["ds1_cv"] = {"protocol": protocol, "records": ds1,
                          "cnn_train_seconds_per_fold": times,
-                         "methods": {m: {k: metrics(v) for k, v in c.items()}
+                         "methods": {m: {k: metrics(v) for k, v in c.items() if k != "symbols"}
                                      for m, c in cms.items()}}
+    if "cnn" in cms:
+        payload["ds1_cv"]["cnn_symbols"] = {"per_symbol": symbol_metrics(cms["cnn"]["symbols"]),
+                                            "confusion": cms["cnn"]["symbols"].tolist()}
     if all(n in present for n in DS1 + DS2):
         cms2, _ = run_split("DS1->DS2", list(DS1), [list(DS2)], recs, ref_ds, det, args.methods)
-        payload["ds1_ds2"] = {m: {k: metrics(v) for k, v in c.items()} for m, c in cms2.items()}
+        payload["ds1_ds2"] = {m: {k: metrics(v) for k, v in c.items() if k != "symbols"}
+                              for m, c in cms2.items()}
     if not args.no_shipped:
         shipped = shipped_on(root)
         payload["shipped_model"] = {g: {k: metrics(v) for k, v in c.items()}

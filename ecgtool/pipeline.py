@@ -211,14 +211,14 @@ def long_record_analysis(src: Source, opts: ReadOptions, model: str | None = Non
                     if mine.size:
                         lab = classify_beats(data, fs, around - lo, clf)
                         pick = np.searchsorted(around, mine)
-                        label_parts.append((lab.aami[pick], lab.proba[pick]))
+                        label_parts.append((lab.aami[pick], lab.proba[pick],
+                                            lab.symbol[pick]))
     cols = {k: np.concatenate([t[k] for t in tables]) for k in tables[0]} if tables else {}
     beats = Beats.from_columns(cols, fs) if cols else Beats(fs=fs, r_peak=[])
     labels = proba = None
     if classify and label_parts:
-        labels = np.concatenate([a for a, _ in label_parts])
-        proba = np.concatenate([p for _, p in label_parts])
-        beats.labels = BeatLabels(labels, proba)
+        labels, proba, symbol = (np.concatenate(c) for c in zip(*label_parts))
+        beats.labels = BeatLabels(labels, proba, symbol)
     times = beats.r_peak / fs
     ep = find_rhythms(times, labels, proba, noise, settings or DEFAULT_RHYTHM)
     return Analysis(src.name, n / fs, times, labels, proba, ep, noise, None, beats)

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from ecgtool.beats.labels import SYMBOL_TO_AAMI
 from ecgtool.beats.table import BEAT_COLUMNS
 from ecgtool.cli import app, main
 from ecgtool.io.records import sample_path
@@ -190,8 +191,12 @@ def test_classify_adds_label_columns(tmp_path):
     r = run("classify", "sample:119", "--out", "-")
     assert r.exit_code == 0, r.output
     rows = list(csv.DictReader(io.StringIO(r.stdout)))
-    assert list(rows[0])[-7:] == ["aami", "p_N", "p_S", "p_V", "p_F", "p_Q", "anomaly"]
+    assert list(rows[0])[-8:] == ["aami", "symbol", "p_N", "p_S", "p_V", "p_F", "p_Q",
+                                  "anomaly"]
     assert {row["aami"] for row in rows} <= set("NSVFQ")
+    # Each named symbol belongs to its beat's AAMI class.
+    assert all(SYMBOL_TO_AAMI[row["symbol"]] == row["aami"] for row in rows if row["symbol"])
+    assert sum(row["symbol"] == "V" for row in rows) > 300
     assert sum(row["anomaly"] == "true" for row in rows) > 300  # 119 has 444 PVCs
 
 
@@ -223,6 +228,8 @@ def test_train_tiny_model(tmp_path):
     assert r.exit_code == 0, r.output
     card = json.loads((tmp_path / "m" / "model.json").read_text())
     assert len(card["history"]) == 2 and card["validation_records"]
+    assert (tmp_path / "m" / "symbols.msgpack").is_file()
+    assert card["symbol_head"]["training_beats"]["V"] > 0
     assert run("classify", "sample:119", "--model", tmp_path / "m", "-q").exit_code == 0
 
 

@@ -8,7 +8,7 @@ import pytest
 
 jax = pytest.importorskip("jax")
 
-from ecgtool.beats.labels import aami_labels, class_index  # noqa: E402
+from ecgtool.beats.labels import SYMBOL_TO_AAMI, aami_labels, class_index  # noqa: E402
 from ecgtool.beats.windows import (RR_FEATURES, WINDOW, beat_windows,  # noqa: E402
                                    local_template, rr_features)
 from ecgtool.errors import EcgToolError  # noqa: E402
@@ -17,6 +17,7 @@ from ecgtool.ml.classify import classify_beats  # noqa: E402
 from ecgtool.ml.input_pipeline import reference_dataset, split_records  # noqa: E402
 from ecgtool.ml.model_io import default_model_dir, load_model, save_model  # noqa: E402
 from ecgtool.ml.models import BeatClassifier  # noqa: E402
+from ecgtool.ml.symbols import SymbolHead, fit_symbol_head  # noqa: E402
 from ecgtool.ml.train import (TrainConfig, class_weights, create_train_state,  # noqa: E402
                               train_step)
 from ecgtool.signal.detect import detect_r_peaks  # noqa: E402
@@ -104,6 +105,47 @@ def test_shipped_model_on_bundled_records(rec119, rec208):
         np.testing.assert_allclose(labels.proba.sum(axis=1), 1.0, atol=1e-4)
     # Measured with the shipped model: V Se 0.93, +P 0.998 on these two records.
     assert tp / (tp + fn) > 0.88 and tp / (tp + fp) > 0.95
+
+
+def test_symbols_are_named_within_the_aami_class(rec208):
+    clf = load_model()
+    assert clf.symbols is not None and clf.card["symbol_head"]["nameable"]
+    peaks = detect_r_peaks(rec208.signal, rec208.fs)
+    labels = classify_beats(rec208.signal, rec208.fs, peaks, clf)
+    named = labels.symbol != ""
+    assert named.mean() > 0.95
+    assert all(SYMBOL_TO_AAMI[s] == a for s, a in zip(labels.symbol[named], labels.aami[named]))
+    # 208 is a training record: its PVCs and fusion beats keep their symbols.
+    a = rec208.annotations
+    m = match_beats(a.sample[np.isin(a.symbol, ["V", "F"])], peaks, 54)
+    ref = a.symbol[np.isin(a.symbol, ["V", "F"])][m.ref_index]
+    assert np.mean(labels.symbol[m.test_index] == ref) > 0.8
+
+
+def test_model_without_symbol_head_names_none(tmp_path, rec119):
+    old = tmp_path / "old"
+    shutil.copytree(default_model_dir(), old)
+    (old / "symbols.msgpack").unlink()
+    x = rec119.signal[:36000]
+    labels = classify_beats(x, rec119.fs, detect_r_peaks(x, rec119.fs), load_model(old))
+    assert len(labels.aami) > 50 and set(labels.symbol) == {""}
+    (old / "symbols.msgpack").write_bytes(b"\x01junk")
+    with pytest.raises(EcgToolError, match="symbol head is corrupt"):
+        load_model(old)
+
+
+def test_symbol_head_learns_and_round_trips():
+    rng = np.random.default_rng(1)
+    f = rng.normal(size=(3000, 8))
+    sym = np.where(f[:, 0] > 0.5, "L", np.where(f[:, 1] > 1.0, "R", "N"))
+    sym[:40] = "e"  # too few to be named
+    head = fit_symbol_head(f, sym)
+    named = head.name(np.full(3000, "N"), f)
+    assert "e" not in set(named) and np.mean(named[40:] == sym[40:]) > 0.9
+    back = SymbolHead.from_bytes(head.to_bytes())
+    assert np.array_equal(back.name(np.full(3000, "N"), f), named)
+    # A class none of whose symbols was trained gets no name.
+    assert set(head.name(np.full(5, "Q"), f[:5])) == {""}
 
 
 def test_corrupt_or_missing_model(tmp_path):

@@ -15,6 +15,21 @@ SYMBOL_TO_AAMI = {
     "/": "Q", "f": "Q", "Q": "Q",
 }
 
+#: MIT-BIH beat symbols a classifier can name, grouped by AAMI class.
+SYMBOLS = tuple(SYMBOL_TO_AAMI)
+
+
+def symbol_index(symbols: np.ndarray) -> np.ndarray:
+    """Position in :data:`SYMBOLS`, -1 for other symbols.
+
+    Examples
+    --------
+    >>> symbol_index(np.array(["N", "L", "V", "+"])).tolist()
+    [0, 1, 9, -1]
+    """
+    lut = {s: i for i, s in enumerate(SYMBOLS)}
+    return np.array([lut.get(str(s), -1) for s in np.asarray(symbols).ravel()], dtype=np.int32)
+
 
 def aami_labels(symbols: np.ndarray) -> np.ndarray:
     """AAMI class per MIT-BIH symbol; ``""`` for symbols outside the mapping.

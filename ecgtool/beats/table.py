@@ -22,7 +22,7 @@ BEAT_COLUMNS = ("r_peak", "time_s", "qrs_onset", "qrs_offset", "qrs_ms", "r_late
 AAMI_CLASSES = ("N", "S", "V", "F", "Q")
 
 #: Columns added by ``ecgtool classify``.
-LABEL_COLUMNS = ("aami",) + tuple(f"p_{c}" for c in AAMI_CLASSES) + ("anomaly",)
+LABEL_COLUMNS = ("aami", "symbol") + tuple(f"p_{c}" for c in AAMI_CLASSES) + ("anomaly",)
 
 
 @dataclass
@@ -35,14 +35,20 @@ class BeatLabels:
         One of ``N S V F Q`` per beat (str).
     proba : numpy.ndarray
         ``(n_beats, 5)`` class probabilities, columns in :data:`AAMI_CLASSES` order.
+    symbol : numpy.ndarray
+        MIT-BIH beat symbol within the AAMI class (``N L R A a V E F`` ...),
+        ``""`` where the model cannot name one (:mod:`ecgtool.ml.symbols`).
     """
 
     aami: np.ndarray
     proba: np.ndarray
+    symbol: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.aami = np.asarray(self.aami, dtype="<U1")
         self.proba = np.asarray(self.proba, dtype=np.float32).reshape(-1, len(AAMI_CLASSES))
+        self.symbol = (np.full(self.aami.size, "", dtype="<U1") if self.symbol is None
+                       else np.asarray(self.symbol, dtype="<U1"))
 
     @property
     def anomaly(self) -> np.ndarray:
@@ -141,6 +147,7 @@ class Beats:
             cols[f] = getattr(self, f)
         if self.labels is not None:
             cols["aami"] = self.labels.aami
+            cols["symbol"] = self.labels.symbol
             for i, c in enumerate(AAMI_CLASSES):
                 cols[f"p_{c}"] = self.labels.proba[:, i]
             cols["anomaly"] = self.labels.anomaly
@@ -154,7 +161,8 @@ class Beats:
         labels = None
         if "aami" in cols:
             labels = BeatLabels(aami=cols["aami"],
-                                proba=np.stack([cols[f"p_{c}"] for c in AAMI_CLASSES], axis=1))
+                                proba=np.stack([cols[f"p_{c}"] for c in AAMI_CLASSES], axis=1),
+                                symbol=cols.get("symbol"))
         return cls(fs=fs, labels=labels, **kw)
 
     def select(self, mask: np.ndarray) -> "Beats":
@@ -163,5 +171,6 @@ class Beats:
               if isinstance(getattr(self, f.name), np.ndarray)}
         labels = None
         if self.labels is not None:
-            labels = BeatLabels(self.labels.aami[mask], self.labels.proba[mask])
+            labels = BeatLabels(self.labels.aami[mask], self.labels.proba[mask],
+                                self.labels.symbol[mask])
         return Beats(fs=self.fs, labels=labels, **kw)

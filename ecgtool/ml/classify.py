@@ -19,22 +19,26 @@ def _predict_fn(clf_id: int, module):
 
     @jax.jit
     def probs(params, waves, rr):
-        return jax.nn.softmax(module.apply(params, waves, rr, train=False), axis=-1)
+        features = module.apply(params, waves, rr, train=False, method=module.features)
+        logits = module.apply(params, features, method=module.logits)
+        return jax.nn.softmax(logits, axis=-1), features
 
     return probs
 
 
-def predict_proba(windows: BeatWindows, clf: Classifier) -> np.ndarray:
-    """Class probabilities ``(n_beats, 5)`` for prepared windows.
+def predict(windows: BeatWindows, clf: Classifier) -> tuple[np.ndarray, np.ndarray]:
+    """Class probabilities ``(n_beats, 5)`` and encoder features for prepared windows.
 
     Batches have one fixed size (the last is padded) so the network is
     compiled once per process.
     """
     n = len(windows)
+    hidden = clf.module().hidden
+    proba = np.empty((n, len(AAMI_CLASSES)), np.float32)
+    features = np.empty((n, hidden), np.float32)
     if n == 0:
-        return np.zeros((0, len(AAMI_CLASSES)), np.float32)
+        return proba, features
     fn = _predict_fn(id(clf), clf.module())
-    out = np.empty((n, len(AAMI_CLASSES)), np.float32)
     for start in range(0, n, BATCH):
         stop = min(n, start + BATCH)
         w, r = windows.waves[start:stop], windows.rr[start:stop]
@@ -42,13 +46,20 @@ def predict_proba(windows: BeatWindows, clf: Classifier) -> np.ndarray:
             pad = BATCH - (stop - start)
             w = np.concatenate([w, np.zeros((pad,) + w.shape[1:], w.dtype)])
             r = np.concatenate([r, np.ones((pad, r.shape[1]), r.dtype)])
-        out[start:stop] = np.asarray(fn(clf.params, w, r))[: stop - start]
-    return out
+        p, f = fn(clf.params, w, r)
+        proba[start:stop] = np.asarray(p)[: stop - start]
+        features[start:stop] = np.asarray(f)[: stop - start]
+    return proba, features
+
+
+def predict_proba(windows: BeatWindows, clf: Classifier) -> np.ndarray:
+    """Class probabilities ``(n_beats, 5)`` for prepared windows."""
+    return predict(windows, clf)[0]
 
 
 def classify_beats(ecg: np.ndarray, fs: float, r_peaks: np.ndarray,
                    model: Classifier | str | None = None) -> BeatLabels:
-    """AAMI class and class probabilities of every beat.
+    """AAMI class, class probabilities and MIT-BIH symbol of every beat.
 
     Parameters
     ----------
@@ -76,7 +87,8 @@ def classify_beats(ecg: np.ndarray, fs: float, r_peaks: np.ndarray,
     True
     """
     clf = model if isinstance(model, Classifier) else load_model(model)
-    proba = predict_proba(beat_windows(ecg, fs, r_peaks), clf)
+    proba, features = predict(beat_windows(ecg, fs, r_peaks), clf)
     classes = np.array(AAMI_CLASSES)
     aami = classes[proba.argmax(axis=1)] if len(proba) else np.zeros(0, "<U1")
-    return BeatLabels(aami=aami, proba=proba)
+    symbol = clf.symbols.name(aami, features) if clf.symbols is not None else None
+    return BeatLabels(aami=aami, proba=proba, symbol=symbol)

@@ -31,6 +31,8 @@ class BeatDataset:
         Record name of each beat (str).
     r_peak : numpy.ndarray
         R-peak index of each beat in its record.
+    symbols : numpy.ndarray or None
+        MIT-BIH symbol of each beat (``""`` when unknown).
     """
 
     waves: np.ndarray
@@ -38,13 +40,18 @@ class BeatDataset:
     labels: np.ndarray
     records: np.ndarray
     r_peak: np.ndarray
+    symbols: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.symbols is None:
+            self.symbols = np.full(self.labels.size, "", dtype="<U1")
 
     def __len__(self) -> int:
         return int(self.labels.size)
 
     def select(self, mask: np.ndarray) -> "BeatDataset":
         return BeatDataset(self.waves[mask], self.rr[mask], self.labels[mask],
-                           self.records[mask], self.r_peak[mask])
+                           self.records[mask], self.r_peak[mask], self.symbols[mask])
 
     def of_records(self, names) -> "BeatDataset":
         return self.select(np.isin(self.records, list(names)))
@@ -52,7 +59,7 @@ class BeatDataset:
     @staticmethod
     def concat(parts: list["BeatDataset"]) -> "BeatDataset":
         return BeatDataset(*(np.concatenate([getattr(p, f) for p in parts]) for f in
-                             ("waves", "rr", "labels", "records", "r_peak")))
+                             ("waves", "rr", "labels", "records", "r_peak", "symbols")))
 
 
 def reference_dataset(record: Record) -> BeatDataset:
@@ -70,7 +77,8 @@ def reference_dataset(record: Record) -> BeatDataset:
     r, sym = r[order], a.symbol[mask][order]
     w = beat_windows(record.signal, record.fs, r)
     labels = class_index(aami_labels(sym))
-    return BeatDataset(w.waves, w.rr, labels, np.full(r.size, record.name), r)
+    return BeatDataset(w.waves, w.rr, labels, np.full(r.size, record.name), r,
+                       sym.astype("<U1"))
 
 
 def detected_dataset(record: Record, r_peaks: np.ndarray,
@@ -81,6 +89,7 @@ def detected_dataset(record: Record, r_peaks: np.ndarray,
     r = np.asarray(r_peaks, dtype=np.int64)
     w = beat_windows(record.signal, record.fs, r)
     labels = np.full(r.size, -1, dtype=np.int32)
+    symbols = np.full(r.size, "", dtype="<U1")
     if record.annotations is not None:
         a = record.annotations
         mask = np.isin(a.symbol, list(BEAT_SYMBOLS))
@@ -89,7 +98,8 @@ def detected_dataset(record: Record, r_peaks: np.ndarray,
         ref, sym = ref[order], sym[order]
         m = match_beats(ref, r, int(round(window_s * record.fs)))
         labels[m.test_index] = class_index(aami_labels(sym[m.ref_index]))
-    return BeatDataset(w.waves, w.rr, labels, np.full(r.size, record.name), r)
+        symbols[m.test_index] = sym[m.ref_index]
+    return BeatDataset(w.waves, w.rr, labels, np.full(r.size, record.name), r, symbols)
 
 
 def split_records(names: list[str], n_val: int, seed: int = 0,

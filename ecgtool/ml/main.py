@@ -9,6 +9,7 @@ from ecgtool.errors import EcgToolError
 from ecgtool.io.records import Record
 from ecgtool.ml.input_pipeline import BeatDataset, reference_dataset, split_records
 from ecgtool.ml.model_io import save_model
+from ecgtool.ml.symbols import save_symbol_head
 from ecgtool.ml.train import TrainConfig, TrainResult, train_and_evaluate
 
 #: de Chazal's inter-patient split of MIT-BIH (training half DS1, test half DS2).
@@ -42,12 +43,30 @@ def train_model(records: list[Record], out: str | os.PathLike, config: TrainConf
     ds = labelled_dataset(records)
     names = [r.name for r in records]
     train_names, val_names = split_records(names, n_val, config.seed, ds)
-    res = train_and_evaluate(ds.of_records(train_names),
-                             ds.of_records(val_names) if val_names else None, config, on_epoch)
+    train_ds = ds.of_records(train_names)
+    res = train_and_evaluate(train_ds, ds.of_records(val_names) if val_names else None, config,
+                             on_epoch)
+    head = fit_symbols(res.params, res.card()["config"], train_ds, config.seed)
     card = {"training_records": train_names, "validation_records": val_names,
-            "sources": sorted({r.source for r in records}), **res.card(), **(extra_card or {})}
+            "sources": sorted({r.source for r in records}), **res.card(),
+            "symbol_head": symbol_card(head), **(extra_card or {})}
     save_model(out, res.params, card)
+    save_symbol_head(out, head)
     return res
+
+
+def fit_symbols(params: dict, model_config: dict, ds: BeatDataset, seed: int = 0):
+    """The MIT-BIH symbol head of a trained classifier, fitted on ``ds``'s beats."""
+    from ecgtool.ml.symbols import fit_symbol_head
+
+    return fit_symbol_head(encode(params, model_config, ds), ds.symbols, seed)
+
+
+def symbol_card(head) -> dict:
+    from ecgtool.beats.labels import SYMBOLS
+
+    return {"nameable": [s for s, ok in zip(SYMBOLS, head.nameable) if ok],
+            "training_beats": {s: int(c) for s, c in zip(SYMBOLS, head.counts) if c}}
 
 
 # ------------------------------------------------------------- adaptation
@@ -150,5 +169,9 @@ def adapt_model(source: list[Record], target: list[Record], out, init=None,
                                                        "validation_records")}
     card.update(res.card())
     card["adaptation"].update(summary)
+    # The encoder moved: the symbol head is fitted again on the source beats.
+    head = fit_symbols(res.params, model_config, src)
+    card["symbol_head"] = symbol_card(head)
     save_model(out, res.params, card)
+    save_symbol_head(out, head)
     return card["adaptation"]

@@ -1,8 +1,9 @@
 """Saving and loading classifiers: flax-serialised parameters plus a JSON model card.
 
-A model directory holds ``params.msgpack`` (``flax.serialization``) and
+A model directory holds ``params.msgpack`` (``flax.serialization``),
 ``model.json`` (the card: classes, input rate, window, R-R features,
-architecture, training records, metrics, package version).
+architecture, training records, metrics, package version) and, optionally,
+``symbols.msgpack`` (the MIT-BIH symbol head).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy as np
 from ecgtool.beats.table import AAMI_CLASSES
 from ecgtool.beats.windows import AFTER, BEFORE, MODEL_FS, RR_FEATURES, WINDOW
 from ecgtool.errors import EcgToolError
+from ecgtool.ml.symbols import SYMBOL_FILE, SymbolHead, load_symbol_head
 
 PARAMS_FILE = "params.msgpack"
 CARD_FILE = "model.json"
@@ -31,11 +33,13 @@ def default_model_dir() -> Path:
 
 @dataclass
 class Classifier:
-    """A loaded classifier: Flax parameters, the module, and the card."""
+    """A loaded classifier: Flax parameters, the module, the card, and the
+    MIT-BIH symbol head when the directory has one (:mod:`ecgtool.ml.symbols`)."""
 
     params: dict
     card: dict
     path: str
+    symbols: "SymbolHead | None" = None
 
     def module(self):
         from ecgtool.ml.train import TrainConfig
@@ -81,7 +85,7 @@ def _json_default(o):
 
 
 @lru_cache(maxsize=8)
-def _load(path: str, mtime: float) -> Classifier:
+def _load(path: str, stamp: tuple) -> Classifier:
     import jax
     import jax.numpy as jnp
     from flax import serialization
@@ -119,6 +123,10 @@ def _load(path: str, mtime: float) -> Classifier:
     if not shapes_ok:
         raise EcgToolError("model parameters do not fit the architecture in the card", path)
     clf.params = params
+    try:
+        clf.symbols = load_symbol_head(d)
+    except Exception as exc:
+        raise EcgToolError(f"symbol head is corrupt ({type(exc).__name__})", path) from None
     return clf
 
 
@@ -130,5 +138,7 @@ def load_model(directory: str | os.PathLike | None = None) -> Classifier:
     d = Path(directory) if directory is not None else default_model_dir()
     if not d.is_dir():
         raise EcgToolError("model directory not found", str(d))
-    card = d / CARD_FILE
-    return _load(str(d.resolve()), card.stat().st_mtime if card.exists() else 0.0)
+    # Any file rewritten in place (a retrained model) must be read again.
+    stamp = tuple(f.stat().st_mtime_ns if f.exists() else 0
+                  for f in (d / CARD_FILE, d / PARAMS_FILE, d / SYMBOL_FILE))
+    return _load(str(d.resolve()), stamp)

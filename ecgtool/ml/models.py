@@ -82,3 +82,6 @@ class BeatClassifier(nn.Module):
 
     def features(self, waves, rr, train: bool = False):
         return self.encoder(waves, rr, train)
+
+    def logits(self, features):
+        return self.head(features)

@@ -1,0 +1,171 @@
+"""Naming each beat's MIT-BIH symbol, where the training data allow it.
+
+The AAMI class decides and the symbol refines it: a linear head on the
+trained classifier's encoder features (kept frozen) scores the MIT-BIH beat
+symbols, and each beat gets the best-scoring symbol *within its AAMI class*,
+so that ``symbol`` and ``aami`` never disagree. Symbols with too few training
+beats (in MIT-BIH DS1: ``e``, ``j``, ``J``, ``S``, ``Q``; the paced ``/`` and
+``f`` are not trained on at all) are never named; a beat whose class has no
+nameable symbol gets ``""``.
+
+Keeping the encoder frozen means the head cannot change the AAMI decisions,
+and it trains in seconds. It is stored beside the classifier as
+``symbols.msgpack``; older model directories without it give ``""``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ecgtool.beats.labels import SYMBOL_TO_AAMI, SYMBOLS, symbol_index
+from ecgtool.beats.table import AAMI_CLASSES
+
+SYMBOL_FILE = "symbols.msgpack"
+
+#: A symbol needs this many training beats to be named.
+MIN_BEATS = 50
+
+
+@dataclass
+class SymbolHead:
+    """Linear scores over :data:`ecgtool.beats.labels.SYMBOLS` from encoder features.
+
+    Attributes
+    ----------
+    kernel : numpy.ndarray
+        ``(n_features, n_symbols)`` weights.
+    bias : numpy.ndarray
+        ``(n_symbols,)``.
+    counts : numpy.ndarray
+        Training beats per symbol; symbols under :data:`MIN_BEATS` are never named.
+    """
+
+    kernel: np.ndarray
+    bias: np.ndarray
+    counts: np.ndarray
+
+    @property
+    def nameable(self) -> np.ndarray:
+        return np.asarray(self.counts) >= MIN_BEATS
+
+    def name(self, aami: np.ndarray, features: np.ndarray) -> np.ndarray:
+        """The best nameable symbol of each beat's AAMI class (``""`` if none).
+
+        Examples
+        --------
+        >>> h = SymbolHead(np.eye(15)[:, :15], np.zeros(15), np.full(15, 100))
+        >>> f = np.zeros((2, 15)); f[0, 1] = 1; f[1, 9] = 1   # favour L, then V
+        >>> h.name(np.array(["N", "S"]), f).tolist()          # S has no L or V
+        ['L', 'A']
+        """
+        scores = np.asarray(features, np.float64) @ self.kernel + self.bias
+        aami = np.asarray(aami)
+        out = np.full(aami.size, "", dtype="<U1")
+        for c in AAMI_CLASSES:
+            rows = aami == c
+            allowed = np.array([SYMBOL_TO_AAMI[s] == c for s in SYMBOLS]) & self.nameable
+            if rows.any() and allowed.any():
+                s = np.where(allowed, scores[rows], -np.inf)
+                out[rows] = np.array(SYMBOLS)[s.argmax(axis=1)]
+        return out
+
+    def to_bytes(self) -> bytes:
+        from flax import serialization
+
+        return serialization.msgpack_serialize(
+            {"kernel": np.asarray(self.kernel, np.float32), "bias":
+             np.asarray(self.bias, np.float32), "counts": np.asarray(self.counts, np.int64),
+             "symbols": "".join(SYMBOLS)})
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> "SymbolHead":
+        from flax import serialization
+
+        d = serialization.msgpack_restore(raw)
+        if d.get("symbols") != "".join(SYMBOLS):
+            raise ValueError("symbol head was trained for another symbol list")
+        return cls(np.asarray(d["kernel"]), np.asarray(d["bias"]), np.asarray(d["counts"]))
+
+
+def fit_symbol_head(features: np.ndarray, symbols: np.ndarray, seed: int = 0,
+                    steps: int = 400, learning_rate: float = 0.02,
+                    weight_decay: float = 1e-3, power: float = 0.5) -> SymbolHead:
+    """Multinomial logistic regression of the symbols on frozen features.
+
+    Class imbalance is handled as for the classifier: the loss is weighted by
+    inverse symbol frequencies to the power ``power`` (capped at 10).
+    Full-batch Adam for ``steps`` steps, seeded, deterministic on the CPU.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> f = rng.normal(size=(400, 4)); sym = np.where(f[:, 0] > 0, "L", "N")
+    >>> head = fit_symbol_head(f, sym)
+    >>> float((head.name(np.full(400, "N"), f) == sym).mean()) > 0.95
+    True
+    """
+    import jax
+    import jax.numpy as jnp
+    import optax
+
+    idx = symbol_index(symbols)
+    keep = idx >= 0
+    x = jnp.asarray(np.asarray(features, np.float32)[keep])
+    y = jnp.asarray(idx[keep])
+    k = len(SYMBOLS)
+    counts = np.bincount(idx[keep], minlength=k)
+    w = np.zeros(k)
+    seen = counts > 0
+    w[seen] = np.minimum((counts[seen].sum() / (seen.sum() * counts[seen])) ** power, 10.0)
+    # Scale the features so one learning rate suits any encoder.
+    mu = x.mean(axis=0) if x.shape[0] else jnp.zeros(x.shape[1])
+    sd = x.std(axis=0) + 1e-6 if x.shape[0] else jnp.ones(x.shape[1])
+    z = (x - mu) / sd
+    wy = jnp.asarray(w, jnp.float32)[y]
+    params = {"kernel": 0.01 * jax.random.normal(jax.random.PRNGKey(seed), (x.shape[1], k)),
+              "bias": jnp.zeros(k)}
+    tx = optax.adamw(learning_rate, weight_decay=weight_decay)
+
+    def loss(p):
+        logits = z @ p["kernel"] + p["bias"]
+        logits = jnp.where(jnp.asarray(seen), logits, -1e9)
+        ce = optax.softmax_cross_entropy_with_integer_labels(logits, y)
+        return jnp.sum(ce * wy) / jnp.maximum(jnp.sum(wy), 1e-6)
+
+    @jax.jit
+    def run(p):
+        def step(carry, _):
+            p, s = carry
+            g = jax.grad(loss)(p)
+            u, s = tx.update(g, s, p)
+            return (optax.apply_updates(p, u), s), None
+
+        (p, _), _ = jax.lax.scan(step, (p, tx.init(p)), None, length=steps)
+        return p
+
+    p = run(params) if x.shape[0] else params
+    # Fold the scaling into the weights: scores = features @ kernel + bias.
+    kernel = np.asarray(p["kernel"]) / np.asarray(sd)[:, None]
+    bias = np.asarray(p["bias"]) - np.asarray(mu) @ kernel
+    bias = np.where(seen, bias, -1e9)
+    return SymbolHead(kernel.astype(np.float64), bias.astype(np.float64), counts)
+
+
+def save_symbol_head(directory: str | Path, head: SymbolHead) -> None:
+    import os
+
+    d = Path(directory)
+    tmp = d / (SYMBOL_FILE + ".tmp")
+    tmp.write_bytes(head.to_bytes())
+    os.replace(tmp, d / SYMBOL_FILE)
+
+
+def load_symbol_head(directory: str | Path) -> SymbolHead | None:
+    """The head stored in a model directory, or None (older models)."""
+    f = Path(directory) / SYMBOL_FILE
+    if not f.is_file():
+        return None
+    return SymbolHead.from_bytes(f.read_bytes())
