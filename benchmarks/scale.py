@@ -89,7 +89,8 @@ def run_batch(sources, model, jobs, scheduler=None):
     else:
         ctx = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
-            outs = [f.result() for f in [pool.submit(batch._call, fn, s) for s in sources]]
+            outs = [f.result() for f in [pool.submit(batch._worker_call, fn, s)
+                                         for s in sources]]
     wall = time.perf_counter() - t0
     res = []
     for o in outs:
@@ -190,8 +191,6 @@ def main() -> None:
                     help="runs of each configuration (the median is reported, and the range: "
                          "a shared machine varies from run to run)")
     args = ap.parse_args()
-    # One core per worker: XLA would otherwise spread one worker over all cores.
-    os.environ["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
     root = data_root()
     from ecgtool.io.inputs import expand_inputs
     from ecgtool.ml.model_io import load_model

@@ -59,6 +59,28 @@ def keep_freed_memory() -> None:
         pass  # not glibc (musl, ...): its defaults stand
 
 
+def one_core_for_xla() -> None:
+    """Keep XLA to one thread in this process (call before JAX is imported).
+
+    Each worker of a pool has a core of its own; XLA's default, a thread per
+    core in every worker, makes the workers compete for the same cores.
+    Flags the user set in ``XLA_FLAGS`` are kept.
+    """
+    import os
+
+    if "jax" in sys.modules:
+        return
+    flags = os.environ.get("XLA_FLAGS", "")
+    if "xla_cpu_multi_thread_eigen" not in flags:
+        os.environ["XLA_FLAGS"] = (flags + " --xla_cpu_multi_thread_eigen=false "
+                                   "intra_op_parallelism_threads=1").strip()
+
+
+def _worker_call(fn: Callable[[Source], Any], src: Source) -> Outcome:
+    one_core_for_xla()
+    return _call(fn, src)
+
+
 def _call(fn: Callable[[Source], Any], src: Source) -> Outcome:
     keep_freed_memory()
     with warnings.catch_warnings(record=True) as caught:
@@ -148,7 +170,7 @@ def _outcomes(fn, sources, jobs, spawn, scheduler) -> Iterator[Outcome]:
         spawn = spawn or "jax" in sys.modules
         ctx = multiprocessing.get_context("spawn") if spawn else None
         with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
-            futures = [pool.submit(_call, fn, s) for s in sources]
+            futures = [pool.submit(_worker_call, fn, s) for s in sources]
             for fut in futures:
                 yield fut.result()
 
@@ -172,7 +194,7 @@ def _run_dask(fn, sources, jobs, scheduler) -> Iterator[Outcome]:
             cluster.close()
         raise EcgToolError(f"cannot reach the Dask scheduler ({exc})", scheduler) from None
     try:
-        futures = [client.submit(_call, fn, s, pure=False) for s in sources]
+        futures = [client.submit(_worker_call, fn, s, pure=False) for s in sources]
         for fut in futures:
             yield fut.result()
     finally:

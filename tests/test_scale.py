@@ -87,6 +87,19 @@ def test_dask_local_cluster_gives_the_same_store(tmp_path):
                                           fb[f"records/{n}/beats/r_peak"][:])
 
 
+def test_workers_keep_xla_to_one_core(monkeypatch):
+    from ecgtool.batch import one_core_for_xla
+
+    monkeypatch.delitem(sys.modules, "jax", raising=False)
+    monkeypatch.delenv("XLA_FLAGS", raising=False)
+    one_core_for_xla()
+    assert "--xla_cpu_multi_thread_eigen=false" in os.environ["XLA_FLAGS"]
+    # A user's own choice stands.
+    monkeypatch.setenv("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=true")
+    one_core_for_xla()
+    assert os.environ["XLA_FLAGS"] == "--xla_cpu_multi_thread_eigen=true"
+
+
 def test_unreachable_scheduler(tmp_path):
     pytest.importorskip("dask.distributed")
     r = runner.invoke(app, ["detect", "sample:119", "--scheduler", "tcp://127.0.0.1:9",
