@@ -19,10 +19,13 @@ so a 24-hour Holter takes milliseconds.
 
 A beat classifier sees the fast, irregular beats of AF as premature and
 calls many of them ``S``. S beats are therefore taken out as PACs only where
-they are sparse (at most ``pac_share_max`` of the window's beats), and a run
-of fast S beats in or next to AF is AF, not SVT. Each episode also reports the classic
-irregularity features of its intervals (normalised RMSSD, turning-point
-ratio, Shannon entropy; :func:`irregularity`) as evidence a reader can check.
+they are sparse (at most ``pac_share_max`` of the window's beats) or timed
+like a PAC (early, then a compensatory pause), and a run of fast S beats in
+or next to AF is AF, not SVT.
+
+Each episode also reports the classic irregularity features of its
+intervals (normalised RMSSD, turning-point ratio, Shannon entropy;
+:func:`irregularity`) as evidence a reader can check.
 
 References
 ----------
@@ -333,11 +336,12 @@ def find_rhythms(beat_times_s: np.ndarray, labels: np.ndarray | None = None,
         s_ref, k_ref = _window_sum(rr, plausible, st.rate_beats // 2)
         early[1:] = rr < 0.85 * s_ref / np.maximum(k_ref, 1)
         # A classifier calls the fast irregular beats of AF "S"; where S beats
-        # are that common they are the rhythm, not premature beats within it.
+        # are that common they are the rhythm, not premature beats within it,
+        # unless their timing is a PAC's (early, then a compensatory pause).
         s_sum, s_n = _window_sum((lab == "S").astype(float), np.ones(n, bool),
                                  st.window_beats // 2)
         sparse = s_sum <= st.pac_share_max * s_n
-        ectopic = ventricular | ((lab == "S") & early & sparse)
+        ectopic = ventricular | ((lab == "S") & early & (sparse | timing))
     valid = plausible & ~ectopic[:-1] & ~ectopic[1:]
     # Where ventricular ectopy leaves under half the intervals, the rhythm is
     # ectopy (bigeminy, runs), not AF.

@@ -43,8 +43,10 @@ def test_s_beats_inside_af_are_not_counted_as_pacs():
     codes = [f.code for f in r.findings]
     assert "af" in codes and "svt" not in codes and "pac" in codes
     pac = r.findings[codes.index("pac")]
-    # The one PAC and at most a few S beats at the blurred edges of the AF episode.
-    assert 1 <= int(pac.text.split("(")[1].split()[0]) <= 6
+    # The one PAC and a few S beats at the blurred edges of the AF episode:
+    # under a tenth of the S labels.
+    n_s = int((lab == "S").sum())
+    assert n_s > 80 and 1 <= int(pac.text.split("(")[1].split()[0]) <= n_s // 10
     assert r.counts["S"] > 50  # the class counts still hold every S label
 
 
