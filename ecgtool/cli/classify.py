@@ -1,4 +1,5 @@
-"""``ecgtool classify``: an AAMI class (N/S/V/F/Q) and probabilities for every beat."""
+"""``ecgtool classify``: an AAMI class (N/S/V/F/Q), its probabilities and the MIT-BIH
+symbol for every beat."""
 
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ def classify(
     resume: bool = c.ResumeOpt,
     quiet: bool = c.QuietOpt,
 ) -> int:
-    """Label every beat (records are detected first; stores from `detect` are reused)."""
+    """Label every beat: AAMI class, class probabilities and, where the model can name
+    it, the MIT-BIH symbol (records are detected first; stores from `detect` are reused)."""
     from functools import partial
 
     from ecgtool import batch
