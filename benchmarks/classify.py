@@ -43,6 +43,7 @@ from ecgtool.evaluate import BEAT_SYMBOLS, PACED_RECORDS, match_beats
 from ecgtool.io.records import read_wfdb
 from ecgtool.ml.input_pipeline import BeatDataset, detected_dataset, reference_dataset
 from ecgtool.ml.main import DS1, DS2, encode, fit_symbols
+from ecgtool.ml.symbols import MIN_RECORD_BEATS, MIN_RECORDS
 from ecgtool.signal.detect import detect_r_peaks
 
 K = len(AAMI_CLASSES)
@@ -349,8 +350,10 @@ def render(payload: dict) -> None:
         print(stable)
         extra += (f"\nMIT-BIH symbols named by the CNN's symbol head (fitted per fold on the "
                   f"training records' encoder features), {cv['protocol']}, reference beats. "
-                  f"A symbol is named only within the predicted AAMI class and only when the "
-                  f"fold's training records hold at least 50 of its beats:\n\n{stable}\n")
+                  f"A symbol is named only within the predicted AAMI class, and only when "
+                  f"at least {MIN_RECORDS} of the fold's training records hold "
+                  f"{MIN_RECORD_BEATS} of its beats (or it is its class's only symbol):"
+                  f"\n\n{stable}\n")
     times = cv.get("cnn_train_seconds_per_fold")
     if times:
         extra += f"CNN training per fold: {np.mean(times):.0f} s on average.\n"

@@ -138,10 +138,15 @@ def test_symbol_head_learns_and_round_trips():
     rng = np.random.default_rng(1)
     f = rng.normal(size=(3000, 8))
     sym = np.where(f[:, 0] > 0.5, "L", np.where(f[:, 1] > 1.0, "R", "N"))
-    sym[:40] = "e"  # too few to be named
-    head = fit_symbol_head(f, sym)
+    sym[:40] = "e"  # 40 beats, but from one "patient": never named
+    records = np.arange(3000) % 6
+    records[:40] = 0
+    head = fit_symbol_head(f, sym, records)
     named = head.name(np.full(3000, "N"), f)
     assert "e" not in set(named) and np.mean(named[40:] == sym[40:]) > 0.9
+    # L and R seen in two records only (N in six): only N is named.
+    few = np.where(np.isin(sym, ["L", "R"]), np.arange(3000) % 2, records)
+    assert set(fit_symbol_head(f, sym, few).name(np.full(3000, "N"), f)) == {"N"}
     back = SymbolHead.from_bytes(head.to_bytes())
     assert np.array_equal(back.name(np.full(3000, "N"), f), named)
     # A class none of whose symbols was trained gets no name.

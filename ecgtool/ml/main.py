@@ -59,14 +59,19 @@ def fit_symbols(params: dict, model_config: dict, ds: BeatDataset, seed: int = 0
     """The MIT-BIH symbol head of a trained classifier, fitted on ``ds``'s beats."""
     from ecgtool.ml.symbols import fit_symbol_head
 
-    return fit_symbol_head(encode(params, model_config, ds), ds.symbols, seed)
+    return fit_symbol_head(encode(params, model_config, ds), ds.symbols, ds.records, seed)
 
 
 def symbol_card(head) -> dict:
     from ecgtool.beats.labels import SYMBOLS
+    from ecgtool.ml.symbols import MIN_RECORD_BEATS, MIN_RECORDS
 
     return {"nameable": [s for s, ok in zip(SYMBOLS, head.nameable) if ok],
-            "training_beats": {s: int(c) for s, c in zip(SYMBOLS, head.counts) if c}}
+            "training_beats": {s: int(c) for s, c in zip(SYMBOLS, head.counts) if c},
+            "training_records_per_symbol": {s: int(c) for s, c in zip(SYMBOLS, head.support)
+                                            if c},
+            "rule": f"named when >= {MIN_RECORDS} training records hold >= "
+                    f"{MIN_RECORD_BEATS} of its beats, or when it is its class's only symbol"}
 
 
 # ------------------------------------------------------------- adaptation
