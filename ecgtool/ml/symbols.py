@@ -77,7 +77,9 @@ class SymbolHead:
         >>> h.name(np.array(["N", "S"]), f).tolist()          # S has no L or V
         ['L', 'A']
         """
-        scores = np.asarray(features, np.float64) @ self.kernel + self.bias
+        # einsum's own loops, not BLAS: a BLAS product this size starts a thread
+        # per core, which spin and take the core of the next worker.
+        scores = np.einsum("ij,jk->ik", np.asarray(features, np.float64), self.kernel) + self.bias
         aami = np.asarray(aami)
         out = np.full(aami.size, "", dtype="<U1")
         for c in AAMI_CLASSES:
