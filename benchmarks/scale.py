@@ -110,15 +110,19 @@ def run_batch(sources, model, jobs, scheduler=None):
             "busy_s_per_worker": sorted(busy.values())}
 
 
-def run_on_local_cluster(sources, model, jobs):
-    """As :func:`run_batch` on a running Dask LocalCluster (what ``--scheduler
-    tcp://...`` meets); the cluster's start-up is timed apart. Its workers
-    are fresh, so they pay the imports in their first task, as pool workers do."""
+def run_on_local_cluster(sources, model, jobs, embedded=False):
+    """As :func:`run_batch` on a running Dask LocalCluster: a default one (what
+    ``--scheduler tcp://...`` meets) or, with ``embedded``, the one
+    ``--scheduler local`` starts. The cluster's start-up is timed apart. Its
+    workers are fresh, so they pay the imports in their first task, as pool
+    workers do."""
     from dask.distributed import LocalCluster
 
+    from ecgtool.batch import local_cluster
+
     t0 = time.perf_counter()
-    cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
-                           dashboard_address=None)
+    cluster = local_cluster(jobs) if embedded else LocalCluster(
+        n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None)
     start = time.perf_counter() - t0
     try:
         r = run_batch(sources, model, jobs, cluster.scheduler_address)
@@ -206,12 +210,14 @@ def main() -> None:
         sources = expand_inputs([str(p) for p in recs])
         runs = [("1 worker", 1, None), ("2 workers", 2, None)]
         if not args.no_dask:
-            runs.append(("Dask LocalCluster, 2 workers", 2, "local"))
+            runs.append(("Dask LocalCluster, 2 workers", 2, "default"))
+            runs.append(("Dask, as `--scheduler local`, 2 workers", 2, "embedded"))
         for name, jobs, sched in runs:
             tries = []
             for _ in range(args.repeat):
-                if sched == "local":
-                    tries.append(run_on_local_cluster(sources, model, jobs))
+                if sched in ("default", "embedded"):
+                    tries.append(run_on_local_cluster(sources, model, jobs,
+                                                      embedded=sched == "embedded"))
                 else:
                     tries.append(run_batch(sources, model, jobs, sched))
             payload["runs"][name] = r = median_run(tries)
@@ -239,9 +245,10 @@ def main() -> None:
     write_json("scale", payload)
     mi = payload["machine"]
     dask = payload["runs"].get("Dask LocalCluster, 2 workers")
-    dask_line = (f"The Dask row is timed on a running cluster (as with `--scheduler tcp://...`); "
-                 f"starting the LocalCluster took a further {dask['cluster_start_s']:.1f} s "
-                 f"(what `--scheduler local` adds).\n\n" if dask else "")
+    dask_line = (f"The Dask rows are timed on a running cluster: a default-configured one "
+                 f"(as with `--scheduler tcp://...`), and the one `--scheduler local` starts "
+                 f"(the workers' stack-sampling profiler off); starting the LocalCluster took "
+                 f"a further {dask['cluster_start_s']:.1f} s.\n\n" if dask else "")
     day_line = (f"One 24-hour 360 Hz recording, one core: {day['wall_s']:.1f} s (median of "
                 f"{len(day['wall_s_all'])}, range {min(day['wall_s_all']):.1f}-"
                 f"{max(day['wall_s_all']):.1f} s), peak {day['peak_mb']:.0f} MB, "

@@ -175,21 +175,29 @@ def _outcomes(fn, sources, jobs, spawn, scheduler) -> Iterator[Outcome]:
                 yield fut.result()
 
 
+def local_cluster(jobs: int):
+    """The embedded Dask cluster of ``--scheduler local``: ``jobs`` worker
+    processes of one thread each."""
+    import dask
+    from dask.distributed import LocalCluster
+
+    # No dashboard to show them, so no stack sampling every 10 ms in each
+    # worker: tasks ran 5-30 % slower with it.
+    with dask.config.set({"distributed.worker.profile.enabled": False}):
+        return LocalCluster(n_workers=max(1, jobs), threads_per_worker=1, processes=True,
+                            dashboard_address=None)
+
+
 def _run_dask(fn, sources, jobs, scheduler) -> Iterator[Outcome]:
     try:
-        import dask
-        from dask.distributed import Client, LocalCluster
+        from dask.distributed import Client
     except ImportError:
         raise EcgToolError("--scheduler needs dask.distributed: pip install "
                            "'ecgtool[dask]'") from None
     cluster = None
     try:
         if scheduler == "local":
-            # No dashboard to show them, so no stack sampling every 10 ms in each
-            # worker: tasks ran 5-30 % slower with it.
-            with dask.config.set({"distributed.worker.profile.enabled": False}):
-                cluster = LocalCluster(n_workers=max(1, jobs), threads_per_worker=1,
-                                       processes=True, dashboard_address=None)
+            cluster = local_cluster(jobs)
             client = Client(cluster)
         else:
             client = Client(scheduler, timeout=10)
