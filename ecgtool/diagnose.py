@@ -128,7 +128,7 @@ def hrv(times_s: np.ndarray, labels: np.ndarray | None) -> tuple[float, float]:
     --------
     >>> t = np.cumsum(np.tile([0.8, 0.82], 50))
     >>> [round(v, 1) for v in hrv(t, None)]
-    [10.0, 20.0]
+    [10.1, 20.0]
     """
     t = np.asarray(times_s, dtype=float)
     if t.size < 3:
@@ -201,8 +201,9 @@ def diagnose(name: str, duration_s: float, times_s: np.ndarray, labels: np.ndarr
     if labels is not None:
         # AF has no P waves to be premature by: S beats inside it are not PACs.
         in_af = np.zeros(n, dtype=bool)
-        for a, b in zip(af.start_s, af.end_s):
-            in_af |= (t >= a) & (t <= b)
+        if len(af):  # episodes are sorted and do not overlap
+            k_af = np.searchsorted(af.start_s, t, side="right") - 1
+            in_af = (k_af >= 0) & (t <= af.end_s[np.maximum(k_af, 0)])
         for code, cls, per_h, pct, what in (
                 ("pvc", "V", th.pvc_per_hour, th.pvc_burden_pct, "PVC"),
                 ("pac", "S", th.pac_per_hour, th.pac_burden_pct, "PAC")):

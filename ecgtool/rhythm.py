@@ -3,9 +3,10 @@
 Each R-R interval gets one rhythm, by priority: ``noise`` (inside an
 unreadable stretch), ``vt`` (3 or more consecutive V beats faster than
 100 bpm), ``svt`` (the same with S beats, away from AF), ``af`` (irregularly
-irregular, long intervals inside it included), ``pause`` (R-R > 2 s), ``bigeminy`` / ``trigeminy`` (N-V or
-N-N-V repeated), ``tachy`` / ``brady`` (local rate over 100 / under 50 bpm),
-else ``sinus``. Runs of one rhythm become episodes.
+irregular, long intervals inside it included), ``pause`` (R-R > 2 s),
+``bigeminy`` / ``trigeminy`` (N-V or N-N-V repeated), ``tachy`` / ``brady``
+(local rate over 100 / under 50 bpm), else ``sinus``. Runs of one rhythm
+become episodes.
 
 Atrial fibrillation is found by irregularity that no short pattern explains:
 over a sliding window of R-R intervals (ectopic beats, when labelled, taken

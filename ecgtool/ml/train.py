@@ -63,7 +63,7 @@ def class_weights(labels: np.ndarray, power: float, cap: float = np.inf) -> np.n
 
     Examples
     --------
-    >>> class_weights(np.array([0, 0, 0, 1]), 1.0).round(2).tolist()
+    >>> [round(float(w), 2) for w in class_weights(np.array([0, 0, 0, 1]), 1.0)]
     [0.67, 2.0, 0.0, 0.0, 0.0]
     """
     counts = np.bincount(labels[labels >= 0], minlength=N_CLASSES).astype(np.float64)
