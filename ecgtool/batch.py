@@ -182,7 +182,7 @@ def local_cluster(jobs: int):
     from dask.distributed import LocalCluster
 
     # No dashboard to show them, so no stack sampling every 10 ms in each
-    # worker: tasks ran 5-30 % slower with it.
+    # worker: tasks ran 2-30 % slower with it.
     with dask.config.set({"distributed.worker.profile.enabled": False}):
         return LocalCluster(n_workers=max(1, jobs), threads_per_worker=1, processes=True,
                             dashboard_address=None)
