@@ -55,6 +55,7 @@ def save_model(directory: str | os.PathLike, params: dict, card: dict) -> Path:
     from flax import serialization
 
     from ecgtool import __version__
+    from ecgtool.io.store import atomic_path
 
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
@@ -63,9 +64,8 @@ def save_model(directory: str | os.PathLike, params: dict, card: dict) -> Path:
             "window": {"before": BEFORE, "after": AFTER, "samples": WINDOW},
             "rr_features": list(RR_FEATURES), **card}
     full["n_parameters"] = int(sum(np.size(v) for v in _leaves(params)))
-    tmp = d / (PARAMS_FILE + ".tmp")
-    tmp.write_bytes(serialization.to_bytes(params))
-    os.replace(tmp, d / PARAMS_FILE)
+    with atomic_path(d / PARAMS_FILE) as tmp:
+        tmp.write_bytes(serialization.to_bytes(params))
     (d / CARD_FILE).write_text(json.dumps(full, indent=2, default=_json_default) + "\n")
     return d
 

@@ -179,12 +179,10 @@ def fit_symbol_head(features: np.ndarray, symbols: np.ndarray, records: np.ndarr
 
 
 def save_symbol_head(directory: str | Path, head: SymbolHead) -> None:
-    import os
+    from ecgtool.io.store import atomic_path
 
-    d = Path(directory)
-    tmp = d / (SYMBOL_FILE + ".tmp")
-    tmp.write_bytes(head.to_bytes())
-    os.replace(tmp, d / SYMBOL_FILE)
+    with atomic_path(Path(directory) / SYMBOL_FILE) as tmp:
+        tmp.write_bytes(head.to_bytes())
 
 
 def load_symbol_head(directory: str | Path) -> SymbolHead | None:
