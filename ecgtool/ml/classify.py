@@ -33,12 +33,12 @@ def predict(windows: BeatWindows, clf: Classifier) -> tuple[np.ndarray, np.ndarr
     compiled once per process.
     """
     n = len(windows)
-    hidden = clf.module().hidden
+    module = clf.module()
     proba = np.empty((n, len(AAMI_CLASSES)), np.float32)
-    features = np.empty((n, hidden), np.float32)
+    features = np.empty((n, module.hidden), np.float32)
     if n == 0:
         return proba, features
-    fn = _predict_fn(id(clf), clf.module())
+    fn = _predict_fn(id(clf), module)
     for start in range(0, n, BATCH):
         stop = min(n, start + BATCH)
         w, r = windows.waves[start:stop], windows.rr[start:stop]

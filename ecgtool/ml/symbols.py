@@ -32,6 +32,11 @@ from ecgtool.beats.table import AAMI_CLASSES
 
 SYMBOL_FILE = "symbols.msgpack"
 
+#: AAMI class of each of :data:`SYMBOLS`.
+_CLASS = np.array([SYMBOL_TO_AAMI[s] for s in SYMBOLS])
+#: Symbols that are their class's only one (F): naming them adds nothing to guess.
+_ALONE = np.array([np.sum(_CLASS == c) == 1 for c in _CLASS])
+
 #: A symbol is named when this many training records ...
 MIN_RECORDS = 4
 #: ... each hold this many of its beats.
@@ -63,9 +68,7 @@ class SymbolHead:
     @property
     def nameable(self) -> np.ndarray:
         """Symbols this head may name (see the module notes)."""
-        cls = np.array([SYMBOL_TO_AAMI[s] for s in SYMBOLS])
-        alone = np.array([np.sum(cls == c) == 1 for c in cls])
-        return (np.asarray(self.support) >= MIN_RECORDS) | (alone & (np.asarray(self.counts) > 0))
+        return (np.asarray(self.support) >= MIN_RECORDS) | (_ALONE & (np.asarray(self.counts) > 0))
 
     def name(self, aami: np.ndarray, features: np.ndarray) -> np.ndarray:
         """The best nameable symbol of each beat's AAMI class (``""`` if none).
@@ -82,9 +85,10 @@ class SymbolHead:
         scores = np.einsum("ij,jk->ik", np.asarray(features, np.float64), self.kernel) + self.bias
         aami = np.asarray(aami)
         out = np.full(aami.size, "", dtype="<U1")
+        nameable = self.nameable
         for c in AAMI_CLASSES:
             rows = aami == c
-            allowed = np.array([SYMBOL_TO_AAMI[s] == c for s in SYMBOLS]) & self.nameable
+            allowed = (_CLASS == c) & nameable
             if rows.any() and allowed.any():
                 s = np.where(allowed, scores[rows], -np.inf)
                 out[rows] = np.array(SYMBOLS)[s.argmax(axis=1)]
@@ -138,9 +142,11 @@ def fit_symbol_head(features: np.ndarray, symbols: np.ndarray, records: np.ndarr
     y = jnp.asarray(idx[keep])
     k = len(SYMBOLS)
     counts = np.bincount(idx[keep], minlength=k)
-    rec = np.asarray(records)[keep]
-    support = np.array([sum(np.sum(rec[idx[keep] == i] == r) >= MIN_RECORD_BEATS
-                            for r in np.unique(rec[idx[keep] == i])) for i in range(k)])
+    # Beats of each (symbol, record) pair; a symbol's support is its records
+    # with enough of them.
+    _, rec = np.unique(np.asarray(records)[keep], return_inverse=True)
+    pairs, n_pair = np.unique(np.stack([idx[keep], rec.ravel()]), axis=1, return_counts=True)
+    support = np.bincount(pairs[0][n_pair >= MIN_RECORD_BEATS], minlength=k)
     w = np.zeros(k)
     seen = counts > 0
     w[seen] = np.minimum((counts[seen].sum() / (seen.sum() * counts[seen])) ** power, 10.0)
