@@ -44,10 +44,10 @@ from ecgtool.io.records import read_wfdb
 from ecgtool.ml.input_pipeline import BeatDataset, detected_dataset, reference_dataset
 from ecgtool.ml.main import DS1, DS2, encode, fit_symbols
 from ecgtool.ml.symbols import MIN_RECORD_BEATS, MIN_RECORDS
+from ecgtool.ml.train import MACRO_CLASSES
 from ecgtool.signal.detect import detect_r_peaks
 
 K = len(AAMI_CLASSES)
-MACRO = ("N", "S", "V", "F")
 
 
 # ------------------------------------------------------------------ scoring
@@ -70,7 +70,7 @@ def metrics(cm: np.ndarray) -> dict:
         ppv = tp / n_pred if n_pred else float("nan")
         f1 = 2 * tp / (n_ref + n_pred) if n_ref + n_pred else float("nan")
         out[c] = {"n": int(n_ref), "se": float(se), "ppv": float(ppv), "f1": float(f1)}
-        if c in MACRO and n_ref:
+        if c in MACRO_CLASSES and n_ref:
             f1s.append(0.0 if np.isnan(f1) else f1)
     scored = cm[:K, :].sum()
     out["accuracy"] = float(np.trace(cm[:K, :K]) / scored) if scored else float("nan")
@@ -398,7 +398,7 @@ def main() -> None:
     ref_ds = BeatDataset.concat([reference_dataset(recs[n]) for n in recs])
     det = {n: detected_dataset(recs[n], detect_r_peaks(recs[n].signal, recs[n].fs))
            for n in recs}
-    payload = {"command": command_line(), "machine": machine(), "macro_f1_classes": MACRO}
+    payload = {"command": command_line(), "machine": machine(), "macro_f1_classes": MACRO_CLASSES}
     protocol = "leave-one-record-out" if args.folds <= 0 else f"{args.folds}-fold by record"
     cms, times = run_split(protocol, ds1, folds_for(ds1, args.folds), recs, ref_ds, det,
                            args.methods)

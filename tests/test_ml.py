@@ -18,8 +18,8 @@ from ecgtool.ml.input_pipeline import reference_dataset, split_records  # noqa: 
 from ecgtool.ml.model_io import default_model_dir, load_model, save_model  # noqa: E402
 from ecgtool.ml.models import BeatClassifier  # noqa: E402
 from ecgtool.ml.symbols import SymbolHead, fit_symbol_head  # noqa: E402
-from ecgtool.ml.train import (TrainConfig, class_weights, create_train_state,  # noqa: E402
-                              train_step)
+from ecgtool.ml.train import (MACRO_CLASSES, TrainConfig, class_metrics,  # noqa: E402
+                              class_weights, confusion, create_train_state, train_step)
 from ecgtool.signal.detect import detect_r_peaks  # noqa: E402
 
 
@@ -57,6 +57,17 @@ def test_local_template_is_the_median_centred_on_each_beat(n):
 def test_labels():
     assert aami_labels(np.array(["L", "a", "E", "f", "x"])).tolist() == ["N", "S", "V", "Q", ""]
     assert class_index(np.array(["V", ""])).tolist() == [2, -1]
+
+
+def test_macro_f1_leaves_out_a_handful_of_q_beats():
+    # 100 N, 10 V all right; 2 Q beats both called N.
+    ref = np.array([0] * 100 + [2] * 10 + [4] * 2)
+    pred = np.array([0] * 100 + [2] * 10 + [0] * 2)
+    cm = confusion(ref, pred)
+    m = class_metrics(cm, classes=MACRO_CLASSES)
+    assert m["macro_f1"] == pytest.approx((200 / 202 + 1.0) / 2)
+    assert class_metrics(cm)["macro_f1"] == pytest.approx((200 / 202 + 1.0 + 0.0) / 3)
+    assert m["Q"]["n"] == 2 and m["Q"]["se"] == 0.0
 
 
 def test_a_few_steps_lower_the_loss(rec208):

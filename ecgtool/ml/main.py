@@ -126,11 +126,12 @@ def encode(params: dict, model_config: dict, ds: BeatDataset, batch: int = 4096)
 
 
 def evaluate_labels(params: dict, model_config: dict, ds: BeatDataset) -> dict:
-    """Per-class metrics of a parameter set on labelled beats."""
+    """Per-class metrics of a parameter set on labelled beats; macro F1 over
+    N, S, V and F (``MACRO_CLASSES``), as in ``benchmarks/classify.py``."""
     import jax
 
-    from ecgtool.ml.train import (TrainConfig, class_metrics, class_weights, confusion,
-                                  create_train_state, predict_logits)
+    from ecgtool.ml.train import (MACRO_CLASSES, TrainConfig, class_metrics, class_weights,
+                                  confusion, create_train_state, predict_logits)
 
     keep = {k: tuple(v) if isinstance(v, list) else v for k, v in model_config.items()
             if k in TrainConfig.__dataclass_fields__}
@@ -140,7 +141,7 @@ def evaluate_labels(params: dict, model_config: dict, ds: BeatDataset) -> dict:
     lab = ds.labels >= 0
     sub = ds.select(lab)
     return class_metrics(confusion(sub.labels, predict_logits(state, sub).argmax(axis=1)),
-                         min_count=1)
+                         min_count=1, classes=MACRO_CLASSES)
 
 
 def adapt_model(source: list[Record], target: list[Record], out, init=None,
