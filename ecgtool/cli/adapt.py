@@ -26,7 +26,7 @@ def adapt(
     target_channel: Optional[str] = typer.Option(None, "--target-channel", help="Target lead, "
                                                  "name or index (default: MLII, else the "
                                                  "first)."),
-    steps: int = typer.Option(1500, "--steps", min=10, help="Adversarial training steps."),
+    steps: int = typer.Option(3000, "--steps", min=10, help="Adversarial training steps."),
     target_labels: bool = typer.Option(False, "--target-labels", help="Score the target "
                                        "before/after with its annotations (evaluation only: "
                                        "never used in training)."),
