@@ -26,7 +26,8 @@ def adapt(
     target_channel: Optional[str] = typer.Option(None, "--target-channel", help="Target lead, "
                                                  "name or index (default: MLII, else the "
                                                  "first)."),
-    steps: int = typer.Option(3000, "--steps", min=10, help="Adversarial training steps."),
+    steps: Optional[int] = typer.Option(None, "--steps", min=10, help="Adversarial training "
+                                        "steps (default 3000)."),
     target_labels: bool = typer.Option(False, "--target-labels", help="Score the target "
                                        "before/after with its annotations (evaluation only: "
                                        "never used in training)."),
@@ -73,8 +74,10 @@ def adapt(
                   f"{row['label_loss']:.3f}  domain loss {row['domain_loss']:.3f}  "
                   f"domain accuracy {row['domain_acc']:.2f}")
 
-    summary = adapt_model(src, tgt, out, init, replace(DannConfig(), steps=steps, seed=seed),
-                          show, target_labels)
+    config = DannConfig(seed=seed)
+    if steps:
+        config = replace(config, steps=steps)
+    summary = adapt_model(src, tgt, out, init, config, show, target_labels)
     if not quiet:
         msg = f"ecgtool: adapted model -> {out}"
         if "target_after" in summary:
