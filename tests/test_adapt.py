@@ -1,5 +1,6 @@
 """Domain-adversarial adaptation: gradient reversal, a short run, bad targets."""
 
+import json
 import shutil
 
 import numpy as np
@@ -86,3 +87,23 @@ def test_adapt_cli_writes_a_usable_model(tmp_path):
     assert a["target_records"] == ["208"] and "target_after" in a
     assert CliRunner().invoke(app, ["classify", "sample:119", "--model", str(out),
                                     "-q"]).exit_code == 0
+
+
+def test_adapt_scores_the_source_on_records_the_model_never_trained_on(tmp_path):
+    # A starting model whose validation records include 119: 119 is kept out
+    # of the adaptation and scored before and after it.
+    init = tmp_path / "init"
+    shutil.copytree(load_model(None).path, init)
+    card = json.loads((init / "model.json").read_text())
+    card["validation_records"] = ["119"]
+    (init / "model.json").write_text(json.dumps(card))
+    out = tmp_path / "m"
+    bundled = str(sample_path("119").parent)  # 119 and 208
+    r = CliRunner().invoke(app, ["adapt", "--source", bundled, "--source-records", "all",
+                                 "--target", "sample:208", "--target-channel", "V1",
+                                 "--init", str(init), "--steps", "20", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    a = load_model(out).card["adaptation"]
+    assert a["source_records"] == ["208"] and a["source_check_records"] == ["119"]
+    assert a["source_before"]["N"]["n"] > 1000 and 0 <= a["source_after"]["macro_f1"] <= 1
+    assert "source macro F1 on records it never trained on (119)" in r.stderr

@@ -151,23 +151,38 @@ def adapt_model(source: list[Record], target: list[Record], out, init=None,
     Writes a classifier directory usable by ``ecgtool classify --model``;
     returns the card's adaptation summary. Target labels are read only when
     ``target_labels`` is set, and only to score the result.
+
+    Source records that were the starting model's validation records (never
+    trained on) are kept out of the adaptation too, and the summary scores
+    them before and after (``source_before``/``source_after``): adversarial
+    training can cost accuracy on the source, and this is where it shows.
     """
     from ecgtool.ml.dann import DannConfig, adapt
     from ecgtool.ml.model_io import load_model
 
     clf = load_model(init)
     model_config = clf.card["config"]
-    src = labelled_dataset(source)
+    unseen = set(clf.card.get("validation_records", []))
+    check = [r for r in source if r.name in unseen]
+    train = [r for r in source if r.name not in unseen]
+    if not train:  # nothing else to learn from: adapt on all of them, check nothing
+        train, check = source, []
+    src = labelled_dataset(train)
     tgt = detected_beats(target)
     unlabelled = BeatDataset(tgt.waves, tgt.rr, tgt.labels * 0 - 1, tgt.records, tgt.r_peak)
     res = adapt(src, unlabelled, clf.params, model_config, config or DannConfig(), on_progress)
-    summary = {"source_records": sorted({r.name for r in source}),
+    summary = {"source_records": sorted({r.name for r in train}),
+               "source_check_records": sorted({r.name for r in check}),
                "target_records": sorted({r.name for r in target}),
                "target_beats": len(tgt), "init_model": clf.path,
                "domain_accuracy_first_100_steps": res.history[0]["domain_acc"]
                if res.history else None,
                "domain_accuracy_last_100_steps": res.history[-1]["domain_acc"]
                if res.history else None}
+    if check:
+        held = labelled_dataset(check)
+        summary["source_before"] = evaluate_labels(clf.params, model_config, held)
+        summary["source_after"] = evaluate_labels(res.params, model_config, held)
     if target_labels and (tgt.labels >= 0).any():
         summary["target_before"] = evaluate_labels(clf.params, model_config, tgt)
         summary["target_after"] = evaluate_labels(res.params, model_config, tgt)
