@@ -33,7 +33,8 @@ from flax.training import train_state
 from ecgtool.beats.windows import RR_FEATURES, WINDOW
 from ecgtool.ml.input_pipeline import BeatDataset
 from ecgtool.ml.models import BeatEncoder, LabelHead
-from ecgtool.ml.train import augment, class_weights, weighted_loss
+from ecgtool.ml.train import (MACRO_CLASSES, augment, class_metrics, class_weights, confusion,
+                              weighted_loss)
 
 
 @jax.custom_vjp
@@ -103,6 +104,11 @@ class DannConfig:
     new domain head with ``domain_lr_scale`` times that. These settings were
     compared with others on the shifts of ``benchmarks/adapt.py``, whose
     target labels therefore helped choose them.
+
+    With labelled source records kept out of training (``check`` in
+    :func:`adapt`), every ``check_every`` steps their macro F1 is measured,
+    and the last parameters that lose at most ``max_source_loss`` of it are
+    kept (the starting ones when none do).
     """
 
     steps: int = 3000
@@ -110,6 +116,8 @@ class DannConfig:
     learning_rate: float = 1e-4
     domain_lr_scale: float = 10.0
     domain_weight: float = 1.0
+    check_every: int = 300
+    max_source_loss: float = 0.01
     class_weight_power: float = 0.3
     max_class_weight: float = 5.0
     seed: int = 0
@@ -164,21 +172,33 @@ def _sample(ds: BeatDataset, idx: np.ndarray, labelled: bool) -> dict:
     return out
 
 
+def _macro_f1(fn: Callable, params: dict, ds: BeatDataset, batch: int = 4096) -> float:
+    # fn: jitted (params, waves, rr) -> logits.
+    pred = np.concatenate([np.asarray(fn(params, ds.waves[i:i + batch], ds.rr[i:i + batch]))
+                           .argmax(axis=1) for i in range(0, len(ds), batch)])
+    return class_metrics(confusion(ds.labels, pred), classes=MACRO_CLASSES)["macro_f1"]
+
+
 @dataclass
 class DannResult:
     params: dict          # BeatClassifier form
     config: DannConfig
     history: list = field(default_factory=list)
     seconds: float = 0.0
+    kept_step: int = 0    # the step whose parameters these are
+    source_check: list = field(default_factory=list)  # (step, macro F1) on the check records
 
     def card(self) -> dict:
         return {"adaptation": {"method": "DANN (Ganin et al. 2016)", "config": asdict(self.config),
-                               "history": self.history, "seconds": self.seconds}}
+                               "history": self.history, "seconds": self.seconds,
+                               "kept_step": self.kept_step,
+                               "source_check": self.source_check}}
 
 
 def adapt(source: BeatDataset, target: BeatDataset, init_params: dict, model_config: dict,
           config: DannConfig = DannConfig(),
-          on_progress: Callable[[int, dict], None] | None = None) -> DannResult:
+          on_progress: Callable[[int, dict], None] | None = None,
+          check: BeatDataset | None = None) -> DannResult:
     """Adapt a trained classifier from ``source`` (labelled) to ``target`` (unlabelled).
 
     Parameters
@@ -194,6 +214,10 @@ def adapt(source: BeatDataset, target: BeatDataset, init_params: dict, model_con
     config : DannConfig
     on_progress : callable, optional
         Called with ``(step, metrics)`` every 100 steps.
+    check : BeatDataset, optional
+        Labelled source beats of records that neither the starting model nor
+        this adaptation trains on; they guard the source accuracy (see
+        :class:`DannConfig`).
     """
     t0 = time.perf_counter()
     model = DannModel(tuple(model_config["channels"]), tuple(model_config["kernels"]),
@@ -218,6 +242,14 @@ def adapt(source: BeatDataset, target: BeatDataset, init_params: dict, model_con
     src_idx = np.flatnonzero(source.labels >= 0)
     history = []
     acc = {"label_loss": [], "domain_loss": [], "domain_acc": []}
+    if check is not None:
+        check = check.select(check.labels >= 0)
+    guard = check is not None and len(check) > 0
+    kept, kept_step, checks = classifier_params(params), 0, []
+    if guard:
+        logits = jax.jit(lambda p, w, r: model.apply(p, w, r)[0])
+        floor = _macro_f1(logits, params, check) - config.max_source_loss
+        checks.append((0, floor + config.max_source_loss))
     for step in range(config.steps):
         p = step / config.steps
         lam = config.domain_weight * (2.0 / (1.0 + np.exp(-10.0 * p)) - 1.0)
@@ -234,5 +266,13 @@ def adapt(source: BeatDataset, target: BeatDataset, init_params: dict, model_con
             acc = {k: [] for k in acc}
             if on_progress:
                 on_progress(step + 1, row)
-    params = jax.tree_util.tree_map(np.asarray, classifier_params(state.params))
-    return DannResult(params, config, history, time.perf_counter() - t0)
+        if guard and ((step + 1) % config.check_every == 0 or step + 1 == config.steps):
+            f1 = _macro_f1(logits, state.params, check)
+            checks.append((step + 1, f1))
+            if f1 >= floor:
+                kept, kept_step = classifier_params(state.params), step + 1
+    if not guard:
+        kept, kept_step = classifier_params(state.params), config.steps
+    params = jax.tree_util.tree_map(np.asarray, kept)
+    return DannResult(params, config, history, time.perf_counter() - t0, kept_step,
+                      [[int(a), float(b)] for a, b in checks])

@@ -153,9 +153,10 @@ def adapt_model(source: list[Record], target: list[Record], out, init=None,
     ``target_labels`` is set, and only to score the result.
 
     Source records that were the starting model's validation records (never
-    trained on) are kept out of the adaptation too, and the summary scores
-    them before and after (``source_before``/``source_after``): adversarial
-    training can cost accuracy on the source, and this is where it shows.
+    trained on) are kept out of the adaptation too. They guard it: the
+    parameters kept are the last that lose at most a point of macro F1 on
+    them (see :class:`ecgtool.ml.dann.DannConfig`), and the summary scores
+    them before and after (``source_before``/``source_after``).
     """
     from ecgtool.ml.dann import DannConfig, adapt
     from ecgtool.ml.model_io import load_model
@@ -170,7 +171,9 @@ def adapt_model(source: list[Record], target: list[Record], out, init=None,
     src = labelled_dataset(train)
     tgt = detected_beats(target)
     unlabelled = BeatDataset(tgt.waves, tgt.rr, tgt.labels * 0 - 1, tgt.records, tgt.r_peak)
-    res = adapt(src, unlabelled, clf.params, model_config, config or DannConfig(), on_progress)
+    held = labelled_dataset(check) if check else None
+    res = adapt(src, unlabelled, clf.params, model_config, config or DannConfig(), on_progress,
+                held)
     summary = {"source_records": sorted({r.name for r in train}),
                "source_check_records": sorted({r.name for r in check}),
                "target_records": sorted({r.name for r in target}),
@@ -179,8 +182,7 @@ def adapt_model(source: list[Record], target: list[Record], out, init=None,
                if res.history else None,
                "domain_accuracy_last_100_steps": res.history[-1]["domain_acc"]
                if res.history else None}
-    if check:
-        held = labelled_dataset(check)
+    if held is not None:
         summary["source_before"] = evaluate_labels(clf.params, model_config, held)
         summary["source_after"] = evaluate_labels(res.params, model_config, held)
     if target_labels and (tgt.labels >= 0).any():
