@@ -82,9 +82,9 @@ def adapt(
         msg = f"ecgtool: adapted model -> {out}"
         if "source_after" in summary:
             b, a = summary["source_before"], summary["source_after"]
-            msg += (f"; kept step {summary['kept_step']} of {config.steps}, the last that "
-                    f"kept the source macro F1 on records it never trained on "
-                    f"({', '.join(summary['source_check_records'])}): "
+            msg += (f"; kept step {summary['kept_step']} of {config.steps}, the last within "
+                    f"a point of the source macro F1 on records no training saw "
+                    f"({', '.join(summary['source_check_records'])}, which chose it): "
                     f"{b['macro_f1']:.3f} -> {a['macro_f1']:.3f}")
         if "target_after" in summary:
             b, a = summary["target_before"], summary["target_after"]
