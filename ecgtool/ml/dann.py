@@ -33,8 +33,7 @@ from flax.training import train_state
 from ecgtool.beats.windows import RR_FEATURES, WINDOW
 from ecgtool.ml.input_pipeline import BeatDataset
 from ecgtool.ml.models import BeatEncoder, LabelHead
-from ecgtool.ml.train import (MACRO_CLASSES, augment, class_metrics, class_weights, confusion,
-                              weighted_loss)
+from ecgtool.ml.train import augment, class_weights, weighted_loss
 
 
 @jax.custom_vjp
@@ -172,13 +171,6 @@ def _sample(ds: BeatDataset, idx: np.ndarray, labelled: bool) -> dict:
     return out
 
 
-def _macro_f1(fn: Callable, params: dict, ds: BeatDataset, batch: int = 4096) -> float:
-    # fn: jitted (params, waves, rr) -> logits.
-    pred = np.concatenate([np.asarray(fn(params, ds.waves[i:i + batch], ds.rr[i:i + batch]))
-                           .argmax(axis=1) for i in range(0, len(ds), batch)])
-    return class_metrics(confusion(ds.labels, pred), classes=MACRO_CLASSES)["macro_f1"]
-
-
 @dataclass
 class DannResult:
     params: dict          # BeatClassifier form
@@ -242,13 +234,15 @@ def adapt(source: BeatDataset, target: BeatDataset, init_params: dict, model_con
     src_idx = np.flatnonzero(source.labels >= 0)
     history = []
     acc = {"label_loss": [], "domain_loss": [], "domain_acc": []}
-    if check is not None:
-        check = check.select(check.labels >= 0)
-    guard = check is not None and len(check) > 0
+    guard = check is not None and bool((check.labels >= 0).any())
     kept, kept_step, checks = classifier_params(params), 0, []
     if guard:
-        logits = jax.jit(lambda p, w, r: model.apply(p, w, r)[0])
-        floor = _macro_f1(logits, params, check) - config.max_source_loss
+        from ecgtool.ml.main import evaluate_labels
+
+        def source_f1(p):
+            return evaluate_labels(classifier_params(p), model_config, check)["macro_f1"]
+
+        floor = source_f1(params) - config.max_source_loss
         checks.append((0, floor + config.max_source_loss))
     for step in range(config.steps):
         p = step / config.steps
@@ -267,7 +261,7 @@ def adapt(source: BeatDataset, target: BeatDataset, init_params: dict, model_con
             if on_progress:
                 on_progress(step + 1, row)
         if guard and ((step + 1) % config.check_every == 0 or step + 1 == config.steps):
-            f1 = _macro_f1(logits, state.params, check)
+            f1 = source_f1(state.params)
             checks.append((step + 1, f1))
             if f1 >= floor:
                 kept, kept_step = classifier_params(state.params), step + 1
