@@ -29,7 +29,9 @@ class BeatEncoder(nn.Module):
     dropout: float = 0.2
 
     @nn.compact
-    def __call__(self, waves, rr, train: bool = False):
+    def __call__(self, waves, rr, train: bool = False, with_shape: bool = False):
+        """Features; with ``with_shape``, also the pooled convolution output
+        (the beat's shape alone, before the R-R features join it)."""
         x = jnp.concatenate([waves, waves[..., :1] - waves[..., 1:]], axis=-1)
         for i, (c, k) in enumerate(zip(self.channels, self.kernels)):
             x = nn.Conv(c, (k,), name=f"conv{i}")(x)
@@ -39,10 +41,11 @@ class BeatEncoder(nn.Module):
         # Mean and max over time keep morphology; log R-R ratios make early
         # and late beats symmetric around 0.
         rr = jnp.log(jnp.clip(rr, 1e-3, None))
-        x = jnp.concatenate([x.mean(axis=1), x.max(axis=1), rr], axis=-1)
-        x = nn.Dense(self.hidden, name="dense")(x)
+        shape = jnp.concatenate([x.mean(axis=1), x.max(axis=1)], axis=-1)
+        x = nn.Dense(self.hidden, name="dense")(jnp.concatenate([shape, rr], axis=-1))
         x = nn.relu(x)
-        return nn.Dropout(self.dropout, deterministic=not train)(x)
+        x = nn.Dropout(self.dropout, deterministic=not train)(x)
+        return (x, shape) if with_shape else x
 
 
 class LabelHead(nn.Module):
