@@ -31,6 +31,22 @@ def test_gradient_reversal_flips_the_sign():
     assert float(numeric) == pytest.approx(float(plain[0]), rel=1e-3)
 
 
+def test_the_domain_head_sees_the_beat_shape_not_the_rr_features():
+    from ecgtool.ml.dann import DannModel
+
+    m = DannModel()
+    rng = np.random.default_rng(0)
+    waves = jnp.asarray(rng.normal(size=(4, 96, 2)), jnp.float32)
+    rr = jnp.asarray(rng.uniform(0.5, 1.5, size=(4, 6)), jnp.float32)
+    p = m.init(jax.random.PRNGKey(0), waves, rr)
+    # lam=1: a zero reversal weight would zero every gradient through the head.
+    dom = lambda w, r: jnp.sum(m.apply(p, w, r, 1.0)[1])  # noqa: E731
+    label = lambda w, r: jnp.sum(m.apply(p, w, r)[0])  # noqa: E731
+    assert float(jnp.abs(jax.grad(dom, argnums=1)(waves, rr)).max()) == 0.0
+    assert float(jnp.abs(jax.grad(dom, argnums=0)(waves, rr)).max()) > 0.0
+    assert float(jnp.abs(jax.grad(label, argnums=1)(waves, rr)).max()) > 0.0
+
+
 def test_a_short_adaptation_lowers_the_label_loss(rec119, rec208):
     # Source: 119 (labelled); target: 208's second lead, unlabelled. Starting
     # from random weights (hence a from-scratch learning rate), 300 steps must
