@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 import warnings
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
@@ -136,25 +137,33 @@ def run(fn: Callable[[Source], Any], sources: list[Source], jobs: int = 1,
         scheduler, or ``local`` for an embedded local cluster of ``jobs``
         worker processes. Results still come back here, in order.
     """
-    bar = None
-    if progress and len(sources) > 1 and sys.stderr.isatty():
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
-        bar = Progress("[progress.description]{task.description}", BarColumn(),
-                       MofNCompleteColumn(), TimeRemainingColumn(),
-                       console=Console(stderr=True), transient=True)
-    task = bar.add_task(label, total=len(sources)) if bar else None
-    try:
-        if bar:
-            bar.start()
-        for out in _outcomes(fn, sources, jobs, spawn, scheduler):
-            if bar:
-                bar.advance(task)
+    with progress_bar(len(sources), label, progress and len(sources) > 1) as tick:
+        for done, out in enumerate(_outcomes(fn, sources, jobs, spawn, scheduler), 1):
+            if tick:
+                tick(done)
             yield out
-    finally:
-        if bar:
-            bar.stop()
+
+
+@contextmanager
+def progress_bar(total: int, label: str, enabled: bool = True):
+    """A progress bar on stderr while it is a terminal; yields ``tick(done, label=None)``,
+    or None where no bar is shown (not a terminal, or not ``enabled``)."""
+    if not (enabled and sys.stderr.isatty()):
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    bar = Progress("[progress.description]{task.description}", BarColumn(),
+                   MofNCompleteColumn(), TimeRemainingColumn(),
+                   console=Console(stderr=True), transient=True)
+    task = bar.add_task(label, total=total)
+
+    def tick(done: int, text: str | None = None) -> None:
+        bar.update(task, completed=done, **({"description": text} if text else {}))
+
+    with bar:
+        yield tick
 
 
 def _outcomes(fn, sources, jobs, spawn, scheduler) -> Iterator[Outcome]:

@@ -37,6 +37,7 @@ def adapt(
     """Domain-adversarial adaptation: the output works with `ecgtool classify --model`."""
     from dataclasses import replace
 
+    from ecgtool.batch import progress_bar
     from ecgtool.io.inputs import ReadOptions, expand_inputs, read_source
     from ecgtool.ml.dann import DannConfig
     from ecgtool.ml.main import RECORD_SETS, adapt_model, database_inputs
@@ -68,16 +69,20 @@ def adapt(
     if not quiet:
         c.say(f"ecgtool: adapting from {len(src)} source records to {len(tgt)} target records")
 
-    def show(step, row):
-        if not quiet:
-            c.say(f"step {step:>5}  lambda {row['lambda']:.2f}  label loss "
-                  f"{row['label_loss']:.3f}  domain loss {row['domain_loss']:.3f}  "
-                  f"domain accuracy {row['domain_acc']:.2f}")
-
     config = DannConfig(seed=seed)
     if steps:
         config = replace(config, steps=steps)
-    summary = adapt_model(src, tgt, out, init, config, show, target_labels)
+    with progress_bar(config.steps, "adapting", not quiet) as tick:
+        def show(step, row):
+            text = (f"lambda {row['lambda']:.2f}  label loss {row['label_loss']:.3f}  "
+                    f"domain loss {row['domain_loss']:.3f}  domain accuracy "
+                    f"{row['domain_acc']:.2f}")
+            if tick:
+                tick(step, f"adapting (domain accuracy {row['domain_acc']:.2f})")
+            elif not quiet:
+                c.say(f"step {step:>5}  {text}")
+
+        summary = adapt_model(src, tgt, out, init, config, show, target_labels)
     if not quiet:
         msg = f"ecgtool: adapted model -> {out}"
         if "source_after" in summary:
