@@ -146,8 +146,9 @@ def run(fn: Callable[[Source], Any], sources: list[Source], jobs: int = 1,
 
 @contextmanager
 def progress_bar(total: int, label: str, enabled: bool = True):
-    """A progress bar on stderr while it is a terminal; yields ``tick(done, label=None)``,
-    or None where no bar is shown (not a terminal, or not ``enabled``)."""
+    """A progress bar on stderr while it is a terminal; yields ``tick(done, text=None)``
+    (``text`` replaces the label), or None where no bar is shown (not a terminal, or not
+    ``enabled``)."""
     if not (enabled and sys.stderr.isatty()):
         yield None
         return

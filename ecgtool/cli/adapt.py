@@ -74,13 +74,12 @@ def adapt(
         config = replace(config, steps=steps)
     with progress_bar(config.steps, "adapting", not quiet) as tick:
         def show(step, row):
-            text = (f"lambda {row['lambda']:.2f}  label loss {row['label_loss']:.3f}  "
-                    f"domain loss {row['domain_loss']:.3f}  domain accuracy "
-                    f"{row['domain_acc']:.2f}")
             if tick:
                 tick(step, f"adapting (domain accuracy {row['domain_acc']:.2f})")
             elif not quiet:
-                c.say(f"step {step:>5}  {text}")
+                c.say(f"step {step:>5}  lambda {row['lambda']:.2f}  label loss "
+                      f"{row['label_loss']:.3f}  domain loss {row['domain_loss']:.3f}  "
+                      f"domain accuracy {row['domain_acc']:.2f}")
 
         summary = adapt_model(src, tgt, out, init, config, show, target_labels)
     if not quiet:
