@@ -185,6 +185,8 @@ class DannResult:
     seconds: float = 0.0
     kept_step: int = 0    # the step whose parameters these are
     source_check: list = field(default_factory=list)  # (step, macro F1) on the check records
+    source_start: dict | None = None  # check-record metrics of the start...
+    source_kept: dict | None = None   # ...and of the kept step
 
     def card(self) -> dict:
         return {"adaptation": {"method": "DANN (Ganin et al. 2016)", "config": asdict(self.config),
@@ -241,15 +243,16 @@ def adapt(source: BeatDataset, target: BeatDataset, init_params: dict, model_con
     history = []
     acc = {"label_loss": [], "domain_loss": [], "domain_acc": []}
     guard = check is not None and bool((check.labels >= 0).any())
-    kept, kept_step, checks = classifier_params(params), 0, []
+    kept, kept_step, checks, start = classifier_params(params), 0, [], None
     if guard:
         from ecgtool.ml.main import evaluate_labels
 
-        def source_f1(p):
-            return evaluate_labels(classifier_params(p), model_config, check)["macro_f1"]
+        def source_metrics(p):
+            return evaluate_labels(classifier_params(p), model_config, check)
 
-        floor = source_f1(params) - config.max_source_loss
-        checks.append((0, floor + config.max_source_loss))
+        start = kept_metrics = source_metrics(params)
+        floor = start["macro_f1"] - config.max_source_loss
+        checks.append((0, start["macro_f1"]))
     for step in range(config.steps):
         p = step / config.steps
         lam = config.domain_weight * (2.0 / (1.0 + np.exp(-10.0 * p)) - 1.0)
@@ -267,12 +270,12 @@ def adapt(source: BeatDataset, target: BeatDataset, init_params: dict, model_con
             if on_progress:
                 on_progress(step + 1, row)
         if guard and ((step + 1) % config.check_every == 0 or step + 1 == config.steps):
-            f1 = source_f1(state.params)
-            checks.append((step + 1, f1))
-            if f1 >= floor:
-                kept, kept_step = classifier_params(state.params), step + 1
+            m = source_metrics(state.params)
+            checks.append((step + 1, m["macro_f1"]))
+            if m["macro_f1"] >= floor:
+                kept, kept_step, kept_metrics = classifier_params(state.params), step + 1, m
     if not guard:
-        kept, kept_step = classifier_params(state.params), config.steps
+        kept, kept_step, kept_metrics = classifier_params(state.params), config.steps, None
     params = jax.tree_util.tree_map(np.asarray, kept)
     return DannResult(params, config, history, time.perf_counter() - t0, kept_step,
-                      [[int(a), float(b)] for a, b in checks])
+                      [[int(a), float(b)] for a, b in checks], start, kept_metrics)

@@ -182,9 +182,8 @@ def adapt_model(source: list[Record], target: list[Record], out, init=None,
                if res.history else None,
                "domain_accuracy_last_100_steps": res.history[-1]["domain_acc"]
                if res.history else None}
-    if held is not None:
-        summary["source_before"] = evaluate_labels(clf.params, model_config, held)
-        summary["source_after"] = evaluate_labels(res.params, model_config, held)
+    if res.source_start is not None:  # scored by the guard while it chose the step
+        summary["source_before"], summary["source_after"] = res.source_start, res.source_kept
     if target_labels and (tgt.labels >= 0).any():
         summary["target_before"] = evaluate_labels(clf.params, model_config, tgt)
         summary["target_after"] = evaluate_labels(res.params, model_config, tgt)
