@@ -4,6 +4,10 @@ QT database: every record with ``.q1c`` marks; each lead is delineated on its
 own and scored against the marks; ecgpuwave's own single-lead output shipped
 with the database (``.pu0`` for lead 0, ``.pu1`` for lead 1) is scored the
 same way, as is NeuroKit2's ``ecg_delineate(method="dwt")`` on its own R peaks.
+The cardiologists marked each beat looking at both leads, so each method is
+also scored on the better of its two leads for each beat, the protocol of
+Martinez et al. (2004) whose figures the issue quotes; that row is
+optimistic beside any one lead.
 LUDB records 1-100: lead II against its own marks (``.ii``). A point is found
 when the method marks it within 150 ms of the reference; errors are
 method minus reference, in ms, over found points.
@@ -28,10 +32,13 @@ from dataclasses import asdict, replace
 import numpy as np
 
 from _common import command_line, data_root, machine, md_table, update_results_md, write_json
-from ecgtool.evaluate import WAVE_POINTS, PointErrors, delineation_errors, reference_waves
+from ecgtool.evaluate import (WAVE_POINTS, PointErrors, beat_errors, best_lead_errors,
+                              delineation_errors, point_errors, reference_waves)
 from ecgtool.io.records import read_annotations, read_wfdb
 from ecgtool.signal.delineate import DEFAULT_DELINEATION
 from ecgtool.signal.detect import detect_beats
+
+BEST = "best of 2 leads per beat"
 
 # CSE tolerances for the SD of the error (ms), as quoted by Martinez et al. 2004.
 CSE_SD = {"p_onset": 10.2, "p_offset": 12.7, "qrs_onset": 6.5, "qrs_offset": 11.6,
@@ -80,20 +87,25 @@ def run_qtdb(root, settings, use_nk):
         base = q1c.with_suffix("")
         ref = reference_waves(read_annotations(base, "q1c"))
         rec = read_wfdb(base, all_leads=True, ann=None)
+        per_lead = {}
         for lead in range(min(2, rec.signals.shape[1])):
             x = np.ascontiguousarray(rec.signals[:, lead])
-            key = f"lead {lead}"
-            add(acc, ("ecgtool", key), delineation_errors(ref, ecgtool_points(x, rec.fs,
-                                                                              settings), rec.fs))
-            pu = annotation_points(base, f"pu{lead}")
-            if pu is not None:
-                add(acc, ("ecgpuwave", key), delineation_errors(ref, pu, rec.fs))
+            found = {"ecgtool": ecgtool_points(x, rec.fs, settings),
+                     "ecgpuwave": annotation_points(base, f"pu{lead}")}
             if use_nk:
                 try:
-                    add(acc, ("neurokit2", key),
-                        delineation_errors(ref, neurokit_points(x, rec.fs), rec.fs))
+                    found["neurokit2"] = neurokit_points(x, rec.fs)
                 except Exception as exc:  # a peer failing on one record is reported
                     print(f"neurokit2 failed on {base.name} lead {lead}: {exc}")
+            for method, pts in found.items():
+                if pts is None:
+                    continue
+                errs = beat_errors(ref, pts, rec.fs)
+                per_lead.setdefault(method, []).append(errs)
+                add(acc, (method, f"lead {lead}"), point_errors(ref, errs))
+        for method, errs in per_lead.items():
+            if len(errs) == 2:
+                add(acc, (method, BEST), point_errors(ref, best_lead_errors(errs)))
         print(f"qtdb {base.name}", flush=True)
     return acc
 
@@ -140,7 +152,8 @@ def qrs_208(root):
 
 def summarise(acc):
     rows, js = [], {}
-    for (method, lead), pts in sorted(acc.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+    for (method, lead), pts in sorted(acc.items(), key=lambda kv: (kv[0][1] == BEST, kv[0][1],
+                                                                     kv[0][0])):
         for p in WAVE_POINTS:
             e = pts[p]
             js.setdefault(lead, {}).setdefault(method, {})[p] = {

@@ -304,13 +304,14 @@ class PointErrors:
                            np.concatenate([self.errors_ms, other.errors_ms]))
 
 
-def delineation_errors(ref: WaveReference, test: dict, fs: float,
-                       window_s: float = MATCH_WINDOW_S) -> dict[str, PointErrors]:
-    """Compare delineated points with reference ones, beat by beat.
+def beat_errors(ref: WaveReference, test: dict, fs: float,
+                window_s: float = MATCH_WINDOW_S) -> dict[str, np.ndarray]:
+    """Error (ms, test minus reference) of each wave point of each reference beat.
 
     Reference beats are matched to test beats by R peak (within
-    ``window_s``); each annotated point then counts as found when the test
-    beat has that point within ``window_s`` of it, and its error is kept.
+    ``window_s``); an annotated point counts as found when the test beat
+    has that point within ``window_s`` of it. NaN where the point is not
+    annotated or not found.
 
     Parameters
     ----------
@@ -321,6 +322,13 @@ def delineation_errors(ref: WaveReference, test: dict, fs: float,
         ``Beats.columns()``.
     fs : float
         Sampling rate of both.
+
+    Examples
+    --------
+    >>> ref = reference_waves(Annotations([90, 100, 110], ["(", "N", ")"], ["", "", ""]))
+    >>> e = beat_errors(ref, {"r_peak": [101], "qrs_onset": [92], "qrs_offset": [-1]}, 1000.0)
+    >>> float(e["qrs_onset"][0]), bool(np.isnan(e["qrs_offset"][0]))
+    (2.0, True)
     """
     w = int(round(window_s * fs))
     r_ref = ref.points["r_peak"]
@@ -329,15 +337,51 @@ def delineation_errors(ref: WaveReference, test: dict, fs: float,
     m = match_beats(r_ref, r_test[order], w)
     test_of_ref = np.full(r_ref.size, -1, dtype=np.int64)
     test_of_ref[m.ref_index] = order[m.test_index]
+    hit = test_of_ref >= 0
     out = {}
     for p in WAVE_POINTS:
         rv = ref.points[p]
-        annotated = rv >= 0
         tv = np.full(rv.size, -1, dtype=np.int64)
-        hit = test_of_ref >= 0
-        tv[hit] = np.asarray(test[p], dtype=np.int64)[test_of_ref[hit]]
-        ok = annotated & (tv >= 0) & (np.abs(tv - rv) <= w)
-        out[p] = PointErrors(int(annotated.sum()), (tv[ok] - rv[ok]) * (1000.0 / fs))
+        if p in test:
+            tv[hit] = np.asarray(test[p], dtype=np.int64)[test_of_ref[hit]]
+        ok = (rv >= 0) & (tv >= 0) & (np.abs(tv - rv) <= w)
+        out[p] = np.where(ok, (tv - rv) * (1000.0 / fs), np.nan)
+    return out
+
+
+def point_errors(ref: WaveReference, errors: dict[str, np.ndarray]) -> dict[str, PointErrors]:
+    """Pool per-beat errors (from :func:`beat_errors`) into one :class:`PointErrors` per point."""
+    return {p: PointErrors(int(np.count_nonzero(ref.points[p] >= 0)), e[np.isfinite(e)])
+            for p, e in errors.items()}
+
+
+def delineation_errors(ref: WaveReference, test: dict, fs: float,
+                       window_s: float = MATCH_WINDOW_S) -> dict[str, PointErrors]:
+    """Compare delineated points with reference ones (see :func:`beat_errors`)."""
+    return point_errors(ref, beat_errors(ref, test, fs, window_s))
+
+
+def best_lead_errors(per_lead: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Per beat and point, the smallest error over leads (NaN where no lead found it).
+
+    This is the protocol of Martinez et al. (2004) on the QT database, whose
+    cardiologists marked each beat looking at both leads: it shows what a
+    single-lead method reaches on the lead that shows a wave best, and is
+    optimistic beside any one lead.
+
+    Examples
+    --------
+    >>> best_lead_errors([{"t_offset": np.array([8.0, np.nan])},
+    ...                   {"t_offset": np.array([-4.0, 12.0])}])["t_offset"].tolist()
+    [-4.0, 12.0]
+    """
+    out = {}
+    for p in per_lead[0]:
+        e = np.stack([d[p] for d in per_lead])
+        a = np.where(np.isfinite(e), np.abs(e), np.inf)
+        pick = a.argmin(axis=0)
+        best = e[pick, np.arange(e.shape[1])]
+        out[p] = np.where(np.isfinite(a.min(axis=0)), best, np.nan)
     return out
 
 

@@ -42,6 +42,7 @@ class DelineationSettings:
     qrs_significant: float = 0.2
     qrs_onset_fraction: float = 0.1
     qrs_offset_fraction: float = 0.1
+    qrs_fallback_fraction: float = 0.3
     t_start_ms: float = 100.0
     t_end_ms: float = 550.0
     t_end_rr: float = 0.7
@@ -152,6 +153,13 @@ def _qrs_bounds(s1: np.ndarray, r: np.ndarray, fs: float,
     on = _last_true((a < on_level) & (cols < first[:, None]))
     off_level = (st.qrs_offset_fraction * a[rows, last])[:, None]
     off = _first_true((a < off_level) & (cols > last[:, None]))
+    # Where the slope never falls that low (a QRS running into a sloping ST
+    # segment or a P wave), a higher level is accepted rather than none.
+    fb = st.qrs_fallback_fraction
+    on = np.where(on < 0, _last_true((a < (fb * a[rows, first])[:, None])
+                                     & (cols < first[:, None])), on)
+    off = np.where(off < 0, _first_true((a < (fb * a[rows, last])[:, None])
+                                        & (cols > last[:, None])), off)
     onset = np.where(on >= 0, idx[rows, np.maximum(on, 0)], -1)
     offset = np.where(off >= 0, idx[rows, np.maximum(off, 0)], -1)
     return onset, offset
@@ -183,6 +191,10 @@ def _wave(s2: np.ndarray, ecg: np.ndarray, start: np.ndarray, stop: np.ndarray,
     between = (cols >= e1[:, None]) & (cols <= e2[:, None])
     peak = np.where(between, a, np.inf).argmin(axis=1)
     on = _last_true((a < (on_fraction * a[rows, e1])[:, None]) & (cols < e1[:, None]))
+    # A sloping ST segment can run into the T wave with no flat stretch
+    # between them: the wave then starts at the flattest point before it.
+    flat = np.where(cols < e1[:, None], a, np.inf).argmin(axis=1)
+    on = np.where((on < 0) & (e1 > 0), flat, on)
     off = _first_true((a < (off_fraction * a[rows, e2])[:, None]) & (cols > e2[:, None])
                       & (cols <= rel_hi))
     peak_i = idx[rows, peak]
