@@ -26,8 +26,10 @@ def classify(
     resume: bool = c.ResumeOpt,
     quiet: bool = c.QuietOpt,
 ) -> int:
-    """Label every beat: AAMI class, class probabilities and, where the model can name
-    it, the MIT-BIH symbol (records are detected first; stores from `detect` are reused)."""
+    """Label every beat: AAMI class, class probabilities and, where known, the MIT-BIH symbol.
+
+    Records are detected first; beat stores from `detect` are reused.
+    """
     from functools import partial
 
     from ecgtool import batch
