@@ -98,7 +98,12 @@ def adapt(
     if "source_after" in summary and summary["kept_step"] == 0:
         c.warn("every adapted step lost source accuracy, so the model written is the "
                "starting one")
-    elif "source_after" not in summary:
+    for loss in summary.get("source_se_losses", []):
+        c.warn(f"{loss['class']} sensitivity on the held-out source records fell from "
+               f"{100 * loss['se_before']:.0f}% to {100 * loss['se_after']:.0f}% "
+               f"({loss['n']} beats), while their macro F1 held; check {loss['class']} "
+               "labels on a few annotated target records before relying on them")
+    if "source_after" not in summary:
         c.warn("no source record was held out (none is a validation record of the starting "
                "model), so the source accuracy after adaptation is unchecked")
     return 0

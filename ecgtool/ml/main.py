@@ -144,6 +144,29 @@ def evaluate_labels(params: dict, model_config: dict, ds: BeatDataset) -> dict:
                          min_count=1, classes=MACRO_CLASSES)
 
 
+def sensitivity_losses(before: dict, after: dict, min_beats: int = 20,
+                       max_loss: float = 0.1) -> list[dict]:
+    """Classes (of at least ``min_beats`` beats) whose sensitivity fell by more than ``max_loss``.
+
+    The adaptation guard holds macro F1, which can stay put while one
+    class's sensitivity falls and its +P rises; this names such classes.
+
+    Examples
+    --------
+    >>> before = {"S": {"n": 389, "se": 0.86}, "V": {"n": 110, "se": 0.88}}
+    >>> after = {"S": {"n": 389, "se": 0.64}, "V": {"n": 110, "se": 0.90}}
+    >>> sensitivity_losses(before, after)
+    [{'class': 'S', 'n': 389, 'se_before': 0.86, 'se_after': 0.64}]
+    """
+    from ecgtool.ml.train import MACRO_CLASSES
+
+    return [{"class": c, "n": before[c]["n"], "se_before": before[c]["se"],
+             "se_after": after[c]["se"]}
+            for c in MACRO_CLASSES
+            if c in before and before[c]["n"] >= min_beats
+            and after[c]["se"] < before[c]["se"] - max_loss]
+
+
 def adapt_model(source: list[Record], target: list[Record], out, init=None,
                 config=None, on_progress=None, target_labels: bool = False) -> dict:
     """DANN from labelled ``source`` records to unlabelled ``target`` records.
@@ -184,6 +207,7 @@ def adapt_model(source: list[Record], target: list[Record], out, init=None,
                if res.history else None}
     if res.source_start is not None:  # scored by the guard while it chose the step
         summary["source_before"], summary["source_after"] = res.source_start, res.source_kept
+        summary["source_se_losses"] = sensitivity_losses(res.source_start, res.source_kept)
     if target_labels and (tgt.labels >= 0).any():
         summary["target_before"] = evaluate_labels(clf.params, model_config, tgt)
         summary["target_after"] = evaluate_labels(res.params, model_config, tgt)
