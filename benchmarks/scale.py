@@ -5,7 +5,8 @@ they make at least 48 hours, then analysed end to end (the job of
 ``ecgtool rhythm``: read, detect, delineate, classify, rhythm) by 1 and 2
 fresh worker processes (XLA single-threaded, so one core each) and on a
 Dask LocalCluster of 2 workers; the peak resident memory of each worker is
-reported. Then one 24-hour 360 Hz recording (records joined end to end)
+reported, beside the speed-up of two copies of a CPU-bound loop (what the
+cores alone allow) and how much longer each task takes with 2 workers. Then one 24-hour 360 Hz recording (records joined end to end)
 goes through the same job in a process pinned to one CPU core (long
 recordings are read and analysed in blocks, in bounded memory).
 
@@ -148,6 +149,33 @@ print(json.dumps({"wall_s": wall, "hours": a.duration_s / 3600, "beats": int(a.t
 """
 
 
+def _spin(_=None) -> float:
+    # A fixed CPU-bound loop (no memory traffic, no libraries): its time alone
+    # against its time beside a copy measures how independent the cores are.
+    t = time.perf_counter()
+    s = 0
+    for i in range(20_000_000):
+        s += i & 7
+    return time.perf_counter() - t
+
+
+def loop_pair_speedup(repeat: int) -> dict:
+    """``2 * t_alone / t_pair`` of a CPU-bound loop: what 2 workers reach on this
+    machine when they share nothing but the cores (on a virtual machine two
+    "cores" may be threads of one core, or shared with other guests)."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    ups = []
+    for _ in range(repeat):
+        with ctx.Pool(1) as p:
+            alone = p.map(_spin, [0])[0]
+        with ctx.Pool(2) as p:
+            pair = p.map(_spin, [0, 1], chunksize=1)
+        ups.append(2 * alone / float(np.mean(pair)))
+    return {"speedup": float(np.median(ups)), "all": ups}
+
+
 def median_run(runs: list[dict]) -> dict:
     """The run with the median wall time, with every run's wall time in ``wall_s_all``."""
     walls = [r["wall_s"] for r in runs]
@@ -206,6 +234,8 @@ def main() -> None:
         # The single-core day first, before any worker pool has run.
         payload["one_day_one_core"] = day = one_day(root, folder, model, args.repeat)
         print("24 h record, one core:", day, flush=True)
+        payload["loop_pair_speedup"] = ceiling = loop_pair_speedup(args.repeat)
+        print("two copies of a CPU loop:", ceiling, flush=True)
         recs = repeated_records(root, folder, args.hours)
         sources = expand_inputs([str(p) for p in recs])
         runs = [("1 worker", 1, None), ("2 workers", 2, None)]
@@ -254,12 +284,23 @@ def main() -> None:
                 f"{max(day['wall_s_all']):.1f} s), peak {day['peak_mb']:.0f} MB, "
                 f"{day['beats']} beats." if "wall_s" in day else
                 f"One 24-hour recording: failed ({day.get('error', '')[:200]}).")
+    one, two = payload["runs"]["1 worker"], payload["runs"]["2 workers"]
+    task_slowdown = (sum(two["busy_s_per_worker"]) / two["hours"]) / (
+        sum(one["busy_s_per_worker"]) / one["hours"])
+    payload["task_slowdown_2_workers"] = task_slowdown
+    ceiling_line = (
+        f"Two copies of a CPU-bound loop (no memory traffic), run side by side, reach "
+        f"{ceiling['speedup']:.2f}x (range {min(ceiling['all']):.2f}-"
+        f"{max(ceiling['all']):.2f}) of one copy's speed on this machine. With 2 workers each "
+        f"pipeline task took {task_slowdown:.2f}x its time with 1 worker (busy seconds per "
+        f"hour of ECG, median runs).\n\n")
     update_results_md("scale", (
         f"## Scale (`benchmarks/scale.py`)\n\nCommand: `{payload['command']}`  \n"
         f"Measured {mi['date']} on {mi['cpu']} ({mi['cores']} cores), commit "
         f"{mi['commit'] or '?'}. End to end per record: read, detect, delineate, classify, "
         f"rhythm (the job of `ecgtool rhythm`), workers started fresh (spawn); the store "
-        f"writing is not included.\n\n" + table + "\n\n" + dask_line + day_line + "\n"))
+        f"writing is not included.\n\n" + table + "\n\n" + ceiling_line + dask_line + day_line
+        + "\n"))
 
 
 if __name__ == "__main__":
