@@ -6,9 +6,10 @@ they make at least 48 hours, then analysed end to end (the job of
 fresh worker processes (XLA single-threaded, so one core each) and on a
 Dask LocalCluster of 2 workers; the peak resident memory of each worker is
 reported, beside the speed-up of two copies of a CPU-bound loop (what the
-cores alone allow) and how much longer each task takes with 2 workers. Then one 24-hour 360 Hz recording (records joined end to end)
-goes through the same job in a process pinned to one CPU core (long
-recordings are read and analysed in blocks, in bounded memory).
+cores alone allow) and how much longer each task takes with 2 workers. Then
+one 24-hour 360 Hz recording (records joined end to end) goes through the
+same job in a process pinned to one CPU core (long recordings are read and
+analysed in blocks, in bounded memory).
 
 Usage: python benchmarks/scale.py [--hours 48] [--repeat 3]
 """
