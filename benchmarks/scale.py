@@ -273,6 +273,10 @@ def main() -> None:
                       "speed-up (range)",
                       "peak MB per worker"], rows)
     print(table)
+    one, two = payload["runs"]["1 worker"], payload["runs"]["2 workers"]
+    task_slowdown = (sum(two["busy_s_per_worker"]) / two["hours"]) / (
+        sum(one["busy_s_per_worker"]) / one["hours"])
+    payload["task_slowdown_2_workers"] = task_slowdown
     write_json("scale", payload)
     mi = payload["machine"]
     dask = payload["runs"].get("Dask LocalCluster, 2 workers")
@@ -285,10 +289,6 @@ def main() -> None:
                 f"{max(day['wall_s_all']):.1f} s), peak {day['peak_mb']:.0f} MB, "
                 f"{day['beats']} beats." if "wall_s" in day else
                 f"One 24-hour recording: failed ({day.get('error', '')[:200]}).")
-    one, two = payload["runs"]["1 worker"], payload["runs"]["2 workers"]
-    task_slowdown = (sum(two["busy_s_per_worker"]) / two["hours"]) / (
-        sum(one["busy_s_per_worker"]) / one["hours"])
-    payload["task_slowdown_2_workers"] = task_slowdown
     ceiling_line = (
         f"Two copies of a CPU-bound loop (no memory traffic), run side by side, reach "
         f"{ceiling['speedup']:.2f}x (range {min(ceiling['all']):.2f}-"

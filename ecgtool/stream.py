@@ -51,7 +51,10 @@ class StreamDetector:
 
     def _run(self, stop: int | None) -> tuple[np.ndarray, dict]:
         lo = max(self.buf_start, self.done_until - self.context)
-        data = self.buf[lo - self.buf_start:]
+        # A block needs its look-ahead, not the rest of the buffer: a caller that
+        # feeds half an hour at once would otherwise have it analysed thrice.
+        hi = self.buf.size if stop is None else stop + self.lookahead - self.buf_start
+        data = self.buf[lo - self.buf_start:hi]
         if data.size < 3:
             return np.zeros(0, np.int64), {}
         import warnings
