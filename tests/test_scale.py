@@ -118,6 +118,25 @@ def test_stream_equals_batch_on_real_records(rec208):
     assert sd.buf.size < 100 * rec208.fs
 
 
+def test_stream_fed_in_long_chunks_analyses_each_block_once(rec208):
+    # The long-record path feeds half an hour at a time: each block must be
+    # analysed with its context and look-ahead only, not with the rest of the
+    # chunk (which once made a 24-hour recording take 2.5 times as long).
+    fs = rec208.fs
+    batch = detect_beats(rec208.signal, fs).columns()
+    sd = StreamDetector(fs, block_s=120)
+    got, sizes = [], []
+    for chunk in (rec208.signal[: int(900 * fs)], rec208.signal[int(900 * fs):]):
+        sd.runs.clear()
+        got.append(sd.feed(chunk)[1])
+        sizes += [data.size for _, data, _, _ in sd.runs]
+    got.append(sd.finish()[1])
+    assert max(sizes) <= sd.context + sd.block + sd.lookahead
+    cols = {k: np.concatenate([g[k] for g in got if g]) for k in batch}
+    for k in batch:
+        np.testing.assert_array_equal(cols[k], batch[k], err_msg=k)
+
+
 def test_stream_cli_matches_batch_csv(rec119, tmp_path):
     import io
 
