@@ -29,7 +29,10 @@ class DelineationSettings:
     """Scales, windows and thresholds of the delineator (milliseconds and fractions).
 
     The defaults were chosen on LUDB (Lobachevsky University database); the
-    QT database is kept for testing them.
+    QT database is kept for testing them. The fallbacks for a QRS or T wave
+    whose slope never settles (``qrs_fallback_fraction``, and the T onset at
+    the flattest point) were added after QTDB showed the failure, and kept
+    because LUDB improved with them too.
     """
 
     qrs_smooth_ms: float = 14.0
