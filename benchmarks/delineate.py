@@ -199,7 +199,10 @@ def main() -> None:
         f"## Delineation (`benchmarks/delineate.py`)\n\nCommand: `{payload['command']}`  \n"
         f"Measured {mi['date']}, commit {mi['commit'] or '?'}. Single-lead delineation scored "
         f"against the reference marks; a point counts as found within 150 ms; errors are "
-        f"method minus reference. ecgpuwave is the database's own `.pu0`/`.pu1` output.\n\n"
+        f"method minus reference. ecgpuwave is the database's own `.pu0`/`.pu1` output. "
+        f"\"{BEST}\": each QTDB beat scored on the lead where the method came closest to the "
+        f"cardiologists' mark, as Martinez et al. (2004) scored theirs (the marks were made "
+        f"looking at both leads); optimistic beside any one lead.\n\n"
         + "\n".join(sections)))
 
 
