@@ -61,7 +61,7 @@ class RhythmSettings:
     pause_s: float = 2.0
     run_min_beats: int = 3
     run_rate_bpm: float = 100.0
-    pattern_cycles: int = 4
+    pattern_cycles: int = 3  # MIT-BIH's annotators mark bigeminy/trigeminy from 3 ectopic beats
     rate_beats: int = 10
     tachy_bpm: float = 100.0
     brady_bpm: float = 50.0

@@ -80,6 +80,19 @@ def test_trigeminy_with_labels():
     assert "trigeminy" in ep.rhythm and "af" not in ep.rhythm
 
 
+def test_trigeminy_from_three_ectopic_beats_not_two():
+    # MIT-BIH marks trigeminy from three PVCs in the pattern (N N V N N V N N V);
+    # two PVCs three beats apart are not yet a rhythm.
+    def episode(n_v):
+        lab = np.array(["N"] * 40 + ["N", "N", "V"] * n_v + ["N"] * 40)
+        rr = np.where(lab[1:] == "V", 0.5, np.where(lab[:-1] == "V", 1.1, 0.8))
+        return find_rhythms(times(rr), lab).of("trigeminy")
+
+    three = episode(3)
+    assert len(three) == 1 and three.n_beats[0] >= 7
+    assert len(episode(2)) == 0
+
+
 def test_vt_run_found_with_its_beats():
     rr = np.concatenate([np.full(50, 0.8), np.full(6, 0.4), np.full(50, 0.8)])
     lab = np.array(["N"] * 51 + ["V"] * 6 + ["N"] * 50)
