@@ -4,7 +4,8 @@
   rhythm on the signal), from the reference beats and labels, and from the
   reference beat times alone (no labels, as with LTAFDB); plus the
   specificity on records with frequent ectopy but no AF, and the bigeminy,
-  trigeminy and VT episodes of records 106 and 208 beside the reference.
+  trigeminy and VT episodes of records 106 and 208 beside the reference, and
+  pooled over all records.
 * CPSC 2021 (paroxysmal and persistent AF, 200 Hz): the same three ways.
 * Long-Term AF Database (ltafdb-ann: 42 records, about 980 hours): from the
   beat times of the ``.qrs`` files alone, as archives keep them; and the
@@ -161,6 +162,25 @@ def main() -> None:
                                  f"({ov.ref_s / 60:.1f} min), found {len(found[r])} "
                                  f"({ov.test_s / 60:.1f} min), overlap {ov.overlap_s / 60:.1f} min")
                 extra.append(f"MIT-BIH {name}, {variant}: " + "; ".join(parts) + ".")
+        # The same patterns pooled over every annotated MIT-BIH record.
+        for variant in ("reference beats", "end to end"):
+            parts = []
+            for r in ("bigeminy", "trigeminy", "vt"):
+                sc = [score_episodes(name, ref_spans(d["ref"], r), spans(d["episodes"][variant], r),
+                                     d["duration_s"])
+                      for name, d in detail.items() if variant in d["episodes"]]
+                if not sc:
+                    continue
+                g = gross_episodes(sc).stats()
+                n_ref = sum(len(ref_spans(d["ref"], r)) for d in detail.values())
+                payload.setdefault("patterns_gross", {})[f"{variant} / {r}"] = g
+                parts.append(f"{r} ({n_ref} reference episodes): episode Se "
+                             f"{100 * g['episode_se']:.0f}% / +P {100 * g['episode_ppv']:.0f}%, "
+                             f"duration Se {100 * g['duration_se']:.0f}% / "
+                             f"+P {100 * g['duration_ppv']:.0f}%")
+            if parts:
+                extra.append(f"MIT-BIH, all {len(detail)} records, {variant}: "
+                             + "; ".join(parts) + ".")
     cpsc = root / "cpsc2021"
     if cpsc.is_dir():
         names = sorted(p.stem for p in cpsc.glob("*.atr"))
