@@ -47,9 +47,24 @@ def predicted(report) -> set[str]:
     return codes
 
 
-def run_one(path, name, model):
-    a = analyse_job(Source("wfdb", str(path), name), ReadOptions(), model=model)
-    return diagnose(a.name, a.duration_s, a.times_s, a.labels, a.episodes, a.noise)
+#: The 12-lead definition of sinus bradycardia (under 60 bpm), which the CinC 2021
+#: and LUDB labels follow, beside ecgtool's Holter default (under 50 bpm).
+BRADY60 = "brady (threshold 60 bpm)"
+
+
+def analyse(path, name, model):
+    return analyse_job(Source("wfdb", str(path), name), ReadOptions(), model=model)
+
+
+def predict(a, thresholds=Thresholds()) -> set[str]:
+    return predicted(diagnose(a.name, a.duration_s, a.times_s, a.labels, a.episodes, a.noise,
+                              thresholds))
+
+
+def predict_with_brady60(a) -> set[str]:
+    """Default findings, plus BRADY60 where a 60-bpm threshold calls bradycardia."""
+    slow = "brady" in predict(a, Thresholds(brady_bpm=60.0))
+    return predict(a) | ({BRADY60} if slow else set())
 
 
 def mitdb_reference(rec) -> set[str]:
@@ -102,7 +117,7 @@ def main() -> None:
         for atr in sorted(mit.glob("*.atr")):
             base = atr.with_suffix("")
             rec = read_wfdb(base)
-            pairs.append((mitdb_reference(rec), predicted(run_one(base, base.name, model))))
+            pairs.append((mitdb_reference(rec), predict(analyse(base, base.name, model))))
         datasets["mitdb"] = (pairs, ("abnormal", "pvc", "pac", "af", "vt"))
     cpsc = root / "cpsc2021"
     if cpsc.is_dir():
@@ -118,7 +133,7 @@ def main() -> None:
                 rec.annotations, rec.fs, rec.n_samples) if s.rhythm == "af"), default=0.0)
             if longest >= min(Thresholds().af_min_s, 0.5 * rec.duration_s):
                 ref.add(AF30)
-            pred = predicted(run_one(hea.with_suffix(""), hea.stem, model))
+            pred = predict(analyse(hea.with_suffix(""), hea.stem, model))
             pairs.append((ref, pred | ({AF30} if "af" in pred else set())))
         datasets["cpsc2021"] = (pairs, ("af", AF30))
     cinc = root / "cinc2021"
@@ -130,8 +145,9 @@ def main() -> None:
                 if line.startswith("#") and "Dx:" in line:
                     codes |= {SNOMED[c.strip()] for c in line.split(":", 1)[1].split(",")
                               if c.strip() in SNOMED}
-            pairs.append((codes, predicted(run_one(hea.with_suffix(""), hea.stem, model))))
-        datasets["cinc2021"] = (pairs, ("sinus", "brady", "tachy", "pac", "pvc", "af"))
+            pred = predict_with_brady60(analyse(hea.with_suffix(""), hea.stem, model))
+            pairs.append((codes | ({BRADY60} if "brady" in codes else set()), pred))
+        datasets["cinc2021"] = (pairs, ("sinus", "brady", BRADY60, "tachy", "pac", "pvc", "af"))
     ludb = root / "ludb"
     if (ludb / "ludb.csv").is_file():
         pairs = []
@@ -142,8 +158,9 @@ def main() -> None:
                 if not base.with_suffix(".hea").is_file():
                     continue
                 ref = {LUDB[r.strip()] for r in row["Rhythms"].split(",") if r.strip() in LUDB}
-                pairs.append((ref, predicted(run_one(base, rid, model))))
-        datasets["ludb"] = (pairs, ("sinus", "brady", "tachy", "af"))
+                pred = predict_with_brady60(analyse(base, rid, model))
+                pairs.append((ref | ({BRADY60} if "brady" in ref else set()), pred))
+        datasets["ludb"] = (pairs, ("sinus", "brady", BRADY60, "tachy", "af"))
     payload = {"command": command_line(), "machine": machine(), "results": {}}
     rows = []
     for db, (pairs, labels) in datasets.items():
@@ -166,7 +183,9 @@ def main() -> None:
         f"Measured {mi['date']}, commit {mi['commit'] or '?'}. Whole pipeline per record, "
         f"default thresholds (brady < 50 bpm, tachy > 100 bpm mean rate; PVC/PAC >= 30/h or "
         f">= 10%; AF >= 30 s or half a short record). MIT-BIH reference findings come from "
-        f"the same rules applied to the reference labels and rhythm annotations.\n\n"
+        f"the same rules applied to the reference labels and rhythm annotations. The CinC "
+        f"2021 and LUDB labels call sinus bradycardia under 60 bpm, the 12-lead definition: "
+        f"the \"{BRADY60}\" rows score the same runs with `--threshold brady_bpm=60`.\n\n"
         + table + "\n"))
 
 
