@@ -96,3 +96,35 @@ def test_cli_jsonl_and_html(tmp_path):
     assert "http" not in page.split("<body>")[1]  # nothing fetched from the network
     bad = CliRunner().invoke(app, ["diagnose", "sample:119", "-t", "nope=1"])
     assert bad.exit_code == 1 and "unknown threshold" in bad.stderr
+
+
+def _with_gap(rec, kind):
+    """Record 119 with 6 s from 100 s replaced: flat at the baseline (asystole),
+    or pinned at +3 mV and drifting back (a saturated amplifier)."""
+    fs = rec.fs
+    x = rec.signal.copy()
+    a, b = int(100 * fs), int(106 * fs)
+    base = float(np.median(x[a - int(2 * fs):a]))
+    wiggle = 0.005 * np.random.default_rng(0).standard_normal(b - a)
+    if kind == "asystole":
+        x[a:b] = base + wiggle
+    else:
+        x[a:b] = base + 3.0 * np.exp(-np.arange(b - a) / (1.5 * fs)) + wiggle
+    return x
+
+
+@pytest.mark.parametrize("kind, pause_reported", [("asystole", True), ("saturation", False)])
+def test_a_flat_gap_is_a_pause_unless_the_signal_was_lost(rec119, kind, pause_reported):
+    # Asystole is flat at the baseline and must be reported; a saturated
+    # amplifier drifting back hides the beats, and the gap is not a pause.
+    from ecgtool.signal.detect import detect_beats
+    from ecgtool.signal.quality import noise_spans
+
+    x = _with_gap(rec119, kind)
+    t = detect_beats(x, rec119.fs).r_peak / rec119.fs
+    noise = noise_spans(x, rec119.fs)
+    ep = find_rhythms(t, None, None, noise)
+    rep = diagnose("119", x.size / rec119.fs, t, None, ep, noise)
+    pauses = [f for f in rep.findings if f.code == "pause"]
+    assert bool(pauses) == pause_reported
+    assert bool(noise) == (not pause_reported)
