@@ -128,3 +128,19 @@ def test_a_flat_gap_is_a_pause_unless_the_signal_was_lost(rec119, kind, pause_re
     pauses = [f for f in rep.findings if f.code == "pause"]
     assert bool(pauses) == pause_reported
     assert bool(noise) == (not pause_reported)
+
+
+def test_two_seconds_of_lost_signal_make_a_span_two_flat_ones_do_not():
+    from ecgtool.signal.quality import noise_spans
+
+    fs = 360
+    x = 0.002 * np.random.default_rng(1).standard_normal(60 * fs)
+    qrs = np.concatenate([np.linspace(0, 1.5, 11), np.linspace(1.5, 0, 11)[1:]])
+    for c in range(fs // 2, x.size - 20, fs):             # a 60-ms QRS a second
+        x[c - 10:c + 11] += qrs
+    gap = slice(int(19.7 * fs), int(22.3 * fs))
+    lost, quiet = x.copy(), x.copy()
+    lost[gap] = 1.2                                        # pinned to a rail
+    quiet[gap] = 0.002                                     # flat at the baseline
+    assert noise_spans(lost, fs) == [(20.0, 22.0)]
+    assert noise_spans(quiet, fs) == []

@@ -6,7 +6,8 @@ under 0.05 mV, or a tenth of the record's typical, peak to peak) within a
 flat run whose level somewhere left the record's usual baseline (a
 saturated amplifier drifting back); or its QRS-band content is far above
 the record's typical one (motion artefact, electrode pops). Three or more
-unreadable seconds in a row make a noise span.
+unreadable seconds in a row make a noise span, two where the signal was
+lost.
 
 A flat second at the usual baseline is not unreadable: that is what
 asystole looks like, and a pause must never be hidden as noise. A lead
@@ -22,8 +23,8 @@ from ecgtool.signal.filters import moving_mean
 
 
 def noise_spans(ecg: np.ndarray, fs: float, flat_mv: float = 0.05, flat_rel: float = 0.1,
-                shift_mv: float = 1.0, loud: float = 4.0,
-                min_s: float = 3.0) -> list[tuple[float, float]]:
+                shift_mv: float = 1.0, loud: float = 4.0, min_s: float = 3.0,
+                min_lost_s: float = 2.0) -> list[tuple[float, float]]:
     """Unreadable stretches as ``(start_s, end_s)`` pairs.
 
     Parameters
@@ -42,8 +43,9 @@ def noise_spans(ecg: np.ndarray, fs: float, flat_mv: float = 0.05, flat_rel: flo
     loud : float
         A second whose 5-40 Hz peak-to-peak exceeds this many times the
         record's median is an artefact.
-    min_s : float
-        Shortest span reported.
+    min_s, min_lost_s : float
+        Shortest span reported; shortest where the signal was lost (a
+        saturated amplifier).
 
     Examples
     --------
@@ -80,6 +82,7 @@ def noise_spans(ecg: np.ndarray, fs: float, flat_mv: float = 0.05, flat_rel: flo
     spans = []
     d = np.diff(np.concatenate([[0], bad.astype(np.int8), [0]]))
     for a, b in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)):
-        if b - a >= min_s:
+        # Lost signal is plain to see: two seconds of it are enough.
+        if b - a >= min_s or (b - a >= min_lost_s and lost[a:b].any()):
             spans.append((float(a), float(b)))
     return spans
