@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ecgtool.evaluate import beat_errors, best_lead_errors, delineation_errors, reference_waves
+from ecgtool.evaluate import (PointErrors, beat_errors, best_lead_errors, delineation_errors,
+                              point_errors, reference_waves)
 from ecgtool.io.records import read_annotations, read_wfdb
 from ecgtool.signal.delineate import delineate
 
@@ -104,26 +105,18 @@ def test_qtdb_best_lead_beats_ecgpuwave_on_t_wave(data):
     folder = data / "qtdb"
     if not folder.is_dir():
         pytest.skip(f"QT database not found in {data}")
-    ours, theirs = [], []
+    ours = theirs = PointErrors(0, np.zeros(0))
     for q1c in sorted(folder.glob("*.q1c")):
         base = q1c.with_suffix("")
         if not (base.with_suffix(".pu0").is_file() and base.with_suffix(".pu1").is_file()):
             continue
         ref = reference_waves(read_annotations(base, "q1c"))
         rec = read_wfdb(base, all_leads=True, ann=None)
-        ours.append((ref, best_lead_errors([
+        ours = ours + point_errors(ref, best_lead_errors([
             beat_errors(ref, detect_beats(rec.signals[:, k].copy(), rec.fs).columns(), rec.fs)
-            for k in range(2)])))
-        theirs.append((ref, best_lead_errors([
+            for k in range(2)]))["t_offset"]
+        theirs = theirs + point_errors(ref, best_lead_errors([
             beat_errors(ref, reference_waves(read_annotations(base, f"pu{k}")).points, rec.fs)
-            for k in range(2)])))
-
-    def pooled(runs, p):
-        e = np.concatenate([errs[p] for _, errs in runs])
-        n = sum(int(np.count_nonzero(ref.points[p] >= 0)) for ref, _ in runs)
-        return np.count_nonzero(np.isfinite(e)) / n, np.nanstd(e)
-
-    se_ours, sd_ours = pooled(ours, "t_offset")
-    se_pu, sd_pu = pooled(theirs, "t_offset")
-    assert se_ours >= se_pu - 0.01
-    assert sd_ours <= sd_pu
+            for k in range(2)]))["t_offset"]
+    assert ours.se >= theirs.se - 0.01
+    assert ours.sd <= theirs.sd
