@@ -92,12 +92,49 @@ def test_workers_keep_xla_to_one_core(monkeypatch):
 
     monkeypatch.delitem(sys.modules, "jax", raising=False)
     monkeypatch.delenv("XLA_FLAGS", raising=False)
+    monkeypatch.delenv("ECGTOOL_XLA_THREADS", raising=False)
     one_core_for_xla()
+    assert os.environ["ECGTOOL_XLA_THREADS"] == "1"
     assert "--xla_cpu_multi_thread_eigen=false" in os.environ["XLA_FLAGS"]
     # A user's own choice stands.
     monkeypatch.setenv("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=true")
+    monkeypatch.setenv("ECGTOOL_XLA_THREADS", "2")
     one_core_for_xla()
     assert os.environ["XLA_FLAGS"] == "--xla_cpu_multi_thread_eigen=true"
+    assert os.environ["ECGTOOL_XLA_THREADS"] == "2"
+
+
+_XLA_LOAD = """
+import os, time
+import ecgtool.ml
+from ecgtool.io.records import read_sample
+from ecgtool.beats.windows import beat_windows
+from ecgtool.ml.classify import predict_proba
+from ecgtool.ml.model_io import load_model
+rec = read_sample("208")
+w = beat_windows(rec.signal, rec.fs, rec.annotations.sample[1:-1])
+m = load_model()
+predict_proba(w, m)
+t, c = time.perf_counter(), time.process_time()
+for _ in range(10):
+    predict_proba(w, m)
+print((time.process_time() - c) / (time.perf_counter() - t), len(os.sched_getaffinity(0)))
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2,
+                    reason="needs CPU affinity and at least 2 CPUs")
+def test_xla_threads_setting_keeps_the_classifier_on_one_cpu():
+    # XLA ignores the XLA_FLAGS thread settings of current jaxlib releases: the
+    # classifier kept two CPUs busy in each worker, so two workers fought over them.
+    env = dict(os.environ, ECGTOOL_XLA_THREADS="1")
+    out = subprocess.run([sys.executable, "-c", _XLA_LOAD], env=env, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    busy, cpus = out.stdout.split()
+    assert float(busy) < 1.3
+    # The process, XLA's threads included, keeps every CPU it had.
+    assert int(cpus) == len(os.sched_getaffinity(0))
 
 
 def test_unreachable_scheduler(tmp_path):

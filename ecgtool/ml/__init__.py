@@ -1,4 +1,51 @@
 """Learning: the beat classifier (JAX/Flax), its training, and domain adaptation.
 
 Importing this package imports JAX; nothing outside ``ecgtool.ml`` does.
+Where ``ECGTOOL_XLA_THREADS`` is set (worker processes set it to 1, see
+:func:`ecgtool.batch.one_core_for_xla`), JAX starts with that many threads
+for its computations.
 """
+
+import os
+import sys
+
+
+def start_jax(threads: int) -> bool:
+    """Start JAX's CPU runtime with ``threads`` compute threads.
+
+    XLA sizes its thread pool by the CPUs the process may run on when the
+    runtime starts, and no flag of the current jaxlib changes that (its
+    maintainers point to the CPU affinity; jax-ml/jax#1539). So the calling
+    thread is held to ``threads`` CPUs while JAX starts, then every thread
+    of the process, XLA's included, gets all the CPUs back: the pool keeps
+    its size and the OS places its threads.
+
+    Returns False, changing nothing, where JAX was imported already or the
+    OS has no CPU affinity (macOS, Windows).
+
+    Examples
+    --------
+    >>> start_jax(1)  # JAX is running already in a doctest session
+    False
+    """
+    if "jax" in sys.modules or not hasattr(os, "sched_getaffinity"):
+        return False
+    mask = os.sched_getaffinity(0)
+    if threads >= len(mask):
+        return False
+    os.sched_setaffinity(0, sorted(mask)[:max(1, threads)])
+    try:
+        import jax
+
+        jax.devices()
+    finally:
+        for tid in os.listdir("/proc/self/task"):
+            try:
+                os.sched_setaffinity(int(tid), mask)
+            except OSError:  # a thread that ended meanwhile
+                pass
+    return True
+
+
+if os.environ.get("ECGTOOL_XLA_THREADS", "").isdigit():
+    start_jax(int(os.environ["ECGTOOL_XLA_THREADS"]))
