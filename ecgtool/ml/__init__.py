@@ -33,10 +33,13 @@ def start_jax(threads: int) -> bool:
     mask = os.sched_getaffinity(0)
     if threads >= len(mask):
         return False
-    os.sched_setaffinity(0, sorted(mask)[:max(1, threads)])
-    try:
-        import jax
+    import jax  # importing does not start the runtime; jax.devices() does
 
+    cpus = sorted(mask)
+    # Workers starting together should not all wait for the same CPU.
+    first = os.getpid() % len(cpus)
+    os.sched_setaffinity(0, (cpus + cpus)[first:first + max(1, threads)])
+    try:
         jax.devices()
     finally:
         for tid in os.listdir("/proc/self/task"):
