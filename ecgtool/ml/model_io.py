@@ -105,9 +105,11 @@ def _load(path: str, stamp: tuple) -> Classifier:
                            "this version of ecgtool builds", path)
     clf = Classifier(params={}, card=card, path=path)
     # Shapes only: running the initialisers would compile dozens of small XLA
-    # programs, seconds of start-up in every worker process.
-    template = jax.eval_shape(clf.module().init, jax.random.PRNGKey(0),
-                              jnp.zeros((1, WINDOW, 2)), jnp.ones((1, len(RR_FEATURES))))
+    # programs, seconds of start-up in every worker process. The example
+    # inputs are made inside the traced function so that they compile nothing.
+    module = clf.module()
+    template = jax.eval_shape(lambda: module.init(
+        jax.random.PRNGKey(0), jnp.zeros((1, WINDOW, 2)), jnp.ones((1, len(RR_FEATURES)))))
     try:
         raw = (d / PARAMS_FILE).read_bytes()
         params = serialization.from_bytes(template, raw)
