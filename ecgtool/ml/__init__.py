@@ -20,12 +20,14 @@ def start_jax(threads: int) -> bool:
     of the process, XLA's included, gets all the CPUs back: the pool keeps
     its size and the OS places its threads.
 
-    Returns False, changing nothing, where JAX was imported already or the
+    Returns False, changing nothing, where JAX was imported already, where
+    ``threads`` is no fewer than the CPUs the process may use, or where the
     OS has no CPU affinity (macOS, Windows).
 
     Examples
     --------
-    >>> start_jax(1)  # JAX is running already in a doctest session
+    >>> import jax  # started already: nothing to change
+    >>> start_jax(1)
     False
     """
     if "jax" in sys.modules or not hasattr(os, "sched_getaffinity"):
@@ -35,6 +37,12 @@ def start_jax(threads: int) -> bool:
         return False
     import jax  # importing does not start the runtime; jax.devices() does
 
+    before = {}
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            before[int(tid)] = os.sched_getaffinity(int(tid))
+        except OSError:  # a thread that ended meanwhile
+            pass
     cpus = sorted(mask)
     # Workers starting together should not all wait for the same CPU.
     first = os.getpid() % len(cpus)
@@ -42,10 +50,12 @@ def start_jax(threads: int) -> bool:
     try:
         jax.devices()
     finally:
+        # Threads that were there keep their own CPUs; JAX's new ones get the
+        # caller's.
         for tid in os.listdir("/proc/self/task"):
             try:
-                os.sched_setaffinity(int(tid), mask)
-            except OSError:  # a thread that ended meanwhile
+                os.sched_setaffinity(int(tid), before.get(int(tid), mask))
+            except OSError:
                 pass
     return True
 
