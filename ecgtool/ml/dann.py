@@ -34,7 +34,7 @@ from flax.training import train_state
 from ecgtool.beats.windows import RR_FEATURES, WINDOW
 from ecgtool.ml.input_pipeline import BeatDataset
 from ecgtool.ml.models import BeatEncoder, LabelHead
-from ecgtool.ml.train import augment, class_weights, weighted_loss
+from ecgtool.ml.train import augment, average_params, class_weights, weighted_loss
 
 
 @jax.custom_vjp
@@ -126,6 +126,9 @@ class DannConfig:
     class_weight_power: float = 0.3
     max_class_weight: float = 5.0
     seed: int = 0
+    # The weights checked and kept are a moving average of the trained ones,
+    # as in training (:class:`ecgtool.ml.train.TrainConfig`).
+    ema_decay: float = 0.998
 
 
 class DannState(train_state.TrainState):
@@ -241,6 +244,7 @@ def adapt(source: BeatDataset, target: BeatDataset, init_params: dict, model_con
     key = jax.random.PRNGKey(config.seed)
     src_idx = np.flatnonzero(source.labels >= 0)
     history = []
+    averaged = state.params
     acc = {"label_loss": [], "domain_loss": [], "domain_acc": []}
     guard = check is not None and bool((check.labels >= 0).any())
     kept, kept_step, checks, start = classifier_params(params), 0, [], None
@@ -260,6 +264,7 @@ def adapt(source: BeatDataset, target: BeatDataset, init_params: dict, model_con
         t = _sample(target, rng.integers(0, len(target), config.batch_size), False)
         key, sub = jax.random.split(key)
         state, m = dann_step(state, s, t, jnp.float32(lam), sub)
+        averaged = average_params(averaged, state.params, config.ema_decay)
         for k in acc:
             acc[k].append(float(m[k]))
         if (step + 1) % 100 == 0 or step + 1 == config.steps:
@@ -270,12 +275,12 @@ def adapt(source: BeatDataset, target: BeatDataset, init_params: dict, model_con
             if on_progress:
                 on_progress(step + 1, row)
         if guard and ((step + 1) % config.check_every == 0 or step + 1 == config.steps):
-            m = source_metrics(state.params)
+            m = source_metrics(averaged)
             checks.append((step + 1, m["macro_f1"]))
             if m["macro_f1"] >= floor:
-                kept, kept_step, kept_metrics = classifier_params(state.params), step + 1, m
+                kept, kept_step, kept_metrics = classifier_params(averaged), step + 1, m
     if not guard:
-        kept, kept_step, kept_metrics = classifier_params(state.params), config.steps, None
+        kept, kept_step, kept_metrics = classifier_params(averaged), config.steps, None
     params = jax.tree_util.tree_map(np.asarray, kept)
     return DannResult(params, config, history, time.perf_counter() - t0, kept_step,
                       [[int(a), float(b)] for a, b in checks], start, kept_metrics)
