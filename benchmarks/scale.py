@@ -152,8 +152,7 @@ def run_on_local_cluster(sources, model, jobs, embedded=False):
 
 ONE_DAY = r"""
 import os, sys, time, json, resource
-os.sched_setaffinity(0, {0})
-os.environ["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+os.sched_setaffinity(0, {0})  # one core for everything, XLA's thread pool included
 from ecgtool.io.inputs import ReadOptions, Source
 from ecgtool.pipeline import analyse_job
 t = time.perf_counter()
