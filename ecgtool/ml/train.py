@@ -126,7 +126,14 @@ def train_step(state: TrainState, batch: dict, rng) -> tuple[TrainState, dict]:
 
 @partial(jax.jit, static_argnums=2)
 def average_params(average, params, decay: float):
-    """Exponential moving average of the weights (``decay`` 0 keeps ``params``)."""
+    """Exponential moving average of the weights (``decay`` 0 keeps ``params``).
+
+    Examples
+    --------
+    >>> a = average_params({"w": jnp.zeros(2)}, {"w": jnp.ones(2)}, 0.75)
+    >>> a["w"].tolist()
+    [0.25, 0.25]
+    """
     return jax.tree_util.tree_map(lambda a, p: decay * a + (1 - decay) * p, average, params)
 
 
