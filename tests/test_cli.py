@@ -138,6 +138,18 @@ def test_non_numeric_csv(tmp_path):
     _one_line_error(run("detect", p, "--fs", 250), "x.csv", "non-numeric value on line 3")
 
 
+def test_mat_without_rate_or_not_a_mat(tmp_path):
+    import scipy.io
+
+    p = tmp_path / "x.mat"
+    scipy.io.savemat(p, {"val": np.zeros((1, 5000))})
+    _one_line_error(run("detect", p, "--out", tmp_path / "o.csv"), "x.mat", "give --fs")
+    p.write_bytes(b"\x00" * 100)
+    _one_line_error(run("detect", p, "--fs", 250, "--out", tmp_path / "o.csv"), "x.mat",
+                    "not a readable MATLAB file")
+    assert not (tmp_path / "o.csv").exists()
+
+
 def test_unknown_channel():
     _one_line_error(run("detect", "sample:119", "--channel", "V9"), "119.hea", "V9")
 

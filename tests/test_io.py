@@ -1,4 +1,4 @@
-"""Readers: WFDB, CinC .mat + .hea, CSV; store round trip."""
+"""Readers: WFDB, CinC .mat + .hea, header-less .mat, CSV; store round trip."""
 
 import shutil
 
@@ -88,6 +88,56 @@ def test_cinc_mat_with_and_without_odd_dates(tmp_path, line):
     assert abs(rec.signal.min() + 1.0) < 0.01
 
 
+def _cpsc2018_file(path, rec):
+    # The CPSC 2018 layout: struct ECG {sex, age, data (12 leads x samples, mV)}.
+    data = np.zeros((12, 5000))
+    data[1] = rec.signal[:5000]
+    scipy.io.savemat(path, {"ECG": {"sex": "Female", "age": 61, "data": data}})
+
+
+def test_cpsc2018_mat_needs_no_rate(tmp_path, rec119):
+    from ecgtool.io.matfiles import read_mat
+
+    f = tmp_path / "B0001.mat"
+    _cpsc2018_file(f, rec119)
+    [src] = expand_inputs([str(f)])
+    assert src.kind == "mat" and src.name == "B0001"
+    rec = read_source(src)
+    assert rec.fs == 500 and rec.lead == "II" and rec.n_samples == 5000
+    assert np.array_equal(rec.signal, rec119.signal[:5000])
+    assert rec.comments == ["Age: 61", "Sex: Female"]
+    assert read_mat(f, channel="V1", all_leads=True).leads[6] == "V1"
+    with pytest.raises(EcgToolError, match="sampled at 500 Hz, not 250"):
+        read_mat(f, fs=250)
+    # A folder mixes WFDB records and header-less .mat files; a .mat with a
+    # header is a WFDB signal file, not a record of its own.
+    _copy_record(tmp_path)
+    _cinc_record(tmp_path, "A0001 2 500 5000")
+    assert [(s.kind, s.name) for s in expand_inputs([str(tmp_path)])] == \
+        [("wfdb", "119"), ("wfdb", "A0001"), ("mat", "B0001")]
+
+
+def test_generic_mat(tmp_path):
+    from ecgtool.io.matfiles import read_mat
+
+    f = tmp_path / "x.mat"
+    scipy.io.savemat(f, {"val": np.arange(3000.0).reshape(2, 1500)})
+    with pytest.raises(EcgToolError, match="sampling rate unknown: give --fs"):
+        read_mat(f)
+    rec = read_source(expand_inputs([str(f)])[0], ReadOptions(fs=250, units="uV", channel=1))
+    assert rec.fs == 250 and rec.lead == "ch1" and rec.signal[0] == 1.5
+    scipy.io.savemat(f, {"ecg": np.ones(1000), "fs": 360})
+    assert read_mat(f).fs == 360
+    scipy.io.savemat(f, {"a": np.ones((2, 100)), "b": np.ones((2, 100))})
+    with pytest.raises(EcgToolError, match="several matrices"):
+        read_mat(f, fs=250)
+    f.write_bytes(b"not a mat file")
+    with pytest.raises(EcgToolError, match="not a readable MATLAB file"):
+        read_mat(f, fs=250)
+    with pytest.raises(EcgToolError, match="no such file"):
+        read_mat(tmp_path / "none.mat", fs=250)
+
+
 def test_csv_variants(tmp_path):
     p = tmp_path / "a.csv"
     p.write_text("time,MLII,V1\n0,0.1,1\n0.004,0.2,2\n0.008,0.3,3\n")
@@ -124,7 +174,7 @@ def test_expand_inputs(tmp_path):
     assert [s.name for s in srcs] == ["a_119", "b_119"]
     with pytest.raises(EcgToolError, match="no file matches"):
         expand_inputs([str(tmp_path / "*.none")])
-    with pytest.raises(EcgToolError, match="no WFDB records"):
+    with pytest.raises(EcgToolError, match="folder holds no records"):
         (tmp_path / "empty").mkdir()
         expand_inputs([str(tmp_path / "empty")])
 
@@ -155,3 +205,16 @@ def test_not_a_store(tmp_path):
     p.write_text("not hdf5")
     with pytest.raises(EcgToolError, match="not a readable HDF5"):
         store.open_store(p)
+
+
+def test_cpsc2018_records_in_shared_data(data):
+    files = sorted((data / "cpsc2018").glob("A*.mat"))
+    if not files:
+        pytest.skip("cpsc2018/ holds no .mat files")
+    from ecgtool.signal.detect import detect_r_peaks
+
+    for src in expand_inputs([str(data / "cpsc2018")]):
+        rec = read_source(src, ReadOptions(all_leads=True))
+        assert rec.fs == 500 and len(rec.leads) == 12 and rec.lead == "II"
+        rate = 60 * len(detect_r_peaks(rec.signal, rec.fs)) / rec.duration_s
+        assert 35 < rate < 200, (src.name, rate)

@@ -19,9 +19,11 @@ SampleOpt = typer.Option(False, "--sample", help="Also process the bundled MIT-B
                          "records 119 and 208.")
 ChannelOpt = typer.Option(None, "--channel", "-c", help="Lead name or index "
                           "(default: MLII, else II, else the first).")
-FsOpt = typer.Option(None, "--fs", help="Sampling rate in Hz (CSV and stdin input).")
+FsOpt = typer.Option(None, "--fs",
+                     help="Sampling rate in Hz (CSV, stdin and header-less .mat input).")
 ColumnOpt = typer.Option(None, "--column", help="CSV column name or index holding the ECG.")
-UnitsOpt = typer.Option("mV", "--units", help="Units of CSV values: mV, uV or V.")
+UnitsOpt = typer.Option("mV", "--units",
+                        help="Units of CSV and header-less .mat values: mV, uV or V.")
 JobsOpt = typer.Option(1, "--jobs", "-j", min=1, help="Worker processes.")
 QuietOpt = typer.Option(False, "--quiet", "-q", help="No progress bar or summary.")
 ResumeOpt = typer.Option(False, "--resume", help="Keep an existing output store and skip "

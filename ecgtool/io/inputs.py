@@ -1,7 +1,8 @@
 """Turning command-line inputs into records: paths, folders, globs, stores, stdin.
 
 An input may be a WFDB record (``rec100``, ``rec100.hea``, ``data/mitdb/*.hea``),
-a folder of them, a CSV file, an ecgtool HDF5 store (every record in it),
+a folder of them, a CSV file, a header-less MATLAB ``.mat`` (CPSC 2018's, or
+one numeric matrix with ``--fs``), an ecgtool HDF5 store (every record in it),
 ``-`` for standard input, ``sample:NAME`` for a bundled record, or a
 database-relative name such as ``mitdb/100`` looked up under
 ``$ECGTOOL_DATA``.
@@ -42,7 +43,7 @@ def data_dir() -> Path | None:
 class Source:
     """One record to read: its kind, where it is, and its name."""
 
-    kind: str  # "wfdb", "csv", "store" or "stdin"
+    kind: str  # "wfdb", "mat", "csv", "store" or "stdin"
     path: str
     name: str
     key: str | None = None  # record name inside a store
@@ -69,6 +70,11 @@ def _wfdb_source(path: Path) -> Source:
     return Source("wfdb", str(base), base.name)
 
 
+def _bare_mat(path: Path) -> bool:
+    # A .mat with a header beside it is a WFDB record's signal file.
+    return path.suffix.lower() == ".mat" and not path.with_suffix(".hea").is_file()
+
+
 def _one(item: str) -> list[Source]:
     if item == "-":
         return [Source("stdin", "-", "stdin")]
@@ -77,10 +83,10 @@ def _one(item: str) -> list[Source]:
         return [Source("wfdb", str(sample_path(name)), name)]
     p = Path(item)
     if p.is_dir():
-        heads = sorted(p.glob("*.hea"))
-        if not heads:
-            raise EcgToolError("folder holds no WFDB records (*.hea)", item)
-        return [_wfdb_source(h) for h in heads]
+        found = sorted([h for h in p.glob("*.hea")] + [m for m in p.glob("*.mat") if _bare_mat(m)])
+        if not found:
+            raise EcgToolError("folder holds no records (*.hea, or *.mat without a header)", item)
+        return [_one(str(f))[0] for f in found]
     if store.is_store(p):
         f = store.open_store(p)
         try:
@@ -92,6 +98,12 @@ def _one(item: str) -> list[Source]:
         return [Source("store", item, n, n) for n in names]
     if p.suffix.lower() in _TEXT_SUFFIXES:
         return [Source("csv", item, p.stem)]
+    if _bare_mat(p):
+        root = None if p.is_file() or p.is_absolute() else data_dir()
+        if root is None or not (root / item).is_file():
+            return [Source("mat", item, p.stem)]
+        if _bare_mat(root / item):
+            return [Source("mat", str(root / item), p.stem)]
     src = _wfdb_source(p)
     if not Path(src.path + ".hea").is_file() and not p.is_absolute():
         root = data_dir()
@@ -166,6 +178,11 @@ def read_source(src: Source, opts: ReadOptions = ReadOptions()) -> Record:
     if src.kind == "wfdb":
         return read_wfdb(src.path, channel=opts.channel, all_leads=opts.all_leads,
                          ann=opts.ann, name=src.name)
+    if src.kind == "mat":
+        from ecgtool.io.matfiles import read_mat
+
+        return read_mat(src.path, fs=opts.fs, channel=opts.channel, all_leads=opts.all_leads,
+                        units=opts.units, name=src.name)
     if src.kind in ("csv", "stdin"):
         return read_csv(src.path, fs=opts.fs, column=opts.column, units=opts.units,
                         name=src.name)

@@ -1,5 +1,7 @@
 """Reading ECG recordings (WFDB, CinC .mat + .hea, CSV) into one Record type.
 
+Header-less ``.mat`` files (CPSC 2018) are read by :mod:`ecgtool.io.matfiles`.
+
 Every reader returns a :class:`Record`: signals in mV, the sampling rate, the
 lead names, which lead the pipeline uses, the reference annotations when the
 source has them, and where the data came from (path and sha256). Problems

@@ -1,0 +1,157 @@
+"""Reading MATLAB ``.mat`` recordings that have no WFDB header.
+
+A ``.mat`` beside a ``.hea`` is a WFDB record (:func:`ecgtool.io.records.read_wfdb`).
+Without a header, two layouts are read:
+
+- the CPSC 2018 challenge's: a struct ``ECG`` with fields ``sex``, ``age``
+  and ``data`` (12 leads by samples, in mV). The challenge recorded every
+  file at 500 Hz in the lead order I, II, III, aVR, aVL, aVF, V1-V6, so no
+  rate needs to be given;
+- any file holding one numeric matrix (or a variable named ``val``, ``data``,
+  ``ecg``, ``signal`` or ``signals``): leads are the shorter side, named
+  ``ch0``, ``ch1``...; the rate comes from ``--fs`` or from a scalar
+  variable ``fs``/``Fs`` in the file; values are read in ``units``.
+
+References
+----------
+Liu F et al. An open access database for evaluating the algorithms of
+electrocardiogram rhythm and morphology abnormality detection. J Med
+Imaging Health Inform 2018;8(7):1368-1373 (CPSC 2018).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ecgtool.errors import EcgToolError
+from ecgtool.io.records import Record, _brief, _to_mv, choose_channel
+
+#: Rate and lead order of every CPSC 2018 recording (the challenge's data description).
+CPSC2018_FS = 500.0
+CPSC2018_LEADS = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
+
+_SIGNAL_NAMES = ("val", "data", "ecg", "signal", "signals")
+_FS_NAMES = ("fs", "Fs", "FS", "sampling_rate", "freq")
+
+
+def _load(path: Path, shown: str) -> dict:
+    import scipy.io
+
+    try:
+        return scipy.io.loadmat(str(path), squeeze_me=False)
+    except FileNotFoundError:
+        raise EcgToolError("no such file", shown) from None
+    except NotImplementedError:
+        raise EcgToolError("MATLAB v7.3 files are not read; save with -v7 or convert to "
+                           "WFDB", shown) from None
+    except Exception as exc:
+        raise EcgToolError(f"not a readable MATLAB file ({_brief(exc)})", shown) from None
+
+
+def _cpsc2018(m: dict) -> tuple[np.ndarray, list[str], list[str]] | None:
+    ecg = m.get("ECG")
+    if not isinstance(ecg, np.ndarray) or ecg.dtype.names is None \
+            or "data" not in ecg.dtype.names or ecg.size != 1:
+        return None
+    data = np.asarray(ecg["data"].item(), dtype=np.float64)
+    if data.ndim != 2 or data.shape[0] != len(CPSC2018_LEADS):
+        return None
+    comments = []
+    for key, label in (("age", "Age"), ("sex", "Sex")):
+        if key in ecg.dtype.names:
+            v = np.asarray(ecg[key].item()).ravel()
+            if v.size:
+                comments.append(f"{label}: {v[0]}")
+    return data.T, list(CPSC2018_LEADS), comments
+
+
+def _numeric(v) -> bool:
+    return isinstance(v, np.ndarray) and v.dtype.kind in "fiu" and v.size > 1 and v.ndim <= 2
+
+
+def _generic(m: dict, shown: str) -> np.ndarray:
+    variables = {k: v for k, v in m.items() if not k.startswith("__")}
+    named = [k for k in _SIGNAL_NAMES if _numeric(variables.get(k))]
+    found = named or [k for k, v in variables.items() if _numeric(v)]
+    if not found:
+        raise EcgToolError("holds no numeric signal matrix", shown)
+    if len(found) > 1:
+        raise EcgToolError(f"holds several matrices ({', '.join(found)}); cannot tell which is "
+                           "the ECG", shown)
+    data = np.asarray(variables[found[0]], dtype=np.float64)
+    data = data.reshape(-1, 1) if data.ndim == 1 or 1 in data.shape else data
+    # Recordings are longer than they are wide: leads are the shorter side.
+    return data.T if data.shape[0] < data.shape[1] else data
+
+
+def _file_fs(m: dict) -> float | None:
+    for k in _FS_NAMES:
+        v = m.get(k)
+        if isinstance(v, np.ndarray) and v.dtype.kind in "fiu" and v.size == 1:
+            return float(v.item())
+    return None
+
+
+def read_mat(path: str | os.PathLike, fs: float | None = None, channel: str | int | None = None,
+             all_leads: bool = False, units: str = "mV", name: str | None = None) -> Record:
+    """Read a header-less MATLAB ``.mat`` recording (CPSC 2018, or one numeric matrix).
+
+    Parameters
+    ----------
+    path : str or path-like
+        The ``.mat`` file.
+    fs : float, optional
+        Sampling rate in Hz; needed unless the file is CPSC 2018's or holds
+        its own ``fs`` variable. Given for a CPSC 2018 file, it must be 500.
+    channel : str or int, optional
+        Lead name or index; default II (CPSC 2018), else the first.
+    all_leads : bool
+        Keep every lead in ``signals``.
+    units : str
+        Units of a generic matrix's values (CPSC 2018 files are in mV).
+    name : str, optional
+        Record name; default the file stem.
+
+    Returns
+    -------
+    Record
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.io, tempfile, os
+    >>> f = os.path.join(tempfile.mkdtemp(), "x.mat")
+    >>> scipy.io.savemat(f, {"val": np.zeros((2, 1000))})
+    >>> rec = read_mat(f, fs=250)
+    >>> rec.signals.shape, rec.leads, rec.fs
+    ((1000, 1), ['ch0'], 250.0)
+    """
+    p = Path(path)
+    shown = str(p)
+    m = _load(p, shown)
+    cpsc = _cpsc2018(m)
+    comments: list[str] = []
+    if cpsc is not None:
+        data, leads, comments = cpsc
+        if fs is not None and float(fs) != CPSC2018_FS:
+            raise EcgToolError(f"CPSC 2018 files are sampled at {CPSC2018_FS:g} Hz, not "
+                               f"{fs:g}", shown)
+        fs = CPSC2018_FS
+    else:
+        data = _generic(m, shown) * _to_mv(units)
+        leads = [f"ch{i}" for i in range(data.shape[1])]
+        fs = fs if fs is not None else _file_fs(m)
+        if fs is None:
+            raise EcgToolError("sampling rate unknown: give --fs (the file has no header and "
+                               "no fs variable)", shown)
+    if data.shape[0] == 0:
+        raise EcgToolError("holds no samples (empty record)", shown)
+    chan = choose_channel(leads, channel, shown)
+    cols = list(range(len(leads))) if all_leads else [chan]
+    return Record(name=name or p.stem, signals=np.ascontiguousarray(data[:, cols]),
+                  fs=float(fs), leads=[leads[c] for c in cols], channel=cols.index(chan),
+                  source=shown, sha256=hashlib.sha256(p.read_bytes()).hexdigest(),
+                  comments=comments)
