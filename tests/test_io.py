@@ -218,3 +218,50 @@ def test_cpsc2018_records_in_shared_data(data):
         assert rec.fs == 500 and len(rec.leads) == 12 and rec.lead == "II"
         rate = 60 * len(detect_r_peaks(rec.signal, rec.fs)) / rec.duration_s
         assert 35 < rate < 200, (src.name, rate)
+
+
+def _same_as_wfdb(path):
+    import wfdb
+
+    from ecgtool.io.mitann import decode_mit_annotations
+
+    base, ext = str(path.with_suffix("")), path.suffix[1:]
+    a = wfdb.rdann(base, ext)
+    fast = decode_mit_annotations(path.read_bytes())
+    assert fast is not None, path
+    sample, symbol, aux = fast
+    assert np.array_equal(sample, a.sample) and symbol.tolist() == list(a.symbol), path
+    want = np.asarray([x or "" for x in (a.aux_note or [""] * len(a.sample))], dtype=str)
+    assert aux.tolist() == want.tolist(), path
+
+
+def test_annotation_reader_matches_wfdb_on_the_samples():
+    for name in ("119", "208"):
+        _same_as_wfdb(sample_path(name).with_suffix(".atr"))
+
+
+def test_annotation_reader_matches_wfdb_on_shared_data(data):
+    # Rhythm notes (mitdb, ltafdb), SKIPs and long files (ltafdb .qrs), wave
+    # marks with NUM/SUB/CHN fields (qtdb .q1c, .pu0; ludb per-lead files).
+    files = sorted((data / "mitdb").glob("*.atr")) + sorted((data / "ltafdb-ann").glob("00.*"))
+    files += sorted((data / "qtdb").glob("sel1*.q1c")) + sorted((data / "qtdb").glob("sel1*.pu0"))
+    files += [data / "ludb" / "data" / "1.ii", data / "svdb" / "800.atr"]
+    files = [f for f in files if f.suffix in (".atr", ".qrs", ".q1c", ".pu0", ".ii") and f.is_file()]
+    assert len(files) > 30
+    for f in files:
+        _same_as_wfdb(f)
+
+
+def test_annotation_reader_leaves_definitions_to_wfdb(tmp_path):
+    import wfdb
+
+    from ecgtool.io.mitann import decode_mit_annotations
+    from ecgtool.io.records import read_annotations
+
+    # wrann stores the rate as a "## time resolution" note at sample 0.
+    wfdb.wrann("r", "atr", np.array([10, 400]), symbol=["N", "V"], fs=360,
+               aux_note=["", "(B"], write_dir=str(tmp_path))
+    assert decode_mit_annotations((tmp_path / "r.atr").read_bytes()) is None
+    a = read_annotations(tmp_path / "r")
+    assert a.sample.tolist() == [10, 400] and a.aux_note.tolist() == ["", "(B"]
+    assert decode_mit_annotations(b"\x00") is None  # odd length: not MIT format

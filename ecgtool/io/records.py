@@ -350,10 +350,18 @@ def read_annotations(base: str | os.PathLike, ext: str = "atr") -> Annotations |
     """
     import wfdb
 
+    from ecgtool.io.mitann import decode_mit_annotations
+
     base = _header_path(base)
     f = base.with_suffix("." + ext)
     if not f.is_file():
         return None
+    try:
+        fast = decode_mit_annotations(f.read_bytes())
+    except OSError as exc:
+        raise EcgToolError(f"cannot read ({exc.strerror})", str(f)) from None
+    if fast is not None:
+        return Annotations(*fast)
     try:
         a = wfdb.rdann(str(base), ext)
     except Exception as exc:
