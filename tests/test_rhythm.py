@@ -166,10 +166,16 @@ def test_af_episode_carries_irregular_features_and_sinus_regular_ones():
     rng = np.random.default_rng(5)
     rr = np.concatenate([0.8 + 0.02 * np.sin(np.arange(200) / 7), rng.uniform(0.4, 1.1, 200),
                          0.8 + 0.02 * np.sin(np.arange(200) / 7)])
-    ep = find_rhythms(times(rr))
+    t = times(rr)
+    ep = find_rhythms(t)
     af = ep.rhythm == "af"
-    sinus = ep.rhythm == "sinus"
-    assert af.any() and sinus.any()
+    # Beat times alone can split the irregular stretch (where a beat's timing
+    # looks like a PVC's, its intervals leave the score): judge the features
+    # of the sinus episodes in the regular stretches.
+    mid = (ep.start_s + ep.end_s) / 2
+    sinus = (ep.rhythm == "sinus") & ((mid < t[200]) | (mid > t[400]))
+    assert af.any() and sinus.sum() == 2
+    assert ep.duration("af") > 0.8 * (t[400] - t[200])
     assert ep.nrmssd[af].min() > 0.15 > 0.05 > ep.nrmssd[sinus].max()
     assert ep.tpr[af].min() > 0.55 and ep.she[af].min() > ep.she[sinus].max()
 
