@@ -233,9 +233,9 @@ def premature_beats(rr: np.ndarray, early: float = 0.85, pause: float = 0.1,
     successive intervals (``paired``): an early beat and its pause average
     one sinus interval, so the reference holds in bigeminy and dense ectopy.
     A median of the intervals themselves (``paired=False``) falls between the
-    short and the long ones there, and misses most ectopic beats: on the
+    short and the long ones there, and misses most ectopic beats: on the 26
     MIT-BIH records outside AF, it found 32 % of the S, V and F beats, the
-    paired reference 56 %.
+    paired reference 51 % (flagging 0.16 % of the other beats).
 
     Examples
     --------
