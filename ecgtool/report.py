@@ -80,10 +80,25 @@ _RHYTHM_COLOURS = {"af": "#ffd8a8", "vt": "#ffc9c9", "svt": "#d0ebff", "bigeminy
                    "tachy": "#fff3bf", "brady": "#d3f9d8"}
 
 
+def _ecg_paper(ax, start_s: float, end_s: float, lo_mv: float, hi_mv: float) -> None:
+    # The grid of ECG paper (25 mm/s, 10 mm/mV): large squares of 0.2 s by
+    # 0.5 mV, small ones of 0.04 s by 0.1 mV, drawn on strips of up to 20 s,
+    # where they can still be seen apart.
+    steps = [(0.2, 0.5, 0.6)] + ([(0.04, 0.1, 0.25)] if end_s - start_s <= 20 else [])
+    for dt, dv, width in steps:
+        xs = np.arange(np.ceil(start_s / dt), np.floor(end_s / dt) + 1) * dt
+        ys = np.arange(np.ceil(lo_mv / dv), np.floor(hi_mv / dv) + 1) * dv
+        ax.vlines(xs, 0, 1, transform=ax.get_xaxis_transform(), color="#f4a6a6",
+                  lw=width, zorder=0)
+        ax.hlines(ys, 0, 1, transform=ax.get_yaxis_transform(), color="#f4a6a6",
+                  lw=width, zorder=0)
+
+
 def plot_strip(signal: np.ndarray, fs: float, times_s: np.ndarray, labels, episodes,
                start_s: float, end_s: float, title: str = ""):
-    """A matplotlib figure of ``[start_s, end_s]``: the ECG, each beat's class above
-    its R peak, rhythm episodes shaded and named (the figure of ``ecgtool plot``)."""
+    """A matplotlib figure of ``[start_s, end_s]``: the ECG on ECG-paper grid, each
+    beat's class above its R peak, rhythm episodes shaded and named (the figure of
+    ``ecgtool plot``)."""
     plt = _figures()
     i, j = max(0, int(start_s * fs)), min(signal.size, int(end_s * fs))
     t = np.arange(i, j) / fs
@@ -106,6 +121,9 @@ def plot_strip(signal: np.ndarray, fs: float, times_s: np.ndarray, labels, episo
             ax.annotate(str(lab), (tb, signal[k]), textcoords="offset points", xytext=(0, 7),
                         ha="center", fontsize=8, color=_CLASS_COLOURS.get(str(lab), "#000"))
     ax.set_xlim(start_s, end_s)
+    if j > i:
+        lo, hi = ax.get_ylim()
+        _ecg_paper(ax, start_s, end_s, lo, hi)
     ax.set_xlabel("time (s)")
     ax.set_ylabel("mV")
     ax.set_title(title)
