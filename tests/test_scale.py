@@ -245,3 +245,21 @@ def test_header_reader_fails_only_with_our_error(tmp_path_factory, text):
         read_wfdb(d / "r")
     except EcgToolError:
         pass
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.binary(max_size=600), st.booleans())
+def test_annotation_reader_fails_only_with_our_error(tmp_path_factory, blob, beats_first):
+    # Random bytes, and random bytes after a few well-formed beats (so that
+    # the SKIP/AUX payload walk and the modifiers see odd input too).
+    from ecgtool.io.records import read_annotations
+
+    if beats_first:
+        blob = np.array([(1 << 10) | 100] * 4, "<u2").tobytes() + blob
+    d = tmp_path_factory.mktemp("az")
+    (d / "r.atr").write_bytes(blob)
+    try:
+        a = read_annotations(d / "r")
+    except EcgToolError:
+        return
+    assert a is not None and a.sample.size == a.symbol.size == a.aux_note.size
