@@ -1,7 +1,8 @@
-"""Robustness run: fuzz the header and CSV readers and the detector with generated input.
+"""Robustness run: fuzz the record and annotation readers and the detector with generated input.
 
 Hypothesis generates bytes for ``.hea`` headers (alone and around a valid
-record line), CSV files, and random signals for the detector; every outcome
+record line), CSV files, header-less ``.mat`` files, annotation files (alone
+and after valid beats), and random signals for the detector; every outcome
 must be a result or an :class:`ecgtool.errors.EcgToolError` (a one-line
 message), never another exception. The count is bounded (``--examples``).
 Prints what failed, writes benchmarks/results/robustness.json and the
@@ -24,7 +25,8 @@ from hypothesis import strategies as st
 
 from _common import command_line, machine, md_table, update_results_md, write_json
 from ecgtool.errors import EcgToolError
-from ecgtool.io.records import read_csv, read_wfdb
+from ecgtool.io.matfiles import read_mat
+from ecgtool.io.records import read_annotations, read_csv, read_wfdb
 from ecgtool.signal.detect import detect_beats
 
 FAILURES: dict[str, list[str]] = {}
@@ -80,6 +82,34 @@ def main() -> None:
         check("CSV (random bytes)", lambda: read_csv(tmp / "x.csv", fs=fs))
 
     @cfg
+    @given(st.binary(max_size=800), st.sampled_from([None, 250.0]))
+    def mat_bytes(blob, fs):
+        (tmp / "m.mat").write_bytes(blob)
+        check("header-less .mat (random bytes)", lambda: read_mat(tmp / "m.mat", fs=fs))
+
+    import io
+
+    import scipy.io
+
+    buf = io.BytesIO()
+    scipy.io.savemat(buf, {"ECG": {"sex": "Male", "age": 52, "data": np.ones((12, 50))}})
+    good_mat = buf.getvalue()
+
+    @cfg
+    @given(st.integers(0, len(good_mat) - 1), st.binary(min_size=1, max_size=16))
+    def mat_mutated(at, patch):
+        (tmp / "m.mat").write_bytes(good_mat[:at] + patch + good_mat[at + len(patch):])
+        check("CPSC 2018 .mat (bytes overwritten)", lambda: read_mat(tmp / "m.mat"))
+
+    beats = np.array([(1 << 10) | 100] * 4, "<u2").tobytes()
+
+    @cfg
+    @given(st.binary(max_size=800), st.booleans())
+    def annotation_bytes(blob, after_beats):
+        (tmp / "a.atr").write_bytes((beats if after_beats else b"") + blob)
+        check("annotation file (random bytes)", lambda: read_annotations(tmp / "a", "atr"))
+
+    @cfg
     @given(st.lists(st.one_of(st.floats(allow_nan=True, allow_infinity=True),
                               st.just(0.0)), max_size=3000),
            st.sampled_from([100.0, 257.0, 360.0, 1000.0]))
@@ -87,7 +117,8 @@ def main() -> None:
         x = np.asarray(values, dtype=np.float64)
         check("detector (random samples)", lambda: detect_beats(x, fs))
 
-    for fn in (header_bytes, header_mutated, csv_bytes, detector):
+    for fn in (header_bytes, header_mutated, csv_bytes, mat_bytes, mat_mutated, annotation_bytes,
+               detector):
         fn()
     rows = [[t, c["ok"], c["clean_error"], c["crash"]] for t, c in COUNTS.items()]
     table = md_table(["target", "read fine", "clean one-line error", "other exception"], rows)
@@ -102,7 +133,10 @@ def main() -> None:
             "Exceptions other than the one-line error were found; see the JSON.")
     note += (" Found and fixed by this run earlier: a header signal line without a "
              "description gave a lead named None and an AttributeError; unnamed leads are "
-             "now called ch0, ch1, ...")
+             "now called ch0, ch1, ... A .mat file with one byte changed in its tags (an "
+             "unknown element type, or a complex flag with no imaginary part) crashed the "
+             "process inside scipy's MAT reader (a segfault, which no handler catches); "
+             "ecgtool now checks the tags before scipy reads the file.")
     update_results_md("robustness", (
         f"## Robustness (`benchmarks/robustness.py`)\n\nCommand: `{payload['command']}`  \n"
         f"Measured {mi['date']}, commit {mi['commit'] or '?'}. Hypothesis-generated input, "

@@ -265,3 +265,26 @@ def test_annotation_reader_leaves_definitions_to_wfdb(tmp_path):
     a = read_annotations(tmp_path / "r")
     assert a.sample.tolist() == [10, 400] and a.aux_note.tolist() == ["", "(B"]
     assert decode_mit_annotations(b"\x00") is None  # odd length: not MIT format
+
+
+def test_corrupt_mat_gives_our_error_not_a_crash(tmp_path, rec119):
+    # scipy's MAT 5 reader trusts the file's tags: a byte changed in a type
+    # (to 13) or in a matrix's flags (to 73) crashed the process. Every such
+    # change to the tags (the first 400 bytes; the rest is the data) must give
+    # a record or the one-line error.
+    from ecgtool.io.matfiles import read_mat
+
+    good = tmp_path / "good.mat"
+    scipy.io.savemat(good, {"ECG": {"sex": "Male", "age": 52, "data": np.ones((12, 50))}})
+    data = good.read_bytes()
+    f = tmp_path / "bad.mat"
+    errors = 0
+    for at in range(128, 400):
+        for value in (13, 73):
+            f.write_bytes(data[:at] + bytes([value]) + data[at + 1:])
+            try:
+                read_mat(f)
+            except EcgToolError as exc:
+                assert "\n" not in str(exc)
+                errors += 1
+    assert errors > 0

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -38,13 +39,118 @@ _SIGNAL_NAMES = ("val", "data", "ecg", "signal", "signals")
 _FS_NAMES = ("fs", "Fs", "FS", "sampling_rate", "freq")
 
 
+_MI_INT8, _MI_INT32, _MI_UINT32, _MI_MATRIX, _MI_COMPRESSED = 1, 5, 6, 14, 15
+_MI_TYPES = frozenset({1, 2, 3, 4, 5, 6, 7, 9, 12, 13, 14, 15, 16, 17, 18})
+_MX_CELL, _MX_STRUCT, _MX_OBJECT, _MX_CHAR, _MX_SPARSE = 1, 2, 3, 4, 5
+_MX_NUMERIC = frozenset(range(6, 16))
+
+
+def _elements(buf, start: int, end: int, order: str):
+    # (type, data offset, size) of each data element in buf[start:end], or
+    # None when a tag has an unknown type or a size that does not fit; a
+    # "small" element packs type and size (at most 4 bytes) in one word.
+    out = []
+    p = start
+    while p + 8 <= end:
+        word, n = struct.unpack_from(order + "II", buf, p)
+        if word >> 16:
+            if word >> 16 > 4 or word & 0xFFFF not in _MI_TYPES:
+                return None
+            out.append((word & 0xFFFF, p + 4, word >> 16))
+            p += 8
+            continue
+        if word not in _MI_TYPES or p + 8 + n > end:
+            return None
+        out.append((word, p + 8, n))
+        p += 8 + n + (0 if word in (_MI_MATRIX, _MI_COMPRESSED) else (-n) % 8)
+    return out
+
+
+def _matrix_ok(buf, start: int, n: int, order: str, depth: int) -> bool:
+    # The parts scipy expects of a matrix of each class are there: flags,
+    # dimensions, name, then one data element (two if complex), or the cells,
+    # or the fields of every struct element.
+    if n == 0:
+        return True  # an empty matrix
+    els = _elements(buf, start, start + n, order)
+    if els is None or len(els) < 3 or depth > 16:
+        return False
+    (ft, fo, fn), (dt, do, dn), (nt, _, _) = els[:3]
+    if ft != _MI_UINT32 or fn != 8 or dt != _MI_INT32 or dn < 8 or dn % 4 or nt != _MI_INT8:
+        return False
+    flags = struct.unpack_from(order + "I", buf, fo)[0]
+    cls, is_complex = flags & 0xFF, bool(flags & 0x800)
+    dims = struct.unpack_from(order + f"{dn // 4}i", buf, do)
+    if min(dims) < 0:
+        return False
+    count = int(np.prod(dims, dtype=np.int64))
+    rest = els[3:]
+    if cls in _MX_NUMERIC or cls == _MX_CHAR:
+        want = 2 if is_complex else 1
+        return len(rest) == want and all(t not in (_MI_MATRIX, _MI_COMPRESSED) for t, _, _ in rest)
+    if cls == _MX_SPARSE:
+        return len(rest) == (4 if is_complex else 3)
+    if cls == _MX_CELL:
+        children = rest
+    elif cls in (_MX_STRUCT, _MX_OBJECT):
+        if cls == _MX_OBJECT:
+            rest = rest[1:]  # the class name
+        if len(rest) < 2 or rest[0][0] != _MI_INT32 or rest[0][2] != 4:
+            return False
+        name_len = struct.unpack_from(order + "i", buf, rest[0][1])[0]
+        if name_len <= 0 or rest[1][2] % name_len:
+            return False
+        children = rest[2:]
+        count *= rest[1][2] // name_len
+    else:
+        return True  # functions and MATLAB's workspace blobs: not read as ECG
+    return len(children) == count and all(
+        t == _MI_MATRIX and _matrix_ok(buf, o, size, order, depth + 1) for t, o, size in children)
+
+
+def _variables_ok(buf, order: str) -> bool:
+    import zlib
+
+    els = _elements(buf, 128, len(buf), order)
+    if els is None:
+        return False
+    for t, o, n in els:
+        if t == _MI_COMPRESSED:
+            try:
+                inner = zlib.decompress(buf[o:o + n])
+            except zlib.error:
+                return False
+            sub = _elements(inner, 0, len(inner), order)
+            if sub is None or len(sub) != 1 or sub[0][0] != _MI_MATRIX \
+                    or not _matrix_ok(inner, sub[0][1], sub[0][2], order, 0):
+                return False
+        elif t != _MI_MATRIX or not _matrix_ok(buf, o, n, order, 0):
+            return False
+    return True
+
+
+def _check_mat5(path: Path, shown: str) -> None:
+    # Level 5 files: a 128-byte header ending in the byte order mark; older
+    # (level 4) files have none and are left to scipy.
+    with open(path, "rb") as f:
+        buf = f.read()
+    if len(buf) < 128 or buf[126:128] not in (b"IM", b"MI"):
+        return
+    order = "<" if buf[126:128] == b"IM" else ">"
+    if not _variables_ok(buf, order):
+        raise EcgToolError("corrupt MATLAB file (its data elements do not add up)", shown)
+
+
 def _load(path: Path, shown: str) -> dict:
     import scipy.io
 
     try:
+        _check_mat5(path, shown)
         return scipy.io.loadmat(str(path), squeeze_me=False)
     except FileNotFoundError:
         raise EcgToolError("no such file", shown) from None
+    except EcgToolError:
+        raise
     except NotImplementedError:
         raise EcgToolError("MATLAB v7.3 files are not read; save with -v7 or convert to "
                            "WFDB", shown) from None
