@@ -79,7 +79,7 @@ def test_adapt_cli_errors(tmp_path):
     empty.mkdir()
     r = CliRunner().invoke(app, ["adapt", "--source", "sample:119", "--source-records", "all",
                                  "--target", str(empty), "--out", str(tmp_path / "m")])
-    assert r.exit_code == 1 and "no WFDB records" in r.stderr
+    assert r.exit_code == 1 and "folder holds no records" in r.stderr
     odd = tmp_path / "odd"
     odd.mkdir()
     for ext in ("hea", "dat"):
