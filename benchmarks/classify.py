@@ -38,13 +38,14 @@ import numpy as np
 
 from _common import command_line, data_root, machine, md_table, update_results_md, write_json
 from ecgtool.beats.labels import SYMBOL_TO_AAMI, SYMBOLS, aami_labels, class_index, symbol_index
+from ecgtool.beats.scores import MACRO_CLASSES, class_metrics, match_classes
+from ecgtool.beats.scores import confusion as class_confusion
 from ecgtool.beats.table import AAMI_CLASSES
-from ecgtool.evaluate import BEAT_SYMBOLS, PACED_RECORDS, match_beats
+from ecgtool.evaluate import BEAT_SYMBOLS, PACED_RECORDS
 from ecgtool.io.records import read_wfdb
 from ecgtool.ml.input_pipeline import BeatDataset, detected_dataset, reference_dataset
 from ecgtool.ml.main import DS1, DS2, encode, fit_symbols
 from ecgtool.ml.symbols import MIN_RECORD_BEATS, MIN_RECORDS
-from ecgtool.ml.train import MACRO_CLASSES
 from ecgtool.signal.detect import detect_r_peaks
 
 K = len(AAMI_CLASSES)
@@ -54,29 +55,11 @@ K = len(AAMI_CLASSES)
 
 def confusion(ref: np.ndarray, pred: np.ndarray) -> np.ndarray:
     """(K+1) x (K+1): row K = detections with no reference beat, column K = missed beats."""
-    cm = np.zeros((K + 1, K + 1), dtype=np.int64)
-    np.add.at(cm, (ref, pred), 1)
-    return cm
+    return class_confusion(ref, pred, with_none=True)
 
 
 def metrics(cm: np.ndarray) -> dict:
-    out = {}
-    f1s = []
-    for i, c in enumerate(AAMI_CLASSES):
-        tp = cm[i, i]
-        n_ref = cm[i, :].sum()
-        n_pred = cm[:, i].sum()
-        se = tp / n_ref if n_ref else float("nan")
-        ppv = tp / n_pred if n_pred else float("nan")
-        f1 = 2 * tp / (n_ref + n_pred) if n_ref + n_pred else float("nan")
-        out[c] = {"n": int(n_ref), "se": float(se), "ppv": float(ppv), "f1": float(f1)}
-        if c in MACRO_CLASSES and n_ref:
-            f1s.append(0.0 if np.isnan(f1) else f1)
-    scored = cm[:K, :].sum()
-    out["accuracy"] = float(np.trace(cm[:K, :K]) / scored) if scored else float("nan")
-    out["macro_f1"] = float(np.mean(f1s)) if f1s else float("nan")
-    out["confusion"] = cm.tolist()
-    return out
+    return {**class_metrics(cm, classes=MACRO_CLASSES), "confusion": cm.tolist()}
 
 
 def reference_classes(rec):
@@ -89,15 +72,7 @@ def reference_classes(rec):
 def end_to_end(rec, peaks, pred):
     """ref/pred arrays for the end-to-end confusion (K = none / missed)."""
     ref_pos, ref_cls = reference_classes(rec)
-    keep = ref_cls >= 0
-    m = match_beats(ref_pos, peaks, int(round(0.15 * rec.fs)))
-    matched_pred = np.full(ref_pos.size, K)
-    matched_pred[m.ref_index] = pred[m.test_index]
-    extra = np.ones(peaks.size, bool)
-    extra[m.test_index] = False
-    ref = np.concatenate([ref_cls[keep], np.full(extra.sum(), K)])
-    prd = np.concatenate([matched_pred[keep], pred[extra]])
-    return ref, prd
+    return match_classes(ref_pos, ref_cls, peaks, pred, int(round(0.15 * rec.fs)))
 
 
 # --------------------------------------------------------------- classifiers

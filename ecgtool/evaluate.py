@@ -123,11 +123,22 @@ def reference_beats(annotations: Annotations) -> np.ndarray:
     return np.sort(annotations.sample[mask])
 
 
-def _scored(samples: np.ndarray, spans: list[tuple[int, int]], start: int) -> np.ndarray:
+def scored_mask(samples: np.ndarray, spans: list[tuple[int, int]], start: int) -> np.ndarray:
+    """Which of ``samples`` are scored: from ``start`` on, outside the ``spans``.
+
+    Examples
+    --------
+    >>> scored_mask(np.array([5, 20, 60]), [(50, 90)], 10).tolist()
+    [False, True, False]
+    """
     keep = samples >= start
     for a, b in spans:
         keep &= (samples < a) | (samples > b)
-    return samples[keep]
+    return keep
+
+
+def _scored(samples: np.ndarray, spans: list[tuple[int, int]], start: int) -> np.ndarray:
+    return samples[scored_mask(samples, spans, start)]
 
 
 @dataclass(frozen=True)

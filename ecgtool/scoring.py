@@ -1,20 +1,39 @@
-"""Scoring jobs and report tables built on :mod:`ecgtool.evaluate`."""
+"""Scoring jobs and report tables built on :mod:`ecgtool.evaluate` and
+:mod:`ecgtool.beats.scores`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ecgtool.beats.scores import ClassScore, score_classes
+from ecgtool.beats.table import AAMI_CLASSES
 from ecgtool.errors import EcgToolError
 from ecgtool.evaluate import PACED_RECORDS, DetectionScore, gross, score_detection
 from ecgtool.io.inputs import ReadOptions, Source, read_source
 
 
+@dataclass(frozen=True)
+class RecordScore:
+    """Detection scores of one record and, when asked for, its class scores."""
+
+    detection: DetectionScore
+    classes: ClassScore | None = None
+    classified_now: bool = False  # labels from the classifier, not from the store
+
+
 def score_job(src: Source, opts: ReadOptions, beats_store: str | None = None,
-              skip_learning: bool = False, window_s: float = 0.15) -> DetectionScore:
-    """Detect (or load) the beats of one annotated record and score them."""
+              skip_learning: bool = False, window_s: float = 0.15, classes: bool = False,
+              model: str | None = None) -> RecordScore:
+    """Detect (or load) the beats of one annotated record and score them.
+
+    With ``classes``, the beats' AAMI classes are scored too: those of the
+    store when it holds them (from ``ecgtool classify``), else the classifier
+    (``model``, default the shipped one) labels them now.
+    """
     rec = read_source(src, opts)
     if rec.annotations is None:
         raise EcgToolError("no reference annotations (.atr) to score against", src.path)
+    beats = None
     if beats_store:
         from ecgtool.io import store
 
@@ -30,8 +49,23 @@ def score_job(src: Source, opts: ReadOptions, beats_store: str | None = None,
         from ecgtool.signal.detect import detect_r_peaks
 
         peaks = detect_r_peaks(rec.signal, rec.fs)
-    return score_detection(rec.name, rec.annotations, peaks, rec.fs, rec.n_samples,
-                           skip_learning=skip_learning, window_s=window_s)
+    detection = score_detection(rec.name, rec.annotations, peaks, rec.fs, rec.n_samples,
+                                skip_learning=skip_learning, window_s=window_s)
+    if not classes:
+        return RecordScore(detection)
+    if beats is not None and beats.labels is not None:
+        aami = beats.labels.aami
+    else:
+        from ecgtool.ml.classify import classify_beats
+
+        aami = classify_beats(rec.signal, rec.fs, peaks, model).aami
+    return RecordScore(detection, score_classes(rec.name, rec.annotations, peaks, aami, rec.fs,
+                                                rec.n_samples, skip_learning, window_s),
+                       classified_now=beats is None or beats.labels is None)
+
+
+def _pct(x: float) -> str:
+    return "-" if x != x else f"{100 * x:.1f}"
 
 
 @dataclass
@@ -39,6 +73,41 @@ class ScoreTable:
     """Per-record scores with gross totals, non-paced and paced apart."""
 
     records: list[DetectionScore]
+    classes: list[ClassScore] | None = None
+
+    def class_groups(self) -> dict[str, ClassScore]:
+        out = {}
+        for name, paced in (("gross", False), ("gross paced", True)):
+            group = [s for s in self.classes or [] if (s.record in PACED_RECORDS) == paced]
+            if group:
+                out[name] = ClassScore(name, sum(s.confusion for s in group))
+        return out
+
+    def class_text(self) -> str:
+        """Per-record V and S Se/+P, then Se/+P/F1 of every class, gross."""
+        head = f"{'record':<14}{'V n':>6}{'V Se%':>7}{'V +P%':>7}{'S n':>6}{'S Se%':>7}{'S +P%':>7}"
+        lines = [head]
+        for s in self.classes or []:
+            m = s.metrics()
+            lines.append(f"{s.record:<14}{m['V']['n']:>6}{_pct(m['V']['se']):>7}"
+                         f"{_pct(m['V']['ppv']):>7}{m['S']['n']:>6}{_pct(m['S']['se']):>7}"
+                         f"{_pct(m['S']['ppv']):>7}")
+        for name, g in self.class_groups().items():
+            m = g.metrics()
+            lines += ["", f"{name}: accuracy {_pct(m['accuracy'])} %, macro F1 (N, S, V, F) "
+                      f"{m['macro_f1']:.3f}",
+                      f"{'class':<8}{'n':>7}{'Se%':>7}{'+P%':>7}{'F1':>7}"]
+            for c in AAMI_CLASSES:
+                x = m[c]
+                f1 = "-" if x["f1"] != x["f1"] else f"{x['f1']:.3f}"
+                lines.append(f"{c:<8}{x['n']:>7}{_pct(x['se']):>7}{_pct(x['ppv']):>7}{f1:>7}")
+            names = list(AAMI_CLASSES) + ["none"]
+            lines.append("confusion (rows reference, columns predicted; none = extra "
+                         "detection / missed beat):")
+            lines.append(" " * 8 + "".join(f"{n:>7}" for n in names))
+            for n, row in zip(names, g.confusion):
+                lines.append(f"{n:<8}" + "".join(f"{v:>7}" for v in row))
+        return "\n".join(lines)
 
     def groups(self) -> dict[str, DetectionScore]:
         paced = [s for s in self.records if s.record in PACED_RECORDS]
@@ -59,6 +128,8 @@ class ScoreTable:
                 lines.append("-" * len(head))
             lines.append(f"{s.record:<14}{s.tp + s.fn:>7}{s.tp:>7}{s.fn:>6}{s.fp:>6}"
                          f"{100 * s.se:>8.2f}{100 * s.ppv:>8.2f}{100 * s.f1:>8.2f}")
+        if self.classes is not None:
+            lines += ["", self.class_text()]
         return "\n".join(lines)
 
     def as_dict(self, **settings) -> dict:
@@ -66,9 +137,17 @@ class ScoreTable:
             return {"record": s.record, "tp": s.tp, "fn": s.fn, "fp": s.fp,
                     "se": s.se, "ppv": s.ppv, "f1": s.f1}
 
-        return {"settings": settings, "records": [d(s) for s in self.records],
-                "gross": {k: d(v) for k, v in self.groups().items()}}
+        out = {"settings": settings, "records": [d(s) for s in self.records],
+               "gross": {k: d(v) for k, v in self.groups().items()}}
+        if self.classes is not None:
+            def c(s: ClassScore) -> dict:
+                return {"record": s.record, **s.metrics(), "confusion": s.confusion.tolist()}
+
+            out["classes"] = {"records": [c(s) for s in self.classes],
+                              "gross": {k: c(v) for k, v in self.class_groups().items()}}
+        return out
 
 
-def score_table(scores: list[DetectionScore]) -> ScoreTable:
-    return ScoreTable(list(scores))
+def score_table(scores: list[RecordScore]) -> ScoreTable:
+    classes = [s.classes for s in scores if s.classes is not None]
+    return ScoreTable([s.detection for s in scores], classes if classes else None)

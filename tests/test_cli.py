@@ -62,6 +62,22 @@ def test_detect_store_and_evaluate_it(tmp_path):
     assert "gross" in r.stdout
     s = json.loads((tmp_path / "s.json").read_text())
     assert s["gross"]["gross"]["se"] > 0.995 and s["gross"]["gross"]["ppv"] > 0.997
+    assert "classes" not in s
+
+
+def test_evaluate_classes_from_a_classified_store(tmp_path):
+    out = tmp_path / "c.h5"
+    assert run("classify", "sample:208", "--out", out).exit_code == 0
+    r = run("evaluate", "sample:208", "--beats", out, "--classes", "--out", tmp_path / "s.json")
+    assert r.exit_code == 0, r.output
+    assert "V Se%" in r.stdout and "confusion" in r.stdout
+    # Labels from the store: no classifier ran, so no warning about its training records.
+    assert "trained on records" not in r.stderr
+    g = json.loads((tmp_path / "s.json").read_text())["classes"]["gross"]["gross"]
+    assert g["V"]["n"] == 992 and g["V"]["se"] > 0.9 and g["V"]["ppv"] > 0.9
+    assert np.array(g["confusion"]).shape == (6, 6)
+    r = run("evaluate", "sample:208", "--classes", "--model", tmp_path / "nomodel")
+    assert r.exit_code == 1 and len(r.stderr.strip().splitlines()) == 1
 
 
 def test_detect_csv_file_and_folder_input(tmp_path):

@@ -50,3 +50,34 @@ def test_statistics():
     s = gross([DetectionScore("a", 98, 2, 1), DetectionScore("b", 100, 0, 1)])
     assert s.tp == 198 and abs(s.se - 0.99) < 1e-12 and abs(s.ppv - 198 / 200) < 1e-12
     assert abs(s.f1 - 2 * 198 / (2 * 198 + 2 + 2)) < 1e-12
+
+
+def test_class_scores_of_the_reference_itself_are_perfect_and_errors_count(rec208):
+    from ecgtool.beats.labels import aami_labels
+    from ecgtool.beats.scores import score_classes
+    from ecgtool.evaluate import BEAT_SYMBOLS
+
+    a = rec208.annotations
+    beat = np.isin(a.symbol, list(BEAT_SYMBOLS))
+    pos, lab = a.sample[beat], aami_labels(a.symbol[beat])
+    lab = np.where(lab == "", "Q", lab)
+    n = rec208.n_samples
+    m = score_classes("208", a, pos, lab, rec208.fs, n).metrics()
+    assert m["V"]["se"] == m["V"]["ppv"] == m["F"]["se"] == m["N"]["ppv"] == 1.0
+    assert m["V"]["n"] == 992 and m["accuracy"] == 1.0
+    # A missed V beat, a V called N, and an extra detection in between.
+    v = np.flatnonzero(lab == "V")
+    lab2 = lab.copy()
+    lab2[v[1]] = "N"
+    keep = np.ones(pos.size, bool)
+    keep[v[0]] = False
+    extra = (pos[10] + pos[11]) // 2
+    peaks = np.sort(np.concatenate([pos[keep], [extra]]))
+    labs = np.concatenate([lab2[keep], ["V"]])[np.argsort(np.concatenate([pos[keep], [extra]]))]
+    s = score_classes("208", a, peaks, labs, rec208.fs, n)
+    cm = s.confusion
+    assert cm[2, 5] == 1 and cm[2, 0] == 1 and cm[5, 2] == 1  # missed, V->N, extra V
+    m = s.metrics()
+    assert m["V"]["se"] == 990 / 992 and m["V"]["ppv"] == 990 / 991
+    # Skipping the learning period scores fewer beats.
+    assert score_classes("208", a, pos, lab, rec208.fs, n, skip_learning=True).metrics()["V"]["n"] < 992

@@ -23,15 +23,13 @@ import numpy as np
 import optax
 from flax.training import train_state
 
+from ecgtool.beats.scores import MACRO_CLASSES, class_metrics, confusion  # noqa: F401
 from ecgtool.beats.table import AAMI_CLASSES
 from ecgtool.beats.windows import RR_FEATURES, WINDOW
 from ecgtool.ml.input_pipeline import BeatDataset, batches
 from ecgtool.ml.models import BeatClassifier
 
 N_CLASSES = len(AAMI_CLASSES)
-# Macro F1 leaves out Q: MIT-BIH holds a handful of Q beats (2 in some record
-# sets), and one of them would move a macro average by up to 0.2.
-MACRO_CLASSES = ("N", "S", "V", "F")
 
 
 @dataclass(frozen=True)
@@ -140,32 +138,6 @@ def average_params(average, params, decay: float):
 @jax.jit
 def eval_step(state: TrainState, batch: dict) -> jnp.ndarray:
     return state.apply_fn(state.params, batch["waves"], batch["rr"], train=False)
-
-
-def confusion(labels: np.ndarray, pred: np.ndarray) -> np.ndarray:
-    """``(5, 5)`` counts, rows = reference class, columns = predicted class."""
-    m = labels >= 0
-    return np.bincount(labels[m] * N_CLASSES + pred[m],
-                       minlength=N_CLASSES * N_CLASSES).reshape(N_CLASSES, N_CLASSES)
-
-
-def class_metrics(cm: np.ndarray, min_count: int = 1, classes=AAMI_CLASSES) -> dict:
-    """Se, +P and F1 per class, accuracy, and macro F1 over those of ``classes``
-    with at least ``min_count`` reference beats."""
-    tp = np.diag(cm).astype(float)
-    ref, pred = cm.sum(axis=1), cm.sum(axis=0)
-    out = {}
-    f1s = []
-    for i, c in enumerate(AAMI_CLASSES):
-        se = tp[i] / ref[i] if ref[i] else float("nan")
-        ppv = tp[i] / pred[i] if pred[i] else float("nan")
-        f1 = 2 * tp[i] / (ref[i] + pred[i]) if ref[i] + pred[i] else float("nan")
-        out[c] = {"n": int(ref[i]), "se": se, "ppv": ppv, "f1": f1}
-        if c in classes and ref[i] >= max(1, min_count):
-            f1s.append(0.0 if np.isnan(f1) else f1)
-    out["accuracy"] = float(tp.sum() / cm.sum()) if cm.sum() else float("nan")
-    out["macro_f1"] = float(np.mean(f1s)) if f1s else float("nan")
-    return out
 
 
 def predict_logits(state: TrainState, ds: BeatDataset, batch_size: int = 4096) -> np.ndarray:
