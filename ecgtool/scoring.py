@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from ecgtool.beats.scores import ClassScore, score_classes
 from ecgtool.beats.table import AAMI_CLASSES
 from ecgtool.errors import EcgToolError
-from ecgtool.evaluate import PACED_RECORDS, DetectionScore, gross, score_detection
+from ecgtool.evaluate import (PACED_RECORDS, DetectionScore, EpisodeScore, gross,
+                              gross_episodes, reference_rhythm, score_detection, score_episodes)
 from ecgtool.io.inputs import ReadOptions, Source, read_source
 
 
@@ -151,3 +152,62 @@ class ScoreTable:
 def score_table(scores: list[RecordScore]) -> ScoreTable:
     classes = [s.classes for s in scores if s.classes is not None]
     return ScoreTable([s.detection for s in scores], classes if classes else None)
+
+
+def _reference(src: Source):
+    # The record's reference annotations and their sampling rate.
+    if src.kind in ("wfdb", "ann"):
+        import wfdb
+
+        from ecgtool.io.records import read_annotations
+
+        ann = read_annotations(src.path, "atr")
+        return ann, (float(wfdb.rdheader(src.path).fs) if ann is not None else None)
+    if src.kind == "store":
+        rec = read_source(src, ReadOptions())
+        return rec.annotations, rec.fs
+    return None, None
+
+
+def rhythm_score_job(src: Source, analyse, rhythm: str = "af") -> EpisodeScore:
+    """Find one record's episodes of ``rhythm`` with ``analyse`` (the job of
+    ``ecgtool rhythm``, :func:`ecgtool.pipeline.analyse_job`) and score them
+    against the rhythm changes (``(AFIB``, ``(N``...) of its reference ``.atr``.
+
+    A record whose annotations hold no rhythm change counts as free of the
+    rhythm, as CPSC 2021 marks its records without AF.
+    """
+    ann, fs = _reference(src)
+    if ann is None:
+        raise EcgToolError("no reference annotations (.atr) to score the rhythm against",
+                           src.path)
+    a = analyse(src)
+    ref = reference_rhythm(ann, fs, int(round(a.duration_s * fs)))
+    ep = a.episodes
+    found = [(float(s), float(e)) for s, e, r in zip(ep.start_s, ep.end_s, ep.rhythm)
+             if r == rhythm]
+    return score_episodes(a.name, [(s.start, s.end) for s in ref if s.rhythm == rhythm],
+                          found, a.duration_s)
+
+
+def rhythm_table(scores: list[EpisodeScore], rhythm: str) -> tuple[str, dict]:
+    """Per-record and gross episode statistics of one rhythm: text and JSON."""
+    head = (f"{'record':<14}{'ref min':>9}{'found min':>10}{'overlap':>9}{'ref ep':>8}"
+            f"{'found':>7}{'burden err pp':>15}")
+    lines = [f"{rhythm}:", head]
+    for s in scores:
+        lines.append(f"{s.record:<14}{s.ref_s / 60:>9.1f}{s.test_s / 60:>10.1f}"
+                     f"{s.overlap_s / 60:>9.1f}{s.ref_episodes:>8}{s.test_episodes:>7}"
+                     f"{s.burden_error:>+15.1f}")
+    g = gross_episodes(scores)
+    st = g.stats()
+    errs = [abs(s.burden_error) for s in scores]
+    lines += ["-" * len(head),
+              f"gross: duration Se {_pct(st['duration_se'])} % / +P {_pct(st['duration_ppv'])} %, "
+              f"episode Se {_pct(st['episode_se'])} % / +P {_pct(st['episode_ppv'])} %, "
+              f"specificity {_pct(st['specificity'])} %, mean |burden error| "
+              f"{sum(errs) / len(errs):.1f} pp"]
+    data = {"rhythm": rhythm, "records": [{"record": s.record, **s.stats(),
+                                           "burden_error_pp": s.burden_error} for s in scores],
+            "gross": {**st, "mean_abs_burden_error_pp": sum(errs) / len(errs)}}
+    return "\n".join(lines), data

@@ -80,6 +80,21 @@ def test_evaluate_classes_from_a_classified_store(tmp_path):
     assert r.exit_code == 1 and len(r.stderr.strip().splitlines()) == 1
 
 
+def test_evaluate_rhythm_episodes(tmp_path):
+    # 119 holds 37 reference bigeminy episodes; 208 none.
+    r = run("evaluate", "--sample", "--rhythm", "bigeminy", "--out", tmp_path / "r.json")
+    assert r.exit_code == 0, r.output
+    assert "trained on records named 119, 208" in r.stderr
+    d = json.loads((tmp_path / "r.json").read_text())
+    assert [x["record"] for x in d["records"]] == ["119", "208"]
+    assert d["gross"]["duration_se"] > 0.8 and d["gross"]["episode_se"] > 0.9
+    # From the annotation file's beat times and labels: no classifier, no warning.
+    r = run("evaluate", "--sample", "--rhythm", "trigeminy", "--ann", "atr")
+    assert r.exit_code == 0 and "trigeminy:" in r.stdout and "trained" not in r.stderr
+    r = run("evaluate", "--sample", "--ann", "qrs")
+    assert r.exit_code == 1 and "--ann goes with --rhythm" in r.stderr
+
+
 def test_detect_csv_file_and_folder_input(tmp_path):
     d = tmp_path / "db"
     d.mkdir()

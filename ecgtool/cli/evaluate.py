@@ -21,8 +21,14 @@ def evaluate(
     classes: bool = typer.Option(False, "--classes", help="Also score the AAMI class of "
                                  "each beat (from a classified --beats store, else "
                                  "classified now): Se, +P and F1 per class, end to end."),
+    rhythm: Optional[str] = typer.Option(None, "--rhythm", help="Score episodes of this "
+                                         "rhythm (af, vt, bigeminy ...) against the reference "
+                                         "rhythm changes, instead of the beats."),
+    ann: Optional[str] = typer.Option(None, "--ann", help="With --rhythm: take beat times "
+                                      "from this annotation file (qrs, atr) instead of "
+                                      "detecting them."),
     model: Optional[str] = typer.Option(None, "--model", help="Classifier for --classes "
-                                        "(default: the shipped one)."),
+                                        "and --rhythm (default: the shipped one)."),
     out: Optional[str] = typer.Option(None, "--out", "-o", help="Also write the scores as "
                                       "JSON here."),
     sample: bool = c.SampleOpt,
@@ -33,7 +39,8 @@ def evaluate(
     """Score detection per record and gross (Se, +P, F1); paced records apart.
 
     With --classes, also the beat classes: a missed beat counts as wrong and an
-    extra detection as a false positive of its class.
+    extra detection as a false positive of its class. With --rhythm, the episodes
+    `ecgtool rhythm` finds instead (duration and episode Se and +P, burden error).
     """
     import json
     from functools import partial
@@ -42,16 +49,17 @@ def evaluate(
     from ecgtool.scoring import score_job, score_table
 
     opts = c.read_options(channel)
+    if rhythm:
+        return _evaluate_rhythm(inputs, sample, ann, rhythm, model, opts, out, jobs, quiet)
+    if ann:
+        raise c.EcgToolError("--ann goes with --rhythm (beats are scored against the .atr)")
     srcs = c.sources(inputs, sample)
     if out:
         c.check_output_path(out)
-    seen = set()
     if classes:
         from ecgtool.ml.model_io import load_model
 
-        clf = load_model(model)  # a bad model directory fails once, here
-        model = str(clf.path)
-        seen = set(clf.card.get("training_records", []) + clf.card.get("validation_records", []))
+        model = str(load_model(model).path)  # a bad model directory fails once, here
     job = partial(score_job, opts=opts, beats_store=beats, skip_learning=skip_learning,
                   window_s=window, classes=classes, model=model)
     scores, failed = [], 0
@@ -64,11 +72,8 @@ def evaluate(
             failed += 1
     if not scores:
         raise c.EcgToolError("no record could be scored")
-    fitted = sorted(s.detection.record for s in scores if s.classified_now
-                    and s.detection.record in seen)
-    if fitted:
-        c.warn(f"the classifier was trained on records named {', '.join(fitted)}: their class "
-               "scores show how it fits them, not how it does on patients it never saw")
+    if classes:
+        _warn_fitted([s.detection.record for s in scores if s.classified_now], model)
     table = score_table(scores)
     print(table.text())
     if out:
@@ -76,3 +81,46 @@ def evaluate(
             json.dump(table.as_dict(skip_learning=skip_learning, window_s=window), stream,
                       indent=2)
     return 1 if failed else 0
+
+
+def _evaluate_rhythm(inputs, sample, ann, rhythm, model, opts, out, jobs, quiet) -> int:
+    import json
+    from functools import partial
+
+    from ecgtool import batch
+    from ecgtool.cli.rhythm import analysis_setup
+    from ecgtool.scoring import rhythm_score_job, rhythm_table
+
+    srcs, analyse, model_path = analysis_setup(inputs, sample, ann, None, False, model, opts,
+                                               out)
+    job = partial(rhythm_score_job, analyse=analyse, rhythm=rhythm.lower())
+    scores, failed = [], 0
+    for o in batch.run(job, srcs, jobs=jobs, progress=not quiet, label="evaluate",
+                       spawn=not ann):
+        c.report_outcome(o)
+        if o.ok:
+            scores.append(o.value)
+        else:
+            failed += 1
+    if not scores:
+        raise c.EcgToolError("no record could be scored")
+    if model_path is not None:
+        _warn_fitted([s.record for s in scores], model_path)
+    text, data = rhythm_table(scores, rhythm.lower())
+    print(text)
+    if out:
+        with c.text_output(out) as stream:
+            json.dump(data, stream, indent=2)
+    return 1 if failed else 0
+
+
+def _warn_fitted(records: list[str], model_path: str) -> None:
+    # Scores on the classifier's own training records say little about new patients.
+    from ecgtool.ml.model_io import load_model
+
+    card = load_model(model_path).card
+    seen = set(card.get("training_records", []) + card.get("validation_records", []))
+    fitted = sorted(set(records) & seen)
+    if fitted:
+        c.warn(f"the classifier was trained on records named {', '.join(fitted)}: their "
+               "scores show how it fits them, not how it does on patients it never saw")
