@@ -45,7 +45,6 @@ def evaluate(
     import json
     from functools import partial
 
-    from ecgtool import batch
     from ecgtool.scoring import score_job, score_table
 
     opts = c.read_options(channel)
@@ -62,16 +61,7 @@ def evaluate(
         model = str(load_model(model).path)  # a bad model directory fails once, here
     job = partial(score_job, opts=opts, beats_store=beats, skip_learning=skip_learning,
                   window_s=window, classes=classes, model=model)
-    scores, failed = [], 0
-    for o in batch.run(job, srcs, jobs=jobs, progress=not quiet, label="evaluate",
-                       spawn=classes):
-        c.report_outcome(o)
-        if o.ok:
-            scores.append(o.value)
-        else:
-            failed += 1
-    if not scores:
-        raise c.EcgToolError("no record could be scored")
+    scores, failed = _scores(job, srcs, jobs, quiet, spawn=classes)
     if classes:
         _warn_fitted([s.detection.record for s in scores if s.classified_now], model)
     table = score_table(scores)
@@ -87,23 +77,13 @@ def _evaluate_rhythm(inputs, sample, ann, rhythm, model, opts, out, jobs, quiet)
     import json
     from functools import partial
 
-    from ecgtool import batch
     from ecgtool.cli.rhythm import analysis_setup
     from ecgtool.scoring import rhythm_score_job, rhythm_table
 
     srcs, analyse, model_path = analysis_setup(inputs, sample, ann, None, False, model, opts,
                                                out)
     job = partial(rhythm_score_job, analyse=analyse, rhythm=rhythm.lower())
-    scores, failed = [], 0
-    for o in batch.run(job, srcs, jobs=jobs, progress=not quiet, label="evaluate",
-                       spawn=not ann):
-        c.report_outcome(o)
-        if o.ok:
-            scores.append(o.value)
-        else:
-            failed += 1
-    if not scores:
-        raise c.EcgToolError("no record could be scored")
+    scores, failed = _scores(job, srcs, jobs, quiet, spawn=not ann)
     if model_path is not None:
         _warn_fitted([s.record for s in scores], model_path)
     text, data = rhythm_table(scores, rhythm.lower())
@@ -124,3 +104,20 @@ def _warn_fitted(records: list[str], model_path: str) -> None:
     if fitted:
         c.warn(f"the classifier was trained on records named {', '.join(fitted)}: their "
                "scores show how it fits them, not how it does on patients it never saw")
+
+
+def _scores(job, srcs, jobs, quiet, spawn) -> tuple[list, int]:
+    # Run the scoring job over the records; failures are reported and counted.
+    from ecgtool import batch
+
+    scores, failed = [], 0
+    for o in batch.run(job, srcs, jobs=jobs, progress=not quiet, label="evaluate",
+                       spawn=spawn):
+        c.report_outcome(o)
+        if o.ok:
+            scores.append(o.value)
+        else:
+            failed += 1
+    if not scores:
+        raise c.EcgToolError("no record could be scored")
+    return scores, failed
