@@ -12,6 +12,9 @@ Without a header, two layouts are read:
   ``ch0``, ``ch1``...; the rate comes from ``--fs`` or from a scalar
   variable ``fs``/``Fs`` in the file; values are read in ``units``.
 
+scipy reads the file, after ecgtool has checked its data element tags:
+scipy trusts them, and a file with one corrupt tag could crash the process.
+
 References
 ----------
 Liu F et al. An open access database for evaluating the algorithms of
