@@ -37,8 +37,9 @@ setup(
     ext_modules=cythonize([ext], compiler_directives={"language_level": "3"}),
     install_requires=runtime,
     extras_require={
-        "test": ["pytest>=7", "hypothesis>=6", "dask[distributed]>=2024.1"],
+        "test": ["pytest>=7", "hypothesis>=6", "dask[distributed]>=2024.1", "edfio>=0.4"],
         "dask": ["dask[distributed]>=2024.1"],
+        "edf": ["edfio>=0.4"],
         "bench": [
             "sleepecg>=0.5",
             "neurokit2>=0.2.7",
@@ -47,6 +48,7 @@ setup(
             "pandas>=2",
             "hypothesis>=6",
             "dask[distributed]>=2024.1",
+            "edfio>=0.4",
         ],
     },
     entry_points={"console_scripts": ["ecgtool = ecgtool.cli:main"]},

@@ -1,8 +1,8 @@
 """Robustness run: fuzz the record and annotation readers and the detector with generated input.
 
 Hypothesis generates bytes for ``.hea`` headers (alone and around a valid
-record line), CSV files, header-less ``.mat`` files, annotation files (alone
-and after valid beats), and random signals for the detector; every outcome
+record line), CSV files, header-less ``.mat`` files, EDF files, annotation
+files (alone and after valid beats), and random signals for the detector; every outcome
 must be a result or an :class:`ecgtool.errors.EcgToolError` (a one-line
 message), never another exception. The count is bounded (``--examples``).
 Prints what failed, writes benchmarks/results/robustness.json and the
@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 
 from _common import command_line, machine, md_table, update_results_md, write_json
 from ecgtool.errors import EcgToolError
+from ecgtool.io.edffiles import read_edf
 from ecgtool.io.matfiles import read_mat
 from ecgtool.io.records import read_annotations, read_csv, read_wfdb
 from ecgtool.signal.detect import detect_beats
@@ -101,6 +102,27 @@ def main() -> None:
         (tmp / "m.mat").write_bytes(good_mat[:at] + patch + good_mat[at + len(patch):])
         check("CPSC 2018 .mat (bytes overwritten)", lambda: read_mat(tmp / "m.mat"))
 
+    import edfio
+
+    edfio.Edf([edfio.EdfSignal(np.sin(np.arange(2500) / 9), 250, label="ECG II",
+                               physical_dimension="mV"),
+               edfio.EdfSignal(np.zeros(10), 1, label="Temp")]).write(tmp / "good.edf")
+    good_edf = (tmp / "good.edf").read_bytes()
+
+    @cfg
+    @given(st.integers(0, len(good_edf) - 1), st.binary(min_size=1, max_size=16))
+    def edf_mutated(at, patch):
+        (tmp / "e.edf").write_bytes(good_edf[:at] + patch + good_edf[at + len(patch):])
+        check("EDF (bytes overwritten)", lambda: read_edf(tmp / "e.edf"))
+
+    @cfg
+    @given(st.integers(0, 1024), st.binary(max_size=64))
+    def edf_header(at, patch):
+        # Most of the damage that matters is in the 768-byte header.
+        at = min(at, 767)
+        (tmp / "e.edf").write_bytes(good_edf[:at] + patch + good_edf[at + len(patch):])
+        check("EDF (header bytes changed)", lambda: read_edf(tmp / "e.edf"))
+
     beats = np.array([(1 << 10) | 100] * 4, "<u2").tobytes()
 
     @cfg
@@ -117,8 +139,8 @@ def main() -> None:
         x = np.asarray(values, dtype=np.float64)
         check("detector (random samples)", lambda: detect_beats(x, fs))
 
-    for fn in (header_bytes, header_mutated, csv_bytes, mat_bytes, mat_mutated, annotation_bytes,
-               detector):
+    for fn in (header_bytes, header_mutated, csv_bytes, mat_bytes, mat_mutated, edf_mutated,
+               edf_header, annotation_bytes, detector):
         fn()
     rows = [[t, c["ok"], c["clean_error"], c["crash"]] for t, c in COUNTS.items()]
     table = md_table(["target", "read fine", "clean one-line error", "other exception"], rows)

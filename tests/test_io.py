@@ -288,3 +288,43 @@ def test_corrupt_mat_gives_our_error_not_a_crash(tmp_path, rec119):
                 assert "\n" not in str(exc)
                 errors += 1
     assert errors > 0
+
+
+def _edf_of(rec119, path):
+    edfio = pytest.importorskip("edfio")
+    x = rec119.signals[:36000]  # 100 s: whole 1-s data records
+    edfio.Edf([edfio.EdfSignal(x[:, 0], 360, label="MLII", physical_dimension="mV"),
+               edfio.EdfSignal(x[:, 1] * 1000, 360, label="V1", physical_dimension="uV"),
+               edfio.EdfSignal(np.full(100, 36.6), 1, label="Temp",
+                               physical_dimension="degC")]).write(path)
+    return x
+
+
+def test_edf_reads_the_ecg_at_its_own_rate(tmp_path):
+    rec119 = read_wfdb(sample_path("119"), all_leads=True)
+    f = tmp_path / "h.edf"
+    x = _edf_of(rec119, f)
+    [src] = expand_inputs([str(f)])
+    assert src.kind == "edf" and expand_inputs([str(tmp_path)])[0].kind == "edf"
+    rec = read_source(src)
+    assert rec.lead == "MLII" and rec.fs == 360 and rec.n_samples == 36000
+    assert np.abs(rec.signal - x[:, 0]).max() < 1e-3  # 16-bit samples over the data's range
+    both = read_source(src, ReadOptions(all_leads=True))
+    assert both.leads == ["MLII", "V1"]  # the 1-Hz channel is left out
+    assert np.abs(both.signals[:, 1] - x[:, 1]).max() < 1e-3  # uV read as mV
+    with pytest.raises(EcgToolError, match="no lead named 'II'"):
+        read_source(src, ReadOptions(channel="II"))
+    bad = tmp_path / "bad.edf"
+    bad.write_bytes(f.read_bytes()[:300])
+    with pytest.raises(EcgToolError, match="not a readable EDF file"):
+        read_source(expand_inputs([str(bad)])[0])
+
+
+def test_edf_without_edfio_says_what_to_install(tmp_path, monkeypatch):
+    import sys
+
+    from ecgtool.io.edffiles import read_edf
+
+    monkeypatch.setitem(sys.modules, "edfio", None)
+    with pytest.raises(EcgToolError, match=r"pip install 'ecgtool\[edf\]'"):
+        read_edf(tmp_path / "x.edf")

@@ -2,7 +2,8 @@
 
 An input may be a WFDB record (``rec100``, ``rec100.hea``, ``data/mitdb/*.hea``),
 a folder of them, a CSV file, a header-less MATLAB ``.mat`` (CPSC 2018's, or
-one numeric matrix with ``--fs``), an ecgtool HDF5 store (every record in it),
+one numeric matrix with ``--fs``), an EDF/BDF file, an ecgtool HDF5 store
+(every record in it),
 ``-`` for standard input, ``sample:NAME`` for a bundled record, or a
 database-relative name such as ``mitdb/100`` looked up under
 ``$ECGTOOL_DATA``.
@@ -20,6 +21,7 @@ from ecgtool.io import store
 from ecgtool.io.records import SAMPLE_RECORDS, Record, read_csv, read_wfdb, sample_path
 
 _TEXT_SUFFIXES = (".csv", ".txt", ".tsv")
+_EDF_SUFFIXES = (".edf", ".bdf")
 _WFDB_SUFFIXES = (".hea", ".dat", ".mat", ".atr", ".qrs")
 
 
@@ -43,7 +45,7 @@ def data_dir() -> Path | None:
 class Source:
     """One record to read: its kind, where it is, and its name."""
 
-    kind: str  # "wfdb", "mat", "csv", "store" or "stdin"
+    kind: str  # "wfdb", "mat", "edf", "csv", "store" or "stdin"
     path: str
     name: str
     key: str | None = None  # record name inside a store
@@ -83,9 +85,11 @@ def _one(item: str) -> list[Source]:
         return [Source("wfdb", str(sample_path(name)), name)]
     p = Path(item)
     if p.is_dir():
-        found = sorted([h for h in p.glob("*.hea")] + [m for m in p.glob("*.mat") if _bare_mat(m)])
+        found = sorted([h for h in p.glob("*.hea")] + [m for m in p.glob("*.mat") if _bare_mat(m)]
+                       + [e for e in p.iterdir() if e.suffix.lower() in _EDF_SUFFIXES])
         if not found:
-            raise EcgToolError("folder holds no records (*.hea, or *.mat without a header)", item)
+            raise EcgToolError("folder holds no records (*.hea, *.edf, or *.mat without a "
+                               "header)", item)
         return [_one(str(f))[0] for f in found]
     if store.is_store(p):
         f = store.open_store(p)
@@ -98,6 +102,8 @@ def _one(item: str) -> list[Source]:
         return [Source("store", item, n, n) for n in names]
     if p.suffix.lower() in _TEXT_SUFFIXES:
         return [Source("csv", item, p.stem)]
+    if p.suffix.lower() in _EDF_SUFFIXES:
+        return [Source("edf", item, p.stem)]
     if _bare_mat(p):
         root = None if p.is_file() or p.is_absolute() else data_dir()
         if root is None or not (root / item).is_file():
@@ -183,6 +189,10 @@ def read_source(src: Source, opts: ReadOptions = ReadOptions()) -> Record:
 
         return read_mat(src.path, fs=opts.fs, channel=opts.channel, all_leads=opts.all_leads,
                         units=opts.units, name=src.name)
+    if src.kind == "edf":
+        from ecgtool.io.edffiles import read_edf
+
+        return read_edf(src.path, channel=opts.channel, all_leads=opts.all_leads, name=src.name)
     if src.kind in ("csv", "stdin"):
         return read_csv(src.path, fs=opts.fs, column=opts.column, units=opts.units,
                         name=src.name)

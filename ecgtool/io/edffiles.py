@@ -1,0 +1,93 @@
+"""Reading EDF and BDF recordings (the European Data Format of many Holter and
+sleep recorders), through the edfio library.
+
+Signals of one file may have different rates (an ECG at 256 Hz beside a
+1-Hz temperature); the ECG lead is read at its own rate, and ``all_leads``
+keeps the signals that share it. The patient identification fields of the
+header are not copied into ecgtool's outputs.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ecgtool.errors import EcgToolError
+from ecgtool.io.records import PREFERRED_LEADS, Record, _brief, _to_mv, choose_channel, sha256_files
+
+EDF_SUFFIXES = (".edf", ".bdf")
+
+
+def _default_channel(labels: list[str]) -> int:
+    # MLII, II or ECG by name; else the first label that says ECG/EKG; else the first.
+    upper = [lab.upper() for lab in labels]
+    if any(u in PREFERRED_LEADS for u in upper):
+        return choose_channel(labels, None)
+    return next((i for i, u in enumerate(upper) if "ECG" in u or "EKG" in u), 0)
+
+
+def read_edf(path: str | os.PathLike, channel: str | int | None = None,
+             all_leads: bool = False, name: str | None = None) -> Record:
+    """Read an EDF/EDF+/BDF recording.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The ``.edf`` or ``.bdf`` file.
+    channel : str or int, optional
+        Signal label or index; default MLII/II/ECG by name, else the first
+        label holding "ECG" or "EKG", else the first signal.
+    all_leads : bool
+        Keep every signal recorded at the chosen one's rate.
+    name : str, optional
+        Record name; default the file stem.
+
+    Returns
+    -------
+    Record
+
+    Examples
+    --------
+    >>> import tempfile, os, edfio
+    >>> f = os.path.join(tempfile.mkdtemp(), "x.edf")
+    >>> x = np.sin(np.arange(2500) / 10)
+    >>> edfio.Edf([edfio.EdfSignal(x, 250, label="ECG II", physical_dimension="mV"),
+    ...            edfio.EdfSignal(np.zeros(10), 1, label="Temp")]).write(f)
+    >>> rec = read_edf(f)
+    >>> rec.lead, rec.fs, rec.n_samples
+    ('ECG II', 250.0, 2500)
+    """
+    p = Path(path)
+    shown = str(p)
+    try:
+        import edfio
+    except ImportError:
+        raise EcgToolError("reading EDF needs edfio: pip install 'ecgtool[edf]'", shown) from None
+    if not p.is_file():
+        raise EcgToolError("no such file", shown)
+    try:
+        edf = edfio.read_edf(p, lazy_load_data=True)
+        signals = list(edf.signals)
+    except Exception as exc:
+        raise EcgToolError(f"not a readable EDF file ({_brief(exc)})", shown) from None
+    if not signals:
+        raise EcgToolError("holds no signals", shown)
+    labels = [s.label.strip() or f"ch{i}" for i, s in enumerate(signals)]
+    chan = (choose_channel(labels, channel, shown) if channel not in (None, "")
+            else _default_channel(labels))
+    fs = float(signals[chan].sampling_frequency)
+    cols = [i for i, s in enumerate(signals) if float(s.sampling_frequency) == fs] \
+        if all_leads else [chan]
+    try:
+        data = [np.asarray(signals[i].data, dtype=np.float64)
+                * _to_mv(signals[i].physical_dimension.strip()) for i in cols]
+    except Exception as exc:
+        raise EcgToolError(f"cannot read the signal ({_brief(exc)}); the file may be "
+                           "truncated", shown) from None
+    if data[0].size == 0:
+        raise EcgToolError("holds no samples (empty record)", shown)
+    return Record(name=name or p.stem, signals=np.column_stack(data), fs=fs,
+                  leads=[labels[i] for i in cols], channel=cols.index(chan), source=shown,
+                  sha256=sha256_files([p]))
