@@ -169,7 +169,7 @@ _READ_S = 1800.0
 def long_record_analysis(src: Source, opts: ReadOptions, model: str | None = None,
                          classify: bool = True,
                          settings: "RhythmSettings | None" = None) -> Analysis:
-    """Beats, labels and rhythm of a long WFDB recording, read and analysed in blocks.
+    """Beats, labels and rhythm of a long WFDB or EDF recording, read and analysed in blocks.
 
     Detection runs through :class:`ecgtool.stream.StreamDetector` (the same
     beats as one pass); each block's beats are classified with the block's
@@ -180,14 +180,12 @@ def long_record_analysis(src: Source, opts: ReadOptions, model: str | None = Non
     import numpy as np
 
     from ecgtool.beats.table import BeatLabels
-    from ecgtool.io.records import read_wfdb
+    from ecgtool.io.inputs import read_source_block, source_length
     from ecgtool.rhythm import DEFAULT_RHYTHM, find_rhythms
     from ecgtool.signal.quality import noise_spans
     from ecgtool.stream import StreamDetector
 
-    head = read_wfdb(src.path, channel=opts.channel, ann=None, name=src.name, sampto=1,
-                     checksum=False)
-    fs, n = head.fs, _record_length(src.path)
+    n, fs = source_length(src)
     # Long blocks keep the share of re-analysed context small (30 s in 10 min).
     det = StreamDetector(fs, block_s=_BLOCK_S)
     if classify:
@@ -198,8 +196,7 @@ def long_record_analysis(src: Source, opts: ReadOptions, model: str | None = Non
     tables, label_parts, noise = [], [], []
     block = int(_READ_S * fs)
     for start in range(0, n, block):
-        rec = read_wfdb(src.path, channel=opts.channel, ann=None, name=src.name,
-                        sampfrom=start, sampto=min(n, start + block), checksum=False)
+        rec = read_source_block(src, opts, start, min(n, start + block))
         x = rec.signal
         noise += [(a + start / fs, b + start / fs) for a, b in noise_spans(x, fs)]
         for final in (False, True) if start + block >= n else (False,):
@@ -227,20 +224,9 @@ def long_record_analysis(src: Source, opts: ReadOptions, model: str | None = Non
     return Analysis(src.name, n / fs, times, labels, proba, ep, noise, None, beats)
 
 
-def _record_length(path: str) -> int:
-    import wfdb
-
-    return int(wfdb.rdheader(path).sig_len or 0)
-
-
 def is_long(src: Source) -> bool:
-    """True for a WFDB record longer than :data:`LONG_RECORD_S`."""
-    if src.kind != "wfdb":
-        return False
-    import wfdb
+    """True for a WFDB or EDF recording longer than :data:`LONG_RECORD_S`."""
+    from ecgtool.io.inputs import source_length
 
-    try:
-        h = wfdb.rdheader(src.path)
-        return bool(h.fs) and (h.sig_len or 0) / h.fs > LONG_RECORD_S
-    except Exception:
-        return False
+    size = source_length(src)
+    return size is not None and size[0] / size[1] > LONG_RECORD_S

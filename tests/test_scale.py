@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from ecgtool.cli import app
 from ecgtool.errors import EcgToolError
+from ecgtool.io.inputs import read_source
 from ecgtool.io.records import read_csv, sample_path
 from ecgtool.signal.detect import detect_beats, detect_r_peaks
 from ecgtool.stream import StreamDetector, stream_detect
@@ -263,3 +264,25 @@ def test_annotation_reader_fails_only_with_our_error(tmp_path_factory, blob, bea
     except EcgToolError:
         return
     assert a is not None and a.sample.size == a.symbol.size == a.aux_note.size
+
+
+def test_long_edf_recording_is_analysed_in_blocks(tmp_path, rec119):
+    # Over 2 hours, an EDF recording goes the bounded-memory way of long WFDB
+    # records: read in blocks, streamed through the detector; the beats are
+    # those of one pass over the whole signal.
+    edfio = pytest.importorskip("edfio")
+    from ecgtool.io.inputs import ReadOptions, expand_inputs, read_source_block, source_length
+    from ecgtool.pipeline import analyse_job, is_long
+
+    x = np.tile(rec119.signal, 5)[: 360 * 7300]  # 2 h 1 min 40 s
+    f = tmp_path / "long.edf"
+    edfio.Edf([edfio.EdfSignal(x, 360, label="MLII", physical_dimension="mV")]).write(f)
+    [src] = expand_inputs([str(f)])
+    assert is_long(src) and source_length(src) == (x.size, 360.0)
+    whole = read_source(src).signal
+    parts = [read_source_block(src, ReadOptions(), a, min(x.size, a + 1000003)).signal
+             for a in range(0, x.size, 1000003)]
+    assert np.array_equal(np.concatenate(parts), whole)
+    a = analyse_job(src, ReadOptions(), classify=False)
+    assert a.record is None  # the signal was not kept whole
+    assert np.array_equal(a.beats.r_peak, detect_r_peaks(whole, 360.0))

@@ -28,8 +28,41 @@ def _default_channel(labels: list[str]) -> int:
     return next((i for i, u in enumerate(upper) if "ECG" in u or "EKG" in u), 0)
 
 
+def _open(p: Path, shown: str):
+    try:
+        import edfio
+    except ImportError:
+        raise EcgToolError("reading EDF needs edfio: pip install 'ecgtool[edf]'", shown) from None
+    if not p.is_file():
+        raise EcgToolError("no such file", shown)
+    try:
+        edf = edfio.read_edf(p, lazy_load_data=True)
+        signals = list(edf.signals)
+    except Exception as exc:
+        raise EcgToolError(f"not a readable EDF file ({_brief(exc)})", shown) from None
+    if not signals:
+        raise EcgToolError("holds no signals", shown)
+    return edf, signals
+
+
+def _pick(signals, channel, shown) -> tuple[list[str], int]:
+    labels = [s.label.strip() or f"ch{i}" for i, s in enumerate(signals)]
+    chan = (choose_channel(labels, channel, shown) if channel not in (None, "")
+            else _default_channel(labels))
+    return labels, chan
+
+
+def edf_length(path: str | os.PathLike, channel: str | int | None = None) -> tuple[int, float]:
+    """``(samples, fs)`` of the ECG signal, from the header alone."""
+    edf, signals = _open(Path(path), str(path))
+    _, chan = _pick(signals, channel, str(path))
+    s = signals[chan]
+    return int(s.samples_per_data_record * edf.num_data_records), float(s.sampling_frequency)
+
+
 def read_edf(path: str | os.PathLike, channel: str | int | None = None,
-             all_leads: bool = False, name: str | None = None) -> Record:
+             all_leads: bool = False, name: str | None = None,
+             block: tuple[int, int] | None = None) -> Record:
     """Read an EDF/EDF+/BDF recording.
 
     Parameters
@@ -43,6 +76,8 @@ def read_edf(path: str | os.PathLike, channel: str | int | None = None,
         Keep every signal recorded at the chosen one's rate.
     name : str, optional
         Record name; default the file stem.
+    block : (start, stop), optional
+        Read only these samples of the chosen signal (no checksum).
 
     Returns
     -------
@@ -61,27 +96,19 @@ def read_edf(path: str | os.PathLike, channel: str | int | None = None,
     """
     p = Path(path)
     shown = str(p)
-    try:
-        import edfio
-    except ImportError:
-        raise EcgToolError("reading EDF needs edfio: pip install 'ecgtool[edf]'", shown) from None
-    if not p.is_file():
-        raise EcgToolError("no such file", shown)
-    try:
-        edf = edfio.read_edf(p, lazy_load_data=True)
-        signals = list(edf.signals)
-    except Exception as exc:
-        raise EcgToolError(f"not a readable EDF file ({_brief(exc)})", shown) from None
-    if not signals:
-        raise EcgToolError("holds no signals", shown)
-    labels = [s.label.strip() or f"ch{i}" for i, s in enumerate(signals)]
-    chan = (choose_channel(labels, channel, shown) if channel not in (None, "")
-            else _default_channel(labels))
+    _, signals = _open(p, shown)
+    labels, chan = _pick(signals, channel, shown)
     fs = float(signals[chan].sampling_frequency)
     cols = [i for i, s in enumerate(signals) if float(s.sampling_frequency) == fs] \
-        if all_leads else [chan]
+        if all_leads and block is None else [chan]
+
+    def values(s):
+        if block is None:
+            return s.data
+        return s.get_data_slice(block[0] / fs, block[1] / fs)
+
     try:
-        data = [np.asarray(signals[i].data, dtype=np.float64)
+        data = [np.asarray(values(signals[i]), dtype=np.float64)
                 * _to_mv(signals[i].physical_dimension.strip()) for i in cols]
     except Exception as exc:
         raise EcgToolError(f"cannot read the signal ({_brief(exc)}); the file may be "
@@ -90,4 +117,4 @@ def read_edf(path: str | os.PathLike, channel: str | int | None = None,
         raise EcgToolError("holds no samples (empty record)", shown)
     return Record(name=name or p.stem, signals=np.column_stack(data), fs=fs,
                   leads=[labels[i] for i in cols], channel=cols.index(chan), source=shown,
-                  sha256=sha256_files([p]))
+                  sha256=sha256_files([p]) if block is None else "")

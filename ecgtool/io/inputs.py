@@ -209,3 +209,34 @@ def read_source(src: Source, opts: ReadOptions = ReadOptions()) -> Record:
             rec.channel = choose_channel(rec.leads, opts.channel, src.path)
         return rec
     raise ValueError(f"unknown source kind {src.kind!r}")
+
+
+def source_length(src: Source) -> tuple[int, float] | None:
+    """``(samples, fs)`` of a WFDB or EDF source from its header alone; None for
+    other kinds or an unreadable header (reading it in full then says why)."""
+    try:
+        if src.kind == "wfdb":
+            import wfdb
+
+            h = wfdb.rdheader(src.path)
+            return (int(h.sig_len or 0), float(h.fs)) if h.fs else None
+        if src.kind == "edf":
+            from ecgtool.io.edffiles import edf_length
+
+            return edf_length(src.path)
+    except Exception:
+        return None
+    return None
+
+
+def read_source_block(src: Source, opts: ReadOptions, start: int, stop: int) -> Record:
+    """Samples ``start:stop`` of the chosen lead of a WFDB or EDF source (for
+    recordings too long to hold whole); no annotations, no checksum."""
+    if src.kind == "wfdb":
+        return read_wfdb(src.path, channel=opts.channel, ann=None, name=src.name,
+                         sampfrom=start, sampto=stop, checksum=False)
+    if src.kind == "edf":
+        from ecgtool.io.edffiles import read_edf
+
+        return read_edf(src.path, channel=opts.channel, name=src.name, block=(start, stop))
+    raise ValueError(f"no block reads for {src.kind!r} sources")
