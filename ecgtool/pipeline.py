@@ -38,7 +38,12 @@ def read_job(src: Source, opts: ReadOptions) -> Record:
 
 def detect_job(src: Source, opts: ReadOptions,
                settings: DetectorSettings = DEFAULT_SETTINGS) -> Detected:
-    """Read one source and detect its beats (the job of ``ecgtool detect``)."""
+    """Read one source and detect its beats (the job of ``ecgtool detect``).
+
+    Recordings over :data:`LONG_RECORD_S` are read in blocks
+    (:func:`long_record_detect`)."""
+    if is_long(src) and settings == DEFAULT_SETTINGS:
+        return long_record_detect(src, opts)
     rec = read_source(src, opts)
     beats = detect_beats(rec.signal, rec.fs, settings)
     return Detected(rec, beats)
@@ -67,9 +72,14 @@ def beats_from_source(src: Source, opts: ReadOptions,
 
 
 def classify_job(src: Source, opts: ReadOptions, model: str | None = None) -> Detected:
-    """Beats of one source (detected or from a store), labelled by the classifier."""
+    """Beats of one source (detected or from a store), labelled by the classifier.
+
+    Long WFDB and EDF recordings are detected and labelled in blocks
+    (:func:`long_record_detect`)."""
     from ecgtool.ml.classify import classify_beats
 
+    if src.kind != "store" and is_long(src):
+        return long_record_detect(src, opts, model, classify=True)
     d = beats_from_source(src, opts)
     d.beats.labels = classify_beats(d.record.signal, d.record.fs, d.beats.r_peak, model)
     return d
@@ -171,57 +181,107 @@ def long_record_analysis(src: Source, opts: ReadOptions, model: str | None = Non
                          settings: "RhythmSettings | None" = None) -> Analysis:
     """Beats, labels and rhythm of a long WFDB or EDF recording, read and analysed in blocks.
 
+    See :func:`_long_record`; rhythm runs on all beat times. Memory stays in
+    the tens of megabytes whatever the length; the signal itself is not kept
+    (``Analysis.record`` is None).
+    """
+    from ecgtool.rhythm import DEFAULT_RHYTHM, find_rhythms
+
+    beats, _, noise, n = _long_record(src, opts, model if classify else None,
+                                      classify=classify, keep_signal=False, noise=True)
+    labels = beats.labels.aami if beats.labels is not None else None
+    proba = beats.labels.proba if beats.labels is not None else None
+    times = beats.r_peak / beats.fs
+    ep = find_rhythms(times, labels, proba, noise, settings or DEFAULT_RHYTHM)
+    return Analysis(src.name, n / beats.fs, times, labels, proba, ep, noise, None, beats)
+
+
+def _long_record(src: Source, opts: ReadOptions, model: str | None = None,
+                 classify: bool = False, keep_signal: bool = True, noise: bool = False):
+    """Detect (and classify) a long WFDB or EDF recording, read 30 minutes at a time.
+
     Detection runs through :class:`ecgtool.stream.StreamDetector` (the same
-    beats as one pass); each block's beats are classified with the block's
-    signal and the beats around them; rhythm runs on all beat times. Memory
-    stays in the tens of megabytes whatever the length; the signal itself is
-    not kept (``Analysis.record`` is None).
+    beats as one pass); each run's beats are classified with that run's
+    signal and the beats around them. Returns ``(beats, signal or None,
+    noise spans, n_samples)``; the signal is kept as float32, as the store
+    holds it.
     """
     import numpy as np
 
     from ecgtool.beats.table import BeatLabels
-    from ecgtool.io.inputs import read_source_block, source_length
-    from ecgtool.rhythm import DEFAULT_RHYTHM, find_rhythms
+    from ecgtool.io.inputs import source_length
     from ecgtool.signal.quality import noise_spans
-    from ecgtool.stream import StreamDetector
 
     n, fs = source_length(src)
-    # Long blocks keep the share of re-analysed context small (30 s in 10 min).
-    det = StreamDetector(fs, block_s=_BLOCK_S)
     if classify:
         from ecgtool.ml.classify import classify_beats
         from ecgtool.ml.model_io import load_model
 
         clf = load_model(model)
-    tables, label_parts, noise = [], [], []
-    block = int(_READ_S * fs)
-    for start in range(0, n, block):
-        rec = read_source_block(src, opts, start, min(n, start + block))
-        x = rec.signal
-        noise += [(a + start / fs, b + start / fs) for a, b in noise_spans(x, fs)]
-        for final in (False, True) if start + block >= n else (False,):
-            det.runs.clear()
-            peaks, cols = det.finish() if final else det.feed(x)
-            if not cols:
-                continue
-            tables.append(cols)
-            if classify:
-                # Each run's beats are labelled with that run's signal and beats.
-                for lo, data, around, mine in det.runs:
-                    if mine.size:
-                        lab = classify_beats(data, fs, around - lo, clf)
-                        pick = np.searchsorted(around, mine)
-                        label_parts.append((lab.aami[pick], lab.proba[pick],
-                                            lab.symbol[pick]))
+    signal = np.empty((n, 1), np.float32) if keep_signal else None
+    tables, label_parts, spans = [], [], []
+    for start, x, cols, runs in _stream_blocks(src, opts, n, fs):
+        if x is not None and keep_signal:
+            signal[start:start + x.size, 0] = x
+        if x is not None and noise:
+            spans += [(a + start / fs, b + start / fs) for a, b in noise_spans(x, fs)]
+        if not cols:
+            continue
+        tables.append(cols)
+        if classify:
+            for lo, data, around, mine in runs:
+                if mine.size:
+                    lab = classify_beats(data, fs, around - lo, clf)
+                    pick = np.searchsorted(around, mine)
+                    label_parts.append((lab.aami[pick], lab.proba[pick], lab.symbol[pick]))
     cols = {k: np.concatenate([t[k] for t in tables]) for k in tables[0]} if tables else {}
     beats = Beats.from_columns(cols, fs) if cols else Beats(fs=fs, r_peak=[])
-    labels = proba = None
     if classify and label_parts:
-        labels, proba, symbol = (np.concatenate(c) for c in zip(*label_parts))
-        beats.labels = BeatLabels(labels, proba, symbol)
-    times = beats.r_peak / fs
-    ep = find_rhythms(times, labels, proba, noise, settings or DEFAULT_RHYTHM)
-    return Analysis(src.name, n / fs, times, labels, proba, ep, noise, None, beats)
+        beats.labels = BeatLabels(*(np.concatenate(c) for c in zip(*label_parts)))
+    return beats, signal, spans, n
+
+
+def _stream_blocks(src: Source, opts: ReadOptions, n: int, fs: float):
+    """Read a long source 30 minutes at a time through the streaming detector.
+
+    Yields ``(start, block, beat columns, runs)`` after each block (``block``
+    is None for the final flush); ``runs`` are the detector's runs of that
+    step, each ``(offset, signal, all R peaks, R peaks emitted)``.
+    """
+    from ecgtool.io.inputs import read_source_block
+    from ecgtool.stream import StreamDetector
+
+    # Long blocks keep the share of re-analysed context small (30 s in 10 min).
+    det = StreamDetector(fs, block_s=_BLOCK_S)
+    block = int(_READ_S * fs)
+    for start in range(0, n, block):
+        x = read_source_block(src, opts, start, min(n, start + block)).signal
+        det.runs.clear()
+        _, cols = det.feed(x)
+        yield start, x, cols, list(det.runs)
+    det.runs.clear()
+    _, cols = det.finish()
+    yield n, None, cols, list(det.runs)
+
+
+def long_record_detect(src: Source, opts: ReadOptions, model: str | None = None,
+                       classify: bool = False) -> Detected:
+    """:func:`detect_job` (or :func:`classify_job`) for a long WFDB or EDF
+    recording: read in blocks (:func:`_long_record`), the signal kept as float32
+    (half the memory of float64)."""
+    from ecgtool.io.inputs import read_source_block, source_checksum
+
+    head = read_source_block(src, opts, 0, 1)
+    beats, signal, _, _ = _long_record(src, opts, model, classify=classify)
+    annotations = None
+    if src.kind == "wfdb" and opts.ann:
+        from ecgtool.io.records import read_annotations
+
+        annotations = read_annotations(src.path, opts.ann)
+    rec = Record(name=src.name, signals=signal, fs=beats.fs, leads=[head.lead], channel=0,
+                 source=head.source, sha256=source_checksum(src), annotations=annotations,
+                 comments=head.comments)
+    return Detected(rec, beats)
 
 
 def is_long(src: Source) -> bool:

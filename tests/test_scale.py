@@ -286,3 +286,12 @@ def test_long_edf_recording_is_analysed_in_blocks(tmp_path, rec119):
     a = analyse_job(src, ReadOptions(), classify=False)
     assert a.record is None  # the signal was not kept whole
     assert np.array_equal(a.beats.r_peak, detect_r_peaks(whole, 360.0))
+    # detect keeps the signal (as float32, as the store holds it) and every column.
+    from ecgtool.pipeline import detect_job
+
+    d = detect_job(src, ReadOptions())
+    one = detect_beats(whole, 360.0)
+    assert d.record.signals.dtype == np.float32 and d.record.n_samples == x.size
+    assert np.array_equal(d.record.signal, whole.astype(np.float32))
+    for k, v in one.columns().items():
+        assert np.array_equal(d.beats.columns()[k], v, equal_nan=v.dtype.kind == "f"), k

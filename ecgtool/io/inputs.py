@@ -229,6 +229,15 @@ def source_length(src: Source) -> tuple[int, float] | None:
     return None
 
 
+def source_checksum(src: Source) -> str:
+    """sha256 of a WFDB or EDF source's files, read in chunks."""
+    if src.kind == "wfdb":
+        return read_wfdb(src.path, ann=None, sampto=1).sha256
+    from ecgtool.io.records import sha256_files
+
+    return sha256_files([Path(src.path)])
+
+
 def read_source_block(src: Source, opts: ReadOptions, start: int, stop: int) -> Record:
     """Samples ``start:stop`` of the chosen lead of a WFDB or EDF source (for
     recordings too long to hold whole); no annotations, no checksum."""

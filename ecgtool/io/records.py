@@ -73,7 +73,8 @@ class Record:
         Record name (the file stem unless given).
     signals : numpy.ndarray
         ``(n_samples, n_leads)`` float64 array in mV (only the chosen lead
-        unless all leads were asked for).
+        unless all leads were asked for); float32 for a long recording that
+        ``detect`` read in blocks (:func:`ecgtool.pipeline.long_record_detect`).
     fs : float
         Sampling rate in Hz.
     leads : list of str

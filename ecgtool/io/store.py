@@ -174,7 +174,7 @@ def write_record(f, record: Record | None, name: str, beats: Beats | None = None
         g.attrs["sha256"] = record.sha256
         g.attrs["comments"] = json.dumps(record.comments)
         if with_signal:
-            g.create_dataset("signal", data=record.signals.astype(np.float32))
+            g.create_dataset("signal", data=np.asarray(record.signals, dtype=np.float32))
         if record.annotations is not None:
             a = record.annotations
             _write_columns(g.create_group("annotations"),
