@@ -7,6 +7,7 @@ processes can run them.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 
 from typing import TYPE_CHECKING
@@ -100,6 +101,32 @@ class Analysis:
     noise: list
     record: Record | None = None
     beats: Beats | None = None
+    # Where to read the signal again when it was analysed in blocks and not kept.
+    source: Source | None = None
+    read_options: ReadOptions | None = None
+
+
+def has_signal(a: Analysis) -> bool:
+    """True when strips of ``a`` can be drawn (its signal is kept or can be read)."""
+    return a.record is not None or a.source is not None
+
+
+def signal_between(a: Analysis, start_s: float, end_s: float) -> tuple["np.ndarray", float, int, str]:
+    """The chosen lead of an analysed record over ``[start_s, end_s]``:
+    ``(samples, fs, index of the first, lead name)``; read from the source
+    again for a recording that was analysed in blocks."""
+    if a.record is not None:
+        return a.record.signal, a.record.fs, 0, a.record.lead
+    if a.source is None:
+        raise EcgToolError("the signal of this record is not available (beat times only)",
+                           a.name)
+    from ecgtool.io.inputs import read_source_block
+
+    fs = a.beats.fs
+    lo = max(0, int(start_s * fs))
+    hi = max(lo + 1, min(int(round(a.duration_s * fs)), math.ceil(end_s * fs) + 1))
+    rec = read_source_block(a.source, a.read_options or ReadOptions(), lo, hi)
+    return rec.signal, fs, lo, rec.lead
 
 
 def expand_beat_sources(inputs: list[str], samples: bool = False,
@@ -193,7 +220,8 @@ def long_record_analysis(src: Source, opts: ReadOptions, model: str | None = Non
     proba = beats.labels.proba if beats.labels is not None else None
     times = beats.r_peak / beats.fs
     ep = find_rhythms(times, labels, proba, noise, settings or DEFAULT_RHYTHM)
-    return Analysis(src.name, n / beats.fs, times, labels, proba, ep, noise, None, beats)
+    return Analysis(src.name, n / beats.fs, times, labels, proba, ep, noise, None, beats,
+                    source=src, read_options=opts)
 
 
 def _long_record(src: Source, opts: ReadOptions, model: str | None = None,

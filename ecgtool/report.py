@@ -67,12 +67,16 @@ def class_counts(counts: dict) -> str:
     return _png(fig)
 
 
-def strip(signal: np.ndarray, fs: float, times_s: np.ndarray, labels, start_s: float,
-          seconds: float = 10.0, title: str = "", episodes=None) -> str:
-    """A 10-s strip from 2 s before ``start_s``, as an embeddable PNG."""
+def strip(analysis, start_s: float, seconds: float = 10.0, title: str = "") -> str:
+    """A 10-s strip of an analysed record from 2 s before ``start_s``, as an
+    embeddable PNG (the signal read again for a record analysed in blocks)."""
+    from ecgtool.pipeline import signal_between
+
     a = max(0.0, start_s - 2.0)
-    b = min(signal.size / fs, a + seconds)
-    return _png(plot_strip(signal, fs, times_s, labels, episodes, a, b, title))
+    b = min(analysis.duration_s, a + seconds)
+    x, fs, offset, _ = signal_between(analysis, a, b)
+    return _png(plot_strip(x, fs, analysis.times_s, analysis.labels, analysis.episodes, a, b,
+                           title, offset=offset))
 
 
 _RHYTHM_COLOURS = {"af": "#ffd8a8", "vt": "#ffc9c9", "svt": "#d0ebff", "bigeminy": "#e5dbff",
@@ -95,12 +99,12 @@ def _ecg_paper(ax, start_s: float, end_s: float, lo_mv: float, hi_mv: float) -> 
 
 
 def plot_strip(signal: np.ndarray, fs: float, times_s: np.ndarray, labels, episodes,
-               start_s: float, end_s: float, title: str = ""):
+               start_s: float, end_s: float, title: str = "", offset: int = 0):
     """A matplotlib figure of ``[start_s, end_s]``: the ECG on ECG-paper grid, each
     beat's class above its R peak, rhythm episodes shaded and named (the figure of
-    ``ecgtool plot``)."""
+    ``ecgtool plot``). ``signal`` starts at sample ``offset`` of the record."""
     plt = _figures()
-    i, j = max(0, int(start_s * fs)), min(signal.size, int(end_s * fs))
+    i, j = max(offset, int(start_s * fs)), min(offset + signal.size, int(end_s * fs))
     t = np.arange(i, j) / fs
     fig, ax = plt.subplots(figsize=(max(8.0, (end_s - start_s) * 0.9), 3.2))
     if episodes is not None:
@@ -111,11 +115,11 @@ def plot_strip(signal: np.ndarray, fs: float, times_s: np.ndarray, labels, episo
                        alpha=0.6, lw=0)
             ax.text(max(a, start_s), 1.0, f" {r}", transform=ax.get_xaxis_transform(),
                     va="top", fontsize=9)
-    ax.plot(t, signal[i:j], lw=0.8, color="#222")
+    ax.plot(t, signal[i - offset:j - offset], lw=0.8, color="#222")
     sel = (times_s >= start_s) & (times_s < end_s)
     labs = labels[sel] if labels is not None else np.array(["N"] * int(sel.sum()))
     for tb, lab in zip(times_s[sel], labs):
-        k = min(int(round(tb * fs)), signal.size - 1)
+        k = min(max(int(round(tb * fs)) - offset, 0), signal.size - 1)
         ax.plot(tb, signal[k], "v", ms=4, color=_CLASS_COLOURS.get(str(lab), "#000"))
         if labels is not None:
             ax.annotate(str(lab), (tb, signal[k]), textcoords="offset points", xytext=(0, 7),
@@ -152,13 +156,13 @@ def record_section(analysis, report) -> str:
     parts.append(f"<h3>Heart-rate trend</h3><img alt='heart rate' src='{hr_trend(analysis.times_s)}'>")
     if r.labelled:
         parts.append(f"<h3>Class counts</h3><img alt='class counts' src='{class_counts(r.counts)}'>")
-    rec = analysis.record
-    if rec is not None:
+    from ecgtool.pipeline import has_signal
+
+    if has_signal(analysis):
         for f in r.findings:
             if f.start_s is None:
                 continue
-            img = strip(rec.signal, rec.fs, analysis.times_s, analysis.labels, f.start_s,
-                        title=f.text, episodes=analysis.episodes)
+            img = strip(analysis, f.start_s, title=f.text)
             parts.append(f"<h3>Example: {html.escape(f.code)}</h3>"
                          f"<img alt='{html.escape(f.code)} strip' src='{img}'>")
     return "\n".join(parts)

@@ -295,3 +295,9 @@ def test_long_edf_recording_is_analysed_in_blocks(tmp_path, rec119):
     assert np.array_equal(d.record.signal, whole.astype(np.float32))
     for k, v in one.columns().items():
         assert np.array_equal(d.beats.columns()[k], v, equal_nan=v.dtype.kind == "f"), k
+    # Strips of a record analysed in blocks read their stretch of signal again.
+    png = tmp_path / "s.png"
+    r = CliRunner().invoke(app, ["plot", str(f), "--start", "7000", "--out", str(png),
+                                 "--no-classify"])
+    assert r.exit_code == 0, r.output
+    assert png.stat().st_size > 10000

@@ -23,7 +23,7 @@ def plot(
 ) -> int:
     """Draw the stretch from --start to --end of a record, with its beats, classes and rhythm episodes."""
     from ecgtool.io.inputs import expand_inputs
-    from ecgtool.pipeline import analyse_job
+    from ecgtool.pipeline import analyse_job, has_signal, signal_between
     from ecgtool.report import plot_strip
 
     end = start + 10.0 if end is None else end
@@ -37,13 +37,15 @@ def plot(
     c.check_output_path(out)
     a = analyse_job(srcs[0], c.read_options(channel, fs), model=model,
                     classify=not no_classify)
-    if a.record is None:
+    if not has_signal(a):
         raise c.EcgToolError("plot needs the signal (a record, or a store made with it)",
                              input)
     if start >= a.duration_s:
         raise c.EcgToolError(f"--start {start:g} s is past the end ({a.duration_s:.1f} s)")
-    fig = plot_strip(a.record.signal, a.record.fs, a.times_s, a.labels, a.episodes, start,
-                     min(end, a.duration_s), title=f"{a.name} ({a.record.lead})")
+    stop = min(end, a.duration_s)
+    x, fs_, offset, lead = signal_between(a, start, stop)
+    fig = plot_strip(x, fs_, a.times_s, a.labels, a.episodes, start, stop,
+                     title=f"{a.name} ({lead})", offset=offset)
     from ecgtool.io.store import atomic_path
 
     suffix = out.rsplit(".", 1)[-1].lower() if "." in out else "png"
