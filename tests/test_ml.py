@@ -191,3 +191,20 @@ def test_save_and_load_round_trip(tmp_path):
     leaves_b = jax.tree_util.tree_leaves(back.params)
     assert all(np.array_equal(a, b) for a, b in zip(leaves_a, leaves_b))
     assert back.card["training_records"] == ["x"]
+
+
+def test_labelling_in_blocks_matches_the_whole_record(rec208):
+    # Long stored records are labelled half an hour at a time, each block with
+    # 30 s of context. Amplitude scale and median R-R are then the block's, so
+    # labels may differ: in 5-minute blocks of 208, 4 of 2,946 did.
+    from ecgtool.pipeline import label_in_blocks
+
+    r = detect_r_peaks(rec208.signal, rec208.fs)
+    whole = classify_beats(rec208.signal, rec208.fs, r)
+    blocks = label_in_blocks(rec208.signal.astype(np.float32), rec208.fs, r, block_s=300)
+    assert blocks.aami.size == r.size
+    assert (blocks.aami == whole.aami).mean() > 0.998
+    assert np.abs(blocks.proba - whole.proba).mean() < 0.005
+    # One block holding the whole record is the whole-record result.
+    one = label_in_blocks(rec208.signal, rec208.fs, r, block_s=3600)
+    assert np.array_equal(one.aami, whole.aami) and np.allclose(one.proba, whole.proba)
