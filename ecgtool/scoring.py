@@ -31,38 +31,48 @@ def score_job(src: Source, opts: ReadOptions, beats_store: str | None = None,
     store when it holds them (from ``ecgtool classify``), else the classifier
     (``model``, default the shipped one) labels them now.
     """
-    rec = read_source(src, opts)
-    if rec.annotations is None:
-        raise EcgToolError("no reference annotations (.atr) to score against", src.path)
-    beats = None
+    from ecgtool.pipeline import LONG_RECORD_S, detect_job, is_long, label_in_blocks
+
+    stored = None  # the store's beats, with their labels when it was classified
     if beats_store:
         from ecgtool.io import store
 
+        rec = read_source(src, opts)
         f = store.open_store(beats_store)
         try:
-            beats = store.read_beats(f, rec.name, beats_store)
+            stored = store.read_beats(f, rec.name, beats_store)
         finally:
             f.close()
-        if beats is None:
+        if stored is None:
             raise EcgToolError(f"record {rec.name!r} has no beats table", beats_store)
-        peaks = beats.r_peak
+        peaks = stored.r_peak
+    elif is_long(src):
+        # Read and detected in blocks: the same beats as one pass.
+        d = detect_job(src, opts)
+        rec, peaks = d.record, d.beats.r_peak
     else:
         from ecgtool.signal.detect import detect_r_peaks
 
+        rec = read_source(src, opts)
         peaks = detect_r_peaks(rec.signal, rec.fs)
+    if rec.annotations is None:
+        raise EcgToolError("no reference annotations (.atr) to score against", src.path)
     detection = score_detection(rec.name, rec.annotations, peaks, rec.fs, rec.n_samples,
                                 skip_learning=skip_learning, window_s=window_s)
     if not classes:
         return RecordScore(detection)
-    if beats is not None and beats.labels is not None:
-        aami = beats.labels.aami
+    now = stored is None or stored.labels is None
+    if not now:
+        aami = stored.labels.aami
+    elif rec.duration_s > LONG_RECORD_S:
+        aami = label_in_blocks(rec.signal, rec.fs, peaks, model).aami
     else:
         from ecgtool.ml.classify import classify_beats
 
         aami = classify_beats(rec.signal, rec.fs, peaks, model).aami
     return RecordScore(detection, score_classes(rec.name, rec.annotations, peaks, aami, rec.fs,
                                                 rec.n_samples, skip_learning, window_s),
-                       classified_now=beats is None or beats.labels is None)
+                       classified_now=now)
 
 
 def _pct(x: float) -> str:
