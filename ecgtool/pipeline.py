@@ -77,11 +77,12 @@ def classify_job(src: Source, opts: ReadOptions, model: str | None = None) -> De
 
     Long WFDB and EDF recordings are detected and labelled in blocks
     (:func:`long_record_detect`)."""
-    from ecgtool.ml.classify import classify_beats
+    from ecgtool.ml.classify import check_lead, classify_beats
 
     if src.kind != "store" and is_long(src):
         return long_record_detect(src, opts, model, classify=True)
     d = beats_from_source(src, opts)
+    check_lead(d.record.lead, model)
     if d.record.duration_s > LONG_RECORD_S:
         d.beats.labels = label_in_blocks(d.record.signal, d.record.fs, d.beats.r_peak, model)
     else:
@@ -281,10 +282,12 @@ def _long_record(src: Source, opts: ReadOptions, model: str | None = None,
 
     n, fs = source_length(src)
     if classify:
-        from ecgtool.ml.classify import classify_beats
+        from ecgtool.io.inputs import read_source_block
+        from ecgtool.ml.classify import check_lead, classify_beats
         from ecgtool.ml.model_io import load_model
 
         clf = load_model(model)
+        check_lead(read_source_block(src, opts, 0, 1).lead, clf)
     signal = np.empty((n, 1), np.float32) if keep_signal else None
     tables, label_parts, spans = [], [], []
     for start, x, cols, runs in _stream_blocks(src, opts, n, fs):

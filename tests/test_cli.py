@@ -297,3 +297,10 @@ def test_detect_does_not_import_jax(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=120)
     assert out.stdout.split() == ["0", "False", "False"], out.stderr
+
+
+def test_classify_warns_on_a_lead_the_shipped_model_never_saw():
+    r = run("classify", "sample:119", "--channel", "V1", "--out", "-")
+    assert r.exit_code == 0 and "lead V1: the shipped classifier was trained on lead II" in r.stderr
+    r = run("classify", "sample:119", "--out", "-")
+    assert r.exit_code == 0 and "trained on lead II" not in r.stderr

@@ -12,6 +12,38 @@ from ecgtool.ml.model_io import Classifier, load_model
 
 BATCH = 512
 
+#: Leads that are not the shipped model's (MLII / II): it labels beats there
+#: less reliably (README: on MIT-BIH V1-V5, macro F1 0.49 against 0.54).
+OTHER_LEADS = frozenset({"I", "III", "AVR", "AVL", "AVF", "V1", "V2", "V3", "V4", "V5", "V6",
+                         "MLI", "MLIII", "D1", "D3"})
+
+
+def check_lead(lead: str, model: Classifier | str | None) -> None:
+    """Warn when the shipped classifier is asked to label beats of another lead.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as w:
+    ...     warnings.simplefilter("always")
+    ...     check_lead("V1", None); check_lead("MLII", None)
+    >>> len(w), "lead V1" in str(w[0].message)
+    (1, True)
+    """
+    import warnings
+    from pathlib import Path
+
+    from ecgtool.errors import EcgToolWarning
+    from ecgtool.ml.model_io import default_model_dir
+
+    path = model.path if isinstance(model, Classifier) else model
+    if path is not None and Path(path).resolve() != default_model_dir().resolve():
+        return
+    if str(lead).strip().upper() in OTHER_LEADS:
+        warnings.warn(f"lead {lead}: the shipped classifier was trained on lead II (MLII) "
+                      "and labels beats of other leads less reliably", EcgToolWarning,
+                      stacklevel=2)
+
 
 @lru_cache(maxsize=8)
 def _predict_fn(clf_id: int, module):
