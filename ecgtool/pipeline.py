@@ -228,7 +228,11 @@ def analyse_job(src: Source, opts: ReadOptions, model: str | None = None,
     else:
         d = beats_from_source(src, opts)
     rec, beats = d.record, d.beats
-    noise = noise_spans(rec.signal, rec.fs)
+    # A long stored record is judged half an hour at a time, as in the block
+    # path (whole, the quality measures of a day took a gigabyte).
+    step = int(_READ_S * rec.fs) if rec.duration_s > LONG_RECORD_S else max(rec.n_samples, 1)
+    noise = [(a + s / rec.fs, b + s / rec.fs) for s in range(0, rec.n_samples, step)
+             for a, b in noise_spans(rec.signal[s:s + step], rec.fs)]
     labels = beats.labels.aami if beats.labels is not None else None
     proba = beats.labels.proba if beats.labels is not None else None
     times = beats.r_peak / rec.fs
