@@ -216,8 +216,6 @@ def analyse_job(src: Source, opts: ReadOptions, model: str | None = None,
         bt = next(b for b in read_beats_table(read_text(src.path), src.path) if b.name == src.key)
         ep = find_rhythms(bt.times_s, bt.labels, bt.proba, None, settings)
         return Analysis(src.name, bt.duration_s, bt.times_s, bt.labels, bt.proba, ep, [])
-    from ecgtool.signal.quality import noise_spans
-
     if is_long(src):
         return long_record_analysis(src, opts, model, classify, settings)
     # Episodes and verdicts never use the reference annotations; reading them
@@ -231,14 +229,21 @@ def analyse_job(src: Source, opts: ReadOptions, model: str | None = None,
     # A long stored record is judged half an hour at a time, as in the block
     # path (whole, the quality measures of a day took a gigabyte).
     step = int(_READ_S * rec.fs) if rec.duration_s > LONG_RECORD_S else max(rec.n_samples, 1)
-    noise = [(a + s / rec.fs, b + s / rec.fs) for s in range(0, rec.n_samples, step)
-             for a, b in noise_spans(rec.signal[s:s + step], rec.fs)]
+    noise = [span for s in range(0, rec.n_samples, step)
+             for span in _noise_spans_from(rec.signal[s:s + step], rec.fs, s)]
     labels = beats.labels.aami if beats.labels is not None else None
     proba = beats.labels.proba if beats.labels is not None else None
     times = beats.r_peak / rec.fs
     ep = find_rhythms(times, labels, proba, noise, settings)
     return Analysis(rec.name, rec.duration_s, np.asarray(times), labels, proba, ep, noise,
                     rec, beats)
+
+
+def _noise_spans_from(x, fs: float, start: int) -> list[tuple[float, float]]:
+    # Unreadable stretches of a block that starts at sample `start`, in record seconds.
+    from ecgtool.signal.quality import noise_spans
+
+    return [(a + start / fs, b + start / fs) for a, b in noise_spans(x, fs)]
 
 
 #: Recordings longer than this are analysed block by block, in bounded memory.
@@ -282,7 +287,6 @@ def _long_record(src: Source, opts: ReadOptions, model: str | None = None,
 
     from ecgtool.beats.table import BeatLabels
     from ecgtool.io.inputs import source_length
-    from ecgtool.signal.quality import noise_spans
 
     n, fs = source_length(src)
     if classify:
@@ -298,7 +302,7 @@ def _long_record(src: Source, opts: ReadOptions, model: str | None = None,
         if x is not None and keep_signal:
             signal[start:start + x.size, 0] = x
         if x is not None and noise:
-            spans += [(a + start / fs, b + start / fs) for a, b in noise_spans(x, fs)]
+            spans += _noise_spans_from(x, fs, start)
         if not cols:
             continue
         tables.append(cols)
