@@ -36,10 +36,11 @@ def evaluate(
     jobs: int = c.JobsOpt,
     quiet: bool = c.QuietOpt,
 ) -> int:
-    """Score detection per record and gross (Se, +P, F1); paced records apart.
+    """Score detection (--classes: and beat classes; --rhythm: episodes) against the reference.
 
-    With --classes, also the beat classes: a missed beat counts as wrong and an
-    extra detection as a false positive of its class. With --rhythm, the episodes
+    Detection: Se, +P and F1 per record and gross, paced records apart. With
+    --classes, also the beat classes: a missed beat counts as wrong and an extra
+    detection as a false positive of its class. With --rhythm, the episodes
     `ecgtool rhythm` finds instead (duration and episode Se and +P, burden error).
     """
     import json
