@@ -34,6 +34,15 @@ def score_job(src: Source, opts: ReadOptions, beats_store: str | None = None,
     from ecgtool.pipeline import LONG_RECORD_S, detect_job, is_long, label_in_blocks
 
     stored = None  # the store's beats, with their labels when it was classified
+    if src.kind == "store" and not beats_store:
+        from ecgtool.io import store
+
+        f = store.open_store(src.path)
+        try:
+            if "beats" in f["records"][store.group_name(src.key or src.name)]:
+                beats_store = src.path  # a store given as input scores its own beats
+        finally:
+            f.close()
     if beats_store:
         from ecgtool.io import store
 

@@ -76,6 +76,10 @@ def test_evaluate_classes_from_a_classified_store(tmp_path):
     g = json.loads((tmp_path / "s.json").read_text())["classes"]["gross"]["gross"]
     assert g["V"]["n"] == 992 and g["V"]["se"] > 0.9 and g["V"]["ppv"] > 0.9
     assert np.array(g["confusion"]).shape == (6, 6)
+    # The store given as the input scores its own beats and labels the same way.
+    r2 = run("evaluate", out, "--classes", "--out", tmp_path / "s2.json")
+    assert r2.exit_code == 0 and "trained on records" not in r2.stderr
+    assert json.loads((tmp_path / "s2.json").read_text())["classes"]["gross"]["gross"] == g
     r = run("evaluate", "sample:208", "--classes", "--model", tmp_path / "nomodel")
     assert r.exit_code == 1 and len(r.stderr.strip().splitlines()) == 1
 
