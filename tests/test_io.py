@@ -328,3 +328,25 @@ def test_edf_without_edfio_says_what_to_install(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "edfio", None)
     with pytest.raises(EcgToolError, match=r"pip install 'ecgtool\[edf\]'"):
         read_edf(tmp_path / "x.edf")
+
+
+def test_mat_v73_is_read_through_h5py(tmp_path):
+    # MATLAB v7.3 files are HDF5 behind a 512-byte MATLAB header; MATLAB
+    # writes arrays column-major, so h5py sees them transposed.
+    import h5py
+
+    from ecgtool.io.matfiles import read_mat
+
+    f = tmp_path / "v73.mat"
+    x = np.random.default_rng(0).normal(size=(2, 3000))
+    with h5py.File(f, "w", userblock_size=512) as h:
+        h.create_dataset("ecg", data=x.T)
+        h.create_dataset("fs", data=np.array([[250.0]]))
+    head = b"MATLAB 7.3 MAT-file".ljust(116) + bytes(8) + b"\x00\x02IM"
+    with open(f, "r+b") as fh:
+        fh.write(head)
+    rec = read_mat(f, all_leads=True)
+    assert rec.fs == 250 and rec.leads == ["ch0", "ch1"] and np.allclose(rec.signals, x.T)
+    f.write_bytes(f.read_bytes()[:700])
+    with pytest.raises(EcgToolError, match="not a readable MATLAB v7.3 file"):
+        read_mat(f)

@@ -10,7 +10,8 @@ Without a header, two layouts are read:
 - any file holding one numeric matrix (or a variable named ``val``, ``data``,
   ``ecg``, ``signal`` or ``signals``): leads are the shorter side, named
   ``ch0``, ``ch1``...; the rate comes from ``--fs`` or from a scalar
-  variable ``fs``/``Fs`` in the file; values are read in ``units``.
+  variable ``fs``/``Fs`` in the file; values are read in ``units``. MATLAB
+  v7.3 files (HDF5 inside) are read this way too, through h5py.
 
 scipy reads the file, after ecgtool has checked its data element tags:
 scipy trusts them, and a file with one corrupt tag could crash the process.
@@ -133,13 +134,15 @@ def _variables_ok(buf, order: str) -> bool:
 
 
 def _check_mat5(path: Path, shown: str) -> None:
-    # Level 5 files: a 128-byte header ending in the byte order mark; older
-    # (level 4) files have none and are left to scipy.
+    # Level 5 files: a 128-byte header ending in the version (0x0100) and the
+    # byte order mark; older (level 4) files have none and are left to scipy.
     with open(path, "rb") as f:
         buf = f.read()
     if len(buf) < 128 or buf[126:128] not in (b"IM", b"MI"):
         return
     order = "<" if buf[126:128] == b"IM" else ">"
+    if struct.unpack_from(order + "H", buf, 124)[0] != 0x0100:
+        return  # v7.3: HDF5 inside, read by h5py
     if not _variables_ok(buf, order):
         raise EcgToolError("corrupt MATLAB file (its data elements do not add up)", shown)
 
@@ -155,10 +158,25 @@ def _load(path: Path, shown: str) -> dict:
     except EcgToolError:
         raise
     except NotImplementedError:
-        raise EcgToolError("MATLAB v7.3 files are not read; save with -v7 or convert to "
-                           "WFDB", shown) from None
+        return _load_v73(path, shown)
     except Exception as exc:
         raise EcgToolError(f"not a readable MATLAB file ({_brief(exc)})", shown) from None
+
+
+def _load_v73(path: Path, shown: str) -> dict:
+    # MATLAB v7.3 files are HDF5: their top-level numeric arrays, transposed
+    # back (MATLAB writes them column-major), as loadmat would give them.
+    import h5py
+
+    out = {}
+    try:
+        with h5py.File(path, "r") as f:
+            for k, d in f.items():
+                if isinstance(d, h5py.Dataset) and d.dtype.kind in "fiu" and d.ndim <= 2:
+                    out[k] = np.asarray(d[...]).T
+    except Exception as exc:
+        raise EcgToolError(f"not a readable MATLAB v7.3 file ({_brief(exc)})", shown) from None
+    return out
 
 
 def _cpsc2018(m: dict) -> tuple[np.ndarray, list[str], list[str]] | None:
