@@ -102,6 +102,21 @@ def main() -> None:
         (tmp / "m.mat").write_bytes(good_mat[:at] + patch + good_mat[at + len(patch):])
         check("CPSC 2018 .mat (bytes overwritten)", lambda: read_mat(tmp / "m.mat"))
 
+    import h5py
+
+    with h5py.File(tmp / "v73.mat", "w", userblock_size=512) as h:
+        h.create_dataset("val", data=np.ones((300, 2)))
+        h.create_dataset("fs", data=np.array([[250.0]]))
+    with open(tmp / "v73.mat", "r+b") as fh:
+        fh.write(b"MATLAB 7.3 MAT-file".ljust(116) + bytes(8) + b"\x00\x02IM")
+    good_v73 = (tmp / "v73.mat").read_bytes()
+
+    @cfg
+    @given(st.integers(0, len(good_v73) - 1), st.binary(min_size=1, max_size=16))
+    def mat73_mutated(at, patch):
+        (tmp / "m.mat").write_bytes(good_v73[:at] + patch + good_v73[at + len(patch):])
+        check("MATLAB v7.3 .mat (bytes overwritten)", lambda: read_mat(tmp / "m.mat"))
+
     import edfio
 
     edfio.Edf([edfio.EdfSignal(np.sin(np.arange(2500) / 9), 250, label="ECG II",
@@ -139,8 +154,8 @@ def main() -> None:
         x = np.asarray(values, dtype=np.float64)
         check("detector (random samples)", lambda: detect_beats(x, fs))
 
-    for fn in (header_bytes, header_mutated, csv_bytes, mat_bytes, mat_mutated, edf_mutated,
-               edf_header, annotation_bytes, detector):
+    for fn in (header_bytes, header_mutated, csv_bytes, mat_bytes, mat_mutated, mat73_mutated,
+               edf_mutated, edf_header, annotation_bytes, detector):
         fn()
     rows = [[t, c["ok"], c["clean_error"], c["crash"]] for t, c in COUNTS.items()]
     table = md_table(["target", "read fine", "clean one-line error", "other exception"], rows)
@@ -158,7 +173,8 @@ def main() -> None:
              "now called ch0, ch1, ... A .mat file with one byte changed in its tags (an "
              "unknown element type, or a complex flag with no imaginary part) crashed the "
              "process inside scipy's MAT reader (a segfault, which no handler catches); "
-             "ecgtool now checks the tags before scipy reads the file.")
+             "ecgtool now checks the tags before scipy reads the file. A damaged v7.3 file "
+             "gave a variable name as bytes and a TypeError; names are now made text.")
     update_results_md("robustness", (
         f"## Robustness (`benchmarks/robustness.py`)\n\nCommand: `{payload['command']}`  \n"
         f"Measured {mi['date']}, commit {mi['commit'] or '?'}. Hypothesis-generated input, "

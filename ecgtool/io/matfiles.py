@@ -152,7 +152,7 @@ def _load(path: Path, shown: str) -> dict:
 
     try:
         _check_mat5(path, shown)
-        return scipy.io.loadmat(str(path), squeeze_me=False)
+        return _str_keys(scipy.io.loadmat(str(path), squeeze_me=False))
     except FileNotFoundError:
         raise EcgToolError("no such file", shown) from None
     except EcgToolError:
@@ -176,7 +176,12 @@ def _load_v73(path: Path, shown: str) -> dict:
                     out[k] = np.asarray(d[...]).T
     except Exception as exc:
         raise EcgToolError(f"not a readable MATLAB v7.3 file ({_brief(exc)})", shown) from None
-    return out
+    return _str_keys(out)
+
+
+def _str_keys(m: dict) -> dict:
+    # A damaged file can give variable names that are not text (bytes).
+    return {k.decode("latin-1") if isinstance(k, bytes) else str(k): v for k, v in m.items()}
 
 
 def _cpsc2018(m: dict) -> tuple[np.ndarray, list[str], list[str]] | None:
