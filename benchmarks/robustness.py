@@ -54,6 +54,11 @@ def check(target, fn):
         record(target, "crash", traceback.format_exc(limit=3))
 
 
+def patched(good: bytes, at: int, patch: bytes) -> bytes:
+    """``good`` with ``patch`` written over it from byte ``at``."""
+    return good[:at] + patch + good[at + len(patch):]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--examples", type=int, default=2000)
@@ -99,7 +104,7 @@ def main() -> None:
     @cfg
     @given(st.integers(0, len(good_mat) - 1), st.binary(min_size=1, max_size=16))
     def mat_mutated(at, patch):
-        (tmp / "m.mat").write_bytes(good_mat[:at] + patch + good_mat[at + len(patch):])
+        (tmp / "m.mat").write_bytes(patched(good_mat, at, patch))
         check("CPSC 2018 .mat (bytes overwritten)", lambda: read_mat(tmp / "m.mat"))
 
     import h5py
@@ -114,7 +119,7 @@ def main() -> None:
     @cfg
     @given(st.integers(0, len(good_v73) - 1), st.binary(min_size=1, max_size=16))
     def mat73_mutated(at, patch):
-        (tmp / "m.mat").write_bytes(good_v73[:at] + patch + good_v73[at + len(patch):])
+        (tmp / "m.mat").write_bytes(patched(good_v73, at, patch))
         check("MATLAB v7.3 .mat (bytes overwritten)", lambda: read_mat(tmp / "m.mat"))
 
     import edfio
@@ -127,15 +132,14 @@ def main() -> None:
     @cfg
     @given(st.integers(0, len(good_edf) - 1), st.binary(min_size=1, max_size=16))
     def edf_mutated(at, patch):
-        (tmp / "e.edf").write_bytes(good_edf[:at] + patch + good_edf[at + len(patch):])
+        (tmp / "e.edf").write_bytes(patched(good_edf, at, patch))
         check("EDF (bytes overwritten)", lambda: read_edf(tmp / "e.edf"))
 
     @cfg
     @given(st.integers(0, 1024), st.binary(max_size=64))
     def edf_header(at, patch):
         # Most of the damage that matters is in the 768-byte header.
-        at = min(at, 767)
-        (tmp / "e.edf").write_bytes(good_edf[:at] + patch + good_edf[at + len(patch):])
+        (tmp / "e.edf").write_bytes(patched(good_edf, min(at, 767), patch))
         check("EDF (header bytes changed)", lambda: read_edf(tmp / "e.edf"))
 
     beats = np.array([(1 << 10) | 100] * 4, "<u2").tobytes()
