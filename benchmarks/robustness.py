@@ -1,7 +1,7 @@
 """Robustness run: fuzz the record and annotation readers and the detector with generated input.
 
 Hypothesis generates bytes for ``.hea`` headers (alone and around a valid
-record line), CSV files, header-less ``.mat`` files, EDF files, annotation
+record line), CSV files, header-less ``.mat`` files, EDF files, ecgtool stores, annotation
 files (alone and after valid beats), and random signals for the detector; every outcome
 must be a result or an :class:`ecgtool.errors.EcgToolError` (a one-line
 message), never another exception. The count is bounded (``--examples``).
@@ -142,6 +142,28 @@ def main() -> None:
         (tmp / "e.edf").write_bytes(patched(good_edf, min(at, 767), patch))
         check("EDF (header bytes changed)", lambda: read_edf(tmp / "e.edf"))
 
+    from ecgtool.io.inputs import expand_inputs, read_source
+    from ecgtool.io.records import read_sample
+    from ecgtool.io.store import StoreWriter
+    from ecgtool.signal.detect import detect_beats as _detect
+
+    rec = read_sample("119")
+    rec.signals = rec.signals[:3600]
+    rec.annotations = None
+    with StoreWriter(tmp / "good.h5") as w:
+        w.finish(w.begin("119", rec, _detect(rec.signal, rec.fs)))
+    good_h5 = (tmp / "good.h5").read_bytes()
+
+    def read_store():
+        for src in expand_inputs([str(tmp / "s.h5")]):
+            read_source(src)
+
+    @cfg
+    @given(st.integers(0, len(good_h5) - 1), st.binary(min_size=1, max_size=16))
+    def store_mutated(at, patch):
+        (tmp / "s.h5").write_bytes(patched(good_h5, at, patch))
+        check("ecgtool store (bytes overwritten)", read_store)
+
     beats = np.array([(1 << 10) | 100] * 4, "<u2").tobytes()
 
     @cfg
@@ -159,7 +181,7 @@ def main() -> None:
         check("detector (random samples)", lambda: detect_beats(x, fs))
 
     for fn in (header_bytes, header_mutated, csv_bytes, mat_bytes, mat_mutated, mat73_mutated,
-               edf_mutated, edf_header, annotation_bytes, detector):
+               edf_mutated, edf_header, store_mutated, annotation_bytes, detector):
         fn()
     rows = [[t, c["ok"], c["clean_error"], c["crash"]] for t, c in COUNTS.items()]
     table = md_table(["target", "read fine", "clean one-line error", "other exception"], rows)
@@ -178,7 +200,10 @@ def main() -> None:
              "unknown element type, or a complex flag with no imaginary part) crashed the "
              "process inside scipy's MAT reader (a segfault, which no handler catches); "
              "ecgtool now checks the tags before scipy reads the file. A damaged v7.3 file "
-             "gave a variable name as bytes and a TypeError; names are now made text.")
+             "gave a variable name as bytes and a TypeError; names are now made text. A "
+             "damaged ecgtool store made h5py raise OSError, KeyError or RuntimeError, "
+             "reported as an internal error without the file's name; it is now 'damaged "
+             "store' naming the file.")
     update_results_md("robustness", (
         f"## Robustness (`benchmarks/robustness.py`)\n\nCommand: `{payload['command']}`  \n"
         f"Measured {mi['date']}, commit {mi['commit'] or '?'}. Hypothesis-generated input, "

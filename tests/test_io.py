@@ -350,3 +350,27 @@ def test_mat_v73_is_read_through_h5py(tmp_path):
     f.write_bytes(f.read_bytes()[:700])
     with pytest.raises(EcgToolError, match="not a readable MATLAB v7.3 file"):
         read_mat(f)
+
+
+def test_damaged_store_gives_our_error(tmp_path, rec119):
+    # h5py raises OSError, KeyError or RuntimeError from deep inside a damaged
+    # file; each must come out as the one-line error naming the store.
+    from ecgtool.signal.detect import detect_beats
+
+    good = tmp_path / "good.h5"
+    rec = read_wfdb(sample_path("119"))
+    rec.signals = rec.signals[:3600]
+    with store.StoreWriter(good) as w:
+        w.finish(w.begin("119", rec, detect_beats(rec.signal, rec.fs)))
+    data = good.read_bytes()
+    bad = tmp_path / "bad.h5"
+    errors = 0
+    for at in range(0, min(len(data), 12000), 61):
+        bad.write_bytes(data[:at] + b"\xff" * 8 + data[at + 8:])
+        try:
+            for src in expand_inputs([str(bad)]):
+                read_source(src)
+        except EcgToolError as exc:
+            assert "\n" not in str(exc) and "bad.h5" in str(exc)
+            errors += 1
+    assert errors > 5

@@ -22,6 +22,7 @@ half-written store.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import tempfile
@@ -93,6 +94,22 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         raise
 
 
+def _reads(fn):
+    # A damaged store makes h5py raise OSError, KeyError, RuntimeError...
+    # from deep inside: say which file and that it is damaged, in one line.
+    @functools.wraps(fn)
+    def guarded(f, *args, **kwargs):
+        try:
+            return fn(f, *args, **kwargs)
+        except EcgToolError:
+            raise
+        except (OSError, KeyError, RuntimeError, ValueError, TypeError) as exc:
+            text = (str(exc).strip().splitlines() or [type(exc).__name__])[0].strip("'\"")
+            raise EcgToolError(f"damaged store ({text[:120]})",
+                               str(getattr(f, "filename", "") or "")) from None
+    return guarded
+
+
 def open_store(path: str | os.PathLike, mode: str = "r"):
     """Open an ecgtool store with h5py, checking its format when reading."""
     import h5py
@@ -104,7 +121,7 @@ def open_store(path: str | os.PathLike, mode: str = "r"):
     except OSError as exc:
         raise EcgToolError(f"not a readable HDF5 file ({str(exc).splitlines()[0][:120]})",
                            str(path)) from None
-    if mode == "r" and f.attrs.get("format") != FORMAT:
+    if mode == "r" and _reads(lambda f: f.attrs.get("format"))(f) != FORMAT:
         f.close()
         raise EcgToolError("not an ecgtool store (no 'format' attribute)", str(path))
     if mode in ("w", "w-", "x"):
@@ -117,6 +134,7 @@ def open_store(path: str | os.PathLike, mode: str = "r"):
     return f
 
 
+@_reads
 def record_names(f) -> list[str]:
     """Names of the complete records in an open store, in stored order."""
     recs = f.get("records")
@@ -197,6 +215,7 @@ def write_beats(g, beats: Beats, attrs: dict | None = None) -> None:
         b.attrs[k] = v if isinstance(v, (int, float, str)) else json.dumps(v)
 
 
+@_reads
 def read_record(f, name: str, path: str = "") -> Record:
     """The :class:`Record` stored under ``name`` (needs its signal)."""
     g = _group(f, name, path)
@@ -214,6 +233,7 @@ def read_record(f, name: str, path: str = "") -> Record:
                   comments=json.loads(g.attrs.get("comments", "[]")))
 
 
+@_reads
 def read_beats(f, name: str, path: str = "") -> Beats | None:
     """The beats table stored under ``name``; None when it has none."""
     g = _group(f, name, path)
@@ -223,6 +243,7 @@ def read_beats(f, name: str, path: str = "") -> Beats | None:
     return Beats.from_columns(_read_columns(b), float(b.attrs.get("fs", g.attrs["fs"])))
 
 
+@_reads
 def has_signal(f, name: str) -> bool:
     return "signal" in f["records"][group_name(name)]
 
@@ -235,6 +256,7 @@ def _group(f, name: str, path: str):
     return recs[key]
 
 
+@_reads
 def read_errors(f) -> list[tuple[str, str, str]]:
     """The ``(record, source, message)`` rows of the store's error table."""
     if "errors" not in f:
@@ -266,6 +288,7 @@ def write_table(g, name: str, cols: dict, attrs: dict | None = None) -> None:
         t.attrs[k] = v if isinstance(v, (int, float, str)) else json.dumps(v)
 
 
+@_reads
 def read_table(f, record: str, name: str, path: str = "") -> dict | None:
     """A column group of a record as a dict of arrays; None when absent."""
     g = _group(f, record, path)
