@@ -25,7 +25,6 @@ Imaging Health Inform 2018;8(7):1368-1373 (CPSC 2018).
 
 from __future__ import annotations
 
-import hashlib
 import os
 import struct
 from pathlib import Path
@@ -33,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from ecgtool.errors import EcgToolError
-from ecgtool.io.records import Record, _brief, _to_mv, choose_channel
+from ecgtool.io.records import Record, _brief, _to_mv, choose_channel, sha256_files
 
 #: Rate and lead order of every CPSC 2018 recording (the challenge's data description).
 CPSC2018_FS = 500.0
@@ -285,5 +284,5 @@ def read_mat(path: str | os.PathLike, fs: float | None = None, channel: str | in
     cols = list(range(len(leads))) if all_leads else [chan]
     return Record(name=name or p.stem, signals=np.ascontiguousarray(data[:, cols]),
                   fs=float(fs), leads=[leads[c] for c in cols], channel=cols.index(chan),
-                  source=shown, sha256=hashlib.sha256(p.read_bytes()).hexdigest(),
+                  source=shown, sha256=sha256_files([p]),
                   comments=comments)
