@@ -77,25 +77,23 @@ def classify_job(src: Source, opts: ReadOptions, model: str | None = None) -> De
 
     Long WFDB and EDF recordings are detected and labelled in blocks
     (:func:`long_record_detect`)."""
-    from ecgtool.ml.classify import check_lead, classify_beats
+    from ecgtool.ml.classify import check_lead
 
     if src.kind != "store" and is_long(src):
         return long_record_detect(src, opts, model, classify=True)
     d = beats_from_source(src, opts)
     check_lead(d.record.lead, model)
-    if d.record.duration_s > LONG_RECORD_S:
-        d.beats.labels = label_in_blocks(d.record.signal, d.record.fs, d.beats.r_peak, model)
-    else:
-        d.beats.labels = classify_beats(d.record.signal, d.record.fs, d.beats.r_peak, model)
+    d.beats.labels = label_in_blocks(d.record.signal, d.record.fs, d.beats.r_peak, model)
     return d
 
 
 def label_in_blocks(ecg: "np.ndarray", fs: float, r_peaks: "np.ndarray",
-                    model: str | None = None, block_s: float = 1800.0,
-                    context_s: float = 30.0):
-    """:func:`ecgtool.ml.classify.classify_beats` half an hour at a time.
+                    model=None, block_s: float | None = None, context_s: float = 30.0):
+    """:func:`ecgtool.ml.classify.classify_beats`, half an hour at a time for a
+    recording over :data:`LONG_RECORD_S` (``block_s`` sets another block).
 
-    Each block's beats are labelled with the signal and beats from
+    A recording up to that length is one block: exactly ``classify_beats``.
+    Otherwise each block's beats are labelled with the signal and beats from
     ``context_s`` before to ``context_s`` after it, so that their templates
     and R-R features see their neighbours; the windows of a whole day at once
     took over a gigabyte. The amplitude scale and median R-R are the block's
@@ -106,11 +104,15 @@ def label_in_blocks(ecg: "np.ndarray", fs: float, r_peaks: "np.ndarray",
 
     from ecgtool.beats.table import BeatLabels
     from ecgtool.ml.classify import classify_beats
-    from ecgtool.ml.model_io import load_model
+    from ecgtool.ml.model_io import Classifier, load_model
 
-    clf = load_model(model)
+    clf = model if isinstance(model, Classifier) else load_model(model)
     n, r = ecg.size, np.asarray(r_peaks)
-    block, margin = int(block_s * fs), int(context_s * fs)
+    if block_s is not None:
+        block = int(block_s * fs)
+    else:
+        block = int(_READ_S * fs) if n > LONG_RECORD_S * fs else max(n, 1)
+    margin = int(context_s * fs)
     parts = []
     for start in range(0, max(n, 1), block):
         lo, hi = max(0, start - margin), min(n, start + block + margin)

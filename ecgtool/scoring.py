@@ -31,29 +31,24 @@ def score_job(src: Source, opts: ReadOptions, beats_store: str | None = None,
     store when it holds them (from ``ecgtool classify``), else the classifier
     (``model``, default the shipped one) labels them now.
     """
-    from ecgtool.pipeline import LONG_RECORD_S, detect_job, is_long, label_in_blocks
+    from ecgtool.pipeline import detect_job, is_long, label_in_blocks
 
-    stored = None  # the store's beats, with their labels when it was classified
-    if src.kind == "store" and not beats_store:
-        from ecgtool.io import store
-
-        f = store.open_store(src.path)
-        try:
-            if "beats" in f["records"][store.group_name(src.key or src.name)]:
-                beats_store = src.path  # a store given as input scores its own beats
-        finally:
-            f.close()
-    if beats_store:
+    # The beats of --beats, or of a store given as the input when it has them
+    # (with their labels when it was classified); else they are detected.
+    stored = None
+    if beats_store or src.kind == "store":
         from ecgtool.io import store
 
         rec = read_source(src, opts)
-        f = store.open_store(beats_store)
+        where = beats_store or src.path
+        f = store.open_store(where)
         try:
-            stored = store.read_beats(f, rec.name, beats_store)
+            stored = store.read_beats(f, rec.name, where)
         finally:
             f.close()
-        if stored is None:
+        if stored is None and beats_store:
             raise EcgToolError(f"record {rec.name!r} has no beats table", beats_store)
+    if stored is not None:
         peaks = stored.r_peak
     elif is_long(src):
         # Read and detected in blocks: the same beats as one pass.
@@ -62,7 +57,8 @@ def score_job(src: Source, opts: ReadOptions, beats_store: str | None = None,
     else:
         from ecgtool.signal.detect import detect_r_peaks
 
-        rec = read_source(src, opts)
+        if src.kind != "store":
+            rec = read_source(src, opts)
         peaks = detect_r_peaks(rec.signal, rec.fs)
     if rec.annotations is None:
         raise EcgToolError("no reference annotations (.atr) to score against", src.path)
@@ -71,14 +67,7 @@ def score_job(src: Source, opts: ReadOptions, beats_store: str | None = None,
     if not classes:
         return RecordScore(detection)
     now = stored is None or stored.labels is None
-    if not now:
-        aami = stored.labels.aami
-    elif rec.duration_s > LONG_RECORD_S:
-        aami = label_in_blocks(rec.signal, rec.fs, peaks, model).aami
-    else:
-        from ecgtool.ml.classify import classify_beats
-
-        aami = classify_beats(rec.signal, rec.fs, peaks, model).aami
+    aami = label_in_blocks(rec.signal, rec.fs, peaks, model).aami if now else stored.labels.aami
     return RecordScore(detection, score_classes(rec.name, rec.annotations, peaks, aami, rec.fs,
                                                 rec.n_samples, skip_learning, window_s),
                        classified_now=now)
