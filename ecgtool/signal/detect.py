@@ -27,6 +27,7 @@ import numpy as np
 
 from ecgtool.beats.table import Beats
 from ecgtool.errors import EcgToolError, EcgToolWarning
+from ecgtool.signal.artefacts import DEFAULT_SPLIT_RULE, SplitRule, split_interval_artefacts
 from ecgtool.signal.delineate import DEFAULT_DELINEATION, DelineationSettings, delineate
 from ecgtool.signal.filters import MAX_FS, MIN_FS, QrsFilterDesign, design_qrs_filter, qrs_filter
 
@@ -58,6 +59,10 @@ class DetectorSettings:
         :func:`ecgtool.signal.filters.design_qrs_filter`).
     slope_step_ms : float
         Slopes for the T-wave test are raw-signal differences over twice this.
+    split_rule : SplitRule or None
+        When a small detection that splits a regular R-R interval in two is
+        dropped as an artefact (:mod:`ecgtool.signal.artefacts`); None keeps
+        every detection.
     """
 
     threshold: float = 0.2
@@ -71,12 +76,14 @@ class DetectorSettings:
     highpass_ms: float = 100.0
     integration_ms: float = 150.0
     slope_step_ms: float = 5.0
+    split_rule: SplitRule | None = DEFAULT_SPLIT_RULE
 
 
 DEFAULT_SETTINGS = DetectorSettings()
 _SLOPE_HALF_MS = 75.0
 _LOCATE_BAND_MS = 75.0
 _LOCATE_RAW_MS = 25.0
+_AMPLITUDE_MS = 50.0
 
 
 def validate_fs(fs: float) -> float:
@@ -199,7 +206,12 @@ def find_r_peaks(ecg: np.ndarray, fs: float, settings: DetectorSettings = DEFAUL
         qrs = find_qrs(*args)
     else:
         raise ValueError(f"unknown backend {backend!r}; choose from 'c', 'python'")
-    return locate_r(x, band, np.sort(qrs), fs, step)
+    r = locate_r(x, band, np.sort(qrs), fs, step)
+    if settings.split_rule is not None and r.size:
+        near = _window_argmax(band, r // step, max(1, int(round(_AMPLITUDE_MS * ms))),
+                              absolute=True)
+        r = r[~split_interval_artefacts(r, np.abs(band[near]), fs, settings.split_rule)]
+    return r
 
 
 def _window_argmax(values: np.ndarray, centres: np.ndarray, half: int,
