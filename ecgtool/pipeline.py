@@ -19,6 +19,8 @@ from ecgtool.io.records import Record
 from ecgtool.signal.detect import DEFAULT_SETTINGS, DetectorSettings, detect_beats
 
 if TYPE_CHECKING:  # pragma: no cover
+    from typing import Iterator
+
     import numpy as np
 
     from ecgtool.rhythm import Episodes, RhythmSettings
@@ -32,8 +34,34 @@ class Detected:
     beats: Beats
 
 
-def read_job(src: Source, opts: ReadOptions) -> Record:
-    """Read one source (the job of ``ecgtool convert``)."""
+@dataclass
+class LongRecord:
+    """A recording too long to hold whole, as ``convert`` passes it on: its
+    header (``head``: a :class:`Record` of its first sample, with the
+    annotations and checksum of the whole) and how to read the rest."""
+
+    head: Record
+    n_samples: int
+    src: Source
+    opts: ReadOptions
+
+    def blocks(self) -> "Iterator[tuple[int, np.ndarray]]":
+        """``(start, signals)`` for consecutive blocks of :data:`_READ_S` seconds."""
+        from ecgtool.io.inputs import read_source_block
+
+        step = int(_READ_S * self.head.fs)
+        for start in range(0, self.n_samples, step):
+            stop = min(self.n_samples, start + step)
+            yield start, read_source_block(self.src, self.opts, start, stop).signals
+
+
+def read_job(src: Source, opts: ReadOptions) -> Record | LongRecord:
+    """Read one source (the job of ``ecgtool convert``); a recording over
+    :data:`LONG_RECORD_S` is left to be read in blocks as it is written."""
+    if is_long(src):
+        from ecgtool.io.inputs import source_length
+
+        return LongRecord(long_record_head(src, opts), source_length(src)[0], src, opts)
     return read_source(src, opts)
 
 
@@ -349,19 +377,23 @@ def long_record_detect(src: Source, opts: ReadOptions, model: str | None = None,
     """:func:`detect_job` (or :func:`classify_job`) for a long WFDB or EDF
     recording: read in blocks (:func:`_long_record`), the signal kept as float32
     (half the memory of float64)."""
+    head = long_record_head(src, replace(opts, all_leads=False))
+    beats, signal, _, _ = _long_record(src, opts, model, classify=classify)
+    return Detected(replace(head, signals=signal), beats)
+
+
+def long_record_head(src: Source, opts: ReadOptions) -> Record:
+    """A long WFDB or EDF source's first sample, with the reference annotations
+    and the checksum of the whole recording."""
     from ecgtool.io.inputs import read_source_block, source_checksum
 
     head = read_source_block(src, opts, 0, 1)
-    beats, signal, _, _ = _long_record(src, opts, model, classify=classify)
-    annotations = None
     if src.kind == "wfdb" and opts.ann:
         from ecgtool.io.records import read_annotations
 
-        annotations = read_annotations(src.path, opts.ann)
-    rec = Record(name=src.name, signals=signal, fs=beats.fs, leads=[head.lead], channel=0,
-                 source=head.source, sha256=source_checksum(src), annotations=annotations,
-                 comments=head.comments)
-    return Detected(rec, beats)
+        head.annotations = read_annotations(src.path, opts.ann)
+    head.sha256 = source_checksum(src)
+    return head
 
 
 def is_long(src: Source) -> bool:

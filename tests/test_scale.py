@@ -325,3 +325,36 @@ def test_evaluate_scores_a_long_annotated_record_in_blocks(tmp_path, rec208):
     g = s["gross"]["gross"]
     assert abs(g["tp"] - 5 * one.tp) <= 5 and abs(g["fp"] - 5 * one.fp) <= 5
     assert s["classes"]["gross"]["gross"]["V"]["se"] > 0.9
+
+
+def test_convert_writes_a_long_recording_in_blocks(tmp_path):
+    # Over 2 hours, convert reads and writes half an hour at a time, every
+    # lead kept; the store and the CSV hold what one whole read gives.
+    import h5py
+    import wfdb
+
+    from ecgtool.io.inputs import ReadOptions, expand_inputs
+    from ecgtool.io.records import read_wfdb, sample_path
+    from ecgtool.pipeline import LongRecord, read_job
+
+    r = wfdb.rdrecord(str(sample_path("208")), physical=False)
+    wfdb.wrsamp("long", fs=360, units=r.units, sig_name=r.sig_name,
+                d_signal=np.tile(r.d_signal, (5, 1)).astype(np.int32), fmt=["212", "212"],
+                adc_gain=r.adc_gain, baseline=r.baseline, write_dir=str(tmp_path))
+    [src] = expand_inputs([str(tmp_path / "long")])
+    job = read_job(src, ReadOptions(all_leads=True))
+    assert isinstance(job, LongRecord) and job.n_samples == 5 * r.sig_len
+    whole = read_wfdb(tmp_path / "long", all_leads=True)
+    h5, csv = tmp_path / "c.h5", tmp_path / "c.csv"
+    for out in (h5, csv):
+        res = CliRunner().invoke(app, ["convert", str(tmp_path / "long"), "--channel", "all",
+                                       "--out", str(out), "-q"])
+        assert res.exit_code == 0, res.output
+    with h5py.File(h5) as f:
+        g = f["records"]["long"]
+        assert g.attrs["n_samples"] == whole.n_samples and list(g.attrs["leads"]) == ["MLII", "V1"]
+        assert g.attrs["sha256"] == whole.sha256
+        assert np.array_equal(g["signal"][...], whole.signals.astype(np.float32))
+    text = csv.read_text().splitlines()
+    assert text[0] == "MLII,V1" and len(text) == whole.n_samples + 1
+    assert np.allclose(np.loadtxt(text[1:], delimiter=","), whole.signals, rtol=1e-4, atol=5e-5)

@@ -16,7 +16,8 @@ def run_and_write(srcs: list, run: Callable[[list], Iterable], out: Optional[str
 
     ``write_store(writer, value, name)`` writes one record into a
     :class:`~ecgtool.io.store.StoreWriter`; ``csv_header(value)`` and
-    ``csv_rows(value)`` give CSV text. With ``resume``, records complete in
+    ``csv_rows(value)`` give CSV text (``csv_rows`` as one string or as an
+    iterable of pieces). With ``resume``, records complete in
     the output store are skipped. Returns ``(done, failures)``.
     """
     kind = c.output_kind(out)
@@ -53,7 +54,8 @@ def run_and_write(srcs: list, run: Callable[[list], Iterable], out: Optional[str
             if not header:
                 stream.write(csv_header(o.value))
                 header = True
-            stream.write(csv_rows(o.value))
+            text = csv_rows(o.value)
+            stream.writelines([text] if isinstance(text, str) else text)
             done.append(o.source.name)
         if not done and kind != "stdout":
             raise c.NothingWritten

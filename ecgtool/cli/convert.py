@@ -25,13 +25,17 @@ def convert(
     resume: bool = c.ResumeOpt,
     quiet: bool = c.QuietOpt,
 ) -> int:
-    """Read records (WFDB, CinC .mat, CSV, ecgtool .h5) and write them as a store or CSV."""
+    """Read records (WFDB, CinC .mat, CSV, ecgtool .h5) and write them as a store or CSV.
+
+    Recordings over 2 hours (WFDB, EDF) are read and written half an hour at a time.
+    """
     from functools import partial
 
     from ecgtool import batch
     from ecgtool.cli._write import run_and_write, summary
+    from ecgtool.io.store import write_signal_blocks
     from ecgtool.io.tables import format_table
-    from ecgtool.pipeline import read_job
+    from ecgtool.pipeline import LongRecord, read_job
 
     all_leads = channel is not None and channel.lower() == "all"
     opts = c.read_options(None if all_leads else channel, fs, column, units, all_leads)
@@ -46,14 +50,22 @@ def convert(
                          label="convert", scheduler=scheduler)
 
     def write(w, rec, name):
-        w.finish(w.begin(name, rec))
+        if isinstance(rec, LongRecord):
+            g = w.begin(name, rec.head, with_signal=False)
+            write_signal_blocks(g, rec.n_samples, len(rec.head.leads), rec.blocks())
+            w.finish(g)
+        else:
+            w.finish(w.begin(name, rec))
 
     def header(rec):
-        return ",".join(rec.leads) + "\n"
+        return ",".join((rec.head if isinstance(rec, LongRecord) else rec).leads) + "\n"
 
     def rows(rec):
-        cols = {lead: rec.signals[:, i] for i, lead in enumerate(rec.leads)}
-        return "\n".join(format_table(cols, float_format="{:.5g}")) + "\n"
+        blocks = rec.blocks() if isinstance(rec, LongRecord) else [(0, rec.signals)]
+        leads = (rec.head if isinstance(rec, LongRecord) else rec).leads
+        for _, x in blocks:
+            cols = {lead: x[:, i] for i, lead in enumerate(leads)}
+            yield "\n".join(format_table(cols, float_format="{:.5g}")) + "\n"
 
     done, failures = run_and_write(srcs, run, out, write, header, rows, resume, quiet)
     if not quiet and done:

@@ -77,7 +77,7 @@ def read_edf(path: str | os.PathLike, channel: str | int | None = None,
     name : str, optional
         Record name; default the file stem.
     block : (start, stop), optional
-        Read only these samples of the chosen signal (no checksum).
+        Read only these samples (no checksum).
 
     Returns
     -------
@@ -100,7 +100,7 @@ def read_edf(path: str | os.PathLike, channel: str | int | None = None,
     labels, chan = _pick(signals, channel, shown)
     fs = float(signals[chan].sampling_frequency)
     cols = [i for i, s in enumerate(signals) if float(s.sampling_frequency) == fs] \
-        if all_leads and block is None else [chan]
+        if all_leads else [chan]
 
     def values(s):
         if block is None:

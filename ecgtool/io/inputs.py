@@ -239,13 +239,15 @@ def source_checksum(src: Source) -> str:
 
 
 def read_source_block(src: Source, opts: ReadOptions, start: int, stop: int) -> Record:
-    """Samples ``start:stop`` of the chosen lead of a WFDB or EDF source (for
-    recordings too long to hold whole); no annotations, no checksum."""
+    """Samples ``start:stop`` of the chosen lead (every lead with
+    ``opts.all_leads``) of a WFDB or EDF source, for recordings too long to
+    hold whole; no annotations, no checksum."""
     if src.kind == "wfdb":
-        return read_wfdb(src.path, channel=opts.channel, ann=None, name=src.name,
-                         sampfrom=start, sampto=stop, checksum=False)
+        return read_wfdb(src.path, channel=opts.channel, all_leads=opts.all_leads, ann=None,
+                         name=src.name, sampfrom=start, sampto=stop, checksum=False)
     if src.kind == "edf":
         from ecgtool.io.edffiles import read_edf
 
-        return read_edf(src.path, channel=opts.channel, name=src.name, block=(start, stop))
+        return read_edf(src.path, channel=opts.channel, all_leads=opts.all_leads,
+                        name=src.name, block=(start, stop))
     raise ValueError(f"no block reads for {src.kind!r} sources")

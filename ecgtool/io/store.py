@@ -204,6 +204,15 @@ def write_record(f, record: Record | None, name: str, beats: Beats | None = None
     g.attrs["complete"] = complete
 
 
+def write_signal_blocks(g, n_samples: int, n_leads: int, blocks) -> None:
+    """Write record group ``g``'s signal from ``(start, signals)`` blocks, for
+    recordings too long to hold whole; sets its ``n_samples``."""
+    d = g.create_dataset("signal", shape=(n_samples, n_leads), dtype=np.float32)
+    for start, x in blocks:
+        d[start:start + x.shape[0]] = x
+    g.attrs["n_samples"] = n_samples
+
+
 def write_beats(g, beats: Beats, attrs: dict | None = None) -> None:
     """(Re)write the beats table of record group ``g``."""
     if "beats" in g:
