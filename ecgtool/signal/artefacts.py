@@ -18,7 +18,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 #: Intervals each side (beside the beat's own two), and QRS amplitudes each
 #: side, that make a detection's local context.
@@ -62,11 +61,24 @@ def _middle(rows: np.ndarray) -> np.ndarray:
     return s[:, (m - 1) // 2] if m % 2 else 0.5 * (s[:, m // 2 - 1] + s[:, m // 2])
 
 
-def _around(v: np.ndarray, k: int, own: int = 1) -> np.ndarray:
-    # Row i: the k values before v[i] and the k after v[i + own - 1]
-    # (edge-padded); the `own` values from v[i] are left out.
-    w = sliding_window_view(np.pad(v, (k, k + own - 1), mode="edge"), 2 * k + own)
-    return np.delete(w, np.arange(k, k + own), axis=1)
+def _offsets(k: int, own: int) -> np.ndarray:
+    # The k positions before a value and the k after the `own` values from it.
+    return np.concatenate([np.arange(-k, 0), np.arange(own, own + k)])
+
+
+def _rows(v: np.ndarray, at: np.ndarray, k: int, own: int = 1) -> np.ndarray:
+    # Row j: the context of v[at[j]] (see _offsets), the ends held at the
+    # first and last values.
+    return v[np.clip(at[:, None] + _offsets(k, own), 0, v.size - 1)]
+
+
+def _max_around(v: np.ndarray, k: int, own: int) -> np.ndarray:
+    # Largest context value of every position, by shifted maxima (cheap).
+    p = np.pad(v, (k, k + own), mode="edge")
+    out = np.full(v.size, -np.inf)
+    for o in _offsets(k, own):
+        np.maximum(out, p[k + o:k + o + v.size], out=out)
+    return out
 
 
 def split_interval_artefacts(r_peaks: np.ndarray, qrs_amp: np.ndarray, fs: float,
@@ -103,21 +115,30 @@ def split_interval_artefacts(r_peaks: np.ndarray, qrs_amp: np.ndarray, fs: float
     """
     r = np.asarray(r_peaks, dtype=np.int64)
     n = r.size
+    drop = np.zeros(n, dtype=bool)
     if n < 5:
-        return np.zeros(n, dtype=bool)
-    rr = np.diff(r).astype(np.float64) / fs          # rr[j]: beats j -> j+1
-    # Beat i's own intervals are rr[i-1] and rr[i]; its context is the
-    # intervals around them.
-    ctx = _around(np.concatenate(([rr[0]], rr)), RR_CONTEXT, own=2)
-    med = _middle(ctx)
-    irregular = _middle(np.abs(np.diff(ctx, axis=1))) / med
+        return drop
+    rr = np.diff(r).astype(np.float64) / fs
+    # v[i] is beat i's interval before it and v[i + 1] the one after; its
+    # context is the RR_CONTEXT intervals on either side of those two.
+    v = np.concatenate(([rr[0]], rr))
     prev = np.concatenate(([np.inf], rr))
     span = np.full(n, np.inf)
     span[1:-1] = rr[:-1] + rr[1:]
+    # The context median is at most its maximum: beats that are not early
+    # even against that cannot pass, and most beats are settled here.
+    top = _max_around(v, RR_CONTEXT, 2)
+    cand = np.flatnonzero((prev < rule.early * top) & (span < rule.span * top))
+    if cand.size == 0:
+        return drop
+    ctx = _rows(v, cand, RR_CONTEXT, own=2)
+    med = _middle(ctx)
+    irregular = _middle(np.abs(np.diff(ctx, axis=1))) / med
     amp = np.asarray(qrs_amp, dtype=np.float64)
-    amp_med = _middle(_around(amp, AMP_CONTEXT))
-    drop = ((span < rule.span * med) & (prev < rule.early * med)
-            & (amp < rule.amplitude * amp_med) & (irregular < rule.irregularity))
+    amp_med = _middle(_rows(amp, cand, AMP_CONTEXT))
+    hit = ((span[cand] < rule.span * med) & (prev[cand] < rule.early * med)
+           & (amp[cand] < rule.amplitude * amp_med) & (irregular < rule.irregularity))
+    drop[cand[hit]] = True
     # Of two flagged neighbours, only the first goes: the second is judged
     # again only by a new pass, which this rule does not make.
     drop[1:] &= ~drop[:-1]

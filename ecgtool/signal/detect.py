@@ -83,7 +83,6 @@ DEFAULT_SETTINGS = DetectorSettings()
 _SLOPE_HALF_MS = 75.0
 _LOCATE_BAND_MS = 75.0
 _LOCATE_RAW_MS = 25.0
-_AMPLITUDE_MS = 50.0
 
 
 def validate_fs(fs: float) -> float:
@@ -206,11 +205,9 @@ def find_r_peaks(ecg: np.ndarray, fs: float, settings: DetectorSettings = DEFAUL
         qrs = find_qrs(*args)
     else:
         raise ValueError(f"unknown backend {backend!r}; choose from 'c', 'python'")
-    r = locate_r(x, band, np.sort(qrs), fs, step)
-    if settings.split_rule is not None and r.size:
-        near = _window_argmax(band, r // step, max(1, int(round(_AMPLITUDE_MS * ms))),
-                              absolute=True)
-        r = r[~split_interval_artefacts(r, np.abs(band[near]), fs, settings.split_rule)]
+    r, amp = _locate(x, band, np.sort(qrs), fs, step)
+    if settings.split_rule is not None:
+        r = r[~split_interval_artefacts(r, amp, fs, settings.split_rule)]
     return r
 
 
@@ -244,15 +241,22 @@ def locate_r(ecg: np.ndarray, band: np.ndarray, qrs: np.ndarray, fs: float,
     >>> int(locate_r(x, x, np.array([190]), 360.0)[0])
     200
     """
+    return _locate(ecg, band, qrs, fs, step)[0]
+
+
+def _locate(ecg, band, qrs, fs, step) -> tuple[np.ndarray, np.ndarray]:
+    # R peaks, and the size of each QRS: its band-passed extremum.
     if qrs.size == 0:
-        return qrs.astype(np.int64)
+        return qrs.astype(np.int64), np.zeros(0)
     c = _window_argmax(band, qrs, int(round(_LOCATE_BAND_MS * fs / 1000 / step)),
                        absolute=True)
     polarity = np.where(band[c] >= 0, 1.0, -1.0)
-    r = np.sort(_window_argmax(ecg, c * step, int(round(_LOCATE_RAW_MS * fs / 1000)),
-                               sign=polarity))
+    r = _window_argmax(ecg, c * step, int(round(_LOCATE_RAW_MS * fs / 1000)), sign=polarity)
+    order = np.argsort(r, kind="stable")
+    r, amp = r[order], np.abs(band[c[order]])
     # Two detections can land on one extremum: keep it once.
-    return r[np.concatenate(([True], np.diff(r) > 0))].astype(np.int64)
+    first = np.concatenate(([True], np.diff(r) > 0))
+    return r[first].astype(np.int64), amp[first]
 
 
 def prepare_signal(ecg: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray | None, float]:
