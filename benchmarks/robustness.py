@@ -124,9 +124,13 @@ def main() -> None:
 
     import edfio
 
+    # EDF+ with annotations, so that damaged annotation records are read too.
     edfio.Edf([edfio.EdfSignal(np.sin(np.arange(2500) / 9), 250, label="ECG II",
                                physical_dimension="mV"),
-               edfio.EdfSignal(np.zeros(10), 1, label="Temp")]).write(tmp / "good.edf")
+               edfio.EdfSignal(np.zeros(10), 1, label="Temp")],
+              annotations=[edfio.EdfAnnotation(t, None, s) for t, s in
+                           [(0.5, "N"), (1.3, "V"), (2.0, "(AFIB"), (4.2, "note")]]
+              ).write(tmp / "good.edf")
     good_edf = (tmp / "good.edf").read_bytes()
 
     @cfg

@@ -392,6 +392,10 @@ def long_record_head(src: Source, opts: ReadOptions) -> Record:
         from ecgtool.io.records import read_annotations
 
         head.annotations = read_annotations(src.path, opts.ann)
+    elif src.kind == "edf" and opts.ann:
+        from ecgtool.io.edffiles import read_edf_annotations
+
+        head.annotations = read_edf_annotations(src.path, opts.channel)
     head.sha256 = source_checksum(src)
     return head
 

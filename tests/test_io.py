@@ -320,6 +320,39 @@ def test_edf_reads_the_ecg_at_its_own_rate(tmp_path):
         read_source(expand_inputs([str(bad)])[0])
 
 
+def test_edf_plus_annotations_are_the_reference(tmp_path):
+    # 119 written as EDF+ with its beat and rhythm annotations as EDF+ text:
+    # they come back as the WFDB annotations, and `evaluate` scores against them.
+    edfio = pytest.importorskip("edfio")
+    from typer.testing import CliRunner
+
+    from ecgtool.cli import app
+
+    rec = read_wfdb(sample_path("119"))
+    n = 360 * 600  # 10 minutes: whole 1-s data records
+    a = rec.annotations
+    keep = a.sample < n
+    notes = [edfio.EdfAnnotation(s / 360, None, aux if sym == "+" else sym)
+             for s, sym, aux in zip(a.sample[keep], a.symbol[keep], a.aux_note[keep])]
+    notes.append(edfio.EdfAnnotation(5.0, None, "Recording note"))
+    f = tmp_path / "e.edf"
+    edfio.Edf([edfio.EdfSignal(rec.signal[:n], 360, label="MLII", physical_dimension="mV")],
+              annotations=notes).write(f)
+    got = read_source(expand_inputs([str(f)])[0]).annotations
+    note = got.aux_note == "Recording note"
+    assert got.symbol[note].tolist() == ['"'] and got.sample[note].tolist() == [1800]
+    assert np.array_equal(got.sample[~note], a.sample[keep])
+    assert np.array_equal(got.symbol[~note], a.symbol[keep])
+    assert np.array_equal(got.aux_note[~note], a.aux_note[keep])
+    res = CliRunner().invoke(app, ["evaluate", str(f), "-q", "--out", str(tmp_path / "s.json")])
+    assert res.exit_code == 0, res.output
+    import json
+
+    g = json.loads((tmp_path / "s.json").read_text())["gross"]["gross"]
+    assert g["tp"] >= int(np.isin(a.symbol[keep], list("NV")).sum()) - 2
+    assert read_source(expand_inputs([str(f)])[0], ReadOptions(ann=None)).annotations is None
+
+
 def test_edf_without_edfio_says_what_to_install(tmp_path, monkeypatch):
     import sys
 

@@ -5,6 +5,12 @@ Signals of one file may have different rates (an ECG at 256 Hz beside a
 1-Hz temperature); the ECG lead is read at its own rate, and ``all_leads``
 keeps the signals that share it. The patient identification fields of the
 header are not copied into ecgtool's outputs.
+
+EDF+ annotations become reference annotations: a text that is a MIT-BIH
+annotation symbol (``N``, ``V``, ``~``...) is that annotation; a text that
+starts with ``(`` is a rhythm change (``+`` with the text as its
+``aux_note``, as in MIT-BIH: the rhythm holds until the next change; an
+EDF+ duration is not kept); any other text is a comment (``"``).
 """
 
 from __future__ import annotations
@@ -15,7 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from ecgtool.errors import EcgToolError
-from ecgtool.io.records import PREFERRED_LEADS, Record, _brief, _to_mv, choose_channel, sha256_files
+from ecgtool.io.records import (PREFERRED_LEADS, Annotations, Record, _brief, _to_mv,
+                                choose_channel, sha256_files)
 
 EDF_SUFFIXES = (".edf", ".bdf")
 
@@ -52,6 +59,58 @@ def _pick(signals, channel, shown) -> tuple[list[str], int]:
     return labels, chan
 
 
+def _annotations(edf, fs: float, n: int, shown: str) -> Annotations | None:
+    from ecgtool.io.mitann import mit_symbols
+
+    try:
+        items = edf.annotations
+    except Exception as exc:
+        raise EcgToolError(f"unreadable EDF+ annotations ({_brief(exc)})", shown) from None
+    known = set(mit_symbols())
+    sample, symbol, aux = [], [], []
+    for a in items:
+        text = a.text.strip()
+        at = int(round(a.onset * fs))
+        if not text or not 0 <= at < n:
+            continue
+        sample.append(at)
+        if text in known:
+            symbol.append(text)
+            aux.append("")
+        else:
+            symbol.append("+" if text.startswith("(") else '"')
+            aux.append(text)
+    if not sample:
+        return None
+    order = np.argsort(sample, kind="stable")
+    return Annotations(np.asarray(sample, np.int64)[order], np.asarray(symbol)[order],
+                       [aux[i] for i in order])
+
+
+def read_edf_annotations(path: str | os.PathLike,
+                         channel: str | int | None = None) -> Annotations | None:
+    """The EDF+ annotations of a recording (see the module), at the rate of
+    its ECG signal; None when it has none.
+
+    Examples
+    --------
+    >>> import tempfile, os, edfio
+    >>> f = os.path.join(tempfile.mkdtemp(), "x.edf")
+    >>> edfio.Edf([edfio.EdfSignal(np.zeros(2500), 250, label="ECG")],
+    ...           annotations=[edfio.EdfAnnotation(1.0, None, "N"),
+    ...                        edfio.EdfAnnotation(2.5, None, "(AFIB")]).write(f)
+    >>> a = read_edf_annotations(f)
+    >>> a.sample.tolist(), a.symbol.tolist(), a.aux_note.tolist()
+    ([250, 625], ['N', '+'], ['', '(AFIB'])
+    """
+    p = Path(path)
+    edf, signals = _open(p, str(p))
+    _, chan = _pick(signals, channel, str(p))
+    s = signals[chan]
+    n = int(s.samples_per_data_record * edf.num_data_records)
+    return _annotations(edf, float(s.sampling_frequency), n, str(p))
+
+
 def edf_length(path: str | os.PathLike, channel: str | int | None = None) -> tuple[int, float]:
     """``(samples, fs)`` of the ECG signal, from the header alone."""
     edf, signals = _open(Path(path), str(path))
@@ -62,7 +121,7 @@ def edf_length(path: str | os.PathLike, channel: str | int | None = None) -> tup
 
 def read_edf(path: str | os.PathLike, channel: str | int | None = None,
              all_leads: bool = False, name: str | None = None,
-             block: tuple[int, int] | None = None) -> Record:
+             block: tuple[int, int] | None = None, ann: bool = True) -> Record:
     """Read an EDF/EDF+/BDF recording.
 
     Parameters
@@ -77,7 +136,9 @@ def read_edf(path: str | os.PathLike, channel: str | int | None = None,
     name : str, optional
         Record name; default the file stem.
     block : (start, stop), optional
-        Read only these samples (no checksum).
+        Read only these samples (no checksum, no annotations).
+    ann : bool
+        Keep the EDF+ annotations as the record's reference annotations.
 
     Returns
     -------
@@ -96,7 +157,7 @@ def read_edf(path: str | os.PathLike, channel: str | int | None = None,
     """
     p = Path(path)
     shown = str(p)
-    _, signals = _open(p, shown)
+    edf, signals = _open(p, shown)
     labels, chan = _pick(signals, channel, shown)
     fs = float(signals[chan].sampling_frequency)
     cols = [i for i, s in enumerate(signals) if float(s.sampling_frequency) == fs] \
@@ -115,6 +176,10 @@ def read_edf(path: str | os.PathLike, channel: str | int | None = None,
                            "truncated", shown) from None
     if data[0].size == 0:
         raise EcgToolError("holds no samples (empty record)", shown)
+    annotations = None
+    if ann and block is None:
+        annotations = _annotations(edf, fs, data[0].size, shown)
     return Record(name=name or p.stem, signals=np.column_stack(data), fs=fs,
                   leads=[labels[i] for i in cols], channel=cols.index(chan), source=shown,
-                  sha256=sha256_files([p]) if block is None else "")
+                  sha256=sha256_files([p]) if block is None else "",
+                  annotations=annotations)

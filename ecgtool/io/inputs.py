@@ -192,7 +192,8 @@ def read_source(src: Source, opts: ReadOptions = ReadOptions()) -> Record:
     if src.kind == "edf":
         from ecgtool.io.edffiles import read_edf
 
-        return read_edf(src.path, channel=opts.channel, all_leads=opts.all_leads, name=src.name)
+        return read_edf(src.path, channel=opts.channel, all_leads=opts.all_leads, name=src.name,
+                        ann=bool(opts.ann))
     if src.kind in ("csv", "stdin"):
         return read_csv(src.path, fs=opts.fs, column=opts.column, units=opts.units,
                         name=src.name)

@@ -32,6 +32,11 @@ def _symbols() -> dict[int, str]:
     return {int(k): str(s) for k, s in zip(ann_label_table.label_store, ann_label_table.symbol)}
 
 
+def mit_symbols() -> list[str]:
+    """The MIT annotation symbols (wfdb's label table): ``N``, ``V``, ``+``, ``~``..."""
+    return list(_symbols().values())
+
+
 def _payload(code: np.ndarray, value: np.ndarray) -> np.ndarray | None:
     # Words that are SKIP intervals or AUX text, not codes: walk the few SKIP
     # and AUX words in order, since a payload word may itself look like one.
