@@ -353,6 +353,20 @@ def test_edf_plus_annotations_are_the_reference(tmp_path):
     assert read_source(expand_inputs([str(f)])[0], ReadOptions(ann=None)).annotations is None
 
 
+def test_discontinuous_edf_plus_is_read_with_a_warning(tmp_path):
+    rec119 = read_wfdb(sample_path("119"), all_leads=True)
+    f = tmp_path / "d.edf"
+    _edf_of(rec119, f)
+    data = bytearray(f.read_bytes())
+    data[192:236] = b"EDF+D".ljust(44)  # the header's reserved field
+    f.write_bytes(bytes(data))
+    from ecgtool.errors import EcgToolWarning
+
+    with pytest.warns(EcgToolWarning, match="discontinuous EDF"):
+        rec = read_source(expand_inputs([str(f)])[0])
+    assert rec.n_samples == 36000
+
+
 def test_edf_without_edfio_says_what_to_install(tmp_path, monkeypatch):
     import sys
 

@@ -16,11 +16,12 @@ EDF+ duration is not kept); any other text is a comment (``"``).
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
 
-from ecgtool.errors import EcgToolError
+from ecgtool.errors import EcgToolError, EcgToolWarning
 from ecgtool.io.records import (PREFERRED_LEADS, Annotations, Record, _brief, _to_mv,
                                 choose_channel, sha256_files)
 
@@ -160,6 +161,9 @@ def read_edf(path: str | os.PathLike, channel: str | int | None = None,
     edf, signals = _open(p, shown)
     labels, chan = _pick(signals, channel, shown)
     fs = float(signals[chan].sampling_frequency)
+    if block is None and str(getattr(edf, "reserved", "")).startswith("EDF+D"):
+        warnings.warn(f"{shown}: discontinuous EDF+D file: its data records are read back to "
+                      "back, so times after a gap come early", EcgToolWarning, stacklevel=2)
     cols = [i for i, s in enumerate(signals) if float(s.sampling_frequency) == fs] \
         if all_leads else [chan]
 
