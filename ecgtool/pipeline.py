@@ -38,7 +38,9 @@ class Detected:
 class LongRecord:
     """A recording too long to hold whole, as ``convert`` passes it on: its
     header (``head``: a :class:`Record` of its first sample, with the
-    annotations and checksum of the whole) and how to read the rest."""
+    annotations and checksum of the whole) and how to read the rest. The
+    process that writes the output reads the blocks, so it must see the
+    file too (on a Dask cluster: a shared file system)."""
 
     head: Record
     n_samples: int
