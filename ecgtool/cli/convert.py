@@ -57,14 +57,16 @@ def convert(
         else:
             w.finish(w.begin(name, rec))
 
+    def leads(rec):
+        return (rec.head if isinstance(rec, LongRecord) else rec).leads
+
     def header(rec):
-        return ",".join((rec.head if isinstance(rec, LongRecord) else rec).leads) + "\n"
+        return ",".join(leads(rec)) + "\n"
 
     def rows(rec):
         blocks = rec.blocks() if isinstance(rec, LongRecord) else [(0, rec.signals)]
-        leads = (rec.head if isinstance(rec, LongRecord) else rec).leads
         for _, x in blocks:
-            cols = {lead: x[:, i] for i, lead in enumerate(leads)}
+            cols = {lead: x[:, i] for i, lead in enumerate(leads(rec))}
             yield "\n".join(format_table(cols, float_format="{:.5g}")) + "\n"
 
     done, failures = run_and_write(srcs, run, out, write, header, rows, resume, quiet)

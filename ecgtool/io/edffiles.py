@@ -60,6 +60,11 @@ def _pick(signals, channel, shown) -> tuple[list[str], int]:
     return labels, chan
 
 
+def _samples(edf, signal) -> int:
+    # A signal's length from the header alone.
+    return int(signal.samples_per_data_record * edf.num_data_records)
+
+
 def _annotations(edf, fs: float, n: int, shown: str) -> Annotations | None:
     from ecgtool.io.mitann import mit_symbols
 
@@ -108,8 +113,7 @@ def read_edf_annotations(path: str | os.PathLike,
     edf, signals = _open(p, str(p))
     _, chan = _pick(signals, channel, str(p))
     s = signals[chan]
-    n = int(s.samples_per_data_record * edf.num_data_records)
-    return _annotations(edf, float(s.sampling_frequency), n, str(p))
+    return _annotations(edf, float(s.sampling_frequency), _samples(edf, s), str(p))
 
 
 def edf_length(path: str | os.PathLike, channel: str | int | None = None) -> tuple[int, float]:
@@ -117,7 +121,7 @@ def edf_length(path: str | os.PathLike, channel: str | int | None = None) -> tup
     edf, signals = _open(Path(path), str(path))
     _, chan = _pick(signals, channel, str(path))
     s = signals[chan]
-    return int(s.samples_per_data_record * edf.num_data_records), float(s.sampling_frequency)
+    return _samples(edf, s), float(s.sampling_frequency)
 
 
 def read_edf(path: str | os.PathLike, channel: str | int | None = None,
