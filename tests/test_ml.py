@@ -44,6 +44,23 @@ def test_windows_and_rr_features(rec119):
     assert f[3, 0] == pytest.approx(0.6) and f[3, 2] < 0.8  # premature
 
 
+def test_a_nan_run_spoils_only_the_windows_it_touches(rec119):
+    # A gap (EDF+D, lost samples) used to turn every later window into NaN
+    # through the baseline's moving means, and their labels into noise.
+    r = rec119.annotations.sample[1:200]
+    x = rec119.signal[: r[-1] + 1000].copy()
+    whole = beat_windows(x, rec119.fs, r)
+    gap = slice(r[100] + 100, r[100] + 3700)  # 10 s just after beat 100
+    x[gap] = np.nan
+    kept = (r < gap.start - 1000) | (r > gap.stop + 1000)
+    holed = beat_windows(x, rec119.fs, r[kept])
+    assert np.isfinite(holed.waves).all()
+    far = (r[kept] < gap.start - 5000) | (r[kept] > gap.stop + 5000)
+    # The windows themselves match; the templates differ only through the
+    # beats that fell in the gap.
+    assert np.allclose(holed.waves[far, :, 0], whole.waves[kept][far, :, 0], atol=0.05)
+
+
 @pytest.mark.parametrize("n", [1, 2, 3, 10, 40])
 def test_local_template_is_the_median_centred_on_each_beat(n):
     w = np.random.default_rng(n).normal(size=(n, 5)).astype(np.float32)

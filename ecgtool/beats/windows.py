@@ -116,8 +116,12 @@ def beat_windows(ecg: np.ndarray, fs: float, r_peaks: np.ndarray) -> BeatWindows
     >>> w.waves.shape
     (49, 96, 2)
     """
+    from ecgtool.signal.detect import fill_nans
+
     r = np.asarray(r_peaks, dtype=np.int64)
-    x = np.asarray(ecg, dtype=np.float64)
+    # The moving means below would spread one NaN (a gap, a lost sample) over
+    # every later beat: runs of them are bridged as the detector bridges them.
+    x = fill_nans(np.asarray(ecg, dtype=np.float64))[0]
     if r.size == 0 or x.size == 0:
         return BeatWindows(np.zeros((0, WINDOW, 2), np.float32),
                            np.zeros((0, len(RR_FEATURES)), np.float32))
