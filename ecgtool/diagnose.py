@@ -102,27 +102,51 @@ def _fmt_dur(s: float) -> str:
     return f"{s:.0f} s"
 
 
-def heart_rate(times_s: np.ndarray, beats: int = 8) -> tuple[float, float, float]:
+def _clear_of(t: np.ndarray, noise: list | None) -> np.ndarray:
+    # True for each interval t[i]..t[i+1] that overlaps no unreadable span.
+    ok = np.ones(max(t.size - 1, 0), dtype=bool)
+    for a, b in noise or []:
+        ok &= (t[1:] <= a) | (t[:-1] >= b)
+    return ok
+
+
+def heart_rate(times_s: np.ndarray, beats: int = 8,
+               noise: list | None = None) -> tuple[float, float, float]:
     """Mean, minimum and maximum rate (bpm); min/max over ``beats``-beat spans.
+
+    Intervals that overlap an unreadable span (``noise``: ``(start_s,
+    end_s)`` pairs, e.g. a lead-off stretch or a recording gap) are left
+    out: they measure the gap, not the heart.
 
     Examples
     --------
     >>> heart_rate(np.arange(0, 60, 0.75))
     (80.0, 80.0, 80.0)
+    >>> t = np.concatenate([np.arange(0, 30, 1.0), np.arange(90, 120, 1.0)])
+    >>> heart_rate(t, noise=[(30.0, 90.0)])
+    (60.0, 60.0, 60.0)
     """
     t = np.asarray(times_s, dtype=float)
     if t.size < 2:
         return (float("nan"),) * 3
-    mean = 60.0 * (t.size - 1) / (t[-1] - t[0])
-    if t.size <= beats:
-        return mean, mean, mean
-    span = t[beats:] - t[:-beats]
-    rate = 60.0 * beats / span
+    ok = _clear_of(t, noise)
+    if not ok.any():
+        return (float("nan"),) * 3
+    rr = np.diff(t)
+    mean = 60.0 * ok.sum() / rr[ok].sum()
+    # Spans of `beats` intervals, each of them clear.
+    bad = np.concatenate([[0], np.cumsum(~ok)])
+    clear = bad[beats:] - bad[:-beats] == 0 if t.size > beats else np.zeros(0, bool)
+    if not clear.any():
+        return float(mean), float(mean), float(mean)
+    rate = 60.0 * beats / (t[beats:] - t[:-beats])[clear]
     return float(mean), float(rate.min()), float(rate.max())
 
 
-def hrv(times_s: np.ndarray, labels: np.ndarray | None) -> tuple[float, float]:
-    """SDNN and RMSSD (ms) over normal-to-normal intervals of 0.3-2 s.
+def hrv(times_s: np.ndarray, labels: np.ndarray | None,
+        noise: list | None = None) -> tuple[float, float]:
+    """SDNN and RMSSD (ms) over normal-to-normal intervals of 0.3-2 s that
+    overlap no unreadable span (``noise``, as for :func:`heart_rate`).
 
     Examples
     --------
@@ -134,7 +158,7 @@ def hrv(times_s: np.ndarray, labels: np.ndarray | None) -> tuple[float, float]:
     if t.size < 3:
         return float("nan"), float("nan")
     rr = np.diff(t) * 1000.0
-    ok = (rr > 300) & (rr < 2000)
+    ok = (rr > 300) & (rr < 2000) & _clear_of(t, noise)
     if labels is not None:
         n = np.asarray(labels) == "N"
         ok &= n[:-1] & n[1:]
@@ -188,8 +212,8 @@ def diagnose(name: str, duration_s: float, times_s: np.ndarray, labels: np.ndarr
     noise_s = sum(b - a for a, b in (noise or []))
     analysed = max(duration_s - noise_s, 0.0)
     hours = max(analysed, 1e-9) / 3600.0
-    hr_mean, hr_min, hr_max = heart_rate(t)
-    sdnn, rmssd = hrv(t, labels)
+    hr_mean, hr_min, hr_max = heart_rate(t, noise=noise)
+    sdnn, rmssd = hrv(t, labels, noise)
     findings: list[Finding] = []
     counts = {c: 0 for c in AAMI_CLASSES}
     if labels is not None:

@@ -71,6 +71,26 @@ def test_rate_and_hrv_helpers():
     assert sdnn == pytest.approx(10.05, abs=0.1) and rmssd == pytest.approx(20.0)
 
 
+def test_rate_leaves_out_intervals_across_unreadable_spans(rec119):
+    # Two minutes of lost signal (a lead off, an EDF+D gap): the beats on
+    # either side are 2 minutes apart, which says nothing about the heart.
+    from ecgtool.signal.detect import detect_beats
+    from ecgtool.signal.quality import noise_spans
+
+    fs = rec119.fs
+    x = rec119.signal[: int(600 * fs)].copy()
+    whole = detect_beats(x, fs).r_peak / fs
+    x[int(200 * fs):int(320 * fs)] = np.nan
+    t = detect_beats(x, fs).r_peak / fs
+    noise = noise_spans(x, fs)
+    assert noise and noise[0][0] <= 200 and noise[0][1] >= 320
+    rep = diagnose("119", 600.0, t, None, find_rhythms(t, None, None, noise), noise)
+    ref = diagnose("119", 600.0, whole, None, find_rhythms(whole))
+    assert rep.hr_mean == pytest.approx(ref.hr_mean, rel=0.03)
+    assert rep.hr_min == pytest.approx(ref.hr_min, rel=0.05)
+    assert not [f for f in rep.findings if f.code in ("pause", "brady")]
+
+
 def test_empty_record():
     r = diagnose("e", 60.0, np.zeros(0), None, find_rhythms(np.zeros(0)))
     assert r.n_beats == 0 and r.verdict == "normal"
