@@ -139,6 +139,29 @@ def main() -> None:
         (tmp / "e.edf").write_bytes(patched(good_edf, at, patch))
         check("EDF (bytes overwritten)", lambda: read_edf(tmp / "e.edf"))
 
+    # The same recording made discontinuous (EDF+D): data records 5-9 stamped
+    # 3 s later, so that the data-record onsets are parsed and the gap laid out.
+    gapped = bytearray(good_edf)
+    ns, header = int(gapped[252:256]), int(gapped[184:192])
+    spr = [int(gapped[256 + ns * 216 + 8 * i:][:8]) for i in range(ns)]
+    record, keeper = 2 * sum(spr), 2 * sum(spr[:-1])  # the annotations are the last signal
+    for k in range(5, 10):  # these data records hold only their time stamp
+        at = header + k * record + keeper
+        assert bytes(gapped[at:at + 5]) == f"+{k}\x14\x14\x00".encode()
+        gapped[at:at + 2 * spr[-1]] = f"+{k + 3}\x14\x14\x00".encode().ljust(2 * spr[-1], b"\x00")
+    gapped[192:236] = b"EDF+D".ljust(44)
+    good_edfd = bytes(gapped)
+    (tmp / "d.edf").write_bytes(good_edfd)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the gap is announced; here it is expected
+        assert read_edf(tmp / "d.edf").n_samples == 250 * 13
+
+    @cfg
+    @given(st.integers(0, len(good_edfd) - 1), st.binary(min_size=1, max_size=16))
+    def edfd_mutated(at, patch):
+        (tmp / "e.edf").write_bytes(patched(good_edfd, at, patch))
+        check("EDF+D (bytes overwritten)", lambda: read_edf(tmp / "e.edf"))
+
     @cfg
     @given(st.integers(0, 1024), st.binary(max_size=64))
     def edf_header(at, patch):
@@ -185,7 +208,8 @@ def main() -> None:
         check("detector (random samples)", lambda: detect_beats(x, fs))
 
     for fn in (header_bytes, header_mutated, csv_bytes, mat_bytes, mat_mutated, mat73_mutated,
-               edf_mutated, edf_header, store_mutated, annotation_bytes, detector):
+               edf_mutated, edfd_mutated, edf_header, store_mutated, annotation_bytes,
+               detector):
         fn()
     rows = [[t, c["ok"], c["clean_error"], c["crash"]] for t, c in COUNTS.items()]
     table = md_table(["target", "read fine", "clean one-line error", "other exception"], rows)

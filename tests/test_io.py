@@ -353,18 +353,72 @@ def test_edf_plus_annotations_are_the_reference(tmp_path):
     assert read_source(expand_inputs([str(f)])[0], ReadOptions(ann=None)).annotations is None
 
 
-def test_discontinuous_edf_plus_is_read_with_a_warning(tmp_path):
-    rec119 = read_wfdb(sample_path("119"), all_leads=True)
-    f = tmp_path / "d.edf"
-    _edf_of(rec119, f)
-    data = bytearray(f.read_bytes())
+def _gapped_edf(rec, path, gap_s=30, after_s=50):
+    # 100 s of 119 as EDF+ (1-s data records, beat annotations), then made
+    # EDF+D: data records from `after_s` on are stamped `gap_s` later, as a
+    # recorder that paused would write them, and so are their annotations.
+    edfio = pytest.importorskip("edfio")
+    n = 360 * 100
+    a = rec.annotations
+    keep = a.sample < n
+    shift = np.where(a.sample[keep] >= 360 * after_s, gap_s, 0)
+    notes = [edfio.EdfAnnotation(s / 360 + d, None, sym)
+             for s, sym, d in zip(a.sample[keep], a.symbol[keep], shift)]
+    edfio.Edf([edfio.EdfSignal(rec.signal[:n], 360, label="MLII", physical_dimension="mV")],
+              annotations=notes).write(path)
+    data = bytearray(path.read_bytes())
+    header, record = 768, 360 * 2 + int(path.read_bytes()[256 + 2 * 216 + 8:][:8]) * 2
+    for k in range(after_s, 100):
+        at = header + k * record + 720
+        old = f"+{k}\x14\x14".encode()
+        assert bytes(data[at:at + len(old)]) == old
+        tail = bytes(data[at + len(old):at + record - 720])
+        data[at:at + record - 720] = (f"+{k + gap_s}\x14\x14".encode() + tail)[:record - 720]
     data[192:236] = b"EDF+D".ljust(44)  # the header's reserved field
-    f.write_bytes(bytes(data))
-    from ecgtool.errors import EcgToolWarning
+    path.write_bytes(bytes(data))
+    return a.sample[keep] + 360 * shift, a.symbol[keep]
 
-    with pytest.warns(EcgToolWarning, match="discontinuous EDF"):
-        rec = read_source(expand_inputs([str(f)])[0])
-    assert rec.n_samples == 36000
+
+def test_discontinuous_edf_plus_is_read_on_its_own_clock(tmp_path):
+    # Samples and annotations after a gap keep the recorder's time; the gap
+    # is NaN (unreadable), so no beat is found in it and none moves.
+    from ecgtool.errors import EcgToolWarning
+    from ecgtool.io.inputs import read_source_block, source_length
+    from ecgtool.signal.detect import detect_r_peaks
+
+    rec = read_wfdb(sample_path("119"))
+    f = tmp_path / "d.edf"
+    ref_sample, ref_symbol = _gapped_edf(rec, f)
+    [src] = expand_inputs([str(f)])
+    with pytest.warns(EcgToolWarning, match="30.0 s of gaps"):
+        got = read_source(src)
+    x = got.signal
+    assert got.n_samples == 360 * 130 and source_length(src) == (360 * 130, 360.0)
+    assert np.isnan(x[360 * 50:360 * 80]).all() and np.isfinite(x[:360 * 50]).all()
+    assert np.abs(x[360 * 80:] - rec.signal[360 * 50:360 * 100]).max() < 1e-3
+    assert np.array_equal(got.annotations.sample, ref_sample)
+    assert np.array_equal(got.annotations.symbol, ref_symbol)
+    # Blocks across the gap's edges read the same samples.
+    for a, b in [(0, 360 * 60), (360 * 55, 360 * 85), (360 * 79, 360 * 130)]:
+        part = read_source_block(src, ReadOptions(), a, b).signal
+        assert np.array_equal(np.isnan(part), np.isnan(x[a:b]))
+        assert np.allclose(part[~np.isnan(part)], x[a:b][~np.isnan(x[a:b])])
+    r = detect_r_peaks(x, 360.0)
+    assert not ((r >= 360 * 50) & (r < 360 * 80)).any()
+    beats = ref_sample[np.isin(ref_symbol, list("NV"))]
+    late = beats[beats > 360 * 81]
+    assert np.abs(r[np.searchsorted(r, late - 20)] - late).max() <= 20
+
+
+def test_edf_plus_d_without_gaps_reads_as_continuous(tmp_path):
+    f = tmp_path / "d.edf"
+    _gapped_edf(read_wfdb(sample_path("119")), f, gap_s=0)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = read_source(expand_inputs([str(f)])[0])
+    assert got.n_samples == 36000 and np.isfinite(got.signal).all()
 
 
 def test_edf_without_edfio_says_what_to_install(tmp_path, monkeypatch):

@@ -11,6 +11,12 @@ annotation symbol (``N``, ``V``, ``~``...) is that annotation; a text that
 starts with ``(`` is a rhythm change (``+`` with the text as its
 ``aux_note``, as in MIT-BIH: the rhythm holds until the next change; an
 EDF+ duration is not kept); any other text is a comment (``"``).
+
+A discontinuous EDF+D file is read on its own clock: each data record is
+placed at the onset its time-keeping annotation gives, and the gaps between
+them are NaN, which every command treats as unreadable signal (no beats,
+a ``noise`` span, never a pause). Sample indices and annotation times then
+agree with the recorder's time.
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ from ecgtool.io.records import (PREFERRED_LEADS, Annotations, Record, _brief, _t
                                 choose_channel, sha256_files)
 
 EDF_SUFFIXES = (".edf", ".bdf")
+#: Longest stretch an EDF+D file's data records may span (from the first onset).
+MAX_SPAN_S = 31 * 86400.0
 
 
 def _default_channel(labels: list[str]) -> int:
@@ -60,9 +68,91 @@ def _pick(signals, channel, shown) -> tuple[list[str], int]:
     return labels, chan
 
 
-def _samples(edf, signal) -> int:
-    # A signal's length from the header alone.
-    return int(signal.samples_per_data_record * edf.num_data_records)
+def _samples(edf, signal, layout: np.ndarray | None = None) -> int:
+    # A signal's length from the header (and the data records' onsets) alone.
+    spr = int(signal.samples_per_data_record)
+    if layout is not None and layout.size:
+        return int(layout[-1]) + spr
+    return spr * int(edf.num_data_records)
+
+
+def _record_onsets(p: Path, shown: str) -> np.ndarray | None:
+    """Onset (s, from the first) of every data record of an EDF+D/BDF+D
+    file, from the first TAL of its time-keeping signal; None for a file
+    that is not marked discontinuous."""
+    try:
+        return _read_onsets(p, shown)
+    except EcgToolError:
+        raise
+    except Exception as exc:  # a damaged header: sizes that do not fit the file
+        raise EcgToolError(f"unreadable EDF+D data record onsets ({_brief(exc)})",
+                           shown) from None
+
+
+def _read_onsets(p: Path, shown: str) -> np.ndarray | None:
+    with open(p, "rb") as fh:
+        head = fh.read(256)
+        if not head[192:236].strip().upper().endswith(b"+D"):
+            return None
+        try:
+            ns = int(head[252:256])
+            header_bytes = int(head[184:192])
+            n_records = int(head[236:244])
+            fields = fh.read(ns * 256)
+        except ValueError:
+            raise EcgToolError("EDF+D header fields are not numbers", shown) from None
+    labels = [fields[16 * i:16 * (i + 1)].strip() for i in range(ns)]
+    at = ns * 216  # samples per data record, after six blocks of per-signal fields
+    spr = [int(fields[at + 8 * i:at + 8 * (i + 1)] or 0) for i in range(ns)]
+    width = 3 if head[:1] == b"\xff" else 2  # BDF samples are 24-bit
+    keeper = next((i for i, lab in enumerate(labels)
+                   if lab in (b"EDF Annotations", b"BDF Annotations")), None)
+    if keeper is None:
+        raise EcgToolError("EDF+D file without a time-keeping annotation signal", shown)
+    record_bytes = sum(spr) * width
+    start = sum(spr[:keeper]) * width
+    raw = np.memmap(p, np.uint8, "r", header_bytes, (n_records, record_bytes))
+    tals = raw[:, start:start + spr[keeper] * width]
+    onsets = np.empty(n_records)
+    for k, row in enumerate(tals):
+        text = row.tobytes().split(b"\x14", 1)[0]
+        try:
+            onsets[k] = float(text)
+        except ValueError:
+            raise EcgToolError(f"data record {k} has no readable onset", shown) from None
+    del raw, tals
+    if not np.isfinite(onsets).all() or (onsets.size and np.ptp(onsets) > MAX_SPAN_S):
+        raise EcgToolError("EDF+D data record onsets are not finite or span more than "
+                           f"{MAX_SPAN_S / 86400:g} days", shown)
+    return onsets - onsets[0] if n_records else onsets
+
+
+def _layout(p: Path, edf, signal, shown: str) -> np.ndarray | None:
+    """First sample of each data record on the recording's clock, at the
+    rate of ``signal``; None when the records follow one another."""
+    onsets = _record_onsets(p, shown)
+    if onsets is None or onsets.size == 0:
+        return None
+    spr = int(signal.samples_per_data_record)
+    fs = float(signal.sampling_frequency)
+    first = np.round(onsets * fs).astype(np.int64)
+    if np.array_equal(first, np.arange(onsets.size) * spr):
+        return None
+    if (np.diff(first) < spr).any():
+        raise EcgToolError("EDF+D data records overlap or are out of order", shown)
+    return first
+
+
+def _placed(data: np.ndarray, layout: np.ndarray, spr: int, first_record: int,
+            start: int, stop: int) -> np.ndarray:
+    # Back-to-back samples of data records first_record... laid out on the
+    # clock, samples start:stop of it, NaN in the gaps.
+    out = np.full(stop - start, np.nan)
+    k = np.arange(data.size // spr)
+    pos = (layout[first_record + k][:, None] + np.arange(spr)[None, :]).ravel() - start
+    keep = (pos >= 0) & (pos < out.size)
+    out[pos[keep]] = data[: k.size * spr][keep]
+    return out
 
 
 def _annotations(edf, fs: float, n: int, shown: str) -> Annotations | None:
@@ -113,15 +203,18 @@ def read_edf_annotations(path: str | os.PathLike,
     edf, signals = _open(p, str(p))
     _, chan = _pick(signals, channel, str(p))
     s = signals[chan]
-    return _annotations(edf, float(s.sampling_frequency), _samples(edf, s), str(p))
+    n = _samples(edf, s, _layout(p, edf, s, str(p)))
+    return _annotations(edf, float(s.sampling_frequency), n, str(p))
 
 
 def edf_length(path: str | os.PathLike, channel: str | int | None = None) -> tuple[int, float]:
-    """``(samples, fs)`` of the ECG signal, from the header alone."""
-    edf, signals = _open(Path(path), str(path))
-    _, chan = _pick(signals, channel, str(path))
+    """``(samples, fs)`` of the ECG signal, from the header alone (and, for
+    EDF+D, the data records' onsets: gaps count)."""
+    p = Path(path)
+    edf, signals = _open(p, str(p))
+    _, chan = _pick(signals, channel, str(p))
     s = signals[chan]
-    return _samples(edf, s), float(s.sampling_frequency)
+    return _samples(edf, s, _layout(p, edf, s, str(p))), float(s.sampling_frequency)
 
 
 def read_edf(path: str | os.PathLike, channel: str | int | None = None,
@@ -165,13 +258,26 @@ def read_edf(path: str | os.PathLike, channel: str | int | None = None,
     edf, signals = _open(p, shown)
     labels, chan = _pick(signals, channel, shown)
     fs = float(signals[chan].sampling_frequency)
-    if block is None and str(getattr(edf, "reserved", "")).startswith("EDF+D"):
-        warnings.warn(f"{shown}: discontinuous EDF+D file: its data records are read back to "
-                      "back, so times after a gap come early", EcgToolWarning, stacklevel=2)
+    layout = _layout(p, edf, signals[chan], shown)
+    if block is None and layout is not None:
+        spr = int(signals[chan].samples_per_data_record)
+        gap = (_samples(edf, signals[chan], layout) - spr * layout.size) / fs
+        warnings.warn(f"{shown}: discontinuous EDF+D file: {gap:.1f} s of gaps between its "
+                      "data records are read as NaN (unreadable signal)", EcgToolWarning,
+                      stacklevel=2)
     cols = [i for i, s in enumerate(signals) if float(s.sampling_frequency) == fs] \
         if all_leads else [chan]
 
     def values(s):
+        if layout is not None:
+            spr = int(s.samples_per_data_record)
+            a, b = block if block is not None else (0, _samples(edf, s, layout))
+            # The data records that reach into a:b, read back to back in one slice.
+            k0 = int(np.searchsorted(layout + spr, a, side="right"))
+            k1 = int(np.searchsorted(layout, b, side="left"))
+            dur = spr / fs
+            data = s.get_data_slice(k0 * dur, k1 * dur) if k1 > k0 else np.zeros(0)
+            return _placed(np.asarray(data, np.float64), layout, spr, k0, a, b)
         if block is None:
             return s.data
         return s.get_data_slice(block[0] / fs, block[1] / fs)
