@@ -73,8 +73,8 @@ def detect_job(src: Source, opts: ReadOptions,
 
     Recordings over :data:`LONG_RECORD_S` are read in blocks
     (:func:`long_record_detect`)."""
-    if is_long(src) and settings == DEFAULT_SETTINGS:
-        return long_record_detect(src, opts)
+    if is_long(src):
+        return long_record_detect(src, opts, settings=settings)
     rec = read_source(src, opts)
     beats = detect_beats(rec.signal, rec.fs, settings)
     return Detected(rec, beats)
@@ -306,7 +306,8 @@ def long_record_analysis(src: Source, opts: ReadOptions, model: str | None = Non
 
 
 def _long_record(src: Source, opts: ReadOptions, model: str | None = None,
-                 classify: bool = False, keep_signal: bool = True, noise: bool = False):
+                 classify: bool = False, keep_signal: bool = True, noise: bool = False,
+                 settings: DetectorSettings = DEFAULT_SETTINGS):
     """Detect (and classify) a long WFDB or EDF recording, read 30 minutes at a time.
 
     Detection runs through :class:`ecgtool.stream.StreamDetector` (the same
@@ -330,7 +331,7 @@ def _long_record(src: Source, opts: ReadOptions, model: str | None = None,
         check_lead(read_source_block(src, opts, 0, 1).lead, clf)
     signal = np.empty((n, 1), np.float32) if keep_signal else None
     tables, label_parts, spans = [], [], []
-    for start, x, cols, runs in _stream_blocks(src, opts, n, fs):
+    for start, x, cols, runs in _stream_blocks(src, opts, n, fs, settings):
         if x is not None and keep_signal:
             signal[start:start + x.size, 0] = x
         if x is not None and noise:
@@ -351,7 +352,8 @@ def _long_record(src: Source, opts: ReadOptions, model: str | None = None,
     return beats, signal, spans, n
 
 
-def _stream_blocks(src: Source, opts: ReadOptions, n: int, fs: float):
+def _stream_blocks(src: Source, opts: ReadOptions, n: int, fs: float,
+                   settings: DetectorSettings = DEFAULT_SETTINGS):
     """Read a long source 30 minutes at a time through the streaming detector.
 
     Yields ``(start, block, beat columns, runs)`` after each block (``block``
@@ -362,7 +364,7 @@ def _stream_blocks(src: Source, opts: ReadOptions, n: int, fs: float):
     from ecgtool.stream import StreamDetector
 
     # Long blocks keep the share of re-analysed context small (30 s in 10 min).
-    det = StreamDetector(fs, block_s=_BLOCK_S)
+    det = StreamDetector(fs, settings, block_s=_BLOCK_S)
     block = int(_READ_S * fs)
     for start in range(0, n, block):
         x = read_source_block(src, opts, start, min(n, start + block)).signal
@@ -375,12 +377,14 @@ def _stream_blocks(src: Source, opts: ReadOptions, n: int, fs: float):
 
 
 def long_record_detect(src: Source, opts: ReadOptions, model: str | None = None,
-                       classify: bool = False) -> Detected:
+                       classify: bool = False,
+                       settings: DetectorSettings = DEFAULT_SETTINGS) -> Detected:
     """:func:`detect_job` (or :func:`classify_job`) for a long WFDB or EDF
     recording: read in blocks (:func:`_long_record`), the signal kept as float32
     (half the memory of float64)."""
     head = long_record_head(src, replace(opts, all_leads=False))
-    beats, signal, _, _ = _long_record(src, opts, model, classify=classify)
+    beats, signal, _, _ = _long_record(src, opts, model, classify=classify,
+                                       settings=settings)
     return Detected(replace(head, signals=signal), beats)
 
 

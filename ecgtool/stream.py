@@ -162,7 +162,8 @@ def sample_chunks(stream: IO[str], column: str | int | None = None,
 
 
 def stream_detect(opts, quiet: bool = False, stream: IO[str] | None = None,
-                  out: IO[str] | None = None, name: str = "stdin") -> int:
+                  out: IO[str] | None = None, name: str = "stdin",
+                  settings: DetectorSettings = DEFAULT_SETTINGS) -> int:
     """``ecgtool detect - --fs F``: read samples from stdin, write beats CSV as they are final."""
     from ecgtool.beats.table import BEAT_COLUMNS
     from ecgtool.io.tables import format_table
@@ -170,7 +171,7 @@ def stream_detect(opts, quiet: bool = False, stream: IO[str] | None = None,
     stream = stream or sys.stdin
     out = out or sys.stdout
     scale = {"mv": 1.0, "uv": 1e-3, "µv": 1e-3, "v": 1e3}[opts.units.lower()]
-    det = StreamDetector(opts.fs)
+    det = StreamDetector(opts.fs, settings)
     out.write(",".join(("record",) + BEAT_COLUMNS) + "\n")
     n = 0
 

@@ -65,6 +65,37 @@ def test_detect_store_and_evaluate_it(tmp_path):
     assert "classes" not in s
 
 
+def test_detector_settings_from_the_command_line(tmp_path):
+    # Many of 119's PVCs come within 0.6 s of the beat before them: a 600-ms
+    # refractory period hides them, and the store says which settings ran.
+    default = run("detect", "sample:119", "-q")
+    out = tmp_path / "b.h5"
+    slow = run("detect", "sample:119", "-q", "--detector", "refractory_ms=600",
+               "--detector", "split_rule=off", "--out", out)
+    assert default.exit_code == 0 and slow.exit_code == 0, slow.output
+    n_default = len(default.stdout.splitlines()) - 1
+    with h5py.File(out) as f:
+        g = f["records/119/beats"]
+        assert n_default - g["r_peak"].shape[0] > 150
+        assert json.loads(g.attrs["detector_settings"]) == {"refractory_ms": 600.0,
+                                                            "split_rule": "off"}
+    streamed = runner.invoke(app, ["detect", "-", "--fs", "360", "-q", "--detector",
+                                   "refractory_ms=600"],
+                             input="\n".join(f"{v:.4f}" for v in _signal119()[:36000]) + "\n")
+    assert streamed.exit_code == 0, streamed.output
+    for bad, words in ((["refractory=1"], ["unknown detector setting", "refractory_ms"]),
+                       (["threshold=abc"], ["wants a number"]),
+                       (["split_rule=maybe"], ["'on' or 'off'"]),
+                       (["refractory_ms"], ["--detector wants NAME=VALUE"])):
+        _one_line_error(run("detect", "sample:119", "--detector", *bad), *words)
+
+
+def _signal119():
+    from ecgtool.io.records import read_sample
+
+    return read_sample("119").signal
+
+
 def test_evaluate_classes_from_a_classified_store(tmp_path):
     out = tmp_path / "c.h5"
     assert run("classify", "sample:208", "--out", out).exit_code == 0

@@ -71,6 +71,17 @@ def sources(inputs: Optional[list[str]], sample: bool):
     return found
 
 
+def name_values(items: Optional[list[str]], option: str) -> dict[str, str]:
+    """``NAME=VALUE`` option values as a dict (the last one of a name wins)."""
+    out = {}
+    for item in items or []:
+        if "=" not in item:
+            raise EcgToolError(f"{option} wants NAME=VALUE, got {item!r}")
+        k, v = item.split("=", 1)
+        out[k.strip()] = v.strip()
+    return out
+
+
 def output_kind(out: Optional[str]) -> str:
     """``"stdout"``, ``"store"`` or ``"csv"`` for an ``--out`` value."""
     if out is None or out == "-":

@@ -20,6 +20,10 @@ def detect(
     units: str = c.UnitsOpt,
     no_signal: bool = typer.Option(False, "--no-signal", help="Leave the signal out of an "
                                    "HDF5 store (smaller, but classify needs it)."),
+    detector: Optional[list[str]] = typer.Option(
+        None, "--detector", metavar="NAME=VALUE", help="Change a detector setting, e.g. --detector "
+        "refractory_ms=250 or --detector split_rule=off (names: DetectorSettings in "
+        "ecgtool.signal.detect). Repeatable. Kept in an HDF5 store's beats attributes."),
     jobs: int = c.JobsOpt,
     scheduler: Optional[str] = c.SchedulerOpt,
     resume: bool = c.ResumeOpt,
@@ -32,7 +36,12 @@ def detect(
     from ecgtool.cli._write import (beats_header, beats_rows, counting_beats, run_and_write,
                                     summary, write_detected)
     from ecgtool.pipeline import detect_job
+    from ecgtool.signal.detect import DetectorSettings
 
+    try:
+        settings = DetectorSettings.with_overrides(c.name_values(detector, "--detector"))
+    except ValueError as exc:
+        raise c.EcgToolError(str(exc)) from None
     opts = c.read_options(channel, fs, column, units)
     srcs = c.sources(inputs, sample)
     c.check_output_path(out)
@@ -40,16 +49,22 @@ def detect(
             len(srcs) == 1 and fs is not None:
         from ecgtool.stream import stream_detect
 
-        return stream_detect(opts, quiet)
+        return stream_detect(opts, quiet, settings=settings)
     counted = []
+    attrs = {"detector": "ecgtool"}
+    if settings.changed():
+        import json
+
+        attrs["detector_settings"] = json.dumps(settings.changed())
 
     def run(todo):
-        return counting_beats(batch.run(partial(detect_job, opts=opts), todo, jobs=jobs,
+        return counting_beats(batch.run(partial(detect_job, opts=opts, settings=settings),
+                                        todo, jobs=jobs,
                                         progress=not quiet, label="detect",
                                         scheduler=scheduler), counted)
 
     done, failures = run_and_write(
-        srcs, run, out, write_detected(not no_signal, {"detector": "ecgtool"}), beats_header,
+        srcs, run, out, write_detected(not no_signal, attrs), beats_header,
         beats_rows, resume, quiet)
     if not quiet and done:
         summary(f"detected {sum(counted)} beats in ", done, failures, out)

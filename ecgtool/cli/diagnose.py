@@ -16,8 +16,9 @@ def diagnose(
                                       "object per record), report.h5, or - (default)."),
     html: Optional[str] = typer.Option(None, "--html", help="Also write an HTML report "
                                        "with ECG strips (readable offline)."),
-    threshold: Optional[list[str]] = typer.Option(None, "--threshold", "-t", help="Override "
-                                                  "a threshold, e.g. -t pvc_burden_pct=5."),
+    threshold: Optional[list[str]] = typer.Option(
+        None, "--threshold", "-t", metavar="NAME=VALUE",
+        help="Override a threshold, e.g. -t pvc_burden_pct=5."),
     ann: Optional[str] = AnnOpt,
     ann_labels: Optional[bool] = AnnLabelsOpt,
     no_classify: bool = NoClassifyOpt,
@@ -42,14 +43,8 @@ def diagnose(
     from ecgtool.cli.rhythm import analysis_setup, write_analysis
     from ecgtool.diagnose import Thresholds, diagnose as run_diagnosis
 
-    overrides = {}
-    for item in threshold or []:
-        if "=" not in item:
-            raise c.EcgToolError(f"--threshold wants NAME=VALUE, got {item!r}")
-        k, v = item.split("=", 1)
-        overrides[k.strip()] = v.strip()
     try:
-        th = Thresholds.with_overrides(overrides)
+        th = Thresholds.with_overrides(c.name_values(threshold, "--threshold"))
     except ValueError as exc:
         raise c.EcgToolError(str(exc)) from None
     if html:

@@ -20,7 +20,7 @@ using the MIT/BIH arrhythmia database. IEEE Trans Biomed Eng
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from functools import lru_cache
 
 import numpy as np
@@ -77,6 +77,48 @@ class DetectorSettings:
     integration_ms: float = 150.0
     slope_step_ms: float = 5.0
     split_rule: SplitRule | None = DEFAULT_SPLIT_RULE
+
+    @classmethod
+    def with_overrides(cls, items: dict[str, str]) -> "DetectorSettings":
+        """The defaults with some settings given as text (``ecgtool detect
+        --detector NAME=VALUE``): numbers, and ``split_rule`` ``off`` or ``on``.
+
+        Examples
+        --------
+        >>> s = DetectorSettings.with_overrides({"refractory_ms": "250", "split_rule": "off"})
+        >>> s.refractory_ms, s.split_rule
+        (250.0, None)
+        """
+        known = [f.name for f in fields(cls)]
+        values: dict = {}
+        for name, text in items.items():
+            if name not in known:
+                raise ValueError(f"unknown detector setting {name!r} (known: "
+                                 f"{', '.join(known)})")
+            if name == "split_rule":
+                if text.lower() not in ("on", "off"):
+                    raise ValueError(f"split_rule is 'on' or 'off', not {text!r}")
+                values[name] = DEFAULT_SPLIT_RULE if text.lower() == "on" else None
+                continue
+            try:
+                v = float(text)
+            except ValueError:
+                raise ValueError(f"detector setting {name} wants a number, got {text!r}") from None
+            if not np.isfinite(v) or v < 0 or (name.endswith("_ms") and v == 0):
+                raise ValueError(f"detector setting {name} must be a positive number, "
+                                 f"got {text!r}")
+            values[name] = v
+        return replace(cls(), **values)
+
+    def changed(self) -> dict:
+        """The settings that differ from the defaults, as JSON-ready values."""
+        base = DetectorSettings()
+        out = {}
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if v != getattr(base, f.name):
+                out[f.name] = ("on" if v is not None else "off") if f.name == "split_rule" else v
+        return out
 
 
 DEFAULT_SETTINGS = DetectorSettings()
