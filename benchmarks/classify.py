@@ -5,7 +5,9 @@
    out for early stopping), score the left-out record, pool the counts. When
    all 48 records are present, also the standard DS1 -> DS2 split.
    Scored at reference beat positions and end to end on the beats found by
-   ecgtool's detector (a missed beat counts as wrong).
+   ecgtool's detector (a missed beat counts as wrong). "cnn" is what
+   ``ecgtool classify`` outputs (the network's class revised by the rhythm
+   around the beat); "cnn, network only" the network's class alone.
 2. The same folds for the baselines: fixed beat segments (the samples of the
    window) with k-NN, logistic regression and a random forest (the approach
    of the original ECG-Anomaly-Detection project), and a random forest on the
@@ -87,14 +89,18 @@ def cnn_fit(train: BeatDataset, seed: int = 0):
     return res
 
 
-def cnn_predict(res, ds: BeatDataset) -> np.ndarray:
+def cnn_predict(res, ds: BeatDataset, fs: float) -> tuple[np.ndarray, np.ndarray]:
+    """Class indices as ``classify`` gives them (the network's, revised by the
+    rhythm around each beat), and the network's alone."""
     import jax
 
+    from ecgtool.ml.classify import aami_classes
     from ecgtool.ml.train import class_weights, create_train_state, predict_logits
 
     state = create_train_state(jax.random.PRNGKey(0), res.config,
                                class_weights(np.array([0]), 1.0)).replace(params=res.params)
-    return predict_logits(state, ds).argmax(axis=1)
+    logits = predict_logits(state, ds)
+    return class_index(aami_classes(logits, ds.r_peak / fs)), logits.argmax(axis=1)
 
 
 def symbol_confusion(res, head, ds: BeatDataset, pred: np.ndarray) -> np.ndarray:
@@ -122,6 +128,9 @@ def symbol_metrics(cm: np.ndarray) -> dict:
 def segment_features(ds: BeatDataset) -> np.ndarray:
     return ds.waves[:, :, 0]
 
+
+#: The CNN's own classes, before the rhythm around each beat revises them.
+NETWORK_ONLY = "cnn, network only"
 
 BASELINES = {
     "segments + k-NN": ("segments", lambda: __import__("sklearn.neighbors", fromlist=["x"])
@@ -155,8 +164,9 @@ def folds_for(names, n_folds):
 
 def run_split(name, train_names, test_groups, recs, ref_ds, det, methods):
     """Train per fold, score every method; returns {method: {'ref': cm, 'e2e': cm}}."""
+    scored = list(methods) + ([NETWORK_ONLY] if "cnn" in methods else [])
     cms = {m: {"ref": np.zeros((K + 1, K + 1), int), "e2e": np.zeros((K + 1, K + 1), int)}
-           for m in methods}
+           for m in scored}
     if "cnn" in methods:
         cms["cnn"]["symbols"] = np.zeros((len(SYMBOLS), len(SYMBOLS) + 1), int)
     times = []
@@ -179,7 +189,13 @@ def run_split(name, train_names, test_groups, recs, ref_ds, det, methods):
             det_part = det[n]
             for m, model in fitted.items():
                 if m == "cnn":
-                    p_ref, p_det = cnn_predict(model, ref_part), cnn_predict(model, det_part)
+                    fs = recs[n].fs
+                    (p_ref, net_ref), (p_det, net_det) = (cnn_predict(model, ref_part, fs),
+                                                          cnn_predict(model, det_part, fs))
+                    keep = ref_part.labels >= 0
+                    cms[NETWORK_ONLY]["ref"] += confusion(ref_part.labels[keep], net_ref[keep])
+                    cms[NETWORK_ONLY]["e2e"] += confusion(*end_to_end(recs[n], det_part.r_peak,
+                                                                      net_det))
                 else:
                     kind = BASELINES[m][0]
                     p_ref = model.predict(baseline_x(kind, ref_part))
@@ -215,14 +231,15 @@ def shipped_on(root):
             ds = reference_dataset(rec)
             keep = ds.labels >= 0
             labels = classify_beats(rec.signal, rec.fs, ds.r_peak, clf)
-            pred = class_index(labels.aami)
             peaks = detect_r_peaks(rec.signal, rec.fs)
             lab_det = classify_beats(rec.signal, rec.fs, peaks, clf)
-            r, p = end_to_end(rec, peaks, class_index(lab_det.aami))
-            g = out.setdefault(group, {"ref": np.zeros((K + 1, K + 1), int),
-                                       "e2e": np.zeros((K + 1, K + 1), int)})
-            g["ref"] += confusion(ds.labels[keep], pred[keep])
-            g["e2e"] += confusion(r, p)
+            g = out.setdefault(group, {k: np.zeros((K + 1, K + 1), int) for k in
+                                       ("ref", "e2e", "ref_network", "e2e_network")})
+            for suffix, ref_pred, det_pred in (
+                    ("", class_index(labels.aami), class_index(lab_det.aami)),
+                    ("_network", labels.proba.argmax(axis=1), lab_det.proba.argmax(axis=1))):
+                g["ref" + suffix] += confusion(ds.labels[keep], ref_pred[keep])
+                g["e2e" + suffix] += confusion(*end_to_end(rec, peaks, det_pred))
     return out
 
 
@@ -295,8 +312,12 @@ def render(payload: dict) -> None:
     for m, res in payload.get("ds1_ds2", {}).items():
         rows.append(fmt_row("DS1 -> DS2, reference beats", m, res["ref"]))
     for g, c in payload.get("shipped_model", {}).items():
-        rows.append(fmt_row(f"shipped model on {g}, reference beats", "cnn", c["ref"]))
-        rows.append(fmt_row(f"shipped model on {g}, end to end", "cnn", c["e2e"]))
+        for suffix, method in (("", "cnn"), ("_network", NETWORK_ONLY)):
+            if "ref" + suffix in c:
+                rows.append(fmt_row(f"shipped model on {g}, reference beats", method,
+                                    c["ref" + suffix]))
+                rows.append(fmt_row(f"shipped model on {g}, end to end", method,
+                                    c["e2e" + suffix]))
     write_json("classify", payload)
     table = md_table(header, rows)
     print(table)

@@ -186,3 +186,27 @@ def test_irregularity_needs_eight_intervals_and_old_episode_tables_still_read():
            "n_beats": [12]}
     ep = Episodes.from_columns(old)
     assert list(ep.columns())[-3:] == ["nrmssd", "tpr", "she"] and np.isnan(ep.nrmssd).all()
+
+
+def test_labels_revised_by_the_rhythm_around_each_beat():
+    from ecgtool.rhythm import revise_labels
+
+    rng = np.random.default_rng(3)
+    # Sinus at 0.8 s with two early beats: one followed by a pause (premature),
+    # one that starts a faster stretch (its next interval is as short).
+    rr = np.r_[np.full(30, 0.8), 0.55, 0.95, np.full(30, 0.8), 0.6, np.full(10, 0.6),
+               np.full(30, 0.8)]
+    t = np.concatenate([[0.0], np.cumsum(rr)])
+    got = revise_labels(t, np.full(t.size, "N"))
+    assert got[31] == "S"
+    assert (got[[62, 63, 64]] == "N").all()
+    assert (got == "S").sum() == 1
+    # AF: irregularly irregular; beats a classifier called S there are N.
+    af = np.concatenate([[0.0], np.cumsum(rng.uniform(0.4, 1.1, 120))])
+    lab = np.full(af.size, "N")
+    lab[::7] = "S"
+    lab[5] = "V"
+    out = revise_labels(af, lab)
+    assert (out[20:100] != "S").all() and out[5] == "V"
+    # Nothing to judge: fewer than three beats.
+    assert revise_labels(np.array([0.0, 0.8]), np.array(["S", "N"])).tolist() == ["S", "N"]

@@ -120,7 +120,28 @@ def classify_beats(ecg: np.ndarray, fs: float, r_peaks: np.ndarray,
     """
     clf = model if isinstance(model, Classifier) else load_model(model)
     proba, features = predict(beat_windows(ecg, fs, r_peaks), clf)
-    classes = np.array(AAMI_CLASSES)
-    aami = classes[proba.argmax(axis=1)] if len(proba) else np.zeros(0, "<U1")
+    aami = aami_classes(proba, np.asarray(r_peaks) / fs)
     symbol = clf.symbols.name(aami, features) if clf.symbols is not None else None
     return BeatLabels(aami=aami, proba=proba, symbol=symbol)
+
+
+def aami_classes(scores: np.ndarray, times_s: np.ndarray) -> np.ndarray:
+    """Each beat's AAMI class: the network's most likely one (``scores``:
+    probabilities or logits), revised by the rhythm around the beat
+    (:func:`ecgtool.rhythm.revise_labels`: early beats in a regular rhythm
+    are S, no beat of an irregularly irregular rhythm is). The probabilities
+    ``p_*`` stay the network's.
+
+    Examples
+    --------
+    >>> p = np.tile([0.9, 0.05, 0.03, 0.01, 0.01], (42, 1))
+    >>> t = np.cumsum(np.r_[np.full(20, 0.8), 0.5, 1.0, np.full(20, 0.8)])
+    >>> "".join(aami_classes(p, t))[18:23]
+    'NNSNN'
+    """
+    from ecgtool.rhythm import revise_labels
+
+    if len(scores) == 0:
+        return np.zeros(0, "<U1")
+    network = np.array(AAMI_CLASSES)[np.asarray(scores).argmax(axis=1)]
+    return revise_labels(times_s, network)
