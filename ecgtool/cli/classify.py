@@ -29,8 +29,7 @@ def classify(
     """Label every beat: AAMI class, class probabilities and, where known, the MIT-BIH symbol.
 
     Records are detected first; beat stores from `detect` are reused.
-    The class is the network's, revised by the rhythm around the beat (an early beat in a
-    regular rhythm is S, no beat of AF is); p_N ... p_Q are the network's.
+    The class is the network's, revised by the rhythm around the beat; p_* are the network's.
     """
     from functools import partial
 
