@@ -314,7 +314,7 @@ def revise_labels(beat_times_s: np.ndarray, labels: np.ndarray,
         return lab.copy()
     rr = np.diff(t)
     plausible = (rr > 0.2) & (rr < st.pause_s)
-    score = find_rhythms(t, lab, settings=st).af_score
+    score = _interval_rhythms(t, lab, None, None, st)[2]
     # Each beat takes the larger score of its two intervals.
     irregular = np.zeros(n, dtype=bool)
     irregular[1:] |= score > st.af_threshold
@@ -391,12 +391,19 @@ def find_rhythms(beat_times_s: np.ndarray, labels: np.ndarray | None = None,
     >>> ep.rhythm.tolist(), int(ep.n_beats[0])
     (['sinus'], 120)
     """
-    st = settings
     t = np.asarray(beat_times_s, dtype=np.float64)
-    n = t.size
-    if n < 2:
+    if t.size < 2:
         z = np.zeros(0)
         return Episodes(z, z.copy(), np.zeros(0, "<U9"), z.copy(), np.zeros(0, np.int64))
+    out, conf, score, valid_rr = _interval_rhythms(t, labels, proba, noise_spans, settings)
+    return _merge(t, out, conf, score, valid_rr)
+
+
+def _interval_rhythms(t: np.ndarray, labels, proba, noise_spans, settings: RhythmSettings):
+    # The rhythm, its confidence and the AF score of each interval (at least
+    # 2 beats), and the intervals that count for the AF score (NaN others).
+    st = settings
+    n = t.size
     rr = np.diff(t)
     m = rr.size
     if m < st.window_beats:
@@ -474,7 +481,7 @@ def find_rhythms(beat_times_s: np.ndarray, labels: np.ndarray | None = None,
         hit = (t[1:] > a_s) & (t[:-1] < b_s)
         out[hit] = "noise"
         conf[hit] = 1.0
-    return _merge(t, out, conf, score, np.where(valid, rr, np.nan))
+    return out, conf, score, np.where(valid, rr, np.nan)
 
 
 def _merge(t: np.ndarray, interval: np.ndarray, conf: np.ndarray, score: np.ndarray,
