@@ -107,20 +107,21 @@ def _read_onsets(p: Path, shown: str) -> np.ndarray | None:
     width = 3 if head[:1] == b"\xff" else 2  # BDF samples are 24-bit
     keeper = next((i for i, lab in enumerate(labels)
                    if lab in (b"EDF Annotations", b"BDF Annotations")), None)
-    if keeper is None:
+    if keeper is None or spr[keeper] <= 0:
         raise EcgToolError("EDF+D file without a time-keeping annotation signal", shown)
     record_bytes = sum(spr) * width
     start = sum(spr[:keeper]) * width
     raw = np.memmap(p, np.uint8, "r", header_bytes, (n_records, record_bytes))
-    tals = raw[:, start:start + spr[keeper] * width]
-    onsets = np.empty(n_records)
-    for k, row in enumerate(tals):
-        text = row.tobytes().split(b"\x14", 1)[0]
-        try:
-            onsets[k] = float(text)
-        except ValueError:
-            raise EcgToolError(f"data record {k} has no readable onset", shown) from None
-    del raw, tals
+    tals = np.ascontiguousarray(raw[:, start:start + spr[keeper] * width])
+    del raw
+    # Each record's first TAL is "+<onset>\x14\x14": the text before the first
+    # \x14, parsed for all records at once (a block read of a long recording
+    # needs them again).
+    text = np.char.partition(tals.view(f"S{tals.shape[1]}").ravel(), b"\x14")[:, 0]
+    try:
+        onsets = text.astype(np.float64)
+    except ValueError:
+        raise EcgToolError("a data record has no readable onset", shown) from None
     if not np.isfinite(onsets).all() or (onsets.size and np.ptp(onsets) > MAX_SPAN_S):
         raise EcgToolError("EDF+D data record onsets are not finite or span more than "
                            f"{MAX_SPAN_S / 86400:g} days", shown)
