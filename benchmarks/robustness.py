@@ -35,9 +35,9 @@ COUNTS: dict[str, dict[str, int]] = {}
 
 
 def record(target, outcome, detail=""):
-    c = COUNTS.setdefault(target, {"ok": 0, "clean_error": 0, "crash": 0})
+    c = COUNTS.setdefault(target, {"ok": 0, "clean_error": 0, "crash": 0, "process_died": 0})
     c[outcome] += 1
-    if outcome == "crash" and len(FAILURES.setdefault(target, [])) < 5:
+    if outcome in ("crash", "process_died") and len(FAILURES.setdefault(target, [])) < 5:
         FAILURES[target].append(detail)
 
 
@@ -52,6 +52,45 @@ def check(target, fn):
         record(target, "clean_error")
     except Exception:  # noqa: BLE001 - the point is to find these
         record(target, "crash", traceback.format_exc(limit=3))
+
+
+def check_in_child(target, fn, timeout_s: float = 20.0):
+    """:func:`check` in a forked process, for readers whose C libraries can
+    crash or loop on damaged input (HDF5): the process's death is counted,
+    not suffered."""
+    import os
+    import signal
+    import time
+
+    pid = os.fork()
+    if pid == 0:  # child: 0 read fine, 1 clean error, 2 other exception
+        code = 2
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                fn()
+            code = 0
+        except EcgToolError as exc:
+            code = 1 if "\n" not in str(exc) else 2
+        except BaseException:  # noqa: BLE001
+            traceback.print_exc(limit=3)
+        os._exit(code)
+    end = time.monotonic() + timeout_s
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if time.monotonic() > end:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            record(target, "process_died", f"no answer in {timeout_s:g} s (killed)")
+            return
+        time.sleep(0.002)
+    if os.WIFSIGNALED(status):
+        record(target, "process_died", f"killed by signal {os.WTERMSIG(status)}")
+    else:
+        record(target, ("ok", "clean_error", "crash")[min(os.WEXITSTATUS(status), 2)],
+               "exception in the child (traceback on stderr)")
 
 
 def patched(good: bytes, at: int, patch: bytes) -> bytes:
@@ -189,7 +228,7 @@ def main() -> None:
     @given(st.integers(0, len(good_h5) - 1), st.binary(min_size=1, max_size=16))
     def store_mutated(at, patch):
         (tmp / "s.h5").write_bytes(patched(good_h5, at, patch))
-        check("ecgtool store (bytes overwritten)", read_store)
+        check_in_child("ecgtool store (bytes overwritten)", read_store)
 
     beats = np.array([(1 << 10) | 100] * 4, "<u2").tobytes()
 
@@ -211,8 +250,10 @@ def main() -> None:
                edf_mutated, edfd_mutated, edf_header, store_mutated, annotation_bytes,
                detector):
         fn()
-    rows = [[t, c["ok"], c["clean_error"], c["crash"]] for t, c in COUNTS.items()]
-    table = md_table(["target", "read fine", "clean one-line error", "other exception"], rows)
+    rows = [[t, c["ok"], c["clean_error"], c["crash"], c["process_died"]]
+            for t, c in COUNTS.items()]
+    table = md_table(["target", "read fine", "clean one-line error", "other exception",
+                      "process crashed or hung"], rows)
     print(table)
     for t, f in FAILURES.items():
         print(f"\n{t}:\n" + "\n---\n".join(f))
@@ -220,8 +261,16 @@ def main() -> None:
                "failures": FAILURES}
     write_json("robustness", payload)
     mi = payload["machine"]
-    note = ("No input raised anything but the one-line error." if not FAILURES else
+    crashed = sum(c["crash"] for c in COUNTS.values())
+    died = sum(c["process_died"] for c in COUNTS.values())
+    note = ("No input raised anything but the one-line error." if not crashed else
             "Exceptions other than the one-line error were found; see the JSON.")
+    if died:
+        note += (f" {died} damaged store(s) crashed or hung the HDF5 library itself "
+                 "(a segfault or an endless loop inside libhdf5 reading a string "
+                 "attribute from a damaged global heap): no Python handler can catch that, "
+                 "so one such file stops the process that reads it. Not fixed; the store "
+                 "target runs each example in a child process to count them.")
     note += (" Found and fixed by this run earlier: a header signal line without a "
              "description gave a lead named None and an AttributeError; unnamed leads are "
              "now called ch0, ch1, ... A .mat file with one byte changed in its tags (an "
