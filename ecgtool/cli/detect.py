@@ -21,9 +21,10 @@ def detect(
     no_signal: bool = typer.Option(False, "--no-signal", help="Leave the signal out of an "
                                    "HDF5 store (smaller, but classify needs it)."),
     detector: Optional[list[str]] = typer.Option(
-        None, "--detector", metavar="NAME=VALUE", help="Change a detector setting, e.g. --detector "
-        "refractory_ms=250 or --detector split_rule=off (names: DetectorSettings in "
-        "ecgtool.signal.detect). Repeatable. Kept in an HDF5 store's beats attributes."),
+        None, "--detector", metavar="NAME=VALUE",
+        help="Change a detector setting, e.g. --detector refractory_ms=250 or --detector "
+        "split_rule=off (names: DetectorSettings in ecgtool.signal.detect). Repeatable. "
+        "Kept in an HDF5 store's beats attributes."),
     jobs: int = c.JobsOpt,
     scheduler: Optional[str] = c.SchedulerOpt,
     resume: bool = c.ResumeOpt,
@@ -52,10 +53,11 @@ def detect(
         return stream_detect(opts, quiet, settings=settings)
     counted = []
     attrs = {"detector": "ecgtool"}
-    if settings.changed():
+    changed = settings.changed()
+    if changed:
         import json
 
-        attrs["detector_settings"] = json.dumps(settings.changed())
+        attrs["detector_settings"] = json.dumps(changed)
 
     def run(todo):
         return counting_beats(batch.run(partial(detect_job, opts=opts, settings=settings),
