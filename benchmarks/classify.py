@@ -362,7 +362,10 @@ def render(payload: dict) -> None:
         f"commit {mi['commit'] or '?'}. Inter-patient only: no record gives beats to both "
         f"training and scoring. Gross statistics over pooled beats; macro F1 over N, S, V, F. "
         f"End to end: on ecgtool's detected beats, a missed beat counts as wrong and an "
-        f"extra detection as a false positive of its predicted class. The hyper-parameters "
+        f"extra detection as a false positive of its predicted class. \"cnn\" is what "
+        f"`ecgtool classify` outputs: the network's class revised by the rhythm around each "
+        f"beat (`ecgtool.rhythm.revise_labels`); \"{NETWORK_ONLY}\" is the network's class "
+        f"alone. The hyper-parameters "
         f"were set on record-grouped folds of the same DS1 records, so the DS1 figures are "
         f"optimistic beside a true DS2 test; the other databases were never used.\n\n"
         + table + "\n" + extra))
