@@ -102,16 +102,18 @@ def beats_from_source(src: Source, opts: ReadOptions,
     return Detected(rec, beats)
 
 
-def classify_job(src: Source, opts: ReadOptions, model: str | None = None) -> Detected:
-    """Beats of one source (detected or from a store), labelled by the classifier.
+def classify_job(src: Source, opts: ReadOptions, model: str | None = None,
+                 detector: DetectorSettings = DEFAULT_SETTINGS) -> Detected:
+    """Beats of one source (detected with ``detector``, or from a store),
+    labelled by the classifier.
 
     Long WFDB and EDF recordings are detected and labelled in blocks
     (:func:`long_record_detect`)."""
     from ecgtool.ml.classify import check_lead
 
     if src.kind != "store" and is_long(src):
-        return long_record_detect(src, opts, model, classify=True)
-    d = beats_from_source(src, opts)
+        return long_record_detect(src, opts, model, classify=True, settings=detector)
+    d = beats_from_source(src, opts, detector)
     check_lead(d.record.lead, model)
     d.beats.labels = label_in_blocks(d.record.signal, d.record.fs, d.beats.r_peak, model)
     return d
@@ -228,8 +230,10 @@ def expand_beat_sources(inputs: list[str], samples: bool = False,
 
 def analyse_job(src: Source, opts: ReadOptions, model: str | None = None,
                 classify: bool = True, ann_labels: bool | None = None,
-                settings: "RhythmSettings | None" = None) -> Analysis:
-    """Beats, labels and rhythm episodes of one source."""
+                settings: "RhythmSettings | None" = None,
+                detector: DetectorSettings = DEFAULT_SETTINGS) -> Analysis:
+    """Beats (found with ``detector`` where a signal is given), labels and
+    rhythm episodes of one source."""
     import numpy as np
 
     from ecgtool.rhythm import DEFAULT_RHYTHM, find_rhythms
@@ -249,14 +253,14 @@ def analyse_job(src: Source, opts: ReadOptions, model: str | None = None,
         ep = find_rhythms(bt.times_s, bt.labels, bt.proba, None, settings)
         return Analysis(src.name, bt.duration_s, bt.times_s, bt.labels, bt.proba, ep, [])
     if is_long(src):
-        return long_record_analysis(src, opts, model, classify, settings)
+        return long_record_analysis(src, opts, model, classify, settings, detector)
     # Episodes and verdicts never use the reference annotations; reading them
     # took an eighth of the time of a whole MIT-BIH record's analysis.
     opts = replace(opts, ann=None)
     if classify:
-        d = classify_job(src, opts, model)
+        d = classify_job(src, opts, model, detector)
     else:
-        d = beats_from_source(src, opts)
+        d = beats_from_source(src, opts, detector)
     rec, beats = d.record, d.beats
     # A long stored record is judged half an hour at a time, as in the block
     # path (whole, the quality measures of a day took a gigabyte).
@@ -286,7 +290,8 @@ _READ_S = 1800.0
 
 def long_record_analysis(src: Source, opts: ReadOptions, model: str | None = None,
                          classify: bool = True,
-                         settings: "RhythmSettings | None" = None) -> Analysis:
+                         settings: "RhythmSettings | None" = None,
+                         detector: DetectorSettings = DEFAULT_SETTINGS) -> Analysis:
     """Beats, labels and rhythm of a long WFDB or EDF recording, read and analysed in blocks.
 
     See :func:`_long_record`; rhythm runs on all beat times. Memory stays in
@@ -296,7 +301,8 @@ def long_record_analysis(src: Source, opts: ReadOptions, model: str | None = Non
     from ecgtool.rhythm import DEFAULT_RHYTHM, find_rhythms
 
     beats, _, noise, n = _long_record(src, opts, model if classify else None,
-                                      classify=classify, keep_signal=False, noise=True)
+                                      classify=classify, keep_signal=False, noise=True,
+                                      settings=detector)
     labels = beats.labels.aami if beats.labels is not None else None
     proba = beats.labels.proba if beats.labels is not None else None
     times = beats.r_peak / beats.fs

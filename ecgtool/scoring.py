@@ -11,6 +11,7 @@ from ecgtool.errors import EcgToolError
 from ecgtool.evaluate import (PACED_RECORDS, DetectionScore, EpisodeScore, gross,
                               gross_episodes, reference_rhythm, score_detection, score_episodes)
 from ecgtool.io.inputs import ReadOptions, Source, read_source
+from ecgtool.signal.detect import DEFAULT_SETTINGS, DetectorSettings
 
 
 @dataclass(frozen=True)
@@ -24,8 +25,9 @@ class RecordScore:
 
 def score_job(src: Source, opts: ReadOptions, beats_store: str | None = None,
               skip_learning: bool = False, window_s: float = 0.15, classes: bool = False,
-              model: str | None = None) -> RecordScore:
-    """Detect (or load) the beats of one annotated record and score them.
+              model: str | None = None,
+              detector: DetectorSettings = DEFAULT_SETTINGS) -> RecordScore:
+    """Detect (with ``detector``) or load the beats of one annotated record and score them.
 
     With ``classes``, the beats' AAMI classes are scored too: those of the
     store when it holds them (from ``ecgtool classify``), else the classifier
@@ -52,14 +54,14 @@ def score_job(src: Source, opts: ReadOptions, beats_store: str | None = None,
         peaks = stored.r_peak
     elif is_long(src):
         # Read and detected in blocks: the same beats as one pass.
-        d = detect_job(src, opts)
+        d = detect_job(src, opts, detector)
         rec, peaks = d.record, d.beats.r_peak
     else:
         from ecgtool.signal.detect import detect_r_peaks
 
         if src.kind != "store":
             rec = read_source(src, opts)
-        peaks = detect_r_peaks(rec.signal, rec.fs)
+        peaks = detect_r_peaks(rec.signal, rec.fs, detector)
     if rec.annotations is None:
         raise EcgToolError("no reference annotations (.atr) to score against", src.path)
     detection = score_detection(rec.name, rec.annotations, peaks, rec.fs, rec.n_samples,

@@ -77,12 +77,27 @@ def test_detector_settings_from_the_command_line(tmp_path):
     with h5py.File(out) as f:
         g = f["records/119/beats"]
         assert n_default - g["r_peak"].shape[0] > 150
+        g_count = g["r_peak"].shape[0]
         assert json.loads(g.attrs["detector_settings"]) == {"refractory_ms": 600.0,
                                                             "split_rule": "off"}
     streamed = runner.invoke(app, ["detect", "-", "--fs", "360", "-q", "--detector",
                                    "refractory_ms=600"],
                              input="\n".join(f"{v:.4f}" for v in _signal119()[:36000]) + "\n")
     assert streamed.exit_code == 0, streamed.output
+    # The commands that detect before they label use the same settings.
+    same = ["--detector", "refractory_ms=600", "--detector", "split_rule=off"]
+    labelled = run("classify", "sample:119", "-q", *same)
+    assert labelled.exit_code == 0, labelled.output
+    assert len(labelled.stdout.splitlines()) - 1 == g_count
+    for cmd in ("rhythm", "diagnose"):
+        r = run(cmd, "sample:119", "-q", *same, "--out", tmp_path / f"{cmd}.h5")
+        assert r.exit_code == 0, r.output
+        with h5py.File(tmp_path / f"{cmd}.h5") as f:
+            assert f["records/119/beats/r_peak"].shape[0] == g_count
+    scored = run("evaluate", "sample:119", "-q", *same, "--out", tmp_path / "s.json")
+    assert scored.exit_code == 0, scored.output
+    gross = json.loads((tmp_path / "s.json").read_text())["gross"]["gross"]
+    assert gross["tp"] + gross["fp"] == g_count
     for bad, words in ((["refractory=1"], ["unknown detector setting", "refractory_ms"]),
                        (["threshold=abc"], ["wants a number"]),
                        (["split_rule=maybe"], ["'on' or 'off'"]),

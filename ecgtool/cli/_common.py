@@ -82,6 +82,34 @@ def name_values(items: Optional[list[str]], option: str) -> dict[str, str]:
     return out
 
 
+DetectorOpt = typer.Option(
+    None, "--detector", metavar="NAME=VALUE",
+    help="Change a detector setting, e.g. --detector refractory_ms=250 or --detector "
+    "split_rule=off (names: DetectorSettings in ecgtool.signal.detect). Repeatable. "
+    "Beats read from a store stay as they were detected.")
+
+
+def detector_settings(items: Optional[list[str]]):
+    """``DetectorSettings`` from ``--detector NAME=VALUE`` values."""
+    from ecgtool.signal.detect import DetectorSettings
+
+    try:
+        return DetectorSettings.with_overrides(name_values(items, "--detector"))
+    except ValueError as exc:
+        raise EcgToolError(str(exc)) from None
+
+
+def detector_attrs(settings, **more) -> dict:
+    """Beats-table attributes naming the detector and the settings changed."""
+    attrs = {"detector": "ecgtool", **more}
+    changed = settings.changed()
+    if changed:
+        import json
+
+        attrs["detector_settings"] = json.dumps(changed)
+    return attrs
+
+
 def output_kind(out: Optional[str]) -> str:
     """``"stdout"``, ``"store"`` or ``"csv"`` for an ``--out`` value."""
     if out is None or out == "-":

@@ -21,6 +21,7 @@ def classify(
     fs: Optional[float] = c.FsOpt,
     column: Optional[str] = c.ColumnOpt,
     units: str = c.UnitsOpt,
+    detector: Optional[list[str]] = c.DetectorOpt,
     jobs: int = c.JobsOpt,
     scheduler: Optional[str] = c.SchedulerOpt,
     resume: bool = c.ResumeOpt,
@@ -39,6 +40,7 @@ def classify(
     from ecgtool.ml.model_io import load_model
     from ecgtool.pipeline import classify_job
 
+    settings = c.detector_settings(detector)
     opts = c.read_options(channel, fs, column, units)
     srcs = c.sources(inputs, sample)
     c.check_output_path(out)
@@ -46,12 +48,13 @@ def classify(
     counted = []
 
     def run(todo):
-        return counting_beats(batch.run(partial(classify_job, opts=opts, model=clf.path), todo,
+        return counting_beats(batch.run(partial(classify_job, opts=opts, model=clf.path,
+                                                detector=settings), todo,
                                         jobs=jobs, progress=not quiet, label="classify",
                                         spawn=True, scheduler=scheduler), counted)
 
-    attrs = {"detector": "ecgtool", "model": clf.path,
-             "model_training_records": clf.card.get("training_records", [])}
+    attrs = c.detector_attrs(settings, model=clf.path,
+                             model_training_records=clf.card.get("training_records", []))
     done, failures = run_and_write(srcs, run, out, write_detected(True, attrs), beats_header,
                                    beats_rows, resume, quiet)
     if not quiet and done:

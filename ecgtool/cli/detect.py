@@ -20,11 +20,7 @@ def detect(
     units: str = c.UnitsOpt,
     no_signal: bool = typer.Option(False, "--no-signal", help="Leave the signal out of an "
                                    "HDF5 store (smaller, but classify needs it)."),
-    detector: Optional[list[str]] = typer.Option(
-        None, "--detector", metavar="NAME=VALUE",
-        help="Change a detector setting, e.g. --detector refractory_ms=250 or --detector "
-        "split_rule=off (names: DetectorSettings in ecgtool.signal.detect). Repeatable. "
-        "Kept in an HDF5 store's beats attributes."),
+    detector: Optional[list[str]] = c.DetectorOpt,
     jobs: int = c.JobsOpt,
     scheduler: Optional[str] = c.SchedulerOpt,
     resume: bool = c.ResumeOpt,
@@ -37,12 +33,8 @@ def detect(
     from ecgtool.cli._write import (beats_header, beats_rows, counting_beats, run_and_write,
                                     summary, write_detected)
     from ecgtool.pipeline import detect_job
-    from ecgtool.signal.detect import DetectorSettings
 
-    try:
-        settings = DetectorSettings.with_overrides(c.name_values(detector, "--detector"))
-    except ValueError as exc:
-        raise c.EcgToolError(str(exc)) from None
+    settings = c.detector_settings(detector)
     opts = c.read_options(channel, fs, column, units)
     srcs = c.sources(inputs, sample)
     c.check_output_path(out)
@@ -52,12 +44,7 @@ def detect(
 
         return stream_detect(opts, quiet, settings=settings)
     counted = []
-    attrs = {"detector": "ecgtool"}
-    changed = settings.changed()
-    if changed:
-        import json
-
-        attrs["detector_settings"] = json.dumps(changed)
+    attrs = c.detector_attrs(settings)
 
     def run(todo):
         return counting_beats(batch.run(partial(detect_job, opts=opts, settings=settings),

@@ -28,6 +28,7 @@ def diagnose(
     fs: Optional[float] = c.FsOpt,
     column: Optional[str] = c.ColumnOpt,
     units: str = c.UnitsOpt,
+    detector: Optional[list[str]] = c.DetectorOpt,
     jobs: int = c.JobsOpt,
     scheduler: Optional[str] = c.SchedulerOpt,
     resume: bool = c.ResumeOpt,
@@ -50,7 +51,8 @@ def diagnose(
     if html:
         c.check_output_path(html)
     srcs, job, model_path = analysis_setup(inputs, sample, ann, ann_labels, no_classify, model,
-                                           c.read_options(channel, fs, column, units), out)
+                                           c.read_options(channel, fs, column, units), out,
+                                           detector=c.detector_settings(detector))
     stdin = any(s.path == "-" for s in srcs)
     items = []
     thresholds = asdict(th)

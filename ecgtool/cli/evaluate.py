@@ -33,6 +33,7 @@ def evaluate(
                                       "JSON here."),
     sample: bool = c.SampleOpt,
     channel: Optional[str] = c.ChannelOpt,
+    detector: Optional[list[str]] = c.DetectorOpt,
     jobs: int = c.JobsOpt,
     quiet: bool = c.QuietOpt,
 ) -> int:
@@ -50,7 +51,8 @@ def evaluate(
 
     opts = c.read_options(channel)
     if rhythm:
-        return _evaluate_rhythm(inputs, sample, ann, rhythm, model, opts, out, jobs, quiet)
+        return _evaluate_rhythm(inputs, sample, ann, rhythm, model, opts, out, jobs, quiet,
+                                c.detector_settings(detector))
     if ann:
         raise c.EcgToolError("--ann goes with --rhythm (beats are scored against the .atr)")
     srcs = c.sources(inputs, sample)
@@ -61,7 +63,8 @@ def evaluate(
 
         model = str(load_model(model).path)  # a bad model directory fails once, here
     job = partial(score_job, opts=opts, beats_store=beats, skip_learning=skip_learning,
-                  window_s=window, classes=classes, model=model)
+                  window_s=window, classes=classes, model=model,
+                  detector=c.detector_settings(detector))
     scores, failed = _scores(job, srcs, jobs, quiet, spawn=classes)
     if classes:
         _warn_fitted([s.detection.record for s in scores if s.classified_now], model)
@@ -74,7 +77,8 @@ def evaluate(
     return 1 if failed else 0
 
 
-def _evaluate_rhythm(inputs, sample, ann, rhythm, model, opts, out, jobs, quiet) -> int:
+def _evaluate_rhythm(inputs, sample, ann, rhythm, model, opts, out, jobs, quiet,
+                     detector) -> int:
     import json
     from functools import partial
 
@@ -82,7 +86,7 @@ def _evaluate_rhythm(inputs, sample, ann, rhythm, model, opts, out, jobs, quiet)
     from ecgtool.scoring import rhythm_score_job, rhythm_table
 
     srcs, analyse, model_path = analysis_setup(inputs, sample, ann, None, False, model, opts,
-                                               out)
+                                               out, detector=detector)
     job = partial(rhythm_score_job, analyse=analyse, rhythm=rhythm.lower())
     scores, failed = _scores(job, srcs, jobs, quiet, spawn=not ann)
     if model_path is not None:

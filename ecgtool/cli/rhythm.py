@@ -30,6 +30,7 @@ def rhythm(
     fs: Optional[float] = c.FsOpt,
     column: Optional[str] = c.ColumnOpt,
     units: str = c.UnitsOpt,
+    detector: Optional[list[str]] = c.DetectorOpt,
     jobs: int = c.JobsOpt,
     scheduler: Optional[str] = c.SchedulerOpt,
     resume: bool = c.ResumeOpt,
@@ -45,7 +46,7 @@ def rhythm(
     settings = replace(DEFAULT_RHYTHM, window_beats=window)
     srcs, job, model_path = analysis_setup(inputs, sample, ann, ann_labels, no_classify, model,
                                            c.read_options(channel, fs, column, units), out,
-                                           settings)
+                                           settings, c.detector_settings(detector))
     stdin = any(s.path == "-" for s in srcs)
 
     def run(todo):
@@ -60,11 +61,12 @@ def rhythm(
 
 
 def analysis_setup(inputs, sample, ann, ann_labels, no_classify, model, opts, out,
-                   settings=None):
+                   settings=None, detector=None):
     """Sources, the per-record job and the model path, shared by rhythm and diagnose."""
     from functools import partial
 
     from ecgtool.pipeline import analyse_job, expand_beat_sources
+    from ecgtool.signal.detect import DEFAULT_SETTINGS
 
     srcs = expand_beat_sources(list(inputs or []), sample, ann)
     if not srcs:
@@ -76,7 +78,8 @@ def analysis_setup(inputs, sample, ann, ann_labels, no_classify, model, opts, ou
 
         model_path = load_model(model).path  # a bad model fails once, before any work
     job = partial(analyse_job, opts=opts, model=model_path, classify=not no_classify,
-                  ann_labels=ann_labels, settings=settings)
+                  ann_labels=ann_labels, settings=settings,
+                  detector=detector or DEFAULT_SETTINGS)
     return srcs, job, model_path
 
 
