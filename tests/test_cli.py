@@ -94,6 +94,7 @@ def test_detector_settings_from_the_command_line(tmp_path):
         assert r.exit_code == 0, r.output
         with h5py.File(tmp_path / f"{cmd}.h5") as f:
             assert f["records/119/beats/r_peak"].shape[0] == g_count
+            assert "split_rule" in f["records/119/beats"].attrs["detector_settings"]
     scored = run("evaluate", "sample:119", "-q", *same, "--out", tmp_path / "s.json")
     assert scored.exit_code == 0, scored.output
     gross = json.loads((tmp_path / "s.json").read_text())["gross"]["gross"]

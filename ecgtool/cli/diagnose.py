@@ -50,9 +50,10 @@ def diagnose(
         raise c.EcgToolError(str(exc)) from None
     if html:
         c.check_output_path(html)
+    det = c.detector_settings(detector)
     srcs, job, model_path = analysis_setup(inputs, sample, ann, ann_labels, no_classify, model,
                                            c.read_options(channel, fs, column, units), out,
-                                           detector=c.detector_settings(detector))
+                                           detector=det)
     stdin = any(s.path == "-" for s in srcs)
     items = []
     thresholds = asdict(th)
@@ -71,7 +72,7 @@ def diagnose(
 
     def write(w, value, name):
         a, rep = value
-        write_analysis(w, a, name, {**rep.as_dict(), "thresholds": thresholds})
+        write_analysis(w, a, name, {**rep.as_dict(), "thresholds": thresholds}, det)
 
     def line(value):
         return json.dumps({**value[1].as_dict(), "thresholds": thresholds}, default=float) + "\n"

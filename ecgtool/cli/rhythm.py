@@ -38,23 +38,25 @@ def rhythm(
 ) -> int:
     """Find AF, VT/SVT runs, bigeminy/trigeminy, pauses, brady/tachycardia and noise."""
     from dataclasses import replace
+    from functools import partial
 
     from ecgtool import batch
     from ecgtool.cli._write import run_and_write, summary
     from ecgtool.rhythm import DEFAULT_RHYTHM
 
     settings = replace(DEFAULT_RHYTHM, window_beats=window)
+    det = c.detector_settings(detector)
     srcs, job, model_path = analysis_setup(inputs, sample, ann, ann_labels, no_classify, model,
                                            c.read_options(channel, fs, column, units), out,
-                                           settings, c.detector_settings(detector))
+                                           settings, det)
     stdin = any(s.path == "-" for s in srcs)
 
     def run(todo):
         return batch.run(job, todo, jobs=1 if stdin else jobs, progress=not quiet,
                          label="rhythm", spawn=model_path is not None, scheduler=scheduler)
 
-    done, failures = run_and_write(srcs, run, out, write_analysis, episodes_header,
-                                   episodes_rows, resume, quiet)
+    done, failures = run_and_write(srcs, run, out, partial(write_analysis, detector=det),
+                                   episodes_header, episodes_rows, resume, quiet)
     if not quiet and done:
         summary("rhythm of ", done, failures, out)
     return 1 if failures or not done else 0
@@ -83,11 +85,13 @@ def analysis_setup(inputs, sample, ann, ann_labels, no_classify, model, opts, ou
     return srcs, job, model_path
 
 
-def write_analysis(w, a, name, summary: dict | None = None):
-    """One analysed record into a store: signal and beats when known, episodes, summary."""
+def write_analysis(w, a, name, summary: dict | None = None, detector=None):
+    """One analysed record into a store: signal and beats when known, episodes, summary;
+    the ``detector`` settings beside the beats when they were changed."""
     from ecgtool.io import store
 
-    g = w.begin(name, a.record, a.beats, fs=None if a.record else 1.0)
+    attrs = c.detector_attrs(detector) if detector is not None and detector.changed() else None
+    g = w.begin(name, a.record, a.beats, fs=None if a.record else 1.0, beats_attrs=attrs)
     g.attrs["duration_s"] = a.duration_s
     store.write_table(g, "episodes", a.episodes.columns())
     if summary is not None:
