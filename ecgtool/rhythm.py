@@ -265,6 +265,11 @@ def premature_beats(rr: np.ndarray, early: float = EARLY, pause: float = 0.1,
     return out
 
 
+def _plausible(rr: np.ndarray, st: "RhythmSettings") -> np.ndarray:
+    # Intervals a heart can make: longer than 0.2 s, shorter than a pause.
+    return (rr > 0.2) & (rr < st.pause_s)
+
+
 def early_beats(rr: np.ndarray, plausible: np.ndarray, half: int,
                 early: float = EARLY) -> np.ndarray:
     """Beats whose interval is under ``early`` times the mean of the plausible
@@ -317,7 +322,7 @@ def revise_labels(beat_times_s: np.ndarray, labels: np.ndarray,
     if n < 3:
         return lab.copy()
     rr = np.diff(t)
-    plausible = (rr > 0.2) & (rr < st.pause_s)
+    plausible = _plausible(rr, st)
     score = _interval_rhythms(t, lab, None, None, st)[2]
     # Each beat takes the larger score of its two intervals.
     irregular = np.zeros(n, dtype=bool)
@@ -415,7 +420,7 @@ def _interval_rhythms(t: np.ndarray, labels, proba, noise_spans, settings: Rhyth
         st = replace(st, window_beats=max(m, 6), af_min_beats=max(4, min(st.af_min_beats, m // 2)))
     lab = None if labels is None else np.asarray(labels, dtype="<U1")
     # Intervals that touch an ectopic beat say nothing about the atrial rhythm.
-    plausible = (rr > 0.2) & (rr < st.pause_s)
+    plausible = _plausible(rr, st)
     # Intervals next to an ectopic beat are taken out of the AF score: V and F
     # beats, and S beats that come early. Without labels, beats whose timing
     # looks ectopic (early, then a compensatory pause). With labels, timing
