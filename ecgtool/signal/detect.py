@@ -105,8 +105,8 @@ class DetectorSettings:
             except ValueError:
                 raise ValueError(f"detector setting {name} wants a number, got {text!r}") from None
             if not np.isfinite(v) or v < 0 or (name.endswith("_ms") and v == 0):
-                raise ValueError(f"detector setting {name} must be a positive number, "
-                                 f"got {text!r}")
+                raise ValueError(f"detector setting {name} must not be negative"
+                                 f"{' or zero' if name.endswith('_ms') else ''}, got {text!r}")
             values[name] = v
         return replace(cls(), **values)
 
