@@ -71,6 +71,21 @@ def test_rate_and_hrv_helpers():
     assert sdnn == pytest.approx(10.05, abs=0.1) and rmssd == pytest.approx(20.0)
 
 
+def test_hrv_from_beat_times_alone_leaves_out_ectopic_beats(rec119):
+    # 119 has 444 PVCs, many in bigeminy. From its beat times alone (as from
+    # a .qrs file), HRV must come near the figures of its normal-to-normal
+    # intervals; counting the PVCs' intervals gave 6x the SDNN, 14x the RMSSD.
+    from ecgtool.beats.labels import aami_labels
+
+    ann = rec119.annotations
+    lab = aami_labels(np.asarray(ann.symbol))
+    keep = lab != ""
+    t = np.asarray(ann.sample)[keep] / rec119.fs
+    sdnn_ref, rmssd_ref = hrv(t, lab[keep])
+    sdnn, rmssd = hrv(t, None)
+    assert sdnn_ref < sdnn < 1.25 * sdnn_ref and rmssd_ref < rmssd < 1.5 * rmssd_ref
+
+
 def test_rate_leaves_out_intervals_across_unreadable_spans(rec119):
     # Two minutes of lost signal (a lead off, an EDF+D gap): the beats on
     # either side are 2 minutes apart, which says nothing about the heart.
