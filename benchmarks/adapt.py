@@ -11,7 +11,8 @@
    the CPSC 2021 records (200 Hz, lead II).
 
 For each: target per-class Se/+P and macro F1 (N, S, V, F present), source
-macro F1 before and after, and a fresh logistic-regression domain classifier
+macro F1 before and after (of what ``classify --model`` outputs, the
+network's class revised by each record's rhythm, and of the network alone), and a fresh logistic-regression domain classifier
 on the encoder features (accuracy on a held-out half; 50 % is chance),
 before and after. DANN is guarded as in ``ecgtool adapt``: the source
 model's validation records are left out of it, and the last checked step
@@ -88,7 +89,7 @@ def macro(m):
 
 
 def run_shift(name, model_dir, source_train: BeatDataset, source_test: BeatDataset,
-              target_train: BeatDataset, target_test: BeatDataset, steps):
+              target_train: BeatDataset, target_test: BeatDataset, steps, fs: dict):
     clf = load_model(model_dir)
     cfg = clf.card["config"]
     unlabelled = BeatDataset(target_train.waves, target_train.rr,
@@ -101,10 +102,14 @@ def run_shift(name, model_dir, source_train: BeatDataset, source_test: BeatDatas
     source_train = source_train.select(~np.isin(source_train.records, val))
     res = adapt(source_train, unlabelled, clf.params, cfg, replace(DannConfig(), steps=steps),
                 check=check)
-    out = {"target_before": evaluate_labels(clf.params, cfg, target_test),
-           "target_after": evaluate_labels(res.params, cfg, target_test),
-           "source_before": evaluate_labels(clf.params, cfg, source_test),
-           "source_after": evaluate_labels(res.params, cfg, source_test)}
+    out = {}
+    # "network": the network's class; "classify": what `classify --model`
+    # outputs, the network's class revised by each record's rhythm.
+    for output, rates in (("network", None), ("classify", fs)):
+        for when, p in (("before", clf.params), ("after", res.params)):
+            out.setdefault(output, {})[f"target_{when}"] = evaluate_labels(p, cfg, target_test,
+                                                                           rates)
+            out[output][f"source_{when}"] = evaluate_labels(p, cfg, source_test, rates)
     fb_s, fb_t = encode(clf.params, cfg, source_test), encode(clf.params, cfg, target_test)
     fa_s, fa_t = encode(res.params, cfg, source_test), encode(res.params, cfg, target_test)
     out["domain_acc_before"] = domain_accuracy(fb_s, fb_t)
@@ -115,9 +120,12 @@ def run_shift(name, model_dir, source_train: BeatDataset, source_test: BeatDatas
     out["plot"] = str(png.relative_to(RESULTS_DIR.parent))
     out["dann_history"] = res.history
     out["kept_step"], out["source_check"] = res.kept_step, res.source_check
-    print(f"{name}: target macro F1 {macro(out['target_before']):.3f} -> "
-          f"{macro(out['target_after']):.3f}, source {macro(out['source_before']):.3f} -> "
-          f"{macro(out['source_after']):.3f}, domain acc {out['domain_acc_before']:.2f} -> "
+    for output in ("classify", "network"):
+        o = out[output]
+        print(f"{name} ({output}): target macro F1 {macro(o['target_before']):.3f} -> "
+              f"{macro(o['target_after']):.3f}, source {macro(o['source_before']):.3f} -> "
+              f"{macro(o['source_after']):.3f}", flush=True)
+    print(f"{name}: domain acc {out['domain_acc_before']:.2f} -> "
           f"{out['domain_acc_after']:.2f}, kept step {res.kept_step}", flush=True)
     return out
 
@@ -149,7 +157,8 @@ def main() -> None:
         tgt = [read_wfdb(mit / n, channel=other_lead(mit / n)) for n in half_b]
         payload["shifts"]["lead shift"] = run_shift(
             "Lead shift", model_a, src_train, src_test, detected_beats(tgt),
-            BeatDataset.concat([reference_dataset(r) for r in tgt]), args.steps)
+            BeatDataset.concat([reference_dataset(r) for r in tgt]), args.steps,
+            {r.name: r.fs for r in tgt})
         payload["shifts"]["lead shift"]["records"] = {"A": half_a, "B": half_b,
                                                       "target_leads": [r.lead for r in tgt]}
         # 2 and 3 share one source model that never saw 118 or H.
@@ -159,7 +168,8 @@ def main() -> None:
         model_s = f"{tmp}/s"
         train_model(recs_s, model_s, n_val=3)
         src_train = BeatDataset.concat([reference_dataset(r) for r in recs_s])
-        src_test = BeatDataset.concat([reference_dataset(read_wfdb(mit / n)) for n in held])
+        held_recs = [read_wfdb(mit / n) for n in held]
+        src_test = BeatDataset.concat([reference_dataset(r) for r in held_recs])
         shifts = []
         nst = sorted((root / "nstdb").glob("118e*.hea"))
         if nst:
@@ -170,21 +180,24 @@ def main() -> None:
         for name, tgt in shifts:
             tgt = [r for r in tgt if r.annotations is not None]
             res = run_shift(name, model_s, src_train, src_test, detected_beats(tgt),
-                            BeatDataset.concat([reference_dataset(r) for r in tgt]), args.steps)
+                            BeatDataset.concat([reference_dataset(r) for r in tgt]), args.steps,
+                            {r.name: r.fs for r in held_recs + tgt})
             res["records"] = {"source": train_names, "source_test": held,
                               "target": [r.name for r in tgt]}
             payload["shifts"][name.lower()] = res
     write_json("adapt", payload)
     rows = []
     for name, r in payload["shifts"].items():
-        for when in ("before", "after"):
-            t = r[f"target_{when}"]
-            cells = [name, "source-only" if when == "before" else "DANN"]
+        for output, when in (("classify", "before"), ("classify", "after"),
+                             ("network", "before"), ("network", "after")):
+            t = r[output][f"target_{when}"]
+            cells = [name, ("source-only" if when == "before" else "DANN")
+                     + ("" if output == "classify" else ", network only")]
             for c in ("N", "S", "V", "F"):
                 x = t[c]
                 cells.append("-" if not x["n"] else
                              f"{100 * x['se']:.0f} / {100 * x['ppv']:.0f} ({x['n']})")
-            cells += [f"{macro(t):.3f}", f"{macro(r[f'source_{when}']):.3f}",
+            cells += [f"{macro(t):.3f}", f"{macro(r[output][f'source_{when}']):.3f}",
                       f"{100 * r[f'domain_acc_{when}']:.0f}",
                       "-" if when == "before" else f"{r['kept_step']}"]
             rows.append(cells)
@@ -198,7 +211,10 @@ def main() -> None:
         f"Measured {mi['date']}, commit {mi['commit'] or '?'}. Target labels are used only "
         f"for scoring, but the DANN settings (`DannConfig`) were chosen among others after "
         f"all were scored here, so the DANN rows are optimistic. Macro F1 over N, S, V and F "
-        f"(classes with reference beats). Source macro F1 is scored on records that neither "
+        f"(classes with reference beats). Rows without a suffix score what "
+        f"`ecgtool classify --model` outputs: the network's class revised by the rhythm "
+        f"around each beat (`ecgtool.rhythm.revise_labels`); \"network only\" rows score the "
+        f"network's class alone (the form of earlier runs). Source macro F1 is scored on records that neither "
         f"the source model nor DANN trained on; DANN keeps the last step (of "
         f"{DannConfig().steps}, checked every {DannConfig().check_every}) within a point of "
         f"the start on the source model's own validation records, a different set. Feature "

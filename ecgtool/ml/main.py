@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from typing import Callable
 
+import numpy as np
+
 from ecgtool.errors import EcgToolError
 from ecgtool.io.records import Record
 from ecgtool.ml.input_pipeline import BeatDataset, reference_dataset, split_records
@@ -125,11 +127,20 @@ def encode(params: dict, model_config: dict, ds: BeatDataset, batch: int = 4096)
     return np.concatenate(out) if out else np.zeros((0, keep.get("hidden", 64)))
 
 
-def evaluate_labels(params: dict, model_config: dict, ds: BeatDataset) -> dict:
+def evaluate_labels(params: dict, model_config: dict, ds: BeatDataset,
+                    fs: dict[str, float] | None = None) -> dict:
     """Per-class metrics of a parameter set on labelled beats; macro F1 over
-    N, S, V and F (``MACRO_CLASSES``), as in ``benchmarks/classify.py``."""
+    N, S, V and F (``MACRO_CLASSES``), as in ``benchmarks/classify.py``.
+
+    With ``fs`` (each record's sampling rate), the classes scored are those
+    ``ecgtool classify`` outputs: the network's, revised by the rhythm of
+    each record's beats (:func:`ecgtool.ml.classify.aami_classes`); without
+    it, the network's alone.
+    """
     import jax
 
+    from ecgtool.beats.labels import class_index
+    from ecgtool.ml.classify import aami_classes
     from ecgtool.ml.train import (MACRO_CLASSES, TrainConfig, class_metrics, class_weights,
                                   confusion, create_train_state, predict_logits)
 
@@ -138,10 +149,16 @@ def evaluate_labels(params: dict, model_config: dict, ds: BeatDataset) -> dict:
     cfg = TrainConfig(**keep)
     state = create_train_state(jax.random.PRNGKey(0), cfg,
                                class_weights(ds.labels, 1.0)).replace(params=params)
+    logits = predict_logits(state, ds)
+    pred = logits.argmax(axis=1)
+    if fs is not None:
+        # Every beat of a record, labelled or not, is part of its rhythm.
+        for name in np.unique(ds.records):
+            at = ds.records == name
+            pred[at] = class_index(aami_classes(logits[at], ds.r_peak[at] / fs[str(name)]))
     lab = ds.labels >= 0
-    sub = ds.select(lab)
-    return class_metrics(confusion(sub.labels, predict_logits(state, sub).argmax(axis=1)),
-                         min_count=1, classes=MACRO_CLASSES)
+    return class_metrics(confusion(ds.labels[lab], pred[lab]), min_count=1,
+                         classes=MACRO_CLASSES)
 
 
 def sensitivity_losses(before: dict, after: dict, min_beats: int = 20,
@@ -209,8 +226,10 @@ def adapt_model(source: list[Record], target: list[Record], out, init=None,
         summary["source_before"], summary["source_after"] = res.source_start, res.source_kept
         summary["source_se_losses"] = sensitivity_losses(res.source_start, res.source_kept)
     if target_labels and (tgt.labels >= 0).any():
-        summary["target_before"] = evaluate_labels(clf.params, model_config, tgt)
-        summary["target_after"] = evaluate_labels(res.params, model_config, tgt)
+        # Scored as `classify --model` labels them: revised by each record's rhythm.
+        fs = {r.name: r.fs for r in target}
+        summary["target_before"] = evaluate_labels(clf.params, model_config, tgt, fs)
+        summary["target_after"] = evaluate_labels(res.params, model_config, tgt, fs)
     card = {k: v for k, v in clf.card.items() if k in ("config", "training_records",
                                                        "validation_records")}
     card.update(res.card())
