@@ -218,7 +218,9 @@ def main() -> None:
         f"the source model nor DANN trained on; DANN keeps the last step (of "
         f"{DannConfig().steps}, checked every {DannConfig().check_every}) within a point of "
         f"the start on the source model's own validation records, a different set. Feature "
-        f"plots (PCA, source vs target, before and after): {plots}.\n\n" + table + "\n"))
+        f"plots (PCA, source vs target, before and after): {plots}. DANN is not "
+        f"bit-reproducible between runs (multi-threaded CPU reductions): two runs of the "
+        f"same code differed by up to 1.8 points of target macro F1.\n\n" + table + "\n"))
 
 
 if __name__ == "__main__":
