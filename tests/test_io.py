@@ -1,5 +1,6 @@
 """Readers: WFDB, CinC .mat + .hea, header-less .mat, CSV; store round trip."""
 
+import json
 import shutil
 
 import numpy as np
@@ -35,6 +36,56 @@ def _copy_record(tmp_path, name="119"):
     for ext in ("hea", "dat", "atr"):
         shutil.copy(sample_path(name).with_suffix("." + ext), tmp_path / f"{name}.{ext}")
     return tmp_path / name
+
+
+def _multi_segment(tmp_path):
+    # 90 s of record 119 as a variable-layout multi-segment record, as in
+    # MIMIC: both leads for 20 s, a 10-s null segment, 20 s of V1 alone,
+    # then 40 s with the leads in the other order.
+    import wfdb
+
+    x = read_wfdb(sample_path("119"), all_leads=True, ann=None, sampto=90 * 360).signals
+    kw = dict(fs=360, write_dir=str(tmp_path))
+    wfdb.wrsamp("m_1", units=["mV", "mV"], sig_name=["MLII", "V1"], p_signal=x[:7200],
+                fmt=["212", "212"], adc_gain=[200, 200], baseline=[1024, 1024], **kw)
+    wfdb.wrsamp("m_2", units=["mV"], sig_name=["V1"], p_signal=x[10800:18000, 1:],
+                fmt=["16"], adc_gain=[200], baseline=[0], **kw)
+    wfdb.wrsamp("m_3", units=["mV", "mV"], sig_name=["V1", "MLII"],
+                p_signal=x[18000:32400, ::-1], fmt=["16", "16"], adc_gain=[200, 200],
+                baseline=[0, 0], **kw)
+    (tmp_path / "m_layout.hea").write_text(
+        "m_layout 2 360 0\n~ 0 200/mV 12 0 0 0 0 MLII\n~ 0 200/mV 12 0 0 0 0 V1\n")
+    (tmp_path / "m.hea").write_text(
+        "m/5 2 360 32400\nm_layout 0\nm_1 7200\n~ 3600\nm_2 7200\nm_3 14400\n")
+    return tmp_path / "m", x
+
+
+def test_multi_segment_record_reads_as_one_signal_with_gaps(tmp_path):
+    base, x = _multi_segment(tmp_path)
+    rec = read_wfdb(base, all_leads=True)
+    assert rec.leads == ["MLII", "V1"] and rec.signals.shape == (32400, 2)
+    gap = np.isnan(rec.signals)
+    assert gap[:, 0].nonzero()[0].tolist() == list(range(7200, 18000))
+    assert gap[:, 1].nonzero()[0].tolist() == list(range(7200, 10800))
+    assert np.allclose(rec.signals[~gap[:, 0], 0], x[~gap[:, 0], 0], atol=0.005)
+    assert np.allclose(rec.signals[~gap[:, 1], 1], x[~gap[:, 1], 1], atol=0.005)
+    block = read_wfdb(base, channel="V1", sampfrom=9000, sampto=20000, checksum=False)
+    assert np.array_equal(block.signal, rec.signals[9000:20000, 1], equal_nan=True)
+    # The folder holds one record: its segments and layout are parts of it.
+    assert [s.name for s in expand_inputs([str(tmp_path)])] == ["m"]
+    assert [s.name for s in expand_inputs([str(tmp_path / "*.hea")])] == ["m"]
+    # Beats only where the lead is; the gaps are unreadable time, not pauses.
+    from typer.testing import CliRunner
+
+    from ecgtool.cli import app
+
+    out = CliRunner().invoke(app, ["diagnose", str(base), "--out", "-"])
+    report = json.loads(out.stdout.splitlines()[0])
+    assert report["analysed_s"] == pytest.approx(60.0) and report["pauses"] == 0
+    assert 60 <= report["n_beats"] <= 70
+    (tmp_path / "m_2.dat").unlink()
+    with pytest.raises(EcgToolError, match="m_2.dat of segment m_2 is missing"):
+        read_wfdb(base)
 
 
 def test_missing_dat(tmp_path):

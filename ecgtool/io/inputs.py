@@ -77,6 +77,35 @@ def _bare_mat(path: Path) -> bool:
     return path.suffix.lower() == ".mat" and not path.with_suffix(".hea").is_file()
 
 
+def _segment_names(hea: Path) -> set[str]:
+    # The segments (and layout) a multi-segment record's header lists: they
+    # are parts of that record, not records of their own.
+    try:
+        with open(hea, errors="replace") as f:
+            lines = [ln.split() for ln in f.read(1 << 16).splitlines()
+                     if ln.strip() and not ln.lstrip().startswith("#")]
+    except OSError:
+        return set()
+    if not lines or "/" not in lines[0][0]:
+        return set()
+    try:
+        n = int(lines[0][0].split("/", 1)[1])
+    except ValueError:
+        return set()
+    return {ln[0] for ln in lines[1:n + 1]} - {"~"}
+
+
+def _drop_segments(sources: list[Source]) -> list[Source]:
+    # A folder or glob of a multi-segment record holds its segments'
+    # headers too; keep the record and drop its parts.
+    parts = set()
+    for s in sources:
+        if s.kind == "wfdb":
+            base = Path(s.path)
+            parts |= {str(base.parent / n) for n in _segment_names(base.with_suffix(".hea"))}
+    return [s for s in sources if not (s.kind == "wfdb" and s.path in parts)]
+
+
 def _one(item: str) -> list[Source]:
     if item == "-":
         return [Source("stdin", "-", "stdin")]
@@ -90,7 +119,7 @@ def _one(item: str) -> list[Source]:
         if not found:
             raise EcgToolError("folder holds no records (*.hea, *.edf, or *.mat without a "
                                "header)", item)
-        return [_one(str(f))[0] for f in found]
+        return _drop_segments([_one(str(f))[0] for f in found])
     if store.is_store(p):
         f = store.open_store(p)
         try:
@@ -141,13 +170,14 @@ def expand_inputs(inputs: list[str], samples: bool = False) -> list[Source]:
             matches = sorted(glob.glob(item))
             if not matches:
                 raise EcgToolError("no file matches this pattern", item)
-            seen = set()
+            seen, found = set(), []
             for m in matches:
                 src = _one(m)
                 for s in src:
                     if (s.kind, s.path, s.key) not in seen:
                         seen.add((s.kind, s.path, s.key))
-                        out.append(s)
+                        found.append(s)
+            out.extend(_drop_segments(found))
         else:
             out.extend(_one(item))
     return _unique_names(out)

@@ -241,11 +241,77 @@ def _signal_files(header, base: Path) -> list[Path]:
     return [base.parent / n for n in names]
 
 
+def _segments(header, base: Path, shown: str) -> tuple[list[str], list[Path]]:
+    # The lead names of a multi-segment record (from its layout segment, or
+    # its first segment when every segment has the same layout) and the
+    # files of all its segments, each checked as a single record is.
+    import wfdb
+
+    names: list[str] | None = None
+    files: list[Path] = []
+    for seg, length in zip(header.seg_name, header.seg_len):
+        if seg == "~":  # a null segment: a gap in the recording
+            continue
+        hea = base.parent / (seg + ".hea")
+        if not hea.is_file():
+            raise EcgToolError(f"segment header {hea.name} is missing", shown)
+        try:
+            h = wfdb.rdheader(str(base.parent / seg))
+        except Exception as exc:
+            raise EcgToolError(f"unreadable segment header {hea.name} ({_brief(exc)})",
+                               shown) from None
+        if names is None:
+            names = list(h.sig_name or [])
+        files.append(hea)
+        if length == 0:  # the layout segment: names only, no samples
+            continue
+        for f in _signal_files(h, base):
+            if not f.is_file():
+                raise EcgToolError(f"signal file {f.name} of segment {seg} is missing", shown)
+            files.append(f)
+        _check_sizes(h, base, shown)
+    return names or [], files
+
+
+def _read_segments(header, base: Path, leads: list[str], sampfrom: int,
+                   sampto: int | None) -> np.ndarray:
+    # Samples sampfrom..sampto of a multi-segment record's leads, in mV.
+    # Segments may hold the leads in any order or lack some (a variable
+    # layout); what a segment lacks, and the null segments, stay NaN, which
+    # every command treats as unreadable signal.
+    import wfdb
+
+    stop = header.sig_len if sampto is None else sampto
+    out = np.full((stop - sampfrom, len(leads)), np.nan)
+    start = 0
+    for seg, length in zip(header.seg_name, header.seg_len):
+        a, b, start = start, start + length, start + length
+        if seg == "~" or length == 0 or b <= sampfrom or a >= stop:
+            continue
+        h = wfdb.rdheader(str(base.parent / seg))
+        have = [n for n in leads if n in (h.sig_name or [])]
+        if not have:
+            continue
+        rec = wfdb.rdrecord(str(base.parent / seg), physical=True,
+                            channels=[h.sig_name.index(n) for n in have],
+                            sampfrom=max(sampfrom, a) - a, sampto=min(stop, b) - a)
+        part = np.asarray(rec.p_signal, dtype=np.float64)
+        scale = np.array([_to_mv(u) for u in (rec.units or ["mV"] * len(have))])
+        rows = slice(max(sampfrom, a) - sampfrom, min(stop, b) - sampfrom)
+        for j, name in enumerate(have):
+            out[rows, leads.index(name)] = part[:, j] * scale[j]
+    return out
+
+
 def read_wfdb(path: str | os.PathLike, channel: str | int | None = None,
               all_leads: bool = False, ann: str | None = "atr",
               name: str | None = None, sampfrom: int = 0,
               sampto: int | None = None, checksum: bool = True) -> Record:
     """Read a WFDB record (``.hea`` plus ``.dat`` or ``.mat``) and its annotations.
+
+    Multi-segment records (as in MIMIC and other long-term archives) are read
+    as one signal; null segments, and stretches whose segment lacks the
+    lead, are NaN.
 
     Parameters
     ----------
@@ -294,41 +360,49 @@ def read_wfdb(path: str | os.PathLike, channel: str | int | None = None,
             except Exception:
                 raise EcgToolError(f"unreadable header ({_brief(exc)})", shown) from None
         fs = header.fs
-        if getattr(header, "n_seg", None):
-            raise EcgToolError("multi-segment records are not supported", shown)
         if not isinstance(fs, (int, float)) or not np.isfinite(fs) or fs <= 0:
             raise EcgToolError(f"header gives sampling rate {fs!r}; it must be a positive number",
                                shown)
-        n_sig = header.n_sig or 0
+        multi = bool(getattr(header, "n_seg", None))
+        if multi:
+            names, files = _segments(header, base, shown)
+        else:
+            names, files = header.sig_name or [], _signal_files(header, base)
         # A signal line without a description has no name: call it by its index.
-        leads = [str(n) if n else f"ch{i}" for i, n in enumerate(header.sig_name or [])]
-        if n_sig == 0 or not leads:
+        leads = [str(n) if n else f"ch{i}" for i, n in enumerate(names)]
+        if not leads:
             raise EcgToolError("header lists no signals", shown)
         if not header.sig_len:
             raise EcgToolError("header gives a length of 0 samples (empty record)", shown)
         chan = choose_channel(leads, channel, shown)
-        files = _signal_files(header, base)
         for f in files:
             if not f.is_file():
                 raise EcgToolError(f"signal file {f.name} is missing", shown)
-        _check_sizes(header, base, shown)
-        channels = list(range(n_sig)) if all_leads else [chan]
+        if not multi:
+            _check_sizes(header, base, shown)
+        channels = list(range(len(leads))) if all_leads else [chan]
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                rec = wfdb.rdrecord(str(read_base), channels=channels, physical=True,
-                                    sampfrom=sampfrom, sampto=sampto)
+                if multi:
+                    signals = _read_segments(header, base, [names[c] for c in channels],
+                                             sampfrom, sampto)
+                else:
+                    rec = wfdb.rdrecord(str(read_base), channels=channels, physical=True,
+                                        sampfrom=sampfrom, sampto=sampto)
+                    signals = np.asarray(rec.p_signal, dtype=np.float64)
+                    units = list(rec.units or ["mV"] * len(channels))
+                    scale = np.array([_to_mv(u) for u in units])
+                    if not np.all(scale == 1.0):
+                        signals = signals * scale[None, :]
+        except EcgToolError:
+            raise
         except Exception as exc:
             raise EcgToolError(f"cannot read the signal ({_brief(exc)}); the file may be "
                                "truncated or not match its header", shown) from None
-    signals = np.asarray(rec.p_signal, dtype=np.float64)
     if signals.shape[0] != (sampto if sampto is not None else header.sig_len) - sampfrom:
         raise EcgToolError(f"signal has {signals.shape[0]} samples but the header promises "
                            f"{header.sig_len} (truncated file?)", shown)
-    units = list(rec.units or ["mV"] * len(channels))
-    scale = np.array([_to_mv(u) for u in units])
-    if not np.all(scale == 1.0):
-        signals = signals * scale[None, :]
     annotations = None
     if ann:
         annotations = read_annotations(base, ann)
