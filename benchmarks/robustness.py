@@ -1,7 +1,7 @@
 """Robustness run: fuzz the record and annotation readers and the detector with generated input.
 
-Hypothesis generates bytes for ``.hea`` headers (alone and around a valid
-record line), CSV files, header-less ``.mat`` files, EDF files, ecgtool stores, annotation
+Hypothesis generates bytes for ``.hea`` headers (alone, around a valid
+record line, and in the headers of a multi-segment record), CSV files, header-less ``.mat`` files, EDF files, ecgtool stores, annotation
 files (alone and after valid beats), and random signals for the detector; every outcome
 must be a result or an :class:`ecgtool.errors.EcgToolError` (a one-line
 message), never another exception. The count is bounded (``--examples``).
@@ -119,6 +119,37 @@ def main() -> None:
     def header_mutated(text, at):
         (tmp / "r.hea").write_text(valid[:at] + text + valid[at:])
         check("header (valid one, text inserted)", lambda: read_wfdb(tmp / "r"))
+
+    # A multi-segment record: a layout, a segment with both leads, a null
+    # segment, a segment with one lead. Text goes into its master header or
+    # into a segment's header.
+    segment_heads = {
+        "s_layout": "s_layout 2 360 0\n~ 0 200/mV 12 0 0 0 0 MLII\n~ 0 200/mV 12 0 0 0 0 V1\n",
+        "s_1": "s_1 2 360 500\ns_1.dat 212 200 11 1024 0 0 0 MLII\n"
+               "s_1.dat 212 200 11 1024 0 0 0 V1\n",
+        "s_2": "s_2 1 360 1000\ns_2.dat 16 200 16 0 0 0 0 V1\n"}
+    master = "s/4 2 360 1700\ns_layout 0\ns_1 500\n~ 200\ns_2 1000\n"
+    (tmp / "s_1.dat").write_bytes(bytes(1500))
+    (tmp / "s_2.dat").write_bytes(bytes(2000))
+
+    def write_multi(head=master, segment=None, seg_text=None):
+        (tmp / "s.hea").write_text(head)
+        for name, text in segment_heads.items():
+            (tmp / f"{name}.hea").write_text(seg_text if name == segment else text)
+
+    write_multi()
+    assert read_wfdb(tmp / "s", ann=None).n_samples == 1700
+
+    @cfg
+    @given(st.text(max_size=200), st.integers(0, len(master)),
+           st.sampled_from([None, *segment_heads]))
+    def multi_segment_mutated(text, at, segment):
+        if segment is None:
+            write_multi(master[:at] + text + master[at:])
+        else:
+            good = segment_heads[segment]
+            write_multi(segment=segment, seg_text=good[:at] + text + good[at:])
+        check("multi-segment record (text inserted in a header)", lambda: read_wfdb(tmp / "s"))
 
     @cfg
     @given(st.binary(max_size=800), st.sampled_from([None, 250.0]))
@@ -246,7 +277,7 @@ def main() -> None:
         x = np.asarray(values, dtype=np.float64)
         check("detector (random samples)", lambda: detect_beats(x, fs))
 
-    for fn in (header_bytes, header_mutated, csv_bytes, mat_bytes, mat_mutated, mat73_mutated,
+    for fn in (header_bytes, header_mutated, multi_segment_mutated, csv_bytes, mat_bytes, mat_mutated, mat73_mutated,
                edf_mutated, edfd_mutated, edf_header, store_mutated, annotation_bytes,
                detector):
         fn()

@@ -249,7 +249,11 @@ def _segments(header, base: Path, shown: str) -> tuple[list[str], list[Path]]:
 
     names: list[str] | None = None
     files: list[Path] = []
-    for seg, length in zip(header.seg_name, header.seg_len):
+    lengths = [int(n or 0) for n in header.seg_len or []]
+    if len(lengths) != len(header.seg_name or []) or sum(lengths) != header.sig_len:
+        raise EcgToolError(f"segment lengths add up to {sum(lengths)} samples but the header "
+                           f"gives {header.sig_len}", shown)
+    for seg, length in zip(header.seg_name, lengths):
         if seg == "~":  # a null segment: a gap in the recording
             continue
         hea = base.parent / (seg + ".hea")
@@ -260,8 +264,13 @@ def _segments(header, base: Path, shown: str) -> tuple[list[str], list[Path]]:
         except Exception as exc:
             raise EcgToolError(f"unreadable segment header {hea.name} ({_brief(exc)})",
                                shown) from None
+        if getattr(h, "n_seg", None) or not h.sig_name or h.fs != header.fs or \
+                (length and h.sig_len != length):
+            raise EcgToolError(f"segment header {hea.name} does not match the record's "
+                               f"header (it must give the same rate, {header.fs:g} Hz, its "
+                               f"leads, and the length listed for it)", shown)
         if names is None:
-            names = list(h.sig_name or [])
+            names = list(h.sig_name)
         files.append(hea)
         if length == 0:  # the layout segment: names only, no samples
             continue
