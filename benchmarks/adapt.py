@@ -39,6 +39,14 @@ from ecgtool.ml.main import DS1, detected_beats, encode, evaluate_labels, train_
 from ecgtool.ml.model_io import load_model
 
 
+#: Measured once, by running this benchmark pinned to one core.
+THREADS_NOTE = ("DANN is reproducible run to run on one machine, but its figures move with "
+                "the number of threads XLA uses (the order of floating-point sums): the same "
+                "code pinned to one core (2026-11-25) moved target macro F1 by up to 2.4 "
+                "points and lost 11 points of source macro F1 on the rate/device shift (0.783 "
+                "-> 0.674), where the two-core run lost 2.")
+
+
 def other_lead(path):
     rec = read_wfdb(path, all_leads=True, ann=None)
     names = [n for n in rec.leads if n.upper() != "MLII"]
@@ -218,9 +226,8 @@ def main() -> None:
         f"the source model nor DANN trained on; DANN keeps the last step (of "
         f"{DannConfig().steps}, checked every {DannConfig().check_every}) within a point of "
         f"the start on the source model's own validation records, a different set. Feature "
-        f"plots (PCA, source vs target, before and after): {plots}. DANN is not "
-        f"bit-reproducible between runs (multi-threaded CPU reductions): two runs of the "
-        f"same code differed by up to 1.8 points of target macro F1.\n\n" + table + "\n"))
+        f"plots (PCA, source vs target, before and after): {plots}. " + THREADS_NOTE
+        + "\n\n" + table + "\n"))
 
 
 if __name__ == "__main__":

@@ -311,7 +311,9 @@ def main() -> None:
              "gave a variable name as bytes and a TypeError; names are now made text. A "
              "damaged ecgtool store made h5py raise OSError, KeyError or RuntimeError, "
              "reported as an internal error without the file's name; it is now 'damaged "
-             "store' naming the file.")
+             "store' naming the file. A multi-segment record whose segment header gave no "
+             "length raised TypeError (67 of 2,000 damaged headers); segment headers are now "
+             "checked against the record's header.")
     update_results_md("robustness", (
         f"## Robustness (`benchmarks/robustness.py`)\n\nCommand: `{payload['command']}`  \n"
         f"Measured {mi['date']}, commit {mi['commit'] or '?'}. Hypothesis-generated input, "
