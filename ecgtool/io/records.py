@@ -241,10 +241,25 @@ def _signal_files(header, base: Path) -> list[Path]:
     return [base.parent / n for n in names]
 
 
+_SEGMENTS: dict[tuple, tuple[list[str], list[Path]]] = {}
+
+
 def _segments(header, base: Path, shown: str) -> tuple[list[str], list[Path]]:
     # The lead names of a multi-segment record (from its layout segment, or
     # its first segment when every segment has the same layout) and the
-    # files of all its segments, each checked as a single record is.
+    # files of all its segments, each checked as a single record is. Kept
+    # while the record's header is unchanged: a long recording is read in
+    # blocks, and a day of MIMIC-style segments has hundreds of headers.
+    stat = base.with_suffix(".hea").stat()
+    key = (str(base.resolve()), stat.st_mtime_ns, stat.st_size)
+    if key not in _SEGMENTS:
+        if len(_SEGMENTS) >= 16:
+            _SEGMENTS.pop(next(iter(_SEGMENTS)))
+        _SEGMENTS[key] = _check_segments(header, base, shown)
+    return _SEGMENTS[key]
+
+
+def _check_segments(header, base: Path, shown: str) -> tuple[list[str], list[Path]]:
     import wfdb
 
     names: list[str] | None = None
