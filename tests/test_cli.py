@@ -294,6 +294,25 @@ def test_classify_adds_label_columns(tmp_path):
     assert sum(row["anomaly"] == "true" for row in rows) > 300  # 119 has 444 PVCs
 
 
+def test_beats_as_wfdb_annotation_files(tmp_path):
+    # For PhysioNet's tools (rdann, bxb): the beats of each record, the
+    # detected ones as N, the classified ones by their symbol or class.
+    import wfdb
+
+    from ecgtool.beats.labels import CLASS_SYMBOL
+
+    r = run("classify", "sample:119", "--annotations", tmp_path, "--out", "-")
+    assert r.exit_code == 0, r.output
+    rows = list(csv.DictReader(io.StringIO(r.stdout)))
+    ann = wfdb.rdann(str(tmp_path / "119"), "ecgtool")
+    assert ann.sample.tolist() == [int(row["r_peak"]) for row in rows] and ann.fs == 360
+    assert ann.symbol == [row["symbol"] or CLASS_SYMBOL[row["aami"]] for row in rows]
+    assert run("detect", "sample:119", "--annotations", tmp_path, "-q").exit_code == 0
+    assert set(wfdb.rdann(str(tmp_path / "119"), "ecgtool").symbol) == {"N"}
+    r = run("detect", "sample:119", "--annotations", tmp_path / "nope", "-q")
+    assert r.exit_code == 1 and "folder does not exist" in r.output
+
+
 def test_classify_reuses_a_detect_store(tmp_path):
     beats = tmp_path / "b.h5"
     assert run("detect", "sample:119", "--out", beats, "-q").exit_code == 0

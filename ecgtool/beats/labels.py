@@ -56,3 +56,29 @@ def class_index(aami: np.ndarray) -> np.ndarray:
     for i, c in enumerate(AAMI_CLASSES):
         out[np.asarray(aami) == c] = i
     return out
+
+
+#: The MIT-BIH symbol that stands for an AAMI class when no finer one is named.
+CLASS_SYMBOL = {"N": "N", "S": "A", "V": "V", "F": "F", "Q": "Q"}
+
+
+def beat_symbols(aami: np.ndarray | None, symbol: np.ndarray | None, n: int) -> np.ndarray:
+    """An MIT-BIH symbol for each of ``n`` beats, as WFDB annotation files
+    carry them: the named symbol, else its class's (:data:`CLASS_SYMBOL`),
+    else ``N`` for beats that were only detected (as PhysioNet's ``sqrs``
+    marks them).
+
+    Examples
+    --------
+    >>> beat_symbols(np.array(["N", "S", "V"]), np.array(["L", "", ""]), 3).tolist()
+    ['L', 'A', 'V']
+    >>> beat_symbols(None, None, 2).tolist()
+    ['N', 'N']
+    """
+    if aami is None:
+        return np.full(n, "N")
+    out = np.array([CLASS_SYMBOL.get(str(c), "Q") for c in aami], dtype="<U1")
+    if symbol is not None:
+        named = np.asarray(symbol, dtype="<U1") != ""
+        out[named] = np.asarray(symbol, dtype="<U1")[named]
+    return out

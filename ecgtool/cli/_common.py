@@ -28,6 +28,9 @@ JobsOpt = typer.Option(1, "--jobs", "-j", min=1, help="Worker processes.")
 QuietOpt = typer.Option(False, "--quiet", "-q", help="No progress bar or summary.")
 ResumeOpt = typer.Option(False, "--resume", help="Keep an existing output store and skip "
                          "the records already complete in it.")
+AnnotationsOpt = typer.Option(None, "--annotations", metavar="DIR", help="Also write each "
+                              "record's beats as a WFDB annotation file DIR/RECORD.ecgtool "
+                              "(MIT format, for rdann and bxb).")
 SchedulerOpt = typer.Option(None, "--scheduler", help="Run on a Dask cluster: "
                             "tcp://HOST:PORT, or 'local' for an embedded one of --jobs workers.")
 
@@ -147,6 +150,12 @@ def check_output_path(out: Optional[str]) -> None:
     parent = Path(out).parent
     if str(parent) and not parent.is_dir():
         raise EcgToolError("cannot write: folder does not exist", out)
+
+
+def check_folder(path: Optional[str]) -> None:
+    """Fail early when a folder to write into does not exist."""
+    if path is not None and not Path(path).is_dir():
+        raise EcgToolError("cannot write: folder does not exist", path)
 
 
 class NothingWritten(Exception):

@@ -93,3 +93,26 @@ def counting_beats(outcomes: Iterable, counted: list) -> Iterator:
         if o.ok:
             counted.append(len(o.value.beats))
         yield o
+
+
+def writing_annotations(outcomes: Iterable, folder: Optional[str]) -> Iterator:
+    """Pass outcomes through, writing each record's beats to
+    ``folder/<record>.ecgtool`` (a WFDB annotation file) when ``folder`` is given."""
+    from pathlib import Path
+
+    from ecgtool.beats.labels import beat_symbols
+    from ecgtool.io.mitann import write_mit_annotations
+    from ecgtool.io.store import group_name
+
+    for o in outcomes:
+        if folder is not None and o.ok:
+            b = o.value.beats
+            lab = b.labels
+            symbols = beat_symbols(None if lab is None else lab.aami,
+                                   None if lab is None else lab.symbol, len(b))
+            path = Path(folder) / f"{group_name(o.source.name)}.ecgtool"
+            try:
+                write_mit_annotations(path, b.r_peak, symbols, b.fs)
+            except OSError as exc:
+                raise c.EcgToolError(f"cannot write ({exc.strerror})", str(path)) from None
+        yield o

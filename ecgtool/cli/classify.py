@@ -23,6 +23,7 @@ def classify(
     units: str = c.UnitsOpt,
     detector: Optional[list[str]] = c.DetectorOpt,
     jobs: int = c.JobsOpt,
+    annotations: Optional[str] = c.AnnotationsOpt,
     scheduler: Optional[str] = c.SchedulerOpt,
     resume: bool = c.ResumeOpt,
     quiet: bool = c.QuietOpt,
@@ -36,7 +37,7 @@ def classify(
 
     from ecgtool import batch
     from ecgtool.cli._write import (beats_header, beats_rows, counting_beats, run_and_write,
-                                    summary, write_detected)
+                                    summary, write_detected, writing_annotations)
     from ecgtool.ml.model_io import load_model
     from ecgtool.pipeline import classify_job
 
@@ -44,14 +45,15 @@ def classify(
     opts = c.read_options(channel, fs, column, units)
     srcs = c.sources(inputs, sample)
     c.check_output_path(out)
+    c.check_folder(annotations)
     clf = load_model(model)  # a bad model fails here, once, before any work
     counted = []
 
     def run(todo):
-        return counting_beats(batch.run(partial(classify_job, opts=opts, model=clf.path,
-                                                detector=settings), todo,
-                                        jobs=jobs, progress=not quiet, label="classify",
-                                        spawn=True, scheduler=scheduler), counted)
+        return writing_annotations(counting_beats(batch.run(
+            partial(classify_job, opts=opts, model=clf.path, detector=settings), todo,
+            jobs=jobs, progress=not quiet, label="classify", spawn=True,
+            scheduler=scheduler), counted), annotations)
 
     attrs = c.detector_attrs(settings, model=clf.path,
                              model_training_records=clf.card.get("training_records", []))

@@ -22,6 +22,7 @@ def detect(
                                    "HDF5 store (smaller, but classify needs it)."),
     detector: Optional[list[str]] = c.DetectorOpt,
     jobs: int = c.JobsOpt,
+    annotations: Optional[str] = c.AnnotationsOpt,
     scheduler: Optional[str] = c.SchedulerOpt,
     resume: bool = c.ResumeOpt,
     quiet: bool = c.QuietOpt,
@@ -31,15 +32,16 @@ def detect(
 
     from ecgtool import batch
     from ecgtool.cli._write import (beats_header, beats_rows, counting_beats, run_and_write,
-                                    summary, write_detected)
+                                    summary, write_detected, writing_annotations)
     from ecgtool.pipeline import detect_job
 
     settings = c.detector_settings(detector)
     opts = c.read_options(channel, fs, column, units)
     srcs = c.sources(inputs, sample)
     c.check_output_path(out)
+    c.check_folder(annotations)
     if c.output_kind(out) == "stdout" and any(s.kind == "stdin" for s in srcs) and \
-            len(srcs) == 1 and fs is not None:
+            len(srcs) == 1 and fs is not None and annotations is None:
         from ecgtool.stream import stream_detect
 
         return stream_detect(opts, quiet, settings=settings)
@@ -47,10 +49,9 @@ def detect(
     attrs = c.detector_attrs(settings)
 
     def run(todo):
-        return counting_beats(batch.run(partial(detect_job, opts=opts, settings=settings),
-                                        todo, jobs=jobs,
-                                        progress=not quiet, label="detect",
-                                        scheduler=scheduler), counted)
+        return writing_annotations(counting_beats(batch.run(
+            partial(detect_job, opts=opts, settings=settings), todo, jobs=jobs,
+            progress=not quiet, label="detect", scheduler=scheduler), counted), annotations)
 
     done, failures = run_and_write(
         srcs, run, out, write_detected(not no_signal, attrs), beats_header,

@@ -110,3 +110,42 @@ def decode_mit_annotations(data: bytes) -> tuple[np.ndarray, np.ndarray, np.ndar
         return None
     keep = (ann_codes != 0) & ~definitions
     return sample[keep], symbol[keep], aux[keep]
+
+
+def write_mit_annotations(path, sample: np.ndarray, symbol: np.ndarray, fs: float) -> None:
+    """Write beats as a WFDB annotation file (MIT format) at ``path``
+    (``<dir>/<record>.<annotator>``), for PhysioNet's tools (``rdann``,
+    ``bxb``) and :func:`ecgtool.io.records.read_annotations`.
+
+    Written beside ``path`` under a temporary name and renamed, so that a
+    failure leaves no half-written file.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "rec.ecgtool"
+    >>> write_mit_annotations(p, np.array([100, 460]), np.array(["N", "V"]), 360.0)
+    >>> from ecgtool.io.records import read_annotations
+    >>> a = read_annotations(p.with_suffix(""), "ecgtool")
+    >>> np.asarray(a.sample).tolist(), np.asarray(a.symbol).tolist()
+    ([100, 460], ['N', 'V'])
+    """
+    import os
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    import wfdb
+
+    path = Path(path)
+    record, ext = path.stem, path.suffix.lstrip(".")
+    tmp = tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        if len(sample):
+            wfdb.wrann(record, ext, np.asarray(sample, dtype=np.int64),
+                       symbol=[str(s) for s in symbol], write_dir=tmp, fs=fs)
+        else:  # no beats: an annotation file that holds none
+            Path(tmp, path.name).write_bytes(b"\x00\x00")
+        os.replace(Path(tmp, path.name), path)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
