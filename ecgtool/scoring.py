@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from ecgtool.beats.scores import ClassScore, score_classes
-from ecgtool.beats.table import AAMI_CLASSES
+from ecgtool.beats.table import AAMI_CLASSES, Beats
 from ecgtool.errors import EcgToolError
 from ecgtool.evaluate import (PACED_RECORDS, DetectionScore, EpisodeScore, gross,
                               gross_episodes, reference_rhythm, score_detection, score_episodes)
@@ -26,19 +28,26 @@ class RecordScore:
 def score_job(src: Source, opts: ReadOptions, beats_store: str | None = None,
               skip_learning: bool = False, window_s: float = 0.15, classes: bool = False,
               model: str | None = None,
-              detector: DetectorSettings = DEFAULT_SETTINGS) -> RecordScore:
+              detector: DetectorSettings = DEFAULT_SETTINGS,
+              test_ann: str | None = None) -> RecordScore:
     """Detect (with ``detector``) or load the beats of one annotated record and score them.
 
     With ``classes``, the beats' AAMI classes are scored too: those of the
     store when it holds them (from ``ecgtool classify``), else the classifier
-    (``model``, default the shipped one) labels them now.
+    (``model``, default the shipped one) labels them now. With ``test_ann``
+    (a WFDB annotator such as ``qrs``), the beats scored, and their classes
+    by their symbols, are those of the record's ``.<test_ann>`` file: another
+    detector's or classifier's output.
     """
     from ecgtool.pipeline import detect_job, is_long, label_in_blocks
 
     # The beats of --beats, or of a store given as the input when it has them
     # (with their labels when it was classified); else they are detected.
     stored = None
-    if beats_store or src.kind == "store":
+    if test_ann:
+        rec = read_source(src, opts)
+        stored = _annotated_beats(src, test_ann, rec.fs)
+    elif beats_store or src.kind == "store":
         from ecgtool.io import store
 
         rec = read_source(src, opts)
@@ -73,6 +82,30 @@ def score_job(src: Source, opts: ReadOptions, beats_store: str | None = None,
     return RecordScore(detection, score_classes(rec.name, rec.annotations, peaks, aami, rec.fs,
                                                 rec.n_samples, skip_learning, window_s),
                        classified_now=now)
+
+
+def _annotated_beats(src: Source, ext: str, fs: float) -> Beats:
+    # The beats of a WFDB annotation file beside the record, labelled by
+    # their symbols (other annotations, such as rhythm changes, left out).
+    from ecgtool.beats.labels import aami_labels
+    from ecgtool.beats.table import BeatLabels
+    from ecgtool.evaluate import BEAT_SYMBOLS
+    from ecgtool.io.records import read_annotations
+
+    if src.kind != "wfdb":
+        raise EcgToolError(f"--ann {ext} needs WFDB records (the annotation file lies beside "
+                           "the header)", src.path)
+    ann = read_annotations(src.path, ext)
+    if ann is None:
+        raise EcgToolError(f"no .{ext} annotation file beside the record", src.path)
+    symbol = np.asarray(ann.symbol).astype(str)
+    keep = np.isin(symbol, list(BEAT_SYMBOLS))
+    order = np.argsort(np.asarray(ann.sample)[keep], kind="stable")
+    symbol = symbol[keep][order]
+    aami = aami_labels(symbol)
+    aami[aami == ""] = "Q"
+    return Beats(r_peak=np.asarray(ann.sample)[keep][order], fs=fs,
+                 labels=BeatLabels(aami, np.zeros((symbol.size, 5)), symbol))
 
 
 def _pct(x: float) -> str:

@@ -143,7 +143,7 @@ def test_evaluate_rhythm_episodes(tmp_path):
     r = run("evaluate", "--sample", "--rhythm", "trigeminy", "--ann", "atr")
     assert r.exit_code == 0 and "trigeminy:" in r.stdout and "trained" not in r.stderr
     r = run("evaluate", "--sample", "--ann", "qrs")
-    assert r.exit_code == 1 and "--ann goes with --rhythm" in r.stderr
+    assert r.exit_code == 1 and "no .qrs annotation file" in r.stderr
 
 
 def test_detect_csv_file_and_folder_input(tmp_path):
@@ -311,6 +311,16 @@ def test_beats_as_wfdb_annotation_files(tmp_path):
     assert set(wfdb.rdann(str(tmp_path / "119"), "ecgtool").symbol) == {"N"}
     r = run("detect", "sample:119", "--annotations", tmp_path / "nope", "-q")
     assert r.exit_code == 1 and "folder does not exist" in r.output
+    # ... and evaluate scores such a file as it scores ecgtool's own beats.
+    for ext in ("hea", "dat", "atr"):
+        shutil.copy(sample_path("119").with_suffix("." + ext), tmp_path)
+    assert run("classify", tmp_path / "119", "--annotations", tmp_path, "-q",
+               "--out", tmp_path / "c.h5").exit_code == 0
+    from_file = run("evaluate", tmp_path / "119", "--ann", "ecgtool", "--classes")
+    direct = run("evaluate", tmp_path / "119", "--beats", tmp_path / "c.h5", "--classes")
+    assert from_file.exit_code == 0 and from_file.stdout == direct.stdout
+    r = run("evaluate", tmp_path / "119", "--ann", "qrs")
+    assert r.exit_code == 1 and "no .qrs annotation file" in r.output
 
 
 def test_classify_reuses_a_detect_store(tmp_path):

@@ -24,9 +24,11 @@ def evaluate(
     rhythm: Optional[str] = typer.Option(None, "--rhythm", help="Score episodes of this "
                                          "rhythm (af, vt, bigeminy ...) against the reference "
                                          "rhythm changes, instead of the beats."),
-    ann: Optional[str] = typer.Option(None, "--ann", help="With --rhythm: take beat times "
-                                      "from this annotation file (qrs, atr) instead of "
-                                      "detecting them."),
+    ann: Optional[str] = typer.Option(None, "--ann", help="Score the beats of this WFDB "
+                                      "annotation file beside each record (e.g. qrs from "
+                                      "another detector; with --classes, their symbols as "
+                                      "classes), or with --rhythm take beat times from it, "
+                                      "instead of detecting."),
     model: Optional[str] = typer.Option(None, "--model", help="Classifier for --classes "
                                         "and --rhythm (default: the shipped one)."),
     out: Optional[str] = typer.Option(None, "--out", "-o", help="Also write the scores as "
@@ -53,8 +55,8 @@ def evaluate(
     if rhythm:
         return _evaluate_rhythm(inputs, sample, ann, rhythm, model, opts, out, jobs, quiet,
                                 c.detector_settings(detector))
-    if ann:
-        raise c.EcgToolError("--ann goes with --rhythm (beats are scored against the .atr)")
+    if ann and beats:
+        raise c.EcgToolError("give the beats to score with --beats or --ann, not both")
     srcs = c.sources(inputs, sample)
     if out:
         c.check_output_path(out)
@@ -64,7 +66,7 @@ def evaluate(
         model = str(load_model(model).path)  # a bad model directory fails once, here
     job = partial(score_job, opts=opts, beats_store=beats, skip_learning=skip_learning,
                   window_s=window, classes=classes, model=model,
-                  detector=c.detector_settings(detector))
+                  detector=c.detector_settings(detector), test_ann=ann)
     scores, failed = _scores(job, srcs, jobs, quiet, spawn=classes)
     if classes:
         _warn_fitted([s.detection.record for s in scores if s.classified_now], model)
