@@ -149,6 +149,8 @@ class DetectionScore:
     tp: int
     fn: int
     fp: int
+    #: The reference holds paced beats: EC57 reports such records apart.
+    paced: bool = False
 
     @property
     def se(self) -> float:
@@ -204,7 +206,8 @@ def score_detection(record: str, annotations: Annotations, detected: np.ndarray,
     ref = _scored(reference_beats(annotations), spans, start)
     test = _scored(np.sort(np.asarray(detected, dtype=np.int64)), spans, start)
     m = match_beats(ref, test, int(round(window_s * fs)))
-    return DetectionScore(record, m.tp, m.fn, m.fp)
+    return DetectionScore(record, m.tp, m.fn, m.fp,
+                          paced=bool(np.any(np.asarray(annotations.symbol) == "/")))
 
 
 def gross(scores: list[DetectionScore], name: str = "gross") -> DetectionScore:

@@ -10,7 +10,7 @@ import numpy as np
 from ecgtool.beats.scores import ClassScore, score_classes
 from ecgtool.beats.table import AAMI_CLASSES, Beats
 from ecgtool.errors import EcgToolError
-from ecgtool.evaluate import (PACED_RECORDS, DetectionScore, EpisodeScore, gross,
+from ecgtool.evaluate import (DetectionScore, EpisodeScore, gross,
                               gross_episodes, reference_rhythm, score_detection, score_episodes)
 from ecgtool.io.inputs import ReadOptions, Source, read_source
 from ecgtool.signal.detect import DEFAULT_SETTINGS, DetectorSettings
@@ -43,11 +43,13 @@ def score_job(src: Source, opts: ReadOptions, beats_store: str | None = None,
 
     # The beats of --beats, or of a store given as the input when it has them
     # (with their labels when it was classified); else they are detected.
+    if test_ann:  # no signal needed: archives often keep only annotations
+        name, ref, fs, n = _annotated_record(src)
+        stored = _annotated_beats(src, test_ann, fs)
+        return _scores(name, ref, stored.r_peak, stored.labels.aami if classes else None, fs,
+                       n, skip_learning, window_s)
     stored = None
-    if test_ann:
-        rec = read_source(src, opts)
-        stored = _annotated_beats(src, test_ann, rec.fs)
-    elif beats_store or src.kind == "store":
+    if beats_store or src.kind == "store":
         from ecgtool.io import store
 
         rec = read_source(src, opts)
@@ -73,15 +75,45 @@ def score_job(src: Source, opts: ReadOptions, beats_store: str | None = None,
         peaks = detect_r_peaks(rec.signal, rec.fs, detector)
     if rec.annotations is None:
         raise EcgToolError("no reference annotations (.atr) to score against", src.path)
-    detection = score_detection(rec.name, rec.annotations, peaks, rec.fs, rec.n_samples,
-                                skip_learning=skip_learning, window_s=window_s)
-    if not classes:
+    now = classes and (stored is None or stored.labels is None)
+    aami = None
+    if classes:
+        aami = label_in_blocks(rec.signal, rec.fs, peaks, model).aami if now \
+            else stored.labels.aami
+    return _scores(rec.name, rec.annotations, peaks, aami, rec.fs, rec.n_samples,
+                   skip_learning, window_s, classified_now=now)
+
+
+def _scores(name, ref, peaks, aami, fs, n, skip_learning, window_s,
+            classified_now=False) -> RecordScore:
+    # Detection scores, and class scores when there are classes to score.
+    detection = score_detection(name, ref, peaks, fs, n, skip_learning=skip_learning,
+                                window_s=window_s)
+    if aami is None:
         return RecordScore(detection)
-    now = stored is None or stored.labels is None
-    aami = label_in_blocks(rec.signal, rec.fs, peaks, model).aami if now else stored.labels.aami
-    return RecordScore(detection, score_classes(rec.name, rec.annotations, peaks, aami, rec.fs,
-                                                rec.n_samples, skip_learning, window_s),
-                       classified_now=now)
+    return RecordScore(detection, score_classes(name, ref, peaks, aami, fs, n, skip_learning,
+                                                window_s), classified_now=classified_now)
+
+
+def _annotated_record(src: Source):
+    # Name, reference annotations, rate and length of a WFDB record from its
+    # header and .atr alone.
+    import wfdb
+
+    from ecgtool.io.records import read_annotations
+
+    if src.kind != "wfdb":
+        raise EcgToolError("--ann needs WFDB records (the annotation files lie beside the "
+                           "header)", src.path)
+    try:
+        h = wfdb.rdheader(src.path)
+        fs, n = float(h.fs), int(h.sig_len or 0)
+    except Exception:
+        raise EcgToolError("unreadable header", src.path + ".hea") from None
+    ref = read_annotations(src.path, "atr")
+    if ref is None:
+        raise EcgToolError("no reference annotations (.atr) to score against", src.path)
+    return src.name, ref, fs, n
 
 
 def _annotated_beats(src: Source, ext: str, fs: float) -> Beats:
@@ -92,9 +124,6 @@ def _annotated_beats(src: Source, ext: str, fs: float) -> Beats:
     from ecgtool.evaluate import BEAT_SYMBOLS
     from ecgtool.io.records import read_annotations
 
-    if src.kind != "wfdb":
-        raise EcgToolError(f"--ann {ext} needs WFDB records (the annotation file lies beside "
-                           "the header)", src.path)
     ann = read_annotations(src.path, ext)
     if ann is None:
         raise EcgToolError(f"no .{ext} annotation file beside the record", src.path)
@@ -121,8 +150,9 @@ class ScoreTable:
 
     def class_groups(self) -> dict[str, ClassScore]:
         out = {}
+        paced_names = {s.record for s in self.records if s.paced}
         for name, paced in (("gross", False), ("gross paced", True)):
-            group = [s for s in self.classes or [] if (s.record in PACED_RECORDS) == paced]
+            group = [s for s in self.classes or [] if (s.record in paced_names) == paced]
             if group:
                 out[name] = ClassScore(name, sum(s.confusion for s in group))
         return out
@@ -154,8 +184,8 @@ class ScoreTable:
         return "\n".join(lines)
 
     def groups(self) -> dict[str, DetectionScore]:
-        paced = [s for s in self.records if s.record in PACED_RECORDS]
-        other = [s for s in self.records if s.record not in PACED_RECORDS]
+        paced = [s for s in self.records if s.paced]
+        other = [s for s in self.records if not s.paced]
         out = {}
         if other:
             out["gross"] = gross(other, "gross")
@@ -164,13 +194,14 @@ class ScoreTable:
         return out
 
     def text(self) -> str:
-        head = f"{'record':<14}{'beats':>7}{'TP':>7}{'FN':>6}{'FP':>6}{'Se%':>8}{'+P%':>8}{'F1%':>8}"
+        head = (f"{'record':<14}{'beats':>9}{'TP':>9}{'FN':>8}{'FP':>8}{'Se%':>8}{'+P%':>8}"
+                f"{'F1%':>8}")
         lines = [head]
         rows = list(self.records) + list(self.groups().values())
         for i, s in enumerate(rows):
             if i == len(self.records):
                 lines.append("-" * len(head))
-            lines.append(f"{s.record:<14}{s.tp + s.fn:>7}{s.tp:>7}{s.fn:>6}{s.fp:>6}"
+            lines.append(f"{s.record:<14}{s.tp + s.fn:>9}{s.tp:>9}{s.fn:>8}{s.fp:>8}"
                          f"{100 * s.se:>8.2f}{100 * s.ppv:>8.2f}{100 * s.f1:>8.2f}")
         if self.classes is not None:
             lines += ["", self.class_text()]
@@ -179,7 +210,7 @@ class ScoreTable:
     def as_dict(self, **settings) -> dict:
         def d(s: DetectionScore) -> dict:
             return {"record": s.record, "tp": s.tp, "fn": s.fn, "fp": s.fp,
-                    "se": s.se, "ppv": s.ppv, "f1": s.f1}
+                    "se": s.se, "ppv": s.ppv, "f1": s.f1, "paced": s.paced}
 
         out = {"settings": settings, "records": [d(s) for s in self.records],
                "gross": {k: d(v) for k, v in self.groups().items()}}

@@ -81,3 +81,17 @@ def test_class_scores_of_the_reference_itself_are_perfect_and_errors_count(rec20
     assert m["V"]["se"] == 990 / 992 and m["V"]["ppv"] == 990 / 991
     # Skipping the learning period scores fewer beats.
     assert score_classes("208", a, pos, lab, rec208.fs, n, skip_learning=True).metrics()["V"]["n"] < 992
+
+
+def test_paced_records_are_those_with_paced_beats():
+    # EC57 reports records with paced beats apart: by their beats, not by
+    # name (the Long-Term AF Database has a record 102 too, without paced beats).
+    from ecgtool.scoring import ScoreTable
+
+    beats = np.arange(1, 20) * 360
+    plain = score_detection("102", Annotations(beats, ["N"] * 19, [""] * 19), beats, 360.0,
+                            8000)
+    paced = score_detection("x", Annotations(beats, ["/"] * 19, [""] * 19), beats, 360.0, 8000)
+    assert not plain.paced and paced.paced
+    groups = ScoreTable([plain, paced]).groups()
+    assert groups["gross"].tp == 19 and groups["gross paced"].tp == 19

@@ -41,7 +41,7 @@ def evaluate(
 ) -> int:
     """Score detection (--classes: and beat classes; --rhythm: episodes) against the reference.
 
-    Detection: Se, +P and F1 per record and gross, paced records apart. With
+    Detection: Se, +P and F1 per record and gross, records with paced beats apart. With
     --classes, also the beat classes: a missed beat counts as wrong and an extra
     detection as a false positive of its class. With --rhythm, the episodes
     `ecgtool rhythm` finds instead (duration and episode Se and +P, burden error).
