@@ -29,8 +29,9 @@ def adapt(
     steps: Optional[int] = typer.Option(None, "--steps", min=10, help="Adversarial training "
                                         "steps (default 3000)."),
     target_labels: bool = typer.Option(False, "--target-labels", help="Score the target "
-                                       "before/after with its annotations, as classify labels it (evaluation "
-                                       "only: never used in training)."),
+                                       "before/after with its annotations, as classify "
+                                       "labels it (evaluation only: never used in "
+                                       "training)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the initialisation and sampling."),
     quiet: bool = c.QuietOpt,
 ) -> int:

@@ -1,4 +1,4 @@
-"""A vectorised reader of WFDB annotation files in the MIT format.
+"""WFDB annotation files in the MIT format: a vectorised reader, and a writer.
 
 ``wfdb.rdann`` decodes annotations one at a time in Python: about 8 us each,
 so the 4.2 million beats of 42 Long-Term AF Database records take half a
