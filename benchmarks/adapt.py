@@ -11,12 +11,12 @@
    the CPSC 2021 records (200 Hz, lead II).
 
 For each: target per-class Se/+P and macro F1 (N, S, V, F present), source
-macro F1 before and after (of what ``classify --model`` outputs, the
-network's class revised by each record's rhythm, and of the network alone), and a fresh logistic-regression domain classifier
-on the encoder features (accuracy on a held-out half; 50 % is chance),
-before and after. DANN is guarded as in ``ecgtool adapt``: the source
-model's validation records are left out of it, and the last checked step
-within a point of the start on them is kept. PCA plots of the features go to
+macro F1 before and after (of what ``classify --model`` outputs, the network's
+class revised by each record's rhythm, and of the network alone), and a fresh
+logistic-regression domain classifier on the encoder features (accuracy on a
+held-out half; 50 % is chance), before and after. DANN is guarded as in
+``ecgtool adapt``: the source model's validation records are left out of it,
+and the last checked step within a point of the start on them is kept. PCA plots of the features go to
 benchmarks/results/.
 
 Usage: python benchmarks/adapt.py [--steps N]
@@ -222,7 +222,8 @@ def main() -> None:
         f"(classes with reference beats). Rows without a suffix score what "
         f"`ecgtool classify --model` outputs: the network's class revised by the rhythm "
         f"around each beat (`ecgtool.rhythm.revise_labels`); \"network only\" rows score the "
-        f"network's class alone (the form of earlier runs). Source macro F1 is scored on records that neither "
+        f"network's class alone (the form of earlier runs). Source macro F1 is scored on "
+        f"records that neither "
         f"the source model nor DANN trained on; DANN keeps the last step (of "
         f"{DannConfig().steps}, checked every {DannConfig().check_every}) within a point of "
         f"the start on the source model's own validation records, a different set. Feature "

@@ -1,9 +1,10 @@
 """Robustness run: fuzz the record and annotation readers and the detector with generated input.
 
-Hypothesis generates bytes for ``.hea`` headers (alone, around a valid
-record line, and in the headers of a multi-segment record), CSV files, header-less ``.mat`` files, EDF files, ecgtool stores, annotation
-files (alone and after valid beats), and random signals for the detector; every outcome
-must be a result or an :class:`ecgtool.errors.EcgToolError` (a one-line
+Hypothesis generates bytes for ``.hea`` headers (alone, around a valid record
+line, and in the headers of a multi-segment record), CSV files, header-less
+``.mat`` files, EDF files, ecgtool stores, annotation files (alone and after
+valid beats), and random signals for the detector; every outcome must be a
+result or an :class:`ecgtool.errors.EcgToolError` (a one-line
 message), never another exception. The count is bounded (``--examples``).
 Prints what failed, writes benchmarks/results/robustness.json and the
 "robustness" section of RESULTS.md.
@@ -277,9 +278,9 @@ def main() -> None:
         x = np.asarray(values, dtype=np.float64)
         check("detector (random samples)", lambda: detect_beats(x, fs))
 
-    for fn in (header_bytes, header_mutated, multi_segment_mutated, csv_bytes, mat_bytes, mat_mutated, mat73_mutated,
-               edf_mutated, edfd_mutated, edf_header, store_mutated, annotation_bytes,
-               detector):
+    for fn in (header_bytes, header_mutated, multi_segment_mutated, csv_bytes, mat_bytes,
+               mat_mutated, mat73_mutated, edf_mutated, edfd_mutated, edf_header,
+               store_mutated, annotation_bytes, detector):
         fn()
     rows = [[t, c["ok"], c["clean_error"], c["crash"], c["process_died"]]
             for t, c in COUNTS.items()]
