@@ -51,11 +51,11 @@ def test_detect_store_and_evaluate_it(tmp_path):
     r = run("detect", "--sample", "--out", out, "--jobs", 2)
     assert r.exit_code == 0, r.output
     with h5py.File(out) as f:
-        assert f.attrs["format"] == "ecgtool-store"
+        assert f.attrs["format"].decode() == "ecgtool-store"  # fixed-length UTF-8
         assert sorted(f["records"]) == ["119", "208"]
         g = f["records/208"]
         assert g.attrs["fs"] == 360.0 and g["signal"].shape == (650000, 1)
-        assert list(g["beats"].attrs["columns"]) == list(BEAT_COLUMNS)
+        assert [c.decode() for c in g["beats"].attrs["columns"]] == list(BEAT_COLUMNS)
         assert 2930 < g["beats/r_peak"].shape[0] < 2960
     r = run("evaluate", "--sample", "--beats", out, "--out", tmp_path / "s.json")
     assert r.exit_code == 0, r.output
@@ -94,7 +94,7 @@ def test_detector_settings_from_the_command_line(tmp_path):
         assert r.exit_code == 0, r.output
         with h5py.File(tmp_path / f"{cmd}.h5") as f:
             assert f["records/119/beats/r_peak"].shape[0] == g_count
-            assert "split_rule" in f["records/119/beats"].attrs["detector_settings"]
+            assert "split_rule" in f["records/119/beats"].attrs["detector_settings"].decode()
     scored = run("evaluate", "sample:119", "-q", *same, "--out", tmp_path / "s.json")
     assert scored.exit_code == 0, scored.output
     gross = json.loads((tmp_path / "s.json").read_text())["gross"]["gross"]
@@ -174,7 +174,7 @@ def test_convert_store_keeps_all_leads(tmp_path):
     assert run("convert", "sample:208", "--channel", "all", "--out", out).exit_code == 0
     with h5py.File(out) as f:
         g = f["records/208"]
-        assert list(g.attrs["leads"]) == ["MLII", "V1"] and g["signal"].shape == (650000, 2)
+        assert [x.decode() for x in g.attrs["leads"]] == ["MLII", "V1"] and g["signal"].shape == (650000, 2)
         assert g["annotations/symbol"].shape[0] > 3000
         assert len(g.attrs["sha256"]) == 64
     # The store is an input like any other.

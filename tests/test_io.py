@@ -248,7 +248,30 @@ def test_store_round_trip(tmp_path, rec119):
     for k, v in beats.columns().items():
         np.testing.assert_array_equal(got.columns()[k], v)
     rec = read_source(expand_inputs([str(path)])[0], ReadOptions())
-    assert rec.name == "119" and rec.fs == 360.0
+    assert rec.name == "119" and rec.fs == 360.0 and rec.leads == ["MLII"]
+    # Version 1 stores kept their text variable-length: they read the same.
+    import h5py
+
+    with h5py.File(path, "a") as h:
+        def to_vlen(obj):
+            for k, v in list(obj.attrs.items()):
+                if isinstance(v, (bytes, np.ndarray)) and np.asarray(v).dtype.kind == "S":
+                    text = store.attr_text(v)
+                    del obj.attrs[k]
+                    obj.attrs[k] = text
+        to_vlen(h)
+        h.visititems(lambda name, obj: to_vlen(obj))
+        for name in ("records/119/annotations/symbol", "records/119/annotations/aux_note"):
+            text = h[name].asstr()[...]
+            del h[name]
+            h.create_dataset(name, data=text.astype(object), dtype=h5py.string_dtype())
+        h.attrs["format_version"] = 1
+    f = store.open_store(path)
+    old, old_beats = store.read_record(f, "119"), store.read_beats(f, "119")
+    f.close()
+    assert old.name == "119" and old.leads == ["MLII"] and old.sha256 == rec119.sha256
+    assert old.annotations.symbol.tolist() == rec119.annotations.symbol.tolist()
+    assert list(old_beats.columns()) == list(beats.columns())
 
 
 def test_not_a_store(tmp_path):

@@ -352,8 +352,8 @@ def test_convert_writes_a_long_recording_in_blocks(tmp_path):
         assert res.exit_code == 0, res.output
     with h5py.File(h5) as f:
         g = f["records"]["long"]
-        assert g.attrs["n_samples"] == whole.n_samples and list(g.attrs["leads"]) == ["MLII", "V1"]
-        assert g.attrs["sha256"] == whole.sha256
+        assert g.attrs["n_samples"] == whole.n_samples and [x.decode() for x in g.attrs["leads"]] == ["MLII", "V1"]
+        assert g.attrs["sha256"].decode() == whole.sha256
         assert np.array_equal(g["signal"][...], whole.signals.astype(np.float32))
     text = csv.read_text().splitlines()
     assert text[0] == "MLII,V1" and len(text) == whole.n_samples + 1
