@@ -28,7 +28,8 @@ from _common import command_line, machine, md_table, update_results_md, write_js
 from ecgtool.errors import EcgToolError
 from ecgtool.io.edffiles import read_edf
 from ecgtool.io.matfiles import read_mat
-from ecgtool.io.records import read_annotations, read_csv, read_wfdb
+from ecgtool.io.csvfiles import read_csv
+from ecgtool.io.records import read_annotations, read_wfdb
 from ecgtool.signal.detect import detect_beats
 
 FAILURES: dict[str, list[str]] = {}

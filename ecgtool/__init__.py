@@ -21,7 +21,7 @@ __version__ = "0.1.0"
 _API = {
     "read_record": "ecgtool.io.inputs:read_source",
     "read_wfdb": "ecgtool.io.records:read_wfdb",
-    "read_csv": "ecgtool.io.records:read_csv",
+    "read_csv": "ecgtool.io.csvfiles:read_csv",
     "read_sample": "ecgtool.io.records:read_sample",
     "Record": "ecgtool.io.records:Record",
     "Annotations": "ecgtool.io.records:Annotations",

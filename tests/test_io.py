@@ -10,7 +10,8 @@ import scipy.io
 from ecgtool.errors import EcgToolError
 from ecgtool.io import store
 from ecgtool.io.inputs import ReadOptions, expand_inputs, read_source
-from ecgtool.io.records import choose_channel, read_csv, read_wfdb, sample_path
+from ecgtool.io.csvfiles import read_csv
+from ecgtool.io.records import choose_channel, read_wfdb, sample_path
 
 
 def test_sample_record(rec208):

@@ -19,7 +19,8 @@ from ecgtool.cli import app
 from ecgtool.errors import EcgToolError
 from ecgtool.evaluate import score_detection
 from ecgtool.io.inputs import read_source
-from ecgtool.io.records import read_csv, sample_path
+from ecgtool.io.csvfiles import read_csv
+from ecgtool.io.records import sample_path
 from ecgtool.signal.detect import detect_beats, detect_r_peaks
 from ecgtool.stream import StreamDetector, stream_detect
 

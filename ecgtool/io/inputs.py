@@ -18,7 +18,8 @@ from pathlib import Path
 
 from ecgtool.errors import EcgToolError
 from ecgtool.io import store
-from ecgtool.io.records import SAMPLE_RECORDS, Record, read_csv, read_wfdb, sample_path
+from ecgtool.io.csvfiles import read_csv
+from ecgtool.io.records import SAMPLE_RECORDS, Record, read_wfdb, sample_path
 
 _TEXT_SUFFIXES = (".csv", ".txt", ".tsv")
 _EDF_SUFFIXES = (".edf", ".bdf")

@@ -1,0 +1,122 @@
+"""Reading one ECG lead from delimited text (CSV, TSV, one value per line)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from ecgtool.errors import EcgToolError
+from ecgtool.io.records import PREFERRED_LEADS, Record, _to_mv, choose_channel
+
+
+def _sniff_delimiter(line: str) -> str | None:
+    for d in (",", ";", "\t"):
+        if d in line:
+            return d
+    return None
+
+
+def read_csv(path: str | os.PathLike, fs: float | None = None, column: str | int | None = None,
+             units: str = "mV", name: str | None = None, text: str | None = None) -> Record:
+    """Read one ECG lead from a delimited text file (CSV, TSV, one value per line).
+
+    A first line that is not numeric is taken as the column names. The rate
+    comes from ``fs`` or, failing that, from a ``time``/``time_s`` column.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file (``-`` is standard input).
+    fs : float, optional
+        Sampling rate in Hz.
+    column : str or int, optional
+        Column name or index of the ECG; default: MLII/II/ECG by name, else
+        the first column that is not time.
+    units : str
+        Units of the values (``mV``, ``uV`` or ``V``).
+    name : str, optional
+        Record name; default the file stem.
+    text : str, optional
+        The file's content, when already read.
+
+    Examples
+    --------
+    >>> rec = read_csv("x.csv", fs=250, text="ecg\\n0.1\\n0.2\\n0.3\\n")
+    >>> rec.signal.tolist(), rec.lead
+    ([0.1, 0.2, 0.3], 'ecg')
+    """
+    shown = str(path)
+    if text is None:
+        if shown == "-":
+            text = sys.stdin.read()
+        else:
+            try:
+                with open(path, encoding="utf-8", errors="replace") as f:
+                    text = f.read()
+            except FileNotFoundError:
+                raise EcgToolError("no such file", shown) from None
+            except OSError as exc:
+                raise EcgToolError(f"cannot read ({exc.strerror})", shown) from None
+    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    if not lines:
+        raise EcgToolError("file is empty", shown)
+    delim = _sniff_delimiter(lines[0])
+    first = [c.strip().strip('"') for c in (lines[0].split(delim) if delim else lines[0].split())]
+    has_header = not all(_is_number(c) for c in first)
+    names = first if has_header else [f"col{i}" for i in range(len(first))]
+    body = lines[1:] if has_header else lines
+    if not body:
+        raise EcgToolError("file has no samples", shown)
+    try:
+        data = np.loadtxt(io.StringIO("\n".join(body)), delimiter=delim, ndmin=2,
+                          dtype=np.float64)
+    except ValueError:
+        row = _first_bad_row(body, delim)
+        raise EcgToolError(f"non-numeric value on line {row + 1 + has_header}: "
+                           f"{body[row][:60]!r}", shown) from None
+    if data.shape[1] != len(names):
+        raise EcgToolError(f"{data.shape[1]} columns of data but {len(names)} names", shown)
+    lower = [n.lower() for n in names]
+    time_col = next((i for i, n in enumerate(lower) if n in ("time", "time_s", "t", "seconds")),
+                    None)
+    if fs is None:
+        if time_col is None or data.shape[0] < 2:
+            raise EcgToolError("sampling rate unknown: give --fs or a 'time' column", shown)
+        dt = float(np.median(np.diff(data[:, time_col])))
+        if not dt > 0:
+            raise EcgToolError("time column does not increase", shown)
+        fs = round(1.0 / dt, 6)
+    if column is None:
+        candidates = [i for i in range(len(names)) if i != time_col]
+        if not candidates:
+            raise EcgToolError("no ECG column besides time", shown)
+        preferred = [i for i in candidates if names[i].upper() in PREFERRED_LEADS]
+        col = preferred[0] if preferred else candidates[0]
+    else:
+        col = choose_channel(names, column, shown)
+    signal = data[:, col:col + 1] * _to_mv(units)
+    base = Path(shown)
+    return Record(name=name or (base.stem if shown != "-" else "stdin"), signals=signal,
+                  fs=float(fs), leads=[names[col]], channel=0, source=shown,
+                  sha256=hashlib.sha256(text.encode()).hexdigest())
+
+
+def _is_number(s: str) -> bool:
+    try:
+        float(s)
+        return True
+    except ValueError:
+        return s.lower() in ("nan", "")
+
+
+def _first_bad_row(rows: list[str], delim: str | None) -> int:
+    for i, row in enumerate(rows):
+        cells = row.split(delim) if delim else row.split()
+        if not all(_is_number(c.strip().strip('"')) for c in cells):
+            return i
+    return 0
