@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ecgtool.beats.scores import ClassScore, score_classes
-from ecgtool.beats.table import AAMI_CLASSES, Beats
+from ecgtool.beats.table import AAMI_CLASSES
 from ecgtool.errors import EcgToolError
 from ecgtool.evaluate import (DetectionScore, EpisodeScore, gross,
                               gross_episodes, reference_rhythm, score_detection, score_episodes)
@@ -44,10 +44,7 @@ def score_job(src: Source, opts: ReadOptions, beats_store: str | None = None,
     # The beats of --beats, or of a store given as the input when it has them
     # (with their labels when it was classified); else they are detected.
     if test_ann:  # no signal needed: archives often keep only annotations
-        name, ref, fs, n = _annotated_record(src)
-        stored = _annotated_beats(src, test_ann, fs)
-        return _scores(name, ref, stored.r_peak, stored.labels.aami if classes else None, fs,
-                       n, skip_learning, window_s)
+        return _score_annotator(src, test_ann, classes, skip_learning, window_s)
     stored = None
     if beats_store or src.kind == "store":
         from ecgtool.io import store
@@ -95,46 +92,23 @@ def _scores(name, ref, peaks, aami, fs, n, skip_learning, window_s,
                                                 window_s), classified_now=classified_now)
 
 
-def _annotated_record(src: Source):
-    # Name, reference annotations, rate and length of a WFDB record from its
-    # header and .atr alone.
-    import wfdb
-
+def _score_annotator(src: Source, ext: str, classes: bool, skip_learning: bool,
+                     window_s: float) -> RecordScore:
+    # The beats (and, with classes, their symbols' classes) of another
+    # annotator's file beside a WFDB record, against its .atr.
+    from ecgtool.io.beatfiles import read_annotation_beats
     from ecgtool.io.records import read_annotations
 
     if src.kind != "wfdb":
         raise EcgToolError("--ann needs WFDB records (the annotation files lie beside the "
                            "header)", src.path)
-    try:
-        h = wfdb.rdheader(src.path)
-        fs, n = float(h.fs), int(h.sig_len or 0)
-    except Exception:
-        raise EcgToolError("unreadable header", src.path + ".hea") from None
+    bt = read_annotation_beats(src.path, ext, labels=classes)
     ref = read_annotations(src.path, "atr")
     if ref is None:
         raise EcgToolError("no reference annotations (.atr) to score against", src.path)
-    return src.name, ref, fs, n
-
-
-def _annotated_beats(src: Source, ext: str, fs: float) -> Beats:
-    # The beats of a WFDB annotation file beside the record, labelled by
-    # their symbols (other annotations, such as rhythm changes, left out).
-    from ecgtool.beats.labels import aami_labels
-    from ecgtool.beats.table import BeatLabels
-    from ecgtool.evaluate import BEAT_SYMBOLS
-    from ecgtool.io.records import read_annotations
-
-    ann = read_annotations(src.path, ext)
-    if ann is None:
-        raise EcgToolError(f"no .{ext} annotation file beside the record", src.path)
-    symbol = np.asarray(ann.symbol).astype(str)
-    keep = np.isin(symbol, list(BEAT_SYMBOLS))
-    order = np.argsort(np.asarray(ann.sample)[keep], kind="stable")
-    symbol = symbol[keep][order]
-    aami = aami_labels(symbol)
-    aami[aami == ""] = "Q"
-    return Beats(r_peak=np.asarray(ann.sample)[keep][order], fs=fs,
-                 labels=BeatLabels(aami, np.zeros((symbol.size, 5)), symbol))
+    peaks = np.round(bt.times_s * bt.fs).astype(np.int64)
+    return _scores(src.name, ref, peaks, bt.labels, bt.fs, int(round(bt.duration_s * bt.fs)),
+                   skip_learning, window_s)
 
 
 def _pct(x: float) -> str:

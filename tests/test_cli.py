@@ -143,7 +143,7 @@ def test_evaluate_rhythm_episodes(tmp_path):
     r = run("evaluate", "--sample", "--rhythm", "trigeminy", "--ann", "atr")
     assert r.exit_code == 0 and "trigeminy:" in r.stdout and "trained" not in r.stderr
     r = run("evaluate", "--sample", "--ann", "qrs")
-    assert r.exit_code == 1 and "no .qrs annotation file" in r.stderr
+    assert r.exit_code == 1 and "annotation file not found" in r.stderr
 
 
 def test_detect_csv_file_and_folder_input(tmp_path):
@@ -320,7 +320,7 @@ def test_beats_as_wfdb_annotation_files(tmp_path):
     direct = run("evaluate", tmp_path / "119", "--beats", tmp_path / "c.h5", "--classes")
     assert from_file.exit_code == 0 and from_file.stdout == direct.stdout
     r = run("evaluate", tmp_path / "119", "--ann", "qrs")
-    assert r.exit_code == 1 and "no .qrs annotation file" in r.output
+    assert r.exit_code == 1 and "119.qrs: annotation file not found" in r.output
 
 
 def test_classify_reuses_a_detect_store(tmp_path):

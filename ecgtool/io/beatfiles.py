@@ -29,6 +29,8 @@ class BeatTimes:
     labels: np.ndarray | None = None
     proba: np.ndarray | None = None
     source: str = ""
+    #: Sampling rate of the beat positions, when the source gives one.
+    fs: float | None = None
 
 
 _STDIN_CACHE: dict[str, str] = {}
@@ -117,4 +119,4 @@ def read_annotation_beats(base: str, ext: str, labels: bool) -> BeatTimes:
     if lab is not None:
         lab = np.where(lab == "", "Q", lab)
     duration = (h.sig_len or 0) / float(h.fs) or (float(t[-1]) if t.size else 0.0)
-    return BeatTimes(Path(base).name, t, duration, lab, None, shown)
+    return BeatTimes(Path(base).name, t, duration, lab, None, shown, float(h.fs))
