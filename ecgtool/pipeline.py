@@ -178,6 +178,37 @@ class Analysis:
     # Where to read the signal again when it was analysed in blocks and not kept.
     source: Source | None = None
     read_options: ReadOptions | None = None
+    #: Rate of the beat positions (from the signal, or the annotation file's
+    #: header); None for a beats table, which carries times only.
+    fs: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.fs is None and self.beats is not None:
+            self.fs = float(self.beats.fs)
+
+
+def rhythm_annotations(a: Analysis) -> tuple:
+    """An analysed record as WFDB annotation rows ``(sample, symbol, aux_note,
+    fs)``: its beats (by class: :func:`ecgtool.beats.labels.beat_symbols`) and
+    a rhythm change (``+``, aux :data:`ecgtool.rhythm.WFDB_RHYTHM`) at the
+    start of each episode, as in MIT-BIH's own files."""
+    import numpy as np
+
+    from ecgtool.beats.labels import beat_symbols
+    from ecgtool.rhythm import WFDB_RHYTHM
+
+    if a.fs is None:
+        raise EcgToolError("no sampling rate to place annotations (a beats table holds "
+                           "times only)", a.name)
+    beats = a.beats.r_peak if a.beats is not None else np.round(a.times_s * a.fs)
+    ep = a.episodes
+    starts = np.round(np.asarray(ep.start_s) * a.fs)
+    sample = np.concatenate([starts, beats]).astype(np.int64)
+    symbol = np.concatenate([np.full(len(ep), "+"),
+                             beat_symbols(a.labels, None, len(beats))])
+    aux = [WFDB_RHYTHM.get(str(r), f"({str(r).upper()}") for r in ep.rhythm] + [""] * len(beats)
+    order = np.argsort(sample, kind="stable")  # a rhythm change before the beat it starts at
+    return sample[order], symbol[order], [aux[i] for i in order], a.fs
 
 
 def has_signal(a: Analysis) -> bool:
@@ -245,7 +276,8 @@ def analyse_job(src: Source, opts: ReadOptions, model: str | None = None,
         use = ann_labels if ann_labels is not None else src.key == "atr"
         bt = read_annotation_beats(src.path, src.key, use)
         ep = find_rhythms(bt.times_s, bt.labels, None, None, settings)
-        return Analysis(src.name, bt.duration_s, bt.times_s, bt.labels, None, ep, [])
+        return Analysis(src.name, bt.duration_s, bt.times_s, bt.labels, None, ep, [],
+                        fs=bt.fs)
     if src.kind == "beats_csv":
         from ecgtool.io.beatfiles import read_beats_table, read_text
 

@@ -50,6 +50,11 @@ import numpy as np
 EARLY = 0.85
 RHYTHMS = ("noise", "pause", "vt", "svt", "af", "bigeminy", "trigeminy", "tachy", "brady",
            "sinus")
+#: Rhythm labels as WFDB rhythm annotations (aux_note of a ``+``): the
+#: MIT-BIH codes where MIT-BIH has one, else the label in its form.
+WFDB_RHYTHM = {"sinus": "(N", "af": "(AFIB", "bigeminy": "(B", "trigeminy": "(T",
+               "vt": "(VT", "svt": "(SVTA", "brady": "(SBR", "tachy": "(TACHY",
+               "pause": "(PAUSE", "noise": "(NOISE"}
 EPISODE_COLUMNS = ("start_s", "end_s", "rhythm", "confidence", "n_beats", "nrmssd", "tpr",
                    "she")
 

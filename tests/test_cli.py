@@ -323,6 +323,25 @@ def test_beats_as_wfdb_annotation_files(tmp_path):
     assert r.exit_code == 1 and "119.qrs: annotation file not found" in r.output
 
 
+def test_rhythm_writes_episodes_as_wfdb_rhythm_changes(tmp_path):
+    import wfdb
+
+    from ecgtool.rhythm import WFDB_RHYTHM
+
+    r = run("rhythm", "sample:208", "--annotations", tmp_path, "--out", "-")
+    assert r.exit_code == 0, r.output
+    episodes = list(csv.DictReader(io.StringIO(r.stdout)))
+    ann = wfdb.rdann(str(tmp_path / "208"), "ecgtool")
+    changes = [(s, a) for s, y, a in zip(ann.sample, ann.symbol, ann.aux_note) if y == "+"]
+    assert [a for _, a in changes] == [WFDB_RHYTHM[e["rhythm"]] for e in episodes]
+    assert [s for s, _ in changes] == [round(float(e["start_s"]) * 360) for e in episodes]
+    assert "(T" in {a for _, a in changes} and sum(y == "V" for y in ann.symbol) > 900
+    beats = tmp_path / "b.csv"
+    assert run("detect", "sample:208", "--out", beats, "-q").exit_code == 0
+    r = run("rhythm", beats, "--annotations", tmp_path)
+    assert r.exit_code == 1 and "no sampling rate" in r.output
+
+
 def test_classify_reuses_a_detect_store(tmp_path):
     beats = tmp_path / "b.h5"
     assert run("detect", "sample:119", "--out", beats, "-q").exit_code == 0

@@ -95,24 +95,32 @@ def counting_beats(outcomes: Iterable, counted: list) -> Iterator:
         yield o
 
 
-def writing_annotations(outcomes: Iterable, folder: Optional[str]) -> Iterator:
-    """Pass outcomes through, writing each record's beats to
-    ``folder/<record>.ecgtool`` (a WFDB annotation file) when ``folder`` is given."""
+def beat_annotations(d) -> tuple:
+    """A detected or classified record's beats as WFDB annotation rows:
+    ``(sample, symbol, aux_note or None, fs)``."""
+    from ecgtool.beats.labels import beat_symbols
+
+    b, lab = d.beats, d.beats.labels
+    return (b.r_peak, beat_symbols(None if lab is None else lab.aami,
+                                   None if lab is None else lab.symbol, len(b)), None, b.fs)
+
+
+def writing_annotations(outcomes: Iterable, folder: Optional[str],
+                        rows: Callable = beat_annotations) -> Iterator:
+    """Pass outcomes through, writing each record's annotation ``rows`` (see
+    :func:`beat_annotations`) to ``folder/<record>.ecgtool`` (a WFDB
+    annotation file) when ``folder`` is given."""
     from pathlib import Path
 
-    from ecgtool.beats.labels import beat_symbols
     from ecgtool.io.mitann import write_mit_annotations
     from ecgtool.io.store import group_name
 
     for o in outcomes:
         if folder is not None and o.ok:
-            b = o.value.beats
-            lab = b.labels
-            symbols = beat_symbols(None if lab is None else lab.aami,
-                                   None if lab is None else lab.symbol, len(b))
+            sample, symbol, aux, fs = rows(o.value)
             path = Path(folder) / f"{group_name(o.source.name)}.ecgtool"
             try:
-                write_mit_annotations(path, b.r_peak, symbols, b.fs)
+                write_mit_annotations(path, sample, symbol, fs, aux)
             except OSError as exc:
                 raise c.EcgToolError(f"cannot write ({exc.strerror})", str(path)) from None
         yield o

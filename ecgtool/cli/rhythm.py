@@ -32,6 +32,10 @@ def rhythm(
     units: str = c.UnitsOpt,
     detector: Optional[list[str]] = c.DetectorOpt,
     jobs: int = c.JobsOpt,
+    annotations: Optional[str] = typer.Option(
+        None, "--annotations", metavar="DIR", help="Also write each record's beats and "
+        "rhythm changes (+ with (AFIB, (N, (B ... as MIT-BIH writes them) as a WFDB "
+        "annotation file DIR/RECORD.ecgtool."),
     scheduler: Optional[str] = c.SchedulerOpt,
     resume: bool = c.ResumeOpt,
     quiet: bool = c.QuietOpt,
@@ -41,7 +45,8 @@ def rhythm(
     from functools import partial
 
     from ecgtool import batch
-    from ecgtool.cli._write import run_and_write, summary
+    from ecgtool.cli._write import run_and_write, summary, writing_annotations
+    from ecgtool.pipeline import rhythm_annotations
     from ecgtool.rhythm import DEFAULT_RHYTHM
 
     settings = replace(DEFAULT_RHYTHM, window_beats=window)
@@ -50,10 +55,16 @@ def rhythm(
                                            c.read_options(channel, fs, column, units), out,
                                            settings, det)
     stdin = any(s.path == "-" for s in srcs)
+    c.check_folder(annotations)
+    if annotations and any(s.kind == "beats_csv" for s in srcs):
+        raise c.EcgToolError("--annotations needs records, stores or WFDB annotation files: "
+                             "a beats table holds times only, no sampling rate")
 
     def run(todo):
-        return batch.run(job, todo, jobs=1 if stdin else jobs, progress=not quiet,
-                         label="rhythm", spawn=model_path is not None, scheduler=scheduler)
+        return writing_annotations(batch.run(
+            job, todo, jobs=1 if stdin else jobs, progress=not quiet, label="rhythm",
+            spawn=model_path is not None, scheduler=scheduler), annotations,
+            rhythm_annotations)
 
     done, failures = run_and_write(srcs, run, out, partial(write_analysis, detector=det),
                                    episodes_header, episodes_rows, resume, quiet)

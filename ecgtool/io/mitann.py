@@ -112,7 +112,8 @@ def decode_mit_annotations(data: bytes) -> tuple[np.ndarray, np.ndarray, np.ndar
     return sample[keep], symbol[keep], aux[keep]
 
 
-def write_mit_annotations(path, sample: np.ndarray, symbol: np.ndarray, fs: float) -> None:
+def write_mit_annotations(path, sample: np.ndarray, symbol: np.ndarray, fs: float,
+                          aux_note: list[str] | None = None) -> None:
     """Write beats as a WFDB annotation file (MIT format) at ``path``
     (``<dir>/<record>.<annotator>``), for PhysioNet's tools (``rdann``,
     ``bxb``) and :func:`ecgtool.io.records.read_annotations`.
@@ -143,7 +144,8 @@ def write_mit_annotations(path, sample: np.ndarray, symbol: np.ndarray, fs: floa
     try:
         if len(sample):
             wfdb.wrann(record, ext, np.asarray(sample, dtype=np.int64),
-                       symbol=[str(s) for s in symbol], write_dir=tmp, fs=fs)
+                       symbol=[str(s) for s in symbol], write_dir=tmp, fs=fs,
+                       aux_note=None if aux_note is None else [str(a) for a in aux_note])
         else:  # no beats: an annotation file that holds none
             Path(tmp, path.name).write_bytes(b"\x00\x00")
         os.replace(Path(tmp, path.name), path)
