@@ -275,6 +275,20 @@ def test_store_round_trip(tmp_path, rec119):
     assert list(old_beats.columns()) == list(beats.columns())
 
 
+def test_store_keeps_text_of_any_length(tmp_path):
+    # Fixed-length text must fit in an object header (64 KiB); longer text
+    # (a long header comment) is stored variable-length and reads the same.
+    import h5py
+
+    with h5py.File(tmp_path / "t.h5", "w") as f:
+        store.set_attr(f, "short", "héllo")
+        store.set_attr(f, "long", "x" * 100_000)
+        store.set_attr(f, "empty", "")
+        assert store.attr_text(f.attrs["short"]) == "héllo"
+        assert store.attr_text(f.attrs["long"]) == "x" * 100_000
+        assert store.attr_text(f.attrs["empty"]) == ""
+
+
 def test_not_a_store(tmp_path):
     p = tmp_path / "x.h5"
     p.write_text("not hdf5")

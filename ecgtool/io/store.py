@@ -18,7 +18,9 @@ is variable-length, are read as well). Variable-length strings live in
 HDF5's global heap, and a store whose bytes were overwritten there crashed
 or hung libhdf5 itself (12 of 21,000 random overwrites; fixed-length text:
 0 of 21,000), which no handler can catch. Plain h5py returns fixed-length
-text as bytes: ``.decode()`` attributes, ``.asstr()`` datasets.
+text as bytes: ``.decode()`` attributes, ``.asstr()`` datasets. A text
+attribute over 60 kB (which an object header cannot hold fixed-length)
+stays variable-length.
 
 A group ``/records/<name>`` is complete when its ``complete`` attribute is
 true; writers set it last. Files are written to a temporary name and
@@ -43,6 +45,9 @@ from ecgtool.io.records import Annotations, Record
 
 FORMAT = "ecgtool-store"
 FORMAT_VERSION = 2
+#: An HDF5 object header holds at most 64 KiB: longer text attributes (a
+#: header's comments, say) stay variable-length.
+_MAX_FIXED_ATTR = 60_000
 
 
 def _text_dtype(nbytes: int):
@@ -70,9 +75,12 @@ def set_attr(obj, key: str, value) -> None:
     """
     if isinstance(value, str) or (isinstance(value, (list, tuple)) and
                                   all(isinstance(v, str) for v in value)):
-        obj.attrs.create(key, _encoded(value))
-    else:
-        obj.attrs[key] = value
+        raw = _encoded(value)
+        if raw.nbytes <= _MAX_FIXED_ATTR:
+            obj.attrs.create(key, raw)
+            return
+        value = list(value) if not isinstance(value, str) else value
+    obj.attrs[key] = value  # numbers; and text too long to sit in an object header
 
 
 def attr_text(value):
