@@ -193,7 +193,11 @@ def _write_columns(g, cols: dict[str, np.ndarray]) -> None:
     for k, v in cols.items():
         v = np.asarray(v)
         if v.dtype.kind in "UOS":
-            g.create_dataset(k, data=_encoded(v))
+            raw = _encoded(v)
+            # One long note makes every row that wide; such columns are
+            # mostly padding, which gzip takes out.
+            g.create_dataset(k, data=raw, **({"compression": "gzip"}
+                                              if raw.nbytes > 1 << 20 else {}))
         else:
             g.create_dataset(k, data=v)
     set_attr(g, "columns", list(cols))
