@@ -104,6 +104,11 @@ def adapt(
                f"{100 * loss['se_before']:.0f}% to {100 * loss['se_after']:.0f}% "
                f"({loss['n']} beats), while their macro F1 held; check {loss['class']} "
                "labels on a few annotated target records before relying on them")
+    few = summary.get("source_unchecked_classes", {})
+    if few:
+        c.warn("the held-out source records hold only " + ", ".join(
+            f"{n} {k}" for k, n in few.items()) + " beats, so a loss in "
+            f"{' or '.join(few)} went unchecked")
     if "source_after" not in summary:
         c.warn("no source record was held out (none is a validation record of the starting "
                "model), so the source accuracy after adaptation is unchecked")

@@ -184,6 +184,19 @@ def sensitivity_losses(before: dict, after: dict, min_beats: int = 20,
             and after[c]["se"] < before[c]["se"] - max_loss]
 
 
+def unchecked_classes(scores: dict, min_beats: int = 20, classes=("N", "S", "V")) -> dict:
+    """Classes the adaptation guard cannot judge: fewer than ``min_beats`` of
+    their beats on the held-out source records (F is left out: too rare
+    almost everywhere to warn about each time).
+
+    Examples
+    --------
+    >>> unchecked_classes({"N": {"n": 9000}, "S": {"n": 3}, "V": {"n": 110}})
+    {'S': 3}
+    """
+    return {c: scores[c]["n"] for c in classes if c in scores and scores[c]["n"] < min_beats}
+
+
 def adapt_model(source: list[Record], target: list[Record], out, init=None,
                 config=None, on_progress=None, target_labels: bool = False) -> dict:
     """DANN from labelled ``source`` records to unlabelled ``target`` records.
@@ -225,6 +238,7 @@ def adapt_model(source: list[Record], target: list[Record], out, init=None,
     if res.source_start is not None:  # scored by the guard while it chose the step
         summary["source_before"], summary["source_after"] = res.source_start, res.source_kept
         summary["source_se_losses"] = sensitivity_losses(res.source_start, res.source_kept)
+        summary["source_unchecked_classes"] = unchecked_classes(res.source_start)
     if target_labels and (tgt.labels >= 0).any():
         # Scored as `classify --model` labels them: revised by each record's rhythm.
         fs = {r.name: r.fs for r in target}
