@@ -240,13 +240,15 @@ def _signal_files(header, base: Path) -> list[Path]:
     return [base.parent / n for n in names]
 
 
-_SEGMENTS: dict[tuple, tuple[list[str], list[Path]]] = {}
+_SEGMENTS: dict[tuple, tuple[list[str], list[Path], dict[str, list[str]]]] = {}
 
 
-def _segments(header, base: Path, shown: str) -> tuple[list[str], list[Path]]:
+def _segments(header, base: Path,
+              shown: str) -> tuple[list[str], list[Path], dict[str, list[str]]]:
     # The lead names of a multi-segment record (from its layout segment, or
-    # its first segment when every segment has the same layout) and the
-    # files of all its segments, each checked as a single record is. Kept
+    # its first segment when every segment has the same layout), the files
+    # of all its segments, each checked as a single record is, and each
+    # segment's own leads (for reading, without parsing its header again). Kept
     # while the record's header is unchanged: a long recording is read in
     # blocks, and a day of MIMIC-style segments has hundreds of headers.
     stat = base.with_suffix(".hea").stat()
@@ -258,11 +260,13 @@ def _segments(header, base: Path, shown: str) -> tuple[list[str], list[Path]]:
     return _SEGMENTS[key]
 
 
-def _check_segments(header, base: Path, shown: str) -> tuple[list[str], list[Path]]:
+def _check_segments(header, base: Path,
+                    shown: str) -> tuple[list[str], list[Path], dict[str, list[str]]]:
     import wfdb
 
     names: list[str] | None = None
     files: list[Path] = []
+    leads_of: dict[str, list[str]] = {}
     lengths = [int(n or 0) for n in header.seg_len or []]
     if len(lengths) != len(header.seg_name or []) or sum(lengths) != header.sig_len:
         raise EcgToolError(f"segment lengths add up to {sum(lengths)} samples but the header "
@@ -285,6 +289,7 @@ def _check_segments(header, base: Path, shown: str) -> tuple[list[str], list[Pat
                                f"leads, and the length listed for it)", shown)
         if names is None:
             names = list(h.sig_name)
+        leads_of[seg] = list(h.sig_name)
         files.append(hea)
         if length == 0:  # the layout segment: names only, no samples
             continue
@@ -293,11 +298,11 @@ def _check_segments(header, base: Path, shown: str) -> tuple[list[str], list[Pat
                 raise EcgToolError(f"signal file {f.name} of segment {seg} is missing", shown)
             files.append(f)
         _check_sizes(h, base, shown)
-    return names or [], files
+    return names or [], files, leads_of
 
 
-def _read_segments(header, base: Path, leads: list[str], sampfrom: int,
-                   sampto: int | None) -> np.ndarray:
+def _read_segments(header, base: Path, leads: list[str], leads_of: dict[str, list[str]],
+                   sampfrom: int, sampto: int | None) -> np.ndarray:
     # Samples sampfrom..sampto of a multi-segment record's leads, in mV.
     # Segments may hold the leads in any order or lack some (a variable
     # layout); what a segment lacks, and the null segments, stay NaN, which
@@ -311,12 +316,11 @@ def _read_segments(header, base: Path, leads: list[str], sampfrom: int,
         a, b, start = start, start + length, start + length
         if seg == "~" or length == 0 or b <= sampfrom or a >= stop:
             continue
-        h = wfdb.rdheader(str(base.parent / seg))
-        have = [n for n in leads if n in (h.sig_name or [])]
+        have = [n for n in leads if n in leads_of[seg]]
         if not have:
             continue
         rec = wfdb.rdrecord(str(base.parent / seg), physical=True,
-                            channels=[h.sig_name.index(n) for n in have],
+                            channels=[leads_of[seg].index(n) for n in have],
                             sampfrom=max(sampfrom, a) - a, sampto=min(stop, b) - a)
         part = np.asarray(rec.p_signal, dtype=np.float64)
         scale = np.array([_to_mv(u) for u in (rec.units or ["mV"] * len(have))])
@@ -388,7 +392,7 @@ def read_wfdb(path: str | os.PathLike, channel: str | int | None = None,
                                shown)
         multi = bool(getattr(header, "n_seg", None))
         if multi:
-            names, files = _segments(header, base, shown)
+            names, files, leads_of = _segments(header, base, shown)
         else:
             names, files = header.sig_name or [], _signal_files(header, base)
         # A signal line without a description has no name: call it by its index.
@@ -409,7 +413,7 @@ def read_wfdb(path: str | os.PathLike, channel: str | int | None = None,
                 warnings.simplefilter("ignore")
                 if multi:
                     signals = _read_segments(header, base, [names[c] for c in channels],
-                                             sampfrom, sampto)
+                                             leads_of, sampfrom, sampto)
                 else:
                     rec = wfdb.rdrecord(str(read_base), channels=channels, physical=True,
                                         sampfrom=sampfrom, sampto=sampto)
