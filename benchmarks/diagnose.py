@@ -12,6 +12,13 @@ diagnose) with the default thresholds; its findings are compared with:
 * LUDB records 1-100: the rhythm in ludb.csv (sinus rhythm, sinus
   brady/tachycardia, atrial fibrillation).
 
+Conduction findings (wide QRS, long PR, long QTc) are scored against the
+CinC 2021 codes and LUDB's conduction diagnoses (complete bundle branch
+block or intraventricular conduction delay; first-degree AV block), and the
+intervals themselves against the LUDB cardiologists' marks on the lead the
+pipeline measures. These rules are off by default; they are scored here at
+their clinical limits.
+
 Reports accuracy, Se, Sp and F1 per label. Usage: python benchmarks/diagnose.py
 """
 
@@ -23,7 +30,7 @@ import numpy as np
 
 from _common import command_line, data_root, machine, md_table, update_results_md, write_json
 from ecgtool.beats.labels import aami_labels
-from ecgtool.diagnose import Thresholds, diagnose
+from ecgtool.diagnose import Thresholds, diagnose, diagnose_analysis
 from ecgtool.evaluate import BEAT_SYMBOLS, reference_rhythm
 from ecgtool.io.inputs import ReadOptions, Source
 from ecgtool.io.records import read_wfdb
@@ -32,9 +39,18 @@ from ecgtool.rhythm import find_rhythms
 
 SNOMED = {"164889003": "af", "427172004": "pvc", "17338001": "pvc", "284470004": "pac",
           "63593006": "pac", "426177001": "brady", "427084000": "tachy",
-          "426783006": "sinus"}
+          "426783006": "sinus",
+          # Bundle branch blocks and intraventricular conduction delay: QRS >= 110-120 ms.
+          "59118001": "qrs_wide", "713427006": "qrs_wide", "164909002": "qrs_wide",
+          "733534002": "qrs_wide", "6374002": "qrs_wide", "698252002": "qrs_wide",
+          "270492004": "pr_long", "111975006": "qtc_long"}
+INTERVAL_CODES = ("qrs_wide", "pr_long", "qtc_long")
 LUDB = {"Atrial fibrillation": "af", "Sinus bradycardia": "brady", "Sinus tachycardia": "tachy",
         "Sinus rhythm": "sinus", "Sinus arrhythmia": "sinus"}
+LUDB_CONDUCTION = {"Complete left bundle branch block": "qrs_wide",
+                   "Complete right bundle branch block": "qrs_wide",
+                   "Non-specific intravintricular conduction delay": "qrs_wide",
+                   "I degree av block": "pr_long"}
 AF30 = "af >= 30 s in annotations"
 
 
@@ -57,14 +73,19 @@ def analyse(path, name, model):
 
 
 def predict(a, thresholds=Thresholds()) -> set[str]:
-    return predicted(diagnose(a.name, a.duration_s, a.times_s, a.labels, a.episodes, a.noise,
-                              thresholds))
+    return predicted(diagnose_analysis(a, thresholds))
+
+
+#: The interval rules at their clinical limits (off by default).
+CONDUCTION = Thresholds(qrs_wide_ms=120.0, pr_long_ms=200.0, qtc_long_ms=470.0)
 
 
 def predict_with_brady60(a) -> set[str]:
-    """Default findings, plus BRADY60 where a 60-bpm threshold calls bradycardia."""
+    """Default findings, plus BRADY60 where a 60-bpm threshold calls bradycardia,
+    plus the interval findings at their clinical limits."""
     slow = "brady" in predict(a, Thresholds(brady_bpm=60.0))
-    return predict(a) | ({BRADY60} if slow else set())
+    return (predict(a) | ({BRADY60} if slow else set())
+            | (predict(a, CONDUCTION) & set(INTERVAL_CODES)))
 
 
 def mitdb_reference(rec) -> set[str]:
@@ -91,6 +112,39 @@ def mitdb_reference(rec) -> set[str]:
     if any(s.rhythm == "vt" for s in ref):
         codes.add("vt")
     return codes
+
+
+def interval_errors(a, base) -> dict:
+    """Measured minus reference median interval (ms) on the lead analysed."""
+    import wfdb
+
+    from ecgtool.intervals import conduction_intervals, marked_intervals
+
+    lead = a.record.leads[a.record.channel]
+    iv = conduction_intervals(a.beats, a.labels)
+    # LUDB keeps each lead's marks in a file named after the lead.
+    ann = wfdb.rdann(str(base), lead.lower())
+    ref = marked_intervals(ann.sample, ann.symbol, a.record.fs)
+    return {"record": a.name, "lead": lead,
+            **{k: {"measured": getattr(iv, k), "reference": ref[k]} for k in ref}}
+
+
+def interval_table(errors: list[dict]) -> tuple[dict, list]:
+    summary, rows = {}, []
+    for k, name in (("pr_ms", "PR"), ("qrs_ms", "QRS"), ("qt_ms", "QT")):
+        m = np.array([e[k]["measured"] for e in errors])
+        r = np.array([e[k]["reference"] for e in errors])
+        ok = np.isfinite(m) & np.isfinite(r)
+        d = m[ok] - r[ok]
+        summary[k] = {"records": int(ok.sum()), "no_measure": int(np.sum(np.isfinite(r) & ~np.isfinite(m))),
+                      "mean_ms": float(d.mean()) if d.size else float("nan"),
+                      "sd_ms": float(d.std()) if d.size else float("nan"),
+                      "within_10_ms_pct": float(100 * np.mean(np.abs(d) <= 10)) if d.size else float("nan"),
+                      "within_20_ms_pct": float(100 * np.mean(np.abs(d) <= 20)) if d.size else float("nan")}
+        s = summary[k]
+        rows.append([name, s["records"], s["no_measure"], f"{s['mean_ms']:+.1f} ± {s['sd_ms']:.1f}",
+                     f"{s['within_10_ms_pct']:.0f}", f"{s['within_20_ms_pct']:.0f}"])
+    return summary, rows
 
 
 def stats(pairs, label):
@@ -147,8 +201,10 @@ def main() -> None:
                               if c.strip() in SNOMED}
             pred = predict_with_brady60(analyse(hea.with_suffix(""), hea.stem, model))
             pairs.append((codes | ({BRADY60} if "brady" in codes else set()), pred))
-        datasets["cinc2021"] = (pairs, ("sinus", "brady", BRADY60, "tachy", "pac", "pvc", "af"))
+        datasets["cinc2021"] = (pairs, ("sinus", "brady", BRADY60, "tachy", "pac", "pvc", "af")
+                                + INTERVAL_CODES)
     ludb = root / "ludb"
+    errors = []
     if (ludb / "ludb.csv").is_file():
         pairs = []
         with open(ludb / "ludb.csv", newline="") as f:
@@ -158,9 +214,13 @@ def main() -> None:
                 if not base.with_suffix(".hea").is_file():
                     continue
                 ref = {LUDB[r.strip()] for r in row["Rhythms"].split(",") if r.strip() in LUDB}
-                pred = predict_with_brady60(analyse(base, rid, model))
+                ref |= {LUDB_CONDUCTION[c.strip()] for c in row["Conduction abnormalities"]
+                        .splitlines() if c.strip() in LUDB_CONDUCTION}
+                a = analyse(base, rid, model)
+                errors.append(interval_errors(a, base))
+                pred = predict_with_brady60(a)
                 pairs.append((ref | ({BRADY60} if "brady" in ref else set()), pred))
-        datasets["ludb"] = (pairs, ("sinus", "brady", BRADY60, "tachy", "af"))
+        datasets["ludb"] = (pairs, ("sinus", "brady", BRADY60, "tachy", "af") + INTERVAL_CODES)
     payload = {"command": command_line(), "machine": machine(), "results": {}}
     rows = []
     for db, (pairs, labels) in datasets.items():
@@ -173,10 +233,17 @@ def main() -> None:
                          f"{100 * s['se']:.0f}" if s["positives"] else "-",
                          f"{100 * s['sp']:.0f}" if s["n"] - s["positives"] else "-",
                          f"{s['f1']:.2f}" if s["positives"] else "-"])
+    iv_table = ""
+    if errors:
+        payload["intervals_ludb"], iv_rows = interval_table(errors)
+        payload["intervals_ludb"]["per_record"] = errors
+        iv_table = md_table(["interval", "records", "not measured", "error mean ± SD (ms)",
+                             "within 10 ms %", "within 20 ms %"], iv_rows)
     write_json("diagnose", payload)
     table = md_table(["data", "label", "records", "positives", "accuracy %", "Se %", "Sp %",
                       "F1"], rows)
     print(table)
+    print(iv_table)
     mi = payload["machine"]
     update_results_md("diagnose", (
         f"## Diagnosis (`benchmarks/diagnose.py`)\n\nCommand: `{payload['command']}`  \n"
@@ -185,8 +252,18 @@ def main() -> None:
         f">= 10%; AF >= 30 s or half a short record). MIT-BIH reference findings come from "
         f"the same rules applied to the reference labels and rhythm annotations. The CinC "
         f"2021 and LUDB labels call sinus bradycardia under 60 bpm, the 12-lead definition: "
-        f"the \"{BRADY60}\" rows score the same runs with `--threshold brady_bpm=60`.\n\n"
-        + table + "\n"))
+        f"the \"{BRADY60}\" rows score the same runs with `--threshold brady_bpm=60`. "
+        f"Conduction findings (one lead, medians over normal beats; off by default, scored "
+        f"here at their clinical limits, `-t qrs_wide_ms=120 -t pr_long_ms=200 "
+        f"-t qtc_long_ms=470`): QRS >= 120 ms "
+        f"(`qrs_wide`; reference: complete bundle branch block or intraventricular conduction "
+        f"delay), PR > 200 ms (`pr_long`; first-degree AV block), QTc Fridericia >= 470 ms "
+        f"(`qtc_long`).\n\n"
+        + table + "\n"
+        + ("\nRecord-level intervals on LUDB records 1-100 against the cardiologists' marks "
+           "of the lead analysed (II, the default), medians over each "
+           "record's normal beats, measured minus reference:\n\n" + iv_table + "\n"
+           if iv_table else "")))
 
 
 if __name__ == "__main__":

@@ -9,6 +9,15 @@ Defaults follow common clinical reading: premature beats matter from 30 an
 hour (or 10 % of beats); AF from 30 s; any run of 3 or more ventricular
 beats faster than 100 bpm (non-sustained VT); pauses of 3 s; mean rate under
 50 or over 100 bpm.
+
+The conduction intervals (median PR, QRS, QT, QTc of the normal beats,
+:mod:`ecgtool.intervals`) are reported wherever the beats were delineated,
+but they judge the record only when asked (``qrs_wide_ms``, ``pr_long_ms``,
+``qtc_long_ms``; 0 leaves the rule off): measured on one lead, the clinical
+limits (QRS >= 120 ms, PR > 200 ms, QTc >= 470 ms) matched the LUDB and
+CinC 2021 diagnoses too seldom to decide a verdict by default
+(``benchmarks/diagnose.py``: wide QRS F1 0.42 on LUDB, 0 of 11 on the CinC
+samples; long PR F1 0.32).
 """
 
 from __future__ import annotations
@@ -18,6 +27,7 @@ from dataclasses import asdict, dataclass, field, fields
 import numpy as np
 
 from ecgtool.beats.table import AAMI_CLASSES
+from ecgtool.intervals import Intervals
 from ecgtool.rhythm import Episodes, premature_beats
 
 
@@ -37,6 +47,12 @@ class Thresholds:
     tachy_bpm: float = 100.0
     pattern_min_s: float = 30.0
     min_beats_per_hour_rule: int = 1
+    #: Interval rules, off (0) unless set; clinical limits: 120, 200, 470 ms.
+    qrs_wide_ms: float = 0.0
+    pr_long_ms: float = 0.0
+    qtc_long_ms: float = 0.0
+    #: PR is judged only where P onsets were found in this share of normal beats.
+    pr_min_p_found_pct: float = 50.0
 
     @classmethod
     def with_overrides(cls, items: dict) -> "Thresholds":
@@ -82,6 +98,7 @@ class Report:
     verdict: str
     findings: list = field(default_factory=list)
     labelled: bool = True
+    intervals: Intervals | None = None
 
     def as_dict(self) -> dict:
         d = asdict(self)
@@ -191,7 +208,8 @@ def _runs_of(labels: np.ndarray, cls: str) -> list[tuple[int, int]]:
 
 def diagnose(name: str, duration_s: float, times_s: np.ndarray, labels: np.ndarray | None,
              episodes: Episodes, noise: list | None = None,
-             thresholds: Thresholds = Thresholds()) -> Report:
+             thresholds: Thresholds = Thresholds(),
+             intervals: Intervals | None = None) -> Report:
     """Summarise one record and give the verdict with its reasons.
 
     Parameters
@@ -209,6 +227,9 @@ def diagnose(name: str, duration_s: float, times_s: np.ndarray, labels: np.ndarr
     noise : list of (start_s, end_s), optional
         Unreadable stretches.
     thresholds : Thresholds
+    intervals : Intervals, optional
+        From :func:`ecgtool.intervals.conduction_intervals` (beats with their
+        delineation); without them, intervals are not judged.
 
     Examples
     --------
@@ -295,6 +316,7 @@ def diagnose(name: str, duration_s: float, times_s: np.ndarray, labels: np.ndarr
         findings.append(Finding("brady", f"Bradycardia: mean rate {hr_mean:.0f} bpm"))
     if np.isfinite(hr_mean) and hr_mean > th.tachy_bpm:
         findings.append(Finding("tachy", f"Tachycardia: mean rate {hr_mean:.0f} bpm"))
+    findings += _interval_findings(intervals, t, th, any(f.code == "af" for f in findings))
     return Report(record=name, duration_s=float(duration_s), analysed_s=float(analysed),
                   n_beats=int(n), hr_mean=float(hr_mean), hr_min=float(hr_min),
                   hr_max=float(hr_max), sdnn_ms=sdnn, rmssd_ms=rmssd, counts=counts,
@@ -303,4 +325,46 @@ def diagnose(name: str, duration_s: float, times_s: np.ndarray, labels: np.ndarr
                   pause_longest_s=pause_long,
                   noise_pct=100.0 * noise_s / duration_s if duration_s else 0.0,
                   verdict="abnormal" if findings else "normal", findings=findings,
-                  labelled=labels is not None)
+                  labelled=labels is not None, intervals=intervals)
+
+
+def _interval_findings(iv: Intervals | None, t: np.ndarray, th: Thresholds,
+                       af: bool) -> list[Finding]:
+    # Each finding points at a beat whose interval is the median one.
+    if iv is None:
+        return []
+    out = []
+
+    def at(i: int) -> tuple:
+        return (float(t[i]), float(t[i])) if 0 <= i < t.size else (None, None)
+
+    if th.qrs_wide_ms and iv.qrs_ms >= th.qrs_wide_ms:
+        out.append(Finding("qrs_wide", f"Wide QRS: median {iv.qrs_ms:.0f} ms", *at(iv.qrs_beat)))
+    # In AF there is no P wave to measure from.
+    if th.pr_long_ms and iv.pr_ms > th.pr_long_ms and iv.p_found_pct >= th.pr_min_p_found_pct and not af:
+        out.append(Finding("pr_long", f"Long PR: median {iv.pr_ms:.0f} ms", *at(iv.pr_beat)))
+    if th.qtc_long_ms and iv.qtc_fridericia_ms >= th.qtc_long_ms:
+        out.append(Finding("qtc_long", f"Long QTc: median {iv.qtc_fridericia_ms:.0f} ms "
+                           f"(Fridericia; QT {iv.qt_ms:.0f} ms)", *at(iv.qtc_beat)))
+    return out
+
+
+def diagnose_analysis(a, thresholds: Thresholds = Thresholds()) -> Report:
+    """:func:`diagnose` of an analysed record (:class:`ecgtool.pipeline.Analysis`),
+    with its conduction intervals when its beats were delineated.
+
+    Examples
+    --------
+    >>> from ecgtool.io.inputs import ReadOptions, Source
+    >>> from ecgtool.pipeline import analyse_job
+    >>> from ecgtool.io.records import sample_path
+    >>> a = analyse_job(Source("wfdb", str(sample_path("119")), "119"), ReadOptions())
+    >>> rep = diagnose_analysis(a)
+    >>> rep.verdict, 50 < rep.intervals.qrs_ms < 120
+    ('abnormal', True)
+    """
+    from ecgtool.intervals import conduction_intervals
+
+    iv = conduction_intervals(a.beats, a.labels) if a.beats is not None else None
+    return diagnose(a.name, a.duration_s, a.times_s, a.labels, a.episodes, a.noise,
+                    thresholds, iv)

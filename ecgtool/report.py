@@ -134,12 +134,22 @@ def plot_strip(signal: np.ndarray, fs: float, times_s: np.ndarray, labels, episo
     return fig
 
 
+def intervals_text(iv) -> str:
+    """``PR 172, QRS 58, QT 417, QTc 423 ms (Fridericia; Bazett 429)``, "-" where not measured."""
+    def ms(v):
+        return "-" if v != v else f"{v:.0f}"
+    return (f"PR {ms(iv.pr_ms)}, QRS {ms(iv.qrs_ms)}, QT {ms(iv.qt_ms)}, "
+            f"QTc {ms(iv.qtc_fridericia_ms)} ms (Fridericia; Bazett {ms(iv.qtc_bazett_ms)})")
+
+
 def record_section(analysis, report) -> str:
     r = report
     rows = [("Duration analysed", f"{r.analysed_s / 60:.1f} min of {r.duration_s / 60:.1f}"),
             ("Beats", f"{r.n_beats}"),
             ("Heart rate", f"mean {r.hr_mean:.0f}, min {r.hr_min:.0f}, max {r.hr_max:.0f} bpm"),
             ("HRV", f"SDNN {r.sdnn_ms:.0f} ms, RMSSD {r.rmssd_ms:.0f} ms"),
+            *([("Intervals (median, one lead)", intervals_text(r.intervals))]
+              if r.intervals is not None else []),
             ("AF burden", f"{r.af_burden_pct:.1f}% (longest {r.af_longest_s:.0f} s)"),
             ("Longest VT run", f"{r.vt_longest_beats} beats"),
             ("Pauses", f"{r.pauses} (longest {r.pause_longest_s:.1f} s)"),

@@ -117,7 +117,8 @@ class Beats:
     def __len__(self) -> int:
         return int(self.r_peak.size)
 
-    def _ms(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    def span_ms(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Milliseconds from points ``a`` to points ``b`` (NaN where either is -1)."""
         out = (b - a).astype(np.float64) * (1000.0 / self.fs)
         out[(a < 0) | (b < 0)] = np.nan
         return out
@@ -136,8 +137,8 @@ class Beats:
             "time_s": self.r_peak / self.fs,
             "qrs_onset": self.qrs_onset,
             "qrs_offset": self.qrs_offset,
-            "qrs_ms": self._ms(self.qrs_onset, self.qrs_offset),
-            "r_latency_ms": self._ms(self.qrs_onset, np.where(self.qrs_onset < 0, -1,
+            "qrs_ms": self.span_ms(self.qrs_onset, self.qrs_offset),
+            "r_latency_ms": self.span_ms(self.qrs_onset, np.where(self.qrs_onset < 0, -1,
                                                               self.r_peak)),
             "r_amp_mv": self.r_amp_mv,
             "rr_prev_ms": np.concatenate([nan, rr]) if len(self) else rr,

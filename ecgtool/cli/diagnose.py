@@ -34,7 +34,7 @@ def diagnose(
     resume: bool = c.ResumeOpt,
     quiet: bool = c.QuietOpt,
 ) -> int:
-    """Summarise each record (rate, HRV, ectopy, AF, VT, pauses, noise) and judge it."""
+    """Summarise each record (rate, HRV, ectopy, AF, VT, pauses, PR/QRS/QTc, noise) and judge it."""
     import json
     from dataclasses import asdict
 
@@ -42,7 +42,7 @@ def diagnose(
     from ecgtool.batch import Outcome
     from ecgtool.cli._write import run_and_write
     from ecgtool.cli.rhythm import analysis_setup, write_analysis
-    from ecgtool.diagnose import Thresholds, diagnose as run_diagnosis
+    from ecgtool.diagnose import Thresholds, diagnose_analysis
 
     try:
         th = Thresholds.with_overrides(c.name_values(threshold, "--threshold"))
@@ -64,8 +64,7 @@ def diagnose(
                            scheduler=scheduler):
             if o.ok:
                 a = o.value
-                rep = run_diagnosis(a.name, a.duration_s, a.times_s, a.labels, a.episodes,
-                                    a.noise, th)
+                rep = diagnose_analysis(a, th)
                 o = Outcome(o.source, (a, rep), None, o.warnings)
                 items.append((a, rep))
             yield o
