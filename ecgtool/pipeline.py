@@ -178,8 +178,8 @@ class Analysis:
     # Where to read the signal again when it was analysed in blocks and not kept.
     source: Source | None = None
     read_options: ReadOptions | None = None
-    #: Rate of the beat positions (from the signal, or the annotation file's
-    #: header); None for a beats table, which carries times only.
+    #: Rate of the beat positions (from the signal, the annotation file's
+    #: header, or a beats table's ``r_peak`` and ``time_s``); None when unknown.
     fs: float | None = None
 
     def __post_init__(self) -> None:
@@ -198,8 +198,8 @@ def rhythm_annotations(a: Analysis) -> tuple:
     from ecgtool.rhythm import WFDB_RHYTHM
 
     if a.fs is None:
-        raise EcgToolError("no sampling rate to place annotations (a beats table holds "
-                           "times only)", a.name)
+        raise EcgToolError("no sampling rate to place annotations (the beats table's "
+                           "r_peak and time_s do not agree on one)", a.name)
     beats = a.beats.r_peak if a.beats is not None else np.round(a.times_s * a.fs)
     ep = a.episodes
     starts = np.round(np.asarray(ep.start_s) * a.fs)
@@ -283,7 +283,8 @@ def analyse_job(src: Source, opts: ReadOptions, model: str | None = None,
 
         bt = next(b for b in read_beats_table(read_text(src.path), src.path) if b.name == src.key)
         ep = find_rhythms(bt.times_s, bt.labels, bt.proba, None, settings)
-        return Analysis(src.name, bt.duration_s, bt.times_s, bt.labels, bt.proba, ep, [])
+        return Analysis(src.name, bt.duration_s, bt.times_s, bt.labels, bt.proba, ep, [],
+                        beats=bt.beats, fs=bt.fs)
     if is_long(src):
         return long_record_analysis(src, opts, model, classify, settings, detector)
     # Episodes and verdicts never use the reference annotations; reading them

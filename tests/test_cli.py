@@ -336,9 +336,23 @@ def test_rhythm_writes_episodes_as_wfdb_rhythm_changes(tmp_path):
     assert [a for _, a in changes] == [WFDB_RHYTHM[e["rhythm"]] for e in episodes]
     assert [s for s, _ in changes] == [round(float(e["start_s"]) * 360) for e in episodes]
     assert "(T" in {a for _, a in changes} and sum(y == "V" for y in ann.symbol) > 900
+    # From a classified beats table (a pipeline's line format) the same beats
+    # come out: the table's r_peak and time_s give the sampling rate.
     beats = tmp_path / "b.csv"
-    assert run("detect", "sample:208", "--out", beats, "-q").exit_code == 0
-    r = run("rhythm", beats, "--annotations", tmp_path)
+    assert run("classify", "sample:208", "--out", beats, "-q").exit_code == 0
+    (tmp_path / "t").mkdir()
+    r = run("rhythm", beats, "--annotations", tmp_path / "t", "-q")
+    assert r.exit_code == 0, r.output
+    again = wfdb.rdann(str(tmp_path / "t" / "208"), "ecgtool")
+    assert again.fs == 360
+    assert [(s, y) for s, y in zip(again.sample, again.symbol) if y != "+"] == \
+        [(s, y) for s, y in zip(ann.sample, ann.symbol) if y != "+"]
+    lines = beats.read_text().splitlines()
+    cells = lines[5].split(",")
+    cells[2] = f"{float(cells[2]) + 0.01:.4f}"  # an edited time_s
+    lines[5] = ",".join(cells)
+    beats.write_text("\n".join(lines) + "\n")
+    r = run("rhythm", beats, "--annotations", tmp_path / "t")
     assert r.exit_code == 1 and "no sampling rate" in r.output
 
 
@@ -403,3 +417,13 @@ def test_classify_warns_on_a_lead_the_shipped_model_never_saw():
     assert r.exit_code == 0 and "lead V1: the shipped classifier was trained on lead II" in r.stderr
     r = run("classify", "sample:119", "--out", "-")
     assert r.exit_code == 0 and "trained on lead II" not in r.stderr
+
+
+def test_diagnose_measures_intervals_from_a_beats_table(tmp_path):
+    beats = tmp_path / "b.csv"
+    assert run("detect", "sample:119", "--out", beats, "-q").exit_code == 0
+    from_table = run("diagnose", beats, "-q")
+    direct = run("diagnose", "sample:119", "--no-classify", "-q")
+    assert from_table.exit_code == 0 and direct.exit_code == 0, from_table.output
+    a, b = json.loads(from_table.stdout)["intervals"], json.loads(direct.stdout)["intervals"]
+    assert a == b and 50 < a["qrs_ms"] < 120

@@ -56,9 +56,6 @@ def rhythm(
                                            settings, det)
     stdin = any(s.path == "-" for s in srcs)
     c.check_folder(annotations)
-    if annotations and any(s.kind == "beats_csv" for s in srcs):
-        raise c.EcgToolError("--annotations needs records, stores or WFDB annotation files: "
-                             "a beats table holds times only, no sampling rate")
 
     def run(todo):
         return writing_annotations(batch.run(
@@ -102,7 +99,8 @@ def write_analysis(w, a, name, summary: dict | None = None, detector=None):
     from ecgtool.io import store
 
     attrs = c.detector_attrs(detector) if detector is not None and detector.changed() else None
-    g = w.begin(name, a.record, a.beats, fs=None if a.record else 1.0, beats_attrs=attrs)
+    g = w.begin(name, a.record, a.beats, beats_attrs=attrs,
+                fs=None if a.record or a.beats is not None else 1.0)
     g.attrs["duration_s"] = a.duration_s
     store.write_table(g, "episodes", a.episodes.columns())
     if summary is not None:

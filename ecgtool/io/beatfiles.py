@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ecgtool.beats.table import AAMI_CLASSES
+from ecgtool.beats.table import AAMI_CLASSES, POINT_COLUMNS, Beats
 from ecgtool.errors import EcgToolError
 
 
@@ -31,6 +31,9 @@ class BeatTimes:
     source: str = ""
     #: Sampling rate of the beat positions, when the source gives one.
     fs: float | None = None
+    #: The beats with their delineation, when a table gives the sample
+    #: positions (``r_peak``, ``qrs_onset``, ...) and its rate follows from them.
+    beats: Beats | None = None
 
 
 _STDIN_CACHE: dict[str, str] = {}
@@ -75,6 +78,7 @@ def read_beats_table(text: str, source: str = "") -> list[BeatTimes]:
         except (KeyError, ValueError, TypeError):
             raise EcgToolError(f"beats table line {i + 2}: no valid time_s", source) from None
     result = []
+    has_peaks = "r_peak" in rows[0]
     has_labels = "aami" in rows[0]
     has_proba = all(f"p_{c}" in rows[0] for c in AAMI_CLASSES)
     for name, rs in out.items():
@@ -83,10 +87,57 @@ def read_beats_table(text: str, source: str = "") -> list[BeatTimes]:
         proba = (np.array([[float(r[f"p_{c}"]) for c in AAMI_CLASSES] for r in rs])
                  if has_proba else None)
         order = np.argsort(t, kind="stable")
+        beats = _table_beats([rs[i] for i in order], t[order]) if has_peaks else None
         result.append(BeatTimes(name, t[order], float(t.max()) if t.size else 0.0,
                                 None if labels is None else labels[order],
-                                None if proba is None else proba[order], source))
+                                None if proba is None else proba[order], source,
+                                beats.fs if beats is not None else None, beats))
     return result
+
+
+#: ``time_s`` in a beats table is written to 0.1 ms.
+_TIME_RESOLUTION_S = 1e-4
+
+
+def table_rate(r_peak: np.ndarray, times_s: np.ndarray) -> float | None:
+    """The sampling rate that puts every ``r_peak`` at its ``time_s`` (to the
+    0.1 ms a beats table keeps), preferring a whole number of Hz; None when
+    no rate does (an edited table, or no beat after time 0).
+
+    Examples
+    --------
+    >>> table_rate(np.array([21, 515, 650000]), np.array([0.042, 1.03, 1300.0]))
+    500.0
+    >>> table_rate(np.array([10, 20]), np.array([0.5, 0.7])) is None
+    True
+    """
+    r, t = np.asarray(r_peak, dtype=float), np.asarray(times_s, dtype=float)
+    if r.size == 0 or t.max() <= 0 or np.any(r < 0):
+        return None
+    i = int(np.argmax(t))
+    estimate = r[i] / t[i]
+    for fs in (float(round(estimate)), estimate):
+        if fs > 0 and np.all(np.abs(r / fs - t) <= 0.6 * _TIME_RESOLUTION_S + 1e-9):
+            return fs
+    return None
+
+
+def _table_beats(rows: list[dict], t: np.ndarray) -> Beats | None:
+    # The rows' sample positions as Beats (points absent or empty: -1).
+    def column(name):
+        if name not in rows[0]:
+            return None
+        return np.array([int(float(r[name])) if r[name] not in ("", None) else -1
+                         for r in rows], dtype=np.int64)
+
+    try:
+        r = column("r_peak")
+        fs = table_rate(r, t)
+        if fs is None:
+            return None
+        return Beats(fs, r, **{k: column(k) for k in ("qrs_onset", "qrs_offset") + POINT_COLUMNS})
+    except (ValueError, TypeError):
+        return None
 
 
 def read_annotation_beats(base: str, ext: str, labels: bool) -> BeatTimes:
