@@ -97,7 +97,7 @@ def conduction_intervals(beats: Beats, labels: np.ndarray | None = None) -> Inte
     n = len(beats)
     normal = np.ones(n, bool) if labels is None else np.asarray(labels) == "N"
     cols = beats.columns()
-    pr = beats.span_ms(beats.p_onset, beats.qrs_onset)
+    pr = beats.pr_ms
     qrs = cols["qrs_ms"]
     qt = beats.span_ms(beats.qrs_onset, beats.t_offset)
     rr_prev = cols["rr_prev_ms"] / 1000.0

@@ -282,7 +282,8 @@ def analyse_job(src: Source, opts: ReadOptions, model: str | None = None,
         from ecgtool.io.beatfiles import read_beats_table, read_text
 
         bt = next(b for b in read_beats_table(read_text(src.path), src.path) if b.name == src.key)
-        ep = find_rhythms(bt.times_s, bt.labels, bt.proba, None, settings)
+        ep = find_rhythms(bt.times_s, bt.labels, bt.proba, None, settings,
+                          bt.beats.pr_ms if bt.beats is not None else None)
         return Analysis(src.name, bt.duration_s, bt.times_s, bt.labels, bt.proba, ep, [],
                         beats=bt.beats, fs=bt.fs)
     if is_long(src):
@@ -303,7 +304,7 @@ def analyse_job(src: Source, opts: ReadOptions, model: str | None = None,
     labels = beats.labels.aami if beats.labels is not None else None
     proba = beats.labels.proba if beats.labels is not None else None
     times = beats.r_peak / rec.fs
-    ep = find_rhythms(times, labels, proba, noise, settings)
+    ep = find_rhythms(times, labels, proba, noise, settings, beats.pr_ms)
     return Analysis(rec.name, rec.duration_s, np.asarray(times), labels, proba, ep, noise,
                     rec, beats)
 
@@ -339,7 +340,7 @@ def long_record_analysis(src: Source, opts: ReadOptions, model: str | None = Non
     labels = beats.labels.aami if beats.labels is not None else None
     proba = beats.labels.proba if beats.labels is not None else None
     times = beats.r_peak / beats.fs
-    ep = find_rhythms(times, labels, proba, noise, settings or DEFAULT_RHYTHM)
+    ep = find_rhythms(times, labels, proba, noise, settings or DEFAULT_RHYTHM, beats.pr_ms)
     return Analysis(src.name, n / beats.fs, times, labels, proba, ep, noise, None, beats,
                     source=src, read_options=opts)
 

@@ -76,6 +76,11 @@ class RhythmSettings:
     tachy_bpm: float = 100.0
     brady_bpm: float = 50.0
     pac_share_max: float = 0.3  # S beats denser than this are the rhythm, not PACs
+    # When this share of a window's beats have P waves at PR intervals within
+    # p_steady_ms of the window's median PR, atrial activity is conducted
+    # beat by beat: not AF.
+    p_steady_share: float = 0.6
+    p_steady_ms: float = 20.0
 
 
 DEFAULT_RHYTHM = RhythmSettings()
@@ -193,6 +198,47 @@ def af_score(rr: np.ndarray, valid: np.ndarray, window: int, lags=(1, 2, 3)) -> 
     # Every interval takes the score of the nearest kept interval at or before it.
     pos = np.clip(np.searchsorted(keep, np.arange(n), side="right") - 1, 0, keep.size - 1)
     return score[pos]
+
+
+def steady_p_waves(pr_ms: np.ndarray, window: int, share: float = 0.6,
+                   tolerance_ms: float = 20.0) -> np.ndarray:
+    """True for beats amid steadily conducted P waves: of the ``window``
+    beats centred on each, at least ``share`` have a P wave found at a PR
+    interval within ``tolerance_ms`` of the window's median PR.
+
+    AF has no P waves; what a delineator finds in their place (f waves,
+    noise) lies at a random distance from the QRS. Counting the beats that
+    agree, rather than taking a robust spread, keeps the edges of a short AF
+    episode, where half a window is still sinus, from reading as steady.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> sinus = 160 + rng.normal(0, 4, 60)
+    >>> af = rng.uniform(40, 300, 60)
+    >>> m = steady_p_waves(np.r_[sinus, af], 30)
+    >>> bool(m[:20].all()), bool(m[-30:].any())
+    (True, False)
+    """
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    pr = np.asarray(pr_ms, dtype=float)
+    half = max(1, window // 2)
+    if pr.size == 0:
+        return np.zeros(0, bool)
+    size = 2 * half + 1
+    w = sliding_window_view(np.pad(pr, half, constant_values=np.nan), size)
+    # Beats in each window (fewer at the ends of the record).
+    n = sliding_window_view(np.pad(np.ones(pr.size), half), size).sum(axis=1)
+    found = np.isfinite(w).sum(axis=1)
+    out = np.zeros(pr.size, bool)
+    ok = found >= share * n
+    if ok.any():
+        sub = w[ok]
+        med = np.nanmedian(sub, axis=1)
+        agree = np.sum(np.abs(sub - med[:, None]) <= tolerance_ms, axis=1)
+        out[ok] = agree >= share * n[ok]
+    return out
 
 
 def irregularity(rr: np.ndarray, bins: int = 16) -> tuple[float, float, float]:
@@ -378,7 +424,8 @@ def _pattern_beats(labels: np.ndarray, period: int, cycles: int) -> np.ndarray:
 def find_rhythms(beat_times_s: np.ndarray, labels: np.ndarray | None = None,
                  proba: np.ndarray | None = None,
                  noise_spans: list[tuple[float, float]] | None = None,
-                 settings: RhythmSettings = DEFAULT_RHYTHM) -> Episodes:
+                 settings: RhythmSettings = DEFAULT_RHYTHM,
+                 pr_ms: np.ndarray | None = None) -> Episodes:
     """Rhythm episodes from beat times (seconds), with optional AAMI labels.
 
     Parameters
@@ -393,6 +440,10 @@ def find_rhythms(beat_times_s: np.ndarray, labels: np.ndarray | None = None,
     noise_spans : list of (start_s, end_s), optional
         Unreadable stretches (see :func:`ecgtool.signal.quality.noise_spans`).
     settings : RhythmSettings
+    pr_ms : numpy.ndarray, optional
+        PR interval per beat (NaN where no P wave was found), from the
+        delineation: irregular intervals amid steadily conducted P waves
+        (:func:`steady_p_waves`) are not AF.
 
     Returns
     -------
@@ -409,11 +460,13 @@ def find_rhythms(beat_times_s: np.ndarray, labels: np.ndarray | None = None,
     if t.size < 2:
         z = np.zeros(0)
         return Episodes(z, z.copy(), np.zeros(0, "<U9"), z.copy(), np.zeros(0, np.int64))
-    out, conf, score, valid_rr = _interval_rhythms(t, labels, proba, noise_spans, settings)
+    out, conf, score, valid_rr = _interval_rhythms(t, labels, proba, noise_spans, settings,
+                                                   pr_ms)
     return _merge(t, out, conf, score, valid_rr)
 
 
-def _interval_rhythms(t: np.ndarray, labels, proba, noise_spans, settings: RhythmSettings):
+def _interval_rhythms(t: np.ndarray, labels, proba, noise_spans, settings: RhythmSettings,
+                      pr_ms=None):
     # The rhythm, its confidence and the AF score of each interval (at least
     # 2 beats), and the intervals that count for the AF score (NaN others).
     st = settings
@@ -468,6 +521,9 @@ def _interval_rhythms(t: np.ndarray, labels, proba, noise_spans, settings: Rhyth
     # response), so AF is marked after pauses.
     n_clean, n_all = _window_sum(clean.astype(float), np.ones(m, bool), st.window_beats // 2)
     af = (score > st.af_threshold) & (n_clean >= 0.5 * n_all)
+    if pr_ms is not None:
+        steady = steady_p_waves(pr_ms, st.window_beats, st.p_steady_share, st.p_steady_ms)
+        af &= ~(steady[:-1] & steady[1:])
     for a, b in _runs(af):
         if b - a < st.af_min_beats:
             af[a:b] = False

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from ecgtool.evaluate import Annotations, reference_rhythm, score_episodes
-from ecgtool.rhythm import Episodes, find_rhythms, irregularity, premature_beats
+from ecgtool.rhythm import (Episodes, find_rhythms, irregularity, premature_beats,
+                            steady_p_waves)
 
 
 def times(rr):
@@ -210,3 +211,57 @@ def test_labels_revised_by_the_rhythm_around_each_beat():
     assert (out[20:100] != "S").all() and out[5] == "V"
     # Nothing to judge: fewer than three beats.
     assert revise_labels(np.array([0.0, 0.8]), np.array(["S", "N"])).tolist() == ["S", "N"]
+
+
+def _irregular_with_pr(n, pr, seed=0):
+    # Irregularly irregular intervals (as AF) with the given PR per beat.
+    rng = np.random.default_rng(seed)
+    t = np.concatenate([[0.0], np.cumsum(rng.uniform(0.55, 1.05, n - 1))])
+    return t, np.asarray(pr, dtype=float)
+
+
+def test_steady_p_waves_veto_af():
+    n = 300
+    rng = np.random.default_rng(1)
+    t, steady = _irregular_with_pr(n, 160 + rng.normal(0, 5, n))
+    assert find_rhythms(t).of("af").duration("af") > 0.9 * t[-1]
+    # The same intervals with P waves at a steady PR are not AF (sinus
+    # arrhythmia, ectopy the labels missed) ...
+    assert len(find_rhythms(t, pr_ms=steady).of("af")) == 0
+    # ... with "P waves" at random distances, or none found, they are.
+    random_pr = rng.uniform(40, 300, n)
+    assert find_rhythms(t, pr_ms=random_pr).of("af").duration("af") > 0.9 * t[-1]
+    assert find_rhythms(t, pr_ms=np.full(n, np.nan)).of("af").duration("af") > 0.9 * t[-1]
+
+
+def test_short_af_amid_steady_p_waves_is_kept():
+    rng = np.random.default_rng(2)
+    rr = np.r_[np.full(100, 0.8) + rng.normal(0, 0.01, 100), rng.uniform(0.4, 1.0, 45),
+               np.full(100, 0.8) + rng.normal(0, 0.01, 100)]
+    t = np.concatenate([[0.0], np.cumsum(rr)])
+    pr = 160 + rng.normal(0, 5, t.size)
+    pr[100:146] = rng.uniform(40, 300, 46)
+    af = find_rhythms(t, pr_ms=pr).of("af")
+    assert len(af) == 1
+    start, end = t[100], t[145]
+    overlap = min(end, af.end_s[0]) - max(start, af.start_s[0])
+    assert overlap > 0.8 * (end - start)
+
+
+def test_steady_p_waves_edges_and_empty():
+    assert steady_p_waves(np.zeros(0), 30).size == 0
+    m = steady_p_waves(np.full(10, 150.0), 30)  # fewer beats than a window
+    assert m.all()
+
+
+def test_sinus_arrhythmia_of_mitdb_115_is_not_af(data):
+    """115 is sinus rhythm throughout; its sinus arrhythmia read as 3 minutes
+    of AF from the R-R intervals alone. Its P waves say otherwise."""
+    from ecgtool.io.records import read_wfdb
+    from ecgtool.signal.detect import detect_beats
+
+    rec = read_wfdb(data / "mitdb" / "115")
+    b = detect_beats(rec.signal, rec.fs)
+    t = b.r_peak / rec.fs
+    assert find_rhythms(t).of("af").duration("af") > 120
+    assert find_rhythms(t, pr_ms=b.pr_ms).of("af").duration("af") < 30

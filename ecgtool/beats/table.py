@@ -124,6 +124,11 @@ class Beats:
         return out
 
     @property
+    def pr_ms(self) -> np.ndarray:
+        """PR interval of each beat in ms (P onset to QRS onset; NaN where not found)."""
+        return self.span_ms(self.p_onset, self.qrs_onset)
+
+    @property
     def rr_ms(self) -> np.ndarray:
         """The n-1 R-R intervals in ms."""
         return np.diff(self.r_peak).astype(np.float64) * (1000.0 / self.fs)
