@@ -3,7 +3,8 @@
 Hypothesis generates bytes for ``.hea`` headers (alone, around a valid record
 line, and in the headers of a multi-segment record), CSV files, header-less
 ``.mat`` files, EDF files, ecgtool stores, annotation files (alone and after
-valid beats), and random signals for the detector; every outcome must be a
+valid beats), beats tables (the pipelines' line format), and random signals
+for the detector; every outcome must be a
 result or an :class:`ecgtool.errors.EcgToolError` (a one-line
 message), never another exception. The count is bounded (``--examples``).
 Prints what failed, writes benchmarks/results/robustness.json and the
@@ -271,6 +272,38 @@ def main() -> None:
         (tmp / "a.atr").write_bytes((beats if after_beats else b"") + blob)
         check("annotation file (random bytes)", lambda: read_annotations(tmp / "a", "atr"))
 
+    # A classified beats table (the pipelines' line format), as rhythm and
+    # diagnose read it: beats, their rate from r_peak and time_s, episodes, intervals.
+    from ecgtool.intervals import conduction_intervals
+    from ecgtool.io.beatfiles import read_beats_table
+    from ecgtool.rhythm import find_rhythms
+
+    table = ("record,r_peak,time_s,qrs_onset,qrs_offset,p_onset,t_offset,aami\n"
+             + "".join(f"119,{r},{r / 360:.4f},{r - 20},{r + 15},{r - 70},{r + 130},N\n"
+                       for r in range(300, 30000, 290)))
+
+    def analyse_table(text):
+        for bt in read_beats_table(text, "t.csv"):
+            find_rhythms(bt.times_s, bt.labels, bt.proba, None,
+                         pr_ms=bt.beats.pr_ms if bt.beats is not None else None)
+            if bt.beats is not None:
+                conduction_intervals(bt.beats, bt.labels)
+
+    @cfg
+    @given(st.text(max_size=200), st.integers(0, len(table)))
+    def beats_table_mutated(text, at):
+        check("beats table (valid one, text inserted)",
+              lambda: analyse_table(table[:at] + text + table[at:]))
+
+    @cfg
+    @given(st.lists(st.tuples(st.integers(-10, 10 ** 7), st.floats(allow_nan=True,
+                                                                     allow_infinity=True)),
+                    max_size=60))
+    def beats_table_values(rows):
+        text = "record,r_peak,time_s,p_onset,qrs_onset\n" + "".join(
+            f"x,{r},{t},{r - 50},{r - 10}\n" for r, t in rows)
+        check("beats table (random positions and times)", lambda: analyse_table(text))
+
     @cfg
     @given(st.lists(st.one_of(st.floats(allow_nan=True, allow_infinity=True),
                               st.just(0.0)), max_size=3000),
@@ -281,7 +314,8 @@ def main() -> None:
 
     for fn in (header_bytes, header_mutated, multi_segment_mutated, csv_bytes, mat_bytes,
                mat_mutated, mat73_mutated, edf_mutated, edfd_mutated, edf_header,
-               store_mutated, annotation_bytes, detector):
+               store_mutated, annotation_bytes, beats_table_mutated, beats_table_values,
+               detector):
         fn()
     rows = [[t, c["ok"], c["clean_error"], c["crash"], c["process_died"]]
             for t, c in COUNTS.items()]
@@ -318,7 +352,9 @@ def main() -> None:
              "string from a damaged global heap); stores now keep their text fixed-length "
              "(format version 2). A multi-segment record whose segment header gave no "
              "length raised TypeError (67 of 2,000 damaged headers); segment headers are now "
-             "checked against the record's header.")
+             "checked against the record's header. A beats table with a carriage return "
+             "inside a field raised csv.Error (27 of 2,000 tables with text inserted); it is "
+             "now the one-line error.")
     update_results_md("robustness", (
         f"## Robustness (`benchmarks/robustness.py`)\n\nCommand: `{payload['command']}`  \n"
         f"Measured {mi['date']}, commit {mi['commit'] or '?'}. Hypothesis-generated input, "

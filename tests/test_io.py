@@ -564,3 +564,15 @@ def test_damaged_store_gives_our_error(tmp_path, rec119):
             assert "\n" not in str(exc) and "bad.h5" in str(exc)
             errors += 1
     assert errors > 5
+
+
+def test_beats_table_rate_and_damage():
+    from ecgtool.io.beatfiles import read_beats_table
+
+    good = "record,r_peak,time_s,p_onset,qrs_onset\na,360,1.0000,280,350\na,900,2.5000,820,890\n"
+    bt = read_beats_table(good, "b.csv")[0]
+    assert bt.fs == 360.0 and bt.beats.pr_ms.tolist() == pytest.approx([70 / 0.36] * 2)
+    # Times that no rate explains: times only, no beats.
+    assert read_beats_table(good.replace("2.5000", "2.6000"), "b.csv")[0].beats is None
+    with pytest.raises(EcgToolError, match="b.csv: not a readable beats table"):
+        read_beats_table(good.replace("a,900", "a\r,900"), "b.csv")

@@ -67,7 +67,10 @@ def read_beats_table(text: str, source: str = "") -> list[BeatTimes]:
     >>> [(b.name, b.times_s.tolist(), b.labels.tolist()) for b in read_beats_table(t)]
     [('a', [0.5, 1.5], ['N', 'V']), ('b', [0.2], ['N'])]
     """
-    rows = list(csv.DictReader(io.StringIO(text)))
+    try:
+        rows = list(csv.DictReader(io.StringIO(text)))
+    except csv.Error as exc:
+        raise EcgToolError(f"not a readable beats table ({exc})", source) from None
     if not rows:
         return []
     out: dict[str, list] = {}
@@ -136,7 +139,7 @@ def _table_beats(rows: list[dict], t: np.ndarray) -> Beats | None:
         if fs is None:
             return None
         return Beats(fs, r, **{k: column(k) for k in ("qrs_onset", "qrs_offset") + POINT_COLUMNS})
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, OverflowError):
         return None
 
 
