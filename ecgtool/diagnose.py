@@ -61,7 +61,14 @@ class Thresholds:
         if bad:
             raise ValueError(f"unknown threshold {bad[0]!r} (known: {', '.join(names)})")
         base = cls()
-        return cls(**{k: type(getattr(base, k))(v) for k, v in {**asdict(base), **items}.items()})
+        values = {}
+        for k, v in {**asdict(base), **items}.items():
+            try:
+                values[k] = type(getattr(base, k))(v)
+            except ValueError:
+                kind = "a whole number" if isinstance(getattr(base, k), int) else "a number"
+                raise ValueError(f"threshold {k}: {v!r} is not {kind}") from None
+        return cls(**values)
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,10 @@ def test_pvc_burden_and_override():
     assert _run(np.full(600, 0.85), lab, thresholds=relaxed).verdict == "normal"
     with pytest.raises(ValueError, match="unknown threshold"):
         Thresholds.with_overrides({"nope": 1})
+    with pytest.raises(ValueError, match="threshold pause_s: 'long' is not a number"):
+        Thresholds.with_overrides({"pause_s": "long"})
+    with pytest.raises(ValueError, match="vt_min_beats: '2.5' is not a whole number"):
+        Thresholds.with_overrides({"vt_min_beats": "2.5"})
 
 
 def test_s_beats_inside_af_are_not_counted_as_pacs():
