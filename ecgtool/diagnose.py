@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, field, fields
 import numpy as np
 
 from ecgtool.beats.table import AAMI_CLASSES
-from ecgtool.intervals import Intervals
+from ecgtool.intervals import Intervals, conduction_intervals
 from ecgtool.rhythm import Episodes, premature_beats
 
 
@@ -348,7 +348,8 @@ def _interval_findings(iv: Intervals | None, t: np.ndarray, th: Thresholds,
     if th.qrs_wide_ms and iv.qrs_ms >= th.qrs_wide_ms:
         out.append(Finding("qrs_wide", f"Wide QRS: median {iv.qrs_ms:.0f} ms", *at(iv.qrs_beat)))
     # In AF there is no P wave to measure from.
-    if th.pr_long_ms and iv.pr_ms > th.pr_long_ms and iv.p_found_pct >= th.pr_min_p_found_pct and not af:
+    if (th.pr_long_ms and iv.pr_ms > th.pr_long_ms and not af
+            and iv.p_found_pct >= th.pr_min_p_found_pct):
         out.append(Finding("pr_long", f"Long PR: median {iv.pr_ms:.0f} ms", *at(iv.pr_beat)))
     if th.qtc_long_ms and iv.qtc_fridericia_ms >= th.qtc_long_ms:
         out.append(Finding("qtc_long", f"Long QTc: median {iv.qtc_fridericia_ms:.0f} ms "
@@ -370,8 +371,6 @@ def diagnose_analysis(a, thresholds: Thresholds = Thresholds()) -> Report:
     >>> rep.verdict, 50 < rep.intervals.qrs_ms < 120
     ('abnormal', True)
     """
-    from ecgtool.intervals import conduction_intervals
-
     iv = conduction_intervals(a.beats, a.labels) if a.beats is not None else None
     return diagnose(a.name, a.duration_s, a.times_s, a.labels, a.episodes, a.noise,
                     thresholds, iv)

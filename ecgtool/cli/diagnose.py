@@ -34,7 +34,7 @@ def diagnose(
     resume: bool = c.ResumeOpt,
     quiet: bool = c.QuietOpt,
 ) -> int:
-    """Summarise each record (rate, HRV, ectopy, AF, VT, pauses, PR/QRS/QTc, noise) and judge it."""
+    """Summarise and judge each record: rate, HRV, ectopy, AF, VT, pauses, PR/QRS/QTc, noise."""
     import json
     from dataclasses import asdict
 
