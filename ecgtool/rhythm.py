@@ -78,7 +78,7 @@ class RhythmSettings:
     pac_share_max: float = 0.3  # S beats denser than this are the rhythm, not PACs
     # When this share of a window's beats have P waves at PR intervals within
     # p_steady_ms of the window's median PR, atrial activity is conducted
-    # beat by beat: not AF.
+    # beat by beat: not AF. A share of 0 turns the rule off.
     p_steady_share: float = 0.6
     p_steady_ms: float = 20.0
 
@@ -525,7 +525,7 @@ def _interval_rhythms(t: np.ndarray, labels, proba, noise_spans, settings: Rhyth
     # response), so AF is marked after pauses.
     n_clean, n_all = _window_sum(clean.astype(float), np.ones(m, bool), st.window_beats // 2)
     af = (score > st.af_threshold) & (n_clean >= 0.5 * n_all)
-    if pr_ms is not None:
+    if pr_ms is not None and st.p_steady_share > 0:
         steady = steady_p_waves(pr_ms, st.window_beats, st.p_steady_share, st.p_steady_ms)
         af &= ~(steady[:-1] & steady[1:])
     for a, b in _runs(af):

@@ -1,11 +1,13 @@
 """Rhythm episodes on synthetic R-R sequences with known rhythms, and on real records."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from ecgtool.evaluate import Annotations, reference_rhythm, score_episodes
-from ecgtool.rhythm import (Episodes, find_rhythms, irregularity, premature_beats,
-                            steady_p_waves)
+from ecgtool.rhythm import (DEFAULT_RHYTHM, Episodes, find_rhythms, irregularity,
+                            premature_beats, steady_p_waves)
 
 
 def times(rr):
@@ -228,6 +230,8 @@ def test_steady_p_waves_veto_af():
     # The same intervals with P waves at a steady PR are not AF (sinus
     # arrhythmia, ectopy the labels missed) ...
     assert len(find_rhythms(t, pr_ms=steady).of("af")) == 0
+    off = replace(DEFAULT_RHYTHM, p_steady_share=0.0)
+    assert find_rhythms(t, settings=off, pr_ms=steady).of("af").duration("af") > 0.9 * t[-1]
     # ... with "P waves" at random distances, or none found, they are.
     random_pr = rng.uniform(40, 300, n)
     assert find_rhythms(t, pr_ms=random_pr).of("af").duration("af") > 0.9 * t[-1]
