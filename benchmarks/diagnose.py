@@ -136,13 +136,17 @@ def interval_table(errors: list[dict]) -> tuple[dict, list]:
         r = np.array([e[k]["reference"] for e in errors])
         ok = np.isfinite(m) & np.isfinite(r)
         d = m[ok] - r[ok]
-        summary[k] = {"records": int(ok.sum()), "no_measure": int(np.sum(np.isfinite(r) & ~np.isfinite(m))),
-                      "mean_ms": float(d.mean()) if d.size else float("nan"),
-                      "sd_ms": float(d.std()) if d.size else float("nan"),
-                      "within_10_ms_pct": float(100 * np.mean(np.abs(d) <= 10)) if d.size else float("nan"),
-                      "within_20_ms_pct": float(100 * np.mean(np.abs(d) <= 20)) if d.size else float("nan")}
-        s = summary[k]
-        rows.append([name, s["records"], s["no_measure"], f"{s['mean_ms']:+.1f} ± {s['sd_ms']:.1f}",
+
+        def stat(f):
+            return float(f(d)) if d.size else float("nan")
+
+        s = summary[k] = {
+            "records": int(ok.sum()), "no_measure": int(np.sum(np.isfinite(r) & ~np.isfinite(m))),
+            "mean_ms": stat(np.mean), "sd_ms": stat(np.std),
+            "within_10_ms_pct": stat(lambda x: 100 * np.mean(np.abs(x) <= 10)),
+            "within_20_ms_pct": stat(lambda x: 100 * np.mean(np.abs(x) <= 20))}
+        rows.append([name, s["records"], s["no_measure"],
+                     f"{s['mean_ms']:+.1f} ± {s['sd_ms']:.1f}",
                      f"{s['within_10_ms_pct']:.0f}", f"{s['within_20_ms_pct']:.0f}"])
     return summary, rows
 
