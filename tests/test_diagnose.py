@@ -183,3 +183,13 @@ def test_two_seconds_of_lost_signal_make_a_span_two_flat_ones_do_not():
     quiet[gap] = 0.002                                     # flat at the baseline
     assert noise_spans(lost, fs) == [(20.0, 22.0)]
     assert noise_spans(quiet, fs) == []
+
+
+def test_readme_python_example_runs(capsys):
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    start = text.index("```python\n") + len("```python\n")
+    exec(compile(text[start:text.index("```", start)], "README.md", "exec"), {})
+    out = capsys.readouterr().out
+    assert out.startswith("abnormal ['PVC burden")
