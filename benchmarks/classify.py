@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import time
@@ -169,6 +168,8 @@ def run_split(name, train_names, test_groups, recs, ref_ds, det, methods):
            for m in scored}
     if "cnn" in methods:
         cms["cnn"]["symbols"] = np.zeros((len(SYMBOLS), len(SYMBOLS) + 1), int)
+        # EC57 reports each record as well as the gross figures.
+        cms["cnn"]["per_record"] = {}
     times = []
     for test in test_groups:
         train = ref_ds.of_records([n for n in train_names if n not in test])
@@ -201,11 +202,13 @@ def run_split(name, train_names, test_groups, recs, ref_ds, det, methods):
                     p_ref = model.predict(baseline_x(kind, ref_part))
                     p_det = model.predict(baseline_x(kind, det_part))
                 keep = ref_part.labels >= 0
-                cms[m]["ref"] += confusion(ref_part.labels[keep], p_ref[keep])
+                cm_ref = confusion(ref_part.labels[keep], p_ref[keep])
+                cm_e2e = confusion(*end_to_end(recs[n], det_part.r_peak, p_det))
+                cms[m]["ref"] += cm_ref
+                cms[m]["e2e"] += cm_e2e
                 if m == "cnn":
                     cms[m]["symbols"] += symbol_confusion(model, head, ref_part, p_ref)
-                r, p = end_to_end(recs[n], det_part.r_peak, p_det)
-                cms[m]["e2e"] += confusion(r, p)
+                    cms[m]["per_record"][n] = {"ref": cm_ref, "e2e": cm_e2e}
         print(f"{name}: fold {test} done", flush=True)
     return cms, times
 
@@ -352,6 +355,21 @@ def render(payload: dict) -> None:
                   f"at least {MIN_RECORDS} of the fold's training records hold "
                   f"{MIN_RECORD_BEATS} of its beats (or it is its class's only symbol):"
                   f"\n\n{stable}\n")
+    per_record = cv.get("cnn_per_record")
+    if per_record:
+        def se_ppv(v):
+            se = "-" if v["n"] == 0 else f"{100 * v['se']:.1f}"
+            ppv = "-" if v["ppv"] != v["ppv"] else f"{100 * v['ppv']:.1f}"
+            return f"{se} / {ppv} ({v['n']})"
+
+        prow = [[n, sum(r["ref"][c]["n"] for c in ("N", "S", "V", "F", "Q")),
+                 *(se_ppv(r["ref"][c]) for c in ("N", "S", "V", "F")),
+                 f"{r['ref']['macro_f1']:.3f}"] for n, r in sorted(per_record.items())]
+        ptable = md_table(["record", "beats", "N Se / +P (n)", "S Se / +P (n)",
+                           "V Se / +P (n)", "F Se / +P (n)", "macro F1"], prow)
+        extra += (f"\nPer record ({cv['protocol']}, \"cnn\", reference beats; each record "
+                  f"scored by the model trained without it; \"-\" where the record has no "
+                  f"such beat or none was called):\n\n{ptable}\n")
     times = cv.get("cnn_train_seconds_per_fold")
     if times:
         extra += f"CNN training per fold: {np.mean(times):.0f} s on average.\n"
@@ -405,14 +423,19 @@ def main() -> None:
                            args.methods)
     payload["ds1_cv"] = {"protocol": protocol, "records": ds1,
                          "cnn_train_seconds_per_fold": times,
-                         "methods": {m: {k: metrics(v) for k, v in c.items() if k != "symbols"}
+                         "methods": {m: {k: metrics(v) for k, v in c.items()
+                                         if k not in ("symbols", "per_record")}
                                      for m, c in cms.items()}}
     if "cnn" in cms:
+        payload["ds1_cv"]["cnn_per_record"] = {
+            n: {k: metrics(v) for k, v in c.items()}
+            for n, c in cms["cnn"]["per_record"].items()}
         payload["ds1_cv"]["cnn_symbols"] = {"per_symbol": symbol_metrics(cms["cnn"]["symbols"]),
                                             "confusion": cms["cnn"]["symbols"].tolist()}
     if all(n in present for n in DS1 + DS2):
         cms2, _ = run_split("DS1->DS2", list(DS1), [list(DS2)], recs, ref_ds, det, args.methods)
-        payload["ds1_ds2"] = {m: {k: metrics(v) for k, v in c.items() if k != "symbols"}
+        payload["ds1_ds2"] = {m: {k: metrics(v) for k, v in c.items()
+                                  if k not in ("symbols", "per_record")}
                               for m, c in cms2.items()}
     if not args.no_shipped:
         shipped = shipped_on(root)
