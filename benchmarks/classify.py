@@ -372,7 +372,7 @@ def render(payload: dict) -> None:
                   f"such beat or none was called):\n\n{ptable}\n")
     times = cv.get("cnn_train_seconds_per_fold")
     if times:
-        extra += f"CNN training per fold: {np.mean(times):.0f} s on average.\n"
+        extra += f"\nCNN training per fold: {np.mean(times):.0f} s on average.\n"
     mi = payload["machine"]
     update_results_md("classify", (
         f"## Beat classification (`benchmarks/classify.py`)\n\nCommand: "
