@@ -96,11 +96,10 @@ def conduction_intervals(beats: Beats, labels: np.ndarray | None = None) -> Inte
     """
     n = len(beats)
     normal = np.ones(n, bool) if labels is None else np.asarray(labels) == "N"
-    cols = beats.columns()
     pr = beats.pr_ms
-    qrs = cols["qrs_ms"]
+    qrs = beats.span_ms(beats.qrs_onset, beats.qrs_offset)
     qt = beats.span_ms(beats.qrs_onset, beats.t_offset)
-    rr_prev = cols["rr_prev_ms"] / 1000.0
+    rr_prev = np.concatenate([[np.nan], beats.rr_ms / 1000.0]) if n else np.zeros(0)
     rate_ok = (rr_prev >= _RR_RANGE[0]) & (rr_prev <= _RR_RANGE[1])
     with np.errstate(invalid="ignore"):
         fridericia = np.where(rate_ok, qt / np.cbrt(rr_prev), np.nan)

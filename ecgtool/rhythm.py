@@ -229,7 +229,8 @@ def steady_p_waves(pr_ms: np.ndarray, window: int, share: float = 0.6,
     size = 2 * half + 1
     w = sliding_window_view(np.pad(pr, half, constant_values=np.nan), size)
     # Beats in each window (fewer at the ends of the record).
-    n = sliding_window_view(np.pad(np.ones(pr.size), half), size).sum(axis=1)
+    i = np.arange(pr.size)
+    n = np.minimum(i, half) + np.minimum(pr.size - 1 - i, half) + 1
     found = np.isfinite(w).sum(axis=1)
     out = np.zeros(pr.size, bool)
     ok = np.flatnonzero(found >= share * n)
