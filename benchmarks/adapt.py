@@ -41,10 +41,10 @@ from ecgtool.ml.model_io import load_model
 
 #: Measured once, by running this benchmark pinned to one core.
 THREADS_NOTE = ("DANN is reproducible run to run on one machine, but its figures move with "
-                "the number of threads XLA uses (the order of floating-point sums): the same "
-                "code pinned to one core (2026-11-25) moved target macro F1 by up to 2.4 "
-                "points and lost 11 points of source macro F1 on the rate/device shift (0.783 "
-                "-> 0.674), where the two-core run lost 2.")
+                "the number of threads XLA uses (the order of floating-point sums): the "
+                "code before the target-entropy term, pinned to one core (2026-11-25), moved "
+                "target macro F1 by up to 2.4 points and lost 11 points of source macro F1 "
+                "on the rate/device shift (0.783 -> 0.674), where the two-core run lost 2.")
 
 
 def other_lead(path):
@@ -218,7 +218,8 @@ def main() -> None:
         f"## Adaptation (`benchmarks/adapt.py`)\n\nCommand: `{payload['command']}`  \n"
         f"Measured {mi['date']}, commit {mi['commit'] or '?'}. Target labels are used only "
         f"for scoring, but the DANN settings (`DannConfig`) were chosen among others after "
-        f"all were scored here, so the DANN rows are optimistic. Macro F1 over N, S, V and F "
+        f"all were scored here, so the DANN rows are optimistic; the last one, the weight of "
+        f"the target-entropy term, on the lead shift alone (MIT-BIH DS1). Macro F1 over N, S, V and F "
         f"(classes with reference beats). Rows without a suffix score what "
         f"`ecgtool classify --model` outputs: the network's class revised by the rhythm "
         f"around each beat (`ecgtool.rhythm.revise_labels`); \"network only\" rows score the "

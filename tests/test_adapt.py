@@ -129,3 +129,19 @@ def test_adapt_scores_the_source_on_records_the_model_never_trained_on(tmp_path)
     kept = a["kept_step"]
     assert checks[kept] >= checks[0] - 0.01
     assert all(f1 < checks[0] - 0.01 for step, f1 in checks.items() if step > kept)
+
+
+def test_the_entropy_term_makes_target_predictions_confident(rec119):
+    # From the shipped classifier, 119 (MLII) -> 208's V1: the same run with
+    # and without the target-entropy term; only the term differs.
+    from ecgtool.io.records import read_wfdb
+    clf = load_model()
+    src = reference_dataset(rec119)
+    v1 = read_wfdb(sample_path("208"), channel="V1")
+    tgt = detected_dataset(v1, detect_r_peaks(v1.signal, v1.fs))
+    last = {}
+    for w in (0.0, 2.0):
+        res = adapt(src, tgt, clf.params, clf.card["config"],
+                    DannConfig(steps=200, batch_size=64, entropy_weight=w))
+        last[w] = res.history[-1]["target_entropy"]
+    assert last[2.0] < 0.8 * last[0.0]
