@@ -16,7 +16,13 @@ and one of :func:`ecgtool.beats.windows.local_template`:
 
 ``_running_median``
     the median over a sliding window of beats, kept as a sorted buffer that
-    each step updates by one removal and one insertion.
+    each step updates by one removal and one insertion;
+
+and one of :func:`ecgtool.signal.filters.median_filter` (R-R intervals):
+
+``_running_rank``
+    the same sorted-buffer median over one series of doubles, in the window
+    convention of ``scipy.ndimage.median_filter`` with ``mode="nearest"``.
 
 Every check, copy, filter design and threshold lives in the Python wrapper;
 the kernels trust their arguments. Each has a pure-Python twin in
@@ -327,5 +333,54 @@ def _running_median(const float[:, ::1] x not None, Py_ssize_t half,
                         buf[j] = buf[j - 1]
                     buf[pos] = v
                     out[r, i] = buf[half]
+    finally:
+        free(buf)
+
+
+cdef inline Py_ssize_t _lower_bound_d(const double* buf, Py_ssize_t m, double v) noexcept nogil:
+    cdef Py_ssize_t lo = 0, hi = m, mid
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if buf[mid] < v:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+def _running_rank(const double[::1] x not None, Py_ssize_t size, double[::1] out not None):
+    """Value of rank ``size // 2`` among ``x[i - size // 2 : i - size // 2 + size]``.
+
+    The median for odd ``size``, the upper of the two middle values for even
+    ``size``; positions outside ``x`` take the nearest end value. ``x`` and
+    ``out`` have the same length ``n >= 1`` and ``size >= 1``; the wrapper
+    checks both. NaN is not supported (the wrapper never passes it).
+    """
+    cdef Py_ssize_t n = x.shape[0], lo = size // 2
+    cdef Py_ssize_t i, j, pos
+    cdef double v, old
+    cdef double* buf = <double*> malloc(size * sizeof(double))
+    if buf == NULL:
+        raise MemoryError()
+    try:
+        with nogil:
+            for j in range(size):
+                v = x[_clip(j - lo, n)]
+                pos = _lower_bound_d(buf, j, v)
+                for i in range(j, pos, -1):
+                    buf[i] = buf[i - 1]
+                buf[pos] = v
+            out[0] = buf[lo]
+            for i in range(1, n):
+                old = x[_clip(i - 1 - lo, n)]
+                v = x[_clip(i - 1 - lo + size, n)]
+                pos = _lower_bound_d(buf, size, old)
+                for j in range(pos, size - 1):
+                    buf[j] = buf[j + 1]
+                pos = _lower_bound_d(buf, size - 1, v)
+                for j in range(size - 1, pos, -1):
+                    buf[j] = buf[j - 1]
+                buf[pos] = v
+                out[i] = buf[lo]
     finally:
         free(buf)

@@ -46,6 +46,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from ecgtool.signal.filters import median_filter
+
 #: A beat is early when its interval is under this share of the local mean.
 EARLY = 0.85
 RHYTHMS = ("noise", "pause", "vt", "svt", "af", "bigeminy", "trigeminy", "tachy", "brady",
@@ -180,20 +182,18 @@ def af_score(rr: np.ndarray, valid: np.ndarray, window: int, lags=(1, 2, 3)) -> 
     >>> float(af_score(regular, ok, 30).max()) < 0.03 < float(af_score(irregular, ok, 30).min())
     True
     """
-    from scipy.ndimage import median_filter
-
     n = rr.size
     keep = np.flatnonzero(valid)
     if keep.size < 4:
         return np.zeros(n)
     x = rr[keep]
-    level = median_filter(x, size=window, mode="nearest")
+    level = median_filter(x, window)
     score = np.full(x.size, np.inf)
     for lag in lags:
         d = np.zeros(x.size)
         d[lag:] = np.abs(x[lag:] - x[:-lag])
         d[:lag] = d[lag:2 * lag] if x.size >= 2 * lag else 0.0
-        score = np.minimum(score, median_filter(d, size=window, mode="nearest"))
+        score = np.minimum(score, median_filter(d, window))
     score = score / np.maximum(level, 1e-3)
     # Every interval takes the score of the nearest kept interval at or before it.
     pos = np.clip(np.searchsorted(keep, np.arange(n), side="right") - 1, 0, keep.size - 1)
@@ -306,14 +306,12 @@ def premature_beats(rr: np.ndarray, early: float = EARLY, pause: float = 0.1,
     >>> int(premature_beats(bigeminy).sum()), int(premature_beats(bigeminy, paired=False).sum())
     (10, 0)
     """
-    from scipy.ndimage import median_filter
-
     n = rr.size + 1
     out = np.zeros(n, dtype=bool)
     if rr.size < 3:
         return out
     base = np.concatenate([(rr[:-1] + rr[1:]) / 2, rr[-1:]]) if paired else rr
-    med = median_filter(base, size=9, mode="nearest")
+    med = median_filter(base, 9)
     prev, nxt = rr[:-1], rr[1:]
     ok = (prev < early * med[:-1]) & (np.abs(prev + nxt - 2 * med[:-1]) < pause * 2 * med[:-1]) \
         & (nxt > med[:-1])

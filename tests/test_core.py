@@ -84,3 +84,31 @@ def test_running_median_kernel_matches_twin_on_real_beats(rec208):
     out = np.empty_like(rows)
     _core._running_median(rows, 15, out)
     np.testing.assert_array_equal(out, _twins.running_median(rows, 15))
+
+
+@pytest.mark.parametrize("n,size", [(1, 1), (1, 9), (2, 30), (9, 9), (40, 4), (500, 9),
+                                    (500, 30), (3000, 31)])
+def test_running_rank_kernel_matches_twin_and_scipy(n, size):
+    from scipy.ndimage import median_filter as scipy_median
+
+    from ecgtool.signal.filters import median_filter
+
+    rng = np.random.default_rng(n + size)
+    # Rounded values make ties; R-R-like positive values as in the rhythm code.
+    x = np.round(rng.uniform(0.3, 1.5, n), 2)
+    out = np.empty_like(x)
+    _core._running_rank(x, size, out)
+    np.testing.assert_array_equal(out, _twins.running_rank(x, size))
+    np.testing.assert_array_equal(out, scipy_median(x, size=size, mode="nearest"))
+    np.testing.assert_array_equal(median_filter(x, size), out)
+
+
+def test_median_filter_passes_non_finite_values_to_the_twin():
+    from ecgtool.signal.filters import median_filter
+
+    x = np.array([1.0, np.nan, 2.0, 3.0, 4.0, 5.0])
+    out = median_filter(x, 3)
+    np.testing.assert_array_equal(out, _twins.running_rank(x, 3))
+    assert out[-1] == 5.0
+    with pytest.raises(ValueError):
+        median_filter(np.ones((2, 2)), 3)

@@ -145,3 +145,11 @@ def running_median(x: np.ndarray, half: int) -> np.ndarray:
     idx = np.where(idx < 0, -idx, np.where(idx >= n, 2 * (n - 1) - idx, idx))
     view = np.lib.stride_tricks.sliding_window_view(x[:, idx], 2 * half + 1, axis=1)
     return np.median(view, axis=-1).astype(x.dtype)
+
+
+def running_rank(x: np.ndarray, size: int) -> np.ndarray:
+    """Twin of ``_core._running_rank``: rank ``size // 2`` of each window, ends nearest."""
+    lo = size // 2
+    idx = np.clip(np.arange(x.size + size - 1) - lo, 0, x.size - 1)
+    view = np.lib.stride_tricks.sliding_window_view(x[idx], size)
+    return np.partition(view, lo, axis=-1)[:, lo].astype(np.float64)

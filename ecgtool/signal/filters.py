@@ -89,6 +89,36 @@ def moving_mean(x: np.ndarray, half: int) -> np.ndarray:
     return (c[w:] - c[:-w]) / w
 
 
+def median_filter(x: np.ndarray, size: int) -> np.ndarray:
+    """Running median of a series: each value's ``size`` neighbours, ends repeated.
+
+    Gives what ``scipy.ndimage.median_filter(x, size, mode="nearest")`` gives
+    (for an even ``size`` the upper of the two middle values, the window
+    starting ``size // 2`` before each value) without importing
+    ``scipy.ndimage``, which costs a command 0.3-0.5 s. Compiled
+    (``ecgtool._core._running_rank``); non-finite input goes to the numpy twin.
+
+    Examples
+    --------
+    >>> median_filter(np.array([1.0, 9.0, 2.0, 3.0, 4.0]), 3).tolist()
+    [1.0, 2.0, 3.0, 3.0, 4.0]
+    """
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    if x.ndim != 1 or size < 1:
+        raise ValueError("median_filter needs a 1-D series and a size of at least 1")
+    if x.size == 0:
+        return x.copy()
+    if not np.isfinite(x).all():
+        from ecgtool.signal._twins import running_rank
+
+        return running_rank(x, size)
+    from ecgtool import _core
+
+    out = np.empty_like(x)
+    _core._running_rank(x, int(size), out)
+    return out
+
+
 def _half(ms: float, fs: float) -> int:
     return max(0, int(round(ms * fs / 1000.0)) // 2)
 
