@@ -18,8 +18,8 @@ def adapt(
     init: Optional[str] = typer.Option(None, "--init", help="Classifier to start from "
                                        "(default: the shipped one)."),
     source_records: Optional[str] = typer.Option("ds1", "--source-records", help="Source "
-                                                 "records to use ('ds1', a comma list, or "
-                                                 "'all')."),
+                                                 "records to use: names and sets ('ds1', "
+                                                 "'paced'), comma-separated, or 'all'."),
     source_channel: Optional[str] = typer.Option(None, "--source-channel", help="Source lead, "
                                                  "name or index (default: MLII, else the "
                                                  "first)."),
@@ -41,13 +41,13 @@ def adapt(
     from ecgtool.batch import progress_bar
     from ecgtool.io.inputs import ReadOptions, expand_inputs, read_source
     from ecgtool.ml.dann import DannConfig
-    from ecgtool.ml.main import RECORD_SETS, adapt_model, database_inputs
+    from ecgtool.ml.main import adapt_model, database_inputs, record_names
     from ecgtool.ml.model_io import load_model
 
     load_model(init)  # a bad --init fails before reading data
     src_sources = expand_inputs(database_inputs(source))
     if source_records and source_records.lower() != "all":
-        wanted = set(RECORD_SETS.get(source_records.lower(), source_records.split(",")))
+        wanted = record_names(source_records)
         src_sources = [s for s in src_sources if s.name in wanted]
     tgt_sources = expand_inputs(database_inputs(target))
     if not src_sources:

@@ -14,8 +14,9 @@ def train(
                                    "WFDB records, record paths, or an .h5 store."),
     out: str = typer.Option(..., "--out", "-o", help="Model directory to write."),
     records: Optional[str] = typer.Option(None, "--records", help="Comma-separated record "
-                                          "names to use, or 'ds1' (de Chazal's training "
-                                          "half of MIT-BIH). Default: all."),
+                                          "names and sets to use: 'ds1' (de Chazal's "
+                                          "training half of MIT-BIH), 'ds2', 'paced' (its "
+                                          "paced records). Default: all."),
     val: int = typer.Option(4, "--val", min=0, help="Records held out for early stopping."),
     epochs: int = typer.Option(25, "--epochs", min=1),
     seed: int = typer.Option(0, "--seed"),
@@ -26,12 +27,12 @@ def train(
     from dataclasses import replace
 
     from ecgtool.io.inputs import ReadOptions, expand_inputs, read_source
-    from ecgtool.ml.main import RECORD_SETS, train_model
+    from ecgtool.ml.main import record_names, train_model
     from ecgtool.ml.train import TrainConfig
 
     srcs = expand_inputs(list(data))
     if records:
-        wanted = set(RECORD_SETS.get(records.lower(), records.split(",")))
+        wanted = record_names(records)
         srcs = [s for s in srcs if s.name in wanted]
         missing = wanted - {s.name for s in srcs}
         if missing:

@@ -8,6 +8,7 @@ from typing import Callable
 import numpy as np
 
 from ecgtool.errors import EcgToolError
+from ecgtool.evaluate import PACED_RECORDS
 from ecgtool.io.records import Record
 from ecgtool.ml.input_pipeline import BeatDataset, reference_dataset, split_records
 from ecgtool.ml.model_io import save_model
@@ -19,7 +20,26 @@ DS1 = ("101", "106", "108", "109", "112", "114", "115", "116", "118", "119", "12
        "201", "203", "205", "207", "208", "209", "215", "220", "223", "230")
 DS2 = ("100", "103", "105", "111", "113", "117", "121", "123", "200", "202", "210", "212",
        "213", "214", "219", "221", "222", "228", "231", "232", "233", "234")
-RECORD_SETS = {"ds1": DS1, "ds2": DS2}
+#: MIT-BIH's records with a pacemaker (paced beats, class Q).
+PACED = tuple(sorted(PACED_RECORDS))
+RECORD_SETS = {"ds1": DS1, "ds2": DS2, "paced": PACED}
+
+
+def record_names(spec: str) -> set[str]:
+    """Record names of a ``--records`` value: names and set names, comma-separated.
+
+    Examples
+    --------
+    >>> sorted(record_names("paced,100"))
+    ['100', '102', '104', '107', '217']
+    >>> len(record_names("ds1,paced"))
+    26
+    """
+    out: set[str] = set()
+    for item in (x.strip() for x in spec.split(",")):
+        if item:
+            out |= set(RECORD_SETS.get(item.lower(), (item,)))
+    return out
 
 
 def labelled_dataset(records: list[Record]) -> BeatDataset:
