@@ -374,12 +374,16 @@ def _running_rank(const double[::1] x not None, Py_ssize_t size, double[::1] out
             for i in range(1, n):
                 old = x[_clip(i - 1 - lo, n)]
                 v = x[_clip(i - 1 - lo + size, n)]
+                # The value entering takes the place of the one leaving, then
+                # moves to its sorted place: successive R-R intervals are
+                # close, so it seldom moves far.
                 pos = _lower_bound_d(buf, size, old)
-                for j in range(pos, size - 1):
-                    buf[j] = buf[j + 1]
-                pos = _lower_bound_d(buf, size - 1, v)
-                for j in range(size - 1, pos, -1):
-                    buf[j] = buf[j - 1]
+                while pos + 1 < size and buf[pos + 1] < v:
+                    buf[pos] = buf[pos + 1]
+                    pos += 1
+                while pos > 0 and buf[pos - 1] > v:
+                    buf[pos] = buf[pos - 1]
+                    pos -= 1
                 buf[pos] = v
                 out[i] = buf[lo]
     finally:
