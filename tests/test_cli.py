@@ -412,6 +412,20 @@ def test_detect_does_not_import_jax(tmp_path):
     assert out.stdout.split() == ["0", "False", "False"], out.stderr
 
 
+def test_classify_does_not_import_the_training_code(tmp_path):
+    # Optax and Flax's training state are for `train` and `adapt` only.
+    import subprocess
+    import sys
+
+    code = ("import sys; from ecgtool.cli import main; "
+            f"rc = main(['classify', 'sample:119', '--out', {str(tmp_path / 'c.h5')!r}, '-q']); "
+            "print(rc, 'jax' in sys.modules, 'optax' in sys.modules, "
+            "'flax.training' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert out.stdout.split() == ["0", "True", "False", "False"], out.stderr
+
+
 def test_classify_warns_on_a_lead_the_shipped_model_never_saw():
     r = run("classify", "sample:119", "--channel", "V1", "--out", "-")
     assert r.exit_code == 0 and "lead V1: the shipped classifier was trained on lead II" in r.stderr

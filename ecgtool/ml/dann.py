@@ -137,7 +137,7 @@ class DannConfig:
     max_class_weight: float = 5.0
     seed: int = 0
     # The weights checked and kept are a moving average of the trained ones,
-    # as in training (:class:`ecgtool.ml.train.TrainConfig`).
+    # as in training (:class:`ecgtool.ml.config.TrainConfig`).
     ema_decay: float = 0.998
     # Weight of the target-entropy term (0 = plain DANN). Chosen on the lead
     # shift of benchmarks/adapt.py alone (MIT-BIH DS1 records; 3 seeds):

@@ -136,15 +136,12 @@ def encode(params: dict, model_config: dict, ds: BeatDataset, batch: int = 4096)
     import jax
     import numpy as np
 
-    from ecgtool.ml.train import TrainConfig
-
-    keep = {k: tuple(v) if isinstance(v, list) else v for k, v in model_config.items()
-            if k in TrainConfig.__dataclass_fields__}
-    module = TrainConfig(**keep).model()
+    cfg = TrainConfig.from_card(model_config)
+    module = cfg.model()
     fn = jax.jit(lambda p, w, r: module.apply(p, w, r, method=module.features))
     out = [np.asarray(fn(params, ds.waves[i:i + batch], ds.rr[i:i + batch]))
            for i in range(0, len(ds), batch)]
-    return np.concatenate(out) if out else np.zeros((0, keep.get("hidden", 64)))
+    return np.concatenate(out) if out else np.zeros((0, cfg.hidden))
 
 
 def evaluate_labels(params: dict, model_config: dict, ds: BeatDataset,
@@ -161,12 +158,10 @@ def evaluate_labels(params: dict, model_config: dict, ds: BeatDataset,
 
     from ecgtool.beats.labels import class_index
     from ecgtool.ml.classify import aami_classes
-    from ecgtool.ml.train import (MACRO_CLASSES, TrainConfig, class_metrics, class_weights,
-                                  confusion, create_train_state, predict_logits)
+    from ecgtool.ml.train import (MACRO_CLASSES, class_metrics, class_weights, confusion,
+                                  create_train_state, predict_logits)
 
-    keep = {k: tuple(v) if isinstance(v, list) else v for k, v in model_config.items()
-            if k in TrainConfig.__dataclass_fields__}
-    cfg = TrainConfig(**keep)
+    cfg = TrainConfig.from_card(model_config)
     state = create_train_state(jax.random.PRNGKey(0), cfg,
                                class_weights(ds.labels, 1.0)).replace(params=params)
     logits = predict_logits(state, ds)

@@ -42,12 +42,9 @@ class Classifier:
     symbols: "SymbolHead | None" = None
 
     def module(self):
-        from ecgtool.ml.train import TrainConfig
+        from ecgtool.ml.config import TrainConfig
 
-        cfg = self.card["config"]
-        keep = {k: tuple(v) if isinstance(v, list) else v for k, v in cfg.items()
-                if k in TrainConfig.__dataclass_fields__}
-        return TrainConfig(**keep).model()
+        return TrainConfig.from_card(self.card["config"]).model()
 
 
 def save_model(directory: str | os.PathLike, params: dict, card: dict) -> Path:

@@ -26,37 +26,10 @@ from flax.training import train_state
 from ecgtool.beats.scores import MACRO_CLASSES, class_metrics, confusion  # noqa: F401
 from ecgtool.beats.table import AAMI_CLASSES
 from ecgtool.beats.windows import RR_FEATURES, WINDOW
+from ecgtool.ml.config import TrainConfig
 from ecgtool.ml.input_pipeline import BeatDataset, batches
-from ecgtool.ml.models import BeatClassifier
 
 N_CLASSES = len(AAMI_CLASSES)
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Hyper-parameters (fixed a priori; not tuned on the scored records)."""
-
-    epochs: int = 25
-    patience: int = 6
-    min_epochs: int = 8
-    batch_size: int = 256
-    learning_rate: float = 2e-3
-    weight_decay: float = 1e-4
-    class_weight_power: float = 0.3
-    max_class_weight: float = 5.0
-    seed: int = 0
-    channels: tuple = (16, 32, 32)
-    kernels: tuple = (7, 5, 3)
-    hidden: int = 64
-    dropout: float = 0.2
-    # Polyak averaging: the model kept is a running average of the weights.
-    # Over 3 seeds on 4 record-grouped DS1 folds it gave macro F1 0.537-0.548
-    # where the raw weights gave 0.512-0.545.
-    ema_decay: float = 0.998
-
-    def model(self) -> BeatClassifier:
-        return BeatClassifier(tuple(self.channels), tuple(self.kernels), self.hidden,
-                              self.dropout)
 
 
 class TrainState(train_state.TrainState):
