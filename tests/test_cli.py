@@ -399,6 +399,20 @@ def test_plot_writes_a_png(tmp_path):
     assert not (tmp_path / "t.png").exists()
 
 
+def test_plot_reports_warnings_as_one_line(tmp_path):
+    # A fresh interpreter: pytest records warnings, which would hide a raw one.
+    import subprocess
+    import sys
+
+    code = ("from ecgtool.cli import main; "
+            f"main(['plot', 'sample:119', '--channel', 'V1', '--out', {str(tmp_path / 'p.png')!r}])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    lines = out.stderr.strip().splitlines()
+    assert lines[0].startswith("ecgtool: warning: 119: lead V1"), out.stderr
+    assert len(lines) == 2 and lines[1].startswith("ecgtool: strip"), out.stderr
+
+
 def test_detect_does_not_import_jax(tmp_path):
     # A fresh interpreter: this test process may have imported JAX already.
     import subprocess

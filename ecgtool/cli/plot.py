@@ -22,6 +22,9 @@ def plot(
     fs: Optional[float] = c.FsOpt,
 ) -> int:
     """Draw the stretch from --start to --end of a record, with its beats, classes and rhythm episodes."""
+    from functools import partial
+
+    from ecgtool import batch
     from ecgtool.io.inputs import expand_inputs
     from ecgtool.pipeline import analyse_job, has_signal, signal_between
     from ecgtool.report import plot_strip
@@ -35,8 +38,15 @@ def plot(
         if not srcs:
             raise c.EcgToolError(f"no record {record!r}", input)
     c.check_output_path(out)
-    a = analyse_job(srcs[0], c.read_options(channel, fs), model=model,
-                    classify=not no_classify)
+    # Through the batch runner, as every command: its warnings reach the user
+    # as one line each, and a failure as the one-line error.
+    job = partial(analyse_job, opts=c.read_options(channel, fs), model=model,
+                  classify=not no_classify)
+    (outcome,) = batch.run(job, srcs[:1], progress=False)
+    c.report_outcome(outcome)
+    if not outcome.ok:
+        raise c.NothingWritten
+    a = outcome.value
     if not has_signal(a):
         raise c.EcgToolError("plot needs the signal (a record, or a store made with it)",
                              input)
