@@ -99,7 +99,7 @@ def cnn_predict(res, ds: BeatDataset, fs: float) -> tuple[np.ndarray, np.ndarray
     state = create_train_state(jax.random.PRNGKey(0), res.config,
                                class_weights(np.array([0]), 1.0)).replace(params=res.params)
     logits = predict_logits(state, ds)
-    return class_index(aami_classes(logits, ds.r_peak / fs)), logits.argmax(axis=1)
+    return class_index(aami_classes(logits, ds.r_peak / fs, ds.windows())), logits.argmax(axis=1)
 
 
 def symbol_confusion(res, head, ds: BeatDataset, pred: np.ndarray) -> np.ndarray:
@@ -259,7 +259,7 @@ rec = read_sample("208")
 w = beat_windows(rec.signal, rec.fs, detect_r_peaks(rec.signal, rec.fs))
 clf = load_model()
 predict_proba(w, clf)
-aami_classes(predict_proba(w, clf), np.arange(len(w)) * 0.8)  # its imports, once
+aami_classes(predict_proba(w, clf), np.arange(len(w)) * 0.8, w)  # its imports, once
 t = time.perf_counter(); n = 0
 while time.perf_counter() - t < 5:
     predict_proba(w, clf); n += len(w)
@@ -268,7 +268,7 @@ t = time.perf_counter()
 for _ in range(3):
     r = detect_r_peaks(rec.signal, rec.fs)
     w2 = beat_windows(rec.signal, rec.fs, r)
-    aami_classes(predict_proba(w2, clf), r / rec.fs)
+    aami_classes(predict_proba(w2, clf), r / rec.fs, w2)
 full = 3 * len(w) / (time.perf_counter() - t)
 print(json.dumps({"network_beats_per_s": net, "windows_and_network_beats_per_s": full}))
 """

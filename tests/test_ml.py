@@ -135,6 +135,36 @@ def test_shipped_model_on_bundled_records(rec119, rec208):
     assert tp / (tp + fn) > 0.88 and tp / (tp + fp) > 0.95
 
 
+def _windows_like_their_template(n, prev_s, prev_local):
+    from ecgtool.beats.windows import BEFORE, BeatWindows
+
+    waves = np.zeros((n, WINDOW, 2), np.float32)
+    waves[:, BEFORE - 4:BEFORE + 8, :] = np.hanning(12)[None, :, None]  # a wide QRS
+    rr = np.ones((n, len(RR_FEATURES)), np.float32)
+    rr[:, 0], rr[:, 2] = prev_s, prev_local
+    return BeatWindows(waves, rr)
+
+
+def test_v_beats_of_the_dominant_rhythm_are_n_but_never_a_tachycardia():
+    from ecgtool.ml.classify import aami_classes
+
+    proba = np.tile([0.1, 0.0, 0.9, 0.0, 0.0], (40, 1))   # the network says V
+    t = np.arange(40) * 0.8
+    # Shaped as the beats around them, on time, at 75 bpm: bundle branch block.
+    slow = _windows_like_their_template(40, 0.8, 1.0)
+    assert set(aami_classes(proba, t, slow)) == {"N"}
+    assert set(aami_classes(proba, t)) == {"V"}                # without windows, as before
+    # The same at 150 bpm is a ventricular tachycardia and stays V.
+    fast = _windows_like_their_template(40, 0.4, 1.0)
+    assert set(aami_classes(proba, np.arange(40) * 0.4, fast)) == {"V"}
+    # Early (premature), or shaped otherwise than the template: V.
+    early = _windows_like_their_template(40, 0.56, 0.7)
+    assert set(aami_classes(proba, t, early)) == {"V"}
+    other = _windows_like_their_template(40, 0.8, 1.0)
+    other.waves[:, :, 1] *= -1.0
+    assert set(aami_classes(proba, t, other)) == {"V"}
+
+
 def test_symbols_are_named_within_the_aami_class(rec208):
     clf = load_model()
     assert clf.symbols is not None and clf.card["symbol_head"]["nameable"]

@@ -145,6 +145,31 @@ def beat_windows(ecg: np.ndarray, fs: float, r_peaks: np.ndarray) -> BeatWindows
     return BeatWindows(np.stack([waves, local_template(waves)], axis=-1), rr_features(r, fs))
 
 
+#: Span of the window, in model samples around the R peak, over which a beat
+#: is compared with its template: about 95 ms before to 125 ms after, the QRS.
+QRS_SPAN = (BEFORE - 12, BEFORE + 16)
+
+
+def template_distance(waves: np.ndarray) -> np.ndarray:
+    """How far each beat's QRS is from its local template: the RMS of their
+    difference over :data:`QRS_SPAN`, relative to the template's RMS there.
+
+    Near 0 for a beat shaped as the beats around it (whatever that shape);
+    ectopic beats of another shape score about 1 or more.
+
+    Examples
+    --------
+    >>> w = np.zeros((2, WINDOW, 2), np.float32); w[:, BEFORE, 1] = 1.0
+    >>> w[0, BEFORE, 0] = 1.0; w[1, BEFORE + 5, 0] = -1.0
+    >>> [round(float(d), 2) for d in template_distance(w)]
+    [0.0, 1.41]
+    """
+    lo, hi = QRS_SPAN
+    beat, template = waves[:, lo:hi, 0], waves[:, lo:hi, 1]
+    num = np.sum((beat - template) ** 2, axis=1)
+    return np.sqrt(num / np.maximum(np.sum(template ** 2, axis=1), 1e-9))
+
+
 def align_to_peak(clean: np.ndarray, r: np.ndarray, half: int) -> np.ndarray:
     """Each position moved to the largest |clean| within +-``half`` samples.
 

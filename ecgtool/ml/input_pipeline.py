@@ -12,7 +12,7 @@ from typing import Iterator
 import numpy as np
 
 from ecgtool.beats.labels import aami_labels, class_index
-from ecgtool.beats.windows import beat_windows
+from ecgtool.beats.windows import BeatWindows, beat_windows
 from ecgtool.evaluate import BEAT_SYMBOLS
 from ecgtool.io.records import Record
 
@@ -55,6 +55,10 @@ class BeatDataset:
 
     def of_records(self, names) -> "BeatDataset":
         return self.select(np.isin(self.records, list(names)))
+
+    def windows(self, mask: np.ndarray | slice = slice(None)) -> BeatWindows:
+        """The model inputs of the beats in ``mask`` (all by default)."""
+        return BeatWindows(self.waves[mask], self.rr[mask])
 
     @staticmethod
     def concat(parts: list["BeatDataset"]) -> "BeatDataset":

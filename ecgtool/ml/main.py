@@ -170,7 +170,8 @@ def evaluate_labels(params: dict, model_config: dict, ds: BeatDataset,
         # Every beat of a record, labelled or not, is part of its rhythm.
         for name in np.unique(ds.records):
             at = ds.records == name
-            pred[at] = class_index(aami_classes(logits[at], ds.r_peak[at] / fs[str(name)]))
+            pred[at] = class_index(aami_classes(logits[at], ds.r_peak[at] / fs[str(name)],
+                                                ds.windows(at)))
     lab = ds.labels >= 0
     return class_metrics(confusion(ds.labels[lab], pred[lab]), min_count=1,
                          classes=MACRO_CLASSES)
