@@ -31,7 +31,8 @@ def classify(
     """Label every beat: AAMI class, class probabilities and, where known, the MIT-BIH symbol.
 
     Records are detected first; beat stores from `detect` are reused.
-    The class is the network's, revised by the rhythm around the beat; p_* are the network's.
+    The class is the network's, revised by the rhythm around the beat (and a wide beat
+    shaped and timed as its neighbours is N); p_* are the network's.
     """
     from functools import partial
 
