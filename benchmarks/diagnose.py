@@ -58,7 +58,7 @@ def predicted(report) -> set[str]:
     codes = {f.code for f in report.findings}
     if report.verdict == "abnormal":
         codes.add("abnormal")
-    if not codes & {"af", "brady", "tachy", "vt", "svt"}:
+    if report.verdict != "unreadable" and not codes & {"af", "brady", "tachy", "vt", "svt"}:
         codes.add("sinus")
     return codes
 

@@ -3,7 +3,9 @@
 The summary gathers rate and variability, beat-class counts and burdens,
 rhythm episodes and signal quality. The verdict is ``abnormal`` when any
 finding crosses its threshold (:class:`Thresholds`, all overridable), each
-finding with its evidence (times, counts); otherwise ``normal``.
+finding with its evidence (times, counts); otherwise ``normal``, or
+``unreadable`` when too little of the record could be analysed to say so
+(``min_analysed_s``).
 
 Defaults follow common clinical reading: premature beats matter from 30 an
 hour (or 10 % of beats); AF from 30 s; any run of 3 or more ventricular
@@ -53,6 +55,9 @@ class Thresholds:
     qtc_long_ms: float = 0.0
     #: PR is judged only where P onsets were found in this share of normal beats.
     pr_min_p_found_pct: float = 50.0
+    #: With less analysable signal than this (s), or than half of a shorter
+    #: record, a record without findings is ``unreadable``, never ``normal``.
+    min_analysed_s: float = 10.0
 
     @classmethod
     def with_overrides(cls, items: dict) -> "Thresholds":
@@ -108,9 +113,32 @@ class Report:
     intervals: Intervals | None = None
 
     def as_dict(self) -> dict:
-        d = asdict(self)
+        """The report as JSON-ready values: a figure that could not be
+        measured (NaN) is ``None``, so that the JSON is standard (``null``)."""
+        d = json_ready(asdict(self))
         d["reasons"] = [f.text for f in self.findings]
         return d
+
+
+def json_ready(value):
+    """``value`` with every non-finite number as ``None`` and numpy scalars as
+    Python ones: json.dumps writes NaN and Infinity, which strict JSON readers
+    (jq, JavaScript) refuse.
+
+    Examples
+    --------
+    >>> json_ready({"a": [1.5, float("nan")], "b": np.int64(2)})
+    {'a': [1.5, None], 'b': 2}
+    """
+    if isinstance(value, dict):
+        return {k: json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_ready(v) for v in value]
+    if isinstance(value, (float, np.floating)):
+        return float(value) if np.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
 
 
 def _fmt_time(s: float) -> str:
@@ -324,6 +352,12 @@ def diagnose(name: str, duration_s: float, times_s: np.ndarray, labels: np.ndarr
     if np.isfinite(hr_mean) and hr_mean > th.tachy_bpm:
         findings.append(Finding("tachy", f"Tachycardia: mean rate {hr_mean:.0f} bpm"))
     findings += _interval_findings(intervals, t, th, any(f.code == "af" for f in findings))
+    verdict = "abnormal" if findings else "normal"
+    if not findings and analysed < min(th.min_analysed_s, 0.5 * duration_s):
+        # A flat line or a lost signal is no evidence of a normal heart.
+        verdict = "unreadable"
+        findings.append(Finding("unreadable", f"only {analysed:.0f} s of {duration_s:.0f} s "
+                                "could be analysed (flat, noisy or missing signal)"))
     return Report(record=name, duration_s=float(duration_s), analysed_s=float(analysed),
                   n_beats=int(n), hr_mean=float(hr_mean), hr_min=float(hr_min),
                   hr_max=float(hr_max), sdnn_ms=sdnn, rmssd_ms=rmssd, counts=counts,
@@ -331,7 +365,7 @@ def diagnose(name: str, duration_s: float, times_s: np.ndarray, labels: np.ndarr
                   vt_longest_beats=vt_long, pauses=int(long_rr.size),
                   pause_longest_s=pause_long,
                   noise_pct=100.0 * noise_s / duration_s if duration_s else 0.0,
-                  verdict="abnormal" if findings else "normal", findings=findings,
+                  verdict=verdict, findings=findings,
                   labelled=labels is not None, intervals=intervals)
 
 

@@ -21,7 +21,8 @@ _CLASS_COLOURS = {"N": "#2b8a3e", "S": "#1971c2", "V": "#c92a2a", "F": "#e67700"
 _STYLE = """
 body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}
 h1{font-size:1.6em} h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
-.normal{color:#2b8a3e} .abnormal{color:#c92a2a} table{border-collapse:collapse}
+.normal{color:#2b8a3e} .abnormal{color:#c92a2a} .unreadable{color:#e67700}
+table{border-collapse:collapse}
 td,th{padding:.2em .8em;border-bottom:1px solid #eee;text-align:left} img{max-width:100%}
 """
 
@@ -184,8 +185,10 @@ def html_report(items: list) -> str:
 
     body = "\n".join(record_section(a, r) for a, r in items)
     n_ab = sum(r.verdict == "abnormal" for _, r in items)
+    n_un = sum(r.verdict == "unreadable" for _, r in items)
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>ecgtool report</title>"
             f"<style>{_STYLE}</style></head><body><h1>ecgtool report</h1>"
-            f"<p>{len(items)} record{'s' if len(items) != 1 else ''}, {n_ab} abnormal. "
+            f"<p>{len(items)} record{'s' if len(items) != 1 else ''}, {n_ab} abnormal"
+            f"{f', {n_un} unreadable' if n_un else ''}. "
             f"Made by ecgtool {__version__}; thresholds in the JSON report.</p>"
             f"{body}</body></html>")

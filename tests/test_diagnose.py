@@ -115,6 +115,40 @@ def test_empty_record():
     assert r.n_beats == 0 and r.verdict == "normal"
 
 
+def test_a_record_with_too_little_signal_is_unreadable_not_normal():
+    t = np.zeros(0)
+    lost = diagnose("x", 12.0, t, None, find_rhythms(t), noise=[(0.0, 12.0)])
+    assert lost.verdict == "unreadable" and [f.code for f in lost.findings] == ["unreadable"]
+    # A day with an hour of clean signal is judged on that hour.
+    beats = np.cumsum(np.full(4500, 0.8))
+    day = diagnose("d", 86400.0, beats, None, find_rhythms(beats), noise=[(3600.0, 86400.0)])
+    assert day.verdict == "normal"
+    # Findings in what could be read still make the record abnormal.
+    lab = np.array(["N"] * 20); lab[::4] = "V"
+    few = np.cumsum(np.full(20, 0.8))
+    some = diagnose("s", 600.0, few, lab, find_rhythms(few, lab), noise=[(16.0, 600.0)])
+    assert some.verdict == "abnormal" and "unreadable" not in [f.code for f in some.findings]
+
+
+def test_json_report_is_standard_json_for_a_lost_signal(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from ecgtool.cli import app
+
+    csv = tmp_path / "lost.csv"
+    csv.write_text("v\n" + "nan\n" * 3000)
+    res = CliRunner().invoke(app, ["diagnose", str(csv), "--fs", "250", "-q"])
+    assert res.exit_code == 0, res.output
+
+    def refuse(token):
+        raise ValueError(f"non-standard JSON: {token}")
+
+    d = json.loads(res.stdout, parse_constant=refuse)
+    assert d["verdict"] == "unreadable" and d["hr_mean"] is None
+
+
 def test_cli_jsonl_and_html(tmp_path):
     from typer.testing import CliRunner
 

@@ -1,4 +1,4 @@
-"""``ecgtool diagnose``: per-record summary and verdict (normal/abnormal) with evidence."""
+"""``ecgtool diagnose``: per-record summary and verdict (normal/abnormal/unreadable) with evidence."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ def diagnose(
     from ecgtool.batch import Outcome
     from ecgtool.cli._write import run_and_write
     from ecgtool.cli.rhythm import analysis_setup, write_analysis
-    from ecgtool.diagnose import Thresholds, diagnose_analysis
+    from ecgtool.diagnose import Thresholds, diagnose_analysis, json_ready
 
     try:
         th = Thresholds.with_overrides(c.name_values(threshold, "--threshold"))
@@ -74,7 +74,8 @@ def diagnose(
         write_analysis(w, a, name, {**rep.as_dict(), "thresholds": thresholds}, det)
 
     def line(value):
-        return json.dumps({**value[1].as_dict(), "thresholds": thresholds}, default=float) + "\n"
+        return json.dumps(json_ready({**value[1].as_dict(), "thresholds": thresholds}),
+                          allow_nan=False) + "\n"
 
     done, failures = run_and_write(srcs, run, out, write, lambda v: "", line, resume, quiet)
     if html and items:
@@ -84,6 +85,8 @@ def diagnose(
             stream.write(html_report(items))
     if not quiet and items:
         n_ab = sum(r.verdict == "abnormal" for _, r in items)
+        n_un = sum(r.verdict == "unreadable" for _, r in items)
         c.say(f"ecgtool: {len(items)} record{'s' if len(items) != 1 else ''}, {n_ab} abnormal"
+              + (f", {n_un} unreadable" if n_un else "")
               + (f"; {len(failures)} failed" if failures else ""))
     return 1 if failures or not done else 0
