@@ -115,30 +115,11 @@ class Report:
     def as_dict(self) -> dict:
         """The report as JSON-ready values: a figure that could not be
         measured (NaN) is ``None``, so that the JSON is standard (``null``)."""
+        from ecgtool.io.tables import json_ready
+
         d = json_ready(asdict(self))
         d["reasons"] = [f.text for f in self.findings]
         return d
-
-
-def json_ready(value):
-    """``value`` with every non-finite number as ``None`` and numpy scalars as
-    Python ones: json.dumps writes NaN and Infinity, which strict JSON readers
-    (jq, JavaScript) refuse.
-
-    Examples
-    --------
-    >>> json_ready({"a": [1.5, float("nan")], "b": np.int64(2)})
-    {'a': [1.5, None], 'b': 2}
-    """
-    if isinstance(value, dict):
-        return {k: json_ready(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_ready(v) for v in value]
-    if isinstance(value, (float, np.floating)):
-        return float(value) if np.isfinite(value) else None
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
 
 
 def _fmt_time(s: float) -> str:

@@ -42,7 +42,8 @@ def diagnose(
     from ecgtool.batch import Outcome
     from ecgtool.cli._write import run_and_write
     from ecgtool.cli.rhythm import analysis_setup, write_analysis
-    from ecgtool.diagnose import Thresholds, diagnose_analysis, json_ready
+    from ecgtool.diagnose import Thresholds, diagnose_analysis
+    from ecgtool.io.tables import json_ready
 
     try:
         th = Thresholds.with_overrides(c.name_values(threshold, "--threshold"))

@@ -49,6 +49,7 @@ def evaluate(
     import json
     from functools import partial
 
+    from ecgtool.io.tables import json_ready
     from ecgtool.scoring import score_job, score_table
 
     opts = c.read_options(channel)
@@ -74,8 +75,8 @@ def evaluate(
     print(table.text())
     if out:
         with c.text_output(out) as stream:
-            json.dump(table.as_dict(skip_learning=skip_learning, window_s=window), stream,
-                      indent=2)
+            json.dump(json_ready(table.as_dict(skip_learning=skip_learning, window_s=window)),
+                      stream, indent=2, allow_nan=False)
     return 1 if failed else 0
 
 
@@ -85,6 +86,7 @@ def _evaluate_rhythm(inputs, sample, ann, rhythm, model, opts, out, jobs, quiet,
     from functools import partial
 
     from ecgtool.cli.rhythm import analysis_setup
+    from ecgtool.io.tables import json_ready
     from ecgtool.scoring import rhythm_score_job, rhythm_table
 
     srcs, analyse, model_path = analysis_setup(inputs, sample, ann, None, False, model, opts,
@@ -97,7 +99,7 @@ def _evaluate_rhythm(inputs, sample, ann, rhythm, model, opts, out, jobs, quiet,
     print(text)
     if out:
         with c.text_output(out) as stream:
-            json.dump(data, stream, indent=2)
+            json.dump(json_ready(data), stream, indent=2, allow_nan=False)
     return 1 if failed else 0
 
 

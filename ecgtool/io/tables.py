@@ -1,4 +1,4 @@
-"""Text output of tables: the beats CSV (one header, a ``record`` column first)."""
+"""Text output: the beats CSV (one header, a ``record`` column first), JSON-ready values."""
 
 from __future__ import annotations
 
@@ -61,3 +61,24 @@ def write_beats_csv(stream: IO[str], tables: Iterable[tuple[str, Beats]],
             stream.write("\n".join(lines) + "\n")
         rows += len(lines)
     return rows
+
+
+def json_ready(value):
+    """``value`` with every non-finite number as ``None`` and numpy scalars as
+    Python ones: json.dumps writes NaN and Infinity, which strict JSON readers
+    (JavaScript's JSON.parse, most JSON libraries outside Python) refuse.
+
+    Examples
+    --------
+    >>> json_ready({"a": [1.5, float("nan")], "b": np.int64(2)})
+    {'a': [1.5, None], 'b': 2}
+    """
+    if isinstance(value, dict):
+        return {k: json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_ready(v) for v in value]
+    if isinstance(value, (float, np.floating)):
+        return float(value) if np.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
