@@ -341,6 +341,32 @@ def early_beats(rr: np.ndarray, plausible: np.ndarray, half: int,
     return out
 
 
+def irregular_beats(beat_times_s: np.ndarray, labels: np.ndarray | None,
+                    settings: "RhythmSettings | None" = None) -> np.ndarray:
+    """True for beats next to an interval whose AF score (ectopic beats taken
+    out) exceeds the AF threshold: beats of an irregularly irregular rhythm.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(1)
+    >>> t = np.cumsum(np.r_[np.full(40, 0.8), rng.uniform(0.4, 1.2, 60)])
+    >>> irr = irregular_beats(t, None)
+    >>> bool(irr[:30].any()), round(float(irr[50:].mean()), 1)
+    (False, 1.0)
+    """
+    st = settings or DEFAULT_RHYTHM
+    t = np.asarray(beat_times_s, dtype=np.float64)
+    irregular = np.zeros(t.size, dtype=bool)
+    if t.size < 3:
+        return irregular
+    lab = None if labels is None else np.asarray(labels).astype("<U1")
+    score = _interval_rhythms(t, lab, None, None, st)[2]
+    # Each beat takes the larger score of its two intervals.
+    irregular[1:] |= score > st.af_threshold
+    irregular[:-1] |= score > st.af_threshold
+    return irregular
+
+
 def revise_labels(beat_times_s: np.ndarray, labels: np.ndarray,
                   settings: "RhythmSettings | None" = None) -> np.ndarray:
     """AAMI labels revised by the rhythm around each beat (``classify`` applies it).
@@ -377,11 +403,7 @@ def revise_labels(beat_times_s: np.ndarray, labels: np.ndarray,
         return lab.copy()
     rr = np.diff(t)
     plausible = _plausible(rr, st)
-    score = _interval_rhythms(t, lab, None, None, st)[2]
-    # Each beat takes the larger score of its two intervals.
-    irregular = np.zeros(n, dtype=bool)
-    irregular[1:] |= score > st.af_threshold
-    irregular[:-1] |= score > st.af_threshold
+    irregular = irregular_beats(t, lab, st)
     prev = np.r_[np.inf, rr]
     nxt = np.r_[rr, np.inf]
     premature = early_beats(rr, plausible, st.rate_beats // 2) & (prev < EARLY * nxt)

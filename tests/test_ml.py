@@ -165,6 +165,15 @@ def test_v_beats_of_the_dominant_rhythm_are_n_but_never_a_tachycardia():
     assert set(aami_classes(proba, t, other)) == {"V"}
 
 
+def test_in_an_irregular_rhythm_an_early_beat_of_the_usual_shape_is_dominant():
+    from ecgtool.ml.classify import dominant_beats
+
+    early = _windows_like_their_template(6, 0.56, 0.7)
+    irregular = np.array([True, True, True, False, False, False])
+    assert dominant_beats(early, irregular).tolist() == [True] * 3 + [False] * 3
+    assert not dominant_beats(early).any()
+
+
 def test_symbols_are_named_within_the_aami_class(rec208):
     clf = load_model()
     assert clf.symbols is not None and clf.card["symbol_head"]["nameable"]
