@@ -57,7 +57,7 @@ def diagnose(
                                            detector=det)
     stdin = any(s.path == "-" for s in srcs)
     items = []
-    thresholds = asdict(th)
+    thresholds = json_ready(asdict(th))
 
     def run(todo):
         for o in batch.run(job, todo, jobs=1 if stdin else jobs, progress=not quiet,
@@ -75,7 +75,7 @@ def diagnose(
         write_analysis(w, a, name, {**rep.as_dict(), "thresholds": thresholds}, det)
 
     def line(value):
-        return json.dumps(json_ready({**value[1].as_dict(), "thresholds": thresholds}),
+        return json.dumps({**value[1].as_dict(), "thresholds": thresholds},
                           allow_nan=False) + "\n"
 
     done, failures = run_and_write(srcs, run, out, write, lambda v: "", line, resume, quiet)

@@ -195,7 +195,7 @@ def aami_classes(scores: np.ndarray, times_s: np.ndarray,
     if len(scores) == 0:
         return np.zeros(0, "<U1")
     network = np.array(AAMI_CLASSES)[np.asarray(scores).argmax(axis=1)]
-    if windows is not None:
+    if windows is not None and (network == "V").any():
         dominant = dominant_beats(windows, irregular_beats(times_s, network))
         network[(network == "V") & dominant] = "N"
     return revise_labels(times_s, network)
