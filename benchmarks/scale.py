@@ -87,7 +87,6 @@ def run_batch(sources, model, jobs, scheduler=None, xla_all_cores=False):
     (a pool even for one worker, so that every run pays the same start-up).
     With ``xla_all_cores`` the worker runs as ``--jobs 1`` runs in the command's
     own process: the network's XLA threads may use every core."""
-    import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     from ecgtool import batch
@@ -97,7 +96,7 @@ def run_batch(sources, model, jobs, scheduler=None, xla_all_cores=False):
     if scheduler:
         outs = list(batch.run(fn, sources, jobs=jobs, progress=False, scheduler=scheduler))
     else:
-        ctx = multiprocessing.get_context("spawn")
+        ctx = batch.worker_context(spawn=True)  # what batch.run uses once JAX is loaded
         with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
             call = batch._call if xla_all_cores else batch._worker_call
             outs = [f.result() for f in [pool.submit(call, fn, s)

@@ -108,6 +108,30 @@ def test_workers_keep_xla_to_one_core(monkeypatch):
     assert os.environ["ECGTOOL_XLA_THREADS"] == "2"
 
 
+def test_spawned_workers_skip_teardown_but_keep_failures(tmp_path):
+    import atexit
+    import multiprocessing
+    import operator
+    from functools import partial
+
+    from ecgtool.batch import worker_context
+
+    def run(ctx, target, args):
+        p = ctx.Process(target=target, args=args)
+        p.start()
+        p.join(60)
+        return p.exitcode
+
+    # An atexit handler in the child marks a full interpreter teardown.
+    marks = {name: tmp_path / name for name in ("plain", "fast")}
+    handler = {k: (partial(f.write_text, "torn down"),) for k, f in marks.items()}
+    assert run(multiprocessing.get_context("spawn"), atexit.register, handler["plain"]) == 0
+    assert run(worker_context(spawn=True), atexit.register, handler["fast"]) == 0
+    assert marks["plain"].exists() and not marks["fast"].exists()
+    # A worker that fails leaves the normal way, with its error status.
+    assert run(worker_context(spawn=True), operator.truediv, (1, 0)) == 1
+
+
 _XLA_LOAD = """
 import os, time
 import ecgtool.ml
