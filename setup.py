@@ -55,5 +55,5 @@ setup(
             "edfio>=0.4",
         ],
     },
-    entry_points={"console_scripts": ["ecgtool = ecgtool.cli:main"]},
+    entry_points={"console_scripts": ["ecgtool = ecgtool.cli:console"]},
 )

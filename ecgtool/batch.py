@@ -7,7 +7,6 @@ single writer of any output file.
 from __future__ import annotations
 
 import multiprocessing.context
-import os
 import sys
 import warnings
 from concurrent.futures import ProcessPoolExecutor
@@ -88,34 +87,25 @@ def worker_context(spawn: bool = False):
     """The multiprocessing context of a worker pool: fork (or ``spawn``), with
     workers that skip the interpreter's teardown once the pool sends them home.
 
-    A worker that has imported JAX, Flax and wfdb (over a thousand modules)
-    spent half a second tearing them down at exit, and the pool waits for
-    every worker before the command can finish. Workers hold no open files
-    or buffered output of their own (results go back through the pool's
-    queue and the caller writes them), so once the pool's loop has returned
-    they flush stdio and leave at once. A worker that fails still exits
-    the normal way, with its error status.
+    A worker that has imported JAX, Flax and wfdb spent half a second
+    tearing them down at exit, and the pool waits for every worker before
+    the command can finish. Workers hold no open files of their own (results
+    go back through the pool's queue and the caller writes them), so once
+    the pool's loop has returned they leave through
+    :func:`ecgtool.teardown.exit_now`. A worker that fails still exits the
+    normal way, with its error status.
     """
-    import multiprocessing
-
     # Forked children already leave through os._exit (multiprocessing's
     # fork start); only a fresh interpreter tears itself down.
     return _SpawnContext() if spawn else multiprocessing.get_context()
 
 
-def _leave_now() -> None:
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError, AttributeError):
-            pass
-    os._exit(0)
-
-
 class _SpawnProcess(multiprocessing.context.SpawnProcess):
     def run(self) -> None:
         super().run()  # an exception here exits the normal way, with status 1
-        _leave_now()
+        from ecgtool.teardown import exit_now
+
+        exit_now(0)
 
 
 class _SpawnContext(multiprocessing.context.SpawnContext):

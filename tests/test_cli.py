@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+import os
 import shutil
 
 import h5py
@@ -441,6 +442,43 @@ def test_classify_does_not_import_the_training_code(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=120)
     assert out.stdout.split() == ["0", "True", "False", "False"], out.stderr
+
+
+def test_the_program_leaves_without_teardown_and_keeps_output_and_status(tmp_path):
+    # The console entry point skips the interpreter's teardown (an atexit
+    # handler marks one), yet stdout is complete and errors keep status 1.
+    import subprocess
+    import sys
+
+    def program(*args):
+        code = ("import atexit, sys, pathlib; "
+                f"atexit.register(pathlib.Path({str(tmp_path / 'torn')!r}).write_text, 'x'); "
+                f"sys.argv = ['ecgtool', *{list(args)!r}]; "
+                "from ecgtool.cli import console; console()")
+        return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              timeout=120)
+
+    out = program("detect", "sample:119", "--out", "-")
+    assert out.returncode == 0, out.stderr
+    assert not (tmp_path / "torn").exists()
+    assert main(["detect", "sample:119", "--out", str(tmp_path / "b.csv"), "-q"]) == 0
+    assert out.stdout == (tmp_path / "b.csv").read_text()
+    bad = program("detect", str(tmp_path / "missing"), "--out", "-")
+    assert bad.returncode == 1 and bad.stderr.count("\n") == 1, bad.stderr
+    assert "missing" in bad.stderr and bad.stdout == ""
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (Linux)")
+def test_a_full_disk_is_one_line_and_status_1():
+    import subprocess
+    import sys
+
+    code = "from ecgtool.cli import console; console()"
+    with open("/dev/full", "w") as full:
+        out = subprocess.run([sys.executable, "-c", code, "detect", "sample:119", "--out", "-"],
+                             stdout=full, stderr=subprocess.PIPE, text=True, timeout=120)
+    assert out.returncode == 1, out.stderr
+    assert out.stderr.strip() == "ecgtool: error: output: No space left on device"
 
 
 def test_classify_warns_on_a_lead_the_shipped_model_never_saw():

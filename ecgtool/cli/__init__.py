@@ -89,6 +89,10 @@ def main(argv: list[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+    except OSError as exc:  # the system refused a read or write: a full disk, a lost mount
+        where = exc.filename or "output"
+        print(f"ecgtool: error: {where}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
     except Exception as exc:  # usage errors (click's, vendored by typer) and genuine bugs
         if hasattr(exc, "show") and hasattr(exc, "exit_code"):
             exc.show(file=sys.stderr)
@@ -99,6 +103,14 @@ def main(argv: list[str] | None = None) -> int:
               "(set ECGTOOL_DEBUG=1 for details)", file=sys.stderr)
         return 2
     return rc if isinstance(rc, int) else 0
+
+
+def console() -> None:
+    """The ``ecgtool`` program: :func:`main`, then leave without the interpreter's
+    teardown (:mod:`ecgtool.teardown`); every output is closed by then."""
+    from ecgtool.teardown import exit_now
+
+    exit_now(main())
 
 
 if __name__ == "__main__":  # pragma: no cover
