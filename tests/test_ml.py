@@ -165,6 +165,16 @@ def test_v_beats_of_the_dominant_rhythm_are_n_but_never_a_tachycardia():
     assert set(aami_classes(proba, t, other)) == {"V"}
 
 
+def test_f_beats_of_the_dominant_rhythm_are_n_as_v_beats_are():
+    from ecgtool.ml.classify import aami_classes
+
+    proba = np.tile([0.1, 0.0, 0.2, 0.7, 0.0], (40, 1))   # the network says F
+    t = np.arange(40) * 0.8
+    assert set(aami_classes(proba, t, _windows_like_their_template(40, 0.8, 1.0))) == {"N"}
+    assert set(aami_classes(proba, t, _windows_like_their_template(40, 0.56, 0.7))) == {"F"}
+    assert set(aami_classes(proba, t)) == {"F"}
+
+
 def test_in_an_irregular_rhythm_an_early_beat_of_the_usual_shape_is_dominant():
     from ecgtool.ml.classify import dominant_beats
 
