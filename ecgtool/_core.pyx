@@ -18,6 +18,12 @@ and one of :func:`ecgtool.beats.windows.local_template`:
     the median over a sliding window of beats, kept as a sorted buffer that
     each step updates by one removal and one insertion;
 
+and the running sum under it, for :func:`ecgtool.signal.filters.moving_mean`
+(baselines and noise bands of whole records):
+
+``_moving_mean_1d``
+    one centred moving mean, ends repeated;
+
 and one of :func:`ecgtool.signal.filters.median_filter` (R-R intervals):
 
 ``_running_rank``
@@ -85,6 +91,14 @@ cdef void _moving_mean(const double* x, double* out, Py_ssize_t n,
             j += 1
             next_out += step
         i += 1
+
+
+def _moving_mean_1d(const double[::1] x not None, Py_ssize_t half, double[::1] out not None):
+    """Inner function of ``ecgtool.signal.filters.moving_mean``: ``out`` (as long
+    as ``x``, at least one value) receives the centred mean over ``2*half+1``
+    samples, the ends of ``x`` repeated beyond them."""
+    with nogil:
+        _moving_mean(&x[0], &out[0], x.shape[0], half, 1)
 
 
 def _qrs_filter(const double[::1] x not None, Py_ssize_t step, Py_ssize_t lp_half,

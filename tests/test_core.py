@@ -16,6 +16,18 @@ def test_moving_mean_matches_direct_sum(half):
     padded = np.concatenate([np.full(half, x[0]), x, np.full(half, x[-1])])
     direct = np.array([padded[i:i + 2 * half + 1].mean() for i in range(x.size)])
     np.testing.assert_allclose(moving_mean(x, half), direct, atol=1e-12)
+    np.testing.assert_allclose(_twins.moving_mean(x, half), direct, atol=1e-12)
+
+
+def test_moving_mean_kernel_matches_twin_on_a_real_record(rec208):
+    x = rec208.signal
+    for half in (0, 2, 18, 180):
+        np.testing.assert_allclose(moving_mean(x, half), _twins.moving_mean(x, half), atol=1e-9)
+    short = x[:3]
+    np.testing.assert_allclose(moving_mean(short, 5), _twins.moving_mean(short, 5), atol=1e-12)
+    gap = x[:1000].copy()
+    gap[10] = np.nan  # non-finite input takes the twin
+    np.testing.assert_array_equal(moving_mean(gap, 3), _twins.moving_mean(gap, 3))
 
 
 @pytest.mark.parametrize("fs", [128.0, 360.0, 1000.0])

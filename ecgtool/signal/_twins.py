@@ -9,9 +9,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from ecgtool.signal.filters import moving_mean
-
 NBUF = 8
+
+
+def moving_mean(x: np.ndarray, half: int) -> np.ndarray:
+    """Twin of ``_core._moving_mean_1d``: centred mean over ``2*half+1``
+    samples, edges repeating the end samples, via a cumulative sum."""
+    w = 2 * half + 1
+    padded = np.concatenate([np.full(half + 1, x[0]), x, np.full(half, x[-1])])
+    c = np.cumsum(padded)
+    return (c[w:] - c[:-w]) / w
 
 
 def qrs_filter(x: np.ndarray, step: int, lp_half: int, hp_half: int, int_half: int,

@@ -76,17 +76,30 @@ class QrsFiltered:
 def moving_mean(x: np.ndarray, half: int) -> np.ndarray:
     """Centred mean over ``2*half+1`` samples, edges repeating the end samples.
 
-    The numpy form of the kernel's inner loop (via a cumulative sum).
+    A running sum (``ecgtool._core._moving_mean_1d``, the filter chain's own
+    loop): one pass over the signal, where the numpy form
+    (``ecgtool.signal._twins.moving_mean``, a cumulative sum) makes four.
+    Non-finite input goes to the numpy form.
 
     Examples
     --------
     >>> moving_mean(np.array([0.0, 3.0, 0.0, 3.0]), 1).tolist()
     [1.0, 1.0, 2.0, 2.0]
     """
-    w = 2 * half + 1
-    padded = np.concatenate([np.full(half + 1, x[0]), x, np.full(half, x[-1])])
-    c = np.cumsum(padded)
-    return (c[w:] - c[:-w]) / w
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    if x.ndim != 1 or half < 0:
+        raise ValueError("moving_mean needs a 1-D series and a half-width of at least 0")
+    if x.size == 0:
+        return x.copy()
+    if not np.isfinite(x).all():
+        from ecgtool.signal._twins import moving_mean as twin
+
+        return twin(x, half)
+    from ecgtool import _core
+
+    out = np.empty_like(x)
+    _core._moving_mean_1d(x, int(half), out)
+    return out
 
 
 def median_filter(x: np.ndarray, size: int) -> np.ndarray:
