@@ -576,3 +576,25 @@ def test_beats_table_rate_and_damage():
     assert read_beats_table(good.replace("2.5000", "2.6000"), "b.csv")[0].beats is None
     with pytest.raises(EcgToolError, match="b.csv: not a readable beats table"):
         read_beats_table(good.replace("a,900", "a\r,900"), "b.csv")
+
+
+def test_a_header_is_parsed_once_while_it_stays_as_it_was(tmp_path):
+    import os
+
+    from ecgtool.io.inputs import _header_length, source_length
+
+    for ext in ("hea", "dat"):
+        shutil.copy(sample_path("119").with_suffix("." + ext), tmp_path / f"r.{ext}")
+    src = expand_inputs([str(tmp_path / "r.hea")])[0]
+    _header_length.cache_clear()
+    first = source_length(src)
+    assert source_length(src) == first and _header_length.cache_info().hits == 1
+    # A rewritten header (a new length) is read again.
+    hea = tmp_path / "r.hea"
+    lines = hea.read_text().splitlines()
+    head = lines[0].split()
+    head[3] = str(int(head[3]) // 2)
+    hea.write_text("\n".join([" ".join(head)] + lines[1:]) + "\n")
+    st = os.stat(hea)
+    os.utime(hea, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    assert source_length(src) == (first[0] // 2, first[1])

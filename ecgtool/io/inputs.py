@@ -14,6 +14,7 @@ from __future__ import annotations
 import glob
 import os
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from ecgtool.errors import EcgToolError
@@ -246,19 +247,31 @@ def read_source(src: Source, opts: ReadOptions = ReadOptions()) -> Record:
 def source_length(src: Source) -> tuple[int, float] | None:
     """``(samples, fs)`` of a WFDB or EDF source from its header alone; None for
     other kinds or an unreadable header (reading it in full then says why)."""
+    if src.kind not in ("wfdb", "edf"):
+        return None
+    header = src.path + ".hea" if src.kind == "wfdb" else src.path
     try:
-        if src.kind == "wfdb":
+        stamp = os.stat(header).st_mtime_ns
+    except OSError:
+        return _header_length.__wrapped__(src.kind, src.path, None)
+    # One analysis asks at each step (read, detect, classify); a header is
+    # parsed once while the file stays as it was.
+    return _header_length(src.kind, src.path, stamp)
+
+
+@lru_cache(maxsize=64)
+def _header_length(kind: str, path: str, stamp: int | None) -> tuple[int, float] | None:
+    try:
+        if kind == "wfdb":
             import wfdb
 
-            h = wfdb.rdheader(src.path)
+            h = wfdb.rdheader(path)
             return (int(h.sig_len or 0), float(h.fs)) if h.fs else None
-        if src.kind == "edf":
-            from ecgtool.io.edffiles import edf_length
+        from ecgtool.io.edffiles import edf_length
 
-            return edf_length(src.path)
+        return edf_length(path)
     except Exception:
         return None
-    return None
 
 
 def source_checksum(src: Source) -> str:
