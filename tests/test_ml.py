@@ -165,6 +165,27 @@ def test_v_beats_of_the_dominant_rhythm_are_n_but_never_a_tachycardia():
     assert set(aami_classes(proba, t, other)) == {"V"}
 
 
+def test_in_fast_af_usual_beats_are_dominant_but_a_sustained_vt_is_not():
+    from ecgtool.beats.windows import BEFORE, BeatWindows
+    from ecgtool.ml.classify import dominant_beats
+
+    # 170 beats of AF at 110 bpm in the record's usual (narrow) shape, then a
+    # run of 30 wide beats at 150 bpm (ventricular tachycardia) that makes
+    # its own local template; the rhythm around both reads irregular.
+    n_af, n_vt = 170, 30
+    waves = np.zeros((n_af + n_vt, WINDOW, 2), np.float32)
+    waves[:n_af, BEFORE - 2:BEFORE + 3, :] = np.hanning(5)[None, :, None]
+    waves[n_af:, BEFORE - 8:BEFORE + 12, :] = -np.hanning(20)[None, :, None]
+    rr = np.ones((n_af + n_vt, len(RR_FEATURES)), np.float32)
+    rr[:n_af, 0], rr[n_af:, 0] = 0.55, 0.4
+    windows = BeatWindows(waves, rr)
+    irregular = np.ones(n_af + n_vt, bool)
+    dom = dominant_beats(windows, irregular)
+    assert dom[:n_af].all() and not dom[n_af:].any()
+    # Regular rhythm: the 100 bpm limit holds for every beat.
+    assert not dominant_beats(windows, np.zeros(n_af + n_vt, bool)).any()
+
+
 def test_f_beats_of_the_dominant_rhythm_are_n_as_v_beats_are():
     from ecgtool.ml.classify import aami_classes
 

@@ -165,9 +165,34 @@ def template_distance(waves: np.ndarray) -> np.ndarray:
     [0.0, 1.41]
     """
     lo, hi = QRS_SPAN
-    beat, template = waves[:, lo:hi, 0], waves[:, lo:hi, 1]
-    num = np.sum((beat - template) ** 2, axis=1)
-    return np.sqrt(num / np.maximum(np.sum(template ** 2, axis=1), 1e-9))
+    return _qrs_distance(waves[:, lo:hi, 0], waves[:, lo:hi, 1])
+
+
+def usual_template_distance(waves: np.ndarray) -> np.ndarray:
+    """How far each beat's local template is from the usual beat of all the
+    windows given (their median), measured as :func:`template_distance`.
+
+    Near 0 where the beats around a beat have the record's usual shape; a
+    sustained run of another shape (ventricular tachycardia) makes its own
+    local template and scores about 1 or more there.
+
+    Examples
+    --------
+    >>> w = np.zeros((5, WINDOW, 2), np.float32); w[:, BEFORE, :] = 1.0
+    >>> w[4, BEFORE, 1] = 0.0; w[4, BEFORE + 5, 1] = -1.0
+    >>> [round(float(d), 2) for d in usual_template_distance(w)]
+    [0.0, 0.0, 0.0, 0.0, 1.41]
+    """
+    lo, hi = QRS_SPAN
+    usual = np.median(waves[:, lo:hi, 0], axis=0)[None, :]
+    return _qrs_distance(waves[:, lo:hi, 1], usual)
+
+
+def _qrs_distance(a: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    # RMS of the difference, relative to the reference's RMS, per row.
+    num = np.sum((a - reference) ** 2, axis=1)
+    return np.sqrt(num / np.maximum(np.sum(np.broadcast_to(reference, a.shape) ** 2, axis=1),
+                                    1e-9))
 
 
 def align_to_peak(clean: np.ndarray, r: np.ndarray, half: int) -> np.ndarray:
