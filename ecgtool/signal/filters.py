@@ -86,20 +86,9 @@ def moving_mean(x: np.ndarray, half: int) -> np.ndarray:
     >>> moving_mean(np.array([0.0, 3.0, 0.0, 3.0]), 1).tolist()
     [1.0, 1.0, 2.0, 2.0]
     """
-    x = np.ascontiguousarray(x, dtype=np.float64)
-    if x.ndim != 1 or half < 0:
-        raise ValueError("moving_mean needs a 1-D series and a half-width of at least 0")
-    if x.size == 0:
-        return x.copy()
-    if not np.isfinite(x).all():
-        from ecgtool.signal._twins import moving_mean as twin
-
-        return twin(x, half)
-    from ecgtool import _core
-
-    out = np.empty_like(x)
-    _core._moving_mean_1d(x, int(half), out)
-    return out
+    if half < 0:
+        raise ValueError("moving_mean needs a half-width of at least 0")
+    return _series(x, half, "_moving_mean_1d", "moving_mean")
 
 
 def median_filter(x: np.ndarray, size: int) -> np.ndarray:
@@ -116,19 +105,28 @@ def median_filter(x: np.ndarray, size: int) -> np.ndarray:
     >>> median_filter(np.array([1.0, 9.0, 2.0, 3.0, 4.0]), 3).tolist()
     [1.0, 2.0, 3.0, 3.0, 4.0]
     """
+    if size < 1:
+        raise ValueError("median_filter needs a size of at least 1")
+    return _series(x, size, "_running_rank", "running_rank")
+
+
+def _series(x: np.ndarray, n: int, kernel: str, twin: str) -> np.ndarray:
+    # One series through a compiled kernel ``_core.<kernel>(x, n, out)``; the
+    # checks and the copy live here, and non-finite input goes to its numpy
+    # twin ``_twins.<twin>(x, n)``, which handles NaN as numpy does.
     x = np.ascontiguousarray(x, dtype=np.float64)
-    if x.ndim != 1 or size < 1:
-        raise ValueError("median_filter needs a 1-D series and a size of at least 1")
+    if x.ndim != 1:
+        raise ValueError(f"needs a 1-D series, not {x.ndim}-D")
     if x.size == 0:
         return x.copy()
     if not np.isfinite(x).all():
-        from ecgtool.signal._twins import running_rank
+        from ecgtool.signal import _twins
 
-        return running_rank(x, size)
+        return getattr(_twins, twin)(x, n)
     from ecgtool import _core
 
     out = np.empty_like(x)
-    _core._running_rank(x, int(size), out)
+    getattr(_core, kernel)(x, int(n), out)
     return out
 
 
