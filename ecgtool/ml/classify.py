@@ -156,7 +156,9 @@ def dominant_beats(windows: BeatWindows, irregular: np.ndarray | None = None) ->
     (:func:`~ecgtool.beats.windows.usual_template_distance` under the same
     0.4), the 100 bpm limit is lifted: AF with a fast ventricular response.
     On the folds this turned 275 more false V beats N (168 in 203's AF, 104
-    in 207) and no true V; the held-out sets did not move.
+    in 207) and no true V; the held-out sets did not move. Its blind spot: a
+    recording made mostly of one ventricular tachycardia, entered from AF,
+    has that tachycardia as its usual beat, and it would read N.
     A beat the network calls F (a fusion, part ventricular) is judged the
     same way: the folds' 773 F calls were 731 N beats (578 in 203) and 12 F;
     the rule, with the same limits, turned 248 N beats back and no true F.
