@@ -253,14 +253,14 @@ def source_length(src: Source) -> tuple[int, float] | None:
     try:
         stamp = os.stat(header).st_mtime_ns
     except OSError:
-        return _header_length.__wrapped__(src.kind, src.path, None)
+        return None  # no header to read: reading the record in full says so
     # One analysis asks at each step (read, detect, classify); a header is
     # parsed once while the file stays as it was.
     return _header_length(src.kind, src.path, stamp)
 
 
 @lru_cache(maxsize=64)
-def _header_length(kind: str, path: str, stamp: int | None) -> tuple[int, float] | None:
+def _header_length(kind: str, path: str, stamp: int) -> tuple[int, float] | None:
     try:
         if kind == "wfdb":
             import wfdb
