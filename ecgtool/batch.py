@@ -84,8 +84,9 @@ def one_core_for_xla() -> None:
 
 
 def worker_context(spawn: bool = False):
-    """The multiprocessing context of a worker pool: fork (or ``spawn``), with
-    workers that skip the interpreter's teardown once the pool sends them home.
+    """The multiprocessing context of a worker pool: the platform's default
+    start (fork on Linux), or ``spawn`` with workers that skip the
+    interpreter's teardown once the pool sends them home.
 
     A worker that has imported JAX, Flax and wfdb spent half a second
     tearing them down at exit, and the pool waits for every worker before
