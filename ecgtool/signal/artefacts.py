@@ -21,6 +21,20 @@ that the rhythm resumes came after CPSC 2021 showed a true beat dropped at
 an AF onset (and that episode lost); on the records that chose the
 thresholds it keeps one false detection more (drops 30, not 31), and on the
 12 dB noise-stress record it keeps 5 of the 43 the rule dropped without it.
+
+Two detections can also end up closer than the refractory period: the
+detector keeps its peaks apart in the filtered signal, but each is then moved
+to the extremum of the raw waveform near it, and a noise burst or a T wave
+beside a beat can move towards it. Of the 151,000 reference beats of the
+annotated records with signals in the shared data (MIT-BIH, noise stress,
+SVDB, CPSC 2021, QT) no two lie under 200 ms apart (6 pairs under 250 ms; the
+Long-Term AF Database's beat labels have 14 such pairs in 4.3 million), so one
+of the two is dropped (:func:`closer_than`): the smaller QRS,
+which was the false one in all 11 such pairs of MIT-BIH DS1 and its paced
+records (30 and 5 false detections fewer, no beat lost; QT database 4 fewer
+for 2 beats lost, CPSC 2021 4 for 1). In 0 dB noise the size says little
+(the larger was the noise in 31 of 52 pairs): 28 false detections fewer for
+23 beats lost, F1 83.6 % before and after.
 """
 
 from __future__ import annotations
@@ -155,4 +169,48 @@ def split_interval_artefacts(r_peaks: np.ndarray, qrs_amp: np.ndarray, fs: float
     # Of two flagged neighbours, only the first goes: the second is judged
     # again only by a new pass, which this rule does not make.
     drop[1:] &= ~drop[:-1]
+    return drop
+
+
+def closer_than(r_peaks: np.ndarray, qrs_amp: np.ndarray, min_gap: int) -> np.ndarray:
+    """Mask of the smaller detection of every pair closer than ``min_gap`` samples.
+
+    Pairs are settled from the left; in a chain of close detections the
+    survivor of one pair is compared again with the next.
+
+    Parameters
+    ----------
+    r_peaks : numpy.ndarray
+        Sorted R-peak indices.
+    qrs_amp : numpy.ndarray
+        Each detection's QRS amplitude (on a tie the earlier one stays).
+    min_gap : int
+        Fewest samples between two beats (the refractory period).
+
+    Returns
+    -------
+    numpy.ndarray
+        bool, True for detections to drop; the ones left are >= ``min_gap`` apart.
+
+    Examples
+    --------
+    >>> r = np.array([0, 360, 400, 720, 760, 790])
+    >>> amp = np.array([1.0, 1.0, 0.4, 0.3, 1.0, 0.5])
+    >>> np.flatnonzero(closer_than(r, amp, 72)).tolist()
+    [2, 3, 5]
+    """
+    r = np.asarray(r_peaks, dtype=np.int64)
+    amp = np.asarray(qrs_amp, dtype=np.float64)
+    drop = np.zeros(r.size, dtype=bool)
+    alive = np.arange(r.size)
+    while alive.size > 1:
+        close = np.diff(r[alive]) < min_gap
+        if not close.any():
+            break
+        # Settle only the first pair of each chain per pass: what survives it
+        # meets the next detection in the following pass.
+        first = np.flatnonzero(close & ~np.concatenate(([False], close[:-1])))
+        a, b = alive[first], alive[first + 1]
+        drop[np.where(amp[b] > amp[a], a, b)] = True
+        alive = alive[~drop[alive]]
     return drop

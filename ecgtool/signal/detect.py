@@ -27,7 +27,8 @@ import numpy as np
 
 from ecgtool.beats.table import Beats
 from ecgtool.errors import EcgToolError, EcgToolWarning
-from ecgtool.signal.artefacts import DEFAULT_SPLIT_RULE, SplitRule, split_interval_artefacts
+from ecgtool.signal.artefacts import (DEFAULT_SPLIT_RULE, SplitRule, closer_than,
+                                      split_interval_artefacts)
 from ecgtool.signal.delineate import DEFAULT_DELINEATION, DelineationSettings, delineate
 from ecgtool.signal.filters import MAX_FS, MIN_FS, QrsFilterDesign, design_qrs_filter, qrs_filter
 
@@ -248,6 +249,8 @@ def find_r_peaks(ecg: np.ndarray, fs: float, settings: DetectorSettings = DEFAUL
     else:
         raise ValueError(f"unknown backend {backend!r}; choose from 'c', 'python'")
     r, amp = _locate(x, band, np.sort(qrs), fs, step)
+    near = closer_than(r, amp, int(settings.refractory_ms * fs / 1000))
+    r, amp = r[~near], amp[~near]
     if settings.split_rule is not None:
         r = r[~split_interval_artefacts(r, amp, fs, settings.split_rule)]
     return r
