@@ -172,7 +172,7 @@ def _find_qrs(const double[::1] feat not None, const double[::1] sig not None,
               Py_ssize_t refractory, Py_ssize_t twave, Py_ssize_t slope_half,
               Py_ssize_t slope_step, double threshold, double t_ratio,
               double sb_factor, double sb_threshold, double floor,
-              Py_ssize_t[::1] out not None):
+              double relearn_noise, Py_ssize_t[::1] out not None):
     """Inner function of ``ecgtool.signal.detect.find_r_peaks``.
 
     Scans the local maxima of ``feat`` and writes the indices of those taken
@@ -183,7 +183,7 @@ def _find_qrs(const double[::1] feat not None, const double[::1] sig not None,
     """
     cdef Py_ssize_t n = feat.shape[0]
     cdef Py_ssize_t i, j, p, best_i, count = 0
-    cdef Py_ssize_t last = -1, sb_pos = -1, end
+    cdef Py_ssize_t last = -1, sb_pos = -1, end, wait = 0
     cdef double qrs_buf[NBUF]
     cdef double noise_buf[NBUF]
     cdef double rr_buf[NBUF]
@@ -191,7 +191,7 @@ def _find_qrs(const double[::1] feat not None, const double[::1] sig not None,
     cdef int qi = 0, ni = 0, ri = 0, si = 0
     cdef double v, thr, rr_med, sb_val = 0.0, slope, last_slope = 0.0
     cdef double qrs_med, noise_med, slope_med = 0.0
-    cdef bint is_beat, t_like, searchback
+    cdef bint is_beat, t_like, searchback, overdue
     if n < 3 or sig.shape[0] != n:
         return 0
     with nogil:
@@ -211,13 +211,22 @@ def _find_qrs(const double[::1] feat not None, const double[::1] sig not None,
                 continue
             p = i
             v = feat[i]
-            # Rule 1, search-back. Before the first beat the record start
-            # stands in for it, so a first beat under a too-high initial
-            # threshold is still found.
-            searchback = (sb_pos >= 0
-                          and p - (last if last >= 0 else 0) > sb_factor * rr_med
-                          and p - sb_pos > refractory
-                          and sb_val > sb_threshold * thr and sb_val > floor)
+            # Rule 1, search-back. The wait starts at the last beat (before
+            # the first, at the record start, so a first beat under a
+            # too-high initial threshold is still found).
+            overdue = (sb_pos >= 0 and p - wait > sb_factor * rr_med
+                       and p - sb_pos > refractory)
+            searchback = overdue and sb_val > sb_threshold * thr and sb_val > floor
+            if overdue and not searchback:
+                # Rule 5, re-learning: a wait that ran out lowers the beat
+                # level towards its largest peak, and a new wait starts.
+                if sb_val > floor and sb_val > relearn_noise * noise_med:
+                    qrs_buf[qi] = sb_val
+                    qi = (qi + 1) % NBUF
+                    qrs_med = _median(qrs_buf)
+                    thr = noise_med + threshold * (qrs_med - noise_med)
+                wait = p
+                sb_pos = -1
             if searchback:
                 p = sb_pos
                 v = sb_val
@@ -267,6 +276,7 @@ def _find_qrs(const double[::1] feat not None, const double[::1] sig not None,
                 out[count] = p
                 count += 1
                 last = p
+                wait = p
                 sb_pos = -1
                 thr = noise_med + threshold * (qrs_med - noise_med)
                 if not searchback:
@@ -283,7 +293,7 @@ def _find_qrs(const double[::1] feat not None, const double[::1] sig not None,
                 sb_val = v
             i = p + 1
         # The record ends while a beat is overdue.
-        if (sb_pos >= 0 and n - (last if last >= 0 else 0) > sb_factor * rr_med
+        if (sb_pos >= 0 and n - wait > sb_factor * rr_med
                 and sb_val > sb_threshold * thr and sb_val > floor):
             out[count] = sb_pos
             count += 1

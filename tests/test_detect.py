@@ -8,7 +8,8 @@ from scipy.signal import resample_poly
 
 from ecgtool.errors import EcgToolError, EcgToolWarning
 from ecgtool.evaluate import score_detection
-from ecgtool.signal.detect import detect_beats, detect_r_peaks, fill_nans, validate_fs
+from ecgtool.signal.detect import (DetectorSettings, detect_beats, detect_r_peaks, fill_nans,
+                                   validate_fs)
 
 
 def _score(rec, peaks, fs=None, n=None):
@@ -102,3 +103,46 @@ def test_fill_nans_ends():
 def test_two_dimensional_input_is_an_error():
     with pytest.raises(EcgToolError, match="one lead"):
         detect_r_peaks(np.zeros((100, 2)), 250.0)
+
+
+def _pulses(amps, fs=360.0, rr_s=0.8, noise_mv=0.02, seed=0):
+    # Narrow Gaussian "QRS" pulses (12 ms SD) every rr_s, heights amps (mV).
+    rr = int(rr_s * fs)
+    pos = rr * np.arange(1, len(amps) + 1)
+    x = np.zeros(pos[-1] + rr)
+    t = (np.arange(61) - 30) / fs
+    for p, a in zip(pos, amps):
+        x[p - 30:p + 31] += a * np.exp(-0.5 * (t / 0.012) ** 2)
+    x += noise_mv * np.random.default_rng(seed).standard_normal(x.size)
+    return x, pos
+
+
+def _found(r, pos, fs=360.0):
+    return np.array([np.abs(r - p).min() < 0.05 * fs if r.size else False for p in pos])
+
+
+@pytest.mark.parametrize("drop", [0.2, 0.05])
+def test_beats_that_become_much_smaller_are_found_again(drop):
+    # 10 beats of 1 mV, 10 of 3 mV, then 53 of drop * 3 mV: the threshold,
+    # set by the large beats, is above every small one.
+    amps = [1.0] * 10 + [3.0] * 10 + [3.0 * drop] * 53
+    x, pos = _pulses(amps)
+    for backend in ("c", "python"):
+        r = detect_r_peaks(x, 360.0, backend=backend)
+        found = _found(r, pos)
+        assert found[:20].all()
+        # Measured: the first 7-8 small beats are missed, the rest found.
+        assert found[20:].sum() >= 44 and found[-30:].all()
+        assert r.size == found.sum()  # nothing else
+    stuck = detect_r_peaks(x, 360.0, DetectorSettings(relearn_noise=1e9))
+    assert not _found(stuck, pos)[20:].any()
+
+
+def test_a_long_pause_in_noise_stays_empty():
+    amps = [1.0] * 70
+    x, pos = _pulses(amps, noise_mv=0.05, seed=1)
+    keep = (pos < 20 * 360) | (pos > 26 * 360)  # a 6-s pause
+    y, _ = _pulses([1.0 if k else 0.0 for k in keep], noise_mv=0.05, seed=1)
+    r = detect_r_peaks(y, 360.0)
+    assert _found(r, pos[keep]).all()
+    assert not ((r > 20.2 * 360) & (r < 25.8 * 360)).any()

@@ -61,13 +61,14 @@ class _Ring:
 def find_qrs(feat: np.ndarray, sig: np.ndarray, init_qrs: float, init_noise: float,
              init_rr: float, refractory: int, twave: int, slope_half: int, slope_step: int,
              threshold: float, t_ratio: float, sb_factor: float, sb_threshold: float,
-             floor: float) -> np.ndarray:
+             floor: float, relearn_noise: float) -> np.ndarray:
     """Twin of ``_core._find_qrs``; returns the QRS indices into ``feat``.
 
     For each local maximum ``p`` of ``feat``, in order:
 
     1. search-back: when more than ``sb_factor`` median RR intervals have
-       passed since the last beat (or the record start), the largest non-T
+       passed since the wait began (the last beat, the record start, or
+       where the last wait ran out, see 5), the largest non-T
        peak seen since then becomes a beat if it clears ``sb_threshold``
        times the threshold, and ``p`` is looked at again;
     2. peaks within ``refractory`` samples of the last beat are ignored;
@@ -78,7 +79,12 @@ def find_qrs(feat: np.ndarray, sig: np.ndarray, init_qrs: float, init_noise: flo
        and with a steepest slope of ``sig`` (over ``2*slope_step`` samples,
        within ``slope_half`` of the peak) under ``t_ratio`` times the larger
        of the last beat's and the median beat's;
-    4. anything else is a noise peak.
+    4. anything else is a noise peak;
+    5. re-learning: when a search-back wait (measured from the last beat, or
+       from where the previous wait ran out) runs out because its largest
+       peak does not clear the bar, that peak joins the beat peaks if it
+       clears ``floor`` and ``relearn_noise`` times the median noise peak,
+       and a new wait starts.
     """
     n = feat.size
     out: list[int] = []
@@ -88,6 +94,7 @@ def find_qrs(feat: np.ndarray, sig: np.ndarray, init_qrs: float, init_noise: flo
     slopes = _Ring(0.0)
     last_slope = 0.0
     last = -1
+    wait = 0  # where the wait for the next beat began
     sb_pos, sb_val = -1, 0.0
     thr = init_noise + threshold * (init_qrs - init_noise)
 
@@ -100,9 +107,13 @@ def find_qrs(feat: np.ndarray, sig: np.ndarray, init_qrs: float, init_noise: flo
             i += 1
             continue
         p, v = i, float(feat[i])
-        searchback = (sb_pos >= 0 and p - (last if last >= 0 else 0) > sb_factor * rr.median
-                      and p - sb_pos > refractory and sb_val > sb_threshold * thr
-                      and sb_val > floor)
+        overdue = sb_pos >= 0 and p - wait > sb_factor * rr.median and p - sb_pos > refractory
+        searchback = overdue and sb_val > sb_threshold * thr and sb_val > floor
+        if overdue and not searchback:
+            if sb_val > floor and sb_val > relearn_noise * noise.median:
+                qrs.push(sb_val)
+                thr = noise.median + threshold * (qrs.median - noise.median)
+            wait, sb_pos = p, -1
         if searchback:
             p, v = sb_pos, sb_val
             is_beat, t_like = True, False
@@ -128,7 +139,7 @@ def find_qrs(feat: np.ndarray, sig: np.ndarray, init_qrs: float, init_noise: flo
             slopes.push(slope)
             last_slope = slope
             out.append(p)
-            last = p
+            last = wait = p
             sb_pos = -1
             thr = noise.median + threshold * (qrs.median - noise.median)
             if not searchback:
@@ -139,7 +150,7 @@ def find_qrs(feat: np.ndarray, sig: np.ndarray, init_qrs: float, init_noise: flo
         if not t_like and (sb_pos < 0 or v > sb_val):
             sb_pos, sb_val = p, v
         i = p + 1
-    if (sb_pos >= 0 and n - (last if last >= 0 else 0) > sb_factor * rr.median
+    if (sb_pos >= 0 and n - wait > sb_factor * rr.median
             and sb_val > sb_threshold * thr and sb_val > floor):
         out.append(sb_pos)
     return np.asarray(out, dtype=np.int64)
