@@ -42,7 +42,9 @@ from ecgtool.ml.model_io import load_model
 #: Measured once, by running this benchmark pinned to one core.
 THREADS_NOTE = ("The figures, DANN's and the source model's, move between runs on one "
                 "machine with no change to the code that trains them (two runs on "
-                "2026-12-02: lead shift +4.6 then +2.6 points, rate/device -0.3 then +3.6), "
+                "2026-12-02: lead shift +4.6 then +2.6 points, rate/device -0.3 then +3.6; "
+                "a third, after detector changes that move some target beats: +4.8 and "
+                "+3.6), "
                 "and with the number of threads XLA uses (the order of floating-point "
                 "sums): the code before the target-entropy term, pinned to one core "
                 "(2026-11-25), moved target macro F1 by up to 2.4 points and lost 11 points "
