@@ -190,9 +190,9 @@ def usual_template_distance(waves: np.ndarray) -> np.ndarray:
 
 def _qrs_distance(a: np.ndarray, reference: np.ndarray) -> np.ndarray:
     # RMS of the difference, relative to the reference's RMS, per row.
+    # reference is one row per beat or one row for all (it broadcasts).
     num = np.sum((a - reference) ** 2, axis=1)
-    return np.sqrt(num / np.maximum(np.sum(np.broadcast_to(reference, a.shape) ** 2, axis=1),
-                                    1e-9))
+    return np.sqrt(num / np.maximum(np.sum(reference ** 2, axis=1), 1e-9))
 
 
 def align_to_peak(clean: np.ndarray, r: np.ndarray, half: int) -> np.ndarray:

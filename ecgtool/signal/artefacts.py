@@ -155,12 +155,18 @@ def split_interval_artefacts(r_peaks: np.ndarray, qrs_amp: np.ndarray, fs: float
     >>> np.flatnonzero(split_interval_artefacts(r, amp, 360.0)).tolist()
     []
     """
+    return _in_passes(_split_pass, r_peaks, qrs_amp, fs, rule)
+
+
+def _in_passes(one_pass, r_peaks, qrs_amp, *args) -> np.ndarray:
+    # Drop mask of one_pass(r, amp, *args) applied to the detections left by
+    # the passes before it, until a pass drops nothing.
     r = np.asarray(r_peaks, dtype=np.int64)
     amp = np.asarray(qrs_amp, dtype=np.float64)
     drop = np.zeros(r.size, dtype=bool)
     alive = np.arange(r.size)
     while True:
-        hit = _split_pass(r[alive], amp[alive], fs, rule)
+        hit = one_pass(r[alive], amp[alive], *args)
         if not hit.any():
             return drop
         drop[alive[hit]] = True
@@ -228,18 +234,14 @@ def closer_than(r_peaks: np.ndarray, qrs_amp: np.ndarray, min_gap: int) -> np.nd
     >>> np.flatnonzero(closer_than(r, amp, 72)).tolist()
     [2, 3, 5]
     """
-    r = np.asarray(r_peaks, dtype=np.int64)
-    amp = np.asarray(qrs_amp, dtype=np.float64)
+    return _in_passes(_close_pass, r_peaks, qrs_amp, min_gap)
+
+
+def _close_pass(r: np.ndarray, amp: np.ndarray, min_gap: int) -> np.ndarray:
+    # The smaller of the first close pair of each chain: what survives it
+    # meets the next detection in the following pass.
     drop = np.zeros(r.size, dtype=bool)
-    alive = np.arange(r.size)
-    while alive.size > 1:
-        close = np.diff(r[alive]) < min_gap
-        if not close.any():
-            break
-        # Settle only the first pair of each chain per pass: what survives it
-        # meets the next detection in the following pass.
-        first = np.flatnonzero(close & ~np.concatenate(([False], close[:-1])))
-        a, b = alive[first], alive[first + 1]
-        drop[np.where(amp[b] > amp[a], a, b)] = True
-        alive = alive[~drop[alive]]
+    close = np.diff(r) < min_gap
+    first = np.flatnonzero(close & ~np.concatenate(([False], close[:-1])))
+    drop[np.where(amp[first + 1] > amp[first], first, first + 1)] = True
     return drop
