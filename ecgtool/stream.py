@@ -49,6 +49,9 @@ class StreamDetector:
         self.done_until = 0         # beats before this absolute index were emitted
         self.last_emitted = -1      # absolute index of the last emitted R peak
         self.runs: list = []        # (start, signal, all R peaks, emitted) per run
+        self.samples = 0            # how many samples were fed in all
+        self.beats = 0              # how many beats were emitted in all
+        self.warnings: list[str] = []  # what the detector said about blocks, once each
 
     def _run(self, stop: int | None) -> tuple[np.ndarray, dict]:
         lo = max(self.buf_start, self.done_until - self.context)
@@ -56,13 +59,16 @@ class StreamDetector:
         # feeds half an hour at once would otherwise have it analysed thrice.
         hi = self.buf.size if stop is None else stop + self.lookahead - self.buf_start
         data = self.buf[lo - self.buf_start:hi]
-        if data.size < 3:
+        if data.size == 0:
             return np.zeros(0, np.int64), {}
         import warnings
 
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             b = detect_beats(data, self.fs, self.settings)
+        for w in caught:
+            if str(w.message) not in self.warnings:
+                self.warnings.append(str(w.message))
         cols = b.columns()
         r = b.r_peak + lo
         keep = r >= self.done_until
@@ -84,13 +90,16 @@ class StreamDetector:
         out["rr_next_ms"] = np.where(nxt >= 0, (nxt - out["r_peak"]) * (1000.0 / self.fs), np.nan)
         if idx.size:
             self.last_emitted = int(out["r_peak"][-1])
+        self.beats += idx.size
         # What this run saw and emitted, for callers that label beats in context.
         self.runs.append((lo, data, r, out["r_peak"]))
         return out["r_peak"], out
 
     def feed(self, samples: np.ndarray) -> tuple[np.ndarray, dict]:
         """Add samples; return ``(r_peaks, columns)`` of the beats now final."""
-        self.buf = np.concatenate([self.buf, np.asarray(samples, dtype=np.float64)])
+        samples = np.asarray(samples, dtype=np.float64)
+        self.samples += samples.size
+        self.buf = np.concatenate([self.buf, samples])
         peaks, tables = [], []
         end = self.buf_start + self.buf.size
         while end - self.done_until >= self.block + self.lookahead:
@@ -172,12 +181,15 @@ def stream_detect(opts, quiet: bool = False, stream: IO[str] | None = None,
     out = out or sys.stdout
     scale = {"mv": 1.0, "uv": 1e-3, "µv": 1e-3, "v": 1e3}[opts.units.lower()]
     det = StreamDetector(opts.fs, settings)
-    out.write(",".join(("record",) + BEAT_COLUMNS) + "\n")
     n = 0
 
     def emit(cols):
         nonlocal n
-        if cols:
+        if cols is None:
+            # The header waits for the first samples: an empty stream is an
+            # error, as an empty file is, and leaves nothing on stdout.
+            out.write(",".join(("record",) + BEAT_COLUMNS) + "\n")
+        elif cols:
             lines = format_table({k: cols[k] for k in BEAT_COLUMNS}, name)
             if lines:
                 out.write("\n".join(lines) + "\n")
@@ -185,8 +197,17 @@ def stream_detect(opts, quiet: bool = False, stream: IO[str] | None = None,
                 n += len(lines)
 
     for chunk in sample_chunks(stream, opts.column):
+        if not det.samples:
+            emit(None)
         emit(det.feed(chunk * scale)[1])
+    if not det.samples:
+        raise EcgToolError("no samples on standard input", name)
     emit(det.finish()[1])
     if not quiet:
+        if not det.beats:
+            # A block's warning (a flat stretch) matters when it is the whole
+            # stream's story, as it would be in the batch result.
+            for msg in det.warnings:
+                print(f"ecgtool: warning: {name}: {msg}", file=sys.stderr)
         print(f"ecgtool: detected {n} beats in 1 record -> stdout (streamed)", file=sys.stderr)
     return 0

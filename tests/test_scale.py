@@ -218,6 +218,30 @@ def test_stream_cli_matches_batch_csv(rec119, tmp_path):
     assert streamed.replace("x,", "stdin,") == (tmp_path / "b.csv").read_text()
 
 
+def test_stream_of_nothing_is_an_error_and_writes_nothing():
+    import io
+
+    from ecgtool.io.inputs import ReadOptions
+
+    out = io.StringIO()
+    with pytest.raises(EcgToolError, match="no samples"):
+        stream_detect(ReadOptions(fs=360.0), quiet=True, stream=io.StringIO("MLII\n"), out=out)
+    assert out.getvalue() == ""
+
+
+def test_stream_too_short_or_flat_warns_as_batch_does(capsys):
+    import io
+
+    from ecgtool.io.inputs import ReadOptions
+
+    for text in ("0.1\n0.2\n0.3\n", "0\n" * 36000):
+        out = io.StringIO()
+        assert stream_detect(ReadOptions(fs=360.0), stream=io.StringIO(text), out=out) == 0
+        assert out.getvalue().startswith("record,r_peak,")
+        assert out.getvalue().count("\n") == 1
+        assert "warning: stdin: signal is flat or shorter than 2 s" in capsys.readouterr().err
+
+
 # ------------------------------------------------------ property-based tests
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
