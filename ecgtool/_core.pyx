@@ -167,6 +167,18 @@ cdef double _max_slope(const double* sig, Py_ssize_t n, Py_ssize_t p,
     return s
 
 
+cdef inline double _push(double* buf, int* at, double v) noexcept nogil:
+    # Put v into a ring of NBUF values in place of the oldest; its new median.
+    buf[at[0]] = v
+    at[0] = (at[0] + 1) % NBUF
+    return _median(buf)
+
+
+cdef inline double _level(double noise_med, double qrs_med, double k) noexcept nogil:
+    # The detection threshold: k of the way from the noise level to the beat level.
+    return noise_med + k * (qrs_med - noise_med)
+
+
 def _find_qrs(const double[::1] feat not None, const double[::1] sig not None,
               double init_qrs, double init_noise, double init_rr,
               Py_ssize_t refractory, Py_ssize_t twave, Py_ssize_t slope_half,
@@ -202,7 +214,7 @@ def _find_qrs(const double[::1] feat not None, const double[::1] sig not None,
             slope_buf[i] = 0.0
         qrs_med = init_qrs
         noise_med = init_noise
-        thr = noise_med + threshold * (qrs_med - noise_med)
+        thr = _level(noise_med, qrs_med, threshold)
         rr_med = init_rr
         i = 1
         while i < n - 1:
@@ -221,10 +233,8 @@ def _find_qrs(const double[::1] feat not None, const double[::1] sig not None,
                 # Rule 5, re-learning: a wait that ran out lowers the beat
                 # level towards its largest peak, and a new wait starts.
                 if sb_val > floor and sb_val > relearn_noise * noise_med:
-                    qrs_buf[qi] = sb_val
-                    qi = (qi + 1) % NBUF
-                    qrs_med = _median(qrs_buf)
-                    thr = noise_med + threshold * (qrs_med - noise_med)
+                    qrs_med = _push(qrs_buf, &qi, sb_val)
+                    thr = _level(noise_med, qrs_med, threshold)
                 wait = p
                 sb_pos = -1
             if searchback:
@@ -259,35 +269,27 @@ def _find_qrs(const double[::1] feat not None, const double[::1] sig not None,
             if is_beat and not t_like:
                 slope = _max_slope(&sig[0], n, p, slope_half, slope_step)
                 if last >= 0:
-                    rr_buf[ri] = p - last
-                    ri = (ri + 1) % NBUF
-                    rr_med = _median(rr_buf)
+                    rr_med = _push(rr_buf, &ri, p - last)
                 else:
                     # The first beat stands in for the slopes not seen yet.
                     for j in range(NBUF):
                         slope_buf[j] = slope
-                qrs_buf[qi] = v
-                qi = (qi + 1) % NBUF
-                qrs_med = _median(qrs_buf)
-                slope_buf[si] = slope
-                si = (si + 1) % NBUF
-                slope_med = _median(slope_buf)
+                qrs_med = _push(qrs_buf, &qi, v)
+                slope_med = _push(slope_buf, &si, slope)
                 last_slope = slope
                 out[count] = p
                 count += 1
                 last = p
                 wait = p
                 sb_pos = -1
-                thr = noise_med + threshold * (qrs_med - noise_med)
+                thr = _level(noise_med, qrs_med, threshold)
                 if not searchback:
                     i = p + 1
                 # else: look at the current peak again with the new state
                 continue
             # Rule 4, a noise peak; T waves never become search-back beats.
-            noise_buf[ni] = v
-            ni = (ni + 1) % NBUF
-            noise_med = _median(noise_buf)
-            thr = noise_med + threshold * (qrs_med - noise_med)
+            noise_med = _push(noise_buf, &ni, v)
+            thr = _level(noise_med, qrs_med, threshold)
             if not t_like and (sb_pos < 0 or v > sb_val):
                 sb_pos = p
                 sb_val = v
