@@ -96,10 +96,14 @@ def find_qrs(feat: np.ndarray, sig: np.ndarray, init_qrs: float, init_noise: flo
     last = -1
     wait = 0  # where the wait for the next beat began
     sb_pos, sb_val = -1, 0.0
-    thr = init_noise + threshold * (init_qrs - init_noise)
+
+    def level() -> float:
+        return noise.median + threshold * (qrs.median - noise.median)
 
     def slope_at(q: int) -> float:
         return _max_slope(sig, q, slope_half, slope_step)
+
+    thr = level()
 
     i = 1
     while i < n - 1:
@@ -112,7 +116,7 @@ def find_qrs(feat: np.ndarray, sig: np.ndarray, init_qrs: float, init_noise: flo
         if overdue and not searchback:
             if sb_val > floor and sb_val > relearn_noise * noise.median:
                 qrs.push(sb_val)
-                thr = noise.median + threshold * (qrs.median - noise.median)
+                thr = level()
             wait, sb_pos = p, -1
         if searchback:
             p, v = sb_pos, sb_val
@@ -141,12 +145,12 @@ def find_qrs(feat: np.ndarray, sig: np.ndarray, init_qrs: float, init_noise: flo
             out.append(p)
             last = wait = p
             sb_pos = -1
-            thr = noise.median + threshold * (qrs.median - noise.median)
+            thr = level()
             if not searchback:
                 i = p + 1
             continue
         noise.push(v)
-        thr = noise.median + threshold * (qrs.median - noise.median)
+        thr = level()
         if not t_like and (sb_pos < 0 or v > sb_val):
             sb_pos, sb_val = p, v
         i = p + 1
