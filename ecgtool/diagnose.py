@@ -88,7 +88,13 @@ class Finding:
 
 @dataclass
 class Report:
-    """Summary of one record."""
+    """Summary of one record.
+
+    Where the beats were not classified (``labelled`` False: beat times or an
+    unlabelled beats table), the class ``counts`` and ``burden_pct`` and
+    ``vt_longest_beats`` were not measured and are None, not 0: the verdict
+    then rests on rate, rhythm, pauses and intervals alone.
+    """
 
     record: str
     duration_s: float
@@ -103,7 +109,7 @@ class Report:
     burden_pct: dict
     af_burden_pct: float
     af_longest_s: float
-    vt_longest_beats: int
+    vt_longest_beats: int | None
     pauses: int
     pause_longest_s: float
     noise_pct: float
@@ -265,12 +271,14 @@ def diagnose(name: str, duration_s: float, times_s: np.ndarray, labels: np.ndarr
     hr_mean, hr_min, hr_max = heart_rate(t, noise=noise)
     sdnn, rmssd = hrv(t, labels, noise)
     findings: list[Finding] = []
-    counts = {c: 0 for c in AAMI_CLASSES}
+    # Without beat labels the classes were not counted: None (JSON null), not 0.
+    counts: dict = {c: None for c in AAMI_CLASSES}
+    burden: dict = {c: None for c in AAMI_CLASSES}
     if labels is not None:
         lab = np.asarray(labels)
         for c in AAMI_CLASSES:
             counts[c] = int(np.sum(lab == c))
-    burden = {c: (100.0 * v / n if n else 0.0) for c, v in counts.items()}
+            burden[c] = 100.0 * counts[c] / n if n else 0.0
     af = episodes.of("af")
     if labels is not None:
         # AF has no P waves to be premature by: S beats inside it are not PACs.
@@ -296,7 +304,8 @@ def diagnose(name: str, duration_s: float, times_s: np.ndarray, labels: np.ndarr
         findings.append(Finding("af", f"AF {_fmt_dur(af_s)}, {af_pct:.0f}% of the record "
                                 f"(longest {_fmt_dur(af_long)} from {_fmt_time(af.start_s[i])})",
                                 float(af.start_s[i]), float(af.end_s[i])))
-    vt_long = 0
+    # VT runs are runs of V beats: unknown without labels.
+    vt_long = 0 if labels is not None else None
     for code, name_, need in (("vt", "VT", th.vt_min_beats), ("svt", "SVT", th.svt_min_beats)):
         ep = episodes.of(code)
         if len(ep):

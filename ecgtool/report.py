@@ -152,7 +152,8 @@ def record_section(analysis, report) -> str:
             *([("Intervals (median, one lead)", intervals_text(r.intervals))]
               if r.intervals is not None else []),
             ("AF burden", f"{r.af_burden_pct:.1f}% (longest {r.af_longest_s:.0f} s)"),
-            ("Longest VT run", f"{r.vt_longest_beats} beats"),
+            ("Longest VT run", f"{r.vt_longest_beats} beats" if r.labelled
+             else "not assessed (beats not classified)"),
             ("Pauses", f"{r.pauses} (longest {r.pause_longest_s:.1f} s)"),
             ("Unreadable", f"{r.noise_pct:.1f}% of the record")]
     if r.labelled:

@@ -110,6 +110,33 @@ def test_rate_leaves_out_intervals_across_unreadable_spans(rec119):
     assert not [f for f in rep.findings if f.code in ("pause", "brady")]
 
 
+def test_unlabelled_beats_leave_the_classes_unmeasured_not_zero():
+    t = np.cumsum(np.full(100, 0.8))
+    bare = diagnose("x", 80.0, t, None, find_rhythms(t))
+    assert not bare.labelled and bare.vt_longest_beats is None
+    assert set(bare.counts.values()) == {None} and set(bare.burden_pct.values()) == {None}
+    d = bare.as_dict()
+    assert d["counts"]["V"] is None and d["vt_longest_beats"] is None
+    lab = np.array(["N"] * 100)
+    known = diagnose("x", 80.0, t, lab, find_rhythms(t, lab))
+    assert known.counts["V"] == 0 and known.vt_longest_beats == 0
+
+
+def test_cli_says_when_ectopy_was_not_assessed(tmp_path):
+    from typer.testing import CliRunner
+
+    from ecgtool.cli import app
+
+    run = CliRunner().invoke
+    beats = run(app, ["detect", "sample:119", "--out", str(tmp_path / "b.csv"), "-q"])
+    assert beats.exit_code == 0, beats.output
+    res = run(app, ["diagnose", str(tmp_path / "b.csv")])
+    assert res.exit_code == 0, res.output
+    d = json.loads(res.stdout.strip())
+    assert d["labelled"] is False and d["counts"]["V"] is None
+    assert "beats not classified in 1 of 1 record: ectopy" in res.stderr
+
+
 def test_empty_record():
     r = diagnose("e", 60.0, np.zeros(0), None, find_rhythms(np.zeros(0)))
     assert r.n_beats == 0 and r.verdict == "normal"

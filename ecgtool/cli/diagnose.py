@@ -87,7 +87,12 @@ def diagnose(
     if not quiet and items:
         n_ab = sum(r.verdict == "abnormal" for _, r in items)
         n_un = sum(r.verdict == "unreadable" for _, r in items)
+        n_bare = sum(not r.labelled for _, r in items)
         c.say(f"ecgtool: {len(items)} record{'s' if len(items) != 1 else ''}, {n_ab} abnormal"
               + (f", {n_un} unreadable" if n_un else "")
               + (f"; {len(failures)} failed" if failures else ""))
+        if n_bare:
+            c.warn(f"beats not classified in {n_bare} of {len(items)} record"
+                   f"{'s' if len(items) != 1 else ''}: ectopy (PVC/PAC burden, VT, bigeminy) "
+                   "not assessed there")
     return 1 if failures or not done else 0
