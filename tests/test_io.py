@@ -215,6 +215,23 @@ def test_csv_errors(tmp_path):
         read_csv(p, fs=250)
     with pytest.raises(EcgToolError, match="no such file"):
         read_csv(tmp_path / "none.csv", fs=250)
+    # A beats table is no signal, even with a time_s column that would give a rate.
+    p.write_text("time_s,r_peak\n0.5,180\n1.3,468\n")
+    with pytest.raises(EcgToolError, match="bad.csv: a beats table, not a signal"):
+        read_csv(p)
+
+
+def test_a_beats_table_piped_where_a_signal_belongs_is_named():
+    from typer.testing import CliRunner
+
+    from ecgtool.cli import app
+
+    run = CliRunner().invoke
+    beats = run(app, ["detect", "sample:119", "--out", "-", "-q"]).stdout
+    for args in (["classify", "-"], ["detect", "-", "--fs", "360"]):
+        res = run(app, args, input=beats)
+        assert res.exit_code == 1 and res.stdout == ""
+        assert "a beats table, not a signal" in res.stderr and "Traceback" not in res.stderr
 
 
 def test_expand_inputs(tmp_path):
