@@ -151,8 +151,6 @@ def main() -> None:
                 continue
             d = detail[name]
             for variant, ep in d["episodes"].items():
-                if variant == "reference beat times only":
-                    continue  # the patterns need beat labels
                 found = {r: spans(ep, r) for r in ("bigeminy", "trigeminy", "vt")}
                 ref = {r: ref_spans(d["ref"], r) for r in ("bigeminy", "trigeminy", "vt")}
                 payload.setdefault("patterns", {})[f"{name} / {variant}"] = {
@@ -165,12 +163,15 @@ def main() -> None:
                                  f"({ov.test_s / 60:.1f} min), overlap {ov.overlap_s / 60:.1f} min")
                 extra.append(f"MIT-BIH {name}, {variant}: " + "; ".join(parts) + ".")
         # The same patterns pooled over every annotated MIT-BIH record.
-        for variant in ("reference beats", "end to end"):
+        for variant in ("reference beats", "reference beat times only", "end to end"):
             parts = []
             # ecgtool has no flutter label: its VT inside ventricular flutter (207) is
-            # scored once against VT alone, once against VT or flutter.
+            # scored once against VT alone, once against VT or flutter. From beat
+            # times alone there is only bigeminy (the others need V labels).
             for r, refs in (("bigeminy", ("bigeminy",)), ("trigeminy", ("trigeminy",)),
                             ("vt", ("vt",)), ("vt vs VT or flutter", ("vt", "vfl"))):
+                if r != "bigeminy" and variant == "reference beat times only":
+                    continue
                 sc = [score_episodes(name, ref_spans(d["ref"], *refs),
                                      spans(d["episodes"][variant], r.split()[0]), d["duration_s"])
                       for name, d in detail.items() if variant in d["episodes"]]
@@ -198,6 +199,10 @@ def main() -> None:
         import wfdb
 
         scores, errs, hours, elapsed, reading = [], [], 0.0, 0.0, 0.0
+        # LTAFDB marks ventricular (B) and atrial (AB) bigeminy; beat times
+        # cannot tell them apart, so either counts.
+        pattern_refs = {"bigeminy": ("bigeminy", "atrial bigeminy")}
+        patterns = {r: [] for r in pattern_refs}
         for atr in sorted(ltaf.glob("*.atr")):
             base = atr.with_suffix("")
             h = wfdb.rdheader(str(base))
@@ -214,7 +219,22 @@ def main() -> None:
             sc = score_episodes(base.name, ref_spans(ref, "af"), spans(ep, "af"), total)
             scores.append(sc)
             errs.append(abs(sc.burden_error))
+            for r, refs in pattern_refs.items():
+                patterns[r].append(score_episodes(base.name, ref_spans(ref, *refs),
+                                                  spans(ep, r), total))
         add("ltafdb", "beat times (.qrs)", scores, errs)
+        parts = []
+        for r, sc in patterns.items():
+            g = gross_episodes(sc).stats()
+            payload.setdefault("patterns_gross", {})[f"ltafdb beat times (.qrs) / {r}"] = g
+            parts.append(f"{r} ({' or '.join(pattern_refs[r])}, "
+                         f"{sum(x.ref_episodes for x in sc)} reference episodes, "
+                         f"{g['ref_hours']:.1f} h): episode Se {100 * g['episode_se']:.0f}% / "
+                         f"+P {100 * g['episode_ppv']:.0f}%, duration Se "
+                         f"{100 * g['duration_se']:.0f}% / +P {100 * g['duration_ppv']:.0f}%")
+        extra.append("LTAFDB, beat times (.qrs), bigeminy from timing alone (not used to "
+                     "set the rule): "
+                     + "; ".join(parts) + ".")
         payload["ltafdb_processing"] = {"hours": hours, "seconds": elapsed,
                                         "reading_seconds": reading}
         extra.append(f"LTAFDB: {hours:.0f} hours of beat times analysed in {elapsed:.1f} s; "

@@ -330,13 +330,15 @@ def diagnose(name: str, duration_s: float, times_s: np.ndarray, labels: np.ndarr
         findings.append(Finding("pause", f"{long_rr.size} pause{'s' if long_rr.size > 1 else ''}"
                                 f" >= {th.pause_s:g} s, longest {pause_long:.1f} s at "
                                 f"{_fmt_time(t[j])}", float(t[j]), float(t[j + 1])))
-    for code, what in (("bigeminy", "Ventricular bigeminy"), ("trigeminy", "Ventricular trigeminy")):
+    for code, what in (("bigeminy", "bigeminy"), ("trigeminy", "trigeminy")):
         ep = episodes.of(code)
         total = ep.duration(code)
         if total >= min(th.pattern_min_s, 0.5 * duration_s) and len(ep):
             i = int(np.argmax(ep.end_s - ep.start_s))
-            findings.append(Finding(code, f"{what} {_fmt_dur(total)}", float(ep.start_s[i]),
-                                    float(ep.end_s[i])))
+            # Beat times show the pattern; only labels tell its origin.
+            text = (f"Ventricular {what} {_fmt_dur(total)}" if labels is not None else
+                    f"{what.capitalize()} {_fmt_dur(total)} (from beat timing: origin unknown)")
+            findings.append(Finding(code, text, float(ep.start_s[i]), float(ep.end_s[i])))
     if np.isfinite(hr_mean) and hr_mean < th.brady_bpm:
         findings.append(Finding("brady", f"Bradycardia: mean rate {hr_mean:.0f} bpm"))
     if np.isfinite(hr_mean) and hr_mean > th.tachy_bpm:

@@ -93,6 +93,6 @@ def diagnose(
               + (f"; {len(failures)} failed" if failures else ""))
         if n_bare:
             c.warn(f"beats not classified in {n_bare} of {len(items)} record"
-                   f"{'s' if len(items) != 1 else ''}: ectopy (PVC/PAC burden, VT, bigeminy) "
-                   "not assessed there")
+                   f"{'s' if len(items) != 1 else ''}: PVC/PAC burden and VT not assessed there, "
+                   "bigeminy/trigeminy from beat timing only")
     return 1 if failures or not done else 0
