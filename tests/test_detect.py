@@ -146,3 +146,15 @@ def test_a_long_pause_in_noise_stays_empty():
     r = detect_r_peaks(y, 360.0)
     assert _found(r, pos[keep]).all()
     assert not ((r > 20.2 * 360) & (r < 25.8 * 360)).any()
+
+
+def test_a_qrs_cut_off_by_the_record_end_is_no_beat():
+    x, pos = _pulses([1.0] * 20, noise_mv=0.005)
+    whole = detect_r_peaks(x[:pos[-1] + 100], 360.0)
+    assert _found(whole, pos).all() and whole.size == pos.size
+    # The record stops just before the last R peak, its signal still rising:
+    # the peak would be the last sample.
+    cut = detect_r_peaks(x[:pos[-1] - 1], 360.0)
+    assert _found(cut, pos[:-1]).all() and cut.size == pos.size - 1
+    # One sample more holds the peak itself and a sample after it: a beat.
+    assert _found(detect_r_peaks(x[:pos[-1] + 2], 360.0), pos).all()
