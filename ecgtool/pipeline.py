@@ -206,7 +206,12 @@ def rhythm_annotations(a: Analysis) -> tuple:
     sample = np.concatenate([starts, beats]).astype(np.int64)
     symbol = np.concatenate([np.full(len(ep), "+"),
                              beat_symbols(a.labels, None, len(beats))])
-    aux = [WFDB_RHYTHM.get(str(r), f"({str(r).upper()}") for r in ep.rhythm] + [""] * len(beats)
+    codes = dict(WFDB_RHYTHM)
+    if a.labels is None:
+        # MIT-BIH's (B is ventricular bigeminy; from beat times alone the
+        # pattern's origin is unknown.
+        codes["bigeminy"] = "(BIGEMINY"
+    aux = [codes.get(str(r), f"({str(r).upper()}") for r in ep.rhythm] + [""] * len(beats)
     order = np.argsort(sample, kind="stable")  # a rhythm change before the beat it starts at
     return sample[order], symbol[order], [aux[i] for i in order], a.fs
 

@@ -360,6 +360,21 @@ def test_rhythm_writes_episodes_as_wfdb_rhythm_changes(tmp_path):
     assert r.exit_code == 1 and "no sampling rate" in r.output
 
 
+def test_bigeminy_from_beat_times_is_not_written_as_ventricular(tmp_path):
+    import wfdb
+
+    r = run("rhythm", "sample:119", "--ann", "atr", "--no-ann-labels", "--annotations",
+            tmp_path, "-q")
+    assert r.exit_code == 0, r.output
+    aux = set(wfdb.rdann(str(tmp_path / "119"), "ecgtool").aux_note)
+    assert "(BIGEMINY" in aux and "(B" not in aux
+    labelled = tmp_path / "l"
+    labelled.mkdir()
+    assert run("rhythm", "sample:119", "--ann", "atr", "--annotations", labelled,
+               "-q").exit_code == 0
+    assert "(B" in set(wfdb.rdann(str(labelled / "119"), "ecgtool").aux_note)
+
+
 def test_classify_reuses_a_detect_store(tmp_path):
     beats = tmp_path / "b.h5"
     assert run("detect", "sample:119", "--out", beats, "-q").exit_code == 0
