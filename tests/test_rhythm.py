@@ -124,6 +124,24 @@ def test_bigeminy_from_the_beat_times_of_mitdb_119(data):
     assert st["duration_se"] > 0.8 and st["duration_ppv"] > 0.85
 
 
+def test_n_beats_inside_an_svt_run_become_s_only_at_the_run_rate():
+    from ecgtool.rhythm import revise_labels
+
+    def revised(rr_run, inner):
+        # Beats 20 to 21 + inner come fast (rr_run before each); the network
+        # called the first and the last S, those between N.
+        t = np.cumsum(np.r_[np.full(20, 0.8), rr_run, 0.9, np.full(20, 0.8)])
+        lab = np.array(["N"] * 20 + ["S"] + ["N"] * inner + ["S"] + ["N"] * 21)
+        return "".join(revise_labels(t, lab)[20:22 + inner])
+
+    assert revised(np.full(5, 0.4), 3) == "SSSSS"
+    # Four beats between: a longer stretch at one rate may be sinus tachycardia.
+    assert revised(np.full(6, 0.4), 4) == "SNNNNS"
+    # A rate that changes inside, or one under 100 bpm, is not one run.
+    assert revised([0.4, 0.4, 0.4, 0.3, 0.3], 3) == "SNNNS"
+    assert revised(np.full(5, 0.62), 3) == "SNNNS"
+
+
 def test_vt_run_found_with_its_beats():
     rr = np.concatenate([np.full(50, 0.8), np.full(6, 0.4), np.full(50, 0.8)])
     lab = np.array(["N"] * 51 + ["V"] * 6 + ["N"] * 50)
