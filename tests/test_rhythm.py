@@ -127,19 +127,38 @@ def test_bigeminy_from_the_beat_times_of_mitdb_119(data):
 def test_n_beats_inside_an_svt_run_become_s_only_at_the_run_rate():
     from ecgtool.rhythm import revise_labels
 
-    def revised(rr_run, inner):
+    def revised(rr_run, inner, lead=0.8):
         # Beats 20 to 21 + inner come fast (rr_run before each); the network
         # called the first and the last S, those between N.
-        t = np.cumsum(np.r_[np.full(20, 0.8), rr_run, 0.9, np.full(20, 0.8)])
+        t = np.cumsum(np.r_[np.full(20, lead), rr_run, 0.9, np.full(20, 0.8)])
         lab = np.array(["N"] * 20 + ["S"] + ["N"] * inner + ["S"] + ["N"] * 21)
         return "".join(revise_labels(t, lab)[20:22 + inner])
 
     assert revised(np.full(5, 0.4), 3) == "SSSSS"
-    # Four beats between: a longer stretch at one rate may be sinus tachycardia.
-    assert revised(np.full(6, 0.4), 4) == "SNNNNS"
+    # Four beats between, in a rhythm that was already fast (no abrupt onset):
+    # a longer stretch at one rate may be sinus tachycardia.
+    assert revised(np.full(6, 0.4), 4, lead=0.44) == "SNNNNS"
+    # After an abrupt onset the run goes on as S whatever its length.
+    assert revised(np.full(6, 0.4), 4) == "SSSSSS"
     # A rate that changes inside, or one under 100 bpm, is not one run.
-    assert revised([0.4, 0.4, 0.4, 0.3, 0.3], 3) == "SNNNS"
+    assert revised([0.4, 0.4, 0.4, 0.3, 0.3], 3, lead=0.44) == "SNNNS"
+    # ... and after an abrupt onset the run is S as far as it keeps its rate.
+    assert revised([0.4, 0.4, 0.4, 0.3, 0.3], 3) == "SSSNS"
     assert revised(np.full(5, 0.62), 3) == "SNNNS"
+
+
+def test_an_svt_run_started_abruptly_by_an_s_beat_is_s_while_it_keeps_its_rate():
+    from ecgtool.rhythm import revise_labels
+
+    rr = np.r_[np.full(20, 0.8), np.full(8, 0.4), np.full(20, 0.8)]
+    t = np.cumsum(rr)  # beats 20-27 come fast
+    lab = np.array(["N"] * 20 + ["S"] + ["N"] * 27)
+    out = "".join(revise_labels(t, lab))
+    assert out[20:28] == "S" * 8 and set(out[:20] + out[29:]) == {"N"}
+    # A false S call that is not early starts nothing: sinus tachycardia stays N.
+    t = np.cumsum(np.r_[np.full(20, 0.5), np.full(20, 0.5)])
+    lab = np.array(["N"] * 20 + ["S"] + ["N"] * 19)
+    assert "".join(revise_labels(t, lab))[21:] == "N" * 19
 
 
 def test_vt_run_found_with_its_beats():
