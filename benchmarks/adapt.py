@@ -227,7 +227,7 @@ def main() -> None:
         f"the target-entropy term, on the lead shift alone (MIT-BIH DS1). Macro F1 over N, S, V and F "
         f"(classes with reference beats). Rows without a suffix score what "
         f"`ecgtool classify --model` outputs: the network's class revised by the rhythm "
-        f"around each beat (`ecgtool.rhythm.revise_labels`, and V and F beats of the dominant "
+        f"around each beat (`ecgtool.ml.revise.revise_labels`, and V and F beats of the dominant "
         f"rhythm read N); \"network only\" rows score the "
         f"network's class alone (the form of earlier runs). Source macro F1 is scored on "
         f"records that neither "

@@ -382,7 +382,7 @@ def render(payload: dict) -> None:
         f"End to end: on ecgtool's detected beats, a missed beat counts as wrong and an "
         f"extra detection as a false positive of its predicted class. \"cnn\" is what "
         f"`ecgtool classify` outputs: the network's class revised by the rhythm around each "
-        f"beat (`ecgtool.rhythm.revise_labels`) and, for V and F beats shaped and timed as their "
+        f"beat (`ecgtool.ml.revise.revise_labels`) and, for V and F beats shaped and timed as their "
         f"neighbours, by `ecgtool.ml.classify.dominant_beats`; \"{NETWORK_ONLY}\" is the "
         f"network's class alone. The hyper-parameters and the limits of both revisions "
         f"were set on record-grouped folds of the same DS1 records, so the DS1 figures are "

@@ -125,7 +125,7 @@ def test_bigeminy_from_the_beat_times_of_mitdb_119(data):
 
 
 def test_n_beats_inside_an_svt_run_become_s_only_at_the_run_rate():
-    from ecgtool.rhythm import revise_labels
+    from ecgtool.ml.revise import revise_labels
 
     def revised(rr_run, inner, lead=0.8):
         # Beats 20 to 21 + inner come fast (rr_run before each); the network
@@ -148,7 +148,7 @@ def test_n_beats_inside_an_svt_run_become_s_only_at_the_run_rate():
 
 
 def test_an_svt_run_started_abruptly_by_an_s_beat_is_s_while_it_keeps_its_rate():
-    from ecgtool.rhythm import revise_labels
+    from ecgtool.ml.revise import revise_labels
 
     rr = np.r_[np.full(20, 0.8), np.full(8, 0.4), np.full(20, 0.8)]
     t = np.cumsum(rr)  # beats 20-27 come fast
@@ -257,7 +257,7 @@ def test_irregularity_needs_eight_intervals_and_old_episode_tables_still_read():
 
 
 def test_labels_revised_by_the_rhythm_around_each_beat():
-    from ecgtool.rhythm import revise_labels
+    from ecgtool.ml.revise import revise_labels
 
     rng = np.random.default_rng(3)
     # Sinus at 0.8 s with two early beats: one followed by a pause (premature),

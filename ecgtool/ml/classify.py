@@ -194,7 +194,7 @@ def aami_classes(scores: np.ndarray, times_s: np.ndarray,
                  windows: BeatWindows | None = None) -> np.ndarray:
     """Each beat's AAMI class: the network's most likely one (``scores``:
     probabilities or logits), revised by the rhythm around the beat
-    (:func:`ecgtool.rhythm.revise_labels`: early beats in a regular rhythm
+    (:func:`ecgtool.ml.revise.revise_labels`: early beats in a regular rhythm
     are S, no beat of an irregularly irregular rhythm is) and, given the
     beats' ``windows``, a V or F beat of the dominant rhythm
     (:func:`dominant_beats`, irregularly irregular stretches included) is N.
@@ -207,7 +207,8 @@ def aami_classes(scores: np.ndarray, times_s: np.ndarray,
     >>> "".join(aami_classes(p, t))[18:23]
     'NNSNN'
     """
-    from ecgtool.rhythm import irregular_beats, revise_labels
+    from ecgtool.ml.revise import revise_labels
+    from ecgtool.rhythm import irregular_beats
 
     if len(scores) == 0:
         return np.zeros(0, "<U1")
