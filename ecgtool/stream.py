@@ -135,6 +135,7 @@ def sample_chunks(stream: IO[str], column: str | int | None = None,
     A first line that is not numeric names the columns; ``column`` picks one
     by name or index (default: MLII/II/ECG, else the first).
     """
+    from ecgtool.io.beatfiles import is_beats_header
     from ecgtool.io.csvfiles import NOT_A_SIGNAL
     from ecgtool.io.records import PREFERRED_LEADS, choose_channel
 
@@ -151,7 +152,7 @@ def sample_chunks(stream: IO[str], column: str | int | None = None,
             try:
                 [float(c) for c in cells]
             except ValueError:
-                if "r_peak" in cells and "time_s" in cells:
+                if is_beats_header(cells):
                     raise EcgToolError(NOT_A_SIGNAL, "stdin") from None
                 if column is not None:
                     col = choose_channel(cells, column, "stdin")

@@ -51,11 +51,15 @@ def read_text(path: str) -> str:
         raise EcgToolError("no such file", path) from None
 
 
+def is_beats_header(columns: list[str]) -> bool:
+    """True for the column names of a beats table (``r_peak`` and ``time_s``)."""
+    return "time_s" in columns and "r_peak" in columns
+
+
 def is_beats_table(text: str) -> bool:
-    """True when the first line is a beats-table header (``r_peak`` and ``time_s``)."""
+    """True when the first line is a beats-table header (:func:`is_beats_header`)."""
     head = text.split("\n", 1)[0]
-    cols = [c.strip() for c in head.split(",")]
-    return "time_s" in cols and "r_peak" in cols
+    return is_beats_header([c.strip() for c in head.split(",")])
 
 
 def read_beats_table(text: str, source: str = "") -> list[BeatTimes]:

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ecgtool.errors import EcgToolError
+from ecgtool.io.beatfiles import is_beats_header
 from ecgtool.io.records import PREFERRED_LEADS, Record, _to_mv, choose_channel
 
 #: Why a beats table cannot stand in for a signal.
@@ -73,7 +74,7 @@ def read_csv(path: str | os.PathLike, fs: float | None = None, column: str | int
     first = [c.strip().strip('"') for c in (lines[0].split(delim) if delim else lines[0].split())]
     has_header = not all(_is_number(c) for c in first)
     names = first if has_header else [f"col{i}" for i in range(len(first))]
-    if has_header and "r_peak" in names and "time_s" in names:
+    if has_header and is_beats_header(names):
         raise EcgToolError(NOT_A_SIGNAL, shown)
     body = lines[1:] if has_header else lines
     if not body:
