@@ -50,7 +50,6 @@ class StreamDetector:
         self.last_emitted = -1      # absolute index of the last emitted R peak
         self.runs: list = []        # (start, signal, all R peaks, emitted) per run
         self.samples = 0            # how many samples were fed in all
-        self.beats = 0              # how many beats were emitted in all
         self.warnings: list[str] = []  # what the detector said about blocks, once each
 
     def _run(self, stop: int | None) -> tuple[np.ndarray, dict]:
@@ -90,7 +89,6 @@ class StreamDetector:
         out["rr_next_ms"] = np.where(nxt >= 0, (nxt - out["r_peak"]) * (1000.0 / self.fs), np.nan)
         if idx.size:
             self.last_emitted = int(out["r_peak"][-1])
-        self.beats += idx.size
         # What this run saw and emitted, for callers that label beats in context.
         self.runs.append((lo, data, r, out["r_peak"]))
         return out["r_peak"], out
@@ -189,11 +187,7 @@ def stream_detect(opts, quiet: bool = False, stream: IO[str] | None = None,
 
     def emit(cols):
         nonlocal n
-        if cols is None:
-            # The header waits for the first samples: an empty stream is an
-            # error, as an empty file is, and leaves nothing on stdout.
-            out.write(",".join(("record",) + BEAT_COLUMNS) + "\n")
-        elif cols:
+        if cols:
             lines = format_table({k: cols[k] for k in BEAT_COLUMNS}, name)
             if lines:
                 out.write("\n".join(lines) + "\n")
@@ -202,13 +196,15 @@ def stream_detect(opts, quiet: bool = False, stream: IO[str] | None = None,
 
     for chunk in sample_chunks(stream, opts.column):
         if not det.samples:
-            emit(None)
+            # The header waits for the first samples: an empty stream is an
+            # error, as an empty file is, and leaves nothing on stdout.
+            out.write(",".join(("record",) + BEAT_COLUMNS) + "\n")
         emit(det.feed(chunk * scale)[1])
     if not det.samples:
         raise EcgToolError("no samples on standard input", name)
     emit(det.finish()[1])
     if not quiet:
-        if not det.beats:
+        if not n:
             # A block's warning (a flat stretch) matters when it is the whole
             # stream's story, as it would be in the batch result.
             for msg in det.warnings:
