@@ -308,15 +308,17 @@ def premature_beats(rr: np.ndarray, early: float = EARLY, pause: float = 0.1,
     >>> int(premature_beats(bigeminy).sum()), int(premature_beats(bigeminy, paired=False).sum())
     (10, 0)
     """
-    n = rr.size + 1
-    out = np.zeros(n, dtype=bool)
     if rr.size < 3:
-        return out
-    med = _timing_reference(rr, paired)
+        return np.zeros(rr.size + 1, dtype=bool)
+    return _premature(rr, _timing_reference(rr, paired), early, pause)
+
+
+def _premature(rr: np.ndarray, med: np.ndarray, early: float, pause: float) -> np.ndarray:
+    # premature_beats against the reference intervals ``med`` (3 or more intervals).
+    out = np.zeros(rr.size + 1, dtype=bool)
     prev, nxt = rr[:-1], rr[1:]
-    ok = (prev < early * med[:-1]) & (np.abs(prev + nxt - 2 * med[:-1]) < pause * 2 * med[:-1]) \
-        & (nxt > med[:-1])
-    out[1:-1] = ok
+    out[1:-1] = (prev < early * med[:-1]) \
+        & (np.abs(prev + nxt - 2 * med[:-1]) < pause * 2 * med[:-1]) & (nxt > med[:-1])
     return out
 
 
@@ -326,13 +328,16 @@ def _timing_reference(rr: np.ndarray, paired: bool = True) -> np.ndarray:
     return median_filter(base, 9)
 
 
-def timing_labels(rr: np.ndarray, early: float = EARLY) -> np.ndarray:
+def timing_labels(rr: np.ndarray, early: float = EARLY,
+                  premature: np.ndarray | None = None) -> np.ndarray:
     """Stand-in beat labels from timing alone, for the bigeminy of unlabelled
     beats: ``V`` for a beat :func:`premature_beats` flags (early, then a
     compensatory pause), ``Q`` (unknown) for a beat that is early without
     that pause (the first of a couplet), ``N`` otherwise. The ``Q`` keeps runs
     of couplets out of the pattern: on MIT-BIH beat times bigeminy +P went
-    from 91 to 94 % (duration) with it.
+    from 91 to 94 % (duration) with it. ``premature``, when given, is
+    :func:`premature_beats` of ``rr`` with the same ``early`` (saves
+    computing it again).
 
     Examples
     --------
@@ -348,7 +353,7 @@ def timing_labels(rr: np.ndarray, early: float = EARLY) -> np.ndarray:
         return lab
     med = _timing_reference(rr)
     lab[1:][rr < early * med] = "Q"
-    lab[premature_beats(rr, early)] = "V"
+    lab[_premature(rr, med, early, 0.1) if premature is None else premature] = "V"
     return lab
 
 
@@ -529,10 +534,11 @@ def _interval_rhythms(t: np.ndarray, labels, proba, noise_spans, settings: Rhyth
     # atrial) does not. Bigeminy only: on MIT-BIH beat times, trigeminy so
     # found had duration Se / +P 39 / 49 % (its triplets with a fusion beat, or
     # with a PVC hardly early, look alike), bigeminy 87 / 94 %.
-    pattern_lab = lab if lab is not None else timing_labels(rr)
-    for name, period in (("trigeminy", 3), ("bigeminy", 2)):
-        if lab is None and name == "trigeminy":
-            continue
+    if lab is not None:
+        pattern_lab, patterns = lab, (("trigeminy", 3), ("bigeminy", 2))
+    else:
+        pattern_lab, patterns = timing_labels(rr, premature=timing), (("bigeminy", 2),)
+    for name, period in patterns:
         beats = _pattern_beats(pattern_lab, period, st.pattern_cycles)
         out[beats[:-1] & beats[1:]] = name
     out[rr >= st.pause_s] = "pause"
