@@ -14,6 +14,10 @@ import numpy as np
 from ecgtool.rhythm import (DEFAULT_RHYTHM, EARLY, RhythmSettings, early_beats,
                             irregular_beats, plausible_intervals)
 
+#: A supraventricular run keeps its rate: its intervals lie within this share
+#: of each other (both SVT-run rules of :func:`revise_labels`).
+RUN_STEADY = 0.15
+
 
 def revise_labels(beat_times_s: np.ndarray, labels: np.ndarray,
                   settings: RhythmSettings | None = None) -> np.ndarray:
@@ -88,7 +92,7 @@ def revise_labels(beat_times_s: np.ndarray, labels: np.ndarray,
 def _svt_continued(labels: np.ndarray, prev_rr: np.ndarray, st: RhythmSettings) -> np.ndarray:
     # N beats after an S beat that starts a run abruptly (its interval under
     # EARLY of the one before, and faster than the run rate), for as long as
-    # the beats keep its rate (within 15 %): the rest of the run.
+    # the beats keep its rate (within RUN_STEADY): the rest of the run.
     out = np.zeros(labels.size, dtype=bool)
     limit = 60.0 / st.run_rate_bpm
     before = np.r_[np.inf, prev_rr[:-1]]
@@ -101,7 +105,7 @@ def _svt_continued(labels: np.ndarray, prev_rr: np.ndarray, st: RhythmSettings) 
         rate = prev_rr[i]
         j = i + 1
         while (j < n and labels[j] in ("N", "S") and prev_rr[j] < limit
-               and abs(prev_rr[j] - rate) < 0.15 * rate):
+               and abs(prev_rr[j] - rate) < RUN_STEADY * rate):
             out[j] = labels[j] == "N"
             j += 1
     return out
@@ -111,14 +115,14 @@ def _svt_gaps(labels: np.ndarray, prev_rr: np.ndarray, st: RhythmSettings,
               most: int = 3) -> np.ndarray:
     # N beats inside a supraventricular run: up to `most` of them between two
     # S beats, every interval from the first S to the second faster than the
-    # run rate and within 15 % of each other (a run keeps its rate).
+    # run rate and within RUN_STEADY of each other (a run keeps its rate).
     out = np.zeros(labels.size, dtype=bool)
     s = np.flatnonzero(labels == "S")
     limit = 60.0 / st.run_rate_bpm
     for a, b in zip(s[:-1], s[1:]):
         if 1 < b - a <= most + 1:
             seg = prev_rr[a:b + 1]
-            if seg.max() < limit and seg.max() < 1.15 * seg.min() and \
+            if seg.max() < limit and seg.max() < (1 + RUN_STEADY) * seg.min() and \
                     np.all(labels[a + 1:b] == "N"):
                 out[a + 1:b] = True
     return out
