@@ -511,3 +511,13 @@ def test_diagnose_measures_intervals_from_a_beats_table(tmp_path):
     assert from_table.exit_code == 0 and direct.exit_code == 0, from_table.output
     a, b = json.loads(from_table.stdout)["intervals"], json.loads(direct.stdout)["intervals"]
     assert a == b and 50 < a["qrs_ms"] < 120
+
+
+def test_annotation_input_without_its_header(tmp_path):
+    # No record at all: the same message as every other reader gives.
+    _one_line_error(run("rhythm", tmp_path / "nope", "--ann", "atr"),
+                    "nope.hea", "no such record")
+    base = _copy(tmp_path)
+    base.with_suffix(".hea").unlink()
+    _one_line_error(run("rhythm", base, "--ann", "atr"), "119.hea",
+                    "header file not found", "sampling rate")

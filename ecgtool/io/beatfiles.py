@@ -161,6 +161,10 @@ def read_annotation_beats(base: str, ext: str, labels: bool) -> BeatTimes:
 
     hea = Path(base).with_suffix(".hea")
     shown = str(Path(base).with_suffix("." + ext))
+    if not hea.is_file():
+        why = ("header file not found: it gives the annotation file's sampling rate"
+               if Path(shown).is_file() else "no such record (header file not found)")
+        raise EcgToolError(why, str(hea))
     try:
         h = wfdb.rdheader(str(Path(base)))
     except Exception:
