@@ -521,3 +521,12 @@ def test_annotation_input_without_its_header(tmp_path):
     base.with_suffix(".hea").unlink()
     _one_line_error(run("rhythm", base, "--ann", "atr"), "119.hea",
                     "header file not found", "sampling rate")
+
+
+def test_fs_given_for_a_record_that_states_its_rate_is_flagged():
+    r = run("detect", "sample:119", "--fs", "250", "-q", "--out", "-")
+    assert r.exit_code == 0
+    assert "--fs 250 ignored" in r.stderr
+    # The record's own 360 Hz was used: the first beat's time is r_peak / 360.
+    first = next(csv.DictReader(io.StringIO(r.stdout)))
+    assert abs(float(first["time_s"]) - int(first["r_peak"]) / 360.0) < 1e-3

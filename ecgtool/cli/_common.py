@@ -65,12 +65,16 @@ def read_options(channel=None, fs=None, column=None, units="mV", all_leads=False
                        units=units, all_leads=all_leads)
 
 
-def sources(inputs: Optional[list[str]], sample: bool):
+def sources(inputs: Optional[list[str]], sample: bool, fs: Optional[float] = None):
+    """The inputs expanded to sources; warns when ``--fs`` (``fs``) applies to none
+    of them (WFDB, EDF and stores state their own rate)."""
     from ecgtool.io.inputs import expand_inputs
 
     found = expand_inputs(list(inputs or []), samples=sample)
     if not found:
         raise EcgToolError("no input: give records, folders, a store, '-' or --sample")
+    if fs is not None and not any(s.kind in ("csv", "stdin", "mat") for s in found):
+        warn(f"--fs {fs:g} ignored: these inputs state their own sampling rate")
     return found
 
 

@@ -44,7 +44,7 @@ def classify(
 
     settings = c.detector_settings(detector)
     opts = c.read_options(channel, fs, column, units)
-    srcs = c.sources(inputs, sample)
+    srcs = c.sources(inputs, sample, fs)
     c.check_output_path(out)
     c.check_folder(annotations)
     clf = load_model(model)  # a bad model fails here, once, before any work

@@ -39,7 +39,7 @@ def convert(
 
     all_leads = channel is not None and channel.lower() == "all"
     opts = c.read_options(None if all_leads else channel, fs, column, units, all_leads)
-    srcs = c.sources(inputs, sample)
+    srcs = c.sources(inputs, sample, fs)
     c.check_output_path(out)
     kind = c.output_kind(out)
     if kind != "store" and len(srcs) > 1:

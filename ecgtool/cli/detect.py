@@ -37,7 +37,7 @@ def detect(
 
     settings = c.detector_settings(detector)
     opts = c.read_options(channel, fs, column, units)
-    srcs = c.sources(inputs, sample)
+    srcs = c.sources(inputs, sample, fs)
     c.check_output_path(out)
     c.check_folder(annotations)
     if c.output_kind(out) == "stdout" and any(s.kind == "stdin" for s in srcs) and \
