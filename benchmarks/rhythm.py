@@ -249,7 +249,7 @@ def main() -> None:
         f"Measured {mi['date']}, commit {mi['commit'] or '?'}. AF against the reference rhythm "
         f"annotations; AF parameters were set on MIT-BIH and CPSC 2021, LTAFDB was not used "
         f"to set them. End to end, where the signal shows P waves, irregular intervals amid "
-        f"steadily conducted P waves are not AF (`ecgtool.rhythm.steady_p_waves`: 60 % of a "
+        f"steadily conducted P waves are not AF (`ecgtool.rr.steady_p_waves`: 60 % of a "
         f"window's beats with a PR within 20 ms of its median); its share was set on MIT-BIH "
         f"alone (shares 0.5-0.8 tried: duration Se / +P 83.5 / 84.4, 83.5 / 81.7, 85.2 / "
         f"77.5, 85.2 / 76.3; without it 85.2 / 66.7), but its form was changed once after a "

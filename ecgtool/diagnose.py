@@ -30,7 +30,8 @@ import numpy as np
 
 from ecgtool.beats.table import AAMI_CLASSES
 from ecgtool.intervals import Intervals, conduction_intervals
-from ecgtool.rhythm import Episodes, premature_beats
+from ecgtool.rhythm import Episodes
+from ecgtool.rr import premature_beats
 
 
 @dataclass(frozen=True)
@@ -189,7 +190,7 @@ def hrv(times_s: np.ndarray, labels: np.ndarray | None,
 
     Normal-to-normal means both beats are labelled N (when ``labels`` are
     given) and neither looks ectopic from its timing
-    (:func:`ecgtool.rhythm.premature_beats`: early, then a compensatory
+    (:func:`ecgtool.rr.premature_beats`: early, then a compensatory
     pause). The timing test matters for beat times without labels and for
     ectopy the classifier called N: on the 26 MIT-BIH records, HRV from beat
     times alone was off the reference-label figures by a median 25 % (SDNN)

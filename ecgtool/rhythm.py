@@ -5,7 +5,7 @@ unreadable stretch), ``vt`` (3 or more consecutive V beats faster than
 100 bpm), ``svt`` (the same with S beats, away from AF), ``af`` (irregularly
 irregular, long intervals inside it included), ``pause`` (R-R > 2 s),
 ``bigeminy`` / ``trigeminy`` (N-V or N-N-V repeated; without labels,
-bigeminy alone, from beats whose timing is ectopic, :func:`timing_labels`,
+bigeminy alone, from beats whose timing is ectopic, :func:`ecgtool.rr.timing_labels`,
 so of unknown origin), ``tachy`` / ``brady`` (local rate over 100 / under
 50 bpm), else ``sinus``. Runs of one rhythm become episodes.
 
@@ -31,7 +31,7 @@ is S, and no beat of AF is.
 
 Each episode also reports the classic irregularity features of its
 intervals (normalised RMSSD, turning-point ratio, Shannon entropy;
-:func:`irregularity`) as evidence a reader can check.
+:func:`ecgtool.rr.irregularity`) as evidence a reader can check.
 
 References
 ----------
@@ -48,10 +48,9 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ecgtool.signal.filters import median_filter
+from ecgtool.rr import (af_score, early_beats, irregularity, plausible_intervals, premature_beats,
+                        steady_p_waves, timing_labels, window_sum)
 
-#: A beat is early when its interval is under this share of the local mean.
-EARLY = 0.85
 RHYTHMS = ("noise", "pause", "vt", "svt", "af", "bigeminy", "trigeminy", "tachy", "brady",
            "sinus")
 #: Rhythm labels as WFDB rhythm annotations (aux_note of a ``+``): the
@@ -108,7 +107,7 @@ class Episodes:
         Beats in the episode.
     nrmssd, tpr, she : numpy.ndarray
         Classic irregularity features of the episode's R-R intervals, ectopic
-        beats taken out (:func:`irregularity`); NaN under 8 intervals.
+        beats taken out (:func:`ecgtool.rr.irregularity`); NaN under 8 intervals.
     interval_rhythm : numpy.ndarray
         The rhythm of each R-R interval (what the episodes were merged from).
     af_score : numpy.ndarray
@@ -154,229 +153,6 @@ class Episodes:
         return cls(np.asarray(cols["start_s"], float), np.asarray(cols["end_s"], float),
                    np.asarray(cols["rhythm"], str), np.asarray(cols["confidence"], float),
                    np.asarray(cols["n_beats"], np.int64), **extra)
-
-
-def _window_sum(values: np.ndarray, valid: np.ndarray, half: int) -> tuple[np.ndarray, np.ndarray]:
-    # Sum and count of the valid values within +-half of each position.
-    v = np.where(valid, values, 0.0)
-    c = np.concatenate([[0.0], np.cumsum(v)])
-    k = np.concatenate([[0], np.cumsum(valid.astype(np.int64))])
-    n = values.size
-    lo = np.clip(np.arange(n) - half, 0, n)
-    hi = np.clip(np.arange(n) + half + 1, 0, n)
-    return c[hi] - c[lo], k[hi] - k[lo]
-
-
-def af_score(rr: np.ndarray, valid: np.ndarray, window: int, lags=(1, 2, 3)) -> np.ndarray:
-    """Irregularity score per R-R interval (see the module notes).
-
-    Invalid intervals (ectopic, too short or too long) are dropped and the
-    differences taken between the remaining neighbours; each lag's relative
-    difference is a running median over ``window`` intervals, which a few
-    unlabelled ectopic beats cannot move.
-
-    Examples
-    --------
-    >>> rng = np.random.default_rng(0)
-    >>> regular = np.full(200, 0.8) + 0.01 * np.sin(np.arange(200) / 5)
-    >>> irregular = rng.uniform(0.4, 1.2, 200)
-    >>> ok = np.ones(200, bool)
-    >>> float(af_score(regular, ok, 30).max()) < 0.03 < float(af_score(irregular, ok, 30).min())
-    True
-    """
-    n = rr.size
-    keep = np.flatnonzero(valid)
-    if keep.size < 4:
-        return np.zeros(n)
-    x = rr[keep]
-    level = median_filter(x, window)
-    score = np.full(x.size, np.inf)
-    for lag in lags:
-        d = np.zeros(x.size)
-        d[lag:] = np.abs(x[lag:] - x[:-lag])
-        d[:lag] = d[lag:2 * lag] if x.size >= 2 * lag else 0.0
-        score = np.minimum(score, median_filter(d, window))
-    score = score / np.maximum(level, 1e-3)
-    # Every interval takes the score of the nearest kept interval at or before it.
-    pos = np.clip(np.searchsorted(keep, np.arange(n), side="right") - 1, 0, keep.size - 1)
-    return score[pos]
-
-
-def steady_p_waves(pr_ms: np.ndarray, window: int, share: float = 0.6,
-                   tolerance_ms: float = 20.0) -> np.ndarray:
-    """True for beats amid steadily conducted P waves: of the ``window``
-    beats centred on each, at least ``share`` have a P wave found at a PR
-    interval within ``tolerance_ms`` of the window's median PR.
-
-    AF has no P waves; what a delineator finds in their place (f waves,
-    noise) lies at a random distance from the QRS. Counting the beats that
-    agree, rather than taking a robust spread, keeps the edges of a short AF
-    episode, where half a window is still sinus, from reading as steady.
-
-    Examples
-    --------
-    >>> rng = np.random.default_rng(0)
-    >>> sinus = 160 + rng.normal(0, 4, 60)
-    >>> af = rng.uniform(40, 300, 60)
-    >>> m = steady_p_waves(np.r_[sinus, af], 30)
-    >>> bool(m[:20].all()), bool(m[-30:].any())
-    (True, False)
-    """
-    from numpy.lib.stride_tricks import sliding_window_view
-
-    pr = np.asarray(pr_ms, dtype=float)
-    half = max(1, window // 2)
-    if pr.size == 0:
-        return np.zeros(0, bool)
-    size = 2 * half + 1
-    w = sliding_window_view(np.pad(pr, half, constant_values=np.nan), size)
-    # Beats in each window (fewer at the ends of the record).
-    i = np.arange(pr.size)
-    n = np.minimum(i, half) + np.minimum(pr.size - 1 - i, half) + 1
-    found = np.isfinite(w).sum(axis=1)
-    out = np.zeros(pr.size, bool)
-    ok = np.flatnonzero(found >= share * n)
-    # In blocks of windows, so that a day's beats need megabytes, not hundreds.
-    for part in np.array_split(ok, max(1, ok.size // 8192)) if ok.size else []:
-        # The median of each window's found PRs (np.sort puts NaN last);
-        # numpy's nanmedian took four times as long.
-        srt = np.sort(w[part], axis=1)
-        k, rows = found[part], np.arange(part.size)
-        med = 0.5 * (srt[rows, (k - 1) // 2] + srt[rows, k // 2])
-        agree = np.sum(np.abs(srt - med[:, None]) <= tolerance_ms, axis=1)
-        out[part] = agree >= share * n[part]
-    return out
-
-
-def irregularity(rr: np.ndarray, bins: int = 16) -> tuple[float, float, float]:
-    """Normalised RMSSD, turning-point ratio and Shannon entropy of R-R intervals.
-
-    The three classic AF features (Dash et al. 2009), reported with each
-    episode as evidence beside the score that decides: ``nrmssd`` is the RMS
-    of successive differences over the mean interval (about 0.02-0.05 in
-    sinus rhythm, 0.1-0.3 in AF); ``tpr`` the share of intervals that are a
-    local extreme (2/3 for a random sequence); ``she`` the entropy of the
-    successive differences in ``bins`` bins spanning +-half the mean
-    interval, over log(bins) (0-1). Fixed bins, not bins stretched over the
-    data's own range, so that the small differences of sinus rhythm fall in
-    one or two bins and read as order. NaN under 8 intervals.
-
-    Examples
-    --------
-    >>> rng = np.random.default_rng(1)
-    >>> af = irregularity(rng.uniform(0.4, 1.2, 300))
-    >>> sinus = irregularity(0.8 + 0.01 * np.sin(np.arange(300) / 6))
-    >>> af[0] > 0.2 > 0.05 > sinus[0], round(af[1], 1)
-    (True, 0.7)
-    """
-    x = np.asarray(rr, dtype=np.float64)
-    if x.size < 8:
-        return float("nan"), float("nan"), float("nan")
-    d = np.diff(x)
-    nrmssd = float(np.sqrt(np.mean(d ** 2)) / np.mean(x))
-    turning = (d[:-1] * d[1:]) < 0
-    tpr = float(turning.mean())
-    half = 0.5 * np.mean(x)
-    hist, _ = np.histogram(np.clip(d, -half, half), bins=bins, range=(-half, half))
-    p = hist[hist > 0] / d.size
-    she = float(-(p * np.log(p)).sum() / np.log(bins))
-    return nrmssd, tpr, she
-
-
-def premature_beats(rr: np.ndarray, early: float = EARLY, pause: float = 0.1,
-                    paired: bool = True) -> np.ndarray:
-    """Beats that look ectopic from timing alone: early, then a compensatory pause.
-
-    Beat ``i`` (between intervals ``i-1`` and ``i``) qualifies when its
-    interval is under ``early`` times the local reference and the two
-    intervals together come within ``pause`` of two reference intervals. In
-    AF a share of beats passes by chance, which the AF score tolerates.
-
-    The reference is a running median (9 values) of the mean of each two
-    successive intervals (``paired``): an early beat and its pause average
-    one sinus interval, so the reference holds in bigeminy and dense ectopy.
-    A median of the intervals themselves (``paired=False``) falls between the
-    short and the long ones there, and misses most ectopic beats: on the 26
-    MIT-BIH records outside AF, it found 32 % of the S, V and F beats, the
-    paired reference 51 % (flagging 0.16 % of the other beats).
-
-    Examples
-    --------
-    >>> premature_beats(np.array([1.0, 1.0, 0.6, 1.4, 1.0, 1.0])).nonzero()[0].tolist()
-    [3]
-    >>> bigeminy = np.tile([0.6, 1.4], 10)
-    >>> int(premature_beats(bigeminy).sum()), int(premature_beats(bigeminy, paired=False).sum())
-    (10, 0)
-    """
-    if rr.size < 3:
-        return np.zeros(rr.size + 1, dtype=bool)
-    return _premature(rr, _timing_reference(rr, paired), early, pause)
-
-
-def _premature(rr: np.ndarray, med: np.ndarray, early: float, pause: float) -> np.ndarray:
-    # premature_beats against the reference intervals ``med`` (3 or more intervals).
-    out = np.zeros(rr.size + 1, dtype=bool)
-    prev, nxt = rr[:-1], rr[1:]
-    out[1:-1] = (prev < early * med[:-1]) \
-        & (np.abs(prev + nxt - 2 * med[:-1]) < pause * 2 * med[:-1]) & (nxt > med[:-1])
-    return out
-
-
-def _timing_reference(rr: np.ndarray, paired: bool = True) -> np.ndarray:
-    # The local sinus interval each interval is judged against (premature_beats).
-    base = np.concatenate([(rr[:-1] + rr[1:]) / 2, rr[-1:]]) if paired else rr
-    return median_filter(base, 9)
-
-
-def timing_labels(rr: np.ndarray, early: float = EARLY,
-                  premature: np.ndarray | None = None) -> np.ndarray:
-    """Stand-in beat labels from timing alone, for the bigeminy of unlabelled
-    beats: ``V`` for a beat :func:`premature_beats` flags (early, then a
-    compensatory pause), ``Q`` (unknown) for a beat that is early without
-    that pause (the first of a couplet), ``N`` otherwise. The ``Q`` keeps runs
-    of couplets out of the pattern: on MIT-BIH beat times bigeminy +P went
-    from 91 to 94 % (duration) with it. ``premature``, when given, is
-    :func:`premature_beats` of ``rr`` with the same ``early`` (saves
-    computing it again).
-
-    Examples
-    --------
-    >>> rr = np.tile([0.9, 0.55, 1.35], 6)   # N N V: trigeminy
-    >>> "".join(timing_labels(rr))[3:12]
-    'NNVNNVNNV'
-    >>> rr = np.tile([0.5, 0.5, 1.0], 6)     # N V V: couplets, no trigeminy
-    >>> "".join(timing_labels(rr))[3:12]
-    'NQVNQVNQV'
-    """
-    lab = np.full(rr.size + 1, "N", dtype="<U1")
-    if rr.size < 3:
-        return lab
-    med = _timing_reference(rr)
-    lab[1:][rr < early * med] = "Q"
-    lab[_premature(rr, med, early, 0.1) if premature is None else premature] = "V"
-    return lab
-
-
-def plausible_intervals(rr: np.ndarray, st: "RhythmSettings") -> np.ndarray:
-    """R-R intervals a heart can make: longer than 0.2 s, shorter than a pause."""
-    return (rr > 0.2) & (rr < st.pause_s)
-
-
-def early_beats(rr: np.ndarray, plausible: np.ndarray, half: int,
-                early: float = EARLY) -> np.ndarray:
-    """Beats whose interval is under ``early`` times the mean of the plausible
-    intervals within +-``half`` of it (one value per beat; the first is False).
-
-    Examples
-    --------
-    >>> rr = np.array([1.0, 1.0, 1.0, 0.7, 1.3, 1.0, 1.0])
-    >>> early_beats(rr, np.ones(7, bool), 3).nonzero()[0].tolist()
-    [4]
-    """
-    out = np.zeros(rr.size + 1, dtype=bool)
-    s_ref, k_ref = _window_sum(rr, plausible, half)
-    out[1:] = rr < early * s_ref / np.maximum(k_ref, 1)
-    return out
 
 
 def irregular_beats(beat_times_s: np.ndarray, labels: np.ndarray | None,
@@ -460,7 +236,7 @@ def find_rhythms(beat_times_s: np.ndarray, labels: np.ndarray | None = None,
     pr_ms : numpy.ndarray, optional
         PR interval per beat (NaN where no P wave was found), from the
         delineation: irregular intervals amid steadily conducted P waves
-        (:func:`steady_p_waves`) are not AF.
+        (:func:`ecgtool.rr.steady_p_waves`) are not AF.
 
     Returns
     -------
@@ -510,7 +286,7 @@ def _interval_rhythms(t: np.ndarray, labels, proba, noise_spans, settings: Rhyth
         # A classifier calls the fast irregular beats of AF "S"; where S beats
         # are that common they are the rhythm, not premature beats within it,
         # unless their timing is a PAC's (early, then a compensatory pause).
-        s_sum, s_n = _window_sum((lab == "S").astype(float), np.ones(n, bool),
+        s_sum, s_n = window_sum((lab == "S").astype(float), np.ones(n, bool),
                                  st.window_beats // 2)
         sparse = s_sum <= st.pac_share_max * s_n
         ectopic = ventricular | ((lab == "S") & early & (sparse | timing))
@@ -522,7 +298,7 @@ def _interval_rhythms(t: np.ndarray, labels, proba, noise_spans, settings: Rhyth
     out = np.full(m, "sinus", dtype="<U9")
 
     # Rate, from a local mean interval.
-    s, k = _window_sum(rr, valid | (rr < st.pause_s), st.rate_beats // 2)
+    s, k = window_sum(rr, valid | (rr < st.pause_s), st.rate_beats // 2)
     bpm = 60.0 / np.maximum(s / np.maximum(k, 1), 1e-3)
     for name, mask in (("brady", bpm < st.brady_bpm), ("tachy", bpm > st.tachy_bpm)):
         for a, b in _runs(mask):
@@ -544,7 +320,7 @@ def _interval_rhythms(t: np.ndarray, labels, proba, noise_spans, settings: Rhyth
     out[rr >= st.pause_s] = "pause"
     # Long intervals are part of AF when AF surrounds them (slow ventricular
     # response), so AF is marked after pauses.
-    n_clean, n_all = _window_sum(clean.astype(float), np.ones(m, bool), st.window_beats // 2)
+    n_clean, n_all = window_sum(clean.astype(float), np.ones(m, bool), st.window_beats // 2)
     af = (score > st.af_threshold) & (n_clean >= 0.5 * n_all)
     if pr_ms is not None and st.p_steady_share > 0:
         steady = steady_p_waves(pr_ms, st.window_beats, st.p_steady_share, st.p_steady_ms)
@@ -557,7 +333,7 @@ def _interval_rhythms(t: np.ndarray, labels, proba, noise_spans, settings: Rhyth
     conf = np.where(out == "af", af_conf, np.where(out == "sinus", 1 - af_conf, conf))
     if lab is not None:
         p = None if proba is None else np.asarray(proba, dtype=float)
-        af_near, _ = _window_sum(af.astype(float), np.ones(m, bool), st.window_beats // 2)
+        af_near, _ = window_sum(af.astype(float), np.ones(m, bool), st.window_beats // 2)
         near_af = af_near > 0
         for name, cls, col in (("svt", "S", 1), ("vt", "V", 2)):
             for a, b in _runs(lab == cls):

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from ecgtool.evaluate import Annotations, reference_rhythm, score_episodes
-from ecgtool.rhythm import (DEFAULT_RHYTHM, Episodes, find_rhythms, irregularity,
-                            premature_beats, steady_p_waves)
+from ecgtool.rhythm import DEFAULT_RHYTHM, Episodes, find_rhythms
+from ecgtool.rr import irregularity, premature_beats, steady_p_waves
 
 
 def times(rr):

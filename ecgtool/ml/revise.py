@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ecgtool.rhythm import (DEFAULT_RHYTHM, EARLY, RhythmSettings, early_beats,
-                            irregular_beats, plausible_intervals)
+from ecgtool.rhythm import DEFAULT_RHYTHM, RhythmSettings, irregular_beats
+from ecgtool.rr import EARLY, early_beats, plausible_intervals
 
 #: A supraventricular run keeps its rate: its intervals lie within this share
 #: of each other (both SVT-run rules of :func:`revise_labels`).
