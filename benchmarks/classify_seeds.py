@@ -1,0 +1,114 @@
+"""How much the classifier depends on its training seed, and whether averaging helps.
+
+Leave-one-record-out over the annotated non-paced MIT-BIH DS1 records, as in
+``benchmarks/classify.py``, with the CNN trained from several seeds (each
+seed also draws its own validation records). Reports, at the reference beat
+positions, each seed's figures ("cnn": what ``ecgtool classify`` outputs,
+the network's class revised by the rhythm; "network only") and those of the
+seeds' networks averaged (mean class probabilities; mean logits).
+
+Usage::
+
+    python benchmarks/classify_seeds.py                 # seeds 0 1 2 (about 50 min on 2 cores)
+    python benchmarks/classify_seeds.py --seeds 0 1 2 3
+
+Writes benchmarks/results/classify_seeds.json and the "classify_seeds"
+section of RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+from _common import command_line, data_root, machine, md_table, update_results_md, write_json
+from classify import K, cnn_fit, confusion, fmt_row, metrics
+from ecgtool.beats.labels import class_index
+from ecgtool.evaluate import PACED_RECORDS
+from ecgtool.io.records import read_wfdb
+from ecgtool.ml.input_pipeline import BeatDataset, reference_dataset
+from ecgtool.ml.main import DS1
+
+
+def held_out_logits(names, ref_ds, seeds):
+    """{(record, seed): logits of the record's beats by the network trained without it}."""
+    import jax
+
+    from ecgtool.ml.train import class_weights, create_train_state, predict_logits
+
+    out = {}
+    for n in names:
+        train = ref_ds.of_records([m for m in names if m != n])
+        part = ref_ds.of_records([n])
+        for seed in seeds:
+            res = cnn_fit(train, seed)
+            state = create_train_state(jax.random.PRNGKey(0), res.config,
+                                       class_weights(np.array([0]), 1.0)).replace(
+                                           params=res.params)
+            out[(n, seed)] = predict_logits(state, part)
+        print(f"record {n} done", flush=True)
+    return out
+
+
+def score(names, parts, times, scores_of) -> dict:
+    """Confusions of the revised classes ("cnn") and the network's own."""
+    from ecgtool.ml.classify import aami_classes
+
+    cm = {"cnn": np.zeros((K + 1, K + 1), int), "network only": np.zeros((K + 1, K + 1), int)}
+    for n in names:
+        s, part = scores_of(n), parts[n]
+        keep = part.labels >= 0
+        revised = class_index(aami_classes(s, times[n], part.windows()))
+        cm["cnn"] += confusion(part.labels[keep], revised[keep])
+        cm["network only"] += confusion(part.labels[keep], s.argmax(axis=1)[keep])
+    return {k: metrics(v) for k, v in cm.items()}
+
+
+def softmax(x):
+    e = np.exp(x - x.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    args = ap.parse_args()
+    mit = data_root() / "mitdb"
+    present = {p.stem for p in mit.glob("*.atr") if p.with_suffix(".dat").is_file()}
+    names = [n for n in DS1 if n in present and n not in PACED_RECORDS]
+    if not names:
+        raise SystemExit(f"benchmark skipped: no MIT-BIH DS1 records in {mit}")
+    recs = {n: read_wfdb(mit / n) for n in names}
+    parts = {n: reference_dataset(recs[n]) for n in names}
+    times = {n: parts[n].r_peak / recs[n].fs for n in names}
+    ref_ds = BeatDataset.concat([parts[n] for n in names])
+    logits = held_out_logits(names, ref_ds, args.seeds)
+    results = {f"seed {s}": score(names, parts, times, lambda n, s=s: logits[(n, s)])
+               for s in args.seeds}
+    if len(args.seeds) > 1:
+        results["mean of the seeds' probabilities"] = score(
+            names, parts, times,
+            lambda n: np.mean([softmax(logits[(n, s)]) for s in args.seeds], axis=0))
+        results["mean of the seeds' logits"] = score(
+            names, parts, times, lambda n: np.mean([logits[(n, s)] for s in args.seeds], axis=0))
+    payload = {"command": command_line(), "machine": machine(), "records": names,
+               "seeds": args.seeds, "results": results}
+    write_json("classify_seeds", payload)
+    header = ["network", "labels"] + [f"{c} Se / +P / F1 (n)" for c in ("N", "S", "V", "F")] \
+        + ["accuracy %", "macro F1"]
+    rows = [fmt_row(net, kind, m) for net, r in results.items() for kind, m in r.items()]
+    table = md_table(header, rows)
+    print(table)
+    mi = payload["machine"]
+    update_results_md("classify_seeds", (
+        "## Classifier and training seed (`benchmarks/classify_seeds.py`)\n\n"
+        f"Command: `{payload['command']}`  \nMeasured {mi['date']} on {mi['cpu']} "
+        f"({mi['cores']} cores), commit {mi['commit']}. DS1 leave-one-record-out at the "
+        "reference beats, the CNN trained from each seed (which also draws its validation "
+        "records); \"cnn\" is what `ecgtool classify` outputs, \"network only\" the "
+        "network's class alone; the last rows average the seeds' networks.\n\n" + table))
+
+
+if __name__ == "__main__":
+    main()
