@@ -530,3 +530,19 @@ def test_fs_given_for_a_record_that_states_its_rate_is_flagged():
     # The record's own 360 Hz was used: the first beat's time is r_peak / 360.
     first = next(csv.DictReader(io.StringIO(r.stdout)))
     assert abs(float(first["time_s"]) - int(first["r_peak"]) / 360.0) < 1e-3
+
+
+def test_rhythm_and_diagnose_read_a_signal_on_stdin():
+    # convert --out - | rhythm - --fs 360: stdin is looked at once to tell a
+    # beats table from a signal, and the signal must still be there to read.
+    signal = run("convert", "sample:119", "--out", "-").stdout
+    direct = run("rhythm", "sample:119", "--no-classify", "-q", "--out", "-").stdout
+    piped = runner.invoke(app, ["rhythm", "-", "--fs", "360", "--no-classify", "-q"],
+                          input=signal)
+    assert piped.exit_code == 0, piped.output
+    assert piped.stdout.replace("stdin,", "119,") == direct
+    report = runner.invoke(app, ["diagnose", "-", "--fs", "360", "--no-classify"], input=signal)
+    assert report.exit_code == 0 and json.loads(report.stdout)["n_beats"] > 1900
+    # Another stdin afterwards is read afresh, not taken from the first.
+    other = runner.invoke(app, ["rhythm", "-", "--fs", "360", "-q"], input="ecg\n" + "0\n" * 5)
+    assert "stdin: signal is flat or shorter than 2 s" in other.stderr

@@ -73,9 +73,15 @@ def sources(inputs: Optional[list[str]], sample: bool, fs: Optional[float] = Non
     found = expand_inputs(list(inputs or []), samples=sample)
     if not found:
         raise EcgToolError("no input: give records, folders, a store, '-' or --sample")
+    warn_unused_fs(found, fs)
+    return found
+
+
+def warn_unused_fs(found, fs: Optional[float]) -> None:
+    """Warn when ``--fs`` was given but no source reads it (only CSV, stdin and
+    header-less .mat signals do; records, stores and beats tables state their rate)."""
     if fs is not None and not any(s.kind in ("csv", "stdin", "mat") for s in found):
         warn(f"--fs {fs:g} ignored: these inputs state their own sampling rate")
-    return found
 
 
 def name_values(items: Optional[list[str]], option: str) -> dict[str, str]:

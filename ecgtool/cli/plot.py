@@ -37,6 +37,7 @@ def plot(
         srcs = [s for s in srcs if s.name == record]
         if not srcs:
             raise c.EcgToolError(f"no record {record!r}", input)
+    c.warn_unused_fs(srcs, fs)
     c.check_output_path(out)
     # Through the batch runner, as every command: its warnings reach the user
     # as one line each, and a failure as the one-line error.

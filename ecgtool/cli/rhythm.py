@@ -81,6 +81,7 @@ def analysis_setup(inputs, sample, ann, ann_labels, no_classify, model, opts, ou
     srcs = expand_beat_sources(list(inputs or []), sample, ann)
     if not srcs:
         raise c.EcgToolError("no input: give records, beats tables, a store, '-' or --sample")
+    c.warn_unused_fs(srcs, opts.fs)
     c.check_output_path(out)
     model_path = None
     if not no_classify and any(s.kind not in ("ann", "beats_csv") for s in srcs):

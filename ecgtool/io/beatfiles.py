@@ -36,15 +36,17 @@ class BeatTimes:
     beats: Beats | None = None
 
 
-_STDIN_CACHE: dict[str, str] = {}
+# Standard input's text, kept with the stream it came from: a stream is read
+# once, and another one (a new sys.stdin, as a test runner installs) afresh.
+_STDIN_CACHE: dict = {}
 
 
 def read_text(path: str) -> str:
     """The text of a file, or of standard input for ``-`` (read once, then cached)."""
     if path == "-":
-        if "-" not in _STDIN_CACHE:
-            _STDIN_CACHE["-"] = sys.stdin.read()
-        return _STDIN_CACHE["-"]
+        if _STDIN_CACHE.get("stream") is not sys.stdin:
+            _STDIN_CACHE.update(stream=sys.stdin, text=sys.stdin.read())
+        return _STDIN_CACHE["text"]
     try:
         return Path(path).read_text(encoding="utf-8", errors="replace")
     except FileNotFoundError:

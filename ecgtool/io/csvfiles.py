@@ -5,13 +5,12 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
 
 from ecgtool.errors import EcgToolError
-from ecgtool.io.beatfiles import is_beats_header
+from ecgtool.io.beatfiles import is_beats_header, read_text
 from ecgtool.io.records import PREFERRED_LEADS, Record, _to_mv, choose_channel
 
 #: Why a beats table cannot stand in for a signal.
@@ -58,7 +57,9 @@ def read_csv(path: str | os.PathLike, fs: float | None = None, column: str | int
     shown = str(path)
     if text is None:
         if shown == "-":
-            text = sys.stdin.read()
+            # Through the one stdin reader: rhythm and diagnose look at stdin
+            # first to tell a beats table from a signal.
+            text = read_text("-")
         else:
             try:
                 with open(path, encoding="utf-8", errors="replace") as f:
