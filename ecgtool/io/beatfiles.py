@@ -41,12 +41,16 @@ class BeatTimes:
 _STDIN_CACHE: dict = {}
 
 
-def read_text(path: str) -> str:
-    """The text of a file, or of standard input for ``-`` (read once, then cached)."""
+def read_text(path: str, keep: bool = True) -> str:
+    """The text of a file, or of standard input for ``-`` (read once, then
+    cached; ``keep=False`` hands the text over to its last reader and drops it)."""
     if path == "-":
         if _STDIN_CACHE.get("stream") is not sys.stdin:
             _STDIN_CACHE.update(stream=sys.stdin, text=sys.stdin.read())
-        return _STDIN_CACHE["text"]
+        text = _STDIN_CACHE["text"]
+        if not keep:
+            _STDIN_CACHE.clear()
+        return text
     try:
         return Path(path).read_text(encoding="utf-8", errors="replace")
     except FileNotFoundError:

@@ -57,9 +57,10 @@ def read_csv(path: str | os.PathLike, fs: float | None = None, column: str | int
     shown = str(path)
     if text is None:
         if shown == "-":
-            # Through the one stdin reader: rhythm and diagnose look at stdin
-            # first to tell a beats table from a signal.
-            text = read_text("-")
+            # Through the one stdin reader (rhythm and diagnose look at stdin
+            # first to tell a beats table from a signal); the signal is its
+            # last reader, so the text is not kept beside the parsed samples.
+            text = read_text("-", keep=False)
         else:
             try:
                 with open(path, encoding="utf-8", errors="replace") as f:
