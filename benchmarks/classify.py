@@ -88,17 +88,23 @@ def cnn_fit(train: BeatDataset, seed: int = 0):
     return res
 
 
-def cnn_predict(res, ds: BeatDataset, fs: float) -> tuple[np.ndarray, np.ndarray]:
-    """Class indices as ``classify`` gives them (the network's, revised by the
-    rhythm around each beat), and the network's alone."""
+def cnn_logits(res, ds: BeatDataset) -> np.ndarray:
+    """The trained network's logits for the beats of ``ds``."""
     import jax
 
-    from ecgtool.ml.classify import aami_classes
     from ecgtool.ml.train import class_weights, create_train_state, predict_logits
 
     state = create_train_state(jax.random.PRNGKey(0), res.config,
                                class_weights(np.array([0]), 1.0)).replace(params=res.params)
-    logits = predict_logits(state, ds)
+    return predict_logits(state, ds)
+
+
+def cnn_predict(res, ds: BeatDataset, fs: float) -> tuple[np.ndarray, np.ndarray]:
+    """Class indices as ``classify`` gives them (the network's, revised by the
+    rhythm around each beat), and the network's alone."""
+    from ecgtool.ml.classify import aami_classes
+
+    logits = cnn_logits(res, ds)
     return class_index(aami_classes(logits, ds.r_peak / fs, ds.windows())), logits.argmax(axis=1)
 
 

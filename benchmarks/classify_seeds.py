@@ -21,9 +21,10 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
+from scipy.special import softmax
 
 from _common import command_line, data_root, machine, md_table, update_results_md, write_json
-from classify import K, cnn_fit, confusion, fmt_row, metrics
+from classify import K, cnn_fit, cnn_logits, confusion, fmt_row, metrics
 from ecgtool.beats.labels import class_index
 from ecgtool.evaluate import PACED_RECORDS
 from ecgtool.io.records import read_wfdb
@@ -33,20 +34,12 @@ from ecgtool.ml.main import DS1
 
 def held_out_logits(names, ref_ds, seeds):
     """{(record, seed): logits of the record's beats by the network trained without it}."""
-    import jax
-
-    from ecgtool.ml.train import class_weights, create_train_state, predict_logits
-
     out = {}
     for n in names:
         train = ref_ds.of_records([m for m in names if m != n])
         part = ref_ds.of_records([n])
         for seed in seeds:
-            res = cnn_fit(train, seed)
-            state = create_train_state(jax.random.PRNGKey(0), res.config,
-                                       class_weights(np.array([0]), 1.0)).replace(
-                                           params=res.params)
-            out[(n, seed)] = predict_logits(state, part)
+            out[(n, seed)] = cnn_logits(cnn_fit(train, seed), part)
         print(f"record {n} done", flush=True)
     return out
 
@@ -63,11 +56,6 @@ def score(names, parts, times, scores_of) -> dict:
         cm["cnn"] += confusion(part.labels[keep], revised[keep])
         cm["network only"] += confusion(part.labels[keep], s.argmax(axis=1)[keep])
     return {k: metrics(v) for k, v in cm.items()}
-
-
-def softmax(x):
-    e = np.exp(x - x.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True)
 
 
 def main() -> None:
@@ -89,7 +77,7 @@ def main() -> None:
     if len(args.seeds) > 1:
         results["mean of the seeds' probabilities"] = score(
             names, parts, times,
-            lambda n: np.mean([softmax(logits[(n, s)]) for s in args.seeds], axis=0))
+            lambda n: np.mean([softmax(logits[(n, s)], axis=1) for s in args.seeds], axis=0))
         results["mean of the seeds' logits"] = score(
             names, parts, times, lambda n: np.mean([logits[(n, s)] for s in args.seeds], axis=0))
     payload = {"command": command_line(), "machine": machine(), "records": names,
