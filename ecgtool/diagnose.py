@@ -5,7 +5,9 @@ rhythm episodes and signal quality. The verdict is ``abnormal`` when any
 finding crosses its threshold (:class:`Thresholds`, all overridable), each
 finding with its evidence (times, counts); otherwise ``normal``, or
 ``unreadable`` when too little of the record could be analysed to say so
-(``min_analysed_s``).
+(``min_analysed_s``). Readable signal without two heartbeats in it (a
+``pause_s`` or more) is a finding, ``no_beats``: asystole, or a heart the
+detector did not see.
 
 Defaults follow common clinical reading: premature beats matter from 30 an
 hour (or 10 % of beats); AF from 30 s; any run of 3 or more ventricular
@@ -140,6 +142,11 @@ def _fmt_dur(s: float) -> str:
     if s >= 60:
         return f"{s / 60:.1f} min"
     return f"{s:.0f} s"
+
+
+def _secs(s: float) -> str:
+    # Whole seconds, but a fraction of one still shows as such.
+    return f"{s:.0f}" if s >= 10 else f"{s:.2g}"
 
 
 def _clear_of(t: np.ndarray, noise: list | None) -> np.ndarray:
@@ -345,12 +352,17 @@ def diagnose(name: str, duration_s: float, times_s: np.ndarray, labels: np.ndarr
     if np.isfinite(hr_mean) and hr_mean > th.tachy_bpm:
         findings.append(Finding("tachy", f"Tachycardia: mean rate {hr_mean:.0f} bpm"))
     findings += _interval_findings(intervals, t, th, any(f.code == "af" for f in findings))
+    if n < 2 and analysed >= th.pause_s:
+        # No interval measured in readable signal: asystole, or a heart the
+        # detector could not see. Either way a person must look; not normal.
+        findings.append(Finding("no_beats", f"{'One heartbeat' if n else 'No heartbeat'} "
+                                f"detected in {_fmt_dur(analysed)} of readable signal"))
     verdict = "abnormal" if findings else "normal"
-    if not findings and analysed < min(th.min_analysed_s, 0.5 * duration_s):
+    if not findings and (n < 2 or analysed < min(th.min_analysed_s, 0.5 * duration_s)):
         # A flat line or a lost signal is no evidence of a normal heart.
         verdict = "unreadable"
-        findings.append(Finding("unreadable", f"only {analysed:.0f} s of {duration_s:.0f} s "
-                                "could be analysed (flat, noisy or missing signal)"))
+        findings.append(Finding("unreadable", f"only {_secs(analysed)} s of {_secs(duration_s)}"
+                                " s could be analysed (flat, noisy, missing or short signal)"))
     return Report(record=name, duration_s=float(duration_s), analysed_s=float(analysed),
                   n_beats=int(n), hr_mean=float(hr_mean), hr_min=float(hr_min),
                   hr_max=float(hr_max), sdnn_ms=sdnn, rmssd_ms=rmssd, counts=counts,

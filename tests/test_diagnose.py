@@ -139,9 +139,21 @@ def test_cli_says_when_ectopy_was_not_assessed(tmp_path):
     assert any(r.startswith("Bigeminy") and "origin unknown" in r for r in d["reasons"])
 
 
-def test_empty_record():
-    r = diagnose("e", 60.0, np.zeros(0), None, find_rhythms(np.zeros(0)))
-    assert r.n_beats == 0 and r.verdict == "normal"
+def test_readable_signal_without_heartbeats_is_abnormal_never_normal():
+    # A minute of clean signal with no beat (or one): asystole, or a heart
+    # the detector missed; a person must look.
+    for t in (np.zeros(0), np.array([12.0])):
+        r = diagnose("e", 60.0, t, None, find_rhythms(t))
+        assert r.n_beats == t.size and r.verdict == "abnormal"
+        assert [f.code for f in r.findings] == ["no_beats"]
+        assert r.findings[0].text.endswith("detected in 1.0 min of readable signal")
+    # Too short to hold an interval at all: nothing can be said.
+    short = diagnose("s", 0.5, np.zeros(0), None, find_rhythms(np.zeros(0)))
+    assert short.verdict == "unreadable"
+    assert short.findings[0].text.startswith("only 0.5 s of 0.5 s could be analysed")
+    # Two beats are an interval: a 2 s strip of them is judged as usual.
+    two = np.array([0.4, 1.2])
+    assert diagnose("t", 2.0, two, None, find_rhythms(two)).verdict == "normal"
 
 
 def test_a_record_with_too_little_signal_is_unreadable_not_normal():
