@@ -28,10 +28,16 @@ if TYPE_CHECKING:  # pragma: no cover
 
 @dataclass
 class Detected:
-    """A record and the beats found in it."""
+    """A record and the beats found in it; ``record`` is None for beats read
+    from a beats table (no signal), which then carries the record's ``table_name``."""
 
-    record: Record
+    record: Record | None
     beats: Beats
+    table_name: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.record.name if self.record is not None else self.table_name
 
 
 @dataclass
@@ -111,12 +117,43 @@ def classify_job(src: Source, opts: ReadOptions, model: str | None = None,
     (:func:`long_record_detect`)."""
     from ecgtool.ml.classify import check_lead
 
+    if src.kind == "beats_csv":
+        return classify_table_job(src, model)
     if src.kind != "store" and is_long(src):
         return long_record_detect(src, opts, model, classify=True, settings=detector)
     d = beats_from_source(src, opts, detector)
     check_lead(d.record.lead, model)
     d.beats.labels = label_in_blocks(d.record.signal, d.record.fs, d.beats.r_peak, model)
     return d
+
+
+def classify_table_job(src: Source, model: str | None = None) -> Detected:
+    """The beats of one record of a beats table, labelled from the table alone
+    (:func:`ecgtool.ml.classify.classify_table`: no waveform)."""
+    from ecgtool.io.beatfiles import read_beats_table, read_text
+    from ecgtool.ml.classify import classify_table
+
+    bt = next(b for b in read_beats_table(read_text(src.path), src.path) if b.name == src.key)
+    if bt.beats is None:
+        raise EcgToolError("a beats table without r_peak: give the table ecgtool detect "
+                           "writes, or the signal", src.path)
+    bt.beats.labels = classify_table(bt.beats, model)
+    return Detected(None, bt.beats, bt.name)
+
+
+def table_sources(srcs: list[Source]) -> list[Source]:
+    """``srcs`` with each CSV (or stdin) that holds a beats table replaced by
+    one ``beats_csv`` source per record in it."""
+    from ecgtool.io.beatfiles import is_beats_table, read_beats_table, read_text
+
+    out = []
+    for src in srcs:
+        if src.kind in ("csv", "stdin") and is_beats_table(read_text(src.path)):
+            out += [Source("beats_csv", src.path, b.name, b.name)
+                    for b in read_beats_table(read_text(src.path), src.path)]
+        else:
+            out.append(src)
+    return out
 
 
 def label_in_blocks(ecg: "np.ndarray", fs: float, r_peaks: "np.ndarray",
@@ -244,18 +281,11 @@ def expand_beat_sources(inputs: list[str], samples: bool = False,
     """Sources for rhythm/diagnose: records, stores, beats CSVs, or annotation files."""
     from pathlib import Path
 
-    from ecgtool.io.beatfiles import is_beats_table, read_beats_table, read_text
     from ecgtool.io.inputs import expand_inputs
 
-    out = []
-    for src in expand_inputs(inputs, samples=samples):
-        if ann and src.kind == "wfdb":
-            out.append(Source("ann", src.path, src.name, ann))
-        elif src.kind in ("csv", "stdin") and is_beats_table(read_text(src.path)):
-            for b in read_beats_table(read_text(src.path), src.path):
-                out.append(Source("beats_csv", src.path, b.name, b.name))
-        else:
-            out.append(src)
+    found = expand_inputs(inputs, samples=samples)
+    out = [Source("ann", s.path, s.name, ann) if ann and s.kind == "wfdb" else s
+           for s in table_sources(found)]
     if ann:
         bad = [s for s in out if s.kind != "ann"]
         if bad:

@@ -69,14 +69,15 @@ def beats_header(d) -> str:
 def beats_rows(d) -> str:
     from ecgtool.io.tables import format_table
 
-    lines = format_table(d.beats.columns(), d.record.name)
+    lines = format_table(d.beats.columns(), d.name)
     return "\n".join(lines) + "\n" if lines else ""
 
 
 def write_detected(with_signal: bool = True, beats_attrs: Optional[dict] = None):
     def write(w, d, name):
+        # A record known from a beats table has no signal: its beats and rate only.
         w.finish(w.begin(name, d.record, d.beats, with_signal=with_signal,
-                         beats_attrs=beats_attrs))
+                         beats_attrs=beats_attrs, fs=d.beats.fs if d.record is None else None))
     return write
 
 

@@ -10,6 +10,12 @@ import typer
 from ecgtool.cli import _common as c
 
 
+#: Said on stderr whenever beats are labelled from a beats table alone.
+TABLE_ONLY = ("labelling beats from the beats table alone (no waveform): less accurate than "
+              "from the signal (benchmarks/classify_table.py); give classify the signal or "
+              "a store from detect when you have them")
+
+
 def classify(
     inputs: Optional[list[str]] = c.InputsArg,
     out: Optional[str] = typer.Option(None, "--out", "-o", help="labelled.h5, beats.csv, "
@@ -30,7 +36,8 @@ def classify(
 ) -> int:
     """Label every beat: AAMI class, class probabilities and, where known, the MIT-BIH symbol.
 
-    Records are detected first; beat stores from `detect` are reused.
+    Records are detected first; beat stores from `detect` are reused. A beats table
+    (`detect --out -`) is labelled from its own measures, less accurately (a warning says so).
     The class is the network's, revised by the rhythm around the beat (and a wide beat
     shaped and timed as its neighbours is N); p_* are the network's.
     """
@@ -40,20 +47,26 @@ def classify(
     from ecgtool.cli._write import (beats_header, beats_rows, counting_beats, run_and_write,
                                     summary, write_detected, writing_annotations)
     from ecgtool.ml.model_io import load_model
-    from ecgtool.pipeline import classify_job
+    from ecgtool.pipeline import classify_job, table_sources
 
     settings = c.detector_settings(detector)
     opts = c.read_options(channel, fs, column, units)
-    srcs = c.sources(inputs, sample, fs)
+    srcs = table_sources(c.sources(inputs, sample, fs))
     c.check_output_path(out)
     c.check_folder(annotations)
     clf = load_model(model)  # a bad model fails here, once, before any work
+    if any(s.kind == "beats_csv" for s in srcs):
+        if clf.table is None:
+            raise c.EcgToolError("this model cannot label a beats table (no table.msgpack); "
+                                 "give classify the signal", clf.path)
+        c.warn(TABLE_ONLY)
+    stdin = any(s.path == "-" for s in srcs)
     counted = []
 
     def run(todo):
         return writing_annotations(counting_beats(batch.run(
             partial(classify_job, opts=opts, model=clf.path, detector=settings), todo,
-            jobs=jobs, progress=not quiet, label="classify", spawn=True,
+            jobs=1 if stdin else jobs, progress=not quiet, label="classify", spawn=True,
             scheduler=scheduler), counted), annotations)
 
     attrs = c.detector_attrs(settings, model=clf.path,

@@ -6,7 +6,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from ecgtool.beats.table import AAMI_CLASSES, BeatLabels
+from ecgtool.beats.table import AAMI_CLASSES, BeatLabels, Beats
 from ecgtool.beats.windows import (BeatWindows, beat_windows, template_distance,
                                    usual_template_distance)
 from ecgtool.ml.model_io import Classifier, load_model
@@ -135,6 +135,33 @@ def classify_beats(ecg: np.ndarray, fs: float, r_peaks: np.ndarray,
     aami = aami_classes(proba, np.asarray(r_peaks) / fs, windows)
     symbol = clf.symbols.name(aami, features) if clf.symbols is not None else None
     return BeatLabels(aami=aami, proba=proba, symbol=symbol)
+
+
+def classify_table(beats: Beats, model: Classifier | str | None = None) -> BeatLabels:
+    """AAMI class and class probabilities of beats known only from their
+    table (no waveform): the model's beats-table head
+    (:mod:`ecgtool.ml.table_head`) on :func:`ecgtool.beats.features.table_features`.
+    Less accurate than :func:`classify_beats` on the signal; no MIT-BIH symbol.
+
+    Examples
+    --------
+    >>> from ecgtool.io.records import read_sample
+    >>> from ecgtool.signal.detect import detect_beats
+    >>> rec = read_sample("208")
+    >>> labels = classify_table(detect_beats(rec.signal[:36000], rec.fs))
+    >>> set(labels.aami) <= set("NSVFQ"), labels.proba.shape[1]
+    (True, 5)
+    """
+    from ecgtool.beats.features import table_features
+    from ecgtool.errors import EcgToolError
+
+    clf = model if isinstance(model, Classifier) else load_model(model)
+    if clf.table is None:
+        raise EcgToolError("this model cannot label a beats table (no table.msgpack); "
+                           "give classify the signal", clf.path)
+    proba = clf.table.proba(table_features(beats))
+    return BeatLabels(aami=np.array(AAMI_CLASSES)[proba.argmax(axis=1)]
+                      if len(beats) else np.zeros(0, "<U1"), proba=proba)
 
 
 def dominant_beats(windows: BeatWindows, irregular: np.ndarray | None = None) -> np.ndarray:

@@ -13,6 +13,7 @@ from ecgtool.io.records import Record
 from ecgtool.ml.input_pipeline import BeatDataset, reference_dataset, split_records
 from ecgtool.ml.model_io import save_model
 from ecgtool.ml.symbols import save_symbol_head
+from ecgtool.ml.table_head import save_table_head
 from ecgtool.ml.train import TrainConfig, TrainResult, train_and_evaluate
 
 #: de Chazal's inter-patient split of MIT-BIH (training half DS1, test half DS2).
@@ -72,9 +73,59 @@ def train_model(records: list[Record], out: str | os.PathLike, config: TrainConf
     card = {"training_records": train_names, "validation_records": val_names,
             "sources": sorted({r.source for r in records}), **res.card(),
             "symbol_head": symbol_card(head), **(extra_card or {})}
+    table = fit_table(records_named(records, train_names), config.seed)
+    card["table_head"] = table_card(table)
     save_model(out, res.params, card)
     save_symbol_head(out, head)
+    save_table_head(out, table)
     return res
+
+
+def records_named(records: list[Record], names) -> list[Record]:
+    keep = set(names)
+    return [r for r in records if r.name in keep]
+
+
+def table_rows(rec: Record):
+    """The detector's beats of an annotated record, what its beats table tells
+    of each (:func:`ecgtool.beats.features.table_features`) and the class of
+    the reference beat matched within 150 ms (``""`` where none matches)."""
+    from ecgtool.beats.features import table_features
+    from ecgtool.beats.labels import aami_labels
+    from ecgtool.evaluate import BEAT_SYMBOLS, MATCH_WINDOW_S, match_beats
+    from ecgtool.signal.detect import detect_beats
+
+    if rec.annotations is None:
+        raise EcgToolError("no reference annotations to train on", rec.source)
+    beats = detect_beats(rec.signal, rec.fs)
+    ann = rec.annotations
+    beat = np.isin(ann.symbol, list(BEAT_SYMBOLS))
+    m = match_beats(ann.sample[beat], beats.r_peak, int(round(MATCH_WINDOW_S * rec.fs)))
+    lab = np.full(len(beats), "", dtype="<U1")
+    lab[m.test_index] = aami_labels(ann.symbol[beat][m.ref_index])
+    return beats, table_features(beats), lab
+
+
+def fit_table(records: list[Record], seed: int = 0):
+    """The beats-table head (:mod:`ecgtool.ml.table_head`) fitted on the
+    detected beats of annotated ``records``."""
+    from ecgtool.ml.table_head import fit_table_head
+
+    rows = [table_rows(r)[1:] for r in records]
+    if not rows:
+        raise EcgToolError("no training records")
+    return fit_table_head(np.concatenate([f for f, _ in rows]),
+                          np.concatenate([lab for _, lab in rows]), seed)
+
+
+def table_card(head) -> dict:
+    from ecgtool.beats.features import TABLE_FEATURES
+    from ecgtool.beats.table import AAMI_CLASSES
+
+    return {"features": list(TABLE_FEATURES),
+            "training_beats": {c: int(n) for c, n in zip(AAMI_CLASSES, head.counts) if n},
+            "use": "labels beats from a beats table (no waveform); less accurate than the "
+                   "network: benchmarks/classify_table.py"}
 
 
 def fit_symbols(params: dict, model_config: dict, ds: BeatDataset, seed: int = 0):
@@ -269,4 +320,6 @@ def adapt_model(source: list[Record], target: list[Record], out, init=None,
     card["symbol_head"] = symbol_card(head)
     save_model(out, res.params, card)
     save_symbol_head(out, head)
+    if clf.table is not None:  # it reads no waveform: adaptation leaves it as it was
+        save_table_head(out, clf.table)
     return card["adaptation"]

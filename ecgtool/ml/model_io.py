@@ -3,7 +3,8 @@
 A model directory holds ``params.msgpack`` (``flax.serialization``),
 ``model.json`` (the card: classes, input rate, window, R-R features,
 architecture, training records, metrics, package version) and, optionally,
-``symbols.msgpack`` (the MIT-BIH symbol head).
+``symbols.msgpack`` (the MIT-BIH symbol head) and ``table.msgpack`` (the
+beats-table head).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from ecgtool.beats.table import AAMI_CLASSES
 from ecgtool.beats.windows import AFTER, BEFORE, MODEL_FS, RR_FEATURES, WINDOW
 from ecgtool.errors import EcgToolError
 from ecgtool.ml.symbols import SYMBOL_FILE, SymbolHead, load_symbol_head
+from ecgtool.ml.table_head import TABLE_FILE, TableHead, load_table_head
 
 PARAMS_FILE = "params.msgpack"
 CARD_FILE = "model.json"
@@ -34,12 +36,14 @@ def default_model_dir() -> Path:
 @dataclass
 class Classifier:
     """A loaded classifier: Flax parameters, the module, the card, and the
-    MIT-BIH symbol head when the directory has one (:mod:`ecgtool.ml.symbols`)."""
+    MIT-BIH symbol head (:mod:`ecgtool.ml.symbols`) and beats-table head
+    (:mod:`ecgtool.ml.table_head`) when the directory has them."""
 
     params: dict
     card: dict
     path: str
     symbols: "SymbolHead | None" = None
+    table: "TableHead | None" = None
 
     def module(self):
         from ecgtool.ml.config import TrainConfig
@@ -126,6 +130,10 @@ def _load(path: str, stamp: tuple) -> Classifier:
         clf.symbols = load_symbol_head(d)
     except Exception as exc:
         raise EcgToolError(f"symbol head is corrupt ({type(exc).__name__})", path) from None
+    try:
+        clf.table = load_table_head(d)
+    except Exception as exc:
+        raise EcgToolError(f"beats-table head is corrupt ({type(exc).__name__})", path) from None
     return clf
 
 
@@ -139,5 +147,5 @@ def load_model(directory: str | os.PathLike | None = None) -> Classifier:
         raise EcgToolError("model directory not found", str(d))
     # Any file rewritten in place (a retrained model) must be read again.
     stamp = tuple(f.stat().st_mtime_ns if f.exists() else 0
-                  for f in (d / CARD_FILE, d / PARAMS_FILE, d / SYMBOL_FILE))
+                  for f in (d / CARD_FILE, d / PARAMS_FILE, d / SYMBOL_FILE, d / TABLE_FILE))
     return _load(str(d.resolve()), stamp)

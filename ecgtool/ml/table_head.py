@@ -1,0 +1,189 @@
+"""Labelling beats from a beats table alone, when the waveform is not at hand.
+
+A shell pipeline such as ``ecgtool detect - --out - | ecgtool classify -``
+hands ``classify`` the beats table that ``detect`` wrote, without the ECG the
+network needs. This head labels those beats from the table's own measures
+(:func:`ecgtool.beats.features.table_features`: timing, QRS width, R
+amplitude and latency, P and T points) with a small multilayer perceptron.
+It is less accurate than the network on the waveform
+(``benchmarks/classify_table.py`` measures both on the same folds), and
+``classify`` says so on stderr whenever it is used.
+
+It is stored beside the classifier as ``table.msgpack``; a model directory
+without it cannot label a beats table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ecgtool.beats.features import TABLE_FEATURES
+from ecgtool.beats.table import AAMI_CLASSES
+
+TABLE_FILE = "table.msgpack"
+
+#: Hidden layer sizes of the perceptron.
+HIDDEN = (32, 32)
+
+
+@dataclass
+class TableHead:
+    """A perceptron from :data:`~ecgtool.beats.features.TABLE_FEATURES` to
+    class scores over :data:`~ecgtool.beats.table.AAMI_CLASSES`.
+
+    Attributes
+    ----------
+    layers : list of (kernel, bias)
+        Dense layers, ReLU between them; inputs already standardised.
+    mean, scale : numpy.ndarray
+        Feature standardisation learnt on the training beats.
+    counts : numpy.ndarray
+        Training beats per class (a class without any is never predicted).
+    """
+
+    layers: list
+    mean: np.ndarray
+    scale: np.ndarray
+    counts: np.ndarray
+
+    def proba(self, features: np.ndarray) -> np.ndarray:
+        """``(n, 5)`` class probabilities (numpy; no JAX needed).
+
+        Examples
+        --------
+        >>> eye = [(np.eye(19, 5), np.zeros(5))]
+        >>> h = TableHead(eye, np.zeros(19), np.ones(19), np.ones(5))
+        >>> h.proba(np.zeros((1, 19))).round(2).tolist()
+        [[0.2, 0.2, 0.2, 0.2, 0.2]]
+        """
+        x = (np.asarray(features, np.float64) - self.mean) / self.scale
+        for i, (k, b) in enumerate(self.layers):
+            # einsum's own loops, not BLAS (see ecgtool.ml.symbols).
+            x = np.einsum("ij,jk->ik", x, k) + b
+            if i < len(self.layers) - 1:
+                x = np.maximum(x, 0.0)
+        x = np.where(np.asarray(self.counts) > 0, x, -np.inf)
+        x -= x.max(axis=1, keepdims=True) if x.size else 0.0
+        e = np.exp(x)
+        return e / e.sum(axis=1, keepdims=True)
+
+    def to_bytes(self) -> bytes:
+        from flax import serialization
+
+        return serialization.msgpack_serialize({
+            "layers": {str(i): {"kernel": np.asarray(k, np.float32),
+                                "bias": np.asarray(b, np.float32)}
+                       for i, (k, b) in enumerate(self.layers)},
+            "mean": np.asarray(self.mean, np.float32), "scale": np.asarray(self.scale, np.float32),
+            "counts": np.asarray(self.counts, np.int64),
+            "features": ",".join(TABLE_FEATURES), "classes": "".join(AAMI_CLASSES)})
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> "TableHead":
+        from flax import serialization
+
+        d = serialization.msgpack_restore(raw)
+        if d.get("features") != ",".join(TABLE_FEATURES) or d.get("classes") != "".join(
+                AAMI_CLASSES):
+            raise ValueError("beats-table head was trained on other features or classes")
+        layers = [(np.asarray(d["layers"][str(i)]["kernel"], np.float64),
+                   np.asarray(d["layers"][str(i)]["bias"], np.float64))
+                  for i in range(len(d["layers"]))]
+        return cls(layers, np.asarray(d["mean"], np.float64), np.asarray(d["scale"], np.float64),
+                   np.asarray(d["counts"]))
+
+
+def fit_table_head(features: np.ndarray, aami: np.ndarray, seed: int = 0, steps: int = 800,
+                   learning_rate: float = 0.01, weight_decay: float = 1e-3,
+                   power: float = 0.5, cap: float = 10.0,
+                   hidden: tuple = HIDDEN) -> TableHead:
+    """Train the perceptron on beats with known AAMI classes.
+
+    Beats of other labels (``""``, unmatched detections) are left out. The
+    loss is weighted by inverse class frequencies to the power ``power``,
+    capped at ``cap`` (:func:`ecgtool.ml.train.class_weights`: a handful of Q
+    beats must not pull V and N beats into Q); full-batch AdamW for
+    ``steps`` steps, seeded, deterministic on the CPU.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> f = rng.normal(size=(600, len(TABLE_FEATURES))).astype(np.float32)
+    >>> lab = np.where(f[:, 0] < -0.5, "S", "N")
+    >>> head = fit_table_head(f, lab, steps=300)
+    >>> p = head.proba(f)
+    >>> float((np.array(AAMI_CLASSES)[p.argmax(1)] == lab).mean()) > 0.95
+    True
+    """
+    import flax.linen as nn
+    import jax
+    import jax.numpy as jnp
+    import optax
+
+    from ecgtool.ml.train import class_weights
+
+    aami = np.asarray(aami)
+    idx = np.array([AAMI_CLASSES.index(a) if a in AAMI_CLASSES else -1 for a in aami], int)
+    keep = idx >= 0
+    x = np.asarray(features, np.float64)[keep]
+    y = idx[keep]
+    k = len(AAMI_CLASSES)
+    counts = np.bincount(y, minlength=k)
+    seen = counts > 0
+    w = class_weights(y, power, cap)
+    mean = x.mean(axis=0) if x.shape[0] else np.zeros(x.shape[1])
+    scale = x.std(axis=0) + 1e-6 if x.shape[0] else np.ones(x.shape[1])
+    z = jnp.asarray((x - mean) / scale, jnp.float32)
+
+    class MLP(nn.Module):
+        @nn.compact
+        def __call__(self, h):
+            for size in hidden:
+                h = nn.relu(nn.Dense(size)(h))
+            return nn.Dense(k)(h)
+
+    model = MLP()
+    params = model.init(jax.random.PRNGKey(seed), z[:1])
+    tx = optax.adamw(learning_rate, weight_decay=weight_decay)
+    mask = jnp.where(jnp.asarray(seen), 0.0, -1e9)
+
+    def loss(p, z, y, wy):
+        ce = optax.softmax_cross_entropy_with_integer_labels(model.apply(p, z) + mask, y)
+        return jnp.sum(ce * wy) / jnp.maximum(jnp.sum(wy), 1e-6)
+
+    # The data are arguments, not closed over: XLA would fold them in as constants.
+    @jax.jit
+    def train(p, z, y, wy):
+        def step(carry, _):
+            p, s = carry
+            u, s = tx.update(jax.grad(loss)(p, z, y, wy), s, p)
+            return (optax.apply_updates(p, u), s), None
+
+        (p, _), _ = jax.lax.scan(step, (p, tx.init(p)), None, length=steps)
+        return p
+
+    if x.shape[0]:
+        params = train(params, z, jnp.asarray(y), jnp.asarray(w, jnp.float32)[y])
+    dense = params["params"]
+    layers = [(np.asarray(dense[f"Dense_{i}"]["kernel"], np.float64),
+               np.asarray(dense[f"Dense_{i}"]["bias"], np.float64))
+              for i in range(len(hidden) + 1)]
+    return TableHead(layers, mean, scale, counts)
+
+
+def save_table_head(directory: str | Path, head: TableHead) -> None:
+    from ecgtool.io.store import atomic_path
+
+    with atomic_path(Path(directory) / TABLE_FILE) as tmp:
+        tmp.write_bytes(head.to_bytes())
+
+
+def load_table_head(directory: str | Path) -> TableHead | None:
+    """The head stored in a model directory, or None (a model without one)."""
+    f = Path(directory) / TABLE_FILE
+    if not f.is_file():
+        return None
+    return TableHead.from_bytes(f.read_bytes())
