@@ -28,6 +28,21 @@ def data_root() -> Path:
     return root
 
 
+def ds1_records() -> dict:
+    """The annotated non-paced MIT-BIH DS1 records under the data root, read
+    (``{name: Record}``); exits with a clear reason when there are none."""
+    from ecgtool.evaluate import PACED_RECORDS
+    from ecgtool.io.records import read_wfdb
+    from ecgtool.ml.main import DS1
+
+    mit = data_root() / "mitdb"
+    present = {p.stem for p in mit.glob("*.atr") if p.with_suffix(".dat").is_file()}
+    names = [n for n in DS1 if n in present and n not in PACED_RECORDS]
+    if not names:
+        sys.exit(f"benchmark skipped: no MIT-BIH DS1 records in {mit}")
+    return {n: read_wfdb(mit / n) for n in names}
+
+
 def machine() -> dict:
     """What the numbers were measured on."""
     cpu = platform.processor() or ""

@@ -23,13 +23,10 @@ import argparse
 import numpy as np
 from scipy.special import softmax
 
-from _common import command_line, data_root, machine, md_table, update_results_md, write_json
+from _common import command_line, ds1_records, machine, md_table, update_results_md, write_json
 from classify import K, cnn_fit, cnn_logits, confusion, fmt_row, metrics
 from ecgtool.beats.labels import class_index
-from ecgtool.evaluate import PACED_RECORDS
-from ecgtool.io.records import read_wfdb
 from ecgtool.ml.input_pipeline import BeatDataset, reference_dataset
-from ecgtool.ml.main import DS1
 
 
 def held_out_logits(names, ref_ds, seeds):
@@ -62,12 +59,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     args = ap.parse_args()
-    mit = data_root() / "mitdb"
-    present = {p.stem for p in mit.glob("*.atr") if p.with_suffix(".dat").is_file()}
-    names = [n for n in DS1 if n in present and n not in PACED_RECORDS]
-    if not names:
-        raise SystemExit(f"benchmark skipped: no MIT-BIH DS1 records in {mit}")
-    recs = {n: read_wfdb(mit / n) for n in names}
+    recs = ds1_records()
+    names = list(recs)
     parts = {n: reference_dataset(recs[n]) for n in names}
     times = {n: parts[n].r_peak / recs[n].fs for n in names}
     ref_ds = BeatDataset.concat([parts[n] for n in names])

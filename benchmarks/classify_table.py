@@ -20,13 +20,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from _common import command_line, data_root, machine, md_table, update_results_md, write_json
+from _common import command_line, ds1_records, machine, md_table, update_results_md, write_json
 from classify import confusion, end_to_end, fmt_row, metrics
 from ecgtool.beats.labels import class_index
 from ecgtool.beats.table import AAMI_CLASSES
-from ecgtool.evaluate import PACED_RECORDS
-from ecgtool.io.records import read_wfdb
-from ecgtool.ml.main import DS1, table_rows
+from ecgtool.ml.main import table_rows
 from ecgtool.ml.table_head import HIDDEN, fit_table_head
 
 HEADS = {f"perceptron {'x'.join(map(str, HIDDEN))} (shipped)": {},
@@ -34,12 +32,8 @@ HEADS = {f"perceptron {'x'.join(map(str, HIDDEN))} (shipped)": {},
 
 
 def main() -> None:
-    mit = data_root() / "mitdb"
-    present = {p.stem for p in mit.glob("*.atr") if p.with_suffix(".dat").is_file()}
-    names = [n for n in DS1 if n in present and n not in PACED_RECORDS]
-    if not names:
-        raise SystemExit(f"benchmark skipped: no MIT-BIH DS1 records in {mit}")
-    recs = {n: read_wfdb(mit / n) for n in names}
+    recs = ds1_records()
+    names = list(recs)
     rows = {n: table_rows(recs[n]) for n in names}
     results = {}
     for head_name, kw in HEADS.items():
