@@ -135,8 +135,9 @@ def classify_table_job(src: Source, model: str | None = None) -> Detected:
 
     bt = next(b for b in read_beats_table(read_text(src.path), src.path) if b.name == src.key)
     if bt.beats is None:
-        raise EcgToolError("a beats table without r_peak: give the table ecgtool detect "
-                           "writes, or the signal", src.path)
+        raise EcgToolError("the beats table's r_peak column is missing, not numeric, or does "
+                           "not agree with time_s: give the table ecgtool detect writes, or "
+                           "the signal", src.path)
     bt.beats.labels = classify_table(bt.beats, model)
     return Detected(None, bt.beats, bt.name)
 
@@ -149,8 +150,10 @@ def table_sources(srcs: list[Source]) -> list[Source]:
     out = []
     for src in srcs:
         if src.kind in ("csv", "stdin") and is_beats_table(read_text(src.path)):
-            out += [Source("beats_csv", src.path, b.name, b.name)
-                    for b in read_beats_table(read_text(src.path), src.path)]
+            found = read_beats_table(read_text(src.path), src.path)
+            if not found:
+                raise EcgToolError("the beats table holds no beats", src.path)
+            out += [Source("beats_csv", src.path, b.name, b.name) for b in found]
         else:
             out.append(src)
     return out

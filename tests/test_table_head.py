@@ -122,3 +122,19 @@ def test_the_whole_pipeline_chains_through_stdin_and_stdout(tmp_path):
     with h5py.File(tmp_path / "l.h5") as f:
         (g,) = f["records"].values()
         assert "signal" not in g and g.attrs["fs"] == 360.0 and "aami" in g["beats"]
+
+
+def test_bad_beats_tables_get_one_line_errors():
+    from typer.testing import CliRunner
+
+    from ecgtool.cli import app
+
+    run = CliRunner().invoke
+    for table, message in (("record,r_peak,time_s\n", "-: the beats table holds no beats"),
+                           ("record,r_peak,time_s\na,180,0.5\na,x,1.0\n",
+                            "-: the beats table's r_peak column is missing, not numeric")):
+        for cmd in (["classify", "-"], ["rhythm", "-"]) if "x" not in table else (
+                ["classify", "-"],):
+            res = run(app, cmd, input=table)
+            assert res.exit_code == 1 and res.stdout == "", (cmd, res.output)
+            assert message in res.stderr and "Traceback" not in res.stderr, res.stderr
