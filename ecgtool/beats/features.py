@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from ecgtool.beats.table import Beats
+from ecgtool.signal.filters import moving_mean
 
 #: Column names of :func:`table_features`, in order.
 TABLE_FEATURES = (
@@ -36,16 +37,6 @@ def _filled(x: np.ndarray, fill: float) -> np.ndarray:
 def _median(x: np.ndarray, default: float) -> float:
     x = x[np.isfinite(x)]
     return float(np.median(x)) if x.size else default
-
-
-def _local_mean(x: np.ndarray, half: int = LOCAL_HALF) -> np.ndarray:
-    # Mean of the 2*half+1 values centred on each one, the ends held.
-    if x.size == 0:
-        return x
-    pad = np.concatenate([np.full(half, x[0]), x, np.full(half, x[-1])])
-    c = np.concatenate([[0.0], np.cumsum(pad)])
-    k = 2 * half + 1
-    return (c[k:] - c[:-k]) / k
 
 
 def table_features(beats: Beats) -> np.ndarray:
@@ -74,7 +65,7 @@ def table_features(beats: Beats) -> np.ndarray:
     rr_prev, rr_next = cols["rr_prev_ms"], cols["rr_next_ms"]
     rr_med = _median(np.concatenate([rr_prev, rr_next]), 1000.0)
     rr_prev, rr_next = _filled(rr_prev, rr_med), _filled(rr_next, rr_med)
-    local = _local_mean(rr_prev)
+    local = moving_mean(rr_prev, LOCAL_HALF)
     qrs = _filled(cols["qrs_ms"], _median(cols["qrs_ms"], 100.0))
     amp = _filled(beats.r_amp_mv, _median(beats.r_amp_mv, 1.0))
     lat = _filled(cols["r_latency_ms"], _median(cols["r_latency_ms"], 40.0))
@@ -83,12 +74,13 @@ def table_features(beats: Beats) -> np.ndarray:
     pr = beats.pr_ms
     rt = beats.span_ms(beats.r_peak, beats.t_peak)
     qrs_med = float(np.median(qrs)) if n else 100.0
+    amp_local = moving_mean(amp, LOCAL_HALF)
     out = np.column_stack([
         rr_prev / local, rr_next / local, rr_prev / rr_next, local / 1000.0,
         rr_prev / rr_med, rr_next / rr_med,
-        qrs, qrs - qrs_med, qrs / np.maximum(_local_mean(qrs), 1.0),
-        amp / scale, np.abs(amp) / scale, amp / np.where(np.abs(_local_mean(amp)) > 1e-3,
-                                                         _local_mean(amp), 1e-3),
+        qrs, qrs - qrs_med, qrs / np.maximum(moving_mean(qrs, LOCAL_HALF), 1.0),
+        amp / scale, np.abs(amp) / scale,
+        amp / np.where(np.abs(amp_local) > 1e-3, amp_local, 1e-3),
         lat, lat - (float(np.median(lat)) if n else 0.0),
         beats.p_peak >= 0, _filled(pr - _median(pr, 0.0), 0.0),
         _filled(rt - _median(rt, 0.0), 0.0), np.isfinite(rt),

@@ -47,6 +47,7 @@ def classify(
     from ecgtool import batch
     from ecgtool.cli._write import (beats_header, beats_rows, counting_beats, run_and_write,
                                     summary, write_detected, writing_annotations)
+    from ecgtool.ml.classify import table_head
     from ecgtool.ml.model_io import load_model
     from ecgtool.pipeline import classify_job, table_sources
 
@@ -57,9 +58,7 @@ def classify(
     c.check_folder(annotations)
     clf = load_model(model)  # a bad model fails here, once, before any work
     if any(s.kind == "beats_csv" for s in srcs):
-        if clf.table is None:
-            raise c.EcgToolError("this model cannot label a beats table (no table.msgpack); "
-                                 "give classify the signal", clf.path)
+        table_head(clf)  # a model without one fails here, once
         c.warn(TABLE_ONLY)
     stdin = any(s.path == "-" for s in srcs)
     counted = []

@@ -137,6 +137,17 @@ def classify_beats(ecg: np.ndarray, fs: float, r_peaks: np.ndarray,
     return BeatLabels(aami=aami, proba=proba, symbol=symbol)
 
 
+def table_head(model: Classifier | str | None = None):
+    """The beats-table head of a classifier; an error when it has none."""
+    from ecgtool.errors import EcgToolError
+
+    clf = model if isinstance(model, Classifier) else load_model(model)
+    if clf.table is None:
+        raise EcgToolError("this model cannot label a beats table (no table.msgpack); "
+                           "give classify the signal", clf.path)
+    return clf.table
+
+
 def classify_table(beats: Beats, model: Classifier | str | None = None) -> BeatLabels:
     """AAMI class and class probabilities of beats known only from their
     table (no waveform): the model's beats-table head
@@ -153,15 +164,9 @@ def classify_table(beats: Beats, model: Classifier | str | None = None) -> BeatL
     (True, 5)
     """
     from ecgtool.beats.features import table_features
-    from ecgtool.errors import EcgToolError
 
-    clf = model if isinstance(model, Classifier) else load_model(model)
-    if clf.table is None:
-        raise EcgToolError("this model cannot label a beats table (no table.msgpack); "
-                           "give classify the signal", clf.path)
-    proba = clf.table.proba(table_features(beats))
-    return BeatLabels(aami=np.array(AAMI_CLASSES)[proba.argmax(axis=1)]
-                      if len(beats) else np.zeros(0, "<U1"), proba=proba)
+    proba = table_head(model).proba(table_features(beats))
+    return BeatLabels(aami=np.array(AAMI_CLASSES)[proba.argmax(axis=1)], proba=proba)
 
 
 def dominant_beats(windows: BeatWindows, irregular: np.ndarray | None = None) -> np.ndarray:

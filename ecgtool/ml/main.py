@@ -73,17 +73,12 @@ def train_model(records: list[Record], out: str | os.PathLike, config: TrainConf
     card = {"training_records": train_names, "validation_records": val_names,
             "sources": sorted({r.source for r in records}), **res.card(),
             "symbol_head": symbol_card(head), **(extra_card or {})}
-    table = fit_table(records_named(records, train_names), config.seed)
+    table = fit_table([r for r in records if r.name in set(train_names)], config.seed)
     card["table_head"] = table_card(table)
     save_model(out, res.params, card)
     save_symbol_head(out, head)
     save_table_head(out, table)
     return res
-
-
-def records_named(records: list[Record], names) -> list[Record]:
-    keep = set(names)
-    return [r for r in records if r.name in keep]
 
 
 def table_rows(rec: Record):
