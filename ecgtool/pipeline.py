@@ -130,30 +130,30 @@ def classify_job(src: Source, opts: ReadOptions, model: str | None = None,
 def classify_table_job(src: Source, model: str | None = None) -> Detected:
     """The beats of one record of a beats table, labelled from the table alone
     (:func:`ecgtool.ml.classify.classify_table`: no waveform)."""
-    from ecgtool.io.beatfiles import read_beats_table, read_text
+    from ecgtool.io.beatfiles import beats_table_records
     from ecgtool.ml.classify import classify_table
 
-    bt = next(b for b in read_beats_table(read_text(src.path), src.path) if b.name == src.key)
+    bt = beats_table_records(src.path)[src.key]
     if bt.beats is None:
         raise EcgToolError("the beats table's r_peak column is missing, not numeric, or does "
                            "not agree with time_s: give the table ecgtool detect writes, or "
                            "the signal", src.path)
-    bt.beats.labels = classify_table(bt.beats, model)
-    return Detected(None, bt.beats, bt.name)
+    # A labelled copy: the parsed table stays as read for the other records' jobs.
+    return Detected(None, replace(bt.beats, labels=classify_table(bt.beats, model)), bt.name)
 
 
 def table_sources(srcs: list[Source]) -> list[Source]:
     """``srcs`` with each CSV (or stdin) that holds a beats table replaced by
     one ``beats_csv`` source per record in it."""
-    from ecgtool.io.beatfiles import is_beats_table, read_beats_table, read_text
+    from ecgtool.io.beatfiles import beats_table_records, is_beats_table, read_text
 
     out = []
     for src in srcs:
         if src.kind in ("csv", "stdin") and is_beats_table(read_text(src.path)):
-            found = read_beats_table(read_text(src.path), src.path)
-            if not found:
+            names = list(beats_table_records(src.path))
+            if not names:
                 raise EcgToolError("the beats table holds no beats", src.path)
-            out += [Source("beats_csv", src.path, b.name, b.name) for b in found]
+            out += [Source("beats_csv", src.path, name, name) for name in names]
         else:
             out.append(src)
     return out
@@ -317,9 +317,9 @@ def analyse_job(src: Source, opts: ReadOptions, model: str | None = None,
         return Analysis(src.name, bt.duration_s, bt.times_s, bt.labels, None, ep, [],
                         fs=bt.fs)
     if src.kind == "beats_csv":
-        from ecgtool.io.beatfiles import read_beats_table, read_text
+        from ecgtool.io.beatfiles import beats_table_records
 
-        bt = next(b for b in read_beats_table(read_text(src.path), src.path) if b.name == src.key)
+        bt = beats_table_records(src.path)[src.key]
         ep = find_rhythms(bt.times_s, bt.labels, bt.proba, None, settings,
                           bt.beats.pr_ms if bt.beats is not None else None)
         return Analysis(src.name, bt.duration_s, bt.times_s, bt.labels, bt.proba, ep, [],
