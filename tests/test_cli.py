@@ -360,6 +360,28 @@ def test_rhythm_writes_episodes_as_wfdb_rhythm_changes(tmp_path):
     assert r.exit_code == 1 and "no sampling rate" in r.output
 
 
+def test_rhythm_reads_beat_times_without_sample_positions(tmp_path):
+    # Archives keep beat times alone: a table of record,time_s,aami (or a lone
+    # time_s column) is a beats table, not a signal, and gives the episodes
+    # the full table gives.
+    beats = tmp_path / "b.csv"
+    assert run("classify", "sample:208", "--out", beats, "-q").exit_code == 0
+    rows = list(csv.DictReader(io.StringIO(beats.read_text())))
+    full = run("rhythm", beats, "--out", "-", "-q")
+    assert full.exit_code == 0, full.output
+    short = tmp_path / "times.csv"
+    short.write_text("record,time_s,aami\n" + "".join(
+        f"{r['record']},{r['time_s']},{r['aami']}\n" for r in rows))
+    r = run("rhythm", short, "--out", "-", "-q")
+    assert r.exit_code == 0, r.output
+    assert r.stdout == full.stdout and "trigeminy" in r.stdout
+    alone = tmp_path / "alone.csv"
+    alone.write_text("time_s\n" + "".join(f"{r['time_s']}\n" for r in rows))
+    r = run("rhythm", alone, "--out", "-", "-q")
+    assert r.exit_code == 0, r.output
+    assert r.stdout.splitlines()[1].startswith("alone,")
+
+
 def test_bigeminy_from_beat_times_is_not_written_as_ventricular(tmp_path):
     import wfdb
 

@@ -57,9 +57,23 @@ def read_text(path: str, keep: bool = True) -> str:
         raise EcgToolError("no such file", path) from None
 
 
+#: Columns that, beside ``time_s``, only a beats table has.
+_TABLE_ONLY = {"r_peak", "record", "aami"}
+
+
 def is_beats_header(columns: list[str]) -> bool:
-    """True for the column names of a beats table (``r_peak`` and ``time_s``)."""
-    return "time_s" in columns and "r_peak" in columns
+    """True for the column names of a beats table: ``time_s`` with ``r_peak``,
+    ``record`` or ``aami`` beside it, or alone (a list of beat times; a
+    signal needs a column besides its time).
+
+    Examples
+    --------
+    >>> is_beats_header(["record", "time_s", "aami"]), is_beats_header(["time_s"])
+    (True, True)
+    >>> is_beats_header(["time_s", "MLII"])
+    False
+    """
+    return "time_s" in columns and (bool(_TABLE_ONLY & set(columns)) or len(columns) == 1)
 
 
 def is_beats_table(text: str) -> bool:
@@ -84,9 +98,11 @@ def read_beats_table(text: str, source: str = "") -> list[BeatTimes]:
     if not rows:
         return []
     out: dict[str, list] = {}
+    # A table without a record column is one record, named after its file.
+    unnamed = Path(source).stem if source and source != "-" else "stdin"
     for i, row in enumerate(rows):
         try:
-            out.setdefault(row.get("record") or "stdin", []).append(row)
+            out.setdefault(row.get("record") or unnamed, []).append(row)
             float(row["time_s"])
         except (KeyError, ValueError, TypeError):
             raise EcgToolError(f"beats table line {i + 2}: no valid time_s", source) from None
