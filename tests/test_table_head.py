@@ -37,7 +37,7 @@ def test_head_learns_round_trips_and_never_predicts_an_untrained_class():
     f = rng.normal(size=(2000, len(TABLE_FEATURES))).astype(np.float32)
     lab = np.where(f[:, 0] < -1.0, "V", np.where(f[:, 1] > 1.2, "S", "N"))
     lab[:50] = ""  # unmatched detections: left out
-    head = fit_table_head(f, lab, steps=400)
+    head = fit_table_head(f, lab)
     p = head.proba(f)
     np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-6)
     pred = np.array(AAMI_CLASSES)[p.argmax(axis=1)]

@@ -73,7 +73,7 @@ def train_model(records: list[Record], out: str | os.PathLike, config: TrainConf
     card = {"training_records": train_names, "validation_records": val_names,
             "sources": sorted({r.source for r in records}), **res.card(),
             "symbol_head": symbol_card(head), **(extra_card or {})}
-    table = fit_table([r for r in records if r.name in set(train_names)], config.seed)
+    table = fit_table([r for r in records if r.name in set(train_names)])
     card["table_head"] = table_card(table)
     save_model(out, res.params, card)
     save_symbol_head(out, head)
@@ -101,7 +101,7 @@ def table_rows(rec: Record):
     return beats, table_features(beats), lab
 
 
-def fit_table(records: list[Record], seed: int = 0):
+def fit_table(records: list[Record]):
     """The beats-table head (:mod:`ecgtool.ml.table_head`) fitted on the
     detected beats of annotated ``records``."""
     from ecgtool.ml.table_head import fit_table_head
@@ -110,7 +110,7 @@ def fit_table(records: list[Record], seed: int = 0):
     if not rows:
         raise EcgToolError("no training records")
     return fit_table_head(np.concatenate([f for f, _ in rows]),
-                          np.concatenate([lab for _, lab in rows]), seed)
+                          np.concatenate([lab for _, lab in rows]))
 
 
 def table_card(head) -> dict:
