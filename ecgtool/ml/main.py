@@ -11,9 +11,7 @@ from ecgtool.errors import EcgToolError
 from ecgtool.evaluate import PACED_RECORDS
 from ecgtool.io.records import Record
 from ecgtool.ml.input_pipeline import BeatDataset, reference_dataset, split_records
-from ecgtool.ml.model_io import save_model
-from ecgtool.ml.symbols import save_symbol_head
-from ecgtool.ml.table_head import save_table_head
+from ecgtool.ml.model_io import save_head, save_model
 from ecgtool.ml.train import TrainConfig, TrainResult, train_and_evaluate
 
 #: de Chazal's inter-patient split of MIT-BIH (training half DS1, test half DS2).
@@ -76,8 +74,8 @@ def train_model(records: list[Record], out: str | os.PathLike, config: TrainConf
     table = fit_table([r for r in records if r.name in set(train_names)])
     card["table_head"] = table_card(table)
     save_model(out, res.params, card)
-    save_symbol_head(out, head)
-    save_table_head(out, table)
+    save_head(out, head)
+    save_head(out, table)
     return res
 
 
@@ -314,7 +312,7 @@ def adapt_model(source: list[Record], target: list[Record], out, init=None,
     head = fit_symbols(res.params, model_config, src)
     card["symbol_head"] = symbol_card(head)
     save_model(out, res.params, card)
-    save_symbol_head(out, head)
+    save_head(out, head)
     if clf.table is not None:  # it reads no waveform: adaptation leaves it as it was
-        save_table_head(out, clf.table)
+        save_head(out, clf.table)
     return card["adaptation"]

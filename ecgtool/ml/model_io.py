@@ -21,8 +21,8 @@ import numpy as np
 from ecgtool.beats.table import AAMI_CLASSES
 from ecgtool.beats.windows import AFTER, BEFORE, MODEL_FS, RR_FEATURES, WINDOW
 from ecgtool.errors import EcgToolError
-from ecgtool.ml.symbols import SYMBOL_FILE, SymbolHead, load_symbol_head
-from ecgtool.ml.table_head import TABLE_FILE, TableHead, load_table_head
+from ecgtool.ml.symbols import SYMBOL_FILE, SymbolHead
+from ecgtool.ml.table_head import TABLE_FILE, TableHead
 
 PARAMS_FILE = "params.msgpack"
 CARD_FILE = "model.json"
@@ -126,15 +126,28 @@ def _load(path: str, stamp: tuple) -> Classifier:
     if not shapes_ok:
         raise EcgToolError("model parameters do not fit the architecture in the card", path)
     clf.params = params
-    try:
-        clf.symbols = load_symbol_head(d)
-    except Exception as exc:
-        raise EcgToolError(f"symbol head is corrupt ({type(exc).__name__})", path) from None
-    try:
-        clf.table = load_table_head(d)
-    except Exception as exc:
-        raise EcgToolError(f"beats-table head is corrupt ({type(exc).__name__})", path) from None
+    clf.symbols = _load_head(d / SYMBOL_FILE, SymbolHead, "symbol head", path)
+    clf.table = _load_head(d / TABLE_FILE, TableHead, "beats-table head", path)
     return clf
+
+
+def save_head(directory: str | os.PathLike, head: SymbolHead | TableHead) -> None:
+    """Write a head beside a model's parameters (atomically), under its file name."""
+    from ecgtool.io.store import atomic_path
+
+    name = SYMBOL_FILE if isinstance(head, SymbolHead) else TABLE_FILE
+    with atomic_path(Path(directory) / name) as tmp:
+        tmp.write_bytes(head.to_bytes())
+
+
+def _load_head(f: Path, cls, what: str, path: str):
+    # A model directory without the head is an older or smaller model: None.
+    if not f.is_file():
+        return None
+    try:
+        return cls.from_bytes(f.read_bytes())
+    except Exception as exc:
+        raise EcgToolError(f"{what} is corrupt ({type(exc).__name__})", path) from None
 
 
 def load_model(directory: str | os.PathLike | None = None) -> Classifier:

@@ -23,7 +23,6 @@ and it trains in seconds. It is stored beside the classifier as
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -184,16 +183,3 @@ def fit_symbol_head(features: np.ndarray, symbols: np.ndarray, records: np.ndarr
     return SymbolHead(kernel.astype(np.float64), bias.astype(np.float64), counts, support)
 
 
-def save_symbol_head(directory: str | Path, head: SymbolHead) -> None:
-    from ecgtool.io.store import atomic_path
-
-    with atomic_path(Path(directory) / SYMBOL_FILE) as tmp:
-        tmp.write_bytes(head.to_bytes())
-
-
-def load_symbol_head(directory: str | Path) -> SymbolHead | None:
-    """The head stored in a model directory, or None (older models)."""
-    f = Path(directory) / SYMBOL_FILE
-    if not f.is_file():
-        return None
-    return SymbolHead.from_bytes(f.read_bytes())

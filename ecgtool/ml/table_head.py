@@ -16,7 +16,6 @@ without it cannot label a beats table.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -168,16 +167,3 @@ def fit_table_head(features: np.ndarray, aami: np.ndarray, iterations: int = 200
     return TableHead([(kernel, bias)], mean, scale, counts)
 
 
-def save_table_head(directory: str | Path, head: TableHead) -> None:
-    from ecgtool.io.store import atomic_path
-
-    with atomic_path(Path(directory) / TABLE_FILE) as tmp:
-        tmp.write_bytes(head.to_bytes())
-
-
-def load_table_head(directory: str | Path) -> TableHead | None:
-    """The head stored in a model directory, or None (a model without one)."""
-    f = Path(directory) / TABLE_FILE
-    if not f.is_file():
-        return None
-    return TableHead.from_bytes(f.read_bytes())
