@@ -302,7 +302,7 @@ def diagnose(name: str, duration_s: float, times_s: np.ndarray, labels: np.ndarr
             pct_k = 100.0 * k / n if n else 0.0
             if k and (k / hours >= per_h or pct_k >= pct):
                 first = t[hits][0]
-                findings.append(Finding(code, f"{what} burden {pct_k:.1f}% ({k} beats, "
+                findings.append(Finding(code, f"{what} burden {pct_k:.1f}% ({k} beat{'s' * (k != 1)}, "
                                         f"{k / hours:.0f}/h)", float(first), float(first)))
     af_s = af.duration("af")
     af_long = float(np.max(af.end_s - af.start_s)) if len(af) else 0.0
