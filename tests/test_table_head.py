@@ -138,3 +138,9 @@ def test_bad_beats_tables_get_one_line_errors():
             res = run(app, cmd, input=table)
             assert res.exit_code == 1 and res.stdout == "", (cmd, res.output)
             assert message in res.stderr and "Traceback" not in res.stderr, res.stderr
+    # Beat times float() reads but no beat has: not a number, infinite, negative.
+    for bad in ("nan", "inf", "-3"):
+        for cmd in (["rhythm", "-"], ["diagnose", "-"], ["classify", "-"]):
+            res = run(app, cmd, input=f"time_s\n0.5\n{bad}\n1.5\n")
+            assert res.exit_code == 1 and res.stdout == "", (cmd, res.output)
+            assert f"line 3: time_s '{bad}' is not a time" in res.stderr, res.stderr

@@ -103,9 +103,13 @@ def read_beats_table(text: str, source: str = "") -> list[BeatTimes]:
     for i, row in enumerate(rows):
         try:
             out.setdefault(row.get("record") or unnamed, []).append(row)
-            float(row["time_s"])
+            t = float(row["time_s"])
         except (KeyError, ValueError, TypeError):
             raise EcgToolError(f"beats table line {i + 2}: no valid time_s", source) from None
+        # float() reads "nan", "inf" and "-3" too: none is a beat's time.
+        if not (np.isfinite(t) and t >= 0):
+            raise EcgToolError(f"beats table line {i + 2}: time_s {row['time_s'].strip()!r} is "
+                               "not a time in seconds from the record start", source)
     result = []
     has_peaks = "r_peak" in rows[0]
     has_labels = "aami" in rows[0]
