@@ -74,6 +74,16 @@ def test_nan_runs_are_interpolated_and_masked(rec119):
     assert np.isin(outside, got).mean() > 0.99
 
 
+def test_one_absurd_sample_costs_no_beats_elsewhere(rec119):
+    # A corrupt float (1e300 mV) squared to inf in the filters and took 85 %
+    # of 119's beats; now it is a one-sample gap, like a NaN.
+    x = rec119.signal.copy()
+    base = detect_r_peaks(x, 360.0)
+    x[100000] = 1e300
+    got = detect_r_peaks(x, 360.0)
+    assert np.array_equal(got, base)
+
+
 def test_all_nan_is_flat():
     with pytest.warns(EcgToolWarning):
         assert detect_r_peaks(np.full(5000, np.nan), 250.0).size == 0

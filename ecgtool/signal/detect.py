@@ -169,8 +169,16 @@ def validate_fs(fs: float) -> float:
     return fs
 
 
+#: Samples beyond this magnitude are no signal (a corrupt value in a float
+#: file): 1e10 is above any ECG in mV and any raw 32-bit ADC count, and the
+#: filters square the signal, so that 1e300 became inf and wiped out the
+#: beats of the whole record.
+MAX_ABS_SAMPLE = 1e10
+
+
 def fill_nans(ecg: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-    """Interpolate NaN/inf runs linearly; return the signal and a mask of them.
+    """Interpolate runs of NaN, inf or absurd values (beyond
+    :data:`MAX_ABS_SAMPLE`) linearly; return the signal and a mask of them.
 
     Ends are held at the nearest finite value. An all-NaN signal comes back
     as zeros. The mask is None when every value is finite (then the input is
@@ -178,14 +186,14 @@ def fill_nans(ecg: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
 
     Examples
     --------
-    >>> x, bad = fill_nans(np.array([0.0, np.nan, 2.0]))
+    >>> x, bad = fill_nans(np.array([0.0, np.nan, 2.0, 1e300, 4.0]))
     >>> x.tolist(), bad.tolist()
-    ([0.0, 1.0, 2.0], [False, True, False])
+    ([0.0, 1.0, 2.0, 3.0, 4.0], [False, True, False, True, False])
     """
     x = np.ascontiguousarray(ecg, dtype=np.float64)
-    if np.isfinite(x.sum()):
+    if np.isfinite(x.sum()) and (x.size == 0 or np.abs(x).max() <= MAX_ABS_SAMPLE):
         return x, None
-    bad = ~np.isfinite(x)
+    bad = ~(np.abs(x) <= MAX_ABS_SAMPLE)
     x = x.copy()
     good = np.flatnonzero(~bad)
     if good.size == 0:
