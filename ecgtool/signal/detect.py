@@ -191,9 +191,15 @@ def fill_nans(ecg: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     ([0.0, 1.0, 2.0, 3.0, 4.0], [False, True, False, True, False])
     """
     x = np.ascontiguousarray(ecg, dtype=np.float64)
-    if np.isfinite(x.sum()) and (x.size == 0 or np.abs(x).max() <= MAX_ABS_SAMPLE):
+    # One pass for the usual case: NaN fails the comparison, and a sum of
+    # squares within the bound squared has every value within the bound.
+    with np.errstate(over="ignore", invalid="ignore"):
+        usual = float(np.dot(x, x)) <= MAX_ABS_SAMPLE ** 2
+    if usual:
         return x, None
     bad = ~(np.abs(x) <= MAX_ABS_SAMPLE)
+    if not bad.any():
+        return x, None
     x = x.copy()
     good = np.flatnonzero(~bad)
     if good.size == 0:
