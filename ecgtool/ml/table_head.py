@@ -21,6 +21,7 @@ import numpy as np
 
 from ecgtool.beats.features import TABLE_FEATURES
 from ecgtool.beats.table import AAMI_CLASSES
+from ecgtool.errors import EcgToolError
 
 TABLE_FILE = "table.msgpack"
 
@@ -164,6 +165,8 @@ def fit_table_head(features: np.ndarray, aami: np.ndarray, iterations: int = 200
         p = solve(jnp.asarray((x - mean) / scale, jnp.float32), jnp.asarray(y),
                   jnp.asarray(w, jnp.float32))
         kernel, bias = np.asarray(p["kernel"], np.float64), np.asarray(p["bias"], np.float64)
+        if not (np.isfinite(kernel).all() and np.isfinite(bias).all()):
+            raise EcgToolError("the beats-table head's fit diverged (non-finite weights)")
     return TableHead([(kernel, bias)], mean, scale, counts)
 
 
