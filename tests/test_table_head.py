@@ -30,6 +30,12 @@ def test_features_are_finite_for_every_beat_and_relative_to_the_record():
     np.testing.assert_allclose(g, f, rtol=1e-5, atol=1e-3)
     assert table_features(Beats(fs=250.0, r_peak=np.zeros(0, int))).shape == (0, len(f[0]))
     assert np.isfinite(table_features(Beats(fs=250.0, r_peak=np.array([100])))).all()
+    # Irregularity: low amid regular beats, high amid random intervals.
+    rng = np.random.default_rng(1)
+    irregular = np.cumsum(rng.uniform(150, 400, 60)).astype(int)
+    h = table_features(Beats(fs=300.0, r_peak=np.r_[r[:30], r[29] + irregular]))
+    k = TABLE_FEATURES.index("rr_irregularity")
+    assert h[:15, k].max() < 0.03 < 0.1 < h[-30:, k].min()
 
 
 def test_head_learns_round_trips_and_never_predicts_an_untrained_class():
@@ -66,7 +72,7 @@ def test_shipped_head_finds_ventricular_beats_in_208(rec208):
     assert se > 0.8 and ppv > 0.8, (se, ppv)
 
 
-def test_a_model_without_table_head_says_so(tmp_path):
+def test_a_model_without_table_head_says_so(tmp_path, monkeypatch):
     import shutil
 
     from typer.testing import CliRunner
@@ -87,6 +93,17 @@ def test_a_model_without_table_head_says_so(tmp_path):
     (old / "table.msgpack").write_bytes(b"\x01junk")
     with pytest.raises(EcgToolError, match="beats-table head is corrupt"):
         load_model(old)
+    # A head fitted on an earlier version's measures leaves the network usable.
+    import ecgtool.ml.table_head as th
+
+    stale = TableHead([(np.zeros((3, 5)), np.zeros(5))], np.zeros(3), np.ones(3), np.ones(5))
+    monkeypatch.setattr(th, "TABLE_FEATURES", TABLE_FEATURES[:3])
+    (old / "table.msgpack").write_bytes(stale.to_bytes())
+    monkeypatch.undo()
+    clf = load_model(old)
+    assert clf.table is None and clf.params is not None
+    with pytest.raises(EcgToolError, match="fitted by an earlier version: retrain"):
+        classify_table(Beats(fs=360.0, r_peak=np.arange(5) * 300), clf)
 
 
 def test_the_whole_pipeline_chains_through_stdin_and_stdout(tmp_path):

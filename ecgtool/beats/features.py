@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from ecgtool.beats.table import Beats
+from ecgtool.rr import af_score
 from ecgtool.signal.filters import moving_mean
 
 #: Column names of :func:`table_features`, in order.
@@ -22,11 +23,15 @@ TABLE_FEATURES = (
     "rr_prev_local", "rr_next_local", "rr_prev_next", "rr_local_s", "rr_prev_record",
     "rr_next_record", "qrs_ms", "qrs_ms_record", "qrs_local", "amp_record", "abs_amp_record",
     "amp_local", "r_latency_ms", "r_latency_record", "p_found", "pr_record_ms",
-    "rt_record_ms", "t_found", "polarity_flipped",
+    "rt_record_ms", "t_found", "polarity_flipped", "rr_irregularity",
 )
 
 #: Beats each side of a beat in its local means.
 LOCAL_HALF = 10
+
+#: R-R intervals in the irregularity score, as in the rhythm analysis'
+#: windows (:class:`ecgtool.rhythm.RhythmSettings`).
+IRREGULARITY_WINDOW = 30
 
 
 def _filled(x: np.ndarray, fill: float) -> np.ndarray:
@@ -47,8 +52,9 @@ def table_features(beats: Beats) -> np.ndarray:
     are given with their difference from (or ratio to) the record's median;
     PR (P onset to QRS onset) and RT (R peak to T peak) as differences from
     the record's median, 0 where the point was not found, with a flag saying
-    whether it was. Missing values take the record's median, so that the
-    first and last beats (one R-R interval each) still get a row.
+    whether it was; last, the irregularity of the R-R intervals around the
+    beat. Missing values take the record's median, so that the first and
+    last beats (one R-R interval each) still get a row.
 
     Examples
     --------
@@ -64,7 +70,14 @@ def table_features(beats: Beats) -> np.ndarray:
     cols = beats.columns()
     rr_prev, rr_next = cols["rr_prev_ms"], cols["rr_next_ms"]
     rr_med = _median(np.concatenate([rr_prev, rr_next]), 1000.0)
+    # The irregularity of the rhythm around each beat (:func:`ecgtool.rr.af_score`):
+    # an early beat amid irregular intervals is AF conducted, not a premature
+    # beat (without it, most normal beats called S were in AF).
     rr_prev, rr_next = _filled(rr_prev, rr_med), _filled(rr_next, rr_med)
+    irregular = np.zeros(n)
+    if n > 1:
+        s = af_score(rr_prev[1:], np.ones(n - 1, bool), IRREGULARITY_WINDOW)
+        irregular = np.concatenate([s[:1], s])
     local = moving_mean(rr_prev, LOCAL_HALF)
     qrs = _filled(cols["qrs_ms"], _median(cols["qrs_ms"], 100.0))
     amp = _filled(beats.r_amp_mv, _median(beats.r_amp_mv, 1.0))
@@ -84,6 +97,6 @@ def table_features(beats: Beats) -> np.ndarray:
         lat, lat - (float(np.median(lat)) if n else 0.0),
         beats.p_peak >= 0, _filled(pr - _median(pr, 0.0), 0.0),
         _filled(rt - _median(rt, 0.0), 0.0), np.isfinite(rt),
-        np.sign(amp) != np.sign(amp_med),
+        np.sign(amp) != np.sign(amp_med), irregular,
     ]) if n else np.zeros((0, len(TABLE_FEATURES)))
     return out.astype(np.float32)

@@ -143,7 +143,8 @@ def table_head(model: Classifier | str | None = None):
 
     clf = model if isinstance(model, Classifier) else load_model(model)
     if clf.table is None:
-        raise EcgToolError("this model cannot label a beats table (no table.msgpack); "
+        raise EcgToolError("this model cannot label a beats table (no table.msgpack, or one "
+                           "fitted by an earlier version: retrain it with ecgtool train); "
                            "give classify the signal", clf.path)
     return clf.table
 

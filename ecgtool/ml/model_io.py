@@ -22,7 +22,7 @@ from ecgtool.beats.table import AAMI_CLASSES
 from ecgtool.beats.windows import AFTER, BEFORE, MODEL_FS, RR_FEATURES, WINDOW
 from ecgtool.errors import EcgToolError
 from ecgtool.ml.symbols import SYMBOL_FILE, SymbolHead
-from ecgtool.ml.table_head import TABLE_FILE, TableHead
+from ecgtool.ml.table_head import TABLE_FILE, StaleHead, TableHead
 
 PARAMS_FILE = "params.msgpack"
 CARD_FILE = "model.json"
@@ -146,6 +146,10 @@ def _load_head(f: Path, cls, what: str, path: str):
         return None
     try:
         return cls.from_bytes(f.read_bytes())
+    except StaleHead:
+        # Fitted on the measures of an earlier version: the network still
+        # serves; labelling a beats table needs a model trained anew.
+        return None
     except Exception as exc:
         raise EcgToolError(f"{what} is corrupt ({type(exc).__name__})", path) from None
 

@@ -25,6 +25,10 @@ from ecgtool.errors import EcgToolError
 
 TABLE_FILE = "table.msgpack"
 
+
+class StaleHead(ValueError):
+    """A stored head fitted on other measures than this version computes."""
+
 @dataclass
 class TableHead:
     """A linear map (or, in general, dense layers with ReLU between them) from
@@ -86,7 +90,7 @@ class TableHead:
         d = serialization.msgpack_restore(raw)
         if d.get("features") != ",".join(TABLE_FEATURES) or d.get("classes") != "".join(
                 AAMI_CLASSES):
-            raise ValueError("beats-table head was trained on other features or classes")
+            raise StaleHead("beats-table head was trained on other features or classes")
         layers = [(np.asarray(d["layers"][str(i)]["kernel"], np.float64),
                    np.asarray(d["layers"][str(i)]["bias"], np.float64))
                   for i in range(len(d["layers"]))]
