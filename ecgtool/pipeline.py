@@ -238,8 +238,8 @@ def rhythm_annotations(a: Analysis) -> tuple:
     from ecgtool.rhythm import WFDB_RHYTHM
 
     if a.fs is None:
-        raise EcgToolError("no sampling rate to place annotations (the beats table's "
-                           "r_peak and time_s do not agree on one)", a.name)
+        raise EcgToolError("no sampling rate to place annotations (a beats table gives one "
+                           "by an r_peak column that agrees with its time_s)", a.name)
     beats = a.beats.r_peak if a.beats is not None else np.round(a.times_s * a.fs)
     ep = a.episodes
     starts = np.round(np.asarray(ep.start_s) * a.fs)
