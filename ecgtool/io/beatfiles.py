@@ -98,11 +98,11 @@ def read_beats_table(text: str, source: str = "") -> list[BeatTimes]:
     if not rows:
         return []
     out: dict[str, list] = {}
+    times: dict[str, list[float]] = {}
     # A table without a record column is one record, named after its file.
     unnamed = Path(source).stem if source and source != "-" else "stdin"
     for i, row in enumerate(rows):
         try:
-            out.setdefault(row.get("record") or unnamed, []).append(row)
             t = float(row["time_s"])
         except (KeyError, ValueError, TypeError):
             raise EcgToolError(f"beats table line {i + 2}: no valid time_s", source) from None
@@ -110,12 +110,15 @@ def read_beats_table(text: str, source: str = "") -> list[BeatTimes]:
         if not (np.isfinite(t) and t >= 0):
             raise EcgToolError(f"beats table line {i + 2}: time_s {row['time_s'].strip()!r} is "
                                "not a time in seconds from the record start", source)
+        name = row.get("record") or unnamed
+        out.setdefault(name, []).append(row)
+        times.setdefault(name, []).append(t)
     result = []
     has_peaks = "r_peak" in rows[0]
     has_labels = "aami" in rows[0]
     has_proba = all(f"p_{c}" in rows[0] for c in AAMI_CLASSES)
     for name, rs in out.items():
-        t = np.array([float(r["time_s"]) for r in rs])
+        t = np.array(times[name])
         labels = np.array([r["aami"] for r in rs], dtype="<U1") if has_labels else None
         proba = (np.array([[float(r[f"p_{c}"]) for c in AAMI_CLASSES] for r in rs])
                  if has_proba else None)
