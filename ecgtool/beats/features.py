@@ -70,10 +70,10 @@ def table_features(beats: Beats) -> np.ndarray:
     cols = beats.columns()
     rr_prev, rr_next = cols["rr_prev_ms"], cols["rr_next_ms"]
     rr_med = _median(np.concatenate([rr_prev, rr_next]), 1000.0)
+    rr_prev, rr_next = _filled(rr_prev, rr_med), _filled(rr_next, rr_med)
     # The irregularity of the rhythm around each beat (:func:`ecgtool.rr.af_score`):
     # an early beat amid irregular intervals is AF conducted, not a premature
     # beat (without it, most normal beats called S were in AF).
-    rr_prev, rr_next = _filled(rr_prev, rr_med), _filled(rr_next, rr_med)
     irregular = np.zeros(n)
     if n > 1:
         s = af_score(rr_prev[1:], np.ones(n - 1, bool), IRREGULARITY_WINDOW)
