@@ -96,7 +96,7 @@ def test_a_model_without_table_head_says_so(tmp_path, monkeypatch):
     # A head fitted on an earlier version's measures leaves the network usable.
     import ecgtool.ml.table_head as th
 
-    stale = TableHead([(np.zeros((3, 5)), np.zeros(5))], np.zeros(3), np.ones(3), np.ones(5))
+    stale = TableHead(np.zeros((3, 5)), np.zeros(5), np.zeros(3), np.ones(3), np.ones(5))
     monkeypatch.setattr(th, "TABLE_FEATURES", TABLE_FEATURES[:3])
     (old / "table.msgpack").write_bytes(stale.to_bytes())
     monkeypatch.undo()

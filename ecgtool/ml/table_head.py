@@ -29,24 +29,26 @@ TABLE_FILE = "table.msgpack"
 class StaleHead(ValueError):
     """A stored head fitted on other measures than this version computes."""
 
+
 @dataclass
 class TableHead:
-    """A linear map (or, in general, dense layers with ReLU between them) from
-    :data:`~ecgtool.beats.features.TABLE_FEATURES` to class scores over
-    :data:`~ecgtool.beats.table.AAMI_CLASSES`.
+    """Linear class scores over :data:`~ecgtool.beats.table.AAMI_CLASSES`
+    from :data:`~ecgtool.beats.features.TABLE_FEATURES` (the regression
+    :func:`fit_table_head` fits).
 
     Attributes
     ----------
-    layers : list of (kernel, bias)
-        Dense layers (one: :func:`fit_table_head`'s regression), ReLU between
-        them; inputs already standardised.
+    kernel, bias : numpy.ndarray
+        ``(n_features, n_classes)`` weights and ``(n_classes,)`` bias, on
+        standardised inputs.
     mean, scale : numpy.ndarray
         Feature standardisation learnt on the training beats.
     counts : numpy.ndarray
         Training beats per class (a class without any is never predicted).
     """
 
-    layers: list
+    kernel: np.ndarray
+    bias: np.ndarray
     mean: np.ndarray
     scale: np.ndarray
     counts: np.ndarray
@@ -56,17 +58,13 @@ class TableHead:
 
         Examples
         --------
-        >>> eye = [(np.eye(19, 5), np.zeros(5))]
-        >>> h = TableHead(eye, np.zeros(19), np.ones(19), np.ones(5))
+        >>> h = TableHead(np.eye(19, 5), np.zeros(5), np.zeros(19), np.ones(19), np.ones(5))
         >>> h.proba(np.zeros((1, 19))).round(2).tolist()
         [[0.2, 0.2, 0.2, 0.2, 0.2]]
         """
         x = (np.asarray(features, np.float64) - self.mean) / self.scale
-        for i, (k, b) in enumerate(self.layers):
-            # einsum's own loops, not BLAS (see ecgtool.ml.symbols).
-            x = np.einsum("ij,jk->ik", x, k) + b
-            if i < len(self.layers) - 1:
-                x = np.maximum(x, 0.0)
+        # einsum's own loops, not BLAS (see ecgtool.ml.symbols).
+        x = np.einsum("ij,jk->ik", x, self.kernel) + self.bias
         x = np.where(np.asarray(self.counts) > 0, x, -np.inf)
         x -= x.max(axis=1, keepdims=True) if x.size else 0.0
         e = np.exp(x)
@@ -76,9 +74,8 @@ class TableHead:
         from flax import serialization
 
         return serialization.msgpack_serialize({
-            "layers": {str(i): {"kernel": np.asarray(k, np.float32),
-                                "bias": np.asarray(b, np.float32)}
-                       for i, (k, b) in enumerate(self.layers)},
+            "kernel": np.asarray(self.kernel, np.float32),
+            "bias": np.asarray(self.bias, np.float32),
             "mean": np.asarray(self.mean, np.float32), "scale": np.asarray(self.scale, np.float32),
             "counts": np.asarray(self.counts, np.int64),
             "features": ",".join(TABLE_FEATURES), "classes": "".join(AAMI_CLASSES)})
@@ -91,10 +88,7 @@ class TableHead:
         if d.get("features") != ",".join(TABLE_FEATURES) or d.get("classes") != "".join(
                 AAMI_CLASSES):
             raise StaleHead("beats-table head was trained on other features or classes")
-        layers = [(np.asarray(d["layers"][str(i)]["kernel"], np.float64),
-                   np.asarray(d["layers"][str(i)]["bias"], np.float64))
-                  for i in range(len(d["layers"]))]
-        return cls(layers, np.asarray(d["mean"], np.float64), np.asarray(d["scale"], np.float64),
+        return cls(*(np.asarray(d[k], np.float64) for k in ("kernel", "bias", "mean", "scale")),
                    np.asarray(d["counts"]))
 
 
@@ -171,6 +165,6 @@ def fit_table_head(features: np.ndarray, aami: np.ndarray, iterations: int = 200
         kernel, bias = np.asarray(p["kernel"], np.float64), np.asarray(p["bias"], np.float64)
         if not (np.isfinite(kernel).all() and np.isfinite(bias).all()):
             raise EcgToolError("the beats-table head's fit diverged (non-finite weights)")
-    return TableHead([(kernel, bias)], mean, scale, counts)
+    return TableHead(kernel, bias, mean, scale, counts)
 
 
