@@ -67,7 +67,7 @@ def train_model(records: list[Record], out: str | os.PathLike, config: TrainConf
     train_ds = ds.of_records(train_names)
     res = train_and_evaluate(train_ds, ds.of_records(val_names) if val_names else None, config,
                              on_epoch)
-    head = fit_symbols(res.params, res.card()["config"], train_ds, config.seed)
+    head = fit_symbols(res.params, res.card()["config"], train_ds)
     card = {"training_records": train_names, "validation_records": val_names,
             "sources": sorted({r.source for r in records}), **res.card(),
             "symbol_head": symbol_card(head), **(extra_card or {})}
@@ -121,11 +121,11 @@ def table_card(head) -> dict:
                    "network: benchmarks/classify_table.py"}
 
 
-def fit_symbols(params: dict, model_config: dict, ds: BeatDataset, seed: int = 0):
+def fit_symbols(params: dict, model_config: dict, ds: BeatDataset):
     """The MIT-BIH symbol head of a trained classifier, fitted on ``ds``'s beats."""
     from ecgtool.ml.symbols import fit_symbol_head
 
-    return fit_symbol_head(encode(params, model_config, ds), ds.symbols, ds.records, seed)
+    return fit_symbol_head(encode(params, model_config, ds), ds.symbols, ds.records)
 
 
 def symbol_card(head) -> dict:

@@ -113,15 +113,14 @@ class SymbolHead:
 
 
 def fit_symbol_head(features: np.ndarray, symbols: np.ndarray, records: np.ndarray,
-                    seed: int = 0, steps: int = 400, learning_rate: float = 0.02,
-                    weight_decay: float = 1e-3, power: float = 0.5) -> SymbolHead:
+                    l2: float = 1e-5, power: float = 0.5, cap: float = 10.0) -> SymbolHead:
     """Multinomial logistic regression of the symbols on frozen features.
 
     ``records`` (the record of each beat) decides which symbols may be named.
-
-    Class imbalance is handled as for the classifier: the loss is weighted by
-    inverse symbol frequencies to the power ``power`` (capped at 10).
-    Full-batch Adam for ``steps`` steps, seeded, deterministic on the CPU.
+    The fit is the beats-table head's
+    (:func:`ecgtool.ml.linear.fit_softmax_regression`: L-BFGS to the minimum,
+    no seed), the loss weighted by inverse symbol frequencies to the power
+    ``power``, capped at ``cap`` (:func:`ecgtool.ml.train.class_weights`).
 
     Examples
     --------
@@ -131,55 +130,22 @@ def fit_symbol_head(features: np.ndarray, symbols: np.ndarray, records: np.ndarr
     >>> float((head.name(np.full(400, "N"), f) == sym).mean()) > 0.95
     True
     """
-    import jax
-    import jax.numpy as jnp
-    import optax
+    from ecgtool.ml.linear import fit_softmax_regression
+    from ecgtool.ml.train import class_weights
 
     idx = symbol_index(symbols)
     keep = idx >= 0
-    x = jnp.asarray(np.asarray(features, np.float32)[keep])
-    y = jnp.asarray(idx[keep])
+    y = idx[keep]
     k = len(SYMBOLS)
-    counts = np.bincount(idx[keep], minlength=k)
     # Beats of each (symbol, record) pair; a symbol's support is its records
     # with enough of them.
     _, rec = np.unique(np.asarray(records)[keep], return_inverse=True)
-    pairs, n_pair = np.unique(np.stack([idx[keep], rec.ravel()]), axis=1, return_counts=True)
+    pairs, n_pair = np.unique(np.stack([y, rec.ravel()]), axis=1, return_counts=True)
     support = np.bincount(pairs[0][n_pair >= MIN_RECORD_BEATS], minlength=k)
-    w = np.zeros(k)
-    seen = counts > 0
-    w[seen] = np.minimum((counts[seen].sum() / (seen.sum() * counts[seen])) ** power, 10.0)
-    # Scale the features so one learning rate suits any encoder.
-    mu = x.mean(axis=0) if x.shape[0] else jnp.zeros(x.shape[1])
-    sd = x.std(axis=0) + 1e-6 if x.shape[0] else jnp.ones(x.shape[1])
-    z = (x - mu) / sd
-    wy = jnp.asarray(w, jnp.float32)[y]
-    params = {"kernel": 0.01 * jax.random.normal(jax.random.PRNGKey(seed), (x.shape[1], k)),
-              "bias": jnp.zeros(k)}
-    tx = optax.adamw(learning_rate, weight_decay=weight_decay)
-
-    def loss(p):
-        logits = z @ p["kernel"] + p["bias"]
-        logits = jnp.where(jnp.asarray(seen), logits, -1e9)
-        ce = optax.softmax_cross_entropy_with_integer_labels(logits, y)
-        return jnp.sum(ce * wy) / jnp.maximum(jnp.sum(wy), 1e-6)
-
-    @jax.jit
-    def run(p):
-        def step(carry, _):
-            p, s = carry
-            g = jax.grad(loss)(p)
-            u, s = tx.update(g, s, p)
-            return (optax.apply_updates(p, u), s), None
-
-        (p, _), _ = jax.lax.scan(step, (p, tx.init(p)), None, length=steps)
-        return p
-
-    p = run(params) if x.shape[0] else params
-    # Fold the scaling into the weights: scores = features @ kernel + bias.
-    kernel = np.asarray(p["kernel"]) / np.asarray(sd)[:, None]
-    bias = np.asarray(p["bias"]) - np.asarray(mu) @ kernel
-    bias = np.where(seen, bias, -1e9)
-    return SymbolHead(kernel.astype(np.float64), bias.astype(np.float64), counts, support)
-
-
+    fit = fit_softmax_regression(np.asarray(features, np.float64)[keep], y, k,
+                                 class_weights(y, power, cap, n_classes=k), l2,
+                                 what="symbol head")
+    # Fold the standardisation into the weights: scores = features @ kernel + bias.
+    kernel = fit.kernel / fit.scale[:, None]
+    bias = np.where(fit.counts > 0, fit.bias - fit.mean @ kernel, -1e9)
+    return SymbolHead(kernel, bias, fit.counts, support)

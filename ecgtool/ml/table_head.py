@@ -21,7 +21,6 @@ import numpy as np
 
 from ecgtool.beats.features import TABLE_FEATURES
 from ecgtool.beats.table import AAMI_CLASSES
-from ecgtool.errors import EcgToolError
 
 TABLE_FILE = "table.msgpack"
 
@@ -96,16 +95,15 @@ def fit_table_head(features: np.ndarray, aami: np.ndarray, iterations: int = 200
                    l2: float = 1e-5, power: float = 0.5, cap: float = 10.0) -> TableHead:
     """Train the head on beats with known AAMI classes.
 
-    Multinomial logistic regression on the standardised measures, with an L2
-    penalty ``l2`` on the weights: the loss is convex, so L-BFGS
-    (``optax.lbfgs``) reaches its minimum in well under ``iterations``
-    steps, from zeros, with no seed to pick. Beats of other labels (``""``,
-    unmatched detections) are left out. The loss is weighted by inverse class
-    frequencies to the power ``power``, capped at ``cap``
-    (:func:`ecgtool.ml.train.class_weights`: a handful of Q beats must not
-    pull V and N beats into Q). A perceptron with two hidden layers, trained
-    by AdamW, scored lower on left-out records (it learnt the training
-    patients: ``benchmarks/classify_table.py``).
+    Multinomial logistic regression on the standardised measures
+    (:func:`ecgtool.ml.linear.fit_softmax_regression`: L-BFGS to the
+    minimum, no seed), with an L2 penalty ``l2`` on the weights. Beats of
+    other labels (``""``, unmatched detections) are left out. The loss is
+    weighted by inverse class frequencies to the power ``power``, capped at
+    ``cap`` (:func:`ecgtool.ml.train.class_weights`: a handful of Q beats
+    must not pull V and N beats into Q). A perceptron with two hidden
+    layers, trained by AdamW, scored lower on left-out records (it learnt
+    the training patients: ``benchmarks/classify_table.py``).
 
     Examples
     --------
@@ -117,54 +115,14 @@ def fit_table_head(features: np.ndarray, aami: np.ndarray, iterations: int = 200
     >>> float((np.array(AAMI_CLASSES)[p.argmax(1)] == lab).mean()) > 0.95
     True
     """
-    import jax
-    import jax.numpy as jnp
-    import optax
-
+    from ecgtool.ml.linear import fit_softmax_regression
     from ecgtool.ml.train import class_weights
 
     aami = np.asarray(aami)
     idx = np.array([AAMI_CLASSES.index(a) if a in AAMI_CLASSES else -1 for a in aami], int)
     keep = idx >= 0
-    x = np.asarray(features, np.float64)[keep]
     y = idx[keep]
-    k, d = len(AAMI_CLASSES), x.shape[1]
-    counts = np.bincount(y, minlength=k)
-    kernel, bias = np.zeros((d, k)), np.zeros(k)
-    mean = x.mean(axis=0) if x.shape[0] else np.zeros(d)
-    scale = x.std(axis=0) + 1e-6 if x.shape[0] else np.ones(d)
-    if x.shape[0]:
-        w = class_weights(y, power, cap)[y]
-        # A class without training beats is never predicted (TableHead.proba).
-        mask = jnp.where(jnp.asarray(counts > 0), 0.0, -1e9)
-
-        # The data are arguments, not closed over: XLA would fold them in as constants.
-        @jax.jit
-        def solve(z, y, wy):
-            def loss(p):
-                ce = optax.softmax_cross_entropy_with_integer_labels(
-                    z @ p["kernel"] + p["bias"] + mask, y)
-                return jnp.sum(ce * wy) / jnp.sum(wy) + 0.5 * l2 * jnp.sum(p["kernel"] ** 2)
-
-            solver = optax.lbfgs()
-            value_and_grad = optax.value_and_grad_from_state(loss)
-
-            def step(carry, _):
-                p, state = carry
-                value, grad = value_and_grad(p, state=state)
-                u, state = solver.update(grad, state, p, value=value, grad=grad,
-                                         value_fn=loss)
-                return (optax.apply_updates(p, u), state), None
-
-            p = {"kernel": jnp.zeros((d, k)), "bias": jnp.zeros(k)}
-            (p, _), _ = jax.lax.scan(step, (p, solver.init(p)), None, length=iterations)
-            return p
-
-        p = solve(jnp.asarray((x - mean) / scale, jnp.float32), jnp.asarray(y),
-                  jnp.asarray(w, jnp.float32))
-        kernel, bias = np.asarray(p["kernel"], np.float64), np.asarray(p["bias"], np.float64)
-        if not (np.isfinite(kernel).all() and np.isfinite(bias).all()):
-            raise EcgToolError("the beats-table head's fit diverged (non-finite weights)")
-    return TableHead(kernel, bias, mean, scale, counts)
-
-
+    fit = fit_softmax_regression(np.asarray(features, np.float64)[keep], y, len(AAMI_CLASSES),
+                                 class_weights(y, power, cap), l2, iterations,
+                                 what="beats-table head")
+    return TableHead(fit.kernel, fit.bias, fit.mean, fit.scale, fit.counts)

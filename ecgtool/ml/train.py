@@ -36,7 +36,8 @@ class TrainState(train_state.TrainState):
     class_weights: jnp.ndarray
 
 
-def class_weights(labels: np.ndarray, power: float, cap: float = np.inf) -> np.ndarray:
+def class_weights(labels: np.ndarray, power: float, cap: float = np.inf,
+                  n_classes: int = N_CLASSES) -> np.ndarray:
     """Per-class loss weights ``min(cap, (n / (k * count)) ** power)``, 0 when absent.
 
     The cap keeps a class with a handful of examples (Q in MIT-BIH DS1) from
@@ -47,9 +48,9 @@ def class_weights(labels: np.ndarray, power: float, cap: float = np.inf) -> np.n
     >>> [round(float(w), 2) for w in class_weights(np.array([0, 0, 0, 1]), 1.0)]
     [0.67, 2.0, 0.0, 0.0, 0.0]
     """
-    counts = np.bincount(labels[labels >= 0], minlength=N_CLASSES).astype(np.float64)
+    counts = np.bincount(labels[labels >= 0], minlength=n_classes).astype(np.float64)
     present = counts > 0
-    w = np.zeros(N_CLASSES)
+    w = np.zeros(n_classes)
     w[present] = (counts[present].sum() / (present.sum() * counts[present])) ** power
     return np.minimum(w, cap).astype(np.float32)
 
