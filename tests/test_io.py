@@ -92,9 +92,14 @@ def test_multi_segment_record_reads_as_one_signal_with_gaps(tmp_path):
 def test_missing_dat(tmp_path):
     base = _copy_record(tmp_path)
     (tmp_path / "119.dat").unlink()
-    with pytest.raises(EcgToolError, match="signal file 119.dat is missing") as e:
+    # Its beat annotations are there: the error says what can read them.
+    with pytest.raises(EcgToolError, match="119.dat is missing; rhythm and diagnose read the "
+                       "beats of 119.atr with --ann EXT") as e:
         read_wfdb(base)
     assert str(base) in str(e.value)
+    (tmp_path / "119.atr").unlink()
+    with pytest.raises(EcgToolError, match="signal file 119.dat is missing$"):
+        read_wfdb(base)
 
 
 def test_truncated_dat(tmp_path):

@@ -330,6 +330,15 @@ def _read_segments(header, base: Path, leads: list[str], leads_of: dict[str, lis
     return out
 
 
+def _beat_times_hint(base: Path) -> str:
+    # Archives often keep beat annotations without the signal (LTAFDB):
+    # rhythm and diagnose can use those.
+    ann = sorted(p.name for p in base.parent.glob(base.name + ".*")
+                 if p.suffix in (".qrs", ".atr", ".ecg"))
+    return (f"; rhythm and diagnose read the beats of {', '.join(ann)} with --ann EXT"
+            if ann else "")
+
+
 def read_wfdb(path: str | os.PathLike, channel: str | int | None = None,
               all_leads: bool = False, ann: str | None = "atr",
               name: str | None = None, sampfrom: int = 0,
@@ -404,7 +413,8 @@ def read_wfdb(path: str | os.PathLike, channel: str | int | None = None,
         chan = choose_channel(leads, channel, shown)
         for f in files:
             if not f.is_file():
-                raise EcgToolError(f"signal file {f.name} is missing", shown)
+                raise EcgToolError(f"signal file {f.name} is missing{_beat_times_hint(base)}",
+                                   shown)
         if not multi:
             _check_sizes(header, base, shown)
         channels = list(range(len(leads))) if all_leads else [chan]
