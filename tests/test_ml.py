@@ -18,8 +18,9 @@ from ecgtool.ml.input_pipeline import reference_dataset, split_records  # noqa: 
 from ecgtool.ml.model_io import default_model_dir, load_model, save_model  # noqa: E402
 from ecgtool.ml.models import BeatClassifier  # noqa: E402
 from ecgtool.ml.symbols import SymbolHead, fit_symbol_head  # noqa: E402
-from ecgtool.ml.train import (MACRO_CLASSES, TrainConfig, class_metrics,  # noqa: E402
-                              class_weights, confusion, create_train_state, train_step)
+from ecgtool.ml.train import (MACRO_CLASSES, TrainConfig, augment,  # noqa: E402
+                              class_metrics, class_weights, confusion, create_train_state,
+                              train_step)
 from ecgtool.signal.detect import detect_r_peaks  # noqa: E402
 
 
@@ -69,6 +70,21 @@ def test_local_template_is_the_median_centred_on_each_beat(n):
     expect = (np.array([np.median(mirrored[i:i + 2 * k + 1], axis=0) for i in range(n)])
               if k else np.broadcast_to(np.median(w, axis=0), w.shape))
     np.testing.assert_allclose(local_template(w), expect, rtol=1e-6)
+
+
+def test_motion_noise_goes_on_half_the_beats_below_16_hz():
+    waves = np.zeros((4000, WINDOW, 2), np.float32)
+    key = jax.random.PRNGKey(3)
+    # Everything else is drawn as without it: the difference is the motion noise.
+    d = np.asarray(augment(key, waves, 0.3) - augment(key, waves))
+    assert not d[..., 1].any()  # the template stays clean
+    hit = np.abs(d[..., 0]).max(axis=1) > 0
+    assert 0.45 < hit.mean() < 0.55
+    sd = d[hit, :, 0].std(axis=1)
+    assert 0.1 < np.median(sd) < 0.2  # SD uniform in 0-0.3, times a gain near 1
+    power = np.abs(np.fft.rfft(d[hit, :, 0], axis=1)) ** 2
+    low = np.fft.rfftfreq(WINDOW, 1 / 128.0) <= 16.0
+    assert power[:, low].sum() / power.sum() > 0.85
 
 
 def test_labels():

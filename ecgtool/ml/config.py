@@ -31,6 +31,12 @@ class TrainConfig:
     # Over 3 seeds on 4 record-grouped DS1 folds it gave macro F1 0.537-0.548
     # where the raw weights gave 0.512-0.545.
     ema_decay: float = 0.998
+    # Largest SD, in R amplitudes, of the electrode-motion-like noise added to
+    # half the training beats (ecgtool.ml.train.augment); 0 for none. By the
+    # noise stress test's definition of SNR (QRS peak-to-peak squared over 8,
+    # against the noise power) 0.3 is about 3 dB: the range covers its 24, 12
+    # and 6 dB levels.
+    motion_noise: float = 0.3
 
     @classmethod
     def from_card(cls, config: dict) -> "TrainConfig":
