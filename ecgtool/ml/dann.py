@@ -172,10 +172,14 @@ def classifier_params(dann_params: dict) -> dict:
 
 
 @jax.jit
-def dann_step(state: DannState, src: dict, tgt: dict, lam, rng, entropy_weight=0.0):
-    """One adversarial step on a source batch (labelled) and a target batch."""
+def dann_step(state: DannState, src: dict, tgt: dict, lam, rng, entropy_weight=0.0,
+              motion_noise=0.0):
+    """One adversarial step on a source batch (labelled) and a target batch,
+    augmented as the classifier was trained (``motion_noise``: see
+    :func:`ecgtool.ml.train.augment`)."""
     k1, k2, k3 = jax.random.split(rng, 3)
-    waves = jnp.concatenate([augment(k1, src["waves"]), augment(k2, tgt["waves"])])
+    waves = jnp.concatenate([augment(k1, src["waves"], motion_noise),
+                             augment(k2, tgt["waves"], motion_noise)])
     rr = jnp.concatenate([src["rr"], tgt["rr"]])
     n = src["waves"].shape[0]
     domain = jnp.concatenate([jnp.zeros(n), jnp.ones(tgt["waves"].shape[0])])
@@ -265,6 +269,8 @@ def adapt(source: BeatDataset, target: BeatDataset, init_params: dict, model_con
                                  config.max_class_weight)))
     rng = np.random.default_rng(config.seed)
     key = jax.random.PRNGKey(config.seed)
+    # The adaptation goes on training the classifier: with its augmentation.
+    motion = jnp.float32(model_config.get("motion_noise", 0.0))
     src_idx = np.flatnonzero(source.labels >= 0)
     history = []
     averaged = state.params
@@ -287,7 +293,7 @@ def adapt(source: BeatDataset, target: BeatDataset, init_params: dict, model_con
         t = _sample(target, rng.integers(0, len(target), config.batch_size), False)
         key, sub = jax.random.split(key)
         state, m = dann_step(state, s, t, jnp.float32(lam), sub,
-                             jnp.float32(config.entropy_weight))
+                             jnp.float32(config.entropy_weight), motion)
         averaged = average_params(averaged, state.params, config.ema_decay)
         for k in acc:
             acc[k].append(float(m[k]))
