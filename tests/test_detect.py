@@ -50,9 +50,14 @@ def test_rate_that_is_not_a_number():
         validate_fs("fast")
 
 
-@pytest.mark.parametrize("x", [np.zeros(36000), np.full(36000, 1.7), np.zeros(500)])
-def test_flat_or_short_signal_gives_no_beats_and_a_warning(x):
-    with pytest.warns(EcgToolWarning, match="flat or shorter"):
+@pytest.mark.parametrize("x, why", [(np.zeros(36000), "signal is flat"),
+                                    (np.full(36000, 1.7), "signal is flat"),
+                                    (np.zeros(500), "signal is shorter than 2 s"),
+                                    (np.full(36000, np.nan), r"no readable sample \(all NaN\)"),
+                                    (np.r_[np.zeros(36000) + np.nan, np.sin(np.arange(500.0))],
+                                     "less than 2 s of readable signal")])
+def test_flat_or_short_signal_gives_no_beats_and_a_warning(x, why):
+    with pytest.warns(EcgToolWarning, match=f"^{why}"):
         b = detect_beats(x, 360.0)
     assert len(b) == 0
     assert list(b.columns())[0] == "r_peak"

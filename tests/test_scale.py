@@ -234,12 +234,13 @@ def test_stream_too_short_or_flat_warns_as_batch_does(capsys):
 
     from ecgtool.io.inputs import ReadOptions
 
-    for text in ("0.1\n0.2\n0.3\n", "0\n" * 36000):
+    for text, why in (("0.1\n0.2\n0.3\n", "signal is shorter than 2 s"),
+                      ("0\n" * 36000, "signal is flat")):
         out = io.StringIO()
         assert stream_detect(ReadOptions(fs=360.0), stream=io.StringIO(text), out=out) == 0
         assert out.getvalue().startswith("record,r_peak,")
         assert out.getvalue().count("\n") == 1
-        assert "warning: stdin: signal is flat or shorter than 2 s" in capsys.readouterr().err
+        assert f"warning: stdin: {why}: no beats" in capsys.readouterr().err
 
 
 # ------------------------------------------------------ property-based tests

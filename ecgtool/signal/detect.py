@@ -380,8 +380,9 @@ def detect_r_peaks(ecg: np.ndarray, fs: float, settings: DetectorSettings = DEFA
     """:func:`find_r_peaks` with input checks, NaN handling and flat-signal warning.
 
     NaN runs are interpolated for filtering and beats found inside them are
-    dropped (masked): no beat is reported where there was no signal. A flat or
-    shorter-than-2-s signal gives no beats and an :class:`EcgToolWarning`.
+    dropped (masked): no beat is reported where there was no signal. A flat
+    signal, or less than 2 s of it, gives no beats and an :class:`EcgToolWarning`
+    that says which.
 
     Examples
     --------
@@ -396,9 +397,13 @@ def detect_r_peaks(ecg: np.ndarray, fs: float, settings: DetectorSettings = DEFA
 
 def _checked_peaks(ecg, fs, settings, backend) -> tuple[np.ndarray, np.ndarray, float]:
     x, bad, fs = prepare_signal(ecg, fs)
-    if is_flat(x if bad is None else x[~bad], fs, settings.min_qrs_mv):
-        warnings.warn("signal is flat or shorter than 2 s: no beats", EcgToolWarning,
-                      stacklevel=3)
+    readable = x if bad is None else x[~bad]
+    if is_flat(readable, fs, settings.min_qrs_mv):
+        what = ("signal is flat" if readable.size >= 2 * fs else
+                "signal is shorter than 2 s" if readable.size == x.size else
+                "no readable sample (all NaN)" if readable.size == 0 else
+                "less than 2 s of readable signal (the rest is NaN)")
+        warnings.warn(f"{what}: no beats", EcgToolWarning, stacklevel=3)
         return np.zeros(0, dtype=np.int64), x, fs
     peaks = find_r_peaks(x, fs, settings, backend)
     if bad is not None:
