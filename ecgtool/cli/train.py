@@ -20,6 +20,10 @@ def train(
     val: int = typer.Option(4, "--val", min=0, help="Records held out for early stopping."),
     epochs: int = typer.Option(25, "--epochs", min=1),
     seed: int = typer.Option(0, "--seed"),
+    motion_noise: float = typer.Option(0.3, "--motion-noise", min=0.0, max=1.0,
+                                       help="Largest SD, in R amplitudes, of the "
+                                       "electrode-motion-like noise added to half the "
+                                       "training beats; 0 for none."),
     channel: Optional[str] = c.ChannelOpt,
     quiet: bool = c.QuietOpt,
 ) -> int:
@@ -41,7 +45,7 @@ def train(
         raise c.EcgToolError("no training records")
     opts = ReadOptions(channel=c.parse_channel(channel))
     recs = [read_source(s, opts) for s in srcs]
-    config = replace(TrainConfig(), epochs=epochs, seed=seed)
+    config = replace(TrainConfig(), epochs=epochs, seed=seed, motion_noise=motion_noise)
     if not quiet:
         c.say(f"ecgtool: training on {len(recs)} records ({val} held out for early stopping)")
 
@@ -51,9 +55,14 @@ def train(
                      f"{row['val_accuracy']:.3f}" if "val_macro_f1" in row else "")
             c.say(f"epoch {row['epoch']:>3}  loss {row['train_loss']:.4f}{extra}")
 
+    # The card's command repeats every option that was not left at its default.
+    given = [("--records", records, None), ("--val", val, 4), ("--epochs", epochs, 25),
+             ("--seed", seed, 0), ("--motion-noise", motion_noise, 0.3),
+             ("--channel", channel, None)]
+    command = [f"--data {d}" for d in data] + [f"{k} {v}" for k, v, default in given
+                                               if v != default]
     res = train_model(recs, out, config, n_val=val, on_epoch=show,
-                      extra_card={"command": "ecgtool train " + " ".join(
-                          ["--data", *data] + (["--records", records] if records else []))})
+                      extra_card={"command": "ecgtool train " + " ".join(command)})
     if not quiet:
         c.say(f"ecgtool: best epoch {res.best_epoch} of {len(res.history)} in "
               f"{res.seconds:.0f} s -> {out}")
