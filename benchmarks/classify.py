@@ -169,6 +169,25 @@ def folds_for(names, n_folds):
     return [sorted(perm[i::n_folds]) for i in range(n_folds)]
 
 
+def predictions(method, model, ref_part: BeatDataset, det_part: BeatDataset, fs: float) -> dict:
+    """``{label: (classes at the reference beats, classes at the detected beats)}``
+    of one method on one record: the CNN gives "cnn" and "cnn, network only"."""
+    if method == "cnn":
+        (p_ref, net_ref), (p_det, net_det) = (cnn_predict(model, ref_part, fs),
+                                              cnn_predict(model, det_part, fs))
+        return {"cnn": (p_ref, p_det), NETWORK_ONLY: (net_ref, net_det)}
+    kind = BASELINES[method][0]
+    return {method: (model.predict(baseline_x(kind, ref_part)),
+                     model.predict(baseline_x(kind, det_part)))}
+
+
+def record_confusions(rec, ref_part: BeatDataset, det_part: BeatDataset, p_ref, p_det):
+    """Confusion matrices of one record: at the reference beats, and end to end."""
+    keep = ref_part.labels >= 0
+    return (confusion(ref_part.labels[keep], p_ref[keep]),
+            confusion(*end_to_end(rec, det_part.r_peak, p_det)))
+
+
 def noise_stress(root):
     """The nstdb records (record 118 with electrode-motion noise), grouped by
     the MIT-BIH record they were made from: ``{"118": [(group, record,
@@ -217,34 +236,19 @@ def run_split(name, train_names, test_groups, recs, ref_ds, det, methods, noisy=
             ref_part = ref_ds.of_records([n])
             det_part = det[n]
             for m, model in fitted.items():
-                if m == "cnn":
-                    fs = recs[n].fs
-                    (p_ref, net_ref), (p_det, net_det) = (cnn_predict(model, ref_part, fs),
-                                                          cnn_predict(model, det_part, fs))
-                    keep = ref_part.labels >= 0
-                    cms[NETWORK_ONLY]["ref"] += confusion(ref_part.labels[keep], net_ref[keep])
-                    cms[NETWORK_ONLY]["e2e"] += confusion(*end_to_end(recs[n], det_part.r_peak,
-                                                                      net_det))
-                else:
-                    kind = BASELINES[m][0]
-                    p_ref = model.predict(baseline_x(kind, ref_part))
-                    p_det = model.predict(baseline_x(kind, det_part))
-                keep = ref_part.labels >= 0
-                cm_ref = confusion(ref_part.labels[keep], p_ref[keep])
-                cm_e2e = confusion(*end_to_end(recs[n], det_part.r_peak, p_det))
-                cms[m]["ref"] += cm_ref
-                cms[m]["e2e"] += cm_e2e
-                if m == "cnn":
-                    cms[m]["symbols"] += symbol_confusion(model, head, ref_part, p_ref)
-                    cms[m]["per_record"][n] = {"ref": cm_ref, "e2e": cm_e2e}
+                for label, (p_ref, p_det) in predictions(m, model, ref_part, det_part,
+                                                         recs[n].fs).items():
+                    cm_ref, cm_e2e = record_confusions(recs[n], ref_part, det_part, p_ref, p_det)
+                    cms[label]["ref"] += cm_ref
+                    cms[label]["e2e"] += cm_e2e
+                    if label == "cnn":
+                        cms[label]["symbols"] += symbol_confusion(model, head, ref_part, p_ref)
+                        cms[label]["per_record"][n] = {"ref": cm_ref, "e2e": cm_e2e}
             for group, rec, ref_n, det_n in (noisy or {}).get(n, []) if "cnn" in fitted else []:
-                (p_ref, net_ref), (p_det, net_det) = (cnn_predict(fitted["cnn"], ref_n, rec.fs),
-                                                      cnn_predict(fitted["cnn"], det_n, rec.fs))
-                keep = ref_n.labels >= 0
-                for m, pr, pd in (("cnn", p_ref, p_det), (NETWORK_ONLY, net_ref, net_det)):
-                    noise.setdefault(group, {})[m] = {
-                        "ref": confusion(ref_n.labels[keep], pr[keep]),
-                        "e2e": confusion(*end_to_end(rec, det_n.r_peak, pd))}
+                for label, (p_ref, p_det) in predictions("cnn", fitted["cnn"], ref_n, det_n,
+                                                         rec.fs).items():
+                    cm_ref, cm_e2e = record_confusions(rec, ref_n, det_n, p_ref, p_det)
+                    noise.setdefault(group, {})[label] = {"ref": cm_ref, "e2e": cm_e2e}
         print(f"{name}: fold {test} done", flush=True)
     if noise:
         cms["noise"] = noise
