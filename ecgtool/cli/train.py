@@ -10,6 +10,7 @@ from ecgtool.cli import _common as c
 
 
 def train(
+    ctx: typer.Context,
     data: list[str] = typer.Option(..., "--data", "-d", help="Annotated records: a folder of "
                                    "WFDB records, record paths, or an .h5 store."),
     out: str = typer.Option(..., "--out", "-o", help="Model directory to write."),
@@ -56,11 +57,9 @@ def train(
             c.say(f"epoch {row['epoch']:>3}  loss {row['train_loss']:.4f}{extra}")
 
     # The card's command repeats every option that was not left at its default.
-    given = [("--records", records, None), ("--val", val, 4), ("--epochs", epochs, 25),
-             ("--seed", seed, 0), ("--motion-noise", motion_noise, 0.3),
-             ("--channel", channel, None)]
-    command = [f"--data {d}" for d in data] + [f"{k} {v}" for k, v, default in given
-                                               if v != default]
+    command = [f"--data {d}" for d in data] + [
+        f"{p.opts[0]} {ctx.params[p.name]}" for p in ctx.command.params
+        if p.name not in ("data", "out", "quiet") and ctx.params[p.name] != p.default]
     res = train_model(recs, out, config, n_val=val, on_epoch=show,
                       extra_card={"command": "ecgtool train " + " ".join(command)})
     if not quiet:
