@@ -97,6 +97,10 @@ class Report:
     unlabelled beats table), the class ``counts`` and ``burden_pct`` and
     ``vt_longest_beats`` were not measured and are None, not 0: the verdict
     then rests on rate, rhythm, pauses and intervals alone.
+
+    ``n_beats`` counts every beat detected; ``counts`` and ``burden_pct``
+    only those in readable signal (outside the unreadable stretches that
+    ``noise_pct`` measures), where a beat's class can be trusted.
     """
 
     record: str
@@ -282,11 +286,17 @@ def diagnose(name: str, duration_s: float, times_s: np.ndarray, labels: np.ndarr
     # Without beat labels the classes were not counted: None (JSON null), not 0.
     counts: dict = {c: None for c in AAMI_CLASSES}
     burden: dict = {c: None for c in AAMI_CLASSES}
+    # A beat found in an unreadable stretch (noise, a lead off the body) may
+    # be no beat at all, and its class is a guess: it counts for nothing.
+    readable = np.ones(n, dtype=bool)
+    for a, b in noise or []:
+        readable &= (t < a) | (t > b)
+    n_read = int(readable.sum())
     if labels is not None:
-        lab = np.asarray(labels)
+        lab = np.where(readable, np.asarray(labels), "")
         for c in AAMI_CLASSES:
             counts[c] = int(np.sum(lab == c))
-            burden[c] = 100.0 * counts[c] / n if n else 0.0
+            burden[c] = 100.0 * counts[c] / n_read if n_read else 0.0
     af = episodes.of("af")
     if labels is not None:
         # AF has no P waves to be premature by: S beats inside it are not PACs.
@@ -299,7 +309,7 @@ def diagnose(name: str, duration_s: float, times_s: np.ndarray, labels: np.ndarr
                 ("pac", "S", th.pac_per_hour, th.pac_burden_pct, "PAC")):
             hits = (lab == cls) & ~in_af if cls == "S" else lab == cls
             k = int(hits.sum())
-            pct_k = 100.0 * k / n if n else 0.0
+            pct_k = 100.0 * k / n_read if n_read else 0.0
             if k and (k / hours >= per_h or pct_k >= pct):
                 first = t[hits][0]
                 findings.append(Finding(code, f"{what} burden {pct_k:.1f}% ({k} beat{'s' * (k != 1)}, "

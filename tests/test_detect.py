@@ -63,6 +63,13 @@ def test_flat_or_short_signal_gives_no_beats_and_a_warning(x, why):
     assert list(b.columns())[0] == "r_peak"
 
 
+def test_a_signal_with_no_qrs_gives_no_beats_and_says_so():
+    # A slow wave (a lead that picks up breathing): it moves, but holds no QRS.
+    x = np.sin(2 * np.pi * 0.3 * np.arange(36000) / 360.0)
+    with pytest.warns(EcgToolWarning, match="^no QRS complex found"):
+        assert len(detect_beats(x, 360.0)) == 0
+
+
 def test_huge_amplitude_and_offset_change_nothing(rec119):
     x = rec119.signal[:72000]
     base = detect_r_peaks(x, 360.0)

@@ -214,7 +214,8 @@ def test_cli_jsonl_and_html(tmp_path):
 
 def _with_gap(rec, kind):
     """Record 119 with 6 s from 100 s replaced: flat at the baseline (asystole),
-    or pinned at +3 mV and drifting back (a saturated amplifier)."""
+    the same with mains hum on it, or pinned at +3 mV and drifting back (a
+    saturated amplifier)."""
     fs = rec.fs
     x = rec.signal.copy()
     a, b = int(100 * fs), int(106 * fs)
@@ -222,12 +223,15 @@ def _with_gap(rec, kind):
     wiggle = 0.005 * np.random.default_rng(0).standard_normal(b - a)
     if kind == "asystole":
         x[a:b] = base + wiggle
+    elif kind == "asystole with hum":
+        x[a:b] = base + wiggle + 0.3 * np.sin(2 * np.pi * 60 * np.arange(b - a) / fs)
     else:
         x[a:b] = base + 3.0 * np.exp(-np.arange(b - a) / (1.5 * fs)) + wiggle
     return x
 
 
-@pytest.mark.parametrize("kind, pause_reported", [("asystole", True), ("saturation", False)])
+@pytest.mark.parametrize("kind, pause_reported", [("asystole", True), ("asystole with hum", True),
+                                                   ("saturation", False)])
 def test_a_flat_gap_is_a_pause_unless_the_signal_was_lost(rec119, kind, pause_reported):
     # Asystole is flat at the baseline and must be reported; a saturated
     # amplifier drifting back hides the beats, and the gap is not a pause.
@@ -258,6 +262,40 @@ def test_two_seconds_of_lost_signal_make_a_span_two_flat_ones_do_not():
     quiet[gap] = 0.002                                     # flat at the baseline
     assert noise_spans(lost, fs) == [(20.0, 22.0)]
     assert noise_spans(quiet, fs) == []
+
+
+def test_a_lead_off_the_body_is_unreadable_not_a_tachycardia_with_pvcs(tmp_path):
+    # What a lead off the body records: mains hum, or broadband noise. The
+    # detector finds "beats" in both; the verdict must not be a finding.
+    from typer.testing import CliRunner
+
+    from ecgtool.cli import app
+
+    fs = 360.0
+    t = np.arange(int(120 * fs)) / fs
+    hum = 0.3 * np.sin(2 * np.pi * 50 * t)
+    white = 0.1 * np.random.default_rng(0).standard_normal(t.size)
+    for name, x in (("hum", hum), ("white", white)):
+        np.savetxt(tmp_path / f"{name}.csv", x, fmt="%.5f")
+        res = CliRunner().invoke(app, ["diagnose", str(tmp_path / f"{name}.csv"), "--fs", "360"])
+        assert res.exit_code == 0, res.output
+        d = json.loads(res.stdout.strip())
+        assert d["verdict"] == "unreadable", d["reasons"]
+        assert d["noise_pct"] > 95 and sum(d["counts"].values()) == 0
+
+
+def test_heavy_mains_on_a_real_ecg_leaves_it_readable(rec119):
+    from ecgtool.signal.quality import noise_spans
+
+    x = rec119.signal[:36000]
+    hum = 1.0 * np.sin(2 * np.pi * 60 * np.arange(x.size) / rec119.fs)
+    assert noise_spans(x + hum, rec119.fs) == noise_spans(x, rec119.fs) == []
+
+
+def test_a_record_with_no_readable_sample_is_noise_to_its_last_sample():
+    from ecgtool.signal.quality import noise_spans
+
+    assert noise_spans(np.full(5000, np.nan), 360.0) == [(0.0, 5000 / 360.0)]
 
 
 def test_readme_python_example_runs(capsys):

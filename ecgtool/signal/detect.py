@@ -382,7 +382,7 @@ def detect_r_peaks(ecg: np.ndarray, fs: float, settings: DetectorSettings = DEFA
     NaN runs are interpolated for filtering and beats found inside them are
     dropped (masked): no beat is reported where there was no signal. A flat
     signal, or less than 2 s of it, gives no beats and an :class:`EcgToolWarning`
-    that says which.
+    that says which; so does a signal in which no QRS complex is found.
 
     Examples
     --------
@@ -408,6 +408,12 @@ def _checked_peaks(ecg, fs, settings, backend) -> tuple[np.ndarray, np.ndarray, 
     peaks = find_r_peaks(x, fs, settings, backend)
     if bad is not None:
         peaks = peaks[~bad[peaks]]
+    if peaks.size == 0:
+        # The signal moves, but nothing in it looks like a QRS complex (a
+        # lead off the body picking up mains or drift, or not an ECG): a
+        # user running a batch needs to know which record came back empty.
+        warnings.warn("no QRS complex found in the signal: no beats", EcgToolWarning,
+                      stacklevel=3)
     return peaks, x, fs
 
 
