@@ -37,6 +37,32 @@ class LinearFit:
     scale: np.ndarray
     counts: np.ndarray
 
+    def folded(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(kernel, bias)`` that give the same scores on the raw features,
+        ``x @ kernel + bias`` (:func:`linear_scores`): the standardisation
+        folded in, and a class without training rows at ``-1e9``.
+
+        Examples
+        --------
+        >>> fit = LinearFit(np.eye(2), np.zeros(2), np.array([1.0, 2.0]), np.array([2.0, 4.0]),
+        ...                 np.array([3, 0]))
+        >>> k, b = fit.folded()
+        >>> s = linear_scores(np.array([[3.0, 6.0]]), k, b)
+        >>> float(s[0, 0]), bool(s[0, 1] < -1e8)
+        (1.0, True)
+        """
+        kernel = self.kernel / self.scale[:, None]
+        return kernel, np.where(np.asarray(self.counts) > 0, self.bias - self.mean @ kernel, -1e9)
+
+
+def linear_scores(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    """``x @ kernel + bias`` in float64, computed by numpy's own loops.
+
+    Not BLAS: a BLAS product this size starts a thread per core, which spin
+    and take the core of the next worker process.
+    """
+    return np.einsum("ij,jk->ik", np.asarray(x, np.float64), np.asarray(kernel, np.float64)) + bias
+
 
 def fit_softmax_regression(x: np.ndarray, y: np.ndarray, n_classes: int,
                            class_weight: np.ndarray, l2: float = 1e-5,

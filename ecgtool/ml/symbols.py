@@ -79,9 +79,9 @@ class SymbolHead:
         >>> h.name(np.array(["N", "S"]), f).tolist()          # S has no L or V
         ['L', 'A']
         """
-        # einsum's own loops, not BLAS: a BLAS product this size starts a thread
-        # per core, which spin and take the core of the next worker.
-        scores = np.einsum("ij,jk->ik", np.asarray(features, np.float64), self.kernel) + self.bias
+        from ecgtool.ml.linear import linear_scores
+
+        scores = linear_scores(features, self.kernel, self.bias)
         aami = np.asarray(aami)
         out = np.full(aami.size, "", dtype="<U1")
         nameable = self.nameable
@@ -145,7 +145,4 @@ def fit_symbol_head(features: np.ndarray, symbols: np.ndarray, records: np.ndarr
     fit = fit_softmax_regression(np.asarray(features, np.float64)[keep], y, k,
                                  class_weights(y, power, cap, n_classes=k), l2,
                                  what="symbol head")
-    # Fold the standardisation into the weights: scores = features @ kernel + bias.
-    kernel = fit.kernel / fit.scale[:, None]
-    bias = np.where(fit.counts > 0, fit.bias - fit.mean @ kernel, -1e9)
-    return SymbolHead(kernel, bias, fit.counts, support)
+    return SymbolHead(*fit.folded(), fit.counts, support)

@@ -38,18 +38,16 @@ class TableHead:
     Attributes
     ----------
     kernel, bias : numpy.ndarray
-        ``(n_features, n_classes)`` weights and ``(n_classes,)`` bias, on
-        standardised inputs.
-    mean, scale : numpy.ndarray
-        Feature standardisation learnt on the training beats.
+        ``(n_features, n_classes)`` weights and ``(n_classes,)`` bias on the
+        measures as they are (the training standardisation folded in,
+        :meth:`ecgtool.ml.linear.LinearFit.folded`).
     counts : numpy.ndarray
-        Training beats per class (a class without any is never predicted).
+        Training beats per class (a class without any has a bias of -1e9:
+        never predicted).
     """
 
     kernel: np.ndarray
     bias: np.ndarray
-    mean: np.ndarray
-    scale: np.ndarray
     counts: np.ndarray
 
     def proba(self, features: np.ndarray) -> np.ndarray:
@@ -57,14 +55,13 @@ class TableHead:
 
         Examples
         --------
-        >>> h = TableHead(np.eye(19, 5), np.zeros(5), np.zeros(19), np.ones(19), np.ones(5))
+        >>> h = TableHead(np.eye(19, 5), np.zeros(5), np.ones(5))
         >>> h.proba(np.zeros((1, 19))).round(2).tolist()
         [[0.2, 0.2, 0.2, 0.2, 0.2]]
         """
-        x = (np.asarray(features, np.float64) - self.mean) / self.scale
-        # einsum's own loops, not BLAS (see ecgtool.ml.symbols).
-        x = np.einsum("ij,jk->ik", x, self.kernel) + self.bias
-        x = np.where(np.asarray(self.counts) > 0, x, -np.inf)
+        from ecgtool.ml.linear import linear_scores
+
+        x = linear_scores(features, self.kernel, self.bias)
         x -= x.max(axis=1, keepdims=True) if x.size else 0.0
         e = np.exp(x)
         return e / e.sum(axis=1, keepdims=True)
@@ -72,10 +69,10 @@ class TableHead:
     def to_bytes(self) -> bytes:
         from flax import serialization
 
+        # float64: folded weights on measures in milliseconds lose digits in float32.
         return serialization.msgpack_serialize({
-            "kernel": np.asarray(self.kernel, np.float32),
-            "bias": np.asarray(self.bias, np.float32),
-            "mean": np.asarray(self.mean, np.float32), "scale": np.asarray(self.scale, np.float32),
+            "kernel": np.asarray(self.kernel, np.float64),
+            "bias": np.asarray(self.bias, np.float64),
             "counts": np.asarray(self.counts, np.int64),
             "features": ",".join(TABLE_FEATURES), "classes": "".join(AAMI_CLASSES)})
 
@@ -87,8 +84,13 @@ class TableHead:
         if d.get("features") != ",".join(TABLE_FEATURES) or d.get("classes") != "".join(
                 AAMI_CLASSES):
             raise StaleHead("beats-table head was trained on other features or classes")
-        return cls(*(np.asarray(d[k], np.float64) for k in ("kernel", "bias", "mean", "scale")),
-                   np.asarray(d["counts"]))
+        kernel, bias, counts = (np.asarray(d[k], np.float64) for k in ("kernel", "bias", "counts"))
+        if "mean" in d:  # written before the standardisation was folded in
+            from ecgtool.ml.linear import LinearFit
+
+            kernel, bias = LinearFit(kernel, bias, np.asarray(d["mean"], np.float64),
+                                     np.asarray(d["scale"], np.float64), counts).folded()
+        return cls(kernel, bias, counts.astype(np.int64))
 
 
 def fit_table_head(features: np.ndarray, aami: np.ndarray, iterations: int = 200,
@@ -125,4 +127,4 @@ def fit_table_head(features: np.ndarray, aami: np.ndarray, iterations: int = 200
     fit = fit_softmax_regression(np.asarray(features, np.float64)[keep], y, len(AAMI_CLASSES),
                                  class_weights(y, power, cap), l2, iterations,
                                  what="beats-table head")
-    return TableHead(fit.kernel, fit.bias, fit.mean, fit.scale, fit.counts)
+    return TableHead(*fit.folded(), fit.counts)
