@@ -97,8 +97,8 @@ def read_beats_table(text: str, source: str = "") -> list[BeatTimes]:
         raise EcgToolError(f"not a readable beats table ({exc})", source) from None
     if not rows:
         return []
-    out: dict[str, list] = {}
-    times: dict[str, list[float]] = {}
+    # Each record's (time, row) pairs, in the table's order.
+    records: dict[str, list[tuple[float, dict]]] = {}
     # A table without a record column is one record, named after its file.
     unnamed = Path(source).stem if source and source != "-" else "stdin"
     for i, row in enumerate(rows):
@@ -111,14 +111,14 @@ def read_beats_table(text: str, source: str = "") -> list[BeatTimes]:
             raise EcgToolError(f"beats table line {i + 2}: time_s {row['time_s'].strip()!r} is "
                                "not a time in seconds from the record start", source)
         name = row.get("record") or unnamed
-        out.setdefault(name, []).append(row)
-        times.setdefault(name, []).append(t)
+        records.setdefault(name, []).append((t, row))
     result = []
     has_peaks = "r_peak" in rows[0]
     has_labels = "aami" in rows[0]
     has_proba = all(f"p_{c}" in rows[0] for c in AAMI_CLASSES)
-    for name, rs in out.items():
-        t = np.array(times[name])
+    for name, pairs in records.items():
+        t = np.array([ti for ti, _ in pairs])
+        rs = [row for _, row in pairs]
         labels = np.array([r["aami"] for r in rs], dtype="<U1") if has_labels else None
         proba = (np.array([[float(r[f"p_{c}"]) for c in AAMI_CLASSES] for r in rs])
                  if has_proba else None)
