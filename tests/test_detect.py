@@ -53,7 +53,8 @@ def test_rate_that_is_not_a_number():
 @pytest.mark.parametrize("x, why", [(np.zeros(36000), "signal is flat"),
                                     (np.full(36000, 1.7), "signal is flat"),
                                     (np.zeros(500), "signal is shorter than 2 s"),
-                                    (np.full(36000, np.nan), r"no readable sample \(all NaN\)"),
+                                    (np.full(36000, np.nan), r"no readable sample \(all NaN"),
+                                    (np.full(36000, np.inf), r"no readable sample \(all NaN or out"),
                                     (np.r_[np.zeros(36000) + np.nan, np.sin(np.arange(500.0))],
                                      "less than 2 s of readable signal")])
 def test_flat_or_short_signal_gives_no_beats_and_a_warning(x, why):

@@ -401,8 +401,8 @@ def _checked_peaks(ecg, fs, settings, backend) -> tuple[np.ndarray, np.ndarray, 
     if is_flat(readable, fs, settings.min_qrs_mv):
         what = ("signal is flat" if readable.size >= 2 * fs else
                 "signal is shorter than 2 s" if readable.size == x.size else
-                "no readable sample (all NaN)" if readable.size == 0 else
-                "less than 2 s of readable signal (the rest is NaN)")
+                "no readable sample (all NaN or out of range)" if readable.size == 0 else
+                "less than 2 s of readable signal (the rest is NaN or out of range)")
         warnings.warn(f"{what}: no beats", EcgToolWarning, stacklevel=3)
         return np.zeros(0, dtype=np.int64), x, fs
     peaks = find_r_peaks(x, fs, settings, backend)
