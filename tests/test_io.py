@@ -362,6 +362,24 @@ def test_annotation_reader_matches_wfdb_on_shared_data(data):
         _same_as_wfdb(f)
 
 
+def test_a_truncated_or_empty_annotation_file_is_an_error_not_part_of_a_reference(tmp_path):
+    # wfdb.rdann reads a file cut short without a word; scoring against it
+    # would score a record against part of its reference.
+    from ecgtool.io.records import read_annotations, sample_path
+
+    whole = (sample_path("119").with_suffix(".atr")).read_bytes()
+    assert whole[-2:] == b"\x00\x00"
+    (tmp_path / "r.atr").write_bytes(whole[:3000])
+    with pytest.raises(EcgToolError, match="r.atr: annotation file ends without its end-of-file"):
+        read_annotations(tmp_path / "r")
+    (tmp_path / "r.atr").write_bytes(b"")
+    with pytest.raises(EcgToolError, match="annotation file is empty"):
+        read_annotations(tmp_path / "r")
+    (tmp_path / "r.atr").write_bytes(whole)
+    assert len(read_annotations(tmp_path / "r").sample) == len(read_annotations(
+        sample_path("119")).sample)
+
+
 def test_annotation_reader_leaves_definitions_to_wfdb(tmp_path):
     import wfdb
 

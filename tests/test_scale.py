@@ -301,14 +301,18 @@ def test_header_reader_fails_only_with_our_error(tmp_path_factory, text):
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.binary(max_size=600), st.booleans())
-def test_annotation_reader_fails_only_with_our_error(tmp_path_factory, blob, beats_first):
+@given(st.binary(max_size=600), st.booleans(), st.booleans())
+def test_annotation_reader_fails_only_with_our_error(tmp_path_factory, blob, beats_first,
+                                                     terminated):
     # Random bytes, and random bytes after a few well-formed beats (so that
-    # the SKIP/AUX payload walk and the modifiers see odd input too).
+    # the SKIP/AUX payload walk and the modifiers see odd input too), ended
+    # with the end-of-file word or not.
     from ecgtool.io.records import read_annotations
 
     if beats_first:
         blob = np.array([(1 << 10) | 100] * 4, "<u2").tobytes() + blob
+    if terminated:
+        blob = blob[: len(blob) // 2 * 2] + b"\x00\x00"
     d = tmp_path_factory.mktemp("az")
     (d / "r.atr").write_bytes(blob)
     try:

@@ -469,9 +469,18 @@ def read_annotations(base: str | os.PathLike, ext: str = "atr") -> Annotations |
     if not f.is_file():
         return None
     try:
-        fast = decode_mit_annotations(f.read_bytes())
+        data = f.read_bytes()
     except OSError as exc:
         raise EcgToolError(f"cannot read ({exc.strerror})", str(f)) from None
+    if not data:
+        raise EcgToolError("annotation file is empty", str(f))
+    # Every MIT-format annotation file ends with a zero word; wfdb.rdann reads
+    # a file cut short without a word, which would score a record against
+    # part of its reference.
+    if len(data) % 2 or data[-2:] != b"\x00\x00":
+        raise EcgToolError("annotation file ends without its end-of-file marker "
+                           "(truncated file?)", str(f))
+    fast = decode_mit_annotations(data)
     if fast is not None:
         return Annotations(*fast)
     try:
