@@ -293,9 +293,11 @@ def test_heavy_mains_on_a_real_ecg_leaves_it_readable(rec119):
 
 
 def test_a_record_with_no_readable_sample_is_noise_to_its_last_sample():
+    # The part second at the end goes with the second before it.
     from ecgtool.signal.quality import noise_spans
 
     assert noise_spans(np.full(5000, np.nan), 360.0) == [(0.0, 5000 / 360.0)]
+    assert noise_spans(np.zeros(5000), 360.0) == [(0.0, 5000 / 360.0)]  # a dropout throughout
 
 
 def test_readme_python_example_runs(capsys):

@@ -160,11 +160,12 @@ def noise_spans(ecg: np.ndarray, fs: float, flat_mv: float = 0.05, flat_rel: flo
     # stretch of hum reads as a pause, the safer mistake.
     bad = (constant | lost | artefact | bad_nan | (broadband & ~flat)
            | (hum if hum.mean() >= HUM_RECORD else False))
-    # The part second at the end is judged by its NaNs only (too short for
-    # the rest), so that a record with no readable sample is noise to its end.
+    # The part second at the end, too short to judge alone, goes with the
+    # second before it, or is unreadable for a NaN of its own: a record with
+    # no readable sample, or a flat one, is unreadable to its end.
     end = x.size / fs
-    if x.size > n * sec and not finite[n * sec:].all():
-        bad, lost = np.r_[bad, True], np.r_[lost, False]
+    if x.size > n * sec:
+        bad, lost = np.r_[bad, bad[-1] or not finite[n * sec:].all()], np.r_[lost, lost[-1]]
     spans = []
     d = np.diff(np.concatenate([[0], bad.astype(np.int8), [0]]))
     for a, b in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)):
