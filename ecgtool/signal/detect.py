@@ -193,8 +193,11 @@ def fill_nans(ecg: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     x = np.ascontiguousarray(ecg, dtype=np.float64)
     # One pass for the usual case: NaN fails the comparison, and a sum of
     # squares within the bound squared has every value within the bound.
+    # einsum's own loop, not np.dot: BLAS starts a thread per core for a
+    # long vector, and those threads spin on the core of the next worker
+    # (two workers ran the pipeline 1.05x as fast as one, against 1.74x).
     with np.errstate(over="ignore", invalid="ignore"):
-        usual = float(np.dot(x, x)) <= MAX_ABS_SAMPLE ** 2
+        usual = float(np.einsum("i,i->", x, x)) <= MAX_ABS_SAMPLE ** 2
     if usual:
         return x, None
     bad = ~(np.abs(x) <= MAX_ABS_SAMPLE)
