@@ -51,6 +51,9 @@ class Thresholds:
     brady_bpm: float = 50.0
     tachy_bpm: float = 100.0
     pattern_min_s: float = 30.0
+    #: The per-hour rules of PVCs and PACs count only from this many beats:
+    #: one PVC in a 10-s strip is 360 an hour. 1 keeps a single beat a
+    #: finding (a 12-lead reader reports it); 2 or more asks for repetition.
     min_beats_per_hour_rule: int = 1
     #: Interval rules, off (0) unless set; clinical limits: 120, 200, 470 ms.
     qrs_wide_ms: float = 0.0
@@ -310,7 +313,8 @@ def diagnose(name: str, duration_s: float, times_s: np.ndarray, labels: np.ndarr
             hits = (lab == cls) & ~in_af if cls == "S" else lab == cls
             k = int(hits.sum())
             pct_k = 100.0 * k / n_read if n_read else 0.0
-            if k and (k / hours >= per_h or pct_k >= pct):
+            per_hour = k >= max(th.min_beats_per_hour_rule, 1) and k / hours >= per_h
+            if k and (per_hour or pct_k >= pct):
                 first = t[hits][0]
                 findings.append(Finding(code, f"{what} burden {pct_k:.1f}% ({k} beat{'s' * (k != 1)}, "
                                         f"{k / hours:.0f}/h)", float(first), float(first)))

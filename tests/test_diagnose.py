@@ -308,3 +308,16 @@ def test_readme_python_example_runs(capsys):
     exec(compile(text[start:text.index("```", start)], "README.md", "exec"), {})
     out = capsys.readouterr().out
     assert out.startswith("abnormal ['PVC burden")
+
+
+def test_the_per_hour_rule_of_premature_beats_can_ask_for_more_than_one():
+    # One PVC in a minute is 60 an hour (over the default 30): a finding,
+    # unless the per-hour rule is asked to count from two beats.
+    t = np.cumsum(np.full(75, 0.8))
+    lab = np.array(["N"] * 75)
+    lab[40] = "V"
+    one = diagnose("x", 60.0, t, lab, find_rhythms(t, lab))
+    assert [f.code for f in one.findings] == ["pvc"]
+    two = diagnose("x", 60.0, t, lab, find_rhythms(t, lab),
+                   thresholds=Thresholds(min_beats_per_hour_rule=2))
+    assert two.verdict == "normal" and two.counts["V"] == 1
