@@ -131,11 +131,11 @@ def sample_chunks(stream: IO[str], column: str | int | None = None,
     """Numbers from a text stream (one per line, or CSV rows), ``chunk`` at a time.
 
     A first line that is not numeric names the columns; ``column`` picks one
-    by name or index (default: MLII/II/ECG, else the first).
+    by name or index (default: MLII/II/ECG, else the first that is not the
+    time, :func:`ecgtool.io.csvfiles.signal_column`).
     """
     from ecgtool.io.beatfiles import is_beats_header
-    from ecgtool.io.csvfiles import NOT_A_SIGNAL
-    from ecgtool.io.records import PREFERRED_LEADS, choose_channel
+    from ecgtool.io.csvfiles import NOT_A_SIGNAL, signal_column
 
     col = 0
     first = True
@@ -152,11 +152,7 @@ def sample_chunks(stream: IO[str], column: str | int | None = None,
             except ValueError:
                 if is_beats_header(cells):
                     raise EcgToolError(NOT_A_SIGNAL, "stdin") from None
-                if column is not None:
-                    col = choose_channel(cells, column, "stdin")
-                else:
-                    up = [c.upper() for c in cells]
-                    col = next((up.index(p) for p in PREFERRED_LEADS if p in up), 0)
+                col = signal_column(cells, column, "stdin")
                 continue
             if isinstance(column, int) or (isinstance(column, str) and column.isdigit()):
                 col = int(column)

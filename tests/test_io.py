@@ -207,6 +207,35 @@ def test_csv_variants(tmp_path):
     assert read_csv(q, fs=100).signal.tolist() == [1, 2, 3]
 
 
+def test_csv_rate_from_a_time_column_printed_with_few_decimals(tmp_path, rec119):
+    # At 360 Hz, times to 3 decimals step by 2 or 3 ms: the rate is the
+    # span's (360 Hz), not one step's (333 Hz), and the beats are those of --fs.
+    from ecgtool.signal.detect import detect_r_peaks
+
+    x = rec119.signal[:36000]
+    t = np.round(np.arange(x.size) / 360.0, 3)
+    p = tmp_path / "t.csv"
+    np.savetxt(p, np.column_stack([t, x]), delimiter=",", header="time,ecg", comments="",
+               fmt=["%.3f", "%.3f"])
+    rec = read_csv(p)
+    assert rec.fs == 360.0
+    np.testing.assert_array_equal(detect_r_peaks(rec.signal, rec.fs),
+                                  detect_r_peaks(read_csv(p, fs=360).signal, 360.0))
+
+
+def test_csv_time_column_with_a_gap_or_going_back_is_an_error(tmp_path):
+    p = tmp_path / "t.csv"
+    rows = [f"{i * 0.004:.3f},{i % 7 * 0.1:.1f}" for i in range(200)]
+    gap = rows[:100] + [f"{(i + 50) * 0.004:.3f},0.1" for i in range(100, 200)]
+    p.write_text("time,ecg\n" + "\n".join(gap) + "\n")
+    with pytest.raises(EcgToolError, match="not evenly spaced .a gap or a jump at line 102"):
+        read_csv(p)
+    back = rows[:50] + [rows[10]] + rows[51:]
+    p.write_text("time,ecg\n" + "\n".join(back) + "\n")
+    with pytest.raises(EcgToolError, match="does not increase at line 52"):
+        read_csv(p)
+
+
 def test_csv_errors(tmp_path):
     p = tmp_path / "bad.csv"
     p.write_text("ecg\n0.1\n0.2\nhello\n")

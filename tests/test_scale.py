@@ -218,6 +218,24 @@ def test_stream_cli_matches_batch_csv(rec119, tmp_path):
     assert streamed.replace("x,", "stdin,") == (tmp_path / "b.csv").read_text()
 
 
+def test_stream_takes_the_lead_not_the_time_column(rec119, tmp_path):
+    # "time,V1": no preferred lead name, so the first column that is not the
+    # time; the stream had read the time ramp as the ECG (no beats).
+    import io
+
+    from ecgtool.io.inputs import ReadOptions
+
+    x = rec119.signal[:36000]
+    text = "time,V1\n" + "".join(f"{i / 360:.5f},{v:.3f}\n" for i, v in enumerate(x))
+    out = io.StringIO()
+    stream_detect(ReadOptions(fs=360.0), quiet=True, stream=io.StringIO(text), out=out,
+                  name="x")
+    (tmp_path / "s.csv").write_text(text)
+    batch = runner.invoke(app, ["detect", str(tmp_path / "s.csv"), "--out", "-", "-q"])
+    assert batch.exit_code == 0 and batch.stdout.count("\n") > 100
+    assert out.getvalue().replace("x,", "s,") == batch.stdout
+
+
 def test_stream_of_nothing_is_an_error_and_writes_nothing():
     import io
 

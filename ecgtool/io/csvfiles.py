@@ -25,6 +25,68 @@ def _sniff_delimiter(line: str) -> str | None:
     return None
 
 
+#: Column names that hold sample times, not a lead.
+TIME_COLUMNS = ("time", "time_s", "t", "seconds")
+
+
+def time_column(names: list[str]) -> int | None:
+    """Index of the column of sample times among ``names`` (None if none)."""
+    return next((i for i, n in enumerate(names) if n.strip().lower() in TIME_COLUMNS), None)
+
+
+def signal_column(names: list[str], column: str | int | None = None, shown: str = "") -> int:
+    """Index of the ECG column: ``column`` (a name or an index) when given,
+    else the first preferred lead (MLII, II, ECG...), else the first column
+    that is not the time.
+
+    Examples
+    --------
+    >>> signal_column(["time", "V1", "II"]), signal_column(["time", "V1"])
+    (2, 1)
+    """
+    if column is not None:
+        return choose_channel(names, column, shown)
+    time_col = time_column(names)
+    candidates = [i for i in range(len(names)) if i != time_col]
+    if not candidates:
+        raise EcgToolError("no ECG column besides time", shown)
+    preferred = [i for i in candidates if names[i].upper() in PREFERRED_LEADS]
+    return preferred[0] if preferred else candidates[0]
+
+
+def rate_from_times(t: np.ndarray, shown: str = "", first_line: int = 1) -> float:
+    """Sampling rate (Hz) of evenly spaced sample times (s): from the whole
+    span, not from one step, since a time printed with few decimals rounds
+    each step (at 360 Hz to three decimals, steps of 2 and 3 ms: the
+    median step said 333 Hz). A rate within 0.01 Hz of a whole number is
+    that number. ``first_line`` is the file line of ``t[0]``, for errors.
+
+    Examples
+    --------
+    >>> rate_from_times(np.round(np.arange(3600) / 360.0, 3))
+    360.0
+    >>> rate_from_times(np.r_[0.0, 0.004, 0.008, 0.5, 0.504])
+    Traceback (most recent call last):
+    ...
+    ecgtool.errors.EcgToolError: time column is not evenly spaced (a gap or a jump at line 4): give one signal at one rate
+    """
+    t = np.asarray(t, dtype=np.float64)
+    step = np.diff(t)
+    bad = np.flatnonzero(~(step > 0))
+    if bad.size:
+        raise EcgToolError(f"time column does not increase at line {first_line + bad[0] + 1} "
+                           "(or has too few decimals for its rate)", shown)
+    fs = (t.size - 1) / (t[-1] - t[0])
+    # Each time printed to a coarser resolution than the step still lies
+    # within half a step of the straight line; a gap or a jump does not.
+    off = np.abs(t - (t[0] + np.arange(t.size) / fs))
+    if off.max() > 0.5 / fs:
+        line = first_line + int(np.argmax(np.abs(step - 1.0 / fs))) + 1
+        raise EcgToolError("time column is not evenly spaced (a gap or a jump at line "
+                           f"{line}): give one signal at one rate", shown)
+    return float(round(fs)) if abs(fs - round(fs)) < 0.01 else round(fs, 6)
+
+
 def read_csv(path: str | os.PathLike, fs: float | None = None, column: str | int | None = None,
              units: str = "mV", name: str | None = None, text: str | None = None) -> Record:
     """Read one ECG lead from a delimited text file (CSV, TSV, one value per line).
@@ -90,24 +152,12 @@ def read_csv(path: str | os.PathLike, fs: float | None = None, column: str | int
                            f"{body[row][:60]!r}", shown) from None
     if data.shape[1] != len(names):
         raise EcgToolError(f"{data.shape[1]} columns of data but {len(names)} names", shown)
-    lower = [n.lower() for n in names]
-    time_col = next((i for i, n in enumerate(lower) if n in ("time", "time_s", "t", "seconds")),
-                    None)
+    time_col = time_column(names)
     if fs is None:
         if time_col is None or data.shape[0] < 2:
             raise EcgToolError("sampling rate unknown: give --fs or a 'time' column", shown)
-        dt = float(np.median(np.diff(data[:, time_col])))
-        if not dt > 0:
-            raise EcgToolError("time column does not increase", shown)
-        fs = round(1.0 / dt, 6)
-    if column is None:
-        candidates = [i for i in range(len(names)) if i != time_col]
-        if not candidates:
-            raise EcgToolError("no ECG column besides time", shown)
-        preferred = [i for i in candidates if names[i].upper() in PREFERRED_LEADS]
-        col = preferred[0] if preferred else candidates[0]
-    else:
-        col = choose_channel(names, column, shown)
+        fs = rate_from_times(data[:, time_col], shown, 1 + has_header)
+    col = signal_column(names, column, shown)
     signal = data[:, col:col + 1] * _to_mv(units)
     base = Path(shown)
     return Record(name=name or (base.stem if shown != "-" else "stdin"), signals=signal,
