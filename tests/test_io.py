@@ -195,6 +195,25 @@ def test_generic_mat(tmp_path):
         read_mat(tmp_path / "none.mat", fs=250)
 
 
+def test_wfdb_header_without_length_or_rate_reads_as_wfdb_defines(tmp_path):
+    # WFDB lets a header leave out the length (read to the end of the signal
+    # files) and the rate (250 Hz); the rate left out is said, not silent.
+    from ecgtool.errors import EcgToolWarning
+
+    src = sample_path("119")
+    lines = src.with_suffix(".hea").read_text().splitlines()
+    shutil.copy(src.with_suffix(".dat"), tmp_path / "r.dat")
+    body = [ln.replace("119.dat", "r.dat") for ln in lines[1:]]
+    (tmp_path / "r.hea").write_text("\n".join(["r 2 360"] + body) + "\n")
+    whole = read_wfdb(src, ann=None)
+    rec = read_wfdb(tmp_path / "r", ann=None)
+    assert rec.fs == 360 and np.array_equal(rec.signal, whole.signal)
+    (tmp_path / "r.hea").write_text("\n".join(["r 2"] + body) + "\n")
+    with pytest.warns(EcgToolWarning, match="no sampling rate: WFDB's default, 250 Hz"):
+        rec = read_wfdb(tmp_path / "r", ann=None)
+    assert rec.fs == 250 and rec.signal.size == whole.signal.size
+
+
 def test_csv_variants(tmp_path):
     p = tmp_path / "a.csv"
     p.write_text("time,MLII,V1\n0,0.1,1\n0.004,0.2,2\n0.008,0.3,3\n")

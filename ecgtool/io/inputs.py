@@ -265,8 +265,10 @@ def _header_length(kind: str, path: str, stamp: int) -> tuple[int, float] | None
         if kind == "wfdb":
             import wfdb
 
+            from ecgtool.io.records import header_length
+
             h = wfdb.rdheader(path)
-            return (int(h.sig_len or 0), float(h.fs)) if h.fs else None
+            return (header_length(h, Path(path)), float(h.fs)) if h.fs else None
         from ecgtool.io.edffiles import edf_length
 
         return edf_length(path)

@@ -213,13 +213,58 @@ _BITS = {"8": 8, "16": 16, "24": 24, "32": 32, "61": 16, "80": 8, "160": 16, "21
          "310": 32 / 3, "311": 32 / 3}
 
 
-def _check_sizes(header, base: Path, shown: str) -> None:
-    # A file shorter than its header promises is truncated: say so before
-    # wfdb fails with a numpy broadcasting message.
+def _rate_field(hea: Path) -> str | None:
+    # The rate as the record line (the first that is not a comment) writes
+    # it, "360", "360/1" or "360(0)"; None when the line leaves it out.
+    try:
+        with open(hea, encoding="latin-1") as f:
+            for line in f:
+                if line.strip() and not line.lstrip().startswith("#"):
+                    fields = line.split()
+                    return fields[2] if len(fields) > 2 else None
+    except OSError:
+        pass
+    return None
+
+
+def _is_rate(field: str) -> bool:
+    try:
+        return float(field.split("/")[0].split("(")[0]) > 0
+    except ValueError:
+        return False
+
+
+def header_length(header, base: Path) -> int:
+    """Samples per signal of a single-segment WFDB record: the header's
+    length, or where the header leaves it out (WFDB allows that: read to
+    the end), what the signal files hold. 0 when neither says.
+    """
+    if header.sig_len is not None or getattr(header, "n_seg", None):
+        return int(header.sig_len or 0)
+    lengths = []
+    for name, idx in _files_signals(header).items():
+        fmts = {header.fmt[i] for i in idx}
+        f = base.parent / name
+        if len(fmts) != 1 or next(iter(fmts)) not in _BITS or not f.is_file():
+            return 0
+        spf = sum((header.samps_per_frame or [1] * header.n_sig)[i] or 1 for i in idx)
+        offset = (header.byte_offset or [None] * header.n_sig)[idx[0]] or 0
+        lengths.append(int((f.stat().st_size - offset) * 8 // (spf * _BITS[next(iter(fmts))])))
+    return max(0, min(lengths)) if lengths else 0
+
+
+def _files_signals(header) -> dict[str, list[int]]:
+    # The signals (indices) each signal file holds.
     per_file: dict[str, list[int]] = {}
     for i, name in enumerate(header.file_name or []):
         per_file.setdefault(name, []).append(i)
-    for name, idx in per_file.items():
+    return per_file
+
+
+def _check_sizes(header, base: Path, shown: str) -> None:
+    # A file shorter than its header promises is truncated: say so before
+    # wfdb fails with a numpy broadcasting message.
+    for name, idx in _files_signals(header).items():
         fmts = {header.fmt[i] for i in idx}
         if len(fmts) != 1 or next(iter(fmts)) not in _BITS:
             continue
@@ -396,6 +441,15 @@ def read_wfdb(path: str | os.PathLike, channel: str | int | None = None,
             except Exception:
                 raise EcgToolError(f"unreadable header ({_brief(exc)})", shown) from None
         fs = header.fs
+        field = _rate_field(hea)
+        if field is None:
+            warnings.warn("header gives no sampling rate: WFDB's default, 250 Hz, is used",
+                          EcgToolWarning, stacklevel=2)
+        elif not _is_rate(field):
+            # wfdb reads a record line it cannot parse as one without rate or
+            # length, and would take 250 Hz.
+            raise EcgToolError(f"header gives sampling rate {field!r}; it must be a positive "
+                               "number", shown)
         if not isinstance(fs, (int, float)) or not np.isfinite(fs) or fs <= 0:
             raise EcgToolError(f"header gives sampling rate {fs!r}; it must be a positive number",
                                shown)
@@ -408,6 +462,8 @@ def read_wfdb(path: str | os.PathLike, channel: str | int | None = None,
         leads = [str(n) if n else f"ch{i}" for i, n in enumerate(names)]
         if not leads:
             raise EcgToolError("header lists no signals", shown)
+        if header.sig_len is None and not multi:
+            header.sig_len = header_length(header, base)
         if not header.sig_len:
             raise EcgToolError("header gives a length of 0 samples (empty record)", shown)
         chan = choose_channel(leads, channel, shown)
