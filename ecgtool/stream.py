@@ -177,7 +177,7 @@ def stream_detect(opts, quiet: bool = False, stream: IO[str] | None = None,
 
     stream = stream or sys.stdin
     out = out or sys.stdout
-    scale = {"mv": 1.0, "uv": 1e-3, "µv": 1e-3, "v": 1e3}[opts.units.lower()]
+    scale = {"mv": 1.0, "uv": 1e-3, "µv": 1e-3, "v": 1e3}[(opts.units or "mV").lower()]
     det = StreamDetector(opts.fs, settings)
     n = 0
 

@@ -242,6 +242,26 @@ def test_csv_rate_from_a_time_column_printed_with_few_decimals(tmp_path, rec119)
                                   detect_r_peaks(read_csv(p, fs=360).signal, 360.0))
 
 
+def test_csv_exported_by_physionet_rdsamp_or_atm(tmp_path, rec119):
+    # Quoted names, a units row, times as a clock or in seconds, or a sample
+    # number column: read as the same signal at the same rate.
+    x = rec119.signal[:7200]
+    clock = "'Elapsed time','MLII','V5'\n'hh:mm:ss.mmm','mV','mV'\n" + "".join(
+        f"'{int(i / 360 // 60)}:{i / 360 % 60:06.3f}',{v:.3f},0\n" for i, v in enumerate(x))
+    secs = "'Elapsed time','MLII','V5'\n'seconds','uV','uV'\n" + "".join(
+        f"{i / 360:.3f},{v * 1000:.0f},0\n" for i, v in enumerate(x))
+    numbered = "'sample #','V5'\n" + "".join(f"{i},{v:.3f}\n" for i, v in enumerate(x))
+    want = np.round(x, 3)
+    for name, text, fs in (("c", clock, None), ("s", secs, None), ("n", numbered, 360)):
+        (tmp_path / f"{name}.csv").write_text(text)
+        rec = read_csv(tmp_path / f"{name}.csv", fs=fs)
+        assert rec.fs == 360 and rec.lead in ("MLII", "V5"), name
+        np.testing.assert_allclose(rec.signal, want, atol=1e-9)
+    # --units still wins over the file's units row.
+    rec = read_csv(tmp_path / "s.csv", units="mV")
+    np.testing.assert_allclose(rec.signal, np.round(x * 1000), atol=1e-9)
+
+
 def test_csv_time_column_with_a_gap_or_going_back_is_an_error(tmp_path):
     p = tmp_path / "t.csv"
     rows = [f"{i * 0.004:.3f},{i % 7 * 0.1:.1f}" for i in range(200)]

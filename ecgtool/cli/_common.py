@@ -22,8 +22,9 @@ ChannelOpt = typer.Option(None, "--channel", "-c", help="Lead name or index "
 FsOpt = typer.Option(None, "--fs",
                      help="Sampling rate in Hz (CSV, stdin and header-less .mat input).")
 ColumnOpt = typer.Option(None, "--column", help="CSV column name or index holding the ECG.")
-UnitsOpt = typer.Option("mV", "--units",
-                        help="Units of CSV and header-less .mat values: mV, uV or V.")
+UnitsOpt = typer.Option(None, "--units",
+                        help="Units of CSV and header-less .mat values: mV, uV or V "
+                        "(default: a CSV's units row, else mV).")
 JobsOpt = typer.Option(1, "--jobs", "-j", min=1, help="Worker processes.")
 QuietOpt = typer.Option(False, "--quiet", "-q", help="No progress bar or summary.")
 ResumeOpt = typer.Option(False, "--resume", help="Keep an existing output store and skip "
@@ -54,10 +55,10 @@ def parse_channel(channel: Optional[str]):
     return int(channel) if channel.lstrip("-").isdigit() else channel
 
 
-def read_options(channel=None, fs=None, column=None, units="mV", all_leads=False):
+def read_options(channel=None, fs=None, column=None, units=None, all_leads=False):
     from ecgtool.io.inputs import ReadOptions
 
-    if units.lower() not in ("mv", "uv", "µv", "v"):
+    if units is not None and units.lower() not in ("mv", "uv", "µv", "v"):
         raise EcgToolError(f"unknown units {units!r} (use mV, uV or V)")
     if fs is not None and not fs > 0:
         raise EcgToolError(f"--fs must be positive, got {fs:g}")

@@ -27,7 +27,7 @@ def classify(
     channel: Optional[str] = c.ChannelOpt,
     fs: Optional[float] = c.FsOpt,
     column: Optional[str] = c.ColumnOpt,
-    units: str = c.UnitsOpt,
+    units: str | None = c.UnitsOpt,
     detector: Optional[list[str]] = c.DetectorOpt,
     jobs: int = c.JobsOpt,
     annotations: Optional[str] = c.AnnotationsOpt,

@@ -19,7 +19,7 @@ def convert(
                                           "every lead."),
     fs: Optional[float] = c.FsOpt,
     column: Optional[str] = c.ColumnOpt,
-    units: str = c.UnitsOpt,
+    units: str | None = c.UnitsOpt,
     jobs: int = c.JobsOpt,
     scheduler: Optional[str] = c.SchedulerOpt,
     resume: bool = c.ResumeOpt,

@@ -17,7 +17,7 @@ def detect(
     channel: Optional[str] = c.ChannelOpt,
     fs: Optional[float] = c.FsOpt,
     column: Optional[str] = c.ColumnOpt,
-    units: str = c.UnitsOpt,
+    units: str | None = c.UnitsOpt,
     no_signal: bool = typer.Option(False, "--no-signal", help="Leave the signal out of an "
                                    "HDF5 store (smaller, but classify needs it)."),
     detector: Optional[list[str]] = c.DetectorOpt,

@@ -25,13 +25,28 @@ def _sniff_delimiter(line: str) -> str | None:
     return None
 
 
-#: Column names that hold sample times, not a lead.
-TIME_COLUMNS = ("time", "time_s", "t", "seconds")
+#: Column names that hold sample times, not a lead ("Elapsed time": PhysioNet's
+#: rdsamp and ATM exports).
+TIME_COLUMNS = ("time", "time_s", "t", "seconds", "elapsed time")
+#: Column names that hold sample numbers ("sample #": rdsamp without -p).
+INDEX_COLUMNS = ("sample", "sample #", "sample_#", "index")
 
 
 def time_column(names: list[str]) -> int | None:
     """Index of the column of sample times among ``names`` (None if none)."""
     return next((i for i, n in enumerate(names) if n.strip().lower() in TIME_COLUMNS), None)
+
+
+def _clock_seconds(text: str) -> float:
+    # "h:mm:ss.mmm", "m:ss.mmm" or plain seconds, quoted or not.
+    parts = text.strip().strip("'\"").split(":")
+    return sum(float(p) * 60 ** k for k, p in enumerate(reversed(parts)))
+
+
+def _units_row(cells: list[str]) -> bool:
+    # The second line of a PhysioNet export: units ("mV", "seconds",
+    # "hh:mm:ss.mmm"), no number among them.
+    return bool(cells) and not any(_is_number(c) for c in cells)
 
 
 def signal_column(names: list[str], column: str | int | None = None, shown: str = "") -> int:
@@ -47,7 +62,8 @@ def signal_column(names: list[str], column: str | int | None = None, shown: str 
     if column is not None:
         return choose_channel(names, column, shown)
     time_col = time_column(names)
-    candidates = [i for i in range(len(names)) if i != time_col]
+    candidates = [i for i in range(len(names))
+                  if i != time_col and names[i].strip().lower() not in INDEX_COLUMNS]
     if not candidates:
         raise EcgToolError("no ECG column besides time", shown)
     preferred = [i for i in candidates if names[i].upper() in PREFERRED_LEADS]
@@ -88,7 +104,8 @@ def rate_from_times(t: np.ndarray, shown: str = "", first_line: int = 1) -> floa
 
 
 def read_csv(path: str | os.PathLike, fs: float | None = None, column: str | int | None = None,
-             units: str = "mV", name: str | None = None, text: str | None = None) -> Record:
+             units: str | None = None, name: str | None = None,
+             text: str | None = None) -> Record:
     """Read one ECG lead from a delimited text file (CSV, TSV, one value per line).
 
     A first line that is not numeric is taken as the column names. The rate
@@ -103,8 +120,10 @@ def read_csv(path: str | os.PathLike, fs: float | None = None, column: str | int
     column : str or int, optional
         Column name or index of the ECG; default: MLII/II/ECG by name, else
         the first column that is not time.
-    units : str
-        Units of the values (``mV``, ``uV`` or ``V``).
+    units : str, optional
+        Units of the values (``mV``, ``uV`` or ``V``); default: the file's
+        units row (the second line of PhysioNet's rdsamp and ATM exports,
+        whose times may be written as a clock, ``'0:01.250'``), else mV.
     name : str, optional
         Record name; default the file stem.
     text : str, optional
@@ -135,29 +154,44 @@ def read_csv(path: str | os.PathLike, fs: float | None = None, column: str | int
     if not lines:
         raise EcgToolError("file is empty", shown)
     delim = _sniff_delimiter(lines[0])
-    first = [c.strip().strip('"') for c in (lines[0].split(delim) if delim else lines[0].split())]
+
+    def cells(line: str) -> list[str]:
+        return [c.strip().strip('"').strip("'") for c in (line.split(delim) if delim
+                                                          else line.split())]
+
+    first = cells(lines[0])
     has_header = not all(_is_number(c) for c in first)
     names = first if has_header else [f"col{i}" for i in range(len(first))]
     if has_header and is_beats_header(names):
         raise EcgToolError(NOT_A_SIGNAL, shown)
     body = lines[1:] if has_header else lines
+    # A units row under the names (PhysioNet's rdsamp and ATM exports).
+    unit_names = cells(body[0]) if has_header and body and _units_row(cells(body[0])) else None
+    skipped = has_header + (unit_names is not None)
+    body = body[unit_names is not None:]
     if not body:
         raise EcgToolError("file has no samples", shown)
+    time_col = time_column(names)
+    # Times as a clock ("0:01.250") or quoted: read as seconds.
+    raw = body[0].split(delim) if delim else body[0].split()
+    clock = ({time_col: _clock_seconds} if time_col is not None and time_col < len(raw)
+             and any(ch in raw[time_col] for ch in ":'\"") else None)
     try:
         data = np.loadtxt(io.StringIO("\n".join(body)), delimiter=delim, ndmin=2,
-                          dtype=np.float64)
+                          dtype=np.float64, converters=clock)
     except ValueError:
-        row = _first_bad_row(body, delim)
-        raise EcgToolError(f"non-numeric value on line {row + 1 + has_header}: "
+        row = _first_bad_row(body, delim, clock)
+        raise EcgToolError(f"non-numeric value on line {row + 1 + skipped}: "
                            f"{body[row][:60]!r}", shown) from None
     if data.shape[1] != len(names):
         raise EcgToolError(f"{data.shape[1]} columns of data but {len(names)} names", shown)
-    time_col = time_column(names)
     if fs is None:
         if time_col is None or data.shape[0] < 2:
             raise EcgToolError("sampling rate unknown: give --fs or a 'time' column", shown)
-        fs = rate_from_times(data[:, time_col], shown, 1 + has_header)
+        fs = rate_from_times(data[:, time_col], shown, 1 + skipped)
     col = signal_column(names, column, shown)
+    if units is None:
+        units = unit_names[col] if unit_names and len(unit_names) == len(names) else "mV"
     signal = data[:, col:col + 1] * _to_mv(units)
     base = Path(shown)
     return Record(name=name or (base.stem if shown != "-" else "stdin"), signals=signal,
@@ -173,9 +207,15 @@ def _is_number(s: str) -> bool:
         return s.lower() in ("nan", "")
 
 
-def _first_bad_row(rows: list[str], delim: str | None) -> int:
+def _first_bad_row(rows: list[str], delim: str | None, converters: dict | None = None) -> int:
     for i, row in enumerate(rows):
         cells = row.split(delim) if delim else row.split()
-        if not all(_is_number(c.strip().strip('"')) for c in cells):
-            return i
+        for j, c in enumerate(cells):
+            try:
+                if converters and j in converters:
+                    converters[j](c)
+                elif not _is_number(c.strip().strip('"')):
+                    return i
+            except ValueError:
+                return i
     return 0

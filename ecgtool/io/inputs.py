@@ -60,7 +60,7 @@ class ReadOptions:
     channel: str | int | None = None
     fs: float | None = None
     column: str | int | None = None
-    units: str = "mV"
+    units: str | None = None  # None: a CSV's units row, else mV
     all_leads: bool = False
     ann: str | None = "atr"
 
@@ -220,7 +220,7 @@ def read_source(src: Source, opts: ReadOptions = ReadOptions()) -> Record:
         from ecgtool.io.matfiles import read_mat
 
         return read_mat(src.path, fs=opts.fs, channel=opts.channel, all_leads=opts.all_leads,
-                        units=opts.units, name=src.name)
+                        units=opts.units or "mV", name=src.name)
     if src.kind == "edf":
         from ecgtool.io.edffiles import read_edf
 
