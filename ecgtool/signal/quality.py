@@ -38,7 +38,8 @@ HF_DENSITY = 0.5
 #: A second is mains hum alone when less than this share of its power
 #: lies off the mains lines (a lead with a heart under it: 30 % and more).
 MAINS_ALONE = 0.02
-#: Hum alone is unreadable where this share of the record's seconds is.
+#: Hum alone is unreadable where this share of the record's seconds is (of
+#: the half-hour block, for a long record read in blocks).
 HUM_RECORD = 0.9
 
 
