@@ -423,6 +423,7 @@ def test_train_tiny_model(tmp_path):
     r = run("train", "--data", "sample:119", "--data", "sample:208", "--val", "1",
             "--epochs", "2", "--motion-noise", "0", "--out", tmp_path / "m")
     assert r.exit_code == 0, r.output
+    assert "2 records: 1 to train on, 1 held out for early stopping" in r.stderr
     card = json.loads((tmp_path / "m" / "model.json").read_text())
     assert len(card["history"]) == 2 and card["validation_records"]
     # The card says how to train the model again, and with what.

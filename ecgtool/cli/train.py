@@ -48,7 +48,12 @@ def train(
     recs = [read_source(s, opts) for s in srcs]
     config = replace(TrainConfig(), epochs=epochs, seed=seed, motion_noise=motion_noise)
     if not quiet:
-        c.say(f"ecgtool: training on {len(recs)} records ({val} held out for early stopping)")
+        # As split_records draws them: at least one record always trains.
+        held = min(val, max(0, len(recs) - 1))
+        c.say(f"ecgtool: {len(recs)} record{'s' * (len(recs) != 1)}: "
+              f"{len(recs) - held} to train on, " +
+              (f"{held} held out for early stopping" if held else
+               "none held out (every epoch runs, the last is kept)"))
 
     def show(row):
         if not quiet:
