@@ -79,6 +79,10 @@ class Thresholds:
             except ValueError:
                 kind = "a whole number" if isinstance(getattr(base, k), int) else "a number"
                 raise ValueError(f"threshold {k}: {v!r} is not {kind}") from None
+            # Counts, rates, durations and shares: none is negative or NaN (inf
+            # is "never", e.g. -t tachy_bpm=inf).
+            if not values[k] >= 0:
+                raise ValueError(f"threshold {k}: {v!r} must be a number of 0 or more")
         return cls(**values)
 
 

@@ -321,3 +321,10 @@ def test_the_per_hour_rule_of_premature_beats_can_ask_for_more_than_one():
     two = diagnose("x", 60.0, t, lab, find_rhythms(t, lab),
                    thresholds=Thresholds(min_beats_per_hour_rule=2))
     assert two.verdict == "normal" and two.counts["V"] == 1
+
+
+def test_a_negative_or_nan_threshold_is_an_error():
+    for item in ({"af_min_s": "-1"}, {"pause_s": "nan"}):
+        with pytest.raises(ValueError, match="must be a number of 0 or more"):
+            Thresholds.with_overrides(item)
+    assert Thresholds.with_overrides({"tachy_bpm": "inf"}).tachy_bpm == float("inf")
