@@ -705,3 +705,25 @@ def test_a_header_is_parsed_once_while_it_stays_as_it_was(tmp_path):
     st = os.stat(hea)
     os.utime(hea, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
     assert source_length(src) == (first[0] // 2, first[1])
+
+
+def test_output_to_a_pipe_or_device_is_written_in_place_not_replaced(tmp_path):
+    # --out /dev/null or /dev/stdout: a temporary file renamed onto the path
+    # would replace the device itself (as root, /dev/null became a file). A
+    # FIFO stands in for the device here.
+    import os
+    import stat
+    import threading
+
+    from ecgtool.io.store import atomic_path
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_text()), daemon=True)
+    reader.start()
+    with atomic_path(fifo) as p:
+        p.write_text("beats\n")
+    reader.join(timeout=10)
+    assert got == ["beats\n"] and stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert sorted(x.name for x in tmp_path.iterdir()) == ["pipe"]  # no temporary left

@@ -154,10 +154,21 @@ def report_outcome(outcome) -> None:
         error(outcome.error)
 
 
-def check_output_path(out: Optional[str]) -> None:
-    """Fail early (before any work) when the output folder does not exist."""
+#: What the table commands (detect, classify, rhythm, convert) write: an HDF5
+#: store or CSV. A name without a suffix (``/dev/stdout``) is CSV.
+TABLE_FORMATS = (".h5", ".hdf5", ".hdf", ".csv", ".txt")
+
+
+def check_output_path(out: Optional[str], formats: tuple[str, ...] | None = None) -> None:
+    """Fail early (before any work) when the output folder does not exist,
+    or when ``out``'s suffix is none of ``formats`` (a file named .parquet
+    would otherwise hold CSV)."""
     if output_kind(out) == "stdout":
         return
+    suffix = Path(out).suffix.lower()
+    if formats and suffix and suffix not in formats:
+        raise EcgToolError(f"cannot write a {suffix} file: this command writes "
+                           f"{', '.join(formats)}", out)
     parent = Path(out).parent
     if str(parent) and not parent.is_dir():
         raise EcgToolError("cannot write: folder does not exist", out)

@@ -54,7 +54,7 @@ def classify(
     settings = c.detector_settings(detector)
     opts = c.read_options(channel, fs, column, units)
     srcs = table_sources(c.sources(inputs, sample, fs))
-    c.check_output_path(out)
+    c.check_output_path(out, c.TABLE_FORMATS)
     c.check_folder(annotations)
     clf = load_model(model)  # a bad model fails here, once, before any work
     if any(s.kind == "beats_csv" for s in srcs):

@@ -40,7 +40,7 @@ def convert(
     all_leads = channel is not None and channel.lower() == "all"
     opts = c.read_options(None if all_leads else channel, fs, column, units, all_leads)
     srcs = c.sources(inputs, sample, fs)
-    c.check_output_path(out)
+    c.check_output_path(out, c.TABLE_FORMATS)
     kind = c.output_kind(out)
     if kind != "store" and len(srcs) > 1:
         raise c.EcgToolError(f"{len(srcs)} records given; CSV holds one record, "

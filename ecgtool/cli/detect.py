@@ -38,7 +38,7 @@ def detect(
     settings = c.detector_settings(detector)
     opts = c.read_options(channel, fs, column, units)
     srcs = c.sources(inputs, sample, fs)
-    c.check_output_path(out)
+    c.check_output_path(out, c.TABLE_FORMATS)
     c.check_folder(annotations)
     if c.output_kind(out) == "stdout" and any(s.kind == "stdin" for s in srcs) and \
             len(srcs) == 1 and fs is not None and annotations is None:

@@ -50,11 +50,13 @@ def diagnose(
     except ValueError as exc:
         raise c.EcgToolError(str(exc)) from None
     if html:
-        c.check_output_path(html)
+        c.check_output_path(html, (".html", ".htm"))
     det = c.detector_settings(detector)
     srcs, job, model_path = analysis_setup(inputs, sample, ann, ann_labels, no_classify, model,
                                            c.read_options(channel, fs, column, units), out,
-                                           detector=det)
+                                           detector=det,
+                                           formats=(".jsonl", ".json", ".txt", ".h5", ".hdf5",
+                                                    ".hdf"))
     stdin = any(s.path == "-" for s in srcs)
     items = []
     thresholds = json_ready(asdict(th))

@@ -60,7 +60,7 @@ def evaluate(
         raise c.EcgToolError("give the beats to score with --beats or --ann, not both")
     srcs = c.sources(inputs, sample)
     if out:
-        c.check_output_path(out)
+        c.check_output_path(out, (".json",))
     if classes:
         from ecgtool.ml.model_io import load_model
 
@@ -90,7 +90,7 @@ def _evaluate_rhythm(inputs, sample, ann, rhythm, model, opts, out, jobs, quiet,
     from ecgtool.scoring import rhythm_score_job, rhythm_table
 
     srcs, analyse, model_path = analysis_setup(inputs, sample, ann, None, False, model, opts,
-                                               out, detector=detector)
+                                               out, detector=detector, formats=(".json",))
     job = partial(rhythm_score_job, analyse=analyse, rhythm=rhythm.lower())
     scores, failed = _scores(job, srcs, jobs, quiet, spawn=not ann)
     if model_path is not None:

@@ -38,7 +38,8 @@ def plot(
         if not srcs:
             raise c.EcgToolError(f"no record {record!r}", input)
     c.warn_unused_fs(srcs, fs)
-    c.check_output_path(out)
+    c.check_output_path(out, (".png", ".pdf", ".svg", ".svgz", ".eps", ".ps", ".jpg", ".jpeg",
+                              ".tif", ".tiff", ".webp"))
     # Through the batch runner, as every command: its warnings reach the user
     # as one line each, and a failure as the one-line error.
     job = partial(analyse_job, opts=c.read_options(channel, fs), model=model,

@@ -71,7 +71,7 @@ def rhythm(
 
 
 def analysis_setup(inputs, sample, ann, ann_labels, no_classify, model, opts, out,
-                   settings=None, detector=None):
+                   settings=None, detector=None, formats=c.TABLE_FORMATS):
     """Sources, the per-record job and the model path, shared by rhythm and diagnose."""
     from functools import partial
 
@@ -82,7 +82,7 @@ def analysis_setup(inputs, sample, ann, ann_labels, no_classify, model, opts, ou
     if not srcs:
         raise c.EcgToolError("no input: give records, beats tables, a store, '-' or --sample")
     c.warn_unused_fs(srcs, opts.fs)
-    c.check_output_path(out)
+    c.check_output_path(out, formats)
     model_path = None
     if not no_classify and any(s.kind not in ("ann", "beats_csv") for s in srcs):
         from ecgtool.ml.model_io import load_model

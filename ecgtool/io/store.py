@@ -33,6 +33,7 @@ import contextlib
 import functools
 import json
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Iterator
@@ -115,11 +116,23 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` on success.
 
     On an exception the temporary file is removed and ``path`` is untouched.
+    A ``path`` that is a device or a pipe (``/dev/null``, ``/dev/stdout``)
+    is yielded itself.
     """
     target = Path(path)
     directory = target.parent if str(target.parent) else Path(".")
     if not directory.is_dir():
         raise EcgToolError("cannot write: folder does not exist", str(target))
+    try:
+        special = not stat.S_ISREG(os.stat(target).st_mode)
+    except OSError:  # no such file yet
+        special = False
+    if special:
+        # A device or a pipe (/dev/null, /dev/stdout, a FIFO) is written in
+        # place: renaming a file onto it would replace the device itself
+        # (as root, /dev/null became a regular file).
+        yield target
+        return
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
     except OSError as exc:
