@@ -88,10 +88,9 @@ def detect_job(src: Source, opts: ReadOptions,
 
 def beats_from_source(src: Source, opts: ReadOptions,
                       settings: DetectorSettings = DEFAULT_SETTINGS) -> Detected:
-    """The record and its beats: read from a store made by ``detect``, or detected now.
-
-    A store record without a beats table is an error (run ``detect`` first).
-    """
+    """The record and its beats: read from a store made by ``detect``, or
+    detected now (a record, or a store record without a beats table, as
+    ``convert`` writes them)."""
     if src.kind != "store":
         return detect_job(src, opts, settings)
     from ecgtool.io import store
@@ -103,8 +102,7 @@ def beats_from_source(src: Source, opts: ReadOptions,
     finally:
         f.close()
     if beats is None:
-        raise EcgToolError(f"record {src.name!r} has no beats table; run `ecgtool detect` "
-                           "on it first", src.path)
+        beats = detect_beats(rec.signal, rec.fs, settings)
     return Detected(rec, beats)
 
 

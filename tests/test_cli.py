@@ -407,10 +407,25 @@ def test_classify_reuses_a_detect_store(tmp_path):
         assert "aami" in g and g["aami"].shape == g["r_peak"].shape
 
 
-def test_classify_store_without_beats(tmp_path):
+def test_a_store_without_beats_is_detected_as_a_record_is(tmp_path):
+    # A store from convert holds the signal: classify and diagnose detect its
+    # beats, as they do for the record itself.
     conv = tmp_path / "c.h5"
     assert run("convert", "sample:119", "--out", conv, "-q").exit_code == 0
-    _one_line_error(run("classify", conv), "c.h5", "no beats table")
+    from_store = run("classify", conv, "--out", "-", "-q")
+    from_record = run("classify", "sample:119", "--out", "-", "-q")
+    assert from_store.exit_code == 0, from_store.output
+
+    def peaks_and_classes(text):
+        rows = [ln.split(",") for ln in text.splitlines()]
+        cols = [rows[0].index("r_peak"), rows[0].index("aami")]
+        return [[r[i] for i in cols] for r in rows[1:]]
+
+    # The store keeps the signal in float32: a wave boundary may move a sample.
+    assert peaks_and_classes(from_store.stdout) == peaks_and_classes(from_record.stdout)
+    assert from_store.stdout.count("\n") > 1900
+    d = run("diagnose", conv)
+    assert d.exit_code == 0 and json.loads(d.stdout)["n_beats"] > 1900
 
 
 def test_classify_with_corrupt_model(tmp_path):
