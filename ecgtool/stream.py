@@ -141,7 +141,7 @@ def sample_chunks(stream: IO[str], column: str | int | None = None,
     first = True
     values: list[float] = []
     for lineno, line in enumerate(stream, 1):
-        line = line.strip()
+        line = line.strip().removeprefix("\ufeff") if lineno == 1 else line.strip()
         if not line or line.startswith("#"):
             continue
         cells = [c.strip() for c in line.replace(";", ",").replace("\t", ",").split(",")]

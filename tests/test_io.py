@@ -262,6 +262,24 @@ def test_csv_exported_by_physionet_rdsamp_or_atm(tmp_path, rec119):
     np.testing.assert_allclose(rec.signal, np.round(x * 1000), atol=1e-9)
 
 
+def test_csv_with_a_byte_order_mark_reads_as_without(tmp_path):
+    # Excel's "CSV UTF-8" starts with a byte-order mark: it had become part of
+    # the first column's name, or, without names, a bogus name taking the
+    # first sample.
+    import io
+
+    from ecgtool.stream import sample_chunks
+
+    for text in ("MLII,V1\n0.1,1\n0.2,2\n0.3,3\n", "0.1\n0.2\n0.3\n"):
+        plain, marked = tmp_path / "a.csv", tmp_path / "b.csv"
+        plain.write_text(text, encoding="utf-8")
+        marked.write_text(text, encoding="utf-8-sig")
+        a, b = read_csv(plain, fs=250), read_csv(marked, fs=250)
+        assert a.lead == b.lead and a.signal.tolist() == b.signal.tolist() == [0.1, 0.2, 0.3]
+        streamed = np.concatenate(list(sample_chunks(io.StringIO("\ufeff" + text))))
+        assert streamed.tolist() == [0.1, 0.2, 0.3]
+
+
 def test_csv_time_column_with_a_gap_or_going_back_is_an_error(tmp_path):
     p = tmp_path / "t.csv"
     rows = [f"{i * 0.004:.3f},{i % 7 * 0.1:.1f}" for i in range(200)]

@@ -46,13 +46,14 @@ def read_text(path: str, keep: bool = True) -> str:
     cached; ``keep=False`` hands the text over to its last reader and drops it)."""
     if path == "-":
         if _STDIN_CACHE.get("stream") is not sys.stdin:
-            _STDIN_CACHE.update(stream=sys.stdin, text=sys.stdin.read())
+            # A byte-order mark (Excel's UTF-8 CSV) is not text.
+            _STDIN_CACHE.update(stream=sys.stdin, text=sys.stdin.read().removeprefix("\ufeff"))
         text = _STDIN_CACHE["text"]
         if not keep:
             _STDIN_CACHE.clear()
         return text
     try:
-        return Path(path).read_text(encoding="utf-8", errors="replace")
+        return Path(path).read_text(encoding="utf-8-sig", errors="replace")
     except FileNotFoundError:
         raise EcgToolError("no such file", path) from None
 

@@ -144,7 +144,8 @@ def read_csv(path: str | os.PathLike, fs: float | None = None, column: str | int
             text = read_text("-", keep=False)
         else:
             try:
-                with open(path, encoding="utf-8", errors="replace") as f:
+                # utf-8-sig: a byte-order mark (Excel's UTF-8 CSV) is not a column name.
+                with open(path, encoding="utf-8-sig", errors="replace") as f:
                     text = f.read()
             except FileNotFoundError:
                 raise EcgToolError("no such file", shown) from None
