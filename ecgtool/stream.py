@@ -135,16 +135,25 @@ def sample_chunks(stream: IO[str], column: str | int | None = None,
     time, :func:`ecgtool.io.csvfiles.signal_column`).
     """
     from ecgtool.io.beatfiles import is_beats_header
-    from ecgtool.io.csvfiles import NOT_A_SIGNAL, signal_column
+    from ecgtool.io.csvfiles import NOT_A_SIGNAL, _sniff_delimiter, signal_column
 
     col = 0
     first = True
+    delim: str | None = ""  # "" until the first line decides (None: whitespace)
     values: list[float] = []
     for lineno, line in enumerate(stream, 1):
         line = line.strip().removeprefix("\ufeff") if lineno == 1 else line.strip()
         if not line or line.startswith("#"):
             continue
-        cells = [c.strip() for c in line.replace(";", ",").replace("\t", ",").split(",")]
+        if first and line.lower().startswith("sep=") and len(line) == 5:
+            delim = line[4]  # Excel's hint line
+            continue
+        if delim == "":
+            delim = _sniff_delimiter(line)  # as read_csv decides it
+        if delim == ";":  # commas are decimal marks there (as read_csv reads them)
+            line = line.replace(",", ".")
+        cells = [c.strip().strip('"').strip("'") for c in (line.split(delim) if delim
+                                                            else line.split())]
         if first:
             first = False
             try:

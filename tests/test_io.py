@@ -280,6 +280,24 @@ def test_csv_with_a_byte_order_mark_reads_as_without(tmp_path):
         assert streamed.tolist() == [0.1, 0.2, 0.3]
 
 
+def test_csv_from_a_european_spreadsheet_file_or_stream(tmp_path):
+    # Semicolons between fields, commas as decimal marks, and Excel's "sep=;"
+    # line; a tab- or space-separated stream reads as its file does.
+    import io
+
+    from ecgtool.stream import sample_chunks
+
+    for text in ("sep=;\nMLII;V1\n0,1;2,5\n0,2;2,5\n0,3;2,5\n",
+                 "Zeit;MLII\n0,000;0,1\n0,004;0,2\n0,008;0,3\n",
+                 "V1\tMLII\n2.5\t0.1\n2.5\t0.2\n2.5\t0.3\n",
+                 "V1 MLII\n2.5 0.1\n2.5 0.2\n2.5 0.3\n"):
+        (tmp_path / "e.csv").write_text(text)
+        rec = read_csv(tmp_path / "e.csv", fs=250)
+        assert rec.lead == "MLII" and rec.signal.ravel().tolist() == [0.1, 0.2, 0.3], text
+        streamed = np.concatenate(list(sample_chunks(io.StringIO(text))))
+        assert streamed.tolist() == [0.1, 0.2, 0.3], text
+
+
 def test_csv_time_column_with_a_gap_or_going_back_is_an_error(tmp_path):
     p = tmp_path / "t.csv"
     rows = [f"{i * 0.004:.3f},{i % 7 * 0.1:.1f}" for i in range(200)]

@@ -152,9 +152,17 @@ def read_csv(path: str | os.PathLike, fs: float | None = None, column: str | int
             except OSError as exc:
                 raise EcgToolError(f"cannot read ({exc.strerror})", shown) from None
     lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    # Excel's hint line ("sep=;") names the delimiter; it is no data.
+    hint = lines[0].strip().lower() if lines else ""
+    sep = hint[4:5] if hint.startswith("sep=") and len(hint) == 5 else None
+    lines = lines[1:] if sep else lines
     if not lines:
         raise EcgToolError("file is empty", shown)
-    delim = _sniff_delimiter(lines[0])
+    delim = sep or _sniff_delimiter(lines[0])
+    if delim == ";":
+        # Semicolons separate the fields where commas are decimal marks
+        # (European spreadsheets): "0,125;1,5".
+        lines = [ln.replace(",", ".") for ln in lines]
 
     def cells(line: str) -> list[str]:
         return [c.strip().strip('"').strip("'") for c in (line.split(delim) if delim
@@ -168,7 +176,7 @@ def read_csv(path: str | os.PathLike, fs: float | None = None, column: str | int
     body = lines[1:] if has_header else lines
     # A units row under the names (PhysioNet's rdsamp and ATM exports).
     unit_names = cells(body[0]) if has_header and body and _units_row(cells(body[0])) else None
-    skipped = has_header + (unit_names is not None)
+    skipped = bool(sep) + has_header + (unit_names is not None)
     body = body[unit_names is not None:]
     if not body:
         raise EcgToolError("file has no samples", shown)
