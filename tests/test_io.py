@@ -298,6 +298,15 @@ def test_csv_from_a_european_spreadsheet_file_or_stream(tmp_path):
         assert streamed.tolist() == [0.1, 0.2, 0.3], text
 
 
+def test_csv_blank_lines_and_comments_anywhere(tmp_path):
+    p = tmp_path / "m.csv"
+    p.write_text("# exported\nMLII\n0.1\n\n   \n  # a note\n0.2\r\n0.3 # after\n0.4\n")
+    assert read_csv(p, fs=360).signal.ravel().tolist() == [0.1, 0.2, 0.3, 0.4]
+    p.write_text("MLII\n0.1\n\n  # a note\n0.3 # after\nabc\n")
+    with pytest.raises(EcgToolError, match="non-numeric value on line 4: 'abc'"):
+        read_csv(p, fs=360)
+
+
 def test_csv_time_column_with_a_gap_or_going_back_is_an_error(tmp_path):
     p = tmp_path / "t.csv"
     rows = [f"{i * 0.004:.3f},{i % 7 * 0.1:.1f}" for i in range(200)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -151,47 +152,59 @@ def read_csv(path: str | os.PathLike, fs: float | None = None, column: str | int
                 raise EcgToolError("no such file", shown) from None
             except OSError as exc:
                 raise EcgToolError(f"cannot read ({exc.strerror})", shown) from None
-    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
-    # Excel's hint line ("sep=;") names the delimiter; it is no data.
-    hint = lines[0].strip().lower() if lines else ""
-    sep = hint[4:5] if hint.startswith("sep=") and len(hint) == 5 else None
-    lines = lines[1:] if sep else lines
-    if not lines:
+    # The first lines (hint, names, units, first sample) one by one; the
+    # samples as one piece of text: a line list of a day's recording took
+    # gigabytes.
+    lead, ends = _leading_lines(text, 4)
+    if not lead:
         raise EcgToolError("file is empty", shown)
-    delim = sep or _sniff_delimiter(lines[0])
-    if delim == ";":
-        # Semicolons separate the fields where commas are decimal marks
-        # (European spreadsheets): "0,125;1,5".
-        lines = [ln.replace(",", ".") for ln in lines]
+    # Excel's hint line ("sep=;") names the delimiter; it is no data.
+    hint = lead[0].lower()
+    sep = hint[4:5] if hint.startswith("sep=") and len(hint) == 5 else None
+    at = 1 if sep else 0
+    if at >= len(lead):
+        raise EcgToolError("file is empty", shown)
+    delim = sep or _sniff_delimiter(lead[at])
+    # Semicolons separate the fields where commas are decimal marks
+    # (European spreadsheets): "0,125;1,5".
+    dec = (lambda t: t.replace(",", ".")) if delim == ";" else (lambda t: t)
 
     def cells(line: str) -> list[str]:
+        line = dec(line)
         return [c.strip().strip('"').strip("'") for c in (line.split(delim) if delim
                                                           else line.split())]
 
-    first = cells(lines[0])
+    first = cells(lead[at])
     has_header = not all(_is_number(c) for c in first)
     names = first if has_header else [f"col{i}" for i in range(len(first))]
     if has_header and is_beats_header(names):
         raise EcgToolError(NOT_A_SIGNAL, shown)
-    body = lines[1:] if has_header else lines
+    at += has_header
     # A units row under the names (PhysioNet's rdsamp and ATM exports).
-    unit_names = cells(body[0]) if has_header and body and _units_row(cells(body[0])) else None
-    skipped = bool(sep) + has_header + (unit_names is not None)
-    body = body[unit_names is not None:]
-    if not body:
+    unit_names = (cells(lead[at]) if has_header and at < len(lead) and _units_row(cells(lead[at]))
+                  else None)
+    at += unit_names is not None
+    skipped = at
+    if at >= len(lead):
         raise EcgToolError("file has no samples", shown)
+    body = dec(text[ends[at - 1]:] if at else text)
     time_col = time_column(names)
     # Times as a clock ("0:01.250") or quoted: read as seconds.
-    raw = body[0].split(delim) if delim else body[0].split()
+    raw = dec(lead[at]).split(delim) if delim else lead[at].split()
     clock = ({time_col: _clock_seconds} if time_col is not None and time_col < len(raw)
              and any(ch in raw[time_col] for ch in ":'\"") else None)
     try:
-        data = np.loadtxt(io.StringIO("\n".join(body)), delimiter=delim, ndmin=2,
-                          dtype=np.float64, converters=clock)
+        try:
+            data = _loadtxt(body, delim, clock)
+        except ValueError:
+            # Lines of blanks or indented comments, which loadtxt takes for rows.
+            body = re.sub(r"(?m)^[ \t\r]*(#.*)?$", "", body)
+            data = _loadtxt(body, delim, clock)
     except ValueError:
-        row = _first_bad_row(body, delim, clock)
+        rows = [ln for ln in body.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+        row = _first_bad_row(rows, delim, clock)
         raise EcgToolError(f"non-numeric value on line {row + 1 + skipped}: "
-                           f"{body[row][:60]!r}", shown) from None
+                           f"{rows[row][:60]!r}", shown) from None
     if data.shape[1] != len(names):
         raise EcgToolError(f"{data.shape[1]} columns of data but {len(names)} names", shown)
     if fs is None:
@@ -208,6 +221,26 @@ def read_csv(path: str | os.PathLike, fs: float | None = None, column: str | int
                   sha256=hashlib.sha256(text.encode()).hexdigest())
 
 
+def _leading_lines(text: str, k: int) -> tuple[list[str], list[int]]:
+    # The first k lines that are neither blank nor comments (stripped), and
+    # the offset in text just after each of them.
+    lines, ends, pos = [], [], 0
+    while len(lines) < k and pos < len(text):
+        nl = text.find("\n", pos)
+        end = len(text) if nl < 0 else nl + 1
+        line = text[pos:end].strip()
+        if line and not line.startswith("#"):
+            lines.append(line)
+            ends.append(end)
+        pos = end
+    return lines, ends
+
+
+def _loadtxt(body: str, delim: str | None, converters: dict | None) -> np.ndarray:
+    return np.loadtxt(io.StringIO(body), delimiter=delim, comments="#", ndmin=2,
+                      dtype=np.float64, converters=converters)
+
+
 def _is_number(s: str) -> bool:
     try:
         float(s)
@@ -218,6 +251,7 @@ def _is_number(s: str) -> bool:
 
 def _first_bad_row(rows: list[str], delim: str | None, converters: dict | None = None) -> int:
     for i, row in enumerate(rows):
+        row = row.split("#", 1)[0]  # a comment after the values, as loadtxt reads it
         cells = row.split(delim) if delim else row.split()
         for j, c in enumerate(cells):
             try:
