@@ -772,3 +772,21 @@ def test_output_to_a_pipe_or_device_is_written_in_place_not_replaced(tmp_path):
     reader.join(timeout=10)
     assert got == ["beats\n"] and stat.S_ISFIFO(os.stat(fifo).st_mode)
     assert sorted(x.name for x in tmp_path.iterdir()) == ["pipe"]  # no temporary left
+
+
+def test_a_folder_of_subfolders_gives_their_records_with_names_kept_apart(tmp_path):
+    # Archives keep a folder per patient or site; two may hold the same name.
+    from ecgtool.io.inputs import expand_inputs
+
+    for sub in ("site1", "site2"):
+        (tmp_path / sub).mkdir()
+        for ext in ("hea", "dat"):
+            shutil.copy(sample_path("119").with_suffix(f".{ext}"), tmp_path / sub / f"119.{ext}")
+    shutil.copy(sample_path("208").with_suffix(".hea"), tmp_path / "site1" / "208.hea")
+    shutil.copy(sample_path("208").with_suffix(".dat"), tmp_path / "site1" / "208.dat")
+    names = sorted(s.name for s in expand_inputs([str(tmp_path)]))
+    assert names == ["208", "site1_119", "site2_119"]
+    assert sorted(s.name for s in expand_inputs([str(tmp_path / "**" / "*.hea")])) == names
+    (tmp_path / "empty" / "deeper").mkdir(parents=True)
+    with pytest.raises(EcgToolError, match="folder holds no records .* nor do its subfolders"):
+        expand_inputs([str(tmp_path / "empty")])

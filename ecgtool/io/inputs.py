@@ -108,6 +108,14 @@ def _drop_segments(sources: list[Source]) -> list[Source]:
     return [s for s in sources if not (s.kind == "wfdb" and s.path in parts)]
 
 
+def _records_in(folder: Path, pattern: str) -> list[Path]:
+    # Record files matching pattern ("*": the folder's own, "**/*": at any depth).
+    files = [f for f in folder.glob(pattern) if f.is_file()]
+    return sorted([f for f in files if f.suffix == ".hea"]
+                  + [f for f in files if f.suffix == ".mat" and _bare_mat(f)]
+                  + [f for f in files if f.suffix.lower() in _EDF_SUFFIXES])
+
+
 def _one(item: str) -> list[Source]:
     if item == "-":
         return [Source("stdin", "-", "stdin")]
@@ -116,11 +124,12 @@ def _one(item: str) -> list[Source]:
         return [Source("wfdb", str(sample_path(name)), name)]
     p = Path(item)
     if p.is_dir():
-        found = sorted([h for h in p.glob("*.hea")] + [m for m in p.glob("*.mat") if _bare_mat(m)]
-                       + [e for e in p.iterdir() if e.suffix.lower() in _EDF_SUFFIXES])
+        # A folder's own records; where it holds none, those of its
+        # subfolders (archives keep a folder per patient or per site).
+        found = _records_in(p, "*") or _records_in(p, "**/*")
         if not found:
             raise EcgToolError("folder holds no records (*.hea, *.edf, or *.mat without a "
-                               "header)", item)
+                               "header), nor do its subfolders", item)
         return _drop_segments([_one(str(f))[0] for f in found])
     if store.is_store(p):
         f = store.open_store(p)
@@ -169,7 +178,7 @@ def expand_inputs(inputs: list[str], samples: bool = False) -> list[Source]:
     items = list(inputs) + ([f"sample:{n}" for n in SAMPLE_RECORDS] if samples else [])
     for item in items:
         if _has_glob(item) and not Path(item).exists():
-            matches = sorted(glob.glob(item))
+            matches = sorted(glob.glob(item, recursive=True))  # "**" at any depth
             if not matches:
                 raise EcgToolError("no file matches this pattern", item)
             seen, found = set(), []
