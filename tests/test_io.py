@@ -305,6 +305,9 @@ def test_csv_blank_lines_and_comments_anywhere(tmp_path):
     p.write_text("MLII\n0.1\n\n  # a note\n0.3 # after\nabc\n")
     with pytest.raises(EcgToolError, match="non-numeric value on line 4: 'abc'"):
         read_csv(p, fs=360)
+    p.write_text("a,b\n1,2\n3,4\n5\n6,7\n")  # a row cut short
+    with pytest.raises(EcgToolError, match="1 value where the lines before have 2 on line 4"):
+        read_csv(p, fs=360)
 
 
 def test_csv_time_column_with_a_gap_or_going_back_is_an_error(tmp_path):

@@ -202,9 +202,9 @@ def read_csv(path: str | os.PathLike, fs: float | None = None, column: str | int
             data = _loadtxt(body, delim, clock)
     except ValueError:
         rows = [ln for ln in body.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
-        row = _first_bad_row(rows, delim, clock)
-        raise EcgToolError(f"non-numeric value on line {row + 1 + skipped}: "
-                           f"{rows[row][:60]!r}", shown) from None
+        row, why = _bad_line(rows, delim, clock)
+        raise EcgToolError(f"{why} on line {row + 1 + skipped}: {rows[row][:60]!r}",
+                           shown) from None
     if data.shape[1] != len(names):
         raise EcgToolError(f"{data.shape[1]} columns of data but {len(names)} names", shown)
     if fs is None:
@@ -249,7 +249,11 @@ def _is_number(s: str) -> bool:
         return s.lower() in ("nan", "")
 
 
-def _first_bad_row(rows: list[str], delim: str | None, converters: dict | None = None) -> int:
+def _bad_line(rows: list[str], delim: str | None,
+              converters: dict | None = None) -> tuple[int, str]:
+    # The first row loadtxt refuses, and why: a value that is no number, or a
+    # count of values unlike the rows before.
+    width = None
     for i, row in enumerate(rows):
         row = row.split("#", 1)[0]  # a comment after the values, as loadtxt reads it
         cells = row.split(delim) if delim else row.split()
@@ -258,7 +262,11 @@ def _first_bad_row(rows: list[str], delim: str | None, converters: dict | None =
                 if converters and j in converters:
                     converters[j](c)
                 elif not _is_number(c.strip().strip('"')):
-                    return i
+                    return i, "non-numeric value"
             except ValueError:
-                return i
-    return 0
+                return i, "non-numeric value"
+        width = len(cells) if width is None else width
+        if len(cells) != width:
+            return i, (f"{len(cells)} value{'s' * (len(cells) != 1)} where the lines before "
+                       f"have {width}")
+    return 0, "unreadable line"
