@@ -564,6 +564,24 @@ def test_edf_reads_the_ecg_at_its_own_rate(tmp_path):
         read_source(expand_inputs([str(bad)])[0])
 
 
+def test_edf_of_a_sleep_study_reads_the_lead_not_the_eeg(tmp_path):
+    # A polysomnogram lists EEG first; "Lead II" names the ECG, and where no
+    # signal names one, the first is read and the user is told.
+    edfio = pytest.importorskip("edfio")
+    from ecgtool.errors import EcgToolWarning
+
+    x = np.sin(np.arange(2560) / 9.0)
+    for labels, want in ((["EEG C3-A2", "Lead II"], "Lead II"), (["EEG C3-A2", "EKG"], "EKG")):
+        f = tmp_path / "psg.edf"
+        edfio.Edf([edfio.EdfSignal(x, 256, label=lab, physical_dimension="mV")
+                   for lab in labels]).write(f)
+        assert read_source(expand_inputs([str(f)])[0]).lead == want
+    edfio.Edf([edfio.EdfSignal(x, 256, label=lab, physical_dimension="mV")
+               for lab in ("EEG C3-A2", "EOG")]).write(f)
+    with pytest.warns(EcgToolWarning, match="no signal is labelled as an ECG lead: 'EEG C3-A2'"):
+        assert read_source(expand_inputs([str(f)])[0]).lead == "EEG C3-A2"
+
+
 def test_edf_plus_annotations_are_the_reference(tmp_path):
     # 119 written as EDF+ with its beat and rhythm annotations as EDF+ text:
     # they come back as the WFDB annotations, and `evaluate` scores against them.

@@ -22,6 +22,7 @@ agree with the recorder's time.
 from __future__ import annotations
 
 import os
+import re
 import warnings
 from pathlib import Path
 
@@ -36,12 +37,29 @@ EDF_SUFFIXES = (".edf", ".bdf")
 MAX_SPAN_S = 31 * 86400.0
 
 
+#: Words of a signal label that name an ECG lead ("Lead II", "ECG V5", "EKG").
+_LEAD_WORDS = {"ECG", "EKG", "LEAD", "MLII", "ML2", "I", "II", "III", "AVR", "AVL", "AVF",
+               "V1", "V2", "V3", "V4", "V5", "V6"}
+
+
 def _default_channel(labels: list[str]) -> int:
-    # MLII, II or ECG by name; else the first label that says ECG/EKG; else the first.
+    # MLII, II or ECG by name; else the first label that says ECG/EKG; else
+    # the first that names a lead ("Lead II"); else the first, said aloud when
+    # there are others (a sleep study's first signal is an EEG).
     upper = [lab.upper() for lab in labels]
     if any(u in PREFERRED_LEADS for u in upper):
         return choose_channel(labels, None)
-    return next((i for i, u in enumerate(upper) if "ECG" in u or "EKG" in u), 0)
+    for i, u in enumerate(upper):
+        if "ECG" in u or "EKG" in u:
+            return i
+    for i, u in enumerate(upper):
+        if _LEAD_WORDS & set(re.split(r"[^A-Z0-9]+", u)):
+            return i
+    if len(labels) > 1:
+        warnings.warn(f"no signal is labelled as an ECG lead: {labels[0]!r} is read "
+                      f"(signals: {', '.join(labels)}; choose one with --channel)",
+                      EcgToolWarning, stacklevel=4)
+    return 0
 
 
 def _open(p: Path, shown: str):
@@ -229,7 +247,8 @@ def read_edf(path: str | os.PathLike, channel: str | int | None = None,
         The ``.edf`` or ``.bdf`` file.
     channel : str or int, optional
         Signal label or index; default MLII/II/ECG by name, else the first
-        label holding "ECG" or "EKG", else the first signal.
+        label holding "ECG" or "EKG", else the first naming a lead ("Lead
+        II", "V5"), else the first signal (with a warning when there are others).
     all_leads : bool
         Keep every signal recorded at the chosen one's rate.
     name : str, optional
