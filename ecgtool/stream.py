@@ -135,7 +135,8 @@ def sample_chunks(stream: IO[str], column: str | int | None = None,
     time, :func:`ecgtool.io.csvfiles.signal_column`).
     """
     from ecgtool.io.beatfiles import is_beats_header
-    from ecgtool.io.csvfiles import NOT_A_SIGNAL, _sniff_delimiter, signal_column
+    from ecgtool.io.csvfiles import (NOT_A_SIGNAL, _sniff_delimiter, sep_hint, signal_column,
+                                     split_cells)
 
     col = 0
     first = True
@@ -145,15 +146,12 @@ def sample_chunks(stream: IO[str], column: str | int | None = None,
         line = line.strip().removeprefix("\ufeff") if lineno == 1 else line.strip()
         if not line or line.startswith("#"):
             continue
-        if first and line.lower().startswith("sep=") and len(line) == 5:
-            delim = line[4]  # Excel's hint line
+        if first and delim == "" and sep_hint(line):
+            delim = sep_hint(line)  # Excel's hint line
             continue
         if delim == "":
             delim = _sniff_delimiter(line)  # as read_csv decides it
-        if delim == ";":  # commas are decimal marks there (as read_csv reads them)
-            line = line.replace(",", ".")
-        cells = [c.strip().strip('"').strip("'") for c in (line.split(delim) if delim
-                                                            else line.split())]
+        cells = split_cells(line, delim)
         if first:
             first = False
             try:
@@ -182,11 +180,12 @@ def stream_detect(opts, quiet: bool = False, stream: IO[str] | None = None,
                   settings: DetectorSettings = DEFAULT_SETTINGS) -> int:
     """``ecgtool detect - --fs F``: read samples from stdin, write beats CSV as they are final."""
     from ecgtool.beats.table import BEAT_COLUMNS
+    from ecgtool.io.records import _to_mv
     from ecgtool.io.tables import format_table
 
     stream = stream or sys.stdin
     out = out or sys.stdout
-    scale = {"mv": 1.0, "uv": 1e-3, "µv": 1e-3, "v": 1e3}[(opts.units or "mV").lower()]
+    scale = _to_mv(opts.units or "mV")
     det = StreamDetector(opts.fs, settings)
     n = 0
 

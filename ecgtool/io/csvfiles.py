@@ -26,6 +26,26 @@ def _sniff_delimiter(line: str) -> str | None:
     return None
 
 
+def sep_hint(line: str) -> str | None:
+    """The delimiter Excel's hint line names (``sep=;``), None for any other line."""
+    line = line.strip().lower()
+    return line[4] if line.startswith("sep=") and len(line) == 5 else None
+
+
+def decimal_points(line: str, delim: str | None) -> str:
+    """The line with decimal commas as points where semicolons separate the
+    fields (European spreadsheets: ``0,125;1,5``)."""
+    return line.replace(",", ".") if delim == ";" else line
+
+
+def split_cells(line: str, delim: str | None) -> list[str]:
+    """The fields of one line (whitespace-separated where ``delim`` is None),
+    decimal commas read as points, quotes taken off."""
+    line = decimal_points(line, delim)
+    return [c.strip().strip('"').strip("'") for c in (line.split(delim) if delim
+                                                      else line.split())]
+
+
 #: Column names that hold sample times, not a lead ("Elapsed time": PhysioNet's
 #: rdsamp and ATM exports).
 TIME_COLUMNS = ("time", "time_s", "t", "seconds", "elapsed time")
@@ -159,20 +179,14 @@ def read_csv(path: str | os.PathLike, fs: float | None = None, column: str | int
     if not lead:
         raise EcgToolError("file is empty", shown)
     # Excel's hint line ("sep=;") names the delimiter; it is no data.
-    hint = lead[0].lower()
-    sep = hint[4:5] if hint.startswith("sep=") and len(hint) == 5 else None
+    sep = sep_hint(lead[0])
     at = 1 if sep else 0
     if at >= len(lead):
         raise EcgToolError("file is empty", shown)
     delim = sep or _sniff_delimiter(lead[at])
-    # Semicolons separate the fields where commas are decimal marks
-    # (European spreadsheets): "0,125;1,5".
-    dec = (lambda t: t.replace(",", ".")) if delim == ";" else (lambda t: t)
 
     def cells(line: str) -> list[str]:
-        line = dec(line)
-        return [c.strip().strip('"').strip("'") for c in (line.split(delim) if delim
-                                                          else line.split())]
+        return split_cells(line, delim)
 
     first = cells(lead[at])
     has_header = not all(_is_number(c) for c in first)
@@ -187,10 +201,10 @@ def read_csv(path: str | os.PathLike, fs: float | None = None, column: str | int
     skipped = at
     if at >= len(lead):
         raise EcgToolError("file has no samples", shown)
-    body = dec(text[ends[at - 1]:] if at else text)
+    body = decimal_points(text[ends[at - 1]:] if at else text, delim)
     time_col = time_column(names)
     # Times as a clock ("0:01.250") or quoted: read as seconds.
-    raw = dec(lead[at]).split(delim) if delim else lead[at].split()
+    raw = decimal_points(lead[at], delim).split(delim) if delim else lead[at].split()
     clock = ({time_col: _clock_seconds} if time_col is not None and time_col < len(raw)
              and any(ch in raw[time_col] for ch in ":'\"") else None)
     try:
