@@ -242,35 +242,39 @@ def header_length(header, base: Path) -> int:
     if header.sig_len is not None or getattr(header, "n_seg", None):
         return int(header.sig_len or 0)
     lengths = []
-    for name, idx in _files_signals(header).items():
-        fmts = {header.fmt[i] for i in idx}
+    for name, (offset, bits) in _file_layouts(header).items():
         f = base.parent / name
-        if len(fmts) != 1 or next(iter(fmts)) not in _BITS or not f.is_file():
+        if bits is None or not f.is_file():
             return 0
-        spf = sum((header.samps_per_frame or [1] * header.n_sig)[i] or 1 for i in idx)
-        offset = (header.byte_offset or [None] * header.n_sig)[idx[0]] or 0
-        lengths.append(int((f.stat().st_size - offset) * 8 // (spf * _BITS[next(iter(fmts))])))
+        lengths.append(int((f.stat().st_size - offset) * 8 // bits))
     return max(0, min(lengths)) if lengths else 0
 
 
-def _files_signals(header) -> dict[str, list[int]]:
-    # The signals (indices) each signal file holds.
+def _file_layouts(header) -> dict[str, tuple[int, float | None]]:
+    # Each signal file's byte offset and bits per frame (all its signals'
+    # samples at one instant); bits None where its format is mixed or unknown.
     per_file: dict[str, list[int]] = {}
     for i, name in enumerate(header.file_name or []):
         per_file.setdefault(name, []).append(i)
-    return per_file
+    out = {}
+    for name, idx in per_file.items():
+        fmts = {header.fmt[i] for i in idx}
+        offset = (header.byte_offset or [None] * header.n_sig)[idx[0]] or 0
+        if len(fmts) != 1 or next(iter(fmts)) not in _BITS:
+            out[name] = (offset, None)
+            continue
+        spf = sum((header.samps_per_frame or [1] * header.n_sig)[i] or 1 for i in idx)
+        out[name] = (offset, spf * _BITS[next(iter(fmts))])
+    return out
 
 
 def _check_sizes(header, base: Path, shown: str) -> None:
     # A file shorter than its header promises is truncated: say so before
     # wfdb fails with a numpy broadcasting message.
-    for name, idx in _files_signals(header).items():
-        fmts = {header.fmt[i] for i in idx}
-        if len(fmts) != 1 or next(iter(fmts)) not in _BITS:
+    for name, (offset, bits) in _file_layouts(header).items():
+        if bits is None:
             continue
-        spf = sum((header.samps_per_frame or [1] * header.n_sig)[i] or 1 for i in idx)
-        offset = (header.byte_offset or [None] * header.n_sig)[idx[0]] or 0
-        need = offset + int(np.ceil(header.sig_len * spf * _BITS[next(iter(fmts))] / 8))
+        need = offset + int(np.ceil(header.sig_len * bits / 8))
         have = (base.parent / name).stat().st_size
         if have < need:
             raise EcgToolError(f"signal file {name} has {have} bytes but the header needs "
