@@ -155,16 +155,24 @@ def report_outcome(outcome) -> None:
 
 
 #: What the table commands (detect, classify, rhythm, convert) write: an HDF5
-#: store or CSV. A name without a suffix (``/dev/stdout``) is CSV.
-TABLE_FORMATS = (".h5", ".hdf5", ".hdf", ".csv", ".txt")
+#: store ("store": :data:`ecgtool.io.store.STORE_SUFFIXES`, looked up when
+#: checked, so that start-up does not import the store module) or CSV. A
+#: name without a suffix (``/dev/stdout``) is CSV.
+TABLE_FORMATS = ("store", ".csv", ".txt")
+#: What diagnose writes: JSON lines, or a store.
+REPORT_FORMATS = (".jsonl", ".json", ".txt", "store")
 
 
 def check_output_path(out: Optional[str], formats: tuple[str, ...] | None = None) -> None:
     """Fail early (before any work) when the output folder does not exist,
     or when ``out``'s suffix is none of ``formats`` (a file named .parquet
-    would otherwise hold CSV)."""
+    would otherwise hold CSV; ``"store"`` stands for the store's suffixes)."""
     if output_kind(out) == "stdout":
         return
+    if formats and "store" in formats:
+        from ecgtool.io.store import STORE_SUFFIXES
+
+        formats = tuple(x for f in formats for x in (STORE_SUFFIXES if f == "store" else (f,)))
     suffix = Path(out).suffix.lower()
     if formats and suffix and suffix not in formats:
         raise EcgToolError(f"cannot write a {suffix} file: this command writes "

@@ -54,9 +54,7 @@ def diagnose(
     det = c.detector_settings(detector)
     srcs, job, model_path = analysis_setup(inputs, sample, ann, ann_labels, no_classify, model,
                                            c.read_options(channel, fs, column, units), out,
-                                           detector=det,
-                                           formats=(".jsonl", ".json", ".txt", ".h5", ".hdf5",
-                                                    ".hdf"))
+                                           detector=det, formats=c.REPORT_FORMATS)
     stdin = any(s.path == "-" for s in srcs)
     items = []
     thresholds = json_ready(asdict(th))

@@ -94,9 +94,13 @@ def attr_text(value):
     return value
 
 
+#: The suffixes of an HDF5 store.
+STORE_SUFFIXES = (".h5", ".hdf5", ".hdf")
+
+
 def is_store(path: str | os.PathLike) -> bool:
-    """True for a path with an HDF5 suffix (``.h5``, ``.hdf5``, ``.hdf``)."""
-    return Path(path).suffix.lower() in (".h5", ".hdf5", ".hdf")
+    """True for a path with an HDF5 suffix (:data:`STORE_SUFFIXES`)."""
+    return Path(path).suffix.lower() in STORE_SUFFIXES
 
 
 def group_name(name: str) -> str:
