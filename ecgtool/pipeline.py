@@ -107,9 +107,11 @@ def beats_from_source(src: Source, opts: ReadOptions,
 
 
 def classify_job(src: Source, opts: ReadOptions, model: str | None = None,
-                 detector: DetectorSettings = DEFAULT_SETTINGS) -> Detected:
+                 detector: DetectorSettings = DEFAULT_SETTINGS,
+                 keep_labels: bool = False) -> Detected:
     """Beats of one source (detected with ``detector``, or from a store),
-    labelled by the classifier.
+    labelled by the classifier; with ``keep_labels``, a store's beats that
+    were classified already keep their classes.
 
     Long WFDB and EDF recordings are detected and labelled in blocks
     (:func:`long_record_detect`)."""
@@ -120,6 +122,8 @@ def classify_job(src: Source, opts: ReadOptions, model: str | None = None,
     if src.kind != "store" and is_long(src):
         return long_record_detect(src, opts, model, classify=True, settings=detector)
     d = beats_from_source(src, opts, detector)
+    if keep_labels and d.beats.labels is not None:
+        return d
     check_lead(d.record.lead, model)
     d.beats.labels = label_in_blocks(d.record.signal, d.record.fs, d.beats.r_peak, model)
     return d
@@ -295,12 +299,38 @@ def expand_beat_sources(inputs: list[str], samples: bool = False,
     return out
 
 
+def needs_classifier(srcs: list[Source]) -> bool:
+    """Whether labelling ``srcs`` takes the network: any signal whose beats
+    are not labelled yet (beat times and beats tables never do)."""
+    from ecgtool.io import store
+
+    stores: dict[str, list[str]] = {}
+    for s in srcs:
+        if s.kind == "store":
+            stores.setdefault(s.path, []).append(s.key or s.name)
+        elif s.kind not in ("ann", "beats_csv"):
+            return True
+    for path, names in stores.items():
+        f = store.open_store(path)
+        try:
+            if not all(store.has_labels(f, n, path) for n in names):
+                return True
+        finally:
+            f.close()
+    return False
+
+
 def analyse_job(src: Source, opts: ReadOptions, model: str | None = None,
                 classify: bool = True, ann_labels: bool | None = None,
                 settings: "RhythmSettings | None" = None,
-                detector: DetectorSettings = DEFAULT_SETTINGS) -> Analysis:
+                detector: DetectorSettings = DEFAULT_SETTINGS,
+                relabel: bool = False) -> Analysis:
     """Beats (found with ``detector`` where a signal is given), labels and
-    rhythm episodes of one source."""
+    rhythm episodes of one source.
+
+    The classes of a store's beats that ``classify`` labelled are used as
+    they are (perhaps from another model than the default), unless
+    ``relabel``: then ``model`` labels them again."""
     import numpy as np
 
     from ecgtool.rhythm import DEFAULT_RHYTHM, find_rhythms
@@ -328,7 +358,7 @@ def analyse_job(src: Source, opts: ReadOptions, model: str | None = None,
     # took an eighth of the time of a whole MIT-BIH record's analysis.
     opts = replace(opts, ann=None)
     if classify:
-        d = classify_job(src, opts, model, detector)
+        d = classify_job(src, opts, model, detector, keep_labels=not relabel)
     else:
         d = beats_from_source(src, opts, detector)
     rec, beats = d.record, d.beats

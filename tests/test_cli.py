@@ -407,6 +407,39 @@ def test_classify_reuses_a_detect_store(tmp_path):
         assert "aami" in g and g["aami"].shape == g["r_peak"].shape
 
 
+
+def test_rhythm_and_diagnose_keep_the_classes_of_a_classified_store(tmp_path):
+    # A store labelled by `classify --model adapted/` must not be labelled
+    # again by the default model: its classes stand, unless --model is given.
+    # Every beat of 119 is made N here: its bigeminy and PVCs then vanish.
+    import subprocess
+    import sys
+
+    store = tmp_path / "c.h5"
+    assert run("classify", "sample:119", "--out", store, "-q").exit_code == 0
+    with h5py.File(store, "r+") as f:
+        aami = f["records/119/beats/aami"]
+        assert (aami[...] == b"V").sum() > 300
+        classes = aami[...]
+        classes[:] = b"N"
+        aami[...] = classes
+    kept = run("rhythm", store, "--out", "-", "-q")
+    assert kept.exit_code == 0, kept.output
+    assert "bigeminy" not in kept.stdout and "sinus" in kept.stdout
+    report = json.loads(run("diagnose", store, "--out", "-", "-q").stdout)
+    assert report["counts"]["V"] == 0 and report["counts"]["N"] == report["n_beats"]
+    from ecgtool.ml.model_io import default_model_dir
+
+    again = run("rhythm", store, "--model", default_model_dir(), "--out", "-", "-q")
+    assert again.exit_code == 0 and "bigeminy" in again.stdout
+    # Nothing to label: no JAX (a fresh interpreter, as this one may hold it).
+    code = ("import sys; from ecgtool.cli import main; "
+            f"rc = main(['diagnose', {str(store)!r}, '--out', {str(tmp_path / 'd.jsonl')!r}, "
+            "'-q']); print(rc, 'jax' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert out.stdout.split() == ["0", "False"], out.stderr
+
 def test_a_store_without_beats_is_detected_as_a_record_is(tmp_path):
     # A store from convert holds the signal: classify and diagnose detect its
     # beats, as they do for the record itself.

@@ -26,6 +26,9 @@ UnitsOpt = typer.Option(None, "--units",
                         help="Units of CSV and header-less .mat values: mV, uV or V "
                         "(default: a CSV's units row, else mV).")
 JobsOpt = typer.Option(1, "--jobs", "-j", min=1, help="Worker processes.")
+#: --model of the commands that read classified stores (rhythm, diagnose, plot).
+RelabelModelOpt = typer.Option(None, "--model", "-m", help="Classifier directory; a "
+                               "classified store's beats keep their classes unless it is given.")
 QuietOpt = typer.Option(False, "--quiet", "-q", help="No progress bar or summary.")
 ResumeOpt = typer.Option(False, "--resume", help="Keep an existing output store and skip "
                          "the records already complete in it.")

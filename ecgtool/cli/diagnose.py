@@ -22,7 +22,7 @@ def diagnose(
     ann: Optional[str] = AnnOpt,
     ann_labels: Optional[bool] = AnnLabelsOpt,
     no_classify: bool = NoClassifyOpt,
-    model: Optional[str] = typer.Option(None, "--model", "-m", help="Classifier directory."),
+    model: Optional[str] = c.RelabelModelOpt,
     sample: bool = c.SampleOpt,
     channel: Optional[str] = c.ChannelOpt,
     fs: Optional[float] = c.FsOpt,

@@ -17,7 +17,7 @@ def plot(
     out: str = typer.Option("strip.png", "--out", "-o", help="PNG (or PDF/SVG) to write."),
     record: Optional[str] = typer.Option(None, "--record", help="Record name in a store."),
     no_classify: bool = typer.Option(False, "--no-classify", help="Beats without classes."),
-    model: Optional[str] = typer.Option(None, "--model", "-m"),
+    model: Optional[str] = c.RelabelModelOpt,
     channel: Optional[str] = c.ChannelOpt,
     fs: Optional[float] = c.FsOpt,
 ) -> int:
@@ -43,7 +43,7 @@ def plot(
     # Through the batch runner, as every command: its warnings reach the user
     # as one line each, and a failure as the one-line error.
     job = partial(analyse_job, opts=c.read_options(channel, fs), model=model,
-                  classify=not no_classify)
+                  classify=not no_classify, relabel=model is not None)
     (outcome,) = batch.run(job, srcs[:1], progress=False)
     c.report_outcome(outcome)
     if not outcome.ok:

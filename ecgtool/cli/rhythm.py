@@ -24,7 +24,7 @@ def rhythm(
     ann_labels: Optional[bool] = AnnLabelsOpt,
     no_classify: bool = NoClassifyOpt,
     window: int = typer.Option(30, "--window", min=8, help="Beats per irregularity window."),
-    model: Optional[str] = typer.Option(None, "--model", "-m", help="Classifier directory."),
+    model: Optional[str] = c.RelabelModelOpt,
     sample: bool = c.SampleOpt,
     channel: Optional[str] = c.ChannelOpt,
     fs: Optional[float] = c.FsOpt,
@@ -75,7 +75,7 @@ def analysis_setup(inputs, sample, ann, ann_labels, no_classify, model, opts, ou
     """Sources, the per-record job and the model path, shared by rhythm and diagnose."""
     from functools import partial
 
-    from ecgtool.pipeline import analyse_job, expand_beat_sources
+    from ecgtool.pipeline import analyse_job, expand_beat_sources, needs_classifier
     from ecgtool.signal.detect import DEFAULT_SETTINGS
 
     srcs = expand_beat_sources(list(inputs or []), sample, ann)
@@ -84,13 +84,17 @@ def analysis_setup(inputs, sample, ann, ann_labels, no_classify, model, opts, ou
     c.warn_unused_fs(srcs, opts.fs)
     c.check_output_path(out, formats)
     model_path = None
-    if not no_classify and any(s.kind not in ("ann", "beats_csv") for s in srcs):
+    # A classified store keeps its classes (perhaps from an adapted model);
+    # --model labels them again.
+    relabel = model is not None
+    signals = [s for s in srcs if s.kind not in ("ann", "beats_csv")]
+    if not no_classify and signals and (relabel or needs_classifier(signals)):
         from ecgtool.ml.model_io import load_model
 
         model_path = load_model(model).path  # a bad model fails once, before any work
     job = partial(analyse_job, opts=opts, model=model_path, classify=not no_classify,
                   ann_labels=ann_labels, settings=settings,
-                  detector=detector or DEFAULT_SETTINGS)
+                  detector=detector or DEFAULT_SETTINGS, relabel=relabel)
     return srcs, job, model_path
 
 

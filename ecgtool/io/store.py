@@ -320,6 +320,13 @@ def read_beats(f, name: str, path: str = "") -> Beats | None:
 
 
 @_reads
+def has_labels(f, name: str, path: str = "") -> bool:
+    """Whether the beats stored under ``name`` carry classes (a ``classify`` output)."""
+    g = _group(f, name, path)
+    return "beats" in g and "aami" in g["beats"]
+
+
+@_reads
 def has_signal(f, name: str) -> bool:
     return "signal" in f["records"][group_name(name)]
 
