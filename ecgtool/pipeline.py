@@ -115,8 +115,6 @@ def classify_job(src: Source, opts: ReadOptions, model: str | None = None,
 
     Long WFDB and EDF recordings are detected and labelled in blocks
     (:func:`long_record_detect`)."""
-    from ecgtool.ml.classify import check_lead
-
     if src.kind == "beats_csv":
         return classify_table_job(src, model)
     if src.kind != "store" and is_long(src):
@@ -124,6 +122,8 @@ def classify_job(src: Source, opts: ReadOptions, model: str | None = None,
     d = beats_from_source(src, opts, detector)
     if keep_labels and d.beats.labels is not None:
         return d
+    from ecgtool.ml.classify import check_lead
+
     check_lead(d.record.lead, model)
     d.beats.labels = label_in_blocks(d.record.signal, d.record.fs, d.beats.r_peak, model)
     return d

@@ -68,8 +68,32 @@ def test_sigkill_leaves_a_readable_store_and_resume_finishes(tmp_path):
             assert f["records"][name]["beats/r_peak"].shape[0] > 1900
     r = runner.invoke(app, ["detect", str(data), "--out", str(out), "--resume"])
     assert r.exit_code == 0, r.output
-    assert f"{len(done)} records already complete" in r.stderr
+    assert f"{len(done)} record{'s' if len(done) > 1 else ''} already complete" in r.stderr
     assert len(_complete(out)) == 30
+
+
+def test_resume_continues_only_the_same_command_and_options(tmp_path):
+    # A store is one kind of result: resuming it with another command or
+    # other options would mix two kinds of records in it without a word.
+    out = tmp_path / "b.h5"
+    assert runner.invoke(app, ["detect", "sample:119", "--out", str(out), "-q"]).exit_code == 0
+    for args, words in ((["classify"], "written by ecgtool detect"),
+                        (["detect", "--detector", "refractory_ms=250"],
+                         "other options (detector)"),
+                        (["detect", "--channel", "V1"], "other options (read)")):
+        r = runner.invoke(app, args + ["sample:119", "sample:208", "--out", str(out),
+                                       "--resume"])
+        assert r.exit_code == 1 and words in r.stderr, r.output
+        assert len(r.stderr.strip().splitlines()) == 1
+        assert _complete(out) == ["119"]
+    r = runner.invoke(app, ["detect", "sample:119", "sample:208", "--out", str(out), "--resume"])
+    assert r.exit_code == 0 and "1 record already complete" in r.stderr, r.output
+    assert _complete(out) == ["119", "208"]
+    d = tmp_path / "d.h5"
+    assert runner.invoke(app, ["diagnose", "sample:119", "--out", str(d), "-q"]).exit_code == 0
+    r = runner.invoke(app, ["diagnose", "sample:119", "sample:208", "--out", str(d), "--resume",
+                            "-t", "pvc_burden_pct=5"])
+    assert r.exit_code == 1 and "other options (thresholds)" in r.stderr, r.output
 
 
 def test_resume_needs_a_store(tmp_path):

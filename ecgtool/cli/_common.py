@@ -31,7 +31,7 @@ RelabelModelOpt = typer.Option(None, "--model", "-m", help="Classifier directory
                                "classified store's beats keep their classes unless it is given.")
 QuietOpt = typer.Option(False, "--quiet", "-q", help="No progress bar or summary.")
 ResumeOpt = typer.Option(False, "--resume", help="Keep an existing output store and skip "
-                         "the records already complete in it.")
+                         "the records already complete in it (same command and options).")
 AnnotationsOpt = typer.Option(None, "--annotations", metavar="DIR", help="Also write each "
                               "record's beats as a WFDB annotation file DIR/RECORD.ecgtool "
                               "(MIT format, for rdann and bxb).")
@@ -125,6 +125,17 @@ def detector_attrs(settings, **more) -> dict:
 
         attrs["detector_settings"] = json.dumps(changed)
     return attrs
+
+
+def job(command: str, opts, **options) -> dict:
+    """The command and the options that shape its records (``opts``, a
+    ``ReadOptions``, and ``options``), kept in an output store: ``--resume``
+    continues a store only with the same ones."""
+    from dataclasses import asdict
+
+    from ecgtool.io.tables import json_ready
+
+    return json_ready({"command": command, "read": asdict(opts), **options})
 
 
 def output_kind(out: Optional[str]) -> str:

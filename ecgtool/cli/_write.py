@@ -11,14 +11,15 @@ from ecgtool.cli import _common as c
 def run_and_write(srcs: list, run: Callable[[list], Iterable], out: Optional[str],
                   write_store: Callable, csv_header: Optional[Callable] = None,
                   csv_rows: Optional[Callable] = None, resume: bool = False,
-                  quiet: bool = False) -> tuple[list, list]:
+                  quiet: bool = False, job: Optional[dict] = None) -> tuple[list, list]:
     """Run the batch over ``srcs`` and write each outcome as it arrives.
 
     ``write_store(writer, value, name)`` writes one record into a
     :class:`~ecgtool.io.store.StoreWriter`; ``csv_header(value)`` and
     ``csv_rows(value)`` give CSV text (``csv_rows`` as one string or as an
     iterable of pieces). With ``resume``, records complete in
-    the output store are skipped. Returns ``(done, failures)``.
+    the output store are skipped, if the store was written by the same
+    ``job`` (:func:`ecgtool.cli._common.job`). Returns ``(done, failures)``.
     """
     kind = c.output_kind(out)
     done, failures = [], []
@@ -28,10 +29,11 @@ def run_and_write(srcs: list, run: Callable[[list], Iterable], out: Optional[str
         from ecgtool.io.store import StoreWriter
 
         protect = [s.path for s in srcs if s.kind == "store"]
-        with StoreWriter(out, resume=resume, protect=protect) as w:
+        with StoreWriter(out, resume=resume, protect=protect, job=job) as w:
             todo = [s for s in srcs if s.name not in w.done]
             if resume and not quiet and len(todo) < len(srcs):
-                c.say(f"ecgtool: {len(srcs) - len(todo)} records already complete in {out}, "
+                n = len(srcs) - len(todo)
+                c.say(f"ecgtool: {n} record{'s' if n > 1 else ''} already complete in {out}, "
                       "skipped")
             for o in run(todo):
                 c.report_outcome(o)

@@ -72,7 +72,9 @@ def classify(
     attrs = c.detector_attrs(settings, model=clf.path,
                              model_training_records=clf.card.get("training_records", []))
     done, failures = run_and_write(srcs, run, out, write_detected(True, attrs), beats_header,
-                                   beats_rows, resume, quiet)
+                                   beats_rows, resume, quiet,
+                                   c.job("classify", opts, detector=settings.changed(),
+                                         model=clf.path))
     if not quiet and done:
         summary(f"classified {sum(counted)} beats in ", done, failures, out)
     return 1 if failures or not done else 0

@@ -55,7 +55,8 @@ def detect(
 
     done, failures = run_and_write(
         srcs, run, out, write_detected(not no_signal, attrs), beats_header,
-        beats_rows, resume, quiet)
+        beats_rows, resume, quiet,
+        c.job("detect", opts, detector=settings.changed(), signal=not no_signal))
     if not quiet and done:
         summary(f"detected {sum(counted)} beats in ", done, failures, out)
     return 1 if failures or not done else 0

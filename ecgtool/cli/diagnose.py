@@ -41,7 +41,7 @@ def diagnose(
     from ecgtool import batch
     from ecgtool.batch import Outcome
     from ecgtool.cli._write import run_and_write
-    from ecgtool.cli.rhythm import analysis_setup, write_analysis
+    from ecgtool.cli.rhythm import analysis_job, analysis_setup, write_analysis
     from ecgtool.diagnose import Thresholds, diagnose_analysis
     from ecgtool.io.tables import json_ready
 
@@ -52,9 +52,9 @@ def diagnose(
     if html:
         c.check_output_path(html, (".html", ".htm"))
     det = c.detector_settings(detector)
+    opts = c.read_options(channel, fs, column, units)
     srcs, job, model_path = analysis_setup(inputs, sample, ann, ann_labels, no_classify, model,
-                                           c.read_options(channel, fs, column, units), out,
-                                           detector=det, formats=c.REPORT_FORMATS)
+                                           opts, out, detector=det, formats=c.REPORT_FORMATS)
     stdin = any(s.path == "-" for s in srcs)
     items = []
     thresholds = json_ready(asdict(th))
@@ -78,7 +78,9 @@ def diagnose(
         return json.dumps({**value[1].as_dict(), "thresholds": thresholds},
                           allow_nan=False) + "\n"
 
-    done, failures = run_and_write(srcs, run, out, write, lambda v: "", line, resume, quiet)
+    done, failures = run_and_write(srcs, run, out, write, lambda v: "", line, resume, quiet,
+                                   analysis_job("diagnose", opts, ann, ann_labels, no_classify,
+                                                model, det, thresholds=thresholds))
     if html and items:
         from ecgtool.report import html_report
 

@@ -51,9 +51,9 @@ def rhythm(
 
     settings = replace(DEFAULT_RHYTHM, window_beats=window)
     det = c.detector_settings(detector)
+    opts = c.read_options(channel, fs, column, units)
     srcs, job, model_path = analysis_setup(inputs, sample, ann, ann_labels, no_classify, model,
-                                           c.read_options(channel, fs, column, units), out,
-                                           settings, det)
+                                           opts, out, settings, det)
     stdin = any(s.path == "-" for s in srcs)
     c.check_folder(annotations)
 
@@ -64,7 +64,9 @@ def rhythm(
             rhythm_annotations)
 
     done, failures = run_and_write(srcs, run, out, partial(write_analysis, detector=det),
-                                   episodes_header, episodes_rows, resume, quiet)
+                                   episodes_header, episodes_rows, resume, quiet,
+                                   analysis_job("rhythm", opts, ann, ann_labels, no_classify,
+                                                model, det, window=window))
     if not quiet and done:
         summary("rhythm of ", done, failures, out)
     return 1 if failures or not done else 0
@@ -96,6 +98,15 @@ def analysis_setup(inputs, sample, ann, ann_labels, no_classify, model, opts, ou
                   ann_labels=ann_labels, settings=settings,
                   detector=detector or DEFAULT_SETTINGS, relabel=relabel)
     return srcs, job, model_path
+
+
+def analysis_job(command, opts, ann, ann_labels, no_classify, model, detector, **more):
+    """What shapes the records of rhythm and diagnose (see :func:`_common.job`)."""
+    from pathlib import Path
+
+    return c.job(command, opts, ann=ann, ann_labels=ann_labels, classify=not no_classify,
+                 model=str(Path(model).resolve()) if model else None,
+                 detector=detector.changed(), **more)
 
 
 def write_analysis(w, a, name, summary: dict | None = None, detector=None):

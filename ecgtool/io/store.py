@@ -2,7 +2,8 @@
 
 Layout (format ``ecgtool-store``, version 2; plain h5py reads it all)::
 
-    /                                 attrs: format, format_version, ecgtool_version
+    /                                 attrs: format, format_version, ecgtool_version,
+                                             job (JSON: the command and options)
     /records/<name>/                  attrs: fs, n_samples, leads, channel, units,
                                              source, sha256, comments
     /records/<name>/signal            float32 (n_samples, n_leads), mV   [optional]
@@ -413,9 +414,13 @@ class StoreWriter:
     ['r1']
     """
 
-    def __init__(self, path: str | os.PathLike, resume: bool = False, protect=()):
+    def __init__(self, path: str | os.PathLike, resume: bool = False, protect=(),
+                 job: dict | None = None):
         self.path = Path(path)
         self.resume = resume
+        # The command and options that make the records (JSON-ready): a store
+        # is resumed only by the same ones, so that it never mixes two kinds.
+        self.job = None if job is None else json.loads(json.dumps(job, sort_keys=True))
         self.done: set[str] = set()
         self.errors: list[tuple[str, str, str]] = []
         self.written = 0
@@ -440,6 +445,11 @@ class StoreWriter:
         elif self.resume and self.path.exists():
             open_store(self.path, "r").close()  # checks the format
             self.f = open_store(self.path, "a")
+            try:
+                self._check_job()
+            except BaseException:
+                self.f.close()
+                raise
             self.done = set(record_names(self.f))
             self.errors = [e for e in read_errors(self.f) if e[0] not in self.done]
         else:
@@ -450,8 +460,28 @@ class StoreWriter:
                 raise
             except OSError as exc:
                 raise EcgToolError(f"cannot write ({exc})", str(self.path)) from None
+        if self.job is not None and "job" not in self.f.attrs:
+            set_attr(self.f, "job", json.dumps(self.job, sort_keys=True))
         self._order = len(self.done)
         return self
+
+    def _check_job(self) -> None:
+        # A store written before jobs were recorded is resumed as it is.
+        stored = self.f.attrs.get("job")
+        if self.job is None or stored is None:
+            return
+        before = json.loads(attr_text(stored))
+        if before == self.job:
+            return
+        if before.get("command") != self.job.get("command"):
+            what = f"by ecgtool {before.get('command')}"
+        else:
+            keys = sorted(k for k in set(before) | set(self.job)
+                          if before.get(k) != self.job.get(k))
+            what = "with other options (" + ", ".join(keys) + ")"
+        raise EcgToolError(f"--resume: the store was written {what}; it continues only "
+                           "the same command with the same options (write to another "
+                           "file, or leave out --resume to start again)", str(self.path))
 
     def begin(self, name: str, record: Record | None, beats: Beats | None = None,
               **kw):
