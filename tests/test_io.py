@@ -751,6 +751,16 @@ def test_beats_table_rate_and_damage():
         read_beats_table(good.replace("a,900", "a\r,900"), "b.csv")
 
 
+def test_beats_table_keeps_the_r_amplitude():
+    # Measured on the signal, the R amplitude lives only in the table: the
+    # beats-table head reads it (it had been read as missing, 1 mV for all).
+    from ecgtool.io.beatfiles import read_beats_table
+
+    text = "record,r_peak,time_s,r_amp_mv\na,360,1.0000,1.2500\na,900,2.5000,\n"
+    amp = read_beats_table(text, "b.csv")[0].beats.r_amp_mv
+    assert amp[0] == 1.25 and np.isnan(amp[1])
+
+
 def test_a_header_is_parsed_once_while_it_stays_as_it_was(tmp_path):
     import os
 

@@ -191,9 +191,16 @@ def _table_beats(rows: list[dict], t: np.ndarray) -> Beats | None:
         fs = table_rate(r, t)
         if fs is None:
             return None
-        return Beats(fs, r, **{k: column(k) for k in ("qrs_onset", "qrs_offset") + POINT_COLUMNS})
+        # The R amplitude is measured on the signal: the table alone keeps it.
+        amp = (np.array([float(x[AMP]) if x[AMP] not in ("", None) else np.nan for x in rows])
+               if AMP in rows[0] else None)
+        return Beats(fs, r, r_amp_mv=amp,
+                     **{k: column(k) for k in ("qrs_onset", "qrs_offset") + POINT_COLUMNS})
     except (ValueError, TypeError, OverflowError):
         return None
+
+
+AMP = "r_amp_mv"
 
 
 def read_annotation_beats(base: str, ext: str, labels: bool) -> BeatTimes:
