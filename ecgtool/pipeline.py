@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     import numpy as np
 
+    from ecgtool.io.beatfiles import BeatTimes
     from ecgtool.rhythm import Episodes, RhythmSettings
 
 
@@ -115,7 +116,7 @@ def classify_job(src: Source, opts: ReadOptions, model: str | None = None,
 
     Long WFDB and EDF recordings are detected and labelled in blocks
     (:func:`long_record_detect`)."""
-    if src.kind == "beats_csv":
+    if src.kind in BEAT_KINDS:
         return classify_table_job(src, model)
     if src.kind != "store" and is_long(src):
         return long_record_detect(src, opts, model, classify=True, settings=detector)
@@ -129,13 +130,27 @@ def classify_job(src: Source, opts: ReadOptions, model: str | None = None,
     return d
 
 
+#: Sources of beats without a signal: a beats table's record (CSV or stdin),
+#: and a store record written without its signal.
+BEAT_KINDS = ("beats_csv", "beats_store")
+
+
+def beat_times(src: Source) -> "BeatTimes":
+    """The beats of a source of one of the :data:`BEAT_KINDS`."""
+    from ecgtool.io.beatfiles import beats_table_records, store_beat_times
+
+    if src.kind == "beats_store":
+        return store_beat_times(src.path, src.key or src.name)
+    return beats_table_records(src.path)[src.key]
+
+
 def classify_table_job(src: Source, model: str | None = None) -> Detected:
-    """The beats of one record of a beats table, labelled from the table alone
+    """The beats of one record of a beats table (or of a store record without
+    its signal), labelled from the table alone
     (:func:`ecgtool.ml.classify.classify_table`: no waveform)."""
-    from ecgtool.io.beatfiles import beats_table_records
     from ecgtool.ml.classify import classify_table
 
-    bt = beats_table_records(src.path)[src.key]
+    bt = beat_times(src)
     if bt.beats is None:
         raise EcgToolError("the beats table's r_peak column is missing, not numeric, or does "
                            "not agree with time_s: give the table ecgtool detect writes, or "
@@ -146,16 +161,30 @@ def classify_table_job(src: Source, model: str | None = None) -> Detected:
 
 def table_sources(srcs: list[Source]) -> list[Source]:
     """``srcs`` with each CSV (or stdin) that holds a beats table replaced by
-    one ``beats_csv`` source per record in it."""
+    one ``beats_csv`` source per record in it, and each store record kept
+    without its signal (``detect --no-signal``) made a ``beats_store`` source."""
+    from ecgtool.io import store
     from ecgtool.io.beatfiles import beats_table_records, is_beats_table, read_text
 
     out = []
+    signals: dict[str, set] = {}  # per store, the records that keep their signal
     for src in srcs:
         if src.kind in ("csv", "stdin") and is_beats_table(read_text(src.path)):
             names = list(beats_table_records(src.path))
             if not names:
                 raise EcgToolError("the beats table holds no beats", src.path)
             out += [Source("beats_csv", src.path, name, name) for name in names]
+        elif src.kind == "store":
+            if src.path not in signals:
+                f = store.open_store(src.path)
+                try:
+                    signals[src.path] = {n for n in store.record_names(f)
+                                         if store.has_signal(f, n)}
+                finally:
+                    f.close()
+            key = src.key or src.name
+            out.append(src if key in signals[src.path] else
+                       Source("beats_store", src.path, src.name, key))
         else:
             out.append(src)
     return out
@@ -308,7 +337,7 @@ def needs_classifier(srcs: list[Source]) -> bool:
     for s in srcs:
         if s.kind == "store":
             stores.setdefault(s.path, []).append(s.key or s.name)
-        elif s.kind not in ("ann", "beats_csv"):
+        elif s.kind not in ("ann",) + BEAT_KINDS:
             return True
     for path, names in stores.items():
         f = store.open_store(path)
@@ -344,10 +373,8 @@ def analyse_job(src: Source, opts: ReadOptions, model: str | None = None,
         ep = find_rhythms(bt.times_s, bt.labels, None, None, settings)
         return Analysis(src.name, bt.duration_s, bt.times_s, bt.labels, None, ep, [],
                         fs=bt.fs)
-    if src.kind == "beats_csv":
-        from ecgtool.io.beatfiles import beats_table_records
-
-        bt = beats_table_records(src.path)[src.key]
+    if src.kind in BEAT_KINDS:
+        bt = beat_times(src)
         ep = find_rhythms(bt.times_s, bt.labels, bt.proba, None, settings,
                           bt.beats.pr_ms if bt.beats is not None else None)
         return Analysis(src.name, bt.duration_s, bt.times_s, bt.labels, bt.proba, ep, [],

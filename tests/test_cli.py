@@ -408,6 +408,44 @@ def test_classify_reuses_a_detect_store(tmp_path):
 
 
 
+def test_a_store_without_signal_reads_as_a_beats_table(tmp_path):
+    # detect --no-signal keeps the beats alone: rhythm, diagnose and classify
+    # read them as they read the same beats as a CSV table; plot needs the signal.
+    store, table = tmp_path / "b.h5", tmp_path / "b.csv"
+    assert run("detect", "sample:119", "--no-signal", "--out", store, "-q").exit_code == 0
+    assert run("detect", "sample:119", "--out", table, "-q").exit_code == 0
+    # The table writes times to 0.1 ms, the store keeps the samples: the
+    # confidence and irregularity measures may differ in the last digits, not
+    # the episodes.
+    def episodes(text):
+        return [row[:4] + row[5:6] for row in csv.reader(io.StringIO(text))]
+
+    from_store = run("rhythm", store, "-q")
+    assert from_store.exit_code == 0, from_store.output
+    assert episodes(from_store.stdout) == episodes(run("rhythm", table, "-q").stdout)
+    assert len(episodes(from_store.stdout)) > 10
+
+    def verdict(text):
+        r = json.loads(text)
+        return r["record"], r["n_beats"], r["verdict"], [f["code"] for f in r["findings"]]
+
+    assert verdict(run("diagnose", store, "-q").stdout) == \
+        verdict(run("diagnose", table, "-q").stdout)
+    def classes(text):
+        rows = list(csv.DictReader(io.StringIO(text)))
+        return [(r["r_peak"], r["aami"]) for r in rows]
+
+    labelled = run("classify", store, "--out", "-")
+    assert labelled.exit_code == 0 and "beats table alone" in labelled.stderr
+    assert classes(labelled.stdout) == classes(run("classify", table, "--out", "-", "-q").stdout)
+    _one_line_error(run("plot", store, "--out", tmp_path / "p.png"), "no signal")
+    # rhythm writes such a store from beat times, and diagnose reads it back.
+    written = tmp_path / "r.h5"
+    assert run("rhythm", table, "--out", written, "-q").exit_code == 0
+    assert verdict(run("diagnose", written, "-q").stdout) == \
+        verdict(run("diagnose", table, "-q").stdout)
+
+
 def test_rhythm_and_diagnose_keep_the_classes_of_a_classified_store(tmp_path):
     # A store labelled by `classify --model adapted/` must not be labelled
     # again by the default model: its classes stand, unless --model is given.

@@ -49,7 +49,7 @@ def classify(
                                     summary, write_detected, writing_annotations)
     from ecgtool.ml.classify import table_head
     from ecgtool.ml.model_io import load_model
-    from ecgtool.pipeline import classify_job, table_sources
+    from ecgtool.pipeline import BEAT_KINDS, classify_job, table_sources
 
     settings = c.detector_settings(detector)
     opts = c.read_options(channel, fs, column, units)
@@ -57,7 +57,7 @@ def classify(
     c.check_output_path(out, c.TABLE_FORMATS)
     c.check_folder(annotations)
     clf = load_model(model)  # a bad model fails here, once, before any work
-    if any(s.kind == "beats_csv" for s in srcs):
+    if any(s.kind in BEAT_KINDS for s in srcs):
         table_head(clf)  # a model without one fails here, once
         c.warn(TABLE_ONLY)
     stdin = any(s.path == "-" for s in srcs)

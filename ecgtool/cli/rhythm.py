@@ -77,7 +77,7 @@ def analysis_setup(inputs, sample, ann, ann_labels, no_classify, model, opts, ou
     """Sources, the per-record job and the model path, shared by rhythm and diagnose."""
     from functools import partial
 
-    from ecgtool.pipeline import analyse_job, expand_beat_sources, needs_classifier
+    from ecgtool.pipeline import BEAT_KINDS, analyse_job, expand_beat_sources, needs_classifier
     from ecgtool.signal.detect import DEFAULT_SETTINGS
 
     srcs = expand_beat_sources(list(inputs or []), sample, ann)
@@ -89,7 +89,7 @@ def analysis_setup(inputs, sample, ann, ann_labels, no_classify, model, opts, ou
     # A classified store keeps its classes (perhaps from an adapted model);
     # --model labels them again.
     relabel = model is not None
-    signals = [s for s in srcs if s.kind not in ("ann", "beats_csv")]
+    signals = [s for s in srcs if s.kind not in ("ann",) + BEAT_KINDS]
     if not no_classify and signals and (relabel or needs_classifier(signals)):
         from ecgtool.ml.model_io import load_model
 

@@ -132,6 +132,28 @@ def read_beats_table(text: str, source: str = "") -> list[BeatTimes]:
     return result
 
 
+def store_beat_times(path: str, name: str) -> BeatTimes:
+    """The beats of a store record that holds no signal (written by
+    ``detect --no-signal``, or by ``rhythm`` from beat times), as a beats
+    table's record reads."""
+    from ecgtool.io import store
+
+    f = store.open_store(path)
+    try:
+        beats = store.read_beats(f, name, path)
+        duration = store.read_duration(f, name, path)
+    finally:
+        f.close()
+    if beats is None:
+        raise EcgToolError(f"record {name!r} holds neither a signal nor beats", path)
+    times = beats.r_peak / beats.fs
+    if duration is None:
+        duration = float(times.max()) if times.size else 0.0
+    labels = beats.labels
+    return BeatTimes(name, times, duration, None if labels is None else labels.aami,
+                     None if labels is None else labels.proba, path, beats.fs, beats)
+
+
 #: ``time_s`` in a beats table is written to 0.1 ms.
 _TIME_RESOLUTION_S = 1e-4
 

@@ -321,6 +321,18 @@ def read_beats(f, name: str, path: str = "") -> Beats | None:
 
 
 @_reads
+def read_duration(f, name: str, path: str = "") -> float | None:
+    """The record's length in seconds as stored (analysed duration, or
+    samples over rate); None when the store does not say."""
+    g = _group(f, name, path)
+    if "duration_s" in g.attrs:
+        return float(g.attrs["duration_s"])
+    if "n_samples" in g.attrs and "fs" in g.attrs:
+        return int(g.attrs["n_samples"]) / float(g.attrs["fs"])
+    return None
+
+
+@_reads
 def has_labels(f, name: str, path: str = "") -> bool:
     """Whether the beats stored under ``name`` carry classes (a ``classify`` output)."""
     g = _group(f, name, path)
