@@ -45,21 +45,13 @@ def score_job(src: Source, opts: ReadOptions, beats_store: str | None = None,
     # (with their labels when it was classified); else they are detected.
     if test_ann:  # no signal needed: archives often keep only annotations
         return _score_annotator(src, test_ann, classes, skip_learning, window_s)
-    stored = None
+    peaks = given = None
     if beats_store or src.kind == "store":
-        from ecgtool.io import store
-
         rec = read_source(src, opts)
-        where = beats_store or src.path
-        f = store.open_store(where)
-        try:
-            stored = store.read_beats(f, rec.name, where)
-        finally:
-            f.close()
-        if stored is None and beats_store:
-            raise EcgToolError(f"record {rec.name!r} has no beats table", beats_store)
-    if stored is not None:
-        peaks = stored.r_peak
+        peaks, given = _given_beats(beats_store or src.path, rec.name, rec.fs,
+                                    bool(beats_store))
+    if peaks is not None:
+        pass
     elif is_long(src):
         # Read and detected in blocks: the same beats as one pass.
         d = detect_job(src, opts, detector)
@@ -72,13 +64,37 @@ def score_job(src: Source, opts: ReadOptions, beats_store: str | None = None,
         peaks = detect_r_peaks(rec.signal, rec.fs, detector)
     if rec.annotations is None:
         raise EcgToolError("no reference annotations (.atr) to score against", src.path)
-    now = classes and (stored is None or stored.labels is None)
+    now = classes and given is None
     aami = None
     if classes:
-        aami = label_in_blocks(rec.signal, rec.fs, peaks, model).aami if now \
-            else stored.labels.aami
+        aami = label_in_blocks(rec.signal, rec.fs, peaks, model).aami if now else given
     return _scores(rec.name, rec.annotations, peaks, aami, rec.fs, rec.n_samples,
                    skip_learning, window_s, classified_now=now)
+
+
+def _given_beats(where: str, name: str, fs: float, required: bool):
+    # The R peaks of record `name` in a store or a beats CSV (`where`), and
+    # their classes (None when unclassified); (None, None) when a store holds
+    # no beats for it and they are not `required`.
+    from ecgtool.io import store
+
+    if store.is_store(where):
+        f = store.open_store(where)
+        try:
+            beats = store.read_beats(f, name, where)
+        finally:
+            f.close()
+        if beats is None:
+            if required:
+                raise EcgToolError(f"record {name!r} has no beats table", where)
+            return None, None
+        return beats.r_peak, None if beats.labels is None else beats.labels.aami
+    from ecgtool.io.beatfiles import beats_table_records
+
+    bt = beats_table_records(where).get(name)
+    if bt is None:
+        raise EcgToolError(f"no record {name!r} in the beats table", where)
+    return np.round(bt.times_s * fs).astype(np.int64), bt.labels
 
 
 def _scores(name, ref, peaks, aami, fs, n, skip_learning, window_s,

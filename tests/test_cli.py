@@ -64,6 +64,14 @@ def test_detect_store_and_evaluate_it(tmp_path):
     s = json.loads((tmp_path / "s.json").read_text())
     assert s["gross"]["gross"]["se"] > 0.995 and s["gross"]["gross"]["ppv"] > 0.997
     assert "classes" not in s
+    # The same beats as a CSV table score the same; a record it lacks is named.
+    table = tmp_path / "beats.csv"
+    assert run("detect", "--sample", "--out", table, "-q").exit_code == 0
+    r = run("evaluate", "--sample", "--beats", table, "--out", tmp_path / "t.json")
+    assert r.exit_code == 0, r.output
+    assert json.loads((tmp_path / "t.json").read_text())["gross"] == s["gross"]
+    _one_line_error(run("evaluate", _copy(tmp_path, "208"), "--beats", tmp_path / "none.csv"),
+                    "no such file")
 
 
 def test_detector_settings_from_the_command_line(tmp_path):

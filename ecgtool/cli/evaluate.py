@@ -3,6 +3,7 @@ classes) against reference labels."""
 
 from __future__ import annotations
 
+import os
 from typing import Optional
 
 import typer
@@ -13,13 +14,14 @@ from ecgtool.cli import _common as c
 def evaluate(
     inputs: Optional[list[str]] = c.InputsArg,
     beats: Optional[str] = typer.Option(None, "--beats", help="Score the beats in this "
-                                        "store (from `ecgtool detect`) instead of detecting."),
+                                        "store or beats CSV (from `ecgtool detect` or "
+                                        "`classify`) instead of detecting."),
     skip_learning: bool = typer.Option(False, "--skip-learning", help="Leave out the first "
                                        "5 minutes (EC57's learning period)."),
     window: float = typer.Option(0.15, "--window", min=0.01, max=1.0,
                                  help="Match window in seconds."),
     classes: bool = typer.Option(False, "--classes", help="Also score the AAMI class of "
-                                 "each beat (from a classified --beats store, else "
+                                 "each beat (from a classified --beats store or table, else "
                                  "classified now): Se, +P and F1 per class, end to end."),
     rhythm: Optional[str] = typer.Option(None, "--rhythm", help="Score episodes of this "
                                          "rhythm (af, vt, bigeminy ...) against the reference "
@@ -58,6 +60,8 @@ def evaluate(
                                 c.detector_settings(detector))
     if ann and beats:
         raise c.EcgToolError("give the beats to score with --beats or --ann, not both")
+    if beats and not os.path.isfile(beats):
+        raise c.EcgToolError("no such file", beats)
     srcs = c.sources(inputs, sample)
     if out:
         c.check_output_path(out, (".json",))
