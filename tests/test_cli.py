@@ -520,6 +520,10 @@ def test_train_tiny_model(tmp_path):
     assert "2 records: 1 to train on, 1 held out for early stopping" in r.stderr
     card = json.loads((tmp_path / "m" / "model.json").read_text())
     assert len(card["history"]) == 2 and card["validation_records"]
+    # Two epochs are fewer than the epochs training waits before keeping one:
+    # the last is kept, and its weight average is of trained weights, not the
+    # random start (which had labelled every held-out beat wrongly).
+    assert card["best_epoch"] == 2 and card["history"][-1]["val_accuracy"] > 0.9
     # The card says how to train the model again, and with what.
     assert card["command"] == ("ecgtool train --data sample:119 --data sample:208 --val 1 "
                                "--epochs 2 --motion-noise 0.0")

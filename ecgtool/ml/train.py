@@ -134,6 +134,27 @@ def average_params(average, params, decay: float):
     return jax.tree_util.tree_map(lambda a, p: decay * a + (1 - decay) * p, average, params)
 
 
+def debiased_average(average, start, decay: float, steps: int):
+    """The moving average of :func:`average_params` after ``steps`` updates
+    from ``start``, without the share ``decay ** steps`` that ``start`` still
+    holds in it (the correction Adam applies to its moments).
+
+    In training from scratch the start is the random initialisation: after
+    1,250 steps of decay 0.998 it is still 8 % of the average, and a short run
+    (``--epochs 2``) kept an average that was mostly untrained weights.
+
+    Examples
+    --------
+    >>> a = average_params({"w": jnp.zeros(1)}, {"w": jnp.ones(1)}, 0.75)
+    >>> debiased_average(a, {"w": jnp.zeros(1)}, 0.75, 1)["w"].tolist()
+    [1.0]
+    """
+    share = decay ** steps
+    if steps == 0 or share == 0.0:
+        return average
+    return jax.tree_util.tree_map(lambda a, s: (a - share * s) / (1 - share), average, start)
+
+
 @jax.jit
 def eval_step(state: TrainState, batch: dict) -> jnp.ndarray:
     return state.apply_fn(state.params, batch["waves"], batch["rr"], train=False)
@@ -186,16 +207,20 @@ def train_and_evaluate(train_ds: BeatDataset, val_ds: BeatDataset | None,
     np_rng = np.random.default_rng(config.seed)
     best, best_epoch, best_params, stale, history = -np.inf, 0, state.params, 0, []
     val_metrics = {}
-    averaged = state.params
+    averaged = start = state.params
+    steps = 0
+    # A run shorter than min_epochs keeps its last epoch, not its untrained start.
+    min_epochs = min(config.min_epochs, config.epochs)
     for epoch in range(1, config.epochs + 1):
         losses = []
         for batch in batches(train_ds, config.batch_size, np_rng):
             rng, step_rng = jax.random.split(rng)
             state, m = train_step(state, batch, step_rng)
             averaged = average_params(averaged, state.params, config.ema_decay)
+            steps += 1
             losses.append(float(m["loss"]))
         row = {"epoch": epoch, "train_loss": float(np.mean(losses)) if losses else float("nan")}
-        kept = state.replace(params=averaged)
+        kept = state.replace(params=debiased_average(averaged, start, config.ema_decay, steps))
         if val_ds is not None and len(val_ds):
             logits = predict_logits(kept, val_ds)
             metrics = class_metrics(confusion(val_ds.labels, logits.argmax(axis=1)), min_count=20)
@@ -208,11 +233,11 @@ def train_and_evaluate(train_ds: BeatDataset, val_ds: BeatDataset | None,
             row["val_loss"] = float(weighted_loss(
                 jnp.asarray(logits[lab]), jnp.asarray(val_ds.labels[lab]),
                 jnp.ones(int(lab.sum())), state.class_weights))
-            score = -row["val_loss"] if epoch >= config.min_epochs else -np.inf
+            score = -row["val_loss"] if epoch >= min_epochs else -np.inf
             if score > best:
                 best, best_epoch, best_params, stale = score, epoch, kept.params, 0
                 val_metrics = metrics
-            elif epoch >= config.min_epochs:
+            elif epoch >= min_epochs:
                 stale += 1
         else:
             best_epoch, best_params = epoch, kept.params
