@@ -145,3 +145,21 @@ def test_the_entropy_term_makes_target_predictions_confident(rec119):
                     DannConfig(steps=200, batch_size=64, entropy_weight=w))
         last[w] = res.history[-1]["target_entropy"]
     assert last[2.0] < 0.8 * last[0.0]
+
+
+def test_adapt_warns_when_the_domains_were_never_aligned(tmp_path, monkeypatch):
+    # A domain head right on every beat to the end passes no gradient back:
+    # the encoder was not adapted, whatever the source check says.
+    import ecgtool.ml.main as ml_main
+
+    def unaligned(source, target, out, *args, **kwargs):
+        return {"domain_accuracy_last_100_steps": 1.0, "target_records": ["s0010_re"],
+                "target_beats": 49, "kept_step": 0}
+
+    monkeypatch.setattr(ml_main, "adapt_model", unaligned)
+    r = CliRunner().invoke(app, ["adapt", "--source", "sample:119", "--source-records", "all",
+                                 "--target", "sample:208", "--steps", "20",
+                                 "--out", str(tmp_path / "m"), "-q"])
+    assert r.exit_code == 0, r.output
+    assert ("told source from target beats apart on 100% of them at the end: DANN did not "
+            "align the two (49 target beats from 1 record;") in r.stderr

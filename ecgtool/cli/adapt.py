@@ -9,6 +9,11 @@ import typer
 from ecgtool.cli import _common as c
 
 
+#: Domain-head accuracy over the last 100 steps from which adaptation is said
+#: to have failed: the reversed gradient vanishes when that head is always right.
+ALIGNED_NEVER = 0.99
+
+
 def adapt(
     source: str = typer.Option(..., "--source", help="Labelled source: a database name "
                                "under $ECGTOOL_DATA (mitdb), a folder, glob or store."),
@@ -96,6 +101,14 @@ def adapt(
             msg += (f"; target macro F1 {b['macro_f1']:.3f} -> {a['macro_f1']:.3f} "
                     "(target labels used for scoring only)")
         c.say(msg)
+    last = summary.get("domain_accuracy_last_100_steps")
+    if last is not None and last >= ALIGNED_NEVER:
+        n = len(summary["target_records"])
+        c.warn(f"the domain head still told source from target beats apart on {100 * last:.0f}% "
+               f"of them at the end: DANN did not align the two ({summary['target_beats']} "
+               f"target beats from {n} record{'s' if n > 1 else ''}; a target of a few "
+               "records is told apart by their own beat shapes), so treat the model as not "
+               "adapted")
     if "source_after" in summary and summary["kept_step"] == 0:
         c.warn("every adapted step lost source accuracy, so the model written is the "
                "starting one")
