@@ -452,6 +452,10 @@ def test_a_store_without_signal_reads_as_a_beats_table(tmp_path):
     assert run("rhythm", table, "--out", written, "-q").exit_code == 0
     assert verdict(run("diagnose", written, "-q").stdout) == \
         verdict(run("diagnose", table, "-q").stdout)
+    # From beat annotations rhythm keeps episodes only: the error says where to go.
+    annotated = tmp_path / "a.h5"
+    assert run("rhythm", "sample:119", "--ann", "atr", "--out", annotated, "-q").exit_code == 0
+    _one_line_error(run("diagnose", annotated, "-q"), "only rhythm episodes", "--ann")
 
 
 def test_rhythm_and_diagnose_keep_the_classes_of_a_classified_store(tmp_path):

@@ -142,10 +142,14 @@ def store_beat_times(path: str, name: str) -> BeatTimes:
     try:
         beats = store.read_beats(f, name, path)
         duration = store.read_duration(f, name, path)
+        episodes = store.read_table(f, name, "episodes", path) is not None
     finally:
         f.close()
     if beats is None:
-        raise EcgToolError(f"record {name!r} holds neither a signal nor beats", path)
+        # rhythm keeps no beats of a record read from beat annotations (--ann).
+        why = (": only rhythm episodes (from beat annotations?); give the record itself, "
+               "with --ann EXT" if episodes else "")
+        raise EcgToolError(f"record {name!r} holds neither a signal nor beats{why}", path)
     times = beats.r_peak / beats.fs
     if duration is None:
         duration = float(times.max()) if times.size else 0.0
