@@ -50,13 +50,11 @@ def score_job(src: Source, opts: ReadOptions, beats_store: str | None = None,
         rec = read_source(src, opts)
         peaks, given = _given_beats(beats_store or src.path, rec.name, rec.fs,
                                     bool(beats_store))
-    if peaks is not None:
-        pass
-    elif is_long(src):
+    if peaks is None and is_long(src):
         # Read and detected in blocks: the same beats as one pass.
         d = detect_job(src, opts, detector)
         rec, peaks = d.record, d.beats.r_peak
-    else:
+    elif peaks is None:
         from ecgtool.signal.detect import detect_r_peaks
 
         if src.kind != "store":
