@@ -45,6 +45,10 @@ def score_job(src: Source, opts: ReadOptions, beats_store: str | None = None,
     # (with their labels when it was classified); else they are detected.
     if test_ann:  # no signal needed: archives often keep only annotations
         return _score_annotator(src, test_ann, classes, skip_learning, window_s)
+    if src.kind == "store" and not beats_store:
+        stored = _score_stored(src, classes, skip_learning, window_s)
+        if stored is not None:
+            return stored
     peaks = given = None
     if beats_store or src.kind == "store":
         rec = read_source(src, opts)
@@ -68,6 +72,37 @@ def score_job(src: Source, opts: ReadOptions, beats_store: str | None = None,
         aami = label_in_blocks(rec.signal, rec.fs, peaks, model).aami if now else given
     return _scores(rec.name, rec.annotations, peaks, aami, rec.fs, rec.n_samples,
                    skip_learning, window_s, classified_now=now)
+
+
+def _score_stored(src: Source, classes: bool, skip_learning: bool,
+                  window_s: float) -> RecordScore | None:
+    # A store record kept without its signal (detect --no-signal) still holds
+    # its beats and the reference: scored from those; None when it has the
+    # signal (read as a record).
+    from ecgtool.io import store
+
+    name = src.key or src.name
+    f = store.open_store(src.path)
+    try:
+        if store.has_signal(f, name):
+            return None
+        ref, fs, n = store.read_reference(f, name, src.path)
+        beats = store.read_beats(f, name, src.path)
+    finally:
+        f.close()
+    if ref is None:
+        raise EcgToolError("no reference annotations (.atr) to score against", src.path)
+    if beats is None:
+        raise EcgToolError(f"record {name!r} holds no beats and no signal to detect them",
+                           src.path)
+    aami = None
+    if classes:
+        if beats.labels is None:
+            raise EcgToolError("the store keeps no signal to classify its beats: give the "
+                               "record, or a store from classify", src.path)
+        aami = beats.labels.aami
+    return _scores(name, ref, beats.r_peak, aami, fs, n or int(beats.r_peak.max(initial=0)) + 1,
+                   skip_learning, window_s)
 
 
 def _given_beats(where: str, name: str, fs: float, required: bool):

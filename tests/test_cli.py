@@ -447,6 +447,12 @@ def test_a_store_without_signal_reads_as_a_beats_table(tmp_path):
     assert labelled.exit_code == 0 and "beats table alone" in labelled.stderr
     assert classes(labelled.stdout) == classes(run("classify", table, "--out", "-", "-q").stdout)
     _one_line_error(run("plot", store, "--out", tmp_path / "p.png"), "no signal")
+    # The store keeps the reference too: its beats are scored as the table's are.
+    scored = run("evaluate", store, "--out", tmp_path / "s.json")
+    assert scored.exit_code == 0, scored.output
+    assert run("evaluate", "sample:119", "--beats", table, "-q").stdout == scored.stdout
+    unclassified = run("evaluate", store, "--classes")
+    assert unclassified.exit_code == 1 and "no signal to classify" in unclassified.stderr
     # rhythm writes such a store from beat times, and diagnose reads it back.
     written = tmp_path / "r.h5"
     assert run("rhythm", table, "--out", written, "-q").exit_code == 0

@@ -296,10 +296,7 @@ def read_record(f, name: str, path: str = "") -> Record:
     g = _group(f, name, path)
     if "signal" not in g:
         raise EcgToolError(f"record {name!r} holds beats only, no signal", path)
-    ann = None
-    if "annotations" in g:
-        c = _read_columns(g["annotations"])
-        ann = Annotations(c["sample"], c["symbol"], c["aux_note"])
+    ann = _annotations(g)
     return Record(name=str(attr_text(g.attrs.get("name", name))),
                   signals=np.asarray(g["signal"][...], dtype=np.float64),
                   fs=float(g.attrs["fs"]),
@@ -308,6 +305,21 @@ def read_record(f, name: str, path: str = "") -> Record:
                   source=str(attr_text(g.attrs.get("source", ""))),
                   sha256=str(attr_text(g.attrs.get("sha256", ""))), annotations=ann,
                   comments=json.loads(attr_text(g.attrs.get("comments", "[]"))))
+
+
+def _annotations(g) -> Annotations | None:
+    if "annotations" not in g:
+        return None
+    c = _read_columns(g["annotations"])
+    return Annotations(c["sample"], c["symbol"], c["aux_note"])
+
+
+@_reads
+def read_reference(f, name: str, path: str = "") -> tuple[Annotations | None, float, int]:
+    """The reference annotations, rate and length in samples of a stored
+    record, whether or not it keeps its signal."""
+    g = _group(f, name, path)
+    return _annotations(g), float(g.attrs["fs"]), int(g.attrs.get("n_samples", 0))
 
 
 @_reads
