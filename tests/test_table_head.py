@@ -184,3 +184,24 @@ def test_bad_beats_tables_get_one_line_errors():
             res = run(app, cmd, input=f"time_s\n0.5\n{bad}\n1.5\n")
             assert res.exit_code == 1 and res.stdout == "", (cmd, res.output)
             assert f"line 3: time_s '{bad}' is not a time" in res.stderr, res.stderr
+
+
+def test_a_beats_table_needs_only_the_table_head(tmp_path):
+    # Labelling a table reads the card and table.msgpack, not the network's
+    # weights (nor builds the network): damaged weights do not stop it.
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from ecgtool.cli import app
+    from ecgtool.ml.model_io import default_model_dir
+
+    model = tmp_path / "m"
+    shutil.copytree(default_model_dir(), model)
+    (model / "params.msgpack").write_bytes(b"\x01junk")
+    run = CliRunner().invoke
+    beats = run(app, ["detect", "sample:119", "--out", "-", "-q"]).stdout
+    table = run(app, ["classify", "-", "--model", str(model), "-q"], input=beats)
+    assert table.exit_code == 0 and table.stdout.count("\n") > 1900, table.output
+    signal = run(app, ["classify", "sample:119", "--model", str(model), "-q"])
+    assert signal.exit_code == 1 and "model parameters are corrupt" in signal.stderr

@@ -48,7 +48,7 @@ def classify(
     from ecgtool.cli._write import (beats_header, beats_rows, counting_beats, run_and_write,
                                     summary, write_detected, writing_annotations)
     from ecgtool.ml.classify import table_head
-    from ecgtool.ml.model_io import load_model
+    from ecgtool.ml.model_io import load_model, load_table_model
     from ecgtool.pipeline import BEAT_KINDS, classify_job, table_sources
 
     settings = c.detector_settings(detector)
@@ -56,7 +56,10 @@ def classify(
     srcs = table_sources(c.sources(inputs, sample, fs))
     c.check_output_path(out, c.TABLE_FORMATS)
     c.check_folder(annotations)
-    clf = load_model(model)  # a bad model fails here, once, before any work
+    # Beats tables alone need the model's table head, not the network: no JAX.
+    network = any(s.kind not in BEAT_KINDS for s in srcs)
+    # A bad model fails here, once, before any work.
+    clf = load_model(model) if network else load_table_model(model)
     if any(s.kind in BEAT_KINDS for s in srcs):
         table_head(clf)  # a model without one fails here, once
         c.warn(TABLE_ONLY)
@@ -66,7 +69,7 @@ def classify(
     def run(todo):
         return writing_annotations(counting_beats(batch.run(
             partial(classify_job, opts=opts, model=clf.path, detector=settings), todo,
-            jobs=1 if stdin else jobs, progress=not quiet, label="classify", spawn=True,
+            jobs=1 if stdin else jobs, progress=not quiet, label="classify", spawn=network,
             scheduler=scheduler), counted), annotations)
 
     attrs = c.detector_attrs(settings, model=clf.path,

@@ -9,7 +9,7 @@ import numpy as np
 from ecgtool.beats.table import AAMI_CLASSES, BeatLabels, Beats
 from ecgtool.beats.windows import (BeatWindows, beat_windows, template_distance,
                                    usual_template_distance)
-from ecgtool.ml.model_io import Classifier, load_model
+from ecgtool.ml.model_io import Classifier, load_model, load_table_model
 
 BATCH = 512
 
@@ -141,7 +141,7 @@ def table_head(model: Classifier | str | None = None):
     """The beats-table head of a classifier; an error when it has none."""
     from ecgtool.errors import EcgToolError
 
-    clf = model if isinstance(model, Classifier) else load_model(model)
+    clf = model if isinstance(model, Classifier) else load_table_model(model)
     if clf.table is None:
         raise EcgToolError("this model cannot label a beats table (no table.msgpack, or one "
                            "fitted by an earlier version: retrain it with ecgtool train); "

@@ -85,6 +85,18 @@ def _json_default(o):
     raise TypeError(type(o).__name__)
 
 
+def _read_card(path: str) -> dict:
+    try:
+        card = json.loads((Path(path) / CARD_FILE).read_text())
+    except FileNotFoundError:
+        raise EcgToolError(f"not a model directory ({CARD_FILE} missing)", path) from None
+    except (OSError, ValueError) as exc:
+        raise EcgToolError(f"unreadable model card ({exc})", path) from None
+    if not isinstance(card, dict) or card.get("format") != "ecgtool-classifier":
+        raise EcgToolError("model card is not an ecgtool classifier", path)
+    return card
+
+
 @lru_cache(maxsize=8)
 def _load(path: str, stamp: tuple) -> Classifier:
     import jax
@@ -92,14 +104,7 @@ def _load(path: str, stamp: tuple) -> Classifier:
     from flax import serialization
 
     d = Path(path)
-    try:
-        card = json.loads((d / CARD_FILE).read_text())
-    except FileNotFoundError:
-        raise EcgToolError(f"not a model directory ({CARD_FILE} missing)", path) from None
-    except (OSError, ValueError) as exc:
-        raise EcgToolError(f"unreadable model card ({exc})", path) from None
-    if card.get("format") != "ecgtool-classifier":
-        raise EcgToolError("model card is not an ecgtool classifier", path)
+    card = _read_card(path)
     if (card.get("input_fs") != MODEL_FS or card.get("window", {}).get("samples") != WINDOW
             or card.get("rr_features") != list(RR_FEATURES)):
         raise EcgToolError("model expects other inputs (rate, window or R-R features) than "
@@ -154,15 +159,34 @@ def _load_head(f: Path, cls, what: str, path: str):
         raise EcgToolError(f"{what} is corrupt ({type(exc).__name__})", path) from None
 
 
+def _located(directory) -> tuple[str, tuple]:
+    # The model directory's resolved path, and the times its files were
+    # written: any file rewritten in place (a retrained model) is read again.
+    d = Path(directory) if directory is not None else default_model_dir()
+    if not d.is_dir():
+        raise EcgToolError("model directory not found", str(d))
+    stamp = tuple(f.stat().st_mtime_ns if f.exists() else 0
+                  for f in (d / CARD_FILE, d / PARAMS_FILE, d / SYMBOL_FILE, d / TABLE_FILE))
+    return str(d.resolve()), stamp
+
+
 def load_model(directory: str | os.PathLike | None = None) -> Classifier:
     """Load a model directory (default: the shipped classifier).
 
     Raises :class:`EcgToolError` for a missing, corrupt or incompatible model.
     """
-    d = Path(directory) if directory is not None else default_model_dir()
-    if not d.is_dir():
-        raise EcgToolError("model directory not found", str(d))
-    # Any file rewritten in place (a retrained model) must be read again.
-    stamp = tuple(f.stat().st_mtime_ns if f.exists() else 0
-                  for f in (d / CARD_FILE, d / PARAMS_FILE, d / SYMBOL_FILE, d / TABLE_FILE))
-    return _load(str(d.resolve()), stamp)
+    return _load(*_located(directory))
+
+
+@lru_cache(maxsize=8)
+def _load_table(path: str, stamp: tuple) -> tuple[dict, "TableHead | None"]:
+    return _read_card(path), _load_head(Path(path) / TABLE_FILE, TableHead, "beats-table head",
+                                        path)
+
+
+def load_table_model(directory: str | os.PathLike | None = None) -> Classifier:
+    """A model directory's card and beats-table head alone, without JAX: all
+    that labelling a beats table needs (its ``params`` are left empty)."""
+    path, stamp = _located(directory)
+    card, table = _load_table(path, stamp)
+    return Classifier(params={}, card=card, path=path, table=table)
