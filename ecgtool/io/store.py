@@ -494,7 +494,12 @@ class StoreWriter:
         stored = self.f.attrs.get("job")
         if self.job is None or stored is None:
             return
-        before = json.loads(attr_text(stored))
+        try:
+            before = json.loads(attr_text(stored))
+        except (ValueError, TypeError):
+            before = None
+        if not isinstance(before, dict):
+            raise EcgToolError("damaged store (unreadable job attribute)", str(self.path))
         if before == self.job:
             return
         if before.get("command") != self.job.get("command"):
