@@ -218,15 +218,13 @@ def _table_beats(rows: list[dict], t: np.ndarray) -> Beats | None:
         if fs is None:
             return None
         # The R amplitude is measured on the signal: the table alone keeps it.
-        amp = (np.array([float(x[AMP]) if x[AMP] not in ("", None) else np.nan for x in rows])
-               if AMP in rows[0] else None)
+        amp = (np.array([float(x["r_amp_mv"]) if x["r_amp_mv"] not in ("", None) else np.nan
+                         for x in rows]) if "r_amp_mv" in rows[0] else None)
         return Beats(fs, r, r_amp_mv=amp,
                      **{k: column(k) for k in ("qrs_onset", "qrs_offset") + POINT_COLUMNS})
     except (ValueError, TypeError, OverflowError):
         return None
 
-
-AMP = "r_amp_mv"
 
 
 def read_annotation_beats(base: str, ext: str, labels: bool) -> BeatTimes:
