@@ -260,9 +260,15 @@ def _reference(src: Source):
 
         ann = read_annotations(src.path, "atr")
         return ann, (float(wfdb.rdheader(src.path).fs) if ann is not None else None)
-    if src.kind == "store":
-        rec = read_source(src, ReadOptions())
-        return rec.annotations, rec.fs
+    if src.kind in ("store", "beats_store"):  # with or without its signal
+        from ecgtool.io import store
+
+        f = store.open_store(src.path)
+        try:
+            ann, fs, _ = store.read_reference(f, src.key or src.name, src.path)
+        finally:
+            f.close()
+        return ann, fs
     return None, None
 
 

@@ -451,6 +451,8 @@ def test_a_store_without_signal_reads_as_a_beats_table(tmp_path):
     scored = run("evaluate", store, "--out", tmp_path / "s.json")
     assert scored.exit_code == 0, scored.output
     assert run("evaluate", "sample:119", "--beats", table, "-q").stdout == scored.stdout
+    episodes_scored = run("evaluate", store, "--rhythm", "bigeminy")
+    assert episodes_scored.exit_code == 0 and "episode Se" in episodes_scored.stdout
     unclassified = run("evaluate", store, "--classes")
     assert unclassified.exit_code == 1 and "no signal to classify" in unclassified.stderr
     # rhythm writes such a store from beat times, and diagnose reads it back.
