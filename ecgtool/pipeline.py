@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
 
     from ecgtool.io.beatfiles import BeatTimes
+    from ecgtool.io.records import Annotations
     from ecgtool.rhythm import Episodes, RhythmSettings
 
 
@@ -35,6 +36,10 @@ class Detected:
     record: Record | None
     beats: Beats
     table_name: str = ""
+    #: Without a record: the reference annotations and length (samples) that
+    #: a store record kept beside its beats, to be written on with them.
+    reference: "Annotations | None" = None
+    n_samples: int = 0
 
     @property
     def name(self) -> str:
@@ -156,7 +161,8 @@ def classify_table_job(src: Source, model: str | None = None) -> Detected:
                            "not agree with time_s: give the table ecgtool detect writes, or "
                            "the signal", src.path)
     # A labelled copy: the parsed table stays as read for the other records' jobs.
-    return Detected(None, replace(bt.beats, labels=classify_table(bt.beats, model)), bt.name)
+    return Detected(None, replace(bt.beats, labels=classify_table(bt.beats, model)), bt.name,
+                    bt.reference, bt.n_samples)
 
 
 def table_sources(srcs: list[Source]) -> list[Source]:

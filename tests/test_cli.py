@@ -455,6 +455,11 @@ def test_a_store_without_signal_reads_as_a_beats_table(tmp_path):
     assert episodes_scored.exit_code == 0 and "episode Se" in episodes_scored.stdout
     unclassified = run("evaluate", store, "--classes")
     assert unclassified.exit_code == 1 and "no signal to classify" in unclassified.stderr
+    # classify writes such a store on with its reference: its classes can be scored.
+    labelled_store = tmp_path / "c.h5"
+    assert run("classify", store, "--out", labelled_store, "-q").exit_code == 0
+    classes_scored = run("evaluate", labelled_store, "--classes", "-q")
+    assert classes_scored.exit_code == 0 and "macro F1" in classes_scored.stdout
     # rhythm writes such a store from beat times, and diagnose reads it back.
     written = tmp_path / "r.h5"
     assert run("rhythm", table, "--out", written, "-q").exit_code == 0

@@ -12,11 +12,15 @@ import io
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ecgtool.beats.table import AAMI_CLASSES, POINT_COLUMNS, Beats
 from ecgtool.errors import EcgToolError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ecgtool.io.records import Annotations
 
 
 @dataclass
@@ -34,6 +38,10 @@ class BeatTimes:
     #: The beats with their delineation, when a table gives the sample
     #: positions (``r_peak``, ``qrs_onset``, ...) and its rate follows from them.
     beats: Beats | None = None
+    #: Reference annotations kept beside the beats (a store record), and the
+    #: record's length in samples (0: unknown).
+    reference: "Annotations | None" = None
+    n_samples: int = 0
 
 
 # Standard input's text, kept with the stream it came from: a stream is read
@@ -143,6 +151,7 @@ def store_beat_times(path: str, name: str) -> BeatTimes:
         beats = store.read_beats(f, name, path)
         duration = store.read_duration(f, name, path)
         episodes = store.read_table(f, name, "episodes", path) is not None
+        reference, _, n_samples = store.read_reference(f, name, path)
     finally:
         f.close()
     if beats is None:
@@ -155,7 +164,8 @@ def store_beat_times(path: str, name: str) -> BeatTimes:
         duration = float(times.max()) if times.size else 0.0
     labels = beats.labels
     return BeatTimes(name, times, duration, None if labels is None else labels.aami,
-                     None if labels is None else labels.proba, path, beats.fs, beats)
+                     None if labels is None else labels.proba, path, beats.fs, beats,
+                     reference, n_samples)
 
 
 #: ``time_s`` in a beats table is written to 0.1 ms.

@@ -259,15 +259,23 @@ def write_record(f, record: Record | None, name: str, beats: Beats | None = None
         set_attr(g, "comments", json.dumps(record.comments))
         if with_signal:
             g.create_dataset("signal", data=np.asarray(record.signals, dtype=np.float32))
-        if record.annotations is not None:
-            a = record.annotations
-            _write_columns(g.create_group("annotations"),
-                           {"sample": a.sample, "symbol": a.symbol, "aux_note": a.aux_note})
+        write_reference(g, record.annotations)
     elif fs is not None or beats is not None:
         g.attrs["fs"] = float(fs if fs is not None else beats.fs)
     if beats is not None:
         write_beats(g, beats, beats_attrs)
     g.attrs["complete"] = complete
+
+
+def write_reference(g, annotations: Annotations | None, n_samples: int = 0) -> None:
+    """A record group's reference annotations (when given), and its length in
+    samples (when known and not written yet)."""
+    if annotations is not None:
+        _write_columns(g.create_group("annotations"),
+                       {"sample": annotations.sample, "symbol": annotations.symbol,
+                        "aux_note": annotations.aux_note})
+    if n_samples and "n_samples" not in g.attrs:
+        g.attrs["n_samples"] = n_samples
 
 
 def write_signal_blocks(g, n_samples: int, n_leads: int, blocks) -> None:
