@@ -208,7 +208,6 @@ def train_and_evaluate(train_ds: BeatDataset, val_ds: BeatDataset | None,
     best, best_epoch, best_params, stale, history = -np.inf, 0, state.params, 0, []
     val_metrics = {}
     averaged = start = state.params
-    steps = 0
     # A run shorter than min_epochs keeps its last epoch, not its untrained start.
     min_epochs = min(config.min_epochs, config.epochs)
     for epoch in range(1, config.epochs + 1):
@@ -217,10 +216,10 @@ def train_and_evaluate(train_ds: BeatDataset, val_ds: BeatDataset | None,
             rng, step_rng = jax.random.split(rng)
             state, m = train_step(state, batch, step_rng)
             averaged = average_params(averaged, state.params, config.ema_decay)
-            steps += 1
             losses.append(float(m["loss"]))
         row = {"epoch": epoch, "train_loss": float(np.mean(losses)) if losses else float("nan")}
-        kept = state.replace(params=debiased_average(averaged, start, config.ema_decay, steps))
+        kept = state.replace(params=debiased_average(averaged, start, config.ema_decay,
+                                                     int(state.step)))
         if val_ds is not None and len(val_ds):
             logits = predict_logits(kept, val_ds)
             metrics = class_metrics(confusion(val_ds.labels, logits.argmax(axis=1)), min_count=20)
