@@ -48,8 +48,9 @@ def train(
     recs = [read_source(s, opts) for s in srcs]
     config = replace(TrainConfig(), epochs=epochs, seed=seed, motion_noise=motion_noise)
     if not quiet:
-        # As split_records draws them: at least one record always trains.
-        held = min(val, max(0, len(recs) - 1))
+        from ecgtool.ml.input_pipeline import held_out_count
+
+        held = held_out_count(len({r.name for r in recs}), val)
         c.say(f"ecgtool: {len(recs)} record{'s' * (len(recs) != 1)}: "
               f"{len(recs) - held} to train on, " +
               (f"{held} held out for early stopping" if held else

@@ -106,6 +106,18 @@ def detected_dataset(record: Record, r_peaks: np.ndarray,
     return BeatDataset(w.waves, w.rr, labels, np.full(r.size, record.name), r, symbols)
 
 
+def held_out_count(n_records: int, n_val: int) -> int:
+    """How many of ``n_records`` records :func:`split_records` holds out when
+    asked for ``n_val``: at least one record always trains.
+
+    Examples
+    --------
+    >>> held_out_count(4, 1), held_out_count(1, 4)
+    (1, 0)
+    """
+    return min(n_val, max(0, n_records - 1))
+
+
 def split_records(names: list[str], n_val: int, seed: int = 0,
                   ds: BeatDataset | None = None) -> tuple[list[str], list[str]]:
     """Pick ``n_val`` validation records at random (seeded); the rest train.
@@ -122,7 +134,7 @@ def split_records(names: list[str], n_val: int, seed: int = 0,
     """
     names = sorted(set(names))
     rng = np.random.default_rng(seed)
-    k = min(n_val, max(0, len(names) - 1))
+    k = held_out_count(len(names), n_val)
     totals = np.bincount(ds.labels[ds.labels >= 0], minlength=8) if ds is not None else None
     for _ in range(200):
         val = sorted(str(v) for v in rng.choice(names, size=k, replace=False))
