@@ -80,29 +80,24 @@ def _score_stored(src: Source, classes: bool, skip_learning: bool,
     # its beats and the reference: scored from those; None when it has the
     # signal (read as a record).
     from ecgtool.io import store
+    from ecgtool.io.beatfiles import store_beat_times
 
     name = src.key or src.name
     f = store.open_store(src.path)
     try:
         if store.has_signal(f, name):
             return None
-        ref, fs, n = store.read_reference(f, name, src.path)
-        beats = store.read_beats(f, name, src.path)
     finally:
         f.close()
-    if ref is None:
+    bt = store_beat_times(src.path, name)
+    if bt.reference is None:
         raise EcgToolError("no reference annotations (.atr) to score against", src.path)
-    if beats is None:
-        raise EcgToolError(f"record {name!r} holds no beats and no signal to detect them",
-                           src.path)
-    aami = None
-    if classes:
-        if beats.labels is None:
-            raise EcgToolError("the store keeps no signal to classify its beats: give the "
-                               "record, or a store from classify", src.path)
-        aami = beats.labels.aami
-    return _scores(name, ref, beats.r_peak, aami, fs, n or int(beats.r_peak.max(initial=0)) + 1,
-                   skip_learning, window_s)
+    if classes and bt.labels is None:
+        raise EcgToolError("the store keeps no signal to classify its beats: give the "
+                           "record, or a store from classify", src.path)
+    peaks = bt.beats.r_peak
+    return _scores(name, bt.reference, peaks, bt.labels if classes else None, bt.fs,
+                   bt.n_samples or int(peaks.max(initial=0)) + 1, skip_learning, window_s)
 
 
 def _given_beats(where: str, name: str, fs: float, required: bool):
