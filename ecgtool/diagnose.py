@@ -96,6 +96,17 @@ class Finding:
     end_s: float | None = None
 
 
+#: Columns of the one-row-per-record summary table (:meth:`Report.as_row`).
+REPORT_COLUMNS = (("record", "verdict", "duration_s", "analysed_s", "n_beats", "hr_mean",
+                   "hr_min", "hr_max", "sdnn_ms", "rmssd_ms")
+                  + tuple(f"n_{c}" for c in AAMI_CLASSES)
+                  + tuple(f"burden_{c}_pct" for c in AAMI_CLASSES)
+                  + ("af_burden_pct", "af_longest_s", "vt_longest_beats", "pauses",
+                     "pause_longest_s", "noise_pct", "pr_ms", "qrs_ms", "qt_ms",
+                     "qtc_fridericia_ms", "qtc_bazett_ms", "p_found_pct", "labelled",
+                     "findings", "reasons"))
+
+
 @dataclass
 class Report:
     """Summary of one record.
@@ -140,6 +151,31 @@ class Report:
         d = json_ready(asdict(self))
         d["reasons"] = [f.text for f in self.findings]
         return d
+
+    def as_row(self) -> dict:
+        """The report flattened to :data:`REPORT_COLUMNS`, for a table with one
+        row per record: class counts and burdens one column each, the finding
+        codes and reasons joined by ``"; "``; what was not measured is None.
+
+        Examples
+        --------
+        >>> from ecgtool.rhythm import find_rhythms
+        >>> t = np.cumsum(np.full(200, 0.75))
+        >>> lab = np.array(["N"] * 200); lab[::10] = "V"
+        >>> row = diagnose("r1", 150.0, t, lab, find_rhythms(t, lab)).as_row()
+        >>> row["verdict"], round(row["hr_mean"]), row["n_V"], row["findings"]
+        ('abnormal', 80, 20, 'pvc')
+        """
+        d = self.as_dict()
+        flat = {**d, **(d["intervals"] or {}),
+                "findings": "; ".join(f.code for f in self.findings),
+                "reasons": "; ".join(d["reasons"])}
+        for c in AAMI_CLASSES:
+            flat[f"n_{c}"] = (d["counts"] or {}).get(c)
+            flat[f"burden_{c}_pct"] = (d["burden_pct"] or {}).get(c)
+        # The intervals' n_beats counts normal beats only: the record's wins.
+        flat["n_beats"] = d["n_beats"]
+        return {k: flat.get(k) for k in REPORT_COLUMNS}
 
 
 def _fmt_time(s: float) -> str:

@@ -212,6 +212,38 @@ def test_cli_jsonl_and_html(tmp_path):
     assert bad.exit_code == 1 and "unknown threshold" in bad.stderr
 
 
+def test_csv_report_has_one_row_per_record_with_the_jsonl_figures(tmp_path):
+    import csv as csvmod
+
+    from typer.testing import CliRunner
+
+    from ecgtool.cli import app
+    from ecgtool.diagnose import REPORT_COLUMNS
+
+    lost = tmp_path / "lost.csv"
+    lost.write_text("v\n" + "nan\n" * 3000)
+    args = ["diagnose", "sample:119", str(lost), "--fs", "250", "-q"]
+    out = tmp_path / "r.csv"
+    assert CliRunner().invoke(app, args + ["--out", str(out)]).exit_code == 0
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    reports = {d["record"]: d for d in map(json.loads, res.stdout.splitlines())}
+    with open(out, newline="") as f:
+        reader = csvmod.DictReader(f)
+        assert tuple(reader.fieldnames) == REPORT_COLUMNS
+        rows = {r["record"]: r for r in reader}
+    assert set(rows) == set(reports) == {"119", "lost"}
+    r, d = rows["119"], reports["119"]
+    assert r["verdict"] == d["verdict"] == "abnormal"
+    assert int(r["n_V"]) == d["counts"]["V"] and int(r["n_beats"]) == d["n_beats"]
+    assert float(r["hr_mean"]) == pytest.approx(d["hr_mean"], abs=1e-3)
+    assert float(r["qrs_ms"]) == pytest.approx(d["intervals"]["qrs_ms"], abs=1e-3)
+    assert r["reasons"] == "; ".join(d["reasons"]) and "," in r["reasons"]  # quoted
+    assert r["findings"].split("; ")[0] == "pvc"
+    # What was not measured is an empty cell, not 0 or "nan".
+    assert rows["lost"]["verdict"] == "unreadable" and rows["lost"]["hr_mean"] == ""
+
+
 def _with_gap(rec, kind):
     """Record 119 with 6 s from 100 s replaced: flat at the baseline (asystole),
     the same with mains hum on it, or pinned at +3 mV and drifting back (a

@@ -174,7 +174,7 @@ def report_outcome(outcome) -> None:
 #: name without a suffix (``/dev/stdout``) is CSV.
 TABLE_FORMATS = ("store", ".csv", ".txt")
 #: What diagnose writes: JSON lines, or a store.
-REPORT_FORMATS = (".jsonl", ".json", ".txt", "store")
+REPORT_FORMATS = (".jsonl", ".json", ".txt", ".csv", "store")
 
 
 def check_output_path(out: Optional[str], formats: tuple[str, ...] | None = None) -> None:

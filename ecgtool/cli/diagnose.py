@@ -13,7 +13,8 @@ from ecgtool.cli.rhythm import AnnLabelsOpt, AnnOpt, NoClassifyOpt
 def diagnose(
     inputs: Optional[list[str]] = c.InputsArg,
     out: Optional[str] = typer.Option(None, "--out", "-o", help="report.jsonl (one JSON "
-                                      "object per record), report.h5, or - (default)."),
+                                      "object per record), report.csv (one row per record), "
+                                      "report.h5, or - (JSON lines, the default)."),
     html: Optional[str] = typer.Option(None, "--html", help="Also write an HTML report "
                                        "with ECG strips (readable offline)."),
     threshold: Optional[list[str]] = typer.Option(
@@ -42,8 +43,8 @@ def diagnose(
     from ecgtool.batch import Outcome
     from ecgtool.cli._write import run_and_write
     from ecgtool.cli.rhythm import analysis_job, analysis_setup, write_analysis
-    from ecgtool.diagnose import Thresholds, diagnose_analysis
-    from ecgtool.io.tables import json_ready
+    from ecgtool.diagnose import REPORT_COLUMNS, Thresholds, diagnose_analysis
+    from ecgtool.io.tables import csv_line, json_ready
 
     try:
         th = Thresholds.with_overrides(c.name_values(threshold, "--threshold"))
@@ -74,11 +75,21 @@ def diagnose(
         a, rep = value
         write_analysis(w, a, name, {**rep.as_dict(), "thresholds": thresholds}, det)
 
-    def line(value):
-        return json.dumps({**value[1].as_dict(), "thresholds": thresholds},
-                          allow_nan=False) + "\n"
+    if out and out.lower().endswith(".csv"):
+        def header(value):
+            return csv_line(REPORT_COLUMNS)
 
-    done, failures = run_and_write(srcs, run, out, write, lambda v: "", line, resume, quiet,
+        def line(value):
+            return csv_line(value[1].as_row().values())
+    else:
+        def header(value):
+            return ""
+
+        def line(value):
+            return json.dumps({**value[1].as_dict(), "thresholds": thresholds},
+                              allow_nan=False) + "\n"
+
+    done, failures = run_and_write(srcs, run, out, write, header, line, resume, quiet,
                                    analysis_job("diagnose", opts, ann, ann_labels, no_classify,
                                                 model, det, thresholds=thresholds))
     if html and items:

@@ -63,6 +63,33 @@ def write_beats_csv(stream: IO[str], tables: Iterable[tuple[str, Beats]],
     return rows
 
 
+def csv_line(values: Iterable) -> str:
+    """One CSV line: text quoted where it holds a comma or a quote, numbers
+    to 3 decimals, None and NaN empty, booleans ``true``/``false`` (as in
+    the beats CSV).
+
+    Examples
+    --------
+    >>> print(csv_line(["r1", 66.0625, None, True, "PVC 22.4% (445 beats, 887/h)"]), end="")
+    r1,66.062,,true,"PVC 22.4% (445 beats, 887/h)"
+    """
+    import csv
+    import io
+
+    def cell(v):
+        if v is None or (isinstance(v, float) and v != v):
+            return ""
+        if isinstance(v, (bool, np.bool_)):
+            return "true" if v else "false"
+        if isinstance(v, (float, np.floating)):
+            return f"{v:.3f}"
+        return v
+
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerow([cell(v) for v in values])
+    return buf.getvalue()
+
+
 def json_ready(value):
     """``value`` with every non-finite number as ``None`` and numpy scalars as
     Python ones: json.dumps writes NaN and Infinity, which strict JSON readers
