@@ -465,10 +465,30 @@ def test_a_store_without_signal_reads_as_a_beats_table(tmp_path):
     assert run("rhythm", table, "--out", written, "-q").exit_code == 0
     assert verdict(run("diagnose", written, "-q").stdout) == \
         verdict(run("diagnose", table, "-q").stdout)
-    # From beat annotations rhythm keeps episodes only: the error says where to go.
+    # From beat annotations, or a table of beat times alone (no sample
+    # positions), rhythm keeps the times (and classes): the store is judged
+    # as its input was, at the annotation file's rate.
     annotated = tmp_path / "a.h5"
     assert run("rhythm", "sample:119", "--ann", "atr", "--out", annotated, "-q").exit_code == 0
-    _one_line_error(run("diagnose", annotated, "-q"), "only rhythm episodes", "--ann")
+    from_ann = run("diagnose", annotated, "-q")
+    assert from_ann.exit_code == 0, from_ann.output
+    assert verdict(from_ann.stdout) == \
+        verdict(run("diagnose", "sample:119", "--ann", "atr", "-q").stdout)
+    assert "pvc" in verdict(from_ann.stdout)[3]  # the .atr classes came through
+    mark = tmp_path / "marks"
+    mark.mkdir()
+    assert run("rhythm", annotated, "--annotations", mark, "-q").exit_code == 0
+    import wfdb
+
+    assert wfdb.rdann(str(mark / "119"), "ecgtool").fs == 360
+    times = tmp_path / "times.csv"
+    times.write_text("\n".join(",".join(r.split(",")[0:3:2])
+                               for r in table.read_text().splitlines()) + "\n")
+    assert times.read_text().startswith("record,time_s\n")
+    written = tmp_path / "t.h5"
+    assert run("rhythm", times, "--out", written, "-q").exit_code == 0
+    assert verdict(run("diagnose", written, "-q").stdout) == \
+        verdict(run("diagnose", times, "-q").stdout)
 
 
 def test_rhythm_and_diagnose_keep_the_classes_of_a_classified_store(tmp_path):

@@ -116,8 +116,12 @@ def write_analysis(w, a, name, summary: dict | None = None, detector=None):
 
     attrs = c.detector_attrs(detector) if detector is not None and detector.changed() else None
     g = w.begin(name, a.record, a.beats, beats_attrs=attrs,
-                fs=None if a.record or a.beats is not None else 1.0)
+                fs=None if a.record or a.beats is not None else a.fs)
     g.attrs["duration_s"] = a.duration_s
+    if a.record is None and a.beats is None:
+        # Beat times alone (annotation files, a time_s table): kept, so that
+        # the store serves rhythm, diagnose and classify as its input did.
+        store.write_beat_times(g, a.times_s, a.labels)
     store.write_table(g, "episodes", a.episodes.columns())
     if summary is not None:
         store.write_summary(g, summary)

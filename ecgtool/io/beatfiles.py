@@ -142,30 +142,31 @@ def read_beats_table(text: str, source: str = "") -> list[BeatTimes]:
 
 def store_beat_times(path: str, name: str) -> BeatTimes:
     """The beats of a store record that holds no signal (written by
-    ``detect --no-signal``, or by ``rhythm`` from beat times), as a beats
-    table's record reads."""
+    ``detect --no-signal``, or by ``rhythm`` and ``diagnose`` from a beats
+    table or beat annotations), as a beats table's record reads."""
     from ecgtool.io import store
 
     f = store.open_store(path)
     try:
         beats = store.read_beats(f, name, path)
         duration = store.read_duration(f, name, path)
-        episodes = store.read_table(f, name, "episodes", path) is not None
-        reference, _, n_samples = store.read_reference(f, name, path)
+        times = None if beats is not None else store.read_table(f, name, "beat_times", path)
+        reference, fs, n_samples = store.read_reference(f, name, path)
     finally:
         f.close()
+    if beats is None and times is None:
+        raise EcgToolError(f"record {name!r} holds neither a signal nor beats", path)
     if beats is None:
-        # rhythm keeps no beats of a record read from beat annotations (--ann).
-        why = (": only rhythm episodes (from beat annotations?); give the record itself, "
-               "with --ann EXT" if episodes else "")
-        raise EcgToolError(f"record {name!r} holds neither a signal nor beats{why}", path)
-    times = beats.r_peak / beats.fs
+        t = np.asarray(times["time_s"], dtype=np.float64)
+        aami = None if "aami" not in times else np.asarray(times["aami"], "<U1")
+        proba = None
+    else:
+        t, fs = beats.r_peak / beats.fs, beats.fs
+        aami = None if beats.labels is None else beats.labels.aami
+        proba = None if beats.labels is None else beats.labels.proba
     if duration is None:
-        duration = float(times.max()) if times.size else 0.0
-    labels = beats.labels
-    return BeatTimes(name, times, duration, None if labels is None else labels.aami,
-                     None if labels is None else labels.proba, path, beats.fs, beats,
-                     reference, n_samples)
+        duration = float(t.max()) if t.size else 0.0
+    return BeatTimes(name, t, duration, aami, proba, path, fs, beats, reference, n_samples)
 
 
 #: ``time_s`` in a beats table is written to 0.1 ms.

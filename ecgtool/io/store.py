@@ -323,11 +323,14 @@ def _annotations(g) -> Annotations | None:
 
 
 @_reads
-def read_reference(f, name: str, path: str = "") -> tuple[Annotations | None, float, int]:
-    """The reference annotations, rate and length in samples of a stored
-    record, whether or not it keeps its signal."""
+def read_reference(f, name: str, path: str = "") -> tuple[Annotations | None, float | None,
+                                                          int]:
+    """The reference annotations, rate (None when unknown: beat times
+    alone) and length in samples of a stored record, whether or not it keeps
+    its signal."""
     g = _group(f, name, path)
-    return _annotations(g), float(g.attrs["fs"]), int(g.attrs.get("n_samples", 0))
+    fs = float(g.attrs["fs"]) if "fs" in g.attrs else None
+    return _annotations(g), fs, int(g.attrs.get("n_samples", 0))
 
 
 @_reads
@@ -338,6 +341,16 @@ def read_beats(f, name: str, path: str = "") -> Beats | None:
         return None
     b = g["beats"]
     return Beats.from_columns(_read_columns(b), float(b.attrs.get("fs", g.attrs["fs"])))
+
+
+def write_beat_times(g, times_s: np.ndarray, labels: np.ndarray | None = None) -> None:
+    """Beat times (s) of a record known without sample positions (beat
+    annotations, a beats table of ``time_s`` only), with their AAMI classes
+    when known, as the ``beat_times`` column group of record group ``g``."""
+    cols = {"time_s": np.asarray(times_s, dtype=np.float64)}
+    if labels is not None:
+        cols["aami"] = np.asarray(labels, dtype="<U1")
+    write_table(g, "beat_times", cols)
 
 
 @_reads
