@@ -135,7 +135,7 @@ def sample_chunks(stream: IO[str], column: str | int | None = None,
     time, :func:`ecgtool.io.csvfiles.signal_column`).
     """
     from ecgtool.io.beatfiles import is_beats_header
-    from ecgtool.io.csvfiles import (NOT_A_SIGNAL, _sniff_delimiter, sep_hint, signal_column,
+    from ecgtool.io.csvfiles import (NOT_A_SIGNAL, sep_hint, signal_column, sniff_delimiter,
                                      split_cells)
 
     col = 0
@@ -150,7 +150,7 @@ def sample_chunks(stream: IO[str], column: str | int | None = None,
             delim = sep_hint(line)  # Excel's hint line
             continue
         if delim == "":
-            delim = _sniff_delimiter(line)  # as read_csv decides it
+            delim = sniff_delimiter(line)  # as read_csv decides it
         cells = split_cells(line, delim)
         if first:
             first = False

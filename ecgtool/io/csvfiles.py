@@ -19,7 +19,8 @@ NOT_A_SIGNAL = ("a beats table, not a signal: this command needs the ECG itself 
                 "a store from detect, or the signal CSV that convert --out - writes)")
 
 
-def _sniff_delimiter(line: str) -> str | None:
+def sniff_delimiter(line: str) -> str | None:
+    """The first of comma, semicolon and tab in ``line``; None (whitespace) for none."""
     for d in (",", ";", "\t"):
         if d in line:
             return d
@@ -183,7 +184,7 @@ def read_csv(path: str | os.PathLike, fs: float | None = None, column: str | int
     at = 1 if sep else 0
     if at >= len(lead):
         raise EcgToolError("file is empty", shown)
-    delim = sep or _sniff_delimiter(lead[at])
+    delim = sep or sniff_delimiter(lead[at])
 
     def cells(line: str) -> list[str]:
         return split_cells(line, delim)
