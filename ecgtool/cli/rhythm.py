@@ -13,7 +13,8 @@ AnnOpt = typer.Option(None, "--ann", help="Read beat times from this WFDB annota
 AnnLabelsOpt = typer.Option(None, "--ann-labels/--no-ann-labels", help="Use the annotation "
                             "symbols as beat labels (default: only for atr).")
 NoClassifyOpt = typer.Option(False, "--no-classify", help="Skip the beat classifier (no "
-                             "JAX): rhythm from beat times only.")
+                             "JAX): rhythm from beat times only, except that a classified "
+                             "store's classes are still used.")
 
 
 def rhythm(
