@@ -206,7 +206,8 @@ def _clear_of(t: np.ndarray, noise: list | None) -> np.ndarray:
 
 def heart_rate(times_s: np.ndarray, beats: int = 8,
                noise: list | None = None) -> tuple[float, float, float]:
-    """Mean, minimum and maximum rate (bpm); min/max over ``beats``-beat spans.
+    """Mean, minimum and maximum rate (bpm); min/max over spans of ``beats``
+    intervals or more.
 
     Intervals that overlap an unreadable span (``noise``: ``(start_s,
     end_s)`` pairs, e.g. a lead-off stretch or a recording gap) are left
@@ -228,12 +229,16 @@ def heart_rate(times_s: np.ndarray, beats: int = 8,
         return (float("nan"),) * 3
     rr = np.diff(t)
     mean = 60.0 * ok.sum() / rr[ok].sum()
-    # Spans of `beats` intervals, each of them clear.
+    # Clear spans of `beats` to 2*beats-1 intervals: any longer span splits
+    # into such spans, so the extremes hold for spans of `beats` or more,
+    # the whole record among them (spans of exactly `beats` missed quick
+    # beats at both ends of a 10-s record: a mean above the maximum).
     bad = np.concatenate([[0], np.cumsum(~ok)])
-    clear = bad[beats:] - bad[:-beats] == 0 if t.size > beats else np.zeros(0, bool)
-    if not clear.any():
+    rates = [60.0 * k / (t[k:] - t[:-k])[bad[k:] - bad[:-k] == 0]
+             for k in range(beats, 2 * beats) if t.size > k]
+    rate = np.concatenate(rates) if rates else np.zeros(0)
+    if not rate.size:
         return float(mean), float(mean), float(mean)
-    rate = 60.0 * beats / (t[beats:] - t[:-beats])[clear]
     return float(mean), float(rate.min()), float(rate.max())
 
 

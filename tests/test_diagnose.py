@@ -75,6 +75,20 @@ def test_rate_and_hrv_helpers():
     assert sdnn == pytest.approx(10.05, abs=0.1) and rmssd == pytest.approx(20.0)
 
 
+def test_mean_rate_lies_between_the_minimum_and_maximum_of_a_short_record():
+    # The beats of CinC 2021 JS20002 (10 s, PACs): its 14 intervals gave a
+    # mean of 85 bpm beside a maximum of 82 over 8-beat spans, which missed
+    # the quick beats at both ends.
+    t = np.array([0.026, 0.548, 1.042, 2.044, 2.942, 3.456, 4.004, 4.984, 5.958, 6.492,
+                  6.948, 7.878, 8.896, 9.432, 9.894])
+    mean, lo, hi = heart_rate(t)
+    assert lo <= mean <= hi
+    assert mean == pytest.approx(60 * 14 / (9.894 - 0.026))
+    # A long regular record keeps its 8-beat extremes.
+    rr = np.r_[np.full(50, 1.0), np.full(8, 0.5), np.full(50, 1.0)]
+    assert heart_rate(np.cumsum(rr))[1:] == pytest.approx((60.0, 120.0))
+
+
 def test_hrv_from_beat_times_alone_leaves_out_ectopic_beats(rec119):
     # 119 has 444 PVCs, many in bigeminy. From its beat times alone (as from
     # a .qrs file), HRV must come near the figures of its normal-to-normal
