@@ -85,10 +85,10 @@ def test_adapt_cli_errors(tmp_path):
     for ext in ("hea", "dat"):
         shutil.copy(sample_path("119").with_suffix("." + ext), odd / f"119.{ext}")
     hea = odd / "119.hea"
-    hea.write_text(hea.read_text().replace("119 2 360 650000", "119 2 2000 650000"))
+    hea.write_text(hea.read_text().replace("119 2 360 650000", "119 2 20000 650000"))
     r = CliRunner().invoke(app, ["adapt", "--source", "sample:119", "--source-records", "all",
                                  "--target", str(odd), "--out", str(tmp_path / "m")])
-    assert r.exit_code == 1 and "2000 Hz is not supported" in r.stderr
+    assert r.exit_code == 1 and "20000 Hz is not supported" in r.stderr
     assert not (tmp_path / "m").exists()
 
 

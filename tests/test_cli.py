@@ -222,8 +222,8 @@ def test_bad_header(tmp_path, line, words):
 def test_unsupported_rate_in_header(tmp_path):
     base = _copy(tmp_path)
     hea = tmp_path / "119.hea"
-    hea.write_text(hea.read_text().replace("119 2 360 650000", "119 2 4000 650000"))
-    _one_line_error(run("detect", base), "119", "4000 Hz is not supported")
+    hea.write_text(hea.read_text().replace("119 2 360 650000", "119 2 40000 650000"))
+    _one_line_error(run("detect", base), "119", "40000 Hz is not supported")
 
 
 def test_non_numeric_csv(tmp_path):

@@ -32,14 +32,14 @@ def test_record_208_never_worse_than(rec208):
     assert s.tp >= 2935 and s.fp <= 10
 
 
-@pytest.mark.parametrize("fs", [128, 250, 257, 300, 500, 1000])
-def test_any_rate_from_100_to_1000_hz(rec208, fs):
+@pytest.mark.parametrize("fs", [128, 250, 257, 300, 500, 1000, 2048, 8000])
+def test_any_rate_from_100_hz_to_10_khz(rec208, fs):
     x = resample_poly(rec208.signal, fs, 360)
     s = _score(rec208, detect_r_peaks(x, fs), fs=fs, n=x.size)
     assert s.se > 0.993 and s.ppv > 0.995, (fs, s)
 
 
-@pytest.mark.parametrize("fs", [50, 99.9, 1000.1, 0, -360, float("nan")])
+@pytest.mark.parametrize("fs", [50, 99.9, 10000.1, 0, -360, float("nan")])
 def test_unsupported_rate_is_an_error(fs):
     with pytest.raises(EcgToolError, match="sampling rate"):
         detect_r_peaks(np.zeros(5000), fs)

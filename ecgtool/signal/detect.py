@@ -230,7 +230,7 @@ def find_r_peaks(ecg: np.ndarray, fs: float, settings: DetectorSettings = DEFAUL
     ecg : numpy.ndarray
         One lead in mV, finite (see :func:`fill_nans`).
     fs : float
-        Sampling rate, 100 to 1000 Hz.
+        Sampling rate, 100 Hz to 10 kHz.
     settings : DetectorSettings
         Detection rules.
     backend : {"c", "python"}
@@ -431,7 +431,7 @@ def detect_beats(ecg: np.ndarray, fs: float, settings: DetectorSettings = DEFAUL
         One lead in mV (NaN runs allowed: interpolated, and no beat is kept
         inside them).
     fs : float
-        Sampling rate, 100 to 1000 Hz.
+        Sampling rate, 100 Hz to 10 kHz.
     settings : DetectorSettings
         R-peak detection rules.
     delineation : DelineationSettings, optional

@@ -7,7 +7,9 @@ sample whatever the window. The widths are set in milliseconds and turned
 into samples here, which is what makes the detector rate-agnostic. After the
 low-pass, the signal is kept at a processing rate of 180 Hz or more (every
 ``step``-th sample): QRS energy lies below 40 Hz, and a 1000 Hz record then
-costs little more than a 200 Hz one.
+costs little more than a 200 Hz one. Rates up to 10 kHz (amplifiers that
+sample fast for pacemaker spikes, EDF/BDF files at 2048 Hz) are read as they
+are.
 
 References
 ----------
@@ -22,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 MIN_FS = 100.0
-MAX_FS = 1000.0
+MAX_FS = 10000.0
 #: Lowest processing rate after decimation (Hz).
 PROCESSING_FS = 180.0
 
