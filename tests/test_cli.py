@@ -578,6 +578,15 @@ def test_plot_writes_a_png(tmp_path):
     bad = run("plot", "sample:208", "--start", "5000", "--out", tmp_path / "t.png")
     assert bad.exit_code == 1 and "past the end" in bad.stderr
     assert not (tmp_path / "t.png").exists()
+    # A CSV is read with the options the other commands take; -q is quiet.
+    import wfdb
+
+    x = wfdb.rdrecord(str(sample_path("208")), sampto=7200).p_signal[:, 0]
+    csv_in = tmp_path / "two.csv"
+    csv_in.write_text("time,ecg\n" + "".join(f"{i / 360:.4f},{v * 1000:.1f}\n"
+                                              for i, v in enumerate(x)))
+    quiet = run("plot", csv_in, "--column", "ecg", "--units", "uV", "-q", "--out", out)
+    assert quiet.exit_code == 0 and quiet.stderr == "", quiet.output
 
 
 def test_plot_reports_warnings_as_one_line(tmp_path):

@@ -20,6 +20,9 @@ def plot(
     model: Optional[str] = c.RelabelModelOpt,
     channel: Optional[str] = c.ChannelOpt,
     fs: Optional[float] = c.FsOpt,
+    column: Optional[str] = c.ColumnOpt,
+    units: Optional[str] = c.UnitsOpt,
+    quiet: bool = c.QuietOpt,
 ) -> int:
     """Draw the stretch from --start to --end of a record, with its beats, classes and rhythm episodes."""
     from functools import partial
@@ -42,7 +45,7 @@ def plot(
                               ".tif", ".tiff", ".webp"))
     # Through the batch runner, as every command: its warnings reach the user
     # as one line each, and a failure as the one-line error.
-    job = partial(analyse_job, opts=c.read_options(channel, fs), model=model,
+    job = partial(analyse_job, opts=c.read_options(channel, fs, column, units), model=model,
                   classify=not no_classify, relabel=model is not None)
     (outcome,) = batch.run(job, srcs[:1], progress=False)
     c.report_outcome(outcome)
@@ -63,5 +66,6 @@ def plot(
     suffix = out.rsplit(".", 1)[-1].lower() if "." in out else "png"
     with atomic_path(out) as tmp:
         fig.savefig(tmp, format=suffix, dpi=100, bbox_inches="tight")
-    c.say(f"ecgtool: strip {start:g}-{min(end, a.duration_s):g} s of {a.name} -> {out}")
+    if not quiet:
+        c.say(f"ecgtool: strip {start:g}-{min(end, a.duration_s):g} s of {a.name} -> {out}")
     return 0
