@@ -587,6 +587,11 @@ def test_plot_writes_a_png(tmp_path):
                                               for i, v in enumerate(x)))
     quiet = run("plot", csv_in, "--column", "ecg", "--units", "uV", "-q", "--out", out)
     assert quiet.exit_code == 0 and quiet.stderr == "", quiet.output
+    # The beats drawn are those of the detector settings the other commands took.
+    assert run("plot", "sample:208", "--detector", "refractory_ms=250", "-q", "--out",
+               out).exit_code == 0
+    _one_line_error(run("plot", "sample:208", "--detector", "nope=1", "--out", out),
+                    "unknown detector setting")
 
 
 def test_plot_reports_warnings_as_one_line(tmp_path):

@@ -22,6 +22,7 @@ def plot(
     fs: Optional[float] = c.FsOpt,
     column: Optional[str] = c.ColumnOpt,
     units: Optional[str] = c.UnitsOpt,
+    detector: Optional[list[str]] = c.DetectorOpt,
     quiet: bool = c.QuietOpt,
 ) -> int:
     """Draw the stretch from --start to --end of a record, with its beats, classes and rhythm episodes."""
@@ -46,7 +47,8 @@ def plot(
     # Through the batch runner, as every command: its warnings reach the user
     # as one line each, and a failure as the one-line error.
     job = partial(analyse_job, opts=c.read_options(channel, fs, column, units), model=model,
-                  classify=not no_classify, relabel=model is not None)
+                  classify=not no_classify, relabel=model is not None,
+                  detector=c.detector_settings(detector))
     (outcome,) = batch.run(job, srcs[:1], progress=False)
     c.report_outcome(outcome)
     if not outcome.ok:
