@@ -181,6 +181,27 @@ def test_convert_then_detect_from_csv_via_stdin(tmp_path):
     assert 1980 <= r2.stdout.count("\n") - 1 <= 1995
 
 
+def test_names_with_commas_survive_a_csv_pipeline(tmp_path):
+    # A file (or lead) named with a comma is one quoted CSV field: unquoted,
+    # it shifted every column and rhythm read r_peak as times.
+    import wfdb
+
+    x = wfdb.rdrecord(str(sample_path("119")), sampto=36000).p_signal[:, 0]
+    src = tmp_path / "pat 1, visit 2.csv"
+    src.write_text('"ECG, lead II",other\n' + "".join(f"{v:.4f},0\n" for v in x))
+    beats = run("detect", src, "--fs", "360", "--column", "ECG, lead II", "--out", "-", "-q")
+    assert beats.exit_code == 0, beats.output
+    rows = list(csv.DictReader(io.StringIO(beats.stdout)))
+    assert {r["record"] for r in rows} == {"pat 1, visit 2"} and len(rows) > 100
+    episodes = runner.invoke(app, ["rhythm", "-", "-q"], input=beats.stdout)
+    assert episodes.exit_code == 0, episodes.output
+    ep = list(csv.DictReader(io.StringIO(episodes.stdout)))
+    assert {r["record"] for r in ep} == {"pat 1, visit 2"}
+    assert float(ep[-1]["end_s"]) == pytest.approx(float(rows[-1]["time_s"]), abs=1e-3)
+    lead = run("convert", src, "--fs", "360", "--out", "-", "-q")
+    assert lead.stdout.splitlines()[0] == '"ECG, lead II"'
+
+
 def test_convert_store_keeps_all_leads(tmp_path):
     out = tmp_path / "s.h5"
     assert run("convert", "sample:208", "--channel", "all", "--out", out).exit_code == 0

@@ -34,7 +34,7 @@ def convert(
     from ecgtool import batch
     from ecgtool.cli._write import run_and_write, summary
     from ecgtool.io.store import write_signal_blocks
-    from ecgtool.io.tables import format_table
+    from ecgtool.io.tables import format_table, quoted
     from ecgtool.pipeline import LongRecord, read_job
 
     all_leads = channel is not None and channel.lower() == "all"
@@ -61,7 +61,7 @@ def convert(
         return (rec.head if isinstance(rec, LongRecord) else rec).leads
 
     def header(rec):
-        return ",".join(leads(rec)) + "\n"
+        return ",".join(quoted(str(x)) for x in leads(rec)) + "\n"
 
     def rows(rec):
         blocks = rec.blocks() if isinstance(rec, LongRecord) else [(0, rec.signals)]

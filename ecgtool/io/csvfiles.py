@@ -43,6 +43,11 @@ def split_cells(line: str, delim: str | None) -> list[str]:
     """The fields of one line (whitespace-separated where ``delim`` is None),
     decimal commas read as points, quotes taken off."""
     line = decimal_points(line, delim)
+    if delim and '"' in line:
+        # A quoted field may hold the delimiter ("ECG, lead II").
+        import csv
+
+        return [c.strip().strip("'") for c in next(csv.reader([line], delimiter=delim))]
     return [c.strip().strip('"').strip("'") for c in (line.split(delim) if delim
                                                       else line.split())]
 

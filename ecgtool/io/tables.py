@@ -23,6 +23,20 @@ def _cells(name: str, values: np.ndarray, float_format: str | None = None) -> li
     return [str(v) for v in values.tolist()]
 
 
+def quoted(text: str) -> str:
+    """``text`` as one CSV field: in double quotes (doubled inside) where it
+    holds a comma, a quote or a line break, as csv readers expect.
+
+    Examples
+    --------
+    >>> quoted("119"), quoted("visit 1, day 2"), len(quoted('say "hi"'))
+    ('119', '"visit 1, day 2"', 12)
+    """
+    if any(ch in text for ch in ',"\r\n'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
 def format_table(columns: dict[str, np.ndarray], record: str | None = None,
                  float_format: str | None = None) -> list[str]:
     """CSV lines (no header) for a table of equal-length columns.
@@ -31,11 +45,13 @@ def format_table(columns: dict[str, np.ndarray], record: str | None = None,
     --------
     >>> format_table({"r_peak": np.array([5]), "qrs_ms": np.array([np.nan])}, "r1")
     ['r1,5,']
+    >>> format_table({"r_peak": np.array([5])}, "visit 1, day 2")
+    ['"visit 1, day 2",5']
     """
     cols = [_cells(k, np.asarray(v), float_format) for k, v in columns.items()]
     if record is not None:
         n = len(cols[0]) if cols else 0
-        cols.insert(0, [record] * n)
+        cols.insert(0, [quoted(record)] * n)
     return [",".join(row) for row in zip(*cols)]
 
 
