@@ -221,6 +221,11 @@ def test_missing_dat(tmp_path):
     out = tmp_path / "o.h5"
     _one_line_error(run("detect", base, "--out", out), "119.hea", "119.dat is missing")
     assert list(tmp_path.glob("o.h5*")) == [] and list(tmp_path.glob(".o.h5*")) == []
+    # A store of an earlier run is not lost to a run that writes nothing.
+    assert run("detect", "sample:208", "--out", out, "-q").exit_code == 0
+    before = out.read_bytes()
+    _one_line_error(run("detect", base, "--out", out), "119.hea", "119.dat is missing")
+    assert out.read_bytes() == before
 
 
 def test_truncated_dat(tmp_path):

@@ -444,8 +444,9 @@ class StoreWriter:
     and is ignored). With ``resume``, an existing store is kept and the
     names of its complete records are in :attr:`done`, to be skipped. When
     the output is also one of the inputs (``protect``), it is written under
-    a temporary name and renamed at the end instead. A store that would hold
-    no record is removed.
+    a temporary name and renamed at the end instead. A new store replaces an
+    old file of its name when its first record is written: a run that writes
+    no record leaves the old file as it was, and no new one.
 
     Examples
     --------
@@ -498,17 +499,34 @@ class StoreWriter:
             self.done = set(record_names(self.f))
             self.errors = [e for e in read_errors(self.f) if e[0] not in self.done]
         else:
+            # A new store replaces an old one only when its first record is
+            # written: a run in which every input fails leaves the old file.
             self._created = True
+            if self.path.is_dir() or not os.access(directory, os.W_OK) or (
+                    self.path.exists() and not os.access(self.path, os.W_OK)):
+                raise EcgToolError("cannot write (permission denied or a folder)",
+                                   str(self.path))
+            self.f = None
+        if self.f is not None:
+            self._stamp_job()
+        self._order = len(self.done)
+        return self
+
+    def _stamp_job(self) -> None:
+        if self.job is not None and "job" not in self.f.attrs:
+            set_attr(self.f, "job", json.dumps(self.job, sort_keys=True))
+
+    def _file(self):
+        # The open store, created (replacing any old file) at the first write.
+        if self.f is None:
             try:
                 self.f = open_store(self.path, "w")
             except EcgToolError:
                 raise
             except OSError as exc:
                 raise EcgToolError(f"cannot write ({exc})", str(self.path)) from None
-        if self.job is not None and "job" not in self.f.attrs:
-            set_attr(self.f, "job", json.dumps(self.job, sort_keys=True))
-        self._order = len(self.done)
-        return self
+            self._stamp_job()
+        return self.f
 
     def _check_job(self) -> None:
         # A store written before jobs were recorded is resumed as it is.
@@ -537,7 +555,7 @@ class StoreWriter:
               **kw):
         """Start a record's group (not yet complete); returns it for extras."""
         self.errors = [e for e in self.errors if e[0] != name]
-        write_record(self.f, record, name, beats, order=self._order, complete=False, **kw)
+        write_record(self._file(), record, name, beats, order=self._order, complete=False, **kw)
         self._order += 1
         return self.f["records"][group_name(name)]
 
@@ -551,6 +569,8 @@ class StoreWriter:
         self.errors.append((name, source, message))
 
     def __exit__(self, exc_type, exc, tb) -> None:
+        if self.f is None:  # nothing written: any old file stays as it was
+            return
         try:
             write_errors(self.f, self.errors)
         finally:
