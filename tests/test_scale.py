@@ -47,6 +47,28 @@ def _complete(path):
         return sorted(k for k in f["records"] if f["records"][k].attrs["complete"])
 
 
+def test_a_store_open_in_another_process_is_not_overwritten(tmp_path):
+    # Truncating a store that another run is still writing emptied it under
+    # that run, which then ended "successfully" with an unreadable file.
+    out = tmp_path / "s.h5"
+    assert runner.invoke(app, ["detect", "sample:119", "--out", str(out)]).exit_code == 0
+    before = out.read_bytes()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import h5py, sys; f = h5py.File(sys.argv[1], 'a'); "
+         "print('open', flush=True); sys.stdin.read()", str(out)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        r = runner.invoke(app, ["detect", "sample:208", "--out", str(out)])
+        assert r.exit_code == 1 and "in use by another process" in r.stderr
+        assert len(r.stderr.strip().splitlines()) == 1
+    finally:
+        holder.communicate("", timeout=30)
+    assert out.read_bytes() == before
+    with h5py.File(out) as f:
+        assert list(f["records"]) == ["119"]
+
+
 def test_sigkill_leaves_a_readable_store_and_resume_finishes(tmp_path):
     data = _many_records(tmp_path / "db", 30)
     out = tmp_path / "beats.h5"

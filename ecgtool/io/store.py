@@ -172,15 +172,33 @@ def _reads(fn):
     return guarded
 
 
+IN_USE = "in use by another process (HDF5 file lock): wait for it, or write to another file"
+
+
+def _locked(exc: OSError) -> bool:
+    return "unable to lock file" in str(exc)
+
+
 def open_store(path: str | os.PathLike, mode: str = "r"):
     """Open an ecgtool store with h5py, checking its format when reading."""
     import h5py
 
+    if mode == "w" and os.path.exists(path):
+        # Truncating takes effect before HDF5's lock is tried: a store that
+        # another process has open would be emptied under it and left
+        # unreadable. Opening it for writing first meets that lock unharmed.
+        try:
+            h5py.File(path, "r+").close()
+        except OSError as exc:
+            if _locked(exc):
+                raise EcgToolError(IN_USE, str(path)) from None
     try:
         f = h5py.File(path, mode)
     except FileNotFoundError:
         raise EcgToolError("no such file", str(path)) from None
     except OSError as exc:
+        if _locked(exc):
+            raise EcgToolError(IN_USE, str(path)) from None
         raise EcgToolError(f"not a readable HDF5 file ({str(exc).splitlines()[0][:120]})",
                            str(path)) from None
     if mode == "r" and _reads(lambda f: attr_text(f.attrs.get("format")))(f) != FORMAT:
