@@ -349,6 +349,16 @@ def test_beats_as_wfdb_annotation_files(tmp_path):
     assert set(wfdb.rdann(str(tmp_path / "119"), "ecgtool").symbol) == {"N"}
     r = run("detect", "sample:119", "--annotations", tmp_path / "nope", "-q")
     assert r.exit_code == 1 and "folder does not exist" in r.output
+    # A record named as no WFDB record may be (a CSV file's name) still gets
+    # its file (wfdb.wrann refused the name: an internal error).
+    odd = tmp_path / "pat 1, visit 2.csv"
+    odd.write_text("".join(f"{v:.4f}\n" for v in
+                           wfdb.rdrecord(str(sample_path("119")), sampto=7200).p_signal[:, 0]))
+    r = run("detect", odd, "--fs", "360", "--annotations", tmp_path, "-q")
+    assert r.exit_code == 0, r.output
+    from ecgtool.io.records import read_annotations
+
+    assert len(read_annotations(tmp_path / "pat 1, visit 2", "ecgtool").sample) > 15
     # ... and evaluate scores such a file as it scores ecgtool's own beats.
     for ext in ("hea", "dat", "atr"):
         shutil.copy(sample_path("119").with_suffix("." + ext), tmp_path)

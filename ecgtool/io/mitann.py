@@ -139,15 +139,18 @@ def write_mit_annotations(path, sample: np.ndarray, symbol: np.ndarray, fs: floa
     import wfdb
 
     path = Path(path)
-    record, ext = path.stem, path.suffix.lstrip(".")
+    ext = path.suffix.lstrip(".")
     tmp = tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent)
+    # wfdb.wrann takes only letters, digits, - and _ in a record name, which
+    # the file does not hold: it writes under a plain name, renamed after.
+    written = Path(tmp, f"record.{ext}")
     try:
         if len(sample):
-            wfdb.wrann(record, ext, np.asarray(sample, dtype=np.int64),
+            wfdb.wrann("record", ext, np.asarray(sample, dtype=np.int64),
                        symbol=[str(s) for s in symbol], write_dir=tmp, fs=fs,
                        aux_note=None if aux_note is None else [str(a) for a in aux_note])
         else:  # no beats: an annotation file that holds none
-            Path(tmp, path.name).write_bytes(b"\x00\x00")
-        os.replace(Path(tmp, path.name), path)
+            written.write_bytes(b"\x00\x00")
+        os.replace(written, path)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
