@@ -368,6 +368,23 @@ def test_expand_inputs(tmp_path):
         expand_inputs([str(tmp_path / "empty")])
 
 
+def test_store_keeps_names_its_group_keys_cannot(tmp_path, rec119):
+    # Group keys make "/" and a leading "." safe; the name read back is the
+    # one written, so outputs and --resume speak of the record by its name.
+    path = tmp_path / "s.h5"
+    with store.StoreWriter(path) as w:
+        for name in (".hidden", "site/7"):
+            w.finish(w.begin(name, rec119))
+    f = store.open_store(path)
+    try:
+        assert store.record_names(f) == [".hidden", "site/7"]
+        assert store.read_record(f, "site/7").n_samples == rec119.n_samples
+    finally:
+        f.close()
+    with store.StoreWriter(path, resume=True) as w:
+        assert w.done == {".hidden", "site/7"}
+
+
 def test_store_round_trip(tmp_path, rec119):
     from ecgtool.signal.detect import detect_beats
 

@@ -216,13 +216,16 @@ def open_store(path: str | os.PathLike, mode: str = "r"):
 
 @_reads
 def record_names(f) -> list[str]:
-    """Names of the complete records in an open store, in stored order."""
+    """Names of the complete records in an open store, in stored order: the
+    names they were written under (``.hidden``, ``a/b``), which
+    :func:`group_name` turns into their groups' keys."""
     recs = f.get("records")
     if recs is None:
         return []
-    names = [k for k in recs if recs[k].attrs.get("complete", False)]
-    order = [recs[k].attrs.get("order", i) for i, k in enumerate(names)]
-    return [n for _, n in sorted(zip(order, names))]
+    keys = [k for k in recs if recs[k].attrs.get("complete", False)]
+    order = [recs[k].attrs.get("order", i) for i, k in enumerate(keys)]
+    names = [str(attr_text(recs[k].attrs.get("name", k))) for k in keys]
+    return [n for _, _, n in sorted(zip(order, keys, names))]
 
 
 def _write_columns(g, cols: dict[str, np.ndarray]) -> None:
