@@ -89,21 +89,16 @@ def csv_line(values: Iterable) -> str:
     >>> print(csv_line(["r1", 66.0625, None, True, "PVC 22.4% (445 beats, 887/h)"]), end="")
     r1,66.062,,true,"PVC 22.4% (445 beats, 887/h)"
     """
-    import csv
-    import io
-
-    def cell(v):
+    def cell(v) -> str:
         if v is None or (isinstance(v, float) and v != v):
             return ""
         if isinstance(v, (bool, np.bool_)):
             return "true" if v else "false"
         if isinstance(v, (float, np.floating)):
             return f"{v:.3f}"
-        return v
+        return quoted(str(v))
 
-    buf = io.StringIO()
-    csv.writer(buf, lineterminator="\n").writerow([cell(v) for v in values])
-    return buf.getvalue()
+    return ",".join(cell(v) for v in values) + "\n"
 
 
 def json_ready(value):
