@@ -121,7 +121,7 @@ def write_analysis(w, a, name, summary: dict | None = None, detector=None):
     g.attrs["duration_s"] = a.duration_s
     if a.record is None and a.beats is None:
         # Beat times alone (annotation files, a time_s table): kept, so that
-        # the store serves rhythm, diagnose and classify as its input did.
+        # the store serves rhythm and diagnose as its input did.
         store.write_beat_times(g, a.times_s, a.labels)
     store.write_table(g, "episodes", a.episodes.columns())
     if summary is not None:
