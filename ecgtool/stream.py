@@ -135,8 +135,8 @@ def sample_chunks(stream: IO[str], column: str | int | None = None,
     time, :func:`ecgtool.io.csvfiles.signal_column`).
     """
     from ecgtool.io.beatfiles import is_beats_header
-    from ecgtool.io.csvfiles import (NOT_A_SIGNAL, sep_hint, signal_column, sniff_delimiter,
-                                     split_cells)
+    from ecgtool.io.csvfiles import (BINARY, NOT_A_SIGNAL, looks_binary, sep_hint,
+                                     signal_column, sniff_delimiter, split_cells)
 
     col = 0
     first = True
@@ -166,6 +166,8 @@ def sample_chunks(stream: IO[str], column: str | int | None = None,
         try:
             values.append(float(cells[col]))
         except (ValueError, IndexError):
+            if looks_binary(line):
+                raise EcgToolError(BINARY, "stdin") from None
             raise EcgToolError(f"non-numeric value on line {lineno}: {line[:60]!r}",
                                "stdin") from None
         if len(values) >= chunk:

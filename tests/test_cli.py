@@ -256,6 +256,21 @@ def test_non_numeric_csv(tmp_path):
     p = tmp_path / "x.csv"
     p.write_text("ecg\n0.1\noops\n")
     _one_line_error(run("detect", p, "--fs", 250), "x.csv", "non-numeric value on line 3")
+    # Binary data (a .dat renamed, a compressed file) is named as such, not
+    # echoed to the terminal as a "value".
+    p.write_bytes(sample_path("119").with_suffix(".dat").read_bytes()[:3000])
+    _one_line_error(run("detect", p, "--fs", 250), "x.csv", "binary data, not text")
+
+
+def test_binary_data_on_stdin_is_named_as_such(monkeypatch, capsys):
+    # A UTF-8 locale's stdin decodes strictly: the program reads it with
+    # escapes, so that the reader can say what it got.
+    data = sample_path("119").with_suffix(".dat").read_bytes()[:3000]
+    for command in ("detect", "rhythm"):
+        monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(data), encoding="utf-8"))
+        assert main([command, "-", "--fs", "250"]) == 1
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "binary data, not text" in err[0], err
 
 
 def test_mat_without_rate_or_not_a_mat(tmp_path):

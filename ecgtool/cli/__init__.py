@@ -71,6 +71,14 @@ def main(argv: list[str] | None = None) -> int:
     """Console entry point: run the app, turn errors into one line and a status."""
     from ecgtool.errors import EcgToolError
 
+    # Bytes on stdin that are no UTF-8 (binary data piped by mistake) reach
+    # the readers as escapes, which they name as binary data, instead of
+    # failing to decode (a UTF-8 locale's stdin is strict).
+    if hasattr(sys.stdin, "reconfigure"):
+        try:
+            sys.stdin.reconfigure(errors="surrogateescape")
+        except (ValueError, OSError):
+            pass
     try:
         rc = app(args=argv, prog_name="ecgtool", standalone_mode=False)
     except EcgToolError as exc:

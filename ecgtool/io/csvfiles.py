@@ -19,6 +19,23 @@ NOT_A_SIGNAL = ("a beats table, not a signal: this command needs the ECG itself 
                 "a store from detect, or the signal CSV that convert --out - writes)")
 
 
+BINARY = ("binary data, not text: give a CSV of numbers, or the record itself (its .hea, "
+          ".edf or .mat)")
+
+
+def looks_binary(text: str) -> bool:
+    """True for text decoded from binary data: a NUL, or bytes that are no
+    UTF-8 (read as replacement characters or escapes).
+
+    Examples
+    --------
+    >>> looks_binary("0.1,0.2\\n"), looks_binary("\\x00\\x01")
+    (False, True)
+    """
+    return "\x00" in text or sum(ch == "\ufffd" or "\udc80" <= ch <= "\udcff"
+                                  for ch in text) > 4
+
+
 def sniff_delimiter(line: str) -> str | None:
     """The first of comma, semicolon and tab in ``line``; None (whitespace) for none."""
     for d in (",", ";", "\t"):
@@ -178,6 +195,8 @@ def read_csv(path: str | os.PathLike, fs: float | None = None, column: str | int
                 raise EcgToolError("no such file", shown) from None
             except OSError as exc:
                 raise EcgToolError(f"cannot read ({exc.strerror})", shown) from None
+    if looks_binary(text[:4096]):
+        raise EcgToolError(BINARY, shown)
     # The first lines (hint, names, units, first sample) one by one; the
     # samples as one piece of text: a line list of a day's recording took
     # gigabytes.
