@@ -766,6 +766,13 @@ def test_beats_table_rate_and_damage():
     assert read_beats_table(good.replace("2.5000", "2.6000"), "b.csv")[0].beats is None
     with pytest.raises(EcgToolError, match="b.csv: not a readable beats table"):
         read_beats_table(good.replace("a,900", "a\r,900"), "b.csv")
+    # A class outside AAMI's five counted in no burden (N 33 %, V 33 %, and
+    # the third beat nowhere): it is an error naming its line.
+    labelled = "record,time_s,aami\na,1.0,N\na,2.0,X\na,3.0, V\n"
+    with pytest.raises(EcgToolError, match="line 3: class 'X' is none of N, S, V, F, Q"):
+        read_beats_table(labelled, "b.csv")
+    assert read_beats_table(labelled.replace("X", "S"), "b.csv")[0].labels.tolist() == \
+        ["N", "S", "V"]
 
 
 def test_beats_table_keeps_the_r_amplitude():

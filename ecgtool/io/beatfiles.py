@@ -125,10 +125,16 @@ def read_beats_table(text: str, source: str = "") -> list[BeatTimes]:
     has_peaks = "r_peak" in rows[0]
     has_labels = "aami" in rows[0]
     has_proba = all(f"p_{c}" in rows[0] for c in AAMI_CLASSES)
+    if has_labels:
+        for i, row in enumerate(rows):
+            if (row["aami"] or "").strip() not in AAMI_CLASSES:
+                raise EcgToolError(f"beats table line {i + 2}: class {row['aami']!r} is none "
+                                   f"of {', '.join(AAMI_CLASSES)}", source)
     for name, pairs in records.items():
         t = np.array([ti for ti, _ in pairs])
         rs = [row for _, row in pairs]
-        labels = np.array([r["aami"] for r in rs], dtype="<U1") if has_labels else None
+        labels = (np.array([r["aami"].strip() for r in rs], dtype="<U1") if has_labels
+                  else None)
         proba = (np.array([[float(r[f"p_{c}"]) for c in AAMI_CLASSES] for r in rs])
                  if has_proba else None)
         order = np.argsort(t, kind="stable")
