@@ -76,6 +76,55 @@ def test_a_head_written_before_the_standardisation_was_folded_in_reads_the_same(
     np.testing.assert_allclose(TableHead.from_bytes(old).proba(x), want, atol=1e-9)
 
 
+def test_a_model_directory_with_the_older_msgpack_head_labels_as_before(tmp_path):
+    # Directories written before table.npz hold table.msgpack (flax's format):
+    # read as they were; training again leaves only the new file.
+    import shutil
+
+    from flax import serialization
+
+    from ecgtool.ml.classify import classify_table
+    from ecgtool.ml.model_io import default_model_dir, load_table_model, save_head
+
+    old = tmp_path / "old"
+    shutil.copytree(default_model_dir(), old)
+    head = TableHead.from_bytes((old / "table.npz").read_bytes())
+    (old / "table.npz").unlink()
+    (old / "table.msgpack").write_bytes(serialization.msgpack_serialize({
+        "kernel": head.kernel, "bias": head.bias, "counts": head.counts,
+        "features": ",".join(TABLE_FEATURES), "classes": "".join(AAMI_CLASSES)}))
+    beats = Beats(fs=360.0, r_peak=np.cumsum(np.full(40, 300)))
+    want = classify_table(beats, load_table_model(default_model_dir())).proba
+    np.testing.assert_array_equal(classify_table(beats, load_table_model(old)).proba, want)
+    save_head(old, head)
+    assert (old / "table.npz").is_file() and not (old / "table.msgpack").exists()
+
+
+def test_labelling_a_beats_table_imports_neither_jax_nor_flax(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from ecgtool.io.records import sample_path
+
+    code = ("import sys; from ecgtool.cli import main; "
+            f"rc = main(['classify', {str(tmp_path / 'b.csv')!r}, '--out', '-', '-q']); "
+            "print(rc, 'jax' in sys.modules, 'flax' in sys.modules, file=sys.stderr)")
+    from typer.testing import CliRunner
+
+    from ecgtool.cli import app
+
+    detected = CliRunner().invoke(app, ["detect", str(sample_path("119")), "--out",
+                                        str(tmp_path / "b.csv"), "-q"])
+    assert detected.exit_code == 0
+    # A worker's thread setting starts JAX wherever ecgtool.ml is imported;
+    # the command itself sets none.
+    env = {k: v for k, v in os.environ.items() if k != "ECGTOOL_XLA_THREADS"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, env=env)
+    assert out.stderr.strip().splitlines()[-1] == "0 False False", out.stderr
+
+
 def test_shipped_head_finds_ventricular_beats_in_208(rec208):
     # 208 is a training record of the shipped model: this checks that the
     # head loads and works; benchmarks/classify_table.py scores it on
@@ -106,14 +155,14 @@ def test_a_model_without_table_head_says_so(tmp_path, monkeypatch):
 
     old = tmp_path / "old"
     shutil.copytree(default_model_dir(), old)
-    (old / "table.msgpack").unlink()
+    (old / "table.npz").unlink()
     with pytest.raises(EcgToolError, match="cannot label a beats table"):
         classify_table(Beats(fs=360.0, r_peak=np.arange(5) * 300), load_model(old))
     run = CliRunner().invoke
     beats = run(app, ["detect", "sample:119", "--out", "-", "-q"]).stdout
     res = run(app, ["classify", "-", "--model", str(old)], input=beats)
     assert res.exit_code == 1 and res.stdout == "" and "cannot label a beats table" in res.stderr
-    (old / "table.msgpack").write_bytes(b"\x01junk")
+    (old / "table.npz").write_bytes(b"\x01junk")
     with pytest.raises(EcgToolError, match="beats-table head is corrupt"):
         load_model(old)
     # A head fitted on an earlier version's measures leaves the network usable.
@@ -121,7 +170,7 @@ def test_a_model_without_table_head_says_so(tmp_path, monkeypatch):
 
     stale = TableHead(np.zeros((3, 5)), np.zeros(5), np.ones(5))
     monkeypatch.setattr(th, "TABLE_FEATURES", TABLE_FEATURES[:3])
-    (old / "table.msgpack").write_bytes(stale.to_bytes())
+    (old / "table.npz").write_bytes(stale.to_bytes())
     monkeypatch.undo()
     clf = load_model(old)
     assert clf.table is None and clf.params is not None
@@ -187,7 +236,7 @@ def test_bad_beats_tables_get_one_line_errors():
 
 
 def test_a_beats_table_needs_only_the_table_head(tmp_path):
-    # Labelling a table reads the card and table.msgpack, not the network's
+    # Labelling a table reads the card and table.npz, not the network's
     # weights (nor builds the network): damaged weights do not stop it.
     import shutil
 

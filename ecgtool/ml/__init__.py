@@ -1,9 +1,11 @@
 """Learning: the beat classifier (JAX/Flax), its training, and domain adaptation.
 
-Importing this package imports JAX; nothing outside ``ecgtool.ml`` does.
-Where ``ECGTOOL_XLA_THREADS`` is set (worker processes set it to 1, see
-:func:`ecgtool.batch.one_core_for_xla`), JAX starts with that many threads
-for its computations.
+JAX is imported by what runs the network (the model, training, adaptation,
+prediction, loading its parameters), and by nothing outside ``ecgtool.ml``;
+a model card and the beats-table head are read without it. Where
+``ECGTOOL_XLA_THREADS`` is set (worker processes set it to 1, see
+:func:`ecgtool.batch.one_core_for_xla`), importing this package starts JAX
+with that many threads for its computations.
 """
 
 import os

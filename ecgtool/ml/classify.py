@@ -143,7 +143,7 @@ def table_head(model: Classifier | str | None = None):
 
     clf = model if isinstance(model, Classifier) else load_table_model(model)
     if clf.table is None:
-        raise EcgToolError("this model cannot label a beats table (no table.msgpack, or one "
+        raise EcgToolError("this model cannot label a beats table (no table.npz, or one "
                            "fitted by an earlier version: retrain it with ecgtool train); "
                            "give classify the signal", clf.path)
     return clf.table

@@ -3,8 +3,8 @@
 A model directory holds ``params.msgpack`` (``flax.serialization``),
 ``model.json`` (the card: classes, input rate, window, R-R features,
 architecture, training records, metrics, package version) and, optionally,
-``symbols.msgpack`` (the MIT-BIH symbol head) and ``table.msgpack`` (the
-beats-table head).
+``symbols.msgpack`` (the MIT-BIH symbol head) and ``table.npz`` (the
+beats-table head; ``table.msgpack`` in directories written before).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from ecgtool.beats.table import AAMI_CLASSES
 from ecgtool.beats.windows import AFTER, BEFORE, MODEL_FS, RR_FEATURES, WINDOW
 from ecgtool.errors import EcgToolError
 from ecgtool.ml.symbols import SYMBOL_FILE, SymbolHead
-from ecgtool.ml.table_head import TABLE_FILE, StaleHead, TableHead
+from ecgtool.ml.table_head import LEGACY_TABLE_FILE, TABLE_FILE, StaleHead, TableHead
 
 PARAMS_FILE = "params.msgpack"
 CARD_FILE = "model.json"
@@ -132,8 +132,14 @@ def _load(path: str, stamp: tuple) -> Classifier:
         raise EcgToolError("model parameters do not fit the architecture in the card", path)
     clf.params = params
     clf.symbols = _load_head(d / SYMBOL_FILE, SymbolHead, "symbol head", path)
-    clf.table = _load_head(d / TABLE_FILE, TableHead, "beats-table head", path)
+    clf.table = _load_head(_table_file(d), TableHead, "beats-table head", path)
     return clf
+
+
+def _table_file(d: Path) -> Path:
+    # The beats-table head: table.npz, or an older directory's table.msgpack.
+    return d / TABLE_FILE if (d / TABLE_FILE).exists() or not (d / LEGACY_TABLE_FILE).exists() \
+        else d / LEGACY_TABLE_FILE
 
 
 def save_head(directory: str | os.PathLike, head: SymbolHead | TableHead) -> None:
@@ -143,6 +149,8 @@ def save_head(directory: str | os.PathLike, head: SymbolHead | TableHead) -> Non
     name = SYMBOL_FILE if isinstance(head, SymbolHead) else TABLE_FILE
     with atomic_path(Path(directory) / name) as tmp:
         tmp.write_bytes(head.to_bytes())
+    if name == TABLE_FILE:  # a directory trained again keeps no stale head
+        (Path(directory) / LEGACY_TABLE_FILE).unlink(missing_ok=True)
 
 
 def _load_head(f: Path, cls, what: str, path: str):
@@ -166,7 +174,8 @@ def _located(directory) -> tuple[str, tuple]:
     if not d.is_dir():
         raise EcgToolError("model directory not found", str(d))
     stamp = tuple(f.stat().st_mtime_ns if f.exists() else 0
-                  for f in (d / CARD_FILE, d / PARAMS_FILE, d / SYMBOL_FILE, d / TABLE_FILE))
+                  for f in (d / CARD_FILE, d / PARAMS_FILE, d / SYMBOL_FILE, d / TABLE_FILE,
+                            d / LEGACY_TABLE_FILE))
     return str(d.resolve()), stamp
 
 
@@ -180,7 +189,7 @@ def load_model(directory: str | os.PathLike | None = None) -> Classifier:
 
 @lru_cache(maxsize=8)
 def _load_table(path: str, stamp: tuple) -> tuple[dict, "TableHead | None"]:
-    return _read_card(path), _load_head(Path(path) / TABLE_FILE, TableHead, "beats-table head",
+    return _read_card(path), _load_head(_table_file(Path(path)), TableHead, "beats-table head",
                                         path)
 
 

@@ -9,8 +9,10 @@ It is less accurate than the network on the waveform
 (``benchmarks/classify_table.py`` measures both on the same folds), and
 ``classify`` says so on stderr whenever it is used.
 
-It is stored beside the classifier as ``table.msgpack``; a model directory
-without it cannot label a beats table.
+It is stored beside the classifier as ``table.npz`` (numpy's own format, so
+that labelling a table imports neither JAX nor flax; model directories
+written before hold ``table.msgpack``, still read); a model directory
+without either cannot label a beats table.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ import numpy as np
 from ecgtool.beats.features import TABLE_FEATURES
 from ecgtool.beats.table import AAMI_CLASSES
 
-TABLE_FILE = "table.msgpack"
+TABLE_FILE = "table.npz"
+#: The head's file in model directories written before ``table.npz``.
+LEGACY_TABLE_FILE = "table.msgpack"
 
 
 class StaleHead(ValueError):
@@ -67,20 +71,39 @@ class TableHead:
         return e / e.sum(axis=1, keepdims=True)
 
     def to_bytes(self) -> bytes:
-        from flax import serialization
+        """The head as ``.npz`` bytes (float64: folded weights on measures in
+        milliseconds lose digits in float32).
 
-        # float64: folded weights on measures in milliseconds lose digits in float32.
-        return serialization.msgpack_serialize({
-            "kernel": np.asarray(self.kernel, np.float64),
-            "bias": np.asarray(self.bias, np.float64),
-            "counts": np.asarray(self.counts, np.int64),
-            "features": ",".join(TABLE_FEATURES), "classes": "".join(AAMI_CLASSES)})
+        Examples
+        --------
+        >>> h = TableHead(np.eye(len(TABLE_FEATURES), 5), np.zeros(5), np.ones(5, np.int64))
+        >>> TableHead.from_bytes(h.to_bytes()).kernel.shape == h.kernel.shape
+        True
+        """
+        import io
+
+        buf = io.BytesIO()
+        np.savez(buf, kernel=np.asarray(self.kernel, np.float64),
+                 bias=np.asarray(self.bias, np.float64),
+                 counts=np.asarray(self.counts, np.int64),
+                 features=np.array(",".join(TABLE_FEATURES)),
+                 classes=np.array("".join(AAMI_CLASSES)))
+        return buf.getvalue()
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> "TableHead":
-        from flax import serialization
+        """Read :meth:`to_bytes` output, or the flax msgpack of older model
+        directories (``table.msgpack``)."""
+        if raw[:2] == b"PK":  # a zip archive: numpy's .npz
+            import io
 
-        d = serialization.msgpack_restore(raw)
+            with np.load(io.BytesIO(raw), allow_pickle=False) as z:
+                d = {k: z[k] for k in z.files}
+            d["features"], d["classes"] = str(d.get("features")), str(d.get("classes"))
+        else:
+            from flax import serialization
+
+            d = serialization.msgpack_restore(raw)
         if d.get("features") != ",".join(TABLE_FEATURES) or d.get("classes") != "".join(
                 AAMI_CLASSES):
             raise StaleHead("beats-table head was trained on other features or classes")
