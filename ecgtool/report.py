@@ -135,20 +135,23 @@ def plot_strip(signal: np.ndarray, fs: float, times_s: np.ndarray, labels, episo
     return fig
 
 
+def _n(v) -> str:
+    # A figure to whole units, "-" where it was not measured (NaN, None).
+    return "-" if v is None or v != v else f"{v:.0f}"
+
+
 def intervals_text(iv) -> str:
     """``PR 172, QRS 58, QT 417, QTc 423 ms (Fridericia; Bazett 429)``, "-" where not measured."""
-    def ms(v):
-        return "-" if v != v else f"{v:.0f}"
-    return (f"PR {ms(iv.pr_ms)}, QRS {ms(iv.qrs_ms)}, QT {ms(iv.qt_ms)}, "
-            f"QTc {ms(iv.qtc_fridericia_ms)} ms (Fridericia; Bazett {ms(iv.qtc_bazett_ms)})")
+    return (f"PR {_n(iv.pr_ms)}, QRS {_n(iv.qrs_ms)}, QT {_n(iv.qt_ms)}, "
+            f"QTc {_n(iv.qtc_fridericia_ms)} ms (Fridericia; Bazett {_n(iv.qtc_bazett_ms)})")
 
 
 def record_section(analysis, report) -> str:
     r = report
     rows = [("Duration analysed", f"{r.analysed_s / 60:.1f} min of {r.duration_s / 60:.1f}"),
             ("Beats", f"{r.n_beats}"),
-            ("Heart rate", f"mean {r.hr_mean:.0f}, min {r.hr_min:.0f}, max {r.hr_max:.0f} bpm"),
-            ("HRV", f"SDNN {r.sdnn_ms:.0f} ms, RMSSD {r.rmssd_ms:.0f} ms"),
+            ("Heart rate", f"mean {_n(r.hr_mean)}, min {_n(r.hr_min)}, max {_n(r.hr_max)} bpm"),
+            ("HRV", f"SDNN {_n(r.sdnn_ms)} ms, RMSSD {_n(r.rmssd_ms)} ms"),
             *([("Intervals (median, one lead)", intervals_text(r.intervals))]
               if r.intervals is not None else []),
             ("AF burden", f"{r.af_burden_pct:.1f}% (longest {r.af_longest_s:.0f} s)"),
@@ -156,9 +159,9 @@ def record_section(analysis, report) -> str:
              else "not assessed (beats not classified)"),
             ("Pauses", f"{r.pauses} (longest {r.pause_longest_s:.1f} s)"),
             ("Unreadable", f"{r.noise_pct:.1f}% of the record")]
-    if r.labelled:
-        rows.insert(2, ("Beat classes", ", ".join(
-            f"{c} {r.counts[c]} ({r.burden_pct[c]:.1f}%)" for c in AAMI_CLASSES)))
+    rows.insert(2, ("Beat classes", ", ".join(
+        f"{c} {r.counts[c]} ({r.burden_pct[c]:.1f}%)" for c in AAMI_CLASSES) if r.labelled
+        else "not assessed (beats not classified)"))
     parts = [f"<h2>{html.escape(r.record)}: <span class='{r.verdict}'>{r.verdict}</span></h2>"]
     if r.findings:
         parts.append("<ul>" + "".join(f"<li>{html.escape(f.text)}</li>" for f in r.findings)
@@ -170,7 +173,11 @@ def record_section(analysis, report) -> str:
         parts.append(f"<h3>Class counts</h3><img alt='class counts' src='{class_counts(r.counts)}'>")
     from ecgtool.pipeline import has_signal
 
-    if has_signal(analysis):
+    if not has_signal(analysis):
+        if any(f.start_s is not None for f in r.findings):
+            parts.append("<p>No ECG strips: the input holds the beats without the signal "
+                         "(give the record itself to see them).</p>")
+    else:
         for f in r.findings:
             if f.start_s is None:
                 continue

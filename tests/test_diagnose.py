@@ -222,6 +222,23 @@ def test_cli_jsonl_and_html(tmp_path):
                     "Class counts", "Example: pvc", "data:image/png;base64,"):
         assert section in page
     assert "http" not in page.split("<body>")[1]  # nothing fetched from the network
+    # Beats without their signal, and a record without a measurable rate:
+    # no strip, and "-" where a figure was not measured (not "nan").
+    beats = tmp_path / "b.csv"
+    assert CliRunner().invoke(app, ["detect", "sample:119", "--out", str(beats),
+                                    "-q"]).exit_code == 0
+    lost = tmp_path / "lost.csv"
+    lost.write_text("v\n" + "nan\n" * 3000)
+    res = CliRunner().invoke(app, ["diagnose", str(beats), str(lost), "--fs", "250",
+                                   "--no-classify", "--html", str(html), "-q"])
+    assert res.exit_code == 0, res.output
+    page = html.read_text()
+    assert "No ECG strips" in page and "Example:" not in page
+    assert "not assessed (beats not classified)" in page
+    import re
+
+    text = re.sub(r"src='[^']*'", "", page)  # the images' base64 holds any letters
+    assert "nan" not in text.lower() and "mean -, min -" in text
     bad = CliRunner().invoke(app, ["diagnose", "sample:119", "-t", "nope=1"])
     assert bad.exit_code == 1 and "unknown threshold" in bad.stderr
 
