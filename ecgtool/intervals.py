@@ -101,7 +101,7 @@ def conduction_intervals(beats: Beats, labels: np.ndarray | None = None) -> Inte
     qt = beats.span_ms(beats.qrs_onset, beats.t_offset)
     rr_prev = np.concatenate([[np.nan], beats.rr_ms / 1000.0]) if n else np.zeros(0)
     rate_ok = (rr_prev >= _RR_RANGE[0]) & (rr_prev <= _RR_RANGE[1])
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore"):  # the rates rate_ok leaves out
         fridericia = np.where(rate_ok, qt / np.cbrt(rr_prev), np.nan)
         bazett = np.where(rate_ok, qt / np.sqrt(rr_prev), np.nan)
     pr_ms, pr_beat = _median(pr, normal)

@@ -773,6 +773,13 @@ def test_beats_table_rate_and_damage():
         read_beats_table(labelled, "b.csv")
     assert read_beats_table(labelled.replace("X", "S"), "b.csv")[0].labels.tolist() == \
         ["N", "S", "V"]
+    # A table written (or joined) twice doubled every rate: two beats of one
+    # record at one time are an error naming both lines.
+    twice = good + "a,360,1.0000,280,350\n"
+    with pytest.raises(EcgToolError, match="lines 2 and 4: record 'a' has two beats at 1 s"):
+        read_beats_table(twice, "b.csv")
+    other = good + "b,360,1.0000,280,350\n"  # one time in two records: fine
+    assert [b.name for b in read_beats_table(other, "b.csv")] == ["a", "b"]
 
 
 def test_beats_table_keeps_the_r_amplitude():

@@ -106,8 +106,8 @@ def read_beats_table(text: str, source: str = "") -> list[BeatTimes]:
         raise EcgToolError(f"not a readable beats table ({exc})", source) from None
     if not rows:
         return []
-    # Each record's (time, row) pairs, in the table's order.
-    records: dict[str, list[tuple[float, dict]]] = {}
+    # Each record's (time, row, line) triples, in the table's order.
+    records: dict[str, list[tuple[float, dict, int]]] = {}
     # A table without a record column is one record, named after its file.
     unnamed = Path(source).stem if source and source != "-" else "stdin"
     for i, row in enumerate(rows):
@@ -120,7 +120,7 @@ def read_beats_table(text: str, source: str = "") -> list[BeatTimes]:
             raise EcgToolError(f"beats table line {i + 2}: time_s {row['time_s'].strip()!r} is "
                                "not a time in seconds from the record start", source)
         name = row.get("record") or unnamed
-        records.setdefault(name, []).append((t, row))
+        records.setdefault(name, []).append((t, row, i + 2))
     result = []
     has_peaks = "r_peak" in rows[0]
     has_labels = "aami" in rows[0]
@@ -131,13 +131,20 @@ def read_beats_table(text: str, source: str = "") -> list[BeatTimes]:
                 raise EcgToolError(f"beats table line {i + 2}: class {row['aami']!r} is none "
                                    f"of {', '.join(AAMI_CLASSES)}", source)
     for name, pairs in records.items():
-        t = np.array([ti for ti, _ in pairs])
-        rs = [row for _, row in pairs]
+        t = np.array([ti for ti, _, _ in pairs])
+        rs = [row for _, row, _ in pairs]
+        order = np.argsort(t, kind="stable")
+        same = np.flatnonzero(np.diff(t[order]) == 0)
+        if same.size:
+            # Two beats at one time: the table was written (or joined) twice,
+            # which doubled every rate.
+            a, b = sorted((pairs[order[same[0]]][2], pairs[order[same[0] + 1]][2]))
+            raise EcgToolError(f"beats table lines {a} and {b}: record {name!r} has two beats "
+                               f"at {t[order[same[0]]]:g} s (the table written twice?)", source)
         labels = (np.array([r["aami"].strip() for r in rs], dtype="<U1") if has_labels
                   else None)
         proba = (np.array([[float(r[f"p_{c}"]) for c in AAMI_CLASSES] for r in rs])
                  if has_proba else None)
-        order = np.argsort(t, kind="stable")
         beats = _table_beats([rs[i] for i in order], t[order]) if has_peaks else None
         result.append(BeatTimes(name, t[order], float(t.max()) if t.size else 0.0,
                                 None if labels is None else labels[order],
