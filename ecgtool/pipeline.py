@@ -220,7 +220,7 @@ def label_in_blocks(ecg: "np.ndarray", fs: float, r_peaks: "np.ndarray",
     if block_s is not None:
         block = int(block_s * fs)
     else:
-        block = int(_READ_S * fs) if n > LONG_RECORD_S * fs else max(n, 1)
+        block = int(_READ_S * fs) if long_length(n, fs) else max(n, 1)
     margin = int(context_s * fs)
     parts = []
     for start in range(0, max(n, 1), block):
@@ -397,7 +397,7 @@ def analyse_job(src: Source, opts: ReadOptions, model: str | None = None,
     rec, beats = d.record, d.beats
     # A long stored record is judged half an hour at a time, as in the block
     # path (whole, the quality measures of a day took a gigabyte).
-    step = int(_READ_S * rec.fs) if rec.duration_s > LONG_RECORD_S else max(rec.n_samples, 1)
+    step = int(_READ_S * rec.fs) if long_length(rec.n_samples, rec.fs) else max(rec.n_samples, 1)
     noise = [span for s in range(0, rec.n_samples, step)
              for span in _noise_spans_from(rec.signal[s:s + step], rec.fs, s)]
     labels = beats.labels.aami if beats.labels is not None else None
@@ -415,8 +415,24 @@ def _noise_spans_from(x, fs: float, start: int) -> list[tuple[float, float]]:
     return [(a + start / fs, b + start / fs) for a, b in noise_spans(x, fs)]
 
 
-#: Recordings longer than this are analysed block by block, in bounded memory.
+#: Recordings longer than this are analysed block by block, in bounded memory
+#: (and those with more samples than this long at 1 kHz: :func:`long_length`).
 LONG_RECORD_S = 2 * 3600.0
+
+
+def long_length(n_samples: int, fs: float) -> bool:
+    """True for a recording analysed in blocks: longer than
+    :data:`LONG_RECORD_S`, or with more samples than that at 1 kHz (15 min at
+    8 kHz: whole, it took 1.2 GB).
+
+    Examples
+    --------
+    >>> long_length(3 * 3600 * 360, 360.0), long_length(30 * 60 * 8000, 8000.0)
+    (True, True)
+    >>> long_length(30 * 60 * 360, 360.0)
+    False
+    """
+    return n_samples > LONG_RECORD_S * min(fs, 1000.0)
 _BLOCK_S = 600.0
 _READ_S = 1800.0
 
@@ -546,8 +562,8 @@ def long_record_head(src: Source, opts: ReadOptions) -> Record:
 
 
 def is_long(src: Source) -> bool:
-    """True for a WFDB or EDF recording longer than :data:`LONG_RECORD_S`."""
+    """True for a WFDB or EDF recording to read in blocks (:func:`long_length`)."""
     from ecgtool.io.inputs import source_length
 
     size = source_length(src)
-    return size is not None and size[0] / size[1] > LONG_RECORD_S
+    return size is not None and long_length(*size)
