@@ -619,6 +619,9 @@ def test_train_tiny_model(tmp_path):
     assert (tmp_path / "m" / "symbols.msgpack").is_file()
     assert card["symbol_head"]["training_beats"]["V"] > 0
     assert run("classify", "sample:119", "--model", tmp_path / "m", "-q").exit_code == 0
+    # A name not in --data is an error naming it (--records all: every record).
+    _one_line_error(run("train", "--data", "sample:119", "--records", "119,nope", "--out",
+                        tmp_path / "n"), "records not found in --data: nope")
 
 
 def test_plot_writes_a_png(tmp_path):

@@ -46,14 +46,12 @@ def adapt(
     from ecgtool.batch import progress_bar
     from ecgtool.io.inputs import ReadOptions, expand_inputs, read_source
     from ecgtool.ml.dann import DannConfig
-    from ecgtool.ml.main import adapt_model, database_inputs, record_names
+    from ecgtool.ml.main import adapt_model, database_inputs, select_records
     from ecgtool.ml.model_io import load_model
 
     load_model(init)  # a bad --init fails before reading data
-    src_sources = expand_inputs(database_inputs(source))
-    if source_records and source_records.lower() != "all":
-        wanted = record_names(source_records)
-        src_sources = [s for s in src_sources if s.name in wanted]
+    src_sources = select_records(expand_inputs(database_inputs(source)), source_records,
+                                 f"the source ({source})")
     tgt_sources = expand_inputs(database_inputs(target))
     if not src_sources:
         raise c.EcgToolError("no source records", source)

@@ -17,7 +17,7 @@ def train(
     records: Optional[str] = typer.Option(None, "--records", help="Comma-separated record "
                                           "names and sets to use: 'ds1' (de Chazal's "
                                           "training half of MIT-BIH), 'ds2', 'paced' (its "
-                                          "paced records). Default: all."),
+                                          "paced records), or 'all' (the default)."),
     val: int = typer.Option(4, "--val", min=0, help="Records held out for early stopping."),
     epochs: int = typer.Option(25, "--epochs", min=1),
     seed: int = typer.Option(0, "--seed"),
@@ -32,16 +32,10 @@ def train(
     from dataclasses import replace
 
     from ecgtool.io.inputs import ReadOptions, expand_inputs, read_source
-    from ecgtool.ml.main import record_names, train_model
+    from ecgtool.ml.main import select_records, train_model
     from ecgtool.ml.train import TrainConfig
 
-    srcs = expand_inputs(list(data))
-    if records:
-        wanted = record_names(records)
-        srcs = [s for s in srcs if s.name in wanted]
-        missing = wanted - {s.name for s in srcs}
-        if missing:
-            raise c.EcgToolError(f"records not found in --data: {', '.join(sorted(missing))}")
+    srcs = select_records(expand_inputs(list(data)), records, "--data")
     if not srcs:
         raise c.EcgToolError("no training records")
     opts = ReadOptions(channel=c.parse_channel(channel))

@@ -41,6 +41,33 @@ def record_names(spec: str) -> set[str]:
     return out
 
 
+def select_records(srcs: list, spec: str | None, where: str = "the data") -> list:
+    """The sources a ``--records`` value names (:func:`record_names`; ``all``
+    or nothing: every one); an error lists the names not found.
+
+    Examples
+    --------
+    >>> from ecgtool.io.inputs import Source
+    >>> srcs = [Source("wfdb", f"{n}.hea", n) for n in ("101", "102", "119")]
+    >>> [s.name for s in select_records(srcs, "paced,119")]
+    Traceback (most recent call last):
+    ...
+    ecgtool.errors.EcgToolError: records not found in the data: 104, 107, 217
+    >>> [s.name for s in select_records(srcs, "102,119")], len(select_records(srcs, "all"))
+    (['102', '119'], 3)
+    """
+    if not spec or spec.strip().lower() == "all":
+        return list(srcs)
+    wanted = record_names(spec)
+    chosen = [s for s in srcs if s.name in wanted]
+    missing = sorted(wanted - {s.name for s in chosen})
+    if missing:
+        shown = ", ".join(missing[:8]) + (f" and {len(missing) - 8} more" if len(missing) > 8
+                                          else "")
+        raise EcgToolError(f"records not found in {where}: {shown}")
+    return chosen
+
+
 def labelled_dataset(records: list[Record]) -> BeatDataset:
     """Reference-position beats of annotated records, concatenated."""
     parts = []
