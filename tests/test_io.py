@@ -814,6 +814,25 @@ def test_a_header_is_parsed_once_while_it_stays_as_it_was(tmp_path):
     assert source_length(src) == (first[0] // 2, first[1])
 
 
+def test_the_length_and_the_reading_of_a_record_share_one_parse_of_its_header(
+        tmp_path, monkeypatch):
+    # wfdb's parser takes 12 ms for a 12-lead header; each 10-s record of a
+    # CinC archive asked for it once for its length and again to be read.
+    import wfdb
+
+    from ecgtool.io.inputs import source_length
+
+    for ext in ("hea", "dat"):
+        shutil.copy(sample_path("119").with_suffix("." + ext), tmp_path / f"119.{ext}")
+    calls = []
+    real = wfdb.rdheader
+    monkeypatch.setattr(wfdb, "rdheader", lambda *a, **k: calls.append(a) or real(*a, **k))
+    src = expand_inputs([str(tmp_path / "119.hea")])[0]
+    n, fs = source_length(src)
+    rec = read_source(src)
+    assert rec.n_samples == n and rec.fs == fs and len(calls) == 1
+
+
 def test_output_to_a_pipe_or_device_is_written_in_place_not_replaced(tmp_path):
     # --out /dev/null or /dev/stdout: a temporary file renamed onto the path
     # would replace the device itself (as root, /dev/null became a file). A

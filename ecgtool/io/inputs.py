@@ -272,11 +272,9 @@ def source_length(src: Source) -> tuple[int, float] | None:
 def _header_length(kind: str, path: str, stamp: int) -> tuple[int, float] | None:
     try:
         if kind == "wfdb":
-            import wfdb
+            from ecgtool.io.records import header_length, read_header
 
-            from ecgtool.io.records import header_length
-
-            h = wfdb.rdheader(path)
+            h = read_header(path)
             return (header_length(h, Path(path)), float(h.fs)) if h.fs else None
         from ecgtool.io.edffiles import edf_length
 

@@ -17,6 +17,7 @@ import shutil
 import tempfile
 import warnings
 from dataclasses import dataclass, field
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
@@ -234,6 +235,29 @@ def _is_rate(field: str) -> bool:
         return False
 
 
+def read_header(base: str | os.PathLike):
+    """``wfdb.rdheader`` of a record, parsed once while its ``.hea`` stays as it
+    was: wfdb's parser takes 12 ms for a 12-lead header, and one analysis
+    asks for it more than once (its length, then its signal). Each caller
+    gets its own shallow copy to set fields on."""
+    import copy
+
+    try:
+        st = os.stat(str(base) + ".hea")
+    except OSError:
+        import wfdb
+
+        return wfdb.rdheader(str(base))  # its own error for a missing header
+    return copy.copy(_parsed_header(str(base), st.st_mtime_ns, st.st_size))
+
+
+@lru_cache(maxsize=64)
+def _parsed_header(base: str, stamp: int, size: int):
+    import wfdb
+
+    return wfdb.rdheader(base)
+
+
 def header_length(header, base: Path) -> int:
     """Samples per signal of a single-segment WFDB record: the header's
     length, or where the header leaves it out (WFDB allows that: read to
@@ -437,7 +461,7 @@ def read_wfdb(path: str | os.PathLike, channel: str | int | None = None,
     with tempfile.TemporaryDirectory(prefix="ecgtool-hea-") as tmp:
         read_base = base
         try:
-            header = wfdb.rdheader(str(base))
+            header = read_header(base)
         except Exception as exc:
             try:
                 read_base = _sanitised_header_dir(hea, tmp)
