@@ -814,6 +814,22 @@ def test_a_header_is_parsed_once_while_it_stays_as_it_was(tmp_path):
     assert source_length(src) == (first[0] // 2, first[1])
 
 
+def test_one_record_named_twice_is_read_once_under_its_own_name(tmp_path):
+    # sample:119 and its path, or overlapping globs: read twice, it came out
+    # as "data_119" and "data_119_2". Two records of one name in two folders
+    # stay two, named by their folders.
+    path = str(sample_path("119").with_suffix(".hea"))
+    glob_ = str(sample_path("119").parent / "1*.hea")
+    assert [s.name for s in expand_inputs(["sample:119", path, glob_])] == ["119"]
+    for d in ("a", "b"):
+        (tmp_path / d).mkdir()
+        for ext in ("hea", "dat"):
+            shutil.copy(sample_path("119").with_suffix("." + ext), tmp_path / d / f"119.{ext}")
+    names = [s.name for s in expand_inputs([str(tmp_path / "a" / "119.hea"),
+                                            str(tmp_path / "b" / "119.hea")])]
+    assert names == ["a_119", "b_119"]
+
+
 def test_the_length_and_the_reading_of_a_record_share_one_parse_of_its_header(
         tmp_path, monkeypatch):
     # wfdb's parser takes 12 ms for a 12-lead header; each 10-s record of a

@@ -191,7 +191,19 @@ def expand_inputs(inputs: list[str], samples: bool = False) -> list[Source]:
             out.extend(_drop_segments(found))
         else:
             out.extend(_one(item))
-    return _unique_names(out)
+    return _unique_names(_distinct(out))
+
+
+def _distinct(sources: list[Source]) -> list[Source]:
+    # One file named twice (sample:119 and its path, overlapping globs) is
+    # one record: read twice, it came out twice under renamed names.
+    seen, out = set(), []
+    for s in sources:
+        key = (s.kind, os.path.realpath(s.path) if s.path != "-" else id(s), s.key)
+        if key not in seen:
+            seen.add(key)
+            out.append(s)
+    return out
 
 
 def _unique_names(sources: list[Source]) -> list[Source]:
