@@ -105,8 +105,13 @@ def beats_from_source(src: Source, opts: ReadOptions,
     f = store.open_store(src.path)
     try:
         beats = store.read_beats(f, src.key or src.name, src.path)
+        found_on = store.read_channel(f, src.key or src.name, src.path)
     finally:
         f.close()
+    if beats is not None and found_on is not None and rec.channel != found_on:
+        # --channel picked another lead than the stored beats were found
+        # (and delineated) on: they are found again on that lead.
+        beats = None
     if beats is None:
         beats = detect_beats(rec.signal, rec.fs, settings)
     return Detected(rec, beats)

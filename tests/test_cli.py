@@ -464,6 +464,23 @@ def test_classify_reuses_a_detect_store(tmp_path):
     with h5py.File(tmp_path / "c.h5") as f:
         g = f["records/119/beats"]
         assert "aami" in g and g["aami"].shape == g["r_peak"].shape
+    # Beats found on MLII are not those of another lead: --channel V1 finds
+    # them on V1, as from the record itself (it labelled V1's waveform at
+    # MLII's beats, with MLII's delineation).
+    both, found = tmp_path / "both.h5", tmp_path / "found.h5"
+    assert run("convert", "sample:119", "--channel", "all", "--out", both, "-q").exit_code == 0
+    assert run("detect", both, "--out", found, "-q").exit_code == 0
+    def amplitudes(*args):
+        r = run("classify", *args, "--out", "-", "-q")
+        assert r.exit_code == 0, r.output
+        return np.array([float(row["r_amp_mv"]) for row in csv.DictReader(io.StringIO(r.stdout))])
+
+    v1 = amplitudes(found, "--channel", "V1")
+    direct = amplitudes("sample:119", "--channel", "V1")
+    # 119's QRS points down in V1, up in MLII (the store's signal is float32,
+    # so a few beats may differ from the record read directly).
+    assert abs(v1.size - direct.size) <= 5 and np.median(v1) == pytest.approx(np.median(direct))
+    assert np.median(v1) < 0 < np.median(amplitudes(found))
 
 
 

@@ -375,6 +375,14 @@ def write_beat_times(g, times_s: np.ndarray, labels: np.ndarray | None = None) -
 
 
 @_reads
+def read_channel(f, name: str, path: str = "") -> int | None:
+    """Index of the lead a stored record's beats were found on (its
+    ``channel``); None where the store does not say."""
+    g = _group(f, name, path)
+    return int(g.attrs["channel"]) if "channel" in g.attrs else None
+
+
+@_reads
 def read_duration(f, name: str, path: str = "") -> float | None:
     """The record's length in seconds as stored (analysed duration, or
     samples over rate); None when the store does not say."""
