@@ -179,19 +179,28 @@ def _locked(exc: OSError) -> bool:
     return "unable to lock file" in str(exc)
 
 
+def check_not_in_use(path: str | os.PathLike) -> None:
+    """Raise the one-line error when another process has the HDF5 file at
+    ``path`` open. Truncating takes effect before HDF5's lock is tried: a
+    store that another process has open would be emptied under it and left
+    unreadable. Opening it for writing meets that lock unharmed."""
+    import h5py
+
+    if not os.path.exists(path):
+        return
+    try:
+        h5py.File(path, "r+").close()
+    except OSError as exc:
+        if _locked(exc):
+            raise EcgToolError(IN_USE, str(path)) from None
+
+
 def open_store(path: str | os.PathLike, mode: str = "r"):
     """Open an ecgtool store with h5py, checking its format when reading."""
     import h5py
 
-    if mode == "w" and os.path.exists(path):
-        # Truncating takes effect before HDF5's lock is tried: a store that
-        # another process has open would be emptied under it and left
-        # unreadable. Opening it for writing first meets that lock unharmed.
-        try:
-            h5py.File(path, "r+").close()
-        except OSError as exc:
-            if _locked(exc):
-                raise EcgToolError(IN_USE, str(path)) from None
+    if mode == "w":
+        check_not_in_use(path)
     try:
         f = h5py.File(path, mode)
     except FileNotFoundError:
@@ -535,6 +544,7 @@ class StoreWriter:
                     self.path.exists() and not os.access(self.path, os.W_OK)):
                 raise EcgToolError("cannot write (permission denied or a folder)",
                                    str(self.path))
+            check_not_in_use(self.path)  # before any work, not at the first record
             self.f = None
         if self.f is not None:
             self._stamp_job()
