@@ -273,6 +273,11 @@ def test_csv_report_has_one_row_per_record_with_the_jsonl_figures(tmp_path):
     assert r["findings"].split("; ")[0] == "pvc"
     # What was not measured is an empty cell, not 0 or "nan".
     assert rows["lost"]["verdict"] == "unreadable" and rows["lost"]["hr_mean"] == ""
+    # --csv gives the same rows on stdout, for a shell pipeline.
+    piped = CliRunner().invoke(app, args + ["--csv"])
+    assert piped.exit_code == 0 and piped.stdout == out.read_text()
+    bad = CliRunner().invoke(app, args + ["--csv", "--out", str(tmp_path / "r.jsonl")])
+    assert bad.exit_code == 1 and "--csv writes CSV" in bad.stderr
 
 
 def _with_gap(rec, kind):

@@ -17,6 +17,8 @@ def diagnose(
                                       "report.h5, or - (JSON lines, the default)."),
     html: Optional[str] = typer.Option(None, "--html", help="Also write an HTML report "
                                        "with ECG strips (readable offline)."),
+    csv_rows: bool = typer.Option(False, "--csv", help="One CSV row per record instead of "
+                                  "JSON lines (as --out report.csv gives), e.g. on stdout."),
     threshold: Optional[list[str]] = typer.Option(
         None, "--threshold", "-t", metavar="NAME=VALUE",
         help="Override a threshold, e.g. -t pvc_burden_pct=5."),
@@ -75,7 +77,9 @@ def diagnose(
         a, rep = value
         write_analysis(w, a, name, {**rep.as_dict(), "thresholds": thresholds}, det)
 
-    if out and out.lower().endswith(".csv"):
+    if csv_rows and out and not out.lower().endswith(".csv") and out != "-":
+        raise c.EcgToolError("--csv writes CSV: give --out a .csv file, or -", out)
+    if csv_rows or (out and out.lower().endswith(".csv")):
         def header(value):
             return csv_line(REPORT_COLUMNS)
 
