@@ -25,6 +25,16 @@ class RecordScore:
     classified_now: bool = False  # labels from the classifier, not from the store
 
 
+
+def _no_reference(src: Source, what: str = "") -> EcgToolError:
+    """The error for a record without reference annotations; a store's says
+    which stores keep them."""
+    where = (": a store keeps the reference only as convert, detect and classify write it "
+             "(rhythm and diagnose do not): score the records themselves"
+             if src.kind in ("store", "beats_store") else "")
+    return EcgToolError(f"no reference annotations (.atr) to score {what + ' ' if what else ''}"
+                        f"against{where}", src.path)
+
 def score_job(src: Source, opts: ReadOptions, beats_store: str | None = None,
               skip_learning: bool = False, window_s: float = 0.15, classes: bool = False,
               model: str | None = None,
@@ -65,7 +75,7 @@ def score_job(src: Source, opts: ReadOptions, beats_store: str | None = None,
             rec = read_source(src, opts)
         peaks = detect_r_peaks(rec.signal, rec.fs, detector)
     if rec.annotations is None:
-        raise EcgToolError("no reference annotations (.atr) to score against", src.path)
+        raise _no_reference(src)
     now = classes and given is None
     aami = None
     if classes:
@@ -91,7 +101,7 @@ def _score_stored(src: Source, classes: bool, skip_learning: bool,
         f.close()
     bt = store_beat_times(src.path, name)
     if bt.reference is None:
-        raise EcgToolError("no reference annotations (.atr) to score against", src.path)
+        raise _no_reference(src)
     if classes and bt.labels is None:
         raise EcgToolError("the store keeps no signal to classify its beats: give the "
                            "record, or a store from classify", src.path)
@@ -149,7 +159,7 @@ def _score_annotator(src: Source, ext: str, classes: bool, skip_learning: bool,
     bt = read_annotation_beats(src.path, ext, labels=classes)
     ref = read_annotations(src.path, "atr")
     if ref is None:
-        raise EcgToolError("no reference annotations (.atr) to score against", src.path)
+        raise _no_reference(src)
     peaks = np.round(bt.times_s * bt.fs).astype(np.int64)
     return _scores(src.name, ref, peaks, bt.labels, bt.fs, int(round(bt.duration_s * bt.fs)),
                    skip_learning, window_s)
@@ -277,8 +287,7 @@ def rhythm_score_job(src: Source, analyse, rhythm: str = "af") -> EpisodeScore:
     """
     ann, fs = _reference(src)
     if ann is None:
-        raise EcgToolError("no reference annotations (.atr) to score the rhythm against",
-                           src.path)
+        raise _no_reference(src, "the rhythm")
     a = analyse(src)
     ref = reference_rhythm(ann, fs, int(round(a.duration_s * fs)))
     ep = a.episodes

@@ -555,6 +555,9 @@ def test_a_store_without_signal_reads_as_a_beats_table(tmp_path):
     assert times.read_text().startswith("record,time_s\n")
     written = tmp_path / "t.h5"
     assert run("rhythm", times, "--out", written, "-q").exit_code == 0
+    # rhythm keeps no reference: evaluate says where one is kept.
+    scored = run("evaluate", written)
+    assert scored.exit_code == 1 and "rhythm and diagnose do not" in scored.stderr
     assert verdict(run("diagnose", written, "-q").stdout) == \
         verdict(run("diagnose", times, "-q").stdout)
 
