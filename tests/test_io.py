@@ -814,6 +814,23 @@ def test_a_header_is_parsed_once_while_it_stays_as_it_was(tmp_path):
     assert source_length(src) == (first[0] // 2, first[1])
 
 
+def test_a_csv_time_column_under_another_name_is_not_taken_for_the_ecg(tmp_path):
+    # A German export: "Zeit (s)" is no time column by name, so the first
+    # column, a ramp, was read as the ECG (no QRS found). Columns rising in
+    # even steps are times or sample numbers; units in a name are read.
+    from ecgtool.io.csvfiles import read_csv
+
+    rec119 = read_wfdb(sample_path("119"))
+    x = rec119.signal[:3600]
+    f = tmp_path / "export.csv"
+    f.write_text("Zeit (s);EKG (µV)\n" + "".join(
+        f"{i / 360:.4f};{v * 1000:.1f}\n".replace(".", ",") for i, v in enumerate(x)))
+    rec = read_csv(f, fs=360)
+    assert rec.lead == "EKG (µV)" and np.abs(rec.signal - x).max() < 1e-3
+    f.write_text("sample_no,ECG [mV]\n" + "".join(f"{i},{v:.4f}\n" for i, v in enumerate(x)))
+    assert read_csv(f, fs=360).lead == "ECG [mV]"
+
+
 def test_one_record_named_twice_is_read_once_under_its_own_name(tmp_path):
     # sample:119 and its path, or overlapping globs: read twice, it came out
     # as "data_119" and "data_119_2". Two records of one name in two folders

@@ -251,13 +251,38 @@ def read_csv(path: str | os.PathLike, fs: float | None = None, column: str | int
             raise EcgToolError("sampling rate unknown: give --fs or a 'time' column", shown)
         fs = rate_from_times(data[:, time_col], shown, 1 + skipped)
     col = signal_column(names, column, shown)
+    if column is None and _is_clock(data[:, col]):
+        # A time or sample-number column under a name not known as one
+        # ("Zeit (s)", "ms") is not the ECG.
+        col = next((i for i in range(data.shape[1]) if i != col and i != time_col
+                    and not _is_clock(data[:, i])), col)
     if units is None:
-        units = unit_names[col] if unit_names and len(unit_names) == len(names) else "mV"
+        units = (unit_names[col] if unit_names and len(unit_names) == len(names)
+                 else _units_in_name(names[col]) or "mV")
     signal = data[:, col:col + 1] * _to_mv(units)
     base = Path(shown)
     return Record(name=name or (base.stem if shown != "-" else "stdin"), signals=signal,
                   fs=float(fs), leads=[names[col]], channel=0, source=shown,
                   sha256=hashlib.sha256(text.encode()).hexdigest())
+
+
+def _is_clock(x: np.ndarray) -> bool:
+    # Values that never fall over the whole file: times or sample numbers
+    # (rounded times may repeat a value); no ECG does that.
+    d = np.diff(x)
+    return x.size > 2 and bool(np.all(d >= 0)) and bool(np.any(d > 0))
+
+
+def _units_in_name(name: str) -> str | None:
+    """Units written in a column name: ``ECG (uV)``, ``II [mV]``; None if none.
+
+    Examples
+    --------
+    >>> _units_in_name("EKG (µV)"), _units_in_name("II [mV]"), _units_in_name("ECG")
+    ('µV', 'mV', None)
+    """
+    m = re.search(r"[(\[]\s*(mv|uv|µv|μv|v)\s*[)\]]\s*$", name.strip(), re.IGNORECASE)
+    return m.group(1) if m else None
 
 
 def _leading_lines(text: str, k: int) -> tuple[list[str], list[int]]:

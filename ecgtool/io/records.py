@@ -29,7 +29,7 @@ from ecgtool.errors import EcgToolError, EcgToolWarning
 #: then standard lead II); otherwise the first lead is used.
 PREFERRED_LEADS = ("MLII", "II", "ML2", "ECG")
 
-_UNIT_TO_MV = {"mv": 1.0, "uv": 1e-3, "µv": 1e-3, "v": 1e3, "nu": 1.0, "": 1.0}
+_UNIT_TO_MV = {"mv": 1.0, "uv": 1e-3, "µv": 1e-3, "μv": 1e-3, "v": 1e3, "nu": 1.0, "": 1.0}
 
 SAMPLE_RECORDS = ("119", "208")
 
