@@ -251,7 +251,8 @@ def read_csv(path: str | os.PathLike, fs: float | None = None, column: str | int
             raise EcgToolError("sampling rate unknown: give --fs or a 'time' column", shown)
         fs = rate_from_times(data[:, time_col], shown, 1 + skipped)
     col = signal_column(names, column, shown)
-    if column is None and _is_clock(data[:, col]):
+    if (column is None and names[col].upper() not in PREFERRED_LEADS
+            and data.shape[0] >= fs and _is_clock(data[:, col])):
         # A time or sample-number column under a name not known as one
         # ("Zeit (s)", "ms") is not the ECG.
         col = next((i for i in range(data.shape[1]) if i != col and i != time_col
@@ -267,8 +268,8 @@ def read_csv(path: str | os.PathLike, fs: float | None = None, column: str | int
 
 
 def _is_clock(x: np.ndarray) -> bool:
-    # Values that never fall over the whole file: times or sample numbers
-    # (rounded times may repeat a value); no ECG does that.
+    # Values that never fall over a whole file of a second or more: times or
+    # sample numbers (rounded times may repeat a value); no ECG does that.
     d = np.diff(x)
     return x.size > 2 and bool(np.all(d >= 0)) and bool(np.any(d > 0))
 
