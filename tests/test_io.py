@@ -829,6 +829,12 @@ def test_a_csv_time_column_under_another_name_is_not_taken_for_the_ecg(tmp_path)
     assert rec.lead == "EKG (µV)" and np.abs(rec.signal - x).max() < 1e-3
     f.write_text("sample_no,ECG [mV]\n" + "".join(f"{i},{v:.4f}\n" for i, v in enumerate(x)))
     assert read_csv(f, fs=360).lead == "ECG [mV]"
+    # A time column named with its unit gives the rate ("Time (s)", "Time [ms]").
+    for name, scale in (("Time (s)", 1.0), ("Time [ms]", 1000.0)):
+        f.write_text(f"{name},Lead II\n" + "".join(f"{i * scale / 360:.4f},{v:.4f}\n"
+                                                   for i, v in enumerate(x)))
+        rec = read_csv(f)
+        assert rec.fs == 360.0 and rec.lead == "Lead II", name
 
 
 def test_one_record_named_twice_is_read_once_under_its_own_name(tmp_path):

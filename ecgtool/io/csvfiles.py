@@ -76,9 +76,26 @@ TIME_COLUMNS = ("time", "time_s", "t", "seconds", "elapsed time")
 INDEX_COLUMNS = ("sample", "sample #", "sample_#", "index")
 
 
+def time_unit(name: str) -> float | None:
+    """Seconds per unit of the column ``name`` if it holds sample times
+    (``time``, ``Time (s)``, ``time [ms]``), else None.
+
+    Examples
+    --------
+    >>> time_unit("Time (s)"), time_unit("time [ms]"), time_unit("elapsed time"), time_unit("II")
+    (1.0, 0.001, 1.0, None)
+    """
+    n = name.strip().lower()
+    m = re.fullmatch(r"(.*?)\s*[(\[]\s*(s|sec|seconds|ms)\s*[)\]]", n)
+    base, unit = (m.group(1), m.group(2)) if m else (n, "")
+    if base == "time_ms":
+        base, unit = "time", "ms"
+    return (1e-3 if unit == "ms" else 1.0) if base in TIME_COLUMNS else None
+
+
 def time_column(names: list[str]) -> int | None:
     """Index of the column of sample times among ``names`` (None if none)."""
-    return next((i for i, n in enumerate(names) if n.strip().lower() in TIME_COLUMNS), None)
+    return next((i for i, n in enumerate(names) if time_unit(n) is not None), None)
 
 
 def _clock_seconds(text: str) -> float:
@@ -249,7 +266,7 @@ def read_csv(path: str | os.PathLike, fs: float | None = None, column: str | int
     if fs is None:
         if time_col is None or data.shape[0] < 2:
             raise EcgToolError("sampling rate unknown: give --fs or a 'time' column", shown)
-        fs = rate_from_times(data[:, time_col], shown, 1 + skipped)
+        fs = rate_from_times(data[:, time_col] * time_unit(names[time_col]), shown, 1 + skipped)
     col = signal_column(names, column, shown)
     if (column is None and names[col].upper() not in PREFERRED_LEADS
             and data.shape[0] >= fs and _is_clock(data[:, col])):
