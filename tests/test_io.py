@@ -835,6 +835,10 @@ def test_a_csv_time_column_under_another_name_is_not_taken_for_the_ecg(tmp_path)
                                                    for i, v in enumerate(x)))
         rec = read_csv(f)
         assert rec.fs == 360.0 and rec.lead == "Lead II", name
+    # Milliseconds under a plain "time" read as a rate of 0.36 Hz: said so.
+    f.write_text(f.read_text().replace("Time [ms]", "time"))
+    with pytest.raises(EcgToolError, match="give 0.36 Hz: if they are in ms, name the column"):
+        read_csv(f)
 
 
 def test_one_record_named_twice_is_read_once_under_its_own_name(tmp_path):

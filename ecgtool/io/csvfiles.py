@@ -13,6 +13,7 @@ import numpy as np
 from ecgtool.errors import EcgToolError
 from ecgtool.io.beatfiles import is_beats_header, read_text
 from ecgtool.io.records import PREFERRED_LEADS, Record, _to_mv, choose_channel
+from ecgtool.signal.filters import MIN_FS
 
 #: Why a beats table cannot stand in for a signal.
 NOT_A_SIGNAL = ("a beats table, not a signal: this command needs the ECG itself (a record, "
@@ -267,6 +268,9 @@ def read_csv(path: str | os.PathLike, fs: float | None = None, column: str | int
         if time_col is None or data.shape[0] < 2:
             raise EcgToolError("sampling rate unknown: give --fs or a 'time' column", shown)
         fs = rate_from_times(data[:, time_col] * time_unit(names[time_col]), shown, 1 + skipped)
+        if fs < MIN_FS <= fs * 1000:
+            raise EcgToolError(f"the times of column {names[time_col]!r} give {fs:g} Hz: if they "
+                               "are in ms, name the column 'time [ms]', or give --fs", shown)
     col = signal_column(names, column, shown)
     if (column is None and names[col].upper() not in PREFERRED_LEADS
             and data.shape[0] >= fs and _is_clock(data[:, col])):
