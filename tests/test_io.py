@@ -588,7 +588,9 @@ def test_edf_of_a_sleep_study_reads_the_lead_not_the_eeg(tmp_path):
     from ecgtool.errors import EcgToolWarning
 
     x = np.sin(np.arange(2560) / 9.0)
-    for labels, want in ((["EEG C3-A2", "Lead II"], "Lead II"), (["EEG C3-A2", "EKG"], "EKG")):
+    for labels, want in ((["EEG C3-A2", "Lead II"], "Lead II"), (["EEG C3-A2", "EKG"], "EKG"),
+                         # lead II is preferred under any label that names it
+                         (["ECG I", "ECG II", "ECG III"], "ECG II")):
         f = tmp_path / "psg.edf"
         edfio.Edf([edfio.EdfSignal(x, 256, label=lab, physical_dimension="mV")
                    for lab in labels]).write(f)

@@ -12,7 +12,7 @@ import numpy as np
 
 from ecgtool.errors import EcgToolError
 from ecgtool.io.beatfiles import is_beats_header, read_text
-from ecgtool.io.records import PREFERRED_LEADS, Record, _to_mv, choose_channel
+from ecgtool.io.records import Record, _to_mv, choose_channel, preferred_lead
 from ecgtool.signal.filters import MIN_FS
 
 #: Why a beats table cannot stand in for a signal.
@@ -128,8 +128,8 @@ def signal_column(names: list[str], column: str | int | None = None, shown: str 
                   if i != time_col and names[i].strip().lower() not in INDEX_COLUMNS]
     if not candidates:
         raise EcgToolError("no ECG column besides time", shown)
-    preferred = [i for i in candidates if names[i].upper() in PREFERRED_LEADS]
-    return preferred[0] if preferred else candidates[0]
+    found = preferred_lead([names[i] for i in candidates])
+    return candidates[0 if found is None else found]
 
 
 def rate_from_times(t: np.ndarray, shown: str = "", first_line: int = 1) -> float:
@@ -272,7 +272,7 @@ def read_csv(path: str | os.PathLike, fs: float | None = None, column: str | int
             raise EcgToolError(f"the times of column {names[time_col]!r} give {fs:g} Hz: if they "
                                "are in ms, name the column 'time [ms]', or give --fs", shown)
     col = signal_column(names, column, shown)
-    if (column is None and names[col].upper() not in PREFERRED_LEADS
+    if (column is None and preferred_lead([names[col]]) is None
             and data.shape[0] >= fs and _is_clock(data[:, col])):
         # A time or sample-number column under a name not known as one
         # ("Zeit (s)", "ms") is not the ECG.

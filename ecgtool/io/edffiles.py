@@ -29,8 +29,8 @@ from pathlib import Path
 import numpy as np
 
 from ecgtool.errors import EcgToolError, EcgToolWarning
-from ecgtool.io.records import (PREFERRED_LEADS, Annotations, Record, _brief, _to_mv,
-                                choose_channel, sha256_files)
+from ecgtool.io.records import (Annotations, Record, _brief, _to_mv, choose_channel,
+                                preferred_lead, sha256_files)
 
 EDF_SUFFIXES = (".edf", ".bdf")
 #: Longest stretch an EDF+D file's data records may span (from the first onset).
@@ -46,9 +46,10 @@ def _default_channel(labels: list[str]) -> int:
     # MLII, II or ECG by name; else the first label that says ECG/EKG; else
     # the first that names a lead ("Lead II"); else the first, said aloud when
     # there are others (a sleep study's first signal is an EEG).
+    found = preferred_lead(labels)
+    if found is not None:
+        return found
     upper = [lab.upper() for lab in labels]
-    if any(u in PREFERRED_LEADS for u in upper):
-        return choose_channel(labels, None)
     for i, u in enumerate(upper):
         if "ECG" in u or "EKG" in u:
             return i

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import tempfile
 import warnings
@@ -147,23 +148,46 @@ def choose_channel(leads: list[str], channel: str | int | None, source: str = ""
     1
     >>> choose_channel(["I", "II"], 0)
     0
+    >>> choose_channel(["ECG I", "ECG II"], None), choose_channel(["Lead I", "Lead II"], "II")
+    (1, 1)
     """
     if channel is None or channel == "":
-        upper = [name.upper() for name in leads]
-        for want in PREFERRED_LEADS:
-            if want in upper:
-                return upper.index(want)
-        return 0
+        found = preferred_lead(leads)
+        return 0 if found is None else found
     if isinstance(channel, (int, np.integer)) or str(channel).lstrip("-").isdigit():
         idx = int(channel)
         if not 0 <= idx < len(leads):
             raise EcgToolError(f"channel index {idx} is out of range (the record has "
                                f"{len(leads)} lead{'s' if len(leads) != 1 else ''})", source)
         return idx
-    upper = [name.upper() for name in leads]
-    if str(channel).upper() not in upper:
-        raise EcgToolError(f"no lead named {channel!r} (leads: {', '.join(leads)})", source)
-    return upper.index(str(channel).upper())
+    want = str(channel).strip().upper()
+    for names in ([name.strip().upper() for name in leads], [_lead_key(n) for n in leads]):
+        if want in names:
+            return names.index(want)
+    raise EcgToolError(f"no lead named {channel!r} (leads: {', '.join(leads)})", source)
+
+
+def preferred_lead(leads: list[str]) -> int | None:
+    """Index of the first of :data:`PREFERRED_LEADS` among ``leads`` (labels
+    such as ``ECG II`` or ``Lead II`` name lead II too); None if none.
+
+    Examples
+    --------
+    >>> preferred_lead(["V1", "MLII"]), preferred_lead(["EEG", "ECG II"]), preferred_lead(["V1"])
+    (1, 1, None)
+    """
+    for names in ([name.strip().upper() for name in leads], [_lead_key(n) for n in leads]):
+        for want in PREFERRED_LEADS:
+            if want in names:
+                return names.index(want)
+    return None
+
+
+def _lead_key(name: str) -> str:
+    # A lead's label without an "ECG"/"EKG"/"Lead" prefix: "ECG II" -> "II".
+    n = name.strip().upper()
+    m = re.fullmatch(r"(?:ECG|EKG|LEAD)[\s_\-:]*(\w+)", n)
+    return m.group(1) if m else n
 
 
 def _to_mv(units: str) -> float:
