@@ -25,7 +25,6 @@ class RecordScore:
     classified_now: bool = False  # labels from the classifier, not from the store
 
 
-
 def _no_reference(src: Source, what: str = "") -> EcgToolError:
     """The error for a record without reference annotations; a store's says
     which stores keep them."""
@@ -34,6 +33,7 @@ def _no_reference(src: Source, what: str = "") -> EcgToolError:
              if src.kind in ("store", "beats_store") else "")
     return EcgToolError(f"no reference annotations (.atr) to score {what + ' ' if what else ''}"
                         f"against{where}", src.path)
+
 
 def score_job(src: Source, opts: ReadOptions, beats_store: str | None = None,
               skip_learning: bool = False, window_s: float = 0.15, classes: bool = False,
@@ -259,12 +259,10 @@ def score_table(scores: list[RecordScore]) -> ScoreTable:
 def _reference(src: Source):
     # The record's reference annotations and their sampling rate.
     if src.kind in ("wfdb", "ann"):
-        import wfdb
-
-        from ecgtool.io.records import read_annotations
+        from ecgtool.io.records import read_annotations, read_header
 
         ann = read_annotations(src.path, "atr")
-        return ann, (float(wfdb.rdheader(src.path).fs) if ann is not None else None)
+        return ann, (float(read_header(src.path).fs) if ann is not None else None)
     if src.kind in ("store", "beats_store"):  # with or without its signal
         from ecgtool.io import store
 

@@ -257,11 +257,9 @@ def read_annotation_beats(base: str, ext: str, labels: bool) -> BeatTimes:
     The header (``base.hea``) gives the rate and length; the signal file need
     not exist.
     """
-    import wfdb
-
     from ecgtool.beats.labels import aami_labels
     from ecgtool.evaluate import BEAT_SYMBOLS
-    from ecgtool.io.records import read_annotations
+    from ecgtool.io.records import read_annotations, read_header
 
     hea = Path(base).with_suffix(".hea")
     shown = str(Path(base).with_suffix("." + ext))
@@ -270,7 +268,7 @@ def read_annotation_beats(base: str, ext: str, labels: bool) -> BeatTimes:
                if Path(shown).is_file() else "no such record (header file not found)")
         raise EcgToolError(why, str(hea))
     try:
-        h = wfdb.rdheader(str(Path(base)))
+        h = read_header(Path(base))
     except Exception:
         raise EcgToolError("no readable header beside the annotation file", str(hea)) from None
     if not h.fs or h.fs <= 0:
