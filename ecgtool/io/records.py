@@ -160,11 +160,10 @@ def choose_channel(leads: list[str], channel: str | int | None, source: str = ""
             raise EcgToolError(f"channel index {idx} is out of range (the record has "
                                f"{len(leads)} lead{'s' if len(leads) != 1 else ''})", source)
         return idx
-    want = str(channel).strip().upper()
-    for names in ([name.strip().upper() for name in leads], [_lead_key(n) for n in leads]):
-        if want in names:
-            return names.index(want)
-    raise EcgToolError(f"no lead named {channel!r} (leads: {', '.join(leads)})", source)
+    found = _find_lead(leads, (str(channel).strip().upper(),))
+    if found is None:
+        raise EcgToolError(f"no lead named {channel!r} (leads: {', '.join(leads)})", source)
+    return found
 
 
 def preferred_lead(leads: list[str]) -> int | None:
@@ -176,8 +175,14 @@ def preferred_lead(leads: list[str]) -> int | None:
     >>> preferred_lead(["V1", "MLII"]), preferred_lead(["EEG", "ECG II"]), preferred_lead(["V1"])
     (1, 1, None)
     """
+    return _find_lead(leads, PREFERRED_LEADS)
+
+
+def _find_lead(leads: list[str], wanted: tuple[str, ...]) -> int | None:
+    # The first of `wanted` (upper case) among the labels as they are, then
+    # among them without an "ECG"/"EKG"/"Lead" prefix.
     for names in ([name.strip().upper() for name in leads], [_lead_key(n) for n in leads]):
-        for want in PREFERRED_LEADS:
+        for want in wanted:
             if want in names:
                 return names.index(want)
     return None
