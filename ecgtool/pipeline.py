@@ -423,6 +423,8 @@ def _noise_spans_from(x, fs: float, start: int) -> list[tuple[float, float]]:
 #: Recordings longer than this are analysed block by block, in bounded memory
 #: (and those with more samples than this long at 1 kHz: :func:`long_length`).
 LONG_RECORD_S = 2 * 3600.0
+_BLOCK_S = 600.0
+_READ_S = 1800.0
 
 
 def long_length(n_samples: int, fs: float) -> bool:
@@ -438,8 +440,7 @@ def long_length(n_samples: int, fs: float) -> bool:
     False
     """
     return n_samples > LONG_RECORD_S * min(fs, 1000.0)
-_BLOCK_S = 600.0
-_READ_S = 1800.0
+
 
 
 def long_record_analysis(src: Source, opts: ReadOptions, model: str | None = None,

@@ -150,6 +150,9 @@ def record_section(analysis, report) -> str:
     r = report
     rows = [("Duration analysed", f"{r.analysed_s / 60:.1f} min of {r.duration_s / 60:.1f}"),
             ("Beats", f"{r.n_beats}"),
+            ("Beat classes", ", ".join(f"{c} {r.counts[c]} ({r.burden_pct[c]:.1f}%)"
+                                       for c in AAMI_CLASSES) if r.labelled
+             else "not assessed (beats not classified)"),
             ("Heart rate", f"mean {_n(r.hr_mean)}, min {_n(r.hr_min)}, max {_n(r.hr_max)} bpm"),
             ("HRV", f"SDNN {_n(r.sdnn_ms)} ms, RMSSD {_n(r.rmssd_ms)} ms"),
             *([("Intervals (median, one lead)", intervals_text(r.intervals))]
@@ -159,9 +162,6 @@ def record_section(analysis, report) -> str:
              else "not assessed (beats not classified)"),
             ("Pauses", f"{r.pauses} (longest {r.pause_longest_s:.1f} s)"),
             ("Unreadable", f"{r.noise_pct:.1f}% of the record")]
-    rows.insert(2, ("Beat classes", ", ".join(
-        f"{c} {r.counts[c]} ({r.burden_pct[c]:.1f}%)" for c in AAMI_CLASSES) if r.labelled
-        else "not assessed (beats not classified)"))
     parts = [f"<h2>{html.escape(r.record)}: <span class='{r.verdict}'>{r.verdict}</span></h2>"]
     if r.findings:
         parts.append("<ul>" + "".join(f"<li>{html.escape(f.text)}</li>" for f in r.findings)

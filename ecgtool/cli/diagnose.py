@@ -77,9 +77,10 @@ def diagnose(
         a, rep = value
         write_analysis(w, a, name, {**rep.as_dict(), "thresholds": thresholds}, det)
 
-    if csv_rows and out and not out.lower().endswith(".csv") and out != "-":
+    csv_file = bool(out) and out.lower().endswith(".csv")
+    if csv_rows and out and not csv_file and out != "-":
         raise c.EcgToolError("--csv writes CSV: give --out a .csv file, or -", out)
-    if csv_rows or (out and out.lower().endswith(".csv")):
+    if csv_rows or csv_file:
         def header(value):
             return csv_line(REPORT_COLUMNS)
 

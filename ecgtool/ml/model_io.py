@@ -138,8 +138,9 @@ def _load(path: str, stamp: tuple) -> Classifier:
 
 def _table_file(d: Path) -> Path:
     # The beats-table head: table.npz, or an older directory's table.msgpack.
-    return d / TABLE_FILE if (d / TABLE_FILE).exists() or not (d / LEGACY_TABLE_FILE).exists() \
-        else d / LEGACY_TABLE_FILE
+    if not (d / TABLE_FILE).exists() and (d / LEGACY_TABLE_FILE).exists():
+        return d / LEGACY_TABLE_FILE
+    return d / TABLE_FILE
 
 
 def save_head(directory: str | os.PathLike, head: SymbolHead | TableHead) -> None:
