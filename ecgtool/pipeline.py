@@ -442,7 +442,6 @@ def long_length(n_samples: int, fs: float) -> bool:
     return n_samples > LONG_RECORD_S * min(fs, 1000.0)
 
 
-
 def long_record_analysis(src: Source, opts: ReadOptions, model: str | None = None,
                          classify: bool = True,
                          settings: "RhythmSettings | None" = None,

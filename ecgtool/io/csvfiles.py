@@ -12,7 +12,7 @@ import numpy as np
 
 from ecgtool.errors import EcgToolError
 from ecgtool.io.beatfiles import is_beats_header, read_text
-from ecgtool.io.records import Record, _to_mv, choose_channel, preferred_lead
+from ecgtool.io.records import _UNIT_TO_MV, Record, _to_mv, choose_channel, preferred_lead
 from ecgtool.signal.filters import MIN_FS
 
 #: Why a beats table cannot stand in for a signal.
@@ -303,8 +303,8 @@ def _units_in_name(name: str) -> str | None:
     >>> _units_in_name("EKG (µV)"), _units_in_name("II [mV]"), _units_in_name("ECG")
     ('µV', 'mV', None)
     """
-    m = re.search(r"[(\[]\s*(mv|uv|µv|μv|v)\s*[)\]]\s*$", name.strip(), re.IGNORECASE)
-    return m.group(1) if m else None
+    m = re.search(r"[(\[]\s*([^()\[\]\s]+)\s*[)\]]$", name.strip())
+    return m.group(1) if m and m.group(1).lower() in _UNIT_TO_MV else None
 
 
 def _leading_lines(text: str, k: int) -> tuple[list[str], list[int]]:
