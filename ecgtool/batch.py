@@ -67,9 +67,9 @@ def one_core_for_xla() -> None:
     Each worker of a pool has a core of its own; XLA's default, a thread per
     core in every worker, makes the workers compete for the same cores (the
     classifier's step ran 2.2x slower with 2 workers than alone). The
-    setting takes effect when :mod:`ecgtool.ml` is first imported (see
-    :func:`ecgtool.ml.start_jax`), so commands that never classify never
-    import JAX. A user's own ``ECGTOOL_XLA_THREADS`` or ``XLA_FLAGS`` stand.
+    setting takes effect when the network is first used (see
+    :func:`ecgtool.ml._xla.start_jax`), so work that never runs it (detection,
+    labelling from a beats table) never imports JAX. A user's own ``ECGTOOL_XLA_THREADS`` or ``XLA_FLAGS`` stand.
     """
     import os
 

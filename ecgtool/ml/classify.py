@@ -58,7 +58,7 @@ def check_lead(lead: str, model: Classifier | str | None) -> None:
 
 @lru_cache(maxsize=8)
 def _predict_fn(clf_id: int, module):
-    import jax
+    from ecgtool.ml._xla import jax
 
     @jax.jit
     def probs(params, waves, rr):

@@ -34,6 +34,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Callable
 
+import ecgtool.ml._xla  # noqa: F401, I001  (before JAX: it sets JAX's threads)
 import flax.linen as nn
 import jax
 import jax.numpy as jnp

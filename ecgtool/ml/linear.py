@@ -92,7 +92,7 @@ def fit_softmax_regression(x: np.ndarray, y: np.ndarray, n_classes: int,
     >>> float((z.argmax(1) == y).mean()) > 0.97
     True
     """
-    import jax
+    from ecgtool.ml._xla import jax
     import jax.numpy as jnp
     import optax
 

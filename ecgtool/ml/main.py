@@ -204,7 +204,7 @@ def detected_beats(records: list[Record]) -> BeatDataset:
 
 def encode(params: dict, model_config: dict, ds: BeatDataset, batch: int = 4096):
     """Encoder features of every beat (for plots and domain checks)."""
-    import jax
+    from ecgtool.ml._xla import jax
     import numpy as np
 
     cfg = TrainConfig.from_card(model_config)
@@ -225,7 +225,7 @@ def evaluate_labels(params: dict, model_config: dict, ds: BeatDataset,
     each record's beats (:func:`ecgtool.ml.classify.aami_classes`); without
     it, the network's alone.
     """
-    import jax
+    from ecgtool.ml._xla import jax
 
     from ecgtool.beats.labels import class_index
     from ecgtool.ml.classify import aami_classes

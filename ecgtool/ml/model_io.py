@@ -72,7 +72,7 @@ def save_model(directory: str | os.PathLike, params: dict, card: dict) -> Path:
 
 
 def _leaves(tree):
-    import jax
+    from ecgtool.ml._xla import jax
 
     return jax.tree_util.tree_leaves(tree)
 
@@ -99,7 +99,7 @@ def _read_card(path: str) -> dict:
 
 @lru_cache(maxsize=8)
 def _load(path: str, stamp: tuple) -> Classifier:
-    import jax
+    from ecgtool.ml._xla import jax
     import jax.numpy as jnp
     from flax import serialization
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
+import ecgtool.ml._xla  # noqa: F401, I001  (before JAX: it sets JAX's threads)
 import flax.linen as nn
 import jax.numpy as jnp
 

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from functools import partial
 from typing import Callable
 
+import ecgtool.ml._xla  # noqa: F401, I001  (before JAX: it sets JAX's threads)
 import jax
 import jax.numpy as jnp
 import numpy as np
