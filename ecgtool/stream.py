@@ -126,55 +126,48 @@ def _join(peaks, tables):
             {k: np.concatenate([t[k] for t in tables]) for k in tables[0]})
 
 
-def sample_chunks(stream: IO[str], column: str | int | None = None,
-                  chunk: int = 65536) -> Iterator[np.ndarray]:
-    """Numbers from a text stream (one per line, or CSV rows), ``chunk`` at a time.
+def sample_chunks(stream: IO[str], fs: float, column: str | int | None = None,
+                  units: str | None = None, chunk: int = 65536) -> Iterator[np.ndarray]:
+    """Samples (mV) from a text stream (one per line, or CSV rows), ``chunk`` at a time.
 
-    A first line that is not numeric names the columns; ``column`` picks one
-    by name or index (default: MLII/II/ECG, else the first that is not the
-    time, :func:`ecgtool.io.csvfiles.signal_column`).
+    Read as :func:`ecgtool.io.csvfiles.read_csv` reads a file: the same
+    head (delimiter, names, units row, decimal commas), the same choice of
+    column and units, and the same rows, so that a file and its content
+    piped in give one signal.
     """
-    from ecgtool.io.beatfiles import is_beats_header
-    from ecgtool.io.csvfiles import (BINARY, NOT_A_SIGNAL, looks_binary, sep_hint,
-                                     signal_column, sniff_delimiter, split_cells)
+    from ecgtool.io.csvfiles import BINARY, HEAD_LINES, looks_binary, read_head, read_rows
 
-    col = 0
-    first = True
-    delim: str | None = ""  # "" until the first line decides (None: whitespace)
-    values: list[float] = []
-    for lineno, line in enumerate(stream, 1):
-        line = line.strip().removeprefix("\ufeff") if lineno == 1 else line.strip()
-        if not line or line.startswith("#"):
-            continue
-        if first and delim == "" and sep_hint(line):
-            delim = sep_hint(line)  # Excel's hint line
-            continue
-        if delim == "":
-            delim = sniff_delimiter(line)  # as read_csv decides it
-        cells = split_cells(line, delim)
-        if first:
-            first = False
-            try:
-                [float(c) for c in cells]
-            except ValueError:
-                if is_beats_header(cells):
-                    raise EcgToolError(NOT_A_SIGNAL, "stdin") from None
-                col = signal_column(cells, column, "stdin")
-                continue
-            if isinstance(column, int) or (isinstance(column, str) and column.isdigit()):
-                col = int(column)
-        try:
-            values.append(float(cells[col]))
-        except (ValueError, IndexError):
-            if looks_binary(line):
-                raise EcgToolError(BINARY, "stdin") from None
-            raise EcgToolError(f"non-numeric value on line {lineno}: {line[:60]!r}",
-                               "stdin") from None
-        if len(values) >= chunk:
-            yield np.asarray(values)
-            values = []
-    if values:
-        yield np.asarray(values)
+    def numbered(lines):
+        # Lines that are neither blank nor comments, a byte-order mark off.
+        for i, line in enumerate(lines):
+            line = line.strip()
+            if i == 0:
+                line = line.removeprefix("\ufeff")
+            if line and not line.startswith("#"):
+                yield line
+
+    lines = numbered(stream)
+    rows = [line for _, line in zip(range(HEAD_LINES), lines)]
+    if not rows:
+        return
+    if looks_binary("".join(rows)):
+        raise EcgToolError(BINARY, "stdin")
+    head = read_head(rows, "stdin")
+    pending, first_row = rows[head.skipped:], head.skipped + 1
+    col = scale = None
+    while pending:
+        # The first block holds a second at least: the column is chosen on it.
+        size = chunk if col is not None else max(chunk, int(np.ceil(fs)))
+        pending.extend(line for _, line in zip(range(size - len(pending)), lines))
+        text = "\n".join(pending)
+        if looks_binary(text[:4096]):
+            raise EcgToolError(BINARY, "stdin")
+        data = read_rows(text, head, "stdin", first_row)
+        if col is None:
+            col, scale = head.signal(data, fs, column, units, "stdin")
+        yield data[:, col] * scale
+        first_row += len(pending)
+        pending = [line for _, line in zip(range(chunk), lines)]
 
 
 def stream_detect(opts, quiet: bool = False, stream: IO[str] | None = None,
@@ -182,12 +175,10 @@ def stream_detect(opts, quiet: bool = False, stream: IO[str] | None = None,
                   settings: DetectorSettings = DEFAULT_SETTINGS) -> int:
     """``ecgtool detect - --fs F``: read samples from stdin, write beats CSV as they are final."""
     from ecgtool.beats.table import BEAT_COLUMNS
-    from ecgtool.io.records import _to_mv
     from ecgtool.io.tables import format_table
 
     stream = stream or sys.stdin
     out = out or sys.stdout
-    scale = _to_mv(opts.units or "mV")
     det = StreamDetector(opts.fs, settings)
     n = 0
 
@@ -200,12 +191,12 @@ def stream_detect(opts, quiet: bool = False, stream: IO[str] | None = None,
                 out.flush()
                 n += len(lines)
 
-    for chunk in sample_chunks(stream, opts.column):
+    for chunk in sample_chunks(stream, opts.fs, opts.column, opts.units):
         if not det.samples:
             # The header waits for the first samples: an empty stream is an
             # error, as an empty file is, and leaves nothing on stdout.
             out.write(",".join(("record",) + BEAT_COLUMNS) + "\n")
-        emit(det.feed(chunk * scale)[1])
+        emit(det.feed(chunk)[1])
     if not det.samples:
         raise EcgToolError("no samples on standard input", name)
     emit(det.finish()[1])

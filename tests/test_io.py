@@ -276,7 +276,7 @@ def test_csv_with_a_byte_order_mark_reads_as_without(tmp_path):
         marked.write_text(text, encoding="utf-8-sig")
         a, b = read_csv(plain, fs=250), read_csv(marked, fs=250)
         assert a.lead == b.lead and a.signal.tolist() == b.signal.tolist() == [0.1, 0.2, 0.3]
-        streamed = np.concatenate(list(sample_chunks(io.StringIO("\ufeff" + text))))
+        streamed = np.concatenate(list(sample_chunks(io.StringIO("\ufeff" + text), 250)))
         assert streamed.tolist() == [0.1, 0.2, 0.3]
 
 
@@ -294,7 +294,7 @@ def test_csv_from_a_european_spreadsheet_file_or_stream(tmp_path):
         (tmp_path / "e.csv").write_text(text)
         rec = read_csv(tmp_path / "e.csv", fs=250)
         assert rec.lead == "MLII" and rec.signal.ravel().tolist() == [0.1, 0.2, 0.3], text
-        streamed = np.concatenate(list(sample_chunks(io.StringIO(text))))
+        streamed = np.concatenate(list(sample_chunks(io.StringIO(text), 250)))
         assert streamed.tolist() == [0.1, 0.2, 0.3], text
 
 
@@ -916,3 +916,31 @@ def test_a_folder_of_subfolders_gives_their_records_with_names_kept_apart(tmp_pa
     (tmp_path / "empty" / "deeper").mkdir(parents=True)
     with pytest.raises(EcgToolError, match="folder holds no records .* nor do its subfolders"):
         expand_inputs([str(tmp_path / "empty")])
+
+
+def test_a_csv_piped_in_reads_as_its_file(tmp_path):
+    # The stream reader had its own head parsing: a time column under an
+    # unknown name ("Zeit") was taken for the ECG (no beats), a units row
+    # stopped it, and units in a column's name were ignored (uV read as mV).
+    import io
+
+    from ecgtool.io.records import read_sample
+    from ecgtool.stream import sample_chunks
+
+    x = read_sample("119").signal[:720]
+    t = np.arange(x.size) / 360
+    texts = {
+        "eu": "Zeit;Kanal\n" + "".join(f"{a:.4f};{b:.3f}\n".replace(".", ",")
+                                       for a, b in zip(t, x)),
+        "units": "'Elapsed time','MLII'\n'seconds','uV'\n" + "".join(
+            f"{a:.4f},{b * 1000:.0f}\n" for a, b in zip(t, x)),
+        "name": "EKG (uV)\n" + "".join(f"{b * 1000:.0f} # note\n" for b in x),
+    }
+    for kind, text in texts.items():
+        (tmp_path / "s.csv").write_text(text)
+        rec = read_csv(tmp_path / "s.csv", fs=360)
+        streamed = np.concatenate(list(sample_chunks(io.StringIO(text), 360, chunk=100)))
+        np.testing.assert_allclose(rec.signal.ravel(), x, atol=6e-4, err_msg=kind)
+        assert streamed.tolist() == rec.signal.ravel().tolist(), kind
+    with pytest.raises(EcgToolError, match="non-numeric value on line 4"):
+        list(sample_chunks(io.StringIO("ECG\n# c\n0.1\n\n0.2\nx\n"), 360, chunk=1))

@@ -6,6 +6,7 @@ import hashlib
 import io
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -218,74 +219,138 @@ def read_csv(path: str | os.PathLike, fs: float | None = None, column: str | int
     # The first lines (hint, names, units, first sample) one by one; the
     # samples as one piece of text: a line list of a day's recording took
     # gigabytes.
-    lead, ends = _leading_lines(text, 4)
-    if not lead:
+    lead, ends = _leading_lines(text, HEAD_LINES)
+    head = read_head(lead, shown)
+    at = head.skipped
+    data = read_rows(text[ends[at - 1]:] if at else text, head, shown, first_row=at + 1)
+    if fs is None:
+        if head.time_col is None or data.shape[0] < 2:
+            raise EcgToolError("sampling rate unknown: give --fs or a 'time' column", shown)
+        fs = rate_from_times(data[:, head.time_col] * time_unit(head.names[head.time_col]),
+                             shown, 1 + at)
+        if fs < MIN_FS <= fs * 1000:
+            raise EcgToolError(f"the times of column {head.names[head.time_col]!r} give {fs:g} "
+                               "Hz: if they are in ms, name the column 'time [ms]', or give "
+                               "--fs", shown)
+    col, scale = head.signal(data, fs, column, units, shown)
+    base = Path(shown)
+    return Record(name=name or (base.stem if shown != "-" else "stdin"),
+                  signals=data[:, col:col + 1] * scale, fs=float(fs), leads=[head.names[col]],
+                  channel=0, source=shown, sha256=hashlib.sha256(text.encode()).hexdigest())
+
+
+#: Lines that :func:`read_head` needs: a hint, the names, the units and a sample.
+HEAD_LINES = 4
+
+
+@dataclass(frozen=True)
+class CsvHead:
+    """What the first lines of a delimited text say about its samples.
+
+    ``skipped`` lines (a ``sep=`` hint, the names, a units row) come before
+    the first sample; ``clock`` converts times written as a clock.
+    """
+
+    delim: str | None
+    names: list[str]
+    units: list[str] | None
+    skipped: int
+    clock: dict | None
+
+    @property
+    def time_col(self) -> int | None:
+        return time_column(self.names)
+
+    def signal(self, data: np.ndarray, fs: float, column: str | int | None = None,
+               units: str | None = None, shown: str = "") -> tuple[int, float]:
+        """The ECG's column among ``data``'s and the factor to mV of its values.
+
+        ``data`` holds the first rows at least (a second of them lets a
+        never-falling column, a clock under a name not known as one, be
+        told from the ECG).
+        """
+        names = self.names
+        col = signal_column(names, column, shown)
+        if (column is None and preferred_lead([names[col]]) is None
+                and data.shape[0] >= fs and _is_clock(data[:, col])):
+            # A time or sample-number column under a name not known as one
+            # ("Zeit (s)", "ms") is not the ECG.
+            col = next((i for i in range(data.shape[1]) if i != col and i != self.time_col
+                        and not _is_clock(data[:, i])), col)
+        if units is None:
+            units = (self.units[col] if self.units and len(self.units) == len(names)
+                     else _units_in_name(names[col]) or "mV")
+        return col, _to_mv(units)
+
+
+def read_head(lines: list[str], shown: str = "") -> CsvHead:
+    """The :class:`CsvHead` of a text from its first :data:`HEAD_LINES`
+    lines that are neither blank nor comments (stripped).
+
+    Examples
+    --------
+    >>> h = read_head(["sep=;", "Zeit;EKG (uV)", "0,000;12,5"])
+    >>> h.delim, h.names, h.skipped
+    (';', ['Zeit', 'EKG (uV)'], 2)
+    >>> read_head(["EKG (uV)", "12.5", "13"]).names
+    ['EKG (uV)']
+    """
+    if not lines:
         raise EcgToolError("file is empty", shown)
     # Excel's hint line ("sep=;") names the delimiter; it is no data.
-    sep = sep_hint(lead[0])
+    sep = sep_hint(lines[0])
     at = 1 if sep else 0
-    if at >= len(lead):
+    if at >= len(lines):
         raise EcgToolError("file is empty", shown)
-    delim = sep or sniff_delimiter(lead[at])
-
-    def cells(line: str) -> list[str]:
-        return split_cells(line, delim)
-
-    first = cells(lead[at])
+    delim = sep or sniff_delimiter(lines[at])
+    first = split_cells(lines[at], delim)
     has_header = not all(_is_number(c) for c in first)
-    names = first if has_header else [f"col{i}" for i in range(len(first))]
-    if has_header and is_beats_header(names):
+    if has_header and is_beats_header(first):
         raise EcgToolError(NOT_A_SIGNAL, shown)
+    if (has_header and delim is None and at + 1 < len(lines)
+            and len(lines[at + 1].split("#", 1)[0].split()) == 1):
+        # One column under a name with a space in it ("EKG (uV)").
+        first = [lines[at].strip().strip('"').strip("'")]
+    names = first if has_header else [f"col{i}" for i in range(len(first))]
     at += has_header
     # A units row under the names (PhysioNet's rdsamp and ATM exports).
-    unit_names = (cells(lead[at]) if has_header and at < len(lead) and _units_row(cells(lead[at]))
-                  else None)
-    at += unit_names is not None
-    skipped = at
-    if at >= len(lead):
+    units = None
+    if has_header and at < len(lines) and _units_row(split_cells(lines[at], delim)):
+        units = split_cells(lines[at], delim)
+        at += 1
+    if at >= len(lines):
         raise EcgToolError("file has no samples", shown)
-    body = decimal_points(text[ends[at - 1]:] if at else text, delim)
     time_col = time_column(names)
     # Times as a clock ("0:01.250") or quoted: read as seconds.
-    raw = decimal_points(lead[at], delim).split(delim) if delim else lead[at].split()
+    raw = decimal_points(lines[at], delim).split(delim) if delim else lines[at].split()
     clock = ({time_col: _clock_seconds} if time_col is not None and time_col < len(raw)
              and any(ch in raw[time_col] for ch in ":'\"") else None)
+    return CsvHead(delim, names, units, at, clock)
+
+
+def read_rows(body: str, head: CsvHead, shown: str = "", first_row: int = 1) -> np.ndarray:
+    """The samples of ``body`` (text after the head) as rows of numbers.
+
+    ``first_row`` numbers the first of them, counting lines that are
+    neither blank nor comments, for errors.
+    """
+    body = decimal_points(body, head.delim)
     try:
         try:
-            data = _loadtxt(body, delim, clock)
+            data = _loadtxt(body, head.delim, head.clock)
         except ValueError:
             # Lines of blanks or indented comments, which loadtxt takes for rows.
             body = re.sub(r"(?m)^[ \t\r]*(#.*)?$", "", body)
-            data = _loadtxt(body, delim, clock)
+            data = _loadtxt(body, head.delim, head.clock)
     except ValueError:
         rows = [ln for ln in body.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
-        row, why = _bad_line(rows, delim, clock)
-        raise EcgToolError(f"{why} on line {row + 1 + skipped}: {rows[row][:60]!r}",
+        row, why = _bad_line(rows, head.delim, head.clock)
+        raise EcgToolError(f"{why} on line {row + first_row}: {rows[row][:60]!r}",
                            shown) from None
-    if data.shape[1] != len(names):
-        raise EcgToolError(f"{data.shape[1]} columns of data but {len(names)} names", shown)
-    if fs is None:
-        if time_col is None or data.shape[0] < 2:
-            raise EcgToolError("sampling rate unknown: give --fs or a 'time' column", shown)
-        fs = rate_from_times(data[:, time_col] * time_unit(names[time_col]), shown, 1 + skipped)
-        if fs < MIN_FS <= fs * 1000:
-            raise EcgToolError(f"the times of column {names[time_col]!r} give {fs:g} Hz: if they "
-                               "are in ms, name the column 'time [ms]', or give --fs", shown)
-    col = signal_column(names, column, shown)
-    if (column is None and preferred_lead([names[col]]) is None
-            and data.shape[0] >= fs and _is_clock(data[:, col])):
-        # A time or sample-number column under a name not known as one
-        # ("Zeit (s)", "ms") is not the ECG.
-        col = next((i for i in range(data.shape[1]) if i != col and i != time_col
-                    and not _is_clock(data[:, i])), col)
-    if units is None:
-        units = (unit_names[col] if unit_names and len(unit_names) == len(names)
-                 else _units_in_name(names[col]) or "mV")
-    signal = data[:, col:col + 1] * _to_mv(units)
-    base = Path(shown)
-    return Record(name=name or (base.stem if shown != "-" else "stdin"), signals=signal,
-                  fs=float(fs), leads=[names[col]], channel=0, source=shown,
-                  sha256=hashlib.sha256(text.encode()).hexdigest())
+    if data.shape[1] != len(head.names):
+        raise EcgToolError(f"{data.shape[1]} columns of data but {len(head.names)} names",
+                           shown)
+    return data
 
 
 def _is_clock(x: np.ndarray) -> bool:
