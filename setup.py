@@ -27,6 +27,9 @@ runtime = [
     # classifies (each batch worker too) pays it.
     "ml_dtypes>=0.5,!=0.7.0",
     "matplotlib>=3.7",
+    # Holds numpy's BLAS to one thread for the QRS-boundary network, which
+    # runs in every batch worker.
+    "threadpoolctl>=3.1",
 ]
 
 setup(
@@ -37,7 +40,8 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
     packages=find_packages(include=["ecgtool", "ecgtool.*"]),
-    package_data={"ecgtool": ["data/*", "ml/weights/*", "ml/weights/**/*", "_core.pyx"]},
+    package_data={"ecgtool": ["data/*", "ml/weights/*", "ml/weights/**/*", "signal/qrsnet.npz",
+                             "_core.pyx"]},
     ext_modules=cythonize([ext], compiler_directives={"language_level": "3"}),
     install_requires=runtime,
     extras_require={

@@ -33,10 +33,15 @@ def synthetic(fs, n_beats=12, rr=0.8, st_slope=False):
     return x, np.round(r * fs).astype(np.int64)
 
 
+@pytest.mark.parametrize("qrs_net", ["default", ""])
 @pytest.mark.parametrize("fs", [128, 250, 360, 500, 1000])
-def test_synthetic_boundaries_found_near_truth(fs):
+def test_synthetic_boundaries_found_near_truth(fs, qrs_net):
+    from dataclasses import replace
+
+    from ecgtool.signal.delineate import DEFAULT_DELINEATION
+
     x, r = synthetic(fs)
-    d = delineate(x, fs, r)
+    d = delineate(x, fs, r, replace(DEFAULT_DELINEATION, qrs_net=qrs_net))
     ms = 1000.0 / fs
     inner = slice(1, -1)
     assert np.all(d.qrs_onset[inner] >= 0) and np.all(d.t_peak[inner] >= 0)
@@ -44,7 +49,9 @@ def test_synthetic_boundaries_found_near_truth(fs):
     def err(v, off_s):  # ms from where the wave was put
         return np.abs((v[inner] - r[inner]) * ms - 1000 * off_s)
 
-    assert err(d.qrs_onset, -0.040).max() <= 16
+    # The network, which learnt from real complexes, puts the start of this
+    # raised cosine (flat for its first ms) 16 ms early at every rate.
+    assert err(d.qrs_onset, -0.040).max() <= (24 if qrs_net else 16)
     assert err(d.qrs_offset, 0.040).max() <= 16
     assert err(d.t_peak, 0.25).max() <= 8
     assert err(d.t_offset, 0.35).max() <= 30

@@ -59,6 +59,10 @@ class DelineationSettings:
     p_fraction: float = 0.5
     min_t_mv: float = 0.04
     min_p_mv: float = 0.025
+    #: QRS onset and offset from the network of :mod:`ecgtool.signal.qrsnet`:
+    #: "default" for the shipped weights, a path for others, "" for the
+    #: slope thresholds above alone.
+    qrs_net: str = "default"
 
 
 DEFAULT_DELINEATION = DelineationSettings()
@@ -257,11 +261,19 @@ def delineate(ecg: np.ndarray, fs: float, r_peaks: np.ndarray,
            ("qrs_onset", "qrs_offset", "p_onset", "p_peak", "p_offset",
             "t_onset", "t_peak", "t_offset")}
     ms = fs / 1000.0
+    if st.qrs_net:
+        from ecgtool.signal.qrsnet import DEFAULT_WEIGHTS, qrs_bounds_net
+
+        weights = DEFAULT_WEIGHTS if st.qrs_net == "default" else st.qrs_net
+        out["qrs_onset"], out["qrs_offset"] = qrs_bounds_net(x, fs, r, weights)
     for lo in range(0, n, chunk):
         sl = slice(lo, min(n, lo + chunk))
         rc = r[sl]
-        on, off = _qrs_bounds(s1, rc, fs, st)
-        out["qrs_onset"][sl], out["qrs_offset"][sl] = on, off
+        if st.qrs_net:
+            on, off = out["qrs_onset"][sl], out["qrs_offset"][sl]
+        else:
+            on, off = _qrs_bounds(s1, rc, fs, st)
+            out["qrs_onset"][sl], out["qrs_offset"][sl] = on, off
         off_or_r = np.where(off >= 0, off, rc)
         on_or_r = np.where(on >= 0, on, rc - int(40 * ms))
         next_r = np.concatenate([r[sl][1:], [r[sl.stop] if sl.stop < n else x.size - 1]])

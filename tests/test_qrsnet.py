@@ -1,0 +1,74 @@
+"""The QRS-boundary network: numpy twin against Flax, shipped weights, use in delineation."""
+
+import numpy as np
+import pytest
+
+from ecgtool.signal.qrsnet import (DEFAULT_WEIGHTS, HALF, forward, load_weights, qrs_bounds_net,
+                                   qrs_windows, save_weights, weights_card)
+
+
+def test_numpy_forward_is_the_flax_model():
+    # Detection runs the network in numpy (no JAX); it must compute what the
+    # trained Flax module computes, strides and padding included.
+    import jax
+    import jax.numpy as jnp
+
+    from ecgtool.ml.qrsnet_train import QrsNet, QrsNetConfig, numpy_params
+
+    for config in (QrsNetConfig(), QrsNetConfig(channels=(4, 6), kernels=(3, 4),
+                                                strides=(2, 3), hidden=5)):
+        net = QrsNet(config)
+        params = net.init(jax.random.PRNGKey(1), jnp.zeros((1, 2 * HALF + 1)))
+        # Random weights of a trained-like size, so that every unit is active somewhere.
+        params = jax.tree_util.tree_map(
+            lambda p: p + 0.1 * jax.random.normal(jax.random.PRNGKey(2), p.shape), params)
+        x = np.random.default_rng(0).normal(size=(37, 2 * HALF + 1)).astype(np.float32)
+        want = np.asarray(net.apply(params, jnp.asarray(x))) * 50.0
+        got = forward(numpy_params(params, config), x)
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-3)
+
+
+def test_weights_round_trip_with_their_card(tmp_path):
+    params = load_weights(DEFAULT_WEIGHTS)
+    assert weights_card()["trained_on"].startswith("LUDB")
+    save_weights(params, {"format": "x"}, tmp_path / "w.npz")
+    again = load_weights(tmp_path / "w.npz")
+    assert sorted(again) == sorted(params)
+    assert all(np.array_equal(again[k], params[k]) for k in params)
+    assert weights_card(tmp_path / "w.npz") == {"format": "x"}
+
+
+def test_windows_do_not_depend_on_the_rate_they_are_read_at():
+    from scipy.signal import resample_poly
+
+    from ecgtool.io.records import read_sample
+
+    rec = read_sample("119")
+    r = rec.annotations.sample[5:40]
+    w360 = qrs_windows(rec.signal, rec.fs, r)
+    w720 = qrs_windows(resample_poly(rec.signal, 2, 1), 2 * rec.fs, 2 * r)
+    # Same beats at twice the rate: the same network input, to the smoothing.
+    assert np.median(np.abs(w360 - w720)) < 0.02
+
+
+def test_shipped_network_on_the_bundled_records(rec208_sample):
+    rec, r, sym = rec208_sample
+    on, off = qrs_bounds_net(rec.signal, rec.fs, r)
+    assert np.all(on <= r) and np.all(off >= r)
+    qrs_ms = (off - on) * 1000 / rec.fs
+    # Ventricular beats are wide, normal ones narrow (208: median 58 and 169
+    # ms by the slope method).
+    assert 50 < np.median(qrs_ms[sym == "N"]) < 110
+    assert np.median(qrs_ms[sym == "V"]) > np.median(qrs_ms[sym == "N"]) + 40
+    e = np.zeros(0, dtype=np.int64)
+    assert [a.size for a in qrs_bounds_net(rec.signal, rec.fs, e)] == [0, 0]
+
+
+@pytest.fixture
+def rec208_sample():
+    from ecgtool.io.records import read_sample
+
+    rec = read_sample("208")
+    a = rec.annotations
+    keep = np.isin(a.symbol, ["N", "V"]) & (a.sample > 100) & (a.sample < rec.n_samples - 100)
+    return rec, a.sample[keep], a.symbol[keep]
