@@ -72,3 +72,19 @@ def rec208_sample():
     a = rec.annotations
     keep = np.isin(a.symbol, ["N", "V"]) & (a.sample > 100) & (a.sample < rec.n_samples - 100)
     return rec, a.sample[keep], a.symbol[keep]
+
+
+def test_beats_at_the_edges_and_odd_rates_stay_in_range():
+    # Windows reach 160 ms past each R peak: a beat at either end of the
+    # signal, or a signal shorter than a window, must still give boundaries
+    # inside it.
+    from ecgtool.io.records import read_sample
+
+    x = read_sample("119").signal
+    for fs, n in ((100.0, 50), (257.0, 3000), (10000.0, 40000)):
+        sig = x[:n]
+        r = np.array([0, n // 2, n - 1])
+        on, off = qrs_bounds_net(sig, fs, r)
+        assert np.all((0 <= on) & (on <= r) & (r <= off) & (off <= n - 1)), fs
+    on, off = qrs_bounds_net(np.zeros(5), 360.0, np.array([2]))
+    assert 0 <= on[0] <= 2 <= off[0] <= 4
