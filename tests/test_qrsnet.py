@@ -88,3 +88,24 @@ def test_beats_at_the_edges_and_odd_rates_stay_in_range():
         assert np.all((0 <= on) & (on <= r) & (r <= off) & (off <= n - 1)), fs
     on, off = qrs_bounds_net(np.zeros(5), 360.0, np.array([2]))
     assert 0 <= on[0] <= 2 <= off[0] <= 4
+
+
+def test_training_on_a_few_ludb_records_learns_and_writes_usable_weights(data, tmp_path):
+    if not (data / "ludb" / "data").is_dir():
+        pytest.skip("LUDB not in ECGTOOL_DATA")
+    from dataclasses import replace
+
+    from ecgtool.ml.qrsnet_train import QrsNetConfig, ludb_boundaries, main, train_qrsnet
+
+    d = ludb_boundaries(data / "ludb", ["1", "2", "3"], leads=("ii", "v5"))
+    assert d.windows.shape[1] == 2 * HALF + 1 and set(d.records) == {"1", "2", "3"}
+    # QRS onsets lie before the R peak and offsets after it, in the marks too.
+    assert np.all(d.targets[:, 0] < 0) and np.all(d.targets[:, 1] > 0)
+    losses = []
+    train_qrsnet(d, replace(QrsNetConfig(), epochs=20, batch_size=16),
+                 progress=lambda epoch, loss: losses.append(loss))
+    assert losses[-1] < 0.7 * losses[0]
+    out = tmp_path / "w.npz"
+    assert main(["--data", str(data / "ludb"), "--records", "4-5", "--out", str(out)]) == 0
+    assert weights_card(out)["records"] == ["4", "5"]
+    assert forward(load_weights(out), d.windows[:3]).shape == (3, 2)
