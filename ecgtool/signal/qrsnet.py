@@ -111,9 +111,11 @@ def load_weights(path: str | Path = DEFAULT_WEIGHTS) -> dict:
 
 def save_weights(params: dict, card: dict, path: str | Path) -> None:
     """Write parameters and a JSON card (training data, settings) as one ``.npz``."""
+    from ecgtool.io.store import atomic_path
+
     arrays = {k: np.asarray(v, dtype=np.float32) if "stride" not in k else np.asarray(v)
               for k, v in params.items()}
-    with open(path, "wb") as f:
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
         np.savez(f, card=np.array(json.dumps(card)), **arrays)
 
 
