@@ -109,3 +109,13 @@ def test_training_on_a_few_ludb_records_learns_and_writes_usable_weights(data, t
     assert main(["--data", str(data / "ludb"), "--records", "4-5", "--out", str(out)]) == 0
     assert weights_card(out)["records"] == ["4", "5"]
     assert forward(load_weights(out), d.windows[:3]).shape == (3, 2)
+
+
+def test_training_without_marks_is_a_one_line_error(tmp_path, capsys):
+    from ecgtool.ml.qrsnet_train import main
+
+    out = tmp_path / "w.npz"
+    assert main(["--data", str(tmp_path), "--records", "1-3", "--out", str(out)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and str(tmp_path) in err[0] and "no annotated QRS" in err[0]
+    assert not out.exists()

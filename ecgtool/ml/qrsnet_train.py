@@ -25,6 +25,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from ecgtool.errors import EcgToolError
 from ecgtool.signal.qrsnet import HALF, SCALE_MS, qrs_windows, save_weights
 
 #: LUDB's annotated leads (``<record>.<lead>`` files).
@@ -105,7 +106,8 @@ def ludb_boundaries(folder: str | Path, records: list[str],
             targets.append(np.stack([on[ok] - rt[ok], off[ok] - rt[ok]], 1) * (1000 / rec.fs))
             names += [name] * int(ok.sum())
     if not wins:
-        raise ValueError(f"no annotated QRS complexes in {folder}")
+        raise EcgToolError("no annotated QRS complexes (LUDB records with their "
+                           "<record>.<lead> marks) here", str(folder))
     return BoundaryData(np.concatenate(wins), np.concatenate(targets).astype(np.float32),
                         np.array(names))
 
@@ -178,7 +180,11 @@ def main(argv: list[str] | None = None) -> int:
     lo, _, hi = args.records.partition("-")
     records = [str(i) for i in range(int(lo), int(hi or lo) + 1)]
     config = QrsNetConfig(seed=args.seed)
-    data = ludb_boundaries(args.data, records)
+    try:
+        data = ludb_boundaries(args.data, records)
+    except EcgToolError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     print(f"{data.windows.shape[0]} annotated beats of {len(set(data.records))} records",
           file=sys.stderr)
     params = train_qrsnet(data, config, progress=lambda e, loss: print(
