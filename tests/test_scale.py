@@ -354,6 +354,64 @@ def test_csv_reader_fails_only_with_our_error(tmp_path_factory, blob):
     assert rec.signals.ndim == 2 and rec.fs == 250.0
 
 
+_CSV_NAMES = st.sampled_from(["MLII", "II", "ECG", "EKG (uV)", "time", "Zeit", "t [ms]",
+                                "V1", "Kanal 1", "sample #", "'Elapsed time'"])
+
+
+@st.composite
+def csv_texts(draw):
+    # Spreadsheet-like text: optional hint line, names, units row, comment
+    # and blank lines, rows of numbers (some columns never falling), in one
+    # of the delimiters with its decimal mark.
+    delim = draw(st.sampled_from([",", ";", "\t", " "]))
+    ncol = draw(st.integers(1, 3))
+    lines = ["sep=;"] if delim == ";" and draw(st.booleans()) else []
+    if draw(st.booleans()):
+        lines.append(delim.join(draw(st.lists(_CSV_NAMES, min_size=ncol, max_size=ncol))))
+        if draw(st.booleans()):
+            lines.append(delim.join(draw(st.lists(st.sampled_from(["mV", "uV", "s", "'sec'"]),
+                                                  min_size=ncol, max_size=ncol))))
+    nrow = draw(st.integers(0, 400))
+    ramp = draw(st.lists(st.booleans(), min_size=ncol, max_size=ncol))
+    noise = np.random.default_rng(draw(st.integers(0, 1000))).normal(size=(nrow, ncol))
+    for i in range(nrow):
+        cells = [f"{i / 250 if up else noise[i, j]:.4f}" for j, up in enumerate(ramp)]
+        if delim == ";":
+            cells = [c.replace(".", ",") for c in cells]
+        lines.append(delim.join(cells))
+        if draw(st.integers(0, 60)) == 0:
+            lines.append(draw(st.sampled_from(["", "# note", "   "])))
+    return "\n".join(lines) + "\n"
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(csv_texts(), st.sampled_from([None, 0]))
+def test_csv_file_and_stream_read_alike(tmp_path_factory, text, column):
+    # The stream reader (detect -) and the file reader share one head
+    # parser: the same text gives the same samples, or an error from both.
+    import io
+
+    from ecgtool.stream import sample_chunks
+
+    p = tmp_path_factory.mktemp("cs") / "x.csv"
+    p.write_text(text)
+    try:
+        want = read_csv(p, fs=250.0, column=column).signal.ravel().tolist()
+    except EcgToolError:
+        want = "error"
+    try:
+        got = np.concatenate([np.zeros(0)] + list(
+            sample_chunks(io.StringIO(text), 250.0, column, chunk=97))).tolist()
+    except EcgToolError:
+        got = "error"
+    if want == "error" or got == "error":
+        # A header with no sample after it: the file is an error, the
+        # stream is empty (detect then says so).
+        assert want == got or (want == "error" and got == []), (want, got)
+    else:
+        assert got == want
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.text(max_size=300))
 def test_header_reader_fails_only_with_our_error(tmp_path_factory, text):
