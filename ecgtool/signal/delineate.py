@@ -7,7 +7,10 @@ its boundaries are where the slope magnitude falls below a fixed fraction of
 the outer extremum. Here the smoothed derivatives are differences of
 centred moving means set in milliseconds (so any sampling rate works), one
 scale for the QRS complex and a coarser one for P and T waves. All beats of
-a record are processed at once as a matrix of windows.
+a record are processed at once as a matrix of windows. By default the QRS
+onset and offset come instead from a small network
+(:mod:`ecgtool.signal.qrsnet`), which misses cardiologists' marks by less;
+the P and T searches start from its boundaries.
 
 References
 ----------
