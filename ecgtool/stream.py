@@ -137,7 +137,7 @@ def sample_chunks(stream: IO[str], fs: float, column: str | int | None = None,
     """
     from ecgtool.io.csvfiles import BINARY, HEAD_LINES, looks_binary, read_head, read_rows
 
-    def numbered(lines):
+    def data_lines(lines):
         # Lines that are neither blank nor comments, a byte-order mark off.
         for i, line in enumerate(lines):
             line = line.strip()
@@ -146,7 +146,7 @@ def sample_chunks(stream: IO[str], fs: float, column: str | int | None = None,
             if line and not line.startswith("#"):
                 yield line
 
-    lines = numbered(stream)
+    lines = data_lines(stream)
     rows = [line for _, line in zip(range(HEAD_LINES), lines)]
     if not rows:
         return

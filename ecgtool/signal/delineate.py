@@ -254,7 +254,6 @@ def delineate(ecg: np.ndarray, fs: float, r_peaks: np.ndarray,
         e = np.zeros(0, dtype=np.int64)
         return Delineation(e, e, e, e, e, e, e, e, np.zeros(0))
     st = settings
-    s1 = smoothed_slope(x, fs, st.qrs_smooth_ms, st.qrs_diff_ms)
     s2 = smoothed_slope(x, fs, st.wave_smooth_ms, st.wave_diff_ms)
     sp = smoothed_slope(x, fs, st.p_smooth_ms, st.p_diff_ms)
     rr = np.diff(r)
@@ -269,14 +268,15 @@ def delineate(ecg: np.ndarray, fs: float, r_peaks: np.ndarray,
 
         weights = DEFAULT_WEIGHTS if st.qrs_net == "default" else st.qrs_net
         out["qrs_onset"], out["qrs_offset"] = qrs_bounds_net(x, fs, r, weights)
+    else:
+        # The QRS-scale slope serves the thresholds alone.
+        s1 = smoothed_slope(x, fs, st.qrs_smooth_ms, st.qrs_diff_ms)
     for lo in range(0, n, chunk):
         sl = slice(lo, min(n, lo + chunk))
         rc = r[sl]
-        if st.qrs_net:
-            on, off = out["qrs_onset"][sl], out["qrs_offset"][sl]
-        else:
-            on, off = _qrs_bounds(s1, rc, fs, st)
-            out["qrs_onset"][sl], out["qrs_offset"][sl] = on, off
+        if not st.qrs_net:
+            out["qrs_onset"][sl], out["qrs_offset"][sl] = _qrs_bounds(s1, rc, fs, st)
+        on, off = out["qrs_onset"][sl], out["qrs_offset"][sl]
         off_or_r = np.where(off >= 0, off, rc)
         on_or_r = np.where(on >= 0, on, rc - int(40 * ms))
         next_r = np.concatenate([r[sl][1:], [r[sl.stop] if sl.stop < n else x.size - 1]])
