@@ -46,7 +46,7 @@ from ecgtool.evaluate import (WAVE_POINTS, PointErrors, beat_errors, best_lead_e
                               delineation_errors, point_errors, reference_waves)
 from ecgtool.io.records import read_annotations, read_wfdb
 from ecgtool.signal.delineate import DEFAULT_DELINEATION
-from ecgtool.signal.detect import detect_beats
+from ecgtool.signal.detect import DetectorSettings, detect_beats
 
 BEST = "best of 2 leads per beat"
 
@@ -59,7 +59,7 @@ SLOPE_ONLY = "ecgtool, slope only"
 
 
 def ecgtool_points(x, fs, settings):
-    return detect_beats(x, fs, delineation=settings).columns()
+    return detect_beats(x, fs, DetectorSettings(delineation=settings)).columns()
 
 
 def ecgtool_methods(x, fs, settings):

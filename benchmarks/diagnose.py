@@ -39,6 +39,8 @@ from ecgtool.io.inputs import ReadOptions, Source
 from ecgtool.io.records import read_wfdb
 from ecgtool.pipeline import analyse_job
 from ecgtool.rhythm import find_rhythms
+from ecgtool.signal.delineate import DEFAULT_DELINEATION
+from ecgtool.signal.detect import DetectorSettings
 
 SNOMED = {"164889003": "af", "427172004": "pvc", "17338001": "pvc", "284470004": "pac",
           "63593006": "pac", "426177001": "brady", "427084000": "tachy",
@@ -72,16 +74,10 @@ BRADY60 = "brady (threshold 60 bpm)"
 
 
 def analyse(path, name, model, delineation=None):
-    from ecgtool.signal import detect
-
-    # The pipeline delineates with the detector's default settings; a LUDB
-    # record is given its fold's QRS network instead for the time of its run.
-    default = detect.DEFAULT_DELINEATION
-    detect.DEFAULT_DELINEATION = delineation or default
-    try:
-        return analyse_job(Source("wfdb", str(path), name), ReadOptions(), model=model)
-    finally:
-        detect.DEFAULT_DELINEATION = default
+    # A LUDB record is delineated with its fold's QRS network.
+    detector = DetectorSettings(delineation=delineation or DEFAULT_DELINEATION)
+    return analyse_job(Source("wfdb", str(path), name), ReadOptions(), model=model,
+                       detector=detector)
 
 
 def predict(a, thresholds=Thresholds()) -> set[str]:
@@ -224,8 +220,6 @@ def main() -> None:
     if (ludb / "ludb.csv").is_file():
         pairs = []
         from delineate import ludb_fold_settings
-
-        from ecgtool.signal.delineate import DEFAULT_DELINEATION
 
         tmp = tempfile.TemporaryDirectory()
         folds = ludb_fold_settings(ludb, sorted((h.stem for h in (ludb / "data").glob("*.hea")),

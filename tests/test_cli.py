@@ -115,6 +115,46 @@ def test_detector_settings_from_the_command_line(tmp_path):
         _one_line_error(run("detect", "sample:119", "--detector", *bad), *words)
 
 
+def test_qrs_network_chosen_on_the_command_line(tmp_path):
+    from ecgtool.signal.qrsnet import DEFAULT_WEIGHTS, load_weights, save_weights
+
+    def table(*args, **kw):
+        r = runner.invoke(app, ["detect", *map(str, args), "-q"], **kw)
+        assert r.exit_code == 0, r.output
+        return {k: np.array([float(row[k] or "nan") for row in csv.DictReader(
+            io.StringIO(r.stdout))]) for k in ("r_peak", "qrs_onset", "qrs_ms")}
+
+    default = table("sample:119")
+    slope = table("sample:119", "--qrs-net", "none")
+    np.testing.assert_array_equal(slope["r_peak"], default["r_peak"])
+    assert np.mean(slope["qrs_onset"] != default["qrs_onset"]) > 0.5
+    # Weights whose last bias puts the onset 20 ms earlier and the offset
+    # 20 ms later (outputs are ms / 50) widen every QRS by 40 ms.
+    params = dict(load_weights(DEFAULT_WEIGHTS))
+    params["dense1_bias"] = params["dense1_bias"] + np.array([-0.4, 0.4], np.float32)
+    wide = tmp_path / "wide.npz"
+    save_weights(params, {"trained_on": "test"}, wide)
+    got = table("sample:119", "--qrs-net", wide)
+    assert abs(np.median(got["qrs_ms"] - default["qrs_ms"]) - 40) < 3
+    text = "\n".join(f"{v:.4f}" for v in _signal119()[:36000]) + "\n"
+    streamed = table("-", "--fs", "360", "--qrs-net", wide, input=text)
+    n = streamed["r_peak"].size
+    assert abs(np.median(streamed["qrs_ms"] - default["qrs_ms"][:n]) - 40) < 3
+    # Every command that detects delineates with it, and a store keeps it.
+    out = tmp_path / "r.h5"
+    assert run("rhythm", "sample:119", "-q", "--qrs-net", wide, "--out", out).exit_code == 0
+    with h5py.File(out) as f:
+        g = f["records/119/beats"]
+        np.testing.assert_allclose(g["qrs_ms"][:], got["qrs_ms"], atol=0.1)
+        assert str(wide) in g.attrs["detector_settings"].decode()
+    (tmp_path / "text.npz").write_text("weights")
+    np.savez(tmp_path / "part.npz", conv0_kernel=np.zeros((3, 2, 4), np.float32))
+    for path, words in ((tmp_path / "none.npz", ["none.npz", "no such QRS network file"]),
+                        (tmp_path / "text.npz", ["text.npz", "not a QRS network file"]),
+                        (tmp_path / "part.npz", ["part.npz", "incomplete"])):
+        _one_line_error(run("classify", "sample:119", "--qrs-net", path), *words)
+
+
 def _signal119():
     from ecgtool.io.records import read_sample
 

@@ -106,14 +106,34 @@ DetectorOpt = typer.Option(
     "Beats read from a store stay as they were detected.")
 
 
-def detector_settings(items: Optional[list[str]]):
-    """``DetectorSettings`` from ``--detector NAME=VALUE`` values."""
+QrsNetOpt = typer.Option(
+    None, "--qrs-net", metavar="PATH|none",
+    help="QRS onset and offset from these network weights (an .npz from python -m "
+    "ecgtool.ml.qrsnet_train), or 'none' for the slope thresholds alone. Default: the "
+    "network shipped with ecgtool.")
+
+
+def detector_settings(items: Optional[list[str]], qrs_net: Optional[str] = None):
+    """``DetectorSettings`` from ``--detector NAME=VALUE`` values and ``--qrs-net``."""
+    from dataclasses import replace
+
     from ecgtool.signal.detect import DetectorSettings
 
     try:
-        return DetectorSettings.with_overrides(name_values(items, "--detector"))
+        settings = DetectorSettings.with_overrides(name_values(items, "--detector"))
     except ValueError as exc:
         raise EcgToolError(str(exc)) from None
+    if qrs_net is None or qrs_net == "default":
+        return settings
+    if qrs_net.lower() == "none":
+        net = ""
+    else:
+        from ecgtool.signal.qrsnet import check_weights
+
+        check_weights(qrs_net)
+        # Workers may start elsewhere (a Dask worker, another directory).
+        net = str(Path(qrs_net).resolve())
+    return replace(settings, delineation=replace(settings.delineation, qrs_net=net))
 
 
 def detector_attrs(settings, **more) -> dict:

@@ -21,6 +21,7 @@ def detect(
     no_signal: bool = typer.Option(False, "--no-signal", help="Leave the signal out of an "
                                    "HDF5 store (smaller, but classify needs it)."),
     detector: Optional[list[str]] = c.DetectorOpt,
+    qrs_net: Optional[str] = c.QrsNetOpt,
     jobs: int = c.JobsOpt,
     annotations: Optional[str] = c.AnnotationsOpt,
     scheduler: Optional[str] = c.SchedulerOpt,
@@ -35,7 +36,7 @@ def detect(
                                     summary, write_detected, writing_annotations)
     from ecgtool.pipeline import detect_job
 
-    settings = c.detector_settings(detector)
+    settings = c.detector_settings(detector, qrs_net)
     opts = c.read_options(channel, fs, column, units)
     srcs = c.sources(inputs, sample, fs)
     c.check_output_path(out, c.TABLE_FORMATS)

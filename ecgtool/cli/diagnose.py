@@ -32,6 +32,7 @@ def diagnose(
     column: Optional[str] = c.ColumnOpt,
     units: str | None = c.UnitsOpt,
     detector: Optional[list[str]] = c.DetectorOpt,
+    qrs_net: Optional[str] = c.QrsNetOpt,
     jobs: int = c.JobsOpt,
     scheduler: Optional[str] = c.SchedulerOpt,
     resume: bool = c.ResumeOpt,
@@ -54,7 +55,7 @@ def diagnose(
         raise c.EcgToolError(str(exc)) from None
     if html:
         c.check_output_path(html, (".html", ".htm"))
-    det = c.detector_settings(detector)
+    det = c.detector_settings(detector, qrs_net)
     opts = c.read_options(channel, fs, column, units)
     srcs, job, model_path = analysis_setup(inputs, sample, ann, ann_labels, no_classify, model,
                                            opts, out, detector=det, formats=c.REPORT_FORMATS)

@@ -38,6 +38,7 @@ def evaluate(
     sample: bool = c.SampleOpt,
     channel: Optional[str] = c.ChannelOpt,
     detector: Optional[list[str]] = c.DetectorOpt,
+    qrs_net: Optional[str] = c.QrsNetOpt,
     jobs: int = c.JobsOpt,
     quiet: bool = c.QuietOpt,
 ) -> int:
@@ -57,7 +58,7 @@ def evaluate(
     opts = c.read_options(channel)
     if rhythm:
         return _evaluate_rhythm(inputs, sample, ann, rhythm, model, opts, out, jobs, quiet,
-                                c.detector_settings(detector))
+                                c.detector_settings(detector, qrs_net))
     if ann and beats:
         raise c.EcgToolError("give the beats to score with --beats or --ann, not both")
     if beats and not os.path.isfile(beats):
@@ -71,7 +72,7 @@ def evaluate(
         model = str(load_model(model).path)  # a bad model directory fails once, here
     job = partial(score_job, opts=opts, beats_store=beats, skip_learning=skip_learning,
                   window_s=window, classes=classes, model=model,
-                  detector=c.detector_settings(detector), test_ann=ann)
+                  detector=c.detector_settings(detector, qrs_net), test_ann=ann)
     scores, failed = _scores(job, srcs, jobs, quiet, spawn=classes)
     if classes:
         _warn_fitted([s.detection.record for s in scores if s.classified_now], model)

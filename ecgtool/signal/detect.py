@@ -86,6 +86,10 @@ class DetectorSettings:
         When a small detection that splits a regular R-R interval in two is
         dropped as an artefact (:mod:`ecgtool.signal.artefacts`); None keeps
         every detection.
+    delineation : DelineationSettings
+        How each beat found is delineated (QRS, P and T points); its
+        ``qrs_net`` is the one setting the command line changes
+        (``--qrs-net``).
     """
 
     threshold: float = 0.2
@@ -101,6 +105,7 @@ class DetectorSettings:
     integration_ms: float = 150.0
     slope_step_ms: float = 5.0
     split_rule: SplitRule | None = DEFAULT_SPLIT_RULE
+    delineation: DelineationSettings = DEFAULT_DELINEATION
 
     @classmethod
     def with_overrides(cls, items: dict[str, str]) -> "DetectorSettings":
@@ -113,7 +118,7 @@ class DetectorSettings:
         >>> s.refractory_ms, s.split_rule
         (250.0, None)
         """
-        known = [f.name for f in fields(cls)]
+        known = [f.name for f in fields(cls) if f.name != "delineation"]
         values: dict = {}
         for name, text in items.items():
             if name not in known:
@@ -139,9 +144,15 @@ class DetectorSettings:
         base = DetectorSettings()
         out = {}
         for f in fields(self):
-            v = getattr(self, f.name)
-            if v != getattr(base, f.name):
-                out[f.name] = ("on" if v is not None else "off") if f.name == "split_rule" else v
+            v, default = getattr(self, f.name), getattr(base, f.name)
+            if v == default:
+                continue
+            if f.name == "split_rule":
+                v = "on" if v is not None else "off"
+            elif f.name == "delineation":
+                v = {g.name: getattr(v, g.name) for g in fields(v)
+                     if getattr(v, g.name) != getattr(default, g.name)}
+            out[f.name] = v
         return out
 
 
@@ -421,7 +432,6 @@ def _checked_peaks(ecg, fs, settings, backend) -> tuple[np.ndarray, np.ndarray, 
 
 
 def detect_beats(ecg: np.ndarray, fs: float, settings: DetectorSettings = DEFAULT_SETTINGS,
-                 delineation: DelineationSettings | None = None,
                  backend: str = "c") -> Beats:
     """Detect every heartbeat and delineate it: the library form of ``ecgtool detect``.
 
@@ -433,9 +443,7 @@ def detect_beats(ecg: np.ndarray, fs: float, settings: DetectorSettings = DEFAUL
     fs : float
         Sampling rate, 100 Hz to 10 kHz.
     settings : DetectorSettings
-        R-peak detection rules.
-    delineation : DelineationSettings, optional
-        Wave delineation settings (defaults when omitted).
+        R-peak detection rules, and the delineation settings.
     backend : {"c", "python"}
         Compiled kernels or their pure-Python twins.
 
@@ -452,7 +460,7 @@ def detect_beats(ecg: np.ndarray, fs: float, settings: DetectorSettings = DEFAUL
     True
     """
     peaks, x, fs = _checked_peaks(ecg, fs, settings, backend)
-    d = delineate(x, fs, peaks, delineation or DEFAULT_DELINEATION)
+    d = delineate(x, fs, peaks, settings.delineation)
     return Beats(fs=fs, r_peak=peaks, qrs_onset=d.qrs_onset, qrs_offset=d.qrs_offset,
                  p_onset=d.p_onset, p_peak=d.p_peak, p_offset=d.p_offset,
                  t_onset=d.t_onset, t_peak=d.t_peak, t_offset=d.t_offset,

@@ -119,6 +119,37 @@ def save_weights(params: dict, card: dict, path: str | Path) -> None:
         np.savez(f, card=np.array(json.dumps(card)), **arrays)
 
 
+def check_weights(path: str | Path) -> None:
+    """Raise :class:`~ecgtool.errors.EcgToolError` naming ``path`` unless it
+    holds weights that :func:`forward` runs (a file from :func:`save_weights`).
+
+    Examples
+    --------
+    >>> check_weights(DEFAULT_WEIGHTS)
+    >>> check_weights("missing.npz")
+    Traceback (most recent call last):
+    ...
+    ecgtool.errors.EcgToolError: missing.npz: no such QRS network file
+    """
+    import zipfile
+
+    from ecgtool.errors import EcgToolError
+
+    if not Path(path).is_file():
+        raise EcgToolError(f"{path}: no such QRS network file")
+    try:
+        params = load_weights(str(path))
+        out = forward(params, np.zeros((1, 2 * HALF + 1), dtype=np.float32))
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile):
+        raise EcgToolError(f"{path}: not a QRS network file (an .npz from "
+                           "python -m ecgtool.ml.qrsnet_train)") from None
+    except (KeyError, TypeError, IndexError):
+        raise EcgToolError(f"{path}: QRS network weights incomplete or of the wrong "
+                           "shapes") from None
+    if out.shape != (1, 2):
+        raise EcgToolError(f"{path}: QRS network gives {out.shape[-1]} outputs, not 2")
+
+
 def weights_card(path: str | Path = DEFAULT_WEIGHTS) -> dict:
     """The card saved with the weights (what they were trained on)."""
     with np.load(path) as f:
