@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from ecgtool.beats.table import Beats
 from ecgtool.errors import EcgToolError
-from ecgtool.io.inputs import ReadOptions, Source, read_source
+from ecgtool.io.inputs import ReadOptions, Source, read_source, unique_names
 from ecgtool.io.records import Record
 from ecgtool.signal.detect import DEFAULT_SETTINGS, DetectorSettings, detect_beats
 
@@ -166,7 +166,7 @@ def classify_table_job(src: Source, model: str | None = None) -> Detected:
                            "not agree with time_s: give the table ecgtool detect writes, or "
                            "the signal", src.path)
     # A labelled copy: the parsed table stays as read for the other records' jobs.
-    return Detected(None, replace(bt.beats, labels=classify_table(bt.beats, model)), bt.name,
+    return Detected(None, replace(bt.beats, labels=classify_table(bt.beats, model)), src.name,
                     bt.reference, bt.n_samples)
 
 
@@ -198,7 +198,8 @@ def table_sources(srcs: list[Source]) -> list[Source]:
                        Source("beats_store", src.path, src.name, key))
         else:
             out.append(src)
-    return out
+    # A table's records are named now: one may share a name with another input.
+    return unique_names(out)
 
 
 def label_in_blocks(ecg: "np.ndarray", fs: float, r_peaks: "np.ndarray",

@@ -62,8 +62,10 @@ def score_job(src: Source, opts: ReadOptions, beats_store: str | None = None,
     peaks = given = None
     if beats_store or src.kind == "store":
         rec = read_source(src, opts)
-        peaks, given = _given_beats(beats_store or src.path, rec.name, rec.fs,
-                                    bool(beats_store))
+        # In --beats, the record by its (possibly renamed) name; in a store
+        # given as the input, by its name there.
+        key = rec.name if beats_store else src.key or rec.name
+        peaks, given = _given_beats(beats_store or src.path, key, rec.fs, bool(beats_store))
     if peaks is None and is_long(src):
         # Read and detected in blocks: the same beats as one pass.
         d = detect_job(src, opts, detector)
@@ -92,21 +94,21 @@ def _score_stored(src: Source, classes: bool, skip_learning: bool,
     from ecgtool.io import store
     from ecgtool.io.beatfiles import store_beat_times
 
-    name = src.key or src.name
+    key = src.key or src.name
     f = store.open_store(src.path)
     try:
-        if store.has_signal(f, name):
+        if store.has_signal(f, key):
             return None
     finally:
         f.close()
-    bt = store_beat_times(src.path, name)
+    bt = store_beat_times(src.path, key)
     if bt.reference is None:
         raise _no_reference(src)
     if classes and bt.labels is None:
         raise EcgToolError("the store keeps no signal to classify its beats: give the "
                            "record, or a store from classify", src.path)
     peaks = bt.beats.r_peak
-    return _scores(name, bt.reference, peaks, bt.labels if classes else None, bt.fs,
+    return _scores(src.name, bt.reference, peaks, bt.labels if classes else None, bt.fs,
                    bt.n_samples or int(peaks.max(initial=0)) + 1, skip_learning, window_s)
 
 

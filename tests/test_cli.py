@@ -524,6 +524,32 @@ def test_classify_reuses_a_detect_store(tmp_path):
 
 
 
+def test_one_record_name_in_several_stores_and_tables(tmp_path):
+    # Record 119 three times: in a store with its signal, in one without, and
+    # in a beats table. Each is its own record (119, 119_2, 119_3), read
+    # under its name inside its file.
+    full, bare, table = tmp_path / "full.h5", tmp_path / "bare.h5", tmp_path / "b.csv"
+    for out, *more in ((full,), (bare, "--no-signal"), (table,)):
+        assert run("detect", "sample:119", "--out", out, "-q", *more).exit_code == 0
+    with h5py.File(full) as f:
+        n = f["records/119/beats/r_peak"].shape[0]
+    scored = run("evaluate", full, bare, "-q")
+    assert scored.exit_code == 0, scored.output
+    rows = [line.split() for line in scored.stdout.splitlines()]
+    assert [r[0] for r in rows if r and r[0].startswith("119")] == ["119", "119_2"]
+    labelled = tmp_path / "c.h5"
+    r = run("classify", full, bare, table, "--out", labelled, "-q")
+    assert r.exit_code == 0, r.output
+    with h5py.File(labelled) as f:
+        assert sorted(f["records"]) == ["119", "119_2", "119_3"]
+        assert all(f[f"records/{k}/beats/r_peak"].shape[0] == n for k in f["records"])
+    r = run("rhythm", full, bare, table, "-q")
+    assert [row["record"] for row in csv.DictReader(io.StringIO(r.stdout))][-1] == "119_3"
+    # A record that cannot be scored is one error line, whether or not others could.
+    _one_line_error(run("evaluate", table), "b.csv", "a beats table, not a signal")
+    _one_line_error(run("evaluate", table, "--rhythm", "af"), "b.csv")
+
+
 def test_a_store_without_signal_reads_as_a_beats_table(tmp_path):
     # detect --no-signal keeps the beats alone: rhythm, diagnose and classify
     # read them as they read the same beats as a CSV table; plot needs the signal.

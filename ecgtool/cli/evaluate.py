@@ -74,6 +74,8 @@ def evaluate(
                   window_s=window, classes=classes, model=model,
                   detector=c.detector_settings(detector, qrs_net), test_ann=ann)
     scores, failed = _scores(job, srcs, jobs, quiet, spawn=classes)
+    if not scores:
+        return 1  # each record's error is on stderr already
     if classes:
         _warn_fitted([s.detection.record for s in scores if s.classified_now], model)
     table = score_table(scores)
@@ -98,6 +100,8 @@ def _evaluate_rhythm(inputs, sample, ann, rhythm, model, opts, out, jobs, quiet,
                                                out, detector=detector, formats=(".json",))
     job = partial(rhythm_score_job, analyse=analyse, rhythm=rhythm.lower())
     scores, failed = _scores(job, srcs, jobs, quiet, spawn=not ann)
+    if not scores:
+        return 1
     if model_path is not None:
         _warn_fitted([s.record for s in scores], model_path)
     text, data = rhythm_table(scores, rhythm.lower())
@@ -132,6 +136,6 @@ def _scores(job, srcs, jobs, quiet, spawn) -> tuple[list, int]:
             scores.append(o.value)
         else:
             failed += 1
-    if not scores:
+    if not scores and not failed:
         raise c.EcgToolError("no record could be scored")
     return scores, failed

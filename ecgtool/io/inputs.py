@@ -191,7 +191,7 @@ def expand_inputs(inputs: list[str], samples: bool = False) -> list[Source]:
             out.extend(_drop_segments(found))
         else:
             out.extend(_one(item))
-    return _unique_names(_distinct(out))
+    return unique_names(_distinct(out))
 
 
 def _distinct(sources: list[Source]) -> list[Source]:
@@ -206,15 +206,28 @@ def _distinct(sources: list[Source]) -> list[Source]:
     return out
 
 
-def _unique_names(sources: list[Source]) -> list[Source]:
-    # Two records called "100" from two folders become "a_100" and "b_100".
+#: Sources that are records inside a file (their names are the file's own).
+_INSIDE_FILE = ("store", "beats_store", "beats_csv")
+
+
+def unique_names(sources: list[Source]) -> list[Source]:
+    """``sources`` with each name made unique: two records called "100" from
+    two folders become "a_100" and "b_100"; a record inside a store or a
+    beats table keeps its name there as ``key`` and is numbered ("100_2").
+
+    Examples
+    --------
+    >>> srcs = [Source("wfdb", "a/100", "100"), Source("store", "s.h5", "100", "100")]
+    >>> [(s.name, s.key) for s in unique_names(srcs)]
+    [('a_100', None), ('100', '100')]
+    """
     counts: dict[str, int] = {}
     for s in sources:
         counts[s.name] = counts.get(s.name, 0) + 1
     out, used = [], set()
     for s in sources:
         name = s.name
-        if counts[name] > 1 and s.kind != "store":
+        if counts[name] > 1 and s.kind not in _INSIDE_FILE:
             parent = Path(s.path).parent.name
             name = f"{parent}_{name}" if parent else name
         base, k = name, 2
