@@ -110,7 +110,7 @@ QrsNetOpt = typer.Option(
     None, "--qrs-net", metavar="PATH|none",
     help="QRS onset and offset from these network weights (an .npz from python -m "
     "ecgtool.ml.qrsnet_train), or 'none' for the slope thresholds alone. Default: the "
-    "network shipped with ecgtool.")
+    "network shipped with ecgtool. Beats read from a store keep their boundaries.")
 
 
 def detector_settings(items: Optional[list[str]], qrs_net: Optional[str] = None):

@@ -19,7 +19,9 @@ def detect(
     column: Optional[str] = c.ColumnOpt,
     units: str | None = c.UnitsOpt,
     no_signal: bool = typer.Option(False, "--no-signal", help="Leave the signal out of an "
-                                   "HDF5 store (smaller, but classify needs it)."),
+                                   "HDF5 store (smaller; classify then labels the beats from "
+                                   "their table alone, less accurately, and plot cannot "
+                                   "draw them)."),
     detector: Optional[list[str]] = c.DetectorOpt,
     qrs_net: Optional[str] = c.QrsNetOpt,
     jobs: int = c.JobsOpt,
