@@ -64,28 +64,38 @@ def ecgtool_points(x, fs, settings):
 
 def ecgtool_methods(x, fs, settings):
     found = {"ecgtool": ecgtool_points(x, fs, settings)}
-    if settings.qrs_net:
-        found[SLOPE_ONLY] = ecgtool_points(x, fs, replace(settings, qrs_net=""))
+    if settings.qrs_net or settings.p_net:
+        found[SLOPE_ONLY] = ecgtool_points(x, fs, replace(settings, qrs_net="", p_net=""))
     return found
 
 
 def ludb_fold_settings(folder, records, settings, out_dir, folds=5):
-    # Per record, settings whose QRS network trained on the other folds only.
-    from ecgtool.ml.qrsnet_train import BoundaryData, ludb_boundaries, train_qrsnet
+    # Per record, settings whose wave networks trained on the other folds only.
+    from ecgtool.ml.qrsnet_train import (BoundaryData, PWaveData, ludb_boundaries, ludb_p_waves,
+                                         train_pnet, train_qrsnet)
     from ecgtool.signal.qrsnet import save_weights
 
-    data = ludb_boundaries(folder, records)
     fold_of = {r: i % folds for i, r in enumerate(records)}
-    per_record = {}
-    for k in range(folds):
-        keep = np.array([fold_of[r] != k for r in data.records])
-        params = train_qrsnet(BoundaryData(data.windows[keep], data.targets[keep],
-                                           data.records[keep]))
-        path = Path(out_dir) / f"qrsnet_fold{k}.npz"
-        save_weights(params, {"format": "ecgtool-qrsnet", "fold": k}, path)
-        per_record.update({r: replace(settings, qrs_net=str(path))
-                           for r in records if fold_of[r] == k})
-        print(f"ludb: QRS network of fold {k + 1}/{folds} trained", flush=True)
+    per_record = {r: settings for r in records}
+    nets = []
+    if settings.qrs_net == "default":
+        d = ludb_boundaries(folder, records)
+        nets.append(("qrs_net", "QRS", d.records,
+                     lambda keep, d=d: train_qrsnet(BoundaryData(d.windows[keep], d.targets[keep],
+                                                                 d.records[keep]))))
+    if settings.p_net == "default":
+        p = ludb_p_waves(folder, records)
+        nets.append(("p_net", "P-wave", p.records,
+                     lambda keep, p=p: train_pnet(PWaveData(p.windows[keep], p.present[keep],
+                                                            p.targets[keep], p.records[keep]))))
+    for field, what, names, train in nets:
+        for k in range(folds):
+            params = train(np.array([fold_of[r] != k for r in names]))
+            path = Path(out_dir) / f"{field}_fold{k}.npz"
+            save_weights(params, {"format": f"ecgtool-{field}", "fold": k}, path)
+            per_record.update({r: replace(per_record[r], **{field: str(path)})
+                               for r in records if fold_of[r] == k})
+            print(f"ludb: {what} network of fold {k + 1}/{folds} trained", flush=True)
     return per_record
 
 
@@ -155,7 +165,7 @@ def run_ludb(root, settings, use_nk, lead="ii"):
     folder = root / "ludb" / "data"
     heads = sorted(folder.glob("*.hea"), key=lambda p: int(p.stem))
     per_record = {}
-    if settings.qrs_net == "default":
+    if "default" in (settings.qrs_net, settings.p_net):
         tmp = tempfile.TemporaryDirectory()
         per_record = ludb_fold_settings(root / "ludb", [h.stem for h in heads], settings,
                                         tmp.name)

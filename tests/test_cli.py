@@ -153,6 +153,15 @@ def test_qrs_network_chosen_on_the_command_line(tmp_path):
                         (tmp_path / "text.npz", ["text.npz", "not a QRS network file"]),
                         (tmp_path / "part.npz", ["part.npz", "incomplete"])):
         _one_line_error(run("classify", "sample:119", "--qrs-net", path), *words)
+    # The P-wave network likewise; QRS weights are not P-wave weights.
+    r = run("detect", "sample:119", "-q", "--p-net", "none")
+    assert r.exit_code == 0, r.output
+    p_slope = [row["p_peak"] for row in csv.DictReader(io.StringIO(r.stdout))]
+    p_default = [row["p_peak"] for row in csv.DictReader(io.StringIO(run(
+        "detect", "sample:119", "-q").stdout))]
+    assert len(p_slope) == len(p_default) and p_slope != p_default
+    _one_line_error(run("detect", "sample:119", "--p-net", wide), "wide.npz", "P-wave",
+                    "wrong shapes")
 
 
 def _signal119():

@@ -111,10 +111,16 @@ QrsNetOpt = typer.Option(
     help="QRS onset and offset from these network weights (an .npz from python -m "
     "ecgtool.ml.qrsnet_train), or 'none' for the slope thresholds alone. Default: the "
     "network shipped with ecgtool. Beats read from a store keep their boundaries.")
+PNetOpt = typer.Option(
+    None, "--p-net", metavar="PATH|none",
+    help="P waves with these network weights (an .npz from python -m ecgtool.ml.qrsnet_train "
+    "--wave p), or 'none' for the slope rules alone. Default: the network shipped with "
+    "ecgtool.")
 
 
-def detector_settings(items: Optional[list[str]], qrs_net: Optional[str] = None):
-    """``DetectorSettings`` from ``--detector NAME=VALUE`` values and ``--qrs-net``."""
+def detector_settings(items: Optional[list[str]], qrs_net: Optional[str] = None,
+                      p_net: Optional[str] = None):
+    """``DetectorSettings`` from ``--detector NAME=VALUE`` values, ``--qrs-net`` and ``--p-net``."""
     from dataclasses import replace
 
     from ecgtool.signal.detect import DetectorSettings
@@ -123,17 +129,25 @@ def detector_settings(items: Optional[list[str]], qrs_net: Optional[str] = None)
         settings = DetectorSettings.with_overrides(name_values(items, "--detector"))
     except ValueError as exc:
         raise EcgToolError(str(exc)) from None
-    if qrs_net is None or qrs_net == "default":
+    nets = {}
+    for field, value in (("qrs_net", qrs_net), ("p_net", p_net)):
+        if value is not None and value != "default":
+            nets[field] = "" if value.lower() == "none" else _network_path(field, value)
+    if not nets:
         return settings
-    if qrs_net.lower() == "none":
-        net = ""
-    else:
-        from ecgtool.signal.qrsnet import check_weights
+    return replace(settings, delineation=replace(settings.delineation, **nets))
 
-        check_weights(qrs_net)
-        # Workers may start elsewhere (a Dask worker, another directory).
-        net = str(Path(qrs_net).resolve())
-    return replace(settings, delineation=replace(settings.delineation, qrs_net=net))
+
+def _network_path(field: str, path: str) -> str:
+    # Checked here, once, so that a bad file is one error before any work;
+    # absolute, as workers may start elsewhere (a Dask worker, another folder).
+    from ecgtool.signal import pnet, qrsnet
+
+    if field == "p_net":
+        qrsnet.check_weights(path, pnet.INPUT_SHAPE, 4, "P-wave")
+    else:
+        qrsnet.check_weights(path)
+    return str(Path(path).resolve())
 
 
 def detector_attrs(settings, **more) -> dict:

@@ -30,6 +30,7 @@ def classify(
     units: str | None = c.UnitsOpt,
     detector: Optional[list[str]] = c.DetectorOpt,
     qrs_net: Optional[str] = c.QrsNetOpt,
+    p_net: Optional[str] = c.PNetOpt,
     jobs: int = c.JobsOpt,
     annotations: Optional[str] = c.AnnotationsOpt,
     scheduler: Optional[str] = c.SchedulerOpt,
@@ -52,7 +53,7 @@ def classify(
     from ecgtool.ml.model_io import load_model, load_table_model
     from ecgtool.pipeline import BEAT_KINDS, classify_job, table_sources
 
-    settings = c.detector_settings(detector, qrs_net)
+    settings = c.detector_settings(detector, qrs_net, p_net)
     opts = c.read_options(channel, fs, column, units)
     srcs = table_sources(c.sources(inputs, sample, fs))
     c.check_output_path(out, c.TABLE_FORMATS)

@@ -24,6 +24,7 @@ def detect(
                                    "draw them)."),
     detector: Optional[list[str]] = c.DetectorOpt,
     qrs_net: Optional[str] = c.QrsNetOpt,
+    p_net: Optional[str] = c.PNetOpt,
     jobs: int = c.JobsOpt,
     annotations: Optional[str] = c.AnnotationsOpt,
     scheduler: Optional[str] = c.SchedulerOpt,
@@ -38,7 +39,7 @@ def detect(
                                     summary, write_detected, writing_annotations)
     from ecgtool.pipeline import detect_job
 
-    settings = c.detector_settings(detector, qrs_net)
+    settings = c.detector_settings(detector, qrs_net, p_net)
     opts = c.read_options(channel, fs, column, units)
     srcs = c.sources(inputs, sample, fs)
     c.check_output_path(out, c.TABLE_FORMATS)

@@ -33,6 +33,7 @@ def diagnose(
     units: str | None = c.UnitsOpt,
     detector: Optional[list[str]] = c.DetectorOpt,
     qrs_net: Optional[str] = c.QrsNetOpt,
+    p_net: Optional[str] = c.PNetOpt,
     jobs: int = c.JobsOpt,
     scheduler: Optional[str] = c.SchedulerOpt,
     resume: bool = c.ResumeOpt,
@@ -55,7 +56,7 @@ def diagnose(
         raise c.EcgToolError(str(exc)) from None
     if html:
         c.check_output_path(html, (".html", ".htm"))
-    det = c.detector_settings(detector, qrs_net)
+    det = c.detector_settings(detector, qrs_net, p_net)
     opts = c.read_options(channel, fs, column, units)
     srcs, job, model_path = analysis_setup(inputs, sample, ann, ann_labels, no_classify, model,
                                            opts, out, detector=det, formats=c.REPORT_FORMATS)

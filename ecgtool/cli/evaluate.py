@@ -39,6 +39,7 @@ def evaluate(
     channel: Optional[str] = c.ChannelOpt,
     detector: Optional[list[str]] = c.DetectorOpt,
     qrs_net: Optional[str] = c.QrsNetOpt,
+    p_net: Optional[str] = c.PNetOpt,
     jobs: int = c.JobsOpt,
     quiet: bool = c.QuietOpt,
 ) -> int:
@@ -58,7 +59,7 @@ def evaluate(
     opts = c.read_options(channel)
     if rhythm:
         return _evaluate_rhythm(inputs, sample, ann, rhythm, model, opts, out, jobs, quiet,
-                                c.detector_settings(detector, qrs_net))
+                                c.detector_settings(detector, qrs_net, p_net))
     if ann and beats:
         raise c.EcgToolError("give the beats to score with --beats or --ann, not both")
     if beats and not os.path.isfile(beats):
@@ -72,7 +73,7 @@ def evaluate(
         model = str(load_model(model).path)  # a bad model directory fails once, here
     job = partial(score_job, opts=opts, beats_store=beats, skip_learning=skip_learning,
                   window_s=window, classes=classes, model=model,
-                  detector=c.detector_settings(detector, qrs_net), test_ann=ann)
+                  detector=c.detector_settings(detector, qrs_net, p_net), test_ann=ann)
     scores, failed = _scores(job, srcs, jobs, quiet, spawn=classes)
     if not scores:
         return 1  # each record's error is on stderr already

@@ -24,6 +24,7 @@ def plot(
     units: Optional[str] = c.UnitsOpt,
     detector: Optional[list[str]] = c.DetectorOpt,
     qrs_net: Optional[str] = c.QrsNetOpt,
+    p_net: Optional[str] = c.PNetOpt,
     quiet: bool = c.QuietOpt,
 ) -> int:
     """Draw the stretch from --start to --end of a record, with its beats, classes and rhythm episodes."""
@@ -49,7 +50,7 @@ def plot(
     # as one line each, and a failure as the one-line error.
     job = partial(analyse_job, opts=c.read_options(channel, fs, column, units), model=model,
                   classify=not no_classify, relabel=model is not None,
-                  detector=c.detector_settings(detector, qrs_net))
+                  detector=c.detector_settings(detector, qrs_net, p_net))
     (outcome,) = batch.run(job, srcs[:1], progress=False)
     c.report_outcome(outcome)
     if not outcome.ok:

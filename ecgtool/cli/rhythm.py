@@ -33,6 +33,7 @@ def rhythm(
     units: str | None = c.UnitsOpt,
     detector: Optional[list[str]] = c.DetectorOpt,
     qrs_net: Optional[str] = c.QrsNetOpt,
+    p_net: Optional[str] = c.PNetOpt,
     jobs: int = c.JobsOpt,
     annotations: Optional[str] = typer.Option(
         None, "--annotations", metavar="DIR", help="Also write each record's beats and "
@@ -52,7 +53,7 @@ def rhythm(
     from ecgtool.rhythm import DEFAULT_RHYTHM
 
     settings = replace(DEFAULT_RHYTHM, window_beats=window)
-    det = c.detector_settings(detector, qrs_net)
+    det = c.detector_settings(detector, qrs_net, p_net)
     opts = c.read_options(channel, fs, column, units)
     srcs, job, model_path = analysis_setup(inputs, sample, ann, ann_labels, no_classify, model,
                                            opts, out, settings, det)

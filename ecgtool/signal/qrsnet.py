@@ -43,10 +43,10 @@ def qrs_windows(ecg: np.ndarray, fs: float, r_peaks: np.ndarray) -> np.ndarray:
     >>> qrs_windows(x, 500.0, np.array([1000, 2000])).shape
     (2, 81)
     """
-    return _windows(_antialiased(ecg, fs), fs, r_peaks)
+    return _windows(antialiased(ecg, fs), fs, r_peaks)
 
 
-def _antialiased(ecg: np.ndarray, fs: float) -> np.ndarray:
+def antialiased(ecg: np.ndarray, fs: float) -> np.ndarray:
     # A centred moving mean of (2k+1) samples keeps what lies above the
     # network's Nyquist rate from folding into the window.
     x = np.asarray(ecg, dtype=np.float64)
@@ -85,13 +85,19 @@ def _conv(h: np.ndarray, kernel: np.ndarray, bias: np.ndarray, stride: int) -> n
 
 
 def forward(params: dict, windows: np.ndarray) -> np.ndarray:
-    """Onset and offset (ms from the R peak) of each window, ``(n, 2)``.
+    """Onset and offset (ms from the R peak) of each window, ``(n, 2)``."""
+    return layers_forward(params, net_inputs(np.asarray(windows, dtype=np.float32))) * SCALE_MS
+
+
+def layers_forward(params: dict, h: np.ndarray) -> np.ndarray:
+    """The layers of a wave network (ReLU convolutions, a ReLU dense layer,
+    a linear one) over inputs ``(n, length, channels)``: the numpy twin of
+    the Flax models of :mod:`ecgtool.ml.qrsnet_train`.
 
     ``params`` holds ``conv{i}_kernel`` ``(k, cin, cout)``, ``conv{i}_bias``,
     ``conv{i}_stride``, ``dense{j}_kernel`` and ``dense{j}_bias``, as
     :func:`load_weights` reads them.
     """
-    h = net_inputs(np.asarray(windows, dtype=np.float32))
     i = 0
     while f"conv{i}_kernel" in params:
         h = np.maximum(_conv(h, params[f"conv{i}_kernel"], params[f"conv{i}_bias"],
@@ -99,7 +105,7 @@ def forward(params: dict, windows: np.ndarray) -> np.ndarray:
         i += 1
     h = h.reshape(h.shape[0], -1)
     h = np.maximum(h @ params["dense0_kernel"] + params["dense0_bias"], 0.0)
-    return (h @ params["dense1_kernel"] + params["dense1_bias"]) * SCALE_MS
+    return h @ params["dense1_kernel"] + params["dense1_bias"]
 
 
 @lru_cache(maxsize=8)
@@ -119,9 +125,25 @@ def save_weights(params: dict, card: dict, path: str | Path) -> None:
         np.savez(f, card=np.array(json.dumps(card)), **arrays)
 
 
-def check_weights(path: str | Path) -> None:
+def run_in_chunks(fn, r: np.ndarray, outputs: int, chunk: int = 4096) -> np.ndarray:
+    """``fn`` over the R peaks ``r`` in chunks (bounded memory), ``(n, outputs)``."""
+    from threadpoolctl import threadpool_limits
+
+    out = np.zeros((r.size, outputs))
+    # One BLAS thread: the products are small, and worker processes each
+    # have a core of their own (a thread per core in each had two workers
+    # fight over the cores).
+    with threadpool_limits(limits=1, user_api="blas"):
+        for lo in range(0, r.size, chunk):
+            out[lo:lo + chunk] = fn(r[lo:lo + chunk])
+    return out
+
+
+def check_weights(path: str | Path, inputs: tuple = (2 * HALF + 1, 2), outputs: int = 2,
+                  what: str = "QRS") -> None:
     """Raise :class:`~ecgtool.errors.EcgToolError` naming ``path`` unless it
-    holds weights that :func:`forward` runs (a file from :func:`save_weights`).
+    holds weights (a file from :func:`save_weights`) that map ``inputs``
+    (length, channels) to ``outputs`` values; ``what`` names the network.
 
     Examples
     --------
@@ -136,18 +158,20 @@ def check_weights(path: str | Path) -> None:
     from ecgtool.errors import EcgToolError
 
     if not Path(path).is_file():
-        raise EcgToolError(f"{path}: no such QRS network file")
+        raise EcgToolError(f"{path}: no such {what} network file")
     try:
         params = load_weights(str(path))
-        out = forward(params, np.zeros((1, 2 * HALF + 1), dtype=np.float32))
     except (OSError, ValueError, EOFError, zipfile.BadZipFile):
-        raise EcgToolError(f"{path}: not a QRS network file (an .npz from "
+        raise EcgToolError(f"{path}: not a {what} network file (an .npz from "
                            "python -m ecgtool.ml.qrsnet_train)") from None
-    except (KeyError, TypeError, IndexError):
-        raise EcgToolError(f"{path}: QRS network weights incomplete or of the wrong "
+    try:
+        out = layers_forward(params, np.zeros((1, *inputs), dtype=np.float32))
+    except (KeyError, TypeError, IndexError, ValueError):
+        raise EcgToolError(f"{path}: {what} network weights incomplete or of the wrong "
                            "shapes") from None
-    if out.shape != (1, 2):
-        raise EcgToolError(f"{path}: QRS network gives {out.shape[-1]} outputs, not 2")
+    if out.shape != (1, outputs):
+        raise EcgToolError(f"{path}: {what} network gives {out.shape[-1]} outputs, "
+                           f"not {outputs}")
 
 
 def weights_card(path: str | Path = DEFAULT_WEIGHTS) -> dict:
@@ -173,19 +197,10 @@ def qrs_bounds_net(ecg: np.ndarray, fs: float, r_peaks: np.ndarray,
     >>> bool(np.all((on < r) & (r < off)))
     True
     """
-    from threadpoolctl import threadpool_limits
-
     params = load_weights(str(weights))
     r = np.asarray(r_peaks, dtype=np.int64)
-    x = _antialiased(ecg, fs)
-    out = np.zeros((r.size, 2))
-    # One BLAS thread: the products are small, and worker processes each
-    # have a core of their own (a thread per core in each had two workers
-    # fight over the cores).
-    with threadpool_limits(limits=1, user_api="blas"):
-        for lo in range(0, r.size, chunk):
-            sl = slice(lo, lo + chunk)
-            out[sl] = forward(params, _windows(x, fs, r[sl]))
+    x = antialiased(ecg, fs)
+    out = run_in_chunks(lambda rs: forward(params, _windows(x, fs, rs)), r, 2, chunk)
     at = r[:, None] + np.round(out * (fs / 1000.0)).astype(np.int64)
     onset = np.clip(np.minimum(at[:, 0], r), 0, len(ecg) - 1)
     offset = np.clip(np.maximum(at[:, 1], r), 0, len(ecg) - 1)

@@ -1,0 +1,100 @@
+"""P waves from a small convolutional network, run in numpy.
+
+The slope rules of :mod:`ecgtool.signal.delineate` look for a P wave in a
+window before the QRS and call the largest deflection there the P wave;
+on leads where the P wave is small or biphasic (LUDB's chest leads, QTDB's
+second leads) they miss it or take the previous T wave. The network reads
+the 400 ms before each R peak (and 40 ms after) at 250 Hz, twice: scaled by
+the whole window (so the QRS is in view) and by the part before the QRS
+(so the P wave is), and returns whether a P wave is there and its onset,
+peak and offset in ms from the R peak. It is trained with JAX by
+:mod:`ecgtool.ml.qrsnet_train` on every annotated lead of LUDB records
+1-100 (the QT database was never used); here it runs in numpy through
+:func:`ecgtool.signal.qrsnet.layers_forward`, so detection never imports JAX.
+
+:func:`ecgtool.signal.delineate.delineate` takes the network's word on
+whether a P wave is there, and the mean of its points and the slope rules'
+where both found one (LUDB, record-grouped cross-validation: see the
+README).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ecgtool.signal.qrsnet import NET_FS, antialiased, layers_forward, load_weights, run_in_chunks
+
+#: Window: BEFORE samples before the R peak to AFTER after it, at NET_FS.
+BEFORE, AFTER = 100, 10
+#: The part scaled on its own ends this many samples (100 ms) before the R peak.
+_QRS_SAMPLES = 25
+#: Output scale: the point outputs are ms / SCALE_MS.
+SCALE_MS = 100.0
+#: The weights shipped with the package.
+DEFAULT_WEIGHTS = Path(__file__).with_name("pnet.npz")
+#: The network's input: (length, channels).
+INPUT_SHAPE = (BEFORE + AFTER + 1, 2)
+
+
+def p_windows(ecg: np.ndarray, fs: float, r_peaks: np.ndarray) -> np.ndarray:
+    """The network's input ``(n, 111, 2)``: R-400 ms to R+40 ms at 250 Hz,
+    less the median of its first 300 ms, scaled by its largest absolute
+    value (channel 0) and by that of its first 300 ms (channel 1, clipped
+    to +-3).
+
+    Examples
+    --------
+    >>> x = np.sin(np.linspace(0, 20, 5000))
+    >>> p_windows(x, 500.0, np.array([1000, 2000])).shape
+    (2, 111, 2)
+    """
+    return _windows(antialiased(ecg, fs), fs, r_peaks)
+
+
+def _windows(x: np.ndarray, fs: float, r_peaks: np.ndarray) -> np.ndarray:
+    r = np.asarray(r_peaks, dtype=np.float64)
+    at = r[:, None] + np.arange(-BEFORE, AFTER + 1)[None, :] * (fs / NET_FS)
+    w = np.interp(at, np.arange(x.size), x)
+    early = w[:, :BEFORE - _QRS_SAMPLES]
+    w -= np.median(early, axis=1, keepdims=True)
+    whole = np.abs(w).max(axis=1, keepdims=True) + 1e-6
+    part = np.abs(w[:, :BEFORE - _QRS_SAMPLES]).max(axis=1, keepdims=True) + 1e-6
+    return np.stack([w / whole, np.clip(w / part, -3.0, 3.0)], axis=-1).astype(np.float32)
+
+
+def forward(params: dict, windows: np.ndarray) -> np.ndarray:
+    """``(n, 4)``: the P-wave logit, then onset, peak and offset in ms from the R peak."""
+    out = layers_forward(params, np.asarray(windows, dtype=np.float32))
+    out[:, 1:] *= SCALE_MS
+    return out
+
+
+def p_waves_net(ecg: np.ndarray, fs: float, r_peaks: np.ndarray,
+                weights: str | Path = DEFAULT_WEIGHTS,
+                chunk: int = 4096) -> tuple[np.ndarray, np.ndarray]:
+    """Whether each R peak has a P wave, and its onset, peak and offset.
+
+    Returns ``present`` (bool, ``(n,)``) and ``points`` (sample indices,
+    ``(n, 3)``, ordered and before the R peak; meaningful where present).
+
+    Examples
+    --------
+    >>> from ecgtool.io.records import read_sample
+    >>> rec = read_sample("119")
+    >>> r = rec.annotations.sample[3:9]
+    >>> present, pts = p_waves_net(rec.signal, rec.fs, r)
+    >>> bool(np.all((pts[:, 0] <= pts[:, 1]) & (pts[:, 1] <= pts[:, 2]) & (pts[:, 2] < r)))
+    True
+    """
+    params = load_weights(str(weights))
+    r = np.asarray(r_peaks, dtype=np.int64)
+    x = antialiased(ecg, fs)
+    out = run_in_chunks(lambda rs: forward(params, _windows(x, fs, rs)), r, 4, chunk)
+    pts = r[:, None] + np.round(out[:, 1:] * (fs / 1000.0)).astype(np.int64)
+    pts = np.clip(np.minimum(pts, r[:, None] - 1), 0, max(len(ecg) - 1, 0))
+    # Onset <= peak <= offset.
+    pts[:, 1] = np.maximum(pts[:, 1], pts[:, 0])
+    pts[:, 2] = np.maximum(pts[:, 2], pts[:, 1])
+    return out[:, 0] > 0.0, pts
