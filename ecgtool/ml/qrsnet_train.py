@@ -98,16 +98,17 @@ class BoundaryData:
     records: np.ndarray
 
 
-def ludb_boundaries(folder: str | Path, records: list[str],
-                    leads: tuple = LUDB_LEADS) -> BoundaryData:
-    """:class:`BoundaryData` of LUDB records (``folder`` holds ``data/<n>.*``)."""
+def ludb_matched_beats(folder: str | Path, records: list[str], leads: tuple = LUDB_LEADS):
+    """Each annotated lead of LUDB records (``folder`` holds ``data/<n>.*``) as
+    ``(record name, Record, reference points, R peaks)``: the beats ecgtool's
+    detector finds, matched within 150 ms to the marked ones, and the
+    reference points (:func:`ecgtool.evaluate.reference_waves`) of those beats."""
     from ecgtool.evaluate import match_beats, reference_waves
     from ecgtool.io.records import read_annotations, read_wfdb
     from ecgtool.signal.detect import detect_r_peaks
 
     folder = Path(folder)
     data = folder / "data" if (folder / "data").is_dir() else folder
-    wins, targets, names = [], [], []
     for name in records:
         base = data / name
         for lead in leads:
@@ -118,14 +119,22 @@ def ludb_boundaries(folder: str | Path, records: list[str],
             rec = read_wfdb(base, channel=lead, ann=None)
             r = detect_r_peaks(rec.signal, rec.fs)
             m = match_beats(ref["r_peak"], r, int(0.15 * rec.fs))
-            on, off = ref["qrs_onset"][m.ref_index], ref["qrs_offset"][m.ref_index]
-            rt = r[m.test_index]
-            ok = (on >= 0) & (off >= 0)
-            if not ok.any():
-                continue
-            wins.append(qrs_windows(rec.signal, rec.fs, rt[ok]))
-            targets.append(np.stack([on[ok] - rt[ok], off[ok] - rt[ok]], 1) * (1000 / rec.fs))
-            names += [name] * int(ok.sum())
+            if m.test_index.size:
+                yield name, rec, {k: v[m.ref_index] for k, v in ref.items()}, r[m.test_index]
+
+
+def ludb_boundaries(folder: str | Path, records: list[str],
+                    leads: tuple = LUDB_LEADS) -> BoundaryData:
+    """:class:`BoundaryData` of LUDB records (``folder`` holds ``data/<n>.*``)."""
+    wins, targets, names = [], [], []
+    for name, rec, ref, rt in ludb_matched_beats(folder, records, leads):
+        on, off = ref["qrs_onset"], ref["qrs_offset"]
+        ok = (on >= 0) & (off >= 0)
+        if not ok.any():
+            continue
+        wins.append(qrs_windows(rec.signal, rec.fs, rt[ok]))
+        targets.append(np.stack([on[ok] - rt[ok], off[ok] - rt[ok]], 1) * (1000 / rec.fs))
+        names += [name] * int(ok.sum())
     if not wins:
         raise EcgToolError("no annotated QRS complexes (LUDB records with their "
                            "<record>.<lead> marks) here", str(folder))
@@ -150,32 +159,14 @@ def ludb_p_waves(folder: str | Path, records: list[str],
     """:class:`PWaveData` of LUDB records (``folder`` holds ``data/<n>.*``):
     every beat the detector finds inside the annotated stretch, with or
     without a marked P wave."""
-    from ecgtool.evaluate import match_beats, reference_waves
-    from ecgtool.io.records import read_annotations, read_wfdb
-    from ecgtool.signal.detect import detect_r_peaks
-
-    folder = Path(folder)
-    data = folder / "data" if (folder / "data").is_dir() else folder
     wins, present, targets, names = [], [], [], []
-    for name in records:
-        base = data / name
-        for lead in leads:
-            ann = read_annotations(base, lead)
-            if ann is None:
-                continue
-            ref = reference_waves(ann).points
-            rec = read_wfdb(base, channel=lead, ann=None)
-            r = detect_r_peaks(rec.signal, rec.fs)
-            m = match_beats(ref["r_peak"], r, int(0.15 * rec.fs))
-            rt = r[m.test_index]
-            if not rt.size:
-                continue
-            pts = np.stack([ref[k][m.ref_index] for k in ("p_onset", "p_peak", "p_offset")], 1)
-            has = (pts >= 0).all(axis=1)
-            wins.append(pnet.p_windows(rec.signal, rec.fs, rt))
-            present.append(has)
-            targets.append(np.where(has[:, None], pts - rt[:, None], 0) * (1000 / rec.fs))
-            names += [name] * rt.size
+    for name, rec, ref, rt in ludb_matched_beats(folder, records, leads):
+        pts = np.stack([ref[k] for k in ("p_onset", "p_peak", "p_offset")], 1)
+        has = (pts >= 0).all(axis=1)
+        wins.append(pnet.p_windows(rec.signal, rec.fs, rt))
+        present.append(has)
+        targets.append(np.where(has[:, None], pts - rt[:, None], 0) * (1000 / rec.fs))
+        names += [name] * rt.size
     if not wins:
         raise EcgToolError("no annotated beats (LUDB records with their <record>.<lead> "
                            "marks) here", str(folder))
