@@ -10,7 +10,9 @@ scale for the QRS complex and a coarser one for P and T waves. All beats of
 a record are processed at once as a matrix of windows. By default the QRS
 onset and offset come instead from a small network
 (:mod:`ecgtool.signal.qrsnet`), which misses cardiologists' marks by less;
-the P and T searches start from its boundaries.
+the P and T searches start from its boundaries. Whether a beat has a P wave
+comes from a second network (:mod:`ecgtool.signal.pnet`), and its points
+are the mean of that network's and the slope search's where both found one.
 
 References
 ----------
