@@ -69,7 +69,8 @@ def one_core_for_xla() -> None:
     classifier's step ran 2.2x slower with 2 workers than alone). The
     setting takes effect when the network is first used (see
     :func:`ecgtool.ml._xla.start_jax`), so work that never runs it (detection,
-    labelling from a beats table) never imports JAX. A user's own ``ECGTOOL_XLA_THREADS`` or ``XLA_FLAGS`` stand.
+    labelling from a beats table) never imports JAX. A user's own
+    ``ECGTOOL_XLA_THREADS`` or ``XLA_FLAGS`` stand.
     """
     import os
 

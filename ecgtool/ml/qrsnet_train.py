@@ -37,7 +37,8 @@ LUDB_LEADS = ("i", "ii", "iii", "avr", "avl", "avf", "v1", "v2", "v3", "v4", "v5
 
 @dataclass(frozen=True)
 class QrsNetConfig:
-    """Layers and training of the QRS-boundary network."""
+    """Layers and training of a wave network: the QRS-boundary network's by
+    default, the P-wave network's in :data:`P_CONFIG`."""
 
     channels: tuple = (8, 16, 16)
     kernels: tuple = (7, 5, 5)

@@ -88,8 +88,8 @@ class DetectorSettings:
         every detection.
     delineation : DelineationSettings
         How each beat found is delineated (QRS, P and T points); its
-        ``qrs_net`` is the one setting the command line changes
-        (``--qrs-net``).
+        ``qrs_net`` and ``p_net`` are the settings the command line changes
+        (``--qrs-net``, ``--p-net``).
     """
 
     threshold: float = 0.2

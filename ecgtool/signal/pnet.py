@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ecgtool.signal.qrsnet import NET_FS, antialiased, layers_forward, load_weights, run_in_chunks
+from ecgtool.signal.qrsnet import NET_FS, antialiased, layers_forward, net_outputs
 
 #: Window: BEFORE samples before the R peak to AFTER after it, at NET_FS.
 BEFORE, AFTER = 100, 10
@@ -60,7 +60,7 @@ def _windows(x: np.ndarray, fs: float, r_peaks: np.ndarray) -> np.ndarray:
     early = w[:, :BEFORE - _QRS_SAMPLES]
     w -= np.median(early, axis=1, keepdims=True)
     whole = np.abs(w).max(axis=1, keepdims=True) + 1e-6
-    part = np.abs(w[:, :BEFORE - _QRS_SAMPLES]).max(axis=1, keepdims=True) + 1e-6
+    part = np.abs(early).max(axis=1, keepdims=True) + 1e-6  # early is a view of w
     return np.stack([w / whole, np.clip(w / part, -3.0, 3.0)], axis=-1).astype(np.float32)
 
 
@@ -88,10 +88,8 @@ def p_waves_net(ecg: np.ndarray, fs: float, r_peaks: np.ndarray,
     >>> bool(np.all((pts[:, 0] <= pts[:, 1]) & (pts[:, 1] <= pts[:, 2]) & (pts[:, 2] < r)))
     True
     """
-    params = load_weights(str(weights))
     r = np.asarray(r_peaks, dtype=np.int64)
-    x = antialiased(ecg, fs)
-    out = run_in_chunks(lambda rs: forward(params, _windows(x, fs, rs)), r, 4, chunk)
+    out = net_outputs(ecg, fs, r, weights, _windows, forward, 4, chunk)
     pts = r[:, None] + np.round(out[:, 1:] * (fs / 1000.0)).astype(np.int64)
     pts = np.clip(np.minimum(pts, r[:, None] - 1), 0, max(len(ecg) - 1, 0))
     # Onset <= peak <= offset.

@@ -125,17 +125,22 @@ def save_weights(params: dict, card: dict, path: str | Path) -> None:
         np.savez(f, card=np.array(json.dumps(card)), **arrays)
 
 
-def run_in_chunks(fn, r: np.ndarray, outputs: int, chunk: int = 4096) -> np.ndarray:
-    """``fn`` over the R peaks ``r`` in chunks (bounded memory), ``(n, outputs)``."""
+def net_outputs(ecg: np.ndarray, fs: float, r: np.ndarray, weights: str | Path, windows,
+                forward, outputs: int, chunk: int = 4096) -> np.ndarray:
+    """A wave network's outputs ``(n, outputs)`` for the R peaks ``r`` (int64):
+    ``forward(params, windows(x, fs, r))`` on the anti-aliased signal ``x``,
+    with the parameters of ``weights``, in chunks of R peaks (bounded memory)."""
     from threadpoolctl import threadpool_limits
 
+    params = load_weights(str(weights))
+    x = antialiased(ecg, fs)
     out = np.zeros((r.size, outputs))
     # One BLAS thread: the products are small, and worker processes each
     # have a core of their own (a thread per core in each had two workers
     # fight over the cores).
     with threadpool_limits(limits=1, user_api="blas"):
         for lo in range(0, r.size, chunk):
-            out[lo:lo + chunk] = fn(r[lo:lo + chunk])
+            out[lo:lo + chunk] = forward(params, windows(x, fs, r[lo:lo + chunk]))
     return out
 
 
@@ -197,10 +202,8 @@ def qrs_bounds_net(ecg: np.ndarray, fs: float, r_peaks: np.ndarray,
     >>> bool(np.all((on < r) & (r < off)))
     True
     """
-    params = load_weights(str(weights))
     r = np.asarray(r_peaks, dtype=np.int64)
-    x = antialiased(ecg, fs)
-    out = run_in_chunks(lambda rs: forward(params, _windows(x, fs, rs)), r, 2, chunk)
+    out = net_outputs(ecg, fs, r, weights, _windows, forward, 2, chunk)
     at = r[:, None] + np.round(out * (fs / 1000.0)).astype(np.int64)
     onset = np.clip(np.minimum(at[:, 0], r), 0, len(ecg) - 1)
     offset = np.clip(np.maximum(at[:, 1], r), 0, len(ecg) - 1)
