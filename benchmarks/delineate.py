@@ -23,11 +23,19 @@ records (all 12 leads), so no record is scored by a network that saw it; the
 networks' settings were chosen on these folds. "ecgtool, slope only" rows
 are the delineator without the networks.
 
+MIT-BIH (``mitdb``, no wave marks): whether a P wave is called where the
+rhythm annotations say there is one or none, on each lead: the share of
+reference normal beats in sinus rhythm given a P wave, and of beats in
+atrial fibrillation or flutter, on the beats each method detects (matched
+within 150 ms). MIT-BIH is Holter data, noisier than LUDB and unlike it;
+the P-wave network's time-stretch setting was chosen on these figures.
+
 Also reports the median QRS duration of N and V beats of MIT-BIH record 208.
 
 Usage::
 
     python benchmarks/delineate.py [--no-neurokit] [--settings '{"qrs_onset_fraction": 0.1}']
+                                   [--databases qtdb ludb mitdb]
 
 Prints tables, writes benchmarks/results/delineate.json and the "delineate"
 section of benchmarks/RESULTS.md.
@@ -74,8 +82,7 @@ def ecgtool_methods(x, fs, settings):
 
 def ludb_fold_settings(folder, records, settings, out_dir, folds=5):
     # Per record, settings whose wave networks trained on the other folds only.
-    from ecgtool.ml.qrsnet_train import (BoundaryData, PWaveData, ludb_boundaries, ludb_p_waves,
-                                         train_pnet, train_qrsnet)
+    from ecgtool.ml.qrsnet_train import ludb_boundaries, ludb_p_waves, train_pnet, train_qrsnet
     from ecgtool.signal.qrsnet import save_weights
 
     fold_of = {r: i % folds for i, r in enumerate(records)}
@@ -84,13 +91,11 @@ def ludb_fold_settings(folder, records, settings, out_dir, folds=5):
     if settings.qrs_net == "default":
         d = ludb_boundaries(folder, records)
         nets.append(("qrs_net", "QRS", d.records,
-                     lambda keep, d=d: train_qrsnet(BoundaryData(d.windows[keep], d.targets[keep],
-                                                                 d.records[keep]))))
+                     lambda keep, d=d: train_qrsnet(d.take(keep))))
     if settings.p_net == "default":
         p = ludb_p_waves(folder, records)
         nets.append(("p_net", "P-wave", p.records,
-                     lambda keep, p=p: train_pnet(PWaveData(p.windows[keep], p.present[keep],
-                                                            p.targets[keep], p.records[keep]))))
+                     lambda keep, p=p: train_pnet(p.take(keep))))
     for field, what, names, train in nets:
         for k in range(folds):
             params = train(np.array([fold_of[r] != k for r in names]))
@@ -217,6 +222,45 @@ def p_where_none(ref, pts, fs):
     return int(np.sum(none & called)), int(np.sum(none))
 
 
+def run_mitdb_presence(root, settings, use_nk):
+    # {(method, lead): [P on sinus N beats, sinus N beats, P in AF/AFL, AF/AFL beats]}
+    from _common import ds1_records
+
+    from ecgtool.evaluate import match_beats, reference_rhythm
+
+    counts = {}
+    for name, rec in ds1_records().items():
+        a = rec.annotations
+        beat = np.isin(a.symbol, list("NLRBAaJSVrFejnE/fQ?"))
+        ref, sym = a.sample[beat], np.asarray(a.symbol)[beat]
+        rhythm = np.full(ref.size, "", dtype=object)
+        for span in reference_rhythm(a, rec.fs, rec.signal.size):
+            rhythm[(ref >= span.start * rec.fs) & (ref < span.end * rec.fs)] = span.rhythm
+        sinus_n = (sym == "N") & (rhythm == "sinus")
+        atrial = np.isin(rhythm, ["af", "afl"])
+        full = read_wfdb(root / "mitdb" / name, all_leads=True, ann=None)
+        for lead in range(min(2, full.signals.shape[1])):
+            x = np.ascontiguousarray(full.signals[:, lead])
+            found = ecgtool_methods(x, rec.fs, settings)
+            if use_nk:
+                try:
+                    found["neurokit2"] = neurokit_points(x, rec.fs)
+                except Exception as exc:
+                    print(f"neurokit2 failed on mitdb {name} lead {lead}: {exc}")
+            for method, pts in found.items():
+                m = match_beats(ref, np.asarray(pts["r_peak"], dtype=np.int64),
+                                int(0.15 * rec.fs))
+                has = np.zeros(ref.size, bool)
+                has[m.ref_index] = np.asarray(pts["p_peak"], dtype=np.int64)[m.test_index] >= 0
+                c = counts.setdefault((method, f"lead {lead}"), [0, 0, 0, 0])
+                c[0] += int(has[sinus_n].sum())
+                c[1] += int(sinus_n.sum())
+                c[2] += int(has[atrial].sum())
+                c[3] += int(atrial.sum())
+        print(f"mitdb {name}", flush=True)
+    return counts
+
+
 def qrs_208(root):
     rec = read_wfdb(root / "mitdb" / "208")
     b = detect_beats(rec.signal, rec.fs)
@@ -255,7 +299,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--no-neurokit", action="store_true")
     ap.add_argument("--settings", default="{}", help="JSON overrides of DelineationSettings")
-    ap.add_argument("--databases", nargs="+", default=["qtdb", "ludb"])
+    ap.add_argument("--databases", nargs="+", default=["qtdb", "ludb", "mitdb"])
     args = ap.parse_args()
     root = data_root()
     settings = replace(DEFAULT_DELINEATION, **json.loads(args.settings))
@@ -266,6 +310,22 @@ def main() -> None:
     for db in args.databases:
         if not (root / db).is_dir():
             print(f"{db}: not in {root}, skipped")
+            continue
+        if db == "mitdb":
+            counts = run_mitdb_presence(root, settings, not args.no_neurokit)
+            payload["mitdb_p_presence"] = {
+                f"{m} / {g}": {"p_on_sinus_n": a, "sinus_n": b, "p_in_af": c, "af": d}
+                for (m, g), (a, b, c, d) in counts.items()}
+            table = md_table(["lead", "method", "P on normal beats in sinus rhythm",
+                              "P on beats in AF or flutter"],
+                             [[g, m, f"{100 * a / max(b, 1):.1f} % of {b}",
+                               f"{100 * c / max(d, 1):.1f} % of {d}"]
+                              for (m, g), (a, b, c, d) in sorted(counts.items(),
+                                                                  key=lambda kv: kv[0][::-1])])
+            text = ("### mitdb: P waves where the rhythm annotations say there are (lead 0 "
+                    "is MLII; lead 1 is V1, V2, V4 or V5)\n\n" + table + "\n")
+            print("\n" + text)
+            sections.append(text)
             continue
         if db == "qtdb":
             acc, false_p = run_qtdb(root, settings, not args.no_neurokit), {}

@@ -96,3 +96,42 @@ def test_training_on_a_few_ludb_records_learns(data, tmp_path):
                  "--out", str(out)]) == 0
     assert weights_card(out)["format"] == "ecgtool-pnet"
     assert pnet.forward(load_weights(out), d.windows[:3]).shape == (3, 4)
+
+
+def test_augmentation_stretches_windows_and_their_targets_together():
+    from ecgtool.ml.qrsnet_train import P_CONFIG, P_MARGIN, PWaveData, augment_p
+
+    # One segment with a bump 200 ms (50 samples) before the R peak.
+    width = pnet.BEFORE + pnet.AFTER + 1 + 2 * P_MARGIN
+    centre = pnet.BEFORE + P_MARGIN
+    t = np.arange(width) - centre
+    seg = np.exp(-0.5 * ((t + 50) / 4.0) ** 2) - 3.0 * np.exp(-0.5 * (t / 2.0) ** 2)
+    segs = np.repeat(seg[None], 200, axis=0)
+    y = np.tile(np.array([[1.0, -2.4, -2.0, -1.6]], np.float32), (200, 1))  # ms / 100
+    data = PWaveData(segs, np.ones(200, bool), y[:, 1:] * 100, np.array(["a"] * 200))
+    still = replace(P_CONFIG, stretch=0.0, noise=0.0)
+    x, y_still = augment_p(np.random.default_rng(0), segs, y, still)
+    np.testing.assert_array_equal(x, data.windows)
+    np.testing.assert_array_equal(y_still, y)
+    x, y_out = augment_p(np.random.default_rng(0), segs, y, replace(still, stretch=0.2))
+    # Where the bump now lies (samples before the R peak) is where the
+    # peak target says it is, for every stretch drawn.
+    bump_at = np.argmax(x[:, :pnet.BEFORE - 10, 0], axis=1) - pnet.BEFORE
+    target_at = y_out[:, 2] * pnet.SCALE_MS * pnet.NET_FS / 1000.0
+    assert np.ptp(bump_at) >= 15
+    assert np.all(np.abs(bump_at - target_at) <= 1.0)
+    np.testing.assert_array_equal(y_out[:, 0], 1.0)
+    # Noise settings add noise and nothing else.
+    x, _ = augment_p(np.random.default_rng(0), segs, y, replace(still, muscle=0.1, wander=0.3))
+    assert 0.0 < np.abs(x[..., 0] - data.windows[..., 0]).mean() < 0.2
+
+
+def test_data_subsets_keep_their_rows_together():
+    from ecgtool.ml.qrsnet_train import BoundaryData
+
+    d = BoundaryData(np.arange(12.0).reshape(4, 3), np.arange(8.0).reshape(4, 2),
+                     np.array(list("abcd")))
+    keep = np.array([True, False, True, False])
+    sub = d.take(keep)
+    assert sub.records.tolist() == ["a", "c"] and sub.windows[1, 0] == 6.0
+    assert sub.targets[1].tolist() == [4.0, 5.0]

@@ -9,7 +9,8 @@ the whole window (so the QRS is in view) and by the part before the QRS
 (so the P wave is), and returns whether a P wave is there and its onset,
 peak and offset in ms from the R peak. It is trained with JAX by
 :mod:`ecgtool.ml.qrsnet_train` on every annotated lead of LUDB records
-1-100 (the QT database was never used); here it runs in numpy through
+1-100, their windows stretched in time so that it also knows PR intervals
+and P widths LUDB rarely has (the QT database was never used); here it runs in numpy through
 :func:`ecgtool.signal.qrsnet.layers_forward`, so detection never imports JAX.
 
 :func:`ecgtool.signal.delineate.delineate` takes the network's word on
@@ -54,13 +55,25 @@ def p_windows(ecg: np.ndarray, fs: float, r_peaks: np.ndarray) -> np.ndarray:
 
 
 def _windows(x: np.ndarray, fs: float, r_peaks: np.ndarray) -> np.ndarray:
+    return normalised(segments(x, fs, r_peaks))
+
+
+def segments(x: np.ndarray, fs: float, r_peaks: np.ndarray, before: int = BEFORE,
+             after: int = AFTER) -> np.ndarray:
+    """The signal ``x`` from ``before`` samples at 250 Hz before each R peak
+    to ``after`` after it, read at 250 Hz: ``(n, before + after + 1)``, in
+    the signal's units (the training reads wider ones to stretch them)."""
     r = np.asarray(r_peaks, dtype=np.float64)
-    at = r[:, None] + np.arange(-BEFORE, AFTER + 1)[None, :] * (fs / NET_FS)
-    w = np.interp(at, np.arange(x.size), x)
+    at = r[:, None] + np.arange(-before, after + 1)[None, :] * (fs / NET_FS)
+    return np.interp(at, np.arange(x.size), x)
+
+
+def normalised(w: np.ndarray) -> np.ndarray:
+    """Segments ``(n, 111)`` -> the network's input ``(n, 111, 2)`` (see :func:`p_windows`)."""
+    w = w - np.median(w[:, :BEFORE - _QRS_SAMPLES], axis=1, keepdims=True)
     early = w[:, :BEFORE - _QRS_SAMPLES]
-    w -= np.median(early, axis=1, keepdims=True)
     whole = np.abs(w).max(axis=1, keepdims=True) + 1e-6
-    part = np.abs(early).max(axis=1, keepdims=True) + 1e-6  # early is a view of w
+    part = np.abs(early).max(axis=1, keepdims=True) + 1e-6
     return np.stack([w / whole, np.clip(w / part, -3.0, 3.0)], axis=-1).astype(np.float32)
 
 
