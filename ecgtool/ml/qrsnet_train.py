@@ -48,8 +48,9 @@ class QrsNetConfig:
     batch_size: int = 128
     learning_rate: float = 2e-3
     weight_decay: float = 1e-4
-    # Each training window is scaled by U(0.7, 1.3) and gets white noise of
-    # this SD (in units of its largest deflection).
+    # Each QRS training window is scaled by U(0.7, 1.3) and gets white noise
+    # of this SD (in units of its largest deflection); each P-wave window,
+    # white noise of an SD drawn from 0 to this (see :func:`augment_p`).
     noise: float = 0.02
     seed: int = 0
     # P-wave network only (see :func:`augment_p`): the largest time stretch
