@@ -377,6 +377,10 @@ def analyse_job(src: Source, opts: ReadOptions, model: str | None = None,
     from ecgtool.rhythm import DEFAULT_RHYTHM, find_rhythms
 
     settings = settings or DEFAULT_RHYTHM
+    if not detector.delineation.p_net:
+        # The slope rules call P waves on most beats of AF: that they found
+        # one says nothing of the atria.
+        settings = replace(settings, p_present_share=0.0)
     if src.kind == "ann":
         from ecgtool.io.beatfiles import read_annotation_beats
 

@@ -295,12 +295,33 @@ def test_steady_p_waves_veto_af():
     # The same intervals with P waves at a steady PR are not AF (sinus
     # arrhythmia, ectopy the labels missed) ...
     assert len(find_rhythms(t, pr_ms=steady).of("af")) == 0
-    off = replace(DEFAULT_RHYTHM, p_steady_share=0.0)
+    off = replace(DEFAULT_RHYTHM, p_steady_share=0.0, p_present_share=0.0)
     assert find_rhythms(t, settings=off, pr_ms=steady).of("af").duration("af") > 0.9 * t[-1]
-    # ... with "P waves" at random distances, or none found, they are.
-    random_pr = rng.uniform(40, 300, n)
-    assert find_rhythms(t, pr_ms=random_pr).of("af").duration("af") > 0.9 * t[-1]
+    # ... with none found they are; with "P waves" at random distances on
+    # every beat (what the slope rules find in AF) they are when presence
+    # is not read (p_present_share 0, as with --p-net none).
     assert find_rhythms(t, pr_ms=np.full(n, np.nan)).of("af").duration("af") > 0.9 * t[-1]
+    random_pr = rng.uniform(40, 300, n)
+    no_presence = replace(DEFAULT_RHYTHM, p_present_share=0.0)
+    assert find_rhythms(t, settings=no_presence,
+                        pr_ms=random_pr).of("af").duration("af") > 0.9 * t[-1]
+
+
+def test_p_waves_on_most_beats_veto_af():
+    # P waves from the network on most beats, at whatever PR: the atria are
+    # not fibrillating (a block with varying conduction, a wandering pacemaker).
+    n = 300
+    rng = np.random.default_rng(3)
+    t, _ = _irregular_with_pr(n, np.zeros(n))
+    pr = rng.uniform(40, 300, n)
+    pr[rng.random(n) < 0.1] = np.nan  # 90 % of beats with a P wave
+    assert len(find_rhythms(t, pr_ms=pr).of("af")) == 0
+    # On a quarter of the beats (the network's false P waves in AF run at 7-15 %) they do not.
+    pr[rng.random(n) < 0.75] = np.nan
+    assert find_rhythms(t, pr_ms=pr).of("af").duration("af") > 0.9 * t[-1]
+    off = replace(DEFAULT_RHYTHM, p_present_share=0.0)
+    assert find_rhythms(t, settings=off, pr_ms=np.nan_to_num(pr, nan=150.0) + rng.uniform(
+        -100, 100, n)).of("af").duration("af") > 0.9 * t[-1]
 
 
 def test_short_af_amid_steady_p_waves_is_kept():
@@ -309,12 +330,18 @@ def test_short_af_amid_steady_p_waves_is_kept():
                np.full(100, 0.8) + rng.normal(0, 0.01, 100)]
     t = np.concatenate([[0.0], np.cumsum(rr)])
     pr = 160 + rng.normal(0, 5, t.size)
-    pr[100:146] = rng.uniform(40, 300, 46)
-    af = find_rhythms(t, pr_ms=pr).of("af")
-    assert len(af) == 1
-    start, end = t[100], t[145]
-    overlap = min(end, af.end_s[0]) - max(start, af.start_s[0])
-    assert overlap > 0.8 * (end - start)
+    # In the AF: no P wave on most beats (the network's word), or P waves
+    # at random distances on every beat (the slope rules', presence not read).
+    for af_pr, settings in ((np.where(rng.random(46) < 0.1, rng.uniform(40, 300, 46), np.nan),
+                             DEFAULT_RHYTHM),
+                            (rng.uniform(40, 300, 46), replace(DEFAULT_RHYTHM,
+                                                               p_present_share=0.0))):
+        pr[100:146] = af_pr
+        af = find_rhythms(t, pr_ms=pr, settings=settings).of("af")
+        assert len(af) == 1
+        start, end = t[100], t[145]
+        overlap = min(end, af.end_s[0]) - max(start, af.start_s[0])
+        assert overlap > 0.8 * (end - start)
 
 
 def test_steady_p_waves_edges_and_empty():
