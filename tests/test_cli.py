@@ -871,3 +871,22 @@ def test_rhythm_and_diagnose_read_a_signal_on_stdin():
     # Another stdin afterwards is read afresh, not taken from the first.
     other = runner.invoke(app, ["rhythm", "-", "--fs", "360", "-q"], input="ecg\n" + "0\n" * 5)
     assert "stdin: signal is shorter than 2 s: no beats" in other.stderr
+
+
+def test_p_waves_on_most_beats_are_not_af_unless_they_come_from_the_slope_rules(tmp_path):
+    # Irregular intervals with a P wave before every beat at a varying PR: the
+    # P-wave network's P waves say the atria are not fibrillating; the slope
+    # rules' (--p-net none) find "P waves" in AF too, so they say nothing.
+    rng = np.random.default_rng(0)
+    fs = 250
+    r = np.cumsum(rng.integers(140, 260, 300)) + 500
+    qrs_on = r - 10
+    p_on = qrs_on - rng.integers(10, 75, r.size)
+    table = tmp_path / "beats.csv"
+    table.write_text("record,r_peak,time_s,qrs_onset,p_onset\n" + "".join(
+        f"x,{a},{a / fs},{b},{c}\n" for a, b, c in zip(r, qrs_on, p_on)))
+    net = run("rhythm", table, "--no-classify", "--out", "-", "-q")
+    slope = run("rhythm", table, "--no-classify", "--p-net", "none", "--out", "-", "-q")
+    assert net.exit_code == 0 and slope.exit_code == 0, net.output + slope.output
+    assert ",af," not in net.stdout
+    assert ",af," in slope.stdout
