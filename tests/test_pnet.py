@@ -121,6 +121,8 @@ def test_augmentation_stretches_windows_and_their_targets_together():
     assert np.ptp(bump_at) >= 15
     assert np.all(np.abs(bump_at - target_at) <= 1.0)
     np.testing.assert_array_equal(y_out[:, 0], 1.0)
+    with pytest.raises(ValueError, match="margin"):
+        augment_p(np.random.default_rng(0), segs, y, replace(still, stretch=0.5))
     # Noise settings add noise and nothing else.
     x, _ = augment_p(np.random.default_rng(0), segs, y, replace(still, muscle=0.1, wander=0.3))
     assert 0.0 < np.abs(x[..., 0] - data.windows[..., 0]).mean() < 0.2

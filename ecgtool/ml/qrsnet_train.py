@@ -287,6 +287,9 @@ def augment_p(rng: np.random.Generator, segments: np.ndarray, y: np.ndarray,
     factor = np.exp(rng.uniform(-config.stretch, config.stretch, n))
     centre = pnet.BEFORE + P_MARGIN
     pos = centre + np.arange(-pnet.BEFORE, pnet.AFTER + 1)[None, :] * factor[:, None]
+    if n and (pos.min() < 0 or pos.max() > segments.shape[1] - 2):
+        raise ValueError(f"a stretch of exp(+-{config.stretch}) reaches beyond the segments' "
+                         f"margin of {P_MARGIN} samples")
     i0 = np.floor(pos).astype(np.int64)
     frac = pos - i0
     rows = np.arange(n)[:, None]
