@@ -29,7 +29,7 @@ import optax
 
 from ecgtool.errors import EcgToolError
 from ecgtool.signal import pnet
-from ecgtool.signal.qrsnet import HALF, SCALE_MS, antialiased, qrs_windows, save_weights
+from ecgtool.signal.qrsnet import SCALE_MS, antialiased, qrs_windows, save_weights
 
 #: LUDB's annotated leads (``<record>.<lead>`` files).
 LUDB_LEADS = ("i", "ii", "iii", "avr", "avl", "avf", "v1", "v2", "v3", "v4", "v5", "v6")
