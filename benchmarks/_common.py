@@ -28,11 +28,10 @@ def data_root() -> Path:
     return root
 
 
-def ds1_records() -> dict:
-    """The annotated non-paced MIT-BIH DS1 records under the data root, read
-    (``{name: Record}``); exits with a clear reason when there are none."""
+def ds1_names() -> list[str]:
+    """The annotated non-paced MIT-BIH DS1 records under the data root
+    (``mitdb/<name>``); exits with a clear reason when there are none."""
     from ecgtool.evaluate import PACED_RECORDS
-    from ecgtool.io.records import read_wfdb
     from ecgtool.ml.main import DS1
 
     mit = data_root() / "mitdb"
@@ -40,7 +39,14 @@ def ds1_records() -> dict:
     names = [n for n in DS1 if n in present and n not in PACED_RECORDS]
     if not names:
         sys.exit(f"benchmark skipped: no MIT-BIH DS1 records in {mit}")
-    return {n: read_wfdb(mit / n) for n in names}
+    return names
+
+
+def ds1_records() -> dict:
+    """The records of :func:`ds1_names`, read (``{name: Record}``)."""
+    from ecgtool.io.records import read_wfdb
+
+    return {n: read_wfdb(data_root() / "mitdb" / n) for n in ds1_names()}
 
 
 def machine() -> dict:

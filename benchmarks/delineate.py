@@ -229,32 +229,30 @@ def p_where_none(ref, pts, fs, first_mark):
 
 def run_mitdb_presence(root, settings, use_nk):
     # {(method, lead): [P on sinus N beats, sinus N beats, P in AF/AFL, AF/AFL beats]}
-    from _common import ds1_records
+    from _common import ds1_names
 
-    from ecgtool.evaluate import match_beats, reference_rhythm
+    from ecgtool.evaluate import BEAT_SYMBOLS, match_beats, reference_rhythm, rhythm_at
 
     counts = {}
-    for name, rec in ds1_records().items():
-        a = rec.annotations
-        beat = np.isin(a.symbol, list("NLRBAaJSVrFejnE/fQ?"))
+    for name in ds1_names():
+        full = read_wfdb(root / "mitdb" / name, all_leads=True)
+        a = full.annotations
+        beat = np.isin(a.symbol, list(BEAT_SYMBOLS))
         ref, sym = a.sample[beat], np.asarray(a.symbol)[beat]
-        rhythm = np.full(ref.size, "", dtype=object)
-        for span in reference_rhythm(a, rec.fs, rec.signal.size):
-            rhythm[(ref >= span.start * rec.fs) & (ref < span.end * rec.fs)] = span.rhythm
+        rhythm = rhythm_at(reference_rhythm(a, full.fs, full.n_samples), ref, full.fs)
         sinus_n = (sym == "N") & (rhythm == "sinus")
         atrial = np.isin(rhythm, ["af", "afl"])
-        full = read_wfdb(root / "mitdb" / name, all_leads=True, ann=None)
         for lead in range(min(2, full.signals.shape[1])):
             x = np.ascontiguousarray(full.signals[:, lead])
-            found = ecgtool_methods(x, rec.fs, settings)
+            found = ecgtool_methods(x, full.fs, settings)
             if use_nk:
                 try:
-                    found["neurokit2"] = neurokit_points(x, rec.fs)
+                    found["neurokit2"] = neurokit_points(x, full.fs)
                 except Exception as exc:
                     print(f"neurokit2 failed on mitdb {name} lead {lead}: {exc}")
             for method, pts in found.items():
                 m = match_beats(ref, np.asarray(pts["r_peak"], dtype=np.int64),
-                                int(0.15 * rec.fs))
+                                int(0.15 * full.fs))
                 has = np.zeros(ref.size, bool)
                 has[m.ref_index] = np.asarray(pts["p_peak"], dtype=np.int64)[m.test_index] >= 0
                 c = counts.setdefault((method, f"lead {lead}"), [0, 0, 0, 0])
@@ -270,9 +268,9 @@ def qrs_208(root):
     rec = read_wfdb(root / "mitdb" / "208")
     b = detect_beats(rec.signal, rec.fs)
     a = rec.annotations
-    from ecgtool.evaluate import match_beats, reference_beats
+    from ecgtool.evaluate import BEAT_SYMBOLS, match_beats, reference_beats
 
-    beat_mask = np.isin(a.symbol, list("NLRBAaJSVrFejnE/fQ?"))
+    beat_mask = np.isin(a.symbol, list(BEAT_SYMBOLS))
     ref, sym = a.sample[beat_mask], a.symbol[beat_mask]
     m = match_beats(ref, b.r_peak, int(0.15 * rec.fs))
     qrs = b.columns()["qrs_ms"][m.test_index]

@@ -442,6 +442,22 @@ def reference_rhythm(annotations: Annotations, fs: float, n_samples: int) -> lis
     return spans
 
 
+def rhythm_at(spans: list[Span], samples: np.ndarray, fs: float) -> np.ndarray:
+    """The rhythm of the span holding each sample index ("" outside every span).
+
+    Examples
+    --------
+    >>> spans = [Span(0.0, 3.0, "sinus"), Span(3.0, 5.0, "af")]
+    >>> rhythm_at(spans, np.array([50, 300, 600]), 100.0).tolist()
+    ['sinus', 'af', '']
+    """
+    t = np.asarray(samples) / fs
+    out = np.full(t.size, "", dtype=object)
+    for span in spans:
+        out[(t >= span.start) & (t < span.end)] = span.rhythm
+    return out
+
+
 def _overlap(a: list[tuple[float, float]], b: list[tuple[float, float]]) -> float:
     total, j = 0.0, 0
     b = sorted(b)

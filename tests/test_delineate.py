@@ -135,7 +135,7 @@ def test_p_waves_follow_mitdb_rhythm_annotations(data):
     # wave network trained on it. P waves belong before the normal beats of
     # its sinus stretches and not before the beats of its AF (measured 98 %
     # and 15 %; the slope rules alone: 98 % and 73 %).
-    from ecgtool.evaluate import match_beats, reference_rhythm
+    from ecgtool.evaluate import match_beats, reference_rhythm, rhythm_at
     from ecgtool.signal.detect import detect_beats
 
     base = data / "mitdb" / "201"
@@ -143,9 +143,7 @@ def test_p_waves_follow_mitdb_rhythm_annotations(data):
         pytest.skip(f"MIT-BIH 201 not found in {data}")
     rec = read_wfdb(base)
     a = rec.annotations
-    rhythm = np.full(a.sample.size, "", dtype=object)
-    for span in reference_rhythm(a, rec.fs, rec.n_samples):
-        rhythm[(a.sample >= span.start * rec.fs) & (a.sample < span.end * rec.fs)] = span.rhythm
+    rhythm = rhythm_at(reference_rhythm(a, rec.fs, rec.n_samples), a.sample, rec.fs)
     cols = detect_beats(rec.signal, rec.fs).columns()
     m = match_beats(a.sample, cols["r_peak"], int(0.15 * rec.fs))
     has_p = cols["p_peak"][m.test_index] >= 0
