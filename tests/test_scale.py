@@ -412,6 +412,22 @@ def test_csv_file_and_stream_read_alike(tmp_path_factory, text, column):
         assert got == want
 
 
+def test_csv_column_choice_does_not_depend_on_the_rows_read(tmp_path):
+    # Found by the test above: a first column that stays flat for the first
+    # second and rises once after it read as a clock in the whole file but
+    # not in the stream's first block, so the two took different columns.
+    import io
+
+    from ecgtool.stream import sample_chunks
+
+    text = "\n".join(f"{i // 250},{i % 250 * 40:04d}" for i in range(251)) + "\n"
+    p = tmp_path / "x.csv"
+    p.write_text(text)
+    want = read_csv(p, fs=250.0).signal.ravel()
+    got = np.concatenate(list(sample_chunks(io.StringIO(text), 250.0, chunk=97)))
+    np.testing.assert_array_equal(got, want)
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.text(max_size=300))
 def test_header_reader_fails_only_with_our_error(tmp_path_factory, text):

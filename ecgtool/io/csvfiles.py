@@ -265,18 +265,20 @@ class CsvHead:
                units: str | None = None, shown: str = "") -> tuple[int, float]:
         """The ECG's column among ``data``'s and the factor to mV of its values.
 
-        ``data`` holds the first rows at least (a second of them lets a
-        never-falling column, a clock under a name not known as one, be
-        told from the ECG).
+        ``data`` holds the first rows at least: a never-falling column, a
+        clock under a name not known as one, is told from the ECG on the
+        first second of rows alone, so that a file and the same text read
+        in blocks (``detect -``) choose one column.
         """
         names = self.names
         col = signal_column(names, column, shown)
+        first = data[:int(np.ceil(fs))]
         if (column is None and preferred_lead([names[col]]) is None
-                and data.shape[0] >= fs and _is_clock(data[:, col])):
+                and first.shape[0] >= fs and _is_clock(first[:, col])):
             # A time or sample-number column under a name not known as one
             # ("Zeit (s)", "ms") is not the ECG.
-            col = next((i for i in range(data.shape[1]) if i != col and i != self.time_col
-                        and not _is_clock(data[:, i])), col)
+            col = next((i for i in range(first.shape[1]) if i != col and i != self.time_col
+                        and not _is_clock(first[:, i])), col)
         if units is None:
             units = (self.units[col] if self.units and len(self.units) == len(names)
                      else _units_in_name(names[col]) or "mV")
@@ -354,7 +356,7 @@ def read_rows(body: str, head: CsvHead, shown: str = "", first_row: int = 1) -> 
 
 
 def _is_clock(x: np.ndarray) -> bool:
-    # Values that never fall over a whole file of a second or more: times or
+    # Values that never fall over a second or more: times or
     # sample numbers (rounded times may repeat a value); no ECG does that.
     d = np.diff(x)
     return x.size > 2 and bool(np.all(d >= 0)) and bool(np.any(d > 0))
