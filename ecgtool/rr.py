@@ -99,30 +99,49 @@ def steady_p_waves(pr_ms: np.ndarray, window: int, share: float = 0.6,
     >>> bool(m[:20].all()), bool(m[-30:].any())
     (True, False)
     """
+    return steady_values(pr_ms, window, share, tolerance_ms)[0]
+
+
+def steady_values(values: np.ndarray, window: int, share: float,
+                  tolerance: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per beat: whether at least ``share`` of the ``window`` beats centred
+    on it have a value (NaN: none) within ``tolerance`` of the median of the
+    window's values, and that median (NaN where the beat is not steady).
+    Whether the beat's own value agrees is the caller's to check.
+
+    Examples
+    --------
+    >>> v = np.array([100.0, 102.0, np.nan, 98.0, 101.0, 300.0, 250.0])
+    >>> steady, med = steady_values(v, 5, 0.6, 5.0)
+    >>> steady.tolist(), med[:4].tolist()
+    ([True, True, True, True, False, False, False], [101.0, 100.0, 100.5, 101.5])
+    """
     from numpy.lib.stride_tricks import sliding_window_view
 
-    pr = np.asarray(pr_ms, dtype=float)
+    v = np.asarray(values, dtype=float)
     half = max(1, window // 2)
-    if pr.size == 0:
-        return np.zeros(0, bool)
+    med_out = np.full(v.size, np.nan)
+    if v.size == 0:
+        return np.zeros(0, bool), med_out
     size = 2 * half + 1
-    w = sliding_window_view(np.pad(pr, half, constant_values=np.nan), size)
+    w = sliding_window_view(np.pad(v, half, constant_values=np.nan), size)
     # Beats in each window (fewer at the ends of the record).
-    i = np.arange(pr.size)
-    n = np.minimum(i, half) + np.minimum(pr.size - 1 - i, half) + 1
+    i = np.arange(v.size)
+    n = np.minimum(i, half) + np.minimum(v.size - 1 - i, half) + 1
     found = np.isfinite(w).sum(axis=1)
-    out = np.zeros(pr.size, bool)
+    out = np.zeros(v.size, bool)
     ok = np.flatnonzero(found >= share * n)
     # In blocks of windows, so that a day's beats need megabytes, not hundreds.
     for part in np.array_split(ok, max(1, ok.size // 8192)) if ok.size else []:
-        # The median of each window's found PRs (np.sort puts NaN last);
-        # numpy's nanmedian took four times as long.
+        # The median of each window's values (np.sort puts NaN last); numpy's
+        # nanmedian took four times as long.
         srt = np.sort(w[part], axis=1)
         k, rows = found[part], np.arange(part.size)
         med = 0.5 * (srt[rows, (k - 1) // 2] + srt[rows, k // 2])
-        agree = np.sum(np.abs(srt - med[:, None]) <= tolerance_ms, axis=1)
+        agree = np.sum(np.abs(srt - med[:, None]) <= tolerance, axis=1)
         out[part] = agree >= share * n[part]
-    return out
+        med_out[part[out[part]]] = med[out[part]]
+    return out, med_out
 
 
 def irregularity(rr: np.ndarray, bins: int = 16) -> tuple[float, float, float]:

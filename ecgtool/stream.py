@@ -5,7 +5,9 @@ analysed together with ``context_s`` seconds before it (so the adaptive
 thresholds have settled as they would have in one pass over the record) and
 ``lookahead_s`` seconds after it (so refractory, search-back and
 delineation windows are complete, and the beats after each one that judge
-whether it is an artefact, :mod:`ecgtool.signal.artefacts`, are there). Only the beats inside the block are
+whether it is an artefact, :mod:`ecgtool.signal.artefacts`, or whether its
+P wave lies where its neighbours' do, :func:`ecgtool.signal.pnet.p_waves_net`,
+15 beats either side: 30 s at 30 bpm, are there). Only the beats inside the block are
 emitted; memory stays bounded by ``context_s + block_s + lookahead_s``
 whatever the length of the stream. On the records in the test suite the
 beats are identical to those of a single pass over the whole signal.
@@ -38,7 +40,7 @@ class StreamDetector:
     """
 
     def __init__(self, fs: float, settings: DetectorSettings = DEFAULT_SETTINGS,
-                 block_s: float = 60.0, context_s: float = 30.0, lookahead_s: float = 20.0):
+                 block_s: float = 60.0, context_s: float = 30.0, lookahead_s: float = 30.0):
         self.fs = validate_fs(fs)
         self.settings = settings
         self.block = int(block_s * self.fs)

@@ -73,18 +73,24 @@ class DelineationSettings:
     #: and the slope rules' where both found one. "default", a path, or ""
     #: for the slope rules alone.
     p_net: str = "default"
+    #: A P wave the network doubts (logit above this, below 0) counts amid
+    #: P waves at a steady distance from the R peak
+    #: (:func:`ecgtool.signal.pnet.p_waves_net`); 0 for the network's word alone.
+    p_steady_logit: float = -3.0
 
 
 DEFAULT_DELINEATION = DelineationSettings()
 
 
-def _p_from_net(x: np.ndarray, fs: float, r: np.ndarray, out: dict, p_net: str) -> None:
+def _p_from_net(x: np.ndarray, fs: float, r: np.ndarray, out: dict, p_net: str,
+                steady_logit: float) -> None:
     # The network says whether there is a P wave; where the slope rules
     # found one too, the two estimates are averaged (on LUDB's folds the
     # mean beat either alone on every lead). P ends before the QRS begins.
     from ecgtool.signal.pnet import DEFAULT_WEIGHTS, p_waves_net
 
-    present, pts = p_waves_net(x, fs, r, DEFAULT_WEIGHTS if p_net == "default" else p_net)
+    present, pts = p_waves_net(x, fs, r, DEFAULT_WEIGHTS if p_net == "default" else p_net,
+                               steady_logit=steady_logit)
     keys = ("p_onset", "p_peak", "p_offset")
     slope = np.stack([out[k] for k in keys], axis=1)
     both = (slope >= 0).all(axis=1)
@@ -327,7 +333,7 @@ def delineate(ecg: np.ndarray, fs: float, r_peaks: np.ndarray,
                     st.min_p_mv)
         out["p_onset"][sl], out["p_peak"][sl], out["p_offset"][sl] = res
     if st.p_net:
-        _p_from_net(x, fs, r, out, st.p_net)
+        _p_from_net(x, fs, r, out, st.p_net, st.p_steady_logit)
     on = out["qrs_onset"]
     ref = np.where(on >= 0, on, np.maximum(r - int(60 * ms), 0))
     r_amp = x[r] - x[ref]

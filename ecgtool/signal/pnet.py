@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ecgtool.rr import steady_values
 from ecgtool.signal.qrsnet import NET_FS, antialiased, layers_forward, net_outputs
 
 #: Window: BEFORE samples before the R peak to AFTER after it, at NET_FS.
@@ -37,6 +38,12 @@ SCALE_MS = 100.0
 DEFAULT_WEIGHTS = Path(__file__).with_name("pnet.npz")
 #: The network's input: (length, channels).
 INPUT_SHAPE = (BEFORE + AFTER + 1, 2)
+#: A doubtful P wave (logit above ``steady_logit``, below 0) counts when the
+#: beats around it have P waves at one distance from the R peak: of the
+#: STEADY_BEATS centred on it, STEADY_SHARE have a candidate onset within
+#: STEADY_MS of their median, and so has it. The same window, share and
+#: tolerance as the rhythm analysis' steady-PR rule (ecgtool.rr.steady_p_waves).
+STEADY_BEATS, STEADY_SHARE, STEADY_MS = 30, 0.6, 20.0
 
 
 def p_windows(ecg: np.ndarray, fs: float, r_peaks: np.ndarray) -> np.ndarray:
@@ -85,12 +92,22 @@ def forward(params: dict, windows: np.ndarray) -> np.ndarray:
 
 
 def p_waves_net(ecg: np.ndarray, fs: float, r_peaks: np.ndarray,
-                weights: str | Path = DEFAULT_WEIGHTS,
-                chunk: int = 4096) -> tuple[np.ndarray, np.ndarray]:
+                weights: str | Path = DEFAULT_WEIGHTS, chunk: int = 4096,
+                steady_logit: float = -3.0) -> tuple[np.ndarray, np.ndarray]:
     """Whether each R peak has a P wave, and its onset, peak and offset.
 
     Returns ``present`` (bool, ``(n,)``) and ``points`` (sample indices,
     ``(n, 3)``, ordered and before the R peak; meaningful where present).
+
+    A P wave is present where the network's logit is positive, or above
+    ``steady_logit`` amid P waves found at a steady distance from the R
+    peak (:data:`STEADY_BEATS`; 0 turns this off). A record's P waves are
+    alike from beat to beat, where what the network half-sees in AF or noise
+    lies anywhere: on MIT-BIH DS1 (rhythm annotations, reference beats) P
+    waves were found on 95.5 -> 98.0 % of normal beats in sinus rhythm with
+    lead MLII and 70.0 -> 82.6 % with the second lead, on 7.6 and 11.8 % of
+    AF/flutter beats either way, and on V beats in sinus rhythm on 7.4 ->
+    8.9 % and 16.9 -> 20.3 %.
 
     Examples
     --------
@@ -103,9 +120,15 @@ def p_waves_net(ecg: np.ndarray, fs: float, r_peaks: np.ndarray,
     """
     r = np.asarray(r_peaks, dtype=np.int64)
     out = net_outputs(ecg, fs, r, weights, _windows, forward, 4, chunk)
+    present = out[:, 0] > 0.0
+    if steady_logit < 0:
+        doubt = out[:, 0] > steady_logit
+        onset = np.where(doubt, out[:, 1], np.nan)
+        steady, med = steady_values(onset, STEADY_BEATS, STEADY_SHARE, STEADY_MS)
+        present |= doubt & steady & (np.abs(onset - med) <= STEADY_MS)
     pts = r[:, None] + np.round(out[:, 1:] * (fs / 1000.0)).astype(np.int64)
     pts = np.clip(np.minimum(pts, r[:, None] - 1), 0, max(len(ecg) - 1, 0))
     # Onset <= peak <= offset.
     pts[:, 1] = np.maximum(pts[:, 1], pts[:, 0])
     pts[:, 2] = np.maximum(pts[:, 2], pts[:, 1])
-    return out[:, 0] > 0.0, pts
+    return present, pts
