@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ecgtool.signal.pnet import STEADY_LOGIT
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,7 @@ class DelineationSettings:
     #: A P wave the network doubts (logit above this, below 0) counts amid
     #: P waves at a steady distance from the R peak
     #: (:func:`ecgtool.signal.pnet.p_waves_net`); 0 for the network's word alone.
-    p_steady_logit: float = -3.0
+    p_steady_logit: float = STEADY_LOGIT
 
 
 DEFAULT_DELINEATION = DelineationSettings()

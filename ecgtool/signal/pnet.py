@@ -38,12 +38,12 @@ SCALE_MS = 100.0
 DEFAULT_WEIGHTS = Path(__file__).with_name("pnet.npz")
 #: The network's input: (length, channels).
 INPUT_SHAPE = (BEFORE + AFTER + 1, 2)
-#: A doubtful P wave (logit above ``steady_logit``, below 0) counts when the
+#: A doubtful P wave (logit above STEADY_LOGIT, below 0) counts when the
 #: beats around it have P waves at one distance from the R peak: of the
-#: STEADY_BEATS centred on it, STEADY_SHARE have a candidate onset within
-#: STEADY_MS of their median, and so has it. The same window, share and
-#: tolerance as the rhythm analysis' steady-PR rule (ecgtool.rr.steady_p_waves).
-STEADY_BEATS, STEADY_SHARE, STEADY_MS = 30, 0.6, 20.0
+#: beats within STEADY_BEATS // 2 of it, STEADY_SHARE have a candidate onset
+#: within STEADY_MS of their median, and so has it. The same window, share
+#: and tolerance as the rhythm analysis' steady-PR rule (ecgtool.rr.steady_p_waves).
+STEADY_LOGIT, STEADY_BEATS, STEADY_SHARE, STEADY_MS = -3.0, 30, 0.6, 20.0
 
 
 def p_windows(ecg: np.ndarray, fs: float, r_peaks: np.ndarray) -> np.ndarray:
@@ -93,7 +93,7 @@ def forward(params: dict, windows: np.ndarray) -> np.ndarray:
 
 def p_waves_net(ecg: np.ndarray, fs: float, r_peaks: np.ndarray,
                 weights: str | Path = DEFAULT_WEIGHTS, chunk: int = 4096,
-                steady_logit: float = -3.0) -> tuple[np.ndarray, np.ndarray]:
+                steady_logit: float = STEADY_LOGIT) -> tuple[np.ndarray, np.ndarray]:
     """Whether each R peak has a P wave, and its onset, peak and offset.
 
     Returns ``present`` (bool, ``(n,)``) and ``points`` (sample indices,
