@@ -170,7 +170,8 @@ def test_doubtful_p_waves_at_a_steady_distance_count(data):
             pytest.skip(f"MIT-BIH {name} not found in {data}")
         rec = read_wfdb(base, all_leads=True)
         a = rec.annotations
-        r, sym = a.sample[np.isin(a.symbol, ["N", "V"])], a.symbol[np.isin(a.symbol, ["N", "V"])]
+        beat = np.isin(a.symbol, ["N", "V"])
+        r, sym = a.sample[beat], a.symbol[beat]
         rhythm = rhythm_at(reference_rhythm(a, rec.fs, rec.n_samples), r, rec.fs)
         x = np.ascontiguousarray(rec.signals[:, 1])
         for rule, logit in (("net", 0.0), ("steady", DEFAULT_DELINEATION.p_steady_logit)):

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ecgtool.signal.pnet import STEADY_LOGIT
+from ecgtool.signal.pnet import DEFAULT_WEIGHTS, STEADY_LOGIT, p_waves_net
 
 
 @dataclass(frozen=True)
@@ -88,8 +88,6 @@ def _p_from_net(x: np.ndarray, fs: float, r: np.ndarray, out: dict, p_net: str,
     # The network says whether there is a P wave; where the slope rules
     # found one too, the two estimates are averaged (on LUDB's folds the
     # mean beat either alone on every lead). P ends before the QRS begins.
-    from ecgtool.signal.pnet import DEFAULT_WEIGHTS, p_waves_net
-
     present, pts = p_waves_net(x, fs, r, DEFAULT_WEIGHTS if p_net == "default" else p_net,
                                steady_logit=steady_logit)
     keys = ("p_onset", "p_peak", "p_offset")
