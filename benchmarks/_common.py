@@ -44,7 +44,7 @@ def ds1_names() -> list[str]:
 
 def ds1_records() -> dict:
     """The records of :func:`ds1_names`, read (``{name: Record}``)."""
-    from ecgtool.io.records import read_wfdb
+    from ecgtool.io.wfdbfiles import read_wfdb
 
     return {n: read_wfdb(data_root() / "mitdb" / n) for n in ds1_names()}
 

@@ -32,7 +32,7 @@ import numpy as np
 
 from _common import (RESULTS_DIR, command_line, data_root, machine, md_table,
                      update_results_md, write_json)
-from ecgtool.io.records import read_wfdb
+from ecgtool.io.wfdbfiles import read_wfdb
 from ecgtool.ml.dann import DannConfig, adapt
 from ecgtool.ml.input_pipeline import BeatDataset, reference_dataset
 from ecgtool.ml.main import DS1, detected_beats, encode, evaluate_labels, train_model

@@ -45,7 +45,7 @@ from ecgtool.beats.scores import MACRO_CLASSES, class_metrics, match_classes
 from ecgtool.beats.scores import confusion as class_confusion
 from ecgtool.beats.table import AAMI_CLASSES
 from ecgtool.evaluate import BEAT_SYMBOLS, PACED_RECORDS
-from ecgtool.io.records import read_wfdb
+from ecgtool.io.wfdbfiles import read_wfdb
 from ecgtool.ml.input_pipeline import BeatDataset, detected_dataset, reference_dataset
 from ecgtool.ml.main import DS1, DS2, encode, fit_symbols
 from ecgtool.ml.symbols import MIN_RECORD_BEATS, MIN_RECORDS

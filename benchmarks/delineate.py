@@ -55,7 +55,7 @@ import numpy as np
 from _common import command_line, data_root, machine, md_table, update_results_md, write_json
 from ecgtool.evaluate import (WAVE_POINTS, PointErrors, beat_errors, best_lead_errors,
                               delineation_errors, point_errors, reference_waves)
-from ecgtool.io.records import read_annotations, read_wfdb
+from ecgtool.io.wfdbfiles import read_annotations, read_wfdb
 from ecgtool.signal.delineate import DEFAULT_DELINEATION
 from ecgtool.signal.detect import DetectorSettings, detect_beats
 

@@ -28,7 +28,7 @@ import numpy as np
 
 from _common import command_line, data_root, machine, md_table, update_results_md, write_json
 from ecgtool.evaluate import PACED_RECORDS, DetectionScore, gross, score_detection
-from ecgtool.io.records import read_wfdb
+from ecgtool.io.wfdbfiles import read_wfdb
 from ecgtool.signal.detect import detect_beats, detect_r_peaks
 
 DATABASES = ("mitdb", "nstdb", "svdb", "cpsc2021", "qtdb")

@@ -36,7 +36,7 @@ from ecgtool.beats.labels import aami_labels
 from ecgtool.diagnose import Thresholds, diagnose, diagnose_analysis
 from ecgtool.evaluate import BEAT_SYMBOLS, reference_rhythm
 from ecgtool.io.inputs import ReadOptions, Source
-from ecgtool.io.records import read_wfdb
+from ecgtool.io.wfdbfiles import read_wfdb
 from ecgtool.pipeline import analyse_job
 from ecgtool.rhythm import find_rhythms
 from ecgtool.signal.delineate import DEFAULT_DELINEATION

@@ -33,7 +33,7 @@ from ecgtool.beats.labels import aami_labels
 from ecgtool.evaluate import (BEAT_SYMBOLS, gross_episodes, reference_rhythm,
                               score_episodes)
 from ecgtool.io.inputs import ReadOptions, Source
-from ecgtool.io.records import read_annotations, read_wfdb
+from ecgtool.io.wfdbfiles import read_annotations, read_wfdb
 from ecgtool.pipeline import analyse_job
 from ecgtool.rhythm import find_rhythms
 

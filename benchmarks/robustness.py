@@ -30,7 +30,7 @@ from ecgtool.errors import EcgToolError
 from ecgtool.io.edffiles import read_edf
 from ecgtool.io.matfiles import read_mat
 from ecgtool.io.csvfiles import read_csv
-from ecgtool.io.records import read_annotations, read_wfdb
+from ecgtool.io.wfdbfiles import read_annotations, read_wfdb
 from ecgtool.signal.detect import detect_beats
 
 FAILURES: dict[str, list[str]] = {}

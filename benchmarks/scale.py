@@ -202,7 +202,7 @@ def median_run(runs: list[dict]) -> dict:
 def one_day(root: Path, folder: Path, model: str, repeat: int = 1) -> dict:
     import wfdb
 
-    from ecgtool.io.records import read_wfdb
+    from ecgtool.io.wfdbfiles import read_wfdb
 
     parts, n = [], 0
     heads = sorted((root / "mitdb").glob("*.hea"))

@@ -20,7 +20,7 @@ __version__ = "0.1.0"
 
 _API = {
     "read_record": "ecgtool.io.inputs:read_source",
-    "read_wfdb": "ecgtool.io.records:read_wfdb",
+    "read_wfdb": "ecgtool.io.wfdbfiles:read_wfdb",
     "read_csv": "ecgtool.io.csvfiles:read_csv",
     "read_sample": "ecgtool.io.records:read_sample",
     "Record": "ecgtool.io.records:Record",

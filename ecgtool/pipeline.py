@@ -560,7 +560,7 @@ def long_record_head(src: Source, opts: ReadOptions) -> Record:
 
     head = read_source_block(src, opts, 0, 1)
     if src.kind == "wfdb" and opts.ann:
-        from ecgtool.io.records import read_annotations
+        from ecgtool.io.wfdbfiles import read_annotations
 
         head.annotations = read_annotations(src.path, opts.ann)
     elif src.kind == "edf" and opts.ann:

@@ -153,7 +153,7 @@ def _score_annotator(src: Source, ext: str, classes: bool, skip_learning: bool,
     # The beats (and, with classes, their symbols' classes) of another
     # annotator's file beside a WFDB record, against its .atr.
     from ecgtool.io.beatfiles import read_annotation_beats
-    from ecgtool.io.records import read_annotations
+    from ecgtool.io.wfdbfiles import read_annotations
 
     if src.kind != "wfdb":
         raise EcgToolError("--ann needs WFDB records (the annotation files lie beside the "
@@ -261,7 +261,7 @@ def score_table(scores: list[RecordScore]) -> ScoreTable:
 def _reference(src: Source):
     # The record's reference annotations and their sampling rate.
     if src.kind in ("wfdb", "ann"):
-        from ecgtool.io.records import read_annotations, read_header
+        from ecgtool.io.wfdbfiles import read_annotations, read_header
 
         ann = read_annotations(src.path, "atr")
         return ann, (float(read_header(src.path).fs) if ann is not None else None)

@@ -51,7 +51,7 @@ def test_a_short_adaptation_lowers_the_label_loss(rec119, rec208):
     # Source: 119 (labelled); target: 208's second lead, unlabelled. Starting
     # from random weights (hence a from-scratch learning rate), 300 steps must
     # teach the label head something.
-    from ecgtool.io.records import read_wfdb
+    from ecgtool.io.wfdbfiles import read_wfdb
     from ecgtool.ml.models import BeatClassifier
     from ecgtool.ml.train import TrainConfig
 
@@ -134,7 +134,7 @@ def test_adapt_scores_the_source_on_records_the_model_never_trained_on(tmp_path)
 def test_the_entropy_term_makes_target_predictions_confident(rec119):
     # From the shipped classifier, 119 (MLII) -> 208's V1: the same run with
     # and without the target-entropy term; only the term differs.
-    from ecgtool.io.records import read_wfdb
+    from ecgtool.io.wfdbfiles import read_wfdb
     clf = load_model()
     src = reference_dataset(rec119)
     v1 = read_wfdb(sample_path("208"), channel="V1")

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from ecgtool.evaluate import score_detection
-from ecgtool.io.records import read_wfdb
+from ecgtool.io.wfdbfiles import read_wfdb
 from ecgtool.signal import detect as detect_module
 from ecgtool.signal.artefacts import closer_than, split_interval_artefacts
 from ecgtool.signal.detect import DetectorSettings, detect_r_peaks

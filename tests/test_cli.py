@@ -420,7 +420,7 @@ def test_beats_as_wfdb_annotation_files(tmp_path):
                            wfdb.rdrecord(str(sample_path("119")), sampto=7200).p_signal[:, 0]))
     r = run("detect", odd, "--fs", "360", "--annotations", tmp_path, "-q")
     assert r.exit_code == 0, r.output
-    from ecgtool.io.records import read_annotations
+    from ecgtool.io.wfdbfiles import read_annotations
 
     assert len(read_annotations(tmp_path / "pat 1, visit 2", "ecgtool").sample) > 15
     # ... and evaluate scores such a file as it scores ecgtool's own beats.

@@ -7,7 +7,7 @@ import pytest
 
 from ecgtool.evaluate import (PointErrors, beat_errors, best_lead_errors, delineation_errors,
                               point_errors, reference_waves)
-from ecgtool.io.records import read_annotations, read_wfdb
+from ecgtool.io.wfdbfiles import read_annotations, read_wfdb
 from ecgtool.signal.delineate import DEFAULT_DELINEATION, delineate
 
 

@@ -11,7 +11,8 @@ from ecgtool.errors import EcgToolError
 from ecgtool.io import store
 from ecgtool.io.inputs import ReadOptions, expand_inputs, read_source
 from ecgtool.io.csvfiles import read_csv
-from ecgtool.io.records import choose_channel, read_wfdb, sample_path
+from ecgtool.io.records import choose_channel, sample_path
+from ecgtool.io.wfdbfiles import read_wfdb
 
 
 def test_sample_record(rec208):
@@ -498,7 +499,8 @@ def test_annotation_reader_matches_wfdb_on_shared_data(data):
 def test_a_truncated_or_empty_annotation_file_is_an_error_not_part_of_a_reference(tmp_path):
     # wfdb.rdann reads a file cut short without a word; scoring against it
     # would score a record against part of its reference.
-    from ecgtool.io.records import read_annotations, sample_path
+    from ecgtool.io.records import sample_path
+    from ecgtool.io.wfdbfiles import read_annotations
 
     whole = (sample_path("119").with_suffix(".atr")).read_bytes()
     assert whole[-2:] == b"\x00\x00"
@@ -517,7 +519,7 @@ def test_annotation_reader_leaves_definitions_to_wfdb(tmp_path):
     import wfdb
 
     from ecgtool.io.mitann import decode_mit_annotations
-    from ecgtool.io.records import read_annotations
+    from ecgtool.io.wfdbfiles import read_annotations
 
     # wrann stores the rate as a "## time resolution" note at sample 0.
     wfdb.wrann("r", "atr", np.array([10, 400]), symbol=["N", "V"], fs=360,

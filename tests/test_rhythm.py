@@ -112,7 +112,7 @@ def test_bigeminy_from_beat_times_alone_but_not_trigeminy():
 
 def test_bigeminy_from_the_beat_times_of_mitdb_119(data):
     from ecgtool.evaluate import BEAT_SYMBOLS
-    from ecgtool.io.records import read_wfdb
+    from ecgtool.io.wfdbfiles import read_wfdb
 
     rec = read_wfdb(data / "mitdb" / "119")
     a = rec.annotations
@@ -209,7 +209,7 @@ def test_reference_af_of_a_real_record(data):
     # detector must find most of it and flag little else.
     from ecgtool.beats.labels import aami_labels
     from ecgtool.evaluate import BEAT_SYMBOLS
-    from ecgtool.io.records import read_wfdb
+    from ecgtool.io.wfdbfiles import read_wfdb
 
     rec = read_wfdb(data / "mitdb" / "201")
     a = rec.annotations
@@ -353,7 +353,7 @@ def test_steady_p_waves_edges_and_empty():
 def test_sinus_arrhythmia_of_mitdb_115_is_not_af(data):
     """115 is sinus rhythm throughout; its sinus arrhythmia read as 3 minutes
     of AF from the R-R intervals alone. Its P waves say otherwise."""
-    from ecgtool.io.records import read_wfdb
+    from ecgtool.io.wfdbfiles import read_wfdb
     from ecgtool.signal.detect import detect_beats
 
     rec = read_wfdb(data / "mitdb" / "115")

@@ -431,7 +431,7 @@ def test_csv_column_choice_does_not_depend_on_the_rows_read(tmp_path):
 @settings(max_examples=60, deadline=None)
 @given(st.text(max_size=300))
 def test_header_reader_fails_only_with_our_error(tmp_path_factory, text):
-    from ecgtool.io.records import read_wfdb
+    from ecgtool.io.wfdbfiles import read_wfdb
 
     d = tmp_path_factory.mktemp("hz")
     (d / "r.hea").write_text(text)
@@ -449,7 +449,7 @@ def test_annotation_reader_fails_only_with_our_error(tmp_path_factory, blob, bea
     # Random bytes, and random bytes after a few well-formed beats (so that
     # the SKIP/AUX payload walk and the modifiers see odd input too), ended
     # with the end-of-file word or not.
-    from ecgtool.io.records import read_annotations
+    from ecgtool.io.wfdbfiles import read_annotations
 
     if beats_first:
         blob = np.array([(1 << 10) | 100] * 4, "<u2").tobytes() + blob
@@ -530,7 +530,8 @@ def test_convert_writes_a_long_recording_in_blocks(tmp_path):
     import wfdb
 
     from ecgtool.io.inputs import ReadOptions, expand_inputs
-    from ecgtool.io.records import read_wfdb, sample_path
+    from ecgtool.io.records import sample_path
+    from ecgtool.io.wfdbfiles import read_wfdb
     from ecgtool.pipeline import LongRecord, read_job
 
     r = wfdb.rdrecord(str(sample_path("208")), physical=False)

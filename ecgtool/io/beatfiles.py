@@ -259,7 +259,7 @@ def read_annotation_beats(base: str, ext: str, labels: bool) -> BeatTimes:
     """
     from ecgtool.beats.labels import aami_labels
     from ecgtool.evaluate import BEAT_SYMBOLS
-    from ecgtool.io.records import read_annotations, read_header
+    from ecgtool.io.wfdbfiles import read_annotations, read_header
 
     hea = Path(base).with_suffix(".hea")
     shown = str(Path(base).with_suffix("." + ext))

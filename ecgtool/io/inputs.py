@@ -20,7 +20,8 @@ from pathlib import Path
 from ecgtool.errors import EcgToolError
 from ecgtool.io import store
 from ecgtool.io.csvfiles import read_csv
-from ecgtool.io.records import SAMPLE_RECORDS, Record, read_wfdb, sample_path
+from ecgtool.io.records import SAMPLE_RECORDS, Record, sample_path
+from ecgtool.io.wfdbfiles import read_wfdb
 
 _TEXT_SUFFIXES = (".csv", ".txt", ".tsv")
 _EDF_SUFFIXES = (".edf", ".bdf")
@@ -297,7 +298,7 @@ def source_length(src: Source) -> tuple[int, float] | None:
 def _header_length(kind: str, path: str, stamp: int) -> tuple[int, float] | None:
     try:
         if kind == "wfdb":
-            from ecgtool.io.records import header_length, read_header
+            from ecgtool.io.wfdbfiles import header_length, read_header
 
             h = read_header(path)
             return (header_length(h, Path(path)), float(h.fs)) if h.fs else None

@@ -1,6 +1,6 @@
 """Reading MATLAB ``.mat`` recordings that have no WFDB header.
 
-A ``.mat`` beside a ``.hea`` is a WFDB record (:func:`ecgtool.io.records.read_wfdb`).
+A ``.mat`` beside a ``.hea`` is a WFDB record (:func:`ecgtool.io.wfdbfiles.read_wfdb`).
 Without a header, two layouts are read:
 
 - the CPSC 2018 challenge's: a struct ``ECG`` with fields ``sex``, ``age``

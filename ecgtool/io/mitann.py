@@ -6,7 +6,7 @@ minute to read, several times longer than ecgtool's rhythm analysis of them.
 This reader decodes the same bytes with numpy. The label table is wfdb's own.
 Files it does not cover (custom label definitions, a time resolution note,
 codes outside wfdb's table) are left to ``wfdb.rdann``: the reader answers
-None for them, and :func:`ecgtool.io.records.read_annotations` falls back.
+None for them, and :func:`ecgtool.io.wfdbfiles.read_annotations` falls back.
 
 The format (WFDB Programmer's Guide, "annot(5)"): little-endian 16-bit
 words, 6 bits of code over 10 bits of value. Codes 1-49 are annotations whose
@@ -116,7 +116,7 @@ def write_mit_annotations(path, sample: np.ndarray, symbol: np.ndarray, fs: floa
                           aux_note: list[str] | None = None) -> None:
     """Write beats as a WFDB annotation file (MIT format) at ``path``
     (``<dir>/<record>.<annotator>``), for PhysioNet's tools (``rdann``,
-    ``bxb``) and :func:`ecgtool.io.records.read_annotations`.
+    ``bxb``) and :func:`ecgtool.io.wfdbfiles.read_annotations`.
 
     Written beside ``path`` under a temporary name and renamed, so that a
     failure leaves no half-written file.
@@ -126,7 +126,7 @@ def write_mit_annotations(path, sample: np.ndarray, symbol: np.ndarray, fs: floa
     >>> import tempfile, pathlib
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "rec.ecgtool"
     >>> write_mit_annotations(p, np.array([100, 460]), np.array(["N", "V"]), 360.0)
-    >>> from ecgtool.io.records import read_annotations
+    >>> from ecgtool.io.wfdbfiles import read_annotations
     >>> a = read_annotations(p.with_suffix(""), "ecgtool")
     >>> np.asarray(a.sample).tolist(), np.asarray(a.symbol).tolist()
     ([100, 460], ['N', 'V'])

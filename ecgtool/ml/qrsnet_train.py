@@ -119,7 +119,7 @@ def ludb_matched_beats(folder: str | Path, records: list[str], leads: tuple = LU
     detector finds, matched within 150 ms to the marked ones, and the
     reference points (:func:`ecgtool.evaluate.reference_waves`) of those beats."""
     from ecgtool.evaluate import match_beats, reference_waves
-    from ecgtool.io.records import read_annotations, read_wfdb
+    from ecgtool.io.wfdbfiles import read_annotations, read_wfdb
     from ecgtool.signal.detect import detect_r_peaks
 
     folder = Path(folder)
