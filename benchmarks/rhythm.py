@@ -104,10 +104,8 @@ def excerpt_verdicts(rec, ref, model_path) -> list[tuple[bool, bool]]:
     when none of it is; those in between, and those with atrial flutter, are
     left out. The verdict is diagnose's (its longest AF episode lasts half the
     excerpt)."""
-    from ecgtool.diagnose import diagnose
-    from ecgtool.pipeline import label_in_blocks
-    from ecgtool.signal.detect import detect_beats
-    from ecgtool.signal.quality import noise_spans
+    from ecgtool.diagnose import diagnose_analysis
+    from ecgtool.pipeline import analyse_signal
 
     n = int(EXCERPT_S * rec.fs)
     out = []
@@ -117,14 +115,8 @@ def excerpt_verdicts(rec, ref, model_path) -> list[tuple[bool, bool]]:
                  / EXCERPT_S for r in ("af", "afl")}
         if share["afl"] > 0 or 0 < share["af"] < 0.5:
             continue
-        x = rec.signal[start:start + n]
-        beats = detect_beats(x, rec.fs)
-        labels = label_in_blocks(x, rec.fs, beats.r_peak, model_path) if len(beats) else None
-        t = beats.r_peak / rec.fs
-        noise = noise_spans(x, rec.fs)
-        ep = find_rhythms(t, labels.aami if labels else None, labels.proba if labels else None,
-                          noise, pr_ms=beats.pr_ms)
-        report = diagnose(rec.name, EXCERPT_S, t, labels.aami if labels else None, ep, noise)
+        report = diagnose_analysis(analyse_signal(rec.signal[start:start + n], rec.fs, rec.name,
+                                                  model_path))
         out.append((share["af"] >= 0.5, any(f.code == "af" for f in report.findings)))
     return out
 

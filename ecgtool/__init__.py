@@ -29,6 +29,11 @@ _API = {
     "detect_beats": "ecgtool.signal.detect:detect_beats",
     "detect_r_peaks": "ecgtool.signal.detect:detect_r_peaks",
     "delineate": "ecgtool.signal.delineate:delineate",
+    "classify_beats": "ecgtool.ml.classify:classify_beats",
+    "find_rhythms": "ecgtool.rhythm:find_rhythms",
+    "analyse_signal": "ecgtool.pipeline:analyse_signal",
+    "conduction_intervals": "ecgtool.intervals:conduction_intervals",
+    "diagnose_analysis": "ecgtool.diagnose:diagnose_analysis",
     "score_detection": "ecgtool.evaluate:score_detection",
     "EcgToolError": "ecgtool.errors:EcgToolError",
 }

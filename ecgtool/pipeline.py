@@ -372,15 +372,9 @@ def analyse_job(src: Source, opts: ReadOptions, model: str | None = None,
     The classes of a store's beats that ``classify`` labelled are used as
     they are (perhaps from another model than the default), unless
     ``relabel``: then ``model`` labels them again."""
-    import numpy as np
+    from ecgtool.rhythm import find_rhythms
 
-    from ecgtool.rhythm import DEFAULT_RHYTHM, find_rhythms
-
-    settings = settings or DEFAULT_RHYTHM
-    if not detector.delineation.p_net:
-        # The slope rules call P waves on most beats of AF: that they found
-        # one says nothing of the atria.
-        settings = replace(settings, p_present_share=0.0)
+    settings = _rhythm_settings(settings, detector)
     if src.kind == "ann":
         from ecgtool.io.beatfiles import read_annotation_beats
 
@@ -404,7 +398,69 @@ def analyse_job(src: Source, opts: ReadOptions, model: str | None = None,
         d = classify_job(src, opts, model, detector, keep_labels=not relabel)
     else:
         d = beats_from_source(src, opts, detector)
-    rec, beats = d.record, d.beats
+    return _rhythm_of(d.record, d.beats, settings)
+
+
+def analyse_signal(ecg: "np.ndarray", fs: float, name: str = "signal",
+                   model: str | None = None, classify: bool = True,
+                   settings: "RhythmSettings | None" = None,
+                   detector: DetectorSettings = DEFAULT_SETTINGS) -> Analysis:
+    """Beats, labels and rhythm episodes of one lead in memory: what
+    ``ecgtool rhythm`` finds in a record, and what
+    :func:`ecgtool.diagnose.diagnose_analysis` judges.
+
+    Parameters
+    ----------
+    ecg : numpy.ndarray
+        One lead in mV.
+    fs : float
+        Sampling rate (Hz).
+    name : str
+        Record name for the results.
+    model : str, optional
+        Classifier directory (default: the shipped model).
+    classify : bool
+        Label the beats (imports JAX); without, rhythm from beat times and
+        P waves alone.
+    settings : RhythmSettings, optional
+    detector : DetectorSettings
+
+    Examples
+    --------
+    >>> from ecgtool.io.records import read_sample
+    >>> rec = read_sample("119")
+    >>> a = analyse_signal(rec.signal[:int(60 * rec.fs)], rec.fs, "119")
+    >>> "bigeminy" in a.episodes.rhythm, 15 < int((a.labels == "V").sum()) < 25
+    (True, True)
+    """
+    import numpy as np
+
+    x = np.asarray(ecg, dtype=np.float64).reshape(-1)
+    rec = Record(name, x[:, None], float(fs), ["ecg"])
+    beats = detect_beats(rec.signal, rec.fs, detector)
+    if classify:
+        beats.labels = label_in_blocks(rec.signal, rec.fs, beats.r_peak, model)
+    return _rhythm_of(rec, beats, _rhythm_settings(settings, detector))
+
+
+def _rhythm_settings(settings: "RhythmSettings | None",
+                     detector: DetectorSettings) -> "RhythmSettings":
+    from ecgtool.rhythm import DEFAULT_RHYTHM
+
+    settings = settings or DEFAULT_RHYTHM
+    if not detector.delineation.p_net:
+        # The slope rules call P waves on most beats of AF: that they found
+        # one says nothing of the atria.
+        settings = replace(settings, p_present_share=0.0)
+    return settings
+
+
+def _rhythm_of(rec: Record, beats: Beats, settings: "RhythmSettings") -> Analysis:
+    # Unreadable stretches and rhythm episodes of a record whose beats are known.
+    import numpy as np
+
+    from ecgtool.rhythm import find_rhythms
+
     # A long stored record is judged half an hour at a time, as in the block
     # path (whole, the quality measures of a day took a gigabyte).
     step = int(_READ_S * rec.fs) if long_length(rec.n_samples, rec.fs) else max(rec.n_samples, 1)

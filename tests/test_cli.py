@@ -890,3 +890,20 @@ def test_p_waves_on_most_beats_are_not_af_unless_they_come_from_the_slope_rules(
     assert net.exit_code == 0 and slope.exit_code == 0, net.output + slope.output
     assert ",af," not in net.stdout
     assert ",af," in slope.stdout
+
+
+def test_the_top_level_names_are_the_functions_whatever_was_imported_first():
+    # A lazily exported name that is also a submodule's (ecgtool.diagnose)
+    # turns into the module once anything imports that submodule.
+    import importlib
+    import inspect
+    import pkgutil
+
+    import ecgtool
+
+    for m in pkgutil.walk_packages(ecgtool.__path__, "ecgtool."):
+        if ".cli" not in m.name and not m.name.endswith("__main__"):
+            importlib.import_module(m.name)
+    for name in ecgtool.__all__:
+        value = getattr(ecgtool, name)
+        assert not inspect.ismodule(value), name

@@ -378,6 +378,22 @@ def test_readme_python_example_runs(capsys):
     assert out.startswith("abnormal ['PVC burden")
 
 
+def test_analysing_a_signal_in_memory_is_analysing_its_record():
+    import ecgtool
+    from ecgtool.io.inputs import ReadOptions, Source
+    from ecgtool.io.records import sample_path
+    from ecgtool.pipeline import analyse_job
+
+    rec = ecgtool.read_sample("119")
+    a = ecgtool.analyse_signal(rec.signal, rec.fs, "119")
+    b = analyse_job(Source("wfdb", str(sample_path("119")), "119"), ReadOptions())
+    assert np.array_equal(a.times_s, b.times_s) and np.array_equal(a.labels, b.labels)
+    assert a.episodes.rhythm.tolist() == b.episodes.rhythm.tolist()
+    assert np.allclose(a.episodes.start_s, b.episodes.start_s) and a.noise == b.noise
+    ra, rb = ecgtool.diagnose_analysis(a), ecgtool.diagnose_analysis(b)
+    assert ra.as_row() == {**rb.as_row(), "record": "119"}
+
+
 def test_the_per_hour_rule_of_premature_beats_can_ask_for_more_than_one():
     # One PVC in a minute is 60 an hour (over the default 30): a finding,
     # unless the per-hour rule is asked to count from two beats.
