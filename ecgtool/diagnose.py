@@ -38,7 +38,19 @@ from ecgtool.rr import premature_beats
 
 @dataclass(frozen=True)
 class Thresholds:
-    """When a finding makes a record abnormal (override any of them)."""
+    """When a finding makes a record abnormal (override any of them).
+
+    Examples
+    --------
+    >>> from ecgtool.rhythm import find_rhythms
+    >>> t = np.cumsum(np.full(120, 0.75))
+    >>> lab = np.array(["N"] * 120); lab[::20] = "V"
+    >>> ep = find_rhythms(t, lab)
+    >>> [f.text for f in diagnose("r", 90.0, t, lab, ep).findings]
+    ['PVC burden 5.0% (6 beats, 240/h)']
+    >>> diagnose("r", 90.0, t, lab, ep, thresholds=Thresholds(pvc_per_hour=1000)).verdict
+    'normal'
+    """
 
     pvc_per_hour: float = 30.0
     pvc_burden_pct: float = 10.0

@@ -118,7 +118,15 @@ def excluded_spans(annotations: Annotations, n_samples: int) -> list[tuple[int, 
 
 
 def reference_beats(annotations: Annotations) -> np.ndarray:
-    """Sample indices of the beat annotations (sorted)."""
+    """Sample indices of the beat annotations (sorted): rhythm changes and
+    other non-beat codes are left out.
+
+    Examples
+    --------
+    >>> a = Annotations([30, 10, 20], ["N", "+", "V"], ["", "(N", ""])
+    >>> reference_beats(a).tolist()
+    [20, 30]
+    """
     mask = np.isin(annotations.symbol, list(BEAT_SYMBOLS))
     return np.sort(annotations.sample[mask])
 
@@ -525,6 +533,16 @@ def score_episodes(record: str, ref: list[tuple[float, float]], test: list[tuple
 
 
 def gross_episodes(scores: list[EpisodeScore]) -> EpisodeScore:
+    """Pool the episode statistics of several records (EC57's gross figures).
+
+    Examples
+    --------
+    >>> a = score_episodes("a", [(0, 60)], [(0, 30)], 600)
+    >>> b = score_episodes("b", [], [(100, 130)], 600)
+    >>> g = gross_episodes([a, b]).stats()
+    >>> g["duration_se"], g["duration_ppv"], g["episode_ppv"]
+    (0.5, 0.5, 0.5)
+    """
     total = EpisodeScore("gross", 0, 0, 0, 0, 0, 0, 0, 0)
     for s in scores:
         total = total + s

@@ -65,7 +65,16 @@ EPISODE_COLUMNS = ("start_s", "end_s", "rhythm", "confidence", "n_beats", "nrmss
 @dataclass(frozen=True)
 class RhythmSettings:
     """Windows and thresholds of the rhythm rules (defaults chosen on MIT-BIH DS1
-    and CPSC 2021; the Long-Term AF Database is kept for testing them)."""
+    and CPSC 2021; the Long-Term AF Database is kept for testing them).
+
+    Examples
+    --------
+    >>> t = np.cumsum(np.random.default_rng(0).uniform(0.5, 1.1, 60))
+    >>> find_rhythms(t).rhythm.tolist()
+    ['af']
+    >>> "af" in find_rhythms(t, settings=RhythmSettings(af_threshold=1.0)).rhythm
+    False
+    """
 
     window_beats: int = 30
     af_threshold: float = 0.06

@@ -136,6 +136,14 @@ def sample_chunks(stream: IO[str], fs: float, column: str | int | None = None,
     head (delimiter, names, units row, decimal commas), the same choice of
     column and units, and the same rows, so that a file and its content
     piped in give one signal.
+
+    Examples
+    --------
+    >>> import io
+    >>> text = "time,ECG (uV)\\n" + "".join(f"{i / 250},{i % 7}\\n" for i in range(600))
+    >>> chunks = list(sample_chunks(io.StringIO(text), 250.0, chunk=256))
+    >>> [c.size for c in chunks], float(chunks[0][3])
+    ([256, 256, 88], 0.003)
     """
     from ecgtool.io.csvfiles import BINARY, HEAD_LINES, looks_binary, read_head, read_rows
 
@@ -175,7 +183,22 @@ def sample_chunks(stream: IO[str], fs: float, column: str | int | None = None,
 def stream_detect(opts, quiet: bool = False, stream: IO[str] | None = None,
                   out: IO[str] | None = None, name: str = "stdin",
                   settings: DetectorSettings = DEFAULT_SETTINGS) -> int:
-    """``ecgtool detect - --fs F``: read samples from stdin, write beats CSV as they are final."""
+    """``ecgtool detect - --fs F``: read samples from stdin, write beats CSV as
+    they are final; returns the exit code.
+
+    Examples
+    --------
+    >>> import io
+    >>> from ecgtool.io.inputs import ReadOptions
+    >>> from ecgtool.io.records import read_sample
+    >>> x = read_sample("119").signal[:3600]
+    >>> out = io.StringIO()
+    >>> stream_detect(ReadOptions(fs=360.0), True, io.StringIO("\\n".join(map(str, x))), out)
+    0
+    >>> rows = out.getvalue().splitlines()
+    >>> len(rows) - 1 == len(detect_beats(x, 360.0)), rows[1].split(",")[:3]
+    (True, ['stdin', '309', '0.8583'])
+    """
     from ecgtool.beats.table import BEAT_COLUMNS
     from ecgtool.io.tables import format_table
 

@@ -32,6 +32,14 @@ def data_dir() -> Path | None:
     """Folder of the PhysioNet databases: ``$ECGTOOL_DATA``, else ``../shared/data``.
 
     Returns None when neither exists.
+
+    Examples
+    --------
+    >>> import os
+    >>> os.environ["ECGTOOL_DATA"], old = "/no/such/folder", os.environ.get("ECGTOOL_DATA")
+    >>> data_dir() is None
+    True
+    >>> _ = os.environ.pop("ECGTOOL_DATA") if old is None else os.environ.update(ECGTOOL_DATA=old)
     """
     env = os.environ.get("ECGTOOL_DATA")
     if env:

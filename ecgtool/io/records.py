@@ -89,6 +89,12 @@ class Record:
         Reference annotations, when the source has them.
     comments : list of str
         Header comments (diagnoses, age, sex...), when any.
+
+    Examples
+    --------
+    >>> r = Record("mine", np.zeros((2500, 2)), 250.0, ["I", "II"], channel=1)
+    >>> r.lead, r.signal.shape, r.duration_s
+    ('II', (2500,), 10.0)
     """
 
     name: str

@@ -90,6 +90,15 @@ class DetectorSettings:
         How each beat found is delineated (QRS, P and T points); its
         ``qrs_net`` and ``p_net`` are the settings the command line changes
         (``--qrs-net``, ``--p-net``).
+
+    Examples
+    --------
+    >>> from dataclasses import replace
+    >>> from ecgtool.io.records import read_sample
+    >>> x = read_sample("208").signal[:36000]
+    >>> strict = replace(DEFAULT_SETTINGS, threshold=0.9)  # too high: small beats are missed
+    >>> detect_r_peaks(x, 360.0).size, detect_r_peaks(x, 360.0, strict).size
+    (174, 130)
     """
 
     threshold: float = 0.2
@@ -367,6 +376,12 @@ def prepare_signal(ecg: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray |
 
     Raises :class:`EcgToolError` for a non-1-D or non-numeric signal or an
     unsupported rate; interpolates NaN runs (see :func:`fill_nans`).
+
+    Examples
+    --------
+    >>> x, bad, fs = prepare_signal(np.array([0.0, np.nan, 2.0] * 100), 250)
+    >>> x[:3].tolist(), int(bad.sum()), fs
+    ([0.0, 1.0, 2.0], 100, 250.0)
     """
     fs = validate_fs(fs)
     arr = np.asarray(ecg)
