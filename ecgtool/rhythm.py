@@ -386,6 +386,6 @@ def _merge(t: np.ndarray, interval: np.ndarray, conf: np.ndarray, score: np.ndar
                       for r in (clean_rr[a:b] for a, b in zip(starts, stops))]).reshape(-1, 3)
     return Episodes(
         start_s=t[starts], end_s=t[stops], rhythm=interval[starts],
-        confidence=np.array([conf[a:b].mean() for a, b in zip(starts, stops)]),
+        confidence=np.array([conf[a:b].sum() / (b - a) for a, b in zip(starts, stops)]),
         n_beats=(stops - starts + 1).astype(np.int64), nrmssd=feats[:, 0], tpr=feats[:, 1],
         she=feats[:, 2], interval_rhythm=interval, af_score=score)

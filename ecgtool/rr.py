@@ -168,13 +168,18 @@ def irregularity(rr: np.ndarray, bins: int = 16) -> tuple[float, float, float]:
     x = np.asarray(rr, dtype=np.float64)
     if x.size < 8:
         return float("nan"), float("nan"), float("nan")
-    d = np.diff(x)
-    nrmssd = float(np.sqrt(np.mean(d ** 2)) / np.mean(x))
-    turning = (d[:-1] * d[1:]) < 0
-    tpr = float(turning.mean())
-    half = 0.5 * np.mean(x)
-    hist, _ = np.histogram(np.clip(d, -half, half), bins=bins, range=(-half, half))
-    p = hist[hist > 0] / d.size
+    d = x[1:] - x[:-1]
+    # Sums over sizes, not np.mean (the same values, a fifth of the call's time).
+    mean = x.sum() / x.size
+    nrmssd = float(np.sqrt((d * d).sum() / d.size) / mean)
+    tpr = float(np.count_nonzero(d[:-1] * d[1:] < 0) / (d.size - 1))
+    # The bins by hand, not np.histogram: a record has thousands of short
+    # episodes, and the histogram's set-up was half the time of the rhythm
+    # analysis of LTAFDB's beat times. Differences beyond the range go to
+    # the outer bins.
+    k = ((d / mean + 0.5) * bins).astype(np.intp)
+    counts = np.bincount(np.minimum(np.maximum(k, 0), bins - 1), minlength=bins)
+    p = counts[counts > 0] / d.size
     she = float(-(p * np.log(p)).sum() / np.log(bins))
     return nrmssd, tpr, she
 

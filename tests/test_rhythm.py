@@ -361,3 +361,15 @@ def test_sinus_arrhythmia_of_mitdb_115_is_not_af(data):
     t = b.r_peak / rec.fs
     assert find_rhythms(t).of("af").duration("af") > 120
     assert find_rhythms(t, pr_ms=b.pr_ms).of("af").duration("af") < 30
+
+
+def test_the_entropy_bins_are_numpys_histogram_bins():
+    # irregularity() bins by hand for speed; np.histogram is the definition.
+    rng = np.random.default_rng(3)
+    for _ in range(300):
+        rr = rng.uniform(0.3, 1.5, rng.integers(8, 200)) * rng.choice([0.1, 1.0])
+        d, half = np.diff(rr), 0.5 * rr.mean()
+        hist, _ = np.histogram(np.clip(d, -half, half), bins=16, range=(-half, half))
+        p = hist[hist > 0] / d.size
+        assert irregularity(rr)[2] == pytest.approx(-(p * np.log(p)).sum() / np.log(16), abs=1e-12)
+        assert irregularity(rr)[0] == pytest.approx(np.sqrt(np.mean(d ** 2)) / rr.mean())
