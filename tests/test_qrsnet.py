@@ -119,3 +119,15 @@ def test_training_without_marks_is_a_one_line_error(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and str(tmp_path) in err[0] and "no annotated QRS" in err[0]
     assert not out.exists()
+
+
+def test_reading_at_fractional_positions_is_np_interp_to_the_last_bit():
+    from ecgtool.signal.qrsnet import sample_at
+
+    rng = np.random.default_rng(5)
+    for n in (1, 2, 3, 17, 1000):
+        x = rng.normal(size=n)
+        at = rng.uniform(-3, n + 3, size=(40, 9))
+        at[0, :4] = [0, n - 1, n - 1.5, 0.5]
+        at[1] = np.round(at[1])
+        assert np.array_equal(sample_at(x, at), np.interp(at, np.arange(n), x))

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from ecgtool.rr import steady_values
-from ecgtool.signal.qrsnet import NET_FS, antialiased, layers_forward, net_outputs
+from ecgtool.signal.qrsnet import NET_FS, antialiased, layers_forward, net_outputs, sample_at
 
 #: Window: BEFORE samples before the R peak to AFTER after it, at NET_FS.
 BEFORE, AFTER = 100, 10
@@ -72,7 +72,7 @@ def segments(x: np.ndarray, fs: float, r_peaks: np.ndarray, before: int = BEFORE
     the signal's units (the training reads wider ones to stretch them)."""
     r = np.asarray(r_peaks, dtype=np.float64)
     at = r[:, None] + np.arange(-before, after + 1)[None, :] * (fs / NET_FS)
-    return np.interp(at, np.arange(x.size), x)
+    return sample_at(x, at)
 
 
 def normalised(w: np.ndarray) -> np.ndarray:
