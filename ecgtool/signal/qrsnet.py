@@ -72,10 +72,11 @@ def sample_at(x: np.ndarray, at: np.ndarray) -> np.ndarray:
     [0.0, 5.0, 25.0, 40.0, 40.0]
     """
     x = np.asarray(x, dtype=np.float64)
-    pos = np.clip(np.asarray(at, dtype=np.float64), 0.0, x.size - 1.0)
-    i = np.minimum(pos.astype(np.intp), max(x.size - 2, 0))
+    at = np.asarray(at, dtype=np.float64)
     if x.size < 2:
-        return np.full(pos.shape, x[0] if x.size else np.nan)
+        return np.full(at.shape, x[0] if x.size else np.nan)
+    pos = np.clip(at, 0.0, x.size - 1.0)
+    i = np.minimum(pos.astype(np.intp), x.size - 2)
     left = x[i]
     # np.interp's arithmetic (slope times distance plus the left value, and
     # the last value itself at the end), so that the values are its values
