@@ -196,7 +196,21 @@ def check_not_in_use(path: str | os.PathLike) -> None:
 
 
 def open_store(path: str | os.PathLike, mode: str = "r"):
-    """Open an ecgtool store with h5py, checking its format when reading."""
+    """Open an ecgtool store with h5py, checking its format when reading.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from ecgtool.io.records import read_sample
+    >>> from ecgtool.signal.detect import detect_beats
+    >>> rec = read_sample("119")
+    >>> path = os.path.join(tempfile.mkdtemp(), "beats.h5")
+    >>> with open_store(path, "w") as f:
+    ...     write_record(f, rec, "119", detect_beats(rec.signal[:36000], rec.fs))
+    >>> with open_store(path) as f:
+    ...     record_names(f), len(read_beats(f, "119")), read_record(f, "119").lead
+    (['119'], 108, 'MLII')
+    """
     import h5py
 
     if mode == "w":
