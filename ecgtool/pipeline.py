@@ -404,7 +404,8 @@ def analyse_job(src: Source, opts: ReadOptions, model: str | None = None,
 def analyse_signal(ecg: "np.ndarray", fs: float, name: str = "signal",
                    model: str | None = None, classify: bool = True,
                    settings: "RhythmSettings | None" = None,
-                   detector: DetectorSettings = DEFAULT_SETTINGS) -> Analysis:
+                   detector: DetectorSettings = DEFAULT_SETTINGS,
+                   lead: str = "") -> Analysis:
     """Beats, labels and rhythm episodes of one lead in memory: what
     ``ecgtool rhythm`` finds in a record, and what
     :func:`ecgtool.diagnose.diagnose_analysis` judges.
@@ -424,6 +425,9 @@ def analyse_signal(ecg: "np.ndarray", fs: float, name: str = "signal",
         P waves alone.
     settings : RhythmSettings, optional
     detector : DetectorSettings
+    lead : str, optional
+        The lead's name: the shipped classifier, trained on lead II, warns
+        when asked to label another (``V1``...), as ``ecgtool classify`` does.
 
     Examples
     --------
@@ -436,9 +440,12 @@ def analyse_signal(ecg: "np.ndarray", fs: float, name: str = "signal",
     import numpy as np
 
     x = np.asarray(ecg, dtype=np.float64).reshape(-1)
-    rec = Record(name, x[:, None], float(fs), ["ecg"])
+    rec = Record(name, x[:, None], float(fs), [lead or "ecg"])
     beats = detect_beats(rec.signal, rec.fs, detector)
     if classify:
+        from ecgtool.ml.classify import check_lead
+
+        check_lead(rec.lead, model)
         beats.labels = label_in_blocks(rec.signal, rec.fs, beats.r_peak, model)
     return _rhythm_of(rec, beats, _rhythm_settings(settings, detector))
 

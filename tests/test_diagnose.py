@@ -394,6 +394,22 @@ def test_analysing_a_signal_in_memory_is_analysing_its_record():
     assert ra.as_row() == {**rb.as_row(), "record": "119"}
 
 
+def test_analysing_another_lead_in_memory_warns_as_the_command_does():
+    import warnings
+
+    import ecgtool
+    from ecgtool.errors import EcgToolWarning
+
+    rec = ecgtool.read_sample("119")
+    x = rec.signal[:int(20 * rec.fs)]
+    for lead, warned in (("V1", True), ("II", False), ("", False)):
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            ecgtool.analyse_signal(x, rec.fs, lead=lead)
+        assert any(issubclass(m.category, EcgToolWarning) and "lead V1" in str(m.message)
+                   for m in w) is warned, lead
+
+
 def test_the_per_hour_rule_of_premature_beats_can_ask_for_more_than_one():
     # One PVC in a minute is 60 an hour (over the default 30): a finding,
     # unless the per-hour rule is asked to count from two beats.
