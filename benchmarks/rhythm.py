@@ -110,8 +110,8 @@ def excerpt_verdicts(rec, ref, model_path) -> list[tuple[bool, bool]]:
     n = int(EXCERPT_S * rec.fs)
     out = []
     for start in range(0, rec.n_samples - n + 1, n):
-        a, b = start / rec.fs, (start + n) / rec.fs
-        share = {r: sum(max(0.0, min(b, s.end) - max(a, s.start)) for s in ref if s.rhythm == r)
+        window = [(start / rec.fs, (start + n) / rec.fs)]
+        share = {r: score_episodes(rec.name, ref_spans(ref, r), window, EXCERPT_S).overlap_s
                  / EXCERPT_S for r in ("af", "afl")}
         if share["afl"] > 0 or 0 < share["af"] < 0.5:
             continue
