@@ -135,7 +135,8 @@ def test_qrs_network_chosen_on_the_command_line(tmp_path):
     wide = tmp_path / "wide.npz"
     save_weights(params, {"trained_on": "test"}, wide)
     got = table("sample:119", "--qrs-net", wide)
-    assert abs(np.median(got["qrs_ms"] - default["qrs_ms"]) - 40) < 3
+    # (nanmedian: the last beat's QRS runs past the end of the record, no duration)
+    assert abs(np.nanmedian(got["qrs_ms"] - default["qrs_ms"]) - 40) < 3
     text = "\n".join(f"{v:.4f}" for v in _signal119()[:36000]) + "\n"
     streamed = table("-", "--fs", "360", "--qrs-net", wide, input=text)
     n = streamed["r_peak"].size

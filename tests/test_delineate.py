@@ -75,6 +75,34 @@ def test_empty_and_single_beat():
     assert d.qrs_onset.size == 1 and d.qrs_onset[0] < r[0] < d.qrs_offset[0]
 
 
+@pytest.mark.parametrize("nets", ["default", ""])
+def test_waves_running_past_the_recording_are_not_found(nets):
+    # A record that starts 20 ms before an R peak holds neither that beat's
+    # P wave nor its QRS onset, and one that ends 100 ms after an R peak not
+    # its T wave: clipped to the first or last sample they were once given
+    # as points there (P onset = peak = offset = 0). Within the full record
+    # the same beats have them all.
+    from dataclasses import replace
+
+    from ecgtool.io.records import read_sample
+
+    rec = read_sample("119")
+    st = replace(DEFAULT_DELINEATION, qrs_net=nets, p_net=nets)
+    r = rec.annotations.sample[(rec.annotations.symbol == "N")
+                               & (rec.annotations.sample > 1000)][:6]
+    full = delineate(rec.signal, rec.fs, r, st)
+    assert np.all(full.p_onset >= 0) and np.all(full.qrs_onset >= 0)
+    assert np.all(full.t_offset >= 0)
+    lo, hi = r[1] - int(0.02 * rec.fs), r[4] + int(0.1 * rec.fs)
+    cut = delineate(rec.signal[lo:hi], rec.fs, r[1:5] - lo, st)
+    assert cut.p_onset[0] == cut.p_peak[0] == cut.p_offset[0] == -1
+    assert cut.qrs_onset[0] == -1 and cut.qrs_offset[0] > r[1] - lo
+    assert cut.t_onset[-1] == cut.t_peak[-1] == cut.t_offset[-1] == -1
+    # The beats in between are measured as in the full record.
+    for k in ("p_peak", "qrs_onset", "qrs_offset", "t_peak"):
+        assert np.array_equal(getattr(cut, k)[1:3], getattr(full, k)[2:4] - lo), k
+
+
 @pytest.mark.data
 def test_ludb_lead_ii_marks_never_worse_than_bounds(data):
     # Bounds sit below the measured figures (benchmarks/RESULTS.md) with a margin;

@@ -155,6 +155,13 @@ def smoothed_slope(ecg: np.ndarray, fs: float, smooth_ms: float, diff_ms: float)
     return out
 
 
+def _edge_cut(onset: np.ndarray, offset: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    # A boundary on the first or last of n samples (where the search windows
+    # are clipped) belongs to a wave that runs past the recording: -1, not
+    # found, rather than a guess (a first beat's QRS duration too short).
+    return np.where(onset > 0, onset, -1), np.where(offset < n - 1, offset, -1)
+
+
 def _gather(sig: np.ndarray, start: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray]:
     # Rows of `length` samples from each start, clipped; also the indices.
     idx = start[:, None] + np.arange(length)[None, :]
@@ -243,6 +250,7 @@ def _wave(s2: np.ndarray, ecg: np.ndarray, start: np.ndarray, stop: np.ndarray,
     # A wave must stand out from the line joining its ends.
     base = 0.5 * (ecg[on_i] + ecg[off_i])
     found = valid & (on >= 0) & (off >= 0) & (e2 > e1) & (np.abs(ecg[peak_i] - base) >= min_mv)
+    found &= np.all(np.stack(_edge_cut(on_i, off_i, ecg.size)) >= 0, axis=0)
     return (np.where(found, on_i, -1), np.where(found, peak_i, -1), np.where(found, off_i, -1))
 
 
@@ -307,6 +315,8 @@ def delineate(ecg: np.ndarray, fs: float, r_peaks: np.ndarray,
         rc = r[sl]
         if not st.qrs_net:
             out["qrs_onset"][sl], out["qrs_offset"][sl] = _qrs_bounds(s1, rc, fs, st)
+        out["qrs_onset"][sl], out["qrs_offset"][sl] = _edge_cut(
+            out["qrs_onset"][sl], out["qrs_offset"][sl], x.size)
         on, off = out["qrs_onset"][sl], out["qrs_offset"][sl]
         off_or_r = np.where(off >= 0, off, rc)
         on_or_r = np.where(on >= 0, on, rc - int(40 * ms))

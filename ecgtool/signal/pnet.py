@@ -98,6 +98,7 @@ def p_waves_net(ecg: np.ndarray, fs: float, r_peaks: np.ndarray,
 
     Returns ``present`` (bool, ``(n,)``) and ``points`` (sample indices,
     ``(n, 3)``, ordered and before the R peak; meaningful where present).
+    A P wave that would begin before the recording does is not present.
 
     A P wave is present where the network's logit is positive, or above
     ``steady_logit`` amid P waves found at a steady distance from the R
@@ -127,6 +128,9 @@ def p_waves_net(ecg: np.ndarray, fs: float, r_peaks: np.ndarray,
         steady, med = steady_values(onset, STEADY_BEATS, STEADY_SHARE, STEADY_MS)
         present |= doubt & steady & (np.abs(onset - med) <= STEADY_MS)
     pts = r[:, None] + np.round(out[:, 1:] * (fs / 1000.0)).astype(np.int64)
+    # A P wave that would begin at or before the first sample is not wholly
+    # recorded (the first beat of a record that starts mid-beat): not found.
+    present &= pts[:, 0] > 0
     pts = np.clip(np.minimum(pts, r[:, None] - 1), 0, max(len(ecg) - 1, 0))
     # Onset <= peak <= offset.
     pts[:, 1] = np.maximum(pts[:, 1], pts[:, 0])
