@@ -87,6 +87,30 @@ def test_nan_runs_are_interpolated_and_masked(rec119):
     assert np.isin(outside, got).mean() > 0.99
 
 
+def test_waves_overlapping_a_nan_run_are_not_found(rec119):
+    # A gap that ends 50 ms before an R peak holds that beat's P wave: it was
+    # once measured on the straight line drawn through the gap. Its QRS and
+    # T, and the beats around it, are measured as without the gap (within a
+    # sample or two: the QRS network's window reaches into the gap).
+    x = rec119.signal[:36000].copy()
+    base = detect_beats(x, 360.0)
+    k = int(np.flatnonzero((base.p_onset[:-1] >= 0) & (base.p_onset[1:] >= 0))[20])
+    end = int(base.r_peak[k]) - 18
+    x[end - 720:end] = np.nan
+    got = detect_beats(x, 360.0)
+    i = int(np.flatnonzero(got.r_peak == base.r_peak[k])[0])
+    assert got.p_onset[i] == got.p_peak[i] == got.p_offset[i] == -1
+    for c in ("qrs_onset", "qrs_offset", "t_peak", "t_offset"):
+        assert abs(getattr(got, c)[i] - getattr(base, c)[k]) <= 2 and getattr(got, c)[i] >= 0, c
+    assert got.p_peak[i + 1] == base.p_peak[k + 1] >= 0
+    # A gap from inside the T wave on: that T wave is not found either.
+    x = rec119.signal[:36000].copy()
+    x[int(base.t_peak[k]):int(base.t_peak[k]) + 720] = np.nan
+    got = detect_beats(x, 360.0)
+    assert got.t_onset[k] == got.t_peak[k] == got.t_offset[k] == -1
+    assert got.p_peak[k] == base.p_peak[k] and got.qrs_offset[k] == base.qrs_offset[k]
+
+
 def test_one_absurd_sample_costs_no_beats_elsewhere(rec119):
     # A corrupt float (1e300 mV) squared to inf in the filters and took 85 %
     # of 119's beats; now it is a one-sample gap, like a NaN.

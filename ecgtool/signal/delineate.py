@@ -162,6 +162,26 @@ def _edge_cut(onset: np.ndarray, offset: np.ndarray, n: int) -> tuple[np.ndarray
     return np.where(onset > 0, onset, -1), np.where(offset < n - 1, offset, -1)
 
 
+def _drop_unreadable(out: dict, r: np.ndarray, bad: np.ndarray) -> None:
+    # A wave that overlaps unreadable samples (NaN runs, interpolated for
+    # filtering) was measured on a straight line drawn through the gap: its
+    # points are -1, as at the record's edges. The QRS boundaries are judged
+    # apart, each from the R peak out.
+    seen = np.concatenate([[0], np.cumsum(bad)])
+
+    def overlaps(a, b):
+        ok = (a >= 0) & (b >= 0)
+        lo, hi = np.where(ok, np.minimum(a, b), 0), np.where(ok, np.maximum(a, b), 0)
+        return ok & (seen[hi + 1] > seen[lo])
+
+    for keys in (("p_onset", "p_peak", "p_offset"), ("t_onset", "t_peak", "t_offset")):
+        hit = overlaps(out[keys[0]], out[keys[2]])
+        for k in keys:
+            out[k][hit] = -1
+    out["qrs_onset"][overlaps(out["qrs_onset"], r)] = -1
+    out["qrs_offset"][overlaps(r, out["qrs_offset"])] = -1
+
+
 def _gather(sig: np.ndarray, start: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray]:
     # Rows of `length` samples from each start, clipped; also the indices.
     idx = start[:, None] + np.arange(length)[None, :]
@@ -256,7 +276,7 @@ def _wave(s2: np.ndarray, ecg: np.ndarray, start: np.ndarray, stop: np.ndarray,
 
 def delineate(ecg: np.ndarray, fs: float, r_peaks: np.ndarray,
               settings: DelineationSettings = DEFAULT_DELINEATION,
-              chunk: int = 4096) -> Delineation:
+              chunk: int = 4096, unreadable: np.ndarray | None = None) -> Delineation:
     """Find QRS, P and T boundaries around known R peaks.
 
     Parameters
@@ -271,6 +291,10 @@ def delineate(ecg: np.ndarray, fs: float, r_peaks: np.ndarray,
         Scales, windows and thresholds.
     chunk : int
         Beats processed per batch (bounds memory on long records).
+    unreadable : numpy.ndarray, optional
+        Bool mask of samples that were not recorded (NaN runs, interpolated
+        in ``ecg``): a wave that overlaps them is not found (-1), as a wave
+        that runs past the first or last sample is not.
 
     Returns
     -------
@@ -343,6 +367,8 @@ def delineate(ecg: np.ndarray, fs: float, r_peaks: np.ndarray,
         out["p_onset"][sl], out["p_peak"][sl], out["p_offset"][sl] = res
     if st.p_net:
         _p_from_net(x, fs, r, out, st.p_net, st.p_steady_logit)
+    if unreadable is not None and np.any(unreadable):
+        _drop_unreadable(out, r, np.asarray(unreadable, dtype=bool))
     on = out["qrs_onset"]
     ref = np.where(on >= 0, on, np.maximum(r - int(60 * ms), 0))
     r_amp = x[r] - x[ref]

@@ -424,7 +424,8 @@ def detect_r_peaks(ecg: np.ndarray, fs: float, settings: DetectorSettings = DEFA
     return _checked_peaks(ecg, fs, settings, backend)[0]
 
 
-def _checked_peaks(ecg, fs, settings, backend) -> tuple[np.ndarray, np.ndarray, float]:
+def _checked_peaks(ecg, fs, settings, backend) -> tuple[np.ndarray, np.ndarray,
+                                                       np.ndarray | None, float]:
     x, bad, fs = prepare_signal(ecg, fs)
     readable = x if bad is None else x[~bad]
     if is_flat(readable, fs, settings.min_qrs_mv):
@@ -433,7 +434,7 @@ def _checked_peaks(ecg, fs, settings, backend) -> tuple[np.ndarray, np.ndarray, 
                 "no readable sample (all NaN or out of range)" if readable.size == 0 else
                 "less than 2 s of readable signal (the rest is NaN or out of range)")
         warnings.warn(f"{what}: no beats", EcgToolWarning, stacklevel=3)
-        return np.zeros(0, dtype=np.int64), x, fs
+        return np.zeros(0, dtype=np.int64), x, bad, fs
     peaks = find_r_peaks(x, fs, settings, backend)
     if bad is not None:
         peaks = peaks[~bad[peaks]]
@@ -443,7 +444,7 @@ def _checked_peaks(ecg, fs, settings, backend) -> tuple[np.ndarray, np.ndarray, 
         # user running a batch needs to know which record came back empty.
         warnings.warn("no QRS complex found in the signal: no beats", EcgToolWarning,
                       stacklevel=3)
-    return peaks, x, fs
+    return peaks, x, bad, fs
 
 
 def detect_beats(ecg: np.ndarray, fs: float, settings: DetectorSettings = DEFAULT_SETTINGS,
@@ -474,8 +475,8 @@ def detect_beats(ecg: np.ndarray, fs: float, settings: DetectorSettings = DEFAUL
     >>> 2900 < len(beats) < 3100
     True
     """
-    peaks, x, fs = _checked_peaks(ecg, fs, settings, backend)
-    d = delineate(x, fs, peaks, settings.delineation)
+    peaks, x, bad, fs = _checked_peaks(ecg, fs, settings, backend)
+    d = delineate(x, fs, peaks, settings.delineation, unreadable=bad)
     return Beats(fs=fs, r_peak=peaks, qrs_onset=d.qrs_onset, qrs_offset=d.qrs_offset,
                  p_onset=d.p_onset, p_peak=d.p_peak, p_offset=d.p_offset,
                  t_onset=d.t_onset, t_peak=d.t_peak, t_offset=d.t_offset,
