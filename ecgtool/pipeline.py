@@ -385,9 +385,12 @@ def analyse_job(src: Source, opts: ReadOptions, model: str | None = None,
                         fs=bt.fs)
     if src.kind in BEAT_KINDS:
         bt = beat_times(src)
-        ep = find_rhythms(bt.times_s, bt.labels, bt.proba, None, settings,
+        # Without the signal, a table's gaps (R-R intervals left empty) are
+        # the unreadable time: not a pause.
+        gaps = bt.beats.gap_spans() if bt.beats is not None else []
+        ep = find_rhythms(bt.times_s, bt.labels, bt.proba, gaps, settings,
                           bt.beats.pr_ms if bt.beats is not None else None)
-        return Analysis(src.name, bt.duration_s, bt.times_s, bt.labels, bt.proba, ep, [],
+        return Analysis(src.name, bt.duration_s, bt.times_s, bt.labels, bt.proba, ep, gaps,
                         beats=bt.beats, fs=bt.fs)
     if is_long(src):
         return long_record_analysis(src, opts, model, classify, settings, detector)

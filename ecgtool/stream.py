@@ -21,7 +21,8 @@ from typing import IO, Iterator
 import numpy as np
 
 from ecgtool.errors import EcgToolError
-from ecgtool.signal.detect import DEFAULT_SETTINGS, DetectorSettings, detect_beats, validate_fs
+from ecgtool.signal.detect import (DEFAULT_SETTINGS, DetectorSettings, detect_beats,
+                                   unreadable_samples, validate_fs)
 
 
 class StreamDetector:
@@ -52,6 +53,7 @@ class StreamDetector:
         self.last_emitted = -1      # absolute index of the last emitted R peak
         self.runs: list = []        # (start, signal, all R peaks, emitted) per run
         self.samples = 0            # how many samples were fed in all
+        self.last_bad_dropped = -1  # absolute index of the last unreadable sample dropped
         self.warnings: list[str] = []  # what the detector said about blocks, once each
 
     def _run(self, stop: int | None) -> tuple[np.ndarray, dict]:
@@ -82,18 +84,29 @@ class StreamDetector:
             v = out[k]
             out[k] = np.where(v >= 0, v + lo, -1)
         out["time_s"] = out["r_peak"] / self.fs
-        # R-R across block edges, from the neighbours on either side.
+        # R-R across block edges, from the neighbours on either side; none
+        # across unreadable samples (see Beats.gap_before).
         prev = np.concatenate([[self.last_emitted], out["r_peak"][:-1]])
-        out["rr_prev_ms"] = np.where(prev >= 0, (out["r_peak"] - prev) * (1000.0 / self.fs),
-                                     np.nan)
+        ok = (prev >= 0) & ~self._unreadable_between(prev, out["r_peak"])
+        out["rr_prev_ms"] = np.where(ok, (out["r_peak"] - prev) * (1000.0 / self.fs), np.nan)
         after = r[idx[-1] + 1] if idx.size and idx[-1] + 1 < r.size else -1
         nxt = np.concatenate([out["r_peak"][1:], [after]])
-        out["rr_next_ms"] = np.where(nxt >= 0, (nxt - out["r_peak"]) * (1000.0 / self.fs), np.nan)
+        ok = (nxt >= 0) & ~self._unreadable_between(out["r_peak"], nxt)
+        out["rr_next_ms"] = np.where(ok, (nxt - out["r_peak"]) * (1000.0 / self.fs), np.nan)
         if idx.size:
             self.last_emitted = int(out["r_peak"][-1])
         # What this run saw and emitted, for callers that label beats in context.
         self.runs.append((lo, data, r, out["r_peak"]))
         return out["r_peak"], out
+
+    def _unreadable_between(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        # Whether unreadable samples lie between absolute indices a < b
+        # (either end may lie before the buffer, whose dropped part is
+        # remembered by its last unreadable sample).
+        seen = np.concatenate([[0], np.cumsum(unreadable_samples(self.buf))])
+        i = np.clip(np.asarray(a) + 1 - self.buf_start, 0, self.buf.size)
+        j = np.clip(np.asarray(b) - self.buf_start, 0, self.buf.size)
+        return (seen[np.maximum(i, j)] > seen[i]) | (self.last_bad_dropped > np.asarray(a))
 
     def feed(self, samples: np.ndarray) -> tuple[np.ndarray, dict]:
         """Add samples; return ``(r_peaks, columns)`` of the beats now final."""
@@ -109,6 +122,9 @@ class StreamDetector:
             tables.append(cols)
             self.done_until = stop
             keep_from = max(self.buf_start, self.done_until - self.context)
+            bad = np.flatnonzero(unreadable_samples(self.buf[:keep_from - self.buf_start]))
+            if bad.size:
+                self.last_bad_dropped = self.buf_start + int(bad[-1])
             self.buf = self.buf[keep_from - self.buf_start:]
             self.buf_start = keep_from
         return _join(peaks, tables)

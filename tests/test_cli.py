@@ -38,6 +38,38 @@ def _copy(tmp_path, name="119"):
     return tmp_path / name
 
 
+def test_a_nan_run_in_a_beats_table_is_unreadable_time_not_a_pause(rec119, tmp_path):
+    # Through a beats table (detect --out - | rhythm -) the signal is gone:
+    # a 5-s NaN run once read as a 6.7-s pause and an abnormal verdict. The
+    # table leaves the R-R interval across it empty, and rhythm and diagnose
+    # take that as unreadable time, as they do with the signal.
+    x = rec119.signal[: 360 * 120].copy()
+    x[360 * 30:360 * 35] = np.nan
+    src = tmp_path / "gap.csv"
+    src.write_text("ecg\n" + "\n".join("nan" if np.isnan(v) else f"{v:.4f}" for v in x) + "\n")
+    table = run("detect", src, "--fs", "360", "--out", "-", "-q")
+    assert table.exit_code == 0
+    rows = list(csv.DictReader(io.StringIO(table.stdout)))
+    empty = [i for i, row in enumerate(rows) if row["rr_prev_ms"] == ""]
+    assert len(empty) == 2 and float(rows[empty[1]]["time_s"]) > 35.0  # the first beat, and after the gap
+    assert rows[empty[1] - 1]["rr_next_ms"] == ""
+    episodes = runner.invoke(app, ["rhythm", "-", "-q"], input=table.stdout)
+    kinds = [row["rhythm"] for row in csv.DictReader(io.StringIO(episodes.stdout))]
+    assert "noise" in kinds and "pause" not in kinds
+    for args in (["-"], [str(src), "--fs", "360"]):
+        verdict = runner.invoke(app, ["diagnose", *args, "--no-classify", "-q"], input=table.stdout)
+        report = json.loads(verdict.stdout.splitlines()[0])
+        assert report["pauses"] == 0 and report["noise_pct"] > 3, args
+    # The gap survives a store without its signal, read back.
+    from ecgtool.io import store
+
+    out = tmp_path / "b.h5"
+    assert run("detect", src, "--fs", "360", "--no-signal", "--out", out, "-q").exit_code == 0
+    with store.open_store(str(out)) as f:
+        beats = store.read_beats(f, "gap", str(out))
+    assert np.flatnonzero(beats.gap_before).tolist() == [empty[1]]
+
+
 def test_detect_csv_to_stdout():
     r = run("detect", "sample:119")
     assert r.exit_code == 0, r.output

@@ -62,6 +62,29 @@ def test_a_nan_run_spoils_only_the_windows_it_touches(rec119):
     assert np.allclose(holed.waves[far, :, 0], whole.waves[kept][far, :, 0], atol=0.05)
 
 
+def test_a_beat_after_a_nan_run_keeps_its_class(rec119):
+    # The R-R interval across a gap is no interval: the first beat after it
+    # read as late (not premature) and 119's V beats there were called N.
+    # It now takes its next interval, as a record's first beat does.
+    x = rec119.signal[:108000]
+    r = detect_r_peaks(x, rec119.fs)
+    whole = classify_beats(x, rec119.fs, r).aami
+    after_gap = []
+    for start_s in (20, 33, 163):
+        y = x.copy()
+        gap = slice(int(start_s * 360), int((start_s + 3) * 360))
+        y[gap] = np.nan
+        kept = (r < gap.start) | (r >= gap.stop)
+        got = classify_beats(y, rec119.fs, r[kept]).aami
+        first = int(np.argmax(r[kept] >= gap.stop))
+        after_gap.append(whole[kept][first])
+        assert got[first] == whole[kept][first]
+        f = beat_windows(y, rec119.fs, r[kept]).rr
+        assert f[first, 0] == f[first, 1] == pytest.approx((r[kept][first + 1] - r[kept][first])
+                                                         / 360, abs=0.1)
+    assert "V" in after_gap  # the case that went wrong
+
+
 @pytest.mark.parametrize("n", [1, 2, 3, 10, 40])
 def test_local_template_is_the_median_centred_on_each_beat(n):
     w = np.random.default_rng(n).normal(size=(n, 5)).astype(np.float32)

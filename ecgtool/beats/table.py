@@ -56,6 +56,24 @@ class BeatLabels:
         return self.aami != "N"
 
 
+def broken_intervals(unreadable: np.ndarray | None, r_peaks: np.ndarray) -> np.ndarray | None:
+    """True for each interval between successive R peaks that spans samples
+    marked ``unreadable`` (None when nothing is, or there is no interval):
+    beats may have gone unseen there, so the interval is no R-R interval.
+
+    Examples
+    --------
+    >>> bad = np.zeros(100, bool); bad[40:50] = True
+    >>> broken_intervals(bad, np.array([10, 30, 60, 90])).tolist()
+    [False, True, False]
+    """
+    if unreadable is None or len(r_peaks) < 2 or not np.any(unreadable):
+        return None
+    seen = np.concatenate([[0], np.cumsum(unreadable)])
+    r = np.asarray(r_peaks, dtype=np.int64)
+    return seen[r[1:]] > seen[r[:-1]]
+
+
 def _int_column(values, n: int) -> np.ndarray:
     if values is None:
         return np.full(n, -1, dtype=np.int64)
@@ -80,12 +98,21 @@ class Beats:
         R-peak amplitude above the PR baseline (mV, negative for a QS complex).
     labels : BeatLabels or None
         Set by the classifier.
+    gap_before : numpy.ndarray
+        True where unreadable signal (a NaN run) lies between a beat and the
+        one before: that interval is no R-R interval, and the table's
+        ``rr_prev_ms`` (and the previous beat's ``rr_next_ms``) is NaN there,
+        which is how a table read back (:meth:`from_columns`) knows the gap.
 
     Examples
     --------
     >>> b = Beats(fs=250.0, r_peak=np.array([100, 350, 600]))
     >>> b.columns()["rr_prev_ms"].tolist()
     [nan, 1000.0, 1000.0]
+    >>> g = Beats(fs=250.0, r_peak=np.array([100, 350, 1600]),
+    ...           gap_before=np.array([False, False, True]))
+    >>> g.columns()["rr_prev_ms"].tolist(), g.gap_spans()
+    ([nan, 1000.0, nan], [(1.4, 6.4)])
     """
 
     fs: float
@@ -100,11 +127,14 @@ class Beats:
     t_offset: np.ndarray | None = None
     r_amp_mv: np.ndarray | None = None
     labels: BeatLabels | None = field(default=None)
+    gap_before: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.fs = float(self.fs)
         self.r_peak = np.asarray(self.r_peak, dtype=np.int64)
         n = self.r_peak.size
+        self.gap_before = (np.zeros(n, bool) if self.gap_before is None
+                           else np.asarray(self.gap_before, dtype=bool))
         for f in ("qrs_onset", "qrs_offset") + POINT_COLUMNS:
             setattr(self, f, _int_column(getattr(self, f), n))
         self.r_amp_mv = (np.full(n, np.nan) if self.r_amp_mv is None
@@ -133,9 +163,16 @@ class Beats:
         """The n-1 R-R intervals in ms."""
         return np.diff(self.r_peak).astype(np.float64) * (1000.0 / self.fs)
 
+    def gap_spans(self) -> list[tuple[float, float]]:
+        """``(start_s, end_s)`` from the beat before each gap to the beat after
+        it: unreadable time, as far as the beats alone can tell."""
+        t = self.r_peak / self.fs
+        return [(float(t[i - 1]), float(t[i])) for i in np.flatnonzero(self.gap_before[1:]) + 1]
+
     def columns(self) -> dict[str, np.ndarray]:
         """All columns in table order (:data:`BEAT_COLUMNS`, then labels if any)."""
         rr = self.rr_ms
+        rr[self.gap_before[1:]] = np.nan
         nan = np.array([np.nan])
         cols = {
             "r_peak": self.r_peak,
@@ -161,9 +198,12 @@ class Beats:
 
     @classmethod
     def from_columns(cls, cols: dict[str, np.ndarray], fs: float) -> "Beats":
-        """Rebuild from :meth:`columns` output (derived columns are ignored)."""
+        """Rebuild from :meth:`columns` output. Derived columns are ignored, but
+        for ``rr_prev_ms`` left NaN after the first beat: a gap (``gap_before``)."""
         kw = {k: cols[k] for k in ("r_peak", "qrs_onset", "qrs_offset", "r_amp_mv")
               + POINT_COLUMNS if k in cols}
+        if "rr_prev_ms" in cols:
+            kw["gap_before"] = gaps_from_rr(cols["rr_prev_ms"])
         labels = None
         if "aami" in cols:
             labels = BeatLabels(aami=cols["aami"],
@@ -172,11 +212,34 @@ class Beats:
         return cls(fs=fs, labels=labels, **kw)
 
     def select(self, mask: np.ndarray) -> "Beats":
-        """The beats where ``mask`` is true (or at the given indices)."""
+        """The beats where ``mask`` is true (or at the given, sorted, indices).
+        A gap before a beat left out passes to the next beat kept."""
         kw = {f.name: getattr(self, f.name)[mask] for f in fields(self)
               if isinstance(getattr(self, f.name), np.ndarray)}
+        kept = np.arange(len(self))[mask]
+        seen = np.cumsum(self.gap_before)
+        kw["gap_before"] = np.concatenate([[False], seen[kept[1:]] > seen[kept[:-1]]])[:kept.size]
         labels = None
         if self.labels is not None:
             labels = BeatLabels(self.labels.aami[mask], self.labels.proba[mask],
                                 self.labels.symbol[mask])
         return Beats(fs=self.fs, labels=labels, **kw)
+
+
+def gaps_from_rr(rr_prev_ms) -> np.ndarray:
+    """``gap_before`` of a table's beats from its ``rr_prev_ms``: NaN after
+    the first beat (see :class:`Beats`). A column with no number at all
+    (left empty by whoever wrote the table) tells of no gap.
+
+    Examples
+    --------
+    >>> gaps_from_rr(np.array([np.nan, 800.0, np.nan, 790.0])).tolist()
+    [False, False, True, False]
+    >>> gaps_from_rr(np.full(3, np.nan)).tolist()
+    [False, False, False]
+    """
+    gap = np.isnan(np.asarray(rr_prev_ms, dtype=np.float64))
+    if gap[1:].all():
+        return np.zeros(gap.size, bool)
+    gap[:1] = False
+    return gap

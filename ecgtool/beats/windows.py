@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ecgtool.beats.table import broken_intervals
 from ecgtool.signal.filters import moving_mean
 
 #: Rate the model sees, in Hz (that of SVDB and LTAFDB).
@@ -59,26 +60,39 @@ class BeatWindows:
         return int(self.waves.shape[0])
 
 
-def rr_features(r_peaks: np.ndarray, fs: float) -> np.ndarray:
+def rr_features(r_peaks: np.ndarray, fs: float,
+                broken: np.ndarray | None = None) -> np.ndarray:
     """R-R features per beat: raw intervals and their ratios to the local rhythm.
 
-    The first and last beats borrow their missing neighbour interval.
+    The first and last beats borrow their missing neighbour interval, and so
+    do the beats on either side of a ``broken`` interval (bool per interval,
+    ``len(r_peaks) - 1``): one that spans unreadable signal, where beats may
+    have gone unseen, so that it tells nothing of the rhythm. A beat with
+    no interval of its own on either side gets the record's median.
 
     Examples
     --------
     >>> f = rr_features(np.array([0, 360, 720, 900, 1260]), 360.0)
     >>> f.shape, round(float(f[3, 2]), 2)
     ((5, 6), 0.55)
+    >>> g = rr_features(np.array([0, 360, 720, 2000, 2360]), 360.0,
+    ...                 broken=np.array([False, False, True, False]))
+    >>> g[3, :2].tolist(), g[2, :2].tolist()
+    ([1.0, 1.0], [1.0, 1.0])
     """
     n = len(r_peaks)
     if n < 2:
         return np.ones((n, len(RR_FEATURES)), dtype=np.float32)
     rr = np.diff(r_peaks).astype(np.float64) / fs
-    prev = np.concatenate([[rr[0]], rr])
-    nxt = np.concatenate([rr, [rr[-1]]])
+    real = rr if broken is None else np.where(broken, np.nan, rr)
+    record = float(np.median(rr)) if broken is None or np.all(broken) else \
+        float(np.nanmedian(real))
+    before = np.concatenate([[np.nan], real])
+    after = np.concatenate([real, [np.nan]])
+    prev = np.where(np.isnan(before), np.where(np.isnan(after), record, after), before)
+    nxt = np.where(np.isnan(after), np.where(np.isnan(before), record, before), after)
     k = min(_LOCAL_BEATS // 2, max(1, (n - 1) // 2))
     local = moving_mean(prev, k)
-    record = float(np.median(rr))
     eps = 1e-3
     feats = np.stack([prev, nxt, prev / (local + eps), nxt / (local + eps),
                       prev / (nxt + eps), local / (record + eps)], axis=1)
@@ -121,7 +135,7 @@ def beat_windows(ecg: np.ndarray, fs: float, r_peaks: np.ndarray) -> BeatWindows
     r = np.asarray(r_peaks, dtype=np.int64)
     # The moving means below would spread one NaN (a gap, a lost sample) over
     # every later beat: runs of them are bridged as the detector bridges them.
-    x = fill_nans(np.asarray(ecg, dtype=np.float64))[0]
+    x, bad = fill_nans(np.asarray(ecg, dtype=np.float64))
     if r.size == 0 or x.size == 0:
         return BeatWindows(np.zeros((0, WINDOW, 2), np.float32),
                            np.zeros((0, len(RR_FEATURES)), np.float32))
@@ -142,7 +156,10 @@ def beat_windows(ecg: np.ndarray, fs: float, r_peaks: np.ndarray) -> BeatWindows
     hi = np.minimum(lo + 1, x.size - 1)
     frac = pos - lo
     waves = ((clean[lo] * (1 - frac) + clean[hi] * frac) / scale).astype(np.float32)
-    return BeatWindows(np.stack([waves, local_template(waves)], axis=-1), rr_features(r, fs))
+    # An R-R interval across a gap is no interval: the beats beside it take
+    # the one on their other side, as a record's first and last beats do.
+    return BeatWindows(np.stack([waves, local_template(waves)], axis=-1),
+                       rr_features(r, fs, broken_intervals(bad, r)))
 
 
 #: Span of the window, in model samples around the R peak, over which a beat

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ecgtool.beats.table import AAMI_CLASSES, POINT_COLUMNS, Beats
+from ecgtool.beats.table import AAMI_CLASSES, POINT_COLUMNS, Beats, gaps_from_rr
 from ecgtool.errors import EcgToolError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -228,6 +228,14 @@ def table_rate(r_peak: np.ndarray, times_s: np.ndarray) -> float | None:
     return None
 
 
+def _number(text) -> float:
+    # A derived column's value, NaN where empty or not a number.
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return np.nan
+
+
 def _table_beats(rows: list[dict], t: np.ndarray) -> Beats | None:
     # The rows' sample positions as Beats (points absent or empty: -1).
     def column(name):
@@ -244,7 +252,10 @@ def _table_beats(rows: list[dict], t: np.ndarray) -> Beats | None:
         # The R amplitude is measured on the signal: the table alone keeps it.
         amp = (np.array([float(x["r_amp_mv"]) if x["r_amp_mv"] not in ("", None) else np.nan
                          for x in rows]) if "r_amp_mv" in rows[0] else None)
-        return Beats(fs, r, r_amp_mv=amp,
+        # An R-R interval left empty inside the table marks a gap (Beats.gap_before).
+        gaps = (gaps_from_rr([_number(x["rr_prev_ms"]) for x in rows])
+                if "rr_prev_ms" in rows[0] else None)
+        return Beats(fs, r, r_amp_mv=amp, gap_before=gaps,
                      **{k: column(k) for k in ("qrs_onset", "qrs_offset") + POINT_COLUMNS})
     except (ValueError, TypeError, OverflowError):
         return None

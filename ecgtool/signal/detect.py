@@ -25,7 +25,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from ecgtool.beats.table import Beats
+from ecgtool.beats.table import Beats, broken_intervals
 from ecgtool.errors import EcgToolError, EcgToolWarning
 from ecgtool.signal.artefacts import (DEFAULT_SPLIT_RULE, SplitRule, closer_than,
                                       split_interval_artefacts)
@@ -196,6 +196,18 @@ def validate_fs(fs: float) -> float:
 MAX_ABS_SAMPLE = 1e10
 
 
+def unreadable_samples(x: np.ndarray) -> np.ndarray:
+    """True for NaN, inf and absurd values (beyond :data:`MAX_ABS_SAMPLE`).
+
+    Examples
+    --------
+    >>> unreadable_samples(np.array([0.5, np.nan, -np.inf, 1e300])).tolist()
+    [False, True, True, True]
+    """
+    with np.errstate(invalid="ignore"):
+        return ~(np.abs(x) <= MAX_ABS_SAMPLE)
+
+
 def fill_nans(ecg: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     """Interpolate runs of NaN, inf or absurd values (beyond
     :data:`MAX_ABS_SAMPLE`) linearly; return the signal and a mask of them.
@@ -220,7 +232,7 @@ def fill_nans(ecg: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         usual = float(np.einsum("i,i->", x, x)) <= MAX_ABS_SAMPLE ** 2
     if usual:
         return x, None
-    bad = ~(np.abs(x) <= MAX_ABS_SAMPLE)
+    bad = unreadable_samples(x)
     if not bad.any():
         return x, None
     x = x.copy()
@@ -477,7 +489,9 @@ def detect_beats(ecg: np.ndarray, fs: float, settings: DetectorSettings = DEFAUL
     """
     peaks, x, bad, fs = _checked_peaks(ecg, fs, settings, backend)
     d = delineate(x, fs, peaks, settings.delineation, unreadable=bad)
+    broken = broken_intervals(bad, peaks)
     return Beats(fs=fs, r_peak=peaks, qrs_onset=d.qrs_onset, qrs_offset=d.qrs_offset,
                  p_onset=d.p_onset, p_peak=d.p_peak, p_offset=d.p_offset,
                  t_onset=d.t_onset, t_peak=d.t_peak, t_offset=d.t_offset,
-                 r_amp_mv=d.r_amp_mv)
+                 r_amp_mv=d.r_amp_mv,
+                 gap_before=None if broken is None else np.r_[False, broken])
