@@ -23,6 +23,7 @@ import numpy as np
 from ecgtool.errors import EcgToolError
 from ecgtool.signal.detect import (DEFAULT_SETTINGS, DetectorSettings, detect_beats,
                                    unreadable_samples, validate_fs)
+from ecgtool.signal.quality import unreadable_in
 
 
 class StreamDetector:
@@ -103,10 +104,10 @@ class StreamDetector:
         # Whether unreadable samples lie between absolute indices a < b
         # (either end may lie before the buffer, whose dropped part is
         # remembered by its last unreadable sample).
-        seen = np.concatenate([[0], np.cumsum(unreadable_samples(self.buf))])
-        i = np.clip(np.asarray(a) + 1 - self.buf_start, 0, self.buf.size)
-        j = np.clip(np.asarray(b) - self.buf_start, 0, self.buf.size)
-        return (seen[np.maximum(i, j)] > seen[i]) | (self.last_bad_dropped > np.asarray(a))
+        a, b = np.asarray(a), np.asarray(b)
+        inside = unreadable_in(unreadable_samples(self.buf), a + 1 - self.buf_start,
+                               b - 1 - self.buf_start)
+        return inside | (self.last_bad_dropped > a)
 
     def feed(self, samples: np.ndarray) -> tuple[np.ndarray, dict]:
         """Add samples; return ``(r_peaks, columns)`` of the beats now final."""

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
+from ecgtool.signal.quality import unreadable_in
+
 #: Sample-index columns, in table order (after ``r_peak``).
 POINT_COLUMNS = ("p_onset", "p_peak", "p_offset", "t_onset", "t_peak", "t_offset")
 
@@ -69,9 +71,8 @@ def broken_intervals(unreadable: np.ndarray | None, r_peaks: np.ndarray) -> np.n
     """
     if unreadable is None or len(r_peaks) < 2 or not np.any(unreadable):
         return None
-    seen = np.concatenate([[0], np.cumsum(unreadable)])
     r = np.asarray(r_peaks, dtype=np.int64)
-    return seen[r[1:]] > seen[r[:-1]]
+    return unreadable_in(unreadable, r[:-1], r[1:])
 
 
 def _int_column(values, n: int) -> np.ndarray:

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ecgtool.signal.pnet import DEFAULT_WEIGHTS, STEADY_LOGIT, p_waves_net
+from ecgtool.signal.quality import unreadable_in
 
 
 @dataclass(frozen=True)
@@ -167,12 +168,9 @@ def _drop_unreadable(out: dict, r: np.ndarray, bad: np.ndarray) -> None:
     # filtering) was measured on a straight line drawn through the gap: its
     # points are -1, as at the record's edges. The QRS boundaries are judged
     # apart, each from the R peak out.
-    seen = np.concatenate([[0], np.cumsum(bad)])
-
     def overlaps(a, b):
         ok = (a >= 0) & (b >= 0)
-        lo, hi = np.where(ok, np.minimum(a, b), 0), np.where(ok, np.maximum(a, b), 0)
-        return ok & (seen[hi + 1] > seen[lo])
+        return ok & unreadable_in(bad, np.minimum(a, b), np.maximum(a, b))
 
     for keys in (("p_onset", "p_peak", "p_offset"), ("t_onset", "t_peak", "t_offset")):
         hit = overlaps(out[keys[0]], out[keys[2]])

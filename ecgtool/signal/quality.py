@@ -174,3 +174,20 @@ def noise_spans(ecg: np.ndarray, fs: float, flat_mv: float = 0.05, flat_rel: flo
         if b - a >= min_s or (b - a >= min_lost_s and lost[a:b].any()):
             spans.append((float(a), min(float(b), end)))
     return spans
+
+
+def unreadable_in(unreadable: np.ndarray, start, stop) -> np.ndarray:
+    """Whether any sample from ``start`` to ``stop`` (index arrays, inclusive,
+    clipped to the signal) is marked ``unreadable`` (a NaN run).
+
+    Examples
+    --------
+    >>> bad = np.zeros(10, bool); bad[4:6] = True
+    >>> unreadable_in(bad, np.array([0, 2, 6, -3]), np.array([3, 4, 9, 0])).tolist()
+    [False, True, False, False]
+    """
+    seen = np.concatenate([[0], np.cumsum(unreadable, dtype=np.int64)])
+    n = len(unreadable)
+    lo = np.clip(np.asarray(start), 0, n)
+    hi = np.clip(np.asarray(stop) + 1, 0, n)
+    return seen[np.maximum(lo, hi)] > seen[lo]
