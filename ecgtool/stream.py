@@ -10,7 +10,9 @@ P wave lies where its neighbours' do, :func:`ecgtool.signal.pnet.p_waves_net`,
 15 beats either side: 30 s at 30 bpm, are there). Only the beats inside the block are
 emitted; memory stays bounded by ``context_s + block_s + lookahead_s``
 whatever the length of the stream. On the records in the test suite the
-beats are identical to those of a single pass over the whole signal.
+beats are identical to those of a single pass over the whole signal; after
+a NaN run longer than the context, a P wave that the network doubts can be
+judged otherwise, having fewer beats before it to compare with.
 """
 
 from __future__ import annotations
