@@ -467,7 +467,8 @@ def detect_beats(ecg: np.ndarray, fs: float, settings: DetectorSettings = DEFAUL
     ----------
     ecg : numpy.ndarray
         One lead in mV (NaN runs allowed: interpolated, and no beat is kept
-        inside them).
+        inside them, no wave that overlaps one is measured, and the R-R
+        interval across one is marked, ``Beats.gap_before``).
     fs : float
         Sampling rate, 100 Hz to 10 kHz.
     settings : DetectorSettings
