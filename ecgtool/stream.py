@@ -89,14 +89,18 @@ class StreamDetector:
         out["time_s"] = out["r_peak"] / self.fs
         # R-R across block edges, from the neighbours on either side; none
         # across unreadable samples (see Beats.gap_before).
-        prev = np.concatenate([[self.last_emitted], out["r_peak"][:-1]])
-        ok = (prev >= 0) & ~self._unreadable_between(prev, out["r_peak"])
+        n = idx.size
+        prev = np.concatenate([[self.last_emitted], out["r_peak"][:-1]])[:n]
+        after = r[idx[-1] + 1] if n and idx[-1] + 1 < r.size else -1
+        nxt = np.concatenate([out["r_peak"][1:], [after]])[:n]
+        gap_prev, gap_next = self._unreadable_between(
+            np.concatenate([prev, out["r_peak"]]), np.concatenate([out["r_peak"], nxt])
+        ).reshape(2, n)
+        ok = (prev >= 0) & ~gap_prev
         out["rr_prev_ms"] = np.where(ok, (out["r_peak"] - prev) * (1000.0 / self.fs), np.nan)
-        after = r[idx[-1] + 1] if idx.size and idx[-1] + 1 < r.size else -1
-        nxt = np.concatenate([out["r_peak"][1:], [after]])
-        ok = (nxt >= 0) & ~self._unreadable_between(out["r_peak"], nxt)
+        ok = (nxt >= 0) & ~gap_next
         out["rr_next_ms"] = np.where(ok, (nxt - out["r_peak"]) * (1000.0 / self.fs), np.nan)
-        if idx.size:
+        if n:
             self.last_emitted = int(out["r_peak"][-1])
         # What this run saw and emitted, for callers that label beats in context.
         self.runs.append((lo, data, r, out["r_peak"]))
@@ -105,7 +109,7 @@ class StreamDetector:
     def _unreadable_between(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         # Whether unreadable samples lie between absolute indices a < b
         # (either end may lie before the buffer, whose dropped part is
-        # remembered by its last unreadable sample).
+        # remembered by its last unreadable sample); one pass over the buffer.
         a, b = np.asarray(a), np.asarray(b)
         inside = unreadable_in(unreadable_samples(self.buf), a + 1 - self.buf_start,
                                b - 1 - self.buf_start)

@@ -85,8 +85,7 @@ def rr_features(r_peaks: np.ndarray, fs: float,
         return np.ones((n, len(RR_FEATURES)), dtype=np.float32)
     rr = np.diff(r_peaks).astype(np.float64) / fs
     real = rr if broken is None else np.where(broken, np.nan, rr)
-    record = float(np.median(rr)) if broken is None or np.all(broken) else \
-        float(np.nanmedian(real))
+    record = float(np.median(rr if broken is None or broken.all() else rr[~broken]))
     before = np.concatenate([[np.nan], real])
     after = np.concatenate([real, [np.nan]])
     prev = np.where(np.isnan(before), np.where(np.isnan(after), record, after), before)

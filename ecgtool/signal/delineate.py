@@ -167,17 +167,18 @@ def _drop_unreadable(out: dict, r: np.ndarray, bad: np.ndarray) -> None:
     # A wave that overlaps unreadable samples (NaN runs, interpolated for
     # filtering) was measured on a straight line drawn through the gap: its
     # points are -1, as at the record's edges. The QRS boundaries are judged
-    # apart, each from the R peak out.
-    def overlaps(a, b):
-        ok = (a >= 0) & (b >= 0)
-        return ok & unreadable_in(bad, np.minimum(a, b), np.maximum(a, b))
-
-    for keys in (("p_onset", "p_peak", "p_offset"), ("t_onset", "t_peak", "t_offset")):
-        hit = overlaps(out[keys[0]], out[keys[2]])
-        for k in keys:
-            out[k][hit] = -1
-    out["qrs_onset"][overlaps(out["qrs_onset"], r)] = -1
-    out["qrs_offset"][overlaps(r, out["qrs_offset"])] = -1
+    # apart, each from the R peak out. The four spans of every beat go to
+    # one query (one pass over the mask).
+    start = np.concatenate([out["p_onset"], out["t_onset"], out["qrs_onset"], r])
+    stop = np.concatenate([out["p_offset"], out["t_offset"], r, out["qrs_offset"]])
+    hit = (start >= 0) & (stop >= 0) & unreadable_in(bad, start, stop)
+    p_hit, t_hit, onset_hit, offset_hit = hit.reshape(4, r.size)
+    for k in ("p_onset", "p_peak", "p_offset"):
+        out[k][p_hit] = -1
+    for k in ("t_onset", "t_peak", "t_offset"):
+        out[k][t_hit] = -1
+    out["qrs_onset"][onset_hit] = -1
+    out["qrs_offset"][offset_hit] = -1
 
 
 def _gather(sig: np.ndarray, start: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray]:
@@ -268,7 +269,8 @@ def _wave(s2: np.ndarray, ecg: np.ndarray, start: np.ndarray, stop: np.ndarray,
     # A wave must stand out from the line joining its ends.
     base = 0.5 * (ecg[on_i] + ecg[off_i])
     found = valid & (on >= 0) & (off >= 0) & (e2 > e1) & (np.abs(ecg[peak_i] - base) >= min_mv)
-    found &= np.all(np.stack(_edge_cut(on_i, off_i, ecg.size)) >= 0, axis=0)
+    on_kept, off_kept = _edge_cut(on_i, off_i, ecg.size)
+    found &= (on_kept >= 0) & (off_kept >= 0)
     return (np.where(found, on_i, -1), np.where(found, peak_i, -1), np.where(found, off_i, -1))
 
 
