@@ -4,8 +4,9 @@ Reference beats are the beat annotations of the record (non-beat labels such
 as rhythm changes or noise marks are ignored). A detection matches a
 reference beat when they are at most 150 ms apart; each is used once, closest
 pairs first. Periods of ventricular flutter/fibrillation (between ``[`` and
-``]``) are excluded, as EC57 asks, and the first 5 minutes (the standard's
-learning period) can be skipped. Statistics are given per record and gross
+``]``) and those the reference marks unreadable on every signal (a noise
+mark ``~`` of subtype -1 up to the next ``~``) are excluded, as EC57 asks,
+and the first 5 minutes (the standard's learning period) can be skipped. Statistics are given per record and gross
 (summed counts over records).
 
 References
@@ -97,7 +98,9 @@ def match_beats(ref: np.ndarray, test: np.ndarray, window: int) -> BeatMatch:
 
 
 def excluded_spans(annotations: Annotations, n_samples: int) -> list[tuple[int, int]]:
-    """Ventricular flutter/fibrillation spans (``[`` ... ``]``) as sample ranges.
+    """The stretches EC57 leaves out of beat-by-beat scoring, as sample
+    ranges: ventricular flutter/fibrillation (``[`` ... ``]``) and the
+    reference's unreadable stretches (:func:`unreadable_spans`).
 
     Examples
     --------
@@ -114,6 +117,29 @@ def excluded_spans(annotations: Annotations, n_samples: int) -> list[tuple[int, 
             start = None
     if start is not None:
         spans.append((start, n_samples))
+    return sorted(spans + unreadable_spans(annotations, n_samples))
+
+
+def unreadable_spans(annotations: Annotations, n_samples: int) -> list[tuple[int, int]]:
+    """Stretches where the reference marks every signal unreadable, as sample
+    ranges: from a noise mark ``~`` of subtype -1 (drawn ``U``) to the next
+    ``~``. WFDB's ``bxb`` calls them shutdown and scores no beat in them.
+
+    Examples
+    --------
+    >>> a = Annotations([10, 50, 90, 95], ["N", "~", "~", "N"], [""] * 4, [0, -1, 0, 0])
+    >>> unreadable_spans(a, 100)
+    [(50, 90)]
+    """
+    noise = np.flatnonzero(annotations.symbol == "~")
+    spans = []
+    for i, j in zip(noise, np.append(noise[1:], -1)):
+        if annotations.subtype[i] == -1:
+            end = n_samples if j < 0 else int(annotations.sample[j])
+            if not spans or int(annotations.sample[i]) > spans[-1][1]:
+                spans.append((int(annotations.sample[i]), end))
+            else:  # a second U mark inside the first one's stretch
+                spans[-1] = (spans[-1][0], max(spans[-1][1], end))
     return spans
 
 
@@ -190,7 +216,8 @@ def score_detection(record: str, annotations: Annotations, detected: np.ndarray,
     record : str
         Name reported with the score.
     annotations : Annotations
-        Reference annotations (beats, and ``[``/``]`` for exclusion).
+        Reference annotations (beats; ``[``/``]`` and unreadable ``~`` marks
+        for exclusion).
     detected : numpy.ndarray
         Detected beat sample indices.
     fs : float

@@ -376,12 +376,17 @@ def analyse_job(src: Source, opts: ReadOptions, model: str | None = None,
 
     settings = _rhythm_settings(settings, detector)
     if src.kind == "ann":
+        from ecgtool.evaluate import unreadable_spans
         from ecgtool.io.beatfiles import read_annotation_beats
 
         use = ann_labels if ann_labels is not None else src.key == "atr"
         bt = read_annotation_beats(src.path, src.key, use)
-        ep = find_rhythms(bt.times_s, bt.labels, None, None, settings)
-        return Analysis(src.name, bt.duration_s, bt.times_s, bt.labels, None, ep, [],
+        # Where the annotator marked every signal unreadable, no beat was
+        # labelled: noise, not a pause.
+        end = bt.n_samples or int(round(bt.duration_s * bt.fs))
+        noise = [(a / bt.fs, b / bt.fs) for a, b in unreadable_spans(bt.reference, end)]
+        ep = find_rhythms(bt.times_s, bt.labels, None, noise, settings)
+        return Analysis(src.name, bt.duration_s, bt.times_s, bt.labels, None, ep, noise,
                         fs=bt.fs)
     if src.kind in BEAT_KINDS:
         bt = beat_times(src)

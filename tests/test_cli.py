@@ -538,6 +538,17 @@ def test_bigeminy_from_beat_times_is_not_written_as_ventricular(tmp_path):
     assert "(B" in set(wfdb.rdann(str(labelled / "119"), "ecgtool").aux_note)
 
 
+def test_a_stretch_the_annotator_marked_unreadable_is_noise_not_a_pause():
+    # 208 at 21:11: every signal unreadable for 2.7 s (a noise mark "U"), no
+    # beat labelled in it. The beat times alone would read as a 3-s pause.
+    r = run("rhythm", "sample:208", "--ann", "atr", "--out", "-", "-q")
+    assert r.exit_code == 0, r.output
+    rows = list(csv.DictReader(io.StringIO(r.stdout)))
+    there = [x for x in rows if float(x["start_s"]) < 1273 and float(x["end_s"]) > 1272]
+    assert [x["rhythm"] for x in there] == ["noise"]
+    assert not [x for x in rows if x["rhythm"] == "pause"]
+
+
 def test_classify_reuses_a_detect_store(tmp_path):
     beats = tmp_path / "b.h5"
     assert run("detect", "sample:119", "--out", beats, "-q").exit_code == 0

@@ -3,7 +3,7 @@
 import numpy as np
 
 from ecgtool.evaluate import (DetectionScore, excluded_spans, gross, match_beats,
-                              reference_beats, score_detection)
+                              reference_beats, score_detection, unreadable_spans)
 from ecgtool.io.records import Annotations
 
 
@@ -37,6 +37,28 @@ def test_non_beat_labels_and_flutter_are_not_scored():
     assert excluded_spans(a, 700) == [(300, 500)]
     s = score_detection("r", a, np.array([100, 350, 450, 600]), 360.0, 700)
     assert (s.tp, s.fn, s.fp) == (2, 0, 0)
+
+
+def test_stretches_the_reference_marks_unreadable_are_not_scored():
+    # bxb's shutdown: a noise mark of subtype -1 (all signals unreadable) up
+    # to the next noise mark; a noise mark of another subtype excludes nothing.
+    a = Annotations([100, 200, 400, 500, 600, 700], ["N", "~", "~", "N", "~", "N"],
+                    [""] * 6, [0, -1, 0, 0, 1, 0])
+    assert unreadable_spans(a, 800) == [(200, 400)]
+    s = score_detection("r", a, np.array([100, 300, 500, 650, 700]), 360.0, 800)
+    assert (s.tp, s.fn, s.fp) == (3, 0, 1)
+    open_end = Annotations([100, 200], ["N", "~"], ["", ""], [0, -1])
+    assert excluded_spans(open_end, 800) == [(200, 800)]
+
+
+def test_unreadable_stretches_of_mitbih(data):
+    from ecgtool.io.wfdbfiles import read_annotations
+
+    a = read_annotations(data / "mitdb" / "208")
+    (start, end), = unreadable_spans(a, 650000)
+    assert 1271 < start / 360 < end / 360 < 1274  # 21:11, about 3 s
+    assert not np.any((a.sample > start) & (a.sample < end)
+                      & np.isin(a.symbol, list("NVFSQ")))
 
 
 def test_learning_period_skipped():

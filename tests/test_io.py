@@ -401,6 +401,8 @@ def test_store_round_trip(tmp_path, rec119):
     f.close()
     np.testing.assert_allclose(back.signal, rec119.signal, atol=1e-6)
     assert back.annotations.symbol.tolist() == rec119.annotations.symbol.tolist()
+    assert back.annotations.subtype.tolist() == rec119.annotations.subtype.tolist()
+    assert set(rec119.annotations.subtype.tolist()) == {0, 2}  # 119's noise marks
     for k, v in beats.columns().items():
         np.testing.assert_array_equal(got.columns()[k], v)
     rec = read_source(expand_inputs([str(path)])[0], ReadOptions())
@@ -421,12 +423,16 @@ def test_store_round_trip(tmp_path, rec119):
             text = h[name].asstr()[...]
             del h[name]
             h.create_dataset(name, data=text.astype(object), dtype=h5py.string_dtype())
+        g = h["records/119/annotations"]  # no subtypes before version 2 either
+        del g["subtype"]
+        g.attrs["columns"] = [c for c in store.attr_text(g.attrs["columns"]) if c != "subtype"]
         h.attrs["format_version"] = 1
     f = store.open_store(path)
     old, old_beats = store.read_record(f, "119"), store.read_beats(f, "119")
     f.close()
     assert old.name == "119" and old.leads == ["MLII"] and old.sha256 == rec119.sha256
     assert old.annotations.symbol.tolist() == rec119.annotations.symbol.tolist()
+    assert not old.annotations.subtype.any()
     assert list(old_beats.columns()) == list(beats.columns())
 
 
@@ -473,8 +479,9 @@ def _same_as_wfdb(path):
     a = wfdb.rdann(base, ext)
     fast = decode_mit_annotations(path.read_bytes())
     assert fast is not None, path
-    sample, symbol, aux = fast
+    sample, symbol, aux, subtype = fast
     assert np.array_equal(sample, a.sample) and symbol.tolist() == list(a.symbol), path
+    assert subtype.tolist() == np.asarray(a.subtype).tolist(), path
     want = np.asarray([x or "" for x in (a.aux_note or [""] * len(a.sample))], dtype=str)
     assert aux.tolist() == want.tolist(), path
 

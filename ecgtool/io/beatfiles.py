@@ -266,7 +266,8 @@ def read_annotation_beats(base: str, ext: str, labels: bool) -> BeatTimes:
     """Beat times (and AAMI labels if ``labels``) from a WFDB annotation file.
 
     The header (``base.hea``) gives the rate and length; the signal file need
-    not exist.
+    not exist. The annotations come along as the ``reference`` (its noise
+    marks tell the unreadable stretches).
     """
     from ecgtool.beats.labels import aami_labels
     from ecgtool.evaluate import BEAT_SYMBOLS
@@ -294,4 +295,5 @@ def read_annotation_beats(base: str, ext: str, labels: bool) -> BeatTimes:
     if lab is not None:
         lab = np.where(lab == "", "Q", lab)
     duration = (h.sig_len or 0) / float(h.fs) or (float(t[-1]) if t.size else 0.0)
-    return BeatTimes(Path(base).name, t, duration, lab, None, shown, float(h.fs))
+    return BeatTimes(Path(base).name, t, duration, lab, None, shown, float(h.fs),
+                     reference=a, n_samples=int(h.sig_len or 0))

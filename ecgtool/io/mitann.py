@@ -55,8 +55,9 @@ def _payload(code: np.ndarray, value: np.ndarray) -> np.ndarray | None:
     return payload
 
 
-def decode_mit_annotations(data: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """Sample, symbol and aux note of each annotation in MIT-format bytes.
+def decode_mit_annotations(data: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray,
+                                                  np.ndarray] | None:
+    """Sample, symbol, aux note and subtype of each annotation in MIT-format bytes.
 
     Returns None when the file needs ``wfdb.rdann`` (see the module notes).
 
@@ -64,9 +65,9 @@ def decode_mit_annotations(data: bytes) -> tuple[np.ndarray, np.ndarray, np.ndar
     --------
     >>> # Two beats: N at sample 10, V 300 samples later with the note "x".
     >>> words = [(1 << 10) | 10, (5 << 10) | 300, (63 << 10) | 1, ord("x"), 0]
-    >>> s, sym, aux = decode_mit_annotations(np.array(words, "<u2").tobytes())
-    >>> s.tolist(), sym.tolist(), aux.tolist()
-    ([10, 310], ['N', 'V'], ['', 'x'])
+    >>> s, sym, aux, sub = decode_mit_annotations(np.array(words, "<u2").tobytes())
+    >>> s.tolist(), sym.tolist(), aux.tolist(), sub.tolist()
+    ([10, 310], ['N', 'V'], ['', 'x'], [0, 0])
     """
     raw = np.frombuffer(data, dtype="<u2", count=len(data) // 2)
     if len(data) % 2 or raw.size == 0:
@@ -96,6 +97,12 @@ def decode_mit_annotations(data: bytes) -> tuple[np.ndarray, np.ndarray, np.ndar
         text = words[k + 1:k + 1 + (n + 1) // 2].astype("<u2").tobytes()[:n]
         if owner[k] >= 0:
             notes[int(owner[k])] = text.decode("latin-1")
+    # SUB holds a signed byte (wfdb's subtyp), e.g. -1 on a noise mark: all
+    # signals unreadable.
+    subtype = np.zeros(int(is_ann.sum()), np.int16)
+    k = np.flatnonzero((code == _SUB) & ~payload)
+    k = k[owner[k] >= 0]
+    subtype[owner[k]] = (value[k] & 0xFF).astype(np.uint8).view(np.int8)
     # A fixed-width array: millions of beats, a few notes.
     aux = np.zeros(int(is_ann.sum()), f"<U{max(map(len, notes.values()), default=1)}")
     for i, text in notes.items():
@@ -109,7 +116,7 @@ def decode_mit_annotations(data: bytes) -> tuple[np.ndarray, np.ndarray, np.ndar
     if any(aux[i].startswith("## ") for i in np.flatnonzero(definitions)):
         return None
     keep = (ann_codes != 0) & ~definitions
-    return sample[keep], symbol[keep], aux[keep]
+    return sample[keep], symbol[keep], aux[keep], subtype[keep]
 
 
 def write_mit_annotations(path, sample: np.ndarray, symbol: np.ndarray, fs: float,

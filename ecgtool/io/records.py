@@ -46,17 +46,25 @@ class Annotations:
         Annotation codes (``"N"``, ``"V"``, ``"+"``, ...), str.
     aux_note : numpy.ndarray
         Free text per annotation (rhythm changes such as ``"(AFIB"``), str.
+    subtype : numpy.ndarray
+        WFDB ``subtyp`` per annotation (int16; zeros when not given). On a
+        noise mark ``~`` it tells which signals are noisy, and -1 that all
+        of them are unreadable from there to the next ``~``.
     """
 
     sample: np.ndarray
     symbol: np.ndarray
     aux_note: np.ndarray
+    subtype: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.sample = np.asarray(self.sample, dtype=np.int64)
         self.symbol = np.asarray(self.symbol, dtype=str)
         self.aux_note = np.asarray(self.aux_note, dtype=str)
-        if not (self.sample.size == self.symbol.size == self.aux_note.size):
+        self.subtype = (np.zeros(self.sample.size, np.int16) if self.subtype is None
+                        else np.asarray(self.subtype, dtype=np.int16))
+        if not (self.sample.size == self.symbol.size == self.aux_note.size
+                == self.subtype.size):
             raise ValueError("annotation fields differ in length")
 
     def __len__(self) -> int:

@@ -7,7 +7,8 @@ Layout (format ``ecgtool-store``, version 2; plain h5py reads it all)::
     /records/<name>/                  attrs: fs, n_samples, leads, channel, units,
                                              source, sha256, comments
     /records/<name>/signal            float32 (n_samples, n_leads), mV   [optional]
-    /records/<name>/annotations/      sample int64, symbol str, aux_note str  [optional]
+    /records/<name>/annotations/      sample int64, symbol str, aux_note str,
+                                      subtype int16 (absent in older stores)  [optional]
     /records/<name>/beats/<column>    one 1-D dataset per beats-table column;
                                       attrs: columns (order), fs, detector, model
     /records/<name>/episodes/<column> rhythm episodes (start_s, end_s, rhythm, ...)
@@ -317,7 +318,7 @@ def write_reference(g, annotations: Annotations | None, n_samples: int = 0) -> N
     if annotations is not None:
         _write_columns(g.create_group("annotations"),
                        {"sample": annotations.sample, "symbol": annotations.symbol,
-                        "aux_note": annotations.aux_note})
+                        "aux_note": annotations.aux_note, "subtype": annotations.subtype})
     if n_samples and "n_samples" not in g.attrs:
         g.attrs["n_samples"] = n_samples
 
@@ -363,7 +364,7 @@ def _annotations(g) -> Annotations | None:
     if "annotations" not in g:
         return None
     c = _read_columns(g["annotations"])
-    return Annotations(c["sample"], c["symbol"], c["aux_note"])
+    return Annotations(c["sample"], c["symbol"], c["aux_note"], c.get("subtype"))
 
 
 @_reads
