@@ -3,8 +3,9 @@
 For each database found under $ECGTOOL_DATA (mitdb, nstdb, svdb, and the
 annotated cpsc2021 and qtdb records), every detector runs on the same lead
 (ecgtool's default: MLII, else II, else the first) and is scored with the
-EC57 rules of :mod:`ecgtool.evaluate` (150 ms window, VF excluded), with and
-without the 5-minute learning period. Time is the detection call alone
+EC57 rules of :mod:`ecgtool.evaluate` (150 ms window, VF and the stretches
+the reference marks unreadable excluded), with and without the 5-minute
+learning period. Time is the detection call alone
 (reading excluded), the best of ``--repeats`` runs for calls under 2 s.
 
 Usage::
@@ -203,7 +204,8 @@ def main() -> None:
             f"Command: `{payload['command']}`  \n"
             f"Measured {mi['date']} on {mi['cpu']} ({mi['cores']} cores), Python {mi['python']},"
             f" commit {mi['commit'] or '?'}, one process. Lead: MLII, else II, else the first; "
-            f"EC57 150 ms window, VF episodes excluded. Time is the detection call only, "
+            f"EC57 150 ms window, VF episodes and the stretches the reference marks "
+            f"unreadable excluded. Time is the detection call only, "
             f"best of {args.repeats}; `time / ecgtool` is each detector's time divided by "
             f"ecgtool's R-peak detection on the same records.\n\n" + table + "\n")
     update_results_md("detect", body)
