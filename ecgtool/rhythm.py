@@ -172,9 +172,12 @@ class Episodes:
 
 
 def irregular_beats(beat_times_s: np.ndarray, labels: np.ndarray | None,
-                    settings: "RhythmSettings | None" = None) -> np.ndarray:
+                    settings: "RhythmSettings | None" = None,
+                    broken: np.ndarray | None = None) -> np.ndarray:
     """True for beats next to an interval whose AF score (ectopic beats taken
     out) exceeds the AF threshold: beats of an irregularly irregular rhythm.
+    ``broken`` (bool per interval) marks intervals across an unreadable
+    stretch, which the score leaves out.
 
     Examples
     --------
@@ -190,7 +193,7 @@ def irregular_beats(beat_times_s: np.ndarray, labels: np.ndarray | None,
     if t.size < 3:
         return irregular
     lab = None if labels is None else np.asarray(labels).astype("<U1")
-    score = _interval_rhythms(t, lab, None, None, st)[2]
+    score = _interval_rhythms(t, lab, None, None, st, broken=broken)[2]
     # Each beat takes the larger score of its two intervals.
     irregular[1:] |= score > st.af_threshold
     irregular[:-1] |= score > st.af_threshold
@@ -247,7 +250,9 @@ def find_rhythms(beat_times_s: np.ndarray, labels: np.ndarray | None = None,
     proba : numpy.ndarray, optional
         ``(n_beats, 5)`` classifier probabilities (for confidences).
     noise_spans : list of (start_s, end_s), optional
-        Unreadable stretches (see :func:`ecgtool.signal.quality.noise_spans`).
+        Unreadable stretches (see :func:`ecgtool.signal.quality.noise_spans`):
+        the intervals that touch one are ``noise``, and no AF score or
+        irregularity feature counts them.
     settings : RhythmSettings
     pr_ms : numpy.ndarray, optional
         PR interval per beat (NaN where no P wave was found), from the
@@ -276,19 +281,23 @@ def find_rhythms(beat_times_s: np.ndarray, labels: np.ndarray | None = None,
 
 
 def _interval_rhythms(t: np.ndarray, labels, proba, noise_spans, settings: RhythmSettings,
-                      pr_ms=None):
+                      pr_ms=None, broken=None):
     # The rhythm, its confidence and the AF score of each interval (at least
     # 2 beats), and the intervals that count for the AF score (NaN others).
     st = settings
     n = t.size
     rr = np.diff(t)
     m = rr.size
+    unread = np.zeros(m, bool) if broken is None else np.asarray(broken, bool).copy()
+    for a_s, b_s in noise_spans or []:
+        unread |= (t[1:] > a_s) & (t[:-1] < b_s)
     if m < st.window_beats:
         # A short recording (a 10-s 12-lead ECG): judge it as one window.
         st = replace(st, window_beats=max(m, 6), af_min_beats=max(4, min(st.af_min_beats, m // 2)))
     lab = None if labels is None else np.asarray(labels, dtype="<U1")
-    # Intervals that touch an ectopic beat say nothing about the atrial rhythm.
-    plausible = plausible_intervals(rr, st)
+    # Intervals that touch an ectopic beat say nothing about the atrial
+    # rhythm; one across an unreadable stretch was not measured.
+    plausible = plausible_intervals(rr, st) & ~unread
     # Intervals next to an ectopic beat are taken out of the AF score: V and F
     # beats, and S beats that come early. Without labels, beats whose timing
     # looks ectopic (early, then a compensatory pause). With labels, timing
@@ -370,10 +379,8 @@ def _interval_rhythms(t: np.ndarray, labels, proba, noise_spans, settings: Rhyth
                         continue
                     out[span] = name
                     conf[span] = p[a:b, col].mean() if p is not None else 1.0
-    for a_s, b_s in noise_spans or []:
-        hit = (t[1:] > a_s) & (t[:-1] < b_s)
-        out[hit] = "noise"
-        conf[hit] = 1.0
+    out[unread] = "noise"
+    conf[unread] = 1.0
     return out, conf, score, np.where(valid, rr, np.nan)
 
 

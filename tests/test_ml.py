@@ -85,6 +85,28 @@ def test_a_beat_after_a_nan_run_keeps_its_class(rec119):
     assert "V" in after_gap  # the case that went wrong
 
 
+def test_a_beat_whose_peak_touches_a_nan_run_is_unclassified():
+    # 208 at 153.01 s, an N beat 10 ms after a run ending at 153.0 s: its
+    # window is centred on the run's edge, and the network called it V.
+    from ecgtool.io.records import read_sample
+
+    rec = read_sample("208")
+    x = rec.signal[: 300 * 360].copy()
+    r = detect_r_peaks(x, rec.fs)
+    whole = classify_beats(x, rec.fs, r).aami
+    x[150 * 360:153 * 360] = np.nan
+    kept = (r < 150 * 360) | (r >= 153 * 360)
+    w = beat_windows(x, rec.fs, r[kept])
+    got = classify_beats(x, rec.fs, r[kept]).aami
+    edge = np.flatnonzero(w.hidden)
+    assert r[kept][edge].tolist() == [r[np.argmin(np.abs(r - 153.01 * 360))]]
+    assert whole[kept][edge] == ["N"] and got[edge] == ["Q"]
+    assert (got != "Q").sum() == kept.sum() - 1
+    assert w.broken.sum() == 1 and w.broken[edge[0] - 1]
+    # Without a NaN, no beat is hidden and no interval broken.
+    assert beat_windows(rec.signal[:36000], rec.fs, r[r < 36000]).hidden is None
+
+
 @pytest.mark.parametrize("n", [1, 2, 3, 10, 40])
 def test_local_template_is_the_median_centred_on_each_beat(n):
     w = np.random.default_rng(n).normal(size=(n, 5)).astype(np.float32)

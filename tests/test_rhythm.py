@@ -193,6 +193,18 @@ def test_noise_span_wins():
     assert len(n) == 1 and n.start_s[0] <= 20.0 and n.end_s[0] >= 30.0
 
 
+def test_intervals_in_a_noise_span_are_not_measured():
+    # Beats found in noise come at random; their intervals are no rhythm:
+    # the noise episode reports no irregularity, and the AF score leaves
+    # them out.
+    rng = np.random.default_rng(3)
+    t = times(np.r_[np.full(60, 0.8), rng.uniform(0.4, 1.2, 60), np.full(60, 0.8)])
+    ep = find_rhythms(t, noise_spans=[(t[60], t[120])])
+    assert ep.rhythm.tolist() == ["sinus", "noise", "sinus"]
+    assert np.isnan([ep.nrmssd[1], ep.tpr[1], ep.she[1]]).all()
+    assert ep.confidence[0] == pytest.approx(ep.confidence[2])
+
+
 @pytest.mark.parametrize("t", [np.zeros(0), np.array([1.0])])
 def test_empty_and_one_beat(t):
     ep = find_rhythms(t)
@@ -278,6 +290,19 @@ def test_labels_revised_by_the_rhythm_around_each_beat():
     assert (out[20:100] != "S").all() and out[5] == "V"
     # Nothing to judge: fewer than three beats.
     assert revise_labels(np.array([0.0, 0.8]), np.array(["S", "N"])).tolist() == ["S", "N"]
+    # An interval across a gap (beats may be missing in it) is no interval:
+    # the beat after it is not premature, a run does not go on across it.
+    broken = np.zeros(t.size - 1, bool)
+    broken[30] = True
+    assert (revise_labels(t, np.full(t.size, "N"), broken=broken) == "S").sum() == 0
+    run = np.cumsum(np.r_[0.0, np.full(20, 0.8), 0.5, np.full(20, 0.5), np.full(20, 0.8)])
+    lab = np.full(run.size, "N")
+    lab[21] = "S"
+    assert (revise_labels(run, lab) == "S").sum() == 21
+    broken = np.zeros(run.size - 1, bool)
+    broken[30] = True
+    cut = revise_labels(run, lab, broken=broken)
+    assert (cut[21:31] == "S").all() and (cut[31:41] == "N").all()
 
 
 def _irregular_with_pr(n, pr, seed=0):

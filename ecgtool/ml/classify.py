@@ -231,7 +231,10 @@ def aami_classes(scores: np.ndarray, times_s: np.ndarray,
     are S, no beat of an irregularly irregular rhythm is) and, given the
     beats' ``windows``, a V or F beat of the dominant rhythm
     (:func:`dominant_beats`, irregularly irregular stretches included) is N.
-    The probabilities ``p_*`` stay the network's.
+    A beat whose R peak touches an unreadable stretch (a NaN run; see
+    :data:`ecgtool.beats.windows.HIDDEN_MS`) is ``Q``, unclassifiable; the
+    rules leave out the R-R intervals across such stretches. The probabilities ``p_*`` stay
+    the network's.
 
     Examples
     --------
@@ -246,8 +249,11 @@ def aami_classes(scores: np.ndarray, times_s: np.ndarray,
     if len(scores) == 0:
         return np.zeros(0, "<U1")
     network = np.array(AAMI_CLASSES)[np.asarray(scores).argmax(axis=1)]
+    if windows is not None and windows.hidden is not None:
+        network[windows.hidden] = "Q"
     ventricular = np.isin(network, ("V", "F"))
+    broken = None if windows is None else windows.broken
     if windows is not None and ventricular.any():
-        dominant = dominant_beats(windows, irregular_beats(times_s, network))
+        dominant = dominant_beats(windows, irregular_beats(times_s, network, broken=broken))
         network[ventricular & dominant] = "N"
-    return revise_labels(times_s, network)
+    return revise_labels(times_s, network, broken=broken)
