@@ -122,7 +122,7 @@ def test_training_without_marks_is_a_one_line_error(tmp_path, capsys):
 
 
 def test_reading_at_fractional_positions_is_np_interp_to_the_last_bit():
-    from ecgtool.signal.qrsnet import sample_at
+    from ecgtool.signal.filters import sample_at
 
     rng = np.random.default_rng(5)
     for n in (1, 2, 3, 17, 1000):

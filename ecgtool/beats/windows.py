@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ecgtool.signal.filters import moving_mean
+from ecgtool.signal.filters import moving_mean, sample_at
 from ecgtool.signal.quality import unreadable_in
 
 #: Rate the model sees, in Hz (that of SVDB and LTAFDB).
@@ -164,12 +164,7 @@ def beat_windows(ecg: np.ndarray, fs: float, r_peaks: np.ndarray) -> BeatWindows
         clean = moving_mean(clean, int(round(fs / MODEL_FS)) // 2)
     # Sample the record at MODEL_FS around each R peak (linear interpolation).
     offsets = (np.arange(-BEFORE, AFTER) / MODEL_FS) * fs
-    pos = r[:, None] + offsets[None, :]
-    np.clip(pos, 0, x.size - 1, out=pos)
-    lo = np.floor(pos).astype(np.int64)
-    hi = np.minimum(lo + 1, x.size - 1)
-    frac = pos - lo
-    waves = ((clean[lo] * (1 - frac) + clean[hi] * frac) / scale).astype(np.float32)
+    waves = (sample_at(clean, r[:, None] + offsets[None, :]) / scale).astype(np.float32)
     # An R-R interval across a gap is no interval: the beats beside it take
     # the one on their other side, as a record's first and last beats do.
     broken = hidden = None

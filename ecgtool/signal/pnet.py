@@ -26,7 +26,8 @@ from pathlib import Path
 import numpy as np
 
 from ecgtool.rr import steady_values
-from ecgtool.signal.qrsnet import NET_FS, antialiased, layers_forward, net_outputs, sample_at
+from ecgtool.signal.filters import sample_at
+from ecgtool.signal.qrsnet import NET_FS, antialiased, layers_forward, net_outputs
 
 #: Window: BEFORE samples before the R peak to AFTER after it, at NET_FS.
 BEFORE, AFTER = 100, 10

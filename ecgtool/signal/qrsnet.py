@@ -24,6 +24,8 @@ from pathlib import Path
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from ecgtool.signal.filters import sample_at
+
 #: The network's sampling rate (Hz) and half-window (samples): +-160 ms.
 NET_FS = 250.0
 HALF = 40
@@ -55,35 +57,6 @@ def antialiased(ecg: np.ndarray, fs: float) -> np.ndarray:
         return x
     box = np.ones(2 * k + 1) / (2 * k + 1)
     return np.convolve(np.concatenate([np.full(k, x[0]), x, np.full(k, x[-1])]), box, "valid")
-
-
-def sample_at(x: np.ndarray, at: np.ndarray) -> np.ndarray:
-    """``x`` read at fractional sample positions ``at`` (any shape), linearly
-    interpolated, positions beyond the ends taking the end values.
-
-    The values of ``np.interp(at, np.arange(x.size), x)``, without the index
-    array and the binary searches: for a day-long recording that array was
-    250 MB per chunk of beats, and the searches a third of ``detect``'s time.
-
-    Examples
-    --------
-    >>> x = np.array([0.0, 10.0, 20.0, 40.0])
-    >>> sample_at(x, np.array([-1.0, 0.5, 2.25, 3.0, 7.0])).tolist()
-    [0.0, 5.0, 25.0, 40.0, 40.0]
-    """
-    x = np.asarray(x, dtype=np.float64)
-    at = np.asarray(at, dtype=np.float64)
-    if x.size < 2:
-        return np.full(at.shape, x[0] if x.size else np.nan)
-    pos = np.clip(at, 0.0, x.size - 1.0)
-    i = np.minimum(pos.astype(np.intp), x.size - 2)
-    left = x[i]
-    # np.interp's arithmetic (slope times distance plus the left value, and
-    # the last value itself at the end), so that the values are its values
-    # to the last bit.
-    out = (x[i + 1] - left) * (pos - i) + left
-    out[pos == x.size - 1] = x[-1]
-    return out
 
 
 def _windows(x: np.ndarray, fs: float, r_peaks: np.ndarray) -> np.ndarray:
