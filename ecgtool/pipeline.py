@@ -16,11 +16,11 @@ from ecgtool.beats.table import Beats
 from ecgtool.errors import EcgToolError
 from ecgtool.io.inputs import ReadOptions, Source, read_source, unique_names
 from ecgtool.io.records import Record
+from ecgtool.longrecord import (READ_S, LongRecord, block_noise_spans, is_long, long_length,
+                                long_record_analysis, long_record_detect, long_record_head)
 from ecgtool.signal.detect import DEFAULT_SETTINGS, DetectorSettings, detect_beats
 
 if TYPE_CHECKING:  # pragma: no cover
-    from typing import Iterator
-
     import numpy as np
 
     from ecgtool.io.beatfiles import BeatTimes
@@ -44,29 +44,6 @@ class Detected:
     @property
     def name(self) -> str:
         return self.record.name if self.record is not None else self.table_name
-
-
-@dataclass
-class LongRecord:
-    """A recording too long to hold whole, as ``convert`` passes it on: its
-    header (``head``: a :class:`Record` of its first sample, with the
-    annotations and checksum of the whole) and how to read the rest. The
-    process that writes the output reads the blocks, so it must see the
-    file too (on a Dask cluster: a shared file system)."""
-
-    head: Record
-    n_samples: int
-    src: Source
-    opts: ReadOptions
-
-    def blocks(self) -> "Iterator[tuple[int, np.ndarray]]":
-        """``(start, signals)`` for consecutive blocks of :data:`_READ_S` seconds."""
-        from ecgtool.io.inputs import read_source_block
-
-        step = int(_READ_S * self.head.fs)
-        for start in range(0, self.n_samples, step):
-            stop = min(self.n_samples, start + step)
-            yield start, read_source_block(self.src, self.opts, start, stop).signals
 
 
 def read_job(src: Source, opts: ReadOptions) -> Record | LongRecord:
@@ -226,7 +203,7 @@ def label_in_blocks(ecg: "np.ndarray", fs: float, r_peaks: "np.ndarray",
     if block_s is not None:
         block = int(block_s * fs)
     else:
-        block = int(_READ_S * fs) if long_length(n, fs) else max(n, 1)
+        block = int(READ_S * fs) if long_length(n, fs) else max(n, 1)
     margin = int(context_s * fs)
     parts = []
     for start in range(0, max(n, 1), block):
@@ -478,173 +455,12 @@ def _rhythm_of(rec: Record, beats: Beats, settings: "RhythmSettings") -> Analysi
 
     # A long stored record is judged half an hour at a time, as in the block
     # path (whole, the quality measures of a day took a gigabyte).
-    step = int(_READ_S * rec.fs) if long_length(rec.n_samples, rec.fs) else max(rec.n_samples, 1)
+    step = int(READ_S * rec.fs) if long_length(rec.n_samples, rec.fs) else max(rec.n_samples, 1)
     noise = [span for s in range(0, rec.n_samples, step)
-             for span in _noise_spans_from(rec.signal[s:s + step], rec.fs, s)]
+             for span in block_noise_spans(rec.signal[s:s + step], rec.fs, s)]
     labels = beats.labels.aami if beats.labels is not None else None
     proba = beats.labels.proba if beats.labels is not None else None
     times = beats.r_peak / rec.fs
     ep = find_rhythms(times, labels, proba, noise, settings, beats.pr_ms)
     return Analysis(rec.name, rec.duration_s, np.asarray(times), labels, proba, ep, noise,
                     rec, beats)
-
-
-def _noise_spans_from(x, fs: float, start: int) -> list[tuple[float, float]]:
-    # Unreadable stretches of a block that starts at sample `start`, in record seconds.
-    from ecgtool.signal.quality import noise_spans
-
-    return [(a + start / fs, b + start / fs) for a, b in noise_spans(x, fs)]
-
-
-#: Recordings longer than this are analysed block by block, in bounded memory
-#: (and those with more samples than this long at 1 kHz: :func:`long_length`).
-LONG_RECORD_S = 2 * 3600.0
-_BLOCK_S = 600.0
-_READ_S = 1800.0
-
-
-def long_length(n_samples: int, fs: float) -> bool:
-    """True for a recording analysed in blocks: longer than
-    :data:`LONG_RECORD_S`, or with more samples than that at 1 kHz (15 min at
-    8 kHz: whole, it took 1.2 GB).
-
-    Examples
-    --------
-    >>> long_length(3 * 3600 * 360, 360.0), long_length(30 * 60 * 8000, 8000.0)
-    (True, True)
-    >>> long_length(30 * 60 * 360, 360.0)
-    False
-    """
-    return n_samples > LONG_RECORD_S * min(fs, 1000.0)
-
-
-def long_record_analysis(src: Source, opts: ReadOptions, model: str | None = None,
-                         classify: bool = True,
-                         settings: "RhythmSettings | None" = None,
-                         detector: DetectorSettings = DEFAULT_SETTINGS) -> Analysis:
-    """Beats, labels and rhythm of a long WFDB or EDF recording, read and analysed in blocks.
-
-    See :func:`_long_record`; rhythm runs on all beat times. Memory stays in
-    the tens of megabytes whatever the length; the signal itself is not kept
-    (``Analysis.record`` is None).
-    """
-    from ecgtool.rhythm import DEFAULT_RHYTHM, find_rhythms
-
-    beats, _, noise, n = _long_record(src, opts, model if classify else None,
-                                      classify=classify, keep_signal=False, noise=True,
-                                      settings=detector)
-    labels = beats.labels.aami if beats.labels is not None else None
-    proba = beats.labels.proba if beats.labels is not None else None
-    times = beats.r_peak / beats.fs
-    ep = find_rhythms(times, labels, proba, noise, settings or DEFAULT_RHYTHM, beats.pr_ms)
-    return Analysis(src.name, n / beats.fs, times, labels, proba, ep, noise, None, beats,
-                    source=src, read_options=opts)
-
-
-def _long_record(src: Source, opts: ReadOptions, model: str | None = None,
-                 classify: bool = False, keep_signal: bool = True, noise: bool = False,
-                 settings: DetectorSettings = DEFAULT_SETTINGS):
-    """Detect (and classify) a long WFDB or EDF recording, read 30 minutes at a time.
-
-    Detection runs through :class:`ecgtool.stream.StreamDetector` (the same
-    beats as one pass); each run's beats are classified with that run's
-    signal and the beats around them. Returns ``(beats, signal or None,
-    noise spans, n_samples)``; the signal is kept as float32, as the store
-    holds it.
-    """
-    import numpy as np
-
-    from ecgtool.beats.table import BeatLabels
-    from ecgtool.io.inputs import source_length
-
-    n, fs = source_length(src)
-    if classify:
-        from ecgtool.io.inputs import read_source_block
-        from ecgtool.ml.classify import check_lead, classify_beats
-        from ecgtool.ml.model_io import load_model
-
-        clf = load_model(model)
-        check_lead(read_source_block(src, opts, 0, 1).lead, clf)
-    signal = np.empty((n, 1), np.float32) if keep_signal else None
-    tables, label_parts, spans = [], [], []
-    for start, x, cols, runs in _stream_blocks(src, opts, n, fs, settings):
-        if x is not None and keep_signal:
-            signal[start:start + x.size, 0] = x
-        if x is not None and noise:
-            spans += _noise_spans_from(x, fs, start)
-        if not cols:
-            continue
-        tables.append(cols)
-        if classify:
-            for lo, data, around, mine in runs:
-                if mine.size:
-                    lab = classify_beats(data, fs, around - lo, clf)
-                    pick = np.searchsorted(around, mine)
-                    label_parts.append((lab.aami[pick], lab.proba[pick], lab.symbol[pick]))
-    cols = {k: np.concatenate([t[k] for t in tables]) for k in tables[0]} if tables else {}
-    beats = Beats.from_columns(cols, fs) if cols else Beats(fs=fs, r_peak=[])
-    if classify and label_parts:
-        beats.labels = BeatLabels(*(np.concatenate(c) for c in zip(*label_parts)))
-    return beats, signal, spans, n
-
-
-def _stream_blocks(src: Source, opts: ReadOptions, n: int, fs: float,
-                   settings: DetectorSettings = DEFAULT_SETTINGS):
-    """Read a long source 30 minutes at a time through the streaming detector.
-
-    Yields ``(start, block, beat columns, runs)`` after each block (``block``
-    is None for the final flush); ``runs`` are the detector's runs of that
-    step, each ``(offset, signal, all R peaks, R peaks emitted)``.
-    """
-    from ecgtool.io.inputs import read_source_block
-    from ecgtool.stream import StreamDetector
-
-    # Long blocks keep the share of re-analysed context small (30 s in 10 min).
-    det = StreamDetector(fs, settings, block_s=_BLOCK_S)
-    block = int(_READ_S * fs)
-    for start in range(0, n, block):
-        x = read_source_block(src, opts, start, min(n, start + block)).signal
-        det.runs.clear()
-        _, cols = det.feed(x)
-        yield start, x, cols, list(det.runs)
-    det.runs.clear()
-    _, cols = det.finish()
-    yield n, None, cols, list(det.runs)
-
-
-def long_record_detect(src: Source, opts: ReadOptions, model: str | None = None,
-                       classify: bool = False,
-                       settings: DetectorSettings = DEFAULT_SETTINGS) -> Detected:
-    """:func:`detect_job` (or :func:`classify_job`) for a long WFDB or EDF
-    recording: read in blocks (:func:`_long_record`), the signal kept as float32
-    (half the memory of float64)."""
-    head = long_record_head(src, replace(opts, all_leads=False))
-    beats, signal, _, _ = _long_record(src, opts, model, classify=classify,
-                                       settings=settings)
-    return Detected(replace(head, signals=signal), beats)
-
-
-def long_record_head(src: Source, opts: ReadOptions) -> Record:
-    """A long WFDB or EDF source's first sample, with the reference annotations
-    and the checksum of the whole recording."""
-    from ecgtool.io.inputs import read_source_block, source_checksum
-
-    head = read_source_block(src, opts, 0, 1)
-    if src.kind == "wfdb" and opts.ann:
-        from ecgtool.io.wfdbfiles import read_annotations
-
-        head.annotations = read_annotations(src.path, opts.ann)
-    elif src.kind == "edf" and opts.ann:
-        from ecgtool.io.edffiles import read_edf_annotations
-
-        head.annotations = read_edf_annotations(src.path, opts.channel)
-    head.sha256 = source_checksum(src)
-    return head
-
-
-def is_long(src: Source) -> bool:
-    """True for a WFDB or EDF recording to read in blocks (:func:`long_length`)."""
-    from ecgtool.io.inputs import source_length
-
-    size = source_length(src)
-    return size is not None and long_length(*size)

@@ -49,7 +49,8 @@ def score_job(src: Source, opts: ReadOptions, beats_store: str | None = None,
     by their symbols, are those of the record's ``.<test_ann>`` file: another
     detector's or classifier's output.
     """
-    from ecgtool.pipeline import detect_job, is_long, label_in_blocks
+    from ecgtool.longrecord import is_long
+    from ecgtool.pipeline import detect_job, label_in_blocks
 
     # The beats of --beats, or of a store given as the input when it has them
     # (with their labels when it was classified); else they are detected.

@@ -490,7 +490,8 @@ def test_long_edf_recording_is_analysed_in_blocks(tmp_path, rec119):
     # those of one pass over the whole signal.
     edfio = pytest.importorskip("edfio")
     from ecgtool.io.inputs import ReadOptions, expand_inputs, read_source_block, source_length
-    from ecgtool.pipeline import analyse_job, is_long
+    from ecgtool.longrecord import is_long
+    from ecgtool.pipeline import analyse_job
 
     x = np.tile(rec119.signal, 5)[: 360 * 7300]  # 2 h 1 min 40 s
     f = tmp_path / "long.edf"
@@ -552,7 +553,8 @@ def test_convert_writes_a_long_recording_in_blocks(tmp_path):
     from ecgtool.io.inputs import ReadOptions, expand_inputs
     from ecgtool.io.records import sample_path
     from ecgtool.io.wfdbfiles import read_wfdb
-    from ecgtool.pipeline import LongRecord, read_job
+    from ecgtool.longrecord import LongRecord
+    from ecgtool.pipeline import read_job
 
     r = wfdb.rdrecord(str(sample_path("208")), physical=False)
     wfdb.wrsamp("long", fs=360, units=r.units, sig_name=r.sig_name,

@@ -35,7 +35,8 @@ def convert(
     from ecgtool.cli._write import run_and_write, summary
     from ecgtool.io.store import write_signal_blocks
     from ecgtool.io.tables import format_table, quoted
-    from ecgtool.pipeline import LongRecord, read_job
+    from ecgtool.longrecord import LongRecord
+    from ecgtool.pipeline import read_job
 
     all_leads = channel is not None and channel.lower() == "all"
     opts = c.read_options(None if all_leads else channel, fs, column, units, all_leads)

@@ -82,7 +82,7 @@ class Record:
     signals : numpy.ndarray
         ``(n_samples, n_leads)`` float64 array in mV (only the chosen lead
         unless all leads were asked for); float32 for a long recording that
-        ``detect`` read in blocks (:func:`ecgtool.pipeline.long_record_detect`).
+        ``detect`` read in blocks (:func:`ecgtool.longrecord.long_record_detect`).
     fs : float
         Sampling rate in Hz.
     leads : list of str
