@@ -6,8 +6,8 @@ reference beat when they are at most 150 ms apart; each is used once, closest
 pairs first. Periods of ventricular flutter/fibrillation (between ``[`` and
 ``]``) and those the reference marks unreadable on every signal (a noise
 mark ``~`` of subtype -1 up to the next ``~``) are excluded, as EC57 asks,
-and the first 5 minutes (the standard's learning period) can be skipped. Statistics are given per record and gross
-(summed counts over records).
+and the first 5 minutes (the standard's learning period) can be skipped.
+Statistics are given per record and gross (summed counts over records).
 
 References
 ----------
