@@ -7,7 +7,9 @@ weighting the loss with capped inverse class frequencies (to the power 0.3); bea
 lightly augmented (gain, noise, baseline shift, motion-like noise). The weights evaluated and
 kept are a moving average of the trained ones (Polyak averaging), which made
 the result depend far less on the seed. Everything is seeded and runs
-deterministically on the CPU.
+deterministically on the CPU of one processor type; XLA's float arithmetic
+differs in the last bits between processors, so training elsewhere can stop
+at another epoch.
 """
 
 from __future__ import annotations
