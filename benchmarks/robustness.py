@@ -274,7 +274,7 @@ def main() -> None:
 
     from ecgtool.io.inputs import expand_inputs, read_source
     from ecgtool.io.records import read_sample
-    from ecgtool.io.store import StoreWriter
+    from ecgtool.io.storewriter import StoreWriter
     from ecgtool.signal.detect import detect_beats as _detect
 
     rec = read_sample("119")

@@ -12,6 +12,7 @@ from ecgtool.io import store
 from ecgtool.io.inputs import ReadOptions, expand_inputs, read_source
 from ecgtool.io.csvfiles import read_csv
 from ecgtool.io.records import choose_channel, sample_path
+from ecgtool.io.storewriter import StoreWriter
 from ecgtool.io.wfdbfiles import read_wfdb
 
 
@@ -373,7 +374,7 @@ def test_store_keeps_names_its_group_keys_cannot(tmp_path, rec119):
     # Group keys make "/" and a leading "." safe; the name read back is the
     # one written, so outputs and --resume speak of the record by its name.
     path = tmp_path / "s.h5"
-    with store.StoreWriter(path) as w:
+    with StoreWriter(path) as w:
         for name in (".hidden", "site/7"):
             w.finish(w.begin(name, rec119))
     f = store.open_store(path)
@@ -382,7 +383,7 @@ def test_store_keeps_names_its_group_keys_cannot(tmp_path, rec119):
         assert store.read_record(f, "site/7").n_samples == rec119.n_samples
     finally:
         f.close()
-    with store.StoreWriter(path, resume=True) as w:
+    with StoreWriter(path, resume=True) as w:
         assert w.done == {".hidden", "site/7"}
 
 
@@ -751,7 +752,7 @@ def test_damaged_store_gives_our_error(tmp_path, rec119):
     good = tmp_path / "good.h5"
     rec = read_wfdb(sample_path("119"))
     rec.signals = rec.signals[:3600]
-    with store.StoreWriter(good) as w:
+    with StoreWriter(good) as w:
         w.finish(w.begin("119", rec, detect_beats(rec.signal, rec.fs)))
     data = good.read_bytes()
     bad = tmp_path / "bad.h5"

@@ -15,7 +15,7 @@ def run_and_write(srcs: list, run: Callable[[list], Iterable], out: Optional[str
     """Run the batch over ``srcs`` and write each outcome as it arrives.
 
     ``write_store(writer, value, name)`` writes one record into a
-    :class:`~ecgtool.io.store.StoreWriter`; ``csv_header(value)`` and
+    :class:`~ecgtool.io.storewriter.StoreWriter`; ``csv_header(value)`` and
     ``csv_rows(value)`` give CSV text (``csv_rows`` as one string or as an
     iterable of pieces). With ``resume``, records complete in
     the output store are skipped, if the store was written by the same
@@ -26,7 +26,7 @@ def run_and_write(srcs: list, run: Callable[[list], Iterable], out: Optional[str
     if resume and kind != "store":
         raise c.EcgToolError("--resume needs an .h5 output store")
     if kind == "store":
-        from ecgtool.io.store import StoreWriter
+        from ecgtool.io.storewriter import StoreWriter
 
         protect = [s.path for s in srcs if s.kind == "store"]
         with StoreWriter(out, resume=resume, protect=protect, job=job) as w:
