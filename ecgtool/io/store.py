@@ -25,8 +25,9 @@ attribute over 60 kB (which an object header cannot hold fixed-length)
 stays variable-length.
 
 A group ``/records/<name>`` is complete when its ``complete`` attribute is
-true; writers (:class:`ecgtool.io.storewriter.StoreWriter`) set it last. Files are written to a temporary name and
-renamed when done, so a reader never sees a half-written store.
+true; writers (:class:`ecgtool.io.storewriter.StoreWriter`) set it last.
+Files are written to a temporary name and renamed when done, so a reader
+never sees a half-written store.
 """
 
 from __future__ import annotations
