@@ -48,7 +48,7 @@ class Detected:
 
 def read_job(src: Source, opts: ReadOptions) -> Record | LongRecord:
     """Read one source (the job of ``ecgtool convert``); a recording over
-    :data:`LONG_RECORD_S` is left to be read in blocks as it is written."""
+    :data:`ecgtool.longrecord.LONG_RECORD_S` is left to be read in blocks as it is written."""
     if is_long(src):
         from ecgtool.io.inputs import source_length
 
