@@ -48,7 +48,8 @@ class Detected:
 
 def read_job(src: Source, opts: ReadOptions) -> Record | LongRecord:
     """Read one source (the job of ``ecgtool convert``); a recording over
-    :data:`ecgtool.longrecord.LONG_RECORD_S` is left to be read in blocks as it is written."""
+    :data:`ecgtool.longrecord.LONG_RECORD_S` is left to be read in blocks as
+    it is written."""
     if is_long(src):
         from ecgtool.io.inputs import source_length
 
@@ -60,7 +61,7 @@ def detect_job(src: Source, opts: ReadOptions,
                settings: DetectorSettings = DEFAULT_SETTINGS) -> Detected:
     """Read one source and detect its beats (the job of ``ecgtool detect``).
 
-    Recordings over :data:`LONG_RECORD_S` are read in blocks
+    Recordings over :data:`ecgtool.longrecord.LONG_RECORD_S` are read in blocks
     (:func:`long_record_detect`)."""
     if is_long(src):
         return long_record_detect(src, opts, settings=settings)
@@ -182,7 +183,7 @@ def table_sources(srcs: list[Source]) -> list[Source]:
 def label_in_blocks(ecg: "np.ndarray", fs: float, r_peaks: "np.ndarray",
                     model=None, block_s: float | None = None, context_s: float = 30.0):
     """:func:`ecgtool.ml.classify.classify_beats`, half an hour at a time for a
-    recording over :data:`LONG_RECORD_S` (``block_s`` sets another block).
+    recording over :data:`ecgtool.longrecord.LONG_RECORD_S` (``block_s`` sets another block).
 
     A recording up to that length is one block: exactly ``classify_beats``.
     Otherwise each block's beats are labelled with the signal and beats from
