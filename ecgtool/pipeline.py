@@ -183,7 +183,8 @@ def table_sources(srcs: list[Source]) -> list[Source]:
 def label_in_blocks(ecg: "np.ndarray", fs: float, r_peaks: "np.ndarray",
                     model=None, block_s: float | None = None, context_s: float = 30.0):
     """:func:`ecgtool.ml.classify.classify_beats`, half an hour at a time for a
-    recording over :data:`ecgtool.longrecord.LONG_RECORD_S` (``block_s`` sets another block).
+    recording over :data:`ecgtool.longrecord.LONG_RECORD_S` (``block_s`` sets
+    another block).
 
     A recording up to that length is one block: exactly ``classify_beats``.
     Otherwise each block's beats are labelled with the signal and beats from
@@ -282,7 +283,8 @@ def has_signal(a: Analysis) -> bool:
     return a.record is not None or a.source is not None
 
 
-def signal_between(a: Analysis, start_s: float, end_s: float) -> tuple["np.ndarray", float, int, str]:
+def signal_between(a: Analysis, start_s: float,
+                   end_s: float) -> tuple["np.ndarray", float, int, str]:
     """The chosen lead of an analysed record over ``[start_s, end_s]``:
     ``(samples, fs, index of the first, lead name)``; read from the source
     again for a recording that was analysed in blocks."""
