@@ -111,6 +111,9 @@ def test_resume_continues_only_the_same_command_and_options(tmp_path):
     r = runner.invoke(app, ["detect", "sample:119", "sample:208", "--out", str(out), "--resume"])
     assert r.exit_code == 0 and "1 record already complete" in r.stderr, r.output
     assert _complete(out) == ["119", "208"]
+    # Resuming a finished run has nothing to do, and nothing failed.
+    r = runner.invoke(app, ["detect", "sample:119", "sample:208", "--out", str(out), "--resume"])
+    assert r.exit_code == 0 and "2 records already complete" in r.stderr, r.output
     d = tmp_path / "d.h5"
     assert runner.invoke(app, ["diagnose", "sample:119", "--out", str(d), "-q"]).exit_code == 0
     r = runner.invoke(app, ["diagnose", "sample:119", "sample:208", "--out", str(d), "--resume",

@@ -11,7 +11,7 @@ from ecgtool.cli import _common as c
 def run_and_write(srcs: list, run: Callable[[list], Iterable], out: Optional[str],
                   write_store: Callable, csv_header: Optional[Callable] = None,
                   csv_rows: Optional[Callable] = None, resume: bool = False,
-                  quiet: bool = False, job: Optional[dict] = None) -> tuple[list, list]:
+                  quiet: bool = False, job: Optional[dict] = None) -> tuple[list, list, list]:
     """Run the batch over ``srcs`` and write each outcome as it arrives.
 
     ``write_store(writer, value, name)`` writes one record into a
@@ -19,10 +19,12 @@ def run_and_write(srcs: list, run: Callable[[list], Iterable], out: Optional[str
     ``csv_rows(value)`` give CSV text (``csv_rows`` as one string or as an
     iterable of pieces). With ``resume``, records complete in
     the output store are skipped, if the store was written by the same
-    ``job`` (:func:`ecgtool.cli._common.job`). Returns ``(done, failures)``.
+    ``job`` (:func:`ecgtool.cli._common.job`). Returns ``(done, failures,
+    skipped)``: the records written, those that failed, and those a resumed
+    store already held.
     """
     kind = c.output_kind(out)
-    done, failures = [], []
+    done, failures, skipped = [], [], []
     if resume and kind != "store":
         raise c.EcgToolError("--resume needs an .h5 output store")
     if kind == "store":
@@ -31,8 +33,9 @@ def run_and_write(srcs: list, run: Callable[[list], Iterable], out: Optional[str
         protect = [s.path for s in srcs if s.kind == "store"]
         with StoreWriter(out, resume=resume, protect=protect, job=job) as w:
             todo = [s for s in srcs if s.name not in w.done]
-            if resume and not quiet and len(todo) < len(srcs):
-                n = len(srcs) - len(todo)
+            skipped = [s.name for s in srcs if s.name in w.done]
+            if resume and not quiet and skipped:
+                n = len(skipped)
                 c.say(f"ecgtool: {n} record{'s' if n > 1 else ''} already complete in {out}, "
                       "skipped")
             for o in run(todo):
@@ -44,8 +47,8 @@ def run_and_write(srcs: list, run: Callable[[list], Iterable], out: Optional[str
                 write_store(w, o.value, o.source.name)
                 done.append(o.source.name)
             if not done and not w.done:
-                return done, failures
-        return done, failures
+                return done, failures, skipped
+        return done, failures, skipped
     with c.text_output(out) as stream:
         header = False
         for o in run(srcs):
@@ -61,7 +64,21 @@ def run_and_write(srcs: list, run: Callable[[list], Iterable], out: Optional[str
             done.append(o.source.name)
         if not done and kind != "stdout":
             raise c.NothingWritten
-    return done, failures
+    return done, failures, skipped
+
+
+def exit_code(done: list, failures: list, skipped: list) -> int:
+    """A command's exit status: 1 when a record failed or none is in the
+    output (neither written now nor already complete in a resumed store).
+
+    Examples
+    --------
+    >>> exit_code([], [], ["119"]), exit_code([], [], [])
+    (0, 1)
+    >>> exit_code(["119"], [("208", "208.hea", "flat signal")], [])
+    1
+    """
+    return 1 if failures or not (done or skipped) else 0
 
 
 def beats_header(d) -> str:

@@ -47,8 +47,9 @@ def classify(
     from functools import partial
 
     from ecgtool import batch
-    from ecgtool.cli._write import (beats_header, beats_rows, counting_beats, run_and_write,
-                                    summary, write_detected, writing_annotations)
+    from ecgtool.cli._write import (beats_header, beats_rows, counting_beats, exit_code,
+                                    run_and_write, summary, write_detected,
+                                    writing_annotations)
     from ecgtool.ml.classify import table_head
     from ecgtool.ml.model_io import load_model, load_table_model
     from ecgtool.pipeline import BEAT_KINDS, classify_job, table_sources
@@ -76,10 +77,10 @@ def classify(
 
     attrs = c.detector_attrs(settings, model=clf.path,
                              model_training_records=clf.card.get("training_records", []))
-    done, failures = run_and_write(srcs, run, out, write_detected(True, attrs), beats_header,
+    done, failures, skipped = run_and_write(srcs, run, out, write_detected(True, attrs), beats_header,
                                    beats_rows, resume, quiet,
                                    c.job("classify", opts, detector=settings.changed(),
                                          model=clf.path))
     if not quiet and done:
         summary(f"classified {sum(counted)} beats in ", done, failures, out)
-    return 1 if failures or not done else 0
+    return exit_code(done, failures, skipped)

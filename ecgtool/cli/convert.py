@@ -32,7 +32,7 @@ def convert(
     from functools import partial
 
     from ecgtool import batch
-    from ecgtool.cli._write import run_and_write, summary
+    from ecgtool.cli._write import exit_code, run_and_write, summary
     from ecgtool.io.store import write_signal_blocks
     from ecgtool.io.tables import format_table, quoted
     from ecgtool.longrecord import LongRecord
@@ -70,8 +70,8 @@ def convert(
             cols = {lead: x[:, i] for i, lead in enumerate(leads(rec))}
             yield "\n".join(format_table(cols, float_format="{:.5g}")) + "\n"
 
-    done, failures = run_and_write(srcs, run, out, write, header, rows, resume, quiet,
+    done, failures, skipped = run_and_write(srcs, run, out, write, header, rows, resume, quiet,
                                    c.job("convert", opts))
     if not quiet and done:
         summary("", done, failures, out)
-    return 1 if failures or not done else 0
+    return exit_code(done, failures, skipped)

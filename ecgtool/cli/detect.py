@@ -35,8 +35,9 @@ def detect(
     from functools import partial
 
     from ecgtool import batch
-    from ecgtool.cli._write import (beats_header, beats_rows, counting_beats, run_and_write,
-                                    summary, write_detected, writing_annotations)
+    from ecgtool.cli._write import (beats_header, beats_rows, counting_beats, exit_code,
+                                    run_and_write, summary, write_detected,
+                                    writing_annotations)
     from ecgtool.pipeline import detect_job
 
     settings = c.detector_settings(detector, qrs_net, p_net)
@@ -57,10 +58,10 @@ def detect(
             partial(detect_job, opts=opts, settings=settings), todo, jobs=jobs,
             progress=not quiet, label="detect", scheduler=scheduler), counted), annotations)
 
-    done, failures = run_and_write(
+    done, failures, skipped = run_and_write(
         srcs, run, out, write_detected(not no_signal, attrs), beats_header,
         beats_rows, resume, quiet,
         c.job("detect", opts, detector=settings.changed(), signal=not no_signal))
     if not quiet and done:
         summary(f"detected {sum(counted)} beats in ", done, failures, out)
-    return 1 if failures or not done else 0
+    return exit_code(done, failures, skipped)

@@ -45,7 +45,7 @@ def diagnose(
 
     from ecgtool import batch
     from ecgtool.batch import Outcome
-    from ecgtool.cli._write import run_and_write
+    from ecgtool.cli._write import exit_code, run_and_write
     from ecgtool.cli.rhythm import analysis_job, analysis_setup, write_analysis
     from ecgtool.diagnose import REPORT_COLUMNS, Thresholds, diagnose_analysis
     from ecgtool.io.tables import csv_line, json_ready
@@ -96,7 +96,7 @@ def diagnose(
             return json.dumps({**value[1].as_dict(), "thresholds": thresholds},
                               allow_nan=False) + "\n"
 
-    done, failures = run_and_write(srcs, run, out, write, header, line, resume, quiet,
+    done, failures, skipped = run_and_write(srcs, run, out, write, header, line, resume, quiet,
                                    analysis_job("diagnose", opts, ann, ann_labels, no_classify,
                                                 model, det, thresholds=thresholds))
     if html and items:
@@ -115,4 +115,4 @@ def diagnose(
             c.warn(f"beats not classified in {n_bare} of {len(items)} record"
                    f"{'s' if len(items) != 1 else ''}: PVC/PAC burden and VT not assessed there, "
                    "bigeminy/trigeminy from beat timing only")
-    return 1 if failures or not done else 0
+    return exit_code(done, failures, skipped)

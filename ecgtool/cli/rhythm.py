@@ -48,7 +48,7 @@ def rhythm(
     from functools import partial
 
     from ecgtool import batch
-    from ecgtool.cli._write import run_and_write, summary, writing_annotations
+    from ecgtool.cli._write import exit_code, run_and_write, summary, writing_annotations
     from ecgtool.pipeline import rhythm_annotations
     from ecgtool.rhythm import DEFAULT_RHYTHM
 
@@ -66,13 +66,13 @@ def rhythm(
             spawn=model_path is not None, scheduler=scheduler), annotations,
             rhythm_annotations)
 
-    done, failures = run_and_write(srcs, run, out, partial(write_analysis, detector=det),
+    done, failures, skipped = run_and_write(srcs, run, out, partial(write_analysis, detector=det),
                                    episodes_header, episodes_rows, resume, quiet,
                                    analysis_job("rhythm", opts, ann, ann_labels, no_classify,
                                                 model, det, window=window))
     if not quiet and done:
         summary("rhythm of ", done, failures, out)
-    return 1 if failures or not done else 0
+    return exit_code(done, failures, skipped)
 
 
 def analysis_setup(inputs, sample, ann, ann_labels, no_classify, model, opts, out,
