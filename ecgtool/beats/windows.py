@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ecgtool.beats.table import broken_intervals
 from ecgtool.signal.filters import moving_mean, sample_at
 from ecgtool.signal.quality import unreadable_in
 
@@ -167,11 +168,10 @@ def beat_windows(ecg: np.ndarray, fs: float, r_peaks: np.ndarray) -> BeatWindows
     waves = (sample_at(clean, r[:, None] + offsets[None, :]) / scale).astype(np.float32)
     # An R-R interval across a gap is no interval: the beats beside it take
     # the one on their other side, as a record's first and last beats do.
-    broken = hidden = None
+    broken, hidden = broken_intervals(bad, r), None
     if bad is not None:
-        n, near = r.size, max(1, int(round(HIDDEN_MS * fs / 1000)))
-        q = unreadable_in(bad, np.r_[r[:-1], r - near], np.r_[r[1:], r + near])
-        broken, hidden = q[:n - 1], q[n - 1:]
+        near = max(1, int(round(HIDDEN_MS * fs / 1000)))
+        hidden = unreadable_in(bad, r - near, r + near)
     return BeatWindows(np.stack([waves, local_template(waves)], axis=-1),
                        rr_features(r, fs, broken), broken, hidden)
 

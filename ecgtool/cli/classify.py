@@ -77,10 +77,9 @@ def classify(
 
     attrs = c.detector_attrs(settings, model=clf.path,
                              model_training_records=clf.card.get("training_records", []))
-    done, failures, skipped = run_and_write(srcs, run, out, write_detected(True, attrs), beats_header,
-                                   beats_rows, resume, quiet,
-                                   c.job("classify", opts, detector=settings.changed(),
-                                         model=clf.path))
+    done, failures, skipped = run_and_write(
+        srcs, run, out, write_detected(True, attrs), beats_header, beats_rows, resume, quiet,
+        c.job("classify", opts, detector=settings.changed(), model=clf.path))
     if not quiet and done:
         summary(f"classified {sum(counted)} beats in ", done, failures, out)
     return exit_code(done, failures, skipped)

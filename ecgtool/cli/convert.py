@@ -70,8 +70,8 @@ def convert(
             cols = {lead: x[:, i] for i, lead in enumerate(leads(rec))}
             yield "\n".join(format_table(cols, float_format="{:.5g}")) + "\n"
 
-    done, failures, skipped = run_and_write(srcs, run, out, write, header, rows, resume, quiet,
-                                   c.job("convert", opts))
+    done, failures, skipped = run_and_write(srcs, run, out, write, header, rows, resume,
+                                            quiet, c.job("convert", opts))
     if not quiet and done:
         summary("", done, failures, out)
     return exit_code(done, failures, skipped)

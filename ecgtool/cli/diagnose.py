@@ -96,9 +96,10 @@ def diagnose(
             return json.dumps({**value[1].as_dict(), "thresholds": thresholds},
                               allow_nan=False) + "\n"
 
-    done, failures, skipped = run_and_write(srcs, run, out, write, header, line, resume, quiet,
-                                   analysis_job("diagnose", opts, ann, ann_labels, no_classify,
-                                                model, det, thresholds=thresholds))
+    done, failures, skipped = run_and_write(
+        srcs, run, out, write, header, line, resume, quiet,
+        analysis_job("diagnose", opts, ann, ann_labels, no_classify, model, det,
+                     thresholds=thresholds))
     if html and items:
         from ecgtool.report import html_report
 

@@ -66,10 +66,10 @@ def rhythm(
             spawn=model_path is not None, scheduler=scheduler), annotations,
             rhythm_annotations)
 
-    done, failures, skipped = run_and_write(srcs, run, out, partial(write_analysis, detector=det),
-                                   episodes_header, episodes_rows, resume, quiet,
-                                   analysis_job("rhythm", opts, ann, ann_labels, no_classify,
-                                                model, det, window=window))
+    done, failures, skipped = run_and_write(
+        srcs, run, out, partial(write_analysis, detector=det), episodes_header, episodes_rows,
+        resume, quiet,
+        analysis_job("rhythm", opts, ann, ann_labels, no_classify, model, det, window=window))
     if not quiet and done:
         summary("rhythm of ", done, failures, out)
     return exit_code(done, failures, skipped)
