@@ -171,6 +171,39 @@ def test_split_keeps_records_apart(rec119, rec208):
     assert set(ds.of_records(tr).records) == set(tr)
 
 
+def _toy_dataset(classes_per_record: dict):
+    from ecgtool.ml.input_pipeline import BeatDataset
+
+    labels = np.concatenate([np.asarray(v, np.int32) for v in classes_per_record.values()])
+    records = np.concatenate([np.full(len(v), k) for k, v in classes_per_record.items()])
+    n = labels.size
+    return BeatDataset(np.zeros((n, 1, 8), np.float32), np.zeros((n, 4), np.float32), labels,
+                       records, np.arange(n))
+
+
+def test_split_holds_each_checked_class_for_validation():
+    # S beats in two of eight records, V in four: a random pair of records
+    # holds both in 2 draws of 7, so most seeds would validate blind to one.
+    n, s, v = [0] * 100, [1] * 30, [2] * 30
+    ds = _toy_dataset({"r0": n, "r1": n + v, "r2": n + v, "r3": n + v, "r4": n + v,
+                       "r5": n + s, "r6": n + s, "r7": n})
+    for seed in range(8):
+        tr, va = split_records(sorted(set(ds.records)), 2, seed, ds)
+        held = np.bincount(ds.of_records(va).labels, minlength=5)
+        assert held[1] >= 20 and held[2] >= 20, (seed, va)
+        assert sorted(tr + va) == [f"r{i}" for i in range(8)]
+
+
+def test_split_never_holds_out_most_of_a_class():
+    # Every S beat is in r5: holding r5 out would leave none to train on, so
+    # the validation records go without S rather than take it.
+    n, s = [0] * 100, [1] * 30
+    ds = _toy_dataset({"r0": n, "r1": n, "r2": n, "r3": n, "r4": n, "r5": n + s})
+    for seed in range(8):
+        tr, va = split_records(sorted(set(ds.records)), 2, seed, ds)
+        assert "r5" in tr and len(va) == 2
+
+
 def test_shipped_model_on_bundled_records(rec119, rec208):
     # Both records are part of the model's training data (MIT-BIH DS1), so
     # these bounds check that the shipped weights load and work, not how the

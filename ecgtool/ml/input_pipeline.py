@@ -118,13 +118,24 @@ def held_out_count(n_records: int, n_val: int) -> int:
     return min(n_val, max(0, n_records - 1))
 
 
+# Early stopping and the adaptation guard judge a class only where the
+# held-out records hold this many of its beats (F is too rare outside one
+# MIT-BIH record, 208, to ask for).
+CHECKED_CLASSES = ("N", "S", "V")
+MIN_CHECK_BEATS = 20
+
+
 def split_records(names: list[str], n_val: int, seed: int = 0,
                   ds: BeatDataset | None = None) -> tuple[list[str], list[str]]:
     """Pick ``n_val`` validation records at random (seeded); the rest train.
 
     With ``ds``, draws are repeated until every class keeps at least half of
     its beats for training (MIT-BIH's F beats, for one, are mostly in record
-    208, which must not be held out).
+    208, which must not be held out), and the first draw whose validation
+    records also hold :data:`MIN_CHECK_BEATS` beats of each of
+    :data:`CHECKED_CLASSES` is taken: a validation set without S beats picks
+    the epoch blind to S. Where no draw holds them all, the first that keeps
+    half of each class for training is taken.
 
     Examples
     --------
@@ -132,17 +143,28 @@ def split_records(names: list[str], n_val: int, seed: int = 0,
     >>> sorted(tr + va) == ["a", "b", "c", "d"] and len(va) == 1
     True
     """
+    from ecgtool.beats.table import AAMI_CLASSES
+
     names = sorted(set(names))
     rng = np.random.default_rng(seed)
     k = held_out_count(len(names), n_val)
-    totals = np.bincount(ds.labels[ds.labels >= 0], minlength=8) if ds is not None else None
+    if ds is None:
+        val = sorted(str(v) for v in rng.choice(names, size=k, replace=False))
+        return [n for n in names if n not in val], val
+    n_classes = len(AAMI_CLASSES)
+    totals = np.bincount(ds.labels[ds.labels >= 0], minlength=n_classes)
+    checked = [AAMI_CLASSES.index(c) for c in CHECKED_CLASSES]
+    fallback = val = None
     for _ in range(200):
         val = sorted(str(v) for v in rng.choice(names, size=k, replace=False))
-        if totals is None:
-            break
-        held = ds.labels[np.isin(ds.records, val) & (ds.labels >= 0)]
-        if np.all(np.bincount(held, minlength=8) <= 0.5 * totals):
-            break
+        held = np.bincount(ds.labels[np.isin(ds.records, val) & (ds.labels >= 0)],
+                           minlength=n_classes)
+        if np.all(held <= 0.5 * totals):
+            if np.all(held[checked] >= MIN_CHECK_BEATS):
+                break
+            fallback = fallback or val
+    else:
+        val = fallback or val
     return [n for n in names if n not in val], val
 
 

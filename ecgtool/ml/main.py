@@ -271,17 +271,21 @@ def sensitivity_losses(before: dict, after: dict, min_beats: int = 20,
             and after[c]["se"] < before[c]["se"] - max_loss]
 
 
-def unchecked_classes(scores: dict, min_beats: int = 20, classes=("N", "S", "V")) -> dict:
-    """Classes the adaptation guard cannot judge: fewer than ``min_beats`` of
-    their beats on the held-out source records (F is left out: too rare
-    almost everywhere to warn about each time).
+def unchecked_classes(scores: dict) -> dict:
+    """Classes the adaptation guard cannot judge: fewer than
+    :data:`~ecgtool.ml.input_pipeline.MIN_CHECK_BEATS` of their beats on the
+    held-out source records, among
+    :data:`~ecgtool.ml.input_pipeline.CHECKED_CLASSES`.
 
     Examples
     --------
     >>> unchecked_classes({"N": {"n": 9000}, "S": {"n": 3}, "V": {"n": 110}})
     {'S': 3}
     """
-    return {c: scores[c]["n"] for c in classes if c in scores and scores[c]["n"] < min_beats}
+    from ecgtool.ml.input_pipeline import CHECKED_CLASSES, MIN_CHECK_BEATS
+
+    return {c: scores[c]["n"] for c in CHECKED_CLASSES
+            if c in scores and scores[c]["n"] < MIN_CHECK_BEATS}
 
 
 def adapt_model(source: list[Record], target: list[Record], out, init=None,
