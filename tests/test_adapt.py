@@ -123,12 +123,35 @@ def test_adapt_scores_the_source_on_records_the_model_never_trained_on(tmp_path)
     assert a["source_records"] == ["208"] and a["source_check_records"] == ["119"]
     assert a["source_before"]["N"]["n"] > 1000 and 0 <= a["source_after"]["macro_f1"] <= 1
     assert "source macro F1 on records no training saw (119, which chose it)" in r.stderr
-    # The kept parameters are the last checked ones within a point of the start.
-    checks = dict((int(step), f1) for step, f1 in a["source_check"])
-    assert checks[0] == pytest.approx(a["source_before"]["macro_f1"])
+    # The kept parameters are the last checked ones within a point of the
+    # start with no class's sensitivity 10 points down.
+    checks = {int(step): (f1, fallen) for step, f1, fallen in a["source_check"]}
+    assert checks[0] == (pytest.approx(a["source_before"]["macro_f1"]), [])
     kept = a["kept_step"]
-    assert checks[kept] >= checks[0] - 0.01
-    assert all(f1 < checks[0] - 0.01 for step, f1 in checks.items() if step > kept)
+    assert checks[kept][0] >= checks[0][0] - 0.01 and not checks[kept][1]
+    assert all(f1 < checks[0][0] - 0.01 or fallen
+               for step, (f1, fallen) in checks.items() if step > kept)
+
+
+def test_the_guard_keeps_no_step_that_lost_a_class(rec119, monkeypatch):
+    # Scripted check scores: step 2 holds macro F1 but S sensitivity falls 20
+    # points, step 3 loses macro F1, step 4 is fine again but for S.
+    import ecgtool.ml.main as ml_main
+
+    def scores(f1, s_se, v_se=0.6):
+        return {"macro_f1": f1, "N": {"n": 2000, "se": 0.99}, "S": {"n": 40, "se": s_se},
+                "V": {"n": 5, "se": v_se}}
+
+    # V (5 beats) is too rare to judge: its fall at step 1 does not count.
+    script = iter([scores(0.80, 0.90), scores(0.80, 0.85, 0.0), scores(0.81, 0.70),
+                   scores(0.70, 0.90), scores(0.85, 0.79)])
+    monkeypatch.setattr(ml_main, "evaluate_labels", lambda *args: next(script))
+    clf = load_model()
+    src = reference_dataset(rec119)
+    res = adapt(src, src, clf.params, clf.card["config"],
+                DannConfig(steps=4, batch_size=16, check_every=1), check=src)
+    assert res.kept_step == 1
+    assert [c[2] for c in res.source_check] == [[], [], ["S"], [], ["S"]]
 
 
 def test_the_entropy_term_makes_target_predictions_confident(rec119):

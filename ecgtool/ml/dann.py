@@ -122,9 +122,11 @@ class DannConfig:
     target labels therefore helped choose them.
 
     With labelled source records kept out of training (``check`` in
-    :func:`adapt`), every ``check_every`` steps their macro F1 is measured,
-    and the last parameters that lose at most ``max_source_loss`` of it are
-    kept (the starting ones when none do).
+    :func:`adapt`), every ``check_every`` steps they are scored, and the last
+    parameters that lose at most ``max_source_loss`` of their macro F1, and
+    at most ``max_se_loss`` of the sensitivity of any class with 20 beats or
+    more on them, are kept (the starting ones when none do): macro F1 can
+    hold while one class's sensitivity falls and its +P rises.
     """
 
     steps: int = 3000
@@ -134,6 +136,7 @@ class DannConfig:
     domain_weight: float = 1.0
     check_every: int = 300
     max_source_loss: float = 0.01
+    max_se_loss: float = 0.1
     class_weight_power: float = 0.3
     max_class_weight: float = 5.0
     seed: int = 0
@@ -215,7 +218,8 @@ class DannResult:
     history: list = field(default_factory=list)
     seconds: float = 0.0
     kept_step: int = 0    # the step whose parameters these are
-    source_check: list = field(default_factory=list)  # (step, macro F1) on the check records
+    # [step, macro F1, classes whose sensitivity fell too far] on the check records
+    source_check: list = field(default_factory=list)
     source_start: dict | None = None  # check-record metrics of the start...
     source_kept: dict | None = None   # ...and of the kept step
 
@@ -279,14 +283,17 @@ def adapt(source: BeatDataset, target: BeatDataset, init_params: dict, model_con
     guard = check is not None and bool((check.labels >= 0).any())
     kept, kept_step, checks, start = classifier_params(params), 0, [], None
     if guard:
-        from ecgtool.ml.main import evaluate_labels
+        from ecgtool.ml.main import evaluate_labels, sensitivity_losses
 
         def source_metrics(p):
             return evaluate_labels(classifier_params(p), model_config, check)
 
+        def lost(m):
+            return [x["class"] for x in sensitivity_losses(start, m, max_loss=config.max_se_loss)]
+
         start = kept_metrics = source_metrics(params)
         floor = start["macro_f1"] - config.max_source_loss
-        checks.append((0, start["macro_f1"]))
+        checks.append((0, start["macro_f1"], []))
     for step in range(config.steps):
         p = step / config.steps
         lam = config.domain_weight * (2.0 / (1.0 + np.exp(-10.0 * p)) - 1.0)
@@ -307,11 +314,12 @@ def adapt(source: BeatDataset, target: BeatDataset, init_params: dict, model_con
                 on_progress(step + 1, row)
         if guard and ((step + 1) % config.check_every == 0 or step + 1 == config.steps):
             m = source_metrics(averaged)
-            checks.append((step + 1, m["macro_f1"]))
-            if m["macro_f1"] >= floor:
+            fallen = lost(m)
+            checks.append((step + 1, m["macro_f1"], fallen))
+            if m["macro_f1"] >= floor and not fallen:
                 kept, kept_step, kept_metrics = classifier_params(averaged), step + 1, m
     if not guard:
         kept, kept_step, kept_metrics = classifier_params(averaged), config.steps, None
     params = jax.tree_util.tree_map(np.asarray, kept)
     return DannResult(params, config, history, time.perf_counter() - t0, kept_step,
-                      [[int(a), float(b)] for a, b in checks], start, kept_metrics)
+                      [[int(a), float(b), c] for a, b, c in checks], start, kept_metrics)

@@ -10,7 +10,8 @@ import numpy as np
 from ecgtool.errors import EcgToolError
 from ecgtool.evaluate import PACED_RECORDS
 from ecgtool.io.records import Record
-from ecgtool.ml.input_pipeline import BeatDataset, reference_dataset, split_records
+from ecgtool.ml.input_pipeline import (CHECKED_CLASSES, MIN_CHECK_BEATS, BeatDataset,
+                                       reference_dataset, split_records)
 from ecgtool.ml.model_io import save_head, save_model
 from ecgtool.ml.train import TrainConfig, TrainResult, train_and_evaluate
 
@@ -248,12 +249,13 @@ def evaluate_labels(params: dict, model_config: dict, ds: BeatDataset,
                          classes=MACRO_CLASSES)
 
 
-def sensitivity_losses(before: dict, after: dict, min_beats: int = 20,
+def sensitivity_losses(before: dict, after: dict, min_beats: int = MIN_CHECK_BEATS,
                        max_loss: float = 0.1) -> list[dict]:
     """Classes (of at least ``min_beats`` beats) whose sensitivity fell by more than ``max_loss``.
 
-    The adaptation guard holds macro F1, which can stay put while one
-    class's sensitivity falls and its +P rises; this names such classes.
+    Macro F1 can stay put while one class's sensitivity falls and its +P
+    rises; the adaptation guard (:class:`ecgtool.ml.dann.DannConfig`) keeps
+    no step at which this names a class.
 
     Examples
     --------
@@ -282,8 +284,6 @@ def unchecked_classes(scores: dict) -> dict:
     >>> unchecked_classes({"N": {"n": 9000}, "S": {"n": 3}, "V": {"n": 110}})
     {'S': 3}
     """
-    from ecgtool.ml.input_pipeline import CHECKED_CLASSES, MIN_CHECK_BEATS
-
     return {c: scores[c]["n"] for c in CHECKED_CLASSES
             if c in scores and scores[c]["n"] < MIN_CHECK_BEATS}
 
@@ -328,7 +328,6 @@ def adapt_model(source: list[Record], target: list[Record], out, init=None,
                if res.history else None}
     if res.source_start is not None:  # scored by the guard while it chose the step
         summary["source_before"], summary["source_after"] = res.source_start, res.source_kept
-        summary["source_se_losses"] = sensitivity_losses(res.source_start, res.source_kept)
         summary["source_unchecked_classes"] = unchecked_classes(res.source_start)
     if target_labels and (tgt.labels >= 0).any():
         # Scored as `classify --model` labels them: revised by each record's rhythm.
