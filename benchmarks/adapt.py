@@ -16,7 +16,8 @@ class revised by each record's rhythm, and of the network alone), and a fresh
 logistic-regression domain classifier on the encoder features (accuracy on a
 held-out half; 50 % is chance), before and after. DANN is guarded as in
 ``ecgtool adapt``: the source model's validation records are left out of it,
-and the last checked step within a point of the start on them is kept. PCA plots of the features go to
+and the last checked step within a point of the start on them, with no class's
+sensitivity there 10 points down, is kept. PCA plots of the features go to
 benchmarks/results/.
 
 Usage: python benchmarks/adapt.py [--steps N]
@@ -233,7 +234,8 @@ def main() -> None:
         f"records that neither "
         f"the source model nor DANN trained on; DANN keeps the last step (of "
         f"{DannConfig().steps}, checked every {DannConfig().check_every}) within a point of "
-        f"the start on the source model's own validation records, a different set. Feature "
+        f"the start on the source model's own validation records, a different set, with no "
+        f"class's sensitivity there 10 points down. Feature "
         f"plots (PCA, source vs target, before and after): {plots}. " + THREADS_NOTE
         + "\n\n" + table + "\n"))
 
