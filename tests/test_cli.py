@@ -745,6 +745,8 @@ def test_train_tiny_model(tmp_path):
             "--epochs", "2", "--motion-noise", "0", "--out", tmp_path / "m")
     assert r.exit_code == 0, r.output
     assert "2 records: 1 to train on, 1 held out for early stopping" in r.stderr
+    # Neither record has 20 S beats: the epoch was chosen without them.
+    assert "so the epoch was chosen blind to S\n" in r.stderr
     card = json.loads((tmp_path / "m" / "model.json").read_text())
     assert len(card["history"]) == 2 and card["validation_records"]
     # Two epochs are fewer than the epochs training waits before keeping one:

@@ -65,4 +65,14 @@ def train(
     if not quiet:
         c.say(f"ecgtool: best epoch {res.best_epoch} of {len(res.history)} in "
               f"{res.seconds:.0f} s -> {out}")
+    if res.val_metrics:
+        from ecgtool.ml.main import unchecked_classes
+
+        few = unchecked_classes(res.val_metrics)
+        if few:
+            # split_records found no draw holding 20 of each while leaving
+            # half of every class to train on.
+            c.warn("the records held out for early stopping hold only " + ", ".join(
+                f"{n} {k}" for k, n in few.items()) + " beats, so the epoch was chosen "
+                f"blind to {' and '.join(few)}")
     return 0
