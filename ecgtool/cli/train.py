@@ -18,7 +18,9 @@ def train(
                                           "names and sets to use: 'ds1' (de Chazal's "
                                           "training half of MIT-BIH), 'ds2', 'paced' (its "
                                           "paced records), or 'all' (the default)."),
-    val: int = typer.Option(4, "--val", min=0, help="Records held out for early stopping."),
+    val: int = typer.Option(4, "--val", min=0, help="Records held out for early stopping "
+                            "(drawn to hold 20 beats each of N, S and V where the records "
+                            "allow)."),
     epochs: int = typer.Option(25, "--epochs", min=1),
     seed: int = typer.Option(0, "--seed"),
     motion_noise: float = typer.Option(0.3, "--motion-noise", min=0.0, max=1.0,
