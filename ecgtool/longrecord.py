@@ -79,6 +79,18 @@ def long_length(n_samples: int, fs: float) -> bool:
     return n_samples > LONG_RECORD_S * min(fs, 1000.0)
 
 
+def block_length(n_samples: int, fs: float) -> int:
+    """Samples per block for work over a whole recording held in memory:
+    :data:`READ_S` seconds for a long one (:func:`long_length`), else all of it.
+
+    Examples
+    --------
+    >>> block_length(3 * 3600 * 360, 360.0), block_length(1000, 360.0), block_length(0, 360.0)
+    (648000, 1000, 1)
+    """
+    return int(READ_S * fs) if long_length(n_samples, fs) else max(n_samples, 1)
+
+
 def long_record_analysis(src: Source, opts: ReadOptions, model: str | None = None,
                          classify: bool = True,
                          settings: "RhythmSettings | None" = None,

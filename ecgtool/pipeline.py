@@ -16,7 +16,7 @@ from ecgtool.beats.table import Beats
 from ecgtool.errors import EcgToolError
 from ecgtool.io.inputs import ReadOptions, Source, read_source, unique_names
 from ecgtool.io.records import Record
-from ecgtool.longrecord import (READ_S, LongRecord, block_noise_spans, is_long, long_length,
+from ecgtool.longrecord import (LongRecord, block_length, block_noise_spans, is_long,
                                 long_record_analysis, long_record_detect, long_record_head)
 from ecgtool.signal.detect import DEFAULT_SETTINGS, DetectorSettings, detect_beats
 
@@ -205,7 +205,7 @@ def label_in_blocks(ecg: "np.ndarray", fs: float, r_peaks: "np.ndarray",
     if block_s is not None:
         block = int(block_s * fs)
     else:
-        block = int(READ_S * fs) if long_length(n, fs) else max(n, 1)
+        block = block_length(n, fs)
     margin = int(context_s * fs)
     parts = []
     for start in range(0, max(n, 1), block):
@@ -458,7 +458,7 @@ def _rhythm_of(rec: Record, beats: Beats, settings: "RhythmSettings") -> Analysi
 
     # A long stored record is judged half an hour at a time, as in the block
     # path (whole, the quality measures of a day took a gigabyte).
-    step = int(READ_S * rec.fs) if long_length(rec.n_samples, rec.fs) else max(rec.n_samples, 1)
+    step = block_length(rec.n_samples, rec.fs)
     noise = [span for s in range(0, rec.n_samples, step)
              for span in block_noise_spans(rec.signal[s:s + step], rec.fs, s)]
     labels = beats.labels.aami if beats.labels is not None else None
