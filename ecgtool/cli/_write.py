@@ -46,8 +46,6 @@ def run_and_write(srcs: list, run: Callable[[list], Iterable], out: Optional[str
                     continue
                 write_store(w, o.value, o.source.name)
                 done.append(o.source.name)
-            if not done and not w.done:
-                return done, failures, skipped
         return done, failures, skipped
     with c.text_output(out) as stream:
         header = False
