@@ -148,23 +148,29 @@ def split_records(names: list[str], n_val: int, seed: int = 0,
     names = sorted(set(names))
     rng = np.random.default_rng(seed)
     k = held_out_count(len(names), n_val)
+
+    def draw() -> list[str]:
+        return sorted(str(v) for v in rng.choice(names, size=k, replace=False))
+
     if ds is None:
-        val = sorted(str(v) for v in rng.choice(names, size=k, replace=False))
+        val = draw()
         return [n for n in names if n not in val], val
     n_classes = len(AAMI_CLASSES)
     totals = np.bincount(ds.labels[ds.labels >= 0], minlength=n_classes)
     checked = [AAMI_CLASSES.index(c) for c in CHECKED_CLASSES]
-    fallback = val = None
+    fallback = None
     for _ in range(200):
-        val = sorted(str(v) for v in rng.choice(names, size=k, replace=False))
+        val = draw()
         held = np.bincount(ds.labels[np.isin(ds.records, val) & (ds.labels >= 0)],
                            minlength=n_classes)
         if np.all(held <= 0.5 * totals):
             if np.all(held[checked] >= MIN_CHECK_BEATS):
                 break
-            fallback = fallback or val
+            if fallback is None:
+                fallback = val
     else:
-        val = fallback or val
+        if fallback is not None:
+            val = fallback
     return [n for n in names if n not in val], val
 
 
