@@ -280,6 +280,31 @@ def test_in_fast_af_usual_beats_are_dominant_but_a_sustained_vt_is_not():
     assert not dominant_beats(windows, np.zeros(n_af + n_vt, bool)).any()
 
 
+def test_in_af_a_beat_of_the_usual_shape_is_conducted_whatever_its_local_template():
+    from ecgtool.beats.windows import BEFORE, BeatWindows
+    from ecgtool.ml.classify import dominant_beats
+
+    # Fast AF whose narrow beats are mixed with wide PVCs (every fifth beat),
+    # so that the local template is neither shape: only a beat of the
+    # record's usual shape is conducted, and only in the irregular stretch.
+    n = 50
+    narrow = np.zeros(WINDOW, np.float32)
+    narrow[BEFORE - 2:BEFORE + 3] = np.hanning(5)
+    wide = np.zeros(WINDOW, np.float32)
+    wide[BEFORE - 8:BEFORE + 12] = -np.hanning(20)
+    pvc = np.arange(n) % 5 == 4
+    waves = np.zeros((n, WINDOW, 2), np.float32)
+    waves[:, :, 0] = np.where(pvc[:, None], wide, narrow)
+    waves[:, :, 1] = 0.5 * (narrow + wide)
+    rr = np.ones((n, len(RR_FEATURES)), np.float32)
+    rr[:, 0] = 0.45
+    windows = BeatWindows(waves, rr)
+    dom = dominant_beats(windows, np.ones(n, bool))
+    assert dom[~pvc].all() and not dom[pvc].any()
+    assert not dominant_beats(windows, np.zeros(n, bool)).any()
+    assert not dominant_beats(windows).any()
+
+
 def test_f_beats_of_the_dominant_rhythm_are_n_as_v_beats_are():
     from ecgtool.ml.classify import aami_classes
 
@@ -376,15 +401,15 @@ def test_save_and_load_round_trip(tmp_path):
 
 def test_labelling_in_blocks_matches_the_whole_record(rec208):
     # Long stored records are labelled half an hour at a time, each block with
-    # 30 s of context. Amplitude scale and median R-R are then the block's, so
-    # labels may differ: in 5-minute blocks of 208, 4 of 2,946 did.
+    # 30 s of context. Amplitude scale, median R-R and usual beat are then the
+    # block's, so labels may differ: in 5-minute blocks of 208, 7 of 2,946 did.
     from ecgtool.pipeline import label_in_blocks
 
     r = detect_r_peaks(rec208.signal, rec208.fs)
     whole = classify_beats(rec208.signal, rec208.fs, r)
     blocks = label_in_blocks(rec208.signal.astype(np.float32), rec208.fs, r, block_s=300)
     assert blocks.aami.size == r.size
-    assert (blocks.aami == whole.aami).mean() > 0.998
+    assert (blocks.aami == whole.aami).mean() > 0.997
     assert np.abs(blocks.proba - whole.proba).mean() < 0.005
     # One block holding the whole record is the whole-record result.
     one = label_in_blocks(rec208.signal, rec208.fs, r, block_s=3600)

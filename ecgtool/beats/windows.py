@@ -199,24 +199,30 @@ def template_distance(waves: np.ndarray) -> np.ndarray:
     return _qrs_distance(waves[:, lo:hi, 0], waves[:, lo:hi, 1])
 
 
-def usual_template_distance(waves: np.ndarray) -> np.ndarray:
-    """How far each beat's local template is from the usual beat of all the
-    windows given (their median), measured as :func:`template_distance`.
+def usual_distance(waves: np.ndarray, template: bool = True) -> np.ndarray:
+    """How far each beat's local template (or, with ``template=False``, the
+    beat itself) is from the usual beat of all the windows given (their
+    median), measured as :func:`template_distance`.
 
-    Near 0 where the beats around a beat have the record's usual shape; a
-    sustained run of another shape (ventricular tachycardia) makes its own
-    local template and scores about 1 or more there.
+    For the local template: near 0 where the beats around a beat have the
+    record's usual shape; a sustained run of another shape (ventricular
+    tachycardia) makes its own local template and scores about 1 or more
+    there. For the beat itself: near 0 for a beat of the usual shape,
+    whatever the beats around it look like.
 
     Examples
     --------
     >>> w = np.zeros((5, WINDOW, 2), np.float32); w[:, BEFORE, :] = 1.0
-    >>> w[4, BEFORE, 1] = 0.0; w[4, BEFORE + 5, 1] = -1.0
-    >>> [round(float(d), 2) for d in usual_template_distance(w)]
+    >>> w[4, BEFORE, 1] = 0.0; w[4, BEFORE + 5, 1] = -1.0  # beat 4's neighbours differ
+    >>> w[3, BEFORE, 0] = 0.0; w[3, BEFORE + 5, 0] = -1.0  # beat 3 itself differs
+    >>> [round(float(d), 2) for d in usual_distance(w)]
     [0.0, 0.0, 0.0, 0.0, 1.41]
+    >>> [round(float(d), 2) for d in usual_distance(w, template=False)]
+    [0.0, 0.0, 0.0, 1.41, 0.0]
     """
     lo, hi = QRS_SPAN
     usual = np.median(waves[:, lo:hi, 0], axis=0)[None, :]
-    return _qrs_distance(waves[:, lo:hi, 1], usual)
+    return _qrs_distance(waves[:, lo:hi, 1 if template else 0], usual)
 
 
 def _qrs_distance(a: np.ndarray, reference: np.ndarray) -> np.ndarray:
