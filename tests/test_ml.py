@@ -284,8 +284,8 @@ def test_in_af_a_beat_of_the_usual_shape_is_conducted_whatever_its_local_templat
     from ecgtool.beats.windows import BEFORE, BeatWindows
     from ecgtool.ml.classify import dominant_beats
 
-    # Fast AF whose narrow beats are mixed with wide PVCs (every fifth beat),
-    # so that the local template is neither shape: only a beat of the
+    # AF at 86 bpm whose narrow beats are mixed with wide PVCs (every fifth
+    # beat), so that the local template is neither shape: only a beat of the
     # record's usual shape is conducted, and only in the irregular stretch.
     n = 50
     narrow = np.zeros(WINDOW, np.float32)
@@ -297,12 +297,16 @@ def test_in_af_a_beat_of_the_usual_shape_is_conducted_whatever_its_local_templat
     waves[:, :, 0] = np.where(pvc[:, None], wide, narrow)
     waves[:, :, 1] = 0.5 * (narrow + wide)
     rr = np.ones((n, len(RR_FEATURES)), np.float32)
-    rr[:, 0] = 0.45
+    rr[:, 0] = 0.7
     windows = BeatWindows(waves, rr)
     dom = dominant_beats(windows, np.ones(n, bool))
     assert dom[~pvc].all() and not dom[pvc].any()
     assert not dominant_beats(windows, np.zeros(n, bool)).any()
     assert not dominant_beats(windows).any()
+    # Over 100 bpm, where the local template is not the usual beat (as in a
+    # ventricular tachycardia's own run), the rate limit holds.
+    rr[:, 0] = 0.45
+    assert not dominant_beats(BeatWindows(waves, rr), np.ones(n, bool)).any()
 
 
 def test_f_beats_of_the_dominant_rhythm_are_n_as_v_beats_are():
