@@ -208,6 +208,29 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)))
 
 
+def fast_runs(beat_times_s: np.ndarray, mask: np.ndarray,
+              settings: RhythmSettings = DEFAULT_RHYTHM) -> list[tuple[int, int]]:
+    """(start, stop) beat indices of the runs of at least ``run_min_beats``
+    beats where ``mask`` holds, at a mean rate over ``run_rate_bpm``: a
+    tachycardia of those beats (V beats: ventricular tachycardia).
+
+    Examples
+    --------
+    >>> t = np.r_[0.0, 0.8, 1.6, 2.0, 2.4, 2.8, 3.6]
+    >>> fast_runs(t, np.array([0, 0, 1, 1, 1, 0, 0], bool))
+    [(2, 5)]
+    >>> fast_runs(t, np.array([0, 0, 1, 1, 0, 0, 0], bool))
+    []
+    """
+    rr = np.diff(np.asarray(beat_times_s, dtype=float))
+    out = []
+    for a, b in _runs(np.asarray(mask, bool)):
+        run_rr = rr[a:b - 1]
+        if b - a >= settings.run_min_beats and 60.0 / run_rr.mean() > settings.run_rate_bpm:
+            out.append((int(a), int(b)))
+    return out
+
+
 def _pattern_beats(labels: np.ndarray, period: int, cycles: int) -> np.ndarray:
     # Beats inside a repeat of (period-1) normal beats then one V, `cycles` times.
     n = labels.size
@@ -367,18 +390,14 @@ def _interval_rhythms(t: np.ndarray, labels, proba, noise_spans, settings: Rhyth
         af_near, _ = window_sum(af.astype(float), np.ones(m, bool), st.window_beats // 2)
         near_af = af_near > 0
         for name, cls, col in (("svt", "S", 1), ("vt", "V", 2)):
-            for a, b in _runs(lab == cls):
-                if b - a < st.run_min_beats:
+            for a, b in fast_runs(t, lab == cls, st):
+                span = np.arange(a, b - 1)
+                if name == "svt" and near_af[span].any():
+                    # Fast S-labelled beats inside AF, or at its blurred
+                    # edges, are AF, not SVT.
                     continue
-                run_rr = rr[a:b - 1]
-                if run_rr.size and 60.0 / run_rr.mean() > st.run_rate_bpm:
-                    span = np.arange(a, b - 1)
-                    if name == "svt" and near_af[span].any():
-                        # Fast S-labelled beats inside AF, or at its blurred
-                        # edges, are AF, not SVT.
-                        continue
-                    out[span] = name
-                    conf[span] = p[a:b, col].mean() if p is not None else 1.0
+                out[span] = name
+                conf[span] = p[a:b, col].mean() if p is not None else 1.0
     out[unread] = "noise"
     conf[unread] = 1.0
     return out, conf, score, np.where(valid, rr, np.nan)

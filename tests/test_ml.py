@@ -303,10 +303,39 @@ def test_in_af_a_beat_of_the_usual_shape_is_conducted_whatever_its_local_templat
     assert dom[~pvc].all() and not dom[pvc].any()
     assert not dominant_beats(windows, np.zeros(n, bool)).any()
     assert not dominant_beats(windows).any()
+    # Beats of a run of ventricular calls over 100 bpm are a tachycardia,
+    # even in the usual shape.
+    run = np.zeros(n, bool)
+    run[10:14] = True
+    dom = dominant_beats(windows, np.ones(n, bool), tachycardia=run)
+    assert not dom[run].any() and dom[~pvc & ~run].all()
     # Over 100 bpm, where the local template is not the usual beat (as in a
     # ventricular tachycardia's own run), the rate limit holds.
     rr[:, 0] = 0.45
     assert not dominant_beats(BeatWindows(waves, rr), np.ones(n, bool)).any()
+
+
+def test_a_fast_run_of_v_calls_is_kept_v_in_af_whatever_its_shape():
+    from ecgtool.ml.classify import aami_classes
+
+    # Irregular intervals of 0.6-1.0 s (AF) with four beats at 0.45 s that the
+    # network calls V; every beat has the record's usual shape.
+    rng = np.random.default_rng(1)
+    n = 80
+    rr_s = rng.uniform(0.6, 1.0, n - 1)
+    rr_s[40:43] = 0.45
+    t = np.r_[0.0, np.cumsum(rr_s)]
+    proba = np.tile([0.9, 0.0, 0.1, 0.0, 0.0], (n, 1))
+    proba[40:44] = [0.1, 0.0, 0.9, 0.0, 0.0]
+    windows = _windows_like_their_template(n, 0.8, 1.0)
+    windows.waves[:, :, 1] = 0.0          # the local template is no beat's shape
+    windows.rr[:, 0] = np.r_[0.8, rr_s]
+    windows.rr[:, 2] = windows.rr[:, 0] / 0.8   # a local mean interval of 0.8 s
+    labels = aami_classes(proba, t, windows)
+    assert "".join(labels[40:44]) == "VVVV"
+    # Two V calls are no run: in the usual shape amid AF, they are conducted.
+    proba[42:44] = [0.9, 0.0, 0.1, 0.0, 0.0]
+    assert set(aami_classes(proba, t, windows)[40:42]) == {"N"}
 
 
 def test_f_beats_of_the_dominant_rhythm_are_n_as_v_beats_are():
