@@ -199,10 +199,10 @@ def template_distance(waves: np.ndarray) -> np.ndarray:
     return _qrs_distance(waves[:, lo:hi, 0], waves[:, lo:hi, 1])
 
 
-def usual_distance(waves: np.ndarray, template: bool = True) -> np.ndarray:
-    """How far each beat's local template (or, with ``template=False``, the
-    beat itself) is from the usual beat of all the windows given (their
-    median), measured as :func:`template_distance`.
+def usual_distances(waves: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """How far each beat's local template, and the beat itself, are from the
+    usual beat of all the windows given (their median), measured as
+    :func:`template_distance`: ``(template, beat)``.
 
     For the local template: near 0 where the beats around a beat have the
     record's usual shape; a sustained run of another shape (ventricular
@@ -215,14 +215,15 @@ def usual_distance(waves: np.ndarray, template: bool = True) -> np.ndarray:
     >>> w = np.zeros((5, WINDOW, 2), np.float32); w[:, BEFORE, :] = 1.0
     >>> w[4, BEFORE, 1] = 0.0; w[4, BEFORE + 5, 1] = -1.0  # beat 4's neighbours differ
     >>> w[3, BEFORE, 0] = 0.0; w[3, BEFORE + 5, 0] = -1.0  # beat 3 itself differs
-    >>> [round(float(d), 2) for d in usual_distance(w)]
+    >>> template, beat = usual_distances(w)
+    >>> [round(float(d), 2) for d in template]
     [0.0, 0.0, 0.0, 0.0, 1.41]
-    >>> [round(float(d), 2) for d in usual_distance(w, template=False)]
+    >>> [round(float(d), 2) for d in beat]
     [0.0, 0.0, 0.0, 1.41, 0.0]
     """
     lo, hi = QRS_SPAN
     usual = np.median(waves[:, lo:hi, 0], axis=0)[None, :]
-    return _qrs_distance(waves[:, lo:hi, 1 if template else 0], usual)
+    return _qrs_distance(waves[:, lo:hi, 1], usual), _qrs_distance(waves[:, lo:hi, 0], usual)
 
 
 def _qrs_distance(a: np.ndarray, reference: np.ndarray) -> np.ndarray:

@@ -7,7 +7,7 @@ from functools import lru_cache
 import numpy as np
 
 from ecgtool.beats.table import AAMI_CLASSES, BeatLabels, Beats
-from ecgtool.beats.windows import BeatWindows, beat_windows, template_distance, usual_distance
+from ecgtool.beats.windows import BeatWindows, beat_windows, template_distance, usual_distances
 from ecgtool.ml.model_io import Classifier, load_model, load_table_model
 
 BATCH = 512
@@ -22,7 +22,7 @@ DOMINANT_ON_TIME = 0.9
 #: so that no run of ventricular tachycardia is ever taken for it.
 DOMINANT_SLOWEST_RR_S = 0.6
 #: In an irregularly irregular stretch, a beat whose QRS differs from the
-#: record's usual beat by less than this (:func:`~ecgtool.beats.windows.usual_distance`)
+#: record's usual beat by less than this (:func:`~ecgtool.beats.windows.usual_distances`)
 #: is conducted, whatever the beats around it look like.
 DOMINANT_USUAL = 0.6
 
@@ -190,7 +190,7 @@ def dominant_beats(windows: BeatWindows, irregular: np.ndarray | None = None,
     V. Ventricular tachycardia (over 100 bpm) is never touched. The shape
     and timing limits were chosen on those folds among 0.3-0.5 and 0.85-0.95.
     In an irregular stretch whose local template is the record's usual beat
-    (:func:`~ecgtool.beats.windows.usual_distance` under the same
+    (:func:`~ecgtool.beats.windows.usual_distances` under the same
     0.4), the 100 bpm limit is lifted: AF with a fast ventricular response.
     On the folds this turned 275 more false V beats N (168 in 203's AF, 104
     in 207) and no true V; the held-out sets did not move. Its blind spot: a
@@ -236,10 +236,9 @@ def dominant_beats(windows: BeatWindows, irregular: np.ndarray | None = None,
         # ventricular tachycardia, whose run makes its own local template;
         # where the local template is the record's usual beat instead, the
         # irregular rhythm is conducted at any rate.
-        usual = usual_distance(windows.waves) < DOMINANT_SHAPE
-        slow = slow | (irregular & usual)
-        usual_beat = usual_distance(windows.waves, template=False) < DOMINANT_USUAL
-        conducted = irregular & usual_beat & slow
+        template_far, beat_far = usual_distances(windows.waves)
+        slow = slow | (irregular & (template_far < DOMINANT_SHAPE))
+        conducted = irregular & (beat_far < DOMINANT_USUAL) & slow
         if tachycardia is not None:
             conducted &= ~tachycardia
     return ((template_distance(windows.waves) < DOMINANT_SHAPE) & on_time & slow) | conducted
