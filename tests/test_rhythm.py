@@ -142,9 +142,44 @@ def test_n_beats_inside_an_svt_run_become_s_only_at_the_run_rate():
     assert revised(np.full(6, 0.4), 4) == "SSSSSS"
     # A rate that changes inside, or one under 100 bpm, is not one run.
     assert revised([0.4, 0.4, 0.4, 0.3, 0.3], 3, lead=0.44) == "SNNNS"
-    # ... and after an abrupt onset the run is S as far as it keeps its rate.
-    assert revised([0.4, 0.4, 0.4, 0.3, 0.3], 3) == "SSSNS"
     assert revised(np.full(5, 0.62), 3) == "SNNNS"
+
+
+def test_a_run_that_starts_abruptly_at_an_even_rate_is_s_where_the_network_saw_none():
+    from ecgtool.ml.revise import revise_labels
+
+    def revised(run, lead=None):
+        # Sinus at 0.8 s (or `lead`), then the run's intervals, then sinus again;
+        # the network called every beat N.
+        lead = np.full(20, 0.8) if lead is None else np.asarray(lead)
+        t = np.cumsum(np.r_[lead, run, 0.9, np.full(20, 0.8)])
+        out = "".join(revise_labels(t, np.full(t.size, "N")))
+        return out[lead.size:lead.size + len(run)], out.count("S")
+
+    # MIT-BIH 209: an atrial tachycardia at 0.37-0.39 s after sinus at 0.62 s.
+    run = [0.42, 0.37, 0.37, 0.36, 0.38, 0.37, 0.37, 0.37]
+    assert revised(run, np.full(20, 0.62)) == ("S" * 8, 8)
+    # Four beats are too few to tell from a few quick sinus beats (the last,
+    # followed by a longer interval, is premature by the first rule) ...
+    assert revised([0.4] * 4) == ("NNNS", 1)
+    # ... AF that starts abruptly varies from beat to beat (CPSC 2021; two
+    # beats before a longer interval are premature by the first rule) ...
+    assert revised([0.42, 0.37, 0.43, 0.36, 0.34, 0.38, 0.35, 0.56, 0.42])[1] == 2
+    # ... sinus tachycardia speeds up beat by beat, even by 4 % a beat (its
+    # fastest beat, before a longer interval, is premature by the first rule) ...
+    assert revised([0.8 * 0.96 ** k for k in range(1, 16)])[0] == "N" * 14 + "S"
+    # ... and a run under 100 bpm is no tachycardia.
+    assert revised([0.62] * 8, np.full(20, 1.0))[1] == 0
+    # A beat the detector missed leaves one long interval: the beats after it
+    # keep the rhythm before it (MIT-BIH 208 at 105 bpm, in noise).
+    t = np.cumsum(np.r_[np.full(20, 0.57), 1.72, np.full(8, 0.55), np.full(20, 0.57)])
+    assert (revise_labels(t, np.full(t.size, "N")) == "S").sum() == 0
+    # A V beat ends the run: what follows it is judged on its own (three beats,
+    # the last one premature by the first rule).
+    t = np.cumsum(np.r_[np.full(20, 0.8), [0.4] * 6, [0.4] * 3, 0.9, np.full(20, 0.8)])
+    lab = np.full(t.size, "N")
+    lab[26] = "V"
+    assert "".join(revise_labels(t, lab)[20:29]) == "SSSSSSVNS"
 
 
 def test_an_svt_run_started_abruptly_by_an_s_beat_is_s_while_it_keeps_its_rate():
