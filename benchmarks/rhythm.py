@@ -211,9 +211,10 @@ def main() -> None:
             parts = []
             # ecgtool has no flutter label: its VT inside ventricular flutter (207) is
             # scored once against VT alone, once against VT or flutter. From beat
-            # times alone there is only bigeminy (the others need V labels).
+            # times alone there is only bigeminy (the others need V or S labels).
             for r, refs in (("bigeminy", ("bigeminy",)), ("trigeminy", ("trigeminy",)),
-                            ("vt", ("vt",)), ("vt vs VT or flutter", ("vt", "vfl"))):
+                            ("vt", ("vt",)), ("vt vs VT or flutter", ("vt", "vfl")),
+                            ("svt", ("svt",))):
                 if r != "bigeminy" and variant == "reference beat times only":
                     continue
                 sc = [score_episodes(name, ref_spans(d["ref"], *refs),
