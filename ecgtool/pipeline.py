@@ -251,9 +251,12 @@ class Analysis:
 
 def rhythm_annotations(a: Analysis) -> tuple:
     """An analysed record as WFDB annotation rows ``(sample, symbol, aux_note,
-    fs)``: its beats (by class: :func:`ecgtool.beats.labels.beat_symbols`) and
+    fs, subtype)``: its beats (by class: :func:`ecgtool.beats.labels.beat_symbols`),
     a rhythm change (``+``, aux :data:`ecgtool.rhythm.WFDB_RHYTHM`) at the
-    start of each episode, as in MIT-BIH's own files."""
+    start of each episode, and for an unreadable stretch a signal-quality
+    change (``~``) of subtype -1 (every signal unreadable, drawn ``U``) at its
+    start and of subtype 0 (clean) at its end, as in MIT-BIH's own files
+    (where :func:`ecgtool.evaluate.unreadable_spans` reads them back)."""
     import numpy as np
 
     from ecgtool.beats.labels import beat_symbols
@@ -264,18 +267,23 @@ def rhythm_annotations(a: Analysis) -> tuple:
                            "by an r_peak column that agrees with its time_s)", a.name)
     beats = a.beats.r_peak if a.beats is not None else np.round(a.times_s * a.fs)
     ep = a.episodes
+    rhythm = np.asarray(ep.rhythm, dtype=str)
+    noise = rhythm == "noise"
     starts = np.round(np.asarray(ep.start_s) * a.fs)
-    sample = np.concatenate([starts, beats]).astype(np.int64)
-    symbol = np.concatenate([np.full(len(ep), "+"),
+    ends = np.round(np.asarray(ep.end_s)[noise] * a.fs)
+    sample = np.concatenate([starts, ends, beats]).astype(np.int64)
+    symbol = np.concatenate([np.where(noise, "~", "+"), np.full(ends.size, "~"),
                              beat_symbols(a.labels, None, len(beats))])
+    subtype = np.concatenate([np.where(noise, -1, 0), np.zeros(ends.size + len(beats), int)])
     codes = dict(WFDB_RHYTHM)
     if a.labels is None:
         # MIT-BIH's (B is ventricular bigeminy; from beat times alone the
         # pattern's origin is unknown.
         codes["bigeminy"] = "(BIGEMINY"
-    aux = [codes.get(str(r), f"({str(r).upper()}") for r in ep.rhythm] + [""] * len(beats)
+    aux = ["" if r == "noise" else codes.get(r, f"({r.upper()}") for r in rhythm.tolist()]
+    aux += [""] * (ends.size + len(beats))
     order = np.argsort(sample, kind="stable")  # a rhythm change before the beat it starts at
-    return sample[order], symbol[order], [aux[i] for i in order], a.fs
+    return sample[order], symbol[order], [aux[i] for i in order], a.fs, subtype[order]
 
 
 def has_signal(a: Analysis) -> bool:

@@ -54,10 +54,11 @@ from ecgtool.rr import (af_score, early_beats, irregularity, plausible_intervals
 RHYTHMS = ("noise", "pause", "vt", "svt", "af", "bigeminy", "trigeminy", "tachy", "brady",
            "sinus")
 #: Rhythm labels as WFDB rhythm annotations (aux_note of a ``+``): the
-#: MIT-BIH codes where MIT-BIH has one, else the label in its form.
+#: MIT-BIH codes where MIT-BIH has one, else the label in its form. Noise is
+#: no rhythm there but a signal-quality change (``~``).
 WFDB_RHYTHM = {"sinus": "(N", "af": "(AFIB", "bigeminy": "(B", "trigeminy": "(T",
                "vt": "(VT", "svt": "(SVTA", "brady": "(SBR", "tachy": "(TACHY",
-               "pause": "(PAUSE", "noise": "(NOISE"}
+               "pause": "(PAUSE"}
 EPISODE_COLUMNS = ("start_s", "end_s", "rhythm", "confidence", "n_beats", "nrmssd", "tpr",
                    "she")
 

@@ -478,9 +478,21 @@ def test_rhythm_writes_episodes_as_wfdb_rhythm_changes(tmp_path):
     episodes = list(csv.DictReader(io.StringIO(r.stdout)))
     ann = wfdb.rdann(str(tmp_path / "208"), "ecgtool")
     changes = [(s, a) for s, y, a in zip(ann.sample, ann.symbol, ann.aux_note) if y == "+"]
-    assert [a for _, a in changes] == [WFDB_RHYTHM[e["rhythm"]] for e in episodes]
-    assert [s for s, _ in changes] == [round(float(e["start_s"]) * 360) for e in episodes]
+    rhythms = [e for e in episodes if e["rhythm"] != "noise"]
+    assert [a for _, a in changes] == [WFDB_RHYTHM[e["rhythm"]] for e in rhythms]
+    assert [s for s, _ in changes] == [round(float(e["start_s"]) * 360) for e in rhythms]
     assert "(T" in {a for _, a in changes} and sum(y == "V" for y in ann.symbol) > 900
+    # An unreadable stretch is no rhythm: MIT-BIH marks it with a signal-quality
+    # change (~) of subtype -1 (every signal unreadable) and 0 (clean) at its
+    # end, which evaluate and --ann read back as unreadable.
+    from ecgtool.evaluate import unreadable_spans
+    from ecgtool.io.wfdbfiles import read_annotations
+
+    noise = [(round(float(e["start_s"]) * 360), round(float(e["end_s"]) * 360))
+             for e in episodes if e["rhythm"] == "noise"]
+    marks = [(s, t) for s, y, t in zip(ann.sample, ann.symbol, ann.subtype) if y == "~"]
+    assert noise and marks == [m for a, b in noise for m in ((a, -1), (b, 0))]
+    assert unreadable_spans(read_annotations(tmp_path / "208", "ecgtool"), 650000) == noise
     # From a classified beats table (a pipeline's line format) the same beats
     # come out: the table's r_peak and time_s give the sampling rate.
     beats = tmp_path / "b.csv"
@@ -490,8 +502,8 @@ def test_rhythm_writes_episodes_as_wfdb_rhythm_changes(tmp_path):
     assert r.exit_code == 0, r.output
     again = wfdb.rdann(str(tmp_path / "t" / "208"), "ecgtool")
     assert again.fs == 360
-    assert [(s, y) for s, y in zip(again.sample, again.symbol) if y != "+"] == \
-        [(s, y) for s, y in zip(ann.sample, ann.symbol) if y != "+"]
+    assert [(s, y) for s, y in zip(again.sample, again.symbol) if y not in "+~"] == \
+        [(s, y) for s, y in zip(ann.sample, ann.symbol) if y not in "+~"]
     lines = beats.read_text().splitlines()
     cells = lines[5].split(",")
     cells[2] = f"{float(cells[2]) + 0.01:.4f}"  # an edited time_s

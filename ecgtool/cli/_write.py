@@ -121,12 +121,13 @@ def counting_beats(outcomes: Iterable, counted: list) -> Iterator:
 
 def beat_annotations(d) -> tuple:
     """A detected or classified record's beats as WFDB annotation rows:
-    ``(sample, symbol, aux_note or None, fs)``."""
+    ``(sample, symbol, aux_note or None, fs, subtype or None)``."""
     from ecgtool.beats.labels import beat_symbols
 
     b, lab = d.beats, d.beats.labels
     return (b.r_peak, beat_symbols(None if lab is None else lab.aami,
-                                   None if lab is None else lab.symbol, len(b)), None, b.fs)
+                                   None if lab is None else lab.symbol, len(b)), None, b.fs,
+            None)
 
 
 def writing_annotations(outcomes: Iterable, folder: Optional[str],
@@ -141,10 +142,10 @@ def writing_annotations(outcomes: Iterable, folder: Optional[str],
 
     for o in outcomes:
         if folder is not None and o.ok:
-            sample, symbol, aux, fs = rows(o.value)
+            sample, symbol, aux, fs, subtype = rows(o.value)
             path = Path(folder) / f"{group_name(o.source.name)}.ecgtool"
             try:
-                write_mit_annotations(path, sample, symbol, fs, aux)
+                write_mit_annotations(path, sample, symbol, fs, aux, subtype)
             except OSError as exc:
                 raise c.EcgToolError(f"cannot write ({exc.strerror})", str(path)) from None
         yield o

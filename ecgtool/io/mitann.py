@@ -120,7 +120,8 @@ def decode_mit_annotations(data: bytes) -> tuple[np.ndarray, np.ndarray, np.ndar
 
 
 def write_mit_annotations(path, sample: np.ndarray, symbol: np.ndarray, fs: float,
-                          aux_note: list[str] | None = None) -> None:
+                          aux_note: list[str] | None = None,
+                          subtype: np.ndarray | None = None) -> None:
     """Write beats as a WFDB annotation file (MIT format) at ``path``
     (``<dir>/<record>.<annotator>``), for PhysioNet's tools (``rdann``,
     ``bxb``) and :func:`ecgtool.io.wfdbfiles.read_annotations`.
@@ -155,7 +156,8 @@ def write_mit_annotations(path, sample: np.ndarray, symbol: np.ndarray, fs: floa
         if len(sample):
             wfdb.wrann("record", ext, np.asarray(sample, dtype=np.int64),
                        symbol=[str(s) for s in symbol], write_dir=tmp, fs=fs,
-                       aux_note=None if aux_note is None else [str(a) for a in aux_note])
+                       aux_note=None if aux_note is None else [str(a) for a in aux_note],
+                       subtype=None if subtype is None else np.asarray(subtype, dtype=np.int64))
         else:  # no beats: an annotation file that holds none
             written.write_bytes(b"\x00\x00")
         os.replace(written, path)
