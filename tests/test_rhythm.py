@@ -136,13 +136,14 @@ def test_n_beats_inside_an_svt_run_become_s_only_at_the_run_rate():
 
     assert revised(np.full(5, 0.4), 3) == "SSSSS"
     # Four beats between, in a rhythm that was already fast (no abrupt onset):
-    # a longer stretch at one rate may be sinus tachycardia.
-    assert revised(np.full(6, 0.4), 4, lead=0.44) == "SNNNNS"
+    # a longer stretch at one rate may be sinus tachycardia, and a beat that
+    # does not come early is no premature beat, whatever the network said.
+    assert revised(np.full(6, 0.4), 4, lead=0.44) == "NNNNNS"
     # After an abrupt onset the run goes on as S whatever its length.
     assert revised(np.full(6, 0.4), 4) == "SSSSSS"
     # A rate that changes inside, or one under 100 bpm, is not one run.
-    assert revised([0.4, 0.4, 0.4, 0.3, 0.3], 3, lead=0.44) == "SNNNS"
-    assert revised(np.full(5, 0.62), 3) == "SNNNS"
+    assert revised([0.4, 0.4, 0.4, 0.3, 0.3], 3, lead=0.44) == "NNNNS"
+    assert revised(np.full(5, 0.62), 3) == "NNNNN"  # nor are its S calls early
 
 
 def test_a_run_that_starts_abruptly_at_an_even_rate_is_s_where_the_network_saw_none():
@@ -180,6 +181,26 @@ def test_a_run_that_starts_abruptly_at_an_even_rate_is_s_where_the_network_saw_n
     lab = np.full(t.size, "N")
     lab[26] = "V"
     assert "".join(revise_labels(t, lab)[20:29]) == "SSSSSSVNS"
+
+
+def test_an_s_call_on_a_beat_that_comes_on_time_is_n_unless_it_is_one_of_a_run():
+    from ecgtool.ml.revise import revise_labels
+
+    # QT Database sel301: a regular sinus rhythm at 120 bpm that the network
+    # called S beat after beat.
+    t = np.cumsum(np.r_[np.full(40, 0.62), np.linspace(0.62, 0.5, 10), np.full(60, 0.5)])
+    lab = np.full(t.size, "N")
+    lab[55:90] = "S"
+    assert (revise_labels(t, lab) == "N").all()
+    # An early S call stays S; so do the S calls of a tachycardia that starts
+    # abruptly, though inside it no beat is early against its neighbours.
+    t = np.cumsum(np.r_[np.full(30, 0.8), 0.55, 1.0, np.full(10, 0.8), np.full(20, 0.4),
+                        np.full(20, 0.8)])
+    lab = np.full(t.size, "N")
+    lab[30] = "S"
+    lab[42:62] = "S"
+    out = revise_labels(t, lab)
+    assert out[30] == "S" and (out[42:62] == "S").all() and (out[62:] == "N").all()
 
 
 def test_frequent_pacs_the_network_missed_do_not_make_the_rhythm_irregular():
