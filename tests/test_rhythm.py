@@ -203,22 +203,6 @@ def test_an_s_call_on_a_beat_that_comes_on_time_is_n_unless_it_is_one_of_a_run()
     assert out[30] == "S" and (out[42:62] == "S").all() and (out[62:] == "N").all()
 
 
-def test_frequent_pacs_the_network_missed_do_not_make_the_rhythm_irregular():
-    from ecgtool.ml.revise import revise_labels
-
-    # A PAC every fourth beat (QT Database sel821): early, then a compensatory
-    # pause. Taken for an irregular rhythm, they would veto their own revision.
-    rng = np.random.default_rng(0)
-    pattern = np.tile([0.8, 0.8, 0.58, 1.02], 40)
-    t = np.r_[0.0, np.cumsum(pattern + rng.normal(0, 0.01, pattern.size))]
-    out = revise_labels(t, np.full(t.size, "N"))
-    pac = np.r_[False, pattern == 0.58]
-    assert (out[pac] == "S").mean() > 0.9 and (out[~pac] == "N").all()
-    # AF's intervals are still irregular: none of its beats is S.
-    af = np.r_[0.0, np.cumsum(rng.uniform(0.4, 1.1, 200))]
-    assert (revise_labels(af, np.full(af.size, "N")) == "S").sum() == 0
-
-
 def test_an_svt_run_started_abruptly_by_an_s_beat_is_s_while_it_keeps_its_rate():
     from ecgtool.ml.revise import revise_labels
 

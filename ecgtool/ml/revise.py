@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ecgtool.rhythm import DEFAULT_RHYTHM, RhythmSettings, irregular_beats
-from ecgtool.rr import EARLY, early_beats, plausible_intervals, premature_beats
+from ecgtool.rr import EARLY, early_beats, plausible_intervals
 
 #: Between two S beats, a supraventricular run keeps its rate: its intervals
 #: lie within this share of each other.
@@ -86,28 +86,25 @@ def revise_labels(beat_times_s: np.ndarray, labels: np.ndarray,
     chosen on the same folds (a mean baseline: run length 4-8, baseline
     5-12 intervals, onset 0.80-0.85 of it: S F1 0.68-0.74).
 
-    The irregularity that the rules judge leaves out the ``N`` beats timed
-    as PACs (early, then a compensatory pause:
-    :func:`ecgtool.rr.premature_beats`), as it leaves out ``S`` beats. In
-    the QT Database's sel821 (from SVDB) a PAC every few beats, called N by
-    the network, made the rhythm read as irregular, and 118 of its 282 S
-    beats were lost so. On leave-one-record-out DS1 S F1 went from 0.744 to
-    0.751 (Se 69.6 -> 70.7 %); with the shipped model, on the QT Database's
-    13 SVDB records from 0.704 to 0.852 (Se 58.1 -> 80.2 %, +P 89.4 ->
-    90.8 %), on its 54 other records outside MIT-BIH S Se 13.1 -> 18.3 %
-    (one more false S), on CPSC 2021 two more false S beats, SVDB 800 and
-    nstdb unchanged. It was found by looking at sel821, so the QT Database
-    figures are no blind test.
-
     That an S beat must come early (or be one of a run) came from the QT
     Database's sel301, where the network called 201 beats of a regular sinus
-    rhythm at 120 bpm S. On leave-one-record-out DS1 it took S +P from 80.2
-    to 81.4 % (false S 45 -> 38), Se unchanged (70.7 %); with the shipped
-    model, false S went from 377 to 28 on the QT Database's 54 records
-    outside MIT-BIH and SVDB, 26 -> 23 on its SVDB records, 82 -> 76 on CPSC
+    rhythm at 120 bpm S. On leave-one-record-out DS1 it took S +P from 80.0
+    to 81.3 % (false S 46 -> 39), Se unchanged (69.6 %); with the shipped
+    model, false S went from 376 to 27 on the QT Database's 54 records
+    outside MIT-BIH and SVDB, 26 -> 23 on its SVDB records, 80 -> 74 on CPSC
     2021, 6 -> 0 on nstdb, whose S Se fell from 92.0 to 86.5 %: the shipped
     model trained on record 118, the nstdb records' source, and had learnt
     its APCs that come less than 15 % early.
+
+    Tried and not kept: leaving the N beats timed as PACs (early, then a
+    compensatory pause) out of the irregularity, as S beats are. In sel821
+    (from SVDB) a PAC every few beats, called N by the network, reads as an
+    irregular rhythm and vetoes its own revision; without that veto the QT
+    Database's SVDB records went from S F1 0.706 to 0.854 and DS1 from 0.750
+    to 0.757, but AF's random early beats left it too, and the AF verdict
+    on 10-second excerpts fell from 73.3 to 64.7 % (MIT-BIH) and from 70.1
+    to 63.3 % (CPSC 2021); judging with half the AF threshold on those
+    intervals kept only part of both (69.0 and 66.7 %; SVDB records 0.836).
 
     Examples
     --------
@@ -127,14 +124,10 @@ def revise_labels(beat_times_s: np.ndarray, labels: np.ndarray,
         return lab.copy()
     rr = np.diff(t)
     plausible = plausible_intervals(rr, st)
+    irregular = irregular_beats(t, lab, st, broken)
     if broken is not None:
         plausible &= ~broken
         rr = np.where(broken, np.nan, rr)  # compares false with any interval
-    # N beats timed as PACs (early, then a compensatory pause) leave the
-    # irregularity as S beats do: frequent PACs the network missed would
-    # otherwise read as an irregular rhythm and veto their own revision.
-    timed = np.where((lab == "N") & premature_beats(rr), "S", lab)
-    irregular = irregular_beats(t, timed, st, broken)
     prev = np.r_[np.inf, rr]
     nxt = np.r_[rr, np.inf]
     early = early_beats(rr, plausible, st.rate_beats // 2)
