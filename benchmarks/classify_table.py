@@ -2,8 +2,9 @@
 
 ``ecgtool classify`` given a beats table (a shell pipeline after ``detect``)
 has no waveform and labels the beats with the beats-table head
-(:mod:`ecgtool.ml.table_head`). This scores that head by leave-one-record-out
-over the annotated non-paced MIT-BIH DS1 records, end to end (on the beats
+(:mod:`ecgtool.ml.table_head`), its class revised by the rhythm around each
+beat (:func:`ecgtool.ml.classify.table_classes`). This scores that head by
+leave-one-record-out over the annotated non-paced MIT-BIH DS1 records, end to end (on the beats
 ``ecgtool detect`` finds; a missed beat counts as wrong), as
 ``benchmarks/classify.py`` scores the network. The same regression with
 plain inverse-frequency class weights is scored beside it: more S beats
@@ -24,7 +25,7 @@ import numpy as np
 from _common import command_line, ds1_records, machine, md_table, update_results_md, write_json
 from classify import confusion, end_to_end, fmt_row, metrics
 from ecgtool.beats.labels import class_index
-from ecgtool.beats.table import AAMI_CLASSES
+from ecgtool.ml.classify import table_classes
 from ecgtool.ml.main import table_rows
 from ecgtool.ml.table_head import fit_table_head
 
@@ -44,7 +45,7 @@ def main() -> None:
             head = fit_table_head(np.concatenate([rows[m][1] for m in others]),
                                   np.concatenate([rows[m][2] for m in others]), **kw)
             beats, feats, _ = rows[n]
-            pred = class_index(np.array(AAMI_CLASSES)[head.proba(feats).argmax(axis=1)])
+            pred = class_index(table_classes(head.proba(feats), beats))
             cm = cm + confusion(*end_to_end(recs[n], beats.r_peak, pred))
         results[head_name] = metrics(cm)
         print(head_name, round(results[head_name]["macro_f1"], 3), flush=True)
@@ -62,7 +63,9 @@ def main() -> None:
         f"Command: `{payload['command']}`  \nMeasured {mi['date']} on {mi['cpu']} "
         f"({mi['cores']} cores), commit {mi['commit']}. What `ecgtool classify` does with a "
         "beats table (`detect --out - | classify -`): the beats-table head on the table's "
-        "timing and delineation measures, trained on the other records' detected beats. "
+        "timing and delineation measures, trained on the other records' detected beats, its "
+        "class revised by the rhythm around each beat as the network's is "
+        "(`ecgtool.ml.revise.revise_labels`). "
         "Compare with the network on the waveform, end to end, in the classification "
         "section above.\n\n" + table))
 

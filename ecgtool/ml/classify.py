@@ -155,8 +155,16 @@ def table_head(model: Classifier | str | None = None):
 def classify_table(beats: Beats, model: Classifier | str | None = None) -> BeatLabels:
     """AAMI class and class probabilities of beats known only from their
     table (no waveform): the model's beats-table head
-    (:mod:`ecgtool.ml.table_head`) on :func:`ecgtool.beats.features.table_features`.
-    Less accurate than :func:`classify_beats` on the signal; no MIT-BIH symbol.
+    (:mod:`ecgtool.ml.table_head`) on :func:`ecgtool.beats.features.table_features`,
+    its class revised by the rhythm around each beat as the network's is
+    (:func:`ecgtool.ml.revise.revise_labels`; the probabilities stay the
+    head's). Less accurate than :func:`classify_beats` on the signal; no
+    MIT-BIH symbol.
+
+    The revision took the head's macro F1 on leave-one-record-out DS1, end
+    to end, from 0.500 to 0.565 (S F1 0.365 -> 0.619, N Se 93.7 -> 95.2 %);
+    with the shipped head, on CPSC 2021 from 0.395 to 0.526, SVDB 800 0.426
+    -> 0.472, the QT Database's records outside MIT-BIH 0.437 -> 0.503.
 
     Examples
     --------
@@ -170,7 +178,25 @@ def classify_table(beats: Beats, model: Classifier | str | None = None) -> BeatL
     from ecgtool.beats.features import table_features
 
     proba = table_head(model).proba(table_features(beats))
-    return BeatLabels(aami=np.array(AAMI_CLASSES)[proba.argmax(axis=1)], proba=proba)
+    return BeatLabels(aami=table_classes(proba, beats), proba=proba)
+
+
+def table_classes(scores: np.ndarray, beats: Beats) -> np.ndarray:
+    """Each beat's AAMI class from the beats-table head's ``scores``: the
+    most likely one, revised by the rhythm around the beat
+    (:func:`ecgtool.ml.revise.revise_labels`; an interval across a gap in
+    the table, ``beats.gap_before``, is none).
+
+    Examples
+    --------
+    >>> b = Beats(fs=100.0, r_peak=np.cumsum(np.r_[np.full(20, 80), 50, 100, np.full(20, 80)]))
+    >>> "".join(table_classes(np.tile([0.9, 0.05, 0.03, 0.01, 0.01], (42, 1)), b))[18:23]
+    'NNSNN'
+    """
+    from ecgtool.ml.revise import revise_labels
+
+    head = np.array(AAMI_CLASSES)[np.asarray(scores).argmax(axis=1)]
+    return revise_labels(beats.r_peak / beats.fs, head, broken=beats.gap_before[1:])
 
 
 def dominant_beats(windows: BeatWindows, irregular: np.ndarray | None = None,
