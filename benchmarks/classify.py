@@ -43,11 +43,11 @@ from pathlib import Path
 import numpy as np
 
 from _common import command_line, data_root, machine, md_table, update_results_md, write_json
-from ecgtool.beats.labels import SYMBOL_TO_AAMI, SYMBOLS, aami_labels, class_index, symbol_index
-from ecgtool.beats.scores import MACRO_CLASSES, class_metrics, match_classes
+from ecgtool.beats.labels import SYMBOL_TO_AAMI, SYMBOLS, class_index, symbol_index
+from ecgtool.beats.scores import MACRO_CLASSES, class_metrics, ec57_statistics, score_classes
 from ecgtool.beats.scores import confusion as class_confusion
 from ecgtool.beats.table import AAMI_CLASSES
-from ecgtool.evaluate import BEAT_SYMBOLS, PACED_RECORDS
+from ecgtool.evaluate import PACED_RECORDS
 from ecgtool.io.wfdbfiles import read_wfdb
 from ecgtool.ml.input_pipeline import BeatDataset, detected_dataset, reference_dataset
 from ecgtool.ml.main import DS1, DS2, encode, fit_symbols
@@ -68,17 +68,13 @@ def metrics(cm: np.ndarray) -> dict:
     return {**class_metrics(cm, classes=MACRO_CLASSES), "confusion": cm.tolist()}
 
 
-def reference_classes(rec):
-    a = rec.annotations
-    mask = np.isin(a.symbol, list(BEAT_SYMBOLS))
-    order = np.argsort(a.sample[mask], kind="stable")
-    return a.sample[mask][order], class_index(aami_labels(a.symbol[mask][order]))
-
-
-def end_to_end(rec, peaks, pred):
-    """ref/pred arrays for the end-to-end confusion (K = none / missed)."""
-    ref_pos, ref_cls = reference_classes(rec)
-    return match_classes(ref_pos, ref_cls, peaks, pred, int(round(0.15 * rec.fs)))
+def end_to_end(rec, peaks, pred) -> np.ndarray:
+    """The end-to-end confusion of one record (row and column K: extra
+    detection, missed beat), scored as ``ecgtool evaluate`` scores it: EC57
+    leaves out ventricular flutter and the reference's unreadable stretches."""
+    aami = np.asarray(AAMI_CLASSES)[np.asarray(pred, dtype=np.int64)]
+    return score_classes(rec.name, rec.annotations, peaks, aami, rec.fs,
+                         rec.signal.size).confusion
 
 
 # --------------------------------------------------------------- classifiers
@@ -188,7 +184,7 @@ def record_confusions(rec, ref_part: BeatDataset, det_part: BeatDataset, p_ref, 
     """Confusion matrices of one record: at the reference beats, and end to end."""
     keep = ref_part.labels >= 0
     return (confusion(ref_part.labels[keep], p_ref[keep]),
-            confusion(*end_to_end(rec, det_part.r_peak, p_det)))
+            end_to_end(rec, det_part.r_peak, p_det))
 
 
 def noise_stress(root):
@@ -295,7 +291,7 @@ def shipped_on(root):
                     ("", class_index(labels.aami), class_index(lab_det.aami)),
                     ("_network", labels.proba.argmax(axis=1), lab_det.proba.argmax(axis=1))):
                 g["ref" + suffix] += confusion(ds.labels[keep], ref_pred[keep])
-                g["e2e" + suffix] += confusion(*end_to_end(rec, peaks, det_pred))
+                g["e2e" + suffix] += end_to_end(rec, peaks, det_pred)
     return out
 
 
@@ -358,6 +354,31 @@ def fmt_row(label, method, m):
     return cells
 
 
+def ec57_rows(payload: dict) -> list[list[str]]:
+    """EC57 VEB and SVEB statistics of the DS1 rows (cnn and its network) and the
+    shipped model's rows, from the stored confusion matrices."""
+    def pct(x):
+        return "-" if x != x else f"{100 * x:.1f}"
+
+    def f1(x):
+        return "-" if x != x else f"{x:.3f}"
+
+    rows = []
+    cv = payload["ds1_cv"]
+    found = [(f"DS1 {cv['protocol']}, {label}", m, res[k])
+             for m, res in cv["methods"].items() if m.startswith("cnn")
+             for k, label in (("ref", "reference beats"), ("e2e", "end to end"))]
+    for g, c in payload.get("shipped_model", {}).items():
+        for k, label in (("ref", "reference beats"), ("e2e", "end to end")):
+            if k in c:
+                found.append((f"shipped model on {g}, {label}", "cnn", c[k]))
+    for protocol, method, m in found:
+        e = ec57_statistics(np.asarray(m["confusion"]))
+        rows.append([protocol, method, pct(e.veb_se), pct(e.veb_ppv), pct(e.veb_fpr),
+                     f1(e.veb_f1), pct(e.sveb_se), pct(e.sveb_ppv), f1(e.sveb_f1)])
+    return rows
+
+
 def render(payload: dict) -> None:
     """Print the table and write the JSON and the RESULTS.md section of ``payload``."""
     header = ["protocol", "method"] + [f"{c} Se / +P / F1 (n)" for c in ("N", "S", "V", "F")] \
@@ -384,20 +405,28 @@ def render(payload: dict) -> None:
     write_json("classify", payload)
     table = md_table(header, rows)
     print(table)
-    extra = ""
+    ec57 = md_table(["protocol", "method", "VEB Se %", "VEB +P %", "VEB FPR %", "VEB F1",
+                     "SVEB Se %", "SVEB +P %", "SVEB F1"], ec57_rows(payload))
+    print(ec57)
+    extra = (f"\nThe same confusion matrices scored by EC57's ectopic-beat rules (as "
+             f"PhysioNet's `bxb` scores them, and as the published inter-patient results "
+             f"are): a fusion or unclassifiable beat called V is no false VEB, an "
+             f"unclassifiable beat called S no false SVEB; a V beat called F is a missed "
+             f"VEB. The per-class V +P above counts the F beats called V as false.\n\n"
+             f"{ec57}\n")
     if "throughput" in payload:
         tp = payload["throughput"]
         when = payload.get("throughput_machine")
         again = (f" (measured again {when['date']}, commit {when['commit']}, after a change "
                  f"that leaves the model's inputs bit-identical)" if when else "")
-        extra = (f"\nInference on one CPU core (pinned, XLA single-threaded), record 208"
-                 f"{again}: "
-                 f"{tp.get('network_beats_per_s', float('nan')):,.0f} beats/s for the network, "
-                 f"{tp.get('windows_and_network_beats_per_s', float('nan')):,.0f} beats/s "
-                 f"including detection, windowing and the rhythm revision. Training the "
-                 f"default model "
-                 f"(`ecgtool train --data $ECGTOOL_DATA/mitdb --records ds1`): "
-                 f"{payload['default_model_training_seconds']:.0f} s on this machine.\n")
+        extra += (f"\nInference on one CPU core (pinned, XLA single-threaded), record 208"
+                  f"{again}: "
+                  f"{tp.get('network_beats_per_s', float('nan')):,.0f} beats/s for the network, "
+                  f"{tp.get('windows_and_network_beats_per_s', float('nan')):,.0f} beats/s "
+                  f"including detection, windowing and the rhythm revision. Training the "
+                  f"default model "
+                  f"(`ecgtool train --data $ECGTOOL_DATA/mitdb --records ds1`): "
+                  f"{payload['default_model_training_seconds']:.0f} s on this machine.\n")
     sym = cv.get("cnn_symbols")
     if sym:
         srows = [[s, SYMBOL_TO_AAMI[s], v["n"], v["named"],

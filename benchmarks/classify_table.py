@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from _common import command_line, ds1_records, machine, md_table, update_results_md, write_json
-from classify import confusion, end_to_end, fmt_row, metrics
+from classify import end_to_end, fmt_row, metrics
 from ecgtool.beats.labels import class_index
 from ecgtool.ml.classify import table_classes
 from ecgtool.ml.main import table_rows
@@ -46,7 +46,7 @@ def main() -> None:
                                   np.concatenate([rows[m][2] for m in others]), **kw)
             beats, feats, _ = rows[n]
             pred = class_index(table_classes(head.proba(feats), beats))
-            cm = cm + confusion(*end_to_end(recs[n], beats.r_peak, pred))
+            cm = cm + end_to_end(recs[n], beats.r_peak, pred)
         results[head_name] = metrics(cm)
         print(head_name, round(results[head_name]["macro_f1"], 3), flush=True)
     payload = {"command": command_line(), "machine": machine(), "records": names,

@@ -206,6 +206,11 @@ class ScoreTable:
                 x = m[c]
                 f1 = "-" if x["f1"] != x["f1"] else f"{x['f1']:.3f}"
                 lines.append(f"{c:<8}{x['n']:>7}{_pct(x['se']):>7}{_pct(x['ppv']):>7}{f1:>7}")
+            e = g.ec57()
+            lines.append(f"EC57 ectopic beats (fusion and Q beats called V are no false VEB): "
+                         f"VEB Se {_pct(e.veb_se)} % / +P {_pct(e.veb_ppv)} % / FPR "
+                         f"{_pct(e.veb_fpr)} %, SVEB Se {_pct(e.sveb_se)} % / +P "
+                         f"{_pct(e.sveb_ppv)} %")
             names = list(AAMI_CLASSES) + ["none"]
             lines.append("confusion (rows reference, columns predicted; none = extra "
                          "detection / missed beat):")
@@ -247,7 +252,8 @@ class ScoreTable:
                "gross": {k: d(v) for k, v in self.groups().items()}}
         if self.classes is not None:
             def c(s: ClassScore) -> dict:
-                return {"record": s.record, **s.metrics(), "confusion": s.confusion.tolist()}
+                return {"record": s.record, **s.metrics(), "ec57": s.ec57().as_dict(),
+                        "confusion": s.confusion.tolist()}
 
             out["classes"] = {"records": [c(s) for s in self.classes],
                               "gross": {k: c(v) for k, v in self.class_groups().items()}}

@@ -105,6 +105,48 @@ def test_class_scores_of_the_reference_itself_are_perfect_and_errors_count(rec20
     assert score_classes("208", a, pos, lab, rec208.fs, n, skip_learning=True).metrics()["V"]["n"] < 992
 
 
+def test_ec57_ectopic_statistics_forgive_fusion_beats_called_v(rec208):
+    # 208 holds 373 fusion beats: called V, they lower the per-class V +P but,
+    # by EC57's rules, are no false VEB; a V beat called F is a missed VEB.
+    from ecgtool.beats.labels import aami_labels
+    from ecgtool.beats.scores import score_classes
+    from ecgtool.evaluate import BEAT_SYMBOLS
+
+    a = rec208.annotations
+    beat = np.isin(a.symbol, list(BEAT_SYMBOLS))
+    pos, lab = a.sample[beat], aami_labels(a.symbol[beat])
+    lab = np.where(lab == "", "Q", lab)
+    f, v = np.flatnonzero(lab == "F"), np.flatnonzero(lab == "V")
+    pred = lab.copy()
+    pred[f] = "V"
+    pred[v[:10]] = "F"
+    pred[np.flatnonzero(lab == "N")[:5]] = "V"
+    s = score_classes("208", a, pos, pred, rec208.fs, rec208.n_samples)
+    e, m = s.ec57(), s.metrics()
+    assert (e.veb_tp, e.veb_fn, e.veb_fp) == (982, 10, 5)
+    assert e.veb_ppv == 982 / 987 and m["V"]["ppv"] == 982 / (987 + f.size)
+    assert e.sveb_tp == m["S"]["n"] and e.sveb_fp == 0
+
+
+def test_ec57_statistics_follow_bxb_formulas():
+    # bxb's sums over its confusion counts (rows reference N S V F Q O,
+    # columns test n s v f q o), written out one term at a time.
+    from ecgtool.beats.scores import ec57_statistics
+
+    cm = np.random.default_rng(1).integers(0, 50, (6, 6))
+    cm[5, 5] = 0
+    c = {r + t: int(cm[i, j]) for i, r in enumerate("NSVFQO") for j, t in enumerate("nsvfqo")}
+    e = ec57_statistics(cm)
+    assert e.veb_tp == c["Vv"]
+    assert e.veb_fn == c["Vn"] + c["Vs"] + c["Vf"] + c["Vq"] + c["Vo"]
+    assert e.veb_fp == c["Nv"] + c["Sv"] + c["Ov"]
+    assert e.veb_tn == sum(c[r + t] for r in "NSFQO" for t in "nsfq")
+    assert e.sveb_tp == c["Ss"]
+    assert e.sveb_fn == c["Sn"] + c["Sv"] + c["Sf"] + c["Sq"] + c["So"]
+    assert e.sveb_fp == c["Ns"] + c["Vs"] + c["Fs"] + c["Os"]
+    assert e.veb_fpr == e.veb_fp / (e.veb_tn + e.veb_fp)
+
+
 def test_paced_records_are_those_with_paced_beats():
     # EC57 reports records with paced beats apart: by their beats, not by
     # name (the Long-Term AF Database has a record 102 too, without paced beats).

@@ -73,6 +73,91 @@ def class_metrics(cm: np.ndarray, min_count: int = 1, classes=AAMI_CLASSES) -> d
     return out
 
 
+@dataclass(frozen=True)
+class Ec57Stats:
+    """EC57's ventricular (VEB) and supraventricular (SVEB) ectopic beat statistics.
+
+    These follow the standard (and PhysioNet's ``bxb``), which differ from the
+    per-class figures of :func:`class_metrics` in what they forgive: a fusion
+    (F) or unclassifiable (Q) beat labelled V is no false VEB, and a Q beat
+    labelled S no false SVEB; a V beat labelled F, or missed, is a missed VEB.
+    Fractions are NaN where their denominator is 0.
+    """
+
+    veb_tp: int
+    veb_fn: int
+    veb_fp: int
+    veb_tn: int
+    sveb_tp: int
+    sveb_fn: int
+    sveb_fp: int
+
+    @property
+    def veb_se(self) -> float:
+        return _ratio(self.veb_tp, self.veb_tp + self.veb_fn)
+
+    @property
+    def veb_ppv(self) -> float:
+        return _ratio(self.veb_tp, self.veb_tp + self.veb_fp)
+
+    @property
+    def veb_fpr(self) -> float:
+        return _ratio(self.veb_fp, self.veb_tn + self.veb_fp)
+
+    @property
+    def veb_f1(self) -> float:
+        return _ratio(2 * self.veb_tp, 2 * self.veb_tp + self.veb_fn + self.veb_fp)
+
+    @property
+    def sveb_se(self) -> float:
+        return _ratio(self.sveb_tp, self.sveb_tp + self.sveb_fn)
+
+    @property
+    def sveb_ppv(self) -> float:
+        return _ratio(self.sveb_tp, self.sveb_tp + self.sveb_fp)
+
+    @property
+    def sveb_f1(self) -> float:
+        return _ratio(2 * self.sveb_tp, 2 * self.sveb_tp + self.sveb_fn + self.sveb_fp)
+
+    def as_dict(self) -> dict:
+        names = ("veb_se", "veb_ppv", "veb_fpr", "veb_f1", "sveb_se", "sveb_ppv", "sveb_f1")
+        return {**{k: getattr(self, k) for k in self.__dataclass_fields__},
+                **{k: getattr(self, k) for k in names}}
+
+
+def _ratio(a: int, b: int) -> float:
+    return a / b if b else float("nan")
+
+
+def ec57_statistics(cm: np.ndarray) -> Ec57Stats:
+    """EC57's VEB and SVEB counts from a ``(K+1, K+1)`` end-to-end confusion
+    (:func:`confusion` with ``with_none``; a ``(K, K)`` one scores reference
+    beats only).
+
+    Examples
+    --------
+    >>> ref = np.array([2, 2, 3, 0, 1])        # V V F N S
+    >>> pred = np.array([2, 3, 2, 2, 1])       # V F V V S
+    >>> s = ec57_statistics(confusion(ref, pred, with_none=True))
+    >>> s.veb_se, round(s.veb_ppv, 2), s.sveb_se   # F read V: no false VEB
+    (0.5, 0.5, 1.0)
+    """
+    cm = np.asarray(cm)
+    full = np.zeros((K + 1, K + 1), np.int64)
+    full[: cm.shape[0], : cm.shape[1]] = cm
+    n, s, v, f, q = (AAMI_CLASSES.index(c) for c in "NSVFQ")
+    o = K  # the row of extra detections, the column of missed beats
+    veb_tp = int(full[v, v])
+    veb_fn = int(full[v].sum() - full[v, v])
+    veb_fp = int(full[[n, s, o], v].sum())
+    veb_tn = int(full[np.ix_([n, s, f, q, o], [n, s, f, q])].sum())
+    sveb_tp = int(full[s, s])
+    sveb_fn = int(full[s].sum() - full[s, s])
+    sveb_fp = int(full[[n, v, f, o], s].sum())
+    return Ec57Stats(veb_tp, veb_fn, veb_fp, veb_tn, sveb_tp, sveb_fn, sveb_fp)
+
+
 def match_classes(ref_pos: np.ndarray, ref_cls: np.ndarray, test_pos: np.ndarray,
                   test_cls: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
     """Reference and predicted class indices, end to end, for :func:`confusion`
@@ -112,6 +197,10 @@ class ClassScore:
     def metrics(self, classes=MACRO_CLASSES) -> dict:
         """Se, +P, F1 per class, accuracy and macro F1 (:func:`class_metrics`)."""
         return class_metrics(self.confusion, classes=classes)
+
+    def ec57(self) -> Ec57Stats:
+        """EC57's VEB and SVEB statistics (:func:`ec57_statistics`)."""
+        return ec57_statistics(self.confusion)
 
     def __add__(self, other: "ClassScore") -> "ClassScore":
         return ClassScore("gross", self.confusion + other.confusion)
