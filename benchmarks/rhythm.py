@@ -69,7 +69,7 @@ def reference_episodes(rec):
 def summarise(scores, burden_errors, long_scores):
     gross, long = gross_episodes(scores), gross_episodes(long_scores)
     g = gross.stats()
-    g.update(ref_episodes=gross.ref_episodes, ref_episodes_clinical=long.ref_episodes,
+    g.update(ref_episodes_clinical=long.ref_episodes,
              episode_se_clinical=long.stats()["episode_se"],
              episode_ppv_clinical=long.stats()["episode_ppv"])
     g["burden_abs_error_pct"] = float(np.mean(burden_errors)) if burden_errors else float("nan")

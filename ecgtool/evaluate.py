@@ -540,7 +540,8 @@ class EpisodeScore:
                 "episode_ppv": r(self.test_true, self.test_episodes),
                 "specificity": r(self.total_s - self.ref_s - self.test_s + self.overlap_s,
                                  self.total_s - self.ref_s),
-                "ref_hours": self.ref_s / 3600, "test_hours": self.test_s / 3600}
+                "ref_hours": self.ref_s / 3600, "test_hours": self.test_s / 3600,
+                "ref_episodes": self.ref_episodes, "test_episodes": self.test_episodes}
 
 
 def score_episodes(record: str, ref: list[tuple[float, float]], test: list[tuple[float, float]],

@@ -284,13 +284,15 @@ def _reference(src: Source):
     return None, None
 
 
-def rhythm_score_job(src: Source, analyse, rhythm: str = "af") -> EpisodeScore:
+def rhythm_score_job(src: Source, analyse, rhythm: str = "af",
+                     min_episode_s: float = 0.0) -> EpisodeScore:
     """Find one record's episodes of ``rhythm`` with ``analyse`` (the job of
     ``ecgtool rhythm``, :func:`ecgtool.pipeline.analyse_job`) and score them
     against the rhythm changes (``(AFIB``, ``(N``...) of its reference ``.atr``.
 
     A record whose annotations hold no rhythm change counts as free of the
-    rhythm, as CPSC 2021 marks its records without AF.
+    rhythm, as CPSC 2021 marks its records without AF. ``min_episode_s``: see
+    :func:`ecgtool.evaluate.score_episodes`.
     """
     ann, fs = _reference(src)
     if ann is None:
@@ -301,7 +303,7 @@ def rhythm_score_job(src: Source, analyse, rhythm: str = "af") -> EpisodeScore:
     found = [(float(s), float(e)) for s, e, r in zip(ep.start_s, ep.end_s, ep.rhythm)
              if r == rhythm]
     return score_episodes(a.name, [(s.start, s.end) for s in ref if s.rhythm == rhythm],
-                          found, a.duration_s)
+                          found, a.duration_s, min_episode_s)
 
 
 def rhythm_table(scores: list[EpisodeScore], rhythm: str) -> tuple[str, dict]:

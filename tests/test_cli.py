@@ -238,6 +238,15 @@ def test_evaluate_rhythm_episodes(tmp_path):
     assert r.exit_code == 0 and "trigeminy:" in r.stdout and "trained" not in r.stderr
     r = run("evaluate", "--sample", "--ann", "qrs")
     assert r.exit_code == 1 and "annotation file not found" in r.stderr
+    # --min-episode leaves the short episodes out of the counts, not of the time.
+    counts = {}
+    for m in ("0", "8"):
+        r = run("evaluate", "sample:119", "--rhythm", "bigeminy", "--ann", "atr",
+                "--min-episode", m, "--out", tmp_path / f"m{m}.json")
+        assert r.exit_code == 0, r.output
+        counts[m] = json.loads((tmp_path / f"m{m}.json").read_text())["gross"]
+    assert 0 < counts["8"]["ref_episodes"] < counts["0"]["ref_episodes"] == 37
+    assert counts["8"]["duration_se"] == counts["0"]["duration_se"]
 
 
 def test_detect_csv_file_and_folder_input(tmp_path):

@@ -31,6 +31,11 @@ def evaluate(
                                       "another detector; with --classes, their symbols as "
                                       "classes), or with --rhythm take beat times from it, "
                                       "instead of detecting."),
+    min_episode: float = typer.Option(0.0, "--min-episode", min=0.0,
+                                      help="With --rhythm: leave episodes shorter than this "
+                                      "(seconds), reference and found, out of the episode "
+                                      "counts (0: every episode, as EC57; 30: the clinical "
+                                      "least length of an AF episode)."),
     model: Optional[str] = typer.Option(None, "--model", help="Classifier for --classes "
                                         "and --rhythm (default: the shipped one)."),
     out: Optional[str] = typer.Option(None, "--out", "-o", help="Also write the scores as "
@@ -48,7 +53,9 @@ def evaluate(
     Detection: Se, +P and F1 per record and gross, records with paced beats apart;
     ventricular flutter and the stretches the reference marks unreadable are not
     scored (EC57). With --classes, also the beat classes: a missed beat counts as
-    wrong and an extra detection as a false positive of its class. With --rhythm,
+    wrong and an extra detection as a false positive of its class; and EC57's
+    ectopic-beat figures (VEB, SVEB), which forgive fusion and unclassifiable beats
+    called V. With --rhythm,
     the episodes `ecgtool rhythm` finds instead (duration and episode Se and +P,
     burden error).
     """
@@ -61,7 +68,7 @@ def evaluate(
     opts = c.read_options(channel)
     if rhythm:
         return _evaluate_rhythm(inputs, sample, ann, rhythm, model, opts, out, jobs, quiet,
-                                c.detector_settings(detector, qrs_net, p_net))
+                                c.detector_settings(detector, qrs_net, p_net), min_episode)
     if ann and beats:
         raise c.EcgToolError("give the beats to score with --beats or --ann, not both")
     if beats and not os.path.isfile(beats):
@@ -91,7 +98,7 @@ def evaluate(
 
 
 def _evaluate_rhythm(inputs, sample, ann, rhythm, model, opts, out, jobs, quiet,
-                     detector) -> int:
+                     detector, min_episode: float = 0.0) -> int:
     import json
     from functools import partial
 
@@ -101,7 +108,8 @@ def _evaluate_rhythm(inputs, sample, ann, rhythm, model, opts, out, jobs, quiet,
 
     srcs, analyse, model_path = analysis_setup(inputs, sample, ann, None, False, model, opts,
                                                out, detector=detector, formats=(".json",))
-    job = partial(rhythm_score_job, analyse=analyse, rhythm=rhythm.lower())
+    job = partial(rhythm_score_job, analyse=analyse, rhythm=rhythm.lower(),
+                  min_episode_s=min_episode)
     scores, failed = _scores(job, srcs, jobs, quiet, spawn=not ann)
     if not scores:
         return 1
