@@ -59,6 +59,17 @@ def other_lead(path):
     return names[0] if names else None
 
 
+def record_order(names: list[str], seed: int = 7) -> list[str]:
+    """The records in the seeded order that splits them into halves (the first
+    half learns the source model), record 208 in the first: it holds most F
+    beats."""
+    perm = [str(x) for x in np.random.default_rng(seed).permutation(names)]
+    if "208" in perm[len(perm) // 2:]:
+        perm.remove("208")
+        perm.insert(0, "208")
+    return perm
+
+
 def domain_accuracy(fs, ft, seed=0) -> float:
     from sklearn.linear_model import LogisticRegression
 
@@ -102,20 +113,25 @@ def macro(m):
     return m["macro_f1"]
 
 
+def guarded_adapt(clf, source_train: BeatDataset, target_train: BeatDataset,
+                  config: DannConfig):
+    """DANN from the classifier ``clf`` (a loaded model) to ``target_train``, its
+    labels hidden, guarded as ``ecgtool adapt`` guards it: the source model's
+    validation records check the source accuracy and are not adapted on."""
+    unlabelled = BeatDataset(target_train.waves, target_train.rr,
+                             np.full(len(target_train), -1, np.int32), target_train.records,
+                             target_train.r_peak)
+    val = clf.card["validation_records"]
+    check = source_train.of_records(val)
+    source_train = source_train.select(~np.isin(source_train.records, val))
+    return adapt(source_train, unlabelled, clf.params, clf.card["config"], config, check=check)
+
+
 def run_shift(name, model_dir, source_train: BeatDataset, source_test: BeatDataset,
               target_train: BeatDataset, target_test: BeatDataset, steps, fs: dict):
     clf = load_model(model_dir)
     cfg = clf.card["config"]
-    unlabelled = BeatDataset(target_train.waves, target_train.rr,
-                             np.full(len(target_train), -1, np.int32), target_train.records,
-                             target_train.r_peak)
-    # As `ecgtool adapt` does: the source model's validation records guard the
-    # source accuracy and are not adapted on.
-    val = clf.card["validation_records"]
-    check = source_train.of_records(val)
-    source_train = source_train.select(~np.isin(source_train.records, val))
-    res = adapt(source_train, unlabelled, clf.params, cfg, replace(DannConfig(), steps=steps),
-                check=check)
+    res = guarded_adapt(clf, source_train, target_train, replace(DannConfig(), steps=steps))
     out = {}
     # "network": the network's class; "classify": what `classify --model`
     # outputs, the network's class revised by each record's rhythm.
@@ -153,11 +169,7 @@ def main() -> None:
     ds1 = [n for n in DS1 if (mit / f"{n}.dat").is_file()]
     if len(ds1) < 8:
         raise SystemExit("benchmark skipped: needs the MIT-BIH DS1 records")
-    rng = np.random.default_rng(7)
-    perm = [str(x) for x in rng.permutation(ds1)]
-    if "208" in perm[len(perm) // 2:]:  # keep the F beats (mostly 208) in the source half
-        perm.remove("208")
-        perm.insert(0, "208")
+    perm = record_order(ds1)
     half_a, half_b = sorted(perm[: len(perm) // 2]), sorted(perm[len(perm) // 2:])
     payload = {"command": command_line(), "machine": machine(), "shifts": {}}
     with tempfile.TemporaryDirectory() as tmp:
