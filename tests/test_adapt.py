@@ -165,7 +165,7 @@ def test_the_entropy_term_makes_target_predictions_confident(rec119):
     last = {}
     for w in (0.0, 2.0):
         res = adapt(src, tgt, clf.params, clf.card["config"],
-                    DannConfig(steps=200, batch_size=64, entropy_weight=w))
+                    DannConfig(steps=200, batch_size=64, entropy_weight=w, domain_weight=1.0))
         last[w] = res.history[-1]["target_entropy"]
     assert last[2.0] < 0.8 * last[0.0]
 
