@@ -5,7 +5,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from ecgtool.evaluate import Annotations, reference_rhythm, score_episodes
+from ecgtool.evaluate import reference_rhythm, score_episodes
+from ecgtool.io.records import Annotations
 from ecgtool.rhythm import DEFAULT_RHYTHM, Episodes, find_rhythms
 from ecgtool.rr import irregularity, premature_beats, steady_p_waves
 
