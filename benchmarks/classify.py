@@ -409,8 +409,8 @@ def render(payload: dict) -> None:
                      "SVEB Se %", "SVEB +P %", "SVEB F1"], ec57_rows(payload))
     print(ec57)
     extra = (f"\nThe same confusion matrices scored by EC57's ectopic-beat rules (as "
-             f"PhysioNet's `bxb` scores them, and as the published inter-patient results "
-             f"are): a fusion or unclassifiable beat called V is no false VEB, an "
+             f"PhysioNet's `bxb` scores them; the inter-patient literature reports these VEB "
+             f"and SVEB figures): a fusion or unclassifiable beat called V is no false VEB, an "
              f"unclassifiable beat called S no false SVEB; a V beat called F is a missed "
              f"VEB. The per-class V +P above counts the F beats called V as false.\n\n"
              f"{ec57}\n")
