@@ -217,6 +217,12 @@ def test_evaluate_classes_from_a_classified_store(tmp_path):
     g = json.loads(text)["classes"]["gross"]["gross"]
     assert g["V"]["n"] == 992 and g["V"]["se"] > 0.9 and g["V"]["ppv"] > 0.9
     assert np.array(g["confusion"]).shape == (6, 6)
+    # EC57's VEB figures: the same sensitivity, and a +P that forgives the
+    # fusion beats called V (208 holds 373 fusion beats).
+    cm = np.array(g["confusion"])
+    assert "EC57 ectopic beats" in r.stdout and g["ec57"]["veb_se"] == g["V"]["se"]
+    assert g["ec57"]["veb_fp"] == cm[0, 2] + cm[1, 2] + cm[5, 2]
+    assert g["ec57"]["veb_ppv"] >= g["V"]["ppv"]
     # The store given as the input scores its own beats and labels the same way.
     r2 = run("evaluate", out, "--classes", "--out", tmp_path / "s2.json")
     assert r2.exit_code == 0 and "trained on records" not in r2.stderr
