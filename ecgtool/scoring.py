@@ -306,11 +306,14 @@ def rhythm_score_job(src: Source, analyse, rhythm: str = "af",
                           found, a.duration_s, min_episode_s)
 
 
-def rhythm_table(scores: list[EpisodeScore], rhythm: str) -> tuple[str, dict]:
-    """Per-record and gross episode statistics of one rhythm: text and JSON."""
+def rhythm_table(scores: list[EpisodeScore], rhythm: str,
+                 min_episode_s: float = 0.0) -> tuple[str, dict]:
+    """Per-record and gross episode statistics of one rhythm: text and JSON.
+    ``min_episode_s``: the shortest episode the scores counted (said in both)."""
     head = (f"{'record':<14}{'ref min':>9}{'found min':>10}{'overlap':>9}{'ref ep':>8}"
             f"{'found':>7}{'burden err pp':>15}")
-    lines = [f"{rhythm}:", head]
+    counted = f" (episodes of {min_episode_s:g} s or more counted)" if min_episode_s else ""
+    lines = [f"{rhythm}{counted}:", head]
     for s in scores:
         lines.append(f"{s.record:<14}{s.ref_s / 60:>9.1f}{s.test_s / 60:>10.1f}"
                      f"{s.overlap_s / 60:>9.1f}{s.ref_episodes:>8}{s.test_episodes:>7}"
@@ -323,7 +326,8 @@ def rhythm_table(scores: list[EpisodeScore], rhythm: str) -> tuple[str, dict]:
               f"episode Se {_pct(st['episode_se'])} % / +P {_pct(st['episode_ppv'])} %, "
               f"specificity {_pct(st['specificity'])} %, mean |burden error| "
               f"{sum(errs) / len(errs):.1f} pp"]
-    data = {"rhythm": rhythm, "records": [{"record": s.record, **s.stats(),
-                                           "burden_error_pp": s.burden_error} for s in scores],
+    data = {"rhythm": rhythm, "min_episode_s": min_episode_s,
+            "records": [{"record": s.record, **s.stats(), "burden_error_pp": s.burden_error}
+                        for s in scores],
             "gross": {**st, "mean_abs_burden_error_pp": sum(errs) / len(errs)}}
     return "\n".join(lines), data

@@ -115,7 +115,7 @@ def _evaluate_rhythm(inputs, sample, ann, rhythm, model, opts, out, jobs, quiet,
         return 1
     if model_path is not None:
         _warn_fitted([s.record for s in scores], model_path)
-    text, data = rhythm_table(scores, rhythm.lower())
+    text, data = rhythm_table(scores, rhythm.lower(), min_episode)
     print(text)
     if out:
         with c.text_output(out) as stream:
