@@ -43,7 +43,7 @@ def proxy_split(half_a: list[str]) -> tuple[list[str], list[str]]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seeds", type=int, default=2, help="DANN seeds per candidate")
+    ap.add_argument("--seeds", type=int, default=3, help="DANN seeds per candidate")
     ap.add_argument("--steps", type=int, default=DannConfig().steps)
     args = ap.parse_args()
     mit = data_root() / "mitdb"
