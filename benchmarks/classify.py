@@ -74,7 +74,7 @@ def end_to_end(rec, peaks, pred) -> np.ndarray:
     leaves out ventricular flutter and the reference's unreadable stretches."""
     aami = np.asarray(AAMI_CLASSES)[np.asarray(pred, dtype=np.int64)]
     return score_classes(rec.name, rec.annotations, peaks, aami, rec.fs,
-                         rec.signal.size).confusion
+                         rec.n_samples).confusion
 
 
 # --------------------------------------------------------------- classifiers

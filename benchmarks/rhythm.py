@@ -67,11 +67,11 @@ def reference_episodes(rec):
 
 
 def summarise(scores, burden_errors, long_scores):
-    gross, long = gross_episodes(scores), gross_episodes(long_scores)
-    g = gross.stats()
-    g.update(ref_episodes_clinical=long.ref_episodes,
-             episode_se_clinical=long.stats()["episode_se"],
-             episode_ppv_clinical=long.stats()["episode_ppv"])
+    g = gross_episodes(scores).stats()
+    long = gross_episodes(long_scores).stats()
+    g.update(ref_episodes_clinical=long["ref_episodes"],
+             episode_se_clinical=long["episode_se"],
+             episode_ppv_clinical=long["episode_ppv"])
     g["burden_abs_error_pct"] = float(np.mean(burden_errors)) if burden_errors else float("nan")
     g["records"] = len(scores)
     return g
@@ -95,12 +95,14 @@ def run_records(folder, names, end_to_end, model_path):
         if end_to_end:
             a = analyse_job(Source("wfdb", str(base), name), ReadOptions(), model=model_path)
             variants["end to end"] = a.episodes
+        ref_af = ref_spans(ref, "af")
         for k, ep in variants.items():
-            sc = score_episodes(name, ref_spans(ref, "af"), spans(ep, "af"), rec.duration_s)
+            found = spans(ep, "af")
+            sc = score_episodes(name, ref_af, found, rec.duration_s)
             out[k][0].append(sc)
             out[k][1].append(abs(sc.burden_error))
-            out[k][2].append(score_episodes(name, ref_spans(ref, "af"), spans(ep, "af"),
-                                            rec.duration_s, CLINICAL_EPISODE_S))
+            out[k][2].append(score_episodes(name, ref_af, found, rec.duration_s,
+                                            CLINICAL_EPISODE_S))
         ectopy = 100.0 * np.isin(lab, ["S", "V", "F"]).mean() if lab.size else 0.0
         detail[name] = {"episodes": variants, "ref": ref, "ectopy_pct": ectopy,
                         "duration_s": rec.duration_s,
@@ -280,11 +282,12 @@ def main() -> None:
             elapsed += time.perf_counter() - t0
             total = h.sig_len / h.fs
             hours += total / 3600
-            sc = score_episodes(base.name, ref_spans(ref, "af"), spans(ep, "af"), total)
+            ref_af, found = ref_spans(ref, "af"), spans(ep, "af")
+            sc = score_episodes(base.name, ref_af, found, total)
             scores.append(sc)
             errs.append(abs(sc.burden_error))
-            long_scores.append(score_episodes(base.name, ref_spans(ref, "af"), spans(ep, "af"),
-                                              total, CLINICAL_EPISODE_S))
+            long_scores.append(score_episodes(base.name, ref_af, found, total,
+                                              CLINICAL_EPISODE_S))
             for r, refs in pattern_refs.items():
                 patterns[r].append(score_episodes(base.name, ref_spans(ref, *refs),
                                                   spans(ep, r), total))
