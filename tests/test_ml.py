@@ -12,7 +12,7 @@ from ecgtool.beats.labels import SYMBOL_TO_AAMI, aami_labels, class_index  # noq
 from ecgtool.beats.windows import (RR_FEATURES, WINDOW, beat_windows,  # noqa: E402
                                    local_template, rr_features)
 from ecgtool.errors import EcgToolError  # noqa: E402
-from ecgtool.evaluate import match_beats  # noqa: E402
+from ecgtool.evaluate import BEAT_SYMBOLS, match_beats  # noqa: E402
 from ecgtool.ml.classify import classify_beats  # noqa: E402
 from ecgtool.ml.input_pipeline import reference_dataset, split_records  # noqa: E402
 from ecgtool.ml.model_io import default_model_dir, load_model, save_model  # noqa: E402
@@ -216,7 +216,7 @@ def test_shipped_model_on_bundled_records(rec119, rec208):
         peaks = detect_r_peaks(rec.signal, rec.fs)
         labels = classify_beats(rec.signal, rec.fs, peaks, clf)
         a = rec.annotations
-        mask = np.isin(a.symbol, list("NLRBAaJSVrFejnE/fQ?"))
+        mask = np.isin(a.symbol, list(BEAT_SYMBOLS))
         ref, sym = a.sample[mask], aami_labels(a.symbol[mask])
         m = match_beats(ref, peaks, 54)
         ref_v = sym[m.ref_index] == "V"

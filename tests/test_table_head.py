@@ -6,7 +6,7 @@ import pytest
 from ecgtool.beats.features import TABLE_FEATURES, table_features
 from ecgtool.beats.table import AAMI_CLASSES, Beats
 from ecgtool.errors import EcgToolError
-from ecgtool.evaluate import match_beats
+from ecgtool.evaluate import BEAT_SYMBOLS, match_beats
 from ecgtool.ml.table_head import TableHead, fit_table_head
 
 
@@ -136,7 +136,7 @@ def test_shipped_head_finds_ventricular_beats_in_208(rec208):
     beats = detect_beats(rec208.signal, rec208.fs)
     labels = classify_table(beats)
     a = rec208.annotations
-    mask = np.isin(a.symbol, list("NLRBAaJSVrFejnE/fQ?"))
+    mask = np.isin(a.symbol, list(BEAT_SYMBOLS))
     m = match_beats(a.sample[mask], beats.r_peak, 54)
     ref_v = aami_labels(a.symbol[mask])[m.ref_index] == "V"
     got_v = labels.aami[m.test_index] == "V"
@@ -157,7 +157,7 @@ def test_the_heads_classes_are_revised_by_the_rhythm_as_the_networks_are(data):
     beats = detect_beats(rec.signal, rec.fs)
     labels = classify_table(beats)
     a = rec.annotations
-    mask = np.isin(a.symbol, list("NLRBAaJSVrFejnE/fQ?"))
+    mask = np.isin(a.symbol, list(BEAT_SYMBOLS))
     m = match_beats(a.sample[mask], beats.r_peak, 54)
     ref = aami_labels(a.symbol[mask])[m.ref_index]
     got = labels.aami[m.test_index]
