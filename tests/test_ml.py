@@ -107,6 +107,30 @@ def test_a_beat_whose_peak_touches_a_nan_run_is_unclassified():
     assert beat_windows(rec.signal[:36000], rec.fs, r[r < 36000]).hidden is None
 
 
+def test_a_beat_cut_by_the_record_edge_is_unclassified():
+    # 208's normal beat at sample 4565 with the record starting 5 ms before
+    # its R peak: the network, seeing its QRS cut, calls it ventricular.
+    from ecgtool.beats.windows import EDGE_MS
+    from ecgtool.io.records import read_sample
+
+    rec = read_sample("208")
+    a = rec.annotations
+    beats = a.sample[np.isin(a.symbol, ["N", "V", "F"])]
+    assert a.symbol[a.sample == 4565] == ["N"]
+    for ms, expect in ((5, "Q"), (EDGE_MS - 5, "Q"), (EDGE_MS + 5, "N")):
+        lo = 4565 - round(ms * rec.fs / 1000)
+        r = beats[(beats >= lo) & (beats < 4565 + 3600)] - lo
+        lab = classify_beats(rec.signal[lo:4565 + 3600], rec.fs, r)
+        if ms == 5:
+            assert lab.proba[0].argmax() in (2, 3)
+        assert lab.aami[0] == expect
+        assert (lab.aami[1:] != "Q").all()
+    # The same at the record's end.
+    r = beats[(beats >= 4565 - 3600) & (beats <= 4565)] - (4565 - 3600)
+    lab = classify_beats(rec.signal[4565 - 3600:4565 + 3], rec.fs, r)
+    assert lab.aami[-1] == "Q" and (lab.aami[:-1] != "Q").all()
+
+
 @pytest.mark.parametrize("n", [1, 2, 3, 10, 40])
 def test_local_template_is_the_median_centred_on_each_beat(n):
     w = np.random.default_rng(n).normal(size=(n, 5)).astype(np.float32)

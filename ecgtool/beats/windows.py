@@ -43,6 +43,15 @@ _ALIGN_MS = 40.0
 HIDDEN_MS = 10.0
 #: Beats on each side that make up a beat's local template.
 TEMPLATE_HALF = 15
+#: A beat whose R peak lies this close to the record's first or last sample
+#: is not classified (``Q``): the edge cuts its QRS, and the window is filled
+#: out with the edge value. Chosen with ``benchmarks/robustness.py``
+#: (``edge_labels``): of 788 DS1 beats that are neither V nor F, the network
+#: called V or F 86, 16, 6 and 4 with the record cut 0, 10, 20 and 30 ms
+#: before the R peak, 95, 54, 4 and 4 with it cut as far after, and 3-5 from
+#: 30 ms on, as with the whole record around them (in a first draw of 708
+#: beats, 15 at 20 ms after the peak).
+EDGE_MS = 30.0
 _BASELINE_MS = 600.0
 
 
@@ -64,7 +73,8 @@ class BeatWindows:
     hidden : numpy.ndarray or None
         True for each beat whose R peak lies within :data:`HIDDEN_MS` of an
         unreadable sample (the peak may be lost in the gap, and the window
-        is centred on its edge); None when no sample is unreadable.
+        is centred on its edge) or within :data:`EDGE_MS` of the record's
+        first or last sample (the edge cuts the QRS); None when no beat does.
     """
 
     waves: np.ndarray
@@ -156,6 +166,10 @@ def beat_windows(ecg: np.ndarray, fs: float, r_peaks: np.ndarray) -> BeatWindows
                            np.zeros((0, len(RR_FEATURES)), np.float32))
     half = max(1, int(round(_BASELINE_MS * fs / 1000)) // 2)
     clean = x - moving_mean(moving_mean(x, half), half)
+    # Judged at the given position: near the edge, the largest deflection
+    # can be the edge itself.
+    edge = max(1, int(round(EDGE_MS * fs / 1000)))
+    hidden = (r < edge) | (r > x.size - 1 - edge)
     # Annotations differ in where they put a beat (R peak, QRS onset...):
     # centre every window on the largest deflection near the given position.
     r = align_to_peak(clean, r, int(round(_ALIGN_MS * fs / 1000)))
@@ -168,12 +182,12 @@ def beat_windows(ecg: np.ndarray, fs: float, r_peaks: np.ndarray) -> BeatWindows
     waves = (sample_at(clean, r[:, None] + offsets[None, :]) / scale).astype(np.float32)
     # An R-R interval across a gap is no interval: the beats beside it take
     # the one on their other side, as a record's first and last beats do.
-    broken, hidden = broken_intervals(bad, r), None
+    broken = broken_intervals(bad, r)
     if bad is not None:
         near = max(1, int(round(HIDDEN_MS * fs / 1000)))
-        hidden = unreadable_in(bad, r - near, r + near)
+        hidden |= unreadable_in(bad, r - near, r + near)
     return BeatWindows(np.stack([waves, local_template(waves)], axis=-1),
-                       rr_features(r, fs, broken), broken, hidden)
+                       rr_features(r, fs, broken), broken, hidden if hidden.any() else None)
 
 
 #: Span of the window, in model samples around the R peak, over which a beat

@@ -279,7 +279,8 @@ def aami_classes(scores: np.ndarray, times_s: np.ndarray,
     beats' ``windows``, a V or F beat of the dominant rhythm
     (:func:`dominant_beats`, irregularly irregular stretches included) is N.
     A beat whose R peak touches an unreadable stretch (a NaN run; see
-    :data:`ecgtool.beats.windows.HIDDEN_MS`) is ``Q``, unclassifiable; the
+    :data:`ecgtool.beats.windows.HIDDEN_MS`) or the record's edge
+    (:data:`ecgtool.beats.windows.EDGE_MS`) is ``Q``, unclassifiable; the
     rules leave out the R-R intervals across such stretches. The
     probabilities ``p_*`` stay the network's.
 
