@@ -275,6 +275,15 @@ def test_v_beats_of_the_dominant_rhythm_are_n_but_never_a_tachycardia():
     # The same at 150 bpm is a ventricular tachycardia and stays V.
     fast = _windows_like_their_template(40, 0.4, 1.0)
     assert set(aami_classes(proba, np.arange(40) * 0.4, fast)) == {"V"}
+    # In a sinus tachycardia (107 bpm), lone V calls in that shape, on time,
+    # are conducted; three in a row are a ventricular tachycardia's run.
+    tachy = _windows_like_their_template(40, 0.56, 1.0)
+    lone = np.tile([0.9, 0.0, 0.1, 0.0, 0.0], (40, 1))
+    lone[[10, 25, 26]] = proba[0]
+    assert set(aami_classes(lone, np.arange(40) * 0.56, tachy)) == {"N"}
+    lone[27] = proba[0]
+    labels = aami_classes(lone, np.arange(40) * 0.56, tachy)
+    assert labels[10] == "N" and "".join(labels[25:28]) == "VVV"
     # Early (premature), or shaped otherwise than the template: V.
     early = _windows_like_their_template(40, 0.56, 0.7)
     assert set(aami_classes(proba, t, early)) == {"V"}
