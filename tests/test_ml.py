@@ -346,6 +346,10 @@ def test_in_af_a_beat_of_the_usual_shape_is_conducted_whatever_its_local_templat
     # ventricular tachycardia's own run), the rate limit holds.
     rr[:, 0] = 0.45
     assert not dominant_beats(BeatWindows(waves, rr), np.ones(n, bool)).any()
+    # Even where no run of ventricular calls was found: a network that
+    # alternates V and N calls through a tachycardia finds none.
+    assert not dominant_beats(BeatWindows(waves, rr), np.ones(n, bool),
+                              tachycardia=np.zeros(n, bool)).any()
 
 
 def test_a_fast_run_of_v_calls_is_kept_v_in_af_whatever_its_shape():
