@@ -203,7 +203,8 @@ def dominant_beats(windows: BeatWindows, irregular: np.ndarray | None = None,
                    tachycardia: np.ndarray | None = None) -> np.ndarray:
     """True for beats of the record's dominant rhythm: shaped as the beats
     around them, on time (or anywhere in an ``irregular`` rhythm, such as
-    AF, where no beat is expected at a given time), and under 100 bpm.
+    AF, where no beat is expected at a given time), and under 100 bpm (given
+    the ``tachycardia`` runs, outside them at any rate).
 
     A wide QRS makes a beat look ventricular to the network, but a beat with
     the shape of its neighbours that comes when the rhythm expects it is
@@ -213,7 +214,8 @@ def dominant_beats(windows: BeatWindows, irregular: np.ndarray | None = None,
     109 and 207, and 203), and 103 true V beats fit the description too,
     most in the slow idioventricular rhythm of 207 and 124, which this reads
     as N; in irregular stretches 192 more (181 in 203's AF), against 4 true
-    V. Ventricular tachycardia (over 100 bpm) is never touched. The shape
+    V. Ventricular tachycardia (over 100 bpm) is not touched where the
+    network calls three of its beats V in a row. The shape
     and timing limits were chosen on those folds among 0.3-0.5 and 0.85-0.95.
     In an irregular stretch whose local template is the record's usual beat
     (:func:`~ecgtool.beats.windows.usual_distances` under the same
