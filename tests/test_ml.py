@@ -375,6 +375,33 @@ def test_a_fast_run_of_v_calls_is_kept_v_in_af_whatever_its_shape():
     assert set(aami_classes(proba, t, windows)[40:42]) == {"N"}
 
 
+def test_a_v_call_with_a_narrow_qrs_is_not_ventricular():
+    from dataclasses import replace
+
+    from ecgtool.ml.classify import NARROW_V_MS, aami_classes
+
+    # Beats unlike their template, at 75 bpm, that the network calls V:
+    # with a wide QRS they stay V; with a narrow one they are N, and one
+    # that comes early and is followed by a pause is a premature S beat.
+    proba = np.tile([0.1, 0.0, 0.9, 0.0, 0.0], (40, 1))
+    t = np.arange(40) * 0.8
+    t[20] -= 0.3
+    w = _windows_like_their_template(40, 0.8, 1.0)
+    w.waves[:, :, 1] *= -1.0
+    wide = replace(w, qrs_ms=np.full(40, NARROW_V_MS + 40, np.float32))
+    narrow = replace(w, qrs_ms=np.full(40, NARROW_V_MS - 20, np.float32))
+    assert set(aami_classes(proba, t, wide)) == {"V"}
+    labels = aami_classes(proba, t, narrow)
+    assert labels[20] == "S" and set(np.delete(labels, 20)) == {"N"}
+
+
+def test_beat_windows_measure_the_qrs(rec208):
+    w = beat_windows(rec208.signal[:108000], rec208.fs,
+                     rec208.annotations.sample[1:400])
+    sym = rec208.annotations.symbol[1:400]
+    assert np.median(w.qrs_ms[sym == "V"]) > 120 > 100 > np.median(w.qrs_ms[sym == "N"])
+
+
 def test_f_beats_of_the_dominant_rhythm_are_n_as_v_beats_are():
     from ecgtool.ml.classify import aami_classes
 

@@ -23,6 +23,7 @@ import numpy as np
 
 from ecgtool.beats.table import broken_intervals
 from ecgtool.signal.filters import moving_mean, sample_at
+from ecgtool.signal.qrsnet import qrs_bounds_net
 from ecgtool.signal.quality import unreadable_in
 
 #: Rate the model sees, in Hz (that of SVDB and LTAFDB).
@@ -75,12 +76,17 @@ class BeatWindows:
         unreadable sample (the peak may be lost in the gap, and the window
         is centred on its edge) or within :data:`EDGE_MS` of the record's
         first or last sample (the edge cuts the QRS); None when no beat does.
+    qrs_ms : numpy.ndarray or None
+        Each beat's QRS duration in ms, from the QRS-boundary network
+        (:func:`ecgtool.signal.qrsnet.qrs_bounds_net`); None where not
+        measured.
     """
 
     waves: np.ndarray
     rr: np.ndarray
     broken: np.ndarray | None = None
     hidden: np.ndarray | None = None
+    qrs_ms: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.waves.shape[0])
@@ -170,6 +176,8 @@ def beat_windows(ecg: np.ndarray, fs: float, r_peaks: np.ndarray) -> BeatWindows
     # can be the edge itself.
     edge = max(1, int(round(EDGE_MS * fs / 1000)))
     hidden = (r < edge) | (r > x.size - 1 - edge)
+    onset, offset = qrs_bounds_net(x, fs, r)
+    qrs_ms = ((offset - onset) * (1000.0 / fs)).astype(np.float32)
     # Annotations differ in where they put a beat (R peak, QRS onset...):
     # centre every window on the largest deflection near the given position.
     r = align_to_peak(clean, r, int(round(_ALIGN_MS * fs / 1000)))
@@ -187,7 +195,8 @@ def beat_windows(ecg: np.ndarray, fs: float, r_peaks: np.ndarray) -> BeatWindows
         near = max(1, int(round(HIDDEN_MS * fs / 1000)))
         hidden |= unreadable_in(bad, r - near, r + near)
     return BeatWindows(np.stack([waves, local_template(waves)], axis=-1),
-                       rr_features(r, fs, broken), broken, hidden if hidden.any() else None)
+                       rr_features(r, fs, broken), broken, hidden if hidden.any() else None,
+                       qrs_ms)
 
 
 #: Span of the window, in model samples around the R peak, over which a beat

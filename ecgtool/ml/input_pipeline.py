@@ -33,6 +33,9 @@ class BeatDataset:
         R-peak index of each beat in its record.
     symbols : numpy.ndarray or None
         MIT-BIH symbol of each beat (``""`` when unknown).
+    qrs_ms : numpy.ndarray or None
+        QRS duration of each beat (ms; NaN where not measured), which
+        :func:`ecgtool.ml.classify.aami_classes` reads.
     """
 
     waves: np.ndarray
@@ -41,29 +44,34 @@ class BeatDataset:
     records: np.ndarray
     r_peak: np.ndarray
     symbols: np.ndarray | None = None
+    qrs_ms: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.symbols is None:
             self.symbols = np.full(self.labels.size, "", dtype="<U1")
+        if self.qrs_ms is None:
+            self.qrs_ms = np.full(self.labels.size, np.nan, dtype=np.float32)
 
     def __len__(self) -> int:
         return int(self.labels.size)
 
     def select(self, mask: np.ndarray) -> "BeatDataset":
         return BeatDataset(self.waves[mask], self.rr[mask], self.labels[mask],
-                           self.records[mask], self.r_peak[mask], self.symbols[mask])
+                           self.records[mask], self.r_peak[mask], self.symbols[mask],
+                           self.qrs_ms[mask])
 
     def of_records(self, names) -> "BeatDataset":
         return self.select(np.isin(self.records, list(names)))
 
     def windows(self, mask: np.ndarray | slice = slice(None)) -> BeatWindows:
         """The model inputs of the beats in ``mask`` (all by default)."""
-        return BeatWindows(self.waves[mask], self.rr[mask])
+        return BeatWindows(self.waves[mask], self.rr[mask], qrs_ms=self.qrs_ms[mask])
 
     @staticmethod
     def concat(parts: list["BeatDataset"]) -> "BeatDataset":
         return BeatDataset(*(np.concatenate([getattr(p, f) for p in parts]) for f in
-                             ("waves", "rr", "labels", "records", "r_peak", "symbols")))
+                             ("waves", "rr", "labels", "records", "r_peak", "symbols",
+                              "qrs_ms")))
 
 
 def reference_dataset(record: Record) -> BeatDataset:
@@ -82,7 +90,7 @@ def reference_dataset(record: Record) -> BeatDataset:
     w = beat_windows(record.signal, record.fs, r)
     labels = class_index(aami_labels(sym))
     return BeatDataset(w.waves, w.rr, labels, np.full(r.size, record.name), r,
-                       sym.astype("<U1"))
+                       sym.astype("<U1"), w.qrs_ms)
 
 
 def detected_dataset(record: Record, r_peaks: np.ndarray,
@@ -103,7 +111,8 @@ def detected_dataset(record: Record, r_peaks: np.ndarray,
         m = match_beats(ref, r, int(round(window_s * record.fs)))
         labels[m.test_index] = class_index(aami_labels(sym[m.ref_index]))
         symbols[m.test_index] = sym[m.ref_index]
-    return BeatDataset(w.waves, w.rr, labels, np.full(r.size, record.name), r, symbols)
+    return BeatDataset(w.waves, w.rr, labels, np.full(r.size, record.name), r, symbols,
+                       w.qrs_ms)
 
 
 def held_out_count(n_records: int, n_val: int) -> int:
