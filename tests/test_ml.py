@@ -393,6 +393,11 @@ def test_a_v_call_with_a_narrow_qrs_is_not_ventricular():
     assert set(aami_classes(proba, t, wide)) == {"V"}
     labels = aami_classes(proba, t, narrow)
     assert labels[20] == "S" and set(np.delete(labels, 20)) == {"N"}
+    # A run of three or more V calls over 100 bpm stays V whatever its QRS.
+    fast = np.arange(40) * 0.5
+    run = aami_classes(proba, fast, replace(_windows_like_their_template(40, 0.5, 1.0),
+                                            qrs_ms=narrow.qrs_ms))
+    assert set(run) == {"V"}
 
 
 def test_beat_windows_measure_the_qrs(rec208):
