@@ -405,6 +405,10 @@ def test_beat_windows_measure_the_qrs(rec208):
                      rec208.annotations.sample[1:400])
     sym = rec208.annotations.symbol[1:400]
     assert np.median(w.qrs_ms[sym == "V"]) > 120 > 100 > np.median(w.qrs_ms[sym == "N"])
+    # A QRS the record's end cuts is not measured (it would read as narrow).
+    r = rec208.annotations.sample[1:400]
+    cut = beat_windows(rec208.signal[:r[-1] + 15], rec208.fs, r)
+    assert np.isnan(cut.qrs_ms[-1]) and np.isfinite(cut.qrs_ms[:-1]).all()
 
 
 def test_f_beats_of_the_dominant_rhythm_are_n_as_v_beats_are():
