@@ -147,7 +147,7 @@ def edge_labels(per_record: int = 20, seed: int = 0):
     from ecgtool.ml.classify import classify_beats
     from ecgtool.ml.main import DS1
     from ecgtool.ml.model_io import load_model
-    from ecgtool.ml.symbols import SYMBOL_TO_AAMI
+    from ecgtool.beats.labels import aami_labels
     from ecgtool.beats.table import AAMI_CLASSES
 
     root = data_dir()
@@ -162,7 +162,7 @@ def edge_labels(per_record: int = 20, seed: int = 0):
         rec = read_wfdb(mit / name)
         x, fs, a = rec.signal, rec.fs, rec.annotations
         keep = np.isin(a.symbol, list(BEAT_SYMBOLS))
-        s, cls = a.sample[keep], np.array([SYMBOL_TO_AAMI[c] for c in a.symbol[keep]])
+        s, cls = a.sample[keep], aami_labels(a.symbol[keep])
         w = int(10 * fs)
         ok = np.flatnonzero((s > w + fs) & (s < x.size - w - fs))
         pick = np.concatenate([rng.permutation(ok[cls[ok] != "N"])[:per_record],
