@@ -18,7 +18,8 @@ from ecgtool.io.inputs import ReadOptions, Source, read_source, unique_names
 from ecgtool.io.records import Record
 from ecgtool.longrecord import (LongRecord, block_length, block_noise_spans, is_long,
                                 long_record_analysis, long_record_detect, long_record_head)
-from ecgtool.signal.detect import DEFAULT_SETTINGS, DetectorSettings, detect_beats
+from ecgtool.signal.detect import (DEFAULT_SETTINGS, DetectorSettings, detect_beats,
+                                   net_qrs_ms)
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -40,6 +41,10 @@ class Detected:
     #: a store record kept beside its beats, to be written on with them.
     reference: "Annotations | None" = None
     n_samples: int = 0
+    #: QRS durations of beats detected now with the default QRS-boundary
+    #: network, which the classifier's narrow-QRS rule reads (see
+    #: :func:`ecgtool.signal.detect.net_qrs_ms`); None for beats read from a store.
+    qrs_ms: "np.ndarray | None" = None
 
     @property
     def name(self) -> str:
@@ -67,7 +72,7 @@ def detect_job(src: Source, opts: ReadOptions,
         return long_record_detect(src, opts, settings=settings)
     rec = read_source(src, opts)
     beats = detect_beats(rec.signal, rec.fs, settings)
-    return Detected(rec, beats)
+    return Detected(rec, beats, qrs_ms=net_qrs_ms(beats, settings))
 
 
 def beats_from_source(src: Source, opts: ReadOptions,
@@ -92,6 +97,7 @@ def beats_from_source(src: Source, opts: ReadOptions,
         beats = None
     if beats is None:
         beats = detect_beats(rec.signal, rec.fs, settings)
+        return Detected(rec, beats, qrs_ms=net_qrs_ms(beats, settings))
     return Detected(rec, beats)
 
 
@@ -114,7 +120,8 @@ def classify_job(src: Source, opts: ReadOptions, model: str | None = None,
     from ecgtool.ml.classify import check_lead
 
     check_lead(d.record.lead, model)
-    d.beats.labels = label_in_blocks(d.record.signal, d.record.fs, d.beats.r_peak, model)
+    d.beats.labels = label_in_blocks(d.record.signal, d.record.fs, d.beats.r_peak, model,
+                                     qrs_ms=d.qrs_ms)
     return d
 
 
@@ -181,7 +188,8 @@ def table_sources(srcs: list[Source]) -> list[Source]:
 
 
 def label_in_blocks(ecg: "np.ndarray", fs: float, r_peaks: "np.ndarray",
-                    model=None, block_s: float | None = None, context_s: float = 30.0):
+                    model=None, block_s: float | None = None, context_s: float = 30.0,
+                    qrs_ms: "np.ndarray | None" = None):
     """:func:`ecgtool.ml.classify.classify_beats`, half an hour at a time for a
     recording over :data:`ecgtool.longrecord.LONG_RECORD_S` (``block_s`` sets
     another block).
@@ -192,7 +200,8 @@ def label_in_blocks(ecg: "np.ndarray", fs: float, r_peaks: "np.ndarray",
     and R-R features see their neighbours; the windows of a whole day at once
     took over a gigabyte. The amplitude scale and median R-R are the block's
     own: on a 24-hour recording every label matched the whole-record one; in
-    5-minute blocks of MIT-BIH 208, 4 of 2,946 did not.
+    5-minute blocks of MIT-BIH 208, 4 of 2,946 did not. ``qrs_ms``: the
+    beats' durations from :func:`ecgtool.signal.detect.net_qrs_ms`, if known.
     """
     import numpy as np
 
@@ -215,7 +224,8 @@ def label_in_blocks(ecg: "np.ndarray", fs: float, r_peaks: "np.ndarray",
         mine = (around >= start) & (around < start + block)
         if not mine.any():
             continue
-        lab = classify_beats(np.asarray(ecg[lo:hi], dtype=np.float64), fs, around - lo, clf)
+        lab = classify_beats(np.asarray(ecg[lo:hi], dtype=np.float64), fs, around - lo, clf,
+                             None if qrs_ms is None else qrs_ms[near])
         parts.append((lab.aami[mine], lab.proba[mine], lab.symbol[mine]))
     if not parts:
         return classify_beats(ecg[:0], fs, r[:0], clf)
@@ -442,7 +452,8 @@ def analyse_signal(ecg: "np.ndarray", fs: float, name: str = "signal",
         from ecgtool.ml.classify import check_lead
 
         check_lead(rec.lead, model)
-        beats.labels = label_in_blocks(rec.signal, rec.fs, beats.r_peak, model)
+        beats.labels = label_in_blocks(rec.signal, rec.fs, beats.r_peak, model,
+                                       qrs_ms=net_qrs_ms(beats, detector))
     return _rhythm_of(rec, beats, _rhythm_settings(settings, detector))
 
 

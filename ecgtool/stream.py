@@ -23,7 +23,7 @@ from typing import IO, Iterator
 import numpy as np
 
 from ecgtool.errors import EcgToolError
-from ecgtool.signal.detect import (DEFAULT_SETTINGS, DetectorSettings, detect_beats,
+from ecgtool.signal.detect import (DEFAULT_SETTINGS, DetectorSettings, detect_beats, net_qrs_ms,
                                    unreadable_samples, validate_fs)
 from ecgtool.signal.quality import unreadable_in
 
@@ -54,7 +54,9 @@ class StreamDetector:
         self.buf_start = 0          # absolute index of buf[0]
         self.done_until = 0         # beats before this absolute index were emitted
         self.last_emitted = -1      # absolute index of the last emitted R peak
-        self.runs: list = []        # (start, signal, all R peaks, emitted) per run
+        # (start, signal, all R peaks, emitted, their QRS durations for the
+        # classifier or None: see ecgtool.signal.detect.net_qrs_ms) per run
+        self.runs: list = []
         self.samples = 0            # how many samples were fed in all
         self.last_bad_dropped = -1  # absolute index of the last unreadable sample dropped
         self.warnings: list[str] = []  # what the detector said about blocks, once each
@@ -103,7 +105,7 @@ class StreamDetector:
         if n:
             self.last_emitted = int(out["r_peak"][-1])
         # What this run saw and emitted, for callers that label beats in context.
-        self.runs.append((lo, data, r, out["r_peak"]))
+        self.runs.append((lo, data, r, out["r_peak"], net_qrs_ms(b, self.settings)))
         return out["r_peak"], out
 
     def _unreadable_between(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:

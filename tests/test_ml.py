@@ -411,6 +411,27 @@ def test_beat_windows_measure_the_qrs(rec208):
     assert np.isnan(cut.qrs_ms[-1]) and np.isfinite(cut.qrs_ms[:-1]).all()
 
 
+def test_the_classifier_reads_the_detector_s_qrs_durations_as_its_own(rec208):
+    from dataclasses import replace
+
+    from ecgtool.signal.detect import DEFAULT_SETTINGS, detect_beats, net_qrs_ms
+
+    # The end cuts the last QRS, a V beat's: unmeasured either way.
+    x = rec208.signal[:rec208.annotations.sample[301] + 15]
+    beats = detect_beats(x, rec208.fs)
+    given = net_qrs_ms(beats, DEFAULT_SETTINGS)
+    own = beat_windows(x, rec208.fs, beats.r_peak).qrs_ms
+    assert np.isnan(own[-1]) and np.isfinite(own[:-1]).all()
+    np.testing.assert_array_equal(given.astype(np.float32), own)
+    clf = load_model()
+    with_given = classify_beats(x, rec208.fs, beats.r_peak, clf, given)
+    assert (with_given.aami == classify_beats(x, rec208.fs, beats.r_peak, clf).aami).all()
+    # Another QRS network's durations are not the classifier's.
+    other = replace(DEFAULT_SETTINGS,
+                    delineation=replace(DEFAULT_SETTINGS.delineation, qrs_net=""))
+    assert net_qrs_ms(detect_beats(x[:7200], rec208.fs, other), other) is None
+
+
 def test_f_beats_of_the_dominant_rhythm_are_n_as_v_beats_are():
     from ecgtool.ml.classify import aami_classes
 

@@ -160,6 +160,11 @@ class Beats:
         return self.span_ms(self.p_onset, self.qrs_onset)
 
     @property
+    def qrs_ms(self) -> np.ndarray:
+        """QRS duration of each beat in ms (onset to offset; NaN where either was not found)."""
+        return self.span_ms(self.qrs_onset, self.qrs_offset)
+
+    @property
     def rr_ms(self) -> np.ndarray:
         """The n-1 R-R intervals in ms."""
         return np.diff(self.r_peak).astype(np.float64) * (1000.0 / self.fs)
@@ -180,7 +185,7 @@ class Beats:
             "time_s": self.r_peak / self.fs,
             "qrs_onset": self.qrs_onset,
             "qrs_offset": self.qrs_offset,
-            "qrs_ms": self.span_ms(self.qrs_onset, self.qrs_offset),
+            "qrs_ms": self.qrs_ms,
             "r_latency_ms": self.span_ms(self.qrs_onset, np.where(self.qrs_onset < 0, -1,
                                                               self.r_peak)),
             "r_amp_mv": self.r_amp_mv,

@@ -137,7 +137,8 @@ def record_scale(ecg: np.ndarray, r_peaks: np.ndarray) -> float:
     return max(0.05, float(np.median(np.abs(ecg[r_peaks]))))
 
 
-def beat_windows(ecg: np.ndarray, fs: float, r_peaks: np.ndarray) -> BeatWindows:
+def beat_windows(ecg: np.ndarray, fs: float, r_peaks: np.ndarray,
+                 qrs_ms: np.ndarray | None = None) -> BeatWindows:
     """Windows and R-R features for every beat of a record.
 
     Parameters
@@ -148,6 +149,11 @@ def beat_windows(ecg: np.ndarray, fs: float, r_peaks: np.ndarray) -> BeatWindows
         Sampling rate of ``ecg``.
     r_peaks : numpy.ndarray
         Sorted R-peak indices at ``fs``.
+    qrs_ms : numpy.ndarray, optional
+        The beats' QRS durations (ms; NaN where not measured) as
+        :func:`ecgtool.signal.detect.detect_beats` found them on this signal
+        with the default QRS-boundary network (``Beats.qrs_ms``); measured
+        here with that network when None.
 
     Returns
     -------
@@ -176,11 +182,17 @@ def beat_windows(ecg: np.ndarray, fs: float, r_peaks: np.ndarray) -> BeatWindows
     # can be the edge itself.
     edge = max(1, int(round(EDGE_MS * fs / 1000)))
     hidden = (r < edge) | (r > x.size - 1 - edge)
-    onset, offset = qrs_bounds_net(x, fs, r)
-    qrs_ms = ((offset - onset) * (1000.0 / fs)).astype(np.float32)
-    # A QRS that the record's edge cuts was not measured whole: near the end,
-    # V beats 30-60 ms from it had read as narrow (benchmarks/robustness.py).
-    qrs_ms[(onset <= 0) | (offset >= x.size - 1)] = np.nan
+    if qrs_ms is None:
+        onset, offset = qrs_bounds_net(x, fs, r)
+        qrs_ms = (offset - onset) * (1000.0 / fs)
+        # A QRS that the record's edge cuts was not measured whole: near the
+        # end, V beats 30-60 ms from it had read as narrow
+        # (benchmarks/robustness.py). The detector's delineation leaves these
+        # boundaries unfound (-1) by the same test.
+        qrs_ms[(onset <= 0) | (offset >= x.size - 1)] = np.nan
+    elif len(qrs_ms) != r.size:
+        raise ValueError(f"qrs_ms has {len(qrs_ms)} values for {r.size} R peaks")
+    qrs_ms = np.asarray(qrs_ms, dtype=np.float64).astype(np.float32)
     # Annotations differ in where they put a beat (R peak, QRS onset...):
     # centre every window on the largest deflection near the given position.
     r = align_to_peak(clean, r, int(round(_ALIGN_MS * fs / 1000)))

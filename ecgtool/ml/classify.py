@@ -118,7 +118,8 @@ def predict_proba(windows: BeatWindows, clf: Classifier) -> np.ndarray:
 
 
 def classify_beats(ecg: np.ndarray, fs: float, r_peaks: np.ndarray,
-                   model: Classifier | str | None = None) -> BeatLabels:
+                   model: Classifier | str | None = None,
+                   qrs_ms: np.ndarray | None = None) -> BeatLabels:
     """AAMI class, class probabilities and MIT-BIH symbol of every beat.
 
     Parameters
@@ -131,6 +132,10 @@ def classify_beats(ecg: np.ndarray, fs: float, r_peaks: np.ndarray,
         Sorted R-peak indices (e.g. ``detect_beats(ecg, fs).r_peak``).
     model : Classifier, path or None
         A loaded classifier, a model directory, or None for the shipped one.
+    qrs_ms : numpy.ndarray, optional
+        The beats' QRS durations from ``detect_beats`` with the default
+        QRS-boundary network, which the narrow-QRS rule reads; measured
+        again when None (see :func:`ecgtool.beats.windows.beat_windows`).
 
     Returns
     -------
@@ -147,7 +152,7 @@ def classify_beats(ecg: np.ndarray, fs: float, r_peaks: np.ndarray,
     (True, True)
     """
     clf = model if isinstance(model, Classifier) else load_model(model)
-    windows = beat_windows(ecg, fs, r_peaks)
+    windows = beat_windows(ecg, fs, r_peaks, qrs_ms)
     proba, features = predict(windows, clf)
     aami = aami_classes(proba, np.asarray(r_peaks) / fs, windows)
     symbol = clf.symbols.name(aami, features) if clf.symbols is not None else None
