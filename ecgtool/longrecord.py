@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from ecgtool.beats.table import Beats
 from ecgtool.io.inputs import ReadOptions, Source
 from ecgtool.io.records import Record
-from ecgtool.signal.detect import DEFAULT_SETTINGS, DetectorSettings
+from ecgtool.signal.detect import DEFAULT_SETTINGS, DetectorSettings, net_qrs_ms
 
 if TYPE_CHECKING:  # pragma: no cover
     from typing import Iterator
@@ -198,7 +198,7 @@ def long_record_detect(src: Source, opts: ReadOptions, model: str | None = None,
     head = long_record_head(src, replace(opts, all_leads=False))
     beats, signal, _, _ = _long_record(src, opts, model, classify=classify,
                                        settings=settings)
-    return Detected(replace(head, signals=signal), beats)
+    return Detected(replace(head, signals=signal), beats, qrs_ms=net_qrs_ms(beats, settings))
 
 
 def long_record_head(src: Source, opts: ReadOptions) -> Record:

@@ -29,6 +29,12 @@ if TYPE_CHECKING:  # pragma: no cover
     from ecgtool.rhythm import Episodes, RhythmSettings
 
 
+#: Attribute of a store's beats table naming the QRS network that measured
+#: their durations (:func:`ecgtool.signal.qrsnet.default_weights_id`),
+#: written only where it was the shipped one.
+QRS_NET_ATTR = "qrs_net"
+
+
 @dataclass
 class Detected:
     """A record and the beats found in it; ``record`` is None for beats read
@@ -41,10 +47,20 @@ class Detected:
     #: a store record kept beside its beats, to be written on with them.
     reference: "Annotations | None" = None
     n_samples: int = 0
-    #: QRS durations of beats detected now with the default QRS-boundary
-    #: network, which the classifier's narrow-QRS rule reads (see
-    #: :func:`ecgtool.signal.detect.net_qrs_ms`); None for beats read from a store.
+    #: QRS durations of the beats by the default QRS-boundary network, which
+    #: the classifier's narrow-QRS rule reads (see
+    #: :func:`ecgtool.signal.detect.net_qrs_ms`): of beats detected now, or
+    #: read from a store that says that network measured them; else None.
     qrs_ms: "np.ndarray | None" = None
+
+    def beats_attrs(self, attrs: dict | None = None) -> dict | None:
+        """``attrs`` for the stored beats table, with :data:`QRS_NET_ATTR`
+        where the shipped QRS network measured the beats' durations."""
+        if self.qrs_ms is None:
+            return attrs
+        from ecgtool.signal.qrsnet import default_weights_id
+
+        return {**(attrs or {}), QRS_NET_ATTR: default_weights_id()}
 
     @property
     def name(self) -> str:
@@ -87,8 +103,10 @@ def beats_from_source(src: Source, opts: ReadOptions,
     rec = read_source(src, opts)
     f = store.open_store(src.path)
     try:
-        beats = store.read_beats(f, src.key or src.name, src.path)
-        found_on = store.read_channel(f, src.key or src.name, src.path)
+        key = src.key or src.name
+        beats = store.read_beats(f, key, src.path)
+        found_on = store.read_channel(f, key, src.path)
+        measured_by = store.read_beats_attr(f, key, QRS_NET_ATTR, src.path)
     finally:
         f.close()
     if beats is not None and found_on is not None and rec.channel != found_on:
@@ -98,7 +116,13 @@ def beats_from_source(src: Source, opts: ReadOptions,
     if beats is None:
         beats = detect_beats(rec.signal, rec.fs, settings)
         return Detected(rec, beats, qrs_ms=net_qrs_ms(beats, settings))
-    return Detected(rec, beats)
+    from ecgtool.signal.qrsnet import default_weights_id
+
+    # Durations that the shipped QRS network measured when the beats were
+    # detected (the store says so) are the classifier's; others are measured
+    # again.
+    shipped = measured_by is not None and measured_by == default_weights_id()
+    return Detected(rec, beats, qrs_ms=beats.qrs_ms if shipped else None)
 
 
 def classify_job(src: Source, opts: ReadOptions, model: str | None = None,

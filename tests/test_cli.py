@@ -604,6 +604,39 @@ def test_classify_reuses_a_detect_store(tmp_path):
 
 
 
+def test_classify_reads_the_qrs_durations_a_detect_store_vouches_for(tmp_path, monkeypatch):
+    # A store's beats name the QRS network that measured them when it is the
+    # shipped one: the classifier reads their durations instead of running
+    # it again; beats delineated otherwise are measured again.
+    import ecgtool.beats.windows as windows
+    from ecgtool.signal.qrsnet import default_weights_id
+
+    shipped, other, labelled = tmp_path / "s.h5", tmp_path / "o.h5", tmp_path / "l.h5"
+    assert run("detect", "sample:208", "--out", shipped, "-q").exit_code == 0
+    assert run("detect", "sample:208", "--qrs-net", "none", "--out", other, "-q").exit_code == 0
+    with h5py.File(shipped) as f, h5py.File(other) as g:
+        assert f["records/208/beats"].attrs["qrs_net"].decode() == default_weights_id()
+        assert "qrs_net" not in g["records/208/beats"].attrs
+
+    def classes(*args):
+        r = run("classify", *args, "-q")
+        assert r.exit_code == 0, r.output
+        return [row["aami"] for row in csv.DictReader(io.StringIO(r.stdout))]
+
+    direct = classes("sample:208", "--out", "-")
+    measured = []
+    real = windows.qrs_bounds_net
+    monkeypatch.setattr(windows, "qrs_bounds_net",
+                        lambda *a, **k: measured.append(1) or real(*a, **k))
+    assert classes(shipped, "--out", "-") == direct and not measured
+    classes(other, "--out", "-")
+    assert measured
+    # classify's own store vouches for the durations it was given.
+    classes(shipped, "--out", labelled)
+    with h5py.File(labelled) as f:
+        assert f["records/208/beats"].attrs["qrs_net"].decode() == default_weights_id()
+
+
 def test_one_record_name_in_several_stores_and_tables(tmp_path):
     # Record 119 three times: in a store with its signal, in one without, and
     # in a beats table. Each is its own record (119, 119_2, 119_3), read

@@ -94,7 +94,8 @@ def write_detected(with_signal: bool = True, beats_attrs: Optional[dict] = None)
     def write(w, d, name):
         # A record known from a beats table has no signal: its beats and rate
         # only, and the reference a store kept beside them.
-        g = w.begin(name, d.record, d.beats, with_signal=with_signal, beats_attrs=beats_attrs,
+        g = w.begin(name, d.record, d.beats, with_signal=with_signal,
+                    beats_attrs=d.beats_attrs(beats_attrs),
                     fs=d.beats.fs if d.record is None else None)
         if d.record is None:
             from ecgtool.io.store import write_reference

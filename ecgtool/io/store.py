@@ -389,6 +389,16 @@ def read_beats(f, name: str, path: str = "") -> Beats | None:
     return Beats.from_columns(_read_columns(b), float(b.attrs.get("fs", g.attrs["fs"])))
 
 
+@_reads
+def read_beats_attr(f, name: str, key: str, path: str = "") -> str | None:
+    """The text attribute ``key`` of the beats table stored under ``name``
+    (``detector``, ``qrs_net``...); None when it or the table is absent."""
+    g = _group(f, name, path)
+    if "beats" not in g or key not in g["beats"].attrs:
+        return None
+    return str(attr_text(g["beats"].attrs[key]))
+
+
 def write_beat_times(g, times_s: np.ndarray, labels: np.ndarray | None = None) -> None:
     """Beat times (s) of a record known without sample positions (beat
     annotations, a beats table of ``time_s`` only), with their AAMI classes
