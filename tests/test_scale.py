@@ -547,6 +547,30 @@ def test_evaluate_scores_a_long_annotated_record_in_blocks(tmp_path, rec208):
     assert s["classes"]["gross"]["gross"]["V"]["se"] > 0.9
 
 
+def test_a_long_recording_is_labelled_with_the_qrs_durations_detection_measured(
+        tmp_path, rec208, monkeypatch):
+    # Each block of a long recording is labelled with the QRS durations the
+    # streaming detector measured in it: the labels are those of measuring
+    # them again.
+    import wfdb
+
+    import ecgtool.stream as stream
+    from ecgtool.io.inputs import ReadOptions, expand_inputs
+    from ecgtool.longrecord import is_long
+    from ecgtool.pipeline import classify_job
+
+    x = np.tile(np.round(rec208.signal * 200).astype(np.int16), 5)
+    wfdb.wrsamp("long", fs=360, units=["mV"], sig_name=["MLII"], d_signal=x[:, None],
+                fmt=["212"], adc_gain=[200.0], baseline=[0], write_dir=str(tmp_path))
+    [src] = expand_inputs([str(tmp_path / "long")])
+    assert is_long(src)
+    d = classify_job(src, ReadOptions())
+    assert d.qrs_ms is not None and d.qrs_ms.size == len(d.beats) > 14000
+    monkeypatch.setattr(stream, "net_qrs_ms", lambda beats, settings: None)
+    again = classify_job(src, ReadOptions())
+    assert np.array_equal(d.beats.labels.aami, again.beats.labels.aami)
+    assert 0.25 < (d.beats.labels.aami == "V").mean() < 0.4
+
 def test_convert_writes_a_long_recording_in_blocks(tmp_path):
     # Over 2 hours, convert reads and writes half an hour at a time, every
     # lead kept; the store and the CSV hold what one whole read gives.
