@@ -204,6 +204,19 @@ def test_an_s_call_on_a_beat_that_comes_on_time_is_n_unless_it_is_one_of_a_run()
     assert out[30] == "S" and (out[42:62] == "S").all() and (out[62:] == "N").all()
 
 
+def test_the_sinus_beat_after_a_ventricular_couplet_is_not_made_premature():
+    from ecgtool.ml.revise import revise_labels
+
+    # MIT-BIH 208: a sinus rhythm at 0.63 s, a couplet, and the sinus beat
+    # 0.47 s after its second beat, early against the rhythm around it.
+    rr = np.r_[np.full(20, 0.63), 0.47, 0.48, 0.47, np.full(20, 0.63)]
+    t = np.cumsum(rr)
+    lab = np.array(["N"] * 20 + ["V", "V"] + ["N"] * 21)
+    assert "".join(revise_labels(t, lab)[19:25]) == "NVVNNN"
+    # The same early beat after a sinus beat is premature.
+    lab[20:22] = "N"
+    assert revise_labels(t, lab)[22] == "S"
+
 def test_an_svt_run_started_abruptly_by_an_s_beat_is_s_while_it_keeps_its_rate():
     from ecgtool.ml.revise import revise_labels
 
