@@ -121,7 +121,7 @@ def beats_from_source(src: Source, opts: ReadOptions,
     # Durations that the shipped QRS network measured when the beats were
     # detected (the store says so) are the classifier's; others are measured
     # again.
-    shipped = measured_by is not None and measured_by == default_weights_id()
+    shipped = measured_by == default_weights_id()
     return Detected(rec, beats, qrs_ms=beats.qrs_ms if shipped else None)
 
 

@@ -217,6 +217,7 @@ def test_the_sinus_beat_after_a_ventricular_couplet_is_not_made_premature():
     lab[20:22] = "N"
     assert revise_labels(t, lab)[22] == "S"
 
+
 def test_an_svt_run_started_abruptly_by_an_s_beat_is_s_while_it_keeps_its_rate():
     from ecgtool.ml.revise import revise_labels
 

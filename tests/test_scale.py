@@ -571,6 +571,7 @@ def test_a_long_recording_is_labelled_with_the_qrs_durations_detection_measured(
     assert np.array_equal(d.beats.labels.aami, again.beats.labels.aami)
     assert 0.25 < (d.beats.labels.aami == "V").mean() < 0.4
 
+
 def test_convert_writes_a_long_recording_in_blocks(tmp_path):
     # Over 2 hours, convert reads and writes half an hour at a time, every
     # lead kept; the store and the CSV hold what one whole read gives.

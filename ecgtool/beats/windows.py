@@ -192,7 +192,7 @@ def beat_windows(ecg: np.ndarray, fs: float, r_peaks: np.ndarray,
         qrs_ms[(onset <= 0) | (offset >= x.size - 1)] = np.nan
     elif len(qrs_ms) != r.size:
         raise ValueError(f"qrs_ms has {len(qrs_ms)} values for {r.size} R peaks")
-    qrs_ms = np.asarray(qrs_ms, dtype=np.float64).astype(np.float32)
+    qrs_ms = np.asarray(qrs_ms, dtype=np.float32)
     # Annotations differ in where they put a beat (R peak, QRS onset...):
     # centre every window on the largest deflection near the given position.
     r = align_to_peak(clean, r, int(round(_ALIGN_MS * fs / 1000)))

@@ -121,9 +121,9 @@ def default_weights_id() -> str:
     >>> default_weights_id().startswith("sha256:"), len(default_weights_id())
     (True, 23)
     """
-    import hashlib
+    from ecgtool.io.records import sha256_files
 
-    return "sha256:" + hashlib.sha256(DEFAULT_WEIGHTS.read_bytes()).hexdigest()[:16]
+    return "sha256:" + sha256_files([DEFAULT_WEIGHTS])[:16]
 
 
 @lru_cache(maxsize=8)
