@@ -112,7 +112,7 @@ def long_record_analysis(src: Source, opts: ReadOptions, model: str | None = Non
     times = beats.r_peak / beats.fs
     ep = find_rhythms(times, labels, proba, noise, settings or DEFAULT_RHYTHM, beats.pr_ms)
     return Analysis(src.name, n / beats.fs, times, labels, proba, ep, noise, None, beats,
-                    source=src, read_options=opts)
+                    source=src, read_options=opts, qrs_ms=net_qrs_ms(beats, detector))
 
 
 def _long_record(src: Source, opts: ReadOptions, model: str | None = None,

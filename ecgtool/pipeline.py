@@ -35,8 +35,24 @@ if TYPE_CHECKING:  # pragma: no cover
 QRS_NET_ATTR = "qrs_net"
 
 
+class _QrsNetMark:
+    """What a result whose ``qrs_ms`` may hold the shipped network's
+    durations writes beside its beats."""
+
+    qrs_ms: "np.ndarray | None"
+
+    def beats_attrs(self, attrs: dict | None = None) -> dict | None:
+        """``attrs`` for the stored beats table, with :data:`QRS_NET_ATTR`
+        where the shipped QRS network measured the beats' durations."""
+        if self.qrs_ms is None:
+            return attrs
+        from ecgtool.signal.qrsnet import default_weights_id
+
+        return {**(attrs or {}), QRS_NET_ATTR: default_weights_id()}
+
+
 @dataclass
-class Detected:
+class Detected(_QrsNetMark):
     """A record and the beats found in it; ``record`` is None for beats read
     from a beats table (no signal), which then carries the record's ``table_name``."""
 
@@ -52,15 +68,6 @@ class Detected:
     #: :func:`ecgtool.signal.detect.net_qrs_ms`): of beats detected now, or
     #: read from a store that says that network measured them; else None.
     qrs_ms: "np.ndarray | None" = None
-
-    def beats_attrs(self, attrs: dict | None = None) -> dict | None:
-        """``attrs`` for the stored beats table, with :data:`QRS_NET_ATTR`
-        where the shipped QRS network measured the beats' durations."""
-        if self.qrs_ms is None:
-            return attrs
-        from ecgtool.signal.qrsnet import default_weights_id
-
-        return {**(attrs or {}), QRS_NET_ATTR: default_weights_id()}
 
     @property
     def name(self) -> str:
@@ -259,7 +266,7 @@ def label_in_blocks(ecg: "np.ndarray", fs: float, r_peaks: "np.ndarray",
 # ------------------------------------------------- rhythm and diagnosis jobs
 
 @dataclass
-class Analysis:
+class Analysis(_QrsNetMark):
     """Everything known about one record after detection, labels and rhythm."""
 
     name: str
@@ -277,6 +284,9 @@ class Analysis:
     #: Rate of the beat positions (from the signal, the annotation file's
     #: header, or a beats table's ``r_peak`` and ``time_s``); None when unknown.
     fs: float | None = None
+    #: As :attr:`Detected.qrs_ms`: the beats' durations when the shipped QRS
+    #: network measured them, so that a store written from here says so.
+    qrs_ms: "np.ndarray | None" = None
 
     def __post_init__(self) -> None:
         if self.fs is None and self.beats is not None:
@@ -428,7 +438,7 @@ def analyse_job(src: Source, opts: ReadOptions, model: str | None = None,
         d = classify_job(src, opts, model, detector, keep_labels=not relabel)
     else:
         d = beats_from_source(src, opts, detector)
-    return _rhythm_of(d.record, d.beats, settings)
+    return _rhythm_of(d.record, d.beats, settings, d.qrs_ms)
 
 
 def analyse_signal(ecg: "np.ndarray", fs: float, name: str = "signal",
@@ -472,13 +482,13 @@ def analyse_signal(ecg: "np.ndarray", fs: float, name: str = "signal",
     x = np.asarray(ecg, dtype=np.float64).reshape(-1)
     rec = Record(name, x[:, None], float(fs), [lead or "ecg"])
     beats = detect_beats(rec.signal, rec.fs, detector)
+    qrs_ms = net_qrs_ms(beats, detector)
     if classify:
         from ecgtool.ml.classify import check_lead
 
         check_lead(rec.lead, model)
-        beats.labels = label_in_blocks(rec.signal, rec.fs, beats.r_peak, model,
-                                       qrs_ms=net_qrs_ms(beats, detector))
-    return _rhythm_of(rec, beats, _rhythm_settings(settings, detector))
+        beats.labels = label_in_blocks(rec.signal, rec.fs, beats.r_peak, model, qrs_ms=qrs_ms)
+    return _rhythm_of(rec, beats, _rhythm_settings(settings, detector), qrs_ms)
 
 
 def _rhythm_settings(settings: "RhythmSettings | None",
@@ -493,7 +503,8 @@ def _rhythm_settings(settings: "RhythmSettings | None",
     return settings
 
 
-def _rhythm_of(rec: Record, beats: Beats, settings: "RhythmSettings") -> Analysis:
+def _rhythm_of(rec: Record, beats: Beats, settings: "RhythmSettings",
+               qrs_ms: "np.ndarray | None" = None) -> Analysis:
     # Unreadable stretches and rhythm episodes of a record whose beats are known.
     import numpy as np
 
@@ -509,4 +520,4 @@ def _rhythm_of(rec: Record, beats: Beats, settings: "RhythmSettings") -> Analysi
     times = beats.r_peak / rec.fs
     ep = find_rhythms(times, labels, proba, noise, settings, beats.pr_ms)
     return Analysis(rec.name, rec.duration_s, np.asarray(times), labels, proba, ep, noise,
-                    rec, beats)
+                    rec, beats, qrs_ms=qrs_ms)

@@ -603,7 +603,6 @@ def test_classify_reuses_a_detect_store(tmp_path):
     assert np.median(v1) < 0 < np.median(amplitudes(found))
 
 
-
 def test_classify_reads_the_qrs_durations_a_detect_store_vouches_for(tmp_path, monkeypatch):
     # A store's beats name the QRS network that measured them when it is the
     # shipped one: the classifier reads their durations instead of running
@@ -635,6 +634,16 @@ def test_classify_reads_the_qrs_durations_a_detect_store_vouches_for(tmp_path, m
     classes(shipped, "--out", labelled)
     with h5py.File(labelled) as f:
         assert f["records/208/beats"].attrs["qrs_net"].decode() == default_weights_id()
+    # So does rhythm's, and a classify from it reads them too.
+    rhythm, rhythm_other = tmp_path / "r.h5", tmp_path / "ro.h5"
+    assert run("rhythm", "sample:208", "--out", rhythm, "-q").exit_code == 0
+    assert run("rhythm", "sample:208", "--qrs-net", "none", "--no-classify",
+               "--out", rhythm_other, "-q").exit_code == 0
+    with h5py.File(rhythm) as f, h5py.File(rhythm_other) as g:
+        assert f["records/208/beats"].attrs["qrs_net"].decode() == default_weights_id()
+        assert "qrs_net" not in g["records/208/beats"].attrs
+    measured.clear()
+    assert classes(rhythm, "--out", "-") == direct and not measured
 
 
 def test_one_record_name_in_several_stores_and_tables(tmp_path):

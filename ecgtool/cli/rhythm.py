@@ -118,7 +118,7 @@ def write_analysis(w, a, name, summary: dict | None = None, detector=None):
     from ecgtool.io import store
 
     attrs = c.detector_attrs(detector) if detector is not None and detector.changed() else None
-    g = w.begin(name, a.record, a.beats, beats_attrs=attrs,
+    g = w.begin(name, a.record, a.beats, beats_attrs=a.beats_attrs(attrs),
                 fs=None if a.record or a.beats is not None else a.fs)
     g.attrs["duration_s"] = a.duration_s
     if a.record is None and a.beats is None:
