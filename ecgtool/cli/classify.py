@@ -39,10 +39,11 @@ def classify(
 ) -> int:
     """Label every beat: AAMI class, class probabilities and, where known, the MIT-BIH symbol.
 
-    Records are detected first; beat stores from `detect` are reused. A beats table
-    (`detect --out -`) is labelled from its own measures, less accurately (a warning says so).
-    The class is the network's, revised by the rhythm around the beat (and a wide beat
-    shaped and timed as its neighbours is N); p_* are the network's.
+    Records are detected first; beat stores from `detect` are reused. A beats
+    table (`detect --out -`) is labelled from its own measures, less accurately
+    (a warning says so). The class is the network's, revised by the rhythm
+    around the beat (and a wide beat shaped and timed as its neighbours is N);
+    p_* are the network's.
     """
     from functools import partial
 

@@ -50,14 +50,13 @@ def evaluate(
 ) -> int:
     """Score detection (--classes: and beat classes; --rhythm: episodes) against the reference.
 
-    Detection: Se, +P and F1 per record and gross, records with paced beats apart;
-    ventricular flutter and the stretches the reference marks unreadable are not
-    scored (EC57). With --classes, also the beat classes: a missed beat counts as
-    wrong and an extra detection as a false positive of its class; and EC57's
-    ectopic-beat figures (VEB, SVEB), which forgive fusion and unclassifiable beats
-    called V. With --rhythm,
-    the episodes `ecgtool rhythm` finds instead (duration and episode Se and +P,
-    burden error).
+    Detection: Se, +P and F1 per record and gross, records with paced beats
+    apart; ventricular flutter and the stretches the reference marks unreadable
+    are not scored (EC57). With --classes, also the beat classes: a missed beat
+    counts as wrong and an extra detection as a false positive of its class; and
+    EC57's ectopic-beat figures (VEB, SVEB), which forgive fusion and
+    unclassifiable beats called V. With --rhythm, the episodes `ecgtool rhythm`
+    finds instead (duration and episode Se and +P, burden error).
     """
     import json
     from functools import partial
