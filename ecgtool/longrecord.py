@@ -95,7 +95,8 @@ def long_record_analysis(src: Source, opts: ReadOptions, model: str | None = Non
                          classify: bool = True,
                          settings: "RhythmSettings | None" = None,
                          detector: DetectorSettings = DEFAULT_SETTINGS) -> Analysis:
-    """Beats, labels and rhythm of a long WFDB or EDF recording, read and analysed in blocks.
+    """Beats, labels and rhythm of a long WFDB, EDF or ISHNE recording, read and
+    analysed in blocks.
 
     See :func:`_long_record`; rhythm runs on all beat times. Memory stays in
     the tens of megabytes whatever the length; the signal itself is not kept
@@ -118,7 +119,7 @@ def long_record_analysis(src: Source, opts: ReadOptions, model: str | None = Non
 def _long_record(src: Source, opts: ReadOptions, model: str | None = None,
                  classify: bool = False, keep_signal: bool = True, noise: bool = False,
                  settings: DetectorSettings = DEFAULT_SETTINGS):
-    """Detect (and classify) a long WFDB or EDF recording, read 30 minutes at a time.
+    """Detect (and classify) a long WFDB, EDF or ISHNE recording, read 30 minutes at a time.
 
     Detection runs through :class:`ecgtool.stream.StreamDetector` (the same
     beats as one pass); each run's beats are classified with that run's
@@ -202,7 +203,7 @@ def long_record_detect(src: Source, opts: ReadOptions, model: str | None = None,
 
 
 def long_record_head(src: Source, opts: ReadOptions) -> Record:
-    """A long WFDB or EDF source's first sample, with the reference annotations
+    """A long WFDB, EDF or ISHNE source's first sample, with the reference annotations
     and the checksum of the whole recording."""
     from ecgtool.io.inputs import read_source_block, source_checksum
 
@@ -220,7 +221,7 @@ def long_record_head(src: Source, opts: ReadOptions) -> Record:
 
 
 def is_long(src: Source) -> bool:
-    """True for a WFDB or EDF recording to read in blocks (:func:`long_length`)."""
+    """True for a WFDB, EDF or ISHNE recording to read in blocks (:func:`long_length`)."""
     from ecgtool.io.inputs import source_length
 
     size = source_length(src)

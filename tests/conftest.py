@@ -7,6 +7,9 @@ import pytest
 from ecgtool.io.inputs import data_dir
 from ecgtool.io.records import read_sample
 
+# How a test fixture was made (it needs ishneholterlib): not a test.
+collect_ignore = ["data/make_ishne_fixture.py"]
+
 
 @pytest.fixture(scope="session")
 def rec119():

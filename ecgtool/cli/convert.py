@@ -25,9 +25,9 @@ def convert(
     resume: bool = c.ResumeOpt,
     quiet: bool = c.QuietOpt,
 ) -> int:
-    """Read records (WFDB, EDF/BDF, CinC .mat, CSV, ecgtool .h5) and write them as a store or CSV.
+    """Read records (WFDB, EDF/BDF, ISHNE, CinC .mat, CSV, ecgtool .h5) and write them as a store or CSV.
 
-    Recordings over 2 hours (WFDB, EDF) are read and written half an hour at a time.
+    Recordings over 2 hours (WFDB, EDF, ISHNE) are read and written half an hour at a time.
     """
     from functools import partial
 

@@ -2,8 +2,8 @@
 
 An input may be a WFDB record (``rec100``, ``rec100.hea``, ``data/mitdb/*.hea``),
 a folder of them, a CSV file, a header-less MATLAB ``.mat`` (CPSC 2018's, or
-one numeric matrix with ``--fs``), an EDF/BDF file, an ecgtool HDF5 store
-(every record in it),
+one numeric matrix with ``--fs``), an EDF/BDF file, an ISHNE Holter file
+(``.ecg``), an ecgtool HDF5 store (every record in it),
 ``-`` for standard input, ``sample:NAME`` for a bundled record, or a
 database-relative name such as ``mitdb/100`` looked up under
 ``$ECGTOOL_DATA``.
@@ -25,6 +25,8 @@ from ecgtool.io.wfdbfiles import read_wfdb
 
 _TEXT_SUFFIXES = (".csv", ".txt", ".tsv")
 _EDF_SUFFIXES = (".edf", ".bdf")
+#: Kinds whose length is in their header, so that a long one is read in blocks.
+_BLOCK_KINDS = ("wfdb", "edf", "ishne")
 _WFDB_SUFFIXES = (".hea", ".dat", ".mat", ".atr", ".qrs")
 
 
@@ -56,7 +58,7 @@ def data_dir() -> Path | None:
 class Source:
     """One record to read: its kind, where it is, and its name."""
 
-    kind: str  # "wfdb", "mat", "edf", "csv", "store" or "stdin"
+    kind: str  # "wfdb", "mat", "edf", "ishne", "csv", "store" or "stdin"
     path: str
     name: str
     key: str | None = None  # record name inside a store
@@ -81,6 +83,17 @@ def _has_glob(s: str) -> bool:
 def _wfdb_source(path: Path) -> Source:
     base = path.with_suffix("") if path.suffix.lower() in _WFDB_SUFFIXES else path
     return Source("wfdb", str(base), base.name)
+
+
+def _ishne(path: Path, named: bool = False) -> bool:
+    # An .ecg file may also be a WFDB record's annotation file: in a folder
+    # the magic number says which; named, a .ecg without a WFDB header beside
+    # it is ISHNE (and its reader says what is wrong with it).
+    from ecgtool.io.ishnefiles import ISHNE_SUFFIXES, is_ishne
+
+    if path.suffix.lower() not in ISHNE_SUFFIXES:
+        return False
+    return is_ishne(path) or (named and not path.with_suffix(".hea").is_file())
 
 
 def _bare_mat(path: Path) -> bool:
@@ -122,7 +135,8 @@ def _records_in(folder: Path, pattern: str) -> list[Path]:
     files = [f for f in folder.glob(pattern) if f.is_file()]
     return sorted([f for f in files if f.suffix == ".hea"]
                   + [f for f in files if f.suffix == ".mat" and _bare_mat(f)]
-                  + [f for f in files if f.suffix.lower() in _EDF_SUFFIXES])
+                  + [f for f in files if f.suffix.lower() in _EDF_SUFFIXES]
+                  + [f for f in files if _ishne(f)])
 
 
 def _one(item: str) -> list[Source]:
@@ -137,8 +151,8 @@ def _one(item: str) -> list[Source]:
         # subfolders (archives keep a folder per patient or per site).
         found = _records_in(p, "*") or _records_in(p, "**/*")
         if not found:
-            raise EcgToolError("folder holds no records (*.hea, *.edf, or *.mat without a "
-                               "header), nor do its subfolders", item)
+            raise EcgToolError("folder holds no records (*.hea, *.edf, ISHNE *.ecg, or *.mat "
+                               "without a header), nor do its subfolders", item)
         return _drop_segments([_one(str(f))[0] for f in found])
     if store.is_store(p):
         f = store.open_store(p)
@@ -153,6 +167,8 @@ def _one(item: str) -> list[Source]:
         return [Source("csv", item, p.stem)]
     if p.suffix.lower() in _EDF_SUFFIXES:
         return [Source("edf", item, p.stem)]
+    if _ishne(p, named=True):
+        return [Source("ishne", item, p.stem)]
     if _bare_mat(p):
         root = None if p.is_file() or p.is_absolute() else data_dir()
         if root is None or not (root / item).is_file():
@@ -269,6 +285,11 @@ def read_source(src: Source, opts: ReadOptions = ReadOptions()) -> Record:
 
         return read_edf(src.path, channel=opts.channel, all_leads=opts.all_leads, name=src.name,
                         ann=bool(opts.ann))
+    if src.kind == "ishne":
+        from ecgtool.io.ishnefiles import read_ishne
+
+        return read_ishne(src.path, channel=opts.channel, all_leads=opts.all_leads,
+                          name=src.name)
     if src.kind in ("csv", "stdin"):
         return read_csv(src.path, fs=opts.fs, column=opts.column, units=opts.units,
                         name=src.name)
@@ -288,9 +309,9 @@ def read_source(src: Source, opts: ReadOptions = ReadOptions()) -> Record:
 
 
 def source_length(src: Source) -> tuple[int, float] | None:
-    """``(samples, fs)`` of a WFDB or EDF source from its header alone; None for
-    other kinds or an unreadable header (reading it in full then says why)."""
-    if src.kind not in ("wfdb", "edf"):
+    """``(samples, fs)`` of a WFDB, EDF or ISHNE source from its header alone;
+    None for other kinds or an unreadable header (reading it in full then says why)."""
+    if src.kind not in _BLOCK_KINDS:
         return None
     header = src.path + ".hea" if src.kind == "wfdb" else src.path
     try:
@@ -310,6 +331,10 @@ def _header_length(kind: str, path: str, stamp: int) -> tuple[int, float] | None
 
             h = read_header(path)
             return (header_length(h, Path(path)), float(h.fs)) if h.fs else None
+        if kind == "ishne":
+            from ecgtool.io.ishnefiles import ishne_length
+
+            return ishne_length(path)
         from ecgtool.io.edffiles import edf_length
 
         return edf_length(path)
@@ -318,7 +343,7 @@ def _header_length(kind: str, path: str, stamp: int) -> tuple[int, float] | None
 
 
 def source_checksum(src: Source) -> str:
-    """sha256 of a WFDB or EDF source's files, read in chunks."""
+    """sha256 of a WFDB, EDF or ISHNE source's files, read in chunks."""
     if src.kind == "wfdb":
         return read_wfdb(src.path, ann=None, sampto=1).sha256
     from ecgtool.io.records import sha256_files
@@ -328,8 +353,8 @@ def source_checksum(src: Source) -> str:
 
 def read_source_block(src: Source, opts: ReadOptions, start: int, stop: int) -> Record:
     """Samples ``start:stop`` of the chosen lead (every lead with
-    ``opts.all_leads``) of a WFDB or EDF source, for recordings too long to
-    hold whole; no annotations, no checksum."""
+    ``opts.all_leads``) of a WFDB, EDF or ISHNE source, for recordings too
+    long to hold whole; no annotations, no checksum."""
     if src.kind == "wfdb":
         return read_wfdb(src.path, channel=opts.channel, all_leads=opts.all_leads, ann=None,
                          name=src.name, sampfrom=start, sampto=stop, checksum=False)
@@ -338,4 +363,9 @@ def read_source_block(src: Source, opts: ReadOptions, start: int, stop: int) -> 
 
         return read_edf(src.path, channel=opts.channel, all_leads=opts.all_leads,
                         name=src.name, block=(start, stop))
+    if src.kind == "ishne":
+        from ecgtool.io.ishnefiles import read_ishne
+
+        return read_ishne(src.path, channel=opts.channel, all_leads=opts.all_leads,
+                          name=src.name, block=(start, stop))
     raise ValueError(f"no block reads for {src.kind!r} sources")

@@ -1,0 +1,124 @@
+"""ISHNE Holter files: read as the records they hold, in blocks when long, and
+one-line errors for broken ones."""
+
+import csv
+import io
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from ecgtool.cli import app
+from ecgtool.evaluate import BEAT_SYMBOLS
+from ecgtool.io.inputs import ReadOptions, expand_inputs, read_source, read_source_block
+from ecgtool.io.ishnefiles import HEADER_BYTES, crc_ccitt, read_ishne, write_ishne
+from ecgtool.io.records import sample_path
+from ecgtool.io.wfdbfiles import read_wfdb
+from ecgtool.longrecord import is_long
+from ecgtool.signal.detect import detect_beats
+
+#: The first 20 s of the bundled 119 (MLII written as II, and V1), written by
+#: ishneholterlib, not by ecgtool (tests/data/make_ishne_fixture.py).
+FIXTURE = Path(__file__).with_name("data") / "119_20s.ecg"
+
+runner = CliRunner()
+
+
+def run(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def _r_peaks(*args):
+    r = run("detect", *args, "--out", "-", "-q")
+    assert r.exit_code == 0, r.output
+    return [int(row["r_peak"]) for row in csv.DictReader(io.StringIO(r.stdout))]
+
+
+def _broken(tmp_path, name, edit, checksum=True):
+    # The fixture with one fault; its header checksum made right again
+    # (unless not ``checksum``), so that the fault is the only one.
+    raw = edit(bytearray(FIXTURE.read_bytes()))
+    if checksum and len(raw) >= HEADER_BYTES:
+        raw[8:10] = np.uint16(crc_ccitt(bytes(raw[10:HEADER_BYTES]))).tobytes()
+    f = tmp_path / name
+    f.write_bytes(bytes(raw))
+    return f
+
+
+def _put(offset, value, fmt="<i2"):
+    def edit(raw):
+        b = np.asarray(value, fmt).tobytes()
+        raw[offset:offset + len(b)] = b
+        return raw
+    return edit
+
+
+def test_a_file_from_another_ishne_writer_reads_as_the_record_it_holds():
+    rec = read_ishne(FIXTURE, all_leads=True)
+    wfdb = read_wfdb(sample_path("119"), all_leads=True, sampto=7200, ann=None)
+    assert rec.leads == ["II", "V1"] and rec.lead == "II" and rec.fs == 360.0
+    np.testing.assert_array_equal(rec.signals, wfdb.signals)
+    assert read_ishne(FIXTURE, channel="V1").lead == "V1"
+    # Through the command line the beats are those of the WFDB record's
+    # first 20 s, and the file is found by its magic number in a folder.
+    cut = read_wfdb(sample_path("119"), sampto=7200, ann=None)
+    found = _r_peaks(FIXTURE)
+    ann = read_wfdb(sample_path("119")).annotations
+    marked = np.isin(ann.symbol, list(BEAT_SYMBOLS)) & (ann.sample < 7200)
+    assert len(found) == marked.sum() and found == _r_peaks(FIXTURE.parent)
+    assert found == detect_beats(cut.signal, cut.fs).r_peak.tolist()
+
+
+def test_ishne_files_among_others_and_read_in_blocks(tmp_path):
+    shutil.copy(FIXTURE, tmp_path / "holter.ecg")
+    # A WFDB record's annotation file may end in .ecg too: it is no ISHNE file.
+    (tmp_path / "100.ecg").write_bytes(b"\x00\x01" * 50)
+    (src,) = expand_inputs([str(tmp_path)])
+    assert (src.kind, src.name) == ("ishne", "holter")
+    whole = read_source(src, ReadOptions(all_leads=True))
+    part = read_source_block(src, ReadOptions(all_leads=True), 1000, 1360)
+    np.testing.assert_array_equal(part.signals, whole.signals[1000:1360])
+    assert part.sha256 == "" and len(whole.sha256) == 64
+    # Over two hours, a Holter file is read half an hour at a time.
+    long_file = tmp_path / "day.ecg"
+    write_ishne(long_file, np.tile(whole.signals, (370, 1)), 360.0, ["II", "V1"])
+    (day,) = expand_inputs([str(long_file)])
+    assert is_long(day) and not is_long(src)
+    block = read_source_block(day, ReadOptions(), 7200 * 200, 7200 * 200 + 10)
+    np.testing.assert_array_equal(block.signal, whole.signal[:10])
+
+
+def test_a_pacemaker_named_in_the_header_is_kept(tmp_path):
+    f = _broken(tmp_path, "paced.ecg", _put(230, 2))
+    assert read_ishne(f).comments == ["pacemaker: single chamber unipolar"]
+
+
+@pytest.mark.parametrize("name, edit, words", [
+    ("magic.ecg", _put(0, list(b"ISHNE0.9"), "u1"), ["not an ISHNE file"]),
+    ("short.ecg", lambda raw: raw[:300], ["header cut short", "truncated"]),
+    ("cut.ecg", lambda raw: raw[:HEADER_BYTES + 4000], ["truncated", "7200"]),
+    ("rate.ecg", _put(272, 0), ["unknown sampling rate", "0 Hz"]),
+    ("leads.ecg", _put(156, 0), ["0 leads"]),
+    ("gain.ecg", _put(208, 0), ["lead 2", "amplitude resolution"]),
+    ("slow.ecg", _put(272, 40), ["40 Hz", "not supported"]),
+    ("empty.ecg", lambda raw: _put(14, 0, "<i4")(raw[:HEADER_BYTES]), ["no samples"]),
+])
+def test_broken_ishne_files_give_one_line_errors(tmp_path, name, edit, words):
+    f = _broken(tmp_path, name, edit)
+    out = tmp_path / "beats.h5"
+    r = run("detect", f, "--out", out, "-q", *(["--channel", "V1"] if name == "gain.ecg"
+                                                else []))
+    assert r.exit_code == 1, r.output
+    err = r.stderr.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("ecgtool: error: "), r.stderr
+    assert name in err[0] and all(w in err[0] for w in words), err[0]
+    assert not out.exists()
+
+
+def test_a_wrong_header_checksum_is_read_with_a_warning(tmp_path):
+    f = _broken(tmp_path, "crc.ecg", _put(440, list(b"note"), "u1"), checksum=False)
+    with pytest.warns(UserWarning, match="checksum"):
+        rec = read_ishne(f)
+    np.testing.assert_array_equal(rec.signals, read_ishne(FIXTURE).signals)
