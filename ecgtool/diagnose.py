@@ -294,6 +294,26 @@ def hrv(times_s: np.ndarray, labels: np.ndarray | None,
     return sdnn, rmssd
 
 
+def pauses(times_s: np.ndarray, pause_s: float, noise: list | None = None) -> np.ndarray:
+    """Indices ``i`` of the R-R intervals ``t[i]..t[i+1]`` of ``pause_s`` or
+    more whose middle lies outside every unreadable span: a gap inside one
+    is not a pause.
+
+    Examples
+    --------
+    >>> pauses(np.array([0.0, 1.0, 4.5, 5.5, 9.0]), 3.0, noise=[(6.0, 8.5)]).tolist()
+    [1]
+    """
+    t = np.asarray(times_s, dtype=float)
+    rr = np.diff(t) if t.size > 1 else np.zeros(0)
+    long_rr = np.flatnonzero(rr >= pause_s)
+    if noise and long_rr.size:
+        mid = (t[long_rr] + t[long_rr + 1]) / 2
+        keep = [not any(a <= m <= b for a, b in noise) for m in mid]
+        long_rr = long_rr[np.asarray(keep, dtype=bool)]
+    return long_rr
+
+
 def _runs_of(labels: np.ndarray, cls: str) -> list[tuple[int, int]]:
     m = np.asarray(labels) == cls
     d = np.diff(np.concatenate([[0], m.astype(np.int8), [0]]))
@@ -397,12 +417,7 @@ def diagnose(name: str, duration_s: float, times_s: np.ndarray, labels: np.ndarr
                                         f"beats at {_fmt_time(ep.start_s[i])}",
                                         float(ep.start_s[i]), float(ep.end_s[i])))
     rr = np.diff(t) if n > 1 else np.zeros(0)
-    long_rr = np.flatnonzero(rr >= th.pause_s)
-    if noise:
-        # A gap inside an unreadable stretch is not a pause.
-        mid = (t[long_rr] + t[long_rr + 1]) / 2
-        keep = [not any(a <= m <= b for a, b in noise) for m in mid]
-        long_rr = long_rr[np.asarray(keep, dtype=bool)] if len(keep) else long_rr
+    long_rr = pauses(t, th.pause_s, noise)
     pause_long = float(rr[long_rr].max()) if long_rr.size else 0.0
     if long_rr.size:
         j = long_rr[np.argmax(rr[long_rr])]

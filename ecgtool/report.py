@@ -146,7 +146,23 @@ def intervals_text(iv) -> str:
             f"QTc {_n(iv.qtc_fridericia_ms)} ms (Fridericia; Bazett {_n(iv.qtc_bazett_ms)})")
 
 
-def record_section(analysis, report) -> str:
+def hourly_table(analysis, thresholds=None) -> str:
+    """The hour-by-hour table of a record (:func:`ecgtool.hourly.hourly_analysis`)."""
+    from ecgtool.diagnose import Thresholds
+    from ecgtool.hourly import hourly_analysis
+
+    head = ["Hour", "Analysed (min)", "HR mean / min / max", "N", "S", "V", "F", "AF (min)",
+            "VT runs", "SVT runs", "Pauses"]
+    rows = [[f"{h.hour}", f"{h.analysed_s / 60:.0f}", f"{_n(h.hr_mean)} / {_n(h.hr_min)} / "
+             f"{_n(h.hr_max)}", _n(h.n_N), _n(h.n_S), _n(h.n_V), _n(h.n_F),
+             f"{h.af_s / 60:.1f}", f"{h.vt_runs}", f"{h.svt_runs}", f"{h.pauses}"]
+            for h in hourly_analysis(analysis, thresholds=thresholds or Thresholds())]
+    return ("<table><tr>" + "".join(f"<th>{c}</th>" for c in head) + "</tr>"
+            + "".join("<tr>" + "".join(f"<td>{v}</td>" for v in row) + "</tr>" for row in rows)
+            + "</table>")
+
+
+def record_section(analysis, report, thresholds=None) -> str:
     r = report
     rows = [("Duration analysed", f"{r.analysed_s / 60:.1f} min of {r.duration_s / 60:.1f}"),
             ("Beats", f"{r.n_beats}"),
@@ -169,6 +185,8 @@ def record_section(analysis, report) -> str:
     parts.append("<table>" + "".join(f"<tr><th>{k}</th><td>{html.escape(v)}</td></tr>"
                                      for k, v in rows) + "</table>")
     parts.append(f"<h3>Heart-rate trend</h3><img alt='heart rate' src='{hr_trend(analysis.times_s)}'>")
+    if r.duration_s > 3600:
+        parts.append("<h3>Hour by hour</h3>" + hourly_table(analysis, thresholds))
     if r.labelled:
         parts.append(f"<h3>Class counts</h3><img alt='class counts' src='{class_counts(r.counts)}'>")
     from ecgtool.pipeline import has_signal
@@ -187,11 +205,11 @@ def record_section(analysis, report) -> str:
     return "\n".join(parts)
 
 
-def html_report(items: list) -> str:
-    """The page for ``(analysis, report)`` pairs."""
+def html_report(items: list, thresholds=None) -> str:
+    """The page for ``(analysis, report)`` pairs (judged with ``thresholds``)."""
     from ecgtool import __version__
 
-    body = "\n".join(record_section(a, r) for a, r in items)
+    body = "\n".join(record_section(a, r, thresholds) for a, r in items)
     n_ab = sum(r.verdict == "abnormal" for _, r in items)
     n_un = sum(r.verdict == "unreadable" for _, r in items)
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>ecgtool report</title>"

@@ -1,11 +1,13 @@
 """Verdicts, thresholds and the HTML report."""
 
+import csv
+import io
 import json
 
 import numpy as np
 import pytest
 
-from ecgtool.diagnose import Thresholds, diagnose, heart_rate, hrv
+from ecgtool.diagnose import Thresholds, diagnose, diagnose_analysis, heart_rate, hrv
 from ecgtool.rhythm import find_rhythms
 
 
@@ -428,3 +430,77 @@ def test_a_negative_or_nan_threshold_is_an_error():
         with pytest.raises(ValueError, match="must be a number of 0 or more"):
             Thresholds.with_overrides(item)
     assert Thresholds.with_overrides({"tachy_bpm": "inf"}).tachy_bpm == float("inf")
+
+
+def test_hours_add_up_to_the_record(rec208):
+    # Ten-minute rows of the bundled 208 (so that a short record has
+    # several): beats, classes, pauses, runs and unreadable time of the
+    # rows add up to the whole record's.
+    from ecgtool.hourly import hourly_analysis
+    from ecgtool.pipeline import analyse_signal
+
+    a = analyse_signal(rec208.signal, rec208.fs, "208")
+    rep = diagnose_analysis(a)
+    rows = hourly_analysis(a, hour_s=600.0)
+    assert [r.hour for r in rows] == [0, 1, 2, 3] and rows[-1].end_s == a.duration_s
+    assert sum(r.n_beats for r in rows) == a.times_s.size
+    for c in "NSVFQ":
+        assert sum(getattr(r, f"n_{c}") for r in rows) == rep.counts[c]
+    assert sum(r.vt_runs for r in rows) == len(a.episodes.of("vt"))
+    assert sum(r.noise_s for r in rows) == pytest.approx(rep.noise_pct / 100 * a.duration_s)
+    assert sum(r.pauses for r in rows) == rep.pauses
+    assert all(r.hr_min <= r.hr_mean <= r.hr_max for r in rows)
+    assert min(r.hr_min for r in rows) == pytest.approx(rep.hr_min)
+
+
+def test_af_time_splits_across_hours_and_a_pause_counts_once():
+    # Two hours at 60 bpm with AF from 50 to 70 min and a 4-s pause across
+    # the turn of the hour (no beat from 3598 to 3602 s).
+    from ecgtool.hourly import hourly
+
+    rng = np.random.default_rng(0)
+    t = np.arange(0.5, 7200.0, 1.0)
+    af = (t > 3000) & (t < 4200)
+    t = t + np.where(af, rng.uniform(-0.3, 0.3, t.size), 0.0)
+    t = t[(t < 3598) | (t > 3602)]
+    ep = find_rhythms(t)
+    rows = hourly("x", 7200.0, t, None, ep)
+    total = ep.duration("af")
+    assert 1000 < total < 1300
+    assert rows[0].af_s + rows[1].af_s == pytest.approx(total)
+    assert rows[0].af_s == pytest.approx(3600 - ep.of("af").start_s[0])
+    assert [r.pauses for r in rows] == [1, 0] and rows[0].pause_longest_s > 4
+    assert rows[0].n_N is None  # no labels: classes not counted
+
+
+def test_cli_hourly_csv(tmp_path):
+    from typer.testing import CliRunner
+
+    from ecgtool.cli import app
+    from ecgtool.hourly import HOURLY_COLUMNS
+
+    out, hours = tmp_path / "r.jsonl", tmp_path / "h.csv"
+    res = CliRunner().invoke(app, ["diagnose", "sample:119", "sample:208", "--out", str(out),
+                                   "--hourly", str(hours), "-q"])
+    assert res.exit_code == 0, res.output
+    rows = list(csv.DictReader(io.StringIO(hours.read_text())))
+    assert tuple(rows[0]) == HOURLY_COLUMNS and [r["record"] for r in rows] == ["119", "208"]
+    reports = [json.loads(line) for line in out.read_text().splitlines()]
+    for row, rep in zip(rows, reports):
+        assert int(row["n_beats"]) == rep["n_beats"] and int(row["n_V"]) == rep["counts"]["V"]
+    bad = CliRunner().invoke(app, ["diagnose", "sample:119", "--hourly", "-"])
+    assert bad.exit_code == 1 and "both on stdout" in bad.stderr
+
+
+def test_the_html_report_tabulates_a_long_record_by_the_hour():
+    from ecgtool.pipeline import Analysis
+    from ecgtool.report import html_report
+
+    def page(hours):
+        t = np.arange(0.5, hours * 3600, 0.8)
+        a = Analysis("x", hours * 3600.0, t, np.full(t.size, "N"), None, find_rhythms(t), [])
+        return html_report([(a, diagnose_analysis(a))])
+
+    long_page = page(2.5)
+    assert "Hour by hour" in long_page and "<td>2</td><td>30</td><td>75 / 75 / 75</td>" in long_page
+    assert "Hour by hour" not in page(0.5)

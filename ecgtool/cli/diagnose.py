@@ -19,6 +19,10 @@ def diagnose(
                                        "with ECG strips (readable offline)."),
     csv_rows: bool = typer.Option(False, "--csv", help="One CSV row per record instead of "
                                   "JSON lines (as --out report.csv gives), e.g. on stdout."),
+    hourly: Optional[str] = typer.Option(None, "--hourly", help="Also write hour-by-hour "
+                                         "figures (rate, beats by class, AF time, runs, "
+                                         "pauses) of each record to this CSV file, or - "
+                                         "when --out is a file."),
     threshold: Optional[list[str]] = typer.Option(
         None, "--threshold", "-t", metavar="NAME=VALUE",
         help="Override a threshold, e.g. -t pvc_burden_pct=5."),
@@ -56,6 +60,10 @@ def diagnose(
         raise c.EcgToolError(str(exc)) from None
     if html:
         c.check_output_path(html, (".html", ".htm"))
+    if hourly:
+        c.check_output_path(hourly, (".csv", ".txt"))
+        if c.output_kind(hourly) == "stdout" and c.output_kind(out) == "stdout":
+            raise c.EcgToolError("--hourly - and the report both on stdout: give --out a file")
     det = c.detector_settings(detector, qrs_net, p_net)
     opts = c.read_options(channel, fs, column, units)
     srcs, job, model_path = analysis_setup(inputs, sample, ann, ann_labels, no_classify, model,
@@ -100,11 +108,20 @@ def diagnose(
         srcs, run, out, write, header, line, resume, quiet,
         analysis_job("diagnose", opts, ann, ann_labels, no_classify, model, det,
                      thresholds=thresholds))
+    if hourly and items:
+        from dataclasses import astuple
+
+        from ecgtool.hourly import HOURLY_COLUMNS, hourly_analysis
+
+        with c.text_output(hourly) as stream:
+            stream.write(csv_line(HOURLY_COLUMNS))
+            for a, _ in items:
+                stream.writelines(csv_line(astuple(h)) for h in hourly_analysis(a, thresholds=th))
     if html and items:
         from ecgtool.report import html_report
 
         with c.text_output(html) as stream:
-            stream.write(html_report(items))
+            stream.write(html_report(items, th))
     if not quiet and items:
         n_ab = sum(r.verdict == "abnormal" for _, r in items)
         n_un = sum(r.verdict == "unreadable" for _, r in items)

@@ -1,0 +1,133 @@
+"""Hour by hour: the tabulation a Holter report gives beside its verdict.
+
+Each clock hour of a recording (from its first sample; the last one may be
+shorter) gets its rate, beat counts by class, AF time, ventricular and
+supraventricular runs, pauses and unreadable time, measured as
+:func:`ecgtool.diagnose.diagnose` measures the whole record (rates over
+clear intervals only, beats inside unreadable stretches not counted). An
+R-R interval belongs to the hour in which it starts, so a pause across the
+turn of an hour is counted once; a run or an episode is counted in the
+hour in which it starts, and AF time is split between the hours it spans.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from ecgtool.beats.table import AAMI_CLASSES
+from ecgtool.diagnose import Thresholds, heart_rate, pauses
+
+
+@dataclass(frozen=True)
+class HourSummary:
+    """One hour of one record (times in s from the recording's start; the
+    class counts None where the beats are not labelled)."""
+
+    record: str
+    hour: int
+    start_s: float
+    end_s: float
+    analysed_s: float
+    n_beats: int
+    hr_mean: float
+    hr_min: float
+    hr_max: float
+    n_N: int | None
+    n_S: int | None
+    n_V: int | None
+    n_F: int | None
+    n_Q: int | None
+    af_s: float
+    vt_runs: int
+    vt_longest_beats: int
+    svt_runs: int
+    pauses: int
+    pause_longest_s: float
+    noise_s: float
+
+
+#: Columns of the hourly CSV, in order.
+HOURLY_COLUMNS = tuple(f.name for f in fields(HourSummary))
+
+
+def _overlap(spans, a: float, b: float) -> float:
+    # Seconds of the (start, end) spans inside [a, b).
+    return float(sum(max(0.0, min(e, b) - max(s, a)) for s, e in spans))
+
+
+def hourly(name: str, duration_s: float, times_s: np.ndarray, labels: np.ndarray | None,
+           episodes, noise: list | None = None, hour_s: float = 3600.0,
+           thresholds: Thresholds = Thresholds()) -> list[HourSummary]:
+    """The hours of one record.
+
+    Parameters
+    ----------
+    name : str
+        Record name.
+    duration_s : float
+        Length of the recording.
+    times_s : numpy.ndarray
+        Beat times (s).
+    labels : numpy.ndarray or None
+        AAMI class per beat.
+    episodes : Episodes
+        From :func:`ecgtool.rhythm.find_rhythms`.
+    noise : list of (start_s, end_s), optional
+        Unreadable stretches.
+    hour_s : float
+        Length of a row (3600 s; shorter for a finer table).
+    thresholds : Thresholds
+        ``pause_s``: the shortest pause.
+
+    Examples
+    --------
+    >>> from ecgtool.rhythm import find_rhythms
+    >>> t = np.arange(0.5, 7200.0, 1.0)            # 60 bpm for two hours
+    >>> t = np.delete(t, [4000, 4001, 4002])      # one pause of 4 s in the second
+    >>> rows = hourly("x", 7200.0, t, None, find_rhythms(t))
+    >>> [(r.hour, r.n_beats, r.pauses, round(r.hr_mean)) for r in rows]
+    [(0, 3600, 0, 60), (1, 3597, 1, 60)]
+    """
+    t = np.asarray(times_s, dtype=float)
+    lab = None if labels is None else np.asarray(labels)
+    noise = list(noise or [])
+    readable = np.ones(t.size, dtype=bool)
+    for a, b in noise:
+        readable &= (t < a) | (t > b)
+    af = episodes.of("af")
+    runs = {code: episodes.of(code) for code in ("vt", "svt")}
+    out = []
+    for h, start in enumerate(np.arange(0.0, max(duration_s, 0.0), hour_s)):
+        end = min(start + hour_s, duration_s)
+        i0, i1 = np.searchsorted(t, [start, end])
+        # The intervals that start in this hour: up to the next hour's first beat.
+        span = t[i0:min(i1 + 1, t.size)]
+        hr_mean, hr_min, hr_max = heart_rate(span, noise=noise)
+        long_rr = pauses(span, thresholds.pause_s, noise)
+        noise_s = _overlap(noise, start, end)
+        counts = ({c: None for c in AAMI_CLASSES} if lab is None else
+                  {c: int(np.sum((lab[i0:i1] == c) & readable[i0:i1])) for c in AAMI_CLASSES})
+        vt, svt = (ep.start_s for ep in (runs["vt"], runs["svt"]))
+        in_hour = (vt >= start) & (vt < end)
+        out.append(HourSummary(
+            record=name, hour=h, start_s=float(start), end_s=float(end),
+            analysed_s=max(end - start - noise_s, 0.0), n_beats=int(i1 - i0),
+            hr_mean=hr_mean, hr_min=hr_min, hr_max=hr_max,
+            **{f"n_{c}": counts[c] for c in AAMI_CLASSES},
+            af_s=_overlap(zip(af.start_s, af.end_s), start, end),
+            vt_runs=int(in_hour.sum()),
+            vt_longest_beats=int(runs["vt"].n_beats[in_hour].max()) if in_hour.any() else 0,
+            svt_runs=int(((svt >= start) & (svt < end)).sum()),
+            pauses=int(long_rr.size),
+            pause_longest_s=float(np.diff(span)[long_rr].max()) if long_rr.size else 0.0,
+            noise_s=noise_s))
+    return out
+
+
+def hourly_analysis(a, hour_s: float = 3600.0,
+                    thresholds: Thresholds = Thresholds()) -> list[HourSummary]:
+    """:func:`hourly` of an :class:`ecgtool.pipeline.Analysis`."""
+    return hourly(a.name, a.duration_s, a.times_s, a.labels, a.episodes, a.noise, hour_s,
+                  thresholds)
