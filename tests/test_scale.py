@@ -11,7 +11,7 @@ import time
 import h5py
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
@@ -467,6 +467,8 @@ def test_header_reader_fails_only_with_our_error(tmp_path_factory, text):
 
 @settings(max_examples=150, deadline=None)
 @given(st.binary(max_size=600), st.booleans(), st.booleans())
+# wfdb.rdann read this one into fields of different lengths.
+@example(b"\x00\x04\x00\x04\x00D\x00\xf4\x00\xf4", False, True)
 def test_annotation_reader_fails_only_with_our_error(tmp_path_factory, blob, beats_first,
                                                      terminated):
     # Random bytes, and random bytes after a few well-formed beats (so that

@@ -415,8 +415,9 @@ def read_annotations(base: str | os.PathLike, ext: str = "atr") -> Annotations |
         return Annotations(*fast)
     try:
         a = wfdb.rdann(str(base), ext)
+        aux = a.aux_note if a.aux_note is not None else [""] * len(a.sample)
+        # On some damaged files rdann returns fields of different lengths.
+        return Annotations(sample=a.sample, symbol=a.symbol, aux_note=[s or "" for s in aux],
+                           subtype=a.subtype)
     except Exception as exc:
         raise EcgToolError(f"unreadable annotation file ({_brief(exc)})", str(f)) from None
-    aux = a.aux_note if a.aux_note is not None else [""] * len(a.sample)
-    return Annotations(sample=a.sample, symbol=a.symbol, aux_note=[s or "" for s in aux],
-                       subtype=a.subtype)
