@@ -64,18 +64,8 @@ def hourly(name: str, duration_s: float, times_s: np.ndarray, labels: np.ndarray
 
     Parameters
     ----------
-    name : str
-        Record name.
-    duration_s : float
-        Length of the recording.
-    times_s : numpy.ndarray
-        Beat times (s).
-    labels : numpy.ndarray or None
-        AAMI class per beat.
-    episodes : Episodes
-        From :func:`ecgtool.rhythm.find_rhythms`.
-    noise : list of (start_s, end_s), optional
-        Unreadable stretches.
+    name, duration_s, times_s, labels, episodes, noise
+        The record, as :func:`ecgtool.diagnose.diagnose` takes it.
     hour_s : float
         Length of a row (3600 s; shorter for a finer table).
     thresholds : Thresholds
