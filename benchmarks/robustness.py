@@ -2,11 +2,11 @@
 
 Hypothesis generates bytes for ``.hea`` headers (alone, around a valid record
 line, and in the headers of a multi-segment record), CSV files, header-less
-``.mat`` files, EDF files, ecgtool stores, annotation files (alone and after
-valid beats), beats tables (the pipelines' line format), and random signals
-for the detector; every outcome must be a
-result or an :class:`ecgtool.errors.EcgToolError` (a one-line
-message), never another exception. The count is bounded (``--examples``).
+``.mat`` files, EDF files, ISHNE Holter files, ecgtool stores, annotation
+files (alone and after valid beats), beats tables (the pipelines' line
+format), and random signals for the detector; every outcome must be a result
+or an :class:`ecgtool.errors.EcgToolError` (a one-line message), never
+another exception. The count is bounded (``--examples``).
 Also: how many beat labels a NaN run changes around it (:func:`gap_labels`),
 and how the record's edge changes them (:func:`edge_labels`).
 Prints what failed, writes benchmarks/results/robustness.json and the
@@ -30,6 +30,7 @@ from hypothesis import strategies as st
 from _common import command_line, machine, md_table, update_results_md, write_json
 from ecgtool.errors import EcgToolError
 from ecgtool.io.edffiles import read_edf
+from ecgtool.io.ishnefiles import read_ishne
 from ecgtool.io.matfiles import read_mat
 from ecgtool.io.csvfiles import read_csv
 from ecgtool.io.wfdbfiles import read_annotations, read_wfdb
@@ -326,8 +327,32 @@ def main() -> None:
         (tmp / "e.edf").write_bytes(patched(good_edf, min(at, 767), patch))
         check("EDF (header bytes changed)", lambda: read_edf(tmp / "e.edf"))
 
+    from ecgtool.io.ishnefiles import write_ishne
+    from ecgtool.io.records import read_sample, sample_path
+
+    two_leads = read_wfdb(sample_path("119"), all_leads=True, sampto=3600, ann=None)
+    write_ishne(tmp / "good.ecg", two_leads.signals, two_leads.fs, two_leads.leads)
+    good_ecg = (tmp / "good.ecg").read_bytes()
+
+    def read_ishne_file():
+        rec = read_ishne(tmp / "i.ecg", all_leads=True)
+        detect_beats(rec.signal, rec.fs)
+
+    @cfg
+    @given(st.integers(0, len(good_ecg) - 1), st.binary(min_size=1, max_size=16))
+    def ishne_mutated(at, patch):
+        (tmp / "i.ecg").write_bytes(patched(good_ecg, at, patch))
+        check("ISHNE (bytes overwritten)", read_ishne_file)
+
+    @cfg
+    @given(st.integers(0, 600), st.binary(max_size=64), st.booleans())
+    def ishne_header(at, patch, cut):
+        # The 522-byte header, and files cut anywhere in it or the samples.
+        blob = patched(good_ecg, min(at, 521), patch)
+        (tmp / "i.ecg").write_bytes(blob[:at * 8] if cut else blob)
+        check("ISHNE (header bytes changed, or cut)", read_ishne_file)
+
     from ecgtool.io.inputs import expand_inputs, read_source
-    from ecgtool.io.records import read_sample
     from ecgtool.io.storewriter import StoreWriter
     from ecgtool.signal.detect import detect_beats as _detect
 
@@ -398,6 +423,7 @@ def main() -> None:
 
     for fn in (header_bytes, header_mutated, multi_segment_mutated, csv_bytes, mat_bytes,
                mat_mutated, mat73_mutated, edf_mutated, edfd_mutated, edf_header,
+               ishne_mutated, ishne_header,
                store_mutated, annotation_bytes, beats_table_mutated, beats_table_values,
                detector):
         fn()
