@@ -27,6 +27,9 @@ class HourSummary:
 
     record: str
     hour: int
+    #: Time of day the hour begins (``HH:MM:SS``), where the recording's
+    #: start time is known; else "".
+    clock: str
     start_s: float
     end_s: float
     analysed_s: float
@@ -57,9 +60,18 @@ def _overlap(spans, a: float, b: float) -> float:
     return float(sum(max(0.0, min(e, b) - max(s, a)) for s, e in spans))
 
 
+def _clock_at(start_clock: str, offset_s: float) -> str:
+    # ``start_clock`` moved on by offset_s, round the clock.
+    if not start_clock:
+        return ""
+    h, m, sec = (int(v) for v in start_clock.split(":"))
+    t = int(h * 3600 + m * 60 + sec + offset_s) % 86400
+    return f"{t // 3600:02d}:{t // 60 % 60:02d}:{t % 60:02d}"
+
+
 def hourly(name: str, duration_s: float, times_s: np.ndarray, labels: np.ndarray | None,
            episodes, noise: list | None = None, hour_s: float = 3600.0,
-           thresholds: Thresholds = Thresholds()) -> list[HourSummary]:
+           thresholds: Thresholds = Thresholds(), start_clock: str = "") -> list[HourSummary]:
     """The hours of one record.
 
     Parameters
@@ -70,15 +82,17 @@ def hourly(name: str, duration_s: float, times_s: np.ndarray, labels: np.ndarray
         Length of a row (3600 s; shorter for a finer table).
     thresholds : Thresholds
         ``pause_s``: the shortest pause.
+    start_clock : str
+        Time of day of the first sample (``HH:MM:SS``), for the rows' clock.
 
     Examples
     --------
     >>> from ecgtool.rhythm import find_rhythms
     >>> t = np.arange(0.5, 7200.0, 1.0)            # 60 bpm for two hours
     >>> t = np.delete(t, [4000, 4001, 4002])      # one pause of 4 s in the second
-    >>> rows = hourly("x", 7200.0, t, None, find_rhythms(t))
-    >>> [(r.hour, r.n_beats, r.pauses, round(r.hr_mean)) for r in rows]
-    [(0, 3600, 0, 60), (1, 3597, 1, 60)]
+    >>> rows = hourly("x", 7200.0, t, None, find_rhythms(t), start_clock="23:30:00")
+    >>> [(r.hour, r.clock, r.n_beats, r.pauses, round(r.hr_mean)) for r in rows]
+    [(0, '23:30:00', 3600, 0, 60), (1, '00:30:00', 3597, 1, 60)]
     """
     t = np.asarray(times_s, dtype=float)
     lab = None if labels is None else np.asarray(labels)
@@ -102,7 +116,8 @@ def hourly(name: str, duration_s: float, times_s: np.ndarray, labels: np.ndarray
         vt, svt = (ep.start_s for ep in (runs["vt"], runs["svt"]))
         in_hour = (vt >= start) & (vt < end)
         out.append(HourSummary(
-            record=name, hour=h, start_s=float(start), end_s=float(end),
+            record=name, hour=h, clock=_clock_at(start_clock, start),
+            start_s=float(start), end_s=float(end),
             analysed_s=max(end - start - noise_s, 0.0), n_beats=int(i1 - i0),
             hr_mean=hr_mean, hr_min=hr_min, hr_max=hr_max,
             **{f"n_{c}": counts[c] for c in AAMI_CLASSES},
@@ -120,4 +135,4 @@ def hourly_analysis(a, hour_s: float = 3600.0,
                     thresholds: Thresholds = Thresholds()) -> list[HourSummary]:
     """:func:`hourly` of an :class:`ecgtool.pipeline.Analysis`."""
     return hourly(a.name, a.duration_s, a.times_s, a.labels, a.episodes, a.noise, hour_s,
-                  thresholds)
+                  thresholds, a.start_clock)

@@ -112,8 +112,11 @@ def long_record_analysis(src: Source, opts: ReadOptions, model: str | None = Non
     proba = beats.labels.proba if beats.labels is not None else None
     times = beats.r_peak / beats.fs
     ep = find_rhythms(times, labels, proba, noise, settings or DEFAULT_RHYTHM, beats.pr_ms)
+    from ecgtool.io.inputs import read_source_block
+
     return Analysis(src.name, n / beats.fs, times, labels, proba, ep, noise, None, beats,
-                    source=src, read_options=opts, qrs_ms=net_qrs_ms(beats, detector))
+                    source=src, read_options=opts, qrs_ms=net_qrs_ms(beats, detector),
+                    start_clock=read_source_block(src, opts, 0, 1).start_clock)
 
 
 def _long_record(src: Source, opts: ReadOptions, model: str | None = None,

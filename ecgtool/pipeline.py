@@ -287,6 +287,8 @@ class Analysis(_QrsNetMark):
     #: As :attr:`Detected.qrs_ms`: the beats' durations when the shipped QRS
     #: network measured them, so that a store written from here says so.
     qrs_ms: "np.ndarray | None" = None
+    #: Time of day of the recording's first sample (:attr:`Record.start_clock`), or "".
+    start_clock: str = ""
 
     def __post_init__(self) -> None:
         if self.fs is None and self.beats is not None:
@@ -520,4 +522,4 @@ def _rhythm_of(rec: Record, beats: Beats, settings: "RhythmSettings",
     times = beats.r_peak / rec.fs
     ep = find_rhythms(times, labels, proba, noise, settings, beats.pr_ms)
     return Analysis(rec.name, rec.duration_s, np.asarray(times), labels, proba, ep, noise,
-                    rec, beats, qrs_ms=qrs_ms)
+                    rec, beats, qrs_ms=qrs_ms, start_clock=rec.start_clock)

@@ -122,3 +122,35 @@ def test_a_wrong_header_checksum_is_read_with_a_warning(tmp_path):
     with pytest.warns(UserWarning, match="checksum"):
         rec = read_ishne(f)
     np.testing.assert_array_equal(rec.signals, read_ishne(FIXTURE).signals)
+
+
+def test_the_start_time_of_a_holter_names_its_hours(tmp_path):
+    # The start time (not the date) is read from ISHNE, WFDB and EDF headers,
+    # kept in a store, and labels the rows of diagnose --hourly.
+    rec = read_ishne(FIXTURE, all_leads=True)
+    day = tmp_path / "day.ecg"
+    write_ishne(day, np.tile(rec.signals, (400, 1)), 360.0, rec.leads, start_clock="23:15:00")
+    assert read_ishne(day).start_clock == "23:15:00" and read_ishne(FIXTURE).start_clock == ""
+    store = tmp_path / "day.h5"
+    assert run("convert", day, "--out", store, "-q").exit_code == 0
+    (src,) = expand_inputs([str(store)])
+    assert read_source(src).start_clock == "23:15:00"
+    hours = tmp_path / "h.csv"
+    r = run("diagnose", day, "--out", tmp_path / "r.jsonl", "--hourly", hours, "-q")
+    assert r.exit_code == 0, r.output
+    rows = list(csv.DictReader(io.StringIO(hours.read_text())))
+    assert [row["clock"] for row in rows] == ["23:15:00", "00:15:00", "01:15:00"]
+    # A WFDB header's base time; an EDF header's start time.
+    for ext in ("dat", "atr"):
+        shutil.copy(sample_path("119").with_suffix("." + ext), tmp_path / f"119.{ext}")
+    lines = sample_path("119").with_suffix(".hea").read_text().splitlines()
+    (tmp_path / "119.hea").write_text("\n".join([lines[0] + " 08:05:30"] + lines[1:]) + "\n")
+    assert read_wfdb(tmp_path / "119", sampto=10).start_clock == "08:05:30"
+    edfio = pytest.importorskip("edfio")
+    import datetime
+
+    from ecgtool.io.edffiles import read_edf
+
+    edfio.Edf([edfio.EdfSignal(rec.signal, 360, label="ECG II", physical_dimension="mV")],
+              starttime=datetime.time(6, 0, 1)).write(tmp_path / "e.edf")
+    assert read_edf(tmp_path / "e.edf").start_clock == "06:00:01"

@@ -30,7 +30,7 @@ import numpy as np
 
 from ecgtool.errors import EcgToolError, EcgToolWarning
 from ecgtool.io.records import (Annotations, Record, _brief, _to_mv, choose_channel,
-                                preferred_lead, sha256_files)
+                                clock_text, preferred_lead, sha256_files)
 
 EDF_SUFFIXES = (".edf", ".bdf")
 #: Longest stretch an EDF+D file's data records may span (from the first onset).
@@ -314,7 +314,11 @@ def read_edf(path: str | os.PathLike, channel: str | int | None = None,
     annotations = None
     if ann and block is None:
         annotations = _annotations(edf, fs, data[0].size, shown)
+    try:
+        start = edf.starttime
+    except Exception:  # an unreadable start time is no reason not to read the signal
+        start = None
     return Record(name=name or p.stem, signals=np.column_stack(data), fs=fs,
                   leads=[labels[i] for i in cols], channel=cols.index(chan), source=shown,
                   sha256=sha256_files([p]) if block is None else "",
-                  annotations=annotations)
+                  annotations=annotations, start_clock=clock_text(start))

@@ -30,7 +30,8 @@ from pathlib import Path
 import numpy as np
 
 from ecgtool.errors import EcgToolError, EcgToolWarning
-from ecgtool.io.records import Record, choose_channel, preferred_lead, sha256_files
+from ecgtool.io.records import (Record, choose_channel, clock_text, preferred_lead,
+                                sha256_files)
 
 ISHNE_SUFFIXES = (".ecg", ".ishne")
 MAGIC = b"ISHNE1.0"
@@ -68,6 +69,8 @@ class IshneHeader:
         The pacemaker the header names, or "".
     checksum_ok : bool
         Whether the header's CRC matches.
+    start_clock : str
+        The start time ``HH:MM:SS``, or "" where the header gives none.
     """
 
     fs: float
@@ -77,6 +80,7 @@ class IshneHeader:
     data_offset: int
     pacemaker: str
     checksum_ok: bool
+    start_clock: str = ""
 
 
 def is_ishne(path: str | os.PathLike) -> bool:
@@ -147,6 +151,7 @@ def read_ishne_header(path: str | os.PathLike) -> IshneHeader:
     codes = np.frombuffer(head, "<i2", 12, 158).tolist()
     resolution = np.frombuffer(head, "<i2", 12, 206).astype(np.float64)
     pm = int(np.frombuffer(head, "<i2", 1, 230)[0])
+    start = tuple(np.frombuffer(head, "<i2", 3, 150).tolist())
     fs = int(np.frombuffer(head, "<i2", 1, 272)[0])
     if not 1 <= n_leads <= 12:
         raise EcgToolError(f"ISHNE header says {n_leads} leads (1 to 12 allowed)", shown)
@@ -176,7 +181,7 @@ def read_ishne_header(path: str | os.PathLike) -> IshneHeader:
     return IshneHeader(fs=float(fs), n_samples=int(held), leads=_names(codes[:n_leads]),
                        resolution_nv=res, data_offset=int(data_offset),
                        pacemaker=PACEMAKER_CODES.get(pm, ""),
-                       checksum_ok=crc_ccitt(checked) == stored)
+                       checksum_ok=crc_ccitt(checked) == stored, start_clock=clock_text(start))
 
 
 def ishne_length(path: str | os.PathLike) -> tuple[int, float]:
@@ -246,14 +251,16 @@ def read_ishne(path: str | os.PathLike, channel: str | int | None = None,
     comments = [f"pacemaker: {h.pacemaker}"] if h.pacemaker else []
     return Record(name=name or p.stem, signals=data, fs=h.fs,
                   leads=[h.leads[i] for i in cols], channel=cols.index(chan), source=shown,
-                  sha256=sha256_files([p]) if block is None else "", comments=comments)
+                  sha256=sha256_files([p]) if block is None else "", comments=comments,
+                  start_clock=h.start_clock)
 
 
 def write_ishne(path: str | os.PathLike, signals: np.ndarray, fs: float, leads: list[str],
-                resolution_nv: int = 5000) -> None:
+                resolution_nv: int = 5000, start_clock: str = "") -> None:
     """Write ``signals`` (``(n_samples, n_leads)``, mV) as an ISHNE file, for
     tests and examples: leads named as in :data:`LEAD_CODES` keep their
-    code, others are written as unknown (0); no patient fields.
+    code, others are written as unknown (0); ``start_clock`` (``HH:MM:SS``)
+    is the start time; no patient fields.
 
     Examples
     --------
@@ -280,6 +287,8 @@ def write_ishne(path: str | os.PathLike, signals: np.ndarray, fs: float, leads: 
     put(158, "<i2", [codes.get(lead, 0) for lead in leads] + [-9] * (12 - k))
     put(182, "<i2", [0] * k + [-9] * (12 - k))
     put(206, "<i2", [resolution_nv] * k + [-9] * (12 - k))
+    if start_clock:
+        put(150, "<i2", [int(v) for v in start_clock.split(":")])
     put(230, "<i2", -9)
     put(272, "<i2", int(round(fs)))
     units = np.clip(np.round(x * 1e6 / resolution_nv), -32768, 32767).astype("<i2")

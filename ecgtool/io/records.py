@@ -97,6 +97,10 @@ class Record:
         Reference annotations, when the source has them.
     comments : list of str
         Header comments (diagnoses, age, sex...), when any.
+    start_clock : str
+        Time of day of the first sample, ``HH:MM:SS``, where the source
+        gives it (a WFDB header's base time, an EDF or ISHNE start time);
+        else "". The date is not kept.
 
     Examples
     --------
@@ -114,6 +118,7 @@ class Record:
     sha256: str = ""
     annotations: Annotations | None = None
     comments: list[str] = field(default_factory=list)
+    start_clock: str = ""
 
     @property
     def signal(self) -> np.ndarray:
@@ -215,6 +220,27 @@ def _to_mv(units: str) -> float:
                       stacklevel=3)
         return 1.0
     return _UNIT_TO_MV[key]
+
+
+def clock_text(t) -> str:
+    """A time of day (``datetime.time``, or hours, minutes and seconds) as
+    ``HH:MM:SS``; "" for None, an impossible time, or 00:00:00, which ISHNE
+    and EDF writers (and EDF anonymisers) leave where they have no time.
+
+    Examples
+    --------
+    >>> import datetime
+    >>> clock_text(datetime.time(8, 5, 30, 250000)), clock_text((25, 0, 0)), clock_text(None)
+    ('08:05:30', '', '')
+    >>> clock_text((0, 0, 0))
+    ''
+    """
+    if t is None:
+        return ""
+    h, m, s = (t.hour, t.minute, t.second) if hasattr(t, "hour") else t
+    if not (0 <= h < 24 and 0 <= m < 60 and 0 <= s < 60) or h == m == s == 0:
+        return ""
+    return f"{int(h):02d}:{int(m):02d}:{int(s):02d}"
 
 
 def _brief(exc: BaseException) -> str:

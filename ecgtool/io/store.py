@@ -303,6 +303,8 @@ def write_record(f, record: Record | None, name: str, beats: Beats | None = None
         set_attr(g, "source", record.source)
         set_attr(g, "sha256", record.sha256)
         set_attr(g, "comments", json.dumps(record.comments))
+        if record.start_clock:
+            set_attr(g, "start_clock", record.start_clock)
         if with_signal:
             g.create_dataset("signal", data=np.asarray(record.signals, dtype=np.float32))
         write_reference(g, record.annotations)
@@ -358,7 +360,8 @@ def read_record(f, name: str, path: str = "") -> Record:
                   channel=int(g.attrs["channel"]),
                   source=str(attr_text(g.attrs.get("source", ""))),
                   sha256=str(attr_text(g.attrs.get("sha256", ""))), annotations=ann,
-                  comments=json.loads(attr_text(g.attrs.get("comments", "[]"))))
+                  comments=json.loads(attr_text(g.attrs.get("comments", "[]"))),
+                  start_clock=str(attr_text(g.attrs.get("start_clock", ""))))
 
 
 def _annotations(g) -> Annotations | None:

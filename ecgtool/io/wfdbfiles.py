@@ -20,7 +20,7 @@ import numpy as np
 
 from ecgtool.errors import EcgToolError, EcgToolWarning
 from ecgtool.io.records import (Annotations, Record, _brief, _to_mv, choose_channel,
-                                sha256_files)
+                                clock_text, sha256_files)
 
 def _header_path(path: str | os.PathLike) -> Path:
     p = Path(path)
@@ -377,7 +377,8 @@ def read_wfdb(path: str | os.PathLike, channel: str | int | None = None,
                   channel=channels.index(chan), source=str(hea),
                   sha256=sha256_files([hea] + files) if checksum else "",
                   annotations=annotations,
-                  comments=list(header.comments or []))
+                  comments=list(header.comments or []),
+                  start_clock=clock_text(getattr(header, "base_time", None)))
 
 
 def read_annotations(base: str | os.PathLike, ext: str = "atr") -> Annotations | None:
