@@ -25,7 +25,7 @@ def convert(
     resume: bool = c.ResumeOpt,
     quiet: bool = c.QuietOpt,
 ) -> int:
-    """Read records (WFDB, EDF/BDF, ISHNE, CinC .mat, CSV, ecgtool .h5) and write them as a store or CSV.
+    """Read records (WFDB, EDF, ISHNE, CinC .mat, CSV, .h5) and write them as a store or CSV.
 
     Recordings over 2 hours (WFDB, EDF, ISHNE) are read and written half an hour at a time.
     """

@@ -67,8 +67,8 @@ class IshneHeader:
         Byte offset of the first sample.
     pacemaker : str
         The pacemaker the header names, or "".
-    checksum_ok : bool
-        Whether the header's CRC matches.
+    checksum_ok : bool or None
+        Whether the header's CRC matches (None: not checked).
     start_clock : str
         The start time ``HH:MM:SS``, or "" where the header gives none.
     """
@@ -79,7 +79,7 @@ class IshneHeader:
     resolution_nv: np.ndarray
     data_offset: int
     pacemaker: str
-    checksum_ok: bool
+    checksum_ok: bool | None
     start_clock: str = ""
 
 
@@ -126,8 +126,9 @@ def _names(codes: list[int]) -> list[str]:
     return names
 
 
-def read_ishne_header(path: str | os.PathLike) -> IshneHeader:
-    """Parse and check the header of an ISHNE file.
+def read_ishne_header(path: str | os.PathLike, checksum: bool = True) -> IshneHeader:
+    """Parse and check the header of an ISHNE file (its CRC too, unless not
+    ``checksum``: then ``checksum_ok`` is None).
 
     Raises :class:`~ecgtool.errors.EcgToolError` naming the file for a file
     that is not ISHNE, a header that does not fit the file, no leads or more
@@ -146,7 +147,7 @@ def read_ishne_header(path: str | os.PathLike) -> IshneHeader:
     if len(head) < HEADER_BYTES:
         raise EcgToolError(f"ISHNE header cut short ({len(head)} of {HEADER_BYTES} bytes): "
                            "the file is truncated", shown)
-    var_size, ecg_size, var_offset, data_offset = np.frombuffer(head, "<i4", 4, 10).tolist()
+    var_size, ecg_size, _, data_offset = np.frombuffer(head, "<i4", 4, 10).tolist()
     n_leads = int(np.frombuffer(head, "<i2", 1, 156)[0])
     codes = np.frombuffer(head, "<i2", 12, 158).tolist()
     resolution = np.frombuffer(head, "<i2", 12, 206).astype(np.float64)
@@ -165,10 +166,6 @@ def read_ishne_header(path: str | os.PathLike) -> IshneHeader:
         k = int(np.flatnonzero(res <= 0)[0])
         raise EcgToolError(f"lead {k + 1} has no amplitude resolution (header value "
                            f"{int(res[k])} nV)", shown)
-    with open(p, "rb") as fh:
-        fh.seek(10)
-        checked = fh.read(data_offset - 10)
-    stored = int(np.frombuffer(head, "<u2", 1, 8)[0])
     held = (size - data_offset) // (2 * n_leads)
     if ecg_size > 0:
         if held >= ecg_size:
@@ -178,15 +175,21 @@ def read_ishne_header(path: str | os.PathLike) -> IshneHeader:
                                f"it holds {held} per lead", shown)
     if held == 0:
         raise EcgToolError("holds no samples (empty record)", shown)
+    crc_ok = None
+    if checksum:
+        with open(p, "rb") as fh:
+            fh.seek(10)
+            crc_ok = crc_ccitt(fh.read(data_offset - 10)) == int(
+                np.frombuffer(head, "<u2", 1, 8)[0])
     return IshneHeader(fs=float(fs), n_samples=int(held), leads=_names(codes[:n_leads]),
                        resolution_nv=res, data_offset=int(data_offset),
                        pacemaker=PACEMAKER_CODES.get(pm, ""),
-                       checksum_ok=crc_ccitt(checked) == stored, start_clock=clock_text(start))
+                       checksum_ok=crc_ok, start_clock=clock_text(start))
 
 
 def ishne_length(path: str | os.PathLike) -> tuple[int, float]:
     """``(samples, fs)`` of an ISHNE recording, from its header."""
-    h = read_ishne_header(path)
+    h = read_ishne_header(path, checksum=False)
     return h.n_samples, h.fs
 
 
@@ -233,8 +236,9 @@ def read_ishne(path: str | os.PathLike, channel: str | int | None = None,
     """
     p = Path(path)
     shown = str(p)
-    h = read_ishne_header(p)
-    if not h.checksum_ok and (block is None or block[0] == 0):
+    # A long recording read in blocks has its checksum checked once, with its first block.
+    h = read_ishne_header(p, checksum=block is None or block[0] == 0)
+    if h.checksum_ok is False:
         warnings.warn(f"{shown}: the ISHNE header's checksum does not match; its fields "
                       "were checked one by one and the file is read", EcgToolWarning,
                       stacklevel=2)
