@@ -171,7 +171,9 @@ def record_section(analysis, report, thresholds=None) -> str:
                                        for c in AAMI_CLASSES) if r.labelled
              else "not assessed (beats not classified)"),
             ("Heart rate", f"mean {_n(r.hr_mean)}, min {_n(r.hr_min)}, max {_n(r.hr_max)} bpm"),
-            ("HRV", f"SDNN {_n(r.sdnn_ms)} ms, RMSSD {_n(r.rmssd_ms)} ms"),
+            ("HRV", f"SDNN {_n(r.sdnn_ms)} ms, RMSSD {_n(r.rmssd_ms)} ms, pNN50 "
+             f"{_n(r.pnn50_pct)} %, SDANN {_n(r.sdann_ms)} ms, SDNN index "
+             f"{_n(r.sdnn_index_ms)} ms"),
             *([("Intervals (median, one lead)", intervals_text(r.intervals))]
               if r.intervals is not None else []),
             ("AF burden", f"{r.af_burden_pct:.1f}% (longest {r.af_longest_s:.0f} s)"),

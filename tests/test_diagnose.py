@@ -73,8 +73,10 @@ def test_af_vt_pause_findings_with_times():
 
 def test_rate_and_hrv_helpers():
     assert heart_rate(np.array([0.0]))[0] != heart_rate(np.array([0.0]))[0]  # nan
-    sdnn, rmssd = hrv(np.cumsum(np.tile([0.8, 0.82], 50)), None)
-    assert sdnn == pytest.approx(10.05, abs=0.1) and rmssd == pytest.approx(20.0)
+    h = hrv(np.cumsum(np.tile([0.8, 0.82], 50)), None)
+    assert h.sdnn_ms == pytest.approx(10.05, abs=0.1) and h.rmssd_ms == pytest.approx(20.0)
+    # 100 s: no two 5-minute segments for SDANN and the SDNN index.
+    assert np.isnan(h.sdann_ms) and np.isnan(h.sdnn_index_ms)
 
 
 def test_mean_rate_lies_between_the_minimum_and_maximum_of_a_short_record():
@@ -101,9 +103,12 @@ def test_hrv_from_beat_times_alone_leaves_out_ectopic_beats(rec119):
     lab = aami_labels(np.asarray(ann.symbol))
     keep = lab != ""
     t = np.asarray(ann.sample)[keep] / rec119.fs
-    sdnn_ref, rmssd_ref = hrv(t, lab[keep])
-    sdnn, rmssd = hrv(t, None)
-    assert sdnn_ref < sdnn < 1.25 * sdnn_ref and rmssd_ref < rmssd < 1.5 * rmssd_ref
+    ref, bare = hrv(t, lab[keep]), hrv(t, None)
+    assert ref.sdnn_ms < bare.sdnn_ms < 1.25 * ref.sdnn_ms
+    assert ref.rmssd_ms < bare.rmssd_ms < 1.5 * ref.rmssd_ms
+    # Thirty minutes: six 5-minute segments.
+    assert ref.sdann_ms < ref.sdnn_ms and 0 < ref.sdnn_index_ms < ref.sdnn_ms
+    assert 0 <= ref.pnn50_pct <= 100
 
 
 def test_rate_leaves_out_intervals_across_unreadable_spans(rec119):
