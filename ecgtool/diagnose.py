@@ -31,9 +31,10 @@ from dataclasses import asdict, dataclass, field, fields
 import numpy as np
 
 from ecgtool.beats.table import AAMI_CLASSES
+from ecgtool.hrt import heart_rate_turbulence
 from ecgtool.intervals import Intervals, conduction_intervals
 from ecgtool.rhythm import Episodes
-from ecgtool.rr import premature_beats
+from ecgtool.rr import clear_intervals, premature_beats
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,7 @@ class Finding:
 #: Columns of the one-row-per-record summary table (:meth:`Report.as_row`).
 REPORT_COLUMNS = (("record", "verdict", "duration_s", "analysed_s", "n_beats", "hr_mean",
                    "hr_min", "hr_max", "sdnn_ms", "rmssd_ms", "pnn50_pct", "sdann_ms",
-                   "sdnn_index_ms")
+                   "sdnn_index_ms", "hrt_pvcs", "hrt_onset_pct", "hrt_slope_ms")
                   + tuple(f"n_{c}" for c in AAMI_CLASSES)
                   + tuple(f"burden_{c}_pct" for c in AAMI_CLASSES)
                   + ("af_burden_pct", "af_longest_s", "vt_longest_beats", "pauses",
@@ -158,6 +159,11 @@ class Report:
     findings: list = field(default_factory=list)
     labelled: bool = True
     intervals: Intervals | None = None
+    #: Heart-rate turbulence (:mod:`ecgtool.hrt`): PVCs that qualified, onset
+    #: (%) and slope (ms per RR interval); None without beat labels.
+    hrt_pvcs: int | None = None
+    hrt_onset_pct: float | None = None
+    hrt_slope_ms: float | None = None
 
     def as_dict(self) -> dict:
         """The report as JSON-ready values: a figure that could not be
@@ -212,14 +218,6 @@ def _secs(s: float) -> str:
     return f"{s:.0f}" if s >= 10 else f"{s:.2g}"
 
 
-def _clear_of(t: np.ndarray, noise: list | None) -> np.ndarray:
-    # True for each interval t[i]..t[i+1] that overlaps no unreadable span.
-    ok = np.ones(max(t.size - 1, 0), dtype=bool)
-    for a, b in noise or []:
-        ok &= (t[1:] <= a) | (t[:-1] >= b)
-    return ok
-
-
 def heart_rate(times_s: np.ndarray, beats: int = 8,
                noise: list | None = None) -> tuple[float, float, float]:
     """Mean, minimum and maximum rate (bpm); min/max over spans of ``beats``
@@ -240,7 +238,7 @@ def heart_rate(times_s: np.ndarray, beats: int = 8,
     t = np.asarray(times_s, dtype=float)
     if t.size < 2:
         return (float("nan"),) * 3
-    ok = _clear_of(t, noise)
+    ok = clear_intervals(t, noise)
     if not ok.any():
         return (float("nan"),) * 3
     rr = np.diff(t)
@@ -322,7 +320,7 @@ def hrv(times_s: np.ndarray, labels: np.ndarray | None, noise: list | None = Non
         return Hrv(nan, nan, nan, nan, nan)
     rr = np.diff(t) * 1000.0
     ectopic = premature_beats(np.diff(t))
-    ok = (rr > 300) & (rr < 2000) & _clear_of(t, noise) & ~ectopic[:-1] & ~ectopic[1:]
+    ok = (rr > 300) & (rr < 2000) & clear_intervals(t, noise) & ~ectopic[:-1] & ~ectopic[1:]
     if labels is not None:
         n = np.asarray(labels) == "N"
         ok &= n[:-1] & n[1:]
@@ -414,6 +412,7 @@ def diagnose(name: str, duration_s: float, times_s: np.ndarray, labels: np.ndarr
     hours = max(analysed, 1e-9) / 3600.0
     hr_mean, hr_min, hr_max = heart_rate(t, noise=noise)
     variability = hrv(t, labels, noise)
+    turbulence = heart_rate_turbulence(t, labels, noise) if labels is not None else None
     findings: list[Finding] = []
     # Without beat labels the classes were not counted: None (JSON null), not 0.
     counts: dict = {c: None for c in AAMI_CLASSES}
@@ -512,7 +511,10 @@ def diagnose(name: str, duration_s: float, times_s: np.ndarray, labels: np.ndarr
                   pause_longest_s=pause_long,
                   noise_pct=100.0 * noise_s / duration_s if duration_s else 0.0,
                   verdict=verdict, findings=findings,
-                  labelled=labels is not None, intervals=intervals)
+                  labelled=labels is not None, intervals=intervals,
+                  hrt_pvcs=None if turbulence is None else turbulence.n_pvcs,
+                  hrt_onset_pct=None if turbulence is None else turbulence.onset_pct,
+                  hrt_slope_ms=None if turbulence is None else turbulence.slope_ms)
 
 
 def _interval_findings(iv: Intervals | None, t: np.ndarray, th: Thresholds,

@@ -135,9 +135,9 @@ def plot_strip(signal: np.ndarray, fs: float, times_s: np.ndarray, labels, episo
     return fig
 
 
-def _n(v) -> str:
-    # A figure to whole units, "-" where it was not measured (NaN, None).
-    return "-" if v is None or v != v else f"{v:.0f}"
+def _n(v, fmt: str = ".0f") -> str:
+    # A figure (to whole units), "-" where it was not measured (NaN, None).
+    return "-" if v is None or v != v else format(v, fmt)
 
 
 def intervals_text(iv) -> str:
@@ -174,6 +174,9 @@ def record_section(analysis, report, thresholds=None) -> str:
             ("HRV", f"SDNN {_n(r.sdnn_ms)} ms, RMSSD {_n(r.rmssd_ms)} ms, pNN50 "
              f"{_n(r.pnn50_pct)} %, SDANN {_n(r.sdann_ms)} ms, SDNN index "
              f"{_n(r.sdnn_index_ms)} ms"),
+            ("Heart-rate turbulence", "not assessed (beats not classified)"
+             if r.hrt_pvcs is None else f"onset {_n(r.hrt_onset_pct, '.1f')} %, slope "
+             f"{_n(r.hrt_slope_ms, '.1f')} ms/RR ({r.hrt_pvcs} qualifying PVCs)"),
             *([("Intervals (median, one lead)", intervals_text(r.intervals))]
               if r.intervals is not None else []),
             ("AF burden", f"{r.af_burden_pct:.1f}% (longest {r.af_longest_s:.0f} s)"),

@@ -25,6 +25,22 @@ if TYPE_CHECKING:
 EARLY = 0.85
 
 
+def clear_intervals(times_s: np.ndarray, noise: list | None) -> np.ndarray:
+    """True for each interval ``t[i]..t[i+1]`` that overlaps no unreadable
+    ``(start_s, end_s)`` span of ``noise``.
+
+    Examples
+    --------
+    >>> clear_intervals(np.array([0.0, 1.0, 2.0, 3.0]), [(1.5, 1.8)]).tolist()
+    [True, False, True]
+    """
+    t = np.asarray(times_s, dtype=float)
+    ok = np.ones(max(t.size - 1, 0), dtype=bool)
+    for a, b in noise or []:
+        ok &= (t[1:] <= a) | (t[:-1] >= b)
+    return ok
+
+
 def window_sum(values: np.ndarray, valid: np.ndarray, half: int) -> tuple[np.ndarray, np.ndarray]:
     """Sum and count of the ``valid`` values within ``half`` of each position
     (windows clipped at the ends), by cumulative sums.

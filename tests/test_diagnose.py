@@ -509,3 +509,43 @@ def test_the_html_report_tabulates_a_long_record_by_the_hour():
     long_page = page(2.5)
     assert "Hour by hour" in long_page and "<td>2</td><td>30</td><td>75 / 75 / 75</td>" in long_page
     assert "Hour by hour" not in page(0.5)
+
+
+def _tachogram(pause=1400, coupling=600, after=15):
+    # Sinus at 1 s, one PVC, its pause, two quicker beats, then intervals
+    # lengthening by 20 ms a beat (turbulence onset -4 %, slope 20 ms/RR).
+    post = [960, 960] + [980 + 20 * k for k in range(5)] + [1060] * 10
+    rr = [1000] * 8 + [coupling, pause] + post[:after]
+    t = np.cumsum(np.r_[0.0, rr]) / 1000.0
+    lab = np.full(t.size, "N")
+    lab[9] = "V"
+    return t, lab
+
+
+def test_heart_rate_turbulence_counts_only_pvcs_that_meet_its_filters():
+    from ecgtool.hrt import heart_rate_turbulence
+
+    t, lab = _tachogram()
+    h = heart_rate_turbulence(t, lab)
+    assert (h.n_pvcs, round(h.onset_pct, 1), round(h.slope_ms, 1)) == (1, -4.0, 20.0)
+    # No compensatory pause (an interpolated PVC), too little prematurity,
+    # fewer than 15 sinus intervals after it, an S beat among them, or a
+    # gap in the signal: no PVC qualifies.
+    for t2, lab2 in (_tachogram(pause=1100), _tachogram(coupling=900), _tachogram(after=12)):
+        assert heart_rate_turbulence(t2, lab2).n_pvcs == 0
+    odd = lab.copy()
+    odd[15] = "S"
+    assert heart_rate_turbulence(t, odd).n_pvcs == 0
+    assert heart_rate_turbulence(t, lab, noise=[(t[12] + 0.1, t[12] + 0.2)]).n_pvcs == 0
+    h = heart_rate_turbulence(t, np.full(t.size, "N"))
+    assert h.n_pvcs == 0 and np.isnan(h.onset_pct) and np.isnan(h.slope_ms)
+
+
+def test_the_report_carries_heart_rate_turbulence_where_beats_are_labelled():
+    t, lab = _tachogram()
+    rep = diagnose("x", float(t[-1]) + 1, t, lab, find_rhythms(t, lab))
+    assert rep.hrt_pvcs == 1 and rep.hrt_onset_pct == pytest.approx(-4.0)
+    row = rep.as_row()
+    assert row["hrt_slope_ms"] == pytest.approx(20.0) and row["hrt_pvcs"] == 1
+    bare = diagnose("x", float(t[-1]) + 1, t, None, find_rhythms(t))
+    assert bare.hrt_pvcs is None and bare.as_row()["hrt_onset_pct"] is None
