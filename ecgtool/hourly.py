@@ -1,13 +1,15 @@
 """Hour by hour: the tabulation a Holter report gives beside its verdict.
 
-Each clock hour of a recording (from its first sample; the last one may be
-shorter) gets its rate, beat counts by class, AF time, ventricular and
+Each hour of a recording gets its rate, beat counts by class, AF time, ventricular and
 supraventricular runs, pauses and unreadable time, measured as
 :func:`ecgtool.diagnose.diagnose` measures the whole record (rates over
 clear intervals only, beats inside unreadable stretches not counted). An
 R-R interval belongs to the hour in which it starts, so a pause across the
 turn of an hour is counted once; a run or an episode is counted in the
 hour in which it starts, and AF time is split between the hours it spans.
+Where the recording's start time is known the rows follow the clock
+(08:13 to 09:00, then 09:00 to 10:00...), as a Holter report's do; else
+they are hours from the first sample. The first and last rows may be short.
 """
 
 from __future__ import annotations
@@ -60,13 +62,32 @@ def _overlap(spans, a: float, b: float) -> float:
     return float(sum(max(0.0, min(e, b) - max(s, a)) for s, e in spans))
 
 
+def _seconds(clock: str) -> int:
+    h, m, sec = (int(v) for v in clock.split(":"))
+    return h * 3600 + m * 60 + sec
+
+
 def _clock_at(start_clock: str, offset_s: float) -> str:
     # ``start_clock`` moved on by offset_s, round the clock.
     if not start_clock:
         return ""
-    h, m, sec = (int(v) for v in start_clock.split(":"))
-    t = int(h * 3600 + m * 60 + sec + offset_s) % 86400
+    t = int(round(_seconds(start_clock) + offset_s)) % 86400
     return f"{t // 3600:02d}:{t // 60 % 60:02d}:{t % 60:02d}"
+
+
+def row_edges(duration_s: float, hour_s: float = 3600.0, start_clock: str = "") -> np.ndarray:
+    """Edges (s from the first sample) of the rows: every ``hour_s``, on the
+    clock's multiples of it where the start time is known.
+
+    Examples
+    --------
+    >>> row_edges(9000.0).tolist(), row_edges(9000.0, start_clock="08:45:00").tolist()
+    ([0.0, 3600.0, 7200.0, 9000.0], [0.0, 900.0, 4500.0, 8100.0, 9000.0])
+    """
+    duration_s = max(float(duration_s), 0.0)
+    first = (-_seconds(start_clock)) % hour_s if start_clock else 0.0
+    inner = np.arange(first if first > 0 else hour_s, duration_s, hour_s)
+    return np.unique(np.r_[0.0, inner, duration_s])
 
 
 def hourly(name: str, duration_s: float, times_s: np.ndarray, labels: np.ndarray | None,
@@ -90,9 +111,12 @@ def hourly(name: str, duration_s: float, times_s: np.ndarray, labels: np.ndarray
     >>> from ecgtool.rhythm import find_rhythms
     >>> t = np.arange(0.5, 7200.0, 1.0)            # 60 bpm for two hours
     >>> t = np.delete(t, [4000, 4001, 4002])      # one pause of 4 s in the second
-    >>> rows = hourly("x", 7200.0, t, None, find_rhythms(t), start_clock="23:30:00")
+    >>> rows = hourly("x", 7200.0, t, None, find_rhythms(t))
     >>> [(r.hour, r.clock, r.n_beats, r.pauses, round(r.hr_mean)) for r in rows]
-    [(0, '23:30:00', 3600, 0, 60), (1, '00:30:00', 3597, 1, 60)]
+    [(0, '', 3600, 0, 60), (1, '', 3597, 1, 60)]
+    >>> rows = hourly("x", 7200.0, t, None, find_rhythms(t), start_clock="23:30:00")
+    >>> [(r.clock, r.n_beats) for r in rows]
+    [('23:30:00', 1800), ('00:00:00', 3597), ('01:00:00', 1800)]
     """
     t = np.asarray(times_s, dtype=float)
     lab = None if labels is None else np.asarray(labels)
@@ -103,8 +127,8 @@ def hourly(name: str, duration_s: float, times_s: np.ndarray, labels: np.ndarray
     af = episodes.of("af")
     runs = {code: episodes.of(code) for code in ("vt", "svt")}
     out = []
-    for h, start in enumerate(np.arange(0.0, max(duration_s, 0.0), hour_s)):
-        end = min(start + hour_s, duration_s)
+    edges = row_edges(duration_s, hour_s, start_clock)
+    for h, (start, end) in enumerate(zip(edges[:-1], edges[1:])):
         i0, i1 = np.searchsorted(t, [start, end])
         # The intervals that start in this hour: up to the next hour's first beat.
         span = t[i0:min(i1 + 1, t.size)]
