@@ -110,7 +110,7 @@ class Finding:
 
 
 #: Columns of the one-row-per-record summary table (:meth:`Report.as_row`).
-REPORT_COLUMNS = (("record", "verdict", "duration_s", "analysed_s", "n_beats", "hr_mean",
+REPORT_COLUMNS = (("record", "verdict", "start_clock", "duration_s", "analysed_s", "n_beats", "hr_mean",
                    "hr_min", "hr_max", "sdnn_ms", "rmssd_ms", "pnn50_pct", "sdann_ms",
                    "sdnn_index_ms", "hrt_pvcs", "hrt_onset_pct", "hrt_slope_ms")
                   + tuple(f"n_{c}" for c in AAMI_CLASSES)
@@ -164,6 +164,9 @@ class Report:
     hrt_pvcs: int | None = None
     hrt_onset_pct: float | None = None
     hrt_slope_ms: float | None = None
+    #: Time of day of the recording's first sample (``HH:MM:SS``), where known:
+    #: findings' ``start_s`` plus this is their clock time.
+    start_clock: str = ""
 
     def as_dict(self) -> dict:
         """The report as JSON-ready values: a figure that could not be
@@ -554,5 +557,7 @@ def diagnose_analysis(a, thresholds: Thresholds = Thresholds()) -> Report:
     ('abnormal', True)
     """
     iv = conduction_intervals(a.beats, a.labels) if a.beats is not None else None
-    return diagnose(a.name, a.duration_s, a.times_s, a.labels, a.episodes, a.noise,
-                    thresholds, iv)
+    rep = diagnose(a.name, a.duration_s, a.times_s, a.labels, a.episodes, a.noise,
+                   thresholds, iv)
+    rep.start_clock = a.start_clock
+    return rep

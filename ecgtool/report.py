@@ -165,7 +165,8 @@ def hourly_table(analysis, thresholds=None) -> str:
 
 def record_section(analysis, report, thresholds=None) -> str:
     r = report
-    rows = [("Duration analysed", f"{r.analysed_s / 60:.1f} min of {r.duration_s / 60:.1f}"),
+    rows = [*([("Start", r.start_clock)] if r.start_clock else []),
+            ("Duration analysed", f"{r.analysed_s / 60:.1f} min of {r.duration_s / 60:.1f}"),
             ("Beats", f"{r.n_beats}"),
             ("Beat classes", ", ".join(f"{c} {r.counts[c]} ({r.burden_pct[c]:.1f}%)"
                                        for c in AAMI_CLASSES) if r.labelled

@@ -3,6 +3,7 @@ one-line errors for broken ones."""
 
 import csv
 import io
+import json
 import shutil
 from pathlib import Path
 
@@ -140,6 +141,7 @@ def test_the_start_time_of_a_holter_names_its_hours(tmp_path):
     assert r.exit_code == 0, r.output
     rows = list(csv.DictReader(io.StringIO(hours.read_text())))
     assert [row["clock"] for row in rows] == ["23:15:00", "00:00:00", "01:00:00"]
+    assert json.loads((tmp_path / "r.jsonl").read_text())["start_clock"] == "23:15:00"
     # A WFDB header's base time; an EDF header's start time.
     for ext in ("dat", "atr"):
         shutil.copy(sample_path("119").with_suffix("." + ext), tmp_path / f"119.{ext}")
