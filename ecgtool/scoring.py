@@ -28,11 +28,13 @@ class RecordScore:
 def _no_reference(src: Source, what: str = "") -> EcgToolError:
     """The error for a record without reference annotations; a store's says
     which stores keep them."""
-    where = (": a store keeps the reference only as convert, detect and classify write it "
-             "(rhythm and diagnose do not): score the records themselves"
-             if src.kind in ("store", "beats_store") else "")
-    return EcgToolError(f"no reference annotations (.atr) to score {what + ' ' if what else ''}"
-                        f"against{where}", src.path)
+    where = {"store": ": a store keeps the reference only as convert, detect and classify "
+                      "write it (rhythm and diagnose do not): score the records themselves",
+             "ishne": " (ecgtool does not read ISHNE annotation files)"}
+    where["beats_store"] = where["store"]
+    ref = {"wfdb": " (.atr)", "edf": " (EDF+ annotations)"}.get(src.kind, "")
+    return EcgToolError(f"no reference annotations{ref} to score {what + ' ' if what else ''}"
+                        f"against{where.get(src.kind, '')}", src.path)
 
 
 def score_job(src: Source, opts: ReadOptions, beats_store: str | None = None,

@@ -156,3 +156,9 @@ def test_the_start_time_of_a_holter_names_its_hours(tmp_path):
     edfio.Edf([edfio.EdfSignal(rec.signal, 360, label="ECG II", physical_dimension="mV")],
               starttime=datetime.time(6, 0, 1)).write(tmp_path / "e.edf")
     assert read_edf(tmp_path / "e.edf").start_clock == "06:00:01"
+
+
+def test_scoring_an_ishne_recording_says_its_annotations_are_not_read():
+    r = run("evaluate", FIXTURE)
+    assert r.exit_code == 1 and "ISHNE annotation files" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
