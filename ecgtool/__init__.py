@@ -22,6 +22,7 @@ _API = {
     "read_record": "ecgtool.io.inputs:read_source",
     "read_wfdb": "ecgtool.io.wfdbfiles:read_wfdb",
     "read_csv": "ecgtool.io.csvfiles:read_csv",
+    "read_ishne": "ecgtool.io.ishnefiles:read_ishne",
     "read_sample": "ecgtool.io.records:read_sample",
     "Record": "ecgtool.io.records:Record",
     "Annotations": "ecgtool.io.records:Annotations",
@@ -34,6 +35,9 @@ _API = {
     "analyse_signal": "ecgtool.pipeline:analyse_signal",
     "conduction_intervals": "ecgtool.intervals:conduction_intervals",
     "diagnose_analysis": "ecgtool.diagnose:diagnose_analysis",
+    "hrv": "ecgtool.diagnose:hrv",
+    "heart_rate_turbulence": "ecgtool.hrt:heart_rate_turbulence",
+    "hourly_analysis": "ecgtool.hourly:hourly_analysis",
     "score_detection": "ecgtool.evaluate:score_detection",
     "EcgToolError": "ecgtool.errors:EcgToolError",
 }
