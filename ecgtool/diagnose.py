@@ -111,7 +111,7 @@ class Finding:
 
 #: Columns of the one-row-per-record summary table (:meth:`Report.as_row`).
 REPORT_COLUMNS = (("record", "verdict", "start_clock", "duration_s", "analysed_s", "n_beats", "hr_mean",
-                   "hr_min", "hr_max", "sdnn_ms", "rmssd_ms", "pnn50_pct", "sdann_ms",
+                   "hr_min", "hr_max", "hr_min_at_s", "hr_max_at_s", "sdnn_ms", "rmssd_ms", "pnn50_pct", "sdann_ms",
                    "sdnn_index_ms", "hrt_pvcs", "hrt_onset_pct", "hrt_slope_ms")
                   + tuple(f"n_{c}" for c in AAMI_CLASSES)
                   + tuple(f"burden_{c}_pct" for c in AAMI_CLASSES)
@@ -167,6 +167,10 @@ class Report:
     #: Time of day of the recording's first sample (``HH:MM:SS``), where known:
     #: findings' ``start_s`` plus this is their clock time.
     start_clock: str = ""
+    #: When (s) the spans of the slowest and the fastest rate begin
+    #: (:func:`rate_extremes_at`).
+    hr_min_at_s: float = float("nan")
+    hr_max_at_s: float = float("nan")
 
     def as_dict(self) -> dict:
         """The report as JSON-ready values: a figure that could not be
@@ -203,7 +207,14 @@ class Report:
         return {k: flat.get(k) for k in REPORT_COLUMNS}
 
 
-def _fmt_time(s: float) -> str:
+def elapsed_text(s: float) -> str:
+    """Seconds into a record as ``h:mm:ss``.
+
+    Examples
+    --------
+    >>> elapsed_text(3751.4)
+    '1:02:31'
+    """
     s = int(round(s))
     return f"{s // 3600:d}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
@@ -246,17 +257,49 @@ def heart_rate(times_s: np.ndarray, beats: int = 8,
         return (float("nan"),) * 3
     rr = np.diff(t)
     mean = 60.0 * ok.sum() / rr[ok].sum()
-    # Clear spans of `beats` to 2*beats-1 intervals: any longer span splits
-    # into such spans, so the extremes hold for spans of `beats` or more,
-    # the whole record among them (spans of exactly `beats` missed quick
-    # beats at both ends of a 10-s record: a mean above the maximum).
-    bad = np.concatenate([[0], np.cumsum(~ok)])
-    rates = [60.0 * k / (t[k:] - t[:-k])[bad[k:] - bad[:-k] == 0]
-             for k in range(beats, 2 * beats) if t.size > k]
-    rate = np.concatenate(rates) if rates else np.zeros(0)
+    rate, _ = _span_rates(t, ok, beats)
     if not rate.size:
         return float(mean), float(mean), float(mean)
     return float(mean), float(rate.min()), float(rate.max())
+
+
+def _span_rates(t: np.ndarray, ok: np.ndarray, beats: int) -> tuple[np.ndarray, np.ndarray]:
+    # Rates (bpm) over clear spans of `beats` to 2*beats-1 intervals, and the
+    # time each span starts: any longer span splits into such spans, so the
+    # extremes hold for spans of `beats` or more, the whole record among
+    # them (spans of exactly `beats` missed quick beats at both ends of a
+    # 10-s record: a mean above the maximum).
+    bad = np.concatenate([[0], np.cumsum(~ok)])
+    rates, starts = [], []
+    for k in range(beats, 2 * beats):
+        if t.size > k:
+            clear = bad[k:] - bad[:-k] == 0
+            rates.append(60.0 * k / (t[k:] - t[:-k])[clear])
+            starts.append(t[:-k][clear])
+    if not rates:
+        return np.zeros(0), np.zeros(0)
+    return np.concatenate(rates), np.concatenate(starts)
+
+
+def rate_extremes_at(times_s: np.ndarray, beats: int = 8,
+                     noise: list | None = None) -> tuple[float, float]:
+    """When (s, the first beat of the span) the slowest and the fastest rate
+    of :func:`heart_rate` begin; NaN where it has none.
+
+    Examples
+    --------
+    >>> # 60 bpm, 10 beats at 120 from 20 s, slowing to 41 bpm from 26 s.
+    >>> t = np.cumsum(np.r_[np.full(20, 1.0), np.full(10, 0.5), 1 + 0.05 * np.arange(10),
+    ...                     np.full(20, 1.0)])
+    >>> rate_extremes_at(t)
+    (27.05, 20.0)
+    """
+    t = np.asarray(times_s, dtype=float)
+    ok = clear_intervals(t, noise)
+    rate, start = _span_rates(t, ok, beats) if t.size > 1 else (np.zeros(0), np.zeros(0))
+    if not rate.size:
+        return float("nan"), float("nan")
+    return float(start[np.argmin(rate)]), float(start[np.argmax(rate)])
 
 
 @dataclass(frozen=True)
@@ -414,6 +457,7 @@ def diagnose(name: str, duration_s: float, times_s: np.ndarray, labels: np.ndarr
     analysed = max(duration_s - noise_s, 0.0)
     hours = max(analysed, 1e-9) / 3600.0
     hr_mean, hr_min, hr_max = heart_rate(t, noise=noise)
+    hr_min_at, hr_max_at = rate_extremes_at(t, noise=noise)
     variability = hrv(t, labels, noise)
     turbulence = heart_rate_turbulence(t, labels, noise) if labels is not None else None
     findings: list[Finding] = []
@@ -455,7 +499,7 @@ def diagnose(name: str, duration_s: float, times_s: np.ndarray, labels: np.ndarr
     if af_long >= min(th.af_min_s, 0.5 * duration_s) and len(af):
         i = int(np.argmax(af.end_s - af.start_s))
         findings.append(Finding("af", f"AF {_fmt_dur(af_s)}, {af_pct:.0f}% of the record "
-                                f"(longest {_fmt_dur(af_long)} from {_fmt_time(af.start_s[i])})",
+                                f"(longest {_fmt_dur(af_long)} from {elapsed_text(af.start_s[i])})",
                                 float(af.start_s[i]), float(af.end_s[i])))
     # VT runs are runs of V beats: unknown without labels.
     vt_long = 0 if labels is not None else None
@@ -468,7 +512,7 @@ def diagnose(name: str, duration_s: float, times_s: np.ndarray, labels: np.ndarr
             if longest >= need:
                 i = int(np.argmax(ep.n_beats))
                 findings.append(Finding(code, f"{name_} runs: {len(ep)}, longest {longest} "
-                                        f"beats at {_fmt_time(ep.start_s[i])}",
+                                        f"beats at {elapsed_text(ep.start_s[i])}",
                                         float(ep.start_s[i]), float(ep.end_s[i])))
     rr = np.diff(t) if n > 1 else np.zeros(0)
     long_rr = pauses(t, th.pause_s, noise)
@@ -477,7 +521,7 @@ def diagnose(name: str, duration_s: float, times_s: np.ndarray, labels: np.ndarr
         j = long_rr[np.argmax(rr[long_rr])]
         findings.append(Finding("pause", f"{long_rr.size} pause{'s' if long_rr.size > 1 else ''}"
                                 f" >= {th.pause_s:g} s, longest {pause_long:.1f} s at "
-                                f"{_fmt_time(t[j])}", float(t[j]), float(t[j + 1])))
+                                f"{elapsed_text(t[j])}", float(t[j]), float(t[j + 1])))
     for code, what in (("bigeminy", "bigeminy"), ("trigeminy", "trigeminy")):
         ep = episodes.of(code)
         total = ep.duration(code)
@@ -517,7 +561,8 @@ def diagnose(name: str, duration_s: float, times_s: np.ndarray, labels: np.ndarr
                   labelled=labels is not None, intervals=intervals,
                   hrt_pvcs=None if turbulence is None else turbulence.n_pvcs,
                   hrt_onset_pct=None if turbulence is None else turbulence.onset_pct,
-                  hrt_slope_ms=None if turbulence is None else turbulence.slope_ms)
+                  hrt_slope_ms=None if turbulence is None else turbulence.slope_ms,
+                  hr_min_at_s=hr_min_at, hr_max_at_s=hr_max_at)
 
 
 def _interval_findings(iv: Intervals | None, t: np.ndarray, th: Thresholds,

@@ -67,8 +67,15 @@ def _seconds(clock: str) -> int:
     return h * 3600 + m * 60 + sec
 
 
-def _clock_at(start_clock: str, offset_s: float) -> str:
-    # ``start_clock`` moved on by offset_s, round the clock.
+def clock_at(start_clock: str, offset_s: float) -> str:
+    """``start_clock`` (``HH:MM:SS``) moved on by ``offset_s``, round the clock;
+    "" where the start time is unknown.
+
+    Examples
+    --------
+    >>> clock_at("23:30:00", 5400.4), clock_at("", 10.0)
+    ('01:00:00', '')
+    """
     if not start_clock:
         return ""
     t = int(round(_seconds(start_clock) + offset_s)) % 86400
@@ -140,7 +147,7 @@ def hourly(name: str, duration_s: float, times_s: np.ndarray, labels: np.ndarray
         vt, svt = (ep.start_s for ep in (runs["vt"], runs["svt"]))
         in_hour = (vt >= start) & (vt < end)
         out.append(HourSummary(
-            record=name, hour=h, clock=_clock_at(start_clock, start),
+            record=name, hour=h, clock=clock_at(start_clock, start),
             start_s=float(start), end_s=float(end),
             analysed_s=max(end - start - noise_s, 0.0), n_beats=int(i1 - i0),
             hr_mean=hr_mean, hr_min=hr_min, hr_max=hr_max,

@@ -140,6 +140,17 @@ def _n(v, fmt: str = ".0f") -> str:
     return "-" if v is None or v != v else format(v, fmt)
 
 
+def _at(r, seconds) -> str:
+    # " (at 08:25:31)" by the clock where the start time is known, else
+    # " (at 0:12:31)" into the record; "" where not measured.
+    if seconds is None or seconds != seconds:
+        return ""
+    from ecgtool.diagnose import elapsed_text
+    from ecgtool.hourly import clock_at
+
+    return f" (at {clock_at(r.start_clock, seconds) or elapsed_text(seconds)})"
+
+
 def intervals_text(iv) -> str:
     """``PR 172, QRS 58, QT 417, QTc 423 ms (Fridericia; Bazett 429)``, "-" where not measured."""
     return (f"PR {_n(iv.pr_ms)}, QRS {_n(iv.qrs_ms)}, QT {_n(iv.qt_ms)}, "
@@ -171,7 +182,8 @@ def record_section(analysis, report, thresholds=None) -> str:
             ("Beat classes", ", ".join(f"{c} {r.counts[c]} ({r.burden_pct[c]:.1f}%)"
                                        for c in AAMI_CLASSES) if r.labelled
              else "not assessed (beats not classified)"),
-            ("Heart rate", f"mean {_n(r.hr_mean)}, min {_n(r.hr_min)}, max {_n(r.hr_max)} bpm"),
+            ("Heart rate", f"mean {_n(r.hr_mean)}, min {_n(r.hr_min)}{_at(r, r.hr_min_at_s)}, "
+             f"max {_n(r.hr_max)}{_at(r, r.hr_max_at_s)} bpm"),
             ("HRV", f"SDNN {_n(r.sdnn_ms)} ms, RMSSD {_n(r.rmssd_ms)} ms, pNN50 "
              f"{_n(r.pnn50_pct)} %, SDANN {_n(r.sdann_ms)} ms, SDNN index "
              f"{_n(r.sdnn_index_ms)} ms"),

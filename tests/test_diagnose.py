@@ -549,3 +549,20 @@ def test_the_report_carries_heart_rate_turbulence_where_beats_are_labelled():
     assert row["hrt_slope_ms"] == pytest.approx(20.0) and row["hrt_pvcs"] == 1
     bare = diagnose("x", float(t[-1]) + 1, t, None, find_rhythms(t))
     assert bare.hrt_pvcs is None and bare.as_row()["hrt_onset_pct"] is None
+
+
+def test_the_report_says_when_the_slowest_and_fastest_rates_begin():
+    from ecgtool.pipeline import Analysis
+    from ecgtool.report import html_report
+
+    t = np.cumsum(np.r_[np.full(20, 1.0), np.full(10, 0.5), 1 + 0.05 * np.arange(10),
+                        np.full(20, 1.0)])
+    rep = diagnose("x", float(t[-1]) + 1, t, None, find_rhythms(t))
+    assert (rep.hr_min_at_s, rep.hr_max_at_s) == pytest.approx((27.05, 20.0))
+    assert rep.as_row()["hr_max_at_s"] == pytest.approx(20.0)
+    a = Analysis("x", float(t[-1]) + 1, t, None, None, find_rhythms(t), [], start_clock="08:00:00")
+    rep = diagnose_analysis(a)
+    page = html_report([(a, rep)])
+    assert "max 120 (at 08:00:20) bpm" in page
+    a.start_clock = ""
+    assert "max 120 (at 0:00:20) bpm" in html_report([(a, diagnose_analysis(a))])
