@@ -21,19 +21,24 @@ their clinical limits. The shipped QRS-boundary network trained on LUDB
 records 1-100, so each LUDB record is analysed with a network trained on the
 other four fifths of them (the folds of ``benchmarks/delineate.py``).
 
-Reports accuracy, Se, Sp and F1 per label. Usage: python benchmarks/diagnose.py
+Reports accuracy, Se, Sp and F1 per label. On MIT-BIH it also compares HRV
+(from beat times alone, end to end, and NeuroKit2's ``hrv_time``) and
+heart-rate turbulence (end to end) with the figures of the reference beats
+and labels. Usage: python benchmarks/diagnose.py
 """
 
 from __future__ import annotations
 
 import csv
 import tempfile
+from dataclasses import asdict
 
 import numpy as np
 
 from _common import command_line, data_root, machine, md_table, update_results_md, write_json
 from ecgtool.beats.labels import aami_labels
-from ecgtool.diagnose import Thresholds, diagnose, diagnose_analysis
+from ecgtool.diagnose import Thresholds, diagnose, diagnose_analysis, hrv
+from ecgtool.hrt import heart_rate_turbulence
 from ecgtool.evaluate import BEAT_SYMBOLS, reference_rhythm
 from ecgtool.io.inputs import ReadOptions, Source
 from ecgtool.io.wfdbfiles import read_wfdb
@@ -98,11 +103,7 @@ def predict_with_brady60(a) -> set[str]:
 
 def mitdb_reference(rec) -> set[str]:
     a = rec.annotations
-    m = np.isin(a.symbol, list(BEAT_SYMBOLS))
-    order = np.argsort(a.sample[m], kind="stable")
-    t = a.sample[m][order] / rec.fs
-    lab = aami_labels(a.symbol[m][order])
-    lab = np.where(lab == "", "Q", lab)
+    t, lab = reference_beats(rec)
     ep = find_rhythms(t, lab)
     # AF from the reference rhythm annotations, not from the detector.
     ref = reference_rhythm(a, rec.fs, rec.n_samples)
@@ -120,6 +121,56 @@ def mitdb_reference(rec) -> set[str]:
     if any(s.rhythm == "vt" for s in ref):
         codes.add("vt")
     return codes
+
+
+HRV_MEASURES = ("sdnn_ms", "rmssd_ms", "pnn50_pct", "sdann_ms", "sdnn_index_ms")
+
+
+def reference_beats(rec):
+    """Reference beat times (s) and AAMI labels of a MIT-BIH record (unlabelled
+    beat symbols as Q)."""
+    a = rec.annotations
+    m = np.isin(a.symbol, list(BEAT_SYMBOLS))
+    order = np.argsort(a.sample[m], kind="stable")
+    lab = aami_labels(a.symbol[m][order])
+    return a.sample[m][order] / rec.fs, np.where(lab == "", "Q", lab)
+
+
+def neurokit_hrv(t):
+    """NeuroKit2's hrv_time of beat times (all beats: it keeps ectopic ones)."""
+    import warnings
+
+    import neurokit2 as nk
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = nk.hrv_time(np.round(t * 1000).astype(int), sampling_rate=1000)
+    keys = ("HRV_SDNN", "HRV_RMSSD", "HRV_pNN50", "HRV_SDANN5", "HRV_SDNNI5")
+    return {m: float(r[k].iloc[0]) for m, k in zip(HRV_MEASURES, keys)}
+
+
+def hrv_rows(per_record: list[dict]) -> list[list]:
+    """Median absolute difference of each HRV measure from the one of the
+    reference labels (pNN50 in points, the others in % of the reference)."""
+    rows = []
+    for source, what in (("times", "ecgtool, reference beat times alone"),
+                         ("e2e", "ecgtool end to end (its own beats and labels)"),
+                         ("nk", "NeuroKit2 hrv_time, reference beat times (all beats)"),
+                         ("nk_clean", "NeuroKit2, records with >= 99 % N beats")):
+        cells = []
+        for m in HRV_MEASURES:
+            d = []
+            for r in per_record:
+                if source == "nk_clean" and r["n_share"] < 0.99:
+                    continue
+                got = r["nk" if source == "nk_clean" else source][m]
+                ref = r["ref"][m]
+                if np.isfinite(got) and np.isfinite(ref) and ref > 0:
+                    d.append(abs(got - ref) if m == "pnn50_pct" else 100 * abs(got - ref) / ref)
+            cells.append(f"{np.median(d):.1f}" if d else "-")
+        n = sum(1 for r in per_record if source != "nk_clean" or r["n_share"] >= 0.99)
+        rows.append([what, n] + cells)
+    return rows
 
 
 def interval_errors(a, base) -> dict:
@@ -179,11 +230,21 @@ def main() -> None:
     datasets = {}
     mit = root / "mitdb"
     if mit.is_dir():
-        pairs = []
+        pairs, variability, turbulence = [], [], []
         for atr in sorted(mit.glob("*.atr")):
             base = atr.with_suffix("")
             rec = read_wfdb(base)
-            pairs.append((mitdb_reference(rec), predict(analyse(base, base.name, model))))
+            a = analyse(base, base.name, model)
+            pairs.append((mitdb_reference(rec), predict(a)))
+            t, lab = reference_beats(rec)
+            variability.append({
+                "record": base.name, "n_share": float(np.mean(lab == "N")),
+                "ref": asdict(hrv(t, lab)), "times": asdict(hrv(t, None)),
+                "e2e": asdict(hrv(a.times_s, a.labels, a.noise)), "nk": neurokit_hrv(t)})
+            ref, e2e = heart_rate_turbulence(t, lab), heart_rate_turbulence(
+                a.times_s, a.labels, a.noise)
+            if ref.n_pvcs or e2e.n_pvcs:
+                turbulence.append({"record": base.name, "ref": asdict(ref), "e2e": asdict(e2e)})
         datasets["mitdb"] = (pairs, ("abnormal", "pvc", "pac", "af", "vt"))
     cpsc = root / "cpsc2021"
     if cpsc.is_dir():
@@ -256,6 +317,20 @@ def main() -> None:
         payload["intervals_ludb"]["per_record"] = errors
         iv_table = md_table(["interval", "records", "not measured", "error mean ± SD (ms)",
                              "within 10 ms %", "within 20 ms %"], iv_rows)
+    hrv_table = hrt_table = ""
+    if mit.is_dir():
+        payload["hrv_mitdb"] = variability
+        payload["hrt_mitdb"] = turbulence
+        hrv_table = md_table(["HRV from", "records", "SDNN", "RMSSD", "pNN50 (points)",
+                              "SDANN", "SDNN index"], hrv_rows(variability))
+        hrt_table = md_table(
+            ["record", "qualifying PVCs (reference / end to end)", "onset % (reference / "
+             "end to end)", "slope ms/RR (reference / end to end)"],
+            [[r["record"], f"{r['ref']['n_pvcs']} / {r['e2e']['n_pvcs']}",
+              f"{r['ref']['onset_pct']:.1f} / {r['e2e']['onset_pct']:.1f}",
+              f"{r['ref']['slope_ms']:.1f} / {r['e2e']['slope_ms']:.1f}"] for r in turbulence])
+        print(hrv_table)
+        print(hrt_table)
     write_json("diagnose", payload)
     table = md_table(["data", "label", "records", "positives", "accuracy %", "Se %", "Sp %",
                       "F1"], rows)
@@ -282,7 +357,15 @@ def main() -> None:
         + ("\nRecord-level intervals on LUDB records 1-100 against the cardiologists' marks "
            "of the lead analysed (II, the default), medians over each "
            "record's normal beats, measured minus reference:\n\n" + iv_table + "\n"
-           if iv_table else "")))
+           if iv_table else "")
+        + ("\nHRV on the 26 MIT-BIH records: median absolute difference from the figures of "
+           "the reference beats and labels (normal-to-normal intervals as `ecgtool.diagnose.hrv` "
+           "defines them), in % of them (pNN50 in points). NeuroKit2 keeps every interval, "
+           "ectopic ones too, so it differs where there is ectopy; on records of normal "
+           "beats it shows whether the two compute the same measures.\n\n"
+           + hrv_table + "\n\nHeart-rate turbulence (`ecgtool.hrt`) of the MIT-BIH records "
+           "where a PVC qualified, from the reference labels and end to end:\n\n"
+           + hrt_table + "\n" if hrv_table else "")))
 
 
 if __name__ == "__main__":
