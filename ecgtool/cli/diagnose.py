@@ -21,8 +21,8 @@ def diagnose(
                                   "JSON lines (as --out report.csv gives), e.g. on stdout."),
     hourly: Optional[str] = typer.Option(None, "--hourly", help="Also write hour-by-hour "
                                          "figures (rate, beats by class, AF time, runs, "
-                                         "pauses) of each record to this CSV file, or - "
-                                         "when --out is a file."),
+                                         "pauses) of each record this run analyses to "
+                                         "this CSV file, or - when --out is a file."),
     threshold: Optional[list[str]] = typer.Option(
         None, "--threshold", "-t", metavar="NAME=VALUE",
         help="Override a threshold, e.g. -t pvc_burden_pct=5."),
