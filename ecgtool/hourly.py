@@ -167,3 +167,26 @@ def hourly_analysis(a, hour_s: float = 3600.0,
     """:func:`hourly` of an :class:`ecgtool.pipeline.Analysis`."""
     return hourly(a.name, a.duration_s, a.times_s, a.labels, a.episodes, a.noise, hour_s,
                   thresholds, a.start_clock)
+
+
+def hourly_columns(rows: list[HourSummary]) -> dict[str, np.ndarray]:
+    """The rows as columns (a store's ``hourly`` table): class counts NaN
+    where the beats are not labelled.
+
+    Examples
+    --------
+    >>> from ecgtool.rhythm import find_rhythms
+    >>> t = np.arange(0.5, 5400.0, 1.0)
+    >>> cols = hourly_columns(hourly("x", 5400.0, t, None, find_rhythms(t)))
+    >>> cols["n_beats"].tolist(), bool(np.isnan(cols["n_V"]).all())
+    ([3600, 1800], True)
+    """
+    out = {}
+    for name in HOURLY_COLUMNS:
+        if name == "record":
+            continue
+        values = [getattr(r, name) for r in rows]
+        if name.startswith("n_") and name != "n_beats":
+            values = [np.nan if v is None else v for v in values]
+        out[name] = np.asarray(values)
+    return out

@@ -495,6 +495,16 @@ def test_cli_hourly_csv(tmp_path):
         assert int(row["n_beats"]) == rep["n_beats"] and int(row["n_V"]) == rep["counts"]["V"]
     bad = CliRunner().invoke(app, ["diagnose", "sample:119", "--hourly", "-"])
     assert bad.exit_code == 1 and "both on stdout" in bad.stderr
+    # A diagnose store keeps the same table with each record.
+    import h5py
+
+    store = tmp_path / "r.h5"
+    assert CliRunner().invoke(app, ["diagnose", "sample:208", "--out", str(store),
+                                    "-q"]).exit_code == 0
+    with h5py.File(store) as f:
+        table = f["records/208/hourly"]
+        assert table["n_V"][...].tolist() == [int(rows[1]["n_V"])]
+        assert table["hr_mean"][0] == pytest.approx(float(rows[1]["hr_mean"]), abs=1e-3)
 
 
 def test_the_html_report_tabulates_a_long_record_by_the_hour():

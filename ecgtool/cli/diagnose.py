@@ -84,8 +84,11 @@ def diagnose(
             yield o
 
     def write(w, value, name):
+        from ecgtool.hourly import hourly_analysis, hourly_columns
+
         a, rep = value
-        write_analysis(w, a, name, {**rep.as_dict(), "thresholds": thresholds}, det)
+        write_analysis(w, a, name, {**rep.as_dict(), "thresholds": thresholds}, det,
+                       {"hourly": hourly_columns(hourly_analysis(a, thresholds=th))})
 
     csv_file = bool(out) and out.lower().endswith(".csv")
     if csv_rows and out and not csv_file and out != "-":

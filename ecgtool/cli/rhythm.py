@@ -112,9 +112,11 @@ def analysis_job(command, opts, ann, ann_labels, no_classify, model, detector, *
                  detector=detector.changed(), **more)
 
 
-def write_analysis(w, a, name, summary: dict | None = None, detector=None):
-    """One analysed record into a store: signal and beats when known, episodes, summary;
-    the ``detector`` settings beside the beats when they were changed."""
+def write_analysis(w, a, name, summary: dict | None = None, detector=None,
+                   tables: dict | None = None):
+    """One analysed record into a store: signal and beats when known, episodes, summary,
+    more column ``tables`` ({name: columns}); the ``detector`` settings beside the
+    beats when they were changed."""
     from ecgtool.io import store
 
     attrs = c.detector_attrs(detector) if detector is not None and detector.changed() else None
@@ -128,6 +130,8 @@ def write_analysis(w, a, name, summary: dict | None = None, detector=None):
     store.write_table(g, "episodes", a.episodes.columns())
     if summary is not None:
         store.write_summary(g, summary)
+    for table, cols in (tables or {}).items():
+        store.write_table(g, table, cols)
     w.finish(g)
 
 
