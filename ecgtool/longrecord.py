@@ -102,6 +102,7 @@ def long_record_analysis(src: Source, opts: ReadOptions, model: str | None = Non
     the tens of megabytes whatever the length; the signal itself is not kept
     (``Analysis.record`` is None).
     """
+    from ecgtool.io.inputs import read_source_block
     from ecgtool.pipeline import Analysis
     from ecgtool.rhythm import DEFAULT_RHYTHM, find_rhythms
 
@@ -112,8 +113,6 @@ def long_record_analysis(src: Source, opts: ReadOptions, model: str | None = Non
     proba = beats.labels.proba if beats.labels is not None else None
     times = beats.r_peak / beats.fs
     ep = find_rhythms(times, labels, proba, noise, settings or DEFAULT_RHYTHM, beats.pr_ms)
-    from ecgtool.io.inputs import read_source_block
-
     return Analysis(src.name, n / beats.fs, times, labels, proba, ep, noise, None, beats,
                     source=src, read_options=opts, qrs_ms=net_qrs_ms(beats, detector),
                     start_clock=read_source_block(src, opts, 0, 1).start_clock)
