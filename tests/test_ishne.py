@@ -142,6 +142,12 @@ def test_the_start_time_of_a_holter_names_its_hours(tmp_path):
     rows = list(csv.DictReader(io.StringIO(hours.read_text())))
     assert [row["clock"] for row in rows] == ["23:15:00", "00:00:00", "01:00:00"]
     assert json.loads((tmp_path / "r.jsonl").read_text())["start_clock"] == "23:15:00"
+    # Analysed in blocks, its signal not kept, a store still says when it began.
+    assert run("rhythm", day, "--out", tmp_path / "rh.h5", "-q").exit_code == 0
+    import h5py
+
+    with h5py.File(tmp_path / "rh.h5") as f:
+        assert f["records/day"].attrs["start_clock"].decode() == "23:15:00"
     # A WFDB header's base time; an EDF header's start time.
     for ext in ("dat", "atr"):
         shutil.copy(sample_path("119").with_suffix("." + ext), tmp_path / f"119.{ext}")

@@ -123,6 +123,9 @@ def write_analysis(w, a, name, summary: dict | None = None, detector=None,
     g = w.begin(name, a.record, a.beats, beats_attrs=a.beats_attrs(attrs),
                 fs=None if a.record or a.beats is not None else a.fs)
     g.attrs["duration_s"] = a.duration_s
+    if a.start_clock and "start_clock" not in g.attrs:
+        # A long recording analysed in blocks keeps no signal here, but its clock.
+        store.set_attr(g, "start_clock", a.start_clock)
     if a.record is None and a.beats is None:
         # Beat times alone (annotation files, a time_s table): kept, so that
         # the store serves rhythm and diagnose as its input did.
