@@ -1,7 +1,8 @@
 """Hour by hour: the tabulation a Holter report gives beside its verdict.
 
-Each hour of a recording gets its rate, beat counts by class, AF time, ventricular and
-supraventricular runs, pauses and unreadable time, measured as
+Each hour of a recording gets its rate, HRV (SDNN, RMSSD), beat counts by
+class, AF time, ventricular and supraventricular runs, pauses and unreadable
+time, measured as
 :func:`ecgtool.diagnose.diagnose` measures the whole record (rates over
 clear intervals only, beats inside unreadable stretches not counted). An
 R-R interval belongs to the hour in which it starts, so a pause across the
@@ -19,7 +20,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from ecgtool.beats.table import AAMI_CLASSES
-from ecgtool.diagnose import Thresholds, heart_rate, pauses
+from ecgtool.diagnose import Thresholds, heart_rate, hrv, pauses
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,8 @@ class HourSummary:
     hr_mean: float
     hr_min: float
     hr_max: float
+    sdnn_ms: float
+    rmssd_ms: float
     n_N: int | None
     n_S: int | None
     n_V: int | None
@@ -140,6 +143,7 @@ def hourly(name: str, duration_s: float, times_s: np.ndarray, labels: np.ndarray
         # The intervals that start in this hour: up to the next hour's first beat.
         span = t[i0:min(i1 + 1, t.size)]
         hr_mean, hr_min, hr_max = heart_rate(span, noise=noise)
+        variability = hrv(span, None if lab is None else lab[i0:i0 + span.size], noise)
         long_rr = pauses(span, thresholds.pause_s, noise)
         noise_s = _overlap(noise, start, end)
         counts = ({c: None for c in AAMI_CLASSES} if lab is None else
@@ -151,6 +155,7 @@ def hourly(name: str, duration_s: float, times_s: np.ndarray, labels: np.ndarray
             start_s=float(start), end_s=float(end),
             analysed_s=max(end - start - noise_s, 0.0), n_beats=int(i1 - i0),
             hr_mean=hr_mean, hr_min=hr_min, hr_max=hr_max,
+            sdnn_ms=variability.sdnn_ms, rmssd_ms=variability.rmssd_ms,
             **{f"n_{c}": counts[c] for c in AAMI_CLASSES},
             af_s=_overlap(zip(af.start_s, af.end_s), start, end),
             vt_runs=int(in_hour.sum()),

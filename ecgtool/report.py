@@ -162,11 +162,11 @@ def hourly_table(analysis, thresholds=None) -> str:
     from ecgtool.diagnose import Thresholds
     from ecgtool.hourly import hourly_analysis
 
-    head = ["Hour", "Analysed (min)", "HR mean / min / max", "N", "S", "V", "F", "AF (min)",
-            "VT runs", "SVT runs", "Pauses"]
+    head = ["Hour", "Analysed (min)", "HR mean / min / max", "SDNN (ms)", "N", "S", "V", "F",
+            "AF (min)", "VT runs", "SVT runs", "Pauses"]
     rows = [[h.clock[:5] or f"{h.hour}", f"{h.analysed_s / 60:.0f}",
              f"{_n(h.hr_mean)} / {_n(h.hr_min)} / "
-             f"{_n(h.hr_max)}", _n(h.n_N), _n(h.n_S), _n(h.n_V), _n(h.n_F),
+             f"{_n(h.hr_max)}", _n(h.sdnn_ms), _n(h.n_N), _n(h.n_S), _n(h.n_V), _n(h.n_F),
              f"{h.af_s / 60:.1f}", f"{h.vt_runs}", f"{h.svt_runs}", f"{h.pauses}"]
             for h in hourly_analysis(analysis, thresholds=thresholds or Thresholds())]
     return ("<table><tr>" + "".join(f"<th>{c}</th>" for c in head) + "</tr>"

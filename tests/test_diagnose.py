@@ -455,6 +455,10 @@ def test_hours_add_up_to_the_record(rec208):
     assert sum(r.noise_s for r in rows) == pytest.approx(rep.noise_pct / 100 * a.duration_s)
     assert sum(r.pauses for r in rows) == rep.pauses
     assert all(r.hr_min <= r.hr_mean <= r.hr_max for r in rows)
+    # A 10-minute row's HRV is that of its own beats.
+    first = a.times_s < 600.0
+    h = hrv(a.times_s[first], a.labels[first], a.noise)
+    assert rows[0].sdnn_ms == pytest.approx(h.sdnn_ms, rel=0.05)
     assert min(r.hr_min for r in rows) == pytest.approx(rep.hr_min)
 
 
@@ -517,7 +521,7 @@ def test_the_html_report_tabulates_a_long_record_by_the_hour():
         return html_report([(a, diagnose_analysis(a))])
 
     long_page = page(2.5)
-    assert "Hour by hour" in long_page and "<td>2</td><td>30</td><td>75 / 75 / 75</td>" in long_page
+    assert "Hour by hour" in long_page and "<td>2</td><td>30</td><td>75 / 75 / 75</td><td>0</td>" in long_page
     assert "Hour by hour" not in page(0.5)
 
 
