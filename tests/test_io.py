@@ -122,6 +122,20 @@ def test_bad_header(tmp_path, line):
         read_wfdb(base)
 
 
+def test_a_rate_beyond_any_integer_type_is_an_unsupported_rate_not_a_crash(tmp_path):
+    # The robustness run's find: wfdb parses a 23-digit rate as a Python int,
+    # which numpy's isfinite refused with a TypeError.
+    from ecgtool.signal.detect import detect_beats
+
+    base = _copy_record(tmp_path)
+    hea = tmp_path / "119.hea"
+    lines = hea.read_text().splitlines()
+    hea.write_text("\n".join(["119 2 " + "9" * 23 + " 650000"] + lines[1:]) + "\n")
+    rec = read_wfdb(base, sampto=1000)
+    with pytest.raises(EcgToolError, match="not supported"):
+        detect_beats(rec.signal, rec.fs)
+
+
 def _cinc_record(tmp_path, record_line):
     fs, n = 500, 5000
     t = np.arange(n) / fs

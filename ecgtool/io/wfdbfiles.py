@@ -9,6 +9,7 @@ and turns it into a :class:`~ecgtool.io.records.Record`.
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import tempfile
@@ -71,6 +72,15 @@ def _rate_field(hea: Path) -> str | None:
     except OSError:
         pass
     return None
+
+
+def _positive_number(v) -> bool:
+    # A rate wfdb parsed: an integer too large for a float (a header line of
+    # digits) is no rate either, and numpy's isfinite raised TypeError on it.
+    try:
+        return isinstance(v, (int, float)) and math.isfinite(float(v)) and v > 0
+    except OverflowError:
+        return False
 
 
 def _is_rate(field: str) -> bool:
@@ -323,7 +333,7 @@ def read_wfdb(path: str | os.PathLike, channel: str | int | None = None,
             # length, and would take 250 Hz.
             raise EcgToolError(f"header gives sampling rate {field!r}; it must be a positive "
                                "number", shown)
-        if not isinstance(fs, (int, float)) or not np.isfinite(fs) or fs <= 0:
+        if not _positive_number(fs):
             raise EcgToolError(f"header gives sampling rate {fs!r}; it must be a positive number",
                                shown)
         multi = bool(getattr(header, "n_seg", None))
