@@ -481,7 +481,10 @@ def main() -> None:
              "length raised TypeError (67 of 2,000 damaged headers); segment headers are now "
              "checked against the record's header. A beats table with a carriage return "
              "inside a field raised csv.Error (27 of 2,000 tables with text inserted); it is "
-             "now the one-line error.")
+             "now the one-line error. A header whose rate was an integer too large for numpy "
+             "(23 digits, which wfdb parses as a Python int) raised TypeError (1 of 2,000 "
+             "headers with text inserted); it is now read, and detection calls the rate "
+             "unsupported.")
     update_results_md("robustness", (
         f"## Robustness (`benchmarks/robustness.py`)\n\nCommand: `{payload['command']}`  \n"
         f"Measured {mi['date']}, commit {mi['commit'] or '?'}. Hypothesis-generated input, "
