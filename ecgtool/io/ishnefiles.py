@@ -30,8 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from ecgtool.errors import EcgToolError, EcgToolWarning
-from ecgtool.io.records import (Record, choose_channel, clock_text, preferred_lead,
-                                sha256_files)
+from ecgtool.io.records import Record, choose_channel, clock_text, sha256_files
 
 ISHNE_SUFFIXES = (".ecg", ".ishne")
 MAGIC = b"ISHNE1.0"
@@ -193,12 +192,6 @@ def ishne_length(path: str | os.PathLike) -> tuple[int, float]:
     return h.n_samples, h.fs
 
 
-def _default_channel(leads: list[str]) -> int:
-    # II by name, else the first lead (a Holter's first bipolar lead).
-    found = preferred_lead(leads)
-    return 0 if found is None else found
-
-
 def read_ishne(path: str | os.PathLike, channel: str | int | None = None,
                all_leads: bool = False, name: str | None = None,
                block: tuple[int, int] | None = None) -> Record:
@@ -242,8 +235,7 @@ def read_ishne(path: str | os.PathLike, channel: str | int | None = None,
         warnings.warn(f"{shown}: the ISHNE header's checksum does not match; its fields "
                       "were checked one by one and the file is read", EcgToolWarning,
                       stacklevel=2)
-    chan = (choose_channel(h.leads, channel, shown) if channel not in (None, "")
-            else _default_channel(h.leads))
+    chan = choose_channel(h.leads, channel, shown)
     cols = list(range(len(h.leads))) if all_leads else [chan]
     start, stop = (0, h.n_samples) if block is None else block
     start, stop = max(0, int(start)), min(h.n_samples, int(stop))
