@@ -34,7 +34,7 @@ from ecgtool.beats.table import AAMI_CLASSES
 from ecgtool.hrt import heart_rate_turbulence
 from ecgtool.intervals import Intervals, conduction_intervals
 from ecgtool.rhythm import Episodes
-from ecgtool.rr import clear_intervals, premature_beats
+from ecgtool.rr import clear_intervals, premature_beats, readable_beats
 
 
 @dataclass(frozen=True)
@@ -466,9 +466,7 @@ def diagnose(name: str, duration_s: float, times_s: np.ndarray, labels: np.ndarr
     burden: dict = {c: None for c in AAMI_CLASSES}
     # A beat found in an unreadable stretch (noise, a lead off the body) may
     # be no beat at all, and its class is a guess: it counts for nothing.
-    readable = np.ones(n, dtype=bool)
-    for a, b in noise or []:
-        readable &= (t < a) | (t > b)
+    readable = readable_beats(t, noise)
     n_read = int(readable.sum())
     if labels is not None:
         lab = np.where(readable, np.asarray(labels), "")

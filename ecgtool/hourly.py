@@ -21,6 +21,7 @@ import numpy as np
 
 from ecgtool.beats.table import AAMI_CLASSES
 from ecgtool.diagnose import Thresholds, heart_rate, hrv, pauses
+from ecgtool.rr import readable_beats
 
 
 @dataclass(frozen=True)
@@ -131,9 +132,7 @@ def hourly(name: str, duration_s: float, times_s: np.ndarray, labels: np.ndarray
     t = np.asarray(times_s, dtype=float)
     lab = None if labels is None else np.asarray(labels)
     noise = list(noise or [])
-    readable = np.ones(t.size, dtype=bool)
-    for a, b in noise:
-        readable &= (t < a) | (t > b)
+    readable = readable_beats(t, noise)
     af = episodes.of("af")
     runs = {code: episodes.of(code) for code in ("vt", "svt")}
     out = []

@@ -41,6 +41,22 @@ def clear_intervals(times_s: np.ndarray, noise: list | None) -> np.ndarray:
     return ok
 
 
+def readable_beats(times_s: np.ndarray, noise: list | None) -> np.ndarray:
+    """True for each beat outside every unreadable ``(start_s, end_s)`` span
+    of ``noise``: a beat found inside one may be no beat, its class a guess.
+
+    Examples
+    --------
+    >>> readable_beats(np.array([1.0, 1.6, 2.0]), [(1.5, 1.8)]).tolist()
+    [True, False, True]
+    """
+    t = np.asarray(times_s, dtype=float)
+    ok = np.ones(t.size, dtype=bool)
+    for a, b in noise or []:
+        ok &= (t < a) | (t > b)
+    return ok
+
+
 def window_sum(values: np.ndarray, valid: np.ndarray, half: int) -> tuple[np.ndarray, np.ndarray]:
     """Sum and count of the ``valid`` values within ``half`` of each position
     (windows clipped at the ends), by cumulative sums.
