@@ -232,7 +232,11 @@ def _secs(s: float) -> str:
     return f"{s:.0f}" if s >= 10 else f"{s:.2g}"
 
 
-def heart_rate(times_s: np.ndarray, beats: int = 8,
+#: The shortest span (R-R intervals) of the minimum and maximum rates.
+RATE_BEATS = 8
+
+
+def heart_rate(times_s: np.ndarray, beats: int = RATE_BEATS,
                noise: list | None = None) -> tuple[float, float, float]:
     """Mean, minimum and maximum rate (bpm); min/max over spans of ``beats``
     intervals or more.
@@ -249,18 +253,27 @@ def heart_rate(times_s: np.ndarray, beats: int = 8,
     >>> heart_rate(t, noise=[(30.0, 90.0)])
     (60.0, 60.0, 60.0)
     """
+    return _rate_figures(times_s, beats, noise)[:3]
+
+
+def _rate_figures(times_s: np.ndarray, beats: int,
+                  noise: list | None) -> tuple[float, float, float, float, float]:
+    # Mean, minimum and maximum rate, and when the spans of the minimum and
+    # the maximum begin (NaN where there are none).
+    nan = float("nan")
     t = np.asarray(times_s, dtype=float)
     if t.size < 2:
-        return (float("nan"),) * 3
+        return (nan,) * 5
     ok = clear_intervals(t, noise)
     if not ok.any():
-        return (float("nan"),) * 3
+        return (nan,) * 5
     rr = np.diff(t)
-    mean = 60.0 * ok.sum() / rr[ok].sum()
-    rate, _ = _span_rates(t, ok, beats)
+    mean = float(60.0 * ok.sum() / rr[ok].sum())
+    rate, start = _span_rates(t, ok, beats)
     if not rate.size:
-        return float(mean), float(mean), float(mean)
-    return float(mean), float(rate.min()), float(rate.max())
+        return mean, mean, mean, nan, nan
+    lo, hi = int(np.argmin(rate)), int(np.argmax(rate))
+    return mean, float(rate[lo]), float(rate[hi]), float(start[lo]), float(start[hi])
 
 
 def _span_rates(t: np.ndarray, ok: np.ndarray, beats: int) -> tuple[np.ndarray, np.ndarray]:
@@ -281,7 +294,7 @@ def _span_rates(t: np.ndarray, ok: np.ndarray, beats: int) -> tuple[np.ndarray, 
     return np.concatenate(rates), np.concatenate(starts)
 
 
-def rate_extremes_at(times_s: np.ndarray, beats: int = 8,
+def rate_extremes_at(times_s: np.ndarray, beats: int = RATE_BEATS,
                      noise: list | None = None) -> tuple[float, float]:
     """When (s, the first beat of the span) the slowest and the fastest rate
     of :func:`heart_rate` begin; NaN where it has none.
@@ -294,12 +307,7 @@ def rate_extremes_at(times_s: np.ndarray, beats: int = 8,
     >>> rate_extremes_at(t)
     (27.05, 20.0)
     """
-    t = np.asarray(times_s, dtype=float)
-    ok = clear_intervals(t, noise)
-    rate, start = _span_rates(t, ok, beats) if t.size > 1 else (np.zeros(0), np.zeros(0))
-    if not rate.size:
-        return float("nan"), float("nan")
-    return float(start[np.argmin(rate)]), float(start[np.argmax(rate)])
+    return _rate_figures(times_s, beats, noise)[3:]
 
 
 @dataclass(frozen=True)
@@ -456,8 +464,7 @@ def diagnose(name: str, duration_s: float, times_s: np.ndarray, labels: np.ndarr
     noise_s = sum(b - a for a, b in (noise or []))
     analysed = max(duration_s - noise_s, 0.0)
     hours = max(analysed, 1e-9) / 3600.0
-    hr_mean, hr_min, hr_max = heart_rate(t, noise=noise)
-    hr_min_at, hr_max_at = rate_extremes_at(t, noise=noise)
+    hr_mean, hr_min, hr_max, hr_min_at, hr_max_at = _rate_figures(t, RATE_BEATS, noise)
     variability = hrv(t, labels, noise)
     turbulence = heart_rate_turbulence(t, labels, noise) if labels is not None else None
     findings: list[Finding] = []
