@@ -110,9 +110,10 @@ class Finding:
 
 
 #: Columns of the one-row-per-record summary table (:meth:`Report.as_row`).
-REPORT_COLUMNS = (("record", "verdict", "start_clock", "duration_s", "analysed_s", "n_beats", "hr_mean",
-                   "hr_min", "hr_max", "hr_min_at_s", "hr_max_at_s", "sdnn_ms", "rmssd_ms", "pnn50_pct", "sdann_ms",
-                   "sdnn_index_ms", "hrt_pvcs", "hrt_onset_pct", "hrt_slope_ms")
+REPORT_COLUMNS = (("record", "verdict", "start_clock", "duration_s", "analysed_s", "n_beats",
+                   "hr_mean", "hr_min", "hr_max", "hr_min_at_s", "hr_max_at_s", "sdnn_ms",
+                   "rmssd_ms", "pnn50_pct", "sdann_ms", "sdnn_index_ms", "hrt_pvcs",
+                   "hrt_onset_pct", "hrt_slope_ms")
                   + tuple(f"n_{c}" for c in AAMI_CLASSES)
                   + tuple(f"burden_{c}_pct" for c in AAMI_CLASSES)
                   + ("af_burden_pct", "af_longest_s", "vt_longest_beats", "pauses",

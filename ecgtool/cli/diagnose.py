@@ -52,6 +52,7 @@ def diagnose(
     from ecgtool.cli._write import exit_code, run_and_write
     from ecgtool.cli.rhythm import analysis_job, analysis_setup, write_analysis
     from ecgtool.diagnose import REPORT_COLUMNS, Thresholds, diagnose_analysis
+    from ecgtool.hourly import HOURLY_COLUMNS, hourly_analysis, hourly_columns
     from ecgtool.io.tables import csv_line, json_ready
 
     try:
@@ -78,17 +79,16 @@ def diagnose(
                            scheduler=scheduler):
             if o.ok:
                 a = o.value
-                rep = diagnose_analysis(a, th)
-                o = Outcome(o.source, (a, rep), None, o.warnings)
-                items.append((a, rep))
+                # The hours go to the store and to --hourly: measured once.
+                value = (a, diagnose_analysis(a, th), hourly_analysis(a, thresholds=th))
+                o = Outcome(o.source, value, None, o.warnings)
+                items.append(value)
             yield o
 
     def write(w, value, name):
-        from ecgtool.hourly import hourly_analysis, hourly_columns
-
-        a, rep = value
+        a, rep, hours = value
         write_analysis(w, a, name, {**rep.as_dict(), "thresholds": thresholds}, det,
-                       {"hourly": hourly_columns(hourly_analysis(a, thresholds=th))})
+                       {"hourly": hourly_columns(hours)})
 
     csv_file = bool(out) and out.lower().endswith(".csv")
     if csv_rows and out and not csv_file and out != "-":
@@ -114,21 +114,19 @@ def diagnose(
     if hourly and items:
         from dataclasses import astuple
 
-        from ecgtool.hourly import HOURLY_COLUMNS, hourly_analysis
-
         with c.text_output(hourly) as stream:
             stream.write(csv_line(HOURLY_COLUMNS))
-            for a, _ in items:
-                stream.writelines(csv_line(astuple(h)) for h in hourly_analysis(a, thresholds=th))
+            for _, _, hours in items:
+                stream.writelines(csv_line(astuple(h)) for h in hours)
     if html and items:
         from ecgtool.report import html_report
 
         with c.text_output(html) as stream:
-            stream.write(html_report(items, th))
+            stream.write(html_report([(a, rep) for a, rep, _ in items], th))
     if not quiet and items:
-        n_ab = sum(r.verdict == "abnormal" for _, r in items)
-        n_un = sum(r.verdict == "unreadable" for _, r in items)
-        n_bare = sum(not r.labelled for _, r in items)
+        n_ab = sum(r.verdict == "abnormal" for _, r, _ in items)
+        n_un = sum(r.verdict == "unreadable" for _, r, _ in items)
+        n_bare = sum(not r.labelled for _, r, _ in items)
         c.say(f"ecgtool: {len(items)} record{'s' if len(items) != 1 else ''}, {n_ab} abnormal"
               + (f", {n_un} unreadable" if n_un else "")
               + (f"; {len(failures)} failed" if failures else ""))
