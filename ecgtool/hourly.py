@@ -134,7 +134,8 @@ def hourly(name: str, duration_s: float, times_s: np.ndarray, labels: np.ndarray
     noise = list(noise or [])
     readable = readable_beats(t, noise)
     af = episodes.of("af")
-    runs = {code: episodes.of(code) for code in ("vt", "svt")}
+    vt_runs = episodes.of("vt")
+    vt, svt = vt_runs.start_s, episodes.of("svt").start_s
     out = []
     edges = row_edges(duration_s, hour_s, start_clock)
     for h, (start, end) in enumerate(zip(edges[:-1], edges[1:])):
@@ -147,7 +148,6 @@ def hourly(name: str, duration_s: float, times_s: np.ndarray, labels: np.ndarray
         noise_s = _overlap(noise, start, end)
         counts = ({c: None for c in AAMI_CLASSES} if lab is None else
                   {c: int(np.sum((lab[i0:i1] == c) & readable[i0:i1])) for c in AAMI_CLASSES})
-        vt, svt = (ep.start_s for ep in (runs["vt"], runs["svt"]))
         in_hour = (vt >= start) & (vt < end)
         out.append(HourSummary(
             record=name, hour=h, clock=clock_at(start_clock, start),
@@ -158,7 +158,7 @@ def hourly(name: str, duration_s: float, times_s: np.ndarray, labels: np.ndarray
             **{f"n_{c}": counts[c] for c in AAMI_CLASSES},
             af_s=_overlap(zip(af.start_s, af.end_s), start, end),
             vt_runs=int(in_hour.sum()),
-            vt_longest_beats=int(runs["vt"].n_beats[in_hour].max()) if in_hour.any() else 0,
+            vt_longest_beats=int(vt_runs.n_beats[in_hour].max()) if in_hour.any() else 0,
             svt_runs=int(((svt >= start) & (svt < end)).sum()),
             pauses=int(long_rr.size),
             pause_longest_s=float(np.diff(span)[long_rr].max()) if long_rr.size else 0.0,
