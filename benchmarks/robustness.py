@@ -2,9 +2,9 @@
 
 Hypothesis generates bytes for ``.hea`` headers (alone, around a valid record
 line, and in the headers of a multi-segment record), CSV files, header-less
-``.mat`` files, EDF files, ISHNE Holter files, ecgtool stores, annotation
-files (alone and after valid beats), beats tables (the pipelines' line
-format), and random signals for the detector; every outcome must be a result
+``.mat`` files, EDF files, ISHNE Holter files and their annotation files,
+ecgtool stores, WFDB annotation files (alone and after valid beats), beats
+tables (the pipelines' line format), and random signals for the detector; every outcome must be a result
 or an :class:`ecgtool.errors.EcgToolError` (a one-line message), never
 another exception. The count is bounded (``--examples``).
 Also: how many beat labels a NaN run changes around it (:func:`gap_labels`),
@@ -352,6 +352,21 @@ def main() -> None:
         (tmp / "i.ecg").write_bytes(blob[:at * 8] if cut else blob)
         check("ISHNE (header bytes changed, or cut)", read_ishne_file)
 
+    from ecgtool.io.ishnefiles import read_ishne_annotations, write_ishne_annotations
+
+    write_ishne_annotations(tmp / "good.ann", np.arange(100, 3600, 300), "NVSPX" * 2 + "NC",
+                            two_leads.fs)
+    good_ann = (tmp / "good.ann").read_bytes()
+
+    @cfg
+    @given(st.integers(0, len(good_ann) + 8), st.binary(max_size=32), st.booleans())
+    def ishne_annotations(at, patch, cut):
+        # Header, labels and intervals overwritten; files cut anywhere.
+        blob = patched(good_ann, min(at, len(good_ann) - 1), patch)
+        (tmp / "i.ann").write_bytes(blob[:at] if cut else blob)
+        check("ISHNE annotation file (bytes changed, or cut)",
+              lambda: read_ishne_annotations(tmp / "i.ann", two_leads.fs))
+
     from ecgtool.io.inputs import expand_inputs, read_source
     from ecgtool.io.storewriter import StoreWriter
     from ecgtool.signal.detect import detect_beats as _detect
@@ -423,7 +438,7 @@ def main() -> None:
 
     for fn in (header_bytes, header_mutated, multi_segment_mutated, csv_bytes, mat_bytes,
                mat_mutated, mat73_mutated, edf_mutated, edfd_mutated, edf_header,
-               ishne_mutated, ishne_header,
+               ishne_mutated, ishne_header, ishne_annotations,
                store_mutated, annotation_bytes, beats_table_mutated, beats_table_values,
                detector):
         fn()

@@ -23,6 +23,7 @@ _API = {
     "read_wfdb": "ecgtool.io.wfdbfiles:read_wfdb",
     "read_csv": "ecgtool.io.csvfiles:read_csv",
     "read_ishne": "ecgtool.io.ishnefiles:read_ishne",
+    "read_ishne_annotations": "ecgtool.io.ishnefiles:read_ishne_annotations",
     "read_sample": "ecgtool.io.records:read_sample",
     "Record": "ecgtool.io.records:Record",
     "Annotations": "ecgtool.io.records:Annotations",

@@ -218,6 +218,11 @@ def long_record_head(src: Source, opts: ReadOptions) -> Record:
         from ecgtool.io.edffiles import read_edf_annotations
 
         head.annotations = read_edf_annotations(src.path, opts.channel)
+    elif src.kind == "ishne" and opts.ann:
+        from ecgtool.io.ishnefiles import annotation_file, read_ishne_annotations
+
+        labels = annotation_file(src.path)
+        head.annotations = read_ishne_annotations(labels, head.fs) if labels else None
     head.sha256 = source_checksum(src)
     return head
 

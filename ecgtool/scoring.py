@@ -28,11 +28,11 @@ class RecordScore:
 def _no_reference(src: Source, what: str = "") -> EcgToolError:
     """The error for a record without reference annotations; a store's says
     which stores keep them."""
-    where = {"store": ": a store keeps the reference only as convert, detect and classify "
-                      "write it (rhythm and diagnose do not): score the records themselves",
-             "ishne": " (ecgtool does not read ISHNE annotation files)"}
-    where["beats_store"] = where["store"]
-    ref = {"wfdb": " (.atr)", "edf": " (EDF+ annotations)"}.get(src.kind, "")
+    kept = (": a store keeps the reference only as convert, detect and classify write it "
+            "(rhythm and diagnose do not): score the records themselves")
+    where = {"store": kept, "beats_store": kept}
+    ref = {"wfdb": " (.atr)", "edf": " (EDF+ annotations)",
+           "ishne": " (an ISHNE .ann file beside it)"}.get(src.kind, "")
     return EcgToolError(f"no reference annotations{ref} to score {what + ' ' if what else ''}"
                         f"against{where.get(src.kind, '')}", src.path)
 

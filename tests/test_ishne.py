@@ -14,7 +14,8 @@ from typer.testing import CliRunner
 from ecgtool.cli import app
 from ecgtool.evaluate import BEAT_SYMBOLS
 from ecgtool.io.inputs import ReadOptions, expand_inputs, read_source, read_source_block
-from ecgtool.io.ishnefiles import HEADER_BYTES, crc_ccitt, read_ishne, write_ishne
+from ecgtool.io.ishnefiles import (HEADER_BYTES, crc_ccitt, read_ishne, read_ishne_annotations,
+                                   write_ishne, write_ishne_annotations)
 from ecgtool.io.records import sample_path
 from ecgtool.io.wfdbfiles import read_wfdb
 from ecgtool.longrecord import is_long
@@ -164,7 +165,66 @@ def test_the_start_time_of_a_holter_names_its_hours(tmp_path):
     assert read_edf(tmp_path / "e.edf").start_clock == "06:00:01"
 
 
-def test_scoring_an_ishne_recording_says_its_annotations_are_not_read():
-    r = run("evaluate", FIXTURE)
-    assert r.exit_code == 1 and "ISHNE annotation files" in r.stderr
+def test_the_beat_labels_beside_an_ishne_file_are_its_reference(tmp_path):
+    # 119_20s.ann was laid out by hand from the THEW description and read
+    # back by ishneholterlib (tests/data/make_ishne_fixture.py).
+    ref = read_wfdb(sample_path("119")).annotations
+    keep = np.isin(ref.symbol, ["N", "V"]) & (ref.sample < 7200)
+    got = read_ishne(FIXTURE).annotations
+    np.testing.assert_array_equal(got.sample, ref.sample[keep])
+    assert got.symbol.tolist() == ref.symbol[keep].tolist() and "V" in got.symbol
+    assert read_ishne(FIXTURE, ann=False).annotations is None
+    r = run("evaluate", FIXTURE, "--classes")
+    assert r.exit_code == 0, r.output
+    gross = next(line.split() for line in r.stdout.splitlines() if line.startswith("gross"))
+    assert gross[1:5] == [str(keep.sum()), str(keep.sum()), "0", "0"], r.stdout
+    # Without the .ann file there is nothing to score against, and it says what it looked for.
+    alone = tmp_path / "alone.ecg"
+    shutil.copy(FIXTURE, alone)
+    r = run("evaluate", alone)
+    assert r.exit_code == 1 and "ISHNE .ann file" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+    # A recording read in blocks has its labels too.
+    from ecgtool.longrecord import long_record_head
+
+    long_file = tmp_path / "day.ecg"
+    rec = read_ishne(FIXTURE)
+    write_ishne(long_file, np.tile(rec.signals, (370, 1)), 360.0, ["II"])
+    write_ishne_annotations(long_file.with_suffix(".ann"), got.sample, got.symbol, 360.0)
+    (day,) = expand_inputs([str(long_file)])
+    assert is_long(day)
+    np.testing.assert_array_equal(long_record_head(day, ReadOptions()).annotations.sample,
+                                  got.sample)
+
+
+def test_ishne_labels_long_gaps_and_unknown_labels(tmp_path):
+    f = tmp_path / "x.ann"
+    # Gaps over 16 bits of samples are bridged by timeout entries.
+    write_ishne_annotations(f, [5, 70000, 200000, 200300, 200600], "NSCPX", 200.0)
+    assert f.stat().st_size == HEADER_BYTES + 4 + 4 * (5 + 2)  # one timeout in each long gap
+    a = read_ishne_annotations(f, fs=200.0)
+    assert a.sample.tolist() == [5, 70000, 200000, 200300, 200600]
+    assert a.symbol.tolist() == ["N", "S", "|", "/", "|"]
+    write_ishne_annotations(f, [10, 20, 30], "NZZ", 200.0)
+    with pytest.warns(UserWarning, match=r"2 annotations .* \(Z\) .* \(Q\)"):
+        assert read_ishne_annotations(f).symbol.tolist() == ["N", "Q", "Q"]
+
+
+@pytest.mark.parametrize("edit, words", [
+    (lambda raw: b"ISHNE1.0" + raw[8:], ["not an ISHNE annotation file"]),
+    (lambda raw: raw[:-1], ["truncated", "3 bytes"]),
+    (lambda raw: raw[:400], ["cut short", "truncated"]),
+    (lambda raw: raw[:272] + np.int16(250).tobytes() + raw[274:], ["250 Hz", "360 Hz"]),
+    (lambda raw: raw[:10] + np.int32(5000).tobytes() + raw[14:], ["does not fit"]),
+])
+def test_broken_ishne_annotation_files_give_one_line_errors(tmp_path, edit, words):
+    f = tmp_path / "holter.ecg"
+    shutil.copy(FIXTURE, f)
+    f.with_suffix(".ann").write_bytes(edit(FIXTURE.with_suffix(".ann").read_bytes()))
+    out = tmp_path / "beats.h5"
+    r = run("detect", f, "--out", out, "-q")
+    assert r.exit_code == 1, r.output
+    err = r.stderr.strip().splitlines()
+    assert len(err) == 1 and "holter.ann" in err[0], r.stderr
+    assert all(w in err[0] for w in words), err[0]
+    assert not out.exists()

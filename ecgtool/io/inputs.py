@@ -289,7 +289,7 @@ def read_source(src: Source, opts: ReadOptions = ReadOptions()) -> Record:
         from ecgtool.io.ishnefiles import read_ishne
 
         return read_ishne(src.path, channel=opts.channel, all_leads=opts.all_leads,
-                          name=src.name)
+                          name=src.name, ann=bool(opts.ann))
     if src.kind in ("csv", "stdin"):
         return read_csv(src.path, fs=opts.fs, column=opts.column, units=opts.units,
                         name=src.name)

@@ -18,6 +18,17 @@ checksum does not match is read with a warning: the fields that matter
 (magic number, offsets, leads, rate, resolutions) are checked on their own.
 The patient fields (name, ID, birth date) are not copied into ecgtool's
 outputs; a pacemaker the header names is kept as a record comment.
+
+Beat labels come in a separate annotation file beside the recording
+(``<name>.ann``, as the THEW warehouse hands them out): the same header
+under the magic number ``ANN  1.0``, then the sample that the first
+interval counts from (32 bits), then 4 bytes per beat: its label, a second
+label for the writer's own use, and the samples since the annotation
+before it (16 bits, unsigned). A gap longer than 16 bits can count is
+bridged by "timeout" entries (label ``!``, 65535 samples). Two independent
+readers (ishneholterlib and Llamedo Soria's ECG-kit) read the layout so, and
+so does :func:`read_ishne_annotations`; the sample the first interval counts
+from is not itself labelled.
 """
 
 from __future__ import annotations
@@ -30,10 +41,11 @@ from pathlib import Path
 import numpy as np
 
 from ecgtool.errors import EcgToolError, EcgToolWarning
-from ecgtool.io.records import Record, choose_channel, clock_text, sha256_files
+from ecgtool.io.records import Annotations, Record, choose_channel, clock_text, sha256_files
 
 ISHNE_SUFFIXES = (".ecg", ".ishne")
 MAGIC = b"ISHNE1.0"
+ANN_MAGIC = b"ANN  1.0"
 #: Bytes before the variable-length block: magic, checksum, fixed header.
 HEADER_BYTES = 522
 
@@ -45,6 +57,14 @@ LEAD_CODES = {1: "bipolar", 2: "X", 3: "Y", 4: "Z", 5: "I", 6: "II", 7: "III", 8
 PACEMAKER_CODES = {1: "of unknown type", 2: "single chamber unipolar",
                    3: "dual chamber unipolar", 4: "single chamber bipolar",
                    5: "dual chamber bipolar"}
+
+
+#: The beat labels of ISHNE annotation files, as MIT-BIH symbols: a paced beat
+#: is ``/``, an unknown one ``Q`` (both AAMI class Q); a calibration pulse and
+#: an artefact are no beats (``|``, MIT-BIH's isolated QRS-like artefact).
+ANN_LABELS = {"N": "N", "V": "V", "S": "S", "B": "B", "P": "/", "U": "Q", "C": "|", "X": "|"}
+_TIMEOUT = ord("!")
+_MAX_TOC = 65535
 
 
 @dataclass(frozen=True)
@@ -186,6 +206,112 @@ def read_ishne_header(path: str | os.PathLike, checksum: bool = True) -> IshneHe
                        checksum_ok=crc_ok, start_clock=clock_text(start))
 
 
+def annotation_file(path: str | os.PathLike) -> Path | None:
+    """The ISHNE annotation file beside a recording (same name, ``.ann``), or None."""
+    p = Path(path)
+    for suffix in (".ann", ".ANN"):
+        if p.with_suffix(suffix).is_file():
+            return p.with_suffix(suffix)
+    return None
+
+
+def read_ishne_annotations(path: str | os.PathLike, fs: float | None = None) -> Annotations:
+    """Read an ISHNE annotation file (see the module) as reference annotations.
+
+    Labels become MIT-BIH symbols by :data:`ANN_LABELS`; a label outside it
+    is read as an unclassified beat (``Q``) with a warning; timeout entries
+    only carry the count.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The ``.ann`` file.
+    fs : float, optional
+        The recording's sampling rate: a different rate in the annotation
+        file's header is an error (its intervals would not fit the signal).
+
+    Raises
+    ------
+    EcgToolError
+        Naming the file: not an annotation file, a header that does not fit
+        it, a rate unlike the recording's, or a last annotation cut short.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> f = os.path.join(tempfile.mkdtemp(), "x.ann")
+    >>> write_ishne_annotations(f, [100, 460, 700, 90000], "NVNP", 360.0)
+    >>> a = read_ishne_annotations(f)
+    >>> a.sample.tolist(), a.symbol.tolist()
+    ([100, 460, 700, 90000], ['N', 'V', 'N', '/'])
+    """
+    p = Path(path)
+    shown = str(p)
+    if not p.is_file():
+        raise EcgToolError("no such file", shown)
+    data = p.read_bytes()
+    if data[:len(ANN_MAGIC)] != ANN_MAGIC:
+        raise EcgToolError("not an ISHNE annotation file (no 'ANN  1.0' magic number)", shown)
+    if len(data) < HEADER_BYTES:
+        raise EcgToolError(f"ISHNE annotation header cut short ({len(data)} of "
+                           f"{HEADER_BYTES} bytes): the file is truncated", shown)
+    var_size = int(np.frombuffer(data, "<i4", 1, 10)[0])
+    first = HEADER_BYTES + var_size  # where the annotations begin
+    if var_size < 0 or first + 4 > len(data):
+        raise EcgToolError(f"ISHNE annotation header does not fit the file (annotations "
+                           f"at byte {first} of {len(data)})", shown)
+    ann_fs = int(np.frombuffer(data, "<i2", 1, 272)[0])
+    if fs is not None and ann_fs > 0 and ann_fs != fs:
+        raise EcgToolError(f"annotation file at {ann_fs} Hz, its recording at {fs:g} Hz",
+                           shown)
+    left = (len(data) - first - 4) % 4
+    if left:
+        raise EcgToolError(f"ISHNE annotation file truncated ({left} bytes of a last "
+                           "annotation)", shown)
+    rows = np.frombuffer(data, np.uint8, offset=first + 4).reshape(-1, 4)
+    toc = rows[:, 2:].copy().view("<u2")[:, 0].astype(np.int64)
+    sample = int(np.frombuffer(data, "<u4", 1, first)[0]) + np.cumsum(toc)
+    label = rows[:, 0]
+    beat = label != _TIMEOUT
+    symbols = np.array([ANN_LABELS.get(chr(c), "") for c in range(256)], dtype=object)
+    symbol = symbols[label[beat]]
+    unknown = symbol == ""
+    if unknown.any():
+        names = sorted({chr(c) if 32 < c < 127 else f"byte {c}" for c in label[beat][unknown]})
+        warnings.warn(f"{shown}: {int(unknown.sum())} annotations with labels outside the "
+                      f"ISHNE list ({', '.join(names)}) are read as unclassified beats (Q)",
+                      EcgToolWarning, stacklevel=2)
+        symbol[unknown] = "Q"
+    n = int(beat.sum())
+    return Annotations(sample=sample[beat], symbol=symbol.astype(str),
+                       aux_note=np.full(n, "", dtype=str))
+
+
+def write_ishne_annotations(path: str | os.PathLike, sample, labels, fs: float) -> None:
+    """Write beat ``labels`` (ISHNE letters: ``N``, ``V``, ``S``...) at
+    ``sample`` (sorted) as an ISHNE annotation file, for tests and examples:
+    intervals count from sample 0, gaps over 65535 samples bridged by
+    timeout entries.
+    """
+    sample = np.asarray(sample, dtype=np.int64)
+    if sample.size != len(labels) or (np.diff(sample) < 0).any() or (sample < 0).any():
+        raise ValueError("one label per sample, and samples sorted and not negative")
+    head = bytearray(HEADER_BYTES - 10)
+    head[272 - 10:274 - 10] = np.int16(round(fs)).astype("<i2").tobytes()
+    head[22 - 10:26 - 10] = np.int32(HEADER_BYTES).astype("<i4").tobytes()
+    body = bytearray(np.uint32(0).astype("<u4").tobytes())
+    last = 0
+    for s, lab in zip(sample.tolist(), labels):
+        while s - last > _MAX_TOC:
+            body += bytes([_TIMEOUT, 0]) + np.uint16(_MAX_TOC).astype("<u2").tobytes()
+            last += _MAX_TOC
+        body += lab.encode("ascii")[:1] + b"\0" + np.uint16(s - last).astype("<u2").tobytes()
+        last = s
+    with open(path, "wb") as fh:
+        fh.write(ANN_MAGIC + np.uint16(crc_ccitt(bytes(head))).astype("<u2").tobytes())
+        fh.write(bytes(head) + bytes(body))
+
+
 def ishne_length(path: str | os.PathLike) -> tuple[int, float]:
     """``(samples, fs)`` of an ISHNE recording, from its header."""
     h = read_ishne_header(path, checksum=False)
@@ -194,7 +320,7 @@ def ishne_length(path: str | os.PathLike) -> tuple[int, float]:
 
 def read_ishne(path: str | os.PathLike, channel: str | int | None = None,
                all_leads: bool = False, name: str | None = None,
-               block: tuple[int, int] | None = None) -> Record:
+               block: tuple[int, int] | None = None, ann: bool = True) -> Record:
     """Read an ISHNE Holter recording.
 
     Parameters
@@ -209,8 +335,11 @@ def read_ishne(path: str | os.PathLike, channel: str | int | None = None,
     name : str, optional
         Record name; default the file stem.
     block : (start, stop), optional
-        Read only these samples (no checksum), for recordings too long to
-        hold whole.
+        Read only these samples (no checksum, no annotations), for
+        recordings too long to hold whole.
+    ann : bool
+        Keep the beat labels of an annotation file beside it (``.ann``,
+        :func:`read_ishne_annotations`) as the reference annotations.
 
     Returns
     -------
@@ -245,10 +374,12 @@ def read_ishne(path: str | os.PathLike, channel: str | int | None = None,
     del raw
     data /= 1e6 / h.resolution_nv[cols]  # units per mV, as WFDB gains divide
     comments = [f"pacemaker: {h.pacemaker}"] if h.pacemaker else []
+    labels = annotation_file(p) if ann and block is None else None
     return Record(name=name or p.stem, signals=data, fs=h.fs,
                   leads=[h.leads[i] for i in cols], channel=cols.index(chan), source=shown,
                   sha256=sha256_files([p]) if block is None else "", comments=comments,
-                  start_clock=h.start_clock)
+                  start_clock=h.start_clock,
+                  annotations=read_ishne_annotations(labels, h.fs) if labels else None)
 
 
 def write_ishne(path: str | os.PathLike, signals: np.ndarray, fs: float, leads: list[str],
