@@ -166,6 +166,38 @@ def hourly(name: str, duration_s: float, times_s: np.ndarray, labels: np.ndarray
     return out
 
 
+def hours_from_columns(record: str, cols: dict[str, np.ndarray]) -> list[HourSummary]:
+    """The rows of a store's ``hourly`` table (:func:`hourly_columns`) again,
+    as a resumed ``diagnose --hourly`` takes them for the records it skips.
+
+    Examples
+    --------
+    >>> from ecgtool.rhythm import find_rhythms
+    >>> t = np.arange(0.5, 5400.0, 1.0)
+    >>> rows = hourly("x", 5400.0, t, None, find_rhythms(t))
+    >>> hours_from_columns("x", hourly_columns(rows)) == rows
+    True
+    """
+    kinds = {f.name: f.type for f in fields(HourSummary)}
+    n = len(next(iter(cols.values()))) if cols else 0
+    out = []
+    for i in range(n):
+        row = {}
+        for name, kind in kinds.items():
+            if name == "record":
+                row[name] = record
+                continue
+            v = cols[name][i]
+            if kind == "str":
+                row[name] = str(v)
+            elif kind.startswith("int | None"):
+                row[name] = None if np.isnan(v) else int(v)
+            else:
+                row[name] = int(v) if kind == "int" else float(v)
+        out.append(HourSummary(**row))
+    return out
+
+
 def hourly_analysis(a, hour_s: float = 3600.0,
                     thresholds: Thresholds = Thresholds()) -> list[HourSummary]:
     """:func:`hourly` of an :class:`ecgtool.pipeline.Analysis`."""

@@ -509,6 +509,16 @@ def test_cli_hourly_csv(tmp_path):
         table = f["records/208/hourly"]
         assert table["n_V"][...].tolist() == [int(rows[1]["n_V"])]
         assert table["hr_mean"][0] == pytest.approx(float(rows[1]["hr_mean"]), abs=1e-3)
+    # Resumed, the table still holds the record the store already had (its
+    # rows read back from it), in the order of the inputs.
+    again = tmp_path / "again.csv"
+    res = CliRunner().invoke(app, ["diagnose", "sample:119", "sample:208", "--out", str(store),
+                                   "--resume", "--hourly", str(again), "--html",
+                                   str(tmp_path / "r.html")])
+    assert res.exit_code == 0, res.output
+    assert "1 record already complete" in res.stderr
+    assert "--html: the report shows the records analysed now (1)" in res.stderr
+    assert again.read_text() == hours.read_text()
 
 
 def test_the_html_report_tabulates_a_long_record_by_the_hour():

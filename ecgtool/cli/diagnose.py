@@ -71,6 +71,7 @@ def diagnose(
                                            opts, out, detector=det, formats=c.REPORT_FORMATS)
     stdin = any(s.path == "-" for s in srcs)
     items = []
+    hours_of = {}  # record name -> its hours, for --hourly in the inputs' order
     thresholds = json_ready(asdict(th))
 
     def run(todo):
@@ -83,6 +84,7 @@ def diagnose(
                 value = (a, diagnose_analysis(a, th), hourly_analysis(a, thresholds=th))
                 o = Outcome(o.source, value, None, o.warnings)
                 items.append(value)
+                hours_of[o.source.name] = value[2]
             yield o
 
     def write(w, value, name):
@@ -111,16 +113,22 @@ def diagnose(
         srcs, run, out, write, header, line, resume, quiet,
         analysis_job("diagnose", opts, ann, ann_labels, no_classify, model, det,
                      thresholds=thresholds))
-    if hourly and items:
+    if hourly and skipped:
+        # A resumed run's table holds the records it skipped too, from their store.
+        hours_of.update(stored_hours(out, skipped))
+    if hourly and hours_of:
         from dataclasses import astuple
 
         with c.text_output(hourly) as stream:
             stream.write(csv_line(HOURLY_COLUMNS))
-            for _, _, hours in items:
-                stream.writelines(csv_line(astuple(h)) for h in hours)
+            for name in dict.fromkeys(s.name for s in srcs):
+                stream.writelines(csv_line(astuple(h)) for h in hours_of.get(name, []))
     if html and items:
         from ecgtool.report import html_report
 
+        if skipped and not quiet:
+            c.warn(f"--html: the report shows the records analysed now ({len(items)}), not "
+                   f"those the store already held ({len(skipped)})")
         with c.text_output(html) as stream:
             stream.write(html_report([(a, rep) for a, rep, _ in items], th))
     if not quiet and items:
@@ -135,3 +143,17 @@ def diagnose(
                    f"{'s' if len(items) != 1 else ''}: PVC/PAC burden and VT not assessed there, "
                    "bigeminy/trigeminy from beat timing only")
     return exit_code(done, failures, skipped)
+
+
+def stored_hours(path: str, names: list[str]) -> dict:
+    """The hourly rows a diagnose store keeps for records ``names`` (none
+    for a record stored without them)."""
+    from ecgtool.hourly import hours_from_columns
+    from ecgtool.io import store
+
+    f = store.open_store(path)
+    try:
+        tables = {name: store.read_table(f, name, "hourly", path) for name in names}
+    finally:
+        f.close()
+    return {name: hours_from_columns(name, cols) for name, cols in tables.items() if cols}
