@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from pathlib import Path
 from typing import IO, Iterator, Optional
@@ -174,9 +175,12 @@ def job(command: str, opts, **options) -> dict:
 
 
 def output_kind(out: Optional[str]) -> str:
-    """``"stdout"``, ``"store"`` or ``"csv"`` for an ``--out`` value."""
+    """``"stdout"``, ``"store"``, ``"folder"`` (a path ending in ``/`` or an
+    existing folder) or ``"csv"`` for an ``--out`` value."""
     if out is None or out == "-":
         return "stdout"
+    if out.endswith(("/", os.sep)) or Path(out).is_dir():
+        return "folder"
     from ecgtool.io.store import is_store
 
     return "store" if is_store(out) else "csv"
@@ -216,7 +220,16 @@ def check_output_path(out: Optional[str], formats: tuple[str, ...] | None = None
     """Fail early (before any work) when the output folder does not exist,
     or when ``out``'s suffix is none of ``formats`` (a file named .parquet
     would otherwise hold CSV; ``"store"`` stands for the store's suffixes)."""
-    if output_kind(out) == "stdout":
+    kind = output_kind(out)
+    if kind == "stdout":
+        return
+    if kind == "folder":
+        if formats and "wfdb" not in formats:
+            raise EcgToolError("is a folder: this command writes a file "
+                               f"({', '.join(f for f in formats if f != 'wfdb')})", out)
+        parent = Path(out.rstrip("/" + os.sep) or out).parent
+        if not parent.is_dir():
+            raise EcgToolError("cannot write: folder does not exist", str(parent))
         return
     if formats and "store" in formats:
         from ecgtool.io.store import STORE_SUFFIXES

@@ -11,13 +11,15 @@ from ecgtool.cli import _common as c
 def run_and_write(srcs: list, run: Callable[[list], Iterable], out: Optional[str],
                   write_store: Callable, csv_header: Optional[Callable] = None,
                   csv_rows: Optional[Callable] = None, resume: bool = False,
-                  quiet: bool = False, job: Optional[dict] = None) -> tuple[list, list, list]:
+                  quiet: bool = False, job: Optional[dict] = None,
+                  write_folder: Optional[Callable] = None) -> tuple[list, list, list]:
     """Run the batch over ``srcs`` and write each outcome as it arrives.
 
     ``write_store(writer, value, name)`` writes one record into a
     :class:`~ecgtool.io.storewriter.StoreWriter`; ``csv_header(value)`` and
     ``csv_rows(value)`` give CSV text (``csv_rows`` as one string or as an
-    iterable of pieces). With ``resume``, records complete in
+    iterable of pieces); ``write_folder(folder, value, name)`` writes one
+    record's files into a folder given as ``out``. With ``resume``, records complete in
     the output store are skipped, if the store was written by the same
     ``job`` (:func:`ecgtool.cli._common.job`). Returns ``(done, failures,
     skipped)``: the records written, those that failed, and those a resumed
@@ -46,6 +48,20 @@ def run_and_write(srcs: list, run: Callable[[list], Iterable], out: Optional[str
                     continue
                 write_store(w, o.value, o.source.name)
                 done.append(o.source.name)
+        return done, failures, skipped
+    if kind == "folder":
+        if write_folder is None:
+            raise c.EcgToolError("is a folder: give a file to write", out)
+        from pathlib import Path
+
+        Path(out).mkdir(exist_ok=True)
+        for o in run(srcs):
+            c.report_outcome(o)
+            if not o.ok:
+                failures.append((o.source.name, o.source.path, o.error))
+                continue
+            write_folder(out, o.value, o.source.name)
+            done.append(o.source.name)
         return done, failures, skipped
     with c.text_output(out) as stream:
         header = False

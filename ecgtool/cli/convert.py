@@ -11,8 +11,9 @@ from ecgtool.cli import _common as c
 
 def convert(
     inputs: Optional[list[str]] = c.InputsArg,
-    out: Optional[str] = typer.Option(None, "--out", "-o", help="store.h5, file.csv, or - "
-                                      "for CSV on stdout (default; one record only)."),
+    out: Optional[str] = typer.Option(None, "--out", "-o", help="store.h5, file.csv, - "
+                                      "for CSV on stdout (default; one record only), or a "
+                                      "folder (DIR/) for WFDB records (.hea, .dat, .atr)."),
     sample: bool = c.SampleOpt,
     channel: Optional[str] = typer.Option(None, "--channel", "-c", help="Lead name or index "
                                           "to use (default: MLII, II, first); 'all' keeps "
@@ -25,7 +26,7 @@ def convert(
     resume: bool = c.ResumeOpt,
     quiet: bool = c.QuietOpt,
 ) -> int:
-    """Read records (WFDB, EDF, ISHNE, CinC .mat, CSV, .h5) and write them as a store or CSV.
+    """Read records (WFDB, EDF, ISHNE, CinC .mat, CSV, .h5) and write them as a store, CSV or WFDB.
 
     Recordings over 2 hours (WFDB, EDF, ISHNE) are read and written half an hour at a time.
     """
@@ -41,9 +42,9 @@ def convert(
     all_leads = channel is not None and channel.lower() == "all"
     opts = c.read_options(None if all_leads else channel, fs, column, units, all_leads)
     srcs = c.sources(inputs, sample, fs)
-    c.check_output_path(out, c.TABLE_FORMATS)
+    c.check_output_path(out, c.TABLE_FORMATS + ("wfdb",))
     kind = c.output_kind(out)
-    if kind != "store" and len(srcs) > 1:
+    if kind not in ("store", "folder") and len(srcs) > 1:
         raise c.EcgToolError(f"{len(srcs)} records given; CSV holds one record, "
                              "write an .h5 store instead")
     def run(todo):
@@ -58,6 +59,17 @@ def convert(
         else:
             w.finish(w.begin(name, rec))
 
+    def write_wfdb_record(folder, rec, name):
+        from ecgtool.io.wfdbout import write_wfdb
+
+        try:
+            if isinstance(rec, LongRecord):
+                write_wfdb(folder, rec.head, rec.blocks, rec.n_samples, name)
+            else:
+                write_wfdb(folder, rec, name=name)
+        except OSError as exc:
+            raise c.EcgToolError(f"cannot write ({exc.strerror})", folder) from None
+
     def leads(rec):
         return (rec.head if isinstance(rec, LongRecord) else rec).leads
 
@@ -71,7 +83,7 @@ def convert(
             yield "\n".join(format_table(cols, float_format="{:.5g}")) + "\n"
 
     done, failures, skipped = run_and_write(srcs, run, out, write, header, rows, resume,
-                                            quiet, c.job("convert", opts))
+                                            quiet, c.job("convert", opts), write_wfdb_record)
     if not quiet and done:
         summary("", done, failures, out)
     return exit_code(done, failures, skipped)

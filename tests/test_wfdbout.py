@@ -1,0 +1,93 @@
+"""convert --out DIR/: records written as WFDB read back as they were read."""
+
+import numpy as np
+import pytest
+import wfdb
+from typer.testing import CliRunner
+
+from ecgtool.cli import app
+from ecgtool.io.ishnefiles import write_ishne
+from ecgtool.io.records import Annotations, read_sample, sample_path
+from ecgtool.io.wfdbfiles import read_wfdb
+from ecgtool.io.wfdbout import write_wfdb
+
+runner = CliRunner()
+
+
+def run(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def _same_checksums(digital):
+    # Headers (MIT-BIH's own too) give the 16-bit sum signed; wfdb computes it unsigned.
+    return [c % 65536 for c in digital.checksum] == digital.calc_checksum()
+
+
+def test_a_converted_record_reads_back_as_its_source(tmp_path):
+    r = run("convert", "sample:208", "--channel", "all", "--out", f"{tmp_path}/", "-q")
+    assert r.exit_code == 0, r.output
+    src = read_wfdb(sample_path("208"), all_leads=True)
+    back = read_wfdb(tmp_path / "208", all_leads=True)
+    # MIT-BIH's 5 uV steps are whole steps of 1 uV: the samples are the same.
+    np.testing.assert_allclose(back.signals, src.signals, atol=1e-9)
+    assert back.leads == src.leads and back.fs == src.fs
+    for field in ("sample", "symbol", "aux_note", "subtype"):
+        np.testing.assert_array_equal(getattr(back.annotations, field),
+                                      getattr(src.annotations, field))
+    # The header's checksums and first values are those WFDB computes itself.
+    digital = wfdb.rdrecord(str(tmp_path / "208"), physical=False)
+    assert _same_checksums(digital)
+    assert digital.init_value == digital.d_signal[0].tolist()
+
+
+def test_unreadable_samples_large_leads_and_the_start_time(tmp_path):
+    rec = read_wfdb(sample_path("119"), all_leads=True, ann=None)
+    x = rec.signals[:3600].copy()
+    x[100:200, 0] = np.nan
+    x[:, 1] *= 20.0  # up to about 60 mV: no longer fits 1 uV steps in 16 bits
+    rec.signals, rec.annotations = x, Annotations([50, 400], ["N", "V"], ["", ""])
+    rec.start_clock, rec.comments = "23:15:00", ["a comment"]
+    back = read_wfdb(write_wfdb(tmp_path, rec, name="x y").with_suffix(""), all_leads=True)
+    assert back.name == "x_y" and back.start_clock == "23:15:00"
+    assert "a comment" in back.comments
+    assert np.isnan(back.signals[100:200, 0]).all()
+    gain = wfdb.rdheader(str(tmp_path / "x_y")).adc_gain
+    assert gain[0] == 1000.0 and gain[1] < 1000.0
+    np.testing.assert_allclose(back.signals[:, 1], x[:, 1], atol=0.5 / gain[1])
+    ok = ~np.isnan(x[:, 0])
+    np.testing.assert_allclose(back.signals[ok, 0], x[ok, 0], atol=5e-4)
+    assert back.annotations.symbol.tolist() == ["N", "V"]
+
+
+def test_a_long_recording_is_written_block_by_block(tmp_path):
+    rec = read_wfdb(sample_path("119"), all_leads=True, sampto=7200, ann=None)
+    holter = tmp_path / "day.ecg"
+    write_ishne(holter, np.tile(rec.signals, (370, 1)), 360.0, ["II", "V1"])  # 2.06 h
+    out = tmp_path / "wfdb"
+    r = run("convert", holter, "--channel", "all", "--out", f"{out}/", "-q")
+    assert r.exit_code == 0, r.output
+    back = wfdb.rdrecord(str(out / "day"), physical=False)
+    assert back.sig_len == 370 * 7200 and _same_checksums(back)
+    np.testing.assert_allclose(back.d_signal[-7200:] / 1000.0, rec.signals, atol=1e-9)
+
+
+def test_a_failed_write_leaves_no_record(tmp_path):
+    rec = read_sample("119")
+
+    def broken():
+        yield 0, rec.signals[:1000]
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError):
+        write_wfdb(tmp_path, rec, broken, rec.n_samples)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_folders_are_an_output_of_convert_only(tmp_path):
+    r = run("detect", "sample:119", "--out", f"{tmp_path}/", "-q")
+    assert r.exit_code == 1 and "is a folder: this command writes a file" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    r = run("convert", "sample:119", "--out", f"{tmp_path}/no/such/", "-q")
+    assert r.exit_code == 1 and "folder does not exist" in r.stderr
+    r = run("convert", "sample:119", "--out", f"{tmp_path}/", "--resume", "-q")
+    assert r.exit_code == 1 and "--resume needs an .h5 output store" in r.stderr
