@@ -21,6 +21,7 @@ import numpy as np
 
 from ecgtool.beats.table import AAMI_CLASSES
 from ecgtool.diagnose import Thresholds, heart_rate, hrv, pauses
+from ecgtool.io.records import clock_at, clock_seconds
 from ecgtool.rr import readable_beats
 
 
@@ -66,26 +67,6 @@ def _overlap(spans, a: float, b: float) -> float:
     return float(sum(max(0.0, min(e, b) - max(s, a)) for s, e in spans))
 
 
-def _seconds(clock: str) -> int:
-    h, m, sec = (int(v) for v in clock.split(":"))
-    return h * 3600 + m * 60 + sec
-
-
-def clock_at(start_clock: str, offset_s: float) -> str:
-    """``start_clock`` (``HH:MM:SS``) moved on by ``offset_s``, round the clock;
-    "" where the start time is unknown.
-
-    Examples
-    --------
-    >>> clock_at("23:30:00", 5400.4), clock_at("", 10.0)
-    ('01:00:00', '')
-    """
-    if not start_clock:
-        return ""
-    t = int(round(_seconds(start_clock) + offset_s)) % 86400
-    return f"{t // 3600:02d}:{t // 60 % 60:02d}:{t % 60:02d}"
-
-
 def row_edges(duration_s: float, hour_s: float = 3600.0, start_clock: str = "") -> np.ndarray:
     """Edges (s from the first sample) of the rows: every ``hour_s``, on the
     clock's multiples of it where the start time is known.
@@ -96,7 +77,7 @@ def row_edges(duration_s: float, hour_s: float = 3600.0, start_clock: str = "") 
     ([0.0, 3600.0, 7200.0, 9000.0], [0.0, 900.0, 4500.0, 8100.0, 9000.0])
     """
     duration_s = max(float(duration_s), 0.0)
-    first = (-_seconds(start_clock)) % hour_s if start_clock else 0.0
+    first = (-clock_seconds(start_clock)) % hour_s if start_clock else 0.0
     inner = np.arange(first if first > 0 else hour_s, duration_s, hour_s)
     return np.unique(np.r_[0.0, inner, duration_s])
 

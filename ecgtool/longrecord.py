@@ -45,6 +45,8 @@ class LongRecord:
     n_samples: int
     src: Source
     opts: ReadOptions
+    #: Where in the source it begins (an excerpt of it, ``convert --start``).
+    first: int = 0
 
     def blocks(self) -> "Iterator[tuple[int, np.ndarray]]":
         """``(start, signals)`` for consecutive blocks of :data:`READ_S` seconds."""
@@ -53,7 +55,8 @@ class LongRecord:
         step = int(READ_S * self.head.fs)
         for start in range(0, self.n_samples, step):
             stop = min(self.n_samples, start + step)
-            yield start, read_source_block(self.src, self.opts, start, stop).signals
+            yield start, read_source_block(self.src, self.opts, self.first + start,
+                                           self.first + stop).signals
 
 
 def block_noise_spans(x, fs: float, start: int) -> list[tuple[float, float]]:

@@ -146,7 +146,7 @@ def _at(r, seconds) -> str:
     if seconds is None or seconds != seconds:
         return ""
     from ecgtool.diagnose import elapsed_text
-    from ecgtool.hourly import clock_at
+    from ecgtool.io.records import clock_at
 
     return f" (at {clock_at(r.start_clock, seconds) or elapsed_text(seconds)})"
 

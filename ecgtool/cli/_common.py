@@ -174,6 +174,35 @@ def job(command: str, opts, **options) -> dict:
     return json_ready({"command": command, "read": asdict(opts), **options})
 
 
+def time_range(start: Optional[str], end: Optional[str]) -> tuple[float, Optional[float]]:
+    """``--start`` and ``--end`` (seconds or H:MM:SS) as seconds; start 0
+    and end None where not given.
+
+    Examples
+    --------
+    >>> time_range("1:00:00", "5400"), time_range(None, None)
+    ((3600.0, 5400.0), (0.0, None))
+    """
+    from ecgtool.io.records import clock_seconds
+
+    out = []
+    for option, text in (("--start", start), ("--end", end)):
+        if text is None:
+            out.append(None)
+            continue
+        try:
+            value = clock_seconds(text)
+        except ValueError:
+            value = float("nan")
+        if not value >= 0 or value == float("inf"):
+            raise EcgToolError(f"{option} {text!r} is no time (seconds, or H:MM:SS)")
+        out.append(value)
+    first, last = out[0] or 0.0, out[1]
+    if last is not None and not last > first:
+        raise EcgToolError(f"--end ({end}) must be after --start ({start or 0})")
+    return first, last
+
+
 def output_kind(out: Optional[str]) -> str:
     """``"stdout"``, ``"store"``, ``"folder"`` (a path ending in ``/`` or an
     existing folder) or ``"csv"`` for an ``--out`` value."""

@@ -21,6 +21,12 @@ def convert(
     fs: Optional[float] = c.FsOpt,
     column: Optional[str] = c.ColumnOpt,
     units: str | None = c.UnitsOpt,
+    start: Optional[str] = typer.Option(None, "--start", help="Keep the recording from this "
+                                        "time on: seconds or H:MM:SS from its first sample. "
+                                        "The excerpt is a record of its own (annotations cut, "
+                                        "start time of day moved).", metavar="TIME"),
+    end: Optional[str] = typer.Option(None, "--end", help="... up to this time (default: "
+                                      "the end).", metavar="TIME"),
     jobs: int = c.JobsOpt,
     scheduler: Optional[str] = c.SchedulerOpt,
     resume: bool = c.ResumeOpt,
@@ -28,7 +34,8 @@ def convert(
 ) -> int:
     """Read records (WFDB, EDF, ISHNE, CinC .mat, CSV, .h5) and write them as a store, CSV or WFDB.
 
-    Recordings over 2 hours (WFDB, EDF, ISHNE) are read and written half an hour at a time.
+    Recordings over 2 hours (WFDB, EDF, ISHNE) are read and written half an hour at a time;
+    with --start/--end, only the stretch asked for is read.
     """
     from functools import partial
 
@@ -37,7 +44,7 @@ def convert(
     from ecgtool.io.store import write_signal_blocks
     from ecgtool.io.tables import format_table, quoted
     from ecgtool.longrecord import LongRecord
-    from ecgtool.pipeline import read_job
+    from ecgtool.pipeline import excerpt_job, read_job
 
     all_leads = channel is not None and channel.lower() == "all"
     opts = c.read_options(None if all_leads else channel, fs, column, units, all_leads)
@@ -47,9 +54,13 @@ def convert(
     if kind not in ("store", "folder") and len(srcs) > 1:
         raise c.EcgToolError(f"{len(srcs)} records given; CSV holds one record, "
                              "write an .h5 store instead")
+    start_s, end_s = c.time_range(start, end)
+    job = (partial(read_job, opts=opts) if start is None and end is None else
+           partial(excerpt_job, opts=opts, start_s=start_s, end_s=end_s))
+
     def run(todo):
-        return batch.run(partial(read_job, opts=opts), todo, jobs=jobs, progress=not quiet,
-                         label="convert", scheduler=scheduler)
+        return batch.run(job, todo, jobs=jobs, progress=not quiet, label="convert",
+                         scheduler=scheduler)
 
     def write(w, rec, name):
         if isinstance(rec, LongRecord):
@@ -83,7 +94,8 @@ def convert(
             yield "\n".join(format_table(cols, float_format="{:.5g}")) + "\n"
 
     done, failures, skipped = run_and_write(srcs, run, out, write, header, rows, resume,
-                                            quiet, c.job("convert", opts), write_wfdb_record)
+                                            quiet, c.job("convert", opts, start_s=start_s, end_s=end_s),
+                                            write_wfdb_record)
     if not quiet and done:
         summary("", done, failures, out)
     return exit_code(done, failures, skipped)

@@ -13,7 +13,8 @@ import numpy as np
 
 from ecgtool.errors import EcgToolError
 from ecgtool.io.beatfiles import is_beats_header, read_text
-from ecgtool.io.records import _UNIT_TO_MV, Record, _to_mv, choose_channel, preferred_lead
+from ecgtool.io.records import (_UNIT_TO_MV, Record, _to_mv, choose_channel, clock_seconds,
+                                 preferred_lead)
 from ecgtool.signal.filters import MIN_FS
 
 #: Why a beats table cannot stand in for a signal.
@@ -98,12 +99,6 @@ def time_unit(name: str) -> float | None:
 def time_column(names: list[str]) -> int | None:
     """Index of the column of sample times among ``names`` (None if none)."""
     return next((i for i, n in enumerate(names) if time_unit(n) is not None), None)
-
-
-def _clock_seconds(text: str) -> float:
-    # "h:mm:ss.mmm", "m:ss.mmm" or plain seconds, quoted or not.
-    parts = text.strip().strip("'\"").split(":")
-    return sum(float(p) * 60 ** k for k, p in enumerate(reversed(parts)))
 
 
 def _units_row(cells: list[str]) -> bool:
@@ -325,7 +320,7 @@ def read_head(lines: list[str], shown: str = "") -> CsvHead:
     time_col = time_column(names)
     # Times as a clock ("0:01.250") or quoted: read as seconds.
     raw = decimal_points(lines[at], delim).split(delim) if delim else lines[at].split()
-    clock = ({time_col: _clock_seconds} if time_col is not None and time_col < len(raw)
+    clock = ({time_col: clock_seconds} if time_col is not None and time_col < len(raw)
              and any(ch in raw[time_col] for ch in ":'\"") else None)
     return CsvHead(delim, names, units, at, clock)
 

@@ -243,6 +243,85 @@ def clock_text(t) -> str:
     return f"{int(h):02d}:{int(m):02d}:{int(s):02d}"
 
 
+def clock_seconds(text: str) -> float:
+    """Seconds in ``h:mm:ss.mmm``, ``m:ss`` or plain seconds (quoted or not).
+
+    Raises ValueError for other text.
+
+    Examples
+    --------
+    >>> clock_seconds("1:02:03.5"), clock_seconds("90"), clock_seconds("'2:00'")
+    (3723.5, 90.0, 120.0)
+    """
+    parts = text.strip().strip("'\"").split(":")
+    if len(parts) > 3:
+        raise ValueError(f"not a time: {text!r}")
+    return sum(float(p) * 60 ** k for k, p in enumerate(reversed(parts)))
+
+
+def clock_at(start_clock: str, offset_s: float) -> str:
+    """``start_clock`` (``HH:MM:SS``) moved on by ``offset_s``, round the clock;
+    "" where the start time is unknown.
+
+    Examples
+    --------
+    >>> clock_at("23:30:00", 5400.4), clock_at("", 10.0)
+    ('01:00:00', '')
+    """
+    if not start_clock:
+        return ""
+    t = int(round(clock_seconds(start_clock) + offset_s)) % 86400
+    return f"{t // 3600:02d}:{t // 60 % 60:02d}:{t % 60:02d}"
+
+
+def cut_annotations(ann: Annotations | None, start: int, stop: int) -> Annotations | None:
+    """The annotations of samples ``start`` to ``stop``, counted from ``start``.
+
+    The rhythm and the signal quality in force at ``start`` (the last
+    rhythm change, ``+``, and the last ``~`` before it) are repeated at
+    its first sample, so that the excerpt's reference says what it begins in.
+
+    Examples
+    --------
+    >>> a = Annotations([10, 50, 300, 420], ["+", "N", "N", "V"], ["(AFIB", "", "", ""])
+    >>> cut = cut_annotations(a, 100, 400)
+    >>> cut.sample.tolist(), cut.symbol.tolist(), cut.aux_note.tolist()
+    ([0, 200], ['+', 'N'], ['(AFIB', ''])
+    """
+    if ann is None:
+        return None
+    inside = (ann.sample >= start) & (ann.sample < stop)
+    before = np.flatnonzero(ann.sample < start)
+    carried = [before[(ann.symbol[before] == sym) & (ann.aux_note[before] != "" if sym == "+"
+                                                     else True)][-1:]
+               for sym in ("+", "~")]
+    keep = np.concatenate(carried + [np.flatnonzero(inside)])
+    return Annotations(np.maximum(ann.sample[keep] - start, 0), ann.symbol[keep],
+                       ann.aux_note[keep], ann.subtype[keep])
+
+
+def excerpt(rec: Record, start: int, stop: int, signals: np.ndarray | None = None) -> Record:
+    """Samples ``start`` to ``stop`` of ``rec`` as a record of its own: its
+    annotations cut (:func:`cut_annotations`), its start time of day moved,
+    a comment saying where it was cut from; ``signals`` when they were read
+    apart (a long recording's block).
+
+    Examples
+    --------
+    >>> r = Record("x", np.zeros((3600, 1)), 360.0, ["II"], start_clock="08:00:00")
+    >>> e = excerpt(r, 720, 1080)
+    >>> e.n_samples, e.start_clock, e.comments
+    (360, '08:00:02', ['excerpt of x: 2-3 s'])
+    """
+    from dataclasses import replace
+
+    cut = rec.signals[start:stop] if signals is None else signals
+    return replace(rec, signals=cut, annotations=cut_annotations(rec.annotations, start, stop),
+                   start_clock=clock_at(rec.start_clock, start / rec.fs),
+                   comments=list(rec.comments)
+                   + [f"excerpt of {rec.name}: {start / rec.fs:g}-{stop / rec.fs:g} s"])
+
+
 def _brief(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return text[:160]
