@@ -89,5 +89,9 @@ def test_folders_are_an_output_of_convert_only(tmp_path):
     assert len(r.stderr.strip().splitlines()) == 1
     r = run("convert", "sample:119", "--out", f"{tmp_path}/no/such/", "-q")
     assert r.exit_code == 1 and "folder does not exist" in r.stderr
+    bare = tmp_path / "bare.h5"
+    assert run("detect", "sample:119", "--no-signal", "--out", bare, "-q").exit_code == 0
+    r = run("convert", bare, "--out", f"{tmp_path}/w/", "-q")
+    assert r.exit_code == 1 and "no signal" in r.stderr and not (tmp_path / "w").exists()
     r = run("convert", "sample:119", "--out", f"{tmp_path}/", "--resume", "-q")
     assert r.exit_code == 1 and "--resume needs an .h5 output store" in r.stderr

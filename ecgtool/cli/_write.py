@@ -54,12 +54,12 @@ def run_and_write(srcs: list, run: Callable[[list], Iterable], out: Optional[str
             raise c.EcgToolError("is a folder: give a file to write", out)
         from pathlib import Path
 
-        Path(out).mkdir(exist_ok=True)
         for o in run(srcs):
             c.report_outcome(o)
             if not o.ok:
                 failures.append((o.source.name, o.source.path, o.error))
                 continue
+            Path(out).mkdir(exist_ok=True)  # not before: a run that fails leaves none
             write_folder(out, o.value, o.source.name)
             done.append(o.source.name)
         return done, failures, skipped
