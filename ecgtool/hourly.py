@@ -179,6 +179,19 @@ def hours_from_columns(record: str, cols: dict[str, np.ndarray]) -> list[HourSum
     return out
 
 
+def stored_hours(path: str, names: list[str]) -> dict[str, list[HourSummary]]:
+    """The rows a diagnose store keeps (its ``hourly`` tables) for records
+    ``names``; none for a record stored without them."""
+    from ecgtool.io import store
+
+    f = store.open_store(path)
+    try:
+        tables = {name: store.read_table(f, name, "hourly", path) for name in names}
+    finally:
+        f.close()
+    return {name: hours_from_columns(name, cols) for name, cols in tables.items() if cols}
+
+
 def hourly_analysis(a, hour_s: float = 3600.0,
                     thresholds: Thresholds = Thresholds()) -> list[HourSummary]:
     """:func:`hourly` of an :class:`ecgtool.pipeline.Analysis`."""

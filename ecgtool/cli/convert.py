@@ -93,8 +93,11 @@ def convert(
             cols = {lead: x[:, i] for i, lead in enumerate(leads(rec))}
             yield "\n".join(format_table(cols, float_format="{:.5g}")) + "\n"
 
+    # An excerpt is another job (a resumed store must hold the same stretch);
+    # a whole recording's job reads as it did before excerpts.
+    stretch = {} if start is None and end is None else {"start_s": start_s, "end_s": end_s}
     done, failures, skipped = run_and_write(srcs, run, out, write, header, rows, resume,
-                                            quiet, c.job("convert", opts, start_s=start_s, end_s=end_s),
+                                            quiet, c.job("convert", opts, **stretch),
                                             write_wfdb_record)
     if not quiet and done:
         summary("", done, failures, out)

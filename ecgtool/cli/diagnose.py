@@ -52,7 +52,7 @@ def diagnose(
     from ecgtool.cli._write import exit_code, run_and_write
     from ecgtool.cli.rhythm import analysis_job, analysis_setup, write_analysis
     from ecgtool.diagnose import REPORT_COLUMNS, Thresholds, diagnose_analysis
-    from ecgtool.hourly import HOURLY_COLUMNS, hourly_analysis, hourly_columns
+    from ecgtool.hourly import HOURLY_COLUMNS, hourly_analysis, hourly_columns, stored_hours
     from ecgtool.io.tables import csv_line, json_ready
 
     try:
@@ -143,17 +143,3 @@ def diagnose(
                    f"{'s' if len(items) != 1 else ''}: PVC/PAC burden and VT not assessed there, "
                    "bigeminy/trigeminy from beat timing only")
     return exit_code(done, failures, skipped)
-
-
-def stored_hours(path: str, names: list[str]) -> dict:
-    """The hourly rows a diagnose store keeps for records ``names`` (none
-    for a record stored without them)."""
-    from ecgtool.hourly import hours_from_columns
-    from ecgtool.io import store
-
-    f = store.open_store(path)
-    try:
-        tables = {name: store.read_table(f, name, "hourly", path) for name in names}
-    finally:
-        f.close()
-    return {name: hours_from_columns(name, cols) for name, cols in tables.items() if cols}

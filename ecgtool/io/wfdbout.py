@@ -93,8 +93,10 @@ def write_wfdb(folder: str | os.PathLike, record: Record, blocks: Blocks | None 
     >>> rec = read_sample("119")
     >>> hea = write_wfdb(tempfile.mkdtemp(), rec)
     >>> back = read_wfdb(hea.with_suffix(""))
-    >>> bool(np.abs(back.signal - rec.signal).max() < 1e-9), len(back.annotations) == len(rec.annotations)
-    (True, True)
+    >>> bool(np.abs(back.signal - rec.signal).max() < 1e-9)
+    True
+    >>> len(back.annotations) == len(rec.annotations)
+    True
     """
     import wfdb
 
