@@ -1,13 +1,17 @@
 """convert --out DIR/: records written as WFDB read back as they were read."""
 
+import tempfile
+
 import numpy as np
 import pytest
 import wfdb
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from ecgtool.cli import app
 from ecgtool.io.ishnefiles import write_ishne
-from ecgtool.io.records import Annotations, read_sample, sample_path
+from ecgtool.io.records import Annotations, Record, read_sample, sample_path
 from ecgtool.io.wfdbfiles import read_wfdb
 from ecgtool.io.wfdbout import write_wfdb
 
@@ -95,3 +99,25 @@ def test_folders_are_an_output_of_convert_only(tmp_path):
     assert r.exit_code == 1 and "no signal" in r.stderr and not (tmp_path / "w").exists()
     r = run("convert", "sample:119", "--out", f"{tmp_path}/", "--resume", "-q")
     assert r.exit_code == 1 and "--resume needs an .h5 output store" in r.stderr
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 400), st.integers(1, 3),
+       st.sampled_from([1e-3, 1.0, 20.0, 40.0, 1e4]), st.floats(0.0, 0.5), st.integers(0, 2**32 - 1))
+def test_any_signal_reads_back_within_its_step(n, leads, scale, nan_share, seed):
+    # Any length, lead count and amplitude (a lead that outgrows 1 uV steps
+    # gets a coarser one), NaN anywhere: the samples come back within half
+    # a step, the NaN as NaN, and the header's checksums are WFDB's.
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0.0, scale, (n, leads))
+    x[rng.random((n, leads)) < nan_share] = np.nan
+    rec = Record("r", x, 250.0, [f"L{k}" for k in range(leads)])
+    with tempfile.TemporaryDirectory() as d:
+        back = read_wfdb(write_wfdb(d, rec).with_suffix(""), all_leads=True, ann=None)
+        digital = wfdb.rdrecord(f"{d}/r", physical=False)
+    gain = np.asarray(digital.adc_gain)
+    assert back.signals.shape == x.shape and _same_checksums(digital)
+    np.testing.assert_array_equal(np.isnan(back.signals), np.isnan(x))
+    ok = ~np.isnan(x)
+    err = np.abs(back.signals - np.nan_to_num(x)) * gain
+    assert (err[ok] <= 0.5 + 1e-6).all()
