@@ -5,10 +5,13 @@ import csv
 import io
 import json
 import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from ecgtool.cli import app
@@ -208,6 +211,22 @@ def test_ishne_labels_long_gaps_and_unknown_labels(tmp_path):
     write_ishne_annotations(f, [10, 20, 30], "NZZ", 200.0)
     with pytest.warns(UserWarning, match=r"2 annotations .* \(Z\) .* \(Q\)"):
         assert read_ishne_annotations(f).symbol.tolist() == ["N", "Q", "Q"]
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 200_000), st.sampled_from("NVSBPU")), max_size=60))
+def test_ishne_labels_of_any_spacing_read_back(beats):
+    # Gaps of any length (timeouts over 65,535 samples), one label per beat.
+    gaps = np.array([g for g, _ in beats], dtype=np.int64)
+    sample = np.cumsum(gaps)
+    labels = "".join(lab for _, lab in beats)
+    with tempfile.TemporaryDirectory() as d:
+        f = Path(d) / "x.ann"
+        write_ishne_annotations(f, sample, labels, 200.0)
+        a = read_ishne_annotations(f, 200.0)
+    np.testing.assert_array_equal(a.sample, sample)
+    mit = {"N": "N", "V": "V", "S": "S", "B": "B", "P": "/", "U": "Q"}
+    assert a.symbol.tolist() == [mit[c] for c in labels]
 
 
 @pytest.mark.parametrize("edit, words", [
