@@ -87,6 +87,15 @@ def test_a_failed_write_leaves_no_record(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_records_whose_safe_names_meet_keep_their_own_files(tmp_path):
+    for name in ("a b.csv", "a_b.csv"):
+        (tmp_path / name).write_text("".join(f"{v}\n" for v in range(500)))
+    r = run("convert", tmp_path / "a b.csv", tmp_path / "a_b.csv", "--fs", "250",
+            "--out", f"{tmp_path}/w/", "-q")
+    assert r.exit_code == 0, r.output
+    assert sorted(p.name for p in (tmp_path / "w").glob("*.hea")) == ["a_b.hea", "a_b_2.hea"]
+
+
 def test_folders_are_an_output_of_convert_only(tmp_path):
     r = run("detect", "sample:119", "--out", f"{tmp_path}/", "-q")
     assert r.exit_code == 1 and "is a folder: this command writes a file" in r.stderr

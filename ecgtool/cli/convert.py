@@ -70,9 +70,16 @@ def convert(
         else:
             w.finish(w.begin(name, rec))
 
-    def write_wfdb_record(folder, rec, name):
-        from ecgtool.io.wfdbout import write_wfdb
+    written = set()  # WFDB names given so far: "a b" and "a_b" must not share files
 
+    def write_wfdb_record(folder, rec, name):
+        from ecgtool.io.wfdbout import wfdb_name, write_wfdb
+
+        base = name = wfdb_name(name)
+        k = 2
+        while name in written:
+            name, k = f"{base}_{k}", k + 1
+        written.add(name)
         try:
             if isinstance(rec, LongRecord):
                 write_wfdb(folder, rec.head, rec.blocks, rec.n_samples, name)
