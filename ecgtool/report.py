@@ -100,10 +100,14 @@ def _ecg_paper(ax, start_s: float, end_s: float, lo_mv: float, hi_mv: float) -> 
 
 
 def plot_strip(signal: np.ndarray, fs: float, times_s: np.ndarray, labels, episodes,
-               start_s: float, end_s: float, title: str = "", offset: int = 0):
+               start_s: float, end_s: float, title: str = "", offset: int = 0,
+               reference=None):
     """A matplotlib figure of ``[start_s, end_s]``: the ECG on ECG-paper grid, each
     beat's class above its R peak, rhythm episodes shaded and named (the figure of
-    ``ecgtool plot``). ``signal`` starts at sample ``offset`` of the record."""
+    ``ecgtool plot``). ``signal`` starts at sample ``offset`` of the record. With
+    ``reference`` (:class:`ecgtool.io.records.Annotations`), its beat symbols
+    and rhythm changes are written along the foot of the strip, in grey, for
+    comparison."""
     plt = _figures()
     i, j = max(offset, int(start_s * fs)), min(offset + signal.size, int(end_s * fs))
     t = np.arange(i, j) / fs
@@ -125,6 +129,8 @@ def plot_strip(signal: np.ndarray, fs: float, times_s: np.ndarray, labels, episo
         if labels is not None:
             ax.annotate(str(lab), (tb, signal[k]), textcoords="offset points", xytext=(0, 7),
                         ha="center", fontsize=8, color=_CLASS_COLOURS.get(str(lab), "#000"))
+    if reference is not None:
+        _reference_marks(ax, reference, fs, start_s, end_s)
     ax.set_xlim(start_s, end_s)
     if j > i:
         lo, hi = ax.get_ylim()
@@ -133,6 +139,23 @@ def plot_strip(signal: np.ndarray, fs: float, times_s: np.ndarray, labels, episo
     ax.set_ylabel("mV")
     ax.set_title(title)
     return fig
+
+
+def _reference_marks(ax, reference, fs: float, start_s: float, end_s: float) -> None:
+    # The reference's beat symbols at the foot of the strip, its rhythm
+    # changes ("(AFIB") just above them.
+    from ecgtool.evaluate import BEAT_SYMBOLS
+
+    t = reference.sample / fs
+    inside = (t >= start_s) & (t < end_s)
+    foot = ax.get_xaxis_transform()
+    for tb, sym, aux in zip(t[inside], reference.symbol[inside], reference.aux_note[inside]):
+        if sym in BEAT_SYMBOLS:
+            ax.text(tb, 0.02, sym, transform=foot, ha="center", fontsize=7, color="#666")
+        elif sym == "+" and aux:
+            ax.text(tb, 0.09, aux, transform=foot, ha="left", fontsize=7, color="#666")
+    ax.text(1.005, 0.02, "reference", transform=ax.transAxes, ha="left", fontsize=7,
+            color="#666")
 
 
 def _n(v, fmt: str = ".0f") -> str:

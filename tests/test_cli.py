@@ -856,6 +856,26 @@ def test_plot_writes_a_png(tmp_path):
                out).exit_code == 0
     _one_line_error(run("plot", "sample:208", "--detector", "nope=1", "--out", out),
                     "unknown detector setting")
+    # --reference: a CSV has none, and says so.
+    r = run("plot", csv_in, "--column", "ecg", "--units", "uV", "--reference", "--out", out)
+    assert r.exit_code == 0 and "no reference annotations to show" in r.stderr, r.output
+
+
+def test_plot_can_show_the_reference_beside_the_beats():
+    from ecgtool.io.records import read_sample
+    from ecgtool.report import plot_strip
+    from ecgtool.rhythm import find_rhythms
+
+    rec = read_sample("208")
+    ann = rec.annotations
+    t = ann.sample[np.isin(ann.symbol, ["N", "V", "F"])] / rec.fs
+    fig = plot_strip(rec.signal, rec.fs, t, None, find_rhythms(t), 130.0, 142.0,
+                     reference=ann)
+    shown = [x.get_text() for x in fig.axes[0].texts]
+    inside = (ann.sample >= 130 * rec.fs) & (ann.sample < 142 * rec.fs)
+    beats = [s for s in ann.symbol[inside] if s in "NVF"]
+    assert [s for s in shown if s in ("N", "V", "F")] == beats and len(beats) > 15
+    assert "(T" in shown and "reference" in shown  # the trigeminy that starts at 131.9 s
 
 
 def test_plot_reports_warnings_as_one_line(tmp_path):

@@ -17,6 +17,9 @@ def plot(
     out: str = typer.Option("strip.png", "--out", "-o", help="PNG (or PDF/SVG) to write."),
     record: Optional[str] = typer.Option(None, "--record", help="Record name in a store."),
     no_classify: bool = typer.Option(False, "--no-classify", help="Beats without classes."),
+    reference: bool = typer.Option(False, "--reference", help="Also write the reference "
+                                   "annotations' beat symbols and rhythm changes (.atr, EDF+, "
+                                   "ISHNE .ann, a store's) along the foot of the strip."),
     model: Optional[str] = c.RelabelModelOpt,
     channel: Optional[str] = c.ChannelOpt,
     fs: Optional[float] = c.FsOpt,
@@ -32,7 +35,7 @@ def plot(
 
     from ecgtool import batch
     from ecgtool.io.inputs import expand_inputs
-    from ecgtool.pipeline import analyse_job, has_signal, signal_between
+    from ecgtool.pipeline import analyse_job, has_signal, reference_of, signal_between
     from ecgtool.report import plot_strip
 
     end = start + 10.0 if end is None else end
@@ -48,7 +51,8 @@ def plot(
                               ".tif", ".tiff", ".webp"))
     # Through the batch runner, as every command: its warnings reach the user
     # as one line each, and a failure as the one-line error.
-    job = partial(analyse_job, opts=c.read_options(channel, fs, column, units), model=model,
+    opts = c.read_options(channel, fs, column, units)
+    job = partial(analyse_job, opts=opts, model=model,
                   classify=not no_classify, relabel=model is not None,
                   detector=c.detector_settings(detector, qrs_net, p_net))
     (outcome,) = batch.run(job, srcs[:1], progress=False)
@@ -63,8 +67,11 @@ def plot(
         raise c.EcgToolError(f"--start {start:g} s is past the end ({a.duration_s:.1f} s)")
     stop = min(end, a.duration_s)
     x, fs_, offset, lead = signal_between(a, start, stop)
+    marks = reference_of(srcs[0], opts) if reference else None
+    if reference and marks is None and not quiet:
+        c.warn(f"{a.name}: no reference annotations to show")
     fig = plot_strip(x, fs_, a.times_s, a.labels, a.episodes, start, stop,
-                     title=f"{a.name} ({lead})", offset=offset)
+                     title=f"{a.name} ({lead})", offset=offset, reference=marks)
     from ecgtool.io.store import atomic_path
 
     suffix = out.rsplit(".", 1)[-1].lower() if "." in out else "png"
