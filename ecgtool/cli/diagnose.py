@@ -71,7 +71,8 @@ def diagnose(
                                            opts, out, detector=det, formats=c.REPORT_FORMATS)
     stdin = any(s.path == "-" for s in srcs)
     items = []
-    hours_of = {}  # record name -> its hours, for --hourly in the inputs' order
+    # Record name -> (analysis, report, hours), for --hourly and --html in the inputs' order.
+    analysed = {}
     thresholds = json_ready(asdict(th))
 
     def run(todo):
@@ -84,7 +85,7 @@ def diagnose(
                 value = (a, diagnose_analysis(a, th), hourly_analysis(a, thresholds=th))
                 o = Outcome(o.source, value, None, o.warnings)
                 items.append(value)
-                hours_of[o.source.name] = value[2]
+                analysed[o.source.name] = value
             yield o
 
     def write(w, value, name):
@@ -113,24 +114,32 @@ def diagnose(
         srcs, run, out, write, header, line, resume, quiet,
         analysis_job("diagnose", opts, ann, ann_labels, no_classify, model, det,
                      thresholds=thresholds))
-    if hourly and skipped:
-        # A resumed run's table holds the records it skipped too, from their store.
-        hours_of.update(stored_hours(out, skipped))
-    if hourly and hours_of:
+    order = list(dict.fromkeys(s.name for s in srcs))
+    if hourly and (analysed or skipped):
         from dataclasses import astuple
 
+        # A resumed run's table holds the records it skipped too, from their store.
+        hours_of = {**(stored_hours(out, skipped) if skipped else {}),
+                    **{n: v[2] for n, v in analysed.items()}}
         with c.text_output(hourly) as stream:
             stream.write(csv_line(HOURLY_COLUMNS))
-            for name in dict.fromkeys(s.name for s in srcs):
+            for name in order:
                 stream.writelines(csv_line(astuple(h)) for h in hours_of.get(name, []))
-    if html and items:
+    if html and (analysed or skipped):
         from ecgtool.report import html_report
 
-        if skipped and not quiet:
-            c.warn(f"--html: the report shows the records analysed now ({len(items)}), not "
-                   f"those the store already held ({len(skipped)})")
+        shown = {n: v[:2] for n, v in analysed.items()}
+        if skipped:
+            # The records a resumed store already held, analysed again from
+            # it: their beats and classes as stored, rhythm and verdict as then.
+            from ecgtool.io.inputs import expand_inputs
+
+            for src in expand_inputs([out]):
+                if src.name in skipped:
+                    a = job(src)
+                    shown[src.name] = (a, diagnose_analysis(a, th))
         with c.text_output(html) as stream:
-            stream.write(html_report([(a, rep) for a, rep, _ in items], th))
+            stream.write(html_report([shown[n] for n in order if n in shown], th))
     if not quiet and items:
         n_ab = sum(r.verdict == "abnormal" for _, r, _ in items)
         n_un = sum(r.verdict == "unreadable" for _, r, _ in items)
