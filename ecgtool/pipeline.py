@@ -403,13 +403,13 @@ def expand_beat_sources(inputs: list[str], samples: bool = False,
     from ecgtool.io.inputs import expand_inputs
 
     found = expand_inputs(inputs, samples=samples)
-    out = [Source("ann", s.path, s.name, ann) if ann and s.kind == "wfdb" else s
+    out = [Source("ann", s.path, s.name, ann) if ann and s.kind in ("wfdb", "ishne") else s
            for s in table_sources(found)]
     if ann:
         bad = [s for s in out if s.kind != "ann"]
         if bad:
-            raise EcgToolError(f"--ann needs WFDB record names, not {Path(bad[0].path).name}",
-                               bad[0].path)
+            raise EcgToolError(f"--ann needs WFDB record names or ISHNE files, not "
+                               f"{Path(bad[0].path).name}", bad[0].path)
     return out
 
 

@@ -200,6 +200,20 @@ def test_the_beat_labels_beside_an_ishne_file_are_its_reference(tmp_path):
                                   got.sample)
 
 
+def test_rhythm_and_diagnose_read_beats_from_an_ishne_label_file():
+    # As from a WFDB annotator: beat times (and with --ann-labels, classes)
+    # from the .ann beside the recording, its header giving rate and length.
+    r = run("diagnose", FIXTURE, "--ann", "ann", "--ann-labels", "--out", "-", "-q")
+    assert r.exit_code == 0, r.output
+    report = json.loads(r.stdout)
+    labels = read_ishne(FIXTURE).annotations.symbol
+    assert report["n_beats"] == labels.size
+    assert report["counts"]["V"] == (labels == "V").sum() > 0
+    assert report["duration_s"] == pytest.approx(20.0)
+    r = run("rhythm", FIXTURE, "--ann", "qrs", "--out", "-")
+    assert r.exit_code == 1 and "119_20s.qrs: annotation file not found" in r.stderr
+
+
 def test_ishne_labels_long_gaps_and_unknown_labels(tmp_path):
     f = tmp_path / "x.ann"
     # Gaps over 16 bits of samples are bridged by timeout entries.

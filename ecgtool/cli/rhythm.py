@@ -9,7 +9,8 @@ import typer
 from ecgtool.cli import _common as c
 
 AnnOpt = typer.Option(None, "--ann", help="Read beat times from this WFDB annotation "
-                      "file of each record (e.g. qrs, atr) instead of detecting.")
+                      "file of each record (e.g. qrs, atr), or the ISHNE one beside an ISHNE "
+                      "recording (ann), instead of detecting.")
 AnnLabelsOpt = typer.Option(None, "--ann-labels/--no-ann-labels", help="Use the annotation "
                             "symbols as beat labels (default: only for atr).")
 NoClassifyOpt = typer.Option(False, "--no-classify", help="Skip the beat classifier (no "

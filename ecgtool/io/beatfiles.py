@@ -263,14 +263,25 @@ def _table_beats(rows: list[dict], t: np.ndarray) -> Beats | None:
 
 
 def read_annotation_beats(base: str, ext: str, labels: bool) -> BeatTimes:
-    """Beat times (and AAMI labels if ``labels``) from a WFDB annotation file.
+    """Beat times (and AAMI labels if ``labels``) from a WFDB annotation file,
+    or from the ISHNE annotation file ``<name>.<ext>`` beside an ISHNE
+    recording ``base``.
 
-    The header (``base.hea``) gives the rate and length; the signal file need
-    not exist. The annotations come along as the ``reference`` (its noise
-    marks tell the unreadable stretches).
+    The header (``base.hea``, or the ISHNE recording's) gives the rate and
+    length; the WFDB signal file need not exist. The annotations come along
+    as the ``reference`` (its noise marks tell the unreadable stretches).
     """
-    from ecgtool.beats.labels import aami_labels
-    from ecgtool.evaluate import BEAT_SYMBOLS
+    from ecgtool.io.ishnefiles import ISHNE_SUFFIXES
+
+    if Path(base).suffix.lower() in ISHNE_SUFFIXES:
+        from ecgtool.io.ishnefiles import read_ishne_annotations, read_ishne_header
+
+        h = read_ishne_header(base, checksum=False)
+        shown = str(Path(base).with_suffix("." + ext))
+        if not Path(shown).is_file():
+            raise EcgToolError("annotation file not found", shown)
+        return _beat_times(Path(base).stem, read_ishne_annotations(shown, h.fs), h.fs,
+                           h.n_samples, labels, shown)
     from ecgtool.io.wfdbfiles import read_annotations, read_header
 
     hea = Path(base).with_suffix(".hea")
@@ -288,12 +299,20 @@ def read_annotation_beats(base: str, ext: str, labels: bool) -> BeatTimes:
     a = read_annotations(base, ext)
     if a is None:
         raise EcgToolError("annotation file not found", shown)
+    return _beat_times(Path(base).name, a, float(h.fs), int(h.sig_len or 0), labels, shown)
+
+
+def _beat_times(name: str, a, fs: float, n_samples: int, labels: bool, shown: str) -> BeatTimes:
+    # The beats of annotations `a` at rate `fs` in a record of `n_samples` (0: unknown).
+    from ecgtool.beats.labels import aami_labels
+    from ecgtool.evaluate import BEAT_SYMBOLS
+
     m = np.isin(a.symbol, list(BEAT_SYMBOLS))
     order = np.argsort(a.sample[m], kind="stable")
-    t = a.sample[m][order] / float(h.fs)
+    t = a.sample[m][order] / float(fs)
     lab = aami_labels(a.symbol[m][order]) if labels else None
     if lab is not None:
         lab = np.where(lab == "", "Q", lab)
-    duration = (h.sig_len or 0) / float(h.fs) or (float(t[-1]) if t.size else 0.0)
-    return BeatTimes(Path(base).name, t, duration, lab, None, shown, float(h.fs),
-                     reference=a, n_samples=int(h.sig_len or 0))
+    duration = n_samples / float(fs) or (float(t[-1]) if t.size else 0.0)
+    return BeatTimes(name, t, duration, lab, None, shown, float(fs), reference=a,
+                     n_samples=n_samples)
