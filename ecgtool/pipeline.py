@@ -90,7 +90,15 @@ def excerpt_job(src: Source, opts: ReadOptions, start_s: float = 0.0,
     """:func:`read_job` for the stretch from ``start_s`` to ``end_s`` (default
     the end) of a source, as a record of its own
     (:func:`ecgtool.io.records.excerpt`); of a long recording only that
-    stretch is read."""
+    stretch is read.
+
+    Examples
+    --------
+    >>> from ecgtool.io.inputs import expand_inputs
+    >>> rec = excerpt_job(expand_inputs(["sample:208"])[0], ReadOptions(), 300.0, 310.0)
+    >>> rec.n_samples, rec.comments[-1]
+    (3600, 'excerpt of 208: 300-310 s')
+    """
     from ecgtool.io.inputs import read_source_block, source_length
     from ecgtool.io.records import excerpt
     from ecgtool.longrecord import long_length
@@ -388,7 +396,14 @@ def signal_between(a: Analysis, start_s: float,
 def reference_of(src: Source, opts: ReadOptions) -> "Annotations | None":
     """A source's reference annotations (WFDB ``.atr``, EDF+ annotations, an
     ISHNE ``.ann`` file, a store's reference); None where it has none. A long
-    recording's samples are not read for them."""
+    recording's samples are not read for them.
+
+    Examples
+    --------
+    >>> from ecgtool.io.inputs import expand_inputs
+    >>> len(reference_of(expand_inputs(["sample:119"])[0], ReadOptions())) > 2000
+    True
+    """
     opts = replace(opts, ann=opts.ann or "atr")
     if is_long(src):
         return long_record_head(src, opts).annotations

@@ -207,7 +207,16 @@ def read_ishne_header(path: str | os.PathLike, checksum: bool = True) -> IshneHe
 
 
 def annotation_file(path: str | os.PathLike) -> Path | None:
-    """The ISHNE annotation file beside a recording (same name, ``.ann``), or None."""
+    """The ISHNE annotation file beside a recording (same name, ``.ann``), or None.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> d = tempfile.mkdtemp()
+    >>> write_ishne_annotations(os.path.join(d, "h.ann"), [100], "N", 200.0)
+    >>> annotation_file(os.path.join(d, "h.ecg")).name, annotation_file(os.path.join(d, "x.ecg"))
+    ('h.ann', None)
+    """
     p = Path(path)
     for suffix in (".ann", ".ANN"):
         if p.with_suffix(suffix).is_file():
@@ -292,6 +301,14 @@ def write_ishne_annotations(path: str | os.PathLike, sample, labels, fs: float) 
     ``sample`` (sorted) as an ISHNE annotation file, for tests and examples:
     intervals count from sample 0, gaps over 65535 samples bridged by
     timeout entries.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> f = os.path.join(tempfile.mkdtemp(), "x.ann")
+    >>> write_ishne_annotations(f, [10, 100000], "NV", 200.0)
+    >>> os.path.getsize(f) - HEADER_BYTES   # first sample, 2 beats and 1 timeout
+    16
     """
     sample = np.asarray(sample, dtype=np.int64)
     if sample.size != len(labels) or (np.diff(sample) < 0).any() or (sample < 0).any():
