@@ -113,8 +113,9 @@ def excerpt_job(src: Source, opts: ReadOptions, start_s: float = 0.0,
     if start_s * fs >= n:
         raise EcgToolError(f"--start {start_s:g} s is past the end of the recording "
                            f"({n / fs:.1f} s)", src.path)
-    a = int(round(start_s * fs))
-    b = n if end_s is None else min(n, int(round(end_s * fs)))
+    # At least one sample, whatever the rounding of times closer than one.
+    a = min(int(round(start_s * fs)), n - 1)
+    b = n if end_s is None else min(n, max(a + 1, int(round(end_s * fs))))
     if whole.n_samples == n:
         return excerpt(whole, a, b)
     if long_length(b - a, fs):
