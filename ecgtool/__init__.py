@@ -19,7 +19,7 @@ import importlib
 __version__ = "0.1.0"
 
 _API = {
-    "read_record": "ecgtool.io.inputs:read_source",
+    "read_record": "ecgtool.io.inputs:read_record",
     "read_wfdb": "ecgtool.io.wfdbfiles:read_wfdb",
     "read_csv": "ecgtool.io.csvfiles:read_csv",
     "read_ishne": "ecgtool.io.ishnefiles:read_ishne",

@@ -968,3 +968,15 @@ def test_a_csv_piped_in_reads_as_its_file(tmp_path):
         assert streamed.tolist() == rec.signal.ravel().tolist(), kind
     with pytest.raises(EcgToolError, match="non-numeric value on line 4"):
         list(sample_chunks(io.StringIO("ECG\n# c\n0.1\n\n0.2\nx\n"), 360, chunk=1))
+
+
+def test_read_record_takes_what_the_commands_take(tmp_path):
+    import ecgtool
+
+    rec = ecgtool.read_record("sample:119", channel="V1")
+    assert (rec.name, rec.lead) == ("119", "V1") and len(rec.annotations) > 2000
+    csv_file = tmp_path / "x.csv"
+    csv_file.write_text("".join(f"{v}\n" for v in range(1000)))
+    assert ecgtool.read_record(csv_file, fs=250).fs == 250.0
+    with pytest.raises(ecgtool.EcgToolError, match="names 2 records, not one"):
+        ecgtool.read_record(sample_path("119").parent)

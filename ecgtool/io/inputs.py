@@ -308,6 +308,32 @@ def read_source(src: Source, opts: ReadOptions = ReadOptions()) -> Record:
     raise ValueError(f"unknown source kind {src.kind!r}")
 
 
+def read_record(path: str | os.PathLike, channel: str | int | None = None,
+                all_leads: bool = False, fs: float | None = None,
+                column: str | int | None = None, units: str | None = None) -> Record:
+    """Read one record from any input ``ecgtool convert`` takes (a WFDB
+    record or ``.hea``, an EDF/BDF, ISHNE, ``.mat`` or CSV file, a store
+    holding one record, ``sample:119``, ``mitdb/100`` under ``$ECGTOOL_DATA``),
+    with the options the commands take.
+
+    Raises :class:`EcgToolError` when ``path`` names no record or several
+    (a folder, a glob, a store of many: use :func:`expand_inputs` and
+    :func:`read_source` for those).
+
+    Examples
+    --------
+    >>> rec = read_record("sample:208", channel="V1")
+    >>> rec.name, rec.lead, rec.fs
+    ('208', 'V1', 360.0)
+    """
+    srcs = expand_inputs([str(path)])
+    if len(srcs) != 1:
+        raise EcgToolError(f"names {len(srcs)} records, not one: read them with "
+                           "expand_inputs and read_source", str(path))
+    return read_source(srcs[0], ReadOptions(channel=channel, fs=fs, column=column, units=units,
+                                            all_leads=all_leads))
+
+
 def source_length(src: Source) -> tuple[int, float] | None:
     """``(samples, fs)`` of a WFDB, EDF or ISHNE source from its header alone;
     None for other kinds or an unreadable header (reading it in full then says why)."""
