@@ -34,8 +34,8 @@ def convert(
 ) -> int:
     """Read records (WFDB, EDF, ISHNE, CinC .mat, CSV, .h5) and write them as a store, CSV or WFDB.
 
-    Recordings over 2 hours (WFDB, EDF, ISHNE) are read and written half an hour at a time;
-    with --start/--end, only the stretch asked for is read.
+    Recordings over 2 hours (WFDB, EDF, ISHNE) are read and written half an hour
+    at a time, and of a stretch cut with --start and --end only that stretch is read.
     """
     from functools import partial
 
