@@ -210,22 +210,10 @@ def long_record_detect(src: Source, opts: ReadOptions, model: str | None = None,
 def long_record_head(src: Source, opts: ReadOptions) -> Record:
     """A long WFDB, EDF or ISHNE source's first sample, with the reference annotations
     and the checksum of the whole recording."""
-    from ecgtool.io.inputs import read_source_block, source_checksum
+    from ecgtool.io.inputs import read_source_annotations, read_source_block, source_checksum
 
     head = read_source_block(src, opts, 0, 1)
-    if src.kind == "wfdb" and opts.ann:
-        from ecgtool.io.wfdbfiles import read_annotations
-
-        head.annotations = read_annotations(src.path, opts.ann)
-    elif src.kind == "edf" and opts.ann:
-        from ecgtool.io.edffiles import read_edf_annotations
-
-        head.annotations = read_edf_annotations(src.path, opts.channel)
-    elif src.kind == "ishne" and opts.ann:
-        from ecgtool.io.ishnefiles import annotation_file, read_ishne_annotations
-
-        labels = annotation_file(src.path)
-        head.annotations = read_ishne_annotations(labels, head.fs) if labels else None
+    head.annotations = read_source_annotations(src, opts)
     head.sha256 = source_checksum(src)
     return head
 

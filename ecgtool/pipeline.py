@@ -394,23 +394,6 @@ def signal_between(a: Analysis, start_s: float,
     return rec.signal, fs, lo, rec.lead
 
 
-def reference_of(src: Source, opts: ReadOptions) -> "Annotations | None":
-    """A source's reference annotations (WFDB ``.atr``, EDF+ annotations, an
-    ISHNE ``.ann`` file, a store's reference); None where it has none. A long
-    recording's samples are not read for them.
-
-    Examples
-    --------
-    >>> from ecgtool.io.inputs import expand_inputs
-    >>> len(reference_of(expand_inputs(["sample:119"])[0], ReadOptions())) > 2000
-    True
-    """
-    opts = replace(opts, ann=opts.ann or "atr")
-    if is_long(src):
-        return long_record_head(src, opts).annotations
-    return read_source(src, opts).annotations
-
-
 def expand_beat_sources(inputs: list[str], samples: bool = False,
                         ann: str | None = None) -> list[Source]:
     """Sources for rhythm/diagnose: records, stores, beats CSVs, or annotation files."""

@@ -34,8 +34,8 @@ def plot(
     from functools import partial
 
     from ecgtool import batch
-    from ecgtool.io.inputs import expand_inputs
-    from ecgtool.pipeline import analyse_job, has_signal, reference_of, signal_between
+    from ecgtool.io.inputs import expand_inputs, read_source_annotations
+    from ecgtool.pipeline import analyse_job, has_signal, signal_between
     from ecgtool.report import plot_strip
 
     end = start + 10.0 if end is None else end
@@ -67,7 +67,7 @@ def plot(
         raise c.EcgToolError(f"--start {start:g} s is past the end ({a.duration_s:.1f} s)")
     stop = min(end, a.duration_s)
     x, fs_, offset, lead = signal_between(a, start, stop)
-    marks = reference_of(srcs[0], opts) if reference else None
+    marks = read_source_annotations(srcs[0], opts) if reference else None
     if reference and marks is None and not quiet:
         c.warn(f"{a.name}: no reference annotations to show")
     fig = plot_strip(x, fs_, a.times_s, a.labels, a.episodes, start, stop,

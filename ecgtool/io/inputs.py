@@ -308,6 +308,34 @@ def read_source(src: Source, opts: ReadOptions = ReadOptions()) -> Record:
     raise ValueError(f"unknown source kind {src.kind!r}")
 
 
+def read_source_annotations(src: Source, opts: ReadOptions = ReadOptions()):
+    """The reference annotations of a source (``opts.ann`` of a WFDB record,
+    EDF+ annotations, the ISHNE labels beside it, a store's reference); None
+    where it has none, or ``opts.ann`` is None. WFDB, EDF and ISHNE
+    recordings are not read for them, only their annotation files.
+
+    Examples
+    --------
+    >>> len(read_source_annotations(expand_inputs(["sample:119"])[0])) > 2000
+    True
+    """
+    if not opts.ann:
+        return None
+    if src.kind == "wfdb":
+        from ecgtool.io.wfdbfiles import read_annotations
+
+        return read_annotations(src.path, opts.ann)
+    if src.kind == "edf":
+        from ecgtool.io.edffiles import read_edf_annotations
+
+        return read_edf_annotations(src.path, opts.channel)
+    if src.kind == "ishne":
+        from ecgtool.io.ishnefiles import annotations_beside
+
+        return annotations_beside(src.path)
+    return read_source(src, opts).annotations
+
+
 def read_record(path: str | os.PathLike, channel: str | int | None = None,
                 all_leads: bool = False, fs: float | None = None,
                 column: str | int | None = None, units: str | None = None) -> Record:

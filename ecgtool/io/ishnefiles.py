@@ -224,6 +224,17 @@ def annotation_file(path: str | os.PathLike) -> Path | None:
     return None
 
 
+def annotations_beside(path: str | os.PathLike, fs: float | None = None) -> Annotations | None:
+    """The beat labels of the annotation file beside ISHNE recording ``path``
+    (:func:`annotation_file`, :func:`read_ishne_annotations`), at its rate ``fs``
+    (default the recording's); None where there is none."""
+    labels = annotation_file(path)
+    if labels is None:
+        return None
+    return read_ishne_annotations(labels, read_ishne_header(path, checksum=False).fs
+                                  if fs is None else fs)
+
+
 def read_ishne_annotations(path: str | os.PathLike, fs: float | None = None) -> Annotations:
     """Read an ISHNE annotation file (see the module) as reference annotations.
 
@@ -391,12 +402,11 @@ def read_ishne(path: str | os.PathLike, channel: str | int | None = None,
     del raw
     data /= 1e6 / h.resolution_nv[cols]  # units per mV, as WFDB gains divide
     comments = [f"pacemaker: {h.pacemaker}"] if h.pacemaker else []
-    labels = annotation_file(p) if ann and block is None else None
     return Record(name=name or p.stem, signals=data, fs=h.fs,
                   leads=[h.leads[i] for i in cols], channel=cols.index(chan), source=shown,
                   sha256=sha256_files([p]) if block is None else "", comments=comments,
                   start_clock=h.start_clock,
-                  annotations=read_ishne_annotations(labels, h.fs) if labels else None)
+                  annotations=annotations_beside(p, h.fs) if ann and block is None else None)
 
 
 def write_ishne(path: str | os.PathLike, signals: np.ndarray, fs: float, leads: list[str],
