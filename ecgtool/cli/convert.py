@@ -73,13 +73,10 @@ def convert(
     written = set()  # WFDB names given so far: "a b" and "a_b" must not share files
 
     def write_wfdb_record(folder, rec, name):
+        from ecgtool.io.inputs import numbered
         from ecgtool.io.wfdbout import wfdb_name, write_wfdb
 
-        base = name = wfdb_name(name)
-        k = 2
-        while name in written:
-            name, k = f"{base}_{k}", k + 1
-        written.add(name)
+        name = numbered(wfdb_name(name), written)
         try:
             if isinstance(rec, LongRecord):
                 write_wfdb(folder, rec.head, rec.blocks, rec.n_samples, name)

@@ -255,12 +255,24 @@ def unique_names(sources: list[Source]) -> list[Source]:
         if counts[name] > 1 and s.kind not in _INSIDE_FILE:
             parent = Path(s.path).parent.name
             name = f"{parent}_{name}" if parent else name
-        base, k = name, 2
-        while name in used:
-            name, k = f"{base}_{k}", k + 1
-        used.add(name)
-        out.append(Source(s.kind, s.path, name, s.key))
+        out.append(Source(s.kind, s.path, numbered(name, used), s.key))
     return out
+
+
+def numbered(name: str, used: set[str]) -> str:
+    """``name``, or ``name_2``, ``name_3``... the first not in ``used``; added to it.
+
+    Examples
+    --------
+    >>> used = {"100"}
+    >>> numbered("100", used), numbered("100", used), numbered("101", used)
+    ('100_2', '100_3', '101')
+    """
+    base, k = name, 2
+    while name in used:
+        name, k = f"{base}_{k}", k + 1
+    used.add(name)
+    return name
 
 
 def read_source(src: Source, opts: ReadOptions = ReadOptions()) -> Record:
