@@ -41,7 +41,8 @@ from pathlib import Path
 import numpy as np
 
 from ecgtool.errors import EcgToolError, EcgToolWarning
-from ecgtool.io.records import Annotations, Record, choose_channel, clock_text, sha256_files
+from ecgtool.io.records import (Annotations, Record, choose_channel, clock_fields, clock_text,
+                                sha256_files)
 
 ISHNE_SUFFIXES = (".ecg", ".ishne")
 MAGIC = b"ISHNE1.0"
@@ -442,7 +443,7 @@ def write_ishne(path: str | os.PathLike, signals: np.ndarray, fs: float, leads: 
     put(182, "<i2", [0] * k + [-9] * (12 - k))
     put(206, "<i2", [resolution_nv] * k + [-9] * (12 - k))
     if start_clock:
-        put(150, "<i2", [int(v) for v in start_clock.split(":")])
+        put(150, "<i2", list(clock_fields(start_clock)))
     put(230, "<i2", -9)
     put(272, "<i2", int(round(fs)))
     units = np.clip(np.round(x * 1e6 / resolution_nv), -32768, 32767).astype("<i2")

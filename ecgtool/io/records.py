@@ -259,6 +259,22 @@ def clock_seconds(text: str) -> float:
     return sum(float(p) * 60 ** k for k, p in enumerate(reversed(parts)))
 
 
+def clock_fields(text: str) -> tuple[int, int, int]:
+    """Hours, minutes and seconds of a time of day ``HH:MM:SS`` (as
+    :func:`clock_text` writes it), for writers that store them apart.
+
+    Examples
+    --------
+    >>> clock_fields("08:05:30")
+    (8, 5, 30)
+    """
+    return _hms(int(round(clock_seconds(text))))
+
+
+def _hms(t: int) -> tuple[int, int, int]:
+    return t // 3600, t // 60 % 60, t % 60
+
+
 def clock_at(start_clock: str, offset_s: float) -> str:
     """``start_clock`` (``HH:MM:SS``) moved on by ``offset_s``, round the clock;
     "" where the start time is unknown.
@@ -271,7 +287,7 @@ def clock_at(start_clock: str, offset_s: float) -> str:
     if not start_clock:
         return ""
     t = int(round(clock_seconds(start_clock) + offset_s)) % 86400
-    return f"{t // 3600:02d}:{t // 60 % 60:02d}:{t % 60:02d}"
+    return "{:02d}:{:02d}:{:02d}".format(*_hms(t))
 
 
 def cut_annotations(ann: Annotations | None, start: int, stop: int) -> Annotations | None:

@@ -25,7 +25,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from ecgtool.io.records import Record
+from ecgtool.io.records import Record, clock_fields
 
 #: Units per mV where the signal allows (1 uV steps).
 GAIN = 1000.0
@@ -160,5 +160,4 @@ def _digital(x: np.ndarray, gain: np.ndarray) -> np.ndarray:
 def _clock(text: str) -> datetime.time | None:
     if not text:
         return None
-    h, m, s = (int(v) for v in text.split(":"))
-    return datetime.time(h, m, s)
+    return datetime.time(*clock_fields(text))
