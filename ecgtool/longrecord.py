@@ -109,7 +109,9 @@ def long_record_analysis(src: Source, opts: ReadOptions, model: str | None = Non
     from ecgtool.pipeline import Analysis
     from ecgtool.rhythm import DEFAULT_RHYTHM, find_rhythms
 
-    beats, _, noise, n = _long_record(src, opts, model if classify else None,
+    # Its first sample: the lead the classifier checks, and the start time.
+    head = read_source_block(src, opts, 0, 1)
+    beats, _, noise, n = _long_record(src, opts, head.lead, model if classify else None,
                                       classify=classify, keep_signal=False, noise=True,
                                       settings=detector)
     labels = beats.labels.aami if beats.labels is not None else None
@@ -118,19 +120,20 @@ def long_record_analysis(src: Source, opts: ReadOptions, model: str | None = Non
     ep = find_rhythms(times, labels, proba, noise, settings or DEFAULT_RHYTHM, beats.pr_ms)
     return Analysis(src.name, n / beats.fs, times, labels, proba, ep, noise, None, beats,
                     source=src, read_options=opts, qrs_ms=net_qrs_ms(beats, detector),
-                    start_clock=read_source_block(src, opts, 0, 1).start_clock)
+                    start_clock=head.start_clock)
 
 
-def _long_record(src: Source, opts: ReadOptions, model: str | None = None,
+def _long_record(src: Source, opts: ReadOptions, lead: str, model: str | None = None,
                  classify: bool = False, keep_signal: bool = True, noise: bool = False,
                  settings: DetectorSettings = DEFAULT_SETTINGS):
     """Detect (and classify) a long WFDB, EDF or ISHNE recording, read 30 minutes at a time.
 
     Detection runs through :class:`ecgtool.stream.StreamDetector` (the same
     beats as one pass); each run's beats are classified with that run's
-    signal and the beats around them. Returns ``(beats, signal or None,
-    noise spans, n_samples)``; the signal is kept as float32, as the store
-    holds it.
+    signal and the beats around them (``lead``: the lead's name, which the
+    caller read with the first sample, for the classifier's check). Returns ``(beats,
+    signal or None, noise spans, n_samples)``; the signal is kept as float32,
+    as the store holds it.
     """
     import numpy as np
 
@@ -139,12 +142,11 @@ def _long_record(src: Source, opts: ReadOptions, model: str | None = None,
 
     n, fs = source_length(src)
     if classify:
-        from ecgtool.io.inputs import read_source_block
         from ecgtool.ml.classify import check_lead, classify_beats
         from ecgtool.ml.model_io import load_model
 
         clf = load_model(model)
-        check_lead(read_source_block(src, opts, 0, 1).lead, clf)
+        check_lead(lead, clf)
     signal = np.empty((n, 1), np.float32) if keep_signal else None
     tables, label_parts, spans = [], [], []
     for start, x, cols, runs in _stream_blocks(src, opts, n, fs, settings):
@@ -202,7 +204,7 @@ def long_record_detect(src: Source, opts: ReadOptions, model: str | None = None,
     from ecgtool.pipeline import Detected
 
     head = long_record_head(src, replace(opts, all_leads=False))
-    beats, signal, _, _ = _long_record(src, opts, model, classify=classify,
+    beats, signal, _, _ = _long_record(src, opts, head.lead, model, classify=classify,
                                        settings=settings)
     return Detected(replace(head, signals=signal), beats, qrs_ms=net_qrs_ms(beats, settings))
 
