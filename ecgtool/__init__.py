@@ -26,6 +26,7 @@ _API = {
     "read_ishne_annotations": "ecgtool.io.ishnefiles:read_ishne_annotations",
     "read_sample": "ecgtool.io.records:read_sample",
     "write_wfdb": "ecgtool.io.wfdbout:write_wfdb",
+    "write_edf": "ecgtool.io.edfout:write_edf",
     "Record": "ecgtool.io.records:Record",
     "Annotations": "ecgtool.io.records:Annotations",
     "Beats": "ecgtool.beats.table:Beats",

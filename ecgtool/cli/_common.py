@@ -205,11 +205,13 @@ def time_range(start: Optional[str], end: Optional[str]) -> tuple[float, Optiona
 
 def output_kind(out: Optional[str]) -> str:
     """``"stdout"``, ``"store"``, ``"folder"`` (a path ending in ``/`` or an
-    existing folder) or ``"csv"`` for an ``--out`` value."""
+    existing folder), ``"edf"`` or ``"csv"`` for an ``--out`` value."""
     if out is None or out == "-":
         return "stdout"
     if out.endswith(("/", os.sep)) or Path(out).is_dir():
         return "folder"
+    if Path(out).suffix.lower() == ".edf":
+        return "edf"
     from ecgtool.io.store import is_store
 
     return "store" if is_store(out) else "csv"

@@ -19,7 +19,8 @@ def run_and_write(srcs: list, run: Callable[[list], Iterable], out: Optional[str
     :class:`~ecgtool.io.storewriter.StoreWriter`; ``csv_header(value)`` and
     ``csv_rows(value)`` give CSV text (``csv_rows`` as one string or as an
     iterable of pieces); ``write_folder(folder, value, name)`` writes one
-    record's files into a folder given as ``out``. With ``resume``, records complete in
+    record's files into a folder given as ``out`` (or one record into the EDF file
+    ``out``). With ``resume``, records complete in
     the output store are skipped, if the store was written by the same
     ``job`` (:func:`ecgtool.cli._common.job`). Returns ``(done, failures,
     skipped)``: the records written, those that failed, and those a resumed
@@ -49,7 +50,7 @@ def run_and_write(srcs: list, run: Callable[[list], Iterable], out: Optional[str
                 write_store(w, o.value, o.source.name)
                 done.append(o.source.name)
         return done, failures, skipped
-    if kind == "folder":
+    if kind in ("folder", "edf"):
         if write_folder is None:
             raise c.EcgToolError("is a folder: give a file to write", out)
         from pathlib import Path
@@ -59,7 +60,8 @@ def run_and_write(srcs: list, run: Callable[[list], Iterable], out: Optional[str
             if not o.ok:
                 failures.append((o.source.name, o.source.path, o.error))
                 continue
-            Path(out).mkdir(exist_ok=True)  # not before: a run that fails leaves none
+            if kind == "folder":
+                Path(out).mkdir(exist_ok=True)  # not before: a run that fails leaves none
             write_folder(out, o.value, o.source.name)
             done.append(o.source.name)
         return done, failures, skipped

@@ -12,8 +12,11 @@ from ecgtool.cli import _common as c
 def convert(
     inputs: Optional[list[str]] = c.InputsArg,
     out: Optional[str] = typer.Option(None, "--out", "-o", help="store.h5, file.csv, - "
-                                      "for CSV on stdout (default; one record only), or a "
-                                      "folder (DIR/) for WFDB records (.hea, .dat, .atr)."),
+                                      "for CSV on stdout (default; one record only), "
+                                      "file.edf (EDF+, one record), or a folder (DIR/) for "
+                                      "WFDB records (.hea, .dat, .atr) or EDF+ files."),
+    fmt: str = typer.Option("wfdb", "--format", help="What a folder given as --out "
+                            "receives: wfdb or edf.", metavar="wfdb|edf"),
     sample: bool = c.SampleOpt,
     channel: Optional[str] = typer.Option(None, "--channel", "-c", help="Lead name or index "
                                           "to use (default: MLII, II, first); 'all' keeps "
@@ -32,12 +35,13 @@ def convert(
     resume: bool = c.ResumeOpt,
     quiet: bool = c.QuietOpt,
 ) -> int:
-    """Read records (WFDB, EDF, ISHNE, CinC .mat, CSV, .h5) and write them as a store, CSV or WFDB.
+    """Read records (WFDB, EDF, ISHNE, CinC .mat, CSV, .h5) and write them as a store, CSV, WFDB or EDF+.
 
     Recordings over 2 hours (WFDB, EDF, ISHNE) are read and written half an hour
     at a time, and of a stretch cut with --start and --end only that stretch is read.
     """
     from functools import partial
+    from pathlib import Path
 
     from ecgtool import batch
     from ecgtool.cli._write import exit_code, run_and_write, summary
@@ -49,11 +53,17 @@ def convert(
     all_leads = channel is not None and channel.lower() == "all"
     opts = c.read_options(None if all_leads else channel, fs, column, units, all_leads)
     srcs = c.sources(inputs, sample, fs)
-    c.check_output_path(out, c.TABLE_FORMATS + ("wfdb",))
+    c.check_output_path(out, c.TABLE_FORMATS + ("wfdb", ".edf"))
     kind = c.output_kind(out)
+    fmt = fmt.lower()
+    if fmt not in ("wfdb", "edf"):
+        raise c.EcgToolError(f"--format {fmt}: give wfdb or edf")
+    if fmt != "wfdb" and kind != "folder":
+        raise c.EcgToolError("--format is for a folder given as --out (DIR/)")
     if kind not in ("store", "folder") and len(srcs) > 1:
-        raise c.EcgToolError(f"{len(srcs)} records given; CSV holds one record, "
-                             "write an .h5 store instead")
+        held = "an EDF file" if kind == "edf" else "CSV"
+        raise c.EcgToolError(f"{len(srcs)} records given; {held} holds one record, "
+                             "write an .h5 store or a folder (DIR/) instead")
     start_s, end_s = c.time_range(start, end)
     job = (partial(read_job, opts=opts) if start is None and end is None else
            partial(excerpt_job, opts=opts, start_s=start_s, end_s=end_s))
@@ -72,18 +82,23 @@ def convert(
 
     written = set()  # WFDB names given so far: "a b" and "a_b" must not share files
 
-    def write_wfdb_record(folder, rec, name):
+    def write_record_files(where, rec, name):
+        from ecgtool.io.edfout import write_edf
         from ecgtool.io.inputs import numbered
         from ecgtool.io.wfdbout import wfdb_name, write_wfdb
 
-        name = numbered(wfdb_name(name), written)
+        head, blocks, n = ((rec.head, rec.blocks, rec.n_samples) if isinstance(rec, LongRecord)
+                           else (rec, None, None))
         try:
-            if isinstance(rec, LongRecord):
-                write_wfdb(folder, rec.head, rec.blocks, rec.n_samples, name)
+            if kind == "edf":
+                write_edf(where, head, blocks, n)
+            elif fmt == "edf":
+                write_edf(Path(where) / f"{numbered(wfdb_name(name), written)}.edf", head,
+                          blocks, n)
             else:
-                write_wfdb(folder, rec, name=name)
+                write_wfdb(where, head, blocks, n, numbered(wfdb_name(name), written))
         except OSError as exc:
-            raise c.EcgToolError(f"cannot write ({exc.strerror})", folder) from None
+            raise c.EcgToolError(f"cannot write ({exc.strerror})", where) from None
 
     def leads(rec):
         return (rec.head if isinstance(rec, LongRecord) else rec).leads
@@ -102,7 +117,7 @@ def convert(
     stretch = {} if start is None and end is None else {"start_s": start_s, "end_s": end_s}
     done, failures, skipped = run_and_write(srcs, run, out, write, header, rows, resume,
                                             quiet, c.job("convert", opts, **stretch),
-                                            write_wfdb_record)
+                                            write_record_files)
     if not quiet and done:
         summary("", done, failures, out)
     return exit_code(done, failures, skipped)

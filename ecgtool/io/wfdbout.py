@@ -46,6 +46,24 @@ def wfdb_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]", "_", name.strip()) or "record"
 
 
+def lead_peaks(blocks: Blocks, n_leads: int) -> np.ndarray:
+    """Largest absolute sample (mV) of each lead over ``blocks``, NaN left out.
+
+    Examples
+    --------
+    >>> x = np.array([[0.5, 40.0], [-1.0, np.nan]])
+    >>> lead_peaks(lambda: [(0, x)], 2).tolist()
+    [1.0, 40.0]
+    """
+    peak = np.zeros(n_leads)
+    for _, x in blocks():
+        if len(x):
+            with np.errstate(invalid="ignore"):
+                np.fmax(peak, np.nanmax(np.abs(x), axis=0, initial=0.0,
+                                        where=np.isfinite(x)), out=peak)
+    return peak
+
+
 def lead_gains(blocks: Blocks, n_leads: int) -> np.ndarray:
     """Units per mV of each lead: :data:`GAIN`, or less where a lead's
     largest sample would not fit in 16 bits.
@@ -56,12 +74,7 @@ def lead_gains(blocks: Blocks, n_leads: int) -> np.ndarray:
     >>> lead_gains(lambda: [(0, x)], 2).round(1).tolist()
     [1000.0, 819.2]
     """
-    peak = np.zeros(n_leads)
-    for _, x in blocks():
-        if len(x):
-            with np.errstate(invalid="ignore"):
-                np.fmax(peak, np.nanmax(np.abs(x), axis=0, initial=0.0,
-                                        where=np.isfinite(x)), out=peak)
+    peak = lead_peaks(blocks, n_leads)
     return np.where(peak * GAIN > _TOP, _TOP / np.maximum(peak, 1e-300), GAIN)
 
 
