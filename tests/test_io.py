@@ -603,6 +603,11 @@ def test_edf_reads_the_ecg_at_its_own_rate(tmp_path):
     bad.write_bytes(f.read_bytes()[:300])
     with pytest.raises(EcgToolError, match="not a readable EDF file"):
         read_source(expand_inputs([str(bad)])[0])
+    cut = tmp_path / "cut.edf"  # a copy that stopped 40 % of the way
+    cut.write_bytes(f.read_bytes()[:int(f.stat().st_size * 0.4)])
+    with pytest.raises(EcgToolError, match="truncated: the header gives 100 data records, "
+                       "the file holds 39"):
+        read_source(expand_inputs([str(cut)])[0])
 
 
 def test_edf_of_a_sleep_study_reads_the_lead_not_the_eeg(tmp_path):

@@ -70,14 +70,32 @@ def _open(p: Path, shown: str):
         raise EcgToolError("reading EDF needs edfio: pip install 'ecgtool[edf]'", shown) from None
     if not p.is_file():
         raise EcgToolError("no such file", shown)
+    declared = _declared_records(p)
     try:
-        edf = edfio.read_edf(p, lazy_load_data=True)
+        with warnings.catch_warnings():
+            # edfio reads a short file as far as it goes; it is said below, in one line.
+            warnings.filterwarnings("ignore", "(Incomplete data record|EDF header indicates)")
+            edf = edfio.read_edf(p, lazy_load_data=True)
         signals = list(edf.signals)
     except Exception as exc:
         raise EcgToolError(f"not a readable EDF file ({_brief(exc)})", shown) from None
     if not signals:
         raise EcgToolError("holds no signals", shown)
+    if declared > edf.num_data_records:
+        raise EcgToolError(f"truncated: the header gives {declared} data records, the file "
+                           f"holds {edf.num_data_records}", shown)
     return edf, signals
+
+
+def _declared_records(p: Path) -> int:
+    # The data record count the header gives (-1: unknown, as a recorder
+    # still writing leaves it).
+    with open(p, "rb") as fh:
+        field = fh.read(256)[236:244]
+    try:
+        return int(field)
+    except ValueError:
+        return -1
 
 
 def _pick(signals, channel, shown) -> tuple[list[str], int]:
