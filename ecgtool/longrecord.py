@@ -45,8 +45,6 @@ class LongRecord:
     n_samples: int
     src: Source
     opts: ReadOptions
-    #: Where in the source it begins (an excerpt of it, ``convert --start``).
-    first: int = 0
 
     def blocks(self) -> "Iterator[tuple[int, np.ndarray]]":
         """``(start, signals)`` for consecutive blocks of :data:`READ_S` seconds."""
@@ -55,8 +53,7 @@ class LongRecord:
         step = int(READ_S * self.head.fs)
         for start in range(0, self.n_samples, step):
             stop = min(self.n_samples, start + step)
-            yield start, read_source_block(self.src, self.opts, self.first + start,
-                                           self.first + stop).signals
+            yield start, read_source_block(self.src, self.opts, start, stop).signals
 
 
 def block_noise_spans(x, fs: float, start: int) -> list[tuple[float, float]]:
@@ -212,12 +209,9 @@ def long_record_detect(src: Source, opts: ReadOptions, model: str | None = None,
 def long_record_head(src: Source, opts: ReadOptions) -> Record:
     """A long WFDB, EDF or ISHNE source's first sample, with the reference annotations
     and the checksum of the whole recording."""
-    from ecgtool.io.inputs import read_source_annotations, read_source_block, source_checksum
+    from ecgtool.io.inputs import read_source_head
 
-    head = read_source_block(src, opts, 0, 1)
-    head.annotations = read_source_annotations(src, opts)
-    head.sha256 = source_checksum(src)
-    return head
+    return read_source_head(src, opts)
 
 
 def is_long(src: Source) -> bool:

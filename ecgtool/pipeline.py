@@ -85,44 +85,6 @@ def read_job(src: Source, opts: ReadOptions) -> Record | LongRecord:
     return read_source(src, opts)
 
 
-def excerpt_job(src: Source, opts: ReadOptions, start_s: float = 0.0,
-                end_s: float | None = None) -> Record | LongRecord:
-    """:func:`read_job` for the stretch from ``start_s`` to ``end_s`` (default
-    the end) of a source, as a record of its own
-    (:func:`ecgtool.io.records.excerpt`); of a long recording only that
-    stretch is read.
-
-    Examples
-    --------
-    >>> from ecgtool.io.inputs import expand_inputs
-    >>> rec = excerpt_job(expand_inputs(["sample:208"])[0], ReadOptions(), 300.0, 310.0)
-    >>> rec.n_samples, rec.comments[-1]
-    (3600, 'excerpt of 208: 300-310 s')
-    """
-    from ecgtool.io.inputs import read_source_block, source_length
-    from ecgtool.io.records import excerpt
-    from ecgtool.longrecord import long_length
-
-    if is_long(src):
-        whole = long_record_head(src, opts)
-        n = source_length(src)[0]
-    else:
-        whole = read_source(src, opts)
-        n = whole.n_samples
-    fs = whole.fs
-    if start_s * fs >= n:
-        raise EcgToolError(f"--start {start_s:g} s is past the end of the recording "
-                           f"({n / fs:.1f} s)", src.path)
-    # At least one sample, whatever the rounding of times closer than one.
-    a = min(int(round(start_s * fs)), n - 1)
-    b = n if end_s is None else min(n, max(a + 1, int(round(end_s * fs))))
-    if whole.n_samples == n:
-        return excerpt(whole, a, b)
-    if long_length(b - a, fs):
-        return LongRecord(excerpt(whole, a, b, signals=whole.signals), b - a, src, opts, first=a)
-    return excerpt(whole, a, b, signals=read_source_block(src, opts, a, b).signals)
-
-
 def detect_job(src: Source, opts: ReadOptions,
                settings: DetectorSettings = DEFAULT_SETTINGS) -> Detected:
     """Read one source and detect its beats (the job of ``ecgtool detect``).
@@ -140,8 +102,9 @@ def beats_from_source(src: Source, opts: ReadOptions,
                       settings: DetectorSettings = DEFAULT_SETTINGS) -> Detected:
     """The record and its beats: read from a store made by ``detect``, or
     detected now (a record, or a store record without a beats table, as
-    ``convert`` writes them)."""
-    if src.kind != "store":
+    ``convert`` writes them; a stretch of a store's record, whose stored beats
+    are the whole record's)."""
+    if src.kind != "store" or src.stretch is not None:
         return detect_job(src, opts, settings)
     from ecgtool.io import store
 

@@ -83,3 +83,63 @@ def test_bad_times_are_one_line_errors(tmp_path):
         assert len(r.stderr.strip().splitlines()) == 1
         assert not (tmp_path / "x.h5").exists()
 
+
+
+def _rows(result, cols):
+    assert result.exit_code == 0, result.output
+    return [",".join(line.split(",")[1:cols]) for line in result.stdout.splitlines()[1:]]
+
+
+def test_every_analysis_reads_the_stretch_as_convert_cuts_it(tmp_path):
+    # detect, classify, rhythm and diagnose with --start/--end find in the
+    # stretch what they find in the excerpt convert writes.
+    cut = tmp_path / "cut.h5"
+    assert run("convert", "sample:208", "--start", "5:00", "--end", "600", "--out", cut,
+               "-q").exit_code == 0
+    stretch = ("--start", "5:00", "--end", "600")
+    assert _rows(run("detect", "sample:208", *stretch, "-q"), 4) == \
+        _rows(run("detect", cut, "-q"), 4)
+    labels = [r.split(",")[0] + r.split(",")[-1] for r in
+              _rows(run("classify", "sample:208", *stretch, "-q"), 18)]
+    assert labels == [r.split(",")[0] + r.split(",")[-1] for r in
+                      _rows(run("classify", cut, "-q"), 18)]
+    assert _rows(run("rhythm", "sample:208", *stretch, "-q"), 6) == \
+        _rows(run("rhythm", cut, "-q"), 6)
+    r = run("diagnose", "sample:208", *stretch, "--no-classify", "-q")
+    assert r.exit_code == 0, r.output
+    assert '"duration_s": 300.0' in r.stdout and '"n_beats": 492' in r.stdout
+    # A store's record is cut too, its stored beats left aside.
+    beats = tmp_path / "beats.h5"
+    assert run("detect", "sample:208", "--out", beats, "-q").exit_code == 0
+    assert _rows(run("classify", beats, *stretch, "-q"), 4) == \
+        _rows(run("detect", cut, "-q"), 4)
+
+
+def test_a_stretch_of_a_holter_is_analysed_alone_and_on_its_clock(tmp_path):
+    rec = read_ishne(FIXTURE, all_leads=True)
+    day = tmp_path / "day.ecg"
+    write_ishne(day, np.tile(rec.signals, (370, 1)), 360.0, rec.leads, start_clock="23:15:00")
+    one = _rows(run("detect", FIXTURE, "-q"), 4)
+    assert _rows(run("detect", day, "--start", "1:00:00", "--end", "1:00:20", "-q"), 4) == one
+    # Still over two hours from 20 s on: read and analysed in blocks from there.
+    r = run("diagnose", day, "--start", "20", "--no-classify", "-q")
+    assert r.exit_code == 0, r.output
+    assert '"duration_s": 7380.0' in r.stdout and '"start_clock": "23:15:20"' in r.stdout
+    r = run("detect", day, "--start", "20", "-q")
+    assert _rows(r, 4)[:len(one) - 1] == _rows(run("detect", FIXTURE, "-q"), 4)[:len(one) - 1]
+
+
+def test_what_cannot_be_cut_and_a_resumed_store_of_another_stretch(tmp_path):
+    table = tmp_path / "b.csv"
+    assert run("detect", "sample:208", "--out", table, "-q").exit_code == 0
+    for command in ("rhythm", "classify", "diagnose"):
+        r = run(command, table, "--start", "10", "-q")
+        assert r.exit_code == 1 and "not a beats table" in r.stderr, r.output
+        assert len(r.stderr.strip().splitlines()) == 1
+    r = runner.invoke(app, ["detect", "-", "--fs", "250", "--start", "1"], input="1\n2\n")
+    assert r.exit_code == 1 and "stdin" in r.stderr
+    out = tmp_path / "s.h5"
+    assert run("detect", "sample:208", "--start", "10", "--end", "20", "--out", out,
+               "-q").exit_code == 0
+    r = run("detect", "sample:208", "sample:119", "--out", out, "--resume", "-q")
+    assert r.exit_code == 1 and len(r.stderr.strip().splitlines()) == 1, r.output

@@ -203,6 +203,33 @@ def time_range(start: Optional[str], end: Optional[str]) -> tuple[float, Optiona
     return first, last
 
 
+StartOpt = typer.Option(None, "--start", metavar="TIME", help="Take each recording from this "
+                        "time on: seconds or H:MM:SS from its first sample. The stretch is a "
+                        "record of its own: times count from its start, its start time of "
+                        "day moves with it.")
+EndOpt = typer.Option(None, "--end", metavar="TIME", help="... up to this time (default: "
+                      "the end).")
+
+
+def stretch(srcs: list, start: Optional[str], end: Optional[str],
+            signal_only: bool = True) -> tuple[list, dict]:
+    """``srcs`` cut to ``--start``/``--end``, and those options as a job
+    would record them (empty where none was given). With ``signal_only``, a
+    beats table, annotation file or stdin is an error: only a recording's
+    (or a store's) signal can be cut."""
+    from ecgtool.io.inputs import stretched
+
+    if start is None and end is None:
+        return srcs, {}
+    start_s, end_s = time_range(start, end)
+    if signal_only:
+        for s in srcs:
+            if s.kind in ("stdin", "ann", "beats_csv", "beats_store"):
+                raise EcgToolError("--start/--end cut a recording's signal, not a beats table, "
+                                   "annotation file or stdin", s.path)
+    return stretched(srcs, start_s, end_s), {"start_s": start_s, "end_s": end_s}
+
+
 def output_kind(out: Optional[str]) -> str:
     """``"stdout"``, ``"store"``, ``"folder"`` (a path ending in ``/`` or an
     existing folder), ``"edf"`` or ``"csv"`` for an ``--out`` value."""

@@ -31,6 +31,8 @@ def classify(
     detector: Optional[list[str]] = c.DetectorOpt,
     qrs_net: Optional[str] = c.QrsNetOpt,
     p_net: Optional[str] = c.PNetOpt,
+    start: Optional[str] = c.StartOpt,
+    end: Optional[str] = c.EndOpt,
     jobs: int = c.JobsOpt,
     annotations: Optional[str] = c.AnnotationsOpt,
     scheduler: Optional[str] = c.SchedulerOpt,
@@ -57,7 +59,7 @@ def classify(
 
     settings = c.detector_settings(detector, qrs_net, p_net)
     opts = c.read_options(channel, fs, column, units)
-    srcs = table_sources(c.sources(inputs, sample, fs))
+    srcs, stretch = c.stretch(table_sources(c.sources(inputs, sample, fs)), start, end)
     c.check_output_path(out, c.TABLE_FORMATS)
     c.check_folder(annotations)
     # Beats tables alone need the model's table head, not the network: no JAX.
@@ -80,7 +82,7 @@ def classify(
                              model_training_records=clf.card.get("training_records", []))
     done, failures, skipped = run_and_write(
         srcs, run, out, write_detected(True, attrs), beats_header, beats_rows, resume, quiet,
-        c.job("classify", opts, detector=settings.changed(), model=clf.path))
+        c.job("classify", opts, detector=settings.changed(), model=clf.path, **stretch))
     if not quiet and done:
         summary(f"classified {sum(counted)} beats in ", done, failures, out)
     return exit_code(done, failures, skipped)

@@ -24,12 +24,8 @@ def convert(
     fs: Optional[float] = c.FsOpt,
     column: Optional[str] = c.ColumnOpt,
     units: str | None = c.UnitsOpt,
-    start: Optional[str] = typer.Option(None, "--start", help="Keep the recording from this "
-                                        "time on: seconds or H:MM:SS from its first sample. "
-                                        "The excerpt is a record of its own (annotations cut, "
-                                        "start time of day moved).", metavar="TIME"),
-    end: Optional[str] = typer.Option(None, "--end", help="... up to this time (default: "
-                                      "the end).", metavar="TIME"),
+    start: Optional[str] = c.StartOpt,
+    end: Optional[str] = c.EndOpt,
     jobs: int = c.JobsOpt,
     scheduler: Optional[str] = c.SchedulerOpt,
     resume: bool = c.ResumeOpt,
@@ -48,11 +44,12 @@ def convert(
     from ecgtool.io.store import write_signal_blocks
     from ecgtool.io.tables import format_table, quoted
     from ecgtool.longrecord import LongRecord
-    from ecgtool.pipeline import excerpt_job, read_job
+    from ecgtool.pipeline import read_job
 
     all_leads = channel is not None and channel.lower() == "all"
     opts = c.read_options(None if all_leads else channel, fs, column, units, all_leads)
-    srcs = c.sources(inputs, sample, fs)
+    # A stretch of a stdin signal is cut once it is read whole.
+    srcs, stretch = c.stretch(c.sources(inputs, sample, fs), start, end, signal_only=False)
     c.check_output_path(out, c.TABLE_FORMATS + ("wfdb", ".edf"))
     kind = c.output_kind(out)
     fmt = fmt.lower()
@@ -64,9 +61,7 @@ def convert(
         held = "an EDF file" if kind == "edf" else "CSV"
         raise c.EcgToolError(f"{len(srcs)} records given; {held} holds one record, "
                              "write an .h5 store or a folder (DIR/) instead")
-    start_s, end_s = c.time_range(start, end)
-    job = (partial(read_job, opts=opts) if start is None and end is None else
-           partial(excerpt_job, opts=opts, start_s=start_s, end_s=end_s))
+    job = partial(read_job, opts=opts)
 
     def run(todo):
         return batch.run(job, todo, jobs=jobs, progress=not quiet, label="convert",
@@ -112,9 +107,7 @@ def convert(
             cols = {lead: x[:, i] for i, lead in enumerate(leads(rec))}
             yield "\n".join(format_table(cols, float_format="{:.5g}")) + "\n"
 
-    # An excerpt is another job (a resumed store must hold the same stretch);
-    # a whole recording's job reads as it did before excerpts.
-    stretch = {} if start is None and end is None else {"start_s": start_s, "end_s": end_s}
+    # An excerpt is another job: a resumed store must hold the same stretch.
     done, failures, skipped = run_and_write(srcs, run, out, write, header, rows, resume,
                                             quiet, c.job("convert", opts, **stretch),
                                             write_record_files)

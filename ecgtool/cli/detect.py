@@ -25,6 +25,8 @@ def detect(
     detector: Optional[list[str]] = c.DetectorOpt,
     qrs_net: Optional[str] = c.QrsNetOpt,
     p_net: Optional[str] = c.PNetOpt,
+    start: Optional[str] = c.StartOpt,
+    end: Optional[str] = c.EndOpt,
     jobs: int = c.JobsOpt,
     annotations: Optional[str] = c.AnnotationsOpt,
     scheduler: Optional[str] = c.SchedulerOpt,
@@ -42,7 +44,7 @@ def detect(
 
     settings = c.detector_settings(detector, qrs_net, p_net)
     opts = c.read_options(channel, fs, column, units)
-    srcs = c.sources(inputs, sample, fs)
+    srcs, stretch = c.stretch(c.sources(inputs, sample, fs), start, end)
     c.check_output_path(out, c.TABLE_FORMATS)
     c.check_folder(annotations)
     if c.output_kind(out) == "stdout" and any(s.kind == "stdin" for s in srcs) and \
@@ -61,7 +63,7 @@ def detect(
     done, failures, skipped = run_and_write(
         srcs, run, out, write_detected(not no_signal, attrs), beats_header,
         beats_rows, resume, quiet,
-        c.job("detect", opts, detector=settings.changed(), signal=not no_signal))
+        c.job("detect", opts, detector=settings.changed(), signal=not no_signal, **stretch))
     if not quiet and done:
         summary(f"detected {sum(counted)} beats in ", done, failures, out)
     return exit_code(done, failures, skipped)

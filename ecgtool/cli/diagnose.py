@@ -38,6 +38,8 @@ def diagnose(
     detector: Optional[list[str]] = c.DetectorOpt,
     qrs_net: Optional[str] = c.QrsNetOpt,
     p_net: Optional[str] = c.PNetOpt,
+    start: Optional[str] = c.StartOpt,
+    end: Optional[str] = c.EndOpt,
     jobs: int = c.JobsOpt,
     scheduler: Optional[str] = c.SchedulerOpt,
     resume: bool = c.ResumeOpt,
@@ -69,6 +71,7 @@ def diagnose(
     opts = c.read_options(channel, fs, column, units)
     srcs, job, model_path = analysis_setup(inputs, sample, ann, ann_labels, no_classify, model,
                                            opts, out, detector=det, formats=c.REPORT_FORMATS)
+    srcs, stretch = c.stretch(srcs, start, end)
     stdin = any(s.path == "-" for s in srcs)
     items = []
     # Record name -> (analysis, report, hours), for --hourly and --html in the inputs' order.
@@ -113,7 +116,7 @@ def diagnose(
     done, failures, skipped = run_and_write(
         srcs, run, out, write, header, line, resume, quiet,
         analysis_job("diagnose", opts, ann, ann_labels, no_classify, model, det,
-                     thresholds=thresholds))
+                     thresholds=thresholds, **stretch))
     order = list(dict.fromkeys(s.name for s in srcs))
     if hourly and (analysed or skipped):
         from dataclasses import astuple

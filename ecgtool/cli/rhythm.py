@@ -35,6 +35,8 @@ def rhythm(
     detector: Optional[list[str]] = c.DetectorOpt,
     qrs_net: Optional[str] = c.QrsNetOpt,
     p_net: Optional[str] = c.PNetOpt,
+    start: Optional[str] = c.StartOpt,
+    end: Optional[str] = c.EndOpt,
     jobs: int = c.JobsOpt,
     annotations: Optional[str] = typer.Option(
         None, "--annotations", metavar="DIR", help="Also write each record's beats and "
@@ -58,6 +60,7 @@ def rhythm(
     opts = c.read_options(channel, fs, column, units)
     srcs, job, model_path = analysis_setup(inputs, sample, ann, ann_labels, no_classify, model,
                                            opts, out, settings, det)
+    srcs, stretch = c.stretch(srcs, start, end)
     stdin = any(s.path == "-" for s in srcs)
     c.check_folder(annotations)
 
@@ -70,7 +73,8 @@ def rhythm(
     done, failures, skipped = run_and_write(
         srcs, run, out, partial(write_analysis, detector=det), episodes_header, episodes_rows,
         resume, quiet,
-        analysis_job("rhythm", opts, ann, ann_labels, no_classify, model, det, window=window))
+        analysis_job("rhythm", opts, ann, ann_labels, no_classify, model, det, window=window,
+                     **stretch))
     if not quiet and done:
         summary("rhythm of ", done, failures, out)
     return exit_code(done, failures, skipped)

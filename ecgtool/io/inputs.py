@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import glob
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -56,12 +56,17 @@ def data_dir() -> Path | None:
 
 @dataclass(frozen=True)
 class Source:
-    """One record to read: its kind, where it is, and its name."""
+    """One record to read: its kind, where it is, and its name; with a
+    ``stretch``, only that stretch of it (``--start``/``--end``)."""
 
     kind: str  # "wfdb", "mat", "edf", "ishne", "csv", "store" or "stdin"
     path: str
     name: str
     key: str | None = None  # record name inside a store
+    #: (start, end) in seconds from the recording's first sample (end None:
+    #: to its end): the stretch is read as a record of its own
+    #: (:func:`ecgtool.io.records.excerpt`).
+    stretch: tuple[float, float | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -255,7 +260,7 @@ def unique_names(sources: list[Source]) -> list[Source]:
         if counts[name] > 1 and s.kind not in _INSIDE_FILE:
             parent = Path(s.path).parent.name
             name = f"{parent}_{name}" if parent else name
-        out.append(Source(s.kind, s.path, numbered(name, used), s.key))
+        out.append(replace(s, name=numbered(name, used)))
     return out
 
 
@@ -284,6 +289,8 @@ def read_source(src: Source, opts: ReadOptions = ReadOptions()) -> Record:
     >>> rec.name, rec.lead
     ('119', 'MLII')
     """
+    if src.stretch is not None:
+        return _read_stretch(src, opts)
     if src.kind == "wfdb":
         return read_wfdb(src.path, channel=opts.channel, all_leads=opts.all_leads,
                          ann=opts.ann, name=src.name)
@@ -320,6 +327,70 @@ def read_source(src: Source, opts: ReadOptions = ReadOptions()) -> Record:
     raise ValueError(f"unknown source kind {src.kind!r}")
 
 
+def stretched(srcs: list[Source], start_s: float = 0.0,
+              end_s: float | None = None) -> list[Source]:
+    """``srcs``, each cut to the stretch from ``start_s`` to ``end_s``
+    seconds (None: to the end); as they were where no stretch is asked for.
+
+    Examples
+    --------
+    >>> [s] = stretched(expand_inputs(["sample:208"]), 300.0, 310.0)
+    >>> rec = read_source(s)
+    >>> rec.n_samples, rec.comments[-1]
+    (3600, 'excerpt of 208: 300-310 s')
+    """
+    if start_s == 0.0 and end_s is None:
+        return list(srcs)
+    return [replace(s, stretch=(float(start_s), end_s)) for s in srcs]
+
+
+def _whole(src: Source) -> Source:
+    return replace(src, stretch=None)
+
+
+def _stretch_samples(src: Source, n: int, fs: float) -> tuple[int, int]:
+    # The stretch's first and end samples in a recording of n samples.
+    start_s, end_s = src.stretch
+    if start_s * fs >= n:
+        raise EcgToolError(f"--start {start_s:g} s is past the end of the recording "
+                           f"({n / fs:.1f} s)", src.path)
+    # At least one sample, whatever the rounding of times closer than one.
+    a = min(int(round(start_s * fs)), n - 1)
+    b = n if end_s is None else min(n, max(a + 1, int(round(end_s * fs))))
+    return a, b
+
+
+def _read_stretch(src: Source, opts: ReadOptions) -> Record:
+    # A recording whose header gives its length: the stretch alone is read.
+    from ecgtool.io.records import excerpt
+
+    size = source_length(src)
+    if size is None:
+        rec = read_source(_whole(src), opts)
+        return excerpt(rec, *_stretch_samples(src, rec.n_samples, rec.fs))
+    return read_source_head(src, opts, size[0])
+
+
+def read_source_head(src: Source, opts: ReadOptions, stop: int = 1) -> Record:
+    """The first ``stop`` samples of a WFDB, EDF or ISHNE source (of its
+    stretch), with the reference annotations and checksum of the whole (the
+    annotations of the stretch): how a recording too long to hold whole
+    begins."""
+    if src.stretch is not None:
+        from ecgtool.io.records import excerpt
+
+        whole = _whole(src)
+        a, b = _stretch_samples(src, *source_length(whole))
+        head = read_source_block(whole, opts, a, min(b, a + stop))
+        head.annotations = read_source_annotations(whole, opts)
+        head.sha256 = source_checksum(whole)
+        return excerpt(head, a, b, signals=head.signals)
+    head = read_source_block(src, opts, 0, stop)
+    head.annotations = read_source_annotations(src, opts)
+    head.sha256 = source_checksum(src)
+    return head
+
+
 def read_source_annotations(src: Source, opts: ReadOptions = ReadOptions()):
     """The reference annotations of a source (``opts.ann`` of a WFDB record,
     EDF+ annotations, the ISHNE labels beside it, a store's reference); None
@@ -333,6 +404,14 @@ def read_source_annotations(src: Source, opts: ReadOptions = ReadOptions()):
     """
     if not opts.ann:
         return None
+    if src.stretch is not None:
+        from ecgtool.io.records import cut_annotations
+
+        size = source_length(_whole(src))
+        if size is None:
+            return read_source(src, opts).annotations
+        return cut_annotations(read_source_annotations(_whole(src), opts),
+                               *_stretch_samples(src, *size))
     if src.kind == "wfdb":
         from ecgtool.io.wfdbfiles import read_annotations
 
@@ -379,6 +458,12 @@ def source_length(src: Source) -> tuple[int, float] | None:
     None for other kinds or an unreadable header (reading it in full then says why)."""
     if src.kind not in _BLOCK_KINDS:
         return None
+    if src.stretch is not None:
+        size = source_length(_whole(src))
+        if size is None:
+            return None
+        a, b = _stretch_samples(src, *size)
+        return b - a, size[1]
     header = src.path + ".hea" if src.kind == "wfdb" else src.path
     try:
         stamp = os.stat(header).st_mtime_ns
@@ -421,6 +506,14 @@ def read_source_block(src: Source, opts: ReadOptions, start: int, stop: int) -> 
     """Samples ``start:stop`` of the chosen lead (every lead with
     ``opts.all_leads``) of a WFDB, EDF or ISHNE source, for recordings too
     long to hold whole; no annotations, no checksum."""
+    if src.stretch is not None:
+        from ecgtool.io.records import clock_at
+
+        size = source_length(_whole(src))
+        first = 0 if size is None else _stretch_samples(src, *size)[0]
+        block = read_source_block(_whole(src), opts, first + start, first + stop)
+        block.start_clock = clock_at(block.start_clock, first / block.fs)  # the stretch's
+        return block
     if src.kind == "wfdb":
         return read_wfdb(src.path, channel=opts.channel, all_leads=opts.all_leads, ann=None,
                          name=src.name, sampfrom=start, sampto=stop, checksum=False)
