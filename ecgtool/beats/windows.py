@@ -36,6 +36,9 @@ RR_FEATURES = ("rr_prev_s", "rr_next_s", "prev_local", "next_local", "prev_next"
                "local_record")
 _LOCAL_BEATS = 10
 _ALIGN_MS = 40.0
+#: How far (model samples) a window's centre can move between the waves of
+#: one beat shape: the span over which the largest deflection is sought.
+ALIGN_SHIFT = int(round(_ALIGN_MS * MODEL_FS / 1000))
 #: A beat whose R peak lies this close to an unreadable sample is not
 #: classified (``Q``). With 2-s NaN runs at 450 places in the first 5 minutes
 #: of MIT-BIH 119, 208 and SVDB 800, the labels of beats whose peak lay
@@ -219,12 +222,18 @@ def beat_windows(ecg: np.ndarray, fs: float, r_peaks: np.ndarray,
 QRS_SPAN = (BEFORE - 12, BEFORE + 16)
 
 
-def template_distance(waves: np.ndarray) -> np.ndarray:
+def template_distance(waves: np.ndarray, shift: int = 0) -> np.ndarray:
     """How far each beat's QRS is from its local template: the RMS of their
-    difference over :data:`QRS_SPAN`, relative to the template's RMS there.
+    difference over :data:`QRS_SPAN`, relative to the template's RMS there;
+    with ``shift``, the least of it with the beat moved by up to that many
+    samples either way.
 
     Near 0 for a beat shaped as the beats around it (whatever that shape);
-    ectopic beats of another shape score about 1 or more.
+    ectopic beats of another shape score about 1 or more. A window is
+    centred on the beat's largest deflection: where the R and S waves of a
+    record's beats are about as deep, that is the R wave in some beats and
+    the S wave in others, and ``shift`` (:data:`ALIGN_SHIFT`) finds them
+    shaped as their template all the same.
 
     Examples
     --------
@@ -232,9 +241,14 @@ def template_distance(waves: np.ndarray) -> np.ndarray:
     >>> w[0, BEFORE, 0] = 1.0; w[1, BEFORE + 5, 0] = -1.0
     >>> [round(float(d), 2) for d in template_distance(w)]
     [0.0, 1.41]
+    >>> w[1, BEFORE + 3, 0] = 1.0  # the same beat, 3 samples late
+    >>> [round(float(d), 2) for d in template_distance(w, shift=ALIGN_SHIFT)]
+    [0.0, 1.0]
     """
     lo, hi = QRS_SPAN
-    return _qrs_distance(waves[:, lo:hi, 0], waves[:, lo:hi, 1])
+    template = waves[:, lo:hi, 1]
+    return np.min([_qrs_distance(waves[:, lo + k:hi + k, 0], template)
+                   for k in range(-shift, shift + 1)], axis=0)
 
 
 def usual_distances(waves: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
