@@ -280,7 +280,8 @@ def dominant_beats(windows: BeatWindows, irregular: np.ndarray | None = None,
     V; on the held-out QT Database records outside MIT-BIH and SVDB, 333 of
     657 false V calls and no true V (V +P 26 -> 41 %), on CPSC 2021 3 of 50,
     while SVDB's excerpts there lost 1 true V of 221 (SVDB 800 and nstdb
-    did not move).
+    did not move); end to end, one beat of a five-beat VT run in MIT-BIH
+    223 read N and broke that episode (1 of 40).
 
     Examples
     --------
