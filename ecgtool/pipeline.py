@@ -85,6 +85,38 @@ def read_job(src: Source, opts: ReadOptions) -> Record | LongRecord:
     return read_source(src, opts)
 
 
+def beats_as_annotations(beats: Beats):
+    """A record's beats as annotations: each R peak with its MIT-BIH symbol
+    (the one the classifier named, else its class's, ``N`` for beats only
+    detected; :func:`ecgtool.beats.labels.beat_symbols`).
+
+    Examples
+    --------
+    >>> b = Beats(fs=360.0, r_peak=[100, 400])
+    >>> beats_as_annotations(b).symbol.tolist()
+    ['N', 'N']
+    """
+    from ecgtool.beats.labels import beat_symbols
+    from ecgtool.io.records import Annotations
+
+    lab = beats.labels
+    symbol = beat_symbols(None if lab is None else lab.aami,
+                          None if lab is None else lab.symbol, len(beats))
+    return Annotations(beats.r_peak, symbol, [""] * len(beats))
+
+
+def read_beats_job(src: Source, opts: ReadOptions,
+                   settings: DetectorSettings = DEFAULT_SETTINGS) -> Record | LongRecord:
+    """:func:`read_job` with the record's beats (a store's, with their
+    classes; else detected now on the chosen lead) as its annotations, in
+    place of the reference (``convert --beats``): for a viewer to show them."""
+    d = beats_from_source(src, replace(opts, all_leads=False), settings)
+    rec = read_job(src, opts)
+    (rec.head if isinstance(rec, LongRecord) else rec).annotations = \
+        beats_as_annotations(d.beats)
+    return rec
+
+
 def detect_job(src: Source, opts: ReadOptions,
                settings: DetectorSettings = DEFAULT_SETTINGS) -> Detected:
     """Read one source and detect its beats (the job of ``ecgtool detect``).

@@ -166,3 +166,26 @@ def test_any_signal_reads_back_within_its_step(n, leads, scale, nan_share, seed)
     assert (err <= 0.5 + 1e-6).all()
     np.testing.assert_array_equal(back.signals[n:], np.repeat(back.signals[n - 1:n],
                                                               back.n_samples - n, axis=0))
+
+
+def test_the_beats_instead_of_the_reference_for_a_viewer(tmp_path):
+    store = tmp_path / "c.h5"
+    r = run("classify", "sample:208", "--out", store, "-q")
+    assert r.exit_code == 0, r.output
+    labelled = run("classify", store, "--out", "-", "-q").stdout.splitlines()
+    head = labelled[0].split(",")
+    rows = [dict(zip(head, line.split(","))) for line in labelled[1:]]
+    out = tmp_path / "c.edf"
+    assert run("convert", store, "--beats", "--out", out, "-q").exit_code == 0
+    ann = read_edf(out).annotations
+    assert ann.sample.tolist() == [int(x["r_peak"]) for x in rows]
+    by_class = {"N": "N", "S": "A", "V": "V", "F": "F", "Q": "Q"}
+    assert ann.symbol.tolist() == [x["symbol"] or by_class[x["aami"]] for x in rows]
+    # A record without beats of its own is detected now; WFDB output takes them too.
+    assert run("convert", "sample:119", "--beats", "--out", f"{tmp_path}/w/", "-q").exit_code == 0
+    detected = run("detect", "sample:119", "--out", "-", "-q").stdout.splitlines()[1:]
+    atr = read_wfdb(tmp_path / "w" / "119").annotations
+    assert atr.sample.tolist() == [int(line.split(",")[1]) for line in detected]
+    assert set(atr.symbol) == {"N"}
+    r = run("convert", "sample:119", "--beats", "--out", tmp_path / "x.csv", "-q")
+    assert r.exit_code == 1 and "for EDF+ or WFDB output" in r.stderr

@@ -141,12 +141,10 @@ def counting_beats(outcomes: Iterable, counted: list) -> Iterator:
 def beat_annotations(d) -> tuple:
     """A detected or classified record's beats as WFDB annotation rows:
     ``(sample, symbol, aux_note or None, fs, subtype or None)``."""
-    from ecgtool.beats.labels import beat_symbols
+    from ecgtool.pipeline import beats_as_annotations
 
-    b, lab = d.beats, d.beats.labels
-    return (b.r_peak, beat_symbols(None if lab is None else lab.aami,
-                                   None if lab is None else lab.symbol, len(b)), None, b.fs,
-            None)
+    a = beats_as_annotations(d.beats)
+    return a.sample, a.symbol, None, d.beats.fs, None
 
 
 def writing_annotations(outcomes: Iterable, folder: Optional[str],

@@ -24,6 +24,10 @@ def convert(
     fs: Optional[float] = c.FsOpt,
     column: Optional[str] = c.ColumnOpt,
     units: str | None = c.UnitsOpt,
+    beats: bool = typer.Option(False, "--beats", help="Write the beats as the annotations, "
+                               "in place of the reference: a store's (with their classes), "
+                               "else detected now; for a viewer (EDFbrowser, WAVE) to show "
+                               "them."),
     start: Optional[str] = c.StartOpt,
     end: Optional[str] = c.EndOpt,
     jobs: int = c.JobsOpt,
@@ -44,12 +48,12 @@ def convert(
     from ecgtool.io.store import write_signal_blocks
     from ecgtool.io.tables import format_table, quoted
     from ecgtool.longrecord import LongRecord
-    from ecgtool.pipeline import read_job
+    from ecgtool.pipeline import read_beats_job, read_job
 
     all_leads = channel is not None and channel.lower() == "all"
     opts = c.read_options(None if all_leads else channel, fs, column, units, all_leads)
     # A stretch of a stdin signal is cut once it is read whole.
-    srcs, stretch = c.stretch(c.sources(inputs, sample, fs), start, end, signal_only=False)
+    srcs, cut = c.stretch(c.sources(inputs, sample, fs), start, end, signal_only=False)
     c.check_output_path(out, c.TABLE_FORMATS + ("wfdb", ".edf"))
     kind = c.output_kind(out)
     fmt = fmt.lower()
@@ -61,7 +65,10 @@ def convert(
         held = "an EDF file" if kind == "edf" else "CSV"
         raise c.EcgToolError(f"{len(srcs)} records given; {held} holds one record, "
                              "write an .h5 store or a folder (DIR/) instead")
-    job = partial(read_job, opts=opts)
+    if beats and kind not in ("edf", "folder"):
+        raise c.EcgToolError("--beats writes the beats as annotations, for EDF+ or WFDB "
+                             "output (file.edf, DIR/)")
+    job = partial(read_beats_job if beats else read_job, opts=opts)
 
     def run(todo):
         return batch.run(job, todo, jobs=jobs, progress=not quiet, label="convert",
@@ -109,7 +116,7 @@ def convert(
 
     # An excerpt is another job: a resumed store must hold the same stretch.
     done, failures, skipped = run_and_write(srcs, run, out, write, header, rows, resume,
-                                            quiet, c.job("convert", opts, **stretch),
+                                            quiet, c.job("convert", opts, **cut),
                                             write_record_files)
     if not quiet and done:
         summary("", done, failures, out)
