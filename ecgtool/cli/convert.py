@@ -65,6 +65,10 @@ def convert(
         held = "an EDF file" if kind == "edf" else "CSV"
         raise c.EcgToolError(f"{len(srcs)} records given; {held} holds one record, "
                              "write an .h5 store or a folder (DIR/) instead")
+    if kind == "edf" or (kind == "folder" and fmt == "edf"):
+        from ecgtool.io.edfout import edfio_or_error
+
+        edfio_or_error(out)  # before any record is read
     if beats and kind not in ("edf", "folder"):
         raise c.EcgToolError("--beats writes the beats as annotations, for EDF+ or WFDB "
                              "output (file.edf, DIR/)")

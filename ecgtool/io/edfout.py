@@ -45,6 +45,16 @@ _BOTTOM = -32768
 _MAX_STEP_UV = 305
 
 
+def edfio_or_error(shown: str):
+    """The edfio module, or a one-line error about ``shown`` saying how to get it."""
+    try:
+        import edfio
+    except ImportError:
+        raise EcgToolError("writing EDF needs edfio: pip install 'ecgtool[edf]'",
+                           shown) from None
+    return edfio
+
+
 def data_record_duration(fs: float) -> int:
     """The shortest data record (s) that holds a whole number of samples at ``fs``.
 
@@ -103,11 +113,7 @@ def write_edf(path: str | os.PathLike, record: Record, blocks: Blocks | None = N
     >>> back.annotations.symbol[:3].tolist(), str(back.annotations.aux_note[0])
     (['+', 'N', 'V'], '(N')
     """
-    try:
-        import edfio
-    except ImportError:
-        raise EcgToolError("writing EDF needs edfio: pip install 'ecgtool[edf]'",
-                           str(path)) from None
+    edfio = edfio_or_error(str(path))
     path = Path(path)
     fs = float(record.fs)
     try:
