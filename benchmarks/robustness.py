@@ -297,6 +297,18 @@ def main() -> None:
         (tmp / "e.edf").write_bytes(patched(good_edf, at, patch))
         check("EDF (bytes overwritten)", lambda: read_edf(tmp / "e.edf"))
 
+    @cfg
+    @given(st.integers(769, len(good_edf) - 1))
+    def edf_cut(at):
+        # A copy that stopped early: an error, never a shorter recording.
+        (tmp / "e.edf").write_bytes(good_edf[:at])
+
+        def read_whole():
+            rec = read_edf(tmp / "e.edf")
+            assert rec.n_samples == 2500, f"read {rec.n_samples} of 2500 samples"
+
+        check("EDF (cut short)", read_whole)
+
     # The same recording made discontinuous (EDF+D): data records 5-9 stamped
     # 3 s later, so that the data-record onsets are parsed and the gap laid out.
     gapped = bytearray(good_edf)
@@ -437,7 +449,7 @@ def main() -> None:
         check("detector (random samples)", lambda: detect_beats(x, fs))
 
     for fn in (header_bytes, header_mutated, multi_segment_mutated, csv_bytes, mat_bytes,
-               mat_mutated, mat73_mutated, edf_mutated, edfd_mutated, edf_header,
+               mat_mutated, mat73_mutated, edf_mutated, edf_cut, edfd_mutated, edf_header,
                ishne_mutated, ishne_header, ishne_annotations,
                store_mutated, annotation_bytes, beats_table_mutated, beats_table_values,
                detector):
@@ -499,7 +511,10 @@ def main() -> None:
              "now the one-line error. A header whose rate was an integer too large for numpy "
              "(23 digits, which wfdb parses as a Python int) raised TypeError (1 of 2,000 "
              "headers with text inserted); it is now read, and detection calls the rate "
-             "unsupported.")
+             "unsupported. An EDF file cut short was read as far as it went (edfio only "
+             "warns), a shorter recording with no error: it is now 'truncated: the header "
+             "gives N data records, the file holds M', and the 'EDF (cut short)' target "
+             "counts a short read as a failure.")
     update_results_md("robustness", (
         f"## Robustness (`benchmarks/robustness.py`)\n\nCommand: `{payload['command']}`  \n"
         f"Measured {mi['date']}, commit {mi['commit'] or '?'}. Hypothesis-generated input, "
