@@ -58,7 +58,7 @@ def score_job(src: Source, opts: ReadOptions, beats_store: str | None = None,
     # (with their labels when it was classified); else they are detected.
     if test_ann:  # no signal needed: archives often keep only annotations
         return _score_annotator(src, test_ann, classes, skip_learning, window_s)
-    if src.kind == "store" and not beats_store:
+    if src.kind == "store" and not beats_store and src.stretch is None:
         stored = _score_stored(src, classes, skip_learning, window_s)
         if stored is not None:
             return stored
@@ -269,6 +269,9 @@ def score_table(scores: list[RecordScore]) -> ScoreTable:
 
 def _reference(src: Source):
     # The record's reference annotations and their sampling rate.
+    if src.stretch is not None:  # the stretch's, cut as its signal is
+        rec = read_source(src, ReadOptions())
+        return rec.annotations, rec.fs
     if src.kind in ("wfdb", "ann"):
         from ecgtool.io.wfdbfiles import read_annotations, read_header
 

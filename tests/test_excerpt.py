@@ -143,3 +143,16 @@ def test_what_cannot_be_cut_and_a_resumed_store_of_another_stretch(tmp_path):
                "-q").exit_code == 0
     r = run("detect", "sample:208", "sample:119", "--out", out, "--resume", "-q")
     assert r.exit_code == 1 and len(r.stderr.strip().splitlines()) == 1, r.output
+
+
+def test_evaluate_scores_the_stretch_against_its_own_reference(tmp_path):
+    cut = tmp_path / "cut.h5"
+    assert run("convert", "sample:208", "--start", "300", "--end", "600", "--out", cut,
+               "-q").exit_code == 0
+    for extra in ([], ["--classes"], ["--rhythm", "vt"]):
+        a = run("evaluate", "sample:208", "--start", "300", "--end", "600", *extra, "-q")
+        b = run("evaluate", cut, *extra, "-q")
+        assert a.exit_code == b.exit_code == 0, a.output + b.output
+        assert a.stdout.replace("sample:208", "208") == b.stdout.replace(str(cut), "208")
+    r = run("evaluate", "sample:208", "--start", "10", "--ann", "atr", "-q")
+    assert r.exit_code == 1 and "not --beats or --ann" in r.stderr

@@ -41,6 +41,8 @@ def evaluate(
     out: Optional[str] = typer.Option(None, "--out", "-o", help="Also write the scores as "
                                       "JSON here."),
     sample: bool = c.SampleOpt,
+    start: Optional[str] = c.StartOpt,
+    end: Optional[str] = c.EndOpt,
     channel: Optional[str] = c.ChannelOpt,
     detector: Optional[list[str]] = c.DetectorOpt,
     qrs_net: Optional[str] = c.QrsNetOpt,
@@ -65,14 +67,18 @@ def evaluate(
     from ecgtool.scoring import score_job, score_table
 
     opts = c.read_options(channel)
+    if (start is not None or end is not None) and (beats or ann):
+        raise c.EcgToolError("--start/--end score what is found in the stretch now, not "
+                             "--beats or --ann")
     if rhythm:
         return _evaluate_rhythm(inputs, sample, ann, rhythm, model, opts, out, jobs, quiet,
-                                c.detector_settings(detector, qrs_net, p_net), min_episode)
+                                c.detector_settings(detector, qrs_net, p_net), min_episode,
+                                start, end)
     if ann and beats:
         raise c.EcgToolError("give the beats to score with --beats or --ann, not both")
     if beats and not os.path.isfile(beats):
         raise c.EcgToolError("no such file", beats)
-    srcs = c.sources(inputs, sample)
+    srcs, _ = c.stretch(c.sources(inputs, sample), start, end)
     if out:
         c.check_output_path(out, (".json",))
     if classes:
@@ -97,7 +103,7 @@ def evaluate(
 
 
 def _evaluate_rhythm(inputs, sample, ann, rhythm, model, opts, out, jobs, quiet,
-                     detector, min_episode: float = 0.0) -> int:
+                     detector, min_episode: float = 0.0, start=None, end=None) -> int:
     import json
     from functools import partial
 
@@ -107,6 +113,7 @@ def _evaluate_rhythm(inputs, sample, ann, rhythm, model, opts, out, jobs, quiet,
 
     srcs, analyse, model_path = analysis_setup(inputs, sample, ann, None, False, model, opts,
                                                out, detector=detector, formats=(".json",))
+    srcs, _ = c.stretch(srcs, start, end)
     job = partial(rhythm_score_job, analyse=analyse, rhythm=rhythm.lower(),
                   min_episode_s=min_episode)
     scores, failed = _scores(job, srcs, jobs, quiet, spawn=not ann)
