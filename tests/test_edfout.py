@@ -6,7 +6,6 @@ import tempfile
 import numpy as np
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 edfio = pytest.importorskip("edfio", reason="EDF output needs edfio (ecgtool[edf])")
@@ -17,6 +16,7 @@ from ecgtool.io.edfout import write_edf  # noqa: E402
 from ecgtool.io.ishnefiles import write_ishne  # noqa: E402
 from ecgtool.io.records import Annotations, Record, read_sample, sample_path  # noqa: E402
 from ecgtool.io.wfdbfiles import read_wfdb  # noqa: E402
+from roundtrip import SHAPES, random_record  # noqa: E402
 
 runner = CliRunner()
 
@@ -146,16 +146,13 @@ def test_folders_of_edf_files_and_wrong_uses(tmp_path):
 
 
 @settings(max_examples=30, deadline=None)
-@given(st.integers(1, 700), st.integers(1, 3), st.sampled_from([1e-3, 1.0, 40.0, 1e3]),
-       st.floats(0.0, 0.5), st.integers(0, 2**32 - 1))
+@given(*SHAPES)
 def test_any_signal_reads_back_within_its_step(n, leads, scale, nan_share, seed):
     # Any length, lead count and amplitude (a lead beyond 1 uV steps gets a
     # coarser one), NaN anywhere: the samples come back within half a step,
     # the NaN as 0, the tail of the last data record as the last sample.
-    rng = np.random.default_rng(seed)
-    x = rng.normal(0.0, scale, (n, leads))
-    x[rng.random((n, leads)) < nan_share] = np.nan
-    rec = Record("r", x, 250.0, [f"L{k}" for k in range(leads)])
+    rec = random_record(n, leads, scale, nan_share, seed)
+    x = rec.signals
     with tempfile.TemporaryDirectory() as d:
         f = write_edf(f"{d}/r.edf", rec)
         back = read_edf(f, all_leads=True, ann=False)

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 import wfdb
 from hypothesis import given, settings
-from hypothesis import strategies as st
+from roundtrip import SHAPES, random_record
 from typer.testing import CliRunner
 
 from ecgtool.cli import app
 from ecgtool.io.ishnefiles import write_ishne
-from ecgtool.io.records import Annotations, Record, read_sample, sample_path
+from ecgtool.io.records import Annotations, read_sample, sample_path
 from ecgtool.io.wfdbfiles import read_wfdb
 from ecgtool.io.wfdbout import write_wfdb
 
@@ -111,16 +111,13 @@ def test_folders_are_an_output_of_convert_only(tmp_path):
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.integers(1, 400), st.integers(1, 3),
-       st.sampled_from([1e-3, 1.0, 20.0, 40.0, 1e4]), st.floats(0.0, 0.5), st.integers(0, 2**32 - 1))
+@given(*SHAPES)
 def test_any_signal_reads_back_within_its_step(n, leads, scale, nan_share, seed):
     # Any length, lead count and amplitude (a lead that outgrows 1 uV steps
     # gets a coarser one), NaN anywhere: the samples come back within half
     # a step, the NaN as NaN, and the header's checksums are WFDB's.
-    rng = np.random.default_rng(seed)
-    x = rng.normal(0.0, scale, (n, leads))
-    x[rng.random((n, leads)) < nan_share] = np.nan
-    rec = Record("r", x, 250.0, [f"L{k}" for k in range(leads)])
+    rec = random_record(n, leads, scale, nan_share, seed)
+    x = rec.signals
     with tempfile.TemporaryDirectory() as d:
         back = read_wfdb(write_wfdb(d, rec).with_suffix(""), all_leads=True, ann=None)
         digital = wfdb.rdrecord(f"{d}/r", physical=False)
