@@ -110,11 +110,13 @@ def read_beats_job(src: Source, opts: ReadOptions,
     """:func:`read_job` with the record's beats (a store's, with their
     classes; else detected now on the chosen lead) as its annotations, in
     place of the reference (``convert --beats``): for a viewer to show them."""
-    d = beats_from_source(src, replace(opts, all_leads=False), settings)
-    rec = read_job(src, opts)
-    (rec.head if isinstance(rec, LongRecord) else rec).annotations = \
-        beats_as_annotations(d.beats)
-    return rec
+    if is_long(src):  # detected in blocks; the record is written from its blocks
+        d = beats_from_source(src, replace(opts, all_leads=False), settings)
+        rec = read_job(src, opts)
+        rec.head.annotations = beats_as_annotations(d.beats)
+        return rec
+    d = beats_from_source(src, opts, settings)  # its record as read_job reads it
+    return replace(d.record, annotations=beats_as_annotations(d.beats))
 
 
 def detect_job(src: Source, opts: ReadOptions,

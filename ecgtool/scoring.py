@@ -12,7 +12,8 @@ from ecgtool.beats.table import AAMI_CLASSES
 from ecgtool.errors import EcgToolError
 from ecgtool.evaluate import (DetectionScore, EpisodeScore, gross,
                               gross_episodes, reference_rhythm, score_detection, score_episodes)
-from ecgtool.io.inputs import ReadOptions, Source, read_source
+from ecgtool.io.inputs import (ReadOptions, Source, read_source, read_source_annotations,
+                               source_length)
 from ecgtool.signal.detect import DEFAULT_SETTINGS, DetectorSettings
 
 
@@ -270,8 +271,11 @@ def score_table(scores: list[RecordScore]) -> ScoreTable:
 def _reference(src: Source):
     # The record's reference annotations and their sampling rate.
     if src.stretch is not None:  # the stretch's, cut as its signal is
-        rec = read_source(src, ReadOptions())
-        return rec.annotations, rec.fs
+        size = source_length(src)
+        if size is None:  # a store's record, read whole and cut
+            rec = read_source(src, ReadOptions())
+            return rec.annotations, rec.fs
+        return read_source_annotations(src, ReadOptions()), size[1]
     if src.kind in ("wfdb", "ann"):
         from ecgtool.io.wfdbfiles import read_annotations, read_header
 

@@ -348,6 +348,13 @@ def _whole(src: Source) -> Source:
     return replace(src, stretch=None)
 
 
+def _span(src: Source) -> tuple[int, int] | None:
+    # The first and end samples of a stretched WFDB, EDF or ISHNE source in
+    # the whole recording, from its header; None where the header gives no length.
+    size = source_length(_whole(src))
+    return None if size is None else _stretch_samples(src, *size)
+
+
 def _stretch_samples(src: Source, n: int, fs: float) -> tuple[int, int]:
     # The stretch's first and end samples in a recording of n samples.
     start_s, end_s = src.stretch
@@ -380,7 +387,7 @@ def read_source_head(src: Source, opts: ReadOptions, stop: int = 1) -> Record:
         from ecgtool.io.records import excerpt
 
         whole = _whole(src)
-        a, b = _stretch_samples(src, *source_length(whole))
+        a, b = _span(src)
         head = read_source_block(whole, opts, a, min(b, a + stop))
         head.annotations = read_source_annotations(whole, opts)
         head.sha256 = source_checksum(whole)
@@ -407,11 +414,10 @@ def read_source_annotations(src: Source, opts: ReadOptions = ReadOptions()):
     if src.stretch is not None:
         from ecgtool.io.records import cut_annotations
 
-        size = source_length(_whole(src))
-        if size is None:
+        span = _span(src)
+        if span is None:
             return read_source(src, opts).annotations
-        return cut_annotations(read_source_annotations(_whole(src), opts),
-                               *_stretch_samples(src, *size))
+        return cut_annotations(read_source_annotations(_whole(src), opts), *span)
     if src.kind == "wfdb":
         from ecgtool.io.wfdbfiles import read_annotations
 
@@ -509,8 +515,7 @@ def read_source_block(src: Source, opts: ReadOptions, start: int, stop: int) -> 
     if src.stretch is not None:
         from ecgtool.io.records import clock_at
 
-        size = source_length(_whole(src))
-        first = 0 if size is None else _stretch_samples(src, *size)[0]
+        first = (_span(src) or (0, 0))[0]
         block = read_source_block(_whole(src), opts, first + start, first + stop)
         block.start_clock = clock_at(block.start_clock, first / block.fs)  # the stretch's
         return block
