@@ -33,7 +33,7 @@ import numpy as np
 from ecgtool.errors import EcgToolError
 from ecgtool.io.records import Record, clock_fields
 from ecgtool.io.store import atomic_path
-from ecgtool.io.wfdbout import Blocks, lead_peaks
+from ecgtool.io.wfdbout import Blocks, lead_peaks, record_blocks
 
 #: Data record durations tried, shortest first (s): 1 s holds a whole
 #: number of samples at any whole rate.
@@ -120,9 +120,7 @@ def write_edf(path: str | os.PathLike, record: Record, blocks: Blocks | None = N
         duration = data_record_duration(fs)
     except ValueError as exc:
         raise EcgToolError(str(exc), str(path)) from None
-    if blocks is None:
-        signals = np.asarray(record.signals, dtype=np.float64).reshape(record.n_samples, -1)
-        blocks, n_samples = (lambda: [(0, signals)]), signals.shape[0]
+    blocks, n_samples = record_blocks(record, blocks, n_samples)
     n_leads = len(record.leads)
     step = lead_steps(lead_peaks(blocks, n_leads))
     if (step > _MAX_STEP_UV).any():

@@ -46,6 +46,24 @@ def wfdb_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]", "_", name.strip()) or "record"
 
 
+def record_blocks(record: Record, blocks: Blocks | None = None,
+                  n_samples: int | None = None) -> tuple[Blocks, int]:
+    """``blocks`` and ``n_samples`` as a writer takes them: those given (a
+    recording too long to hold), else the record's signals as one block.
+
+    Examples
+    --------
+    >>> rec = Record("r", np.zeros((5, 2)), 250.0, ["I", "II"])
+    >>> blocks, n = record_blocks(rec)
+    >>> [(start, x.shape) for start, x in blocks()], n
+    ([(0, (5, 2))], 5)
+    """
+    if blocks is not None:
+        return blocks, int(n_samples)
+    signals = np.asarray(record.signals, dtype=np.float64).reshape(record.n_samples, -1)
+    return (lambda: [(0, signals)]), signals.shape[0]
+
+
 def lead_peaks(blocks: Blocks, n_leads: int) -> np.ndarray:
     """Largest absolute sample (mV) of each lead over ``blocks``, NaN left out.
 
@@ -115,9 +133,7 @@ def write_wfdb(folder: str | os.PathLike, record: Record, blocks: Blocks | None 
 
     folder = Path(folder)
     base = wfdb_name(name or record.name)
-    if blocks is None:
-        signals = np.asarray(record.signals, dtype=np.float64).reshape(record.n_samples, -1)
-        blocks, n_samples = (lambda: [(0, signals)]), signals.shape[0]
+    blocks, n_samples = record_blocks(record, blocks, n_samples)
     n_leads = len(record.leads)
     gain = lead_gains(blocks, n_leads)
     tmp = Path(tempfile.mkdtemp(prefix=f".{base}.", dir=folder))
