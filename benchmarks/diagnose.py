@@ -37,7 +37,8 @@ import numpy as np
 
 from _common import command_line, data_root, machine, md_table, update_results_md, write_json
 from ecgtool.beats.labels import aami_labels
-from ecgtool.diagnose import Thresholds, diagnose, diagnose_analysis, hrv
+from ecgtool.diagnose import Thresholds, diagnose, diagnose_analysis
+from ecgtool.variability import hrv
 from ecgtool.hrt import heart_rate_turbulence
 from ecgtool.evaluate import BEAT_SYMBOLS, reference_rhythm
 from ecgtool.io.inputs import ReadOptions, Source
@@ -123,7 +124,8 @@ def mitdb_reference(rec) -> set[str]:
     return codes
 
 
-HRV_MEASURES = ("sdnn_ms", "rmssd_ms", "pnn50_pct", "sdann_ms", "sdnn_index_ms")
+HRV_MEASURES = ("sdnn_ms", "rmssd_ms", "pnn50_pct", "sdann_ms", "sdnn_index_ms", "vlf_ms2",
+                "lf_ms2", "hf_ms2", "lf_hf")
 
 
 def reference_beats(rec):
@@ -137,15 +139,20 @@ def reference_beats(rec):
 
 
 def neurokit_hrv(t):
-    """NeuroKit2's hrv_time of beat times (all beats: it keeps ectopic ones)."""
+    """NeuroKit2's hrv_time and hrv_frequency of beat times (all beats: it
+    keeps ectopic ones; one Welch spectrum of the whole record's intervals
+    resampled to a regular grid)."""
     import warnings
 
     import neurokit2 as nk
 
+    peaks = np.round(t * 1000).astype(int)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        r = nk.hrv_time(np.round(t * 1000).astype(int), sampling_rate=1000)
-    keys = ("HRV_SDNN", "HRV_RMSSD", "HRV_pNN50", "HRV_SDANN5", "HRV_SDNNI5")
+        r = nk.hrv_time(peaks, sampling_rate=1000)
+        r = r.join(nk.hrv_frequency(peaks, sampling_rate=1000, normalize=False))
+    keys = ("HRV_SDNN", "HRV_RMSSD", "HRV_pNN50", "HRV_SDANN5", "HRV_SDNNI5", "HRV_VLF",
+            "HRV_LF", "HRV_HF", "HRV_LFHF")
     return {m: float(r[k].iloc[0]) for m, k in zip(HRV_MEASURES, keys)}
 
 
@@ -322,7 +329,8 @@ def main() -> None:
         payload["hrv_mitdb"] = variability
         payload["hrt_mitdb"] = turbulence
         hrv_table = md_table(["HRV from", "records", "SDNN", "RMSSD", "pNN50 (points)",
-                              "SDANN", "SDNN index"], hrv_rows(variability))
+                              "SDANN", "SDNN index", "VLF", "LF", "HF", "LF/HF"],
+                             hrv_rows(variability))
         hrt_table = md_table(
             ["record", "qualifying PVCs (reference / end to end)", "onset % (reference / "
              "end to end)", "slope ms/RR (reference / end to end)"],
@@ -359,10 +367,13 @@ def main() -> None:
            "record's normal beats, measured minus reference:\n\n" + iv_table + "\n"
            if iv_table else "")
         + ("\nHRV on the 26 MIT-BIH records: median absolute difference from the figures of "
-           "the reference beats and labels (normal-to-normal intervals as `ecgtool.diagnose.hrv` "
+           "the reference beats and labels (normal-to-normal intervals as `ecgtool.variability.hrv` "
            "defines them), in % of them (pNN50 in points). NeuroKit2 keeps every interval, "
            "ectopic ones too, so it differs where there is ectopy; on records of normal "
-           "beats it shows whether the two compute the same measures. End to end uses the "
+           "beats it shows whether the two compute the same measures (its band powers come "
+           "from one Welch spectrum of the whole record's intervals resampled at a regular "
+           "rate, ecgtool's are the mean of 5-minute Lomb-Scargle spectra, so they differ "
+           "there by method too, VLF most). End to end uses the "
            "shipped model, which trained on 22 of these records: optimistic there.\n\n"
            + hrv_table + "\n\nHeart-rate turbulence (`ecgtool.hrt`) of the MIT-BIH records "
            "where a PVC qualified, from the reference labels and end to end:\n\n"

@@ -38,7 +38,7 @@ _API = {
     "analyse_signal": "ecgtool.pipeline:analyse_signal",
     "conduction_intervals": "ecgtool.intervals:conduction_intervals",
     "diagnose_analysis": "ecgtool.diagnose:diagnose_analysis",
-    "hrv": "ecgtool.diagnose:hrv",
+    "hrv": "ecgtool.variability:hrv",
     "heart_rate_turbulence": "ecgtool.hrt:heart_rate_turbulence",
     "hourly_analysis": "ecgtool.hourly:hourly_analysis",
     "score_detection": "ecgtool.evaluate:score_detection",

@@ -32,9 +32,10 @@ import numpy as np
 
 from ecgtool.beats.table import AAMI_CLASSES
 from ecgtool.hrt import heart_rate_turbulence
+from ecgtool.variability import hrv
 from ecgtool.intervals import Intervals, conduction_intervals
 from ecgtool.rhythm import Episodes
-from ecgtool.rr import clear_intervals, premature_beats, readable_beats
+from ecgtool.rr import clear_intervals, readable_beats
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,8 @@ class Finding:
 #: Columns of the one-row-per-record summary table (:meth:`Report.as_row`).
 REPORT_COLUMNS = (("record", "verdict", "start_clock", "duration_s", "analysed_s", "n_beats",
                    "hr_mean", "hr_min", "hr_max", "hr_min_at_s", "hr_max_at_s", "sdnn_ms",
-                   "rmssd_ms", "pnn50_pct", "sdann_ms", "sdnn_index_ms", "hrt_pvcs",
+                   "rmssd_ms", "pnn50_pct", "sdann_ms", "sdnn_index_ms", "vlf_ms2", "lf_ms2",
+                   "hf_ms2", "lf_hf", "hrt_pvcs",
                    "hrt_onset_pct", "hrt_slope_ms")
                   + tuple(f"n_{c}" for c in AAMI_CLASSES)
                   + tuple(f"burden_{c}_pct" for c in AAMI_CLASSES)
@@ -148,6 +150,12 @@ class Report:
     pnn50_pct: float
     sdann_ms: float
     sdnn_index_ms: float
+    #: Power (ms^2) of the very-low, low and high frequency bands of the NN
+    #: intervals, and LF/HF (:mod:`ecgtool.variability`).
+    vlf_ms2: float
+    lf_ms2: float
+    hf_ms2: float
+    lf_hf: float
     counts: dict
     burden_pct: dict
     af_burden_pct: float
@@ -311,94 +319,6 @@ def rate_extremes_at(times_s: np.ndarray, beats: int = RATE_BEATS,
     return _rate_figures(times_s, beats, noise)[3:]
 
 
-@dataclass(frozen=True)
-class Hrv:
-    """Time-domain heart-rate variability over normal-to-normal (NN)
-    intervals, as the Task Force of the ESC and NASPE (Circulation
-    1996;93:1043-1065) defines it; NaN where there are too few intervals.
-
-    Attributes
-    ----------
-    sdnn_ms, rmssd_ms : float
-        SD of the NN intervals; root mean square of successive differences.
-    pnn50_pct : float
-        Successive differences over 50 ms, % of all.
-    sdann_ms : float
-        SD of the mean NN interval of each 5-minute segment (at least two
-        segments with NN intervals over half their length).
-    sdnn_index_ms : float
-        Mean of those segments' SDNN.
-    """
-
-    sdnn_ms: float
-    rmssd_ms: float
-    pnn50_pct: float
-    sdann_ms: float
-    sdnn_index_ms: float
-
-
-def hrv(times_s: np.ndarray, labels: np.ndarray | None, noise: list | None = None,
-        segment_s: float = 300.0) -> Hrv:
-    """:class:`Hrv` over normal-to-normal intervals of 0.3-2 s that overlap no
-    unreadable span (``noise``, as for :func:`heart_rate`); ``segment_s``:
-    the segments of SDANN and the SDNN index.
-
-    Normal-to-normal means both beats are labelled N (when ``labels`` are
-    given) and neither looks ectopic from its timing
-    (:func:`ecgtool.rr.premature_beats`: early, then a compensatory
-    pause). The timing test matters for beat times without labels and for
-    ectopy the classifier called N: on the 26 MIT-BIH records, HRV from beat
-    times alone was off the reference-label figures by a median 25 % (SDNN)
-    and 82 % (RMSSD) without it, 8 % and 26 % with it, and it moves the
-    figures from reference labels by at most 3 % and 8 %.
-
-    Examples
-    --------
-    >>> t = np.cumsum(np.tile([0.8, 0.82], 50))
-    >>> h = hrv(t, None)
-    >>> round(h.sdnn_ms, 1), round(h.rmssd_ms, 1), h.pnn50_pct
-    (10.1, 20.0, 0.0)
-    >>> pvc = np.cumsum(np.r_[np.tile([0.8, 0.82], 10), 0.5, 1.12, np.tile([0.8, 0.82], 10)])
-    >>> round(hrv(pvc, None).rmssd_ms, 1)
-    20.0
-    >>> # Four 5-minute stretches at means of 750 and 1000 ms: SDANN is about
-    >>> # the SD of the four means (144 ms), the SDNN index about 10 ms.
-    >>> t = np.cumsum(np.concatenate([np.tile([m - 0.01, m + 0.01], int(150 / m))
-    ...                               for m in (0.75, 1.0, 0.75, 1.0)]))
-    >>> h = hrv(t, None)
-    >>> round(h.sdann_ms), 10 <= h.sdnn_index_ms < 16
-    (144, True)
-    """
-    nan = float("nan")
-    t = np.asarray(times_s, dtype=float)
-    if t.size < 3:
-        return Hrv(nan, nan, nan, nan, nan)
-    rr = np.diff(t) * 1000.0
-    ectopic = premature_beats(np.diff(t))
-    ok = (rr > 300) & (rr < 2000) & clear_intervals(t, noise) & ~ectopic[:-1] & ~ectopic[1:]
-    if labels is not None:
-        n = np.asarray(labels) == "N"
-        ok &= n[:-1] & n[1:]
-    nn = rr[ok]
-    sdnn = float(np.std(nn, ddof=1)) if nn.size > 1 else nan
-    pair = ok[:-1] & ok[1:]
-    d = np.diff(rr)[pair]
-    rmssd = float(np.sqrt(np.mean(d ** 2))) if d.size else nan
-    pnn50 = 100.0 * float(np.mean(np.abs(d) > 50.0)) if d.size else nan
-    # Each NN interval in the segment of its first beat; a segment counts
-    # when its NN intervals span half of it.
-    seg = ((t[:-1] - t[0]) // segment_s).astype(np.int64)[ok]
-    means, sds = [], []
-    for k in np.unique(seg):
-        x = nn[seg == k]
-        if x.sum() >= 500.0 * segment_s and x.size > 1:
-            means.append(x.mean())
-            sds.append(x.std(ddof=1))
-    sdann = float(np.std(means, ddof=1)) if len(means) > 1 else nan
-    sdnn_index = float(np.mean(sds)) if len(means) > 1 else nan
-    return Hrv(sdnn, rmssd, pnn50, sdann, sdnn_index)
-
-
 def pauses(times_s: np.ndarray, pause_s: float, noise: list | None = None) -> np.ndarray:
     """Indices ``i`` of the R-R intervals ``t[i]..t[i+1]`` of ``pause_s`` or
     more whose middle lies outside every unreadable span: a gap inside one
@@ -558,7 +478,8 @@ def diagnose(name: str, duration_s: float, times_s: np.ndarray, labels: np.ndarr
                   hr_max=float(hr_max), sdnn_ms=variability.sdnn_ms,
                   rmssd_ms=variability.rmssd_ms, pnn50_pct=variability.pnn50_pct,
                   sdann_ms=variability.sdann_ms, sdnn_index_ms=variability.sdnn_index_ms,
-                  counts=counts,
+                  vlf_ms2=variability.vlf_ms2, lf_ms2=variability.lf_ms2,
+                  hf_ms2=variability.hf_ms2, lf_hf=variability.lf_hf, counts=counts,
                   burden_pct=burden, af_burden_pct=af_pct, af_longest_s=af_long,
                   vt_longest_beats=vt_long, pauses=int(long_rr.size),
                   pause_longest_s=pause_long,

@@ -1,6 +1,6 @@
 """Hour by hour: the tabulation a Holter report gives beside its verdict.
 
-Each hour of a recording gets its rate, HRV (SDNN, RMSSD), beat counts by
+Each hour of a recording gets its rate, HRV (SDNN, RMSSD, LF and HF power), beat counts by
 class, AF time, ventricular and supraventricular runs, pauses and unreadable
 time, measured as
 :func:`ecgtool.diagnose.diagnose` measures the whole record (rates over
@@ -20,7 +20,8 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from ecgtool.beats.table import AAMI_CLASSES
-from ecgtool.diagnose import Thresholds, heart_rate, hrv, pauses
+from ecgtool.diagnose import Thresholds, heart_rate, pauses
+from ecgtool.variability import hrv
 from ecgtool.io.records import clock_at, clock_seconds
 from ecgtool.rr import readable_beats
 
@@ -44,6 +45,9 @@ class HourSummary:
     hr_max: float
     sdnn_ms: float
     rmssd_ms: float
+    lf_ms2: float
+    hf_ms2: float
+    lf_hf: float
     n_N: int | None
     n_S: int | None
     n_V: int | None
@@ -136,6 +140,7 @@ def hourly(name: str, duration_s: float, times_s: np.ndarray, labels: np.ndarray
             analysed_s=max(end - start - noise_s, 0.0), n_beats=int(i1 - i0),
             hr_mean=hr_mean, hr_min=hr_min, hr_max=hr_max,
             sdnn_ms=variability.sdnn_ms, rmssd_ms=variability.rmssd_ms,
+            lf_ms2=variability.lf_ms2, hf_ms2=variability.hf_ms2, lf_hf=variability.lf_hf,
             **{f"n_{c}": counts[c] for c in AAMI_CLASSES},
             af_s=_overlap(zip(af.start_s, af.end_s), start, end),
             vt_runs=int(in_hour.sum()),
@@ -154,7 +159,7 @@ def hours_from_columns(record: str, cols: dict[str, np.ndarray]) -> list[HourSum
     Examples
     --------
     >>> from ecgtool.rhythm import find_rhythms
-    >>> t = np.arange(0.5, 5400.0, 1.0)
+    >>> t = np.cumsum(1.0 + 0.05 * np.sin(np.arange(5400) / 3))   # some variability
     >>> rows = hourly("x", 5400.0, t, None, find_rhythms(t))
     >>> hours_from_columns("x", hourly_columns(rows)) == rows
     True
@@ -167,6 +172,10 @@ def hours_from_columns(record: str, cols: dict[str, np.ndarray]) -> list[HourSum
         for name, kind in kinds.items():
             if name == "record":
                 row[name] = record
+                continue
+            if name not in cols:
+                # A store written before this column was measured.
+                row[name] = float("nan")
                 continue
             v = cols[name][i]
             if kind == "str":

@@ -7,7 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from ecgtool.diagnose import Thresholds, diagnose, diagnose_analysis, heart_rate, hrv
+from ecgtool.diagnose import Thresholds, diagnose, diagnose_analysis, heart_rate
+from ecgtool.variability import hrv
 from ecgtool.rhythm import find_rhythms
 
 
@@ -603,3 +604,16 @@ def test_the_report_says_when_the_slowest_and_fastest_rates_begin():
     assert "max 120 (at 08:00:20) bpm" in page
     a.start_clock = ""
     assert "max 120 (at 0:00:20) bpm" in html_report([(a, diagnose_analysis(a))])
+
+
+def test_hourly_rows_of_a_store_without_the_spectral_columns():
+    # A store written before LF and HF were measured: its rows read back
+    # with those figures not measured.
+    from ecgtool.hourly import hourly, hourly_columns, hours_from_columns
+
+    t = np.cumsum(1.0 + 0.05 * np.sin(np.arange(5400) / 3))
+    cols = hourly_columns(hourly("x", 5400.0, t, None, find_rhythms(t)))
+    old = {k: v for k, v in cols.items() if k not in ("lf_ms2", "hf_ms2", "lf_hf")}
+    rows = hours_from_columns("x", old)
+    assert len(rows) == 2 and np.isnan(rows[0].lf_hf) and rows[0].n_beats == cols["n_beats"][0]
+    assert np.isfinite(hours_from_columns("x", cols)[0].lf_hf)

@@ -1,0 +1,124 @@
+"""Heart-rate variability: the fast periodogram against scipy's, band powers
+of known swings, gaps left by ectopic beats, short records and real NN intervals."""
+
+import numpy as np
+import pytest
+from scipy.signal import lombscargle
+
+from ecgtool.variability import (BANDS, band_powers, bridge_gaps, hrv, lomb_scargle,
+                                 nn_intervals)
+
+
+@pytest.mark.parametrize("n, df, n_freq, seed", [(40, 0.01, 40, 0), (375, 1 / 1200, 480, 1),
+                                                  (2000, 1 / 7000, 2800, 2)])
+def test_fast_periodogram_equals_scipys(n, df, n_freq, seed):
+    rng = np.random.default_rng(seed)
+    t = np.cumsum(rng.uniform(0.3, 1.6, n))
+    x = rng.standard_normal(n) + 3 * np.sin(2 * np.pi * 0.07 * t)
+    x -= x.mean()
+    f = df * np.arange(1, n_freq + 1)
+    want = lombscargle(t, x, 2 * np.pi * f)
+    assert np.abs(lomb_scargle(t, x, df, n_freq) - want).max() < 1e-4 * want.max()
+
+
+def _swinging(duration_s=300.0, lf=20.0, hf=10.0, mean=0.8):
+    # Beat times whose intervals swing by lf ms at 0.1 Hz and hf ms at 0.25 Hz.
+    t = [0.0]
+    while t[-1] < duration_s:
+        s = t[-1]
+        t.append(s + mean + (lf * np.sin(2 * np.pi * 0.1 * s)
+                             + hf * np.sin(2 * np.pi * 0.25 * s)) / 1000)
+    return np.array(t)
+
+
+def test_band_powers_of_known_swings():
+    t = _swinging()
+    p = band_powers(t[1:], np.diff(t) * 1000)
+    assert p["lf"] == pytest.approx(20 ** 2 / 2, rel=0.03)
+    assert p["hf"] == pytest.approx(10 ** 2 / 2, rel=0.03)
+    assert p["vlf"] < 2
+    # White intervals: the bands hold their share of the variance up to 0.4 Hz.
+    rng = np.random.default_rng(3)
+    rr = 800 + 30 * rng.standard_normal(400)
+    tb = np.cumsum(rr) / 1000
+    total = sum(band_powers(tb, rr).values())
+    nyquist = 1 / (2 * rr.mean() / 1000)
+    assert total == pytest.approx(rr.var() * (0.4 - 0.0033) / nyquist, rel=0.15)
+
+
+def test_ectopic_beats_are_bridged():
+    clean = _swinging(600.0)
+    h = hrv(clean, None)
+    for seed in range(3):
+        # 30 PVCs at random in 10 minutes: early, then a compensatory pause.
+        rr = np.diff(clean)
+        pvc = np.sort(np.random.default_rng(seed).choice(np.arange(5, rr.size - 3, 3), 30,
+                                                         replace=False))
+        rr[pvc], rr[pvc + 1] = 0.6 * rr[pvc], rr[pvc + 1] + 0.4 * rr[pvc]
+        t = np.concatenate([[0.0], np.cumsum(rr)])
+        labels = np.array(["N"] * t.size)
+        labels[pvc + 1] = "V"
+        for got in (hrv(t, labels), hrv(t, None)):   # labelled, and by timing alone
+            assert got.lf_ms2 == pytest.approx(h.lf_ms2, rel=0.08)
+            assert got.hf_ms2 == pytest.approx(h.hf_ms2, rel=0.08)
+        # Left as gaps, they spread the LF swing's power into HF.
+        rr_ms, ok = nn_intervals(t, None)
+        first = t[1:] < 300
+        gaps = band_powers(t[1:][ok & first], rr_ms[ok & first])
+        assert gaps["hf"] > 1.12 * h.hf_ms2
+        # Kept in, their intervals would swamp the bands.
+        assert band_powers(t[1:][first], rr_ms[first])["hf"] > 10 * h.hf_ms2
+
+
+def test_long_gaps_are_not_bridged():
+    t = np.array([0.8, 1.6, 2.4, 12.4, 13.2])
+    rr = np.array([800.0, 800.0, 800.0, 10000.0, 800.0])
+    keep = bridge_gaps(t, rr, np.array([True, True, True, False, True]))
+    assert keep.tolist() == [True, True, True, False, True] and rr[3] == 10000.0
+    rr = np.array([500.0, 800.0, 800.0, 800.0, 800.0])
+    assert not bridge_gaps(t, rr, np.array([False, True, True, True, True]))[0]  # at an end
+
+
+def test_short_records():
+    h = hrv(_swinging(180.0), None)                  # 3 minutes: LF and HF, no VLF
+    assert h.lf_ms2 == pytest.approx(200, rel=0.1) and h.hf_ms2 == pytest.approx(50, rel=0.1)
+    assert np.isnan(h.vlf_ms2) and h.lf_hf == pytest.approx(4, rel=0.15)
+    assert np.isnan(h.sdann_ms)
+    short = hrv(_swinging(60.0), None)               # a minute: no spectrum
+    assert np.isnan([short.vlf_ms2, short.lf_ms2, short.hf_ms2, short.lf_hf]).all()
+    assert np.isfinite(short.rmssd_ms)
+    assert np.isnan(hrv(np.array([0.0, 0.8]), None).lf_ms2)
+    flat = hrv(np.arange(0, 400, 0.8), None)         # no variability at all
+    assert flat.lf_ms2 == pytest.approx(0, abs=1e-6) and np.isnan(flat.lf_hf)
+
+
+def test_noise_spans_are_left_out():
+    t = _swinging(600.0)
+    h = hrv(t, None)
+    masked = hrv(t, None, noise=[(310.0, 340.0)])
+    assert masked.lf_ms2 == pytest.approx(h.lf_ms2, rel=0.1)
+
+
+def test_real_nn_intervals_agree_with_an_interpolated_welch_spectrum(data):
+    # MIT-BIH 122 (all beats normal): the Task Force's other estimator, a
+    # Welch spectrum of the intervals resampled at 4 Hz, per 5-minute segment.
+    import wfdb
+    from scipy.interpolate import CubicSpline
+    from scipy.signal import detrend, welch
+
+    a = wfdb.rdann(str(data / "mitdb" / "122"), "atr")
+    t = a.sample[np.isin(a.symbol, ["N"])] / 360.0
+    h = hrv(t, None)
+    rr, ok = nn_intervals(t, None)
+    seg = ((t[:-1] - t[0]) // 300).astype(int)
+    powers = []
+    for k in range(seg.max()):
+        m = ok & (seg == k)
+        grid = np.arange(t[1:][m][0], t[1:][m][-1], 0.25)
+        y = detrend(CubicSpline(t[1:][m], rr[m])(grid))
+        f, p = welch(y, fs=4.0, nperseg=y.size, detrend=False)
+        powers.append({b: p[(f >= lo) & (f < hi)].sum() * (f[1] - f[0])
+                       for b, (lo, hi) in BANDS.items()})
+    for band, got in (("lf", h.lf_ms2), ("hf", h.hf_ms2)):
+        want = np.mean([p[band] for p in powers])
+        assert got == pytest.approx(want, rel=0.25), band
