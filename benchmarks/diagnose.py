@@ -162,7 +162,7 @@ def hrv_rows(per_record: list[dict]) -> list[list]:
     rows = []
     for source, what in (("times", "ecgtool, reference beat times alone"),
                          ("e2e", "ecgtool end to end (its own beats and labels)"),
-                         ("nk", "NeuroKit2 hrv_time, reference beat times (all beats)"),
+                         ("nk", "NeuroKit2 hrv_time and hrv_frequency, reference beat times (all beats)"),
                          ("nk_clean", "NeuroKit2, records with >= 99 % N beats")):
         cells = []
         for m in HRV_MEASURES:
