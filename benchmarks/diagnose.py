@@ -124,8 +124,8 @@ def mitdb_reference(rec) -> set[str]:
     return codes
 
 
-HRV_MEASURES = ("sdnn_ms", "rmssd_ms", "pnn50_pct", "sdann_ms", "sdnn_index_ms", "vlf_ms2",
-                "lf_ms2", "hf_ms2", "lf_hf")
+HRV_MEASURES = ("sdnn_ms", "rmssd_ms", "pnn50_pct", "sdann_ms", "sdnn_index_ms",
+                "triangular_index", "vlf_ms2", "lf_ms2", "hf_ms2", "lf_hf")
 
 
 def reference_beats(rec):
@@ -151,8 +151,8 @@ def neurokit_hrv(t):
         warnings.simplefilter("ignore")
         r = nk.hrv_time(peaks, sampling_rate=1000)
         r = r.join(nk.hrv_frequency(peaks, sampling_rate=1000, normalize=False))
-    keys = ("HRV_SDNN", "HRV_RMSSD", "HRV_pNN50", "HRV_SDANN5", "HRV_SDNNI5", "HRV_VLF",
-            "HRV_LF", "HRV_HF", "HRV_LFHF")
+    keys = ("HRV_SDNN", "HRV_RMSSD", "HRV_pNN50", "HRV_SDANN5", "HRV_SDNNI5", "HRV_HTI",
+            "HRV_VLF", "HRV_LF", "HRV_HF", "HRV_LFHF")
     return {m: float(r[k].iloc[0]) for m, k in zip(HRV_MEASURES, keys)}
 
 
@@ -329,7 +329,8 @@ def main() -> None:
         payload["hrv_mitdb"] = variability
         payload["hrt_mitdb"] = turbulence
         hrv_table = md_table(["HRV from", "records", "SDNN", "RMSSD", "pNN50 (points)",
-                              "SDANN", "SDNN index", "VLF", "LF", "HF", "LF/HF"],
+                              "SDANN", "SDNN index", "triangular index", "VLF", "LF", "HF",
+                              "LF/HF"],
                              hrv_rows(variability))
         hrt_table = md_table(
             ["record", "qualifying PVCs (reference / end to end)", "onset % (reference / "

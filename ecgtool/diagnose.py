@@ -113,9 +113,9 @@ class Finding:
 #: Columns of the one-row-per-record summary table (:meth:`Report.as_row`).
 REPORT_COLUMNS = (("record", "verdict", "start_clock", "duration_s", "analysed_s", "n_beats",
                    "hr_mean", "hr_min", "hr_max", "hr_min_at_s", "hr_max_at_s", "sdnn_ms",
-                   "rmssd_ms", "pnn50_pct", "sdann_ms", "sdnn_index_ms", "vlf_ms2", "lf_ms2",
-                   "hf_ms2", "lf_hf", "hrt_pvcs",
-                   "hrt_onset_pct", "hrt_slope_ms")
+                   "rmssd_ms", "pnn50_pct", "sdann_ms", "sdnn_index_ms", "triangular_index",
+                   "vlf_ms2", "lf_ms2", "hf_ms2", "lf_hf", "hrt_pvcs", "hrt_onset_pct",
+                   "hrt_slope_ms")
                   + tuple(f"n_{c}" for c in AAMI_CLASSES)
                   + tuple(f"burden_{c}_pct" for c in AAMI_CLASSES)
                   + ("af_burden_pct", "af_longest_s", "vt_longest_beats", "pauses",
@@ -150,6 +150,8 @@ class Report:
     pnn50_pct: float
     sdann_ms: float
     sdnn_index_ms: float
+    #: HRV triangular index (:mod:`ecgtool.variability`).
+    triangular_index: float
     #: Power (ms^2) of the very-low, low and high frequency bands of the NN
     #: intervals, and LF/HF (:mod:`ecgtool.variability`).
     vlf_ms2: float
@@ -478,6 +480,7 @@ def diagnose(name: str, duration_s: float, times_s: np.ndarray, labels: np.ndarr
                   hr_max=float(hr_max), sdnn_ms=variability.sdnn_ms,
                   rmssd_ms=variability.rmssd_ms, pnn50_pct=variability.pnn50_pct,
                   sdann_ms=variability.sdann_ms, sdnn_index_ms=variability.sdnn_index_ms,
+                  triangular_index=variability.triangular_index,
                   vlf_ms2=variability.vlf_ms2, lf_ms2=variability.lf_ms2,
                   hf_ms2=variability.hf_ms2, lf_hf=variability.lf_hf, counts=counts,
                   burden_pct=burden, af_burden_pct=af_pct, af_longest_s=af_long,

@@ -185,11 +185,12 @@ def hourly_table(analysis, thresholds=None) -> str:
     from ecgtool.diagnose import Thresholds
     from ecgtool.hourly import hourly_analysis
 
-    head = ["Hour", "Analysed (min)", "HR mean / min / max", "SDNN (ms)", "N", "S", "V", "F",
-            "AF (min)", "VT runs", "SVT runs", "Pauses"]
+    head = ["Hour", "Analysed (min)", "HR mean / min / max", "SDNN (ms)", "LF/HF", "N", "S",
+            "V", "F", "AF (min)", "VT runs", "SVT runs", "Pauses"]
     rows = [[h.clock[:5] or f"{h.hour}", f"{h.analysed_s / 60:.0f}",
              f"{_n(h.hr_mean)} / {_n(h.hr_min)} / "
-             f"{_n(h.hr_max)}", _n(h.sdnn_ms), _n(h.n_N), _n(h.n_S), _n(h.n_V), _n(h.n_F),
+             f"{_n(h.hr_max)}", _n(h.sdnn_ms), _n(h.lf_hf, ".2f"), _n(h.n_N), _n(h.n_S),
+             _n(h.n_V), _n(h.n_F),
              f"{h.af_s / 60:.1f}", f"{h.vt_runs}", f"{h.svt_runs}", f"{h.pauses}"]
             for h in hourly_analysis(analysis, thresholds=thresholds or Thresholds())]
     return ("<table><tr>" + "".join(f"<th>{c}</th>" for c in head) + "</tr>"
@@ -209,7 +210,8 @@ def record_section(analysis, report, thresholds=None) -> str:
              f"max {_n(r.hr_max)}{_at(r, r.hr_max_at_s)} bpm"),
             ("HRV", f"SDNN {_n(r.sdnn_ms)} ms, RMSSD {_n(r.rmssd_ms)} ms, pNN50 "
              f"{_n(r.pnn50_pct)} %, SDANN {_n(r.sdann_ms)} ms, SDNN index "
-             f"{_n(r.sdnn_index_ms)} ms; LF {_n(r.lf_ms2)}, HF {_n(r.hf_ms2)} ms², LF/HF "
+             f"{_n(r.sdnn_index_ms)} ms, triangular index {_n(r.triangular_index, '.1f')}; "
+             f"LF {_n(r.lf_ms2)}, HF {_n(r.hf_ms2)} ms², LF/HF "
              f"{_n(r.lf_hf, '.2f')}"),
             ("Heart-rate turbulence", "not assessed (beats not classified)"
              if r.hrt_pvcs is None else f"onset {_n(r.hrt_onset_pct, '.1f')} %, slope "

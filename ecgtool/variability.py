@@ -1,8 +1,9 @@
 """Heart-rate variability of normal-to-normal (NN) intervals.
 
 The measures of the Task Force of the ESC and NASPE (Circulation
-1996;93:1043-1065): in the time domain SDNN, RMSSD, pNN50 and, over
-5-minute segments, SDANN and the SDNN index; in the frequency domain the
+1996;93:1043-1065): in the time domain SDNN, RMSSD, pNN50, the HRV
+triangular index and, over 5-minute segments, SDANN and the SDNN index; in
+the frequency domain the
 power of the very-low (0.0033-0.04 Hz), low (0.04-0.15 Hz) and high
 (0.15-0.4 Hz) frequency bands and the LF/HF ratio, each band's power the
 mean over the record's 5-minute segments (the short-term spectra that the
@@ -41,6 +42,11 @@ from ecgtool.rr import clear_intervals, premature_beats
 
 #: Segments (s) of SDANN, the SDNN index and the spectra.
 SEGMENT_S = 300.0
+#: Bin (s) of the NN-interval histogram of the triangular index.
+TRIANGULAR_BIN_S = 1 / 128
+#: The triangular index wants this much of NN intervals (s): its histogram
+#: needs many intervals (the Task Force: 20 minutes at least, 24 hours best).
+MIN_TRIANGULAR_S = 1200.0
 #: Frequency bands (Hz), from the lower edge up to the upper.
 BANDS = {"vlf": (0.0033, 0.04), "lf": (0.04, 0.15), "hf": (0.15, 0.4)}
 #: A record shorter than one segment gets LF and HF power from all of it
@@ -70,6 +76,9 @@ class Hrv:
         segments with NN intervals over half their length).
     sdnn_index_ms : float
         Mean of those segments' SDNN.
+    triangular_index : float
+        NN intervals over the count of the histogram's highest bin (bins of
+        1/128 s); from 20 minutes of NN intervals.
     vlf_ms2, lf_ms2, hf_ms2 : float
         Power of the bands of :data:`BANDS`, mean over the segments with NN
         intervals over half their length (one segment is enough; LF and HF
@@ -83,6 +92,7 @@ class Hrv:
     pnn50_pct: float
     sdann_ms: float
     sdnn_index_ms: float
+    triangular_index: float
     vlf_ms2: float
     lf_ms2: float
     hf_ms2: float
@@ -239,13 +249,18 @@ def hrv(times_s: np.ndarray, labels: np.ndarray | None, noise: list | None = Non
     t = np.asarray(times_s, dtype=float)
     rr, ok = nn_intervals(t, labels, noise)
     if t.size < 3:
-        return Hrv(*[nan] * 9)
+        return Hrv(*[nan] * 10)
     nn = rr[ok]
     sdnn = float(np.std(nn, ddof=1)) if nn.size > 1 else nan
     pair = ok[:-1] & ok[1:]
     d = np.diff(rr)[pair]
     rmssd = float(np.sqrt(np.mean(d ** 2))) if d.size else nan
     pnn50 = 100.0 * float(np.mean(np.abs(d) > 50.0)) if d.size else nan
+    if nn.sum() >= 1000.0 * MIN_TRIANGULAR_S:
+        counts = np.bincount((nn / (1000.0 * TRIANGULAR_BIN_S)).astype(np.int64))
+        triangular = nn.size / float(counts.max())
+    else:
+        triangular = nan
     # Each interval in the segment of its first beat; a segment counts when
     # its NN intervals span half of it.
     seg_all = ((t[:-1] - t[0]) // segment_s).astype(np.int64)
@@ -266,8 +281,8 @@ def hrv(times_s: np.ndarray, labels: np.ndarray | None, noise: list | None = Non
     # No HF power to speak of (a paced or fixed rhythm): no ratio, rather
     # than one of rounding errors.
     lf_hf = band["lf"] / band["hf"] if band["hf"] > 1e-6 else nan
-    return Hrv(sdnn, rmssd, pnn50, sdann, sdnn_index, band["vlf"], band["lf"], band["hf"],
-               lf_hf)
+    return Hrv(sdnn, rmssd, pnn50, sdann, sdnn_index, triangular, band["vlf"], band["lf"],
+               band["hf"], lf_hf)
 
 
 def _mean(values: list) -> float:

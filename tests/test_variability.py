@@ -122,3 +122,24 @@ def test_real_nn_intervals_agree_with_an_interpolated_welch_spectrum(data):
     for band, got in (("lf", h.lf_ms2), ("hf", h.hf_ms2)):
         want = np.mean([p[band] for p in powers])
         assert got == pytest.approx(want, rel=0.25), band
+
+
+def test_triangular_index():
+    # 1,800 intervals spread evenly over 10 bins of 1/128 s: 180 in each.
+    rr = 0.8 + (np.arange(1800) % 10) / 128 + 1 / 256
+    t = np.concatenate([[0.0], np.cumsum(rr)])
+    assert hrv(t, None).triangular_index == pytest.approx(10.0)
+    # Wider spread, larger index; under 20 minutes of intervals, none.
+    wide = 0.8 + (np.arange(1800) % 20) / 128 + 1 / 256
+    assert hrv(np.concatenate([[0.0], np.cumsum(wide)]), None).triangular_index > 15
+    assert np.isnan(hrv(t[:1000], None).triangular_index)
+
+
+def test_triangular_index_as_neurokit2_measures_it(data):
+    nk = pytest.importorskip("neurokit2")
+    import wfdb
+
+    a = wfdb.rdann(str(data / "mitdb" / "122"), "atr")   # every beat normal
+    t = a.sample[np.isin(a.symbol, ["N"])] / 360.0
+    want = nk.hrv_time(np.round(t * 1000).astype(int), sampling_rate=1000)["HRV_HTI"].iloc[0]
+    assert hrv(t, None).triangular_index == pytest.approx(want, rel=0.01)
