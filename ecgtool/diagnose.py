@@ -145,15 +145,13 @@ class Report:
     hr_mean: float
     hr_min: float
     hr_max: float
+    #: The fields of :class:`ecgtool.variability.Hrv`, flat in the report.
     sdnn_ms: float
     rmssd_ms: float
     pnn50_pct: float
     sdann_ms: float
     sdnn_index_ms: float
-    #: HRV triangular index (:mod:`ecgtool.variability`).
     triangular_index: float
-    #: Power (ms^2) of the very-low, low and high frequency bands of the NN
-    #: intervals, and LF/HF (:mod:`ecgtool.variability`).
     vlf_ms2: float
     lf_ms2: float
     hf_ms2: float
@@ -477,12 +475,7 @@ def diagnose(name: str, duration_s: float, times_s: np.ndarray, labels: np.ndarr
                                 " s could be analysed (flat, noisy, missing or short signal)"))
     return Report(record=name, duration_s=float(duration_s), analysed_s=float(analysed),
                   n_beats=int(n), hr_mean=float(hr_mean), hr_min=float(hr_min),
-                  hr_max=float(hr_max), sdnn_ms=variability.sdnn_ms,
-                  rmssd_ms=variability.rmssd_ms, pnn50_pct=variability.pnn50_pct,
-                  sdann_ms=variability.sdann_ms, sdnn_index_ms=variability.sdnn_index_ms,
-                  triangular_index=variability.triangular_index,
-                  vlf_ms2=variability.vlf_ms2, lf_ms2=variability.lf_ms2,
-                  hf_ms2=variability.hf_ms2, lf_hf=variability.lf_hf, counts=counts,
+                  hr_max=float(hr_max), **asdict(variability), counts=counts,
                   burden_pct=burden, af_burden_pct=af_pct, af_longest_s=af_long,
                   vt_longest_beats=vt_long, pauses=int(long_rr.size),
                   pause_longest_s=pause_long,
