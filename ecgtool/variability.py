@@ -3,21 +3,22 @@
 The measures of the Task Force of the ESC and NASPE (Circulation
 1996;93:1043-1065): in the time domain SDNN, RMSSD, pNN50, the HRV
 triangular index and, over 5-minute segments, SDANN and the SDNN index; in
-the frequency domain the
-power of the very-low (0.0033-0.04 Hz), low (0.04-0.15 Hz) and high
-(0.15-0.4 Hz) frequency bands and the LF/HF ratio, each band's power the
-mean over the record's 5-minute segments (the short-term spectra that the
-Task Force standardises, averaged over a long recording).
+the frequency domain the power of the very-low (0.0033-0.04 Hz), low
+(0.04-0.15 Hz) and high (0.15-0.4 Hz) frequency bands and the LF/HF ratio,
+each band's power the mean over the record's 5-minute segments (the
+short-term spectra that the Task Force standardises, averaged over a long
+recording).
 
 The spectrum of a segment is the Lomb-Scargle periodogram of its NN
 intervals at the times of their beats (Laguna, Moody and Mark 1998), which
 needs no resampling to a regular grid. The intervals left out, ectopic or
 in noise, are bridged by a straight line where the gap is short (an
 ectopic beat, a couplet: :func:`bridge_gaps`) and left a gap where it is
-long. Each segment is detrended (a straight line through its intervals) and its periodogram
-scaled so that the power over all frequencies equals the variance of its
-intervals; a band's power is in ms^2. Above half the beat rate (0.4 Hz is
-reached from 48 bpm) a band holds what the beat sampling folds into it.
+long. Each segment is detrended (a straight line through its intervals)
+and its periodogram scaled so that the power over all frequencies equals
+the variance of its intervals; a band's power is in ms^2. Above half the
+beat rate (0.4 Hz is reached from 48 bpm) a band holds what the beat
+sampling folds into it.
 
 References
 ----------
