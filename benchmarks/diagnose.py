@@ -37,7 +37,7 @@ import numpy as np
 
 from _common import command_line, data_root, machine, md_table, update_results_md, write_json
 from ecgtool.beats.labels import aami_labels
-from ecgtool.diagnose import Thresholds, diagnose, diagnose_analysis
+from ecgtool.diagnose import AF_MARGIN_S, Thresholds, af_spans, diagnose, diagnose_analysis
 from ecgtool.variability import hrv
 from ecgtool.hrt import heart_rate_turbulence
 from ecgtool.evaluate import BEAT_SYMBOLS, reference_rhythm
@@ -244,10 +244,16 @@ def main() -> None:
             a = analyse(base, base.name, model)
             pairs.append((mitdb_reference(rec), predict(a)))
             t, lab = reference_beats(rec)
+            # HRV leaves AF out (and AF_MARGIN_S around it), as diagnose does:
+            # the reference's AF episodes for the reference figures.
+            ref_af = [(s.start - AF_MARGIN_S, s.end + AF_MARGIN_S) for s in reference_rhythm(
+                rec.annotations, rec.fs, rec.n_samples) if s.rhythm == "af"]
             variability.append({
                 "record": base.name, "n_share": float(np.mean(lab == "N")),
-                "ref": asdict(hrv(t, lab)), "times": asdict(hrv(t, None)),
-                "e2e": asdict(hrv(a.times_s, a.labels, a.noise)), "nk": neurokit_hrv(t)})
+                "ref": asdict(hrv(t, lab, ref_af)),
+                "times": asdict(hrv(t, None, af_spans(find_rhythms(t)))),
+                "e2e": asdict(hrv(a.times_s, a.labels, list(a.noise) + af_spans(a.episodes))),
+                "nk": neurokit_hrv(t)})
             ref, e2e = heart_rate_turbulence(t, lab), heart_rate_turbulence(
                 a.times_s, a.labels, a.noise)
             if ref.n_pvcs or e2e.n_pvcs:
@@ -369,7 +375,8 @@ def main() -> None:
            if iv_table else "")
         + ("\nHRV on the 26 MIT-BIH records: median absolute difference from the figures of "
            "the reference beats and labels (normal-to-normal intervals as `ecgtool.variability.hrv` "
-           "defines them), in % of them (pNN50 in points). NeuroKit2 keeps every interval, "
+           "defines them, the reference's AF episodes left out as `diagnose` leaves out the "
+           "ones it finds), in % of them (pNN50 in points). NeuroKit2 keeps every interval, "
            "ectopic ones too, so it differs where there is ectopy; on records of normal "
            "beats it shows whether the two compute the same measures (its band powers come "
            "from one Welch spectrum of the whole record's intervals resampled at a regular "

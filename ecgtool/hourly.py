@@ -20,7 +20,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from ecgtool.beats.table import AAMI_CLASSES
-from ecgtool.diagnose import Thresholds, heart_rate, pauses
+from ecgtool.diagnose import Thresholds, af_spans, heart_rate, pauses
 from ecgtool.variability import hrv
 from ecgtool.io.records import clock_at, clock_seconds
 from ecgtool.rr import readable_beats
@@ -119,6 +119,7 @@ def hourly(name: str, duration_s: float, times_s: np.ndarray, labels: np.ndarray
     noise = list(noise or [])
     readable = readable_beats(t, noise)
     af = episodes.of("af")
+    af_hrv = af_spans(episodes)  # HRV leaves AF out
     vt_runs = episodes.of("vt")
     vt, svt = vt_runs.start_s, episodes.of("svt").start_s
     out = []
@@ -128,7 +129,8 @@ def hourly(name: str, duration_s: float, times_s: np.ndarray, labels: np.ndarray
         # The intervals that start in this hour: up to the next hour's first beat.
         span = t[i0:min(i1 + 1, t.size)]
         hr_mean, hr_min, hr_max = heart_rate(span, noise=noise)
-        variability = hrv(span, None if lab is None else lab[i0:i0 + span.size], noise)
+        variability = hrv(span, None if lab is None else lab[i0:i0 + span.size],
+                          noise + af_hrv)
         long_rr = pauses(span, thresholds.pause_s, noise)
         noise_s = _overlap(noise, start, end)
         counts = ({c: None for c in AAMI_CLASSES} if lab is None else

@@ -104,8 +104,9 @@ def nn_intervals(times_s: np.ndarray, labels: np.ndarray | None,
                  noise: list | None = None) -> tuple[np.ndarray, np.ndarray]:
     """R-R intervals (ms) of beat times, and which are normal-to-normal.
 
-    NN: 0.3-2 s, overlapping no unreadable span (``noise``, pairs of
-    seconds), both beats labelled N (when ``labels`` are given), and neither
+    NN: 0.3-2 s, overlapping no span of ``noise`` (pairs of seconds: the
+    unreadable stretches and, as :func:`ecgtool.diagnose.diagnose` passes
+    them, the AF episodes), both beats labelled N (when ``labels`` are given), and neither
     ectopic by its timing (:func:`ecgtool.rr.premature_beats`: early, then a
     compensatory pause). The timing test matters for beat times without
     labels and for ectopy the classifier called N: on the 26 MIT-BIH records,

@@ -617,3 +617,22 @@ def test_hourly_rows_of_a_store_without_the_spectral_columns():
     rows = hours_from_columns("x", old)
     assert len(rows) == 2 and np.isnan(rows[0].lf_hf) and rows[0].n_beats == cols["n_beats"][0]
     assert np.isfinite(hours_from_columns("x", cols)[0].lf_hf)
+
+
+def test_hrv_leaves_af_out():
+    # Sinus rhythm with a slow swing, then 5 minutes of AF: the report's HRV
+    # is the sinus rhythm's, as if the AF were not there.
+    rng = np.random.default_rng(4)
+    sinus = 0.8 + 0.02 * np.sin(np.arange(900) / 4)
+    rr = np.r_[sinus[:450], rng.uniform(0.4, 1.2, 375), sinus[450:]]
+    t = np.concatenate([[0.0], np.cumsum(rr)])
+    lab = np.array(["N"] * t.size)
+    ep = find_rhythms(t, lab)
+    assert ep.of("af").n_beats.sum() > 300
+    rep = diagnose("x", float(t[-1]), t, lab, ep)
+    alone = hrv(np.concatenate([[0.0], np.cumsum(sinus)]), None)
+    assert rep.sdnn_ms == pytest.approx(alone.sdnn_ms, rel=0.1)
+    assert rep.rmssd_ms == pytest.approx(alone.rmssd_ms, rel=0.1)
+    assert hrv(t, lab).sdnn_ms > 5 * alone.sdnn_ms            # what AF would have made of it
+    from ecgtool.hourly import hourly
+    assert hourly("x", float(t[-1]), t, lab, ep)[0].sdnn_ms == pytest.approx(rep.sdnn_ms)
