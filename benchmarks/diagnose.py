@@ -38,7 +38,6 @@ import numpy as np
 from _common import command_line, data_root, machine, md_table, update_results_md, write_json
 from ecgtool.beats.labels import aami_labels
 from ecgtool.diagnose import AF_MARGIN_S, Thresholds, af_spans, diagnose, diagnose_analysis
-from ecgtool.variability import hrv
 from ecgtool.hrt import heart_rate_turbulence
 from ecgtool.evaluate import BEAT_SYMBOLS, reference_rhythm
 from ecgtool.io.inputs import ReadOptions, Source
@@ -47,6 +46,7 @@ from ecgtool.pipeline import analyse_job
 from ecgtool.rhythm import find_rhythms
 from ecgtool.signal.delineate import DEFAULT_DELINEATION
 from ecgtool.signal.detect import DetectorSettings
+from ecgtool.variability import hrv
 
 SNOMED = {"164889003": "af", "427172004": "pvc", "17338001": "pvc", "284470004": "pac",
           "63593006": "pac", "426177001": "brady", "427084000": "tachy",

@@ -32,10 +32,10 @@ import numpy as np
 
 from ecgtool.beats.table import AAMI_CLASSES
 from ecgtool.hrt import heart_rate_turbulence
-from ecgtool.variability import hrv
 from ecgtool.intervals import Intervals, conduction_intervals
 from ecgtool.rhythm import Episodes
 from ecgtool.rr import clear_intervals, readable_beats
+from ecgtool.variability import hrv
 
 
 @dataclass(frozen=True)

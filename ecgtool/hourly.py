@@ -21,9 +21,9 @@ import numpy as np
 
 from ecgtool.beats.table import AAMI_CLASSES
 from ecgtool.diagnose import Thresholds, af_spans, heart_rate, pauses
-from ecgtool.variability import hrv
 from ecgtool.io.records import clock_at, clock_seconds
 from ecgtool.rr import readable_beats
+from ecgtool.variability import hrv
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from ecgtool.diagnose import Thresholds, diagnose, diagnose_analysis, heart_rate
-from ecgtool.variability import hrv
 from ecgtool.rhythm import find_rhythms
+from ecgtool.variability import hrv
 
 
 def _run(rr, lab=None, **kw):
