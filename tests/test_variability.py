@@ -143,3 +143,19 @@ def test_triangular_index_as_neurokit2_measures_it(data):
     t = a.sample[np.isin(a.symbol, ["N"])] / 360.0
     want = nk.hrv_time(np.round(t * 1000).astype(int), sampling_rate=1000)["HRV_HTI"].iloc[0]
     assert hrv(t, None).triangular_index == pytest.approx(want, rel=0.01)
+
+
+def test_intervals_far_off_their_neighbours_are_not_nn():
+    # A blocked P wave (one interval of nearly two) and a premature beat that
+    # resets the rhythm (early, no compensatory pause): no sinus intervals,
+    # though labelled N; a breathing swing of 13 % keeps every interval.
+    rr = np.full(60, 0.8)
+    rr[20] = 1.5
+    rr[40] = 0.55
+    t = np.concatenate([[0.0], np.cumsum(rr)])
+    _, ok = nn_intervals(t, np.array(["N"] * t.size))
+    assert np.flatnonzero(~ok).tolist() == [20, 40]
+    t = [0.0]
+    while t[-1] < 600:
+        t.append(t[-1] + 0.9 + 0.12 * np.sin(2 * np.pi * 0.25 * t[-1]))
+    assert nn_intervals(np.array(t), None)[1].all()
