@@ -1,8 +1,12 @@
 """Heart-rate variability: the fast periodogram against scipy's, band powers
 of known swings, gaps left by ectopic beats, short records and real NN intervals."""
 
+import warnings
+
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.signal import lombscargle
 
 from ecgtool.variability import (BANDS, band_powers, bridge_gaps, hrv, lomb_scargle,
@@ -159,3 +163,20 @@ def test_intervals_far_off_their_neighbours_are_not_nn():
     while t[-1] < 600:
         t.append(t[-1] + 0.9 + 0.12 * np.sin(2 * np.pi * 0.25 * t[-1]))
     assert nn_intervals(np.array(t), None)[1].all()
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.floats(0.0, 3.0), max_size=2500), st.integers(0, 3), st.booleans())
+def test_any_beat_times(rr, n_spans, labelled):
+    # Any intervals (zero, absurd, few, many), labels and unreadable spans:
+    # every figure is NaN or a finite non-negative number, and nothing warns.
+    t = np.cumsum(np.asarray(rr, float))
+    labels = (np.array(["N", "V", "S"])[np.random.default_rng(len(rr)).integers(0, 3, t.size)]
+              if labelled else None)
+    end = float(t[-1]) if t.size else 1.0
+    noise = [(float(a), float(a) + 5.0) for a in np.linspace(0.0, end, n_spans)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        h = hrv(t, labels, noise)
+    for value in vars(h).values():
+        assert np.isnan(value) or (np.isfinite(value) and value >= 0), h
