@@ -281,19 +281,20 @@ def hrv(times_s: np.ndarray, labels: np.ndarray | None, noise: list | None = Non
     else:
         triangular = nan
     # Each interval in the segment of its first beat; a segment counts when
-    # its NN intervals span half of it.
-    seg_all = ((t[:-1] - t[0]) // segment_s).astype(np.int64)
-    seg = seg_all[ok]
+    # its NN intervals span half of it. The beats are in time order, so each
+    # segment's intervals are one slice.
+    seg = ((t[:-1] - t[0]) // segment_s).astype(np.int64)
+    bounds = np.searchsorted(seg, np.arange(seg[-1] + 2))
     means, sds, powers = [], [], []
-    for k in np.unique(seg):
-        x = nn[seg == k]
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        x = rr[a:b][ok[a:b]]
         if x.sum() >= 500.0 * segment_s and x.size > 1:
             means.append(x.mean())
             sds.append(x.std(ddof=1))
-            powers.append(_spectrum(t, rr, ok, seg_all == k, 0.9 * segment_s))
+            powers.append(_spectrum(t[a + 1:b + 1], rr[a:b], ok[a:b], 0.9 * segment_s))
     if not powers and t[-1] - t[0] < segment_s and nn.sum() >= 1000.0 * MIN_SPECTRUM_S:
         # A short recording: LF and HF from all of it, VLF not at all.
-        powers.append(_spectrum(t, rr, ok, np.ones(rr.size, bool), segment_s))
+        powers.append(_spectrum(t[1:], rr, ok, segment_s))
     sdann = float(np.std(means, ddof=1)) if len(means) > 1 else nan
     sdnn_index = float(np.mean(sds)) if len(means) > 1 else nan
     band = {k: _mean([p[k] for p in powers]) for k in BANDS}
@@ -311,14 +312,12 @@ def _mean(values: list) -> float:
     return float(v.mean()) if v.size else float("nan")
 
 
-def _spectrum(t: np.ndarray, rr: np.ndarray, ok: np.ndarray, part: np.ndarray,
+def _spectrum(end: np.ndarray, rr: np.ndarray, nn: np.ndarray,
               vlf_span_s: float) -> dict[str, float]:
-    # Band powers of the intervals of `part` (a mask over the intervals), the
-    # short gaps between NN intervals bridged; VLF only where the NN
-    # intervals span vlf_span_s.
-    end = t[1:][part]
-    x = rr[part].astype(float)
-    keep = bridge_gaps(end, x, ok[part])
+    # Band powers of the intervals rr ending at times end, the short gaps
+    # between the NN ones bridged; VLF only where they span vlf_span_s.
+    x = rr.copy()  # bridged in place
+    keep = bridge_gaps(end, x, nn)
     p = band_powers(end[keep], x[keep])
     if not keep.any() or end[keep][-1] - end[keep][0] < vlf_span_s:
         p["vlf"] = float("nan")
