@@ -366,12 +366,6 @@ def pauses(times_s: np.ndarray, pause_s: float, noise: list | None = None) -> np
     return long_rr
 
 
-def _runs_of(labels: np.ndarray, cls: str) -> list[tuple[int, int]]:
-    m = np.asarray(labels) == cls
-    d = np.diff(np.concatenate([[0], m.astype(np.int8), [0]]))
-    return list(zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)))
-
-
 def diagnose(name: str, duration_s: float, times_s: np.ndarray, labels: np.ndarray | None,
              episodes: Episodes, noise: list | None = None,
              thresholds: Thresholds = Thresholds(),

@@ -49,7 +49,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from ecgtool.rr import (af_score, early_beats, irregularity, plausible_intervals, premature_beats,
-                        steady_p_waves, timing_labels, window_sum)
+                        steady_p_waves, timing_labels, true_runs, window_sum)
 
 RHYTHMS = ("noise", "pause", "vt", "svt", "af", "bigeminy", "trigeminy", "tachy", "brady",
            "sinus")
@@ -201,14 +201,6 @@ def irregular_beats(beat_times_s: np.ndarray, labels: np.ndarray | None,
     return irregular
 
 
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    """(start, stop) of runs of True."""
-    if mask.size == 0:
-        return []
-    d = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
-    return list(zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)))
-
-
 def fast_runs(beat_times_s: np.ndarray, mask: np.ndarray,
               settings: RhythmSettings = DEFAULT_RHYTHM) -> list[tuple[int, int]]:
     """(start, stop) beat indices of the runs of at least ``run_min_beats``
@@ -225,7 +217,7 @@ def fast_runs(beat_times_s: np.ndarray, mask: np.ndarray,
     """
     rr = np.diff(np.asarray(beat_times_s, dtype=float))
     out = []
-    for a, b in _runs(np.asarray(mask, bool)):
+    for a, b in true_runs(np.asarray(mask, bool)):
         run_rr = rr[a:b - 1]
         if b - a >= settings.run_min_beats and 60.0 / run_rr.mean() > settings.run_rate_bpm:
             out.append((int(a), int(b)))
@@ -351,7 +343,7 @@ def _interval_rhythms(t: np.ndarray, labels, proba, noise_spans, settings: Rhyth
     s, k = window_sum(rr, valid | (rr < st.pause_s), st.rate_beats // 2)
     bpm = 60.0 / np.maximum(s / np.maximum(k, 1), 1e-3)
     for name, mask in (("brady", bpm < st.brady_bpm), ("tachy", bpm > st.tachy_bpm)):
-        for a, b in _runs(mask):
+        for a, b in true_runs(mask):
             if b - a >= st.rate_beats:  # a rate, not a couple of quick beats
                 out[a:b] = name
     conf = np.ones(m)
@@ -380,7 +372,7 @@ def _interval_rhythms(t: np.ndarray, labels, proba, noise_spans, settings: Rhyth
         p_sum, p_n = window_sum(found, np.ones(n, bool), st.window_beats // 2)
         with_p = p_sum >= st.p_present_share * p_n
         af &= ~(with_p[:-1] & with_p[1:])
-    for a, b in _runs(af):
+    for a, b in true_runs(af):
         if b - a < st.af_min_beats:
             af[a:b] = False
     out[af] = "af"

@@ -57,6 +57,20 @@ def readable_beats(times_s: np.ndarray, noise: list | None) -> np.ndarray:
     return ok
 
 
+def true_runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """``(start, stop)`` indices of each run of True in ``mask``.
+
+    Examples
+    --------
+    >>> [(int(a), int(b)) for a, b in true_runs(np.array([1, 1, 0, 1], bool))]
+    [(0, 2), (3, 4)]
+    """
+    if mask.size == 0:
+        return []
+    d = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    return list(zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)))
+
+
 def window_sum(values: np.ndarray, valid: np.ndarray, half: int) -> tuple[np.ndarray, np.ndarray]:
     """Sum and count of the ``valid`` values within ``half`` of each position
     (windows clipped at the ends), by cumulative sums.

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ecgtool.rr import clear_intervals, premature_beats
+from ecgtool.rr import clear_intervals, premature_beats, true_runs
 from ecgtool.signal.filters import median_filter
 
 #: Segments (s) of SDANN, the SDNN index and the spectra.
@@ -347,10 +347,7 @@ def bridge_gaps(times_s: np.ndarray, rr_ms: np.ndarray, nn: np.ndarray,
     ([True, True, True, True, True], [800.0, 800.0, 800.0, 800.0, 800.0])
     """
     keep = nn.copy()
-    if nn.all() or not nn.any():
-        return keep
-    change = np.flatnonzero(np.diff(np.r_[True, nn, True].astype(np.int8)))
-    for a, b in zip(change[::2], change[1::2]):          # runs a..b-1 of ~nn
+    for a, b in true_runs(~nn):
         if a == 0 or b == nn.size or rr_ms[a:b].sum() > 1000.0 * max_gap_s:
             continue
         rr_ms[a:b] = np.interp(times_s[a:b], times_s[[a - 1, b]], rr_ms[[a - 1, b]])
