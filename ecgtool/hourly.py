@@ -1,8 +1,8 @@
 """Hour by hour: the tabulation a Holter report gives beside its verdict.
 
-Each hour of a recording gets its rate, HRV (SDNN, RMSSD, LF and HF power), beat counts by
-class, AF time, ventricular and supraventricular runs, pauses and unreadable
-time, measured as
+Each hour of a recording gets its rate, HRV (SDNN, RMSSD, LF and HF power),
+beat counts by class, AF time, ventricular and supraventricular runs, pauses
+and unreadable time, measured as
 :func:`ecgtool.diagnose.diagnose` measures the whole record (rates over
 clear intervals only, beats inside unreadable stretches not counted). An
 R-R interval belongs to the hour in which it starts, so a pause across the
