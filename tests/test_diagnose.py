@@ -456,11 +456,23 @@ def test_hours_add_up_to_the_record(rec208):
     assert sum(r.noise_s for r in rows) == pytest.approx(rep.noise_pct / 100 * a.duration_s)
     assert sum(r.pauses for r in rows) == rep.pauses
     assert all(r.hr_min <= r.hr_mean <= r.hr_max for r in rows)
-    # A 10-minute row's HRV is that of its own beats.
+    # A 10-minute row's HRV is that of its own beats: in 208, where fewer
+    # than half the intervals are NN, none.
     first = a.times_s < 600.0
     h = hrv(a.times_s[first], a.labels[first], a.noise)
-    assert rows[0].sdnn_ms == pytest.approx(h.sdnn_ms, rel=0.05)
+    assert h.nn_pct < 50 and np.isnan(h.sdnn_ms) and np.isnan(rows[0].sdnn_ms)
     assert min(r.hr_min for r in rows) == pytest.approx(rep.hr_min)
+
+
+def test_an_hours_hrv_is_that_of_its_own_beats(rec119):
+    from ecgtool.hourly import hourly_analysis
+    from ecgtool.pipeline import analyse_signal
+
+    a = analyse_signal(rec119.signal, rec119.fs, "119")
+    rows = hourly_analysis(a, hour_s=600.0)
+    first = a.times_s < 600.0
+    h = hrv(a.times_s[first], a.labels[first], a.noise)
+    assert h.nn_pct >= 50 and rows[0].sdnn_ms == pytest.approx(h.sdnn_ms, rel=0.05)
 
 
 def test_af_time_splits_across_hours_and_a_pause_counts_once():

@@ -2,6 +2,7 @@
 of known swings, gaps left by ectopic beats, short records and real NN intervals."""
 
 import warnings
+from dataclasses import asdict
 
 import numpy as np
 import pytest
@@ -163,6 +164,32 @@ def test_intervals_far_off_their_neighbours_are_not_nn():
     while t[-1] < 600:
         t.append(t[-1] + 0.9 + 0.12 * np.sin(2 * np.pi * 0.25 * t[-1]))
     assert nn_intervals(np.array(t), None)[1].all()
+
+
+def test_an_early_beat_at_either_end_of_a_short_record_is_not_nn():
+    # A 10-second ECG whose second beat is premature (its pause follows) and
+    # whose last is (no pause after it to tell it by): none of their
+    # intervals is NN. Repeating the end value into the running median had
+    # made the last interval its own reference.
+    rr = np.array([0.55, 1.0, 0.99, 1.01, 1.0, 0.98, 1.02, 1.0, 0.99, 0.54])
+    t = np.concatenate([[0.0], np.cumsum(rr)])
+    _, ok = nn_intervals(t, np.array(["N"] * t.size))
+    assert np.flatnonzero(~ok).tolist() == [0, 1, 9]
+    assert hrv(t, None).sdnn_ms < 20
+
+
+def test_no_hrv_where_fewer_than_half_the_intervals_are_nn():
+    # The beats ecgtool finds in the CinC 2021 sample JS20002 (10 s, atrial
+    # couplets every few beats, the first of each called N): 5 of 14
+    # intervals pass as NN, sinus and ectopic mixed, which had read as SDNN
+    # 225 ms, RMSSD 413 ms. Without the couplets the same record is measured.
+    t = np.array([0.026, 0.548, 1.042, 2.044, 2.942, 3.456, 4.004, 4.984, 5.958, 6.492,
+                  6.948, 7.878, 8.896, 9.432, 9.894])
+    h = hrv(t, np.array(list("QNSNNNSNNNSNNNS")))
+    assert h.nn_pct == pytest.approx(100 * 5 / 14)
+    assert all(np.isnan(v) for k, v in asdict(h).items() if k != "nn_pct")
+    sinus = hrv(np.cumsum(np.tile([0.95, 0.99, 1.0], 4)), None)
+    assert sinus.nn_pct == 100 and 10 < sinus.sdnn_ms < 30
 
 
 @settings(max_examples=150, deadline=None)
