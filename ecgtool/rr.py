@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ecgtool.signal.filters import median_filter
+from ecgtool.signal.filters import inner_median, median_filter
 
 if TYPE_CHECKING:
     from ecgtool.rhythm import RhythmSettings
@@ -112,13 +112,13 @@ def af_score(rr: np.ndarray, valid: np.ndarray, window: int, lags=(1, 2, 3)) -> 
     if keep.size < 4:
         return np.zeros(n)
     x = rr[keep]
-    level = median_filter(x, window)
+    level = inner_median(x, window)
     score = np.full(x.size, np.inf)
     for lag in lags:
         d = np.zeros(x.size)
         d[lag:] = np.abs(x[lag:] - x[:-lag])
         d[:lag] = d[lag:2 * lag] if x.size >= 2 * lag else 0.0
-        score = np.minimum(score, median_filter(d, window))
+        score = np.minimum(score, inner_median(d, window))
     score = score / np.maximum(level, 1e-3)
     # Every interval takes the score of the nearest kept interval at or before it.
     pos = np.clip(np.searchsorted(keep, np.arange(n), side="right") - 1, 0, keep.size - 1)

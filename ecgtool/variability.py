@@ -40,7 +40,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ecgtool.rr import clear_intervals, premature_beats, true_runs
-from ecgtool.signal.filters import median_filter
+from ecgtool.signal.filters import inner_median
 
 #: Segments (s) of SDANN, the SDNN index and the spectra.
 SEGMENT_S = 300.0
@@ -154,34 +154,12 @@ def nn_intervals(times_s: np.ndarray, labels: np.ndarray | None,
     # An interval far off the ones around it is no sinus interval either (a
     # missed or an extra beat, ectopy without a compensatory pause, a blocked
     # P wave), whatever the beats' labels say.
-    local = local_median(rr, LOCAL_BEATS)
+    local = inner_median(rr, LOCAL_BEATS)
     ok &= np.abs(rr - local) <= LOCAL_SHARE * local
     if labels is not None:
         n = np.asarray(labels) == "N"
         ok &= n[:-1] & n[1:]
     return rr, ok
-
-
-def local_median(x: np.ndarray, size: int) -> np.ndarray:
-    """Median of the ``size`` values centred on each value of ``x``, the
-    window cut short at the ends (not filled with repeats of the end value).
-
-    A running median that repeats the end value makes a last (or first)
-    interval that is off the rhythm its own reference: a premature beat at
-    the end of a 10-second ECG, which has no pause after it to tell it by,
-    passed as a normal interval and doubled its SDNN or more.
-
-    Examples
-    --------
-    >>> local_median(np.array([1000.0, 990, 1010, 1000, 500]), 5).tolist()
-    [1000.0, 1000.0, 1000.0, 995.0, 1000.0]
-    """
-    x = np.asarray(x, dtype=float)
-    out = median_filter(x, size)
-    h = size // 2
-    for i in [*range(min(h, x.size)), *range(max(h, x.size - h), x.size)]:
-        out[i] = np.median(x[max(0, i - h):i + h + 1])
-    return out
 
 
 def band_powers(times_s: np.ndarray, nn_ms: np.ndarray,

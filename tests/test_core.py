@@ -115,6 +115,23 @@ def test_running_rank_kernel_matches_twin_and_scipy(n, size):
     np.testing.assert_array_equal(median_filter(x, size), out)
 
 
+@pytest.mark.parametrize("n,size", [(1, 9), (5, 9), (9, 9), (40, 4), (40, 9), (500, 30)])
+def test_inner_median_keeps_its_windows_inside_the_series(n, size):
+    from ecgtool.signal.filters import inner_median, median_filter
+
+    x = np.round(np.random.default_rng(n * size).uniform(0.3, 1.5, n), 2)
+    out = inner_median(x, size)
+    h = size // 2
+    for i in range(n):
+        a = i - h
+        if 0 <= a and a + size <= n:
+            assert out[i] == median_filter(x, size)[i]      # inside: the same window
+        else:
+            a = min(max(a, 0), max(n - size, 0))
+            w = np.sort(x[a:a + size])
+            assert out[i] == w[w.size // 2]                # moved inside, no repeats
+
+
 def test_median_filter_passes_non_finite_values_to_the_twin():
     from ecgtool.signal.filters import median_filter
 

@@ -181,12 +181,12 @@ def test_an_early_beat_at_either_end_of_a_short_record_is_not_nn():
 def test_no_hrv_where_fewer_than_half_the_intervals_are_nn():
     # The beats ecgtool finds in the CinC 2021 sample JS20002 (10 s, atrial
     # couplets every few beats, the first of each called N): 5 of 14
-    # intervals pass as NN, sinus and ectopic mixed, which had read as SDNN
-    # 225 ms, RMSSD 413 ms. Without the couplets the same record is measured.
+    # intervals had passed as NN, sinus and ectopic mixed, and read as SDNN
+    # 225 ms, RMSSD 413 ms. Without the couplets the same rhythm is measured.
     t = np.array([0.026, 0.548, 1.042, 2.044, 2.942, 3.456, 4.004, 4.984, 5.958, 6.492,
                   6.948, 7.878, 8.896, 9.432, 9.894])
     h = hrv(t, np.array(list("QNSNNNSNNNSNNNS")))
-    assert h.nn_pct == pytest.approx(100 * 5 / 14)
+    assert h.nn_pct < 50
     assert all(np.isnan(v) for k, v in asdict(h).items() if k != "nn_pct")
     sinus = hrv(np.cumsum(np.tile([0.95, 0.99, 1.0], 4)), None)
     assert sinus.nn_pct == 100 and 10 < sinus.sdnn_ms < 30
