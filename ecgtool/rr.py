@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ecgtool.signal.filters import inner_median, median_filter
+from ecgtool.signal.filters import median_filter
 
 if TYPE_CHECKING:
     from ecgtool.rhythm import RhythmSettings
@@ -112,20 +112,13 @@ def af_score(rr: np.ndarray, valid: np.ndarray, window: int, lags=(1, 2, 3)) -> 
     if keep.size < 4:
         return np.zeros(n)
     x = rr[keep]
-    # A series no longer than the window (a 10-second ECG) is one window, and
-    # every interval gets its score: median_filter's windows, filled with
-    # repeats of the end values, had made each end's score follow its end
-    # interval (AF verdicts on 10-s excerpts of MIT-BIH, Se 75.0 -> 84.9 %).
-    # A longer series keeps them: at the ends of whole records the AF rows
-    # moved by under a point, and the labels of 208's ectopic runs changed.
-    running = inner_median if x.size <= window else median_filter
-    level = running(x, window)
+    level = median_filter(x, window)
     score = np.full(x.size, np.inf)
     for lag in lags:
         d = np.zeros(x.size)
         d[lag:] = np.abs(x[lag:] - x[:-lag])
         d[:lag] = d[lag:2 * lag] if x.size >= 2 * lag else 0.0
-        score = np.minimum(score, running(d, window))
+        score = np.minimum(score, median_filter(d, window))
     score = score / np.maximum(level, 1e-3)
     # Every interval takes the score of the nearest kept interval at or before it.
     pos = np.clip(np.searchsorted(keep, np.arange(n), side="right") - 1, 0, keep.size - 1)

@@ -469,14 +469,3 @@ def test_the_entropy_bins_are_numpys_histogram_bins():
         p = hist[hist > 0] / d.size
         assert irregularity(rr)[2] == pytest.approx(-(p * np.log(p)).sum() / np.log(16), abs=1e-12)
         assert irregularity(rr)[0] == pytest.approx(np.sqrt(np.mean(d ** 2)) / rr.mean())
-
-
-def test_a_record_shorter_than_the_window_is_scored_as_one_window():
-    # Twelve irregular intervals (a 10-second ECG in AF): every interval gets
-    # the one score of the whole record. Windows filled with repeats of the
-    # end values had made the score of each end follow its end interval.
-    from ecgtool.rr import af_score
-
-    rr = np.array([0.61, 0.93, 0.72, 1.05, 0.58, 0.84, 0.99, 0.66, 0.77, 1.1, 0.62, 0.9])
-    score = af_score(rr, np.ones(rr.size, bool), rr.size)
-    assert np.ptp(score) == 0 and score[0] > DEFAULT_RHYTHM.af_threshold
