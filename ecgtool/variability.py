@@ -50,7 +50,8 @@ TRIANGULAR_BIN_S = 1 / 128
 #: needs many intervals (the Task Force: 20 minutes at least, 24 hours best).
 MIN_TRIANGULAR_S = 1200.0
 #: An NN interval lies within this share of the median of the LOCAL_BEATS
-#: intervals centred on it (see :func:`nn_intervals`).
+#: intervals centred on it, or the first or last LOCAL_BEATS of the record
+#: near its ends (see :func:`nn_intervals`).
 LOCAL_SHARE = 0.3
 LOCAL_BEATS = 9
 #: HRV is measured only where at least this share (%) of the R-R intervals
