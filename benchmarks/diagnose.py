@@ -125,7 +125,7 @@ def mitdb_reference(rec) -> set[str]:
 
 
 HRV_MEASURES = ("sdnn_ms", "rmssd_ms", "pnn50_pct", "sdann_ms", "sdnn_index_ms",
-                "triangular_index", "vlf_ms2", "lf_ms2", "hf_ms2", "lf_hf")
+                "triangular_index", "tinn_ms", "vlf_ms2", "lf_ms2", "hf_ms2", "lf_hf")
 
 
 def reference_beats(rec):
@@ -152,7 +152,7 @@ def neurokit_hrv(t):
         r = nk.hrv_time(peaks, sampling_rate=1000)
         r = r.join(nk.hrv_frequency(peaks, sampling_rate=1000, normalize=False))
     keys = ("HRV_SDNN", "HRV_RMSSD", "HRV_pNN50", "HRV_SDANN5", "HRV_SDNNI5", "HRV_HTI",
-            "HRV_VLF", "HRV_LF", "HRV_HF", "HRV_LFHF")
+            "HRV_TINN", "HRV_VLF", "HRV_LF", "HRV_HF", "HRV_LFHF")
     return {m: float(r[k].iloc[0]) for m, k in zip(HRV_MEASURES, keys)}
 
 
@@ -337,7 +337,7 @@ def main() -> None:
         payload["hrv_mitdb"] = variability
         payload["hrt_mitdb"] = turbulence
         hrv_table = md_table(["HRV from", "records", "measured by both", "SDNN", "RMSSD", "pNN50 (points)",
-                              "SDANN", "SDNN index", "triangular index", "VLF", "LF", "HF",
+                              "SDANN", "SDNN index", "triangular index", "TINN", "VLF", "LF", "HF",
                               "LF/HF"],
                              hrv_rows(variability))
         hrt_table = md_table(
@@ -383,7 +383,9 @@ def main() -> None:
            "beats it shows whether the two compute the same measures (its band powers come "
            "from one Welch spectrum of the whole record's intervals resampled at a regular "
            "rate, ecgtool's are the mean of 5-minute Lomb-Scargle spectra, so they differ "
-           "there by method too, VLF most). ecgtool measures no HRV where fewer than "
+           "there by method too, VLF most; its TINN sums the squared error over the bins "
+           "between the triangle's feet alone, ecgtool's over the whole histogram, as the Task "
+           "Force defines it). ecgtool measures no HRV where fewer than "
            f"half the intervals outside noise and AF are NN (`nn_pct`): the reference "
            f"labels' HRV is measured on {sum(np.isfinite(r['ref']['sdnn_ms']) for r in variability)} "
            "records, and the differences are over the records both measure. End to end uses the "

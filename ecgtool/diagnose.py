@@ -114,8 +114,8 @@ class Finding:
 REPORT_COLUMNS = (("record", "verdict", "start_clock", "duration_s", "analysed_s", "n_beats",
                    "hr_mean", "hr_min", "hr_max", "hr_min_at_s", "hr_max_at_s", "sdnn_ms",
                    "rmssd_ms", "pnn50_pct", "sdann_ms", "sdnn_index_ms", "triangular_index",
-                   "vlf_ms2", "lf_ms2", "hf_ms2", "lf_hf", "nn_pct", "hrt_pvcs", "hrt_onset_pct",
-                   "hrt_slope_ms")
+                   "tinn_ms", "vlf_ms2", "lf_ms2", "hf_ms2", "lf_hf", "nn_pct", "hrt_pvcs",
+                   "hrt_onset_pct", "hrt_slope_ms")
                   + tuple(f"n_{c}" for c in AAMI_CLASSES)
                   + tuple(f"burden_{c}_pct" for c in AAMI_CLASSES)
                   + ("af_burden_pct", "af_longest_s", "vt_longest_beats", "pauses",
@@ -152,6 +152,7 @@ class Report:
     sdann_ms: float
     sdnn_index_ms: float
     triangular_index: float
+    tinn_ms: float
     vlf_ms2: float
     lf_ms2: float
     hf_ms2: float

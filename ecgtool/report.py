@@ -210,8 +210,8 @@ def record_section(analysis, report, thresholds=None) -> str:
              f"max {_n(r.hr_max)}{_at(r, r.hr_max_at_s)} bpm"),
             ("HRV", f"SDNN {_n(r.sdnn_ms)} ms, RMSSD {_n(r.rmssd_ms)} ms, pNN50 "
              f"{_n(r.pnn50_pct)} %, SDANN {_n(r.sdann_ms)} ms, SDNN index "
-             f"{_n(r.sdnn_index_ms)} ms, triangular index {_n(r.triangular_index, '.1f')}; "
-             f"LF {_n(r.lf_ms2)}, HF {_n(r.hf_ms2)} ms², LF/HF "
+             f"{_n(r.sdnn_index_ms)} ms, triangular index {_n(r.triangular_index, '.1f')}, "
+             f"TINN {_n(r.tinn_ms)} ms; LF {_n(r.lf_ms2)}, HF {_n(r.hf_ms2)} ms², LF/HF "
              f"{_n(r.lf_hf, '.2f')}; {_n(r.nn_pct)} % of the intervals NN"),
             ("Heart-rate turbulence", "not assessed (beats not classified)"
              if r.hrt_pvcs is None else f"onset {_n(r.hrt_onset_pct, '.1f')} %, slope "

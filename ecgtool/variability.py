@@ -2,7 +2,7 @@
 
 The measures of the Task Force of the ESC and NASPE (Circulation
 1996;93:1043-1065): in the time domain SDNN, RMSSD, pNN50, the HRV
-triangular index and, over 5-minute segments, SDANN and the SDNN index; in
+triangular index and TINN and, over 5-minute segments, SDANN and the SDNN index; in
 the frequency domain the power of the very-low (0.0033-0.04 Hz), low
 (0.04-0.15 Hz) and high (0.15-0.4 Hz) frequency bands and the LF/HF ratio,
 each band's power the mean over the record's 5-minute segments (the
@@ -44,7 +44,7 @@ from ecgtool.signal.filters import inner_median
 
 #: Segments (s) of SDANN, the SDNN index and the spectra.
 SEGMENT_S = 300.0
-#: Bin (s) of the NN-interval histogram of the triangular index.
+#: Bin (s) of the NN-interval histogram of the triangular index and TINN.
 TRIANGULAR_BIN_S = 1 / 128
 #: The triangular index wants this much of NN intervals (s): its histogram
 #: needs many intervals (the Task Force: 20 minutes at least, 24 hours best).
@@ -94,6 +94,9 @@ class Hrv:
     triangular_index : float
         NN intervals over the count of the histogram's highest bin (bins of
         1/128 s); from 20 minutes of NN intervals.
+    tinn_ms : float
+        Base width of the triangle fitted to that histogram by least squares
+        (:func:`tinn`); from 20 minutes of NN intervals.
     vlf_ms2, lf_ms2, hf_ms2 : float
         Power of the bands of :data:`BANDS`, mean over the segments with NN
         intervals over half their length (one segment is enough; LF and HF
@@ -111,6 +114,7 @@ class Hrv:
     sdann_ms: float
     sdnn_index_ms: float
     triangular_index: float
+    tinn_ms: float
     vlf_ms2: float
     lf_ms2: float
     hf_ms2: float
@@ -161,6 +165,43 @@ def nn_intervals(times_s: np.ndarray, labels: np.ndarray | None,
         n = np.asarray(labels) == "N"
         ok &= n[:-1] & n[1:]
     return rr, ok
+
+
+def tinn(counts: np.ndarray, bin_ms: float) -> float:
+    """TINN (ms): the base width of the triangle that fits the histogram
+    ``counts`` (bins of ``bin_ms``) best by least squares, its apex on the
+    highest bin (the first, where several are), as the Task Force defines it.
+
+    The triangle rises linearly from 0 at its left foot N to the highest
+    count at the apex and falls to 0 at its right foot M, and is 0 outside;
+    the squared error of each side depends on that side's foot alone, so
+    each foot is chosen on its own, among the bins from one outside the
+    histogram's first (last) non-empty bin to the apex.
+
+    Examples
+    --------
+    >>> tinn(np.array([0, 0, 1, 2, 3, 4, 3, 2, 1, 0]), 8.0)    # feet at bins 1 and 9
+    64.0
+    >>> tinn(np.array([1, 9, 1]), 8.0)                           # one narrow peak
+    16.0
+    """
+    d = np.asarray(counts, dtype=float)
+    nz = np.flatnonzero(d)
+    if nz.size == 0:
+        return float("nan")
+    d = np.pad(d[nz[0]:nz[-1] + 1], 1)           # one empty bin either side
+    k = int(np.argmax(d))
+    y = d[k]
+
+    def foot(side: np.ndarray) -> int:
+        # Distance (bins) from the apex of the foot with the least squared
+        # error, over the bins of one side (apex excluded), nearest first.
+        i = np.arange(1, side.size + 1)                 # distance from the apex
+        f = np.arange(1, side.size + 1)[:, None]        # candidate feet
+        q = y * np.clip(1.0 - i[None, :] / f, 0.0, None)
+        return int(f[np.argmin(((side[None, :] - q) ** 2).sum(axis=1)), 0])
+
+    return float((foot(d[:k][::-1]) + foot(d[k + 1:])) * bin_ms)
 
 
 def band_powers(times_s: np.ndarray, nn_ms: np.ndarray,
@@ -283,7 +324,7 @@ def hrv(times_s: np.ndarray, labels: np.ndarray | None, noise: list | None = Non
     clear = clear_intervals(t, noise)
     nn_pct = 100.0 * ok.sum() / clear.sum() if clear.any() else nan
     if t.size < 3 or not nn_pct >= MIN_NN_PCT:
-        return Hrv(*[nan] * 10, nn_pct=nn_pct)
+        return Hrv(*[nan] * 11, nn_pct=nn_pct)
     nn = rr[ok]
     sdnn = float(np.std(nn, ddof=1)) if nn.size > 1 else nan
     pair = ok[:-1] & ok[1:]
@@ -293,8 +334,9 @@ def hrv(times_s: np.ndarray, labels: np.ndarray | None, noise: list | None = Non
     if nn.sum() >= 1000.0 * MIN_TRIANGULAR_S:
         counts = np.bincount((nn / (1000.0 * TRIANGULAR_BIN_S)).astype(np.int64))
         triangular = nn.size / float(counts.max())
+        triangle = tinn(counts, 1000.0 * TRIANGULAR_BIN_S)
     else:
-        triangular = nan
+        triangular = triangle = nan
     # Each interval in the segment of its first beat; a segment counts when
     # its NN intervals span half of it. The beats are in time order, so each
     # segment's intervals are one slice.
@@ -316,8 +358,8 @@ def hrv(times_s: np.ndarray, labels: np.ndarray | None, noise: list | None = Non
     # No HF power to speak of (a paced or fixed rhythm): no ratio, rather
     # than one of rounding errors.
     lf_hf = band["lf"] / band["hf"] if band["hf"] > 1e-6 else nan
-    return Hrv(sdnn, rmssd, pnn50, sdann, sdnn_index, triangular, band["vlf"], band["lf"],
-               band["hf"], lf_hf, nn_pct)
+    return Hrv(sdnn, rmssd, pnn50, sdann, sdnn_index, triangular, triangle, band["vlf"],
+               band["lf"], band["hf"], lf_hf, nn_pct)
 
 
 def _mean(values: list) -> float:
