@@ -48,6 +48,8 @@ class HourSummary:
     lf_ms2: float
     hf_ms2: float
     lf_hf: float
+    #: Share (%) of the hour's intervals that are NN; its HRV needs half.
+    nn_pct: float
     n_N: int | None
     n_S: int | None
     n_V: int | None
@@ -143,6 +145,7 @@ def hourly(name: str, duration_s: float, times_s: np.ndarray, labels: np.ndarray
             hr_mean=hr_mean, hr_min=hr_min, hr_max=hr_max,
             sdnn_ms=variability.sdnn_ms, rmssd_ms=variability.rmssd_ms,
             lf_ms2=variability.lf_ms2, hf_ms2=variability.hf_ms2, lf_hf=variability.lf_hf,
+            nn_pct=variability.nn_pct,
             **{f"n_{c}": counts[c] for c in AAMI_CLASSES},
             af_s=_overlap(zip(af.start_s, af.end_s), start, end),
             vt_runs=int(in_hour.sum()),

@@ -292,9 +292,11 @@ def _mesh_sums(pos: np.ndarray, values: np.ndarray, m: int, n_freq: int) -> np.n
 
 
 def hrv(times_s: np.ndarray, labels: np.ndarray | None, noise: list | None = None,
-        segment_s: float = SEGMENT_S) -> Hrv:
+        segment_s: float = SEGMENT_S, min_nn_pct: float = MIN_NN_PCT) -> Hrv:
     """:class:`Hrv` of beat times (s) and their labels (None: beat times
-    alone), over the NN intervals of :func:`nn_intervals`.
+    alone), over the NN intervals of :func:`nn_intervals`; none where fewer
+    than ``min_nn_pct`` % of the intervals outside ``noise`` are NN (0 to
+    measure whatever there is).
 
     Examples
     --------
@@ -323,7 +325,7 @@ def hrv(times_s: np.ndarray, labels: np.ndarray | None, noise: list | None = Non
     rr, ok = nn_intervals(t, labels, noise)
     clear = clear_intervals(t, noise)
     nn_pct = 100.0 * ok.sum() / clear.sum() if clear.any() else nan
-    if t.size < 3 or not nn_pct >= MIN_NN_PCT:
+    if t.size < 3 or not nn_pct >= min_nn_pct:
         return Hrv(*[nan] * 11, nn_pct=nn_pct)
     nn = rr[ok]
     sdnn = float(np.std(nn, ddof=1)) if nn.size > 1 else nan

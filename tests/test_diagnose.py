@@ -461,6 +461,8 @@ def test_hours_add_up_to_the_record(rec208):
     first = a.times_s < 600.0
     h = hrv(a.times_s[first], a.labels[first], a.noise)
     assert h.nn_pct < 50 and np.isnan(h.sdnn_ms) and np.isnan(rows[0].sdnn_ms)
+    assert rows[0].nn_pct == pytest.approx(h.nn_pct, rel=0.01)  # and the next hour's first interval
+    assert 10 < hrv(a.times_s[first], a.labels[first], a.noise, min_nn_pct=0).sdnn_ms < 200
     assert min(r.hr_min for r in rows) == pytest.approx(rep.hr_min)
 
 
