@@ -292,14 +292,15 @@ def find_rhythms(beat_times_s: np.ndarray, labels: np.ndarray | None = None,
         z = np.zeros(0)
         return Episodes(z, z.copy(), np.zeros(0, "<U9"), z.copy(), np.zeros(0, np.int64))
     out, conf, score, valid_rr = _interval_rhythms(t, labels, proba, noise_spans, settings,
-                                                   pr_ms)
+                                                   pr_ms, one_window=True)
     return _merge(t, out, conf, score, valid_rr)
 
 
 def _interval_rhythms(t: np.ndarray, labels, proba, noise_spans, settings: RhythmSettings,
-                      pr_ms=None, broken=None):
+                      pr_ms=None, broken=None, one_window=False):
     # The rhythm, its confidence and the AF score of each interval (at least
     # 2 beats), and the intervals that count for the AF score (NaN others).
+    # With one_window, a record shorter than the window gets one AF score.
     st = settings
     n = t.size
     rr = np.diff(t)
@@ -307,7 +308,8 @@ def _interval_rhythms(t: np.ndarray, labels, proba, noise_spans, settings: Rhyth
     unread = np.zeros(m, bool) if broken is None else np.asarray(broken, bool).copy()
     for a_s, b_s in noise_spans or []:
         unread |= (t[1:] > a_s) & (t[:-1] < b_s)
-    if m < st.window_beats:
+    short = m < st.window_beats
+    if short:
         # A short recording (a 10-s 12-lead ECG): judge it as one window.
         st = replace(st, window_beats=max(m, 6), af_min_beats=max(4, min(st.af_min_beats, m // 2)))
     lab = None if labels is None else np.asarray(labels, dtype="<U1")
@@ -336,7 +338,7 @@ def _interval_rhythms(t: np.ndarray, labels, proba, noise_spans, settings: Rhyth
     # Where ventricular ectopy leaves under half the intervals, the rhythm is
     # ectopy (bigeminy, runs), not AF.
     clean = ~ventricular[:-1] & ~ventricular[1:]
-    score = af_score(rr, valid, st.window_beats, st.af_lags)
+    score = af_score(rr, valid, st.window_beats, st.af_lags, inside=one_window and short)
     out = np.full(m, "sinus", dtype="<U9")
 
     # Rate, from a local mean interval.

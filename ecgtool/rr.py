@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ecgtool.signal.filters import median_filter
+from ecgtool.signal.filters import inner_median, median_filter
 
 if TYPE_CHECKING:
     from ecgtool.rhythm import RhythmSettings
@@ -90,8 +90,14 @@ def window_sum(values: np.ndarray, valid: np.ndarray, half: int) -> tuple[np.nda
     return c[hi] - c[lo], k[hi] - k[lo]
 
 
-def af_score(rr: np.ndarray, valid: np.ndarray, window: int, lags=(1, 2, 3)) -> np.ndarray:
+def af_score(rr: np.ndarray, valid: np.ndarray, window: int, lags=(1, 2, 3),
+             inside: bool = False) -> np.ndarray:
     """Irregularity score per R-R interval (see :mod:`ecgtool.rhythm`).
+
+    With ``inside`` the running medians keep their windows inside the
+    series (:func:`ecgtool.signal.filters.inner_median`) rather than filling
+    them with repeats of its end values: a series no longer than ``window``
+    then gets one score, its whole median's.
 
     Invalid intervals (ectopic, too short or too long) are dropped and the
     differences taken between the remaining neighbours; each lag's relative
@@ -112,13 +118,14 @@ def af_score(rr: np.ndarray, valid: np.ndarray, window: int, lags=(1, 2, 3)) -> 
     if keep.size < 4:
         return np.zeros(n)
     x = rr[keep]
-    level = median_filter(x, window)
+    running = inner_median if inside else median_filter
+    level = running(x, window)
     score = np.full(x.size, np.inf)
     for lag in lags:
         d = np.zeros(x.size)
         d[lag:] = np.abs(x[lag:] - x[:-lag])
         d[:lag] = d[lag:2 * lag] if x.size >= 2 * lag else 0.0
-        score = np.minimum(score, median_filter(d, window))
+        score = np.minimum(score, running(d, window))
     score = score / np.maximum(level, 1e-3)
     # Every interval takes the score of the nearest kept interval at or before it.
     pos = np.clip(np.searchsorted(keep, np.arange(n), side="right") - 1, 0, keep.size - 1)

@@ -469,3 +469,23 @@ def test_the_entropy_bins_are_numpys_histogram_bins():
         p = hist[hist > 0] / d.size
         assert irregularity(rr)[2] == pytest.approx(-(p * np.log(p)).sum() / np.log(16), abs=1e-12)
         assert irregularity(rr)[0] == pytest.approx(np.sqrt(np.mean(d ** 2)) / rr.mean())
+
+
+def test_a_record_shorter_than_the_window_gets_one_af_score():
+    # Twelve irregular intervals (a 10-second ECG in AF): every interval gets
+    # the score of the whole record, so the record is AF from end to end.
+    # Windows filled with repeats of the end values had made the score of
+    # each end follow its end interval.
+    from ecgtool.rr import af_score
+
+    rr = np.array([0.61, 0.93, 0.72, 1.05, 0.58, 0.84, 0.99, 0.66, 0.77, 1.1, 0.62, 0.9])
+    ok = np.ones(rr.size, bool)
+    score = af_score(rr, ok, rr.size, inside=True)
+    assert np.ptp(score) == 0 and score[0] > DEFAULT_RHYTHM.af_threshold
+    assert np.ptp(af_score(rr, ok, rr.size)) > 0
+    # Nine irregular intervals between five regular ones: one record, AF
+    # throughout (the end windows had made it sinus, AF, sinus).
+    rr = np.r_[0.8, 0.81, 0.8, np.random.default_rng(0).uniform(0.5, 1.1, 9), 0.8, 0.81]
+    t = np.concatenate([[0.0], np.cumsum(rr)])
+    ep = find_rhythms(t, np.full(t.size, "N"))
+    assert ep.rhythm.tolist() == ["af"] and ep.n_beats.tolist() == [15]
