@@ -16,8 +16,10 @@ relative to the mean interval, is computed for each lag, and the smallest of
 the three is the score. Sinus rhythm (even with sinus arrhythmia) changes
 slowly, so lag-1 differences are small; bigeminy and trigeminy repeat every
 2 or 3 beats, so lag-2 or lag-3 differences are small; only a rhythm with no
-order keeps all three large. Everything is cumulative sums over the beats,
-so a 24-hour Holter takes milliseconds.
+order keeps all three large. A record shorter than the window (a 10-second
+ECG) is one window: every interval gets the whole record's score.
+Everything is cumulative sums over the beats, so a 24-hour Holter takes
+milliseconds.
 
 A beat classifier sees the fast, irregular beats of AF as premature and
 calls many of them ``S``. S beats are therefore taken out as PACs only where
