@@ -15,6 +15,7 @@ import io
 import numpy as np
 
 from ecgtool.beats.table import AAMI_CLASSES
+from ecgtool.variability import MIN_NN_PCT
 
 _CLASS_COLOURS = {"N": "#2b8a3e", "S": "#1971c2", "V": "#c92a2a", "F": "#e67700",
                   "Q": "#868e96"}
@@ -198,6 +199,18 @@ def hourly_table(analysis, thresholds=None) -> str:
             + "</table>")
 
 
+def _hrv_text(r) -> str:
+    # The HRV row: the measures, or why there are none.
+    if r.nn_pct < MIN_NN_PCT:
+        return (f"not measured: {_n(r.nn_pct)} % of the intervals are normal-to-normal, "
+                f"under the {MIN_NN_PCT:.0f} % it needs")
+    return (f"SDNN {_n(r.sdnn_ms)} ms, RMSSD {_n(r.rmssd_ms)} ms, pNN50 {_n(r.pnn50_pct)} %, "
+            f"SDANN {_n(r.sdann_ms)} ms, SDNN index {_n(r.sdnn_index_ms)} ms, triangular "
+            f"index {_n(r.triangular_index, '.1f')}, TINN {_n(r.tinn_ms)} ms; LF "
+            f"{_n(r.lf_ms2)}, HF {_n(r.hf_ms2)} ms², LF/HF {_n(r.lf_hf, '.2f')}; from "
+            f"{_n(r.nn_pct)} % of the intervals (normal-to-normal)")
+
+
 def record_section(analysis, report, thresholds=None) -> str:
     r = report
     rows = [*([("Start", r.start_clock)] if r.start_clock else []),
@@ -208,11 +221,7 @@ def record_section(analysis, report, thresholds=None) -> str:
              else "not assessed (beats not classified)"),
             ("Heart rate", f"mean {_n(r.hr_mean)}, min {_n(r.hr_min)}{_at(r, r.hr_min_at_s)}, "
              f"max {_n(r.hr_max)}{_at(r, r.hr_max_at_s)} bpm"),
-            ("HRV", f"SDNN {_n(r.sdnn_ms)} ms, RMSSD {_n(r.rmssd_ms)} ms, pNN50 "
-             f"{_n(r.pnn50_pct)} %, SDANN {_n(r.sdann_ms)} ms, SDNN index "
-             f"{_n(r.sdnn_index_ms)} ms, triangular index {_n(r.triangular_index, '.1f')}, "
-             f"TINN {_n(r.tinn_ms)} ms; LF {_n(r.lf_ms2)}, HF {_n(r.hf_ms2)} ms², LF/HF "
-             f"{_n(r.lf_hf, '.2f')}; {_n(r.nn_pct)} % of the intervals NN"),
+            ("HRV", _hrv_text(r)),
             ("Heart-rate turbulence", "not assessed (beats not classified)"
              if r.hrt_pvcs is None else f"onset {_n(r.hrt_onset_pct, '.1f')} %, slope "
              f"{_n(r.hrt_slope_ms, '.1f')} ms/RR ({r.hrt_pvcs} qualifying PVCs)"),

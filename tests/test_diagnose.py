@@ -650,3 +650,15 @@ def test_hrv_leaves_af_out():
     assert hrv(t, lab).sdnn_ms > 5 * alone.sdnn_ms            # what AF would have made of it
     from ecgtool.hourly import hourly
     assert hourly("x", float(t[-1]), t, lab, ep)[0].sdnn_ms == pytest.approx(rep.sdnn_ms)
+
+
+def test_the_html_report_says_why_a_record_has_no_hrv(rec208):
+    # Bundled 208: its PVCs, fusion beats and couplets leave under half the
+    # intervals normal-to-normal.
+    from ecgtool.pipeline import analyse_signal
+    from ecgtool.report import record_section
+
+    a = analyse_signal(rec208.signal, rec208.fs, "208")
+    rep = diagnose_analysis(a)
+    assert rep.nn_pct < 50 and np.isnan(rep.sdnn_ms)
+    assert f"not measured: {rep.nn_pct:.0f} % of the intervals" in record_section(a, rep)
