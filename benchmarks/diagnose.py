@@ -336,9 +336,9 @@ def main() -> None:
     if mit.is_dir():
         payload["hrv_mitdb"] = variability
         payload["hrt_mitdb"] = turbulence
-        hrv_table = md_table(["HRV from", "records", "measured by both", "SDNN", "RMSSD", "pNN50 (points)",
-                              "SDANN", "SDNN index", "triangular index", "TINN", "VLF", "LF", "HF",
-                              "LF/HF"],
+        hrv_table = md_table(["HRV from", "records", "measured by both", "SDNN", "RMSSD",
+                              "pNN50 (points)", "SDANN", "SDNN index", "triangular index", "TINN",
+                              "VLF", "LF", "HF", "LF/HF"],
                              hrv_rows(variability))
         hrt_table = md_table(
             ["record", "qualifying PVCs (reference / end to end)", "onset % (reference / "

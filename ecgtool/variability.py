@@ -151,11 +151,18 @@ def nn_intervals(times_s: np.ndarray, labels: np.ndarray | None,
     ([500.0, 1100.0, 800.0], [False, False, True])
     """
     t = np.asarray(times_s, dtype=float)
+    return _nn(t, labels, clear_intervals(t, noise))
+
+
+def _nn(t: np.ndarray, labels: np.ndarray | None,
+        clear: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    # nn_intervals, given which intervals overlap no left-out span: hrv
+    # needs that mask too, for the share of them that are NN.
     if t.size < 2:
         return np.zeros(0), np.zeros(0, bool)
     rr = np.diff(t) * 1000.0
     ectopic = premature_beats(np.diff(t))
-    ok = (rr > 300) & (rr < 2000) & clear_intervals(t, noise) & ~ectopic[:-1] & ~ectopic[1:]
+    ok = (rr > 300) & (rr < 2000) & clear & ~ectopic[:-1] & ~ectopic[1:]
     # An interval far off the ones around it is no sinus interval either (a
     # missed or an extra beat, ectopy without a compensatory pause, a blocked
     # P wave), whatever the beats' labels say.
@@ -322,8 +329,8 @@ def hrv(times_s: np.ndarray, labels: np.ndarray | None, noise: list | None = Non
     """
     nan = float("nan")
     t = np.asarray(times_s, dtype=float)
-    rr, ok = nn_intervals(t, labels, noise)
     clear = clear_intervals(t, noise)
+    rr, ok = _nn(t, labels, clear)
     nn_pct = 100.0 * ok.sum() / clear.sum() if clear.any() else nan
     if t.size < 3 or not nn_pct >= min_nn_pct:
         return Hrv(*[nan] * 11, nn_pct=nn_pct)
