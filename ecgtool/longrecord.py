@@ -155,9 +155,9 @@ def _long_record(src: Source, opts: ReadOptions, lead: str, model: str | None = 
             continue
         tables.append(cols)
         if classify:
-            for lo, data, around, mine, qrs_ms in runs:
+            for lo, data, around, mine, qrs_ms, pr_ms in runs:
                 if mine.size:
-                    lab = classify_beats(data, fs, around - lo, clf, qrs_ms)
+                    lab = classify_beats(data, fs, around - lo, clf, qrs_ms, pr_ms)
                     pick = np.searchsorted(around, mine)
                     label_parts.append((lab.aami[pick], lab.proba[pick], lab.symbol[pick]))
     cols = {k: np.concatenate([t[k] for t in tables]) for k in tables[0]} if tables else {}
@@ -174,7 +174,7 @@ def _stream_blocks(src: Source, opts: ReadOptions, n: int, fs: float,
     Yields ``(start, block, beat columns, runs)`` after each block (``block``
     is None for the final flush); ``runs`` are the detector's runs of that
     step, each ``(offset, signal, all R peaks, R peaks emitted, their QRS
-    durations or None)``.
+    durations or None, their PR intervals)``.
     """
     from ecgtool.io.inputs import read_source_block
     from ecgtool.stream import StreamDetector

@@ -187,7 +187,7 @@ def classify_job(src: Source, opts: ReadOptions, model: str | None = None,
 
     check_lead(d.record.lead, model)
     d.beats.labels = label_in_blocks(d.record.signal, d.record.fs, d.beats.r_peak, model,
-                                     qrs_ms=d.qrs_ms)
+                                     qrs_ms=d.qrs_ms, pr_ms=d.beats.pr_ms)
     return d
 
 
@@ -255,7 +255,8 @@ def table_sources(srcs: list[Source]) -> list[Source]:
 
 def label_in_blocks(ecg: "np.ndarray", fs: float, r_peaks: "np.ndarray",
                     model=None, block_s: float | None = None, context_s: float = 30.0,
-                    qrs_ms: "np.ndarray | None" = None):
+                    qrs_ms: "np.ndarray | None" = None,
+                    pr_ms: "np.ndarray | None" = None):
     """:func:`ecgtool.ml.classify.classify_beats`, half an hour at a time for a
     recording over :data:`ecgtool.longrecord.LONG_RECORD_S` (``block_s`` sets
     another block).
@@ -267,7 +268,8 @@ def label_in_blocks(ecg: "np.ndarray", fs: float, r_peaks: "np.ndarray",
     took over a gigabyte. The amplitude scale and median R-R are the block's
     own: on a 24-hour recording every label matched the whole-record one; in
     5-minute blocks of MIT-BIH 208, 4 of 2,946 did not. ``qrs_ms``: the
-    beats' durations from :func:`ecgtool.signal.detect.net_qrs_ms`, if known.
+    beats' durations from :func:`ecgtool.signal.detect.net_qrs_ms`, if known;
+    ``pr_ms``: their PR intervals (``Beats.pr_ms``), if known.
     """
     import numpy as np
 
@@ -291,7 +293,8 @@ def label_in_blocks(ecg: "np.ndarray", fs: float, r_peaks: "np.ndarray",
         if not mine.any():
             continue
         lab = classify_beats(np.asarray(ecg[lo:hi], dtype=np.float64), fs, around - lo, clf,
-                             None if qrs_ms is None else qrs_ms[near])
+                             None if qrs_ms is None else qrs_ms[near],
+                             None if pr_ms is None else pr_ms[near])
         parts.append((lab.aami[mine], lab.proba[mine], lab.symbol[mine]))
     if not parts:
         return classify_beats(ecg[:0], fs, r[:0], clf)
@@ -524,7 +527,8 @@ def analyse_signal(ecg: "np.ndarray", fs: float, name: str = "signal",
         from ecgtool.ml.classify import check_lead
 
         check_lead(rec.lead, model)
-        beats.labels = label_in_blocks(rec.signal, rec.fs, beats.r_peak, model, qrs_ms=qrs_ms)
+        beats.labels = label_in_blocks(rec.signal, rec.fs, beats.r_peak, model, qrs_ms=qrs_ms,
+                                       pr_ms=beats.pr_ms)
     return _rhythm_of(rec, beats, _rhythm_settings(settings, detector), qrs_ms)
 
 

@@ -176,11 +176,15 @@ class Episodes:
 
 def irregular_beats(beat_times_s: np.ndarray, labels: np.ndarray | None,
                     settings: "RhythmSettings | None" = None,
-                    broken: np.ndarray | None = None) -> np.ndarray:
+                    broken: np.ndarray | None = None,
+                    pr_ms: np.ndarray | None = None) -> np.ndarray:
     """True for beats next to an interval whose AF score (ectopic beats taken
     out) exceeds the AF threshold: beats of an irregularly irregular rhythm.
     ``broken`` (bool per interval) marks intervals across an unreadable
-    stretch, which the score leaves out.
+    stretch, which the score leaves out. Given the beats' PR intervals
+    (``pr_ms``, NaN where no P wave was found), an interval amid steadily
+    conducted P waves (:func:`steady_atria`) is not irregular in this sense,
+    as :func:`find_rhythms` calls no AF there.
 
     Examples
     --------
@@ -197,10 +201,34 @@ def irregular_beats(beat_times_s: np.ndarray, labels: np.ndarray | None,
         return irregular
     lab = None if labels is None else np.asarray(labels).astype("<U1")
     score = _interval_rhythms(t, lab, None, None, st, broken=broken)[2]
+    high = score > st.af_threshold
+    if pr_ms is not None:
+        high &= ~steady_atria(pr_ms, st)
     # Each beat takes the larger score of its two intervals.
-    irregular[1:] |= score > st.af_threshold
-    irregular[:-1] |= score > st.af_threshold
+    irregular[1:] |= high
+    irregular[:-1] |= high
     return irregular
+
+
+def steady_atria(pr_ms: np.ndarray, settings: "RhythmSettings | None" = None) -> np.ndarray:
+    """True for each R-R interval (``len(pr_ms) - 1``) both of whose beats lie
+    amid steadily conducted P waves (:func:`ecgtool.rr.steady_p_waves` with
+    ``settings.p_steady_share`` and ``p_steady_ms``): whatever its timing,
+    the atria are not fibrillating there. All False when the share is 0.
+
+    Examples
+    --------
+    >>> pr = np.r_[np.full(40, 160.0), np.full(40, np.nan)]
+    >>> m = steady_atria(pr)
+    >>> m.size, bool(m[:20].all()), bool(m[-20:].any())
+    (79, True, False)
+    """
+    st = settings or DEFAULT_RHYTHM
+    pr = np.asarray(pr_ms, dtype=np.float64)
+    if pr.size < 2 or st.p_steady_share <= 0:
+        return np.zeros(max(pr.size - 1, 0), bool)
+    steady = steady_p_waves(pr, st.window_beats, st.p_steady_share, st.p_steady_ms)
+    return steady[:-1] & steady[1:]
 
 
 def fast_runs(beat_times_s: np.ndarray, mask: np.ndarray,
@@ -368,9 +396,8 @@ def _interval_rhythms(t: np.ndarray, labels, proba, noise_spans, settings: Rhyth
     # response), so AF is marked after pauses.
     n_clean, n_all = window_sum(clean.astype(float), np.ones(m, bool), st.window_beats // 2)
     af = (score > st.af_threshold) & (n_clean >= 0.5 * n_all)
-    if pr_ms is not None and st.p_steady_share > 0:
-        steady = steady_p_waves(pr_ms, st.window_beats, st.p_steady_share, st.p_steady_ms)
-        af &= ~(steady[:-1] & steady[1:])
+    if pr_ms is not None:
+        af &= ~steady_atria(pr_ms, st)
     if pr_ms is not None and st.p_present_share > 0:
         found = np.isfinite(np.asarray(pr_ms, dtype=float)).astype(float)
         p_sum, p_n = window_sum(found, np.ones(n, bool), st.window_beats // 2)

@@ -55,7 +55,8 @@ class StreamDetector:
         self.done_until = 0         # beats before this absolute index were emitted
         self.last_emitted = -1      # absolute index of the last emitted R peak
         # (start, signal, all R peaks, emitted, their QRS durations for the
-        # classifier or None: see ecgtool.signal.detect.net_qrs_ms) per run
+        # classifier or None: see ecgtool.signal.detect.net_qrs_ms, their PR
+        # intervals) per run
         self.runs: list = []
         self.samples = 0            # how many samples were fed in all
         self.last_bad_dropped = -1  # absolute index of the last unreadable sample dropped
@@ -105,7 +106,7 @@ class StreamDetector:
         if n:
             self.last_emitted = int(out["r_peak"][-1])
         # What this run saw and emitted, for callers that label beats in context.
-        self.runs.append((lo, data, r, out["r_peak"], net_qrs_ms(b, self.settings)))
+        self.runs.append((lo, data, r, out["r_peak"], net_qrs_ms(b, self.settings), b.pr_ms))
         return out["r_peak"], out
 
     def _unreadable_between(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -432,6 +432,23 @@ def test_the_classifier_reads_the_detector_s_qrs_durations_as_its_own(rec208):
     assert net_qrs_ms(detect_beats(x[:7200], rec208.fs, other), other) is None
 
 
+def test_the_classifier_reads_the_detector_s_p_waves_as_its_own(rec208):
+    from ecgtool.signal.detect import detect_beats
+
+    # With a NaN run, whose beats' P waves go unfound: delineated the same.
+    x = rec208.signal[:108000].copy()
+    x[30000:31000] = np.nan
+    beats = detect_beats(x, rec208.fs)
+    own = beat_windows(x, rec208.fs, beats.r_peak).pr_ms
+    np.testing.assert_array_equal(beats.pr_ms.astype(np.float32), own)
+    assert 0.5 < np.isfinite(own).mean() < 1.0
+    clf = load_model()
+    with_given = classify_beats(x, rec208.fs, beats.r_peak, clf, pr_ms=beats.pr_ms)
+    assert (with_given.aami == classify_beats(x, rec208.fs, beats.r_peak, clf).aami).all()
+    with pytest.raises(ValueError, match="pr_ms has 3 values"):
+        beat_windows(x, rec208.fs, beats.r_peak, pr_ms=np.zeros(3))
+
+
 def test_f_beats_of_the_dominant_rhythm_are_n_as_v_beats_are():
     from ecgtool.ml.classify import aami_classes
 

@@ -376,6 +376,32 @@ def test_labels_revised_by_the_rhythm_around_each_beat():
     assert (cut[21:31] == "S").all() and (cut[31:41] == "N").all()
 
 
+def test_pacs_amid_steady_p_waves_are_revised_however_irregular():
+    # A PAC every 2-4 beats makes the intervals vary enough to read as
+    # irregularly irregular (which vetoes the early-beat rule); steadily
+    # conducted P waves say the atria are not fibrillating, as the rhythm
+    # analysis says. P waves at random PR intervals (as AF's f waves give)
+    # leave the stretch irregular.
+    from ecgtool.ml.revise import revise_labels
+    from ecgtool.rhythm import irregular_beats, steady_atria
+
+    rng = np.random.default_rng(3)
+    rr = []
+    for _ in range(25):
+        rr += [0.8 + rng.normal(0, 0.02)] * int(rng.integers(1, 4)) + [0.55, 1.05]
+    t = np.cumsum(np.r_[0.0, rr])
+    lab = np.full(t.size, "N")
+    pac = np.flatnonzero(np.isclose(np.diff(t), 0.55)) + 1
+    assert irregular_beats(t, lab).mean() > 0.5
+    steady = np.full(t.size, 160.0)
+    assert not irregular_beats(t, lab, pr_ms=steady).any()
+    assert steady_atria(steady).all()
+    got = revise_labels(t, lab, pr_ms=steady)
+    assert np.flatnonzero(got == "S").tolist() == pac.tolist()
+    for pr in (None, rng.uniform(40, 300, t.size), np.full(t.size, np.nan)):
+        assert (revise_labels(t, lab, pr_ms=pr) == "S").sum() < pac.size // 2
+
+
 def _irregular_with_pr(n, pr, seed=0):
     # Irregularly irregular intervals (as AF) with the given PR per beat.
     rng = np.random.default_rng(seed)

@@ -267,7 +267,7 @@ def test_stream_fed_in_long_chunks_analyses_each_block_once(rec208):
     for chunk in (rec208.signal[: int(900 * fs)], rec208.signal[int(900 * fs):]):
         sd.runs.clear()
         got.append(sd.feed(chunk)[1])
-        sizes += [data.size for _, data, _, _, _ in sd.runs]
+        sizes += [data.size for _, data, *_ in sd.runs]
     got.append(sd.finish()[1])
     assert max(sizes) <= sd.context + sd.block + sd.lookahead
     cols = {k: np.concatenate([g[k] for g in got if g]) for k in batch}

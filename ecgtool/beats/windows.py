@@ -83,6 +83,10 @@ class BeatWindows:
         Each beat's QRS duration in ms, from the QRS-boundary network
         (:func:`ecgtool.signal.qrsnet.qrs_bounds_net`); NaN where the
         record's edge cuts the QRS; None where not measured.
+    pr_ms : numpy.ndarray or None
+        Each beat's PR interval in ms (NaN where no P wave was found), which
+        the label revision reads (:func:`ecgtool.ml.revise.revise_labels`);
+        None where not measured.
     """
 
     waves: np.ndarray
@@ -90,6 +94,7 @@ class BeatWindows:
     broken: np.ndarray | None = None
     hidden: np.ndarray | None = None
     qrs_ms: np.ndarray | None = None
+    pr_ms: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.waves.shape[0])
@@ -141,7 +146,8 @@ def record_scale(ecg: np.ndarray, r_peaks: np.ndarray) -> float:
 
 
 def beat_windows(ecg: np.ndarray, fs: float, r_peaks: np.ndarray,
-                 qrs_ms: np.ndarray | None = None) -> BeatWindows:
+                 qrs_ms: np.ndarray | None = None,
+                 pr_ms: np.ndarray | None = None) -> BeatWindows:
     """Windows and R-R features for every beat of a record.
 
     Parameters
@@ -157,6 +163,10 @@ def beat_windows(ecg: np.ndarray, fs: float, r_peaks: np.ndarray,
         :func:`ecgtool.signal.detect.detect_beats` found them on this signal
         with the default QRS-boundary network (``Beats.qrs_ms``); measured
         here with that network when None.
+    pr_ms : numpy.ndarray, optional
+        The beats' PR intervals (ms; NaN where no P wave was found), as
+        ``detect_beats`` found them (``Beats.pr_ms``); delineated here
+        with the default settings when None.
 
     Returns
     -------
@@ -196,6 +206,11 @@ def beat_windows(ecg: np.ndarray, fs: float, r_peaks: np.ndarray,
     elif len(qrs_ms) != r.size:
         raise ValueError(f"qrs_ms has {len(qrs_ms)} values for {r.size} R peaks")
     qrs_ms = np.asarray(qrs_ms, dtype=np.float32)
+    if pr_ms is None:
+        pr_ms = pr_intervals(x, fs, r, bad)
+    elif len(pr_ms) != r.size:
+        raise ValueError(f"pr_ms has {len(pr_ms)} values for {r.size} R peaks")
+    pr_ms = np.asarray(pr_ms, dtype=np.float32)
     # Annotations differ in where they put a beat (R peak, QRS onset...):
     # centre every window on the largest deflection near the given position.
     r = align_to_peak(clean, r, int(round(_ALIGN_MS * fs / 1000)))
@@ -214,7 +229,29 @@ def beat_windows(ecg: np.ndarray, fs: float, r_peaks: np.ndarray,
         hidden |= unreadable_in(bad, r - near, r + near)
     return BeatWindows(np.stack([waves, local_template(waves)], axis=-1),
                        rr_features(r, fs, broken), broken, hidden if hidden.any() else None,
-                       qrs_ms)
+                       qrs_ms, pr_ms)
+
+
+def pr_intervals(ecg: np.ndarray, fs: float, r_peaks: np.ndarray,
+                 unreadable: np.ndarray | None = None) -> np.ndarray:
+    """PR interval of each beat in ms (P onset to QRS onset), delineated as
+    :func:`ecgtool.signal.detect.detect_beats` does by default (``Beats.pr_ms``);
+    NaN where no P wave was found. ``ecg`` finite; ``unreadable``: the
+    samples that were NaN.
+
+    Examples
+    --------
+    >>> from ecgtool.io.records import read_sample
+    >>> rec = read_sample("119")
+    >>> pr = pr_intervals(rec.signal[:7200], rec.fs, rec.annotations.sample[1:9])
+    >>> int(np.isfinite(pr).sum()), 140 < float(np.nanmedian(pr)) < 180
+    (6, True)
+    """
+    from ecgtool.signal.delineate import delineate
+
+    d = delineate(ecg, fs, np.asarray(r_peaks, dtype=np.int64), unreadable=unreadable)
+    pr = (d.qrs_onset - d.p_onset) * (1000.0 / fs)
+    return np.where((d.p_onset < 0) | (d.qrs_onset < 0), np.nan, pr)
 
 
 #: Span of the window, in model samples around the R peak, over which a beat

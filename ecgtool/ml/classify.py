@@ -120,7 +120,8 @@ def predict_proba(windows: BeatWindows, clf: Classifier) -> np.ndarray:
 
 def classify_beats(ecg: np.ndarray, fs: float, r_peaks: np.ndarray,
                    model: Classifier | str | None = None,
-                   qrs_ms: np.ndarray | None = None) -> BeatLabels:
+                   qrs_ms: np.ndarray | None = None,
+                   pr_ms: np.ndarray | None = None) -> BeatLabels:
     """AAMI class, class probabilities and MIT-BIH symbol of every beat.
 
     Parameters
@@ -137,6 +138,9 @@ def classify_beats(ecg: np.ndarray, fs: float, r_peaks: np.ndarray,
         The beats' QRS durations from ``detect_beats`` with the default
         QRS-boundary network, which the narrow-QRS rule reads; measured
         again when None (see :func:`ecgtool.beats.windows.beat_windows`).
+    pr_ms : numpy.ndarray, optional
+        The beats' PR intervals from ``detect_beats`` (``Beats.pr_ms``),
+        which the label revision reads; delineated again when None.
 
     Returns
     -------
@@ -153,7 +157,7 @@ def classify_beats(ecg: np.ndarray, fs: float, r_peaks: np.ndarray,
     (True, True)
     """
     clf = model if isinstance(model, Classifier) else load_model(model)
-    windows = beat_windows(ecg, fs, r_peaks, qrs_ms)
+    windows = beat_windows(ecg, fs, r_peaks, qrs_ms, pr_ms)
     proba, features = predict(windows, clf)
     aami = aami_classes(proba, np.asarray(r_peaks) / fs, windows)
     symbol = clf.symbols.name(aami, features) if clf.symbols is not None else None
@@ -204,8 +208,9 @@ def classify_table(beats: Beats, model: Classifier | str | None = None) -> BeatL
 def table_classes(scores: np.ndarray, beats: Beats) -> np.ndarray:
     """Each beat's AAMI class from the beats-table head's ``scores``: the
     most likely one, revised by the rhythm around the beat
-    (:func:`ecgtool.ml.revise.revise_labels`; an interval across a gap in
-    the table, ``beats.gap_before``, is none).
+    (:func:`ecgtool.ml.revise.revise_labels`, with the table's PR
+    intervals; an interval across a gap in the table, ``beats.gap_before``,
+    is none).
 
     Examples
     --------
@@ -216,7 +221,8 @@ def table_classes(scores: np.ndarray, beats: Beats) -> np.ndarray:
     from ecgtool.ml.revise import revise_labels
 
     head = np.array(AAMI_CLASSES)[np.asarray(scores).argmax(axis=1)]
-    return revise_labels(beats.r_peak / beats.fs, head, broken=beats.gap_before[1:])
+    return revise_labels(beats.r_peak / beats.fs, head, broken=beats.gap_before[1:],
+                         pr_ms=beats.pr_ms)
 
 
 def dominant_beats(windows: BeatWindows, irregular: np.ndarray | None = None,
@@ -325,7 +331,8 @@ def aami_classes(scores: np.ndarray, times_s: np.ndarray,
     """Each beat's AAMI class: the network's most likely one (``scores``:
     probabilities or logits), revised by the rhythm around the beat
     (:func:`ecgtool.ml.revise.revise_labels`: early beats in a regular rhythm
-    are S, no beat of an irregularly irregular rhythm is) and, given the
+    are S, no beat of an irregularly irregular rhythm is, a rhythm amid
+    steadily conducted P waves, given the windows' ``pr_ms``, being none) and, given the
     beats' ``windows``, a V or F beat of the dominant rhythm
     (:func:`dominant_beats`, irregularly irregular stretches included) is N,
     and so is a V beat whose QRS is narrow (:data:`NARROW_V_MS`; given the
@@ -353,15 +360,16 @@ def aami_classes(scores: np.ndarray, times_s: np.ndarray,
         network[windows.hidden] = "Q"
     ventricular = np.isin(network, ("V", "F"))
     broken = None if windows is None else windows.broken
+    pr_ms = None if windows is None else windows.pr_ms
     if windows is not None and ventricular.any():
         # Three or more ventricular calls over 100 bpm: a tachycardia.
         tachycardia = np.zeros(len(network), bool)
         for a, b in fast_runs(times_s, ventricular):
             tachycardia[a:b] = True
-        dominant = dominant_beats(windows, irregular_beats(times_s, network, broken=broken),
-                                  tachycardia)
+        dominant = dominant_beats(windows, irregular_beats(times_s, network, broken=broken,
+                                                           pr_ms=pr_ms), tachycardia)
         network[ventricular & dominant] = "N"
         if windows.qrs_ms is not None:
             narrow = (network == "V") & (windows.qrs_ms < NARROW_V_MS) & ~tachycardia
             network[narrow] = "N"
-    return revise_labels(times_s, network, broken=broken)
+    return revise_labels(times_s, network, broken=broken, pr_ms=pr_ms)

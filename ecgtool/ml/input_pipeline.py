@@ -36,6 +36,9 @@ class BeatDataset:
     qrs_ms : numpy.ndarray or None
         QRS duration of each beat (ms; NaN where not measured), which
         :func:`ecgtool.ml.classify.aami_classes` reads.
+    pr_ms : numpy.ndarray or None
+        PR interval of each beat (ms; NaN where no P wave was found), which
+        the label revision reads (NaN throughout when not given).
     """
 
     waves: np.ndarray
@@ -45,12 +48,15 @@ class BeatDataset:
     r_peak: np.ndarray
     symbols: np.ndarray | None = None
     qrs_ms: np.ndarray | None = None
+    pr_ms: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.symbols is None:
             self.symbols = np.full(self.labels.size, "", dtype="<U1")
         if self.qrs_ms is None:
             self.qrs_ms = np.full(self.labels.size, np.nan, dtype=np.float32)
+        if self.pr_ms is None:
+            self.pr_ms = np.full(self.labels.size, np.nan, dtype=np.float32)
 
     def __len__(self) -> int:
         return int(self.labels.size)
@@ -58,20 +64,21 @@ class BeatDataset:
     def select(self, mask: np.ndarray) -> "BeatDataset":
         return BeatDataset(self.waves[mask], self.rr[mask], self.labels[mask],
                            self.records[mask], self.r_peak[mask], self.symbols[mask],
-                           self.qrs_ms[mask])
+                           self.qrs_ms[mask], self.pr_ms[mask])
 
     def of_records(self, names) -> "BeatDataset":
         return self.select(np.isin(self.records, list(names)))
 
     def windows(self, mask: np.ndarray | slice = slice(None)) -> BeatWindows:
         """The model inputs of the beats in ``mask`` (all by default)."""
-        return BeatWindows(self.waves[mask], self.rr[mask], qrs_ms=self.qrs_ms[mask])
+        return BeatWindows(self.waves[mask], self.rr[mask], qrs_ms=self.qrs_ms[mask],
+                           pr_ms=self.pr_ms[mask])
 
     @staticmethod
     def concat(parts: list["BeatDataset"]) -> "BeatDataset":
         return BeatDataset(*(np.concatenate([getattr(p, f) for p in parts]) for f in
                              ("waves", "rr", "labels", "records", "r_peak", "symbols",
-                              "qrs_ms")))
+                              "qrs_ms", "pr_ms")))
 
 
 def reference_dataset(record: Record) -> BeatDataset:
@@ -90,7 +97,7 @@ def reference_dataset(record: Record) -> BeatDataset:
     w = beat_windows(record.signal, record.fs, r)
     labels = class_index(aami_labels(sym))
     return BeatDataset(w.waves, w.rr, labels, np.full(r.size, record.name), r,
-                       sym.astype("<U1"), w.qrs_ms)
+                       sym.astype("<U1"), w.qrs_ms, w.pr_ms)
 
 
 def detected_dataset(record: Record, r_peaks: np.ndarray,
@@ -112,7 +119,7 @@ def detected_dataset(record: Record, r_peaks: np.ndarray,
         labels[m.test_index] = class_index(aami_labels(sym[m.ref_index]))
         symbols[m.test_index] = sym[m.ref_index]
     return BeatDataset(w.waves, w.rr, labels, np.full(r.size, record.name), r, symbols,
-                       w.qrs_ms)
+                       w.qrs_ms, w.pr_ms)
 
 
 def held_out_count(n_records: int, n_val: int) -> int:
