@@ -114,7 +114,8 @@ class Finding:
 REPORT_COLUMNS = (("record", "verdict", "start_clock", "duration_s", "analysed_s", "n_beats",
                    "hr_mean", "hr_min", "hr_max", "hr_min_at_s", "hr_max_at_s", "sdnn_ms",
                    "rmssd_ms", "pnn50_pct", "sdann_ms", "sdnn_index_ms", "triangular_index",
-                   "tinn_ms", "vlf_ms2", "lf_ms2", "hf_ms2", "lf_hf", "nn_pct", "hrt_pvcs",
+                   "tinn_ms", "ulf_ms2", "vlf_ms2", "lf_ms2", "hf_ms2", "lf_hf",
+                   "total_power_ms2", "nn_pct", "hrt_pvcs",
                    "hrt_onset_pct", "hrt_slope_ms")
                   + tuple(f"n_{c}" for c in AAMI_CLASSES)
                   + tuple(f"burden_{c}_pct" for c in AAMI_CLASSES)
@@ -153,10 +154,12 @@ class Report:
     sdnn_index_ms: float
     triangular_index: float
     tinn_ms: float
+    ulf_ms2: float
     vlf_ms2: float
     lf_ms2: float
     hf_ms2: float
     lf_hf: float
+    total_power_ms2: float
     nn_pct: float
     counts: dict
     burden_pct: dict

@@ -207,8 +207,10 @@ def _hrv_text(r) -> str:
     return (f"SDNN {_n(r.sdnn_ms)} ms, RMSSD {_n(r.rmssd_ms)} ms, pNN50 {_n(r.pnn50_pct)} %, "
             f"SDANN {_n(r.sdann_ms)} ms, SDNN index {_n(r.sdnn_index_ms)} ms, triangular "
             f"index {_n(r.triangular_index, '.1f')}, TINN {_n(r.tinn_ms)} ms; LF "
-            f"{_n(r.lf_ms2)}, HF {_n(r.hf_ms2)} ms², LF/HF {_n(r.lf_hf, '.2f')}; from "
-            f"{_n(r.nn_pct)} % of the intervals (normal-to-normal)")
+            f"{_n(r.lf_ms2)}, HF {_n(r.hf_ms2)} ms², LF/HF {_n(r.lf_hf, '.2f')}"
+            + (f"; ULF {_n(r.ulf_ms2)}, total power {_n(r.total_power_ms2)} ms² (whole "
+               f"recording)" if np.isfinite(r.ulf_ms2) else "")
+            + f"; from {_n(r.nn_pct)} % of the intervals (normal-to-normal)")
 
 
 def record_section(analysis, report, thresholds=None) -> str:

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.signal import lombscargle
 
-from ecgtool.variability import (BANDS, band_powers, bridge_gaps, hrv, lomb_scargle,
-                                 nn_intervals, tinn)
+from ecgtool.variability import (BANDS, ULF_HZ, band_powers, bridge_gaps, hrv,
+                                 lomb_scargle, long_term_powers, nn_intervals, tinn)
 
 
 @pytest.mark.parametrize("n, df, n_freq, seed", [(40, 0.01, 40, 0), (375, 1 / 1200, 480, 1),
@@ -70,7 +70,7 @@ def test_ectopic_beats_are_bridged():
         rr_ms, ok = nn_intervals(t, None)
         first = t[1:] < 300
         gaps = band_powers(t[1:][ok & first], rr_ms[ok & first])
-        assert gaps["hf"] > 1.12 * h.hf_ms2
+        assert gaps["hf"] > 1.08 * h.hf_ms2 and gaps["lf"] < 0.95 * h.lf_ms2
         # Kept in, their intervals would swamp the bands.
         assert band_powers(t[1:][first], rr_ms[first])["hf"] > 10 * h.hf_ms2
 
@@ -95,6 +95,84 @@ def test_short_records():
     assert np.isnan(hrv(np.array([0.0, 0.8]), None).lf_ms2)
     flat = hrv(np.arange(0, 400, 0.8), None)         # no variability at all
     assert flat.lf_ms2 == pytest.approx(0, abs=1e-6) and np.isnan(flat.lf_hf)
+
+
+def test_a_gap_in_a_segment_does_not_raise_its_power():
+    # Scaled by the span's mean sampling rate, a gap of 40 % of a segment had
+    # lifted LF from 199 to 327 ms^2.
+    t = np.arange(0.0, 300.0, 0.8)
+    nn = 800 + 20 * np.sin(2 * np.pi * 0.1 * t) + 10 * np.sin(2 * np.pi * 0.25 * t)
+    for gap in (0.2, 0.4):
+        kept = (t < 100) | (t > 100 + gap * 300)
+        p = band_powers(t[kept], nn[kept])
+        assert p["lf"] == pytest.approx(200, rel=0.03) and p["hf"] == pytest.approx(50, rel=0.03)
+
+
+def _slow_swinging(hours, ulf=40.0, seed=0):
+    # Beat times over hours: a 40-ms swing over 1000 s (ULF) and _swinging's
+    # LF and HF, plus white noise.
+    rng = np.random.default_rng(seed)
+    t = [0.0]
+    while t[-1] < hours * 3600:
+        s = t[-1]
+        t.append(s + 0.8 + (ulf * np.sin(2 * np.pi * s / 1000) + 20 * np.sin(2 * np.pi * 0.1 * s)
+                            + 10 * np.sin(2 * np.pi * 0.25 * s) + rng.normal(0, 5)) / 1000)
+    return np.array(t)
+
+
+def test_ulf_and_total_power_of_long_recordings():
+    t = _slow_swinging(6)
+    h = hrv(t, None)
+    white = 25 * 2 * 0.4 * 0.8   # the noise's share of the band up to 0.4 Hz
+    assert h.ulf_ms2 == pytest.approx(800, rel=0.03)
+    assert h.total_power_ms2 == pytest.approx(800 + 200 + 50 + white, rel=0.03)
+    # Two hours unreadable, in the middle: the same powers from the rest.
+    cut = hrv(t, None, noise=[(2 * 3600.0, 4 * 3600.0)])
+    assert cut.ulf_ms2 == pytest.approx(h.ulf_ms2, rel=0.05)
+    assert cut.total_power_ms2 == pytest.approx(h.total_power_ms2, rel=0.05)
+    # Under an hour of intervals: not measured; the 5-minute bands are.
+    short = hrv(t[t < 3000], None)
+    assert np.isnan([short.ulf_ms2, short.total_power_ms2]).all() and short.lf_ms2 > 0
+
+
+def test_long_term_powers_of_a_real_day(data):
+    # LTAFDB 08 (24 hours, no AF): against the plain periodogram of the
+    # intervals interpolated on a 1-Hz grid with straight lines; the total
+    # power stays under the variance of the intervals, as it must.
+    import wfdb
+    from scipy.signal import periodogram
+
+    from ecgtool.beats.labels import aami_labels
+
+    if not (data / "ltafdb-ann" / "08.atr").is_file():
+        pytest.skip("LTAFDB record 08 is not in $ECGTOOL_DATA")
+    a = wfdb.rdann(str(data / "ltafdb-ann" / "08"), "atr")
+    lab = aami_labels(np.array(a.symbol))
+    t, lab = a.sample[lab != ""] / a.fs, lab[lab != ""]
+    h = hrv(t, lab)
+    rr, ok = nn_intervals(t, lab)
+    x = rr.copy()
+    keep = bridge_gaps(t[1:], x, ok)
+    te, xe = t[1:][keep], x[keep]
+    grid = np.arange(te[0], te[-1], 1.0)
+    f, p = periodogram(np.interp(grid, te, xe), fs=1.0)
+    df = f[1] - f[0]
+    assert h.ulf_ms2 == pytest.approx(p[(f > 0) & (f < ULF_HZ)].sum() * df, rel=0.03)
+    assert h.total_power_ms2 == pytest.approx(p[(f > 0) & (f <= 0.4)].sum() * df, rel=0.03)
+    assert h.ulf_ms2 < h.total_power_ms2 < xe.var()
+    # The day's slowest swings are most of its variability.
+    assert h.ulf_ms2 > 5 * h.vlf_ms2
+
+
+def test_long_term_powers_find_gaps_by_the_time_between_intervals():
+    t = np.arange(0.0, 4 * 3600, 0.8)
+    nn = 800 + 40 * np.sin(2 * np.pi * t / 1000)
+    kept = (t < 3600) | (t > 2 * 3600)
+    both = long_term_powers(t[kept], nn[kept], {"ulf": (0.0, ULF_HZ)})
+    told = long_term_powers(t[kept], nn[kept], {"ulf": (0.0, ULF_HZ)},
+                            gaps=np.r_[False, np.diff(t[kept]) > 1.0])
+    assert both == told and both["ulf"] == pytest.approx(800, rel=0.05)
+    assert np.isnan(long_term_powers(t[:3], nn[:3], {"ulf": (0.0, ULF_HZ)})["ulf"])
 
 
 def test_noise_spans_are_left_out():
