@@ -166,7 +166,8 @@ def beat_windows(ecg: np.ndarray, fs: float, r_peaks: np.ndarray,
     pr_ms : numpy.ndarray, optional
         The beats' PR intervals (ms; NaN where no P wave was found), as
         ``detect_beats`` found them (``Beats.pr_ms``); delineated here
-        with the default settings when None.
+        with the default settings when None (and then ``qrs_ms`` too, when
+        not given, from the same delineation).
 
     Returns
     -------
@@ -195,7 +196,15 @@ def beat_windows(ecg: np.ndarray, fs: float, r_peaks: np.ndarray,
     # can be the edge itself.
     edge = max(1, int(round(EDGE_MS * fs / 1000)))
     hidden = (r < edge) | (r > x.size - 1 - edge)
-    if qrs_ms is None:
+    for name, given in (("qrs_ms", qrs_ms), ("pr_ms", pr_ms)):
+        if given is not None and len(given) != r.size:
+            raise ValueError(f"{name} has {len(given)} values for {r.size} R peaks")
+    if pr_ms is None:
+        # The P waves need the whole delineation, whose QRS boundaries are
+        # the same network's: one pass gives both, as detect_beats has them.
+        measured_qrs, pr_ms = _qrs_and_pr_ms(x, fs, r, bad)
+        qrs_ms = measured_qrs if qrs_ms is None else qrs_ms
+    elif qrs_ms is None:
         onset, offset = qrs_bounds_net(x, fs, r)
         qrs_ms = (offset - onset) * (1000.0 / fs)
         # A QRS that the record's edge cuts was not measured whole: near the
@@ -203,13 +212,7 @@ def beat_windows(ecg: np.ndarray, fs: float, r_peaks: np.ndarray,
         # (benchmarks/robustness.py). The detector's delineation leaves these
         # boundaries unfound (-1) by the same test.
         qrs_ms[(onset <= 0) | (offset >= x.size - 1)] = np.nan
-    elif len(qrs_ms) != r.size:
-        raise ValueError(f"qrs_ms has {len(qrs_ms)} values for {r.size} R peaks")
     qrs_ms = np.asarray(qrs_ms, dtype=np.float32)
-    if pr_ms is None:
-        pr_ms = pr_intervals(x, fs, r, bad)
-    elif len(pr_ms) != r.size:
-        raise ValueError(f"pr_ms has {len(pr_ms)} values for {r.size} R peaks")
     pr_ms = np.asarray(pr_ms, dtype=np.float32)
     # Annotations differ in where they put a beat (R peak, QRS onset...):
     # centre every window on the largest deflection near the given position.
@@ -232,26 +235,18 @@ def beat_windows(ecg: np.ndarray, fs: float, r_peaks: np.ndarray,
                        qrs_ms, pr_ms)
 
 
-def pr_intervals(ecg: np.ndarray, fs: float, r_peaks: np.ndarray,
-                 unreadable: np.ndarray | None = None) -> np.ndarray:
-    """PR interval of each beat in ms (P onset to QRS onset), delineated as
-    :func:`ecgtool.signal.detect.detect_beats` does by default (``Beats.pr_ms``);
-    NaN where no P wave was found. ``ecg`` finite; ``unreadable``: the
-    samples that were NaN.
-
-    Examples
-    --------
-    >>> from ecgtool.io.records import read_sample
-    >>> rec = read_sample("119")
-    >>> pr = pr_intervals(rec.signal[:7200], rec.fs, rec.annotations.sample[1:9])
-    >>> int(np.isfinite(pr).sum()), 140 < float(np.nanmedian(pr)) < 180
-    (6, True)
-    """
+def _qrs_and_pr_ms(ecg: np.ndarray, fs: float, r_peaks: np.ndarray,
+                   unreadable: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    # QRS durations and PR intervals (ms, NaN where unfound), delineated as
+    # detect_beats delineates by default (Beats.qrs_ms, Beats.pr_ms).
     from ecgtool.signal.delineate import delineate
 
-    d = delineate(ecg, fs, np.asarray(r_peaks, dtype=np.int64), unreadable=unreadable)
-    pr = (d.qrs_onset - d.p_onset) * (1000.0 / fs)
-    return np.where((d.p_onset < 0) | (d.qrs_onset < 0), np.nan, pr)
+    d = delineate(ecg, fs, r_peaks, unreadable=unreadable)
+
+    def span(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.where((a < 0) | (b < 0), np.nan, (b - a) * (1000.0 / fs))
+
+    return span(d.qrs_onset, d.qrs_offset), span(d.p_onset, d.qrs_onset)
 
 
 #: Span of the window, in model samples around the R peak, over which a beat
