@@ -662,3 +662,23 @@ def test_the_html_report_says_why_a_record_has_no_hrv(rec208):
     rep = diagnose_analysis(a)
     assert rep.nn_pct < 50 and np.isnan(rep.sdnn_ms)
     assert f"not measured: {rep.nn_pct:.0f} % of the intervals" in record_section(a, rep)
+
+
+def test_a_long_recording_reports_ulf_and_total_power():
+    # Two hours of beat times swinging 40 ms over 1000 s: ULF in the report,
+    # its JSON and its CSV row, and the HTML's HRV line; none under an hour.
+    from ecgtool.report import _hrv_text
+
+    t = [0.0]
+    while t[-1] < 7200:
+        t.append(t[-1] + 0.8 + 0.04 * np.sin(2 * np.pi * t[-1] / 1000))
+    t = np.array(t)
+    lab = np.array(["N"] * t.size)
+    rep = diagnose("x", float(t[-1]), t, lab, find_rhythms(t, lab))
+    assert rep.ulf_ms2 == pytest.approx(800, rel=0.05)
+    assert rep.total_power_ms2 >= rep.ulf_ms2
+    assert rep.as_dict()["ulf_ms2"] == pytest.approx(rep.ulf_ms2)
+    assert rep.as_row()["total_power_ms2"] == pytest.approx(rep.total_power_ms2)
+    assert f"ULF {rep.ulf_ms2:.0f}, total power" in _hrv_text(rep)
+    short = diagnose("x", 600.0, t[t < 600], lab[t < 600], find_rhythms(t[t < 600], lab[t < 600]))
+    assert short.as_dict()["ulf_ms2"] is None and "ULF" not in _hrv_text(short)
