@@ -227,11 +227,10 @@ def tinn(counts: np.ndarray, bin_ms: float) -> float:
 
 
 def band_powers(times_s: np.ndarray, nn_ms: np.ndarray,
-                bands: dict = BANDS, detrend: bool = True) -> dict[str, float]:
+                bands: dict = BANDS) -> dict[str, float]:
     """Power (ms^2) of each band of the NN intervals ``nn_ms`` ending at
     ``times_s`` (s, increasing; gaps allowed): Lomb-Scargle periodogram of
-    the detrended intervals (with ``detrend`` False, of the intervals less
-    their mean), scaled so that its total is their variance.
+    the detrended intervals, scaled so that its total is their variance.
 
     Examples
     --------
@@ -252,7 +251,7 @@ def band_powers(times_s: np.ndarray, nn_ms: np.ndarray,
     step = min(span / (t.size - 1), float(np.mean(x)) / 1000.0)
     # Straight-line detrend against time: a slow drift of the rate over the
     # segment is not variability within it.
-    x = x - (np.polyval(np.polyfit(t - t[0], x, 1), t - t[0]) if detrend else x.mean())
+    x = x - np.polyval(np.polyfit(t - t[0], x, 1), t - t[0])
     df = 1.0 / (OVERSAMPLE * span)
     top = max(b for _, b in bands.values())
     f = df * np.arange(1, int(top / df) + 1)

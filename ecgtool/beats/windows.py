@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ecgtool.beats.table import broken_intervals
+from ecgtool.beats.table import broken_intervals, span_ms
 from ecgtool.signal.filters import moving_mean, sample_at
 from ecgtool.signal.qrsnet import qrs_bounds_net
 from ecgtool.signal.quality import unreadable_in
@@ -242,11 +242,7 @@ def _qrs_and_pr_ms(ecg: np.ndarray, fs: float, r_peaks: np.ndarray,
     from ecgtool.signal.delineate import delineate
 
     d = delineate(ecg, fs, r_peaks, unreadable=unreadable)
-
-    def span(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return np.where((a < 0) | (b < 0), np.nan, (b - a) * (1000.0 / fs))
-
-    return span(d.qrs_onset, d.qrs_offset), span(d.p_onset, d.qrs_onset)
+    return span_ms(d.qrs_onset, d.qrs_offset, fs), span_ms(d.p_onset, d.qrs_onset, fs)
 
 
 #: Span of the window, in model samples around the R peak, over which a beat
