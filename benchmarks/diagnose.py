@@ -10,7 +10,8 @@ diagnose) with the default thresholds; its findings are compared with:
 * CinC 2021 samples: SNOMED codes in the headers (sinus rhythm, sinus
   brady/tachycardia, PAC, PVC, AF);
 * LUDB records 1-100: the rhythm in ludb.csv (sinus rhythm, sinus
-  brady/tachycardia, atrial fibrillation).
+  brady/tachycardia, atrial fibrillation) and its premature beats (atrial
+  or ventricular extrasystoles).
 
 Conduction findings (wide QRS, long PR, long QTc) are scored against the
 CinC 2021 codes and LUDB's conduction diagnoses (complete bundle branch
@@ -62,6 +63,8 @@ LUDB_CONDUCTION = {"Complete left bundle branch block": "qrs_wide",
                    "Complete right bundle branch block": "qrs_wide",
                    "Non-specific intravintricular conduction delay": "qrs_wide",
                    "I degree av block": "pr_long"}
+#: LUDB's "Extrasystolies" column names the premature beats of the 10-s record.
+LUDB_ECTOPY = {"Ventricular extrasystole": "pvc", "Atrial extrasystole": "pac"}
 AF30 = "af >= 30 s in annotations"
 
 
@@ -309,11 +312,14 @@ def main() -> None:
                 ref = {LUDB[r.strip()] for r in row["Rhythms"].split(",") if r.strip() in LUDB}
                 ref |= {LUDB_CONDUCTION[c.strip()] for c in row["Conduction abnormalities"]
                         .splitlines() if c.strip() in LUDB_CONDUCTION}
+                ref |= {code for kind, code in LUDB_ECTOPY.items()
+                        if kind in row["Extrasystolies"]}
                 a = analyse(base, rid, model, folds.get(rid))
                 errors.append(interval_errors(a, base))
                 pred = predict_with_brady60(a)
                 pairs.append((ref | ({BRADY60} if "brady" in ref else set()), pred))
-        datasets["ludb"] = (pairs, ("sinus", "brady", BRADY60, "tachy", "af") + INTERVAL_CODES)
+        datasets["ludb"] = (pairs, ("sinus", "brady", BRADY60, "tachy", "pac", "pvc", "af")
+                            + INTERVAL_CODES)
     payload = {"command": command_line(), "machine": machine(), "results": {}}
     rows = []
     for db, (pairs, labels) in datasets.items():
