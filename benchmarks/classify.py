@@ -25,6 +25,7 @@ Macro F1 is over N, S, V and F (Q has 8 beats in DS1). Usage::
 
     python benchmarks/classify.py            # everything (about 30 min on 2 cores)
     python benchmarks/classify.py --folds 4  # record-grouped 4-fold instead of LORO
+    python benchmarks/classify.py --save-logits folds.npz  # keep the folds' logits too
 
 Writes benchmarks/results/classify.json and the "classify" section of RESULTS.md.
 """
@@ -103,9 +104,13 @@ def cnn_logits(res, ds: BeatDataset) -> np.ndarray:
 def cnn_predict(res, ds: BeatDataset, fs: float) -> tuple[np.ndarray, np.ndarray]:
     """Class indices as ``classify`` gives them (the network's, revised by the
     rhythm around each beat), and the network's alone."""
+    return revised(cnn_logits(res, ds), ds, fs)
+
+
+def revised(logits: np.ndarray, ds: BeatDataset, fs: float) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`cnn_predict` from the network's logits."""
     from ecgtool.ml.classify import aami_classes
 
-    logits = cnn_logits(res, ds)
     return class_index(aami_classes(logits, ds.r_peak / fs, ds.windows())), logits.argmax(axis=1)
 
 
@@ -202,11 +207,14 @@ def noise_stress(root):
     return out
 
 
-def run_split(name, train_names, test_groups, recs, ref_ds, det, methods, noisy=None):
+def run_split(name, train_names, test_groups, recs, ref_ds, det, methods, noisy=None,
+              logits=None):
     """Train per fold, score every method; returns {method: {'ref': cm, 'e2e': cm}}.
 
     ``noisy`` (:func:`noise_stress`): noisy copies of a record are scored by
     the CNN of the fold that left that record out, under ``cms["noise"]``.
+    ``logits`` (a dict): receives each scored record's CNN logits at the
+    reference beats (``"NAME/ref"``) and at the detected ones (``"NAME/det"``).
     """
     scored = list(methods) + ([NETWORK_ONLY] if "cnn" in methods else [])
     cms = {m: {"ref": np.zeros((K + 1, K + 1), int), "e2e": np.zeros((K + 1, K + 1), int)}
@@ -234,6 +242,9 @@ def run_split(name, train_names, test_groups, recs, ref_ds, det, methods, noisy=
         for n in test:
             ref_part = ref_ds.of_records([n])
             det_part = det[n]
+            if logits is not None and "cnn" in fitted:
+                logits[f"{n}/ref"] = cnn_logits(fitted["cnn"], ref_part)
+                logits[f"{n}/det"] = cnn_logits(fitted["cnn"], det_part)
             for m, model in fitted.items():
                 for label, (p_ref, p_det) in predictions(m, model, ref_part, det_part,
                                                          recs[n].fs).items():
@@ -486,24 +497,10 @@ def render(payload: dict) -> None:
         + table + "\n" + extra))
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--folds", type=int, default=0, help="0: leave one record out")
-    ap.add_argument("--methods", nargs="+", default=["cnn"] + list(BASELINES))
-    ap.add_argument("--no-shipped", action="store_true")
-    ap.add_argument("--throughput-only", action="store_true",
-                    help="measure inference and training time again, keep the stored "
-                         "accuracy results (for changes that leave the model inputs as they are)")
-    args = ap.parse_args()
-    root = data_root()
-    if args.throughput_only:
-        stored = Path(__file__).parent / "results" / "classify.json"
-        payload = json.loads(stored.read_text())
-        payload["throughput"] = throughput()
-        payload["default_model_training_seconds"] = default_training_time(root)
-        payload["throughput_machine"] = machine()
-        render(payload)
-        return
+def mitdb_datasets(root):
+    """The MIT-BIH records present, DS1 among them, the non-paced records read,
+    their beats at the reference positions (one dataset) and as detected (per
+    record)."""
     mit = root / "mitdb"
     present = sorted(p.stem for p in mit.glob("*.atr") if p.with_suffix(".dat").is_file())
     ds1 = [n for n in DS1 if n in present]
@@ -514,10 +511,37 @@ def main() -> None:
     ref_ds = BeatDataset.concat([reference_dataset(recs[n]) for n in recs])
     det = {n: detected_dataset(recs[n], detect_r_peaks(recs[n].signal, recs[n].fs))
            for n in recs}
+    return present, ds1, recs, ref_ds, det
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--folds", type=int, default=0, help="0: leave one record out")
+    ap.add_argument("--methods", nargs="+", default=["cnn"] + list(BASELINES))
+    ap.add_argument("--no-shipped", action="store_true")
+    ap.add_argument("--throughput-only", action="store_true",
+                    help="measure inference and training time again, keep the stored "
+                         "accuracy results (for changes that leave the model inputs as they are)")
+    ap.add_argument("--save-logits", metavar="FILE.npz",
+                    help="also keep the folds' CNN logits, for benchmarks/classify_rules.py")
+    args = ap.parse_args()
+    root = data_root()
+    if args.throughput_only:
+        stored = Path(__file__).parent / "results" / "classify.json"
+        payload = json.loads(stored.read_text())
+        payload["throughput"] = throughput()
+        payload["default_model_training_seconds"] = default_training_time(root)
+        payload["throughput_machine"] = machine()
+        render(payload)
+        return
+    present, ds1, recs, ref_ds, det = mitdb_datasets(root)
     payload = {"command": command_line(), "machine": machine(), "macro_f1_classes": MACRO_CLASSES}
     protocol = "leave-one-record-out" if args.folds <= 0 else f"{args.folds}-fold by record"
+    logits = {} if args.save_logits else None
     cms, times = run_split(protocol, ds1, folds_for(ds1, args.folds), recs, ref_ds, det,
-                           args.methods, noise_stress(root))
+                           args.methods, noise_stress(root), logits)
+    if logits:
+        np.savez_compressed(args.save_logits, **logits)
     noise = cms.pop("noise", {})
     payload["ds1_cv"] = {"protocol": protocol, "records": ds1,
                          "cnn_train_seconds_per_fold": times,
