@@ -97,7 +97,7 @@ def conduction_intervals(beats: Beats, labels: np.ndarray | None = None) -> Inte
     n = len(beats)
     normal = np.ones(n, bool) if labels is None else np.asarray(labels) == "N"
     pr = beats.pr_ms
-    qrs = beats.span_ms(beats.qrs_onset, beats.qrs_offset)
+    qrs = beats.qrs_ms
     qt = beats.span_ms(beats.qrs_onset, beats.t_offset)
     rr_prev = np.concatenate([[np.nan], beats.rr_ms / 1000.0]) if n else np.zeros(0)
     rate_ok = (rr_prev >= _RR_RANGE[0]) & (rr_prev <= _RR_RANGE[1])

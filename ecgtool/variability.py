@@ -37,7 +37,7 @@ sampled data. Astrophys J 1989;338:277-280.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -353,7 +353,7 @@ def hrv(times_s: np.ndarray, labels: np.ndarray | None, noise: list | None = Non
     rr, ok = _nn(t, labels, clear)
     nn_pct = 100.0 * ok.sum() / clear.sum() if clear.any() else nan
     if t.size < 3 or not nn_pct >= min_nn_pct:
-        return Hrv(*[nan] * 13, nn_pct=nn_pct)
+        return Hrv(**{f.name: nan for f in fields(Hrv)} | {"nn_pct": nn_pct})
     nn = rr[ok]
     sdnn = float(np.std(nn, ddof=1)) if nn.size > 1 else nan
     pair = ok[:-1] & ok[1:]

@@ -81,20 +81,6 @@ def _int_column(values, n: int) -> np.ndarray:
     return np.asarray(values, dtype=np.int64)
 
 
-def span_ms(a: np.ndarray, b: np.ndarray, fs: float) -> np.ndarray:
-    """Milliseconds from sample points ``a`` to ``b`` at ``fs`` (NaN where either
-    is -1, not found).
-
-    Examples
-    --------
-    >>> span_ms(np.array([10, -1]), np.array([46, 50]), 360.0).tolist()
-    [100.0, nan]
-    """
-    out = (np.asarray(b) - np.asarray(a)).astype(np.float64) * (1000.0 / fs)
-    out[(np.asarray(a) < 0) | (np.asarray(b) < 0)] = np.nan
-    return out
-
-
 @dataclass
 class Beats:
     """The heartbeats of one record.
@@ -164,7 +150,9 @@ class Beats:
 
     def span_ms(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Milliseconds from points ``a`` to points ``b`` (NaN where either is -1)."""
-        return span_ms(a, b, self.fs)
+        out = (b - a).astype(np.float64) * (1000.0 / self.fs)
+        out[(a < 0) | (b < 0)] = np.nan
+        return out
 
     @property
     def pr_ms(self) -> np.ndarray:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ecgtool.beats.table import broken_intervals, span_ms
+from ecgtool.beats.table import Beats, broken_intervals
 from ecgtool.signal.filters import moving_mean, sample_at
 from ecgtool.signal.qrsnet import qrs_bounds_net
 from ecgtool.signal.quality import unreadable_in
@@ -238,11 +238,13 @@ def beat_windows(ecg: np.ndarray, fs: float, r_peaks: np.ndarray,
 def _qrs_and_pr_ms(ecg: np.ndarray, fs: float, r_peaks: np.ndarray,
                    unreadable: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
     # QRS durations and PR intervals (ms, NaN where unfound), delineated as
-    # detect_beats delineates by default (Beats.qrs_ms, Beats.pr_ms).
+    # detect_beats delineates by default, measured as Beats measures them.
     from ecgtool.signal.delineate import delineate
 
     d = delineate(ecg, fs, r_peaks, unreadable=unreadable)
-    return span_ms(d.qrs_onset, d.qrs_offset, fs), span_ms(d.p_onset, d.qrs_onset, fs)
+    b = Beats(fs=fs, r_peak=r_peaks, qrs_onset=d.qrs_onset, qrs_offset=d.qrs_offset,
+              p_onset=d.p_onset)
+    return b.qrs_ms, b.pr_ms
 
 
 #: Span of the window, in model samples around the R peak, over which a beat
