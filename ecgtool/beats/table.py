@@ -149,7 +149,14 @@ class Beats:
         return int(self.r_peak.size)
 
     def span_ms(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        """Milliseconds from points ``a`` to points ``b`` (NaN where either is -1)."""
+        """Milliseconds from points ``a`` to points ``b`` (NaN where either is -1).
+
+        Examples
+        --------
+        >>> Beats(fs=360.0, r_peak=np.array([30, 60])).span_ms(np.array([10, -1]),
+        ...                                                    np.array([46, 50])).tolist()
+        [100.0, nan]
+        """
         out = (b - a).astype(np.float64) * (1000.0 / self.fs)
         out[(a < 0) | (b < 0)] = np.nan
         return out
