@@ -10,7 +10,7 @@ import numpy as np
 from ecgtool.beats.scores import ClassScore, score_classes
 from ecgtool.beats.table import AAMI_CLASSES
 from ecgtool.errors import EcgToolError
-from ecgtool.evaluate import (DetectionScore, EpisodeScore, gross,
+from ecgtool.evaluate import (DetectionScore, EpisodeScore, annotated_span, gross,
                               gross_episodes, reference_rhythm, score_detection, score_episodes)
 from ecgtool.io.inputs import (ReadOptions, Source, read_source, read_source_annotations,
                                source_length)
@@ -300,8 +300,9 @@ def rhythm_score_job(src: Source, analyse, rhythm: str = "af",
     against the rhythm changes (``(AFIB``, ``(N``...) of its reference ``.atr``.
 
     A record whose annotations hold no rhythm change counts as free of the
-    rhythm, as CPSC 2021 marks its records without AF. ``min_episode_s``: see
-    :func:`ecgtool.evaluate.score_episodes`.
+    rhythm, as CPSC 2021 marks its records without AF. Only the time from its
+    first annotated beat to its last is scored (:func:`ecgtool.evaluate.annotated_span`).
+    ``min_episode_s``: see :func:`ecgtool.evaluate.score_episodes`.
     """
     ann, fs = _reference(src)
     if ann is None:
@@ -312,7 +313,7 @@ def rhythm_score_job(src: Source, analyse, rhythm: str = "af",
     found = [(float(s), float(e)) for s, e, r in zip(ep.start_s, ep.end_s, ep.rhythm)
              if r == rhythm]
     return score_episodes(a.name, [(s.start, s.end) for s in ref if s.rhythm == rhythm],
-                          found, a.duration_s, min_episode_s)
+                          found, a.duration_s, min_episode_s, within=annotated_span(ann, fs))
 
 
 def rhythm_table(scores: list[EpisodeScore], rhythm: str,

@@ -2,8 +2,9 @@
 
 import numpy as np
 
-from ecgtool.evaluate import (DetectionScore, excluded_spans, gross, match_beats,
-                              reference_beats, score_detection, unreadable_spans)
+from ecgtool.evaluate import (DetectionScore, annotated_span, excluded_spans, gross,
+                              match_beats, reference_beats, reference_rhythm, score_detection,
+                              score_episodes, unreadable_spans)
 from ecgtool.io.records import Annotations
 
 
@@ -159,3 +160,25 @@ def test_paced_records_are_those_with_paced_beats():
     assert not plain.paced and paced.paced
     groups = ScoreTable([plain, paced]).groups()
     assert groups["gross"].tp == 19 and groups["gross paced"].tp == 19
+
+
+def test_rhythm_scored_where_the_reference_has_beats():
+    # AF from 10 s to the record's end at 100 s, but beats only until 60 s
+    # (the annotators stopped, as in the Long-Term AF Database): AF found
+    # from 10 s to the last beat is all the AF there is to find.
+    fs = 100.0
+    beats = np.arange(100, 6001, 50)
+    a = Annotations(np.r_[0, 1000, beats], np.r_[["+", "+"], ["N"] * beats.size],
+                    np.r_[["(N", "(AFIB"], [""] * beats.size])
+    ref = [(s.start, s.end) for s in reference_rhythm(a, fs, 10000) if s.rhythm == "af"]
+    assert ref == [(10.0, 100.0)]
+    found = [(10.0, 60.0)]
+    whole = score_episodes("r", ref, found, 100.0).stats()
+    assert round(whole["duration_se"], 3) == 0.556
+    span = annotated_span(a, fs)
+    assert span == (1.0, 60.0)
+    st = score_episodes("r", ref, found, 100.0, within=span)
+    assert st.stats()["duration_se"] == 1.0 and st.total_s == 59.0
+    # Detections outside the span count neither way.
+    assert score_episodes("r", ref, [(10.0, 60.0), (70.0, 90.0)], 100.0,
+                          within=span).test_s == 50.0

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ecgtool.evaluate.beats import reference_beats
 from ecgtool.io.records import Annotations
 
 
@@ -120,8 +121,36 @@ class EpisodeScore:
                 "ref_episodes": self.ref_episodes, "test_episodes": self.test_episodes}
 
 
+def annotated_span(annotations: Annotations, fs: float) -> tuple[float, float] | None:
+    """From the reference's first beat to its last, in seconds; None without two beats.
+
+    A reference rhythm holds until the next rhythm change, so the last one
+    runs to the record's end even where the annotators marked no beat after
+    some point: in the Long-Term AF Database 11 records end in hours of
+    "AF" without a beat, its .qrs detector's beats stopping there too (the
+    last 6 h of record 11), time in which no rhythm can be found from beats.
+    :func:`score_episodes` scores the annotated span alone when given it.
+
+    Examples
+    --------
+    >>> a = Annotations([0, 100, 300, 900], ["+", "N", "N", "+"], ["(AFIB", "", "", "(N"])
+    >>> annotated_span(a, 100.0)
+    (1.0, 3.0)
+    """
+    r = reference_beats(annotations)
+    if r.size < 2:
+        return None
+    return float(r.min()) / fs, float(r.max()) / fs
+
+
+def _cut(spans: list[tuple[float, float]], lo: float, hi: float) -> list[tuple[float, float]]:
+    # The parts of the spans between lo and hi.
+    return [(max(s, lo), min(e, hi)) for s, e in spans if min(e, hi) > max(s, lo)]
+
+
 def score_episodes(record: str, ref: list[tuple[float, float]], test: list[tuple[float, float]],
-                   total_s: float, min_episode_s: float = 0.0) -> EpisodeScore:
+                   total_s: float, min_episode_s: float = 0.0,
+                   within: tuple[float, float] | None = None) -> EpisodeScore:
     """Compare reference and detected episodes of one rhythm (any overlap finds
     one, as EC57 and PhysioNet's ``epicmp`` count AF episodes).
 
@@ -129,7 +158,9 @@ def score_episodes(record: str, ref: list[tuple[float, float]], test: list[tuple
     out of the episode counts; the durations keep them. The standard's figures
     use 0; 30 s is the clinical least length of an AF episode (``epicmp -i``
     is the like option of PhysioNet's tool, which also drops them from its
-    durations).
+    durations). ``within`` (start and end, s; e.g. :func:`annotated_span`)
+    scores that stretch alone: episodes are cut to it, and it is the
+    record's time for the burden.
 
     Examples
     --------
@@ -139,7 +170,13 @@ def score_episodes(record: str, ref: list[tuple[float, float]], test: list[tuple
     >>> s = score_episodes("r", [(10, 70), (100, 105)], [(20, 80)], 600, min_episode_s=30)
     >>> s.ref_episodes, s.ref_found, s.ref_s
     (1, 1, 65)
+    >>> s = score_episodes("r", [(10, 70)], [(20, 80)], 600, within=(0, 60))
+    >>> s.ref_s, s.test_s, s.total_s
+    (50, 40, 60)
     """
+    if within is not None:
+        ref, test = _cut(ref, *within), _cut(test, *within)
+        total_s = within[1] - within[0]
     long_ref = [e for e in ref if e[1] - e[0] >= min_episode_s]
     long_test = [e for e in test if e[1] - e[0] >= min_episode_s]
     found = sum(1 for e in long_ref if _overlap([e], test) > 0)
