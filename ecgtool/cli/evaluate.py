@@ -58,7 +58,8 @@ def evaluate(
     counts as wrong and an extra detection as a false positive of its class; and
     EC57's ectopic-beat figures (VEB, SVEB), which forgive fusion and
     unclassifiable beats called V. With --rhythm, the episodes `ecgtool rhythm`
-    finds instead (duration and episode Se and +P, burden error).
+    finds instead (duration and episode Se and +P, burden error), from the
+    reference's first annotated beat to its last.
     """
     import json
     from functools import partial
