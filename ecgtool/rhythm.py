@@ -50,8 +50,9 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ecgtool.rr import (af_score, early_beats, irregularity, plausible_intervals, premature_beats,
-                        steady_p_waves, timing_labels, true_runs, window_sum)
+from ecgtool.rr import (af_score, early_beats, irregularity, missed_beat_intervals,
+                        plausible_intervals, premature_beats, steady_p_waves, timing_labels,
+                        true_runs, window_sum)
 
 RHYTHMS = ("noise", "pause", "vt", "svt", "af", "bigeminy", "trigeminy", "tachy", "brady",
            "sinus")
@@ -346,6 +347,9 @@ def _interval_rhythms(t: np.ndarray, labels, proba, noise_spans, settings: Rhyth
     # Intervals that touch an ectopic beat say nothing about the atrial
     # rhythm; one across an unreadable stretch was not measured.
     plausible = plausible_intervals(rr, st) & ~unread
+    if lab is None:
+        # Beat times alone may come from a detector that misses beats.
+        plausible &= ~missed_beat_intervals(rr, plausible, st.window_beats + 1)
     # Intervals next to an ectopic beat are taken out of the AF score: V and F
     # beats, and S beats that come early. Without labels, beats whose timing
     # looks ectopic (early, then a compensatory pause). With labels, timing
