@@ -353,8 +353,9 @@ def missed_beat_intervals(rr: np.ndarray, plausible: np.ndarray, window: int,
     x = rr[idx]
     local = median_filter(x, window)
     local = median_filter(x / np.maximum(np.round(x / local), 1.0), window)
-    k = np.round(x / local)
-    out[idx[(k >= 2) & (k <= 3) & (np.abs(x / (k * local) - 1.0) < tol)]] = True
+    ratio = x / local
+    k = np.round(ratio)
+    out[idx[(k >= 2) & (k <= 3) & (np.abs(ratio / np.maximum(k, 1.0) - 1.0) < tol)]] = True
     return out
 
 

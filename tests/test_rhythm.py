@@ -1,5 +1,6 @@
 """Rhythm episodes on synthetic R-R sequences with known rhythms, and on real records."""
 
+import warnings
 from dataclasses import replace
 
 import numpy as np
@@ -533,3 +534,8 @@ def test_beats_a_detector_missed_do_not_read_as_af():
     # Labelled beats come from a classified signal, ecgtool's own detector's:
     # there no interval is set aside, and these gaps would read as AF.
     assert spans(find_rhythms(t, np.full(t.size, "N")), "af")
+    # An interval under half the local one (an extra detection) is no
+    # multiple of it, and no division by zero either.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        find_rhythms(np.sort(np.r_[t, t[100] + 0.25]))
