@@ -26,7 +26,7 @@ samples; long PR F1 0.32).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
@@ -81,23 +81,12 @@ class Thresholds:
 
     @classmethod
     def with_overrides(cls, items: dict) -> "Thresholds":
-        names = {f.name: f.type for f in fields(cls)}
-        bad = [k for k in items if k not in names]
-        if bad:
-            raise ValueError(f"unknown threshold {bad[0]!r} (known: {', '.join(names)})")
-        base = cls()
-        values = {}
-        for k, v in {**asdict(base), **items}.items():
-            try:
-                values[k] = type(getattr(base, k))(v)
-            except ValueError:
-                kind = "a whole number" if isinstance(getattr(base, k), int) else "a number"
-                raise ValueError(f"threshold {k}: {v!r} is not {kind}") from None
-            # Counts, rates, durations and shares: none is negative or NaN (inf
-            # is "never", e.g. -t tachy_bpm=inf).
-            if not values[k] >= 0:
-                raise ValueError(f"threshold {k}: {v!r} must be a number of 0 or more")
-        return cls(**values)
+        """The defaults with some thresholds given as text (``--threshold``):
+        counts, rates, durations and shares, none negative or NaN (inf is
+        "never", e.g. ``-t tachy_bpm=inf``)."""
+        from ecgtool.settings import numeric_overrides
+
+        return numeric_overrides(cls(), items, "threshold")
 
 
 @dataclass(frozen=True)

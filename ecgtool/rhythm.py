@@ -105,6 +105,23 @@ class RhythmSettings:
     # at 0.5 CPSC's AF duration Se fell from 95.5 to 88.6 %, at 0.6 it held.
     p_present_share: float = 0.7
 
+    @classmethod
+    def with_overrides(cls, items: dict[str, str]) -> "RhythmSettings":
+        """The defaults with some settings given as text (``ecgtool rhythm
+        --rhythm-setting NAME=VALUE``); ``af_lags`` is not one of them.
+
+        Examples
+        --------
+        >>> RhythmSettings.with_overrides({"pause_s": "3", "af_min_beats": "40"}).pause_s
+        3.0
+        """
+        from ecgtool.settings import numeric_overrides
+
+        # Windows and runs need a few beats to be measured at all.
+        return numeric_overrides(cls(), items, "rhythm setting",
+                                 {"window_beats": 8, "rate_beats": 2, "run_min_beats": 2,
+                                  "pattern_cycles": 1})
+
 
 DEFAULT_RHYTHM = RhythmSettings()
 

@@ -550,6 +550,30 @@ def test_rhythm_reads_beat_times_without_sample_positions(tmp_path):
     assert r.stdout.splitlines()[1].startswith("alone,")
 
 
+def test_rhythm_settings_from_the_command_line():
+    # --rhythm-setting changes a rule of the episodes (here what a pause is),
+    # in rhythm, diagnose and evaluate --rhythm alike; a bad one is one line.
+    def pauses(*more):
+        r = run("rhythm", "sample:119", "--ann", "atr", "--out", "-", "-q", *more)
+        assert r.exit_code == 0, r.output
+        return sum(line.split(",")[3] == "pause" for line in r.stdout.splitlines()[1:])
+
+    assert pauses() == 0 and pauses("--rhythm-setting", "pause_s=1.2") > 0
+    assert pauses("--rhythm-setting", "pause_s=1.2", "--window", "40") == \
+        pauses("--rhythm-setting", "pause_s=1.2", "--rhythm-setting", "window_beats=40")
+    # diagnose counts pauses by its own threshold (-t pause_s); its AF is the episodes'.
+    r = run("diagnose", "sample:119", "--ann", "atr", "-q", "--rhythm-setting",
+            "af_threshold=0.001")
+    assert r.exit_code == 0 and json.loads(r.stdout)["af_burden_pct"] > 20, r.output
+    for args, words in ((["rhythm", "--rhythm-setting", "pause=3"], ("unknown rhythm setting",
+                                                                    "pause_s")),
+                        (["rhythm", "--rhythm-setting", "window_beats=4"], ("8 or more",)),
+                        (["diagnose", "--rhythm-setting", "af_min_beats=2.5"],
+                         ("af_min_beats", "whole number")),
+                        (["evaluate", "--rhythm-setting", "pause_s=3"], ("--rhythm",))):
+        _one_line_error(run(*args, "sample:119"), *words)
+
+
 def test_bigeminy_from_beat_times_is_not_written_as_ventricular(tmp_path):
     import wfdb
 

@@ -119,6 +119,9 @@ def test_resume_continues_only_the_same_command_and_options(tmp_path):
     r = runner.invoke(app, ["diagnose", "sample:119", "sample:208", "--out", str(d), "--resume",
                             "-t", "pvc_burden_pct=5"])
     assert r.exit_code == 1 and "other options (thresholds)" in r.stderr, r.output
+    r = runner.invoke(app, ["diagnose", "sample:119", "sample:208", "--out", str(d), "--resume",
+                            "--rhythm-setting", "pause_s=3"])
+    assert r.exit_code == 1 and "other options (rhythm)" in r.stderr, r.output
     with h5py.File(d, "r+") as f:
         f.attrs["job"] = "{not json"
     r = runner.invoke(app, ["diagnose", "sample:119", "--out", str(d), "--resume"])

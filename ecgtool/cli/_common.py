@@ -120,6 +120,38 @@ PNetOpt = typer.Option(
     "ecgtool.")
 
 
+RhythmSettingOpt = typer.Option(
+    None, "--rhythm-setting", metavar="NAME=VALUE",
+    help="Change a rhythm rule, e.g. --rhythm-setting pause_s=3 or af_min_beats=40 (names: "
+    "RhythmSettings in ecgtool.rhythm). Repeatable.")
+
+
+def rhythm_settings(items: Optional[list[str]], window: Optional[int] = None):
+    """``RhythmSettings`` from ``--rhythm-setting NAME=VALUE`` values (and ``--window``)."""
+    from ecgtool.rhythm import RhythmSettings
+
+    given = name_values(items, "--rhythm-setting")
+    if window is not None:
+        given["window_beats"] = str(window)
+    try:
+        return RhythmSettings.with_overrides(given)
+    except ValueError as exc:
+        raise EcgToolError(str(exc)) from None
+
+
+def rhythm_job(settings, leave_out: tuple = ()) -> dict:
+    """The rhythm settings that differ from the defaults, as :func:`job` keeps
+    them (``{"rhythm": {...}}``; ``{}`` when none does)."""
+    from dataclasses import fields
+
+    from ecgtool.rhythm import DEFAULT_RHYTHM
+
+    changed = {f.name: getattr(settings, f.name) for f in fields(settings)
+               if f.name not in leave_out
+               and getattr(settings, f.name) != getattr(DEFAULT_RHYTHM, f.name)}
+    return {"rhythm": changed} if changed else {}
+
+
 def detector_settings(items: Optional[list[str]], qrs_net: Optional[str] = None,
                       p_net: Optional[str] = None):
     """``DetectorSettings`` from ``--detector NAME=VALUE`` values, ``--qrs-net`` and ``--p-net``."""

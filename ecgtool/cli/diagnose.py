@@ -26,6 +26,7 @@ def diagnose(
     threshold: Optional[list[str]] = typer.Option(
         None, "--threshold", "-t", metavar="NAME=VALUE",
         help="Override a threshold, e.g. -t pvc_burden_pct=5."),
+    rhythm_setting: Optional[list[str]] = c.RhythmSettingOpt,
     ann: Optional[str] = AnnOpt,
     ann_labels: Optional[bool] = AnnLabelsOpt,
     no_classify: bool = NoClassifyOpt,
@@ -68,9 +69,10 @@ def diagnose(
         if c.output_kind(hourly) == "stdout" and c.output_kind(out) == "stdout":
             raise c.EcgToolError("--hourly - and the report both on stdout: give --out a file")
     det = c.detector_settings(detector, qrs_net, p_net)
+    settings = c.rhythm_settings(rhythm_setting)
     opts = c.read_options(channel, fs, column, units)
     srcs, job, model_path = analysis_setup(inputs, sample, ann, ann_labels, no_classify, model,
-                                           opts, out, detector=det, formats=c.REPORT_FORMATS)
+                                           opts, out, settings, det, formats=c.REPORT_FORMATS)
     srcs, stretch = c.stretch(srcs, start, end)
     stdin = any(s.path == "-" for s in srcs)
     items = []
@@ -116,7 +118,7 @@ def diagnose(
     done, failures, skipped = run_and_write(
         srcs, run, out, write, header, line, resume, quiet,
         analysis_job("diagnose", opts, ann, ann_labels, no_classify, model, det,
-                     thresholds=thresholds, **stretch))
+                     thresholds=thresholds, **c.rhythm_job(settings), **stretch))
     order = list(dict.fromkeys(s.name for s in srcs))
     if hourly and (analysed or skipped):
         from dataclasses import astuple

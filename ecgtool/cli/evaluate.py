@@ -36,6 +36,7 @@ def evaluate(
                                       "(seconds), reference and found, out of the episode "
                                       "counts (0: every episode, as EC57; 30: the clinical "
                                       "least length of an AF episode)."),
+    rhythm_setting: Optional[list[str]] = c.RhythmSettingOpt,
     model: Optional[str] = typer.Option(None, "--model", help="Classifier for --classes "
                                         "and --rhythm (default: the shipped one)."),
     out: Optional[str] = typer.Option(None, "--out", "-o", help="Also write the scores as "
@@ -74,7 +75,10 @@ def evaluate(
     if rhythm:
         return _evaluate_rhythm(inputs, sample, ann, rhythm, model, opts, out, jobs, quiet,
                                 c.detector_settings(detector, qrs_net, p_net), min_episode,
-                                start, end)
+                                start, end, c.rhythm_settings(rhythm_setting))
+    if rhythm_setting:
+        raise c.EcgToolError("--rhythm-setting changes the episodes --rhythm scores: "
+                             "give --rhythm too")
     if ann and beats:
         raise c.EcgToolError("give the beats to score with --beats or --ann, not both")
     if beats and not os.path.isfile(beats):
@@ -104,7 +108,8 @@ def evaluate(
 
 
 def _evaluate_rhythm(inputs, sample, ann, rhythm, model, opts, out, jobs, quiet,
-                     detector, min_episode: float = 0.0, start=None, end=None) -> int:
+                     detector, min_episode: float = 0.0, start=None, end=None,
+                     settings=None) -> int:
     import json
     from functools import partial
 
@@ -113,7 +118,7 @@ def _evaluate_rhythm(inputs, sample, ann, rhythm, model, opts, out, jobs, quiet,
     from ecgtool.scoring import rhythm_score_job, rhythm_table
 
     srcs, analyse, model_path = analysis_setup(inputs, sample, ann, None, False, model, opts,
-                                               out, detector=detector, formats=(".json",))
+                                               out, settings, detector, formats=(".json",))
     srcs, _ = c.stretch(srcs, start, end)
     job = partial(rhythm_score_job, analyse=analyse, rhythm=rhythm.lower(),
                   min_episode_s=min_episode)

@@ -25,7 +25,9 @@ def rhythm(
     ann: Optional[str] = AnnOpt,
     ann_labels: Optional[bool] = AnnLabelsOpt,
     no_classify: bool = NoClassifyOpt,
-    window: int = typer.Option(30, "--window", min=8, help="Beats per irregularity window."),
+    window: Optional[int] = typer.Option(None, "--window", min=8, help="Beats per "
+                                         "irregularity window (default 30)."),
+    rhythm_setting: Optional[list[str]] = c.RhythmSettingOpt,
     model: Optional[str] = c.RelabelModelOpt,
     sample: bool = c.SampleOpt,
     channel: Optional[str] = c.ChannelOpt,
@@ -47,15 +49,13 @@ def rhythm(
     quiet: bool = c.QuietOpt,
 ) -> int:
     """Find AF, VT/SVT runs, bigeminy/trigeminy, pauses, brady/tachycardia and noise."""
-    from dataclasses import replace
     from functools import partial
 
     from ecgtool import batch
     from ecgtool.cli._write import exit_code, run_and_write, summary, writing_annotations
     from ecgtool.pipeline import rhythm_annotations
-    from ecgtool.rhythm import DEFAULT_RHYTHM
 
-    settings = replace(DEFAULT_RHYTHM, window_beats=window)
+    settings = c.rhythm_settings(rhythm_setting, window)
     det = c.detector_settings(detector, qrs_net, p_net)
     opts = c.read_options(channel, fs, column, units)
     srcs, job, model_path = analysis_setup(inputs, sample, ann, ann_labels, no_classify, model,
@@ -73,8 +73,9 @@ def rhythm(
     done, failures, skipped = run_and_write(
         srcs, run, out, partial(write_analysis, detector=det), episodes_header, episodes_rows,
         resume, quiet,
-        analysis_job("rhythm", opts, ann, ann_labels, no_classify, model, det, window=window,
-                     **stretch))
+        analysis_job("rhythm", opts, ann, ann_labels, no_classify, model, det,
+                     window=settings.window_beats,
+                     **c.rhythm_job(settings, leave_out=("window_beats",)), **stretch))
     if not quiet and done:
         summary("rhythm of ", done, failures, out)
     return exit_code(done, failures, skipped)
