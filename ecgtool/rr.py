@@ -6,7 +6,8 @@ steadily conducted P waves (:func:`steady_p_waves`), and beats timed as
 ectopic: early against the local rhythm (:func:`early_beats`), early and then
 followed by a compensatory pause (:func:`premature_beats`), and the labels
 such timing stands in for when a record has no beat labels
-(:func:`timing_labels`). :mod:`ecgtool.rhythm` turns them into episodes;
+(:func:`timing_labels`), and intervals in which a detector missed a beat
+(:func:`missed_beat_intervals`). :mod:`ecgtool.rhythm` turns them into episodes;
 :mod:`ecgtool.ml.revise` revises a classifier's labels with them.
 """
 
