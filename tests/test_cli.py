@@ -570,7 +570,8 @@ def test_rhythm_settings_from_the_command_line():
                         (["rhythm", "--rhythm-setting", "window_beats=4"], ("8 or more",)),
                         (["diagnose", "--rhythm-setting", "af_min_beats=2.5"],
                          ("af_min_beats", "whole number")),
-                        (["evaluate", "--rhythm-setting", "pause_s=3"], ("--rhythm",))):
+                        (["evaluate", "--rhythm-setting", "pause_s=3"], ("--rhythm",)),
+                        (["plot", "--rhythm-setting", "pause_s=-1"], ("pause_s", "0 or more"))):
         _one_line_error(run(*args, "sample:119"), *words)
 
 

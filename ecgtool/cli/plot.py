@@ -28,6 +28,7 @@ def plot(
     detector: Optional[list[str]] = c.DetectorOpt,
     qrs_net: Optional[str] = c.QrsNetOpt,
     p_net: Optional[str] = c.PNetOpt,
+    rhythm_setting: Optional[list[str]] = c.RhythmSettingOpt,
     quiet: bool = c.QuietOpt,
 ) -> int:
     """Draw the stretch from --start to --end of a record, with its beats, classes and rhythm episodes."""
@@ -54,7 +55,8 @@ def plot(
     opts = c.read_options(channel, fs, column, units)
     job = partial(analyse_job, opts=opts, model=model,
                   classify=not no_classify, relabel=model is not None,
-                  detector=c.detector_settings(detector, qrs_net, p_net))
+                  detector=c.detector_settings(detector, qrs_net, p_net),
+                  settings=c.rhythm_settings(rhythm_setting))
     (outcome,) = batch.run(job, srcs[:1], progress=False)
     c.report_outcome(outcome)
     if not outcome.ok:
