@@ -80,6 +80,16 @@ def summarise(scores, burden_errors, long_scores):
     return g
 
 
+def add_af_scores(into, name, ref_af, found, total_s, within):
+    """Append one record's AF scores to ``into``, a triple of lists: its
+    :class:`EpisodeScore`, its absolute burden error, and its score counting
+    episodes of :data:`CLINICAL_EPISODE_S` or more."""
+    sc = score_episodes(name, ref_af, found, total_s, within=within)
+    into[0].append(sc)
+    into[1].append(abs(sc.burden_error))
+    into[2].append(score_episodes(name, ref_af, found, total_s, CLINICAL_EPISODE_S, within))
+
+
 def run_records(folder, names, end_to_end, model_path):
     out = {"reference beats": ([], [], []), "reference beat times only": ([], [], []),
            "end to end": ([], [], [])}
@@ -100,12 +110,7 @@ def run_records(folder, names, end_to_end, model_path):
         ref_af = ref_spans(ref, "af")
         within = annotated_span(rec.annotations, rec.fs)
         for k, ep in variants.items():
-            found = spans(ep, "af")
-            sc = score_episodes(name, ref_af, found, rec.duration_s, within=within)
-            out[k][0].append(sc)
-            out[k][1].append(abs(sc.burden_error))
-            out[k][2].append(score_episodes(name, ref_af, found, rec.duration_s,
-                                            CLINICAL_EPISODE_S, within))
+            add_af_scores(out[k], name, ref_af, spans(ep, "af"), rec.duration_s, within)
         ectopy = 100.0 * np.isin(lab, ["S", "V", "F"]).mean() if lab.size else 0.0
         detail[name] = {"episodes": variants, "ref": ref, "ectopy_pct": ectopy,
                         "duration_s": rec.duration_s, "within": within,
@@ -269,7 +274,7 @@ def main() -> None:
     if ltaf.is_dir():
         import wfdb
 
-        scores, errs, long_scores, hours, elapsed, reading = [], [], [], 0.0, 0.0, 0.0
+        qrs, hours, elapsed, reading = ([], [], []), 0.0, 0.0, 0.0
         # The .qrs beats are an automatic detector's, unreviewed (record 122's
         # miss 40 % of the beats of .atr); the beats of .atr were reviewed, and
         # labelled, so that they show what the rhythm rules make of sound beat
@@ -294,27 +299,19 @@ def main() -> None:
             elapsed += time.perf_counter() - t0
             total = h.sig_len / h.fs
             hours += total / 3600
-            ref_af, found = ref_spans(ref, "af"), spans(ep, "af")
+            ref_af = ref_spans(ref, "af")
             within = annotated_span(atr_ann, h.fs)
-            sc = score_episodes(base.name, ref_af, found, total, within=within)
-            scores.append(sc)
-            errs.append(abs(sc.burden_error))
-            long_scores.append(score_episodes(base.name, ref_af, found, total,
-                                              CLINICAL_EPISODE_S, within))
+            add_af_scores(qrs, base.name, ref_af, spans(ep, "af"), total, within)
             for r, refs in pattern_refs.items():
                 patterns[r].append(score_episodes(base.name, ref_spans(ref, *refs),
                                                   spans(ep, r), total, within=within))
             t, lab = beat_times_and_labels(atr_ann, h.fs)
             for variant, labels in zip(reviewed, (None, lab)):
-                found = spans(find_rhythms(t, labels), "af")
-                sc = score_episodes(base.name, ref_af, found, total, within=within)
-                reviewed[variant][0].append(sc)
-                reviewed[variant][1].append(abs(sc.burden_error))
-                reviewed[variant][2].append(score_episodes(base.name, ref_af, found, total,
-                                                           CLINICAL_EPISODE_S, within))
-        add("ltafdb", "beat times (.qrs)", scores, errs, long_scores)
-        for variant, (sc, errs, long_sc) in reviewed.items():
-            add("ltafdb", variant, sc, errs, long_sc)
+                add_af_scores(reviewed[variant], base.name, ref_af,
+                              spans(find_rhythms(t, labels), "af"), total, within)
+        add("ltafdb", "beat times (.qrs)", *qrs)
+        for variant, triple in reviewed.items():
+            add("ltafdb", variant, *triple)
         parts = []
         for r, sc in patterns.items():
             g = gross_episodes(sc).stats()
@@ -365,9 +362,10 @@ def main() -> None:
         f"(`RhythmSettings.p_present_share`), set on both (end to end, CPSC duration Se / +P "
         f"at shares 0.5, 0.6, 0.7, 0.8 and without: 88.6 / 100.0, 95.4 / 99.7, 95.5 / 95.6, "
         f"95.5 / 91.8, 95.5 / 87.0; MIT-BIH +P 85.0, 84.1, 80.6, 79.6, 79.6 at Se 86.8). The "
-        f"other rows have no signal: beat times, with their labels or without. Each record is scored from its first annotated "
-        f"beat to its last (`ecgtool.evaluate.annotated_span`): a reference rhythm label "
-        f"holds until the next, and in 11 LTAFDB records the last one, AF, runs on after the "
+        f"other rows have no signal: beat times, with their labels or without. Each record "
+        f"is scored from its first annotated beat to its last "
+        f"(`ecgtool.evaluate.annotated_span`): a reference rhythm label holds until the "
+        f"next, and in 11 LTAFDB records the last one, AF, runs on after the "
         f"last annotated beat (and the last beat of .qrs) to the record's end, 14.5 h in all "
         f"(3.0 % of its AF; 6.1 h of record 11), time in which no rhythm can be found from "
         f"beats; scored to the record's end, the LTAFDB rows' duration Se is lower (.qrs beat "
