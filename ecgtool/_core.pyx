@@ -174,15 +174,23 @@ cdef inline double _push(double* buf, int* at, double v) noexcept nogil:
     return _median(buf)
 
 
-cdef inline double _level(double noise_med, double qrs_med, double k) noexcept nogil:
-    # The detection threshold: k of the way from the noise level to the beat level.
-    return noise_med + k * (qrs_med - noise_med)
+cdef inline double _level(double noise_med, double qrs_med, double k, double gain,
+                          double cap) noexcept nogil:
+    # The detection threshold: k of the way from the noise level to the beat
+    # level, and further (up to cap) the nearer the noise is to the beats.
+    cdef double f = k
+    if gain > 0.0 and qrs_med > 0.0:
+        f = k + gain * noise_med / qrs_med
+        if f > cap:
+            f = cap if cap > k else k
+    return noise_med + f * (qrs_med - noise_med)
 
 
 def _find_qrs(const double[::1] feat not None, const double[::1] sig not None,
               double init_qrs, double init_noise, double init_rr,
               Py_ssize_t refractory, Py_ssize_t twave, Py_ssize_t slope_half,
-              Py_ssize_t slope_step, double threshold, double t_ratio,
+              Py_ssize_t slope_step, double threshold, double noise_gain,
+              double threshold_cap, double t_ratio,
               double sb_factor, double sb_threshold, double floor,
               double relearn_noise, Py_ssize_t[::1] out not None):
     """Inner function of ``ecgtool.signal.detect.find_r_peaks``.
@@ -214,7 +222,7 @@ def _find_qrs(const double[::1] feat not None, const double[::1] sig not None,
             slope_buf[i] = 0.0
         qrs_med = init_qrs
         noise_med = init_noise
-        thr = _level(noise_med, qrs_med, threshold)
+        thr = _level(noise_med, qrs_med, threshold, noise_gain, threshold_cap)
         rr_med = init_rr
         i = 1
         while i < n - 1:
@@ -234,7 +242,7 @@ def _find_qrs(const double[::1] feat not None, const double[::1] sig not None,
                 # level towards its largest peak, and a new wait starts.
                 if sb_val > floor and sb_val > relearn_noise * noise_med:
                     qrs_med = _push(qrs_buf, &qi, sb_val)
-                    thr = _level(noise_med, qrs_med, threshold)
+                    thr = _level(noise_med, qrs_med, threshold, noise_gain, threshold_cap)
                 wait = p
                 sb_pos = -1
             if searchback:
@@ -282,14 +290,14 @@ def _find_qrs(const double[::1] feat not None, const double[::1] sig not None,
                 last = p
                 wait = p
                 sb_pos = -1
-                thr = _level(noise_med, qrs_med, threshold)
+                thr = _level(noise_med, qrs_med, threshold, noise_gain, threshold_cap)
                 if not searchback:
                     i = p + 1
                 # else: look at the current peak again with the new state
                 continue
             # Rule 4, a noise peak; T waves never become search-back beats.
             noise_med = _push(noise_buf, &ni, v)
-            thr = _level(noise_med, qrs_med, threshold)
+            thr = _level(noise_med, qrs_med, threshold, noise_gain, threshold_cap)
             if not t_like and (sb_pos < 0 or v > sb_val):
                 sb_pos = p
                 sb_val = v

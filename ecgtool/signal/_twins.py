@@ -60,7 +60,7 @@ class _Ring:
 
 def find_qrs(feat: np.ndarray, sig: np.ndarray, init_qrs: float, init_noise: float,
              init_rr: float, refractory: int, twave: int, slope_half: int, slope_step: int,
-             threshold: float, t_ratio: float, sb_factor: float, sb_threshold: float,
+             threshold: float, noise_gain: float, threshold_cap: float, t_ratio: float, sb_factor: float, sb_threshold: float,
              floor: float, relearn_noise: float) -> np.ndarray:
     """Twin of ``_core._find_qrs``; returns the QRS indices into ``feat``.
 
@@ -73,7 +73,9 @@ def find_qrs(feat: np.ndarray, sig: np.ndarray, init_qrs: float, init_noise: flo
        times the threshold, and ``p`` is looked at again;
     2. peaks within ``refractory`` samples of the last beat are ignored;
     3. a peak above the threshold (the median of the last 8 noise peaks plus
-       ``threshold`` times the gap up to the median of the last 8 beat peaks)
+       a fraction of the gap up to the median of the last 8 beat peaks:
+       ``threshold`` plus ``noise_gain`` times the ratio of the two medians,
+       at most ``threshold_cap`` or ``threshold`` if that is larger)
        moves to the largest value within the refractory span and is a beat,
        unless it is T-like: less than ``twave`` samples after the last beat
        and with a steepest slope of ``sig`` (over ``2*slope_step`` samples,
@@ -98,7 +100,12 @@ def find_qrs(feat: np.ndarray, sig: np.ndarray, init_qrs: float, init_noise: flo
     sb_pos, sb_val = -1, 0.0
 
     def level() -> float:
-        return noise.median + threshold * (qrs.median - noise.median)
+        k = threshold
+        if noise_gain > 0 and qrs.median > 0:
+            k = threshold + noise_gain * noise.median / qrs.median
+            if k > threshold_cap:
+                k = max(threshold_cap, threshold)
+        return noise.median + k * (qrs.median - noise.median)
 
     def slope_at(q: int) -> float:
         return _max_slope(sig, q, slope_half, slope_step)
