@@ -71,7 +71,8 @@ def test_raw_kernel_call_returns_indices_in_range(rec119):
     out = np.empty(x.size // 2 + 1, dtype=np.intp)
     s = DEFAULT_SETTINGS
     args = (f.feature, x, float(f.feature.max()) / 4, 0.0, 180.0, 36, 75, 13, 1, s.threshold,
-            s.noise_gain, s.threshold_cap, s.t_ratio, s.searchback, s.searchback_threshold, 0.0, s.relearn_noise)
+            s.noise_gain, s.threshold_cap, s.t_ratio, s.searchback, s.searchback_threshold, 0.0,
+            s.relearn_noise)
     n = _core._find_qrs(*args, out)
     twin = _twins.find_qrs(*args)
     np.testing.assert_array_equal(out[:n], twin)

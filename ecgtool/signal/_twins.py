@@ -60,8 +60,9 @@ class _Ring:
 
 def find_qrs(feat: np.ndarray, sig: np.ndarray, init_qrs: float, init_noise: float,
              init_rr: float, refractory: int, twave: int, slope_half: int, slope_step: int,
-             threshold: float, noise_gain: float, threshold_cap: float, t_ratio: float, sb_factor: float, sb_threshold: float,
-             floor: float, relearn_noise: float) -> np.ndarray:
+             threshold: float, noise_gain: float, threshold_cap: float, t_ratio: float,
+             sb_factor: float, sb_threshold: float, floor: float,
+             relearn_noise: float) -> np.ndarray:
     """Twin of ``_core._find_qrs``; returns the QRS indices into ``feat``.
 
     For each local maximum ``p`` of ``feat``, in order:
