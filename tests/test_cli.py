@@ -141,7 +141,8 @@ def test_detector_settings_from_the_command_line(tmp_path):
     gross = json.loads((tmp_path / "s.json").read_text())["gross"]["gross"]
     assert gross["tp"] + gross["fp"] == g_count
     for bad, words in ((["refractory=1"], ["unknown detector setting", "refractory_ms"]),
-                       (["threshold=abc"], ["wants a number"]),
+                       (["threshold=abc"], ["is not a number"]),
+                       (["threshold=inf"], ["finite"]), (["lowpass_ms=0"], ["above 0"]),
                        (["split_rule=maybe"], ["'on' or 'off'"]),
                        (["refractory_ms"], ["--detector wants NAME=VALUE"])):
         _one_line_error(run("detect", "sample:119", "--detector", *bad), *words)

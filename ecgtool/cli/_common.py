@@ -142,13 +142,9 @@ def rhythm_settings(items: Optional[list[str]], window: Optional[int] = None):
 def rhythm_job(settings, leave_out: tuple = ()) -> dict:
     """The rhythm settings that differ from the defaults, as :func:`job` keeps
     them (``{"rhythm": {...}}``; ``{}`` when none does)."""
-    from dataclasses import fields
+    from ecgtool.settings import changed_fields
 
-    from ecgtool.rhythm import DEFAULT_RHYTHM
-
-    changed = {f.name: getattr(settings, f.name) for f in fields(settings)
-               if f.name not in leave_out
-               and getattr(settings, f.name) != getattr(DEFAULT_RHYTHM, f.name)}
+    changed = changed_fields(settings, leave_out)
     return {"rhythm": changed} if changed else {}
 
 

@@ -20,13 +20,14 @@ using the MIT/BIH arrhythmia database. IEEE Trans Biomed Eng
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from functools import lru_cache
 
 import numpy as np
 
 from ecgtool.beats.table import Beats, broken_intervals
 from ecgtool.errors import EcgToolError, EcgToolWarning
+from ecgtool.settings import changed_fields, numeric_overrides
 from ecgtool.signal.artefacts import (DEFAULT_SPLIT_RULE, SplitRule, closer_than,
                                       split_interval_artefacts)
 from ecgtool.signal.delineate import DEFAULT_DELINEATION, DelineationSettings, delineate
@@ -142,41 +143,18 @@ class DetectorSettings:
         >>> s.refractory_ms, s.split_rule
         (250.0, None)
         """
-        known = [f.name for f in fields(cls) if f.name != "delineation"]
-        values: dict = {}
-        for name, text in items.items():
-            if name not in known:
-                raise ValueError(f"unknown detector setting {name!r} (known: "
-                                 f"{', '.join(known)})")
-            if name == "split_rule":
-                if text.lower() not in ("on", "off"):
-                    raise ValueError(f"split_rule is 'on' or 'off', not {text!r}")
-                values[name] = DEFAULT_SPLIT_RULE if text.lower() == "on" else None
-                continue
-            try:
-                v = float(text)
-            except ValueError:
-                raise ValueError(f"detector setting {name} wants a number, got {text!r}") from None
-            if not np.isfinite(v) or v < 0 or (name.endswith("_ms") and v == 0):
-                raise ValueError(f"detector setting {name} must not be negative"
-                                 f"{' or zero' if name.endswith('_ms') else ''}, got {text!r}")
-            values[name] = v
-        return replace(cls(), **values)
+        # A window of 0 ms has no meaning, and no detector setting means "never".
+        return numeric_overrides(cls(), items, "detector setting", finite=True,
+                                 above={f.name: 0 for f in fields(cls) if f.name.endswith("_ms")},
+                                 words={"split_rule": {"on": DEFAULT_SPLIT_RULE, "off": None}})
 
     def changed(self) -> dict:
         """The settings that differ from the defaults, as JSON-ready values."""
-        base = DetectorSettings()
-        out = {}
-        for f in fields(self):
-            v, default = getattr(self, f.name), getattr(base, f.name)
-            if v == default:
-                continue
-            if f.name == "split_rule":
-                v = "on" if v is not None else "off"
-            elif f.name == "delineation":
-                v = {g.name: getattr(v, g.name) for g in fields(v)
-                     if getattr(v, g.name) != getattr(default, g.name)}
-            out[f.name] = v
+        out = changed_fields(self)
+        if "split_rule" in out:
+            out["split_rule"] = "on" if self.split_rule is not None else "off"
+        if "delineation" in out:
+            out["delineation"] = changed_fields(self.delineation)
         return out
 
 
