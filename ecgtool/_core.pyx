@@ -319,7 +319,13 @@ cdef inline Py_ssize_t _mirror(Py_ssize_t p, Py_ssize_t n) noexcept nogil:
     return p
 
 
-cdef inline Py_ssize_t _lower_bound(const float* buf, Py_ssize_t m, float v) noexcept nogil:
+ctypedef fused real_t:
+    float
+    double
+
+
+cdef inline Py_ssize_t _lower_bound(const real_t* buf, Py_ssize_t m, real_t v) noexcept nogil:
+    """The first position of the sorted ``buf[:m]`` whose value is not below ``v``."""
     cdef Py_ssize_t lo = 0, hi = m, mid
     while lo < hi:
         mid = (lo + hi) >> 1
@@ -371,17 +377,6 @@ def _running_median(const float[:, ::1] x not None, Py_ssize_t half,
         free(buf)
 
 
-cdef inline Py_ssize_t _lower_bound_d(const double* buf, Py_ssize_t m, double v) noexcept nogil:
-    cdef Py_ssize_t lo = 0, hi = m, mid
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if buf[mid] < v:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
-
-
 def _running_rank(const double[::1] x not None, Py_ssize_t size, double[::1] out not None):
     """Value of rank ``size // 2`` among ``x[i - size // 2 : i - size // 2 + size]``.
 
@@ -400,7 +395,7 @@ def _running_rank(const double[::1] x not None, Py_ssize_t size, double[::1] out
         with nogil:
             for j in range(size):
                 v = x[_clip(j - lo, n)]
-                pos = _lower_bound_d(buf, j, v)
+                pos = _lower_bound(buf, j, v)
                 for i in range(j, pos, -1):
                     buf[i] = buf[i - 1]
                 buf[pos] = v
@@ -411,7 +406,7 @@ def _running_rank(const double[::1] x not None, Py_ssize_t size, double[::1] out
                 # The value entering takes the place of the one leaving, then
                 # moves to its sorted place: successive R-R intervals are
                 # close, so it seldom moves far.
-                pos = _lower_bound_d(buf, size, old)
+                pos = _lower_bound(buf, size, old)
                 while pos + 1 < size and buf[pos + 1] < v:
                     buf[pos] = buf[pos + 1]
                     pos += 1
