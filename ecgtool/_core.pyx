@@ -28,14 +28,21 @@ and one of :func:`ecgtool.signal.filters.median_filter` (R-R intervals):
 
 ``_running_rank``
     the same sorted-buffer median over one series of doubles, in the window
-    convention of ``scipy.ndimage.median_filter`` with ``mode="nearest"``.
+    convention of ``scipy.ndimage.median_filter`` with ``mode="nearest"``;
+
+and one of :func:`ecgtool.beats.windows.nearest_shapes` (the shape vote on V
+calls):
+
+``_nearest_shapes``
+    for chosen beats, the beats nearby whose QRS is nearest in shape, each
+    pair compared at every shift of the beat within a few samples.
 
 Every check, copy, filter design and threshold lives in the Python wrapper;
 the kernels trust their arguments. Each has a pure-Python twin in
 ``ecgtool.signal._twins`` and the test suite proves they agree.
 """
 
-from libc.math cimport fabs
+from libc.math cimport fabs, sqrt
 from libc.stdlib cimport malloc, free
 
 DEF NBUF = 8
@@ -417,3 +424,123 @@ def _running_rank(const double[::1] x not None, Py_ssize_t size, double[::1] out
                 out[i] = buf[lo]
     finally:
         free(buf)
+
+
+def _nearest_shapes(const float[:, ::1] qrs not None, const Py_ssize_t[::1] rows not None,
+                    Py_ssize_t count, double near, Py_ssize_t span, Py_ssize_t shift,
+                    Py_ssize_t[:, ::1] out not None):
+    """The ``count`` beats nearest in shape to each beat in ``rows``.
+
+    ``qrs`` holds each beat's QRS span with ``shift`` samples more on each
+    side (``width + 2 * shift`` columns). A pair's squared distance is the
+    least over ``s`` in ``[-shift, shift]`` of the sum of squares of the
+    other beat's span minus the beat's span moved by ``s``, over the sum of
+    squares of the moved span (at least 1e-9); its square root is compared
+    with ``near``. The beats within ``span`` of the row, nearest in time
+    first, are searched; a later one replaces a kept one only when strictly
+    nearer in shape. ``out`` (``(rows, count)``, filled with -1 by the
+    wrapper) gets their indices in ascending order, or stays -1 where fewer
+    than ``count`` lie within ``near``. ``count >= 1``; the wrapper checks
+    the shapes. A pair is measured only as far as needed to know it is no
+    nearer than the bar (``near``, or the ``count``-th nearest kept so far):
+    the sum stops there, and a difference of the two spans' norms (a lower
+    bound of their distance) at or past it skips the sum.
+    """
+    cdef Py_ssize_t n = qrs.shape[0], width = qrs.shape[1] - 2 * shift
+    cdef Py_ssize_t m = rows.shape[0]
+    cdef Py_ssize_t r, i, j, o, k, s, t, kept, within
+    cdef double d, best, num, den, diff, bar, stop, limit = near * near
+    cdef const float* other
+    cdef const float* beat
+    cdef double* dist = <double*> malloc(count * sizeof(double))
+    cdef Py_ssize_t* idx = <Py_ssize_t*> malloc(count * sizeof(Py_ssize_t))
+    cdef double* dens = <double*> malloc((2 * shift + 1) * sizeof(double))
+    cdef double* norms = <double*> malloc((2 * shift + 1) * sizeof(double))
+    cdef double* other_norm = <double*> malloc((n if n > 0 else 1) * sizeof(double))
+    if dist == NULL or idx == NULL or dens == NULL or norms == NULL or other_norm == NULL:
+        free(dist)
+        free(idx)
+        free(dens)
+        free(norms)
+        free(other_norm)
+        raise MemoryError()
+    try:
+        with nogil:
+            for j in range(n):
+                den = 0.0
+                for t in range(width):
+                    den = den + qrs[j, shift + t] * qrs[j, shift + t]
+                other_norm[j] = sqrt(den)
+            for r in range(m):
+                i = rows[r]
+                kept = 0
+                within = 0
+                for s in range(2 * shift + 1):
+                    den = 0.0
+                    for t in range(width):
+                        den = den + qrs[i, s + t] * qrs[i, s + t]
+                    norms[s] = sqrt(den)
+                    dens[s] = den if den > 1e-9 else 1e-9
+                for o in range(1, 2 * span + 1):
+                    # Offsets -1, 1, -2, 2, ...: nearest in time first.
+                    j = i - (o + 1) // 2 if o % 2 else i + o // 2
+                    if j < 0 or j >= n:
+                        continue
+                    # Only a distance under the current bar counts: stop
+                    # summing once a shift passes it (most pairs pass it soon).
+                    bar = dist[count - 1] if kept == count and dist[count - 1] < limit else limit
+                    best = -1.0
+                    other = &qrs[j, shift]
+                    for s in range(2 * shift + 1):
+                        beat = &qrs[i, s]
+                        stop = bar * dens[s]
+                        # The norms' difference bounds the distance from below.
+                        num = (other_norm[j] - norms[s]) * (other_norm[j] - norms[s])
+                        if num >= stop:
+                            d = num / dens[s]
+                            if best < 0 or d < best:
+                                best = d
+                            continue
+                        num = 0.0
+                        for t in range(width):
+                            diff = other[t] - beat[t]
+                            num = num + diff * diff
+                            if num >= stop:
+                                break
+                        d = num / dens[s]
+                        if best < 0 or d < best:
+                            best = d
+                    if not best < limit:
+                        continue
+                    within += 1
+                    # Keep the count nearest, sorted by distance.
+                    if kept < count:
+                        k = kept
+                        kept += 1
+                    elif best < dist[count - 1]:
+                        k = count - 1
+                    else:
+                        continue
+                    while k > 0 and dist[k - 1] > best:
+                        dist[k] = dist[k - 1]
+                        idx[k] = idx[k - 1]
+                        k -= 1
+                    dist[k] = best
+                    idx[k] = j
+                if within >= count:
+                    # Ascending indices (an insertion sort of count values).
+                    for k in range(1, count):
+                        j = idx[k]
+                        t = k
+                        while t > 0 and idx[t - 1] > j:
+                            idx[t] = idx[t - 1]
+                            t -= 1
+                        idx[t] = j
+                    for k in range(count):
+                        out[r, k] = idx[k]
+    finally:
+        free(dist)
+        free(idx)
+        free(dens)
+        free(norms)
+        free(other_norm)

@@ -142,3 +142,40 @@ def test_median_filter_passes_non_finite_values_to_the_twin():
     assert out[-1] == 5.0
     with pytest.raises(ValueError):
         median_filter(np.ones((2, 2)), 3)
+
+
+def _nearest_both(qrs, rows, count, near, span, shift):
+    out = np.full((rows.size, count), -1, dtype=np.intp)
+    _core._nearest_shapes(qrs, rows, count, near, span, shift, out)
+    return out, _twins.nearest_shapes(qrs, rows, count, near, span, shift)
+
+
+def test_nearest_shapes_kernel_matches_twin_on_real_beats(rec208):
+    from ecgtool.beats.windows import QRS_SPAN, beat_windows
+
+    waves = beat_windows(rec208.signal, rec208.fs, rec208.annotations.sample[1:-1]).waves
+    lo, hi = QRS_SPAN
+    for shift, span, count, near in ((5, 250, 10, 0.4), (0, 30, 3, 0.2), (2, 5, 4, 1.0)):
+        qrs = np.ascontiguousarray(waves[:, lo - shift:hi + shift, 0])
+        rows = np.arange(0, len(qrs), 7, dtype=np.intp)
+        kernel, twin = _nearest_both(qrs, rows, count, near, span, shift)
+        np.testing.assert_array_equal(kernel, twin)
+        # Both kinds of row are exercised: found, and too few within reach.
+        assert (kernel[:, 0] >= 0).any() and (kernel[:, 0] < 0).any()
+
+
+def test_nearest_shapes_kernel_matches_twin_on_ties_and_gaps():
+    rng = np.random.default_rng(3)
+    # Three shapes, rounded so that many pairs are exactly as near; one beat a gap.
+    shapes = np.round(rng.normal(size=(3, 20)), 1)
+    qrs = np.ascontiguousarray(shapes[rng.integers(0, 3, 60)], dtype=np.float32)
+    qrs[17] = np.nan
+    rows = np.arange(60, dtype=np.intp)
+    kernel, twin = _nearest_both(qrs, rows, 4, 0.5, 8, 2)
+    np.testing.assert_array_equal(kernel, twin)
+    assert (kernel[17] == -1).all() and not (kernel == 17).any()
+    # Ties are broken by time: beat 30's nearest are the nearest beats of its shape.
+    same = np.flatnonzero((qrs == qrs[30]).all(axis=1))
+    same = same[same != 30]
+    nearest = same[np.argsort(np.abs(same - 30), kind="stable")][:4]
+    assert kernel[30].tolist() == sorted(nearest.tolist())

@@ -264,7 +264,7 @@ def _windows_like_their_template(n, prev_s, prev_local):
 
 
 def test_v_beats_of_the_dominant_rhythm_are_n_but_never_a_tachycardia():
-    from ecgtool.ml.classify import aami_classes
+    from ecgtool.ml.classify import aami_classes, dominant_beats
 
     proba = np.tile([0.1, 0.0, 0.9, 0.0, 0.0], (40, 1))   # the network says V
     t = np.arange(40) * 0.8
@@ -281,8 +281,17 @@ def test_v_beats_of_the_dominant_rhythm_are_n_but_never_a_tachycardia():
     lone = np.tile([0.9, 0.0, 0.1, 0.0, 0.0], (40, 1))
     lone[[10, 25, 26]] = proba[0]
     assert set(aami_classes(lone, np.arange(40) * 0.56, tachy)) == {"N"}
+    run = np.zeros(40, bool)
+    run[25:28] = True
+    dominant = dominant_beats(tachy, tachycardia=run)
+    assert dominant[10] and not dominant[25:28].any()
+    # Shaped exactly as every other beat, such a run is then outvoted (all
+    # its nearest shapes are N beats); one of a shape of its own stays V.
     lone[27] = proba[0]
-    labels = aami_classes(lone, np.arange(40) * 0.56, tachy)
+    assert set(aami_classes(lone, np.arange(40) * 0.56, tachy)) == {"N"}
+    own = _windows_like_their_template(40, 0.56, 1.0)
+    own.waves[25:28, :, 0] *= -1.0
+    labels = aami_classes(lone, np.arange(40) * 0.56, own)
     assert labels[10] == "N" and "".join(labels[25:28]) == "VVV"
     # Early (premature), or shaped otherwise than the template: V.
     early = _windows_like_their_template(40, 0.56, 0.7)
@@ -290,6 +299,33 @@ def test_v_beats_of_the_dominant_rhythm_are_n_but_never_a_tachycardia():
     other = _windows_like_their_template(40, 0.8, 1.0)
     other.waves[:, :, 1] *= -1.0
     assert set(aami_classes(proba, t, other)) == {"V"}
+
+
+@pytest.mark.parametrize("name,most_pvcs_lost", [("119", 0), ("208", 10)])
+def test_v_calls_that_their_shape_calls_n_are_outvoted(name, most_pvcs_lost, request):
+    from ecgtool.ml.classify import outvoted_v
+
+    rec = request.getfixturevalue(f"rec{name}")
+    a = rec.annotations
+    beats = np.isin(a.symbol, ["N", "V", "F", "A"])
+    w = beat_windows(rec.signal, rec.fs, a.sample[beats])
+    symbol = a.symbol[beats]
+    calls = np.where(symbol == "V", "V", "N")
+    wrong = np.random.default_rng(0).choice(np.flatnonzero(symbol == "N"), 30, replace=False)
+    calls[wrong] = "V"          # normal beats called V, as a network's noise
+    out = outvoted_v(w, calls)
+    assert out[wrong].all()
+    # The record's PVCs keep their class (208's PVCs of the usual beat's shape
+    # excepted: 10 of its 992), and nothing but a V call is touched.
+    assert out[symbol == "V"].sum() <= most_pvcs_lost
+    assert not out[calls != "V"].any()
+    # A PVC of a shape seen in fewer than ten beats nearby is left as it is.
+    lone = calls.copy()
+    lone[symbol == "V"] = "N"
+    first = np.flatnonzero(symbol == "V")[0]
+    lone[first] = "V"
+    w.waves[first, :, 0] = -w.waves[first, :, 0]
+    assert not outvoted_v(w, lone)[first]
 
 
 def test_in_fast_af_usual_beats_are_dominant_but_a_sustained_vt_is_not():

@@ -308,6 +308,45 @@ def usual_distances(waves: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return _qrs_distance(waves[:, lo:hi, 1], usual), _qrs_distance(waves[:, lo:hi, 0], usual)
 
 
+def nearest_shapes(waves: np.ndarray, which: np.ndarray, count: int, near: float,
+                   span: int, shift: int = ALIGN_SHIFT) -> np.ndarray:
+    """The ``count`` beats nearest in QRS shape to each beat in ``which``,
+    among the ``span`` beats on each side of it: ``(len(which), count)``
+    indices, a row of -1 where fewer than ``count`` of them lie within
+    ``near``.
+
+    The distance is :func:`template_distance`'s (the RMS difference over
+    :data:`QRS_SPAN`, relative to the beat's own RMS there), least over the
+    beat moved by up to ``shift`` samples either way. Only beats close in
+    time are searched, so that the work grows with the record's length, not
+    its square, and a shape that changes over hours is compared with itself;
+    of beats as near in shape, the nearer in time is taken. The search is
+    the compiled ``ecgtool._core._nearest_shapes`` (twin:
+    ``ecgtool.signal._twins.nearest_shapes``).
+
+    Examples
+    --------
+    >>> w = np.zeros((6, WINDOW, 2), np.float32); w[:, BEFORE, 0] = 1.0
+    >>> w[5, BEFORE, 0] = 0.0; w[5, BEFORE + 8, 0] = -1.0  # a beat of its own shape
+    >>> nearest_shapes(w, np.array([0, 5]), 3, 0.3, span=10).tolist()
+    [[1, 2, 3], [-1, -1, -1]]
+    """
+    from ecgtool import _core
+
+    if count < 1 or span < 0 or shift < 0:
+        raise ValueError("count must be 1 or more, span and shift 0 or more")
+    which = np.ascontiguousarray(which, dtype=np.intp)
+    if which.size and not (0 <= which.min() and which.max() < len(waves)):
+        raise ValueError("beat indices outside the windows given")
+    lo, hi = QRS_SPAN
+    qrs = np.ascontiguousarray(waves[:, lo - shift:hi + shift, 0], dtype=np.float32)
+    # A beat with a gap in it is near no other (NaN is compared as nothing).
+    qrs[~np.isfinite(qrs).all(axis=1)] = np.nan
+    out = np.full((which.size, count), -1, dtype=np.intp)
+    _core._nearest_shapes(qrs, which, count, float(near), span, shift, out)
+    return out
+
+
 def _qrs_distance(a: np.ndarray, reference: np.ndarray) -> np.ndarray:
     # RMS of the difference, relative to the reference's RMS, per row.
     # reference is one row per beat or one row for all (it broadcasts).

@@ -183,3 +183,27 @@ def running_rank(x: np.ndarray, size: int) -> np.ndarray:
     idx = np.clip(np.arange(x.size + size - 1) - lo, 0, x.size - 1)
     view = np.lib.stride_tricks.sliding_window_view(x[idx], size)
     return np.partition(view, lo, axis=-1)[:, lo].astype(np.float64)
+
+
+def nearest_shapes(qrs: np.ndarray, rows: np.ndarray, count: int, near: float, span: int,
+                   shift: int) -> np.ndarray:
+    """Twin of ``_core._nearest_shapes`` (same arguments; returns ``out``)."""
+    n, width = qrs.shape[0], qrs.shape[1] - 2 * shift
+    out = np.full((rows.size, count), -1, dtype=np.intp)
+    # Offsets -1, 1, -2, 2, ...: a stable sort keeps the nearer in time first.
+    offsets = np.arange(-span, span + 1)
+    offsets = offsets[np.argsort(np.abs(offsets), kind="stable")][1:]
+    others = qrs[:, shift:shift + width].astype(np.float64)
+    for r, i in enumerate(rows):
+        j = i + offsets
+        j = j[(j >= 0) & (j < n)]
+        best = np.full(j.size, np.inf)
+        for s in range(2 * shift + 1):
+            beat = qrs[i, s:s + width].astype(np.float64)
+            d = np.sum((others[j] - beat) ** 2, axis=1) / max(np.sum(beat ** 2), 1e-9)
+            best = np.where(np.isnan(best) | np.isnan(d), np.nan, np.minimum(best, d))
+        ok = best < near * near
+        if ok.sum() >= count:
+            pick = np.argsort(best[ok], kind="stable")[:count]
+            out[r] = np.sort(j[ok][pick])
+    return out
