@@ -333,12 +333,13 @@ def nearest_shapes(waves: np.ndarray, which: np.ndarray, count: int, near: float
     """
     from ecgtool import _core
 
-    if count < 1 or span < 0 or shift < 0:
-        raise ValueError("count must be 1 or more, span and shift 0 or more")
+    lo, hi = QRS_SPAN
+    if count < 1 or span < 0 or not 0 <= shift <= min(lo, waves.shape[1] - hi):
+        raise ValueError(f"count must be 1 or more, span 0 or more and shift 0 to "
+                         f"{min(lo, waves.shape[1] - hi)}")
     which = np.ascontiguousarray(which, dtype=np.intp)
     if which.size and not (0 <= which.min() and which.max() < len(waves)):
         raise ValueError("beat indices outside the windows given")
-    lo, hi = QRS_SPAN
     qrs = np.ascontiguousarray(waves[:, lo - shift:hi + shift, 0], dtype=np.float32)
     # A beat with a gap in it is near no other (NaN is compared as nothing).
     qrs[~np.isfinite(qrs).all(axis=1)] = np.nan

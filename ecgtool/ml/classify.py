@@ -390,7 +390,8 @@ def aami_classes(scores: np.ndarray, times_s: np.ndarray,
     beats' ``windows``, a V or F beat of the dominant rhythm
     (:func:`dominant_beats`, irregularly irregular stretches included) is N,
     and so is a V beat whose QRS is narrow (:data:`NARROW_V_MS`; given the
-    windows' ``qrs_ms``) outside a run of three or more V calls over 100 bpm.
+    windows' ``qrs_ms``) outside a run of three or more V calls over 100 bpm,
+    and, last, a V call that the beats of its shape call N (:func:`outvoted_v`).
     A beat whose R peak touches an unreadable stretch (a NaN run; see
     :data:`ecgtool.beats.windows.HIDDEN_MS`) or the record's edge
     (:data:`ecgtool.beats.windows.EDGE_MS`) is ``Q``, unclassifiable; the
