@@ -179,3 +179,17 @@ def test_nearest_shapes_kernel_matches_twin_on_ties_and_gaps():
     same = same[same != 30]
     nearest = same[np.argsort(np.abs(same - 30), kind="stable")][:4]
     assert kernel[30].tolist() == sorted(nearest.tolist())
+
+
+def test_nearest_shapes_wrapper_checks_its_arguments():
+    from ecgtool.beats.windows import WINDOW, nearest_shapes
+
+    w = np.zeros((5, WINDOW, 2), np.float32)
+    assert nearest_shapes(w, np.array([0]), 2, 0.3, 3).tolist() == [[1, 2]]
+    assert nearest_shapes(w, np.array([], dtype=int), 2, 0.3, 3).shape == (0, 2)
+    for bad in (dict(count=0), dict(span=-1), dict(shift=WINDOW)):
+        args = dict(count=2, near=0.3, span=3) | bad
+        with pytest.raises(ValueError):
+            nearest_shapes(w, np.array([0]), **args)
+    with pytest.raises(ValueError, match="outside"):
+        nearest_shapes(w, np.array([5]), 2, 0.3, 3)
