@@ -42,7 +42,7 @@ the kernels trust their arguments. Each has a pure-Python twin in
 ``ecgtool.signal._twins`` and the test suite proves they agree.
 """
 
-from libc.math cimport fabs, sqrt
+from libc.math cimport INFINITY, fabs, sqrt
 from libc.stdlib cimport malloc, free
 
 DEF NBUF = 8
@@ -489,26 +489,23 @@ def _nearest_shapes(const float[:, ::1] qrs not None, const Py_ssize_t[::1] rows
                     # Only a distance under the current bar counts: stop
                     # summing once a shift passes it (most pairs pass it soon).
                     bar = dist[count - 1] if kept == count and dist[count - 1] < limit else limit
-                    best = -1.0
+                    best = INFINITY
                     other = &qrs[j, shift]
                     for s in range(2 * shift + 1):
                         beat = &qrs[i, s]
                         stop = bar * dens[s]
-                        # The norms' difference bounds the distance from below.
+                        # The norms' difference bounds the distance from
+                        # below: only under the bar is the sum worth taking.
                         num = (other_norm[j] - norms[s]) * (other_norm[j] - norms[s])
-                        if num >= stop:
-                            d = num / dens[s]
-                            if best < 0 or d < best:
-                                best = d
-                            continue
-                        num = 0.0
-                        for t in range(width):
-                            diff = other[t] - beat[t]
-                            num = num + diff * diff
-                            if num >= stop:
-                                break
+                        if num < stop:
+                            num = 0.0
+                            for t in range(width):
+                                diff = other[t] - beat[t]
+                                num = num + diff * diff
+                                if num >= stop:
+                                    break
                         d = num / dens[s]
-                        if best < 0 or d < best:
+                        if d < best:
                             best = d
                     if not best < limit:
                         continue

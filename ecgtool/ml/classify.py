@@ -49,7 +49,6 @@ SHAPE_VOTE_COUNT = 10
 SHAPE_VOTE_NEAR = 0.4
 SHAPE_VOTE_SHARE = 0.8
 SHAPE_VOTE_SPAN = 250
-SHAPE_VOTE_SHIFT = ALIGN_SHIFT
 
 #: Leads that are not the shipped model's (MLII / II): it labels beats there
 #: less reliably (README: on MIT-BIH V1-V5, macro F1 0.49 against 0.54).
@@ -376,7 +375,7 @@ def outvoted_v(windows: BeatWindows, classes: np.ndarray) -> np.ndarray:
     if v.size == 0:
         return out
     nearest = nearest_shapes(windows.waves, v, SHAPE_VOTE_COUNT, SHAPE_VOTE_NEAR,
-                             SHAPE_VOTE_SPAN, SHAPE_VOTE_SHIFT)
+                             SHAPE_VOTE_SPAN)
     found = nearest[:, 0] >= 0
     share_n = (classes[nearest[found]] == "N").mean(axis=1)
     out[v[found]] = share_n >= SHAPE_VOTE_SHARE

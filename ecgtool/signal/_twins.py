@@ -201,7 +201,7 @@ def nearest_shapes(qrs: np.ndarray, rows: np.ndarray, count: int, near: float, s
         for s in range(2 * shift + 1):
             beat = qrs[i, s:s + width].astype(np.float64)
             d = np.sum((others[j] - beat) ** 2, axis=1) / max(np.sum(beat ** 2), 1e-9)
-            best = np.where(np.isnan(best) | np.isnan(d), np.nan, np.minimum(best, d))
+            best = np.minimum(best, d)  # NaN (a beat with a gap) stays NaN: never near
         ok = best < near * near
         if ok.sum() >= count:
             pick = np.argsort(best[ok], kind="stable")[:count]
