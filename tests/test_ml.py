@@ -2,6 +2,7 @@
 
 import json
 import shutil
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -326,6 +327,64 @@ def test_v_calls_that_their_shape_calls_n_are_outvoted(name, most_pvcs_lost, req
     lone[first] = "V"
     w.waves[first, :, 0] = -w.waves[first, :, 0]
     assert not outvoted_v(w, lone)[first]
+
+
+def test_wide_beats_are_measured_against_the_normal_beats_around_them():
+    from ecgtool.ml.classify import WIDER_N_MS, WIDER_S_MS, widened_beats
+
+    q = np.full(60, 90.0)
+    calls = np.array(["N"] * 60)
+    q[10], calls[10] = 90.0 + WIDER_S_MS + 5, "S"     # an early beat, wide: V
+    q[11], calls[11] = 90.0 + WIDER_S_MS + 5, "N"     # on time, as wide: under N's bar
+    q[12], calls[12] = 90.0 + WIDER_N_MS + 5, "N"
+    q[13], calls[13] = 90.0 + WIDER_S_MS - 5, "S"
+    q[14], calls[14] = 300.0, "V"                      # already V: not a candidate
+    q[15], calls[15] = np.nan, "S"
+    assert np.flatnonzero(widened_beats(q, calls)).tolist() == [10, 12]
+    # Never under 120 ms, however narrow the normal beats.
+    narrow = np.full(30, 50.0)
+    narrow[5] = 115.0
+    assert not widened_beats(narrow, np.array(["N"] * 5 + ["S"] + ["N"] * 24)).any()
+    # A bundle branch block that comes and goes: each beat is measured
+    # against the normal beats near it, not the record's median.
+    bbb = np.r_[np.full(600, 90.0), np.full(900, 150.0)]
+    assert not widened_beats(bbb, np.array(["N"] * 1500)).any()
+    assert not widened_beats(q, np.array(["S"] * 60)).any()   # no N call to measure by
+    assert widened_beats(np.zeros(0), np.zeros(0, "<U1")).shape == (0,)
+
+
+def test_wide_calls_of_the_dominant_rhythm_stay_n_and_early_ones_become_v():
+    from ecgtool.ml.classify import aami_classes
+
+    proba = np.tile([0.9, 0.05, 0.03, 0.01, 0.01], (40, 1))   # the network says N
+    t = np.arange(40) * 0.8
+    qrs_ms = np.full(40, 90.0)
+    qrs_ms[20] = 200.0
+    w = replace(_windows_like_their_template(40, 0.8, 1.0), qrs_ms=qrs_ms)
+    # On time and shaped as its neighbours: conducted, whatever its width.
+    assert set(aami_classes(proba, t, w)) == {"N"}
+    # Early and shaped otherwise: ventricular.
+    w.rr[20, 2] = 0.7
+    w.waves[20, :, 0] *= -1.0
+    assert aami_classes(proba, t, w)[20] == "V"
+    w.qrs_ms[20] = 100.0                               # as early, but narrow: N
+    assert aami_classes(proba, t, w)[20] == "N"
+
+
+@pytest.mark.parametrize("name", ["119", "208"])
+def test_wide_pvcs_called_s_are_found(name, request):
+    from ecgtool.ml.classify import widened_beats
+
+    rec = request.getfixturevalue(f"rec{name}")
+    a = rec.annotations
+    beats = np.isin(a.symbol, ["N", "V", "F", "A"])
+    w = beat_windows(rec.signal, rec.fs, a.sample[beats])
+    symbol = a.symbol[beats]
+    out = widened_beats(w.qrs_ms, np.where(symbol == "V", "S", "N"))
+    # Measured: 444 of 444 and 989 of 992 PVCs; 0 and 1 normal beats, 6 of
+    # 208's 373 fusion beats.
+    assert out[symbol == "V"].mean() > 0.97
+    assert out[symbol == "N"].sum() <= 3 and out[symbol == "F"].sum() <= 15
 
 
 def test_in_fast_af_usual_beats_are_dominant_but_a_sustained_vt_is_not():
