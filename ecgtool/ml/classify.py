@@ -366,9 +366,10 @@ def widened_beats(qrs_ms: np.ndarray, classes: np.ndarray) -> np.ndarray:
     this found 105 more true V beats (68 the network had called S, 37 N)
     for 3 more false ones (V F1 0.892 -> 0.907); chosen there among 30-50 ms
     (S calls) and 70-100 ms (N calls), over which F1 lay within 0.904-0.909;
-    with one bar of 60 ms for both, 65 fusion beats (208) became V. The reference is the median over the N
-    calls nearby, not the record's: over a day the QRS of the normal beats
-    can change (an intermittent bundle branch block).
+    with one bar of 60 ms for both, 65 fusion beats (208) became V. The
+    reference is the median over the N calls nearby, not the record's: over
+    a day the QRS of the normal beats can change (an intermittent bundle
+    branch block).
 
     Examples
     --------
