@@ -166,6 +166,24 @@ def test_the_heads_classes_are_revised_by_the_rhythm_as_the_networks_are(data):
     assert ((ref == "N") & (got == "S")).sum() <= 15
 
 
+def test_a_wide_early_beat_of_the_table_is_ventricular_whatever_the_head_says():
+    from ecgtool.ml.classify import table_classes
+
+    r = np.arange(40) * 300
+    r[20] -= 120                                   # early: the rhythm revision's S
+    q_on, q_off = r - 12, r + 15                   # 90 ms at 300 Hz
+    scores = np.tile([0.9, 0.05, 0.03, 0.01, 0.01], (40, 1))
+    narrow = Beats(fs=300.0, r_peak=r, qrs_onset=q_on, qrs_offset=q_off)
+    assert table_classes(scores, narrow)[20] == "S"
+    q_off = q_off.copy()
+    q_off[20] = r[20] + 36                         # 160 ms: 70 ms wider than the rest
+    wide = Beats(fs=300.0, r_peak=r, qrs_onset=q_on, qrs_offset=q_off)
+    got = table_classes(scores, wide)
+    assert got[20] == "V" and set(np.delete(got, 20)) == {"N"}
+    # Beat times alone (no QRS measured): the rhythm revision only.
+    assert table_classes(scores, Beats(fs=300.0, r_peak=r))[20] == "S"
+
+
 def test_a_model_without_table_head_says_so(tmp_path, monkeypatch):
     import shutil
 
