@@ -84,9 +84,9 @@ class Thresholds:
         """The defaults with some thresholds given as text (``--threshold``):
         counts, rates, durations and shares, none negative or NaN (inf is
         "never", e.g. ``-t tachy_bpm=inf``)."""
-        from ecgtool.settings import numeric_overrides
+        from ecgtool.settings import apply_overrides
 
-        return numeric_overrides(cls(), items, "threshold")
+        return apply_overrides(cls(), items, "threshold")
 
 
 @dataclass(frozen=True)

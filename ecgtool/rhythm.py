@@ -115,10 +115,10 @@ class RhythmSettings:
         >>> RhythmSettings.with_overrides({"pause_s": "3", "af_min_beats": "40"}).pause_s
         3.0
         """
-        from ecgtool.settings import numeric_overrides
+        from ecgtool.settings import apply_overrides
 
         # Windows and runs need a few beats to be measured at all.
-        return numeric_overrides(cls(), items, "rhythm setting",
+        return apply_overrides(cls(), items, "rhythm setting",
                                  {"window_beats": 8, "rate_beats": 2, "run_min_beats": 2,
                                   "pattern_cycles": 1})
 

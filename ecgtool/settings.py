@@ -9,7 +9,7 @@ import math
 from dataclasses import fields, replace
 
 
-def numeric_overrides(base, items: dict, what: str, at_least: dict | None = None, *,
+def apply_overrides(base, items: dict, what: str, at_least: dict | None = None, *,
                       above: dict | None = None, finite: bool = False,
                       words: dict | None = None):
     """``base`` with the fields named in ``items`` ({name: text}) set.
@@ -24,9 +24,9 @@ def numeric_overrides(base, items: dict, what: str, at_least: dict | None = None
     Examples
     --------
     >>> from ecgtool.rhythm import RhythmSettings
-    >>> numeric_overrides(RhythmSettings(), {"pause_s": "3"}, "rhythm setting").pause_s
+    >>> apply_overrides(RhythmSettings(), {"pause_s": "3"}, "rhythm setting").pause_s
     3.0
-    >>> numeric_overrides(RhythmSettings(), {"af_min_beats": "2.5"}, "rhythm setting")
+    >>> apply_overrides(RhythmSettings(), {"af_min_beats": "2.5"}, "rhythm setting")
     Traceback (most recent call last):
     ...
     ValueError: rhythm setting af_min_beats: '2.5' is not a whole number
