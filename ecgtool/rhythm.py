@@ -119,8 +119,8 @@ class RhythmSettings:
 
         # Windows and runs need a few beats to be measured at all.
         return apply_overrides(cls(), items, "rhythm setting",
-                                 {"window_beats": 8, "rate_beats": 2, "run_min_beats": 2,
-                                  "pattern_cycles": 1})
+                               {"window_beats": 8, "rate_beats": 2, "run_min_beats": 2,
+                                "pattern_cycles": 1})
 
 
 DEFAULT_RHYTHM = RhythmSettings()

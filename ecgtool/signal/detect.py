@@ -27,7 +27,7 @@ import numpy as np
 
 from ecgtool.beats.table import Beats, broken_intervals
 from ecgtool.errors import EcgToolError, EcgToolWarning
-from ecgtool.settings import changed_fields, apply_overrides
+from ecgtool.settings import apply_overrides, changed_fields
 from ecgtool.signal.artefacts import (DEFAULT_SPLIT_RULE, SplitRule, closer_than,
                                       split_interval_artefacts)
 from ecgtool.signal.delineate import DEFAULT_DELINEATION, DelineationSettings, delineate
@@ -145,8 +145,8 @@ class DetectorSettings:
         """
         # A window of 0 ms has no meaning, and no detector setting means "never".
         return apply_overrides(cls(), items, "detector setting", finite=True,
-                                 above={f.name: 0 for f in fields(cls) if f.name.endswith("_ms")},
-                                 words={"split_rule": {"on": DEFAULT_SPLIT_RULE, "off": None}})
+                               above={f.name: 0 for f in fields(cls) if f.name.endswith("_ms")},
+                               words={"split_rule": {"on": DEFAULT_SPLIT_RULE, "off": None}})
 
     def changed(self) -> dict:
         """The settings that differ from the defaults, as JSON-ready values."""
