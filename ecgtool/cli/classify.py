@@ -44,8 +44,9 @@ def classify(
     Records are detected first; beat stores from `detect` are reused. A beats
     table (`detect --out -`) is labelled from its own measures, less accurately
     (a warning says so). The class is the network's, revised by the rhythm
-    around the beat (and a wide beat shaped and timed as its neighbours is N);
-    p_* are the network's.
+    around the beat: a wide beat shaped and timed as its neighbours is N, a
+    beat much wider than the normal beats around it is V, and a V call whose
+    shape the beats near it call N is N. p_* are the network's.
     """
     from functools import partial
 
