@@ -144,7 +144,8 @@ def test_n_beats_inside_an_svt_run_become_s_only_at_the_run_rate():
     # After an abrupt onset the run goes on as S whatever its length.
     assert revised(np.full(6, 0.4), 4) == "SSSSSS"
     # A rate that changes inside, or one under 100 bpm, is not one run.
-    assert revised([0.4, 0.4, 0.4, 0.3, 0.3], 3, lead=0.44) == "NNNNS"
+    # (The last two, sooner than the interval before them, then S, are a couplet.)
+    assert revised([0.4, 0.4, 0.4, 0.3, 0.3], 3, lead=0.44) == "NNNSS"
     assert revised(np.full(5, 0.62), 3) == "NNNNN"  # nor are its S calls early
 
 
@@ -375,6 +376,24 @@ def test_labels_revised_by_the_rhythm_around_each_beat():
     broken[30] = True
     cut = revise_labels(run, lab, broken=broken)
     assert (cut[21:31] == "S").all() and (cut[31:41] == "N").all()
+
+
+def test_both_beats_of_a_couplet_of_premature_beats_are_s():
+    from ecgtool.ml.revise import revise_labels
+
+    # Sinus at 0.8 s; two early beats in a row, then a pause.
+    rr = np.r_[np.full(30, 0.8), 0.5, 0.5, 1.1, np.full(30, 0.8)]
+    t = np.concatenate([[0.0], np.cumsum(rr)])
+    got = revise_labels(t, np.full(t.size, "N"))
+    assert np.flatnonzero(got == "S").tolist() == [31, 32]
+    # After a ventricular beat the first is not judged (no sinus beat is due).
+    lab = np.full(t.size, "N")
+    lab[30] = "V"
+    assert revise_labels(t, lab)[31] == "N"
+    # A faster stretch that stays fast is no couplet.
+    fast = np.concatenate([[0.0], np.cumsum(np.r_[np.full(30, 0.8), np.full(20, 0.6),
+                                                  np.full(30, 0.8)])])
+    assert (revise_labels(fast, np.full(fast.size, "N")) == "N").all()
 
 
 def test_pacs_amid_steady_p_waves_are_revised_however_irregular():
