@@ -10,8 +10,8 @@ from dataclasses import fields, replace
 
 
 def apply_overrides(base, items: dict, what: str, at_least: dict | None = None, *,
-                      above: dict | None = None, finite: bool = False,
-                      words: dict | None = None):
+                    above: dict | None = None, finite: bool = False,
+                    words: dict | None = None):
     """``base`` with the fields named in ``items`` ({name: text}) set.
 
     Each numeric value takes the type of the field's default (a whole number

@@ -479,29 +479,30 @@ def aami_classes(scores: np.ndarray, times_s: np.ndarray,
     network = np.array(AAMI_CLASSES)[np.asarray(scores).argmax(axis=1)]
     if windows is not None and windows.hidden is not None:
         network[windows.hidden] = "Q"
+    if windows is None:
+        return revise_labels(times_s, network)
+    broken, pr_ms = windows.broken, windows.pr_ms
     ventricular = np.isin(network, ("V", "F"))
-    broken = None if windows is None else windows.broken
-    pr_ms = None if windows is None else windows.pr_ms
-    dominant = None
     # Three or more ventricular calls over 100 bpm: a tachycardia.
     tachycardia = np.zeros(len(network), bool)
     for a, b in fast_runs(times_s, ventricular):
         tachycardia[a:b] = True
-    if windows is not None and ventricular.any():
-        dominant = dominant_beats(windows, irregular_beats(times_s, network, broken=broken,
-                                                           pr_ms=pr_ms), tachycardia)
-        network[ventricular & dominant] = "N"
+
+    @lru_cache(maxsize=None)
+    def dominant() -> np.ndarray:
+        # Judged once, on the network's own calls, and only where a rule asks.
+        return dominant_beats(windows, irregular_beats(times_s, network, broken=broken,
+                                                       pr_ms=pr_ms), tachycardia)
+
+    if ventricular.any():
+        network[ventricular & dominant()] = "N"
         if windows.qrs_ms is not None:
             narrow = (network == "V") & (windows.qrs_ms < NARROW_V_MS) & ~tachycardia
             network[narrow] = "N"
     revised = revise_labels(times_s, network, broken=broken, pr_ms=pr_ms)
-    if windows is not None and windows.qrs_ms is not None:
+    if windows.qrs_ms is not None:
         wide = widened_beats(windows.qrs_ms, revised)
         if wide.any():
-            if dominant is None:
-                dominant = dominant_beats(windows, irregular_beats(
-                    times_s, network, broken=broken, pr_ms=pr_ms), tachycardia)
-            revised[wide & ~dominant] = "V"
-    if windows is not None:
-        revised[outvoted_v(windows, revised)] = "N"
+            revised[wide & ~dominant()] = "V"
+    revised[outvoted_v(windows, revised)] = "N"
     return revised

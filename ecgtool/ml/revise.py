@@ -180,9 +180,9 @@ def revise_labels(beat_times_s: np.ndarray, labels: np.ndarray,
     out[(lab == "S") & (irregular | ~early)] = "N"
     # The first beat of a couplet comes early too, sooner than the interval
     # before it, but the second follows it, not a pause.
-    couplet = (out == "N") & early & ~irregular & ~after_ventricular
-    couplet &= (prev < EARLY * np.r_[np.inf, prev[:-1]]) & np.r_[(out[1:] == "S") & early[1:],
-                                                                   False]
+    sooner = prev < EARLY * np.r_[np.inf, prev[:-1]]
+    early_s_next = np.r_[(out[1:] == "S") & early[1:], False]
+    couplet = (out == "N") & early & sooner & early_s_next & ~irregular & ~after_ventricular
     out[couplet] = "S"
     out[_svt_gaps(out, prev, st)] = "S"
     out[_abrupt_runs(out, prev, irregular, st)] = "S"
