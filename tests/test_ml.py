@@ -332,12 +332,12 @@ def test_v_calls_that_their_shape_calls_n_are_outvoted(name, most_pvcs_lost, req
 def test_wide_beats_are_measured_against_the_normal_beats_around_them():
     from ecgtool.ml.classify import WIDER_N_MS, WIDER_S_MS, widened_beats
 
-    q = np.full(60, 90.0)
+    q = np.full(60, 110.0)
     calls = np.array(["N"] * 60)
-    q[10], calls[10] = 90.0 + WIDER_S_MS + 5, "S"     # an early beat, wide: V
-    q[11], calls[11] = 90.0 + WIDER_S_MS + 5, "N"     # on time, as wide: under N's bar
-    q[12], calls[12] = 90.0 + WIDER_N_MS + 5, "N"
-    q[13], calls[13] = 90.0 + WIDER_S_MS - 5, "S"
+    q[10], calls[10] = 110.0 + WIDER_S_MS + 5, "S"    # an early beat, wide: V
+    q[11], calls[11] = 110.0 + WIDER_S_MS + 5, "N"    # on time, as wide: under N's bar
+    q[12], calls[12] = 110.0 + WIDER_N_MS + 5, "N"
+    q[13], calls[13] = 110.0 + WIDER_S_MS - 5, "S"
     q[14], calls[14] = 300.0, "V"                      # already V: not a candidate
     q[15], calls[15] = np.nan, "S"
     assert np.flatnonzero(widened_beats(q, calls)).tolist() == [10, 12]
