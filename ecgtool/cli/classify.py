@@ -12,7 +12,7 @@ from ecgtool.cli import _common as c
 
 #: Said on stderr whenever beats are labelled from a beats table alone.
 TABLE_ONLY = ("labelling beats from the beats table alone (no waveform): less accurate than "
-              "from the signal (macro F1 0.58 against 0.67 on left-out MIT-BIH records, "
+              "from the signal (macro F1 0.59 against 0.68 on left-out MIT-BIH records, "
               "benchmarks/classify_table.py); give classify the signal or a store from detect "
               "when you have them")
 
