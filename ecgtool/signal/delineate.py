@@ -108,7 +108,9 @@ def p_evidence(ecg: np.ndarray, fs: float, r_peaks: np.ndarray, onset: np.ndarra
     height (the largest distance of the smoothed signal from the straight
     line joining its onset and offset) over the robust SD of the signal's
     fast part (what a 10-ms moving mean leaves) from 400 to 100 ms before
-    the R peak. 0 where no P wave is given (``onset`` or ``offset`` -1).
+    the R peak, and from 100 ms after the R peak before it (``r_peaks`` are
+    all the beats, sorted: at fast rates the previous QRS would count as
+    noise). 0 where no P wave is given (``onset`` or ``offset`` -1).
 
     The P-wave network judges a window scaled by its own largest values, so
     white noise on a baseline with no atrial wave (fine atrial
@@ -151,9 +153,14 @@ def p_evidence(ecg: np.ndarray, fs: float, r_peaks: np.ndarray, onset: np.ndarra
         last = sm[np.arange(i.size), span]
         line = sm[:, :1] + (last - sm[:, 0])[:, None] * (cols / span[:, None])
         height = np.where(cols <= span[:, None], np.abs(sm - line), 0.0).max(axis=1)
-        base, _ = _gather(x, r[i] - a, a - b)
+        base, idx = _gather(x, r[i] - a, a - b)
         fast = base - _moving_mean(base, k_n)
-        sd = 1.4826 * np.median(np.abs(fast - np.median(fast, axis=1, keepdims=True)), axis=1)
+        prev = np.where(i > 0, r[np.maximum(i - 1, 0)] + b, -1)
+        after = idx >= prev[:, None]
+        after[~after.any(axis=1)] = True  # under 200 ms apart: the whole stretch
+        fast[~after] = np.nan
+        mid = np.nanmedian(fast, axis=1, keepdims=True)
+        sd = 1.4826 * np.nanmedian(np.abs(fast - mid), axis=1)
         out[i] = height / np.maximum(sd, 1e-6)
     return out
 
@@ -173,8 +180,9 @@ def _p_from_net(x: np.ndarray, fs: float, r: np.ndarray, out: dict, p_net: str,
     last = np.where(qrs_on > 0, qrs_on - 1, r - 1)
     pts = np.minimum(pts, last[:, None])  # keeps onset <= peak <= offset
     if min_evidence > 0 and present.any():
-        present[present] = p_evidence(x, fs, r[present], pts[present, 0],
-                                      pts[present, 2]) >= min_evidence
+        ev = p_evidence(x, fs, r, np.where(present, pts[:, 0], -1),
+                        np.where(present, pts[:, 2], -1))
+        present &= ev >= min_evidence
     pts[~present] = -1
     for i, k in enumerate(keys):
         out[k] = pts[:, i]
