@@ -75,65 +75,6 @@ def test_empty_and_single_beat():
     assert d.qrs_onset.size == 1 and d.qrs_onset[0] < r[0] < d.qrs_offset[0]
 
 
-def _fine_af(p_waves, seed=1):
-    # Irregular beats (0.45-1.1 s) of Gaussian R, S and T waves, 20 uV of
-    # white noise on the baseline, and P waves 160 ms before each R peak or
-    # none (fine AF).
-    fs, rng = 360.0, np.random.default_rng(seed)
-    r_s = np.cumsum(rng.uniform(0.45, 1.1, 300)) + 1.0
-    t = np.arange(int((r_s[-1] + 1.0) * fs)) / fs
-    x = 0.02 * rng.standard_normal(t.size)
-    for c in r_s:
-        near = slice(int((c - 0.5) * fs), int((c + 0.7) * fs))
-        u = t[near] - c
-        x[near] += (1.2 * np.exp(-(u / 0.012) ** 2) - 0.2 * np.exp(-((u - 0.03) / 0.01) ** 2)
-                    + 0.3 * np.exp(-((u - 0.3) / 0.05) ** 2))
-        if p_waves:
-            x[near] += 0.15 * np.exp(-((u + 0.16) / 0.025) ** 2)
-    return x, fs
-
-
-def test_p_waves_must_stand_out_of_the_baseline_noise():
-    from dataclasses import replace
-
-    from ecgtool.signal.detect import detect_r_peaks
-
-    x, fs = _fine_af(p_waves=False)
-    r = detect_r_peaks(x, fs)
-    off = replace(DEFAULT_DELINEATION, p_min_evidence=0.0)
-    # The network alone takes the noise before most of these QRS for a P wave.
-    assert (delineate(x, fs, r, off).p_peak >= 0).mean() > 0.6
-    assert (delineate(x, fs, r).p_peak >= 0).mean() < 0.3
-    # Where the P waves are there, the rule takes none of them away.
-    x, fs = _fine_af(p_waves=True)
-    r = detect_r_peaks(x, fs)
-    kept = delineate(x, fs, r).p_peak >= 0
-    assert kept.mean() > 0.8 and (kept == (delineate(x, fs, r, off).p_peak >= 0)).all()
-
-
-def test_fine_af_without_atrial_waves_is_af():
-    from ecgtool.pipeline import analyse_signal
-
-    from dataclasses import replace
-
-    from ecgtool.signal.detect import DEFAULT_SETTINGS
-
-    def af_share(x, fs, detector=DEFAULT_SETTINGS):
-        ep = analyse_signal(x, fs, classify=False, detector=detector).episodes
-        af = sum(e - s for s, e, rh in zip(ep.start_s, ep.end_s, ep.rhythm) if rh == "af")
-        return af / (ep.end_s[-1] - ep.start_s[0])
-
-    x, fs = _fine_af(p_waves=False)
-    assert af_share(x, fs) > 0.9
-    # Every P wave the network calls counted, they vetoed the AF.
-    off = replace(DEFAULT_SETTINGS, delineation=replace(DEFAULT_SETTINGS.delineation,
-                                                        p_min_evidence=0.0))
-    assert af_share(x, fs, off) < 0.5
-    # The same irregular beats, each after a P wave at one PR: conducted, not AF.
-    x, fs = _fine_af(p_waves=True)
-    assert "af" not in analyse_signal(x, fs, classify=False).episodes.rhythm
-
-
 @pytest.mark.parametrize("nets", ["default", ""])
 def test_waves_running_past_the_recording_are_not_found(nets):
     # A record that starts 20 ms before an R peak holds neither that beat's

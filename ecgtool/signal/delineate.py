@@ -79,94 +79,13 @@ class DelineationSettings:
     #: P waves at a steady distance from the R peak
     #: (:func:`ecgtool.signal.pnet.p_waves_net`); 0 for the network's word alone.
     p_steady_logit: float = STEADY_LOGIT
-    #: A P wave the network calls is kept only where it stands out of the
-    #: baseline's noise (:func:`p_evidence` at least this); 0 keeps every one.
-    p_min_evidence: float = 1.0
 
 
 DEFAULT_DELINEATION = DelineationSettings()
 
-#: :func:`p_evidence`: the P wave's height is read on the signal smoothed
-#: over P_SMOOTH_MS; the noise is what a moving mean of NOISE_MEAN_MS leaves,
-#: from NOISE_FROM_MS to NOISE_TO_MS before the R peak.
-P_SMOOTH_MS, NOISE_MEAN_MS, NOISE_FROM_MS, NOISE_TO_MS = 40.0, 10.0, 400.0, 100.0
-
-
-def _moving_mean(w: np.ndarray, k: int) -> np.ndarray:
-    # Centred mean of k (odd) samples along each row; rows keep their length
-    # (the ends average what there is).
-    c = np.cumsum(np.pad(w, ((0, 0), (1, 0))), axis=1)
-    half = k // 2
-    hi = np.minimum(np.arange(w.shape[1]) + half + 1, w.shape[1])
-    lo = np.maximum(np.arange(w.shape[1]) - half, 0)
-    return (c[:, hi] - c[:, lo]) / (hi - lo)
-
-
-def p_evidence(ecg: np.ndarray, fs: float, r_peaks: np.ndarray, onset: np.ndarray,
-               offset: np.ndarray, chunk: int = 4096) -> np.ndarray:
-    """How far each P wave stands out of the noise before its QRS: its
-    height (the largest distance of the smoothed signal from the straight
-    line joining its onset and offset) over the robust SD of the signal's
-    fast part (what a 10-ms moving mean leaves) from 400 to 100 ms before
-    the R peak, and from 100 ms after the R peak before it (``r_peaks`` are
-    all the beats, sorted: at fast rates the previous QRS would count as
-    noise). 0 where no P wave is given (``onset`` or ``offset`` -1).
-
-    The P-wave network judges a window scaled by its own largest values, so
-    white noise on a baseline with no atrial wave (fine atrial
-    fibrillation) can look like a P wave to it. A P wave's height is
-    several times that noise (the P waves it calls before MIT-BIH DS1's
-    normal beats in sinus rhythm, lead MLII: 1st percentile 1.3, median 16;
-    0.4 % under 1), a bump of white noise's own about 0.6 (95 % under 1.1):
-    on synthetic AF with no atrial wave and 10-30 uV of white noise, 75-77 %
-    of the P waves the network called lay under 1.
-
-    Examples
-    --------
-    >>> t = np.arange(720) / 360.0
-    >>> x = 0.15 * np.exp(-((t - 1.0) / 0.03) ** 2)          # a P wave at 1 s
-    >>> x = x + 0.005 * np.random.default_rng(0).standard_normal(t.size)
-    >>> r, on, off = np.array([432]), np.array([324]), np.array([396])
-    >>> bool(p_evidence(x, 360.0, r, on, off)[0] > 5)
-    True
-    >>> noise = 0.02 * np.random.default_rng(1).standard_normal(t.size)
-    >>> bool(p_evidence(noise, 360.0, r, on, off)[0] < 1)
-    True
-    """
-    x = np.asarray(ecg, dtype=np.float64)
-    r = np.asarray(r_peaks, dtype=np.int64)
-    onset, offset = np.asarray(onset, dtype=np.int64), np.asarray(offset, dtype=np.int64)
-    out = np.zeros(r.size)
-    ok = np.flatnonzero((onset >= 0) & (offset > onset))
-    if ok.size == 0:
-        return out
-    k_p = _samples(P_SMOOTH_MS, fs) | 1
-    k_n = _samples(NOISE_MEAN_MS, fs) | 1
-    a, b = _samples(NOISE_FROM_MS, fs), _samples(NOISE_TO_MS, fs)
-    for lo in range(0, ok.size, chunk):
-        i = ok[lo:lo + chunk]
-        span = offset[i] - onset[i]
-        pad = k_p // 2
-        seg, _ = _gather(x, onset[i] - pad, int(span.max()) + 1 + 2 * pad)
-        sm = _moving_mean(seg, k_p)[:, pad:-pad or None]
-        cols = np.arange(sm.shape[1])[None, :]
-        last = sm[np.arange(i.size), span]
-        line = sm[:, :1] + (last - sm[:, 0])[:, None] * (cols / span[:, None])
-        height = np.where(cols <= span[:, None], np.abs(sm - line), 0.0).max(axis=1)
-        base, idx = _gather(x, r[i] - a, a - b)
-        fast = base - _moving_mean(base, k_n)
-        prev = np.where(i > 0, r[np.maximum(i - 1, 0)] + b, -1)
-        after = idx >= prev[:, None]
-        after[~after.any(axis=1)] = True  # under 200 ms apart: the whole stretch
-        fast[~after] = np.nan
-        mid = np.nanmedian(fast, axis=1, keepdims=True)
-        sd = 1.4826 * np.nanmedian(np.abs(fast - mid), axis=1)
-        out[i] = height / np.maximum(sd, 1e-6)
-    return out
-
 
 def _p_from_net(x: np.ndarray, fs: float, r: np.ndarray, out: dict, p_net: str,
-                steady_logit: float, min_evidence: float) -> None:
+                steady_logit: float) -> None:
     # The network says whether there is a P wave; where the slope rules
     # found one too, the two estimates are averaged (on LUDB's folds the
     # mean beat either alone on every lead). P ends before the QRS begins.
@@ -179,10 +98,6 @@ def _p_from_net(x: np.ndarray, fs: float, r: np.ndarray, out: dict, p_net: str,
     qrs_on = out["qrs_onset"]
     last = np.where(qrs_on > 0, qrs_on - 1, r - 1)
     pts = np.minimum(pts, last[:, None])  # keeps onset <= peak <= offset
-    if min_evidence > 0 and present.any():
-        ev = p_evidence(x, fs, r, np.where(present, pts[:, 0], -1),
-                        np.where(present, pts[:, 2], -1))
-        present &= ev >= min_evidence
     pts[~present] = -1
     for i, k in enumerate(keys):
         out[k] = pts[:, i]
@@ -451,7 +366,7 @@ def delineate(ecg: np.ndarray, fs: float, r_peaks: np.ndarray,
                     st.min_p_mv)
         out["p_onset"][sl], out["p_peak"][sl], out["p_offset"][sl] = res
     if st.p_net:
-        _p_from_net(x, fs, r, out, st.p_net, st.p_steady_logit, st.p_min_evidence)
+        _p_from_net(x, fs, r, out, st.p_net, st.p_steady_logit)
     if unreadable is not None and np.any(unreadable):
         _drop_unreadable(out, r, np.asarray(unreadable, dtype=bool))
     on = out["qrs_onset"]
