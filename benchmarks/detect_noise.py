@@ -19,9 +19,9 @@ The same is done with real electrode-motion noise (``--em-snr``): the noise
 stress test's record 118e00 less the clean MIT-BIH 118 is the noise that
 test added (exactly 0 outside its bursts); its bursts, strung together, are
 added to the 21 other DS1 records on the same schedule, scaled to each
-record's QRS as the test scaled them to 118's at the level named (the test's
-own SNR measure discounts the noise's slow part: by the measure above, its
-0 dB record lies near -12 dB). Nothing was chosen on these signals; they
+record's QRS as the test scaled them to 118's at the level named (the test
+measures SNR its own way: by the measure above, its 0 dB record lies near
+-12 dB). Nothing was chosen on these signals; they
 show the detectors on 21 patients where the noise stress test has one.
 Skipped, with a message, without ``nstdb/118e00`` and ``mitdb/118``.
 
@@ -177,9 +177,9 @@ def main() -> None:
             f"\"Electrode motion\" rows add, on the same schedule, the real noise of the "
             f"noise stress test (its record 118e00 less MIT-BIH 118, bursts strung "
             f"together) to the DS1 records other than 118, scaled to each record's QRS as "
-            f"the test scaled it to 118's at the level named (the test's SNR measure "
-            f"discounts the noise's slow part: by the measure above its 0 dB record lies "
-            f"near -12 dB); nothing was chosen on them. "
+            f"the test scaled it to 118's at the level named (the test measures SNR its "
+            f"own way: by the measure above its 0 dB record lies near -12 dB); nothing "
+            f"was chosen on them. "
             f"`benchmarks/detect.py` scores the noise stress test itself.\n\n" + table + "\n")
     update_results_md("detect_noise", body)
 
