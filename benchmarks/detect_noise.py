@@ -126,7 +126,7 @@ def main() -> None:
         print("real electrode-motion noise skipped: mitdb/118 and nstdb/118e00 are needed")
     runs = [("synthetic", snr, recs, None) for snr in args.snr]
     if em is not None:
-        # 118 is the record the noise was recorded over: left out.
+        # 118 is the record the noise stress test added this noise to: left out.
         others = {n: r for n, r in recs.items() if n != "118"}
         runs += [("electrode motion", snr, others, em) for snr in args.em_snr]
     summary, per_record = {}, []
