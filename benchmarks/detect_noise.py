@@ -21,9 +21,9 @@ test added (exactly 0 outside its bursts); its bursts, strung together, are
 added to the 21 other DS1 records on the same schedule, scaled to each
 record's QRS as the test scaled them to 118's at the level named (the test
 measures SNR its own way: by the measure above, its 0 dB record lies near
--12 dB). Nothing was chosen on these signals; they
-show the detectors on 21 patients where the noise stress test has one.
-Skipped, with a message, without ``nstdb/118e00`` and ``mitdb/118``.
+-12 dB). Nothing was chosen on these signals; they show the detectors on 21
+patients where the noise stress test has one. Skipped, with a message,
+without ``nstdb/118e00`` and ``mitdb/118``.
 
 Usage::
 
