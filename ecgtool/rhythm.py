@@ -384,7 +384,10 @@ def _interval_rhythms(t: np.ndarray, labels, proba, noise_spans, settings: Rhyth
         s_sum, s_n = window_sum((lab == "S").astype(float), np.ones(n, bool),
                                  st.window_beats // 2)
         sparse = s_sum <= st.pac_share_max * s_n
-        ectopic = ventricular | ((lab == "S") & early & (sparse | timing))
+        # An unclassifiable beat (Q: a detection on noise, a beat by a gap)
+        # times nothing either.
+        ectopic = (ventricular | (lab == "Q")
+                   | ((lab == "S") & early & (sparse | timing)))
     valid = plausible & ~ectopic[:-1] & ~ectopic[1:]
     # Where ventricular ectopy leaves under half the intervals, the rhythm is
     # ectopy (bigeminy, runs), not AF.
