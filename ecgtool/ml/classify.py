@@ -507,7 +507,10 @@ def noise_v(windows: BeatWindows, classes: np.ndarray, times_s: np.ndarray) -> n
     [20, 22, 24]
     """
     out = np.zeros(len(classes), bool)
-    v = np.flatnonzero(classes == "V")
+    # A window with a gap in it is near no other shape: of a kind of its own
+    # for the gap, not for noise, so it is left out of the count.
+    whole = np.isfinite(windows.waves[..., 0]).all(axis=1)
+    v = np.flatnonzero((classes == "V") & whole)
     if v.size == 0:
         return out
     alone = v[one_of_a_kind(windows.waves, v, NOISE_TWINS)]
@@ -518,6 +521,7 @@ def noise_v(windows: BeatWindows, classes: np.ndarray, times_s: np.ndarray) -> n
     hi = np.searchsorted(t, t[alone] + NOISE_WINDOW_S, side="right")
     # Only the beats near a lone V call are judged: in a clean record, few.
     around = np.unique(np.concatenate([np.arange(a, b) for a, b in zip(lo, hi)]))
+    around = around[whole[around]]
     odd = np.zeros(len(classes), bool)
     odd[around[one_of_a_kind(windows.waves, around, NOISE_TWINS)]] = True
     count = np.concatenate(([0], np.cumsum(odd)))
