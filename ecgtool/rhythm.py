@@ -384,14 +384,10 @@ def _interval_rhythms(t: np.ndarray, labels, proba, noise_spans, settings: Rhyth
         s_sum, s_n = window_sum((lab == "S").astype(float), np.ones(n, bool),
                                  st.window_beats // 2)
         sparse = s_sum <= st.pac_share_max * s_n
-        # An unclassifiable beat (Q: a detection on noise, a beat by a gap)
-        # times nothing either, and where such beats are many, no rhythm can
-        # be read: they count with the ventricular ones below.
-        ventricular = ventricular | (lab == "Q")
         ectopic = ventricular | ((lab == "S") & early & (sparse | timing))
     valid = plausible & ~ectopic[:-1] & ~ectopic[1:]
-    # Where ventricular ectopy (or noise) leaves under half the intervals,
-    # the rhythm is ectopy (bigeminy, runs), not AF.
+    # Where ventricular ectopy leaves under half the intervals, the rhythm is
+    # ectopy (bigeminy, runs), not AF.
     clean = ~ventricular[:-1] & ~ventricular[1:]
     score = af_score(rr, valid, st.window_beats, st.af_lags, inside=one_window and short)
     out = np.full(m, "sinus", dtype="<U9")
