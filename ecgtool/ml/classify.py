@@ -490,10 +490,12 @@ def noise_v(windows: BeatWindows, classes: np.ndarray, times_s: np.ndarray) -> n
     :data:`NOISE_WINDOW_S` of them.
 
     A patient's ventricular beats come in a few shapes that recur, and a
-    ventricular tachycardia repeats one; a burst of electrode motion makes
-    the detector fire on the noise and the network call those detections V,
+    ventricular tachycardia repeats one; a burst of random noise makes the
+    detector fire on the noise and the network call those detections V,
     each of a shape of its own, with others like it around. (A lone PVC of a
-    shape seen nowhere else, amid clean beats, keeps its V.)
+    shape seen nowhere else, amid clean beats, keeps its V. Electrode motion
+    whose deflections recur in shape, as the noise stress test's do, mostly
+    escapes the rule.)
 
     Examples
     --------
