@@ -353,6 +353,11 @@ def test_v_calls_of_one_off_shapes_amid_others_are_noise():
     calls[[121, 124, 127]] = "V"
     out = noise_v(BeatWindows(w, np.zeros((n, len(RR_FEATURES)), np.float32)), calls, t)
     assert np.flatnonzero(out).tolist() == [121, 124, 127]
+    # In a short record (a 10-s ECG) shapes cannot be seen to recur.
+    short = slice(100, 140)
+    out = noise_v(BeatWindows(w[short], np.zeros((40, len(RR_FEATURES)), np.float32)),
+                  calls[short], t[short])
+    assert not out.any()
     # A gap (NaN) makes a shape of its own, not noise.
     w[120:130, :5, 0] = np.nan
     out = noise_v(BeatWindows(w, np.zeros((n, len(RR_FEATURES)), np.float32)), calls, t)

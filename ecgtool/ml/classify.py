@@ -80,6 +80,12 @@ SHAPE_VOTE_SPAN = 250
 NOISE_TWINS = 2
 NOISE_COMPANY = 2
 NOISE_WINDOW_S = 5.0
+#: ... in a record of at least this many beats: in a short one (a 10-s ECG)
+#: a patient's PVCs are too few to recur, and several of them, each of its
+#: own shape, read as noise (on MIT-BIH's 10-s excerpts their V calls became
+#: Q and the AF rules, which leave V beats out, called AF on 43 of 4,395
+#: excerpts without it, against 21).
+NOISE_MIN_BEATS = 150
 
 #: Leads that are not the shipped model's (MLII / II): it labels beats there
 #: less reliably (README: on MIT-BIH V1-V5, macro F1 0.49 against 0.54).
@@ -487,7 +493,8 @@ def noise_v(windows: BeatWindows, classes: np.ndarray, times_s: np.ndarray) -> n
     """True for the V calls of ``classes`` that are noise: their QRS shape
     is one of a kind in the record (:func:`one_of_a_kind`), and so are the
     shapes of :data:`NOISE_COMPANY` or more other beats within
-    :data:`NOISE_WINDOW_S` of them.
+    :data:`NOISE_WINDOW_S` of them; in a record of :data:`NOISE_MIN_BEATS`
+    beats or more.
 
     A patient's ventricular beats come in a few shapes that recur, and a
     ventricular tachycardia repeats one; a burst of random noise makes the
@@ -501,14 +508,16 @@ def noise_v(windows: BeatWindows, classes: np.ndarray, times_s: np.ndarray) -> n
     --------
     >>> from ecgtool.beats.windows import BEFORE, WINDOW
     >>> rng = np.random.default_rng(0)
-    >>> w = np.zeros((40, WINDOW, 2), np.float32); w[:, BEFORE, 0] = 1.0
+    >>> w = np.zeros((200, WINDOW, 2), np.float32); w[:, BEFORE, 0] = 1.0
     >>> w[20:26, :, 0] = rng.normal(size=(6, WINDOW))   # six beats of noise
-    >>> calls = np.array(["N"] * 40); calls[[20, 22, 24]] = "V"
-    >>> windows = BeatWindows(w, np.zeros((40, 4), np.float32))
-    >>> np.flatnonzero(noise_v(windows, calls, np.arange(40.0))).tolist()
+    >>> calls = np.array(["N"] * 200); calls[[20, 22, 24]] = "V"
+    >>> windows = BeatWindows(w, np.zeros((200, 4), np.float32))
+    >>> np.flatnonzero(noise_v(windows, calls, np.arange(200.0))).tolist()
     [20, 22, 24]
     """
     out = np.zeros(len(classes), bool)
+    if len(classes) < NOISE_MIN_BEATS:
+        return out
     # A window with a gap in it is near no other shape: of a kind of its own
     # for the gap, not for noise, so it is left out of the count.
     whole = np.isfinite(windows.waves[..., 0]).all(axis=1)
