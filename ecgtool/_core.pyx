@@ -428,8 +428,9 @@ def _running_rank(const double[::1] x not None, Py_ssize_t size, double[::1] out
 
 def _nearest_shapes(const float[:, ::1] qrs not None, const Py_ssize_t[::1] rows not None,
                     Py_ssize_t count, double near, Py_ssize_t span, Py_ssize_t shift,
-                    Py_ssize_t[:, ::1] out not None):
-    """The ``count`` beats nearest in shape to each beat in ``rows``.
+                    Py_ssize_t[:, ::1] out not None, bint first=False):
+    """The ``count`` beats nearest in shape to each beat in ``rows`` (with
+    ``first``, the first ``count`` found within ``near``, nearest in time).
 
     ``qrs`` holds each beat's QRS span with ``shift`` samples more on each
     side (``width + 2 * shift`` columns). A pair's squared distance is the
@@ -444,7 +445,9 @@ def _nearest_shapes(const float[:, ::1] qrs not None, const Py_ssize_t[::1] rows
     the shapes. A pair is measured only as far as needed to know it is no
     nearer than the bar (``near``, or the ``count``-th nearest kept so far):
     the sum stops there, and a difference of the two spans' norms (a lower
-    bound of their distance) at or past it skips the sum.
+    bound of their distance) at or past it skips the sum. With ``first``
+    the bar stays ``near`` and the search of a row ends at its ``count``-th
+    beat within it.
     """
     cdef Py_ssize_t n = qrs.shape[0], width = qrs.shape[1] - 2 * shift
     cdef Py_ssize_t m = rows.shape[0]
@@ -488,7 +491,9 @@ def _nearest_shapes(const float[:, ::1] qrs not None, const Py_ssize_t[::1] rows
                         continue
                     # Only a distance under the current bar counts: stop
                     # summing once a shift passes it (most pairs pass it soon).
-                    bar = dist[count - 1] if kept == count and dist[count - 1] < limit else limit
+                    bar = limit
+                    if not first and kept == count and dist[count - 1] < limit:
+                        bar = dist[count - 1]
                     best = INFINITY
                     other = &qrs[j, shift]
                     for s in range(2 * shift + 1):
@@ -524,6 +529,8 @@ def _nearest_shapes(const float[:, ::1] qrs not None, const Py_ssize_t[::1] rows
                         k -= 1
                     dist[k] = best
                     idx[k] = j
+                    if first and within == count:
+                        break
                 if within >= count:
                     # Ascending indices (an insertion sort of count values).
                     for k in range(1, count):

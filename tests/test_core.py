@@ -144,10 +144,10 @@ def test_median_filter_passes_non_finite_values_to_the_twin():
         median_filter(np.ones((2, 2)), 3)
 
 
-def _nearest_both(qrs, rows, count, near, span, shift):
+def _nearest_both(qrs, rows, count, near, span, shift, first=False):
     out = np.full((rows.size, count), -1, dtype=np.intp)
-    _core._nearest_shapes(qrs, rows, count, near, span, shift, out)
-    return out, _twins.nearest_shapes(qrs, rows, count, near, span, shift)
+    _core._nearest_shapes(qrs, rows, count, near, span, shift, out, first)
+    return out, _twins.nearest_shapes(qrs, rows, count, near, span, shift, first)
 
 
 def test_nearest_shapes_kernel_matches_twin_on_real_beats(rec208):
@@ -162,6 +162,11 @@ def test_nearest_shapes_kernel_matches_twin_on_real_beats(rec208):
         np.testing.assert_array_equal(kernel, twin)
         # Both kinds of row are exercised: found, and too few within reach.
         assert (kernel[:, 0] >= 0).any() and (kernel[:, 0] < 0).any()
+        first, first_twin = _nearest_both(qrs, rows, count, near, span, shift, first=True)
+        np.testing.assert_array_equal(first, first_twin)
+        # The same rows have count beats within reach, whichever are kept.
+        np.testing.assert_array_equal(first[:, 0] < 0, kernel[:, 0] < 0)
+        assert (first != kernel).any()
 
 
 def test_nearest_shapes_kernel_matches_twin_on_ties_and_gaps():
@@ -179,6 +184,8 @@ def test_nearest_shapes_kernel_matches_twin_on_ties_and_gaps():
     same = same[same != 30]
     nearest = same[np.argsort(np.abs(same - 30), kind="stable")][:4]
     assert kernel[30].tolist() == sorted(nearest.tolist())
+    kernel, twin = _nearest_both(qrs, rows, 4, 0.5, 8, 2, first=True)
+    np.testing.assert_array_equal(kernel, twin)
 
 
 def test_nearest_shapes_wrapper_checks_its_arguments():

@@ -309,11 +309,13 @@ def usual_distances(waves: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def nearest_shapes(waves: np.ndarray, which: np.ndarray, count: int, near: float,
-                   span: int, shift: int = ALIGN_SHIFT) -> np.ndarray:
+                   span: int, shift: int = ALIGN_SHIFT, first: bool = False) -> np.ndarray:
     """The ``count`` beats nearest in QRS shape to each beat in ``which``,
     among the ``span`` beats on each side of it: ``(len(which), count)``
     indices, a row of -1 where fewer than ``count`` of them lie within
-    ``near``.
+    ``near``. With ``first``, the ``count`` beats nearest in time that lie
+    within ``near`` instead: enough to tell whether a beat has that many
+    twins, and found sooner (the search ends there).
 
     The distance is :func:`template_distance`'s (the RMS difference over
     :data:`QRS_SPAN`, relative to the beat's own RMS there), least over the
@@ -344,7 +346,7 @@ def nearest_shapes(waves: np.ndarray, which: np.ndarray, count: int, near: float
     # A beat with a gap in it is near no other (NaN is compared as nothing).
     qrs[~np.isfinite(qrs).all(axis=1)] = np.nan
     out = np.full((which.size, count), -1, dtype=np.intp)
-    _core._nearest_shapes(qrs, which, count, float(near), span, shift, out)
+    _core._nearest_shapes(qrs, which, count, float(near), span, shift, out, first)
     return out
 
 

@@ -486,7 +486,8 @@ def one_of_a_kind(waves: np.ndarray, which: np.ndarray, twins: int) -> np.ndarra
     >>> one_of_a_kind(w, np.array([0, 5]), twins=1).tolist()
     [False, True]
     """
-    return nearest_shapes(waves, which, twins, SHAPE_VOTE_NEAR, SHAPE_VOTE_SPAN)[:, 0] < 0
+    return nearest_shapes(waves, which, twins, SHAPE_VOTE_NEAR, SHAPE_VOTE_SPAN,
+                          first=True)[:, 0] < 0
 
 
 def noise_v(windows: BeatWindows, classes: np.ndarray, times_s: np.ndarray) -> np.ndarray:

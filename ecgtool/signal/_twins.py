@@ -186,7 +186,7 @@ def running_rank(x: np.ndarray, size: int) -> np.ndarray:
 
 
 def nearest_shapes(qrs: np.ndarray, rows: np.ndarray, count: int, near: float, span: int,
-                   shift: int) -> np.ndarray:
+                   shift: int, first: bool = False) -> np.ndarray:
     """Twin of ``_core._nearest_shapes`` (same arguments; returns ``out``)."""
     n, width = qrs.shape[0], qrs.shape[1] - 2 * shift
     out = np.full((rows.size, count), -1, dtype=np.intp)
@@ -204,6 +204,8 @@ def nearest_shapes(qrs: np.ndarray, rows: np.ndarray, count: int, near: float, s
             best = np.minimum(best, d)  # NaN (a beat with a gap) stays NaN: never near
         ok = best < near * near
         if ok.sum() >= count:
-            pick = np.argsort(best[ok], kind="stable")[:count]
+            # j runs nearest in time first.
+            pick = (np.arange(count) if first
+                    else np.argsort(best[ok], kind="stable")[:count])
             out[r] = np.sort(j[ok][pick])
     return out
