@@ -364,6 +364,42 @@ def test_v_calls_of_one_off_shapes_amid_others_are_noise():
     assert not out.any()
 
 
+def test_a_run_of_wide_beats_unlike_the_usual_without_p_waves_is_ventricular():
+    from ecgtool.beats.windows import BeatWindows
+    from ecgtool.ml.classify import ventricular_rhythm
+
+    n = 200
+    w = np.zeros((n, WINDOW, 2), np.float32)
+    w[:, WINDOW // 2, :] = 1.0
+    run = slice(120, 150)          # an idioventricular rhythm: another shape
+    w[run, WINDOW // 2, :] = -1.0
+    qrs = np.full(n, 90.0)
+    qrs[run] = 160.0
+    pr = np.full(n, 160.0)
+    pr[run] = np.nan
+    calls = np.array(["N"] * n)
+    calls[125] = "V"
+    t = np.arange(n, dtype=float)
+
+    def judge(qrs=qrs, pr=pr, t=t, calls=calls):
+        rr = np.zeros((n, len(RR_FEATURES)), np.float32)
+        return ventricular_rhythm(BeatWindows(w, rr, qrs_ms=qrs, pr_ms=pr), calls, t)
+
+    out = judge()
+    # Its N calls, and nothing else, are V (the V call stays as it is).
+    assert np.flatnonzero(out).tolist() == [i for i in range(120, 150) if i != 125]
+    # P waves before the beats: a bundle branch block, conducted.
+    assert not judge(pr=np.full(n, 160.0)).any()
+    # A narrow QRS is no ventricular beat.
+    assert not judge(qrs=np.full(n, 90.0)).any()
+    # Irregularly irregular intervals: AF with aberrant conduction.
+    rng = np.random.default_rng(0)
+    assert not judge(t=np.cumsum(rng.uniform(0.4, 1.2, n))).any()
+    # Without the QRS widths or the P waves the rule cannot judge.
+    assert not ventricular_rhythm(BeatWindows(w, np.zeros((n, len(RR_FEATURES)), np.float32)),
+                                  calls, t).any()
+
+
 def test_noise_bursts_on_a_real_record_make_q_not_v(rec119):
     # 119 with band-limited noise bursts (2 minutes of every 4 after minute
     # 5) at 6 dB: the network calls about as many detections on the noise V
