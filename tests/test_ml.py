@@ -388,8 +388,12 @@ def test_a_run_of_wide_beats_unlike_the_usual_without_p_waves_is_ventricular():
     out = judge()
     # Its N calls, and nothing else, are V (the V call stays as it is).
     assert np.flatnonzero(out).tolist() == [i for i in range(120, 150) if i != 125]
-    # P waves before the beats: a bundle branch block, conducted.
+    # P waves before the beats: a bundle branch block, conducted; so too
+    # where one is missed amid beats with P waves.
     assert not judge(pr=np.full(n, 160.0)).any()
+    some = np.full(n, 160.0)
+    some[run][::3] = np.nan
+    assert not judge(pr=some).any()
     # A narrow QRS is no ventricular beat.
     assert not judge(qrs=np.full(n, 90.0)).any()
     # Irregularly irregular intervals: AF with aberrant conduction.
