@@ -399,6 +399,13 @@ def test_a_run_of_wide_beats_unlike_the_usual_without_p_waves_is_ventricular():
     # Irregularly irregular intervals: AF with aberrant conduction.
     rng = np.random.default_rng(0)
     assert not judge(t=np.cumsum(rng.uniform(0.4, 1.2, n))).any()
+    # A record shorter than the span of P waves looked at (a 10-s ECG; here
+    # no P wave is found on any beat, and the narrow ones stay N).
+    short = slice(110, 126)
+    out = ventricular_rhythm(BeatWindows(w[short], np.zeros((16, len(RR_FEATURES)), np.float32),
+                                         qrs_ms=qrs[short], pr_ms=np.full(16, np.nan)),
+                             calls[short], t[short])
+    assert np.flatnonzero(out).tolist() == [10, 11, 12, 13, 14]  # 15 is the V call
     # Without the QRS widths or the P waves the rule cannot judge.
     assert not ventricular_rhythm(BeatWindows(w, np.zeros((n, len(RR_FEATURES)), np.float32)),
                                   calls, t).any()

@@ -303,7 +303,7 @@ def dominant_beats(windows: BeatWindows, irregular: np.ndarray | None = None,
     network called 480 such beats V (the left bundle branch block records
     109 and 207, and 203), and 103 true V beats fit the description too,
     most in the slow idioventricular rhythm of 207 and 124, which this reads
-    as N; in irregular stretches 192 more (181 in 203's AF), against 4 true
+    as N (:func:`ventricular_rhythm` takes most of them back); in irregular stretches 192 more (181 in 203's AF), against 4 true
     V. Ventricular tachycardia (over 100 bpm) is not touched where the
     network calls three of its beats V in a row. The shape
     and timing limits were chosen on those folds among 0.3-0.5 and 0.85-0.95.
@@ -545,9 +545,11 @@ def ventricular_rhythm(windows: BeatWindows, classes: np.ndarray,
         out &= template_distance(windows.waves, ALIGN_SHIFT) < DOMINANT_SHAPE
         # A P wave missed here and there in a conducted rhythm is no sign:
         # the rhythm around the beat must lack them too.
-        width = 2 * VENTRICULAR_P_SPAN + 1
-        found = np.convolve(np.isfinite(windows.pr_ms), np.ones(width), "same")
-        out &= found < VENTRICULAR_P_SHARE * np.convolve(np.ones(len(out)), np.ones(width), "same")
+        found = np.concatenate(([0], np.cumsum(np.isfinite(windows.pr_ms))))
+        at = np.arange(len(out))
+        lo = np.maximum(at - VENTRICULAR_P_SPAN, 0)
+        hi = np.minimum(at + VENTRICULAR_P_SPAN + 1, len(out))
+        out &= found[hi] - found[lo] < VENTRICULAR_P_SHARE * (hi - lo)
     if out.any():
         out &= ~irregular_beats(times_s, classes, broken=windows.broken, pr_ms=windows.pr_ms)
     return out
