@@ -267,7 +267,8 @@ def _windows_like_their_template(n, prev_s, prev_local):
 
 
 def test_v_beats_of_the_dominant_rhythm_are_n_but_never_a_tachycardia():
-    from ecgtool.ml.classify import aami_classes, dominant_beats
+    from ecgtool.ml.classify import aami_classes
+    from ecgtool.ml.shape_rules import dominant_beats
 
     proba = np.tile([0.1, 0.0, 0.9, 0.0, 0.0], (40, 1))   # the network says V
     t = np.arange(40) * 0.8
@@ -306,7 +307,7 @@ def test_v_beats_of_the_dominant_rhythm_are_n_but_never_a_tachycardia():
 
 @pytest.mark.parametrize("name,most_pvcs_lost", [("119", 0), ("208", 10)])
 def test_v_calls_that_their_shape_calls_n_are_outvoted(name, most_pvcs_lost, request):
-    from ecgtool.ml.classify import outvoted_v
+    from ecgtool.ml.shape_rules import outvoted_v
 
     rec = request.getfixturevalue(f"rec{name}")
     a = rec.annotations
@@ -333,7 +334,7 @@ def test_v_calls_that_their_shape_calls_n_are_outvoted(name, most_pvcs_lost, req
 
 def test_v_calls_of_one_off_shapes_amid_others_are_noise():
     from ecgtool.beats.windows import BeatWindows
-    from ecgtool.ml.classify import noise_v
+    from ecgtool.ml.shape_rules import noise_v
 
     rng = np.random.default_rng(0)
     n = 200
@@ -366,7 +367,7 @@ def test_v_calls_of_one_off_shapes_amid_others_are_noise():
 
 def test_a_run_of_wide_beats_unlike_the_usual_without_p_waves_is_ventricular():
     from ecgtool.beats.windows import BeatWindows
-    from ecgtool.ml.classify import ventricular_rhythm
+    from ecgtool.ml.shape_rules import ventricular_rhythm
 
     n = 200
     w = np.zeros((n, WINDOW, 2), np.float32)
@@ -418,7 +419,7 @@ def test_noise_bursts_on_a_real_record_make_q_not_v(rec119):
     # the PVCs (measured: false V 416 -> 22, true V 416 -> 410).
     from scipy.signal import butter, sosfiltfilt
 
-    import ecgtool.ml.classify as C
+    import ecgtool.ml.shape_rules as C
 
     x, fs = rec119.signal, rec119.fs
     noise = sosfiltfilt(butter(2, [0.5, 16.0], btype="band", fs=fs, output="sos"),
@@ -450,7 +451,7 @@ def test_noise_bursts_on_a_real_record_make_q_not_v(rec119):
 
 
 def test_wide_beats_are_measured_against_the_normal_beats_around_them():
-    from ecgtool.ml.classify import WIDER_N_MS, WIDER_S_MS, widened_beats
+    from ecgtool.ml.shape_rules import WIDER_N_MS, WIDER_S_MS, widened_beats
 
     q = np.full(60, 110.0)
     calls = np.array(["N"] * 60)
@@ -493,7 +494,7 @@ def test_wide_calls_of_the_dominant_rhythm_stay_n_and_early_ones_become_v():
 
 @pytest.mark.parametrize("name", ["119", "208"])
 def test_wide_pvcs_called_s_are_found(name, request):
-    from ecgtool.ml.classify import widened_beats
+    from ecgtool.ml.shape_rules import widened_beats
 
     rec = request.getfixturevalue(f"rec{name}")
     a = rec.annotations
@@ -509,7 +510,7 @@ def test_wide_pvcs_called_s_are_found(name, request):
 
 def test_in_fast_af_usual_beats_are_dominant_but_a_sustained_vt_is_not():
     from ecgtool.beats.windows import BEFORE, BeatWindows
-    from ecgtool.ml.classify import dominant_beats
+    from ecgtool.ml.shape_rules import dominant_beats
 
     # 170 beats of AF at 110 bpm in the record's usual (narrow) shape, then a
     # run of 30 wide beats at 150 bpm (ventricular tachycardia) that makes
@@ -530,7 +531,7 @@ def test_in_fast_af_usual_beats_are_dominant_but_a_sustained_vt_is_not():
 
 def test_in_af_a_beat_of_the_usual_shape_is_conducted_whatever_its_local_template():
     from ecgtool.beats.windows import BEFORE, BeatWindows
-    from ecgtool.ml.classify import dominant_beats
+    from ecgtool.ml.shape_rules import dominant_beats
 
     # AF at 86 bpm whose narrow beats are mixed with wide PVCs (every fifth
     # beat), so that the local template is neither shape: only a beat of the
@@ -593,7 +594,8 @@ def test_a_fast_run_of_v_calls_is_kept_v_in_af_whatever_its_shape():
 def test_a_v_call_with_a_narrow_qrs_is_not_ventricular():
     from dataclasses import replace
 
-    from ecgtool.ml.classify import NARROW_V_MS, aami_classes
+    from ecgtool.ml.classify import aami_classes
+    from ecgtool.ml.shape_rules import NARROW_V_MS
 
     # Beats unlike their template, at 75 bpm, that the network calls V:
     # with a wide QRS they stay V; with a narrow one they are N, and one
@@ -675,7 +677,7 @@ def test_f_beats_of_the_dominant_rhythm_are_n_as_v_beats_are():
 
 
 def test_in_an_irregular_rhythm_an_early_beat_of_the_usual_shape_is_dominant():
-    from ecgtool.ml.classify import dominant_beats
+    from ecgtool.ml.shape_rules import dominant_beats
 
     early = _windows_like_their_template(6, 0.56, 0.7)
     irregular = np.array([True, True, True, False, False, False])
