@@ -31,11 +31,12 @@ and one of :func:`ecgtool.signal.filters.median_filter` (R-R intervals):
     convention of ``scipy.ndimage.median_filter`` with ``mode="nearest"``;
 
 and one of :func:`ecgtool.beats.windows.nearest_shapes` (the shape vote on V
-calls):
+calls, and the search for twins that tells noise from PVCs):
 
 ``_nearest_shapes``
-    for chosen beats, the beats nearby whose QRS is nearest in shape, each
-    pair compared at every shift of the beat within a few samples.
+    for chosen beats, the beats nearby whose QRS is nearest in shape (or the
+    first found within reach, nearest in time), each pair compared at every
+    shift of the beat within a few samples.
 
 Every check, copy, filter design and threshold lives in the Python wrapper;
 the kernels trust their arguments. Each has a pure-Python twin in
