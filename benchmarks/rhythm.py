@@ -239,9 +239,12 @@ def main() -> None:
             # ecgtool has no flutter label: its VT inside ventricular flutter (207) is
             # scored once against VT alone, once against VT or flutter. From beat
             # times alone there is only bigeminy (the others need V or S labels).
+            # A run of V beats at 100 bpm or slower is ivr; MIT-BIH marks some
+            # such runs VT (223's slow ones): scored against IVR, then IVR or VT.
             for r, refs in (("bigeminy", ("bigeminy",)), ("trigeminy", ("trigeminy",)),
                             ("vt", ("vt",)), ("vt vs VT or flutter", ("vt", "vfl")),
-                            ("svt", ("svt",))):
+                            ("svt", ("svt",)), ("ivr", ("ivr",)),
+                            ("ivr vs IVR or VT", ("ivr", "vt"))):
                 if r != "bigeminy" and variant == "reference beat times only":
                     continue
                 sc = [score_episodes(name, ref_spans(d["ref"], *refs),

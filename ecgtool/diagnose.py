@@ -61,6 +61,8 @@ class Thresholds:
     af_min_s: float = 30.0
     vt_min_beats: int = 3
     svt_min_beats: int = 3
+    #: Runs of V beats at 100 bpm or slower (idioventricular rhythm).
+    ivr_min_beats: int = 3
     pause_s: float = 3.0
     brady_bpm: float = 50.0
     tachy_bpm: float = 100.0
@@ -444,7 +446,8 @@ def diagnose(name: str, duration_s: float, times_s: np.ndarray, labels: np.ndarr
                                 float(af.start_s[i]), float(af.end_s[i])))
     # VT runs are runs of V beats: unknown without labels.
     vt_long = 0 if labels is not None else None
-    for code, name_, need in (("vt", "VT", th.vt_min_beats), ("svt", "SVT", th.svt_min_beats)):
+    for code, name_, need in (("vt", "VT", th.vt_min_beats), ("svt", "SVT", th.svt_min_beats),
+                              ("ivr", "Idioventricular", th.ivr_min_beats)):
         ep = episodes.of(code)
         if len(ep):
             longest = int(ep.n_beats.max())

@@ -2,7 +2,8 @@
 
 Each R-R interval gets one rhythm, by priority: ``noise`` (inside an
 unreadable stretch), ``vt`` (3 or more consecutive V beats faster than
-100 bpm), ``svt`` (the same with S beats, away from AF), ``af`` (irregularly
+100 bpm), ``svt`` (the same with S beats, away from AF), ``ivr`` (3 or more
+consecutive V beats at 100 bpm or slower: an idioventricular rhythm), ``af`` (irregularly
 irregular, long intervals inside it included), ``pause`` (R-R > 2 s),
 ``bigeminy`` / ``trigeminy`` (N-V or N-N-V repeated; without labels,
 bigeminy alone, from beats whose timing is ectopic, :func:`ecgtool.rr.timing_labels`,
@@ -54,13 +55,13 @@ from ecgtool.rr import (af_score, early_beats, irregularity, missed_beat_interva
                         plausible_intervals, premature_beats, steady_p_waves, timing_labels,
                         true_runs, window_sum)
 
-RHYTHMS = ("noise", "pause", "vt", "svt", "af", "bigeminy", "trigeminy", "tachy", "brady",
-           "sinus")
+RHYTHMS = ("noise", "pause", "vt", "svt", "ivr", "af", "bigeminy", "trigeminy", "tachy",
+           "brady", "sinus")
 #: Rhythm labels as WFDB rhythm annotations (aux_note of a ``+``): the
 #: MIT-BIH codes where MIT-BIH has one, else the label in its form. Noise is
 #: no rhythm there but a signal-quality change (``~``).
 WFDB_RHYTHM = {"sinus": "(N", "af": "(AFIB", "bigeminy": "(B", "trigeminy": "(T",
-               "vt": "(VT", "svt": "(SVTA", "brady": "(SBR", "tachy": "(TACHY",
+               "vt": "(VT", "svt": "(SVTA", "ivr": "(IVR", "brady": "(SBR", "tachy": "(TACHY",
                "pause": "(PAUSE"}
 EPISODE_COLUMNS = ("start_s", "end_s", "rhythm", "confidence", "n_beats", "nrmssd", "tpr",
                    "she")
@@ -250,10 +251,13 @@ def steady_atria(pr_ms: np.ndarray, settings: "RhythmSettings | None" = None) ->
 
 
 def fast_runs(beat_times_s: np.ndarray, mask: np.ndarray,
-              settings: RhythmSettings = DEFAULT_RHYTHM) -> list[tuple[int, int]]:
+              settings: RhythmSettings = DEFAULT_RHYTHM,
+              slow: bool = False) -> list[tuple[int, int]]:
     """(start, stop) beat indices of the runs of at least ``run_min_beats``
     beats where ``mask`` holds, at a mean rate over ``run_rate_bpm``: a
-    tachycardia of those beats (V beats: ventricular tachycardia).
+    tachycardia of those beats (V beats: ventricular tachycardia). With
+    ``slow``, the runs at that rate or under instead (V beats: an
+    idioventricular rhythm).
 
     Examples
     --------
@@ -262,12 +266,15 @@ def fast_runs(beat_times_s: np.ndarray, mask: np.ndarray,
     [(2, 5)]
     >>> fast_runs(t, np.array([0, 0, 1, 1, 0, 0, 0], bool))
     []
+    >>> fast_runs(t, np.array([1, 1, 1, 0, 0, 0, 0], bool), slow=True)
+    [(0, 3)]
     """
     rr = np.diff(np.asarray(beat_times_s, dtype=float))
     out = []
     for a, b in true_runs(np.asarray(mask, bool)):
         run_rr = rr[a:b - 1]
-        if b - a >= settings.run_min_beats and 60.0 / run_rr.mean() > settings.run_rate_bpm:
+        if b - a >= settings.run_min_beats and (
+                60.0 / run_rr.mean() > settings.run_rate_bpm) != slow:
             out.append((int(a), int(b)))
     return out
 
@@ -434,8 +441,9 @@ def _interval_rhythms(t: np.ndarray, labels, proba, noise_spans, settings: Rhyth
         p = None if proba is None else np.asarray(proba, dtype=float)
         af_near, _ = window_sum(af.astype(float), np.ones(m, bool), st.window_beats // 2)
         near_af = af_near > 0
-        for name, cls, col in (("svt", "S", 1), ("vt", "V", 2)):
-            for a, b in fast_runs(t, lab == cls, st):
+        for name, cls, col, slow in (("svt", "S", 1, False), ("vt", "V", 2, False),
+                                     ("ivr", "V", 2, True)):
+            for a, b in fast_runs(t, lab == cls, st, slow):
                 span = np.arange(a, b - 1)
                 if name == "svt" and near_af[span].any():
                     # Fast S-labelled beats inside AF, or at its blurred
