@@ -72,6 +72,16 @@ def test_af_vt_pause_findings_with_times():
     assert 20 < r.af_burden_pct < 60
 
 
+def test_an_idioventricular_run_is_a_finding_of_its_own():
+    rr = np.concatenate([np.full(100, 0.8), np.full(12, 1.3), np.full(100, 0.8)])
+    lab = np.array(["N"] * (rr.size + 1))
+    lab[101:113] = "V"
+    codes = {f.code: f for f in _run(rr, lab).findings}
+    assert "ivr" in codes and "vt" not in codes
+    t = np.concatenate([[0.0], np.cumsum(rr)])
+    assert abs(codes["ivr"].start_s - t[101]) < 1e-9 and "12 beats" in codes["ivr"].text
+
+
 def test_rate_and_hrv_helpers():
     assert heart_rate(np.array([0.0]))[0] != heart_rate(np.array([0.0]))[0]  # nan
     h = hrv(np.cumsum(np.tile([0.8, 0.82], 50)), None)

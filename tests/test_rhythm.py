@@ -244,6 +244,20 @@ def test_vt_run_found_with_its_beats():
     assert vt.start_s[0] == pytest.approx(times(rr)[51])
 
 
+def test_a_slow_run_of_v_beats_is_an_idioventricular_rhythm_not_vt():
+    # Sinus at 75 bpm, a pause, then 20 escape beats at 45 bpm, sinus again.
+    rr = np.concatenate([np.full(50, 0.8), [1.6], np.full(20, 1.33), np.full(50, 0.8)])
+    lab = np.array(["N"] * 51 + ["V"] * 21 + ["N"] * 50)
+    ep = find_rhythms(times(rr), lab)
+    ivr = ep.of("ivr")
+    assert len(ivr) == 1 and ivr.n_beats[0] == 21 and "vt" not in ep.rhythm
+    assert ivr.start_s[0] == pytest.approx(times(rr)[51])
+    # The same run at 120 bpm is VT.
+    fast = np.concatenate([np.full(50, 0.8), np.full(21, 0.5), np.full(50, 0.8)])
+    ep = find_rhythms(times(fast), lab)
+    assert "ivr" not in ep.rhythm and len(ep.of("vt")) == 1
+
+
 def test_two_v_beats_are_not_vt():
     rr = np.concatenate([np.full(50, 0.8), [0.4, 0.4], np.full(50, 0.8)])
     lab = np.array(["N"] * 51 + ["V", "V"] + ["N"] * 50)
