@@ -82,8 +82,8 @@ def strip(analysis, start_s: float, seconds: float = 10.0, title: str = "") -> s
 
 
 _RHYTHM_COLOURS = {"af": "#ffd8a8", "vt": "#ffc9c9", "svt": "#d0ebff", "ivr": "#ffe3e3",
-                   "bigeminy": "#e5dbff", "trigeminy": "#f3d9fa", "pause": "#dee2e6", "noise": "#ced4da",
-                   "tachy": "#fff3bf", "brady": "#d3f9d8"}
+                   "bigeminy": "#e5dbff", "trigeminy": "#f3d9fa", "pause": "#dee2e6",
+                   "noise": "#ced4da", "tachy": "#fff3bf", "brady": "#d3f9d8"}
 
 
 def _ecg_paper(ax, start_s: float, end_s: float, lo_mv: float, hi_mv: float) -> None:
