@@ -436,6 +436,11 @@ def test_idioventricular_rhythm_of_mitdb_207_reads_v(data):
     assert (with_rule[escape] == "V").mean() >= 0.85
     conducted = np.isin(sym, ["N", "L", "R"])
     assert (with_rule[conducted] == "V").sum() <= (without[conducted] == "V").sum() + 3
+    # A gap in the recording (2 s unreadable, 10 minutes in) leaves the rest judged.
+    gap = rec.signal.copy()
+    gap[int(600 * rec.fs):int(602 * rec.fs)] = np.nan
+    with_gap = classify_beats(gap, rec.fs, r).aami
+    assert (with_gap[escape] == "V").mean() >= 0.85
 
 
 def test_noise_bursts_on_a_real_record_make_q_not_v(rec119):

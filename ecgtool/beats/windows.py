@@ -302,10 +302,19 @@ def usual_distances(waves: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     [0.0, 0.0, 0.0, 0.0, 1.41]
     >>> [round(float(d), 2) for d in beat]
     [0.0, 0.0, 0.0, 1.41, 0.0]
+    >>> w[1, BEFORE, 0] = np.nan  # a gap in beat 1: the others are measured still
+    >>> [round(float(d), 2) for d in usual_distances(w)[1]]
+    [0.0, nan, 0.0, 1.41, 0.0]
     """
     lo, hi = QRS_SPAN
-    usual = np.median(waves[:, lo:hi, 0], axis=0)[None, :]
-    return _qrs_distance(waves[:, lo:hi, 1], usual), _qrs_distance(waves[:, lo:hi, 0], usual)
+    beats = waves[:, lo:hi, 0]
+    # A window with a gap in it would make every sample's median NaN: the
+    # usual beat is the median of the whole windows (those with a gap stay
+    # NaN, near nothing).
+    whole = np.isfinite(beats).all(axis=1)
+    usual = (np.median(beats[whole], axis=0) if whole.any()
+             else np.full(hi - lo, np.nan, beats.dtype))[None, :]
+    return _qrs_distance(waves[:, lo:hi, 1], usual), _qrs_distance(beats, usual)
 
 
 def nearest_shapes(waves: np.ndarray, which: np.ndarray, count: int, near: float,
