@@ -18,6 +18,7 @@ using ECG morphology and heartbeat interval features. IEEE Trans Biomed Eng
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -98,6 +99,19 @@ class BeatWindows:
 
     def __len__(self) -> int:
         return int(self.waves.shape[0])
+
+    # The label rules read these distances more than once per record: each is
+    # measured once, on first use (``waves`` is not changed after that).
+    @cached_property
+    def usual(self) -> tuple[np.ndarray, np.ndarray]:
+        """:func:`usual_distances` of ``waves``: (local template, beat)."""
+        return usual_distances(self.waves)
+
+    @cached_property
+    def template_far(self) -> np.ndarray:
+        """:func:`template_distance` of ``waves``, the beat moved by up to
+        :data:`ALIGN_SHIFT` samples."""
+        return template_distance(self.waves, ALIGN_SHIFT)
 
 
 def rr_features(r_peaks: np.ndarray, fs: float,

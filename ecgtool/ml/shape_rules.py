@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ecgtool.beats.windows import (ALIGN_SHIFT, BeatWindows, nearest_shapes, template_distance,
-                                   usual_distances)
+from ecgtool.beats.windows import BeatWindows, nearest_shapes
 from ecgtool.signal.filters import inner_median
 
 #: A beat is of its record's dominant rhythm (:func:`dominant_beats`) when its
@@ -190,7 +189,7 @@ def dominant_beats(windows: BeatWindows, irregular: np.ndarray | None = None,
         # ventricular tachycardia, whose run makes its own local template;
         # where the local template is the record's usual beat instead, the
         # irregular rhythm is conducted at any rate.
-        template_far, beat_far = usual_distances(windows.waves)
+        template_far, beat_far = windows.usual
         slow = slow | (irregular & (template_far < DOMINANT_SHAPE))
         conducted = irregular & (beat_far < DOMINANT_USUAL) & slow
         if tachycardia is not None:
@@ -200,7 +199,7 @@ def dominant_beats(windows: BeatWindows, irregular: np.ndarray | None = None,
         # runs, a beat shaped as its neighbours and outside them is judged at
         # any rate (sinus tachycardia).
         slow = slow | ~tachycardia
-    shaped = template_distance(windows.waves, ALIGN_SHIFT) < DOMINANT_SHAPE
+    shaped = windows.template_far < DOMINANT_SHAPE
     return (shaped & on_time & slow) | conducted
 
 
@@ -353,11 +352,11 @@ def ventricular_rhythm(windows: BeatWindows, classes: np.ndarray,
     out = np.zeros(len(classes), bool)
     if len(classes) == 0 or windows.qrs_ms is None or windows.pr_ms is None:
         return out
-    template_far, beat_far = usual_distances(windows.waves)
+    template_far, beat_far = windows.usual
     out = ((classes == "N") & (template_far > VENTRICULAR_FAR) & (beat_far > VENTRICULAR_FAR)
            & (windows.qrs_ms >= VENTRICULAR_QRS_MS) & np.isnan(windows.pr_ms))
     if out.any():
-        out &= template_distance(windows.waves, ALIGN_SHIFT) < DOMINANT_SHAPE
+        out &= windows.template_far < DOMINANT_SHAPE
         # A P wave missed here and there in a conducted rhythm is no sign:
         # the rhythm around the beat must lack them too.
         found = np.concatenate(([0], np.cumsum(np.isfinite(windows.pr_ms))))
