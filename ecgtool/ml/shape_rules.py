@@ -348,6 +348,7 @@ def ventricular_rhythm(windows: BeatWindows, classes: np.ndarray,
     (20, True)
     """
     from ecgtool.rhythm import irregular_beats
+    from ecgtool.rr import window_sum
 
     out = np.zeros(len(classes), bool)
     if len(classes) == 0 or windows.qrs_ms is None or windows.pr_ms is None:
@@ -359,11 +360,9 @@ def ventricular_rhythm(windows: BeatWindows, classes: np.ndarray,
         out &= windows.template_far < DOMINANT_SHAPE
         # A P wave missed here and there in a conducted rhythm is no sign:
         # the rhythm around the beat must lack them too.
-        found = np.concatenate(([0], np.cumsum(np.isfinite(windows.pr_ms))))
-        at = np.arange(len(out))
-        lo = np.maximum(at - VENTRICULAR_P_SPAN, 0)
-        hi = np.minimum(at + VENTRICULAR_P_SPAN + 1, len(out))
-        out &= found[hi] - found[lo] < VENTRICULAR_P_SHARE * (hi - lo)
+        found, beats = window_sum(np.isfinite(windows.pr_ms).astype(float),
+                                  np.ones(len(out), bool), VENTRICULAR_P_SPAN)
+        out &= found < VENTRICULAR_P_SHARE * beats
     if out.any():
         out &= ~irregular_beats(times_s, classes, broken=windows.broken, pr_ms=windows.pr_ms)
     return out
