@@ -54,6 +54,11 @@ def compare(clean: dict, noisy_: dict) -> dict:
             "pvc_burden_error": noisy_["pvc_burden_pct"] - clean["pvc_burden_pct"]}
 
 
+def by_count(counts: Counter) -> str:
+    """``"vt 4, pvc 2"``: each finding with its number of records, most first."""
+    return ", ".join(f"{c} {k}" for c, k in sorted(counts.items(), key=lambda kv: -kv[1])) or "none"
+
+
 def level_row(snr: float, per_record: list[dict]) -> list:
     rows = [r for r in per_record if r["snr_db"] == snr]
     n = len(rows)
@@ -62,11 +67,7 @@ def level_row(snr: float, per_record: list[dict]) -> list:
     err = np.array([r["change"]["pvc_burden_error"] for r in rows])
     same = sum(not r["change"]["added"] and not r["change"]["lost"] for r in rows)
     return [f"{snr:g} dB", f"{sum(r['change']['same_verdict'] for r in rows)} / {n}",
-            f"{same} / {n}",
-            ", ".join(f"{c} {k}" for c, k in sorted(added.items(), key=lambda kv: -kv[1]))
-            or "none",
-            ", ".join(f"{c} {k}" for c, k in sorted(lost.items(), key=lambda kv: -kv[1]))
-            or "none",
+            f"{same} / {n}", by_count(added), by_count(lost),
             f"{np.mean(np.abs(err)):.1f} / {err.max():+.1f}",
             f"{np.mean([r['noisy']['noise_pct'] for r in rows]):.1f}"]
 
