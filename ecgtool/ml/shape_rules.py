@@ -427,8 +427,10 @@ def noise_v(windows: BeatWindows, classes: np.ndarray, times_s: np.ndarray) -> n
     lo = np.searchsorted(t, t[alone] - NOISE_WINDOW_S, side="left")
     hi = np.searchsorted(t, t[alone] + NOISE_WINDOW_S, side="right")
     # Only the beats near a lone V call are judged: in a clean record, few.
-    around = np.unique(np.concatenate([np.arange(a, b) for a, b in zip(lo, hi)]))
-    around = around[whole[around]]
+    edges = np.zeros(len(classes) + 1, int)
+    np.add.at(edges, lo, 1)
+    np.add.at(edges, hi, -1)
+    around = np.flatnonzero((np.cumsum(edges[:-1]) > 0) & whole)
     odd = np.zeros(len(classes), bool)
     odd[around[one_of_a_kind(windows.waves, around, NOISE_TWINS)]] = True
     count = np.concatenate(([0], np.cumsum(odd)))
