@@ -48,8 +48,7 @@ def rhythm(
     resume: bool = c.ResumeOpt,
     quiet: bool = c.QuietOpt,
 ) -> int:
-    """Find AF, VT/SVT and idioventricular runs, bigeminy/trigeminy, pauses, brady/tachycardia
-    and noise."""
+    """Find AF, VT/SVT/idioventricular runs, bigeminy/trigeminy, pauses, brady/tachy, noise."""
     from functools import partial
 
     from ecgtool import batch
