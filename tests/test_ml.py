@@ -332,6 +332,35 @@ def test_v_calls_that_their_shape_calls_n_are_outvoted(name, most_pvcs_lost, req
     assert not outvoted_v(w, lone)[first]
 
 
+@pytest.mark.parametrize("name,most_normal_gained", [("119", 0), ("208", 10)])
+def test_n_calls_that_their_shape_calls_v_are_outvoted(name, most_normal_gained, request):
+    from ecgtool.ml.shape_rules import outvoted_n
+
+    rec = request.getfixturevalue(f"rec{name}")
+    a = rec.annotations
+    beats = np.isin(a.symbol, ["N", "V", "F", "A"])
+    w = beat_windows(rec.signal, rec.fs, a.sample[beats])
+    symbol = a.symbol[beats]
+    calls = np.where(symbol == "V", "V", "N")
+    pvcs = np.flatnonzero(symbol == "V")
+    missed = np.random.default_rng(0).choice(pvcs, 20, replace=False)
+    calls[missed] = "N"         # PVCs the network called N
+    out = outvoted_n(w, calls)
+    # (One of 208's 20 has fusion beats, called N here, among its nearest.)
+    assert out[missed].sum() >= len(missed) - 1
+    # Normal beats keep their class (a few of 208's, shaped between its
+    # usual beat and its PVCs, excepted), and only N calls are touched.
+    assert out[symbol != "V"].sum() <= most_normal_gained
+    assert not out[calls != "N"].any()
+    # Beats of the usual shape are not searched: calling every PVC N and a
+    # few normal beats V turns no normal beat V.
+    flipped = np.where(symbol == "V", "N", calls)
+    flipped[np.flatnonzero(symbol == "N")[:30]] = "V"
+    assert not outvoted_n(w, flipped)[symbol == "N"].any()
+    # No V call in the record: nothing to vote with.
+    assert not outvoted_n(w, np.full(len(calls), "N")).any()
+
+
 def test_v_calls_of_one_off_shapes_amid_others_are_noise():
     from ecgtool.beats.windows import BeatWindows
     from ecgtool.ml.shape_rules import noise_v

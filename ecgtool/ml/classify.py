@@ -9,8 +9,8 @@ import numpy as np
 from ecgtool.beats.table import AAMI_CLASSES, BeatLabels, Beats
 from ecgtool.beats.windows import BeatWindows, beat_windows
 from ecgtool.ml.model_io import Classifier, load_model, load_table_model
-from ecgtool.ml.shape_rules import (NARROW_V_MS, dominant_beats, noise_v, outvoted_v,
-                                    ventricular_rhythm, widened_beats)
+from ecgtool.ml.shape_rules import (NARROW_V_MS, dominant_beats, noise_v, outvoted_n,
+                                    outvoted_v, ventricular_rhythm, widened_beats)
 
 BATCH = 512
 
@@ -270,5 +270,6 @@ def aami_classes(scores: np.ndarray, times_s: np.ndarray,
             revised[wide & ~dominant()] = "V"
     revised[outvoted_v(windows, revised)] = "N"
     revised[ventricular_rhythm(windows, revised, times_s)] = "V"
+    revised[outvoted_n(windows, revised)] = "V"
     revised[noise_v(windows, revised, times_s)] = "Q"
     return revised
