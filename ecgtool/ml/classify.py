@@ -220,8 +220,9 @@ def aami_classes(scores: np.ndarray, times_s: np.ndarray,
     around it is V (``widened_beats``) unless it is of the dominant rhythm,
     a V call that the beats of its shape call N (``outvoted_v``), an N call
     in a run of wide beats unlike the record's usual ones with no P wave is
-    V (``ventricular_rhythm``) and, last, a V call of a shape of its own
-    amid other such beats is ``Q``, noise (``noise_v``).
+    V (``ventricular_rhythm``), so is an N call unlike the usual beat that
+    the beats of its shape call V (``outvoted_n``) and, last, a V call of a
+    shape of its own amid other such beats is ``Q``, noise (``noise_v``).
     A beat whose R peak touches an unreadable stretch (a NaN run; see
     :data:`ecgtool.beats.windows.HIDDEN_MS`) or the record's edge
     (:data:`ecgtool.beats.windows.EDGE_MS`) is ``Q``, unclassifiable; the
