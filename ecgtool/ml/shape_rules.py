@@ -306,7 +306,7 @@ def outvoted_n(windows: BeatWindows, classes: np.ndarray) -> np.ndarray:
 
     A PVC the network calls N among PVCs of its shape that it calls V is
     one of them. Only beats unlike the usual beat are searched: the usual
-    beat is a conducted one, and the search then costs a tenth of what it
+    beat is a conducted one, and the search then costs a twentieth of what it
     would around every N call (on the DS1 records, 2,487 of 46,165 N calls
     are searched). On the DS1 leave-one-record-out folds (reference beats,
     after :func:`ventricular_rhythm`) this turned 36, 55 and 47 V beats V
