@@ -305,16 +305,21 @@ def test_v_beats_of_the_dominant_rhythm_are_n_but_never_a_tachycardia():
     assert set(aami_classes(proba, t, other)) == {"V"}
 
 
+def _reference_calls(rec):
+    # A bundled record's windows, reference symbols, and calls of N and V
+    # as a network that got every beat right would make them.
+    a = rec.annotations
+    beats = np.isin(a.symbol, ["N", "V", "F", "A"])
+    symbol = a.symbol[beats]
+    return beat_windows(rec.signal, rec.fs, a.sample[beats]), symbol, \
+        np.where(symbol == "V", "V", "N")
+
+
 @pytest.mark.parametrize("name,most_pvcs_lost", [("119", 0), ("208", 10)])
 def test_v_calls_that_their_shape_calls_n_are_outvoted(name, most_pvcs_lost, request):
     from ecgtool.ml.shape_rules import outvoted_v
 
-    rec = request.getfixturevalue(f"rec{name}")
-    a = rec.annotations
-    beats = np.isin(a.symbol, ["N", "V", "F", "A"])
-    w = beat_windows(rec.signal, rec.fs, a.sample[beats])
-    symbol = a.symbol[beats]
-    calls = np.where(symbol == "V", "V", "N")
+    w, symbol, calls = _reference_calls(request.getfixturevalue(f"rec{name}"))
     wrong = np.random.default_rng(0).choice(np.flatnonzero(symbol == "N"), 30, replace=False)
     calls[wrong] = "V"          # normal beats called V, as a network's noise
     out = outvoted_v(w, calls)
@@ -336,12 +341,7 @@ def test_v_calls_that_their_shape_calls_n_are_outvoted(name, most_pvcs_lost, req
 def test_n_calls_that_their_shape_calls_v_are_outvoted(name, most_normal_gained, request):
     from ecgtool.ml.shape_rules import outvoted_n
 
-    rec = request.getfixturevalue(f"rec{name}")
-    a = rec.annotations
-    beats = np.isin(a.symbol, ["N", "V", "F", "A"])
-    w = beat_windows(rec.signal, rec.fs, a.sample[beats])
-    symbol = a.symbol[beats]
-    calls = np.where(symbol == "V", "V", "N")
+    w, symbol, calls = _reference_calls(request.getfixturevalue(f"rec{name}"))
     pvcs = np.flatnonzero(symbol == "V")
     missed = np.random.default_rng(0).choice(pvcs, 20, replace=False)
     calls[missed] = "N"         # PVCs the network called N
