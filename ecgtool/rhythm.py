@@ -3,8 +3,8 @@
 Each R-R interval gets one rhythm, by priority: ``noise`` (inside an
 unreadable stretch), ``vt`` (3 or more consecutive V beats faster than
 100 bpm), ``svt`` (the same with S beats, away from AF), ``ivr`` (3 or more
-consecutive V beats at 100 bpm or slower: an idioventricular rhythm), ``af`` (irregularly
-irregular, long intervals inside it included), ``pause`` (R-R > 2 s),
+consecutive V beats at 100 bpm or slower, at a steady rate: an idioventricular rhythm),
+``af`` (irregularly irregular, long intervals inside it included), ``pause`` (R-R > 2 s),
 ``bigeminy`` / ``trigeminy`` (N-V or N-N-V repeated; without labels,
 bigeminy alone, from beats whose timing is ectopic, :func:`ecgtool.rr.timing_labels`,
 so of unknown origin), ``tachy`` / ``brady`` (local rate over 100 / under
@@ -88,6 +88,13 @@ class RhythmSettings:
     pause_s: float = 2.0
     run_min_beats: int = 3
     run_rate_bpm: float = 100.0
+    # An idioventricular rhythm is a regular escape rhythm: a slow run of V
+    # beats whose successive intervals differ by more than this share of
+    # their mean (on average) is not one. MIT-BIH's reference IVR runs reach
+    # 0.07 (207's, drifting over 105 beats); set at about twice that after
+    # electrode-motion noise was seen making slow runs of V calls, most at
+    # 0.3-1.5 (see the README, Findings in noise).
+    ivr_max_irregularity: float = 0.15
     pattern_cycles: int = 3  # MIT-BIH's annotators mark bigeminy/trigeminy from 3 ectopic beats
     rate_beats: int = 10
     tachy_bpm: float = 100.0
@@ -256,8 +263,9 @@ def fast_runs(beat_times_s: np.ndarray, mask: np.ndarray,
     """(start, stop) beat indices of the runs of at least ``run_min_beats``
     beats where ``mask`` holds, at a mean rate over ``run_rate_bpm``: a
     tachycardia of those beats (V beats: ventricular tachycardia). With
-    ``slow``, the runs at that rate or under instead (V beats: an
-    idioventricular rhythm).
+    ``slow``, the regular runs at that rate or under instead (V beats: an
+    idioventricular rhythm): those whose successive intervals differ by
+    ``ivr_max_irregularity`` of their mean or less, on average.
 
     Examples
     --------
@@ -268,14 +276,20 @@ def fast_runs(beat_times_s: np.ndarray, mask: np.ndarray,
     []
     >>> fast_runs(t, np.array([1, 1, 1, 0, 0, 0, 0], bool), slow=True)
     [(0, 3)]
+    >>> fast_runs(np.r_[0.0, 0.4, 1.6, 2.4], np.ones(4, bool), slow=True)  # irregular
+    []
     """
     rr = np.diff(np.asarray(beat_times_s, dtype=float))
     out = []
     for a, b in true_runs(np.asarray(mask, bool)):
         run_rr = rr[a:b - 1]
-        if b - a >= settings.run_min_beats and (
-                60.0 / run_rr.mean() > settings.run_rate_bpm) != slow:
-            out.append((int(a), int(b)))
+        if b - a < settings.run_min_beats or (
+                60.0 / run_rr.mean() > settings.run_rate_bpm) == slow:
+            continue
+        if slow and np.abs(np.diff(run_rr)).mean() > (
+                settings.ivr_max_irregularity * run_rr.mean()):
+            continue
+        out.append((int(a), int(b)))
     return out
 
 

@@ -258,6 +258,19 @@ def test_a_slow_run_of_v_beats_is_an_idioventricular_rhythm_not_vt():
     assert "ivr" not in ep.rhythm and len(ep.of("vt")) == 1
 
 
+def test_irregular_slow_v_run_is_no_idioventricular_rhythm():
+    # Detections on electrode-motion noise called V: slow on average, their
+    # intervals all over the place. An escape rhythm keeps a steady rate.
+    jumpy = np.array([0.5, 1.1, 0.45, 0.9, 0.6, 1.2])
+    rr = np.concatenate([np.full(50, 0.8), jumpy, np.full(50, 0.8)])
+    lab = np.array(["N"] * 51 + ["V"] * 6 + ["N"] * 50)
+    assert 60.0 / jumpy[1:].mean() <= 100.0  # rr[51:56] lie between the V beats
+    assert "ivr" not in find_rhythms(times(rr), lab).rhythm
+    # At a steady, slowly drifting rate it is one.
+    rr[50:56] = np.linspace(1.2, 1.1, 6)
+    assert len(find_rhythms(times(rr), lab).of("ivr")) == 1
+
+
 def test_two_v_beats_are_not_vt():
     rr = np.concatenate([np.full(50, 0.8), [0.4, 0.4], np.full(50, 0.8)])
     lab = np.array(["N"] * 51 + ["V", "V"] + ["N"] * 50)
