@@ -286,7 +286,7 @@ def fast_runs(beat_times_s: np.ndarray, mask: np.ndarray,
         if b - a < settings.run_min_beats or (
                 60.0 / run_rr.mean() > settings.run_rate_bpm) == slow:
             continue
-        if slow and np.abs(np.diff(run_rr)).mean() > (
+        if slow and run_rr.size > 1 and np.abs(np.diff(run_rr)).mean() > (
                 settings.ivr_max_irregularity * run_rr.mean()):
             continue
         out.append((int(a), int(b)))
