@@ -154,6 +154,37 @@ def excerpt_row(db: str, detail: dict) -> tuple[list, dict]:
             f"{int((~ref).sum())}", f"{100 * g['specificity']:.1f}", g["false_af"]], g
 
 
+#: Rhythms that beat labels make, each scored against the reference rhythms
+#: that count as it. ecgtool has no flutter label: its VT inside ventricular
+#: flutter (MIT-BIH 207) is scored once against VT alone, once against VT or
+#: flutter. A run of V beats at 100 bpm or slower is ivr; MIT-BIH marks some
+#: such runs VT (223's slow ones): scored against IVR, then IVR or VT.
+LABEL_PATTERNS = (("bigeminy", ("bigeminy",)), ("trigeminy", ("trigeminy",)), ("vt", ("vt",)),
+                  ("vt vs VT or flutter", ("vt", "vfl")), ("svt", ("svt",)), ("ivr", ("ivr",)),
+                  ("ivr vs IVR or VT", ("ivr", "vt")))
+
+
+#: LTAFDB marks no flutter.
+LTAFDB_PATTERNS = tuple(p for p in LABEL_PATTERNS if "flutter" not in p[0])
+
+
+def pattern_text(scored: dict, payload: dict, key: str) -> str:
+    """Gross episode and duration Se / +P of each rhythm in ``scored``
+    (``{rhythm: [(EpisodeScore, reference episodes), ...]}``, one pair per
+    record), stored under ``payload["patterns_gross"][key + rhythm]``."""
+    parts = []
+    for r, pairs in scored.items():
+        if not pairs:
+            continue
+        g = gross_episodes([sc for sc, _ in pairs]).stats()
+        payload.setdefault("patterns_gross", {})[key + r] = g
+        parts.append(f"{r} ({sum(n for _, n in pairs)} reference episodes): episode Se "
+                     f"{100 * g['episode_se']:.0f}% / +P {100 * g['episode_ppv']:.0f}%, "
+                     f"duration Se {100 * g['duration_se']:.0f}% / "
+                     f"+P {100 * g['duration_ppv']:.0f}%")
+    return "; ".join(parts)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--no-end-to-end", action="store_true",
@@ -235,34 +266,18 @@ def main() -> None:
                 extra.append(f"MIT-BIH {name}, {variant}: " + "; ".join(parts) + ".")
         # The same patterns pooled over every annotated MIT-BIH record.
         for variant in ("reference beats", "reference beat times only", "end to end"):
-            parts = []
-            # ecgtool has no flutter label: its VT inside ventricular flutter (207) is
-            # scored once against VT alone, once against VT or flutter. From beat
-            # times alone there is only bigeminy (the others need V or S labels).
-            # A run of V beats at 100 bpm or slower is ivr; MIT-BIH marks some
-            # such runs VT (223's slow ones): scored against IVR, then IVR or VT.
-            for r, refs in (("bigeminy", ("bigeminy",)), ("trigeminy", ("trigeminy",)),
-                            ("vt", ("vt",)), ("vt vs VT or flutter", ("vt", "vfl")),
-                            ("svt", ("svt",)), ("ivr", ("ivr",)),
-                            ("ivr vs IVR or VT", ("ivr", "vt"))):
-                if r != "bigeminy" and variant == "reference beat times only":
-                    continue
-                sc = [score_episodes(name, ref_spans(d["ref"], *refs),
-                                     spans(d["episodes"][variant], r.split()[0]), d["duration_s"],
-                                     within=d["within"])
-                      for name, d in detail.items() if variant in d["episodes"]]
-                if not sc:
-                    continue
-                g = gross_episodes(sc).stats()
-                n_ref = sum(len(ref_spans(d["ref"], *refs)) for d in detail.values())
-                payload.setdefault("patterns_gross", {})[f"{variant} / {r}"] = g
-                parts.append(f"{r} ({n_ref} reference episodes): episode Se "
-                             f"{100 * g['episode_se']:.0f}% / +P {100 * g['episode_ppv']:.0f}%, "
-                             f"duration Se {100 * g['duration_se']:.0f}% / "
-                             f"+P {100 * g['duration_ppv']:.0f}%")
-            if parts:
-                extra.append(f"MIT-BIH, all {len(detail)} records, {variant}: "
-                             + "; ".join(parts) + ".")
+            # From beat times alone there is only bigeminy (the others need V or S labels).
+            patterns = LABEL_PATTERNS if variant != "reference beat times only" else \
+                LABEL_PATTERNS[:1]
+            scored = {r: [(score_episodes(name, ref_spans(d["ref"], *refs),
+                                          spans(d["episodes"][variant], r.split()[0]),
+                                          d["duration_s"], within=d["within"]),
+                           len(ref_spans(d["ref"], *refs)))
+                          for name, d in detail.items() if variant in d["episodes"]]
+                      for r, refs in patterns}
+            text = pattern_text(scored, payload, f"{variant} / ")
+            if text:
+                extra.append(f"MIT-BIH, all {len(detail)} records, {variant}: {text}.")
     cpsc = root / "cpsc2021"
     if cpsc.is_dir():
         names = sorted(p.stem for p in cpsc.glob("*.atr"))
@@ -288,6 +303,7 @@ def main() -> None:
         # cannot tell them apart, so either counts.
         pattern_refs = {"bigeminy": ("bigeminy", "atrial bigeminy")}
         patterns = {r: [] for r in pattern_refs}
+        labelled = {r: [] for r, _ in LTAFDB_PATTERNS}
         for atr in sorted(ltaf.glob("*.atr")):
             base = atr.with_suffix("")
             h = wfdb.rdheader(str(base))
@@ -310,8 +326,15 @@ def main() -> None:
                                                   spans(ep, r), total, within=within))
             t, lab = beat_times_and_labels(atr_ann, h.fs)
             for variant, labels in zip(reviewed, (None, lab)):
-                add_af_scores(reviewed[variant], base.name, ref_af,
-                              spans(find_rhythms(t, labels), "af"), total, within)
+                found = find_rhythms(t, labels)
+                add_af_scores(reviewed[variant], base.name, ref_af, spans(found, "af"), total,
+                              within)
+            # The patterns that the reviewed labels make (found is the labelled variant's).
+            for r, refs in LTAFDB_PATTERNS:
+                labelled[r].append((score_episodes(base.name, ref_spans(ref, *refs),
+                                                   spans(found, r.split()[0]), total,
+                                                   within=within),
+                                    len(ref_spans(ref, *refs))))
         add("ltafdb", "beat times (.qrs)", *qrs)
         for variant, triple in reviewed.items():
             add("ltafdb", variant, *triple)
@@ -327,6 +350,11 @@ def main() -> None:
         extra.append("LTAFDB, beat times (.qrs), bigeminy from timing alone (not used to "
                      "set the rule): "
                      + "; ".join(parts) + ".")
+        extra.append("LTAFDB, reviewed beats and labels (.atr), the rhythms the labels make "
+                     "(no rule was set on LTAFDB; its bigeminy (B) is ventricular, its atrial "
+                     "bigeminy (AB) is not scored here): "
+                     + pattern_text(labelled, payload, "ltafdb reviewed beats and labels / ")
+                     + ".")
         payload["ltafdb_processing"] = {"hours": hours, "seconds": elapsed,
                                         "reading_seconds": reading}
         extra.append(f"LTAFDB: {hours:.0f} hours of beat times analysed in {elapsed:.1f} s; "
