@@ -106,6 +106,15 @@ def predict_with_brady60(a) -> set[str]:
 
 
 def mitdb_reference(rec) -> set[str]:
+    codes = predicted(mitdb_reference_report(rec))
+    if any(s.rhythm == "vt" for s in reference_rhythm(rec.annotations, rec.fs, rec.n_samples)):
+        codes.add("vt")
+    return codes
+
+
+def mitdb_reference_report(rec):
+    """``diagnose``'s report of a MIT-BIH record's reference beats and labels,
+    with the reference's AF episodes for the ones found."""
     a = rec.annotations
     t, lab = reference_beats(rec)
     ep = find_rhythms(t, lab)
@@ -120,11 +129,27 @@ def mitdb_reference(rec) -> set[str]:
                   np.concatenate([ep.rhythm[keep], ["af"] * len(af)]),
                   np.concatenate([ep.confidence[keep], np.ones(len(af))]),
                   np.concatenate([ep.n_beats[keep], np.ones(len(af), np.int64)]))
-    rep = diagnose(rec.name, rec.duration_s, t, lab, ep, None, Thresholds())
-    codes = predicted(rep)
-    if any(s.rhythm == "vt" for s in ref):
-        codes.add("vt")
-    return codes
+    return diagnose(rec.name, rec.duration_s, t, lab, ep, None, Thresholds())
+
+
+ECTOPY_COLUMNS = (("V", "couplets"), ("V", "runs"), ("V", "longest_run"), ("S", "couplets"),
+                  ("S", "runs"), ("S", "longest_run"))
+
+
+def ectopy_rows(per_record: list[dict]) -> list[list]:
+    """One row per record with a couplet or run in the reference or found, then
+    the totals (the longest run: the longest of all)."""
+    def cell(r, c, k):
+        return f"{r['ref'][c][k]} / {r['e2e'][c][k]}"
+
+    rows = [[r["record"]] + [cell(r, c, k) for c, k in ECTOPY_COLUMNS] for r in per_record
+            if any(r[w][c][k] for w in ("ref", "e2e") for c, k in ECTOPY_COLUMNS)]
+    total = ["all"]
+    for c, k in ECTOPY_COLUMNS:
+        agg = max if k == "longest_run" else sum
+        total.append(f"{agg(r['ref'][c][k] for r in per_record)} / "
+                     f"{agg(r['e2e'][c][k] for r in per_record)}")
+    return rows + [total]
 
 
 HRV_MEASURES = ("sdnn_ms", "rmssd_ms", "pnn50_pct", "sdann_ms", "sdnn_index_ms",
@@ -242,12 +267,14 @@ def main() -> None:
     datasets = {}
     mit = root / "mitdb"
     if mit.is_dir():
-        pairs, variability, turbulence = [], [], []
+        pairs, variability, turbulence, ectopy = [], [], [], []
         for atr in sorted(mit.glob("*.atr")):
             base = atr.with_suffix("")
             rec = read_wfdb(base)
             a = analyse(base, base.name, model)
             pairs.append((mitdb_reference(rec), predict(a)))
+            ectopy.append({"record": base.name, "ref": mitdb_reference_report(rec).ectopy,
+                           "e2e": diagnose_analysis(a).ectopy})
             t, lab = reference_beats(rec)
             # HRV leaves AF out (and AF_MARGIN_S around it), as diagnose does:
             # the reference's AF episodes for the reference figures.
@@ -338,10 +365,15 @@ def main() -> None:
         payload["intervals_ludb"]["per_record"] = errors
         iv_table = md_table(["interval", "records", "not measured", "error mean ± SD (ms)",
                              "within 10 ms %", "within 20 ms %"], iv_rows)
-    hrv_table = hrt_table = ""
+    hrv_table = hrt_table = ectopy_table = ""
     if mit.is_dir():
         payload["hrv_mitdb"] = variability
         payload["hrt_mitdb"] = turbulence
+        payload["ectopy_mitdb"] = ectopy
+        ectopy_table = md_table(["record"] + [f"{c} {k.replace('_', ' ')} (reference / end to "
+                                              "end)" for c, k in ECTOPY_COLUMNS],
+                                ectopy_rows(ectopy))
+        print(ectopy_table)
         hrv_table = md_table(["HRV from", "records", "measured by both", "SDNN", "RMSSD",
                               "pNN50 (points)", "SDANN", "SDNN index", "triangular index", "TINN",
                               "VLF", "LF", "HF", "LF/HF"],
@@ -398,7 +430,12 @@ def main() -> None:
            "shipped model, which trained on 22 of these records: optimistic there.\n\n"
            + hrv_table + "\n\nHeart-rate turbulence (`ecgtool.hrt`) of the MIT-BIH records "
            "where a PVC qualified, from the reference labels and end to end:\n\n"
-           + hrt_table + "\n" if hrv_table else "")))
+           + hrt_table + "\n" if hrv_table else "")
+        + ("\nEctopic beats in a row on the MIT-BIH records (`Report.ectopy`: couplets, runs of "
+           "three or more at any rate, the longest run's beats; S beats inside AF left out, the "
+           "reference's AF for the reference figures), from the reference labels and end to "
+           "end, records with a couplet or run in either; the shipped model trained on 22 of "
+           "these records:\n\n" + ectopy_table + "\n" if ectopy_table else "")))
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from ecgtool.beats.labels import ectopy_groups
 from ecgtool.beats.table import AAMI_CLASSES
 from ecgtool.hrt import heart_rate_turbulence
 from ecgtool.intervals import Intervals, conduction_intervals
@@ -110,7 +111,8 @@ REPORT_COLUMNS = (("record", "verdict", "start_clock", "duration_s", "analysed_s
                    "hrt_onset_pct", "hrt_slope_ms")
                   + tuple(f"n_{c}" for c in AAMI_CLASSES)
                   + tuple(f"burden_{c}_pct" for c in AAMI_CLASSES)
-                  + ("af_burden_pct", "af_longest_s", "vt_longest_beats", "pauses",
+                  + ("af_burden_pct", "af_longest_s", "vt_longest_beats", "v_couplets",
+                     "v_runs", "v_run_longest", "s_couplets", "s_runs", "s_run_longest", "pauses",
                      "pause_longest_s", "noise_pct", "pr_ms", "qrs_ms", "qt_ms",
                      "qtc_fridericia_ms", "qtc_bazett_ms", "p_found_pct", "labelled",
                      "findings", "reasons"))
@@ -176,6 +178,10 @@ class Report:
     #: (:func:`rate_extremes_at`).
     hr_min_at_s: float = float("nan")
     hr_max_at_s: float = float("nan")
+    #: V and S beats alone, in couplets and in runs of three or more
+    #: (:class:`ecgtool.beats.labels.EctopyGroups` as a dict per class; S
+    #: beats inside AF left out, as from the PAC count); None without labels.
+    ectopy: dict | None = None
 
     def as_dict(self) -> dict:
         """The report as JSON-ready values: a figure that could not be
@@ -207,6 +213,11 @@ class Report:
         for c in AAMI_CLASSES:
             flat[f"n_{c}"] = (d["counts"] or {}).get(c)
             flat[f"burden_{c}_pct"] = (d["burden_pct"] or {}).get(c)
+        for c in ("V", "S"):
+            groups = (d["ectopy"] or {}).get(c) or {}
+            for key, col in (("couplets", "couplets"), ("runs", "runs"),
+                             ("longest_run", "run_longest")):
+                flat[f"{c.lower()}_{col}"] = groups.get(key)
         # The intervals' n_beats counts normal beats only: the record's wins.
         flat["n_beats"] = d["n_beats"]
         return {k: flat.get(k) for k in REPORT_COLUMNS}
@@ -419,12 +430,15 @@ def diagnose(name: str, duration_s: float, times_s: np.ndarray, labels: np.ndarr
             counts[c] = int(np.sum(lab == c))
             burden[c] = 100.0 * counts[c] / n_read if n_read else 0.0
     af = episodes.of("af")
+    ectopy = None
     if labels is not None:
         # AF has no P waves to be premature by: S beats inside it are not PACs.
         in_af = np.zeros(n, dtype=bool)
         if len(af):  # episodes are sorted and do not overlap
             k_af = np.searchsorted(af.start_s, t, side="right") - 1
             in_af = (k_af >= 0) & (t <= af.end_s[np.maximum(k_af, 0)])
+        ectopy = {"V": asdict(ectopy_groups(lab, "V")),
+                  "S": asdict(ectopy_groups(np.where(in_af, "", lab), "S"))}
         for code, cls, per_h, pct, what in (
                 ("pvc", "V", th.pvc_per_hour, th.pvc_burden_pct, "PVC"),
                 ("pac", "S", th.pac_per_hour, th.pac_burden_pct, "PAC")):
@@ -503,6 +517,7 @@ def diagnose(name: str, duration_s: float, times_s: np.ndarray, labels: np.ndarr
                   hrt_pvcs=None if turbulence is None else turbulence.n_pvcs,
                   hrt_onset_pct=None if turbulence is None else turbulence.onset_pct,
                   hrt_slope_ms=None if turbulence is None else turbulence.slope_ms,
+                  ectopy=ectopy,
                   hr_min_at_s=hr_min_at, hr_max_at_s=hr_max_at)
 
 

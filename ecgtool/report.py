@@ -213,6 +213,18 @@ def _hrv_text(r) -> str:
             + f"; from {_n(r.nn_pct)} % of the intervals (normal-to-normal)")
 
 
+def ectopy_text(ectopy: dict) -> str:
+    """``"V: 12 single, 3 couplets, 1 run (longest 5 beats); S: ..."`` from
+    :attr:`ecgtool.diagnose.Report.ectopy`."""
+    def one(g: dict) -> str:
+        runs = f"{g['runs']} run{'s' * (g['runs'] != 1)}"
+        if g["runs"]:
+            runs += f" (longest {g['longest_run']} beats)"
+        return (f"{g['singles']} single, {g['couplets']} couplet{'s' * (g['couplets'] != 1)}, "
+                + runs)
+    return "; ".join(f"{c}: {one(ectopy[c])}" for c in ("V", "S"))
+
+
 def record_section(analysis, report, thresholds=None) -> str:
     r = report
     rows = [*([("Start", r.start_clock)] if r.start_clock else []),
@@ -231,6 +243,8 @@ def record_section(analysis, report, thresholds=None) -> str:
               if r.intervals is not None else []),
             ("AF burden", f"{r.af_burden_pct:.1f}% (longest {r.af_longest_s:.0f} s)"),
             ("Longest VT run", f"{r.vt_longest_beats} beats" if r.labelled
+             else "not assessed (beats not classified)"),
+            ("Ectopic beats in a row", ectopy_text(r.ectopy) if r.ectopy is not None
              else "not assessed (beats not classified)"),
             ("Pauses", f"{r.pauses} (longest {r.pause_longest_s:.1f} s)"),
             ("Unreadable", f"{r.noise_pct:.1f}% of the record")]

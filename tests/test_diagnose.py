@@ -152,6 +152,31 @@ def test_unlabelled_beats_leave_the_classes_unmeasured_not_zero():
     lab = np.array(["N"] * 100)
     known = diagnose("x", 80.0, t, lab, find_rhythms(t, lab))
     assert known.counts["V"] == 0 and known.vt_longest_beats == 0
+    assert bare.ectopy is None and bare.as_row()["v_couplets"] is None
+    assert known.ectopy["V"] == {"singles": 0, "couplets": 0, "runs": 0, "longest_run": 0}
+    assert known.as_row()["v_couplets"] == 0
+
+
+def test_ectopic_beats_counted_alone_in_couplets_and_runs():
+    # Sinus at 75 bpm with PVCs: 3 alone, 2 couplets, a run of 4 at the
+    # sinus rate (no VT; a run all the same); then AF, whose S calls are no
+    # PACs, and 2 S couplets outside it.
+    rng = np.random.default_rng(1)
+    rr = np.concatenate([np.full(200, 0.8), rng.uniform(0.35, 1.1, 150), np.full(100, 0.8)])
+    lab = np.array(["N"] * (rr.size + 1))
+    for i in (20, 40, 60):
+        lab[i] = "V"
+    lab[80:82] = lab[100:102] = "V"
+    lab[120:124] = "V"
+    lab[230:233] = "S"  # inside the AF
+    lab[380:382] = lab[400:402] = "S"
+    r = _run(rr, lab)
+    assert "af" in {f.code for f in r.findings} and r.vt_longest_beats == 0
+    assert r.ectopy["V"] == {"singles": 3, "couplets": 2, "runs": 1, "longest_run": 4}
+    assert r.ectopy["S"] == {"singles": 0, "couplets": 2, "runs": 0, "longest_run": 0}
+    row = r.as_row()
+    assert (row["v_couplets"], row["v_runs"], row["v_run_longest"]) == (2, 1, 4)
+    assert (row["s_couplets"], row["s_runs"], row["s_run_longest"]) == (2, 0, 0)
 
 
 def test_cli_says_when_ectopy_was_not_assessed(tmp_path):
@@ -237,7 +262,8 @@ def test_cli_jsonl_and_html(tmp_path):
     assert any("PVC" in r for r in d["reasons"])  # 445 PVCs in 30 min: far over 30/h
     page = html.read_text()
     for section in ("119: <span class='abnormal'>abnormal</span>", "Heart-rate trend",
-                    "Class counts", "Example: pvc", "data:image/png;base64,"):
+                    "Class counts", "Example: pvc", "data:image/png;base64,",
+                    "<th>Ectopic beats in a row</th><td>V: "):
         assert section in page
     assert "http" not in page.split("<body>")[1]  # nothing fetched from the network
     # Beats without their signal, and a record without a measurable rate:

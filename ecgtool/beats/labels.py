@@ -1,6 +1,9 @@
-"""MIT-BIH beat symbols and the AAMI EC57 classes they belong to."""
+"""MIT-BIH beat symbols, the AAMI EC57 classes they belong to, and how
+ectopic beats of a class come (alone, in pairs, in runs)."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -82,3 +85,34 @@ def beat_symbols(aami: np.ndarray | None, symbol: np.ndarray | None, n: int) -> 
         named = np.asarray(symbol, dtype="<U1") != ""
         out[named] = np.asarray(symbol, dtype="<U1")[named]
     return out
+
+
+@dataclass(frozen=True)
+class EctopyGroups:
+    """The beats of one class grouped as a Holter report counts them:
+    ``singles`` (alone), ``couplets`` (two in a row), ``runs`` (three or
+    more in a row, at any rate) and the beats of the ``longest_run`` (0
+    without a run)."""
+
+    singles: int
+    couplets: int
+    runs: int
+    longest_run: int
+
+
+def ectopy_groups(labels: np.ndarray, cls: str) -> EctopyGroups:
+    """Group the consecutive beats that ``labels`` calls ``cls``; any other
+    label (another class, or ``""`` for a beat left out) ends a group.
+
+    Examples
+    --------
+    >>> lab = np.array(list("NVNVVNVVVVNSV"))
+    >>> ectopy_groups(lab, "V")
+    EctopyGroups(singles=2, couplets=1, runs=1, longest_run=4)
+    """
+    from ecgtool.rr import true_runs
+
+    sizes = np.array([b - a for a, b in true_runs(np.asarray(labels) == cls)], dtype=np.int64)
+    return EctopyGroups(singles=int(np.sum(sizes == 1)), couplets=int(np.sum(sizes == 2)),
+                        runs=int(np.sum(sizes >= 3)),
+                        longest_run=int(sizes.max()) if np.any(sizes >= 3) else 0)
