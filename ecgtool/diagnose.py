@@ -1,6 +1,7 @@
 """Per-record summary and verdict: is this recording abnormal, and why.
 
 The summary gathers rate and variability, beat-class counts and burdens,
+V and S beats alone, in couplets and in runs (:func:`ecgtool.beats.labels.ectopy_groups`),
 rhythm episodes and signal quality. The verdict is ``abnormal`` when any
 finding crosses its threshold (:class:`Thresholds`, all overridable), each
 finding with its evidence (times, counts); otherwise ``normal``, or
