@@ -325,14 +325,14 @@ def main() -> None:
                 patterns[r].append(score_episodes(base.name, ref_spans(ref, *refs),
                                                   spans(ep, r), total, within=within))
             t, lab = beat_times_and_labels(atr_ann, h.fs)
-            for variant, labels in zip(reviewed, (None, lab)):
-                found = find_rhythms(t, labels)
+            with_labels = find_rhythms(t, lab)
+            for variant, found in zip(reviewed, (find_rhythms(t), with_labels)):
                 add_af_scores(reviewed[variant], base.name, ref_af, spans(found, "af"), total,
                               within)
-            # The patterns that the reviewed labels make (found is the labelled variant's).
+            # The patterns that the reviewed labels make.
             for r, refs in LTAFDB_PATTERNS:
                 labelled[r].append((score_episodes(base.name, ref_spans(ref, *refs),
-                                                   spans(found, r.split()[0]), total,
+                                                   spans(with_labels, r.split()[0]), total,
                                                    within=within),
                                     len(ref_spans(ref, *refs))))
         add("ltafdb", "beat times (.qrs)", *qrs)
