@@ -354,6 +354,21 @@ def rate_extremes_at(times_s: np.ndarray, beats: int = RATE_BEATS,
     return _rate_figures(times_s, beats, noise)[3:]
 
 
+def in_spans(times_s: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Whether each time lies in one of the sorted, disjoint spans."""
+    t = np.asarray(times_s, dtype=float)
+    if len(starts) == 0:
+        return np.zeros(t.size, dtype=bool)
+    k = np.searchsorted(starts, t, side="right") - 1
+    return (k >= 0) & (t <= np.asarray(ends)[np.maximum(k, 0)])
+
+
+def ectopy_labels(readable_labels: np.ndarray, in_af: np.ndarray, cls: str) -> np.ndarray:
+    """The labels whose ``cls`` beats count as ectopy: AF has no P waves to be
+    premature by, so S beats inside it are no PACs (left out, ``""``)."""
+    return np.where(in_af, "", readable_labels) if cls == "S" else readable_labels
+
+
 def pauses(times_s: np.ndarray, pause_s: float, noise: list | None = None) -> np.ndarray:
     """Indices ``i`` of the R-R intervals ``t[i]..t[i+1]`` of ``pause_s`` or
     more whose middle lies outside every unreadable span: a gap inside one
@@ -433,17 +448,12 @@ def diagnose(name: str, duration_s: float, times_s: np.ndarray, labels: np.ndarr
     af = episodes.of("af")
     ectopy = None
     if labels is not None:
-        # AF has no P waves to be premature by: S beats inside it are not PACs.
-        in_af = np.zeros(n, dtype=bool)
-        if len(af):  # episodes are sorted and do not overlap
-            k_af = np.searchsorted(af.start_s, t, side="right") - 1
-            in_af = (k_af >= 0) & (t <= af.end_s[np.maximum(k_af, 0)])
-        ectopy = {"V": asdict(ectopy_groups(lab, "V")),
-                  "S": asdict(ectopy_groups(np.where(in_af, "", lab), "S"))}
+        in_af = in_spans(t, af.start_s, af.end_s)
+        ectopy = {c: asdict(ectopy_groups(ectopy_labels(lab, in_af, c), c)) for c in "VS"}
         for code, cls, per_h, pct, what in (
                 ("pvc", "V", th.pvc_per_hour, th.pvc_burden_pct, "PVC"),
                 ("pac", "S", th.pac_per_hour, th.pac_burden_pct, "PAC")):
-            hits = (lab == cls) & ~in_af if cls == "S" else lab == cls
+            hits = ectopy_labels(lab, in_af, cls) == cls
             k = int(hits.sum())
             pct_k = 100.0 * k / n_read if n_read else 0.0
             per_hour = k >= max(th.min_beats_per_hour_rule, 1) and k / hours >= per_h

@@ -1,8 +1,8 @@
 """Hour by hour: the tabulation a Holter report gives beside its verdict.
 
 Each hour of a recording gets its rate, HRV (SDNN, RMSSD, LF and HF power),
-beat counts by class, AF time, ventricular and supraventricular runs, pauses
-and unreadable time, measured as
+beat counts by class, V and S couplets and runs, AF time, ventricular and
+supraventricular tachycardias, pauses and unreadable time, measured as
 :func:`ecgtool.diagnose.diagnose` measures the whole record (rates over
 clear intervals only, beats inside unreadable stretches not counted). An
 R-R interval belongs to the hour in which it starts, so a pause across the
@@ -20,7 +20,8 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from ecgtool.beats.table import AAMI_CLASSES
-from ecgtool.diagnose import Thresholds, af_spans, heart_rate, pauses
+from ecgtool.beats.labels import group_starts
+from ecgtool.diagnose import Thresholds, af_spans, ectopy_labels, heart_rate, in_spans, pauses
 from ecgtool.io.records import clock_at, clock_seconds
 from ecgtool.rr import readable_beats
 from ecgtool.variability import hrv
@@ -55,6 +56,13 @@ class HourSummary:
     n_V: int | None
     n_F: int | None
     n_Q: int | None
+    #: V and S couplets and runs of three or more (at any rate) that start
+    #: in the hour (:attr:`ecgtool.diagnose.Report.ectopy`); None where the
+    #: beats are not labelled.
+    v_couplets: int | None
+    v_runs: int | None
+    s_couplets: int | None
+    s_runs: int | None
     af_s: float
     vt_runs: int
     vt_longest_beats: int
@@ -66,6 +74,8 @@ class HourSummary:
 
 #: Columns of the hourly CSV, in order.
 HOURLY_COLUMNS = tuple(f.name for f in fields(HourSummary))
+#: The columns of couplets and runs (None, NaN in a store, without labels).
+ECTOPY_COLUMNS = ("v_couplets", "v_runs", "s_couplets", "s_runs")
 
 
 def _overlap(spans, a: float, b: float) -> float:
@@ -124,6 +134,14 @@ def hourly(name: str, duration_s: float, times_s: np.ndarray, labels: np.ndarray
     af_hrv = af_spans(episodes)  # HRV leaves AF out
     vt_runs = episodes.of("vt")
     vt, svt = vt_runs.start_s, episodes.of("svt").start_s
+    # Where each couplet and run of V and S beats starts (beat index), as
+    # diagnose counts them over the whole record.
+    groups = {}
+    if lab is not None:
+        in_af = in_spans(t, af.start_s, af.end_s)
+        for c in "VS":
+            starts, sizes = group_starts(ectopy_labels(np.where(readable, lab, ""), in_af, c), c)
+            groups[c] = (starts[sizes == 2], starts[sizes >= 3])
     out = []
     edges = row_edges(duration_s, hour_s, start_clock)
     for h, (start, end) in enumerate(zip(edges[:-1], edges[1:])):
@@ -138,6 +156,10 @@ def hourly(name: str, duration_s: float, times_s: np.ndarray, labels: np.ndarray
         counts = ({c: None for c in AAMI_CLASSES} if lab is None else
                   {c: int(np.sum((lab[i0:i1] == c) & readable[i0:i1])) for c in AAMI_CLASSES})
         in_hour = (vt >= start) & (vt < end)
+        ectopy = {f"{c.lower()}_{kind}": None if lab is None else
+                  int(np.sum((at >= i0) & (at < i1)))
+                  for c in "VS" for kind, at in zip(("couplets", "runs"),
+                                                    groups.get(c, (None, None)))}
         out.append(HourSummary(
             record=name, hour=h, clock=clock_at(start_clock, start),
             start_s=float(start), end_s=float(end),
@@ -146,7 +168,7 @@ def hourly(name: str, duration_s: float, times_s: np.ndarray, labels: np.ndarray
             sdnn_ms=variability.sdnn_ms, rmssd_ms=variability.rmssd_ms,
             lf_ms2=variability.lf_ms2, hf_ms2=variability.hf_ms2, lf_hf=variability.lf_hf,
             nn_pct=variability.nn_pct,
-            **{f"n_{c}": counts[c] for c in AAMI_CLASSES},
+            **{f"n_{c}": counts[c] for c in AAMI_CLASSES}, **ectopy,
             af_s=_overlap(zip(af.start_s, af.end_s), start, end),
             vt_runs=int(in_hour.sum()),
             vt_longest_beats=int(vt_runs.n_beats[in_hour].max()) if in_hour.any() else 0,
@@ -230,7 +252,7 @@ def hourly_columns(rows: list[HourSummary]) -> dict[str, np.ndarray]:
         if name == "record":
             continue
         values = [getattr(r, name) for r in rows]
-        if name.startswith("n_") and name != "n_beats":
+        if (name.startswith("n_") and name != "n_beats") or name in ECTOPY_COLUMNS:
             values = [np.nan if v is None else v for v in values]
         out[name] = np.asarray(values)
     return out

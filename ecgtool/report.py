@@ -187,12 +187,13 @@ def hourly_table(analysis, thresholds=None) -> str:
     from ecgtool.hourly import hourly_analysis
 
     head = ["Hour", "Analysed (min)", "HR mean / min / max", "SDNN (ms)", "LF/HF", "N", "S",
-            "V", "F", "AF (min)", "VT runs", "SVT runs", "Pauses"]
+            "V", "F", "V couplets / runs", "S couplets / runs", "AF (min)", "VT runs",
+            "SVT runs", "Pauses"]
     rows = [[h.clock[:5] or f"{h.hour}", f"{h.analysed_s / 60:.0f}",
              f"{_n(h.hr_mean)} / {_n(h.hr_min)} / "
              f"{_n(h.hr_max)}", _n(h.sdnn_ms), _n(h.lf_hf, ".2f"), _n(h.n_N), _n(h.n_S),
-             _n(h.n_V), _n(h.n_F),
-             f"{h.af_s / 60:.1f}", f"{h.vt_runs}", f"{h.svt_runs}", f"{h.pauses}"]
+             _n(h.n_V), _n(h.n_F), f"{_n(h.v_couplets)} / {_n(h.v_runs)}",
+             f"{_n(h.s_couplets)} / {_n(h.s_runs)}", f"{h.af_s / 60:.1f}", f"{h.vt_runs}", f"{h.svt_runs}", f"{h.pauses}"]
             for h in hourly_analysis(analysis, thresholds=thresholds or Thresholds())]
     return ("<table><tr>" + "".join(f"<th>{c}</th>" for c in head) + "</tr>"
             + "".join("<tr>" + "".join(f"<td>{v}</td>" for v in row) + "</tr>" for row in rows)

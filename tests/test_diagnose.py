@@ -489,6 +489,10 @@ def test_hours_add_up_to_the_record(rec208):
     for c in "NSVFQ":
         assert sum(getattr(r, f"n_{c}") for r in rows) == rep.counts[c]
     assert sum(r.vt_runs for r in rows) == len(a.episodes.of("vt"))
+    for c in "vs":
+        for kind in ("couplets", "runs"):
+            assert sum(getattr(r, f"{c}_{kind}") for r in rows) == rep.ectopy[c.upper()][kind]
+    assert rep.ectopy["V"]["couplets"] > 50  # 208's PVCs come in pairs too
     assert sum(r.noise_s for r in rows) == pytest.approx(rep.noise_pct / 100 * a.duration_s)
     assert sum(r.pauses for r in rows) == rep.pauses
     assert all(r.hr_min <= r.hr_mean <= r.hr_max for r in rows)

@@ -110,9 +110,23 @@ def ectopy_groups(labels: np.ndarray, cls: str) -> EctopyGroups:
     >>> ectopy_groups(lab, "V")
     EctopyGroups(singles=2, couplets=1, runs=1, longest_run=4)
     """
-    from ecgtool.rr import true_runs
-
-    sizes = np.array([b - a for a, b in true_runs(np.asarray(labels) == cls)], dtype=np.int64)
+    _, sizes = group_starts(labels, cls)
     return EctopyGroups(singles=int(np.sum(sizes == 1)), couplets=int(np.sum(sizes == 2)),
                         runs=int(np.sum(sizes >= 3)),
                         longest_run=int(sizes.max()) if np.any(sizes >= 3) else 0)
+
+
+def group_starts(labels: np.ndarray, cls: str) -> tuple[np.ndarray, np.ndarray]:
+    """The first beat and the size of each group of consecutive ``cls`` beats.
+
+    Examples
+    --------
+    >>> starts, sizes = group_starts(np.array(list("NVVNV")), "V")
+    >>> starts.tolist(), sizes.tolist()
+    ([1, 4], [2, 1])
+    """
+    from ecgtool.rr import true_runs
+
+    runs = true_runs(np.asarray(labels) == cls)
+    return (np.array([a for a, _ in runs], dtype=np.int64),
+            np.array([b - a for a, b in runs], dtype=np.int64))
