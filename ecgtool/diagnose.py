@@ -36,7 +36,7 @@ from ecgtool.beats.table import AAMI_CLASSES
 from ecgtool.hrt import heart_rate_turbulence
 from ecgtool.intervals import Intervals, conduction_intervals
 from ecgtool.rhythm import Episodes
-from ecgtool.rr import clear_intervals, readable_beats
+from ecgtool.rr import clear_intervals, in_spans, readable_beats
 from ecgtool.variability import hrv
 
 
@@ -352,15 +352,6 @@ def rate_extremes_at(times_s: np.ndarray, beats: int = RATE_BEATS,
     (27.05, 20.0)
     """
     return _rate_figures(times_s, beats, noise)[3:]
-
-
-def in_spans(times_s: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """Whether each time lies in one of the sorted, disjoint spans."""
-    t = np.asarray(times_s, dtype=float)
-    if len(starts) == 0:
-        return np.zeros(t.size, dtype=bool)
-    k = np.searchsorted(starts, t, side="right") - 1
-    return (k >= 0) & (t <= np.asarray(ends)[np.maximum(k, 0)])
 
 
 def ectopy_labels(readable_labels: np.ndarray, in_af: np.ndarray, cls: str) -> np.ndarray:

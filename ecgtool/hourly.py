@@ -21,9 +21,9 @@ import numpy as np
 
 from ecgtool.beats.table import AAMI_CLASSES
 from ecgtool.beats.labels import group_starts
-from ecgtool.diagnose import Thresholds, af_spans, ectopy_labels, heart_rate, in_spans, pauses
+from ecgtool.diagnose import Thresholds, af_spans, ectopy_labels, heart_rate, pauses
 from ecgtool.io.records import clock_at, clock_seconds
-from ecgtool.rr import readable_beats
+from ecgtool.rr import in_spans, readable_beats
 from ecgtool.variability import hrv
 
 
@@ -134,14 +134,15 @@ def hourly(name: str, duration_s: float, times_s: np.ndarray, labels: np.ndarray
     af_hrv = af_spans(episodes)  # HRV leaves AF out
     vt_runs = episodes.of("vt")
     vt, svt = vt_runs.start_s, episodes.of("svt").start_s
-    # Where each couplet and run of V and S beats starts (beat index), as
-    # diagnose counts them over the whole record.
-    groups = {}
+    # The first beat of each V and S couplet and run, grouped as diagnose
+    # groups the whole record's; None where the beats are not labelled.
+    group_at = dict.fromkeys(ECTOPY_COLUMNS)
     if lab is not None:
         in_af = in_spans(t, af.start_s, af.end_s)
         for c in "VS":
             starts, sizes = group_starts(ectopy_labels(np.where(readable, lab, ""), in_af, c), c)
-            groups[c] = (starts[sizes == 2], starts[sizes >= 3])
+            group_at[f"{c.lower()}_couplets"] = starts[sizes == 2]
+            group_at[f"{c.lower()}_runs"] = starts[sizes >= 3]
     out = []
     edges = row_edges(duration_s, hour_s, start_clock)
     for h, (start, end) in enumerate(zip(edges[:-1], edges[1:])):
@@ -156,10 +157,8 @@ def hourly(name: str, duration_s: float, times_s: np.ndarray, labels: np.ndarray
         counts = ({c: None for c in AAMI_CLASSES} if lab is None else
                   {c: int(np.sum((lab[i0:i1] == c) & readable[i0:i1])) for c in AAMI_CLASSES})
         in_hour = (vt >= start) & (vt < end)
-        ectopy = {f"{c.lower()}_{kind}": None if lab is None else
-                  int(np.sum((at >= i0) & (at < i1)))
-                  for c in "VS" for kind, at in zip(("couplets", "runs"),
-                                                    groups.get(c, (None, None)))}
+        ectopy = {k: None if at is None else int(np.sum((at >= i0) & (at < i1)))
+                  for k, at in group_at.items()}
         out.append(HourSummary(
             record=name, hour=h, clock=clock_at(start_clock, start),
             start_s=float(start), end_s=float(end),

@@ -193,7 +193,8 @@ def hourly_table(analysis, thresholds=None) -> str:
              f"{_n(h.hr_mean)} / {_n(h.hr_min)} / "
              f"{_n(h.hr_max)}", _n(h.sdnn_ms), _n(h.lf_hf, ".2f"), _n(h.n_N), _n(h.n_S),
              _n(h.n_V), _n(h.n_F), f"{_n(h.v_couplets)} / {_n(h.v_runs)}",
-             f"{_n(h.s_couplets)} / {_n(h.s_runs)}", f"{h.af_s / 60:.1f}", f"{h.vt_runs}", f"{h.svt_runs}", f"{h.pauses}"]
+             f"{_n(h.s_couplets)} / {_n(h.s_runs)}", f"{h.af_s / 60:.1f}", f"{h.vt_runs}",
+             f"{h.svt_runs}", f"{h.pauses}"]
             for h in hourly_analysis(analysis, thresholds=thresholds or Thresholds())]
     return ("<table><tr>" + "".join(f"<th>{c}</th>" for c in head) + "</tr>"
             + "".join("<tr>" + "".join(f"<td>{v}</td>" for v in row) + "</tr>" for row in rows)

@@ -51,11 +51,30 @@ def readable_beats(times_s: np.ndarray, noise: list | None) -> np.ndarray:
     >>> readable_beats(np.array([1.0, 1.6, 2.0]), [(1.5, 1.8)]).tolist()
     [True, False, True]
     """
+    spans = list(noise or [])
+    return ~in_spans(times_s, [a for a, _ in spans], [b for _, b in spans])
+
+
+def in_spans(times_s: np.ndarray, starts, ends) -> np.ndarray:
+    """Whether each time lies in one of the spans ``starts[i]..ends[i]``
+    (bounds included; in any order, overlapping or not).
+
+    Examples
+    --------
+    >>> in_spans(np.array([0.5, 1.0, 2.5, 4.0]), [3.0, 1.0], [4.0, 2.0]).tolist()
+    [False, True, False, True]
+    """
     t = np.asarray(times_s, dtype=float)
-    ok = np.ones(t.size, dtype=bool)
-    for a, b in noise or []:
-        ok &= (t < a) | (t > b)
-    return ok
+    lo, hi = np.asarray(starts, dtype=float), np.asarray(ends, dtype=float)
+    if lo.size == 0:
+        return np.zeros(t.size, dtype=bool)
+    order = np.argsort(lo, kind="stable")
+    lo = lo[order]
+    # The furthest end of the spans begun by each start: overlapping spans
+    # then read as their union.
+    reach = np.maximum.accumulate(hi[order])
+    k = np.searchsorted(lo, t, side="right") - 1
+    return (k >= 0) & (t <= reach[np.maximum(k, 0)])
 
 
 def true_runs(mask: np.ndarray) -> list[tuple[int, int]]:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ecgtool.beats.table import AAMI_CLASSES
+from ecgtool.rr import true_runs
 
 #: MIT-BIH symbol -> AAMI class (ANSI/AAMI EC57; de Chazal et al. 2004).
 SYMBOL_TO_AAMI = {
@@ -125,8 +126,6 @@ def group_starts(labels: np.ndarray, cls: str) -> tuple[np.ndarray, np.ndarray]:
     >>> starts.tolist(), sizes.tolist()
     ([1, 4], [2, 1])
     """
-    from ecgtool.rr import true_runs
-
     runs = true_runs(np.asarray(labels) == cls)
     return (np.array([a for a, _ in runs], dtype=np.int64),
             np.array([b - a for a, b in runs], dtype=np.int64))
