@@ -339,13 +339,13 @@ def test_v_calls_that_their_shape_calls_n_are_outvoted(name, most_pvcs_lost, req
 
 @pytest.mark.parametrize("name,most_normal_gained", [("119", 0), ("208", 10)])
 def test_n_calls_that_their_shape_calls_v_are_outvoted(name, most_normal_gained, request):
-    from ecgtool.ml.shape_rules import outvoted_n
+    from ecgtool.ml.shape_rules import outvoted_n_or_s
 
     w, symbol, calls = _reference_calls(request.getfixturevalue(f"rec{name}"))
     pvcs = np.flatnonzero(symbol == "V")
     missed = np.random.default_rng(0).choice(pvcs, 20, replace=False)
     calls[missed] = "N"         # PVCs the network called N
-    out = outvoted_n(w, calls)
+    out = outvoted_n_or_s(w, calls)
     # (One of 208's 20 has fusion beats, called N here, among its nearest.)
     assert out[missed].sum() >= len(missed) - 1
     # Normal beats keep their class (a few of 208's, shaped between its
@@ -356,9 +356,28 @@ def test_n_calls_that_their_shape_calls_v_are_outvoted(name, most_normal_gained,
     # few normal beats V turns no normal beat V.
     flipped = np.where(symbol == "V", "N", calls)
     flipped[np.flatnonzero(symbol == "N")[:30]] = "V"
-    assert not outvoted_n(w, flipped)[symbol == "N"].any()
+    assert not outvoted_n_or_s(w, flipped)[symbol == "N"].any()
     # No V call in the record: nothing to vote with.
-    assert not outvoted_n(w, np.full(len(calls), "N")).any()
+    assert not outvoted_n_or_s(w, np.full(len(calls), "N")).any()
+
+
+def test_s_calls_that_their_shape_calls_v_are_outvoted(rec208):
+    # A PVC the rhythm revision made S (it comes early, as a PAC does) is
+    # one of the PVCs of its shape all the same.
+    from ecgtool.ml.shape_rules import outvoted_n_or_s
+
+    w, symbol, calls = _reference_calls(rec208)
+    pvcs = np.flatnonzero(symbol == "V")
+    missed = np.random.default_rng(1).choice(pvcs, 20, replace=False)
+    calls[missed] = "S"
+    out = outvoted_n_or_s(w, calls)
+    # (Two of the 20 have 208's fusion beats, called N here, among their
+    # nearest shapes.)
+    assert out[missed].sum() >= len(missed) - 2
+    # An early beat of the usual shape (a PAC) keeps its S.
+    pacs = np.flatnonzero(symbol == "N")[100:130]
+    calls[pacs] = "S"
+    assert not outvoted_n_or_s(w, calls)[pacs].any()
 
 
 def test_v_calls_of_one_off_shapes_amid_others_are_noise():

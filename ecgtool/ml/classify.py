@@ -9,7 +9,7 @@ import numpy as np
 from ecgtool.beats.table import AAMI_CLASSES, BeatLabels, Beats
 from ecgtool.beats.windows import BeatWindows, beat_windows
 from ecgtool.ml.model_io import Classifier, load_model, load_table_model
-from ecgtool.ml.shape_rules import (NARROW_V_MS, dominant_beats, noise_v, outvoted_n,
+from ecgtool.ml.shape_rules import (NARROW_V_MS, dominant_beats, noise_v, outvoted_n_or_s,
                                     outvoted_v, ventricular_rhythm, widened_beats)
 
 BATCH = 512
@@ -220,9 +220,10 @@ def aami_classes(scores: np.ndarray, times_s: np.ndarray,
     around it is V (``widened_beats``) unless it is of the dominant rhythm,
     a V call that the beats of its shape call N (``outvoted_v``), an N call
     in a run of wide beats unlike the record's usual ones with no P wave is
-    V (``ventricular_rhythm``), so is an N call unlike the usual beat that
-    the beats of its shape call V (``outvoted_n``) and, last, a V call of a
-    shape of its own amid other such beats is ``Q``, noise (``noise_v``).
+    V (``ventricular_rhythm``), so is an N or S call unlike the usual beat
+    that the beats of its shape call V (``outvoted_n_or_s``) and, last, a V
+    call of a shape of its own amid other such beats is ``Q``, noise
+    (``noise_v``).
     A beat whose R peak touches an unreadable stretch (a NaN run; see
     :data:`ecgtool.beats.windows.HIDDEN_MS`) or the record's edge
     (:data:`ecgtool.beats.windows.EDGE_MS`) is ``Q``, unclassifiable; the
@@ -271,6 +272,6 @@ def aami_classes(scores: np.ndarray, times_s: np.ndarray,
             revised[wide & ~dominant()] = "V"
     revised[outvoted_v(windows, revised)] = "N"
     revised[ventricular_rhythm(windows, revised, times_s)] = "V"
-    revised[outvoted_n(windows, revised)] = "V"
+    revised[outvoted_n_or_s(windows, revised)] = "V"
     revised[noise_v(windows, revised, times_s)] = "Q"
     return revised
