@@ -46,10 +46,10 @@ def classify(
     (a warning says so). The class is the network's, revised by the rhythm
     around the beat: a wide beat shaped and timed as its neighbours is N, a
     beat much wider than the normal beats around it is V, a V call whose
-    shape the beats near it call N is N (and an N or S call unlike the usual beat
-    that they call V is V), a slow run of wide beats without P waves is V, and
-    a V call shaped as no beat near it, amid others, is Q (noise). p_* are
-    the network's.
+    shape the beats near it call N is N (and an N or S call unlike the usual
+    beat that they call V is V), a slow run of wide beats without P waves is
+    V, and a V call shaped as no beat near it, amid others, is Q (noise). p_*
+    are the network's.
     """
     from functools import partial
 

@@ -121,9 +121,9 @@ def dominant_beats(windows: BeatWindows, irregular: np.ndarray | None = None,
     109 and 207, and 203), and 103 true V beats fit the description too,
     most in the slow idioventricular rhythm of 207 and 124, which this reads
     as N (:func:`ventricular_rhythm` takes most of them back); in irregular
-    stretches 192 more (181 in 203's AF), against 4 true V. Ventricular tachycardia (over 100 bpm) is not touched where the
-    network calls three of its beats V in a row. The shape
-    and timing limits were chosen on those folds among 0.3-0.5 and 0.85-0.95.
+    stretches 192 more (181 in 203's AF), against 4 true V. Ventricular
+    tachycardia (over 100 bpm) is not touched where the network calls three
+    of its beats V in a row. The shape and timing limits were chosen on those folds among 0.3-0.5 and 0.85-0.95.
     In an irregular stretch whose local template is the record's usual beat
     (:func:`~ecgtool.beats.windows.usual_distances` under the same
     0.4), the 100 bpm limit is lifted: AF with a fast ventricular response.
@@ -342,7 +342,8 @@ def outvoted_n_or_s(windows: BeatWindows, classes: np.ndarray) -> np.ndarray:
     out = np.zeros(len(classes), bool)
     if not (classes == "V").any():
         return out
-    n = np.flatnonzero(np.isin(classes, OUTVOTED_CALLS) & (windows.usual[1] > DOMINANT_USUAL))
+    searched = np.isin(classes, OUTVOTED_CALLS) & (windows.usual[1] > DOMINANT_USUAL)
+    n = np.flatnonzero(searched)
     if n.size == 0:
         return out
     voters, share_v = _vote_share(windows, classes, n, "V")
