@@ -123,7 +123,8 @@ def dominant_beats(windows: BeatWindows, irregular: np.ndarray | None = None,
     as N (:func:`ventricular_rhythm` takes most of them back); in irregular
     stretches 192 more (181 in 203's AF), against 4 true V. Ventricular
     tachycardia (over 100 bpm) is not touched where the network calls three
-    of its beats V in a row. The shape and timing limits were chosen on those folds among 0.3-0.5 and 0.85-0.95.
+    of its beats V in a row. The shape and timing limits were chosen on
+    those folds among 0.3-0.5 and 0.85-0.95.
     In an irregular stretch whose local template is the record's usual beat
     (:func:`~ecgtool.beats.windows.usual_distances` under the same
     0.4), the 100 bpm limit is lifted: AF with a fast ventricular response.
@@ -343,10 +344,10 @@ def outvoted_n_or_s(windows: BeatWindows, classes: np.ndarray) -> np.ndarray:
     if not (classes == "V").any():
         return out
     searched = np.isin(classes, OUTVOTED_CALLS) & (windows.usual[1] > DOMINANT_USUAL)
-    n = np.flatnonzero(searched)
-    if n.size == 0:
+    calls = np.flatnonzero(searched)
+    if calls.size == 0:
         return out
-    voters, share_v = _vote_share(windows, classes, n, "V")
+    voters, share_v = _vote_share(windows, classes, calls, "V")
     out[voters] = share_v >= SHAPE_VOTE_SHARE
     return out
 
