@@ -191,9 +191,18 @@ def test_cli_says_when_ectopy_was_not_assessed(tmp_path):
     assert res.exit_code == 0, res.output
     d = json.loads(res.stdout.strip())
     assert d["labelled"] is False and d["counts"]["V"] is None
-    assert "beats not classified in 1 of 1 record: PVC/PAC burden and VT not" in res.stderr
+    assert "beats not classified in 1 of 1 record (beat times alone" in res.stderr
+    assert "PVC/PAC burden, VT runs and trigeminy are not assessed" in res.stderr
     # 119's bigeminy and trigeminy still show in the beat timing.
     assert any(r.startswith("Bigeminy") and "origin unknown" in r for r in d["reasons"])
+    # rhythm says the same of beat times alone, and nothing of classified beats.
+    res = run(app, ["rhythm", str(tmp_path / "b.csv"), "--out", "-"])
+    assert res.exit_code == 0, res.output
+    assert "beats not classified in 1 of 1 record" in res.stderr
+    assert "VT, SVT and idioventricular runs and trigeminy are not looked for" in res.stderr
+    res = run(app, ["rhythm", "sample:119", "--out", "-"])
+    assert res.exit_code == 0, res.output
+    assert "not classified" not in res.stderr
 
 
 def test_readable_signal_without_heartbeats_is_abnormal_never_normal():

@@ -53,7 +53,7 @@ def diagnose(
     from ecgtool import batch
     from ecgtool.batch import Outcome
     from ecgtool.cli._write import exit_code, run_and_write
-    from ecgtool.cli.rhythm import analysis_job, analysis_setup, write_analysis
+    from ecgtool.cli.rhythm import analysis_job, analysis_setup, warn_unlabelled, write_analysis
     from ecgtool.diagnose import REPORT_COLUMNS, Thresholds, diagnose_analysis
     from ecgtool.hourly import HOURLY_COLUMNS, hourly_analysis, hourly_columns, stored_hours
     from ecgtool.io.tables import csv_line, json_ready
@@ -148,12 +148,10 @@ def diagnose(
     if not quiet and items:
         n_ab = sum(r.verdict == "abnormal" for _, r, _ in items)
         n_un = sum(r.verdict == "unreadable" for _, r, _ in items)
-        n_bare = sum(not r.labelled for _, r, _ in items)
         c.say(f"ecgtool: {len(items)} record{'s' if len(items) != 1 else ''}, {n_ab} abnormal"
               + (f", {n_un} unreadable" if n_un else "")
               + (f"; {len(failures)} failed" if failures else ""))
-        if n_bare:
-            c.warn(f"beats not classified in {n_bare} of {len(items)} record"
-                   f"{'s' if len(items) != 1 else ''}: PVC/PAC burden and VT not assessed there, "
-                   "bigeminy/trigeminy from beat timing only")
+        warn_unlabelled([r.labelled for _, r, _ in items], "PVC/PAC burden, VT runs and "
+                        "trigeminy are not assessed there, bigeminy comes from beat timing, and "
+                        "ectopic beats can read as AF")
     return exit_code(done, failures, skipped)

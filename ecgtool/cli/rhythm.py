@@ -64,10 +64,12 @@ def rhythm(
     stdin = any(s.path == "-" for s in srcs)
     c.check_folder(annotations)
 
+    labelled = []
+
     def run(todo):
-        return writing_annotations(batch.run(
+        return writing_annotations(noting_labels(batch.run(
             job, todo, jobs=1 if stdin else jobs, progress=not quiet, label="rhythm",
-            spawn=model_path is not None, scheduler=scheduler), annotations,
+            spawn=model_path is not None, scheduler=scheduler), labelled), annotations,
             rhythm_annotations)
 
     done, failures, skipped = run_and_write(
@@ -78,7 +80,28 @@ def rhythm(
                      **c.rhythm_job(settings, leave_out=("window_beats",)), **stretch))
     if not quiet and done:
         summary("rhythm of ", done, failures, out)
+    if not quiet:
+        warn_unlabelled(labelled, "ectopic beats there can read as AF; VT, SVT and "
+                        "idioventricular runs and trigeminy are not looked for, bigeminy comes "
+                        "from beat timing")
     return exit_code(done, failures, skipped)
+
+
+def noting_labels(outcomes, labelled: list):
+    """Pass analyses through, noting for each whether its beats were classified."""
+    for o in outcomes:
+        if o.ok:
+            labelled.append(o.value.labels is not None)
+        yield o
+
+
+def warn_unlabelled(labelled: list, consequence: str) -> None:
+    """Warn when some records' beats were not classified (beat times alone)."""
+    n_bare = labelled.count(False)
+    if n_bare:
+        n = len(labelled)
+        c.warn(f"beats not classified in {n_bare} of {n} record{'s' if n != 1 else ''} "
+               f"(beat times alone, or --no-classify): {consequence}")
 
 
 def analysis_setup(inputs, sample, ann, ann_labels, no_classify, model, opts, out,
