@@ -155,14 +155,18 @@ def excerpt_row(db: str, detail: dict) -> tuple[list, dict]:
 
 
 #: Rhythms that beat labels make, each scored against the reference rhythms
-#: that count as it. ecgtool has no flutter label: its VT inside ventricular
-#: flutter (MIT-BIH 207) is scored once against VT alone, once against VT or
-#: flutter. A run of V beats at 100 bpm or slower is ivr; MIT-BIH marks some
-#: such runs VT (223's slow ones): scored against IVR, then IVR or VT.
+#: that count as it. VT runs that lie in ventricular flutter (MIT-BIH 207)
+#: where the signal did not show the flutter are scored once against VT
+#: alone, once against VT or flutter. A run of V beats at 100 bpm or slower
+#: is ivr; MIT-BIH marks some such runs VT (223's slow ones): scored against
+#: IVR, then IVR or VT.
 LABEL_PATTERNS = (("bigeminy", ("bigeminy",)), ("trigeminy", ("trigeminy",)), ("vt", ("vt",)),
-                  ("vt vs VT or flutter", ("vt", "vfl")), ("svt", ("svt",)), ("ivr", ("ivr",)),
+                  ("vt vs VT or flutter", ("vt", "vf")), ("svt", ("svt",)), ("ivr", ("ivr",)),
                   ("ivr vs IVR or VT", ("ivr", "vt")))
 
+
+#: Ventricular flutter or fibrillation is read from the signal: end to end only.
+SIGNAL_PATTERNS = (("vf", ("vf",)),)
 
 #: LTAFDB marks no flutter.
 LTAFDB_PATTERNS = tuple(p for p in LABEL_PATTERNS if "flutter" not in p[0])
@@ -269,6 +273,8 @@ def main() -> None:
             # From beat times alone there is only bigeminy (the others need V or S labels).
             patterns = LABEL_PATTERNS if variant != "reference beat times only" else \
                 LABEL_PATTERNS[:1]
+            if variant == "end to end":
+                patterns = patterns + SIGNAL_PATTERNS
             scored = {r: [(score_episodes(name, ref_spans(d["ref"], *refs),
                                           spans(d["episodes"][variant], r.split()[0]),
                                           d["duration_s"], within=d["within"]),

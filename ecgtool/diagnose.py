@@ -61,6 +61,9 @@ class Thresholds:
     pac_per_hour: float = 30.0
     pac_burden_pct: float = 10.0
     af_min_s: float = 30.0
+    #: Seconds of ventricular flutter or fibrillation (read from the signal)
+    #: that make a record abnormal: any.
+    vf_min_s: float = 0.0
     vt_min_beats: int = 3
     svt_min_beats: int = 3
     #: Runs of V beats at 100 bpm or slower (idioventricular rhythm).
@@ -460,6 +463,14 @@ def diagnose(name: str, duration_s: float, times_s: np.ndarray, labels: np.ndarr
         findings.append(Finding("af", f"AF {_fmt_dur(af_s)}, {af_pct:.0f}% of the record "
                                 f"(longest {_fmt_dur(af_long)} from {elapsed_text(af.start_s[i])})",
                                 float(af.start_s[i]), float(af.end_s[i])))
+    vf = episodes.of("vf")
+    vf_s = vf.duration("vf")
+    if len(vf) and vf_s >= th.vf_min_s:
+        i = int(np.argmax(vf.end_s - vf.start_s))
+        findings.append(Finding("vf", f"Ventricular flutter/fibrillation {_fmt_dur(vf_s)} "
+                                f"(longest {_fmt_dur(vf.end_s[i] - vf.start_s[i])} from "
+                                f"{elapsed_text(vf.start_s[i])})",
+                                float(vf.start_s[i]), float(vf.end_s[i])))
     # VT runs are runs of V beats: unknown without labels.
     vt_long = 0 if labels is not None else None
     for code, name_, need in (("vt", "VT", th.vt_min_beats), ("svt", "SVT", th.svt_min_beats),

@@ -64,6 +64,14 @@ def block_noise_spans(x, fs: float, start: int) -> list[tuple[float, float]]:
     return [(a + start / fs, b + start / fs) for a, b in noise_spans(x, fs)]
 
 
+def block_vf_spans(x, fs: float, start: int) -> list[tuple[float, float]]:
+    """Stretches of ventricular flutter or fibrillation in a block of signal
+    that starts at sample ``start``, in seconds of the whole recording."""
+    from ecgtool.signal.fibrillation import vf_spans
+
+    return [(a + start / fs, b + start / fs) for a, b in vf_spans(x, fs)]
+
+
 def long_length(n_samples: int, fs: float) -> bool:
     """True for a recording analysed in blocks: longer than
     :data:`LONG_RECORD_S`, or with more samples than that at 1 kHz (15 min at
@@ -108,13 +116,14 @@ def long_record_analysis(src: Source, opts: ReadOptions, model: str | None = Non
 
     # Its first sample: the lead the classifier checks, and the start time.
     head = read_source_block(src, opts, 0, 1)
-    beats, _, noise, n = _long_record(src, opts, head.lead, model if classify else None,
-                                      classify=classify, keep_signal=False, noise=True,
-                                      settings=detector)
+    beats, _, (noise, vf), n = _long_record(src, opts, head.lead,
+                                            model if classify else None, classify=classify,
+                                            keep_signal=False, noise=True, settings=detector)
     labels = beats.labels.aami if beats.labels is not None else None
     proba = beats.labels.proba if beats.labels is not None else None
     times = beats.r_peak / beats.fs
-    ep = find_rhythms(times, labels, proba, noise, settings or DEFAULT_RHYTHM, beats.pr_ms)
+    ep = find_rhythms(times, labels, proba, noise, settings or DEFAULT_RHYTHM, beats.pr_ms,
+                      vf_spans=vf)
     return Analysis(src.name, n / beats.fs, times, labels, proba, ep, noise, None, beats,
                     source=src, read_options=opts, qrs_ms=net_qrs_ms(beats, detector),
                     start_clock=head.start_clock)
@@ -129,8 +138,9 @@ def _long_record(src: Source, opts: ReadOptions, lead: str, model: str | None = 
     beats as one pass); each run's beats are classified with that run's
     signal and the beats around them (``lead``: the lead's name, which the
     caller read with the first sample, for the classifier's check). Returns ``(beats,
-    signal or None, noise spans, n_samples)``; the signal is kept as float32,
-    as the store holds it.
+    signal or None, (noise spans, flutter spans), n_samples)``; the spans are
+    measured only with ``noise``; the signal is kept as float32, as the store
+    holds it.
     """
     import numpy as np
 
@@ -145,12 +155,13 @@ def _long_record(src: Source, opts: ReadOptions, lead: str, model: str | None = 
         clf = load_model(model)
         check_lead(lead, clf)
     signal = np.empty((n, 1), np.float32) if keep_signal else None
-    tables, label_parts, spans = [], [], []
+    tables, label_parts, spans, vf = [], [], [], []
     for start, x, cols, runs in _stream_blocks(src, opts, n, fs, settings):
         if x is not None and keep_signal:
             signal[start:start + x.size, 0] = x
         if x is not None and noise:
             spans += block_noise_spans(x, fs, start)
+            vf += block_vf_spans(x, fs, start)
         if not cols:
             continue
         tables.append(cols)
@@ -164,7 +175,7 @@ def _long_record(src: Source, opts: ReadOptions, lead: str, model: str | None = 
     beats = Beats.from_columns(cols, fs) if cols else Beats(fs=fs, r_peak=[])
     if classify and label_parts:
         beats.labels = BeatLabels(*(np.concatenate(c) for c in zip(*label_parts)))
-    return beats, signal, spans, n
+    return beats, signal, (spans, vf), n
 
 
 def _stream_blocks(src: Source, opts: ReadOptions, n: int, fs: float,

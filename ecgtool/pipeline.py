@@ -16,8 +16,9 @@ from ecgtool.beats.table import Beats
 from ecgtool.errors import EcgToolError
 from ecgtool.io.inputs import ReadOptions, Source, read_source, unique_names
 from ecgtool.io.records import Record
-from ecgtool.longrecord import (LongRecord, block_length, block_noise_spans, is_long,
-                                long_record_analysis, long_record_detect, long_record_head)
+from ecgtool.longrecord import (LongRecord, block_length, block_noise_spans, block_vf_spans,
+                                is_long, long_record_analysis, long_record_detect,
+                                long_record_head)
 from ecgtool.signal.detect import (DEFAULT_SETTINGS, DetectorSettings, detect_beats,
                                    net_qrs_ms)
 
@@ -556,9 +557,11 @@ def _rhythm_of(rec: Record, beats: Beats, settings: "RhythmSettings",
     step = block_length(rec.n_samples, rec.fs)
     noise = [span for s in range(0, rec.n_samples, step)
              for span in block_noise_spans(rec.signal[s:s + step], rec.fs, s)]
+    vf = [span for s in range(0, rec.n_samples, step)
+          for span in block_vf_spans(rec.signal[s:s + step], rec.fs, s)]
     labels = beats.labels.aami if beats.labels is not None else None
     proba = beats.labels.proba if beats.labels is not None else None
     times = beats.r_peak / rec.fs
-    ep = find_rhythms(times, labels, proba, noise, settings, beats.pr_ms)
+    ep = find_rhythms(times, labels, proba, noise, settings, beats.pr_ms, vf_spans=vf)
     return Analysis(rec.name, rec.duration_s, np.asarray(times), labels, proba, ep, noise,
                     rec, beats, qrs_ms=qrs_ms, start_clock=rec.start_clock)

@@ -1,7 +1,9 @@
 """Rhythm episodes from beat times (and beat labels when there are any).
 
 Each R-R interval gets one rhythm, by priority: ``noise`` (inside an
-unreadable stretch), ``vt`` (3 or more consecutive V beats faster than
+unreadable stretch), ``vf`` (ventricular flutter or fibrillation: a fast
+sinusoid on the lead, :mod:`ecgtool.signal.fibrillation`; only with the
+signal), ``vt`` (3 or more consecutive V beats faster than
 100 bpm), ``svt`` (the same with S beats, away from AF), ``ivr`` (3 or more
 consecutive V beats at 100 bpm or slower, at a steady rate: an idioventricular rhythm),
 ``af`` (irregularly irregular, long intervals inside it included), ``pause`` (R-R > 2 s),
@@ -55,14 +57,14 @@ from ecgtool.rr import (af_score, early_beats, irregularity, missed_beat_interva
                         plausible_intervals, premature_beats, steady_p_waves, timing_labels,
                         true_runs, window_sum)
 
-RHYTHMS = ("noise", "pause", "vt", "svt", "ivr", "af", "bigeminy", "trigeminy", "tachy",
+RHYTHMS = ("noise", "vf", "pause", "vt", "svt", "ivr", "af", "bigeminy", "trigeminy", "tachy",
            "brady", "sinus")
 #: Rhythm labels as WFDB rhythm annotations (aux_note of a ``+``): the
 #: MIT-BIH codes where MIT-BIH has one, else the label in its form. Noise is
 #: no rhythm there but a signal-quality change (``~``).
 WFDB_RHYTHM = {"sinus": "(N", "af": "(AFIB", "bigeminy": "(B", "trigeminy": "(T",
                "vt": "(VT", "svt": "(SVTA", "ivr": "(IVR", "brady": "(SBR", "tachy": "(TACHY",
-               "pause": "(PAUSE"}
+               "pause": "(PAUSE", "vf": "(VF"}
 EPISODE_COLUMNS = ("start_s", "end_s", "rhythm", "confidence", "n_beats", "nrmssd", "tpr",
                    "she")
 
@@ -322,7 +324,8 @@ def find_rhythms(beat_times_s: np.ndarray, labels: np.ndarray | None = None,
                  proba: np.ndarray | None = None,
                  noise_spans: list[tuple[float, float]] | None = None,
                  settings: RhythmSettings = DEFAULT_RHYTHM,
-                 pr_ms: np.ndarray | None = None) -> Episodes:
+                 pr_ms: np.ndarray | None = None,
+                 vf_spans: list[tuple[float, float]] | None = None) -> Episodes:
     """Rhythm episodes from beat times (seconds), with optional AAMI labels.
 
     Parameters
@@ -344,6 +347,11 @@ def find_rhythms(beat_times_s: np.ndarray, labels: np.ndarray | None = None,
         delineation: irregular intervals amid steadily conducted P waves
         (:func:`ecgtool.rr.steady_p_waves`), or amid P waves on most beats
         (``settings.p_present_share``), are not AF.
+    vf_spans : list of (start_s, end_s), optional
+        Stretches of ventricular flutter or fibrillation on the signal
+        (:func:`ecgtool.signal.fibrillation.vf_spans`): the intervals that
+        touch one are ``vf``, unless unreadable, and its beats, whatever
+        their labels, make no VT run or pattern there.
 
     Returns
     -------
@@ -362,6 +370,12 @@ def find_rhythms(beat_times_s: np.ndarray, labels: np.ndarray | None = None,
         return Episodes(z, z.copy(), np.zeros(0, "<U9"), z.copy(), np.zeros(0, np.int64))
     out, conf, score, valid_rr = _interval_rhythms(t, labels, proba, noise_spans, settings,
                                                    pr_ms, one_window=True)
+    fib = np.zeros(out.size, bool)
+    for a_s, b_s in vf_spans or []:
+        fib |= (t[1:] > a_s) & (t[:-1] < b_s)
+    fib &= out != "noise"
+    out[fib] = "vf"
+    conf[fib] = 1.0
     return _merge(t, out, conf, score, valid_rr)
 
 

@@ -72,6 +72,20 @@ def test_af_vt_pause_findings_with_times():
     assert 20 < r.af_burden_pct < 60
 
 
+def test_flutter_is_a_finding_with_its_time_even_without_labels():
+    rr = np.concatenate([np.full(100, 0.8), np.full(40, 0.25), np.full(100, 0.8)])
+    t = np.concatenate([[0.0], np.cumsum(rr)])
+    ep = find_rhythms(t, vf_spans=[(t[100], t[140])])
+    r = diagnose("r", float(t[-1]), t, None, ep)
+    codes = {f.code: f for f in r.findings}
+    assert r.verdict == "abnormal" and "vf" in codes
+    assert codes["vf"].start_s == t[100] and codes["vf"].end_s == t[140]
+    assert "Ventricular flutter/fibrillation 10 s" in codes["vf"].text
+    # Raised above the episode's length, the threshold leaves it out.
+    r = diagnose("r", float(t[-1]), t, None, ep, thresholds=Thresholds(vf_min_s=11))
+    assert "vf" not in {f.code for f in r.findings}
+
+
 def test_an_idioventricular_run_is_a_finding_of_its_own():
     rr = np.concatenate([np.full(100, 0.8), np.full(12, 1.3), np.full(100, 0.8)])
     lab = np.array(["N"] * (rr.size + 1))

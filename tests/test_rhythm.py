@@ -293,6 +293,19 @@ def test_noise_span_wins():
     assert len(n) == 1 and n.start_s[0] <= 20.0 and n.end_s[0] >= 30.0
 
 
+def test_flutter_span_is_vf_over_vt_labels_but_noise_wins():
+    # Flutter waves the detector found, some called V: vf, not broken VT runs.
+    t = times(np.full(100, 0.8))
+    lab = np.array(["N"] * t.size)
+    lab[40:48] = "V"
+    ep = find_rhythms(t, lab, vf_spans=[(t[38] + 0.1, t[50] - 0.1)])
+    vf = ep.of("vf")
+    assert len(vf) == 1 and vf.start_s[0] == t[38] and vf.end_s[0] == t[50]
+    assert "vt" not in ep.rhythm
+    ep = find_rhythms(t, lab, noise_spans=[(0.0, 100.0)], vf_spans=[(t[38], t[50])])
+    assert set(ep.rhythm) == {"noise"}
+
+
 def test_intervals_in_a_noise_span_are_not_measured():
     # Beats found in noise come at random; their intervals are no rhythm:
     # the noise episode reports no irregularity, and the AF score leaves

@@ -14,9 +14,11 @@ from ecgtool.io.records import Annotations
 
 
 #: MIT-BIH rhythm codes (aux_note) -> ecgtool rhythm names; others keep their code.
+#: Ventricular flutter (MIT-BIH's ``(VFL``) and fibrillation (``(VF``, as the
+#: VF database writes it) are one rhythm to ecgtool, ``vf``.
 RHYTHM_CODES = {"(AFIB": "af", "(AFL": "afl", "(N": "sinus", "(B": "bigeminy",
                 "(T": "trigeminy", "(VT": "vt", "(SVTA": "svt", "(SBR": "brady",
-                "(VFL": "vfl", "(P": "paced", "(NOD": "nodal", "(IVR": "ivr",
+                "(VFL": "vf", "(VF": "vf", "(P": "paced", "(NOD": "nodal", "(IVR": "ivr",
                 "(PREX": "preexcitation", "(BII": "block", "(AB": "atrial bigeminy"}
 
 

@@ -1,0 +1,79 @@
+"""Ventricular flutter and fibrillation from the signal (the VF filter)."""
+
+import numpy as np
+import pytest
+
+from ecgtool.signal.fibrillation import LEAKAGE_MAX, _band, vf_spans, vf_windows
+
+
+def leakage_by_the_formula(y: np.ndarray) -> float:
+    # Kuo & Dillman's VF filter written out for one window, sample by sample.
+    s_abs = sum(abs(v) for v in y)
+    s_diff = sum(abs(y[i] - y[i - 1]) for i in range(1, len(y)))
+    n = int(np.floor(np.pi * s_abs / s_diff + 0.5))
+    num = sum(abs(y[i] + y[i - n]) for i in range(n, len(y)))
+    den = sum(abs(y[i]) + abs(y[i - n]) for i in range(n, len(y)))
+    return num / den
+
+
+def test_windowed_leakage_matches_the_formula_window_by_window(rec208):
+    x = rec208.signal[: int(20 * rec208.fs)]
+    w = vf_windows(x, rec208.fs)
+    y, fs2 = _band(x, rec208.fs)
+    n = int(round(4.0 * fs2))
+    for k in (0, 5, 13):
+        start = int(round(w.start_s[k] * fs2))
+        assert w.leakage[k] == pytest.approx(leakage_by_the_formula(y[start:start + n]),
+                                             rel=1e-9)
+
+
+@pytest.mark.parametrize("fs", [128, 250, 360, 500, 1000])
+def test_a_fast_sinusoid_is_vf_and_spiky_beats_are_not_at_any_rate(fs):
+    t = np.arange(30 * fs) / fs
+    ecg = np.sin(2 * np.pi * 1.2 * t) ** 31
+    ecg[10 * fs:20 * fs] = 0.8 * np.sin(2 * np.pi * 4.0 * t[10 * fs:20 * fs])
+    spans = vf_spans(ecg, fs)
+    assert len(spans) == 1
+    a, b = spans[0]
+    assert 8.5 <= a <= 10.5 and 19.5 <= b <= 21.5
+    w = vf_windows(ecg, fs)
+    mid = (w.start_s >= 11) & (w.start_s <= 15)
+    assert np.all(w.leakage[mid] < 0.1) and np.allclose(w.rate_per_min[mid], 240, rtol=0.05)
+
+
+def test_a_slow_sinusoid_flat_line_and_nan_are_not_vf():
+    fs = 250
+    t = np.arange(20 * fs) / fs
+    slow = np.sin(2 * np.pi * 2.0 * t)          # 120 per minute: under flutter's rate
+    w = vf_windows(slow, fs)
+    assert np.nanmedian(w.leakage) < LEAKAGE_MAX and not w.vf_like.any()
+    assert vf_spans(np.zeros(20 * fs), fs) == []
+    assert vf_spans(np.full(20 * fs, np.nan), fs) == []
+    assert vf_spans(np.ones(2 * fs), fs) == []   # shorter than a window
+
+
+def test_no_flutter_in_the_bundled_records(rec119, rec208):
+    for rec in (rec119, rec208):
+        assert vf_spans(rec.signal, rec.fs) == []
+
+
+def test_mitdb_207_flutter_found_and_no_other_record_has_any(data):
+    from ecgtool.evaluate import reference_rhythm
+    from ecgtool.io.inputs import read_record
+
+    rec = read_record(str(data / "mitdb" / "207"))
+    ref = [s for s in reference_rhythm(rec.annotations, rec.fs, rec.n_samples)
+           if s.rhythm == "vf"]
+    found = vf_spans(rec.signal, rec.fs)
+    assert len(ref) == 6
+    # Every stretch found lies in a reference flutter episode (give or take
+    # a second at its edges), and most episodes are found.
+    for a, b in found:
+        assert any(r.start - 1.0 <= a and b <= r.end + 1.0 for r in ref), (a, b)
+    hit = [r for r in ref if any(a < r.end and b > r.start for a, b in found)]
+    assert len(hit) >= 5
+    for name in ("106", "203", "208", "119"):
+        other = read_record(str(data / "mitdb" / name))
+        assert vf_spans(other.signal, other.fs) == [], name
+    noisy = read_record(str(data / "nstdb" / "118e00"))
+    assert vf_spans(noisy.signal, noisy.fs) == []
