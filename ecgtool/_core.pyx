@@ -549,3 +549,52 @@ def _nearest_shapes(const float[:, ::1] qrs not None, const Py_ssize_t[::1] rows
         free(dens)
         free(norms)
         free(other_norm)
+
+
+def _vf_filter(const double[::1] y not None, Py_ssize_t n, Py_ssize_t step,
+               double[::1] half not None, double[::1] leak not None,
+               double[::1] swing not None):
+    """The VF filter (Kuo & Dillman) over windows of ``n`` samples every ``step``.
+
+    For window ``k`` (from ``k * step``): ``half[k]``, the mean half-period
+    ``pi * sum|y| / sum|dy|`` in samples; ``leak[k]``, the leakage
+    ``sum|y[i] + y[i-N]| / sum(|y[i]| + |y[i-N]|)`` over the window with
+    ``N = floor(half + 0.5)``; ``swing[k]``, its peak to peak. ``half`` and
+    ``leak`` are NaN where ``N`` is not within ``[1, n)`` or the sums are 0.
+    The output arrays hold ``(y.shape[0] - n) // step + 1`` windows, ``n >= 4``
+    and ``y`` is finite: the wrapper checks.
+    """
+    cdef Py_ssize_t m = half.shape[0], k, i, a, lag
+    cdef double s_abs, s_diff, lo, hi, v, h, num, den, nan = 0.0 * INFINITY
+    with nogil:
+        for k in range(m):
+            a = k * step
+            s_abs = fabs(y[a])
+            s_diff = 0.0
+            lo = y[a]
+            hi = y[a]
+            for i in range(a + 1, a + n):
+                v = y[i]
+                s_abs += fabs(v)
+                s_diff += fabs(v - y[i - 1])
+                if v < lo:
+                    lo = v
+                if v > hi:
+                    hi = v
+            swing[k] = hi - lo
+            half[k] = nan
+            leak[k] = nan
+            if s_diff <= 0.0:
+                continue
+            h = 3.141592653589793 * s_abs / s_diff
+            lag = <Py_ssize_t> (h + 0.5)
+            if lag < 1 or lag >= n:
+                continue
+            half[k] = h
+            num = 0.0
+            den = 0.0
+            for i in range(a + lag, a + n):
+                num += fabs(y[i] + y[i - lag])
+                den += fabs(y[i]) + fabs(y[i - lag])
+            if den > 0.0:
+                leak[k] = num / den

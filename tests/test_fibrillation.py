@@ -3,6 +3,8 @@
 import numpy as np
 import pytest
 
+from ecgtool import _core
+from ecgtool.signal import _twins
 from ecgtool.signal.fibrillation import LEAKAGE_MAX, _band, vf_spans, vf_windows
 
 
@@ -25,6 +27,21 @@ def test_windowed_leakage_matches_the_formula_window_by_window(rec208):
         start = int(round(w.start_s[k] * fs2))
         assert w.leakage[k] == pytest.approx(leakage_by_the_formula(y[start:start + n]),
                                              rel=1e-9)
+
+
+@pytest.mark.parametrize("step", [1, 7, 120])
+def test_kernel_matches_its_numpy_twin(rec119, step):
+    y, fs2 = _band(rec119.signal[: int(300 * rec119.fs)], rec119.fs)
+    t = np.arange(y.size) / fs2
+    y[6000:9000] = np.sin(2 * np.pi * 4.2 * t[6000:9000])  # flutter-like stretch
+    y[12000:13000] = 0.0                                     # flat: no period
+    n = 480
+    m = (y.size - n) // step + 1
+    out = [np.empty(m) for _ in range(3)]
+    _core._vf_filter(y, n, step, *out)
+    for got, want in zip(out, _twins.vf_filter(y, n, step)):
+        np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)
+    assert np.isnan(out[1]).any() and (out[1] < 0.1).any()
 
 
 @pytest.mark.parametrize("fs", [128, 250, 360, 500, 1000])

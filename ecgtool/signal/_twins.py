@@ -209,3 +209,30 @@ def nearest_shapes(qrs: np.ndarray, rows: np.ndarray, count: int, near: float, s
                     else np.argsort(best[ok], kind="stable")[:count])
             out[r] = np.sort(j[ok][pick])
     return out
+
+
+def vf_filter(y: np.ndarray, n: int, step: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Twin of ``_core._vf_filter``: ``(half, leak, swing)`` of the windows of
+    ``n`` samples every ``step``, computed a chunk of windows at a time."""
+    view = np.lib.stride_tricks.sliding_window_view(y, n)[::step]
+    m = view.shape[0]
+    half, leak, swing = np.full(m, np.nan), np.full(m, np.nan), np.zeros(m)
+    i = np.arange(n)
+    for a in range(0, m, 1024):
+        w = view[a:a + 1024]
+        s_abs = np.abs(w).sum(axis=1)
+        s_diff = np.abs(np.diff(w, axis=1)).sum(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            exact = np.pi * s_abs / s_diff
+        lag = np.floor(np.where(np.isfinite(exact), exact, 0.0) + 0.5)
+        ok = (lag >= 1) & (lag < n)
+        j = i[None, :] - np.where(ok, lag, 1).astype(np.int64)[:, None]
+        later = j >= 0
+        earlier = np.take_along_axis(w, np.maximum(j, 0), axis=1)
+        num = np.where(later, np.abs(w + earlier), 0.0).sum(axis=1)
+        den = np.where(later, np.abs(w) + np.abs(earlier), 0.0).sum(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            leak[a:a + 1024] = np.where(ok & (den > 0), num / den, np.nan)
+        half[a:a + 1024] = np.where(ok, exact, np.nan)
+        swing[a:a + 1024] = w.max(axis=1) - w.min(axis=1)
+    return half, leak, swing
