@@ -115,7 +115,7 @@ REPORT_COLUMNS = (("record", "verdict", "start_clock", "duration_s", "analysed_s
                    "hrt_onset_pct", "hrt_slope_ms")
                   + tuple(f"n_{c}" for c in AAMI_CLASSES)
                   + tuple(f"burden_{c}_pct" for c in AAMI_CLASSES)
-                  + ("af_burden_pct", "af_longest_s", "vt_longest_beats", "v_couplets",
+                  + ("af_burden_pct", "af_longest_s", "vf_s", "vt_longest_beats", "v_couplets",
                      "v_runs", "v_run_longest", "s_couplets", "s_runs", "s_run_longest", "pauses",
                      "pause_longest_s", "noise_pct", "pr_ms", "qrs_ms", "qt_ms",
                      "qtc_fridericia_ms", "qtc_bazett_ms", "p_found_pct", "labelled",
@@ -186,6 +186,9 @@ class Report:
     #: (:class:`ecgtool.beats.labels.EctopyGroups` as a dict per class; S
     #: beats inside AF left out, as from the PAC count); None without labels.
     ectopy: dict | None = None
+    #: Seconds of ventricular flutter or fibrillation (``vf`` episodes; 0
+    #: where the signal was not given).
+    vf_s: float = 0.0
 
     def as_dict(self) -> dict:
         """The report as JSON-ready values: a figure that could not be
@@ -530,7 +533,7 @@ def diagnose(name: str, duration_s: float, times_s: np.ndarray, labels: np.ndarr
                   hrt_pvcs=None if turbulence is None else turbulence.n_pvcs,
                   hrt_onset_pct=None if turbulence is None else turbulence.onset_pct,
                   hrt_slope_ms=None if turbulence is None else turbulence.slope_ms,
-                  ectopy=ectopy,
+                  ectopy=ectopy, vf_s=vf_s,
                   hr_min_at_s=hr_min_at, hr_max_at_s=hr_max_at)
 
 

@@ -81,6 +81,7 @@ def test_flutter_is_a_finding_with_its_time_even_without_labels():
     assert r.verdict == "abnormal" and "vf" in codes
     assert codes["vf"].start_s == t[100] and codes["vf"].end_s == t[140]
     assert "Ventricular flutter/fibrillation 10 s" in codes["vf"].text
+    assert r.vf_s == pytest.approx(10.0) and r.as_row()["vf_s"] == pytest.approx(10.0)
     # Raised above the episode's length, the threshold leaves it out.
     r = diagnose("r", float(t[-1]), t, None, ep, thresholds=Thresholds(vf_min_s=11))
     assert "vf" not in {f.code for f in r.findings}
