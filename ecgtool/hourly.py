@@ -64,6 +64,8 @@ class HourSummary:
     s_couplets: int | None
     s_runs: int | None
     af_s: float
+    #: Seconds of ventricular flutter or fibrillation (read from the signal).
+    vf_s: float
     vt_runs: int
     vt_longest_beats: int
     svt_runs: int
@@ -131,6 +133,7 @@ def hourly(name: str, duration_s: float, times_s: np.ndarray, labels: np.ndarray
     noise = list(noise or [])
     readable = readable_beats(t, noise)
     af = episodes.of("af")
+    vf = episodes.of("vf")
     af_hrv = af_spans(episodes)  # HRV leaves AF out
     vt_runs = episodes.of("vt")
     vt, svt = vt_runs.start_s, episodes.of("svt").start_s
@@ -169,6 +172,7 @@ def hourly(name: str, duration_s: float, times_s: np.ndarray, labels: np.ndarray
             nn_pct=variability.nn_pct,
             **{f"n_{c}": counts[c] for c in AAMI_CLASSES}, **ectopy,
             af_s=_overlap(zip(af.start_s, af.end_s), start, end),
+            vf_s=_overlap(zip(vf.start_s, vf.end_s), start, end),
             vt_runs=int(in_hour.sum()),
             vt_longest_beats=int(vt_runs.n_beats[in_hour].max()) if in_hour.any() else 0,
             svt_runs=int(((svt >= start) & (svt < end)).sum()),

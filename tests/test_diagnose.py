@@ -559,6 +559,11 @@ def test_af_time_splits_across_hours_and_a_pause_counts_once():
     assert rows[0].af_s == pytest.approx(3600 - ep.of("af").start_s[0])
     assert [r.pauses for r in rows] == [1, 0] and rows[0].pause_longest_s > 4
     assert rows[0].n_N is None  # no labels: classes not counted
+    # Flutter across the turn of the hour is split between the two rows.
+    ep = find_rhythms(t, vf_spans=[(3500.0, 3700.0)])
+    rows = hourly("x", 7200.0, t, None, ep)
+    assert rows[0].vf_s + rows[1].vf_s == pytest.approx(ep.duration("vf"))
+    assert 99 < rows[0].vf_s < 102 and 99 < rows[1].vf_s < 102
 
 
 def test_cli_hourly_csv(tmp_path):
