@@ -48,7 +48,8 @@ def rhythm(
     resume: bool = c.ResumeOpt,
     quiet: bool = c.QuietOpt,
 ) -> int:
-    """Find AF, VT/SVT/idioventricular runs, bigeminy/trigeminy, pauses, brady/tachy, noise."""
+    """Find AF, ventricular flutter/fibrillation, VT/SVT/idioventricular runs,
+    bigeminy/trigeminy, pauses, brady/tachy, noise."""
     from functools import partial
 
     from ecgtool import batch
