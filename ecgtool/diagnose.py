@@ -286,6 +286,23 @@ def af_spans(episodes: Episodes, margin_s: float = AF_MARGIN_S) -> list[tuple[fl
     return [(float(a) - margin_s, float(b) + margin_s) for a, b in zip(af.start_s, af.end_s)]
 
 
+def uncounted_spans(noise: list | None, episodes: Episodes) -> list[tuple[float, float]]:
+    """Stretches whose beats are not counted by class: the unreadable ones
+    (``noise``), where a detection may be no beat, and the ``vf`` episodes,
+    whose detections are waves of ventricular flutter or fibrillation, no
+    heartbeats (MIT-BIH marks them ``!``, outside every AAMI class).
+
+    Examples
+    --------
+    >>> from ecgtool.rhythm import find_rhythms
+    >>> t = np.arange(0.0, 60.0, 0.5)
+    >>> uncounted_spans([(1.0, 2.0)], find_rhythms(t, vf_spans=[(20.2, 30.2)]))
+    [(1.0, 2.0), (20.0, 30.5)]
+    """
+    vf = episodes.of("vf")
+    return list(noise or []) + [(float(a), float(b)) for a, b in zip(vf.start_s, vf.end_s)]
+
+
 def heart_rate(times_s: np.ndarray, beats: int = RATE_BEATS,
                noise: list | None = None) -> tuple[float, float, float]:
     """Mean, minimum and maximum rate (bpm); min/max over spans of ``beats``
@@ -427,15 +444,17 @@ def diagnose(name: str, duration_s: float, times_s: np.ndarray, labels: np.ndarr
     analysed = max(duration_s - noise_s, 0.0)
     hours = max(analysed, 1e-9) / 3600.0
     hr_mean, hr_min, hr_max, hr_min_at, hr_max_at = _rate_figures(t, RATE_BEATS, noise)
-    variability = hrv(t, labels, list(noise or []) + af_spans(episodes))
+    uncounted = uncounted_spans(noise, episodes)
+    variability = hrv(t, labels, uncounted + af_spans(episodes))
     turbulence = heart_rate_turbulence(t, labels, noise) if labels is not None else None
     findings: list[Finding] = []
     # Without beat labels the classes were not counted: None (JSON null), not 0.
     counts: dict = {c: None for c in AAMI_CLASSES}
     burden: dict = {c: None for c in AAMI_CLASSES}
     # A beat found in an unreadable stretch (noise, a lead off the body) may
-    # be no beat at all, and its class is a guess: it counts for nothing.
-    readable = readable_beats(t, noise)
+    # be no beat at all, and its class is a guess: it counts for nothing; nor
+    # does a wave of ventricular flutter.
+    readable = readable_beats(t, uncounted)
     n_read = int(readable.sum())
     if labels is not None:
         lab = np.where(readable, np.asarray(labels), "")

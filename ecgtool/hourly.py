@@ -21,7 +21,8 @@ import numpy as np
 
 from ecgtool.beats.table import AAMI_CLASSES
 from ecgtool.beats.labels import group_starts
-from ecgtool.diagnose import Thresholds, af_spans, ectopy_labels, heart_rate, pauses
+from ecgtool.diagnose import (Thresholds, af_spans, ectopy_labels, heart_rate, pauses,
+                              uncounted_spans)
 from ecgtool.io.records import clock_at, clock_seconds
 from ecgtool.rr import in_spans, readable_beats
 from ecgtool.variability import hrv
@@ -131,7 +132,8 @@ def hourly(name: str, duration_s: float, times_s: np.ndarray, labels: np.ndarray
     t = np.asarray(times_s, dtype=float)
     lab = None if labels is None else np.asarray(labels)
     noise = list(noise or [])
-    readable = readable_beats(t, noise)
+    uncounted = uncounted_spans(noise, episodes)
+    readable = readable_beats(t, uncounted)
     af = episodes.of("af")
     vf = episodes.of("vf")
     af_hrv = af_spans(episodes)  # HRV leaves AF out
@@ -154,7 +156,7 @@ def hourly(name: str, duration_s: float, times_s: np.ndarray, labels: np.ndarray
         span = t[i0:min(i1 + 1, t.size)]
         hr_mean, hr_min, hr_max = heart_rate(span, noise=noise)
         variability = hrv(span, None if lab is None else lab[i0:i0 + span.size],
-                          noise + af_hrv)
+                          uncounted + af_hrv)
         long_rr = pauses(span, thresholds.pause_s, noise)
         noise_s = _overlap(noise, start, end)
         counts = ({c: None for c in AAMI_CLASSES} if lab is None else

@@ -85,6 +85,12 @@ def test_flutter_is_a_finding_with_its_time_even_without_labels():
     # Raised above the episode's length, the threshold leaves it out.
     r = diagnose("r", float(t[-1]), t, None, ep, thresholds=Thresholds(vf_min_s=11))
     assert "vf" not in {f.code for f in r.findings}
+    # Flutter waves called V are no PVCs: not counted, no PVC finding.
+    lab = np.array(["N"] * t.size)
+    lab[101:140] = "V"
+    r = diagnose("r", float(t[-1]), t, lab, find_rhythms(t, lab, vf_spans=[(t[100], t[140])]))
+    assert r.counts["V"] == 0 and r.counts["N"] == t.size - 41
+    assert {f.code for f in r.findings} == {"vf"}
 
 
 def test_an_idioventricular_run_is_a_finding_of_its_own():
