@@ -94,3 +94,24 @@ def test_mitdb_207_flutter_found_and_no_other_record_has_any(data):
         assert vf_spans(other.signal, other.fs) == [], name
     noisy = read_record(str(data / "nstdb" / "118e00"))
     assert vf_spans(noisy.signal, noisy.fs) == []
+
+
+def test_flutter_waves_of_mitdb_207_are_labelled_q_and_flutter_symbol(data):
+    from ecgtool.evaluate import reference_rhythm
+    from ecgtool.io.inputs import read_record
+    from ecgtool.ml.classify import classify_beats
+    from ecgtool.signal.detect import detect_beats
+
+    rec = read_record(str(data / "mitdb" / "207"))
+    ref = [s for s in reference_rhythm(rec.annotations, rec.fs, rec.n_samples)
+           if s.rhythm == "vf"]
+    lo, hi = int(1500 * rec.fs), int(1660 * rec.fs)   # the long episode, 1540.9-1639.3 s
+    x = rec.signal[lo:hi]
+    beats = detect_beats(x, rec.fs)
+    lab = classify_beats(x, rec.fs, beats.r_peak)
+    t = lo / rec.fs + beats.r_peak / rec.fs
+    wave = lab.symbol == "!"
+    assert wave.sum() > 50 and set(lab.aami[wave]) == {"Q"}
+    assert all(any(r.start - 1.0 <= v <= r.end + 1.0 for r in ref) for v in t[wave])
+    # Before the flutter, beats keep their classes.
+    assert not wave[t < 1539].any() and "N" in set(lab.aami[t < 1539])

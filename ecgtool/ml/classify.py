@@ -134,7 +134,35 @@ def classify_beats(ecg: np.ndarray, fs: float, r_peaks: np.ndarray,
     proba, features = predict(windows, clf)
     aami = aami_classes(proba, np.asarray(r_peaks) / fs, windows)
     symbol = clf.symbols.name(aami, features) if clf.symbols is not None else None
-    return BeatLabels(aami=aami, proba=proba, symbol=symbol)
+    return flutter_waves(BeatLabels(aami=aami, proba=proba, symbol=symbol), ecg, fs, r_peaks)
+
+
+def flutter_waves(labels: BeatLabels, ecg: np.ndarray, fs: float,
+                  r_peaks: np.ndarray) -> BeatLabels:
+    """The detections inside ventricular flutter or fibrillation
+    (:func:`ecgtool.signal.fibrillation.vf_spans`) as what they are: waves of
+    the flutter, no beats, which MIT-BIH marks ``!`` and EC57 scores in no
+    class; here ``Q`` (unclassifiable), symbol ``!``. The probabilities stay
+    the network's.
+
+    Examples
+    --------
+    >>> fs = 360; t = np.arange(20 * fs) / fs
+    >>> ecg = np.sin(2 * np.pi * 4.0 * t)                      # flutter throughout
+    >>> lab = BeatLabels(np.array(["V", "N"]), np.zeros((2, 5)), np.array(["V", "N"]))
+    >>> out = flutter_waves(lab, ecg, fs, np.array([3600, 5000]))
+    >>> out.aami.tolist(), out.symbol.tolist()
+    (['Q', 'Q'], ['!', '!'])
+    """
+    from ecgtool.rr import in_spans
+    from ecgtool.signal.fibrillation import vf_spans
+
+    spans = vf_spans(ecg, fs)
+    if not spans:
+        return labels
+    inside = in_spans(np.asarray(r_peaks) / fs, [a for a, _ in spans], [b for _, b in spans])
+    return BeatLabels(aami=np.where(inside, "Q", labels.aami), proba=labels.proba,
+                      symbol=np.where(inside, "!", labels.symbol))
 
 
 def table_head(model: Classifier | str | None = None):
