@@ -56,20 +56,16 @@ class LongRecord:
             yield start, read_source_block(self.src, self.opts, start, stop).signals
 
 
-def block_noise_spans(x, fs: float, start: int) -> list[tuple[float, float]]:
-    """Unreadable stretches of a block of signal that starts at sample
-    ``start``, in seconds of the whole recording."""
+def block_spans(x, fs: float, start: int) -> tuple[list, list]:
+    """Unreadable stretches, and stretches of ventricular flutter or
+    fibrillation, of a block of signal that starts at sample ``start``, as
+    ``(start_s, end_s)`` in seconds of the whole recording."""
+    from ecgtool.signal.fibrillation import vf_spans
     from ecgtool.signal.quality import noise_spans
 
-    return [(a + start / fs, b + start / fs) for a, b in noise_spans(x, fs)]
-
-
-def block_vf_spans(x, fs: float, start: int) -> list[tuple[float, float]]:
-    """Stretches of ventricular flutter or fibrillation in a block of signal
-    that starts at sample ``start``, in seconds of the whole recording."""
-    from ecgtool.signal.fibrillation import vf_spans
-
-    return [(a + start / fs, b + start / fs) for a, b in vf_spans(x, fs)]
+    shift = start / fs
+    return ([(a + shift, b + shift) for a, b in noise_spans(x, fs)],
+            [(a + shift, b + shift) for a, b in vf_spans(x, fs)])
 
 
 def long_length(n_samples: int, fs: float) -> bool:
@@ -160,8 +156,9 @@ def _long_record(src: Source, opts: ReadOptions, lead: str, model: str | None = 
         if x is not None and keep_signal:
             signal[start:start + x.size, 0] = x
         if x is not None and noise:
-            spans += block_noise_spans(x, fs, start)
-            vf += block_vf_spans(x, fs, start)
+            unread, fib = block_spans(x, fs, start)
+            spans += unread
+            vf += fib
         if not cols:
             continue
         tables.append(cols)

@@ -16,9 +16,8 @@ from ecgtool.beats.table import Beats
 from ecgtool.errors import EcgToolError
 from ecgtool.io.inputs import ReadOptions, Source, read_source, unique_names
 from ecgtool.io.records import Record
-from ecgtool.longrecord import (LongRecord, block_length, block_noise_spans, block_vf_spans,
-                                is_long, long_record_analysis, long_record_detect,
-                                long_record_head)
+from ecgtool.longrecord import (LongRecord, block_length, block_spans, is_long,
+                                long_record_analysis, long_record_detect, long_record_head)
 from ecgtool.signal.detect import (DEFAULT_SETTINGS, DetectorSettings, detect_beats,
                                    net_qrs_ms)
 
@@ -555,10 +554,11 @@ def _rhythm_of(rec: Record, beats: Beats, settings: "RhythmSettings",
     # A long stored record is judged half an hour at a time, as in the block
     # path (whole, the quality measures of a day took a gigabyte).
     step = block_length(rec.n_samples, rec.fs)
-    noise = [span for s in range(0, rec.n_samples, step)
-             for span in block_noise_spans(rec.signal[s:s + step], rec.fs, s)]
-    vf = [span for s in range(0, rec.n_samples, step)
-          for span in block_vf_spans(rec.signal[s:s + step], rec.fs, s)]
+    noise, vf = [], []
+    for s in range(0, rec.n_samples, step):
+        unread, fib = block_spans(rec.signal[s:s + step], rec.fs, s)
+        noise += unread
+        vf += fib
     labels = beats.labels.aami if beats.labels is not None else None
     proba = beats.labels.proba if beats.labels is not None else None
     times = beats.r_peak / rec.fs
