@@ -369,18 +369,20 @@ def find_rhythms(beat_times_s: np.ndarray, labels: np.ndarray | None = None,
         z = np.zeros(0)
         return Episodes(z, z.copy(), np.zeros(0, "<U9"), z.copy(), np.zeros(0, np.int64))
     out, conf, score, valid_rr = _interval_rhythms(t, labels, proba, noise_spans, settings,
-                                                   pr_ms, one_window=True)
-    fib = np.zeros(out.size, bool)
-    for a_s, b_s in vf_spans or []:
-        fib |= (t[1:] > a_s) & (t[:-1] < b_s)
-    fib &= out != "noise"
-    out[fib] = "vf"
-    conf[fib] = 1.0
+                                                   pr_ms, one_window=True, vf_spans=vf_spans)
     return _merge(t, out, conf, score, valid_rr)
 
 
+def _touching(t: np.ndarray, spans) -> np.ndarray:
+    # The intervals between beats t that overlap one of the (start, end) spans.
+    hit = np.zeros(max(t.size - 1, 0), bool)
+    for a_s, b_s in spans or []:
+        hit |= (t[1:] > a_s) & (t[:-1] < b_s)
+    return hit
+
+
 def _interval_rhythms(t: np.ndarray, labels, proba, noise_spans, settings: RhythmSettings,
-                      pr_ms=None, broken=None, one_window=False):
+                      pr_ms=None, broken=None, one_window=False, vf_spans=None):
     # The rhythm, its confidence and the AF score of each interval (at least
     # 2 beats), and the intervals that count for the AF score (NaN others).
     # With one_window, a record shorter than the window gets one AF score.
@@ -389,8 +391,9 @@ def _interval_rhythms(t: np.ndarray, labels, proba, noise_spans, settings: Rhyth
     rr = np.diff(t)
     m = rr.size
     unread = np.zeros(m, bool) if broken is None else np.asarray(broken, bool).copy()
-    for a_s, b_s in noise_spans or []:
-        unread |= (t[1:] > a_s) & (t[:-1] < b_s)
+    unread |= _touching(t, noise_spans)
+    # Flutter waves are no beats: their intervals say nothing of the atria.
+    fib = _touching(t, vf_spans) & ~unread
     short = m < st.window_beats
     if short:
         # A short recording (a 10-s 12-lead ECG): judge it as one window.
@@ -398,7 +401,7 @@ def _interval_rhythms(t: np.ndarray, labels, proba, noise_spans, settings: Rhyth
     lab = None if labels is None else np.asarray(labels, dtype="<U1")
     # Intervals that touch an ectopic beat say nothing about the atrial
     # rhythm; one across an unreadable stretch was not measured.
-    plausible = plausible_intervals(rr, st) & ~unread
+    plausible = plausible_intervals(rr, st) & ~unread & ~fib
     if lab is None:
         # Beat times alone may come from a detector that misses beats.
         plausible &= ~missed_beat_intervals(rr, plausible, st.window_beats + 1)
@@ -423,7 +426,7 @@ def _interval_rhythms(t: np.ndarray, labels, proba, noise_spans, settings: Rhyth
     valid = plausible & ~ectopic[:-1] & ~ectopic[1:]
     # Where ventricular ectopy leaves under half the intervals, the rhythm is
     # ectopy (bigeminy, runs), not AF.
-    clean = ~ventricular[:-1] & ~ventricular[1:]
+    clean = ~ventricular[:-1] & ~ventricular[1:] & ~fib  # flutter is ventricular too
     score = af_score(rr, valid, st.window_beats, st.af_lags, inside=one_window and short)
     out = np.full(m, "sinus", dtype="<U9")
 
@@ -479,8 +482,9 @@ def _interval_rhythms(t: np.ndarray, labels, proba, noise_spans, settings: Rhyth
                     continue
                 out[span] = name
                 conf[span] = p[a:b, col].mean() if p is not None else 1.0
+    out[fib] = "vf"
     out[unread] = "noise"
-    conf[unread] = 1.0
+    conf[unread | fib] = 1.0
     return out, conf, score, np.where(valid, rr, np.nan)
 
 

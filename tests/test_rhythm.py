@@ -306,6 +306,19 @@ def test_flutter_span_is_vf_over_vt_labels_but_noise_wins():
     assert set(ep.rhythm) == {"noise"}
 
 
+def test_flutter_waves_labelled_q_make_no_af_at_the_flutter_edges():
+    # classify labels flutter waves Q; the stretch the signal shows as flutter
+    # may end a few waves short of them. Their irregular intervals are no AF.
+    rng = np.random.default_rng(1)
+    rr = np.concatenate([np.full(60, 0.8), rng.uniform(0.2, 0.35, 60), np.full(60, 0.8)])
+    t = times(rr)
+    lab = np.array(["N"] * t.size)
+    lab[61:121] = "Q"
+    assert "af" in find_rhythms(t, lab).rhythm  # without the flutter known
+    ep = find_rhythms(t, lab, vf_spans=[(t[66], t[114])])
+    assert "af" not in ep.rhythm and len(ep.of("vf")) == 1
+
+
 def test_intervals_in_a_noise_span_are_not_measured():
     # Beats found in noise come at random; their intervals are no rhythm:
     # the noise episode reports no irregularity, and the AF score leaves
