@@ -502,6 +502,8 @@ def test_long_edf_recording_is_analysed_in_blocks(tmp_path, rec119):
     from ecgtool.pipeline import analyse_job
 
     x = np.tile(rec119.signal, 5)[: 360 * 7300]  # 2 h 1 min 40 s
+    # Half a minute of flutter across the turn of the third 30-min block.
+    x[360 * 5390:360 * 5420] = 0.8 * np.sin(2 * np.pi * 4.0 * np.arange(360 * 30) / 360)
     f = tmp_path / "long.edf"
     edfio.Edf([edfio.EdfSignal(x, 360, label="MLII", physical_dimension="mV")]).write(f)
     [src] = expand_inputs([str(f)])
@@ -513,6 +515,8 @@ def test_long_edf_recording_is_analysed_in_blocks(tmp_path, rec119):
     a = analyse_job(src, ReadOptions(), classify=False)
     assert a.record is None  # the signal was not kept whole
     assert np.array_equal(a.beats.r_peak, detect_r_peaks(whole, 360.0))
+    vf = a.episodes.of("vf")
+    assert len(vf) == 1 and abs(vf.start_s[0] - 5390) < 2.5 and abs(vf.end_s[0] - 5420) < 2.5
     # detect keeps the signal (as float32, as the store holds it) and every column.
     from ecgtool.pipeline import detect_job
 
