@@ -24,7 +24,7 @@ def evaluate(
                                  "each beat (from a classified --beats store or table, else "
                                  "classified now): Se, +P and F1 per class, end to end."),
     rhythm: Optional[str] = typer.Option(None, "--rhythm", help="Score episodes of this "
-                                         "rhythm (af, vt, bigeminy ...) against the reference "
+                                         "rhythm (af, vf, vt, bigeminy ...) against the reference "
                                          "rhythm changes, instead of the beats."),
     ann: Optional[str] = typer.Option(None, "--ann", help="Score the beats of this WFDB "
                                       "annotation file beside each record (e.g. qrs from "
