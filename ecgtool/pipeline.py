@@ -465,8 +465,12 @@ def analyse_job(src: Source, opts: ReadOptions, model: str | None = None,
         # Without the signal, a table's gaps (R-R intervals left empty) are
         # the unreadable time: not a pause.
         gaps = bt.beats.gap_spans() if bt.beats is not None else []
+        # A classified table keeps the flutter that classify saw on the
+        # signal: its waves, symbol "!".
+        waves = None if bt.symbols is None else bt.symbols == "!"
         ep = find_rhythms(bt.times_s, bt.labels, bt.proba, gaps, settings,
-                          bt.beats.pr_ms if bt.beats is not None else None)
+                          bt.beats.pr_ms if bt.beats is not None else None,
+                          vf_spans=flagged_spans(bt.times_s, waves))
         return Analysis(src.name, bt.duration_s, bt.times_s, bt.labels, bt.proba, ep, gaps,
                         beats=bt.beats, fs=bt.fs)
     if is_long(src):
@@ -479,6 +483,24 @@ def analyse_job(src: Source, opts: ReadOptions, model: str | None = None,
     else:
         d = beats_from_source(src, opts, detector)
     return _rhythm_of(d.record, d.beats, settings, d.qrs_ms)
+
+
+def flagged_spans(times_s: "np.ndarray", flags: "np.ndarray | None") -> list:
+    """``(start_s, end_s)`` of each run of two or more flagged beats, from the
+    first beat's time to the last's.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> flagged_spans(np.arange(8.0), np.array([0, 1, 1, 1, 0, 1, 0, 0], bool))
+    [(1.0, 3.0)]
+    """
+    from ecgtool.rr import true_runs
+
+    if flags is None:
+        return []
+    return [(float(times_s[a]), float(times_s[b - 1])) for a, b in true_runs(flags)
+            if b - a >= 2]
 
 
 def analyse_signal(ecg: "np.ndarray", fs: float, name: str = "signal",

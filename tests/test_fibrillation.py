@@ -115,3 +115,31 @@ def test_flutter_waves_of_mitdb_207_are_labelled_q_and_flutter_symbol(data):
     assert all(any(r.start - 1.0 <= v <= r.end + 1.0 for r in ref) for v in t[wave])
     # Before the flutter, beats keep their classes.
     assert not wave[t < 1539].any() and "N" in set(lab.aami[t < 1539])
+
+
+def test_rhythm_finds_flutter_from_the_signal_and_from_the_table_classify_wrote(tmp_path,
+                                                                               rec119):
+    from typer.testing import CliRunner
+
+    from ecgtool.cli import app
+
+    fs = rec119.fs
+    x = rec119.signal[: int(60 * fs)].copy()
+    n = int(20 * fs)
+    # 20-40 s: waves steep enough at their crossings for the detector to find
+    # them, as it finds the waves of real flutter.
+    wave = np.sin(2 * np.pi * 4.0 * np.arange(n) / fs)
+    x[n:2 * n] = 1.5 * np.sign(wave) * np.sqrt(np.abs(wave))
+    sig = tmp_path / "sig.csv"
+    np.savetxt(sig, x, fmt="%.4f")
+    run = CliRunner().invoke
+    for src, more in ((str(sig), ["--fs", "360"]), (str(tmp_path / "beats.csv"), [])):
+        if not more:
+            r = run(app, ["classify", str(sig), "--fs", "360", "--out", src, "-q"])
+            assert r.exit_code == 0, r.output
+            assert ",Q,!," in (tmp_path / "beats.csv").read_text()
+        r = run(app, ["rhythm", src, *more, "--out", "-", "-q"])
+        assert r.exit_code == 0, r.output
+        vf = [line.split(",") for line in r.stdout.splitlines() if ",vf," in line]
+        assert len(vf) == 1, r.stdout
+        assert 19 < float(vf[0][1]) < 22 and 38 < float(vf[0][2]) < 41

@@ -42,6 +42,9 @@ class BeatTimes:
     #: record's length in samples (0: unknown).
     reference: "Annotations | None" = None
     n_samples: int = 0
+    #: MIT-BIH symbol of each beat, where the table or store gives them
+    #: (``!``: a wave of ventricular flutter, as ``classify`` labels it).
+    symbols: np.ndarray | None = None
 
 
 # Standard input's text, kept with the stream it came from: a stream is read
@@ -124,6 +127,7 @@ def read_beats_table(text: str, source: str = "") -> list[BeatTimes]:
     result = []
     has_peaks = "r_peak" in rows[0]
     has_labels = "aami" in rows[0]
+    has_symbols = "symbol" in rows[0]
     has_proba = all(f"p_{c}" in rows[0] for c in AAMI_CLASSES)
     if has_labels:
         for i, row in enumerate(rows):
@@ -143,13 +147,16 @@ def read_beats_table(text: str, source: str = "") -> list[BeatTimes]:
                                f"at {t[order[same[0]]]:g} s (the table written twice?)", source)
         labels = (np.array([r["aami"].strip() for r in rs], dtype="<U1") if has_labels
                   else None)
+        symbols = (np.array([(r["symbol"] or "").strip()[:1] for r in rs], dtype="<U1")
+                   if has_symbols else None)
         proba = (np.array([[float(r[f"p_{c}"]) for c in AAMI_CLASSES] for r in rs])
                  if has_proba else None)
         beats = _table_beats([rs[i] for i in order], t[order]) if has_peaks else None
         result.append(BeatTimes(name, t[order], float(t.max()) if t.size else 0.0,
                                 None if labels is None else labels[order],
                                 None if proba is None else proba[order], source,
-                                beats.fs if beats is not None else None, beats))
+                                beats.fs if beats is not None else None, beats,
+                                symbols=None if symbols is None else symbols[order]))
     return result
 
 
@@ -172,14 +179,16 @@ def store_beat_times(path: str, name: str) -> BeatTimes:
     if beats is None:
         t = np.asarray(times["time_s"], dtype=np.float64)
         aami = None if "aami" not in times else np.asarray(times["aami"], "<U1")
-        proba = None
+        proba = symbols = None
     else:
         t, fs = beats.r_peak / beats.fs, beats.fs
         aami = None if beats.labels is None else beats.labels.aami
         proba = None if beats.labels is None else beats.labels.proba
+        symbols = None if beats.labels is None else beats.labels.symbol
     if duration is None:
         duration = float(t.max()) if t.size else 0.0
-    return BeatTimes(name, t, duration, aami, proba, path, fs, beats, reference, n_samples)
+    return BeatTimes(name, t, duration, aami, proba, path, fs, beats, reference, n_samples,
+                     symbols)
 
 
 #: ``time_s`` in a beats table is written to 0.1 ms.
