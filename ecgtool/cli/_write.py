@@ -130,11 +130,17 @@ def summary(lead: str, done: list, failures: list, out: Optional[str]) -> None:
           + (f"; {len(failures)} failed" if failures else ""))
 
 
-def counting_beats(outcomes: Iterable, counted: list) -> Iterator:
-    """Pass outcomes through, appending the beat count of each successful one."""
+def beat_count(detected) -> int:
+    """The beats a job found (what ``noting`` keeps for detect and classify)."""
+    return len(detected.beats)
+
+
+def noting(outcomes: Iterable, noted: list, of: Callable) -> Iterator:
+    """Pass outcomes through, appending ``of(value)`` of each successful one
+    (its beat count, whether its beats were classified ...)."""
     for o in outcomes:
         if o.ok:
-            counted.append(len(o.value.beats))
+            noted.append(of(o.value))
         yield o
 
 

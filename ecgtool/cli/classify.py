@@ -54,7 +54,7 @@ def classify(
     from functools import partial
 
     from ecgtool import batch
-    from ecgtool.cli._write import (beats_header, beats_rows, counting_beats, exit_code,
+    from ecgtool.cli._write import (beat_count, beats_header, beats_rows, exit_code, noting,
                                     run_and_write, summary, write_detected,
                                     writing_annotations)
     from ecgtool.ml.classify import table_head
@@ -77,10 +77,10 @@ def classify(
     counted = []
 
     def run(todo):
-        return writing_annotations(counting_beats(batch.run(
+        return writing_annotations(noting(batch.run(
             partial(classify_job, opts=opts, model=clf.path, detector=settings), todo,
             jobs=1 if stdin else jobs, progress=not quiet, label="classify", spawn=network,
-            scheduler=scheduler), counted), annotations)
+            scheduler=scheduler), counted, beat_count), annotations)
 
     attrs = c.detector_attrs(settings, model=clf.path,
                              model_training_records=clf.card.get("training_records", []))

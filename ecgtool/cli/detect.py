@@ -37,7 +37,7 @@ def detect(
     from functools import partial
 
     from ecgtool import batch
-    from ecgtool.cli._write import (beats_header, beats_rows, counting_beats, exit_code,
+    from ecgtool.cli._write import (beat_count, beats_header, beats_rows, exit_code, noting,
                                     run_and_write, summary, write_detected,
                                     writing_annotations)
     from ecgtool.pipeline import detect_job
@@ -56,9 +56,10 @@ def detect(
     attrs = c.detector_attrs(settings)
 
     def run(todo):
-        return writing_annotations(counting_beats(batch.run(
+        return writing_annotations(noting(batch.run(
             partial(detect_job, opts=opts, settings=settings), todo, jobs=jobs,
-            progress=not quiet, label="detect", scheduler=scheduler), counted), annotations)
+            progress=not quiet, label="detect", scheduler=scheduler), counted, beat_count),
+            annotations)
 
     done, failures, skipped = run_and_write(
         srcs, run, out, write_detected(not no_signal, attrs), beats_header,

@@ -53,7 +53,7 @@ def rhythm(
     from functools import partial
 
     from ecgtool import batch
-    from ecgtool.cli._write import exit_code, run_and_write, summary, writing_annotations
+    from ecgtool.cli._write import exit_code, noting, run_and_write, summary, writing_annotations
     from ecgtool.pipeline import rhythm_annotations
 
     settings = c.rhythm_settings(rhythm_setting, window)
@@ -68,9 +68,10 @@ def rhythm(
     labelled = []
 
     def run(todo):
-        return writing_annotations(noting_labels(batch.run(
+        return writing_annotations(noting(batch.run(
             job, todo, jobs=1 if stdin else jobs, progress=not quiet, label="rhythm",
-            spawn=model_path is not None, scheduler=scheduler), labelled), annotations,
+            spawn=model_path is not None, scheduler=scheduler), labelled,
+            lambda a: a.labels is not None), annotations,
             rhythm_annotations)
 
     done, failures, skipped = run_and_write(
@@ -86,14 +87,6 @@ def rhythm(
                         "idioventricular runs and trigeminy are not looked for, bigeminy comes "
                         "from beat timing")
     return exit_code(done, failures, skipped)
-
-
-def noting_labels(outcomes, labelled: list):
-    """Pass analyses through, noting for each whether its beats were classified."""
-    for o in outcomes:
-        if o.ok:
-            labelled.append(o.value.labels is not None)
-        yield o
 
 
 def warn_unlabelled(labelled: list, consequence: str) -> None:
