@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ecgtool import _core
+from ecgtool.rr import true_runs
 from ecgtool.signal.filters import moving_mean
 
 #: Leakage under which a window is VF-like (Amann et al. 2005).
@@ -150,12 +151,6 @@ def vf_spans(ecg: np.ndarray, fs: float) -> list[tuple[float, float]]:
     [(9.5, 20.5)]
     """
     w = vf_windows(ecg, fs)
-    like = w.vf_like
-    mid = w.start_s[like] + w.window_s / 2
-    out: list[tuple[float, float]] = []
-    for a, b in zip(mid - STEP_S / 2, mid + STEP_S / 2):
-        if out and a <= out[-1][1]:
-            out[-1] = (out[-1][0], max(out[-1][1], float(b)))
-        else:
-            out.append((float(a), float(b)))
-    return out
+    mid = w.start_s + w.window_s / 2
+    return [(float(mid[a] - STEP_S / 2), float(mid[b - 1] + STEP_S / 2))
+            for a, b in true_runs(w.vf_like)]
