@@ -81,8 +81,8 @@ def strip(analysis, start_s: float, seconds: float = 10.0, title: str = "") -> s
                            title, offset=offset))
 
 
-_RHYTHM_COLOURS = {"af": "#ffd8a8", "vf": "#ff8787", "vt": "#ffc9c9", "svt": "#d0ebff", "ivr": "#ffe3e3",
-                   "bigeminy": "#e5dbff", "trigeminy": "#f3d9fa", "pause": "#dee2e6",
+_RHYTHM_COLOURS = {"af": "#ffd8a8", "vf": "#ff8787", "vt": "#ffc9c9", "svt": "#d0ebff",
+                   "ivr": "#ffe3e3", "bigeminy": "#e5dbff", "trigeminy": "#f3d9fa", "pause": "#dee2e6",
                    "noise": "#ced4da", "tachy": "#fff3bf", "brady": "#d3f9d8"}
 
 
