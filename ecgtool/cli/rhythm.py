@@ -48,8 +48,7 @@ def rhythm(
     resume: bool = c.ResumeOpt,
     quiet: bool = c.QuietOpt,
 ) -> int:
-    """Find AF, ventricular flutter/fibrillation, VT/SVT/idioventricular runs,
-    bigeminy/trigeminy, pauses, brady/tachy, noise."""
+    """Find AF, VF/flutter, VT/SVT/IVR runs, bigeminy/trigeminy, pauses, brady/tachy, noise."""
     from functools import partial
 
     from ecgtool import batch
