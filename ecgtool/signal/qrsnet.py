@@ -143,20 +143,27 @@ def save_weights(params: dict, card: dict, path: str | Path) -> None:
         np.savez(f, card=np.array(json.dumps(card)), **arrays)
 
 
+@lru_cache(maxsize=1)
+def _blas_controller():
+    # Finding the loaded BLAS libraries takes ~2 ms (a walk over every
+    # loaded library), paid twice per block of a long record if done per call.
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
 def net_outputs(ecg: np.ndarray, fs: float, r: np.ndarray, weights: str | Path, windows,
                 forward, outputs: int, chunk: int = 4096) -> np.ndarray:
     """A wave network's outputs ``(n, outputs)`` for the R peaks ``r`` (int64):
     ``forward(params, windows(x, fs, r))`` on the anti-aliased signal ``x``,
     with the parameters of ``weights``, in chunks of R peaks (bounded memory)."""
-    from threadpoolctl import threadpool_limits
-
     params = load_weights(str(weights))
     x = antialiased(ecg, fs)
     out = np.zeros((r.size, outputs))
     # One BLAS thread: the products are small, and worker processes each
     # have a core of their own (a thread per core in each had two workers
     # fight over the cores).
-    with threadpool_limits(limits=1, user_api="blas"):
+    with _blas_controller().limit(limits=1, user_api="blas"):
         for lo in range(0, r.size, chunk):
             out[lo:lo + chunk] = forward(params, windows(x, fs, r[lo:lo + chunk]))
     return out
