@@ -868,6 +868,12 @@ def test_plot_writes_a_png(tmp_path):
     bad = run("plot", "sample:208", "--start", "5000", "--out", tmp_path / "t.png")
     assert bad.exit_code == 1 and "past the end" in bad.stderr
     assert not (tmp_path / "t.png").exists()
+    # Times as diagnose prints them (H:MM:SS) are taken too, the default end 10 s on.
+    r = run("plot", "sample:208", "--start", "0:02:10", "--out", out)
+    assert r.exit_code == 0 and "strip 130-140 s of 208" in r.stderr, r.output
+    _one_line_error(run("plot", "sample:208", "--start", "2:1O", "--out", tmp_path / "t.png"),
+                    "--start '2:1O' is no time")
+    assert not (tmp_path / "t.png").exists()
     # A CSV is read with the options the other commands take; -q is quiet.
     import wfdb
 

@@ -12,8 +12,11 @@ from ecgtool.cli import _common as c
 def plot(
     input: str = typer.Argument(..., help="A record, sample:NAME, or a store record as "
                                 "store.h5 (first record) with --record."),
-    start: float = typer.Option(0.0, "--start", help="Start time (s)."),
-    end: Optional[float] = typer.Option(None, "--end", help="End time (s); default start+10."),
+    start: Optional[str] = typer.Option(None, "--start", metavar="TIME", help="Start time: "
+                                        "seconds or H:MM:SS, as diagnose and rhythm print "
+                                        "times (default 0)."),
+    end: Optional[str] = typer.Option(None, "--end", metavar="TIME", help="End time (default: "
+                                      "10 s after the start)."),
     out: str = typer.Option("strip.png", "--out", "-o", help="PNG (or PDF/SVG) to write."),
     record: Optional[str] = typer.Option(None, "--record", help="Record name in a store."),
     no_classify: bool = typer.Option(False, "--no-classify", help="Beats without classes."),
@@ -39,9 +42,8 @@ def plot(
     from ecgtool.pipeline import analyse_job, has_signal, signal_between
     from ecgtool.report import plot_strip
 
+    start, end = c.time_range(start, end)
     end = start + 10.0 if end is None else end
-    if not end > start:
-        raise c.EcgToolError(f"--end ({end:g}) must be after --start ({start:g})")
     srcs = expand_inputs([input])
     if record:
         srcs = [s for s in srcs if s.name == record]
