@@ -41,7 +41,7 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["ecgtool", "ecgtool.*"]),
     package_data={"ecgtool": ["data/*", "ml/weights/*", "ml/weights/**/*", "signal/qrsnet.npz",
-                             "signal/pnet.npz", "_core.pyx"]},
+                             "signal/pnet.npz", "signal/leadjudge.npz", "_core.pyx"]},
     ext_modules=cythonize([ext], compiler_directives={"language_level": "3"}),
     install_requires=runtime,
     extras_require={
