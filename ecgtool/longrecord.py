@@ -190,10 +190,20 @@ def _stream_blocks(src: Source, opts: ReadOptions, n: int, fs: float,
     # Long blocks keep the share of re-analysed context small (30 s in 10 min).
     det = StreamDetector(fs, settings, block_s=_BLOCK_S)
     block = int(READ_S * fs)
+    other = None if opts.second_lead is None else \
+        replace(opts, channel=opts.second_lead, second_lead=None)
+    if other is not None:
+        from ecgtool.errors import EcgToolError
+        from ecgtool.io.inputs import read_source_head
+
+        if read_source_head(src, other).lead == read_source_head(src, opts).lead:
+            raise EcgToolError("--second-lead names the lead the beats are found on: name "
+                               "another", src.path)
     for start in range(0, n, block):
         x = read_source_block(src, opts, start, min(n, start + block)).signal
         det.runs.clear()
-        _, cols = det.feed(x)
+        _, cols = det.feed(x, None if other is None else
+                           read_source_block(src, other, start, min(n, start + block)).signal)
         yield start, x, cols, list(det.runs)
     det.runs.clear()
     _, cols = det.finish()

@@ -85,6 +85,21 @@ def read_job(src: Source, opts: ReadOptions) -> Record | LongRecord:
     return read_source(src, opts)
 
 
+def second_lead(src: Source, opts: ReadOptions, rec: Record) -> "np.ndarray | None":
+    """The lead ``opts.second_lead`` names, read from ``rec``'s source, for
+    :func:`ecgtool.signal.detect.detect_beats`; None where none is named."""
+    if opts.second_lead is None:
+        return None
+    other = read_source(src, replace(opts, channel=opts.second_lead, second_lead=None))
+    if other.lead == rec.lead:
+        raise EcgToolError(f"--second-lead names the lead the beats are found on ({rec.lead}): "
+                           f"name another", src.path)
+    if other.n_samples != rec.n_samples or other.fs != rec.fs:
+        raise EcgToolError(f"--second-lead {other.lead} is not sampled as {rec.lead} is",
+                           src.path)
+    return other.signal
+
+
 def beats_as_annotations(beats: Beats):
     """A record's beats as annotations: each R peak with its MIT-BIH symbol
     (the one the classifier named, else its class's, ``N`` for beats only
@@ -128,7 +143,7 @@ def detect_job(src: Source, opts: ReadOptions,
     if is_long(src):
         return long_record_detect(src, opts, settings=settings)
     rec = read_source(src, opts)
-    beats = detect_beats(rec.signal, rec.fs, settings)
+    beats = detect_beats(rec.signal, rec.fs, settings, second=second_lead(src, opts, rec))
     return Detected(rec, beats, qrs_ms=net_qrs_ms(beats, settings))
 
 
@@ -156,7 +171,7 @@ def beats_from_source(src: Source, opts: ReadOptions,
         # (and delineated) on: they are found again on that lead.
         beats = None
     if beats is None:
-        beats = detect_beats(rec.signal, rec.fs, settings)
+        beats = detect_beats(rec.signal, rec.fs, settings, second=second_lead(src, opts, rec))
         return Detected(rec, beats, qrs_ms=net_qrs_ms(beats, settings))
     from ecgtool.signal.qrsnet import default_weights_id
 

@@ -51,6 +51,7 @@ class StreamDetector:
         self.context = int(context_s * self.fs)
         self.lookahead = int(lookahead_s * self.fs)
         self.buf = np.zeros(0)
+        self.second = None          # another lead, sample for sample (feed's `second`)
         self.buf_start = 0          # absolute index of buf[0]
         self.done_until = 0         # beats before this absolute index were emitted
         self.last_emitted = -1      # absolute index of the last emitted R peak
@@ -68,13 +69,14 @@ class StreamDetector:
         # feeds half an hour at once would otherwise have it analysed thrice.
         hi = self.buf.size if stop is None else stop + self.lookahead - self.buf_start
         data = self.buf[lo - self.buf_start:hi]
+        other = None if self.second is None else self.second[lo - self.buf_start:hi]
         if data.size == 0:
             return np.zeros(0, np.int64), {}
         import warnings
 
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            b = detect_beats(data, self.fs, self.settings)
+            b = detect_beats(data, self.fs, self.settings, second=other)
         for w in caught:
             if str(w.message) not in self.warnings:
                 self.warnings.append(str(w.message))
@@ -118,9 +120,21 @@ class StreamDetector:
                                b - 1 - self.buf_start)
         return inside | (self.last_bad_dropped > a)
 
-    def feed(self, samples: np.ndarray) -> tuple[np.ndarray, dict]:
-        """Add samples; return ``(r_peaks, columns)`` of the beats now final."""
+    def feed(self, samples: np.ndarray, second: np.ndarray | None = None
+             ) -> tuple[np.ndarray, dict]:
+        """Add samples; return ``(r_peaks, columns)`` of the beats now final.
+
+        ``second``, the same samples of another lead, has the R peaks found
+        on both (:func:`ecgtool.signal.leads.fuse_r_peaks`, its 10-s windows
+        counted from each run's start); give it with every block or never.
+        """
         samples = np.asarray(samples, dtype=np.float64)
+        if second is not None:
+            second = np.asarray(second, dtype=np.float64)
+            if second.shape != samples.shape:
+                raise ValueError("the second lead's block differs in length")
+            self.second = second if self.second is None else \
+                np.concatenate([self.second, second])
         self.samples += samples.size
         self.buf = np.concatenate([self.buf, samples])
         peaks, tables = [], []
@@ -136,6 +150,8 @@ class StreamDetector:
             if bad.size:
                 self.last_bad_dropped = self.buf_start + int(bad[-1])
             self.buf = self.buf[keep_from - self.buf_start:]
+            if self.second is not None:
+                self.second = self.second[keep_from - self.buf_start:]
             self.buf_start = keep_from
         return _join(peaks, tables)
 

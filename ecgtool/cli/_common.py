@@ -39,6 +39,11 @@ AnnotationsOpt = typer.Option(None, "--annotations", metavar="DIR", help="Also w
                               "(MIT format, for rdann and bxb).")
 SchedulerOpt = typer.Option(None, "--scheduler", help="Run on a Dask cluster: "
                             "tcp://HOST:PORT, or 'local' for an embedded one of --jobs workers.")
+SecondLeadOpt = typer.Option(None, "--second-lead", metavar="LEAD", help="Find the R peaks on "
+                             "this lead too (name or index): each 10 s takes the beats of "
+                             "the lead that reads them better, so that noise on one lead "
+                             "costs fewer beats. The beats are still delineated and "
+                             "classified on --channel.")
 
 
 def say(msg: str) -> None:
@@ -60,7 +65,8 @@ def parse_channel(channel: Optional[str]):
     return int(channel) if channel.lstrip("-").isdigit() else channel
 
 
-def read_options(channel=None, fs=None, column=None, units=None, all_leads=False):
+def read_options(channel=None, fs=None, column=None, units=None, all_leads=False,
+                 second_lead=None):
     from ecgtool.io.inputs import ReadOptions
 
     if units is not None and units.lower() not in ("mv", "uv", "µv", "v"):
@@ -68,7 +74,7 @@ def read_options(channel=None, fs=None, column=None, units=None, all_leads=False
     if fs is not None and not fs > 0:
         raise EcgToolError(f"--fs must be positive, got {fs:g}")
     return ReadOptions(channel=parse_channel(channel), fs=fs, column=parse_channel(column),
-                       units=units, all_leads=all_leads)
+                       units=units, all_leads=all_leads, second_lead=parse_channel(second_lead))
 
 
 def sources(inputs: Optional[list[str]], sample: bool, fs: Optional[float] = None):

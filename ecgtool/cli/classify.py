@@ -25,6 +25,7 @@ def classify(
                                         "(default: the classifier shipped with ecgtool)."),
     sample: bool = c.SampleOpt,
     channel: Optional[str] = c.ChannelOpt,
+    second_lead: Optional[str] = c.SecondLeadOpt,
     fs: Optional[float] = c.FsOpt,
     column: Optional[str] = c.ColumnOpt,
     units: str | None = c.UnitsOpt,
@@ -62,7 +63,7 @@ def classify(
     from ecgtool.pipeline import BEAT_KINDS, classify_job, table_sources
 
     settings = c.detector_settings(detector, qrs_net, p_net)
-    opts = c.read_options(channel, fs, column, units)
+    opts = c.read_options(channel, fs, column, units, second_lead=second_lead)
     srcs, stretch = c.stretch(table_sources(c.sources(inputs, sample, fs)), start, end)
     c.check_output_path(out, c.TABLE_FORMATS)
     c.check_folder(annotations)

@@ -15,6 +15,7 @@ def detect(
                                       "beats.csv, or - for CSV on stdout (default)."),
     sample: bool = c.SampleOpt,
     channel: Optional[str] = c.ChannelOpt,
+    second_lead: Optional[str] = c.SecondLeadOpt,
     fs: Optional[float] = c.FsOpt,
     column: Optional[str] = c.ColumnOpt,
     units: str | None = c.UnitsOpt,
@@ -43,7 +44,7 @@ def detect(
     from ecgtool.pipeline import detect_job
 
     settings = c.detector_settings(detector, qrs_net, p_net)
-    opts = c.read_options(channel, fs, column, units)
+    opts = c.read_options(channel, fs, column, units, second_lead=second_lead)
     srcs, stretch = c.stretch(c.sources(inputs, sample, fs), start, end)
     c.check_output_path(out, c.TABLE_FORMATS)
     c.check_folder(annotations)

@@ -33,6 +33,7 @@ def diagnose(
     model: Optional[str] = c.RelabelModelOpt,
     sample: bool = c.SampleOpt,
     channel: Optional[str] = c.ChannelOpt,
+    second_lead: Optional[str] = c.SecondLeadOpt,
     fs: Optional[float] = c.FsOpt,
     column: Optional[str] = c.ColumnOpt,
     units: str | None = c.UnitsOpt,
@@ -70,7 +71,7 @@ def diagnose(
             raise c.EcgToolError("--hourly - and the report both on stdout: give --out a file")
     det = c.detector_settings(detector, qrs_net, p_net)
     settings = c.rhythm_settings(rhythm_setting)
-    opts = c.read_options(channel, fs, column, units)
+    opts = c.read_options(channel, fs, column, units, second_lead=second_lead)
     srcs, job, model_path = analysis_setup(inputs, sample, ann, ann_labels, no_classify, model,
                                            opts, out, settings, det, formats=c.REPORT_FORMATS)
     srcs, stretch = c.stretch(srcs, start, end)

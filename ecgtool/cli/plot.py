@@ -25,6 +25,7 @@ def plot(
                                    "ISHNE .ann, a store's) along the foot of the strip."),
     model: Optional[str] = c.RelabelModelOpt,
     channel: Optional[str] = c.ChannelOpt,
+    second_lead: Optional[str] = c.SecondLeadOpt,
     fs: Optional[float] = c.FsOpt,
     column: Optional[str] = c.ColumnOpt,
     units: Optional[str] = c.UnitsOpt,
@@ -54,7 +55,7 @@ def plot(
                               ".tif", ".tiff", ".webp"))
     # Through the batch runner, as every command: its warnings reach the user
     # as one line each, and a failure as the one-line error.
-    opts = c.read_options(channel, fs, column, units)
+    opts = c.read_options(channel, fs, column, units, second_lead=second_lead)
     job = partial(analyse_job, opts=opts, model=model,
                   classify=not no_classify, relabel=model is not None,
                   detector=c.detector_settings(detector, qrs_net, p_net),

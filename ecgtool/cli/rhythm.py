@@ -31,6 +31,7 @@ def rhythm(
     model: Optional[str] = c.RelabelModelOpt,
     sample: bool = c.SampleOpt,
     channel: Optional[str] = c.ChannelOpt,
+    second_lead: Optional[str] = c.SecondLeadOpt,
     fs: Optional[float] = c.FsOpt,
     column: Optional[str] = c.ColumnOpt,
     units: str | None = c.UnitsOpt,
@@ -57,7 +58,7 @@ def rhythm(
 
     settings = c.rhythm_settings(rhythm_setting, window)
     det = c.detector_settings(detector, qrs_net, p_net)
-    opts = c.read_options(channel, fs, column, units)
+    opts = c.read_options(channel, fs, column, units, second_lead=second_lead)
     srcs, job, model_path = analysis_setup(inputs, sample, ann, ann_labels, no_classify, model,
                                            opts, out, settings, det)
     srcs, stretch = c.stretch(srcs, start, end)

@@ -79,6 +79,9 @@ class ReadOptions:
     units: str | None = None  # None: a CSV's units row, else mV
     all_leads: bool = False
     ann: str | None = "atr"
+    #: Another lead to find the R peaks on too (``--second-lead``): see
+    #: :func:`ecgtool.signal.leads.fuse_r_peaks`.
+    second_lead: str | int | None = None
 
 
 def _has_glob(s: str) -> bool:

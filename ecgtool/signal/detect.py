@@ -453,7 +453,7 @@ def _checked_peaks(ecg, fs, settings, backend) -> tuple[np.ndarray, np.ndarray,
 
 
 def detect_beats(ecg: np.ndarray, fs: float, settings: DetectorSettings = DEFAULT_SETTINGS,
-                 backend: str = "c") -> Beats:
+                 backend: str = "c", second: np.ndarray | None = None) -> Beats:
     """Detect every heartbeat and delineate it: the library form of ``ecgtool detect``.
 
     Parameters
@@ -468,6 +468,11 @@ def detect_beats(ecg: np.ndarray, fs: float, settings: DetectorSettings = DEFAUL
         R-peak detection rules, and the delineation settings.
     backend : {"c", "python"}
         Compiled kernels or their pure-Python twins.
+    second : numpy.ndarray, optional
+        Another lead of the same recording, sample for sample: the R peaks
+        are then taken, each 10 s, from the lead that reads them better
+        (:func:`ecgtool.signal.leads.fuse_r_peaks`); ``ecg`` is still the
+        lead the beats are delineated on.
 
     Returns
     -------
@@ -482,6 +487,12 @@ def detect_beats(ecg: np.ndarray, fs: float, settings: DetectorSettings = DEFAUL
     True
     """
     peaks, x, bad, fs = _checked_peaks(ecg, fs, settings, backend)
+    if second is not None and peaks.size:
+        from ecgtool.signal.leads import fuse_r_peaks
+
+        peaks = fuse_r_peaks(x, second, fs, settings, first_peaks=peaks).r_peak
+        if bad is not None:
+            peaks = peaks[~bad[peaks]]
     d = delineate(x, fs, peaks, settings.delineation, unreadable=bad)
     broken = broken_intervals(bad, peaks)
     return Beats(fs=fs, r_peak=peaks, qrs_onset=d.qrs_onset, qrs_offset=d.qrs_offset,

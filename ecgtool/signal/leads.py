@@ -202,7 +202,8 @@ def second_lead_probability(rows: np.ndarray, judge: dict | None = None) -> np.n
 
 
 def fuse_r_peaks(first: np.ndarray, second: np.ndarray, fs: float,
-                 settings: DetectorSettings = DEFAULT_SETTINGS) -> FusedPeaks:
+                 settings: DetectorSettings = DEFAULT_SETTINGS,
+                 first_peaks: np.ndarray | None = None) -> FusedPeaks:
     """R peaks of a recording from two of its leads (see the module).
 
     Parameters
@@ -214,6 +215,8 @@ def fuse_r_peaks(first: np.ndarray, second: np.ndarray, fs: float,
         Their sampling rate.
     settings : DetectorSettings
         Detection rules, for both leads.
+    first_peaks : numpy.ndarray, optional
+        The first lead's R peaks, where already found with ``settings``.
 
     Returns
     -------
@@ -225,7 +228,8 @@ def fuse_r_peaks(first: np.ndarray, second: np.ndarray, fs: float,
     b = np.asarray(second, dtype=np.float64)
     if a.ndim != 1 or b.shape != a.shape:
         raise EcgToolError(f"the two leads differ in length ({a.size} and {b.size} samples)")
-    pa = detect_r_peaks(a, fs, settings)
+    pa = detect_r_peaks(a, fs, settings) if first_peaks is None else \
+        np.asarray(first_peaks, dtype=np.int64)
     with warnings.catch_warnings():
         # A flat or empty second lead is the judge's to weigh, not news.
         warnings.simplefilter("ignore")

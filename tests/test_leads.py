@@ -1,0 +1,137 @@
+"""R peaks from two leads: the judge, the fusion, and --second-lead."""
+
+import numpy as np
+import pytest
+import wfdb
+from typer.testing import CliRunner
+
+from ecgtool.cli import app
+from ecgtool.errors import EcgToolError
+from ecgtool.evaluate.beats import match_beats, reference_beats
+from ecgtool.io.records import sample_path
+from ecgtool.io.wfdbfiles import read_wfdb
+from ecgtool.signal.detect import detect_beats, detect_r_peaks
+from ecgtool.signal.leads import (FEATURES, WINDOW_S, _agreement, fuse_r_peaks, judge_inputs,
+                                  load_judge, second_lead_probability, window_quality)
+from ecgtool.stream import StreamDetector
+
+
+@pytest.fixture(scope="module")
+def both119():
+    rec = wfdb.rdrecord(str(sample_path("119")), sampto=int(600 * 360))
+    ref = reference_beats(read_wfdb(sample_path("119")).annotations)
+    return rec.p_signal[:, 0].copy(), rec.p_signal[:, 1].copy(), float(rec.fs), \
+        ref[ref < rec.sig_len]
+
+
+def errors(ref, peaks, fs):
+    m = match_beats(ref, peaks, int(0.15 * fs))
+    return m.fn + m.fp
+
+
+def burst(n, lo, hi, sd, seed):
+    # Broadband noise on one stretch, as an electrode pulled off the skin makes.
+    out = np.zeros(n)
+    out[lo:hi] = np.random.default_rng(seed).normal(0.0, sd, hi - lo)
+    return out
+
+
+def test_the_judge_is_a_valid_tree_ensemble():
+    j = load_judge()
+    n_in = 3 * len(FEATURES)
+    inner = j["left"] >= 0
+    assert j["feature"][inner].min() >= 0 and j["feature"][inner].max() < n_in
+    # Children lie after their parent, so every path ends at a leaf.
+    rows = np.nonzero(inner)
+    assert (j["left"][rows] > rows[1]).all() and (j["right"][rows] > rows[1]).all()
+    p = second_lead_probability(np.random.default_rng(0).normal(size=(50, n_in)))
+    assert ((p > 0) & (p < 1)).all()
+
+
+def test_noise_on_one_lead_sends_its_windows_to_the_other(both119):
+    first, second, fs, ref = both119
+    n = first.size
+    lo, hi = int(120 * fs), int(300 * fs)
+    noisy = first + burst(n, lo, hi, 0.6, 1)
+    alone = detect_r_peaks(noisy, fs)
+    fused = fuse_r_peaks(noisy, second, fs)
+    w = int(WINDOW_S * fs)
+    inside = np.arange(lo // w + 1, hi // w - 1)
+    assert fused.second_windows[inside].mean() > 0.8
+    assert errors(ref, fused.r_peak, fs) < errors(ref, alone, fs) / 3
+    # And the other way round: noise on the second lead leaves the first's beats.
+    other = fuse_r_peaks(first, second + burst(n, lo, hi, 0.6, 2), fs)
+    assert not other.second_windows[inside].any()
+    assert errors(ref, other.r_peak, fs) <= errors(ref, detect_r_peaks(first, fs), fs)
+
+
+def test_clean_leads_cost_no_beats(rec208):
+    # 208 as recorded: its second lead misses PVCs the first finds.
+    rec = wfdb.rdrecord(str(sample_path("208")))
+    ref = reference_beats(rec208.annotations)
+    x, y, fs = rec.p_signal[:, 0], rec.p_signal[:, 1], float(rec.fs)
+    assert errors(ref, fuse_r_peaks(x, y, fs).r_peak, fs) <= errors(ref, detect_r_peaks(x, fs), fs)
+    assert errors(ref, detect_r_peaks(y, fs), fs) > 100
+
+
+def test_a_flat_or_missing_second_lead_leaves_the_first(both119):
+    first, _, fs, _ = both119
+    alone = detect_r_peaks(first, fs)
+    flat = fuse_r_peaks(first, np.zeros_like(first), fs)
+    assert np.array_equal(flat.r_peak, alone) and not flat.second.any()
+    with pytest.raises(EcgToolError, match="differ in length"):
+        fuse_r_peaks(first, first[:-5], fs)
+
+
+def test_window_quality_measures(both119):
+    first, second, fs, _ = both119
+    pa, pb = detect_r_peaks(first, fs), detect_r_peaks(second, fs)
+    q = window_quality(first, fs, pa, pb)
+    assert q.shape == (60, len(FEATURES))
+    # Clean and steady: beats alike, found on both leads, background low.
+    assert np.median(q[:, 1]) > 0.9 and np.median(q[:, 2]) > 0.95 and np.median(q[:, 0]) < 0
+    assert judge_inputs(q, q).shape == (60, 3 * len(FEATURES))
+    empty = window_quality(first, fs, pa[:0], pb)
+    assert (empty[:, 2] == 0).all() and (empty[:, 5] == 0).all()
+    assert _agreement(np.array([100, 200]), np.array([130]), 36) == 0.5
+    assert _agreement(np.array([100]), np.array([], dtype=np.int64), 36) == 0.0
+
+
+def test_detect_beats_takes_a_second_lead(both119):
+    first, second, fs, ref = both119
+    noisy = first + burst(first.size, int(60 * fs), int(200 * fs), 0.6, 3)
+    beats = detect_beats(noisy, fs, second=second)
+    assert errors(ref, beats.r_peak, fs) < errors(ref, detect_beats(noisy, fs).r_peak, fs)
+    assert (beats.qrs_onset[beats.qrs_onset >= 0] < beats.r_peak[beats.qrs_onset >= 0]).all()
+
+
+def test_the_stream_takes_a_second_lead_block_by_block(both119):
+    first, second, fs, ref = both119
+    noisy = first + burst(first.size, int(60 * fs), int(200 * fs), 0.6, 4)
+    det = StreamDetector(fs, block_s=60.0)
+    parts = [det.feed(noisy[i:i + 36000], second[i:i + 36000])[0]
+             for i in range(0, noisy.size, 36000)]
+    peaks = np.concatenate(parts + [det.finish()[0]])
+    whole = fuse_r_peaks(noisy, second, fs).r_peak
+    assert abs(errors(ref, peaks, fs) - errors(ref, whole, fs)) <= 3
+    with pytest.raises(ValueError, match="differs in length"):
+        StreamDetector(fs).feed(noisy[:1000], second[:999])
+
+
+def test_cli_second_lead(tmp_path):
+    run = CliRunner().invoke
+    r = run(app, ["detect", "sample:119", "--second-lead", "V1", "--out", str(tmp_path / "b.csv")])
+    assert r.exit_code == 0, r.output
+    one = run(app, ["detect", "sample:119", "--out", "-", "-q"])
+    assert r.stdout == ""  # the table went to the file
+    lines = (tmp_path / "b.csv").read_text().splitlines()
+    assert abs(len(lines) - len(one.stdout.splitlines())) <= 2
+    for lead, words in (("MLII", "names the lead the beats are found on"),
+                        ("V9", "no lead named 'V9'")):
+        bad = run(app, ["detect", "sample:119", "--second-lead", lead, "--out",
+                        str(tmp_path / "x.csv")])
+        assert bad.exit_code == 1 and words in bad.stderr, bad.output
+        assert len(bad.stderr.strip().splitlines()) == 1
+        assert not (tmp_path / "x.csv").exists()
+    r = run(app, ["diagnose", "sample:208", "--second-lead", "1", "--out", "-"])
+    assert r.exit_code == 0 and '"record": "208"' in r.stdout, r.output
