@@ -190,15 +190,14 @@ def _stream_blocks(src: Source, opts: ReadOptions, n: int, fs: float,
     # Long blocks keep the share of re-analysed context small (30 s in 10 min).
     det = StreamDetector(fs, settings, block_s=_BLOCK_S)
     block = int(READ_S * fs)
-    other = None if opts.second_lead is None else \
-        replace(opts, channel=opts.second_lead, second_lead=None)
-    if other is not None:
-        from ecgtool.errors import EcgToolError
+    other = None
+    if opts.second_lead is not None:
         from ecgtool.io.inputs import read_source_head
+        from ecgtool.pipeline import second_lead_index
 
-        if read_source_head(src, other).lead == read_source_head(src, opts).lead:
-            raise EcgToolError("--second-lead names the lead the beats are found on: name "
-                               "another", src.path)
+        leads = read_source_head(src, replace(opts, all_leads=True, second_lead=None)).leads
+        other = replace(opts, channel=second_lead_index(leads, opts, src.path),
+                        second_lead=None)
     for start in range(0, n, block):
         x = read_source_block(src, opts, start, min(n, start + block)).signal
         det.runs.clear()

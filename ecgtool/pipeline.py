@@ -90,14 +90,22 @@ def second_lead(src: Source, opts: ReadOptions, rec: Record) -> "np.ndarray | No
     :func:`ecgtool.signal.detect.detect_beats`; None where none is named."""
     if opts.second_lead is None:
         return None
-    other = read_source(src, replace(opts, channel=opts.second_lead, second_lead=None))
-    if other.lead == rec.lead:
-        raise EcgToolError(f"--second-lead names the lead the beats are found on ({rec.lead}): "
-                           f"name another", src.path)
-    if other.n_samples != rec.n_samples or other.fs != rec.fs:
-        raise EcgToolError(f"--second-lead {other.lead} is not sampled as {rec.lead} is",
-                           src.path)
-    return other.signal
+    full = read_source(src, replace(opts, all_leads=True, second_lead=None))
+    return full.signals[:, second_lead_index(full.leads, opts, src.path)]
+
+
+def second_lead_index(leads: list[str], opts: ReadOptions, where: str) -> int:
+    """Which of ``leads`` ``opts.second_lead`` names; an error where it is the
+    lead the beats are found on (``opts.channel``). Leads are told apart by
+    their place, since some records name two leads alike (SVDB: ECG, ECG)."""
+    from ecgtool.io.records import choose_channel
+
+    first = choose_channel(leads, opts.channel, where)
+    second = choose_channel(leads, opts.second_lead, where)
+    if second == first:
+        raise EcgToolError(f"--second-lead names the lead the beats are found on "
+                           f"({leads[first]}, lead {first}): name another", where)
+    return second
 
 
 def beats_as_annotations(beats: Beats):

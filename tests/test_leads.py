@@ -133,5 +133,14 @@ def test_cli_second_lead(tmp_path):
         assert bad.exit_code == 1 and words in bad.stderr, bad.output
         assert len(bad.stderr.strip().splitlines()) == 1
         assert not (tmp_path / "x.csv").exists()
+    # SVDB names both its leads ECG: they are told apart by place.
+    svdb = tmp_path / "two"
+    rec = wfdb.rdrecord(str(sample_path("119")), sampto=36000)
+    wfdb.wrsamp("two", fs=rec.fs, units=rec.units, sig_name=["ECGA", "ECGB"],
+                p_signal=rec.p_signal, fmt=["16", "16"], write_dir=str(tmp_path))
+    hea = tmp_path / "two.hea"  # wfdb writes no two leads of one name
+    hea.write_text(hea.read_text().replace("ECGA", "ECG").replace("ECGB", "ECG"))
+    r = run(app, ["detect", str(svdb), "--second-lead", "1", "--out", "-", "-q"])
+    assert r.exit_code == 0 and len(r.stdout.splitlines()) == 109, r.output
     r = run(app, ["diagnose", "sample:208", "--second-lead", "1", "--out", "-"])
     assert r.exit_code == 0 and '"record": "208"' in r.stdout, r.output

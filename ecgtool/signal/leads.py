@@ -1,11 +1,13 @@
 """R peaks from two leads: each 10 s, the beats of the lead that reads them better.
 
 Noise seldom hits every lead of a recording alike: electrode motion under
-one electrode, muscle under another. The detector runs on each lead; over
-each 10-s window a judge reads both leads' signal quality and the window
-takes the second lead's beats where the judge says the second lead is the
-better one there (probability over :data:`SECOND_LEAD_P`), else the first's.
-The first lead stays the one the beats are delineated and classified on.
+one electrode, muscle under another. The detector runs on each lead; in each
+10-s window where the two disagree (a beat on one without a twin within
+100 ms on the other), a judge reads both leads' signal quality, and the
+window takes the second lead's beats where the judge says the second lead
+is the better one there (probability over :data:`SECOND_LEAD_P`); every
+other window keeps the first lead's. The first lead stays the one the
+beats are delineated and classified on.
 
 What the judge reads of each lead and window (:func:`window_quality`):
 
