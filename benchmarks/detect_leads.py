@@ -43,12 +43,14 @@ EM_SNRS = (24.0, 12.0, 0.0)
 def two_leads(path: Path):
     """The record on its default lead, and its other lead's signal (None
     where it has one lead)."""
-    rec = read_wfdb(path)
-    names = read_wfdb(path, all_leads=True).leads
-    others = [i for i, name in enumerate(names) if name != rec.lead]
-    if not others:
-        return rec, None
-    return rec, read_wfdb(path, channel=others[0]).signal
+    from ecgtool.io.records import choose_channel
+
+    full = read_wfdb(path, all_leads=True)
+    first = choose_channel(full.leads, None)
+    # By place: some records name both leads alike (SVDB: ECG, ECG).
+    others = [i for i in range(len(full.leads)) if i != first]
+    rec = read_wfdb(path, channel=first)
+    return rec, (full.signals[:, others[0]] if others else None)
 
 
 def run(rec, second) -> dict:
