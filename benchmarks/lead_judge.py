@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from _common import command_line, data_root, machine, write_json
+from _common import command_line, data_root, machine, md_table, update_results_md, write_json
 from detect_noise import noisy
 
 SNRS = (12.0, 6.0)
@@ -162,12 +162,21 @@ def main() -> None:
     clf = fit(x_all, np.concatenate([e for _, e in rows.values()]))
     np.savez(args.out, **export(clf, x_all))
     cols = list(next(iter(table.values())))
-    print("Errors (missed + false beats), record-grouped folds:")
-    print("data".ljust(8), *[c.rjust(22) for c in cols])
-    for lab, t in table.items():
-        print(lab.ljust(8), *[str(t[c]).rjust(22) for c in cols])
-    write_json("lead_judge", {"command": command_line(), "machine": machine(),
+    md = md_table(["data"] + cols, [[lab] + [t[c] for c in cols] for lab, t in table.items()])
+    print("Errors (missed + false beats), record-grouped folds:\n" + md)
+    m = machine()
+    write_json("lead_judge", {"command": command_line(), "machine": m,
                               "records": recs, "folds": table, "judge": str(args.out)})
+    update_results_md("lead_judge", (
+        "## Fitting the two-lead judge (`benchmarks/lead_judge.py`)\n\n"
+        f"Command: `{command_line()}`  \n"
+        f"Measured {m['date']} on {m['cpu']}, commit {m['commit']}. MIT-BIH DS1 and its "
+        "paced records, both leads, clean, and DS1 with band-limited Gaussian noise bursts "
+        f"added to each lead apart at {', '.join(f'{s:g}' for s in SNRS)} dB. Missed plus "
+        "false beats (EC57 150 ms, VF excluded), each record scored by a judge fitted on "
+        "the other records (its clean and noisy copies together); 'best pick' takes, in "
+        "each 10-s window, the lead with fewer errors by the reference. The shipped judge "
+        "is fitted on all of them.\n\n" + md))
 
 
 if __name__ == "__main__":
