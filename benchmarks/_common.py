@@ -49,6 +49,20 @@ def ds1_records() -> dict:
     return {n: read_wfdb(data_root() / "mitdb" / n) for n in ds1_names()}
 
 
+def two_leads(path: Path):
+    """A WFDB record on its default lead, and on its other lead (None where
+    it has one), told apart by place: some records name both leads alike
+    (SVDB: ECG, ECG)."""
+    from ecgtool.io.records import choose_channel
+    from ecgtool.io.wfdbfiles import read_wfdb
+
+    leads = read_wfdb(path, all_leads=True).leads
+    first = choose_channel(leads, None)
+    others = [i for i in range(len(leads)) if i != first]
+    return read_wfdb(path, channel=first), \
+        (read_wfdb(path, channel=others[0]) if others else None)
+
+
 def machine() -> dict:
     """What the numbers were measured on."""
     cpu = platform.processor() or ""

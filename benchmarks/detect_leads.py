@@ -25,14 +25,13 @@ import argparse
 import time
 import warnings
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 
-from _common import command_line, data_root, machine, md_table, update_results_md, write_json
-from detect_noise import START_S, BURST_S
+from _common import (command_line, data_root, machine, md_table, two_leads, update_results_md,
+                     write_json)
+from detect_noise import electrode_motion, noisy
 from ecgtool.evaluate import gross, score_detection
-from ecgtool.io.wfdbfiles import read_wfdb
 from ecgtool.signal.detect import detect_r_peaks
 from ecgtool.signal.leads import WINDOW_S, fuse_r_peaks
 
@@ -40,20 +39,7 @@ DATABASES = ("mitdb", "nstdb", "svdb", "cpsc2021", "qtdb")
 EM_SNRS = (24.0, 12.0, 0.0)
 
 
-def two_leads(path: Path):
-    """The record on its default lead, and its other lead's signal (None
-    where it has one lead)."""
-    from ecgtool.io.records import choose_channel
-
-    full = read_wfdb(path, all_leads=True)
-    first = choose_channel(full.leads, None)
-    # By place: some records name both leads alike (SVDB: ECG, ECG).
-    others = [i for i in range(len(full.leads)) if i != first]
-    rec = read_wfdb(path, channel=first)
-    return rec, (full.signals[:, others[0]] if others else None)
-
-
-def run(rec, second) -> dict:
+def run(rec, second: np.ndarray) -> dict:
     fs = rec.fs
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -67,38 +53,6 @@ def run(rec, second) -> dict:
               for p in (one, fused.r_peak)]
     return {"scores": scores, "second_windows": int(fused.second_windows.sum()),
             "windows": int(fused.second_windows.size), "t": (t1, t2)}
-
-
-def em_noise(root: Path):
-    """Each lead's electrode-motion bursts (118e00 less 118) and 118's QRS size per lead."""
-    from detect_noise import qrs_size
-
-    paths = (root / "mitdb" / "118", root / "nstdb" / "118e00")
-    if not all(p.with_suffix(".hea").exists() for p in paths):
-        return None
-    out = []
-    for ch in (0, 1):
-        clean, noisy_rec = (read_wfdb(p, channel=ch) for p in paths)
-        n = min(clean.n_samples, noisy_rec.n_samples)
-        noise = noisy_rec.signal[:n] - clean.signal[:n]
-        out.append((noise[np.abs(noise) > 1e-9], qrs_size(clean)))
-    return out
-
-
-def with_em(rec, second, source, snr_db: float):
-    """Both leads with their electrode-motion noise at ``snr_db`` (as detect_noise.noisy)."""
-    from detect_noise import qrs_size
-
-    fs = rec.fs
-    t = np.arange(rec.n_samples) / fs
-    on = (t >= START_S) & (((t - START_S) // BURST_S) % 2 == 0)
-    out = []
-    for (samples, qrs_118), x in zip(source, (rec.signal, second)):
-        noise = np.zeros(x.size)
-        noise[on] = np.resize(samples, int(on.sum()))
-        size = qrs_size(replace(rec, signals=x[:, None], channel=0))
-        out.append(x + size / qrs_118 * 10 ** (-snr_db / 20) * noise)
-    return replace(rec, signals=out[0][:, None], channel=0), out[1]
 
 
 def main() -> None:
@@ -118,17 +72,19 @@ def main() -> None:
             if second is None:
                 continue
             key = db if db != "nstdb" else f"nstdb {rec.name[-2:]} dB"
-            groups.setdefault(key, []).append(run(rec, second))
+            groups.setdefault(key, []).append(run(rec, second.signal))
         print(db, flush=True)
-    source = None if args.no_em else em_noise(root)
-    if source is not None:
+    # Each lead's own electrode motion, on each lead.
+    source = None if args.no_em else [electrode_motion(root, ch) for ch in (0, 1)]
+    if source is not None and None not in source:
         for snr in EM_SNRS:
             key = f"DS1 but 118 + electrode motion on both leads, as nstdb {snr:g} dB"
             for name in DS1:
                 if name == "118" or not (root / "mitdb" / f"{name}.atr").exists():
                     continue
-                rec, second = two_leads(root / "mitdb" / name)
-                groups.setdefault(key, []).append(run(*with_em(rec, second, source, snr)))
+                recs = two_leads(root / "mitdb" / name)
+                x, y = (noisy(r, snr, seed=0, source=s) for r, s in zip(recs, source))
+                groups.setdefault(key, []).append(run(replace(recs[0], signals=x[:, None]), y))
             print(key, flush=True)
     rows, payload = [], {"command": command_line(), "machine": machine(), "rows": {}}
     for key, runs in groups.items():

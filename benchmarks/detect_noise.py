@@ -96,16 +96,17 @@ def noisy(rec, snr_db: float, seed: int, source=None) -> np.ndarray:
     return x + scale * noise
 
 
-def electrode_motion(root) -> tuple[np.ndarray, float] | None:
+def electrode_motion(root, channel: int | None = None) -> tuple[np.ndarray, float] | None:
     """The noise stress test's electrode-motion bursts as its 0 dB record
     holds them (118e00 less MIT-BIH 118), strung together, and 118's QRS
-    size (:func:`qrs_size`); None where either record is missing."""
+    size (:func:`qrs_size`), on its default lead or on ``channel``; None
+    where either record is missing."""
     from ecgtool.io.wfdbfiles import read_wfdb
 
     paths = (root / "mitdb" / "118", root / "nstdb" / "118e00")
     if not all(p.with_suffix(".hea").exists() for p in paths):
         return None
-    clean, noisy_rec = (read_wfdb(p) for p in paths)
+    clean, noisy_rec = (read_wfdb(p, channel=channel) for p in paths)
     n = min(clean.n_samples, noisy_rec.n_samples)
     noise = noisy_rec.signal[:n] - clean.signal[:n]
     return noise[np.abs(noise) > 1e-9], qrs_size(clean)

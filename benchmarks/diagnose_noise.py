@@ -17,10 +17,15 @@ run must keep a steady rate (``RhythmSettings.ivr_max_irregularity``, set
 from MIT-BIH's reference IVR runs after this test showed slow runs of V
 calls on the noise), so for ``ivr`` findings the test is not blind.
 
+With ``--two-leads`` each lead gets its own electrode-motion noise (the
+test's, lead by lead) and the R peaks are found on both (``--second-lead``,
+the clean findings too): the "diagnose_noise_two_leads" section.
+
 Usage::
 
     python benchmarks/diagnose_noise.py            # levels 24, 12 and 0 dB
     python benchmarks/diagnose_noise.py --snr 12
+    python benchmarks/diagnose_noise.py --two-leads
 
 Prints a table, writes benchmarks/results/diagnose_noise.json and the
 "diagnose_noise" section of benchmarks/RESULTS.md. Skipped, with a message,
@@ -34,16 +39,17 @@ from collections import Counter
 
 import numpy as np
 
-from _common import (command_line, data_root, ds1_records, machine, md_table,
+from _common import (command_line, data_root, ds1_records, machine, md_table, two_leads,
                      update_results_md, write_json)
 from detect_noise import electrode_motion, noisy
 from ecgtool.diagnose import diagnose_analysis
 from ecgtool.pipeline import analyse_signal
 
 
-def findings(y: np.ndarray, fs: float, name: str) -> dict:
-    """The verdict, finding codes, PVC burden (%) and unreadable share (%) of one signal."""
-    rep = diagnose_analysis(analyse_signal(y, fs, name))
+def findings(y: np.ndarray, fs: float, name: str, second: np.ndarray | None = None) -> dict:
+    """The verdict, finding codes, PVC burden (%) and unreadable share (%) of one
+    signal (R peaks found on ``second`` too where given)."""
+    rep = diagnose_analysis(analyse_signal(y, fs, name, second=second))
     return {"verdict": rep.verdict, "findings": sorted(f.code for f in rep.findings),
             "pvc_burden_pct": float(rep.burden_pct.get("V", 0.0)),
             "noise_pct": float(rep.noise_pct)}
@@ -79,8 +85,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--snr", nargs="+", type=float, default=[24.0, 12.0, 0.0],
                     help="levels of the electrode-motion noise, as the noise stress test's")
+    ap.add_argument("--two-leads", action="store_true",
+                    help="noise on both leads, R peaks found on both")
     args = ap.parse_args()
     em = electrode_motion(data_root())
+    em2 = electrode_motion(data_root(), 1) if args.two_leads else None
     if em is None:
         print("skipped: mitdb/118 and nstdb/118e00 are needed for the electrode-motion noise")
         return
@@ -88,9 +97,11 @@ def main() -> None:
     for name, rec in ds1_records().items():
         if name == "118":  # the record the noise stress test added this noise to
             continue
-        clean = findings(rec.signal, rec.fs, name)
+        rec2 = two_leads(data_root() / "mitdb" / name)[1] if args.two_leads else None
+        clean = findings(rec.signal, rec.fs, name, None if rec2 is None else rec2.signal)
         for snr in args.snr:
-            got = findings(noisy(rec, snr, seed=0, source=em), rec.fs, name)
+            second = None if rec2 is None else noisy(rec2, snr, seed=0, source=em2)
+            got = findings(noisy(rec, snr, seed=0, source=em), rec.fs, name, second)
             change = compare(clean, got)
             per_record.append({"record": name, "snr_db": snr, "clean": clean, "noisy": got,
                                "change": change})
@@ -103,10 +114,16 @@ def main() -> None:
     table = md_table(header, rows)
     print(table)
     payload = {"command": command_line(), "machine": machine(), "per_record": per_record}
-    write_json("diagnose_noise", payload)
+    section = "diagnose_noise_two_leads" if args.two_leads else "diagnose_noise"
+    write_json(section, payload)
     mi = payload["machine"]
-    update_results_md("diagnose_noise", (
-        "## Verdicts in noise (`benchmarks/diagnose_noise.py`)\n\n"
+    two = (" Both leads carry noise, each its own lead of the test's, and the R peaks are "
+           "found on both (`--second-lead`), in the clean records too." if args.two_leads
+           else "")
+    title = ("Verdicts in noise, two leads (`benchmarks/diagnose_noise.py --two-leads`)"
+             if args.two_leads else "Verdicts in noise (`benchmarks/diagnose_noise.py`)")
+    update_results_md(section, (
+        f"## {title}\n\n"
         f"Command: `{payload['command']}`  \n"
         f"Measured {mi['date']} on {mi['cpu']} ({mi['cores']} cores), commit "
         f"{mi['commit'] or '?'}. The noise stress test's electrode-motion noise added to the "
@@ -116,7 +133,7 @@ def main() -> None:
         "same record's without noise. The model trained on these records: the clean "
         "findings are optimistic, the changes are the noise's. The steady-rate test of "
         "idioventricular runs was added after this test had shown false `ivr` findings: "
-        "for them it is not blind.\n\n" + table + "\n"))
+        "for them it is not blind." + two + "\n\n" + table + "\n"))
 
 
 if __name__ == "__main__":

@@ -530,7 +530,7 @@ def analyse_signal(ecg: "np.ndarray", fs: float, name: str = "signal",
                    model: str | None = None, classify: bool = True,
                    settings: "RhythmSettings | None" = None,
                    detector: DetectorSettings = DEFAULT_SETTINGS,
-                   lead: str = "") -> Analysis:
+                   lead: str = "", second: "np.ndarray | None" = None) -> Analysis:
     """Beats, labels and rhythm episodes of one lead in memory: what
     ``ecgtool rhythm`` finds in a record, and what
     :func:`ecgtool.diagnose.diagnose_analysis` judges.
@@ -553,6 +553,9 @@ def analyse_signal(ecg: "np.ndarray", fs: float, name: str = "signal",
     lead : str, optional
         The lead's name: the shipped classifier, trained on lead II, warns
         when asked to label another (``V1``...), as ``ecgtool classify`` does.
+    second : numpy.ndarray, optional
+        Another lead of the recording, sample for sample, to find the R peaks
+        on too (``--second-lead``; see :func:`ecgtool.signal.leads.fuse_r_peaks`).
 
     Examples
     --------
@@ -566,7 +569,7 @@ def analyse_signal(ecg: "np.ndarray", fs: float, name: str = "signal",
 
     x = np.asarray(ecg, dtype=np.float64).reshape(-1)
     rec = Record(name, x[:, None], float(fs), [lead or "ecg"])
-    beats = detect_beats(rec.signal, rec.fs, detector)
+    beats = detect_beats(rec.signal, rec.fs, detector, second=second)
     qrs_ms = net_qrs_ms(beats, detector)
     if classify:
         from ecgtool.ml.classify import check_lead
