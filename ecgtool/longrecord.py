@@ -196,8 +196,8 @@ def _stream_blocks(src: Source, opts: ReadOptions, n: int, fs: float,
         from ecgtool.pipeline import second_lead_index
 
         leads = read_source_head(src, replace(opts, all_leads=True, second_lead=None)).leads
-        other = replace(opts, channel=second_lead_index(leads, opts, src.path),
-                        second_lead=None)
+        index = second_lead_index(leads, opts, src.path)
+        other = None if index is None else replace(opts, channel=index, second_lead=None)
     for start in range(0, n, block):
         x = read_source_block(src, opts, start, min(n, start + block)).signal
         det.runs.clear()

@@ -87,20 +87,42 @@ def read_job(src: Source, opts: ReadOptions) -> Record | LongRecord:
 
 def second_lead(src: Source, opts: ReadOptions, rec: Record) -> "np.ndarray | None":
     """The lead ``opts.second_lead`` names, read from ``rec``'s source, for
-    :func:`ecgtool.signal.detect.detect_beats`; None where none is named."""
+    :func:`ecgtool.signal.detect.detect_beats`; None where none is named (or
+    ``auto`` finds none)."""
     if opts.second_lead is None:
         return None
     full = read_source(src, replace(opts, all_leads=True, second_lead=None))
-    return full.signals[:, second_lead_index(full.leads, opts, src.path)]
+    index = second_lead_index(full.leads, opts, src.path)
+    return None if index is None else full.signals[:, index]
 
 
-def second_lead_index(leads: list[str], opts: ReadOptions, where: str) -> int:
-    """Which of ``leads`` ``opts.second_lead`` names; an error where it is the
-    lead the beats are found on (``opts.channel``). Leads are told apart by
-    their place, since some records name two leads alike (SVDB: ECG, ECG)."""
+def second_lead_index(leads: list[str], opts: ReadOptions, where: str) -> int | None:
+    """Which of ``leads`` ``opts.second_lead`` names (``auto``: the first
+    that is not ``opts.channel``, None with a warning where the record has
+    one lead); an error where it names the lead the beats are found on.
+    Leads are told apart by their place, since some records name two leads
+    alike (SVDB: ECG, ECG).
+
+    Examples
+    --------
+    >>> second_lead_index(["V1", "MLII"], ReadOptions(second_lead="auto"), "r")
+    0
+    >>> second_lead_index(["ECG", "ECG"], ReadOptions(second_lead=1), "r")
+    1
+    """
+    import warnings
+
+    from ecgtool.errors import EcgToolWarning
     from ecgtool.io.records import choose_channel
 
     first = choose_channel(leads, opts.channel, where)
+    if str(opts.second_lead).lower() == "auto":
+        others = [i for i in range(len(leads)) if i != first]
+        if not others:
+            warnings.warn("one lead only: --second-lead auto finds no other", EcgToolWarning,
+                          stacklevel=2)
+            return None
+        return others[0]
     second = choose_channel(leads, opts.second_lead, where)
     if second == first:
         raise EcgToolError(f"--second-lead names the lead the beats are found on "

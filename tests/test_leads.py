@@ -142,5 +142,12 @@ def test_cli_second_lead(tmp_path):
     hea.write_text(hea.read_text().replace("ECGA", "ECG").replace("ECGB", "ECG"))
     r = run(app, ["detect", str(svdb), "--second-lead", "1", "--out", "-", "-q"])
     assert r.exit_code == 0 and len(r.stdout.splitlines()) == 109, r.output
+    # auto: the first lead other than --channel; none on a one-lead record.
+    r = run(app, ["detect", "sample:119", "--second-lead", "auto", "--out", "-", "-q"])
+    assert r.exit_code == 0 and r.stdout.splitlines()[1:] == lines[1:], r.output
+    one = tmp_path / "one.csv"
+    np.savetxt(one, rec.p_signal[:, 0], header="ecg", comments="")
+    r = run(app, ["detect", str(one), "--fs", "360", "--second-lead", "auto", "--out", "-"])
+    assert r.exit_code == 0 and "one lead only: --second-lead auto finds no other" in r.stderr
     r = run(app, ["diagnose", "sample:208", "--second-lead", "1", "--out", "-"])
     assert r.exit_code == 0 and '"record": "208"' in r.stdout, r.output
