@@ -97,6 +97,21 @@ def test_window_quality_measures(both119):
     assert _has_twin(np.array([100]), np.array([], dtype=np.int64), 36).tolist() == [False]
 
 
+def test_beats_where_the_first_lead_is_off_come_from_the_second_and_read_q(both119):
+    from ecgtool.pipeline import analyse_signal
+
+    first, second, fs, ref = both119
+    off = first.copy()
+    off[int(100 * fs):int(200 * fs)] = off[int(100 * fs)]      # an electrode off for 100 s
+    assert errors(ref, detect_r_peaks(off, fs), fs) > 100
+    a = analyse_signal(off, fs, "off", second=second)
+    assert errors(ref, np.round(a.times_s * fs).astype(int), fs) <= 2
+    inside = (a.times_s > 100.5) & (a.times_s < 199.5)
+    # The lead they are classified on shows nothing there: unclassifiable.
+    assert inside.sum() > 100 and (np.asarray(a.labels)[inside] == "Q").all()
+    assert (np.asarray(a.labels)[~inside] != "Q").mean() > 0.99
+
+
 def test_detect_beats_takes_a_second_lead(both119):
     first, second, fs, ref = both119
     noisy = first + burst(first.size, int(60 * fs), int(200 * fs), 0.6, 3)

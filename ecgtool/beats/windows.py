@@ -46,6 +46,9 @@ ALIGN_SHIFT = int(round(_ALIGN_MS * MODEL_FS / 1000))
 #: within 10 ms of the run changed in 3 of 7 cases; 10-50 ms away, in 0 of
 #: 38; 50-400 ms away, in 8 of 399 (the beats around them changed).
 HIDDEN_MS = 10.0
+#: Half the stretch around a beat in which its lead must move for it to be
+#: classified (:func:`shows_no_qrs`): a QRS lasts up to about 120 ms.
+FLAT_MS = 60.0
 #: Beats on each side that make up a beat's local template.
 TEMPLATE_HALF = 15
 #: A beat whose R peak lies this close to the record's first or last sample
@@ -210,6 +213,7 @@ def beat_windows(ecg: np.ndarray, fs: float, r_peaks: np.ndarray,
     # can be the edge itself.
     edge = max(1, int(round(EDGE_MS * fs / 1000)))
     hidden = (r < edge) | (r > x.size - 1 - edge)
+    hidden |= shows_no_qrs(x, fs, r)
     for name, given in (("qrs_ms", qrs_ms), ("pr_ms", pr_ms)):
         if given is not None and len(given) != r.size:
             raise ValueError(f"{name} has {len(given)} values for {r.size} R peaks")
@@ -378,6 +382,31 @@ def _qrs_distance(a: np.ndarray, reference: np.ndarray) -> np.ndarray:
     # reference is one row per beat or one row for all (it broadcasts).
     num = np.sum((a - reference) ** 2, axis=1)
     return np.sqrt(num / np.maximum(np.sum(reference ** 2, axis=1), 1e-9))
+
+
+def shows_no_qrs(x: np.ndarray, fs: float, r: np.ndarray) -> np.ndarray:
+    """True for each R peak ``r`` around which (+-:data:`FLAT_MS`) the lead
+    ``x`` moves less than the detector's least QRS (``min_qrs_mv``): a beat
+    found on another lead (``--second-lead``) where this one is off or flat,
+    which it cannot show, so cannot classify. The detector finds no such
+    beat on the lead itself (none of 176,147 on the annotated records of
+    MIT-BIH, nstdb, CPSC 2021, QTDB and SVDB).
+
+    Examples
+    --------
+    >>> x = np.zeros(3600); x[1000] = 1.0
+    >>> shows_no_qrs(x, 360.0, np.array([1000, 2000])).tolist()
+    [False, True]
+    """
+    from ecgtool.signal.detect import DEFAULT_SETTINGS
+
+    half = max(1, int(round(FLAT_MS * fs / 1000)))
+    idx = np.clip(np.asarray(r, dtype=np.int64)[:, None] + np.arange(-half, half + 1)[None, :],
+                  0, max(x.size - 1, 0))
+    if x.size == 0:
+        return np.zeros(idx.shape[0], dtype=bool)
+    w = x[idx]
+    return (w.max(axis=1) - w.min(axis=1)) < DEFAULT_SETTINGS.min_qrs_mv
 
 
 def align_to_peak(clean: np.ndarray, r: np.ndarray, half: int) -> np.ndarray:
