@@ -129,6 +129,8 @@ class StreamDetector:
         counted from each run's start); give it with every block or never.
         """
         samples = np.asarray(samples, dtype=np.float64)
+        if self.samples and (second is None) != (self.second is None):
+            raise ValueError("give the second lead with every block or with none")
         if second is not None:
             second = np.asarray(second, dtype=np.float64)
             if second.shape != samples.shape:

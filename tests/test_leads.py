@@ -131,6 +131,10 @@ def test_the_stream_takes_a_second_lead_block_by_block(both119):
     assert abs(errors(ref, peaks, fs) - errors(ref, whole, fs)) <= 3
     with pytest.raises(ValueError, match="differs in length"):
         StreamDetector(fs).feed(noisy[:1000], second[:999])
+    half = StreamDetector(fs)
+    half.feed(noisy[:1000], second[:1000])
+    with pytest.raises(ValueError, match="with every block or with none"):
+        half.feed(noisy[1000:2000])
 
 
 def test_cli_second_lead(tmp_path):
