@@ -75,11 +75,13 @@ def score_job(src: Source, opts: ReadOptions, beats_store: str | None = None,
         d = detect_job(src, opts, detector)
         rec, peaks = d.record, d.beats.r_peak
     elif peaks is None:
+        from ecgtool.pipeline import second_lead
         from ecgtool.signal.detect import detect_r_peaks
 
         if src.kind != "store":
             rec = read_source(src, opts)
-        peaks = detect_r_peaks(rec.signal, rec.fs, detector)
+        peaks = detect_r_peaks(rec.signal, rec.fs, detector,
+                               second=second_lead(src, opts, rec))
     if rec.annotations is None:
         raise _no_reference(src)
     now = classes and given is None

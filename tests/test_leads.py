@@ -168,5 +168,7 @@ def test_cli_second_lead(tmp_path):
     np.savetxt(one, rec.p_signal[:, 0], header="ecg", comments="")
     r = run(app, ["detect", str(one), "--fs", "360", "--second-lead", "auto", "--out", "-"])
     assert r.exit_code == 0 and "one lead only: --second-lead auto finds no other" in r.stderr
+    r = run(app, ["evaluate", "sample:119", "--second-lead", "auto"])
+    assert r.exit_code == 0 and "gross" in r.stdout and "100.00" in r.stdout, r.output
     r = run(app, ["diagnose", "sample:208", "--second-lead", "1", "--out", "-"])
     assert r.exit_code == 0 and '"record": "208"' in r.stdout, r.output

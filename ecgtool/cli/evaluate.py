@@ -45,6 +45,7 @@ def evaluate(
     start: Optional[str] = c.StartOpt,
     end: Optional[str] = c.EndOpt,
     channel: Optional[str] = c.ChannelOpt,
+    second_lead: Optional[str] = c.SecondLeadOpt,
     detector: Optional[list[str]] = c.DetectorOpt,
     qrs_net: Optional[str] = c.QrsNetOpt,
     p_net: Optional[str] = c.PNetOpt,
@@ -68,7 +69,7 @@ def evaluate(
     from ecgtool.io.tables import json_ready
     from ecgtool.scoring import score_job, score_table
 
-    opts = c.read_options(channel)
+    opts = c.read_options(channel, second_lead=second_lead)
     if (start is not None or end is not None) and (beats or ann):
         raise c.EcgToolError("--start/--end score what is found in the stretch now, not "
                              "--beats or --ann")

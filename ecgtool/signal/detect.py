@@ -410,8 +410,10 @@ def is_flat(ecg: np.ndarray, fs: float, min_mv: float = DEFAULT_SETTINGS.min_qrs
 
 
 def detect_r_peaks(ecg: np.ndarray, fs: float, settings: DetectorSettings = DEFAULT_SETTINGS,
-                   backend: str = "c") -> np.ndarray:
-    """:func:`find_r_peaks` with input checks, NaN handling and flat-signal warning.
+                   backend: str = "c", second: np.ndarray | None = None) -> np.ndarray:
+    """:func:`find_r_peaks` with input checks, NaN handling and flat-signal warning;
+    with ``second``, another lead of the recording, the R peaks of both
+    (:func:`ecgtool.signal.leads.fuse_r_peaks`).
 
     NaN runs are interpolated for filtering and beats found inside them are
     dropped (masked): no beat is reported where there was no signal. A flat
@@ -426,11 +428,11 @@ def detect_r_peaks(ecg: np.ndarray, fs: float, settings: DetectorSettings = DEFA
     ...     detect_r_peaks(np.zeros(1000), 250.0).size
     0
     """
-    return _checked_peaks(ecg, fs, settings, backend)[0]
+    return _checked_peaks(ecg, fs, settings, backend, second)[0]
 
 
-def _checked_peaks(ecg, fs, settings, backend) -> tuple[np.ndarray, np.ndarray,
-                                                       np.ndarray | None, float]:
+def _checked_peaks(ecg, fs, settings, backend, second=None) -> tuple[np.ndarray, np.ndarray,
+                                                                    np.ndarray | None, float]:
     x, bad, fs = prepare_signal(ecg, fs)
     readable = x if bad is None else x[~bad]
     if is_flat(readable, fs, settings.min_qrs_mv):
@@ -443,6 +445,13 @@ def _checked_peaks(ecg, fs, settings, backend) -> tuple[np.ndarray, np.ndarray,
     peaks = find_r_peaks(x, fs, settings, backend)
     if bad is not None:
         peaks = peaks[~bad[peaks]]
+    if second is not None and peaks.size:
+        from ecgtool.signal.leads import fuse_r_peaks
+
+        peaks = fuse_r_peaks(x, second, fs, settings, first_peaks=peaks).r_peak
+        if bad is not None:
+            # No beat where the lead they are measured on has no signal.
+            peaks = peaks[~bad[peaks]]
     if peaks.size == 0:
         # The signal moves, but nothing in it looks like a QRS complex (a
         # lead off the body picking up mains or drift, or not an ECG): a
@@ -486,13 +495,7 @@ def detect_beats(ecg: np.ndarray, fs: float, settings: DetectorSettings = DEFAUL
     >>> 2900 < len(beats) < 3100
     True
     """
-    peaks, x, bad, fs = _checked_peaks(ecg, fs, settings, backend)
-    if second is not None and peaks.size:
-        from ecgtool.signal.leads import fuse_r_peaks
-
-        peaks = fuse_r_peaks(x, second, fs, settings, first_peaks=peaks).r_peak
-        if bad is not None:
-            peaks = peaks[~bad[peaks]]
+    peaks, x, bad, fs = _checked_peaks(ecg, fs, settings, backend, second)
     d = delineate(x, fs, peaks, settings.delineation, unreadable=bad)
     broken = broken_intervals(bad, peaks)
     return Beats(fs=fs, r_peak=peaks, qrs_onset=d.qrs_onset, qrs_offset=d.qrs_offset,
