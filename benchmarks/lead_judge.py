@@ -1,6 +1,6 @@
-"""Fitting the judge that picks, each 10 s, which of two leads to take beats from.
+"""Fitting the judge that picks, each 3 s, which of two leads to take beats from.
 
-``ecgtool.signal.leads`` detects on two leads and takes, per 10-s window,
+``ecgtool.signal.leads`` detects on two leads and takes, per 3-s window,
 the second lead's beats where a judge says that lead reads the window
 better. This script fits that judge: on MIT-BIH DS1 (both leads; the paced
 records too, clean) as recorded and with band-limited Gaussian noise bursts
@@ -39,15 +39,14 @@ BARS = (0.5, 0.7)
 
 
 def window_errors(ref: np.ndarray, peaks: np.ndarray, fs: float, n_win: int,
-                  spans: list) -> np.ndarray:
-    """Missed and false beats per window of ``leads.WINDOW_S`` (EC57 match)."""
+                  spans: list, window_s: float) -> np.ndarray:
+    """Missed and false beats per window of ``window_s`` (EC57 match)."""
     from ecgtool.evaluate.beats import MATCH_WINDOW_S, match_beats, scored_mask
-    from ecgtool.signal.leads import WINDOW_S
 
     ref = ref[scored_mask(ref, spans, 0)]
     test = peaks[scored_mask(peaks, spans, 0)]
     m = match_beats(ref, test, int(MATCH_WINDOW_S * fs))
-    w = int(round(WINDOW_S * fs))
+    w = int(round(window_s * fs))
     missed = np.ones(ref.size, bool)
     missed[m.ref_index] = False
     false = np.ones(test.size, bool)
@@ -58,7 +57,8 @@ def window_errors(ref: np.ndarray, peaks: np.ndarray, fs: float, n_win: int,
     return out
 
 
-def record_windows(path: Path, snr: float | None, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def record_windows(path: Path, snr: float | None, seed: int,
+                   window_s: float) -> tuple[np.ndarray, np.ndarray]:
     """Judge inputs and per-lead window errors ``(n_win, 2)`` of one record
     version (clean when ``snr`` is None)."""
     from ecgtool.evaluate.beats import excluded_spans, reference_beats
@@ -70,11 +70,12 @@ def record_windows(path: Path, snr: float | None, seed: int) -> tuple[np.ndarray
     fs = recs[0].fs
     sigs = [r.signal if snr is None else noisy(r, snr, seed + i) for i, r in enumerate(recs)]
     peaks = [detect_r_peaks(x, fs) for x in sigs]
-    q = [window_quality(sigs[i], fs, peaks[i], peaks[1 - i]) for i in (0, 1)]
+    q = [window_quality(sigs[i], fs, peaks[i], peaks[1 - i], window_s=window_s) for i in (0, 1)]
     ann = recs[0].annotations
     spans = excluded_spans(ann, sigs[0].size)
     ref = reference_beats(ann)
-    errs = np.stack([window_errors(ref, p, fs, q[0].shape[0], spans) for p in peaks], axis=1)
+    errs = np.stack([window_errors(ref, p, fs, q[0].shape[0], spans, window_s) for p in peaks],
+                    axis=1)
     return judge_inputs(*q), errs
 
 
@@ -108,7 +109,8 @@ def export(clf, x_check: np.ndarray) -> dict:
              "value": pad(lambda t: t.value[:, 0, 0], 0.0, np.float64),
              "learning_rate": np.float64(clf.learning_rate)}
     lr_sum = sum(t.value[t.apply(x_check[:1].astype(np.float32)), 0, 0] for t in trees)
-    judge["init"] = np.float64(clf.decision_function(x_check[:1])[0] - clf.learning_rate * lr_sum[0])
+    raw = clf.decision_function(x_check[:1])[0]
+    judge["init"] = np.float64(raw - clf.learning_rate * lr_sum[0])
     # The numpy evaluation must give scikit-learn's probabilities.
     ours = second_lead_probability(x_check, judge)
     theirs = clf.predict_proba(x_check)[:, 1]
@@ -121,10 +123,13 @@ def export(clf, x_check: np.ndarray) -> dict:
 def main() -> None:
     from ecgtool.evaluate import PACED_RECORDS
     from ecgtool.ml.main import DS1
-    from ecgtool.signal.leads import JUDGE
+    from ecgtool.signal.leads import JUDGE, WINDOW_S
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=str(JUDGE), help="where to write the judge (.npz)")
+    ap.add_argument("--window", type=float, default=WINDOW_S,
+                    help="window length (s) to fit and score the judge at; the package "
+                    "reads leads.WINDOW_S, so another length is for comparing")
     args = ap.parse_args()
     import importlib.util
 
@@ -139,7 +144,8 @@ def main() -> None:
     for i, name in enumerate(names + paced):
         versions = [None] + ([] if name in paced else list(SNRS))
         for snr in versions:
-            rows[name, snr] = record_windows(mit / name, snr, seed=100 * i)
+            rows[name, snr] = record_windows(mit / name, snr, seed=100 * i,
+                                             window_s=args.window)
         print(name, flush=True, file=sys.stderr)
     recs = sorted({r for r, _ in rows})
     labels = ["clean"] + [f"{s:g} dB" for s in SNRS]
@@ -175,7 +181,8 @@ def main() -> None:
         f"added to each lead apart at {', '.join(f'{s:g}' for s in SNRS)} dB. Missed plus "
         "false beats (EC57 150 ms, VF excluded), each record scored by a judge fitted on "
         "the other records (its clean and noisy copies together); 'best pick' takes, in "
-        "each 10-s window, the lead with fewer errors by the reference. The shipped judge "
+        f"each {args.window:g}-s window, the lead with fewer errors by the reference. The "
+        "shipped judge "
         "is fitted on all of them.\n\n" + md))
 
 

@@ -125,7 +125,7 @@ class StreamDetector:
         """Add samples; return ``(r_peaks, columns)`` of the beats now final.
 
         ``second``, the same samples of another lead, has the R peaks found
-        on both (:func:`ecgtool.signal.leads.fuse_r_peaks`, its 10-s windows
+        on both (:func:`ecgtool.signal.leads.fuse_r_peaks`, its 3-s windows
         counted from each run's start); give it with every block or never.
         """
         samples = np.asarray(samples, dtype=np.float64)

@@ -86,11 +86,12 @@ def test_a_flat_or_missing_second_lead_leaves_the_first(both119):
 def test_window_quality_measures(both119):
     first, second, fs, _ = both119
     pa, pb = detect_r_peaks(first, fs), detect_r_peaks(second, fs)
-    q = window_quality(first, fs, pa, pb)
+    q = window_quality(first, fs, pa, pb, window_s=10.0)
     assert q.shape == (60, len(FEATURES))
     # Clean and steady: beats alike, found on both leads, background low.
     assert np.median(q[:, 1]) > 0.9 and np.median(q[:, 2]) > 0.95 and np.median(q[:, 0]) < 0
     assert judge_inputs(q, q).shape == (60, 3 * len(FEATURES))
+    assert window_quality(first, fs, pa, pb).shape[0] == int(np.ceil(600 / WINDOW_S))
     empty = window_quality(first, fs, pa[:0], pb)
     assert (empty[:, 2] == 0).all() and (empty[:, 5] == 0).all()
     assert _has_twin(np.array([100, 200]), np.array([130]), 36).tolist() == [True, False]

@@ -479,7 +479,7 @@ def detect_beats(ecg: np.ndarray, fs: float, settings: DetectorSettings = DEFAUL
         Compiled kernels or their pure-Python twins.
     second : numpy.ndarray, optional
         Another lead of the same recording, sample for sample: the R peaks
-        are then taken, each 10 s, from the lead that reads them better
+        are then taken, each 3 s, from the lead that reads them better
         (:func:`ecgtool.signal.leads.fuse_r_peaks`); ``ecg`` is still the
         lead the beats are delineated on.
 

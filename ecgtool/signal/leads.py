@@ -1,8 +1,8 @@
-"""R peaks from two leads: each 10 s, the beats of the lead that reads them better.
+"""R peaks from two leads: each 3 s, the beats of the lead that reads them better.
 
 Noise seldom hits every lead of a recording alike: electrode motion under
 one electrode, muscle under another. The detector runs on each lead; in each
-10-s window where the two disagree (a beat on one without a twin within
+3-s window where the two disagree (a beat on one without a twin within
 100 ms on the other), a judge reads both leads' signal quality, and the
 window takes the second lead's beats where the judge says the second lead
 is the better one there (probability over :data:`SECOND_LEAD_P`); every
@@ -52,8 +52,13 @@ from ecgtool.errors import EcgToolError
 from ecgtool.signal.detect import DEFAULT_SETTINGS, DetectorSettings, detect_r_peaks
 from ecgtool.signal.filters import design_qrs_filter, qrs_filter
 
-#: Length of the windows the judge reads (s).
-WINDOW_S = 10.0
+#: Length of the windows the judge reads (s): the shortest that, on the
+#: fitting data's record-grouped folds, cost no more errors on the clean
+#: records than the first lead alone (``benchmarks/lead_judge.py --window``;
+#: errors clean / 12 dB / 6 dB, against 158 / 1603 / 9970 on one lead: 2 s
+#: 161 / 625 / 5861, 3 s 123 / 634 / 6182, 5 s 157 / 708 / 6776, 7 s
+#: 160 / 737 / 7077, 10 s 145 / 778 / 7438).
+WINDOW_S = 3.0
 #: The judge's probability that the second lead is the better one, over
 #: which a window takes its beats (chosen on the fitting data's
 #: record-grouped folds: 0.5 gained more in noise, and cost more clean).
@@ -103,7 +108,7 @@ def window_quality(ecg: np.ndarray, fs: float, peaks: np.ndarray, other: np.ndar
     Examples
     --------
     >>> fs = 250.0; x = np.zeros(5000); x[100::200] = 1.0      # 20 s, 75 bpm
-    >>> q = window_quality(x, fs, np.arange(100, 5000, 200), np.arange(100, 5000, 200))
+    >>> q = window_quality(x, fs, np.arange(100, 5000, 200), np.arange(100, 5000, 200), window_s=10)
     >>> q.shape, float(q[0, 2]), round(float(q[0, 3]), 3)        # all agree, steady
     ((2, 6), 1.0, 0.0)
     """
