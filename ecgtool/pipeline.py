@@ -439,6 +439,31 @@ def signal_between(a: Analysis, start_s: float,
     return rec.signal, fs, lo, rec.lead
 
 
+def second_between(a: Analysis, src: Source, opts: ReadOptions, start_s: float,
+                   end_s: float) -> "tuple[np.ndarray, int, str] | None":
+    """The lead ``opts.second_lead`` names, over ``[start_s, end_s]`` of an
+    analysed record: ``(samples, index of the first, lead name)``, as
+    :func:`signal_between` gives the first lead; None where none is named
+    (or ``auto`` finds none)."""
+    if opts.second_lead is None:
+        return None
+    if a.record is not None:
+        full = read_source(src, replace(opts, all_leads=True, second_lead=None))
+        index = second_lead_index(full.leads, opts, src.path)
+        return None if index is None else (full.signals[:, index], 0, full.leads[index])
+    from ecgtool.io.inputs import read_source_block, read_source_head
+
+    leads = read_source_head(src, replace(opts, all_leads=True, second_lead=None)).leads
+    index = second_lead_index(leads, opts, src.path)
+    if index is None:
+        return None
+    fs = a.beats.fs
+    lo = max(0, int(start_s * fs))
+    hi = max(lo + 1, min(int(round(a.duration_s * fs)), math.ceil(end_s * fs) + 1))
+    rec = read_source_block(src, replace(opts, channel=index, second_lead=None), lo, hi)
+    return rec.signal, lo, leads[index]
+
+
 def expand_beat_sources(inputs: list[str], samples: bool = False,
                         ann: str | None = None) -> list[Source]:
     """Sources for rhythm/diagnose: records, stores, beats CSVs, or annotation files."""

@@ -100,15 +100,33 @@ def _ecg_paper(ax, start_s: float, end_s: float, lo_mv: float, hi_mv: float) -> 
                   lw=width, zorder=0)
 
 
+def _second_lead(ax, second, fs: float, i: int, j: int, first: np.ndarray) -> None:
+    # The other lead over samples [i, j), drawn under the first one's lowest
+    # point with half a millivolt between, and named at its left.
+    x, off, name = second
+    a, b = max(i, off), min(j, off + x.size)
+    if b <= a:
+        return
+    y = np.asarray(x[a - off:b - off], dtype=np.float64)
+    if not np.isfinite(y).any():
+        return
+    shift = float(np.nanmin(first)) - 0.5 - float(np.nanmax(y)) if np.isfinite(first).any() \
+        else -float(np.nanmax(y))
+    ax.plot(np.arange(a, b) / fs, y + shift, lw=0.7, color="#777")
+    ax.text(a / fs, float(np.nanmedian(y)) + shift, f"{name} ", ha="right", va="center",
+            fontsize=8, color="#555")
+
+
 def plot_strip(signal: np.ndarray, fs: float, times_s: np.ndarray, labels, episodes,
                start_s: float, end_s: float, title: str = "", offset: int = 0,
-               reference=None):
+               reference=None, second=None):
     """A matplotlib figure of ``[start_s, end_s]``: the ECG on ECG-paper grid, each
     beat's class above its R peak, rhythm episodes shaded and named (the figure of
     ``ecgtool plot``). ``signal`` starts at sample ``offset`` of the record. With
     ``reference`` (:class:`ecgtool.io.records.Annotations`), its beat symbols
     and rhythm changes are written along the foot of the strip, in grey, for
-    comparison."""
+    comparison. With ``second``, ``(samples, offset, name)`` of another lead
+    (``--second-lead``), that lead is drawn below the first, in grey."""
     plt = _figures()
     i, j = max(offset, int(start_s * fs)), min(offset + signal.size, int(end_s * fs))
     t = np.arange(i, j) / fs
@@ -130,6 +148,8 @@ def plot_strip(signal: np.ndarray, fs: float, times_s: np.ndarray, labels, episo
         if labels is not None:
             ax.annotate(str(lab), (tb, signal[k]), textcoords="offset points", xytext=(0, 7),
                         ha="center", fontsize=8, color=_CLASS_COLOURS.get(str(lab), "#000"))
+    if second is not None and j > i:
+        _second_lead(ax, second, fs, i, j, signal[i - offset:j - offset])
     if reference is not None:
         _reference_marks(ax, reference, fs, start_s, end_s)
     ax.set_xlim(start_s, end_s)

@@ -113,6 +113,18 @@ def test_beats_where_the_first_lead_is_off_come_from_the_second_and_read_q(both1
     assert (np.asarray(a.labels)[~inside] != "Q").mean() > 0.99
 
 
+def test_the_strip_draws_the_second_lead_below_the_first(both119):
+    from ecgtool.report import plot_strip
+
+    first, second, fs, _ = both119
+    t = np.arange(0, 10, 0.8)
+    fig = plot_strip(first[:3600], fs, t, None, None, 0.0, 10.0, second=(second, 0, "V1"))
+    ax = fig.axes[0]
+    top, bottom = ax.lines[0].get_ydata(), ax.lines[-1].get_ydata()
+    assert bottom.size == 3600 and bottom.max() < top.min()
+    assert any(txt.get_text().strip() == "V1" for txt in ax.texts)
+
+
 def test_detect_beats_takes_a_second_lead(both119):
     first, second, fs, ref = both119
     noisy = first + burst(first.size, int(60 * fs), int(200 * fs), 0.6, 3)
@@ -169,6 +181,10 @@ def test_cli_second_lead(tmp_path):
     np.savetxt(one, rec.p_signal[:, 0], header="ecg", comments="")
     r = run(app, ["detect", str(one), "--fs", "360", "--second-lead", "auto", "--out", "-"])
     assert r.exit_code == 0 and "one lead only: --second-lead auto finds no other" in r.stderr
+    png = tmp_path / "s.png"
+    r = run(app, ["plot", "sample:119", "--start", "0:01:00", "--second-lead", "auto",
+                  "--out", str(png)])
+    assert r.exit_code == 0 and png.read_bytes()[:4] == b"\x89PNG", r.output
     r = run(app, ["evaluate", "sample:119", "--second-lead", "auto"])
     assert r.exit_code == 0 and "gross" in r.stdout and "100.00" in r.stdout, r.output
     r = run(app, ["diagnose", "sample:208", "--second-lead", "1", "--out", "-"])

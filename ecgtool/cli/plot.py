@@ -40,7 +40,7 @@ def plot(
 
     from ecgtool import batch
     from ecgtool.io.inputs import expand_inputs, read_source_annotations
-    from ecgtool.pipeline import analyse_job, has_signal, signal_between
+    from ecgtool.pipeline import analyse_job, has_signal, second_between, signal_between
     from ecgtool.report import plot_strip
 
     start, end = c.time_range(start, end)
@@ -75,8 +75,9 @@ def plot(
     marks = read_source_annotations(srcs[0], opts) if reference else None
     if reference and marks is None and not quiet:
         c.warn(f"{a.name}: no reference annotations to show")
+    other = second_between(a, srcs[0], opts, start, stop)
     fig = plot_strip(x, fs_, a.times_s, a.labels, a.episodes, start, stop,
-                     title=f"{a.name} ({lead})", offset=offset, reference=marks)
+                     title=f"{a.name} ({lead})", offset=offset, reference=marks, second=other)
     from ecgtool.io.store import atomic_path
 
     suffix = out.rsplit(".", 1)[-1].lower() if "." in out else "png"
