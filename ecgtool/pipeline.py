@@ -91,9 +91,42 @@ def second_lead(src: Source, opts: ReadOptions, rec: Record) -> "np.ndarray | No
     ``auto`` finds none)."""
     if opts.second_lead is None:
         return None
+    if src.kind == "stdin":
+        raise EcgToolError("--second-lead reads the recording twice: give a file, not stdin",
+                           src.path)
+    if src.kind == "csv":
+        return _second_column(src, opts, rec)
     full = read_source(src, replace(opts, all_leads=True, second_lead=None))
     index = second_lead_index(full.leads, opts, src.path)
     return None if index is None else full.signals[:, index]
+
+
+def _second_column(src: Source, opts: ReadOptions, rec: Record) -> "np.ndarray | None":
+    # A CSV's other lead is another column: named, or (auto) the first that
+    # holds neither the times nor the lead already read.
+    import warnings
+
+    from ecgtool.errors import EcgToolWarning
+    from ecgtool.io.csvfiles import HEAD_LINES, read_head, time_column
+
+    column = opts.second_lead
+    if str(column).lower() == "auto":
+        # The column names from the first lines alone: a day's CSV is large.
+        with open(src.path, encoding="utf-8-sig", errors="replace") as f:
+            lines = [ln.strip() for _, ln in zip(range(64), f)]
+        names = read_head([ln for ln in lines if ln and not ln.startswith("#")][:HEAD_LINES],
+                          src.path).names
+        column = next((n for i, n in enumerate(names)
+                       if n != rec.lead and i != time_column(names)), None)
+        if column is None:
+            warnings.warn("one lead only: --second-lead auto finds no other", EcgToolWarning,
+                          stacklevel=2)
+            return None
+    other = read_source(src, replace(opts, column=column, second_lead=None))
+    if other.lead == rec.lead:
+        raise EcgToolError(f"--second-lead names the lead the beats are found on "
+                           f"({rec.lead}): name another", src.path)
+    return other.signal
 
 
 def second_lead_index(leads: list[str], opts: ReadOptions, where: str) -> int | None:

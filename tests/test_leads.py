@@ -150,6 +150,34 @@ def test_the_stream_takes_a_second_lead_block_by_block(both119):
         half.feed(noisy[1000:2000])
 
 
+def test_a_csv_second_lead_is_another_column(tmp_path, both119):
+    first, second, fs, ref = both119
+    noisy = first + burst(first.size, int(60 * fs), int(200 * fs), 0.6, 5)
+    csv = tmp_path / "two.csv"
+    t = np.arange(first.size) / fs
+    np.savetxt(csv, np.column_stack([t, noisy, second]), delimiter=",",
+               header="time,MLII,V1", comments="")
+    run = CliRunner().invoke
+
+    def found(*extra):
+        r = run(app, ["detect", str(csv), "--out", "-", "-q", *extra])
+        assert r.exit_code == 0, r.output
+        return np.array([int(ln.split(",")[1]) for ln in r.stdout.splitlines()[1:]])
+
+    one, named, auto = found(), found("--second-lead", "V1"), found("--second-lead", "auto")
+    assert np.array_equal(named, auto)
+    assert errors(ref, named, fs) < errors(ref, one, fs) / 3
+    r = run(app, ["detect", str(csv), "--second-lead", "MLII", "--out", "-"])
+    assert r.exit_code == 1 and "names the lead the beats are found on" in r.stderr
+    # Standard input is read once: no second look for the other lead.
+    r = run(app, ["detect", "-", "--fs", "360", "--second-lead", "V1", "--out", "-"],
+            input=csv.read_text())
+    assert r.exit_code == 1 and "give a file, not stdin" in r.stderr, r.output
+    r = run(app, ["diagnose", "-", "--fs", "360", "--second-lead", "V1", "--out", "-"],
+            input=csv.read_text())
+    assert r.exit_code == 1 and "give a file, not stdin" in r.stderr, r.output
+
+
 def test_cli_second_lead(tmp_path):
     run = CliRunner().invoke
     r = run(app, ["detect", "sample:119", "--second-lead", "V1", "--out", str(tmp_path / "b.csv")])
