@@ -307,7 +307,18 @@ def fuse_r_peaks(first: np.ndarray, second: np.ndarray, fs: float,
         qb = window_quality(fill_b, fs, pb, pa, settings)[judged]
         use_b[judged] = second_lead_probability(judge_inputs(qa, qb)) > SECOND_LEAD_P
     take_b_a = use_b[np.minimum(pa // w, use_b.size - 1)]
-    take_b_b = use_b[np.minimum(pb // w, use_b.size - 1)]
+    # A beat both leads found belongs to the window of the first lead's
+    # twin: its two twins on either side of a window's edge, each in the
+    # window that takes the other lead, would both be lost.
+    at = pb.copy()
+    if pa.size:
+        j = np.clip(np.searchsorted(pa, pb), 1, pa.size - 1) if pa.size > 1 else \
+            np.zeros(pb.size, dtype=np.int64)
+        if pa.size > 1:
+            j = np.where(np.abs(pa[j - 1] - pb) <= np.abs(pa[j] - pb), j - 1, j)
+        twin = np.abs(pa[j] - pb) <= AGREE_S * fs
+        at[twin] = pa[j[twin]]
+    take_b_b = use_b[np.minimum(at // w, use_b.size - 1)]
     r = np.concatenate([pa[~take_b_a], pb[take_b_b]])
     src = np.concatenate([np.zeros((~take_b_a).sum(), bool), np.ones(take_b_b.sum(), bool)])
     order = np.argsort(r, kind="stable")
