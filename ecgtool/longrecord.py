@@ -190,14 +190,9 @@ def _stream_blocks(src: Source, opts: ReadOptions, n: int, fs: float,
     # Long blocks keep the share of re-analysed context small (30 s in 10 min).
     det = StreamDetector(fs, settings, block_s=_BLOCK_S)
     block = int(READ_S * fs)
-    other = None
-    if opts.second_lead is not None:
-        from ecgtool.io.inputs import read_source_head
-        from ecgtool.pipeline import second_lead_index
+    from ecgtool.pipeline import second_lead_options
 
-        leads = read_source_head(src, replace(opts, all_leads=True, second_lead=None)).leads
-        index = second_lead_index(leads, opts, src.path)
-        other = None if index is None else replace(opts, channel=index, second_lead=None)
+    other = second_lead_options(src, opts)
     for start in range(0, n, block):
         x = read_source_block(src, opts, start, min(n, start + block)).signal
         det.runs.clear()

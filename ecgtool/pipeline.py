@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from ecgtool.beats.table import Beats
 from ecgtool.errors import EcgToolError
-from ecgtool.io.inputs import ReadOptions, Source, read_source, unique_names
+from ecgtool.io.inputs import ReadOptions, Source, read_source, read_source_block, unique_names
 from ecgtool.io.records import Record
 from ecgtool.longrecord import (LongRecord, block_length, block_spans, is_long,
                                 long_record_analysis, long_record_detect, long_record_head)
@@ -89,44 +89,47 @@ def second_lead(src: Source, opts: ReadOptions, rec: Record) -> "np.ndarray | No
     """The lead ``opts.second_lead`` names, read from ``rec``'s source, for
     :func:`ecgtool.signal.detect.detect_beats`; None where none is named (or
     ``auto`` finds none)."""
+    other = second_lead_options(src, opts, rec.lead)
+    return None if other is None else read_source(src, other).signal
+
+
+def second_lead_options(src: Source, opts: ReadOptions,
+                        first_lead: str | None = None) -> ReadOptions | None:
+    """Read options under which ``src``'s chosen lead is the one
+    ``opts.second_lead`` names (a CSV file's: another column); None where
+    none is named, or ``auto`` finds none. ``first_lead``: the name of the
+    lead the beats are found on, where it was read already (a CSV's column
+    as the reader chose it)."""
     if opts.second_lead is None:
         return None
     if src.kind == "stdin":
         raise EcgToolError("--second-lead reads the recording twice: give a file, not stdin",
                            src.path)
+    plain = replace(opts, second_lead=None)
     if src.kind == "csv":
-        return _second_column(src, opts, rec)
-    full = read_source(src, replace(opts, all_leads=True, second_lead=None))
-    index = second_lead_index(full.leads, opts, src.path)
-    return None if index is None else full.signals[:, index]
+        from ecgtool.io.csvfiles import signal_column, time_column
+
+        names = _csv_names(src)
+        if first_lead is None:
+            first_lead = names[signal_column(names, opts.column, src.path)]
+        leads = [n for i, n in enumerate(names) if i != time_column(names)]
+        index = second_lead_index(leads, replace(opts, channel=first_lead), src.path)
+        return None if index is None else replace(plain, column=leads[index])
+    every = replace(plain, all_leads=True)
+    leads = (read_source_block(src, every, 0, 1) if src.kind in ("wfdb", "edf", "ishne")
+             else read_source(src, every)).leads
+    index = second_lead_index(leads, opts, src.path)
+    return None if index is None else replace(plain, channel=index)
 
 
-def _second_column(src: Source, opts: ReadOptions, rec: Record) -> "np.ndarray | None":
-    # A CSV's other lead is another column: named, or (auto) the first that
-    # holds neither the times nor the lead already read.
-    import warnings
+def _csv_names(src: Source) -> list[str]:
+    # A CSV file's column names, from its first lines alone: a day's CSV is large.
+    from ecgtool.io.csvfiles import HEAD_LINES, read_head
 
-    from ecgtool.errors import EcgToolWarning
-    from ecgtool.io.csvfiles import HEAD_LINES, read_head, time_column
-
-    column = opts.second_lead
-    if str(column).lower() == "auto":
-        # The column names from the first lines alone: a day's CSV is large.
-        with open(src.path, encoding="utf-8-sig", errors="replace") as f:
-            lines = [ln.strip() for _, ln in zip(range(64), f)]
-        names = read_head([ln for ln in lines if ln and not ln.startswith("#")][:HEAD_LINES],
-                          src.path).names
-        column = next((n for i, n in enumerate(names)
-                       if n != rec.lead and i != time_column(names)), None)
-        if column is None:
-            warnings.warn("one lead only: --second-lead auto finds no other", EcgToolWarning,
-                          stacklevel=2)
-            return None
-    other = read_source(src, replace(opts, column=column, second_lead=None))
-    if other.lead == rec.lead:
-        raise EcgToolError(f"--second-lead names the lead the beats are found on "
-                           f"({rec.lead}): name another", src.path)
-    return other.signal
+    with open(src.path, encoding="utf-8-sig", errors="replace") as f:
+        lines = [ln.strip() for _, ln in zip(range(64), f)]
+    return read_head([ln for ln in lines if ln and not ln.startswith("#")][:HEAD_LINES],
+                     src.path).names
 
 
 def second_lead_index(leads: list[str], opts: ReadOptions, where: str) -> int | None:
@@ -463,13 +466,9 @@ def signal_between(a: Analysis, start_s: float,
     if a.source is None:
         raise EcgToolError("the signal of this record is not available (beat times only)",
                            a.name)
-    from ecgtool.io.inputs import read_source_block
-
-    fs = a.beats.fs
-    lo = max(0, int(start_s * fs))
-    hi = max(lo + 1, min(int(round(a.duration_s * fs)), math.ceil(end_s * fs) + 1))
+    lo, hi = _block_bounds(a, start_s, end_s)
     rec = read_source_block(a.source, a.read_options or ReadOptions(), lo, hi)
-    return rec.signal, fs, lo, rec.lead
+    return rec.signal, a.beats.fs, lo, rec.lead
 
 
 def second_between(a: Analysis, src: Source, opts: ReadOptions, start_s: float,
@@ -478,23 +477,29 @@ def second_between(a: Analysis, src: Source, opts: ReadOptions, start_s: float,
     analysed record: ``(samples, index of the first, lead name)``, as
     :func:`signal_between` gives the first lead; None where none is named
     (or ``auto`` finds none)."""
-    if opts.second_lead is None:
+    import warnings
+
+    from ecgtool.errors import EcgToolWarning
+
+    with warnings.catch_warnings():
+        # The analysis said so already, had auto found no other lead.
+        warnings.simplefilter("ignore", EcgToolWarning)
+        other = second_lead_options(src, opts, a.record.lead if a.record is not None else None)
+    if other is None:
         return None
     if a.record is not None:
-        full = read_source(src, replace(opts, all_leads=True, second_lead=None))
-        index = second_lead_index(full.leads, opts, src.path)
-        return None if index is None else (full.signals[:, index], 0, full.leads[index])
-    from ecgtool.io.inputs import read_source_block, read_source_head
+        rec = read_source(src, other)
+        return rec.signal, 0, rec.lead
+    lo, hi = _block_bounds(a, start_s, end_s)
+    rec = read_source_block(src, other, lo, hi)
+    return rec.signal, lo, rec.lead
 
-    leads = read_source_head(src, replace(opts, all_leads=True, second_lead=None)).leads
-    index = second_lead_index(leads, opts, src.path)
-    if index is None:
-        return None
+
+def _block_bounds(a: Analysis, start_s: float, end_s: float) -> tuple[int, int]:
+    # Samples [lo, hi) of a record analysed in blocks that hold [start_s, end_s].
     fs = a.beats.fs
     lo = max(0, int(start_s * fs))
-    hi = max(lo + 1, min(int(round(a.duration_s * fs)), math.ceil(end_s * fs) + 1))
-    rec = read_source_block(src, replace(opts, channel=index, second_lead=None), lo, hi)
-    return rec.signal, lo, leads[index]
+    return lo, max(lo + 1, min(int(round(a.duration_s * fs)), math.ceil(end_s * fs) + 1))
 
 
 def expand_beat_sources(inputs: list[str], samples: bool = False,

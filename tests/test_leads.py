@@ -169,6 +169,9 @@ def test_a_csv_second_lead_is_another_column(tmp_path, both119):
     assert errors(ref, named, fs) < errors(ref, one, fs) / 3
     r = run(app, ["detect", str(csv), "--second-lead", "MLII", "--out", "-"])
     assert r.exit_code == 1 and "names the lead the beats are found on" in r.stderr
+    # The strip draws the other column too (it had looked for a lead V1 among MLII alone).
+    r = run(app, ["plot", str(csv), "--second-lead", "V1", "--out", str(tmp_path / "c.png")])
+    assert r.exit_code == 0 and (tmp_path / "c.png").exists(), r.output
     # Standard input is read once: no second look for the other lead.
     r = run(app, ["detect", "-", "--fs", "360", "--second-lead", "V1", "--out", "-"],
             input=csv.read_text())

@@ -48,9 +48,9 @@ def detect(
     srcs, stretch = c.stretch(c.sources(inputs, sample, fs), start, end)
     c.check_output_path(out, c.TABLE_FORMATS)
     c.check_folder(annotations)
-    if opts.second_lead is not None and any(s.kind == "stdin" for s in srcs):
-        raise c.EcgToolError("--second-lead reads the recording twice: give a file, not stdin")
-    if c.output_kind(out) == "stdout" and any(s.kind == "stdin" for s in srcs) and \
+    # With --second-lead, stdin is not streamed: the job says why it cannot be read.
+    if c.output_kind(out) == "stdout" and opts.second_lead is None and \
+            any(s.kind == "stdin" for s in srcs) and \
             len(srcs) == 1 and fs is not None and annotations is None:
         from ecgtool.stream import stream_detect
 
