@@ -182,14 +182,20 @@ def _group_quantile(values: np.ndarray, groups: np.ndarray, n_groups: int,
     return out
 
 
+def _nearest(pk: np.ndarray, other: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    # For each of pk, the index of the nearest peak of `other` (sorted, not
+    # empty; the earlier of two as near) and its distance.
+    j = np.searchsorted(other, pk)
+    lo, hi = np.maximum(j - 1, 0), np.minimum(j, other.size - 1)
+    pick = np.where(np.abs(other[lo] - pk) <= np.abs(other[hi] - pk), lo, hi)
+    return pick, np.abs(other[pick] - pk)
+
+
 def _has_twin(pk: np.ndarray, other: np.ndarray, tol: float) -> np.ndarray:
     # For each of pk, whether `other` (sorted) has a peak within tol.
     if pk.size == 0 or other.size == 0:
         return np.zeros(pk.size, dtype=bool)
-    j = np.searchsorted(other, pk)
-    d = np.abs(other[np.minimum(j, other.size - 1)] - pk)
-    d = np.minimum(d, np.abs(other[np.maximum(j - 1, 0)] - pk))
-    return d <= tol
+    return _nearest(pk, other)[1] <= tol
 
 
 def _likeness(x: np.ndarray, peaks: np.ndarray, win: np.ndarray, n_win: int,
@@ -312,11 +318,8 @@ def fuse_r_peaks(first: np.ndarray, second: np.ndarray, fs: float,
     # window that takes the other lead, would both be lost.
     at = pb.copy()
     if pa.size:
-        j = np.clip(np.searchsorted(pa, pb), 1, pa.size - 1) if pa.size > 1 else \
-            np.zeros(pb.size, dtype=np.int64)
-        if pa.size > 1:
-            j = np.where(np.abs(pa[j - 1] - pb) <= np.abs(pa[j] - pb), j - 1, j)
-        twin = np.abs(pa[j] - pb) <= AGREE_S * fs
+        j, d = _nearest(pb, pa)
+        twin = d <= AGREE_S * fs
         at[twin] = pa[j[twin]]
     take_b_b = use_b[np.minimum(at // w, use_b.size - 1)]
     r = np.concatenate([pa[~take_b_a], pb[take_b_b]])
