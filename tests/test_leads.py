@@ -83,6 +83,25 @@ def test_a_flat_or_missing_second_lead_leaves_the_first(both119):
         fuse_r_peaks(first, first[:-5], fs)
 
 
+def test_gaps_in_either_lead(both119):
+    first, second, fs, ref = both119
+    lo, hi = int(50 * fs), int(80 * fs)
+    gap = second.copy()
+    gap[lo:hi] = np.nan
+    alone = detect_r_peaks(first, fs)
+    assert errors(ref, fuse_r_peaks(first, gap, fs).r_peak, fs) <= errors(ref, alone, fs)
+    # Noise on the first lead elsewhere still sends its windows to the second.
+    noisy = first + burst(first.size, int(120 * fs), int(300 * fs), 0.6, 1)
+    assert errors(ref, fuse_r_peaks(noisy, gap, fs).r_peak, fs) < \
+        errors(ref, detect_r_peaks(noisy, fs), fs) / 3
+    # No beat where the lead they are measured on has no signal.
+    hole = first.copy()
+    hole[lo:hi] = np.nan
+    peaks = detect_beats(hole, fs, second=second).r_peak
+    assert not ((peaks >= lo) & (peaks < hi)).any()
+    assert errors(ref[(ref < lo) | (ref >= hi)], peaks, fs) <= errors(ref, alone, fs)
+
+
 def test_window_quality_measures(both119):
     first, second, fs, _ = both119
     pa, pb = detect_r_peaks(first, fs), detect_r_peaks(second, fs)

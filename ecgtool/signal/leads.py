@@ -49,7 +49,7 @@ from pathlib import Path
 import numpy as np
 
 from ecgtool.errors import EcgToolError
-from ecgtool.signal.detect import DEFAULT_SETTINGS, DetectorSettings, detect_r_peaks
+from ecgtool.signal.detect import DEFAULT_SETTINGS, DetectorSettings, detect_r_peaks, fill_nans
 from ecgtool.signal.filters import design_qrs_filter, qrs_filter
 
 #: Length of the windows the judge reads (s): the shortest that, on the
@@ -307,8 +307,9 @@ def fuse_r_peaks(first: np.ndarray, second: np.ndarray, fs: float,
     judged = np.flatnonzero(lone > 0)
     use_b = np.zeros(n_win, dtype=bool)
     if judged.size:
-        fill_a, fill_b = (np.nan_to_num(v, nan=float(np.nanmedian(v)) if np.isfinite(v).any()
-                                        else 0.0) for v in (a, b))
+        # Gaps are bridged as the detector bridges them, so that the
+        # measures see the same signal its beats were found on.
+        fill_a, fill_b = (fill_nans(v)[0] for v in (a, b))
         qa = window_quality(fill_a, fs, pa, pb, settings)[judged]
         qb = window_quality(fill_b, fs, pb, pa, settings)[judged]
         use_b[judged] = second_lead_probability(judge_inputs(qa, qb)) > SECOND_LEAD_P
