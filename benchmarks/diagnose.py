@@ -43,7 +43,7 @@ from ecgtool.hrt import heart_rate_turbulence
 from ecgtool.evaluate import BEAT_SYMBOLS, reference_rhythm
 from ecgtool.io.inputs import ReadOptions, Source
 from ecgtool.io.wfdbfiles import read_wfdb
-from ecgtool.pipeline import analyse_job
+from ecgtool.analysis import analyse_job
 from ecgtool.rhythm import find_rhythms
 from ecgtool.signal.delineate import DEFAULT_DELINEATION
 from ecgtool.signal.detect import DetectorSettings

@@ -43,7 +43,7 @@ from _common import (command_line, data_root, ds1_records, machine, md_table, tw
                      update_results_md, write_json)
 from detect_noise import electrode_motion, noisy
 from ecgtool.diagnose import diagnose_analysis
-from ecgtool.pipeline import analyse_signal
+from ecgtool.analysis import analyse_signal
 
 
 def findings(y: np.ndarray, fs: float, name: str, second: np.ndarray | None = None) -> dict:

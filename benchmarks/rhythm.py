@@ -43,7 +43,7 @@ from ecgtool.evaluate import (BEAT_SYMBOLS, annotated_span, gross_episodes,
                               reference_rhythm, score_episodes)
 from ecgtool.io.inputs import ReadOptions, Source
 from ecgtool.io.wfdbfiles import read_annotations, read_wfdb
-from ecgtool.pipeline import analyse_job
+from ecgtool.analysis import analyse_job
 from ecgtool.rhythm import find_rhythms
 
 ECTOPY_NO_AF_MIN_PCT = 5.0
@@ -126,7 +126,7 @@ def excerpt_verdicts(rec, ref, model_path) -> list[tuple[bool, bool]]:
     left out. The verdict is diagnose's (its longest AF episode lasts half the
     excerpt)."""
     from ecgtool.diagnose import diagnose_analysis
-    from ecgtool.pipeline import analyse_signal
+    from ecgtool.analysis import analyse_signal
 
     n = int(EXCERPT_S * rec.fs)
     out = []

@@ -109,7 +109,7 @@ def gap_labels(names=("119", "208"), minutes=5.0, gap_s=3.0, starts_s=range(20, 
     # first minutes analysed with one gap of gap_s at each start, against the
     # same minutes without it; the beats both keep are compared.
     from ecgtool.io.records import read_sample
-    from ecgtool.pipeline import analyse_signal
+    from ecgtool.analysis import analyse_signal
 
     rows = []
     for name in names:

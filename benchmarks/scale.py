@@ -35,7 +35,7 @@ from _common import command_line, data_root, machine, md_table, update_results_m
 
 def job(src, model):
     from ecgtool.io.inputs import ReadOptions
-    from ecgtool.pipeline import analyse_job
+    from ecgtool.analysis import analyse_job
 
     t0 = time.perf_counter()
     a = analyse_job(src, ReadOptions(), model=model)
@@ -153,7 +153,7 @@ ONE_DAY = r"""
 import os, sys, time, json, resource
 os.sched_setaffinity(0, {0})  # one core for everything, XLA's thread pool included
 from ecgtool.io.inputs import ReadOptions, Source
-from ecgtool.pipeline import analyse_job
+from ecgtool.analysis import analyse_job
 t = time.perf_counter()
 a = analyse_job(Source("wfdb", sys.argv[1], "day"), ReadOptions(), model=sys.argv[2])
 wall = time.perf_counter() - t

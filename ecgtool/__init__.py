@@ -35,7 +35,7 @@ _API = {
     "delineate": "ecgtool.signal.delineate:delineate",
     "classify_beats": "ecgtool.ml.classify:classify_beats",
     "find_rhythms": "ecgtool.rhythm:find_rhythms",
-    "analyse_signal": "ecgtool.pipeline:analyse_signal",
+    "analyse_signal": "ecgtool.analysis:analyse_signal",
     "conduction_intervals": "ecgtool.intervals:conduction_intervals",
     "diagnose_analysis": "ecgtool.diagnose:diagnose_analysis",
     "hrv": "ecgtool.variability:hrv",

@@ -579,13 +579,13 @@ def _interval_findings(iv: Intervals | None, t: np.ndarray, th: Thresholds,
 
 
 def diagnose_analysis(a, thresholds: Thresholds = Thresholds()) -> Report:
-    """:func:`diagnose` of an analysed record (:class:`ecgtool.pipeline.Analysis`),
+    """:func:`diagnose` of an analysed record (:class:`ecgtool.analysis.Analysis`),
     with its conduction intervals when its beats were delineated.
 
     Examples
     --------
     >>> from ecgtool.io.inputs import ReadOptions, Source
-    >>> from ecgtool.pipeline import analyse_job
+    >>> from ecgtool.analysis import analyse_job
     >>> from ecgtool.io.records import sample_path
     >>> a = analyse_job(Source("wfdb", str(sample_path("119")), "119"), ReadOptions())
     >>> rep = diagnose_analysis(a)

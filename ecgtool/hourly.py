@@ -235,7 +235,7 @@ def stored_hours(path: str, names: list[str]) -> dict[str, list[HourSummary]]:
 
 def hourly_analysis(a, hour_s: float = 3600.0,
                     thresholds: Thresholds = Thresholds()) -> list[HourSummary]:
-    """:func:`hourly` of an :class:`ecgtool.pipeline.Analysis`."""
+    """:func:`hourly` of an :class:`ecgtool.analysis.Analysis`."""
     return hourly(a.name, a.duration_s, a.times_s, a.labels, a.episodes, a.noise, hour_s,
                   thresholds, a.start_clock)
 

@@ -4,8 +4,8 @@ A recording longer than :data:`LONG_RECORD_S` (see :func:`long_length`) is
 read :data:`READ_S` seconds at a time through the streaming detector
 (:class:`ecgtool.stream.StreamDetector`), which gives the beats of one pass;
 each block's beats are classified with the signal around them. Memory stays
-in the tens of megabytes whatever the length. :mod:`ecgtool.pipeline` sends
-such sources here.
+in the tens of megabytes whatever the length. :mod:`ecgtool.pipeline` and
+:mod:`ecgtool.analysis` send such sources here.
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
     import numpy as np
 
-    from ecgtool.pipeline import Analysis, Detected
+    from ecgtool.analysis import Analysis
+    from ecgtool.pipeline import Detected
     from ecgtool.rhythm import RhythmSettings
 
 #: Recordings longer than this are analysed block by block, in bounded memory
@@ -107,7 +108,7 @@ def long_record_analysis(src: Source, opts: ReadOptions, model: str | None = Non
     (``Analysis.record`` is None).
     """
     from ecgtool.io.inputs import read_source_block
-    from ecgtool.pipeline import Analysis
+    from ecgtool.analysis import Analysis
     from ecgtool.rhythm import DEFAULT_RHYTHM, find_rhythms
 
     # Its first sample: the lead the classifier checks, and the start time.

@@ -72,7 +72,7 @@ def class_counts(counts: dict) -> str:
 def strip(analysis, start_s: float, seconds: float = 10.0, title: str = "") -> str:
     """A 10-s strip of an analysed record from 2 s before ``start_s``, as an
     embeddable PNG (the signal read again for a record analysed in blocks)."""
-    from ecgtool.pipeline import signal_between
+    from ecgtool.analysis import signal_between
 
     a = max(0.0, start_s - 2.0)
     b = min(analysis.duration_s, a + seconds)
@@ -281,7 +281,7 @@ def record_section(analysis, report, thresholds=None) -> str:
         parts.append("<h3>Hour by hour</h3>" + hourly_table(analysis, thresholds))
     if r.labelled:
         parts.append(f"<h3>Class counts</h3><img alt='class counts' src='{class_counts(r.counts)}'>")
-    from ecgtool.pipeline import has_signal
+    from ecgtool.analysis import has_signal
 
     if not has_signal(analysis):
         if any(f.start_s is not None for f in r.findings):

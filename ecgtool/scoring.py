@@ -298,7 +298,7 @@ def _reference(src: Source):
 def rhythm_score_job(src: Source, analyse, rhythm: str = "af",
                      min_episode_s: float = 0.0) -> EpisodeScore:
     """Find one record's episodes of ``rhythm`` with ``analyse`` (the job of
-    ``ecgtool rhythm``, :func:`ecgtool.pipeline.analyse_job`) and score them
+    ``ecgtool rhythm``, :func:`ecgtool.analysis.analyse_job`) and score them
     against the rhythm changes (``(AFIB``, ``(N``...) of its reference ``.atr``.
 
     A record whose annotations hold no rhythm change counts as free of the

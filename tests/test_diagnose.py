@@ -456,7 +456,7 @@ def test_analysing_a_signal_in_memory_is_analysing_its_record():
     import ecgtool
     from ecgtool.io.inputs import ReadOptions, Source
     from ecgtool.io.records import sample_path
-    from ecgtool.pipeline import analyse_job
+    from ecgtool.analysis import analyse_job
 
     rec = ecgtool.read_sample("119")
     a = ecgtool.analyse_signal(rec.signal, rec.fs, "119")
@@ -509,7 +509,7 @@ def test_hours_add_up_to_the_record(rec208):
     # several): beats, classes, pauses, runs and unreadable time of the
     # rows add up to the whole record's.
     from ecgtool.hourly import hourly_analysis
-    from ecgtool.pipeline import analyse_signal
+    from ecgtool.analysis import analyse_signal
 
     a = analyse_signal(rec208.signal, rec208.fs, "208")
     rep = diagnose_analysis(a)
@@ -538,7 +538,7 @@ def test_hours_add_up_to_the_record(rec208):
 
 def test_an_hours_hrv_is_that_of_its_own_beats(rec119):
     from ecgtool.hourly import hourly_analysis
-    from ecgtool.pipeline import analyse_signal
+    from ecgtool.analysis import analyse_signal
 
     a = analyse_signal(rec119.signal, rec119.fs, "119")
     rows = hourly_analysis(a, hour_s=600.0)
@@ -624,7 +624,7 @@ def test_cli_hourly_csv(tmp_path):
 
 
 def test_the_html_report_tabulates_a_long_record_by_the_hour():
-    from ecgtool.pipeline import Analysis
+    from ecgtool.analysis import Analysis
     from ecgtool.report import html_report
 
     def page(hours):
@@ -679,7 +679,7 @@ def test_the_report_carries_heart_rate_turbulence_where_beats_are_labelled():
 
 
 def test_the_report_says_when_the_slowest_and_fastest_rates_begin():
-    from ecgtool.pipeline import Analysis
+    from ecgtool.analysis import Analysis
     from ecgtool.report import html_report
 
     t = np.cumsum(np.r_[np.full(20, 1.0), np.full(10, 0.5), 1 + 0.05 * np.arange(10),
@@ -730,7 +730,7 @@ def test_hrv_leaves_af_out():
 def test_the_html_report_says_why_a_record_has_no_hrv(rec208):
     # Bundled 208: its PVCs, fusion beats and couplets leave under half the
     # intervals normal-to-normal.
-    from ecgtool.pipeline import analyse_signal
+    from ecgtool.analysis import analyse_signal
     from ecgtool.report import record_section
 
     a = analyse_signal(rec208.signal, rec208.fs, "208")

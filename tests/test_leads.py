@@ -118,7 +118,7 @@ def test_window_quality_measures(both119):
 
 
 def test_beats_where_the_first_lead_is_off_come_from_the_second_and_read_q(both119):
-    from ecgtool.pipeline import analyse_signal
+    from ecgtool.analysis import analyse_signal
 
     first, second, fs, ref = both119
     off = first.copy()

@@ -633,7 +633,7 @@ def test_fine_af_is_found_with_the_p_presence_rule_off():
     # P waves before most beats, and the rule that P waves before 70 % of a
     # window's beats are no AF takes most of the AF away; the setting the
     # README gives for fine AF finds it.
-    from ecgtool.pipeline import analyse_signal
+    from ecgtool.analysis import analyse_signal
 
     def af_share(settings=DEFAULT_RHYTHM):
         ep = analyse_signal(*_fine_af(), classify=False, settings=settings).episodes

@@ -499,7 +499,7 @@ def test_long_edf_recording_is_analysed_in_blocks(tmp_path, rec119):
     edfio = pytest.importorskip("edfio")
     from ecgtool.io.inputs import ReadOptions, expand_inputs, read_source_block, source_length
     from ecgtool.longrecord import is_long
-    from ecgtool.pipeline import analyse_job
+    from ecgtool.analysis import analyse_job
 
     x = np.tile(rec119.signal, 5)[: 360 * 7300]  # 2 h 1 min 40 s
     # Half a minute of flutter across the turn of the third 30-min block.

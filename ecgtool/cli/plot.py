@@ -40,7 +40,7 @@ def plot(
 
     from ecgtool import batch
     from ecgtool.io.inputs import expand_inputs, read_source_annotations
-    from ecgtool.pipeline import analyse_job, has_signal, second_between, signal_between
+    from ecgtool.analysis import analyse_job, has_signal, second_between, signal_between
     from ecgtool.report import plot_strip
 
     start, end = c.time_range(start, end)

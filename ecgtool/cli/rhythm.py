@@ -54,7 +54,7 @@ def rhythm(
 
     from ecgtool import batch
     from ecgtool.cli._write import exit_code, noting, run_and_write, summary, writing_annotations
-    from ecgtool.pipeline import rhythm_annotations
+    from ecgtool.analysis import rhythm_annotations
 
     settings = c.rhythm_settings(rhythm_setting, window)
     det = c.detector_settings(detector, qrs_net, p_net)
@@ -103,7 +103,8 @@ def analysis_setup(inputs, sample, ann, ann_labels, no_classify, model, opts, ou
     """Sources, the per-record job and the model path, shared by rhythm and diagnose."""
     from functools import partial
 
-    from ecgtool.pipeline import BEAT_KINDS, analyse_job, expand_beat_sources, needs_classifier
+    from ecgtool.analysis import analyse_job, expand_beat_sources, needs_classifier
+    from ecgtool.pipeline import BEAT_KINDS
     from ecgtool.signal.detect import DEFAULT_SETTINGS
 
     srcs = expand_beat_sources(list(inputs or []), sample, ann)
