@@ -19,7 +19,7 @@ from ecgtool.io.records import Record
 from ecgtool.longrecord import block_length, block_spans, is_long, long_record_analysis
 from ecgtool.pipeline import (BEAT_KINDS, _QrsNetMark, beat_times, beats_from_source,
                               classify_job, label_in_blocks, second_lead_options,
-                              table_sources)
+                              second_lead_unused, table_sources)
 from ecgtool.signal.detect import (DEFAULT_SETTINGS, DetectorSettings, detect_beats,
                                    net_qrs_ms)
 
@@ -200,6 +200,8 @@ def analyse_job(src: Source, opts: ReadOptions, model: str | None = None,
     from ecgtool.rhythm import find_rhythms
 
     settings = _rhythm_settings(settings, detector)
+    if src.kind == "ann" or src.kind in BEAT_KINDS:
+        second_lead_unused(opts, "beat times have no signal to find beats on")
     if src.kind == "ann":
         from ecgtool.evaluate import unreadable_spans
         from ecgtool.io.beatfiles import read_annotation_beats

@@ -164,6 +164,18 @@ def second_lead_index(leads: list[str], opts: ReadOptions, where: str) -> int | 
     return second
 
 
+def second_lead_unused(opts: ReadOptions, why: str) -> None:
+    """Warn that ``opts.second_lead`` finds nothing, because of ``why``: beats
+    that are read, not found now, stay as they were found."""
+    if opts.second_lead is None:
+        return
+    import warnings
+
+    from ecgtool.errors import EcgToolWarning
+
+    warnings.warn(f"--second-lead finds no beats here: {why}", EcgToolWarning, stacklevel=2)
+
+
 def beats_as_annotations(beats: Beats):
     """A record's beats as annotations: each R peak with its MIT-BIH symbol
     (the one the classifier named, else its class's, ``N`` for beats only
@@ -237,6 +249,8 @@ def beats_from_source(src: Source, opts: ReadOptions,
     if beats is None:
         beats = detect_beats(rec.signal, rec.fs, settings, second=second_lead(src, opts, rec))
         return Detected(rec, beats, qrs_ms=net_qrs_ms(beats, settings))
+    second_lead_unused(opts, "the store's beats are used as they were found (ecgtool "
+                             "detect --second-lead finds them again)")
     from ecgtool.signal.qrsnet import default_weights_id
 
     # Durations that the shipped QRS network measured when the beats were
@@ -256,6 +270,7 @@ def classify_job(src: Source, opts: ReadOptions, model: str | None = None,
     Long WFDB and EDF recordings are detected and labelled in blocks
     (:func:`long_record_detect`)."""
     if src.kind in BEAT_KINDS:
+        second_lead_unused(opts, "a beats table has no signal to find beats on")
         return classify_table_job(src, model)
     if src.kind != "store" and is_long(src):
         return long_record_detect(src, opts, model, classify=True, settings=detector)

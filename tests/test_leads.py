@@ -239,3 +239,21 @@ def test_cli_second_lead(tmp_path):
     assert r.exit_code == 0 and "gross" in r.stdout and "100.00" in r.stdout, r.output
     r = run(app, ["diagnose", "sample:208", "--second-lead", "1", "--out", "-"])
     assert r.exit_code == 0 and '"record": "208"' in r.stdout, r.output
+
+
+def test_beats_that_are_read_say_the_second_lead_finds_nothing(tmp_path):
+    run = CliRunner().invoke
+    store, table = tmp_path / "b.h5", tmp_path / "b.csv"
+    for out in (store, table):
+        r = run(app, ["detect", "sample:119", "--start", "0", "--end", "60", "--out", str(out)])
+        assert r.exit_code == 0, r.output
+    said = "--second-lead finds no beats here"
+    for cmd, src, why in (("classify", store, "the store's beats are used as they were found"),
+                          ("classify", table, "a beats table has no signal"),
+                          ("rhythm", table, "beat times have no signal")):
+        r = run(app, [cmd, str(src), "--second-lead", "auto", "--out", "-"])
+        assert r.exit_code == 0 and f"{said}: {why}" in r.stderr, r.output
+    # Where beats are found now, nothing is said.
+    r = run(app, ["classify", "sample:119", "--start", "0", "--end", "60", "--second-lead",
+                  "auto", "--out", "-"])
+    assert r.exit_code == 0 and said not in r.stderr, r.output

@@ -43,7 +43,8 @@ SecondLeadOpt = typer.Option(None, "--second-lead", metavar="LEAD", help="Find t
                              "this lead too (name, index, or 'auto': the first other lead): "
                              "each 3 s takes the beats of the lead that reads them better, "
                              "so that noise on one lead costs fewer beats. The beats are "
-                             "still delineated and classified on --channel.")
+                             "still delineated and classified on --channel. Beats read from "
+                             "a store or a table stay as they were found.")
 
 
 def say(msg: str) -> None:
