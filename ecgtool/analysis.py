@@ -17,7 +17,7 @@ from ecgtool.errors import EcgToolError
 from ecgtool.io.inputs import ReadOptions, Source, read_source, read_source_block
 from ecgtool.io.records import Record
 from ecgtool.longrecord import block_length, block_spans, is_long, long_record_analysis
-from ecgtool.pipeline import (BEAT_KINDS, _QrsNetMark, beat_times, beats_from_source,
+from ecgtool.pipeline import (BEAT_KINDS, QrsNetMark, beat_times, beats_from_source,
                               classify_job, label_in_blocks, second_lead_options,
                               second_lead_unused, table_sources)
 from ecgtool.signal.detect import (DEFAULT_SETTINGS, DetectorSettings, detect_beats,
@@ -30,7 +30,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 @dataclass
-class Analysis(_QrsNetMark):
+class Analysis(QrsNetMark):
     """Everything known about one record after detection, labels and rhythm."""
 
     name: str

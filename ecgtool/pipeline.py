@@ -33,7 +33,7 @@ if TYPE_CHECKING:  # pragma: no cover
 QRS_NET_ATTR = "qrs_net"
 
 
-class _QrsNetMark:
+class QrsNetMark:
     """What a result whose ``qrs_ms`` may hold the shipped network's
     durations writes beside its beats."""
 
@@ -50,7 +50,7 @@ class _QrsNetMark:
 
 
 @dataclass
-class Detected(_QrsNetMark):
+class Detected(QrsNetMark):
     """A record and the beats found in it; ``record`` is None for beats read
     from a beats table (no signal), which then carries the record's ``table_name``."""
 
