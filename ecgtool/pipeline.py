@@ -114,10 +114,21 @@ def second_lead_options(src: Source, opts: ReadOptions,
         index = second_lead_index(leads, replace(opts, channel=first_lead), src.path)
         return None if index is None else replace(plain, column=leads[index])
     every = replace(plain, all_leads=True)
-    leads = (read_source_block(src, every, 0, 1) if src.kind in ("wfdb", "edf", "ishne")
-             else read_source(src, every)).leads
-    index = second_lead_index(leads, opts, src.path)
-    return None if index is None else replace(plain, channel=index)
+    both = (read_source_block(src, every, 0, 1) if src.kind in ("wfdb", "edf", "ishne")
+            else read_source(src, every))
+    leads = both.leads
+    # The first lead's place among these, as the reader found it: an index
+    # given to --channel counts an EDF file's signals at every rate.
+    index = second_lead_index(leads, opts, src.path, first=both.channel)
+    if index is None:
+        return None
+    # By name where the name is the lead's alone: an EDF file lists here only
+    # the signals at the first lead's rate, and its reader counts an index
+    # among all of them (a temperature channel before the leads).
+    from ecgtool.io.records import choose_channel
+
+    by_name = choose_channel(leads, leads[index], src.path) == index
+    return replace(plain, channel=leads[index] if by_name else index)
 
 
 def _csv_names(src: Source) -> list[str]:
@@ -130,12 +141,14 @@ def _csv_names(src: Source) -> list[str]:
                      src.path).names
 
 
-def second_lead_index(leads: list[str], opts: ReadOptions, where: str) -> int | None:
+def second_lead_index(leads: list[str], opts: ReadOptions, where: str,
+                      first: int | None = None) -> int | None:
     """Which of ``leads`` ``opts.second_lead`` names (``auto``: the first
-    that is not ``opts.channel``, None with a warning where the record has
-    one lead); an error where it names the lead the beats are found on.
-    Leads are told apart by their place, since some records name two leads
-    alike (SVDB: ECG, ECG).
+    that is not the lead the beats are found on, None with a warning where
+    the record has one lead); an error where it names that lead. That lead
+    is ``leads[first]``, or else the one ``opts.channel`` names. Leads are
+    told apart by their place, since some records name two leads alike
+    (SVDB: ECG, ECG); an index counts ``leads``.
 
     Examples
     --------
@@ -149,7 +162,8 @@ def second_lead_index(leads: list[str], opts: ReadOptions, where: str) -> int | 
     from ecgtool.errors import EcgToolWarning
     from ecgtool.io.records import choose_channel
 
-    first = choose_channel(leads, opts.channel, where)
+    if first is None:
+        first = choose_channel(leads, opts.channel, where)
     if str(opts.second_lead).lower() == "auto":
         others = [i for i in range(len(leads)) if i != first]
         if not others:

@@ -257,3 +257,33 @@ def test_beats_that_are_read_say_the_second_lead_finds_nothing(tmp_path):
     r = run(app, ["classify", "sample:119", "--start", "0", "--end", "60", "--second-lead",
                   "auto", "--out", "-"])
     assert r.exit_code == 0 and said not in r.stderr, r.output
+
+
+def test_the_second_lead_of_an_edf_file_with_another_signal_first(tmp_path):
+    # A Holter EDF often begins with a slow channel (events, temperature):
+    # the second lead is found among the leads at the first lead's rate, and
+    # read by name, not by its place in that shorter list.
+    from ecgtool.io.inputs import ReadOptions, expand_inputs, read_source
+    from ecgtool.pipeline import second_lead
+
+    edfio = pytest.importorskip("edfio")
+    rec = read_wfdb(sample_path("119"), all_leads=True)
+    x = rec.signals[:36000]
+    f = tmp_path / "h.edf"
+    edfio.Edf([edfio.EdfSignal(np.full(100, 36.6), 1, label="Temp", physical_dimension="degC"),
+               edfio.EdfSignal(x[:, 0], 360, label="MLII", physical_dimension="mV"),
+               edfio.EdfSignal(x[:, 1], 360, label="V1", physical_dimension="mV")]).write(f)
+    [src] = expand_inputs([str(f)])
+    first = read_source(src)
+    assert first.lead == "MLII"
+    for name in ("auto", "V1", "1"):
+        other = second_lead(src, ReadOptions(second_lead=name), first)
+        assert np.abs(other - x[:, 1]).max() < 1e-3, name
+    # --channel by index counts every signal (V1 is the third); --second-lead
+    # then finds the other lead at that rate.
+    v1 = read_source(src, ReadOptions(channel=2))
+    assert v1.lead == "V1"
+    other = second_lead(src, ReadOptions(channel=2, second_lead="auto"), v1)
+    assert np.abs(other - x[:, 0]).max() < 1e-3
+    with pytest.raises(EcgToolError, match="names the lead the beats are found on"):
+        second_lead(src, ReadOptions(channel=2, second_lead="V1"), v1)
