@@ -119,7 +119,11 @@ def second_lead_options(src: Source, opts: ReadOptions,
     leads = both.leads
     # The first lead's place among these, as the reader found it: an index
     # given to --channel counts an EDF file's signals at every rate.
-    index = second_lead_index(leads, opts, src.path, first=both.channel)
+    try:
+        index = second_lead_index(leads, opts, src.path, first=both.channel)
+    except EcgToolError:
+        _other_rate(src, plain, opts.second_lead, both.fs)
+        raise
     if index is None:
         return None
     # By name where the name is the lead's alone: an EDF file lists here only
@@ -129,6 +133,20 @@ def second_lead_options(src: Source, opts: ReadOptions,
 
     by_name = choose_channel(leads, leads[index], src.path) == index
     return replace(plain, channel=leads[index] if by_name else index)
+
+
+def _other_rate(src: Source, opts: ReadOptions, name, fs: float) -> None:
+    # An EDF file's signals may have rates of their own: a lead named by
+    # --second-lead that is not at the first lead's rate is said to be so.
+    if src.kind != "edf" or str(name).lstrip("-").isdigit():
+        return
+    try:
+        other = read_source_block(src, replace(opts, channel=name), 0, 1)
+    except EcgToolError:
+        return
+    if other.fs != fs:
+        raise EcgToolError(f"--second-lead {name} is recorded at {other.fs:g} Hz, the first "
+                           f"lead at {fs:g} Hz: the two leads must share a rate", src.path)
 
 
 def _csv_names(src: Source) -> list[str]:

@@ -287,3 +287,5 @@ def test_the_second_lead_of_an_edf_file_with_another_signal_first(tmp_path):
     assert np.abs(other - x[:, 0]).max() < 1e-3
     with pytest.raises(EcgToolError, match="names the lead the beats are found on"):
         second_lead(src, ReadOptions(channel=2, second_lead="V1"), v1)
+    with pytest.raises(EcgToolError, match="Temp is recorded at 1 Hz, the first lead at 360"):
+        second_lead(src, ReadOptions(second_lead="Temp"), first)
