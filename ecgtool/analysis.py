@@ -16,10 +16,10 @@ from ecgtool.beats.table import Beats
 from ecgtool.errors import EcgToolError
 from ecgtool.io.inputs import ReadOptions, Source, read_source, read_source_block
 from ecgtool.io.records import Record
+from ecgtool.io.secondlead import second_lead_options, second_lead_unused
 from ecgtool.longrecord import block_length, block_spans, is_long, long_record_analysis
 from ecgtool.pipeline import (BEAT_KINDS, QrsNetMark, beat_times, beats_from_source,
-                              classify_job, label_in_blocks, second_lead_options,
-                              second_lead_unused, table_sources)
+                              classify_job, label_in_blocks, table_sources)
 from ecgtool.signal.detect import (DEFAULT_SETTINGS, DetectorSettings, detect_beats,
                                    net_qrs_ms)
 

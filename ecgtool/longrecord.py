@@ -191,7 +191,7 @@ def _stream_blocks(src: Source, opts: ReadOptions, n: int, fs: float,
     # Long blocks keep the share of re-analysed context small (30 s in 10 min).
     det = StreamDetector(fs, settings, block_s=_BLOCK_S)
     block = int(READ_S * fs)
-    from ecgtool.pipeline import second_lead_options
+    from ecgtool.io.secondlead import second_lead_options
 
     other = second_lead_options(src, opts)
     for start in range(0, n, block):

@@ -75,7 +75,7 @@ def score_job(src: Source, opts: ReadOptions, beats_store: str | None = None,
         d = detect_job(src, opts, detector)
         rec, peaks = d.record, d.beats.r_peak
     elif peaks is None:
-        from ecgtool.pipeline import second_lead
+        from ecgtool.io.secondlead import second_lead
         from ecgtool.signal.detect import detect_r_peaks
 
         if src.kind != "store":

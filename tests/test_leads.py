@@ -264,7 +264,7 @@ def test_the_second_lead_of_an_edf_file_with_another_signal_first(tmp_path):
     # the second lead is found among the leads at the first lead's rate, and
     # read by name, not by its place in that shorter list.
     from ecgtool.io.inputs import ReadOptions, expand_inputs, read_source
-    from ecgtool.pipeline import second_lead
+    from ecgtool.io.secondlead import second_lead
 
     edfio = pytest.importorskip("edfio")
     rec = read_wfdb(sample_path("119"), all_leads=True)
