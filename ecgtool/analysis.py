@@ -16,10 +16,11 @@ from ecgtool.beats.table import Beats
 from ecgtool.errors import EcgToolError
 from ecgtool.io.inputs import ReadOptions, Source, read_source, read_source_block
 from ecgtool.io.records import Record
-from ecgtool.io.secondlead import second_lead_options, second_lead_unused
+from ecgtool.io.secondlead import second_lead_options
 from ecgtool.longrecord import block_length, block_spans, is_long, long_record_analysis
 from ecgtool.pipeline import (BEAT_KINDS, QrsNetMark, beat_times, beats_from_source,
-                              classify_job, label_in_blocks, table_sources)
+                              classify_job, finding_options_unused, label_in_blocks,
+                              table_sources)
 from ecgtool.signal.detect import (DEFAULT_SETTINGS, DetectorSettings, detect_beats,
                                    net_qrs_ms)
 
@@ -201,7 +202,7 @@ def analyse_job(src: Source, opts: ReadOptions, model: str | None = None,
 
     settings = _rhythm_settings(settings, detector)
     if src.kind == "ann" or src.kind in BEAT_KINDS:
-        second_lead_unused(opts, "beat times have no signal to find beats on")
+        finding_options_unused(opts, detector, "beat times have no signal to find beats on")
     if src.kind == "ann":
         from ecgtool.evaluate import unreadable_spans
         from ecgtool.io.beatfiles import read_annotation_beats

@@ -15,7 +15,7 @@ from ecgtool.beats.table import Beats
 from ecgtool.errors import EcgToolError
 from ecgtool.io.inputs import ReadOptions, Source, read_source, unique_names
 from ecgtool.io.records import Record
-from ecgtool.io.secondlead import second_lead, second_lead_unused
+from ecgtool.io.secondlead import second_lead
 from ecgtool.longrecord import (LongRecord, block_length, is_long, long_record_detect,
                                 long_record_head)
 from ecgtool.signal.detect import (DEFAULT_SETTINGS, DetectorSettings, detect_beats,
@@ -82,6 +82,25 @@ def read_job(src: Source, opts: ReadOptions) -> Record | LongRecord:
 
         return LongRecord(long_record_head(src, opts), source_length(src)[0], src, opts)
     return read_source(src, opts)
+
+
+def finding_options_unused(opts: ReadOptions, settings: DetectorSettings, why: str) -> None:
+    """Warn that the options that find R peaks (``--second-lead``, a
+    ``--detector`` setting) find none here, because of ``why``: beats that
+    are read, not found now, stay as they were found. (``--qrs-net`` and
+    ``--p-net`` are not among them: the P-wave rules also shape the rhythm.)"""
+    given = [name for name, on in (
+        ("--second-lead", opts.second_lead is not None),
+        ("--detector", replace(settings, delineation=DEFAULT_SETTINGS.delineation)
+         != DEFAULT_SETTINGS)) if on]
+    if not given:
+        return
+    import warnings
+
+    from ecgtool.errors import EcgToolWarning
+
+    warnings.warn(f"{' and '.join(given)} find{'s' if len(given) == 1 else ''} no beats here: "
+                  f"{why}", EcgToolWarning, stacklevel=2)
 
 
 def beats_as_annotations(beats: Beats):
@@ -157,8 +176,8 @@ def beats_from_source(src: Source, opts: ReadOptions,
     if beats is None:
         beats = detect_beats(rec.signal, rec.fs, settings, second=second_lead(src, opts, rec))
         return Detected(rec, beats, qrs_ms=net_qrs_ms(beats, settings))
-    second_lead_unused(opts, "the store's beats are used as they were found (ecgtool "
-                             "detect --second-lead finds them again)")
+    finding_options_unused(opts, settings, "the store's beats are used as they were found "
+                                           "(ecgtool detect finds them again with these options)")
     from ecgtool.signal.qrsnet import default_weights_id
 
     # Durations that the shipped QRS network measured when the beats were
@@ -178,7 +197,7 @@ def classify_job(src: Source, opts: ReadOptions, model: str | None = None,
     Long WFDB and EDF recordings are detected and labelled in blocks
     (:func:`long_record_detect`)."""
     if src.kind in BEAT_KINDS:
-        second_lead_unused(opts, "a beats table has no signal to find beats on")
+        finding_options_unused(opts, detector, "a beats table has no signal to find beats on")
         return classify_table_job(src, model)
     if src.kind != "store" and is_long(src):
         return long_record_detect(src, opts, model, classify=True, settings=detector)

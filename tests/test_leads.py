@@ -241,7 +241,7 @@ def test_cli_second_lead(tmp_path):
     assert r.exit_code == 0 and '"record": "208"' in r.stdout, r.output
 
 
-def test_beats_that_are_read_say_the_second_lead_finds_nothing(tmp_path):
+def test_beats_that_are_read_say_the_options_that_find_beats_find_nothing(tmp_path):
     run = CliRunner().invoke
     store, table = tmp_path / "b.h5", tmp_path / "b.csv"
     for out in (store, table):
@@ -253,6 +253,9 @@ def test_beats_that_are_read_say_the_second_lead_finds_nothing(tmp_path):
                           ("rhythm", table, "beat times have no signal")):
         r = run(app, [cmd, str(src), "--second-lead", "auto", "--out", "-"])
         assert r.exit_code == 0 and f"{said}: {why}" in r.stderr, r.output
+    r = run(app, ["classify", str(store), "--detector", "refractory_ms=250", "--second-lead",
+                  "auto", "--out", "-"])
+    assert r.exit_code == 0 and "--second-lead and --detector find no beats here" in r.stderr
     # Where beats are found now, nothing is said.
     r = run(app, ["classify", "sample:119", "--start", "0", "--end", "60", "--second-lead",
                   "auto", "--out", "-"])

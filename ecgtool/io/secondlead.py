@@ -131,15 +131,3 @@ def second_lead_index(leads: list[str], opts: ReadOptions, where: str,
         raise EcgToolError(f"--second-lead names the lead the beats are found on "
                            f"({leads[first]}, lead {first}): name another", where)
     return second
-
-
-def second_lead_unused(opts: ReadOptions, why: str) -> None:
-    """Warn that ``opts.second_lead`` finds nothing, because of ``why``: beats
-    that are read, not found now, stay as they were found."""
-    if opts.second_lead is None:
-        return
-    import warnings
-
-    from ecgtool.errors import EcgToolWarning
-
-    warnings.warn(f"--second-lead finds no beats here: {why}", EcgToolWarning, stacklevel=2)
