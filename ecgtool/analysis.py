@@ -238,7 +238,10 @@ def analyse_job(src: Source, opts: ReadOptions, model: str | None = None,
         d = classify_job(src, opts, model, detector, keep_labels=not relabel)
     else:
         d = beats_from_source(src, opts, detector)
-    return _rhythm_of(d.record, d.beats, settings, d.qrs_ms)
+    a = _rhythm_of(d.record, d.beats, settings, d.qrs_ms)
+    # Kept so that a strip of the report can draw the second lead beside.
+    a.source, a.read_options = src, opts
+    return a
 
 
 def flagged_spans(times_s: "np.ndarray", flags: "np.ndarray | None") -> list:

@@ -71,14 +71,20 @@ def class_counts(counts: dict) -> str:
 
 def strip(analysis, start_s: float, seconds: float = 10.0, title: str = "") -> str:
     """A 10-s strip of an analysed record from 2 s before ``start_s``, as an
-    embeddable PNG (the signal read again for a record analysed in blocks)."""
-    from ecgtool.analysis import signal_between
+    embeddable PNG (the signal read again for a record analysed in blocks),
+    with the second lead below where one was named."""
+    from ecgtool.analysis import second_between, signal_between
 
     a = max(0.0, start_s - 2.0)
     b = min(analysis.duration_s, a + seconds)
     x, fs, offset, _ = signal_between(analysis, a, b)
+    opts = analysis.read_options
+    # With --second-lead, the lead that found beats where the first did not
+    # is drawn below it, as `ecgtool plot` draws it.
+    second = second_between(analysis, analysis.source, opts, a, b) \
+        if opts is not None and opts.second_lead is not None else None
     return _png(plot_strip(x, fs, analysis.times_s, analysis.labels, analysis.episodes, a, b,
-                           title, offset=offset))
+                           title, offset=offset, second=second))
 
 
 _RHYTHM_COLOURS = {"af": "#ffd8a8", "vf": "#ff8787", "vt": "#ffc9c9", "svt": "#d0ebff",

@@ -292,3 +292,21 @@ def test_the_second_lead_of_an_edf_file_with_another_signal_first(tmp_path):
         second_lead(src, ReadOptions(channel=2, second_lead="V1"), v1)
     with pytest.raises(EcgToolError, match="Temp is recorded at 1 Hz, the first lead at 360"):
         second_lead(src, ReadOptions(second_lead="Temp"), first)
+
+
+def test_the_report_strips_draw_the_second_lead(monkeypatch):
+    import ecgtool.report as report
+    from ecgtool.analysis import analyse_job
+    from ecgtool.io.inputs import ReadOptions, expand_inputs
+
+    [src] = expand_inputs(["sample:119"])
+    drawn = []
+    real = report.plot_strip
+    monkeypatch.setattr(report, "plot_strip",
+                        lambda *a, **kw: drawn.append(kw.get("second")) or real(*a, **kw))
+    for opts in (ReadOptions(second_lead="auto"), ReadOptions()):
+        a = analyse_job(src, opts, classify=False)
+        assert report.strip(a, 60.0).startswith("data:image/png;base64,")
+    (x, offset, name), none = drawn
+    assert name == "V1" and offset == 0 and x.size == a.record.n_samples
+    assert none is None
