@@ -310,3 +310,23 @@ def test_the_report_strips_draw_the_second_lead(monkeypatch):
     (x, offset, name), none = drawn
     assert name == "V1" and offset == 0 and x.size == a.record.n_samples
     assert none is None
+
+
+def test_auto_passes_over_a_channel_that_is_no_ecg_lead(tmp_path, both119):
+    from ecgtool.io.inputs import ReadOptions, expand_inputs, read_source
+    from ecgtool.io.secondlead import second_lead
+
+    first, second, fs, _ = both119
+    n = int(20 * fs)
+    resp = np.sin(np.arange(n) / fs * 2 * np.pi * 0.25)
+    f = tmp_path / "three.csv"
+    np.savetxt(f, np.c_[np.arange(n) / fs, resp, first[:n], second[:n]], delimiter=",",
+               header="time,RESP,II,V1", comments="", fmt="%.6f")
+    [src] = expand_inputs([str(f)])
+    rec = read_source(src)
+    assert rec.lead == "II"
+    other = second_lead(src, ReadOptions(second_lead="auto"), rec)
+    assert np.abs(other - second[:n]).max() < 1e-5
+    # Named, the channel is still taken.
+    other = second_lead(src, ReadOptions(second_lead="RESP"), rec)
+    assert np.abs(other - resp).max() < 1e-5

@@ -40,7 +40,7 @@ AnnotationsOpt = typer.Option(None, "--annotations", metavar="DIR", help="Also w
 SchedulerOpt = typer.Option(None, "--scheduler", help="Run on a Dask cluster: "
                             "tcp://HOST:PORT, or 'local' for an embedded one of --jobs workers.")
 SecondLeadOpt = typer.Option(None, "--second-lead", metavar="LEAD", help="Find the R peaks on "
-                             "this lead too (name, index, or 'auto': the first other lead): "
+                             "this lead too (name, index, or 'auto': the first other ECG lead): "
                              "each 3 s takes the beats of the lead that reads them better, "
                              "so that noise on one lead costs fewer beats. The beats are "
                              "still delineated and classified on --channel. Beats read from "

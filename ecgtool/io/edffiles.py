@@ -22,7 +22,6 @@ agree with the recorder's time.
 from __future__ import annotations
 
 import os
-import re
 import warnings
 from pathlib import Path
 
@@ -30,16 +29,11 @@ import numpy as np
 
 from ecgtool.errors import EcgToolError, EcgToolWarning
 from ecgtool.io.records import (Annotations, Record, _brief, _to_mv, choose_channel,
-                                clock_text, preferred_lead, sha256_files)
+                                clock_text, names_a_lead, preferred_lead, sha256_files)
 
 EDF_SUFFIXES = (".edf", ".bdf")
 #: Longest stretch an EDF+D file's data records may span (from the first onset).
 MAX_SPAN_S = 31 * 86400.0
-
-
-#: Words of a signal label that name an ECG lead ("Lead II", "ECG V5", "EKG").
-_LEAD_WORDS = {"ECG", "EKG", "LEAD", "MLII", "ML2", "I", "II", "III", "AVR", "AVL", "AVF",
-               "V1", "V2", "V3", "V4", "V5", "V6"}
 
 
 def _default_channel(labels: list[str]) -> int:
@@ -53,8 +47,8 @@ def _default_channel(labels: list[str]) -> int:
     for i, u in enumerate(upper):
         if "ECG" in u or "EKG" in u:
             return i
-    for i, u in enumerate(upper):
-        if _LEAD_WORDS & set(re.split(r"[^A-Z0-9]+", u)):
+    for i, lab in enumerate(labels):
+        if names_a_lead(lab):
             return i
     if len(labels) > 1:
         warnings.warn(f"no signal is labelled as an ECG lead: {labels[0]!r} is read "

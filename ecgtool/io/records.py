@@ -184,6 +184,25 @@ def choose_channel(leads: list[str], channel: str | int | None, source: str = ""
     return found
 
 
+#: Words of a signal label that name an ECG lead ("Lead II", "ECG V5", "MLIII").
+LEAD_WORDS = frozenset({"ECG", "EKG", "LEAD", "MLI", "MLII", "MLIII", "ML2", "ML5", "CM5", "CC5",
+                        "I", "II", "III", "AVR", "AVL", "AVF", "V1", "V2", "V3", "V4", "V5",
+                        "V6"})
+
+
+def names_a_lead(label: str) -> bool:
+    """True when a signal's label names an ECG lead: it says ECG or EKG, or
+    one of its words is a lead's name (:data:`LEAD_WORDS`).
+
+    Examples
+    --------
+    >>> [names_a_lead(x) for x in ("ECG 2", "Lead II", "V5", "RESP", "Temp", "EEG Fpz-Cz")]
+    [True, True, True, False, False, False]
+    """
+    u = label.upper()
+    return "ECG" in u or "EKG" in u or bool(LEAD_WORDS & set(re.split(r"[^A-Z0-9]+", u)))
+
+
 def preferred_lead(leads: list[str]) -> int | None:
     """Index of the first of :data:`PREFERRED_LEADS` among ``leads`` (labels
     such as ``ECG II`` or ``Lead II`` name lead II too); None if none.

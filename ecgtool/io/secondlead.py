@@ -98,24 +98,27 @@ def _csv_names(src: Source) -> list[str]:
 
 def second_lead_index(leads: list[str], opts: ReadOptions, where: str,
                       first: int | None = None) -> int | None:
-    """Which of ``leads`` ``opts.second_lead`` names (``auto``: the first
-    that is not the lead the beats are found on, None with a warning where
-    the record has one lead); an error where it names that lead. That lead
-    is ``leads[first]``, or else the one ``opts.channel`` names. Leads are
-    told apart by their place, since some records name two leads alike
+    """Which of ``leads`` ``opts.second_lead`` names; an error where it names
+    the lead the beats are found on: ``leads[first]``, or else the one
+    ``opts.channel`` names. ``auto`` is the first other lead whose label
+    names an ECG lead (:func:`ecgtool.io.records.names_a_lead`), else the
+    first other; None, with a warning, where the record has one lead. Leads
+    are told apart by their place, since some records name two leads alike
     (SVDB: ECG, ECG); an index counts ``leads``.
 
     Examples
     --------
     >>> second_lead_index(["V1", "MLII"], ReadOptions(second_lead="auto"), "r")
     0
+    >>> second_lead_index(["RESP", "MLII", "V5"], ReadOptions(second_lead="auto"), "r")
+    2
     >>> second_lead_index(["ECG", "ECG"], ReadOptions(second_lead=1), "r")
     1
     """
     import warnings
 
     from ecgtool.errors import EcgToolWarning
-    from ecgtool.io.records import choose_channel
+    from ecgtool.io.records import choose_channel, names_a_lead
 
     if first is None:
         first = choose_channel(leads, opts.channel, where)
@@ -125,7 +128,9 @@ def second_lead_index(leads: list[str], opts: ReadOptions, where: str,
             warnings.warn("one lead only: --second-lead auto finds no other", EcgToolWarning,
                           stacklevel=2)
             return None
-        return others[0]
+        # A respiration or event channel beside the leads is no second lead.
+        named = [i for i in others if names_a_lead(leads[i])]
+        return (named or others)[0]
     second = choose_channel(leads, opts.second_lead, where)
     if second == first:
         raise EcgToolError(f"--second-lead names the lead the beats are found on "
