@@ -6,7 +6,7 @@ import wfdb
 from typer.testing import CliRunner
 
 from ecgtool.cli import app
-from ecgtool.errors import EcgToolError
+from ecgtool.errors import EcgToolError, EcgToolWarning
 from ecgtool.evaluate.beats import match_beats, reference_beats
 from ecgtool.io.records import sample_path
 from ecgtool.io.wfdbfiles import read_wfdb
@@ -77,7 +77,8 @@ def test_clean_leads_cost_no_beats(rec208):
 def test_a_flat_or_missing_second_lead_leaves_the_first(both119):
     first, _, fs, _ = both119
     alone = detect_r_peaks(first, fs)
-    flat = fuse_r_peaks(first, np.zeros_like(first), fs)
+    with pytest.warns(EcgToolWarning, match="the second lead shows no QRS complex"):
+        flat = fuse_r_peaks(first, np.zeros_like(first), fs)
     assert np.array_equal(flat.r_peak, alone) and not flat.second.any()
     with pytest.raises(EcgToolError, match="differ in length"):
         fuse_r_peaks(first, first[:-5], fs)

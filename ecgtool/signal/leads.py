@@ -48,7 +48,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ecgtool.errors import EcgToolError
+from ecgtool.errors import EcgToolError, EcgToolWarning
 from ecgtool.signal.detect import DEFAULT_SETTINGS, DetectorSettings, detect_r_peaks, fill_nans
 from ecgtool.signal.filters import design_qrs_filter, qrs_filter
 
@@ -291,10 +291,16 @@ def fuse_r_peaks(first: np.ndarray, second: np.ndarray, fs: float,
     pa = detect_r_peaks(a, fs, settings) if first_peaks is None else \
         np.asarray(first_peaks, dtype=np.int64)
     with warnings.catch_warnings():
-        # A flat or empty second lead is the judge's to weigh, not news.
+        # The detector's own words would name the wrong lead.
         warnings.simplefilter("ignore")
         pb = detect_r_peaks(b, fs, settings)
     if pb.size == 0:
+        if pa.size:
+            # The user asked for a second lead: one that is off or flat
+            # (a channel never connected) is news, said once per record.
+            warnings.warn("the second lead shows no QRS complex (in the whole record, or a "
+                          "stretch of it): the beats there are the first lead's alone",
+                          EcgToolWarning, stacklevel=2)
         return FusedPeaks(pa, np.zeros(pa.size, bool), np.zeros(0, bool))
     w = int(round(WINDOW_S * fs))
     n_win = max(1, -(-a.size // w))
