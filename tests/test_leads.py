@@ -331,3 +331,25 @@ def test_auto_passes_over_a_channel_that_is_no_ecg_lead(tmp_path, both119):
     # Named, the channel is still taken.
     other = second_lead(src, ReadOptions(second_lead="RESP"), rec)
     assert np.abs(other - resp).max() < 1e-5
+
+
+def test_convert_beats_takes_a_second_lead(tmp_path):
+    run = CliRunner().invoke
+    noisy = tmp_path / "n"
+    rec = wfdb.rdrecord(str(sample_path("119")), sampto=int(300 * 360))
+    x = rec.p_signal.copy()
+    x[:, 0] += burst(x.shape[0], int(60 * 360), int(240 * 360), 0.6, 1)
+    wfdb.wrsamp("n", fs=rec.fs, units=rec.units, sig_name=rec.sig_name, p_signal=x,
+                fmt=["16", "16"], write_dir=str(tmp_path))
+    counts = {}
+    for extra in ([], ["--second-lead", "V1"]):
+        out = tmp_path / f"out{len(extra)}"
+        r = run(app, ["convert", str(noisy), "--beats", "--out", f"{out}/", *extra])
+        assert r.exit_code == 0, r.output
+        counts[len(extra)] = len(wfdb.rdann(str(out / "n"), "atr").sample)
+        d = run(app, ["detect", str(noisy), "--out", "-", "-q", *extra])
+        assert counts[len(extra)] == len(d.stdout.splitlines()) - 1
+    assert counts[2] < counts[0]           # the noise's false beats are gone
+    r = run(app, ["convert", str(noisy), "--second-lead", "V1", "--out", str(tmp_path / "s.h5")])
+    assert r.exit_code == 1 and "--second-lead finds beats for --beats" in r.stderr
+    assert not (tmp_path / "s.h5").exists()

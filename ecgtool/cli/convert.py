@@ -28,6 +28,9 @@ def convert(
                                "in place of the reference: a store's (with their classes), "
                                "else detected now; for a viewer (EDFbrowser, WAVE) to show "
                                "them."),
+    second_lead: Optional[str] = typer.Option(None, "--second-lead", metavar="LEAD",
+                                              help="With --beats: find the beats on this "
+                                              "lead too (as detect --second-lead does)."),
     start: Optional[str] = c.StartOpt,
     end: Optional[str] = c.EndOpt,
     jobs: int = c.JobsOpt,
@@ -51,7 +54,11 @@ def convert(
     from ecgtool.pipeline import read_beats_job, read_job
 
     all_leads = channel is not None and channel.lower() == "all"
-    opts = c.read_options(None if all_leads else channel, fs, column, units, all_leads)
+    if second_lead is not None and not beats:
+        raise c.EcgToolError("--second-lead finds beats for --beats; without it convert "
+                             "writes the signal as it is")
+    opts = c.read_options(None if all_leads else channel, fs, column, units, all_leads,
+                          second_lead=second_lead)
     # A stretch of a stdin signal is cut once it is read whole.
     srcs, cut = c.stretch(c.sources(inputs, sample, fs), start, end, signal_only=False)
     c.check_output_path(out, c.TABLE_FORMATS + ("wfdb", ".edf"))
