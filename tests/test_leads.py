@@ -333,7 +333,7 @@ def test_auto_passes_over_a_channel_that_is_no_ecg_lead(tmp_path, both119):
     assert np.abs(other - resp).max() < 1e-5
 
 
-def test_convert_beats_takes_a_second_lead(tmp_path):
+def test_convert_beats_takes_a_second_lead_and_detector_settings(tmp_path):
     run = CliRunner().invoke
     noisy = tmp_path / "n"
     rec = wfdb.rdrecord(str(sample_path("119")), sampto=int(300 * 360))
@@ -342,14 +342,16 @@ def test_convert_beats_takes_a_second_lead(tmp_path):
     wfdb.wrsamp("n", fs=rec.fs, units=rec.units, sig_name=rec.sig_name, p_signal=x,
                 fmt=["16", "16"], write_dir=str(tmp_path))
     counts = {}
-    for extra in ([], ["--second-lead", "V1"]):
-        out = tmp_path / f"out{len(extra)}"
+    for extra in ([], ["--second-lead", "V1"], ["--detector", "threshold=0.4"]):
+        key = " ".join(extra)
+        out = tmp_path / f"out{len(counts)}"
         r = run(app, ["convert", str(noisy), "--beats", "--out", f"{out}/", *extra])
         assert r.exit_code == 0, r.output
-        counts[len(extra)] = len(wfdb.rdann(str(out / "n"), "atr").sample)
+        counts[key] = len(wfdb.rdann(str(out / "n"), "atr").sample)
         d = run(app, ["detect", str(noisy), "--out", "-", "-q", *extra])
-        assert counts[len(extra)] == len(d.stdout.splitlines()) - 1
-    assert counts[2] < counts[0]           # the noise's false beats are gone
+        assert counts[key] == len(d.stdout.splitlines()) - 1, key
+    assert counts["--second-lead V1"] < counts[""]     # the noise's false beats are gone
+    assert counts["--detector threshold=0.4"] != counts[""]
     r = run(app, ["convert", str(noisy), "--second-lead", "V1", "--out", str(tmp_path / "s.h5")])
     assert r.exit_code == 1 and "--second-lead finds beats for --beats" in r.stderr
     assert not (tmp_path / "s.h5").exists()

@@ -31,6 +31,9 @@ def convert(
     second_lead: Optional[str] = typer.Option(None, "--second-lead", metavar="LEAD",
                                               help="With --beats: find the beats on this "
                                               "lead too (as detect --second-lead does)."),
+    detector: Optional[list[str]] = typer.Option(
+        None, "--detector", metavar="NAME=VALUE", help="With --beats: change a detector "
+        "setting, as detect --detector does. Repeatable."),
     start: Optional[str] = c.StartOpt,
     end: Optional[str] = c.EndOpt,
     jobs: int = c.JobsOpt,
@@ -54,9 +57,11 @@ def convert(
     from ecgtool.pipeline import read_beats_job, read_job
 
     all_leads = channel is not None and channel.lower() == "all"
-    if second_lead is not None and not beats:
-        raise c.EcgToolError("--second-lead finds beats for --beats; without it convert "
-                             "writes the signal as it is")
+    for given, name in ((second_lead is not None, "--second-lead"), (bool(detector), "--detector")):
+        if given and not beats:
+            raise c.EcgToolError(f"{name} finds beats for --beats; without it convert "
+                                 "writes the signal as it is")
+    settings = c.detector_settings(detector)
     opts = c.read_options(None if all_leads else channel, fs, column, units, all_leads,
                           second_lead=second_lead)
     # A stretch of a stdin signal is cut once it is read whole.
@@ -79,7 +84,8 @@ def convert(
     if beats and kind not in ("edf", "folder"):
         raise c.EcgToolError("--beats writes the beats as annotations, for EDF+ or WFDB "
                              "output (file.edf, DIR/)")
-    job = partial(read_beats_job if beats else read_job, opts=opts)
+    job = partial(read_beats_job, opts=opts, settings=settings) if beats else \
+        partial(read_job, opts=opts)
 
     def run(todo):
         return batch.run(job, todo, jobs=jobs, progress=not quiet, label="convert",
