@@ -1,20 +1,21 @@
 """The second lead of a recording, for R peaks found on two leads (``--second-lead``).
 
 Which lead ``--second-lead`` names (a name, an index, or ``auto``: the
-first lead other than the one the beats are found on), and how to read it
-from the same source: another lead of a WFDB, EDF, ISHNE, ``.mat`` or store
+first other lead whose label names an ECG lead), and how to read it from
+the same source: another lead of a WFDB, EDF, ISHNE, ``.mat`` or store
 record, another column of a CSV file. The fusion itself is
 :func:`ecgtool.signal.leads.fuse_r_peaks`.
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from ecgtool.errors import EcgToolError
+from ecgtool.errors import EcgToolError, EcgToolWarning
 from ecgtool.io.inputs import ReadOptions, Source, read_source, read_source_block
-from ecgtool.io.records import Record
+from ecgtool.io.records import Record, choose_channel, names_a_lead
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -66,8 +67,6 @@ def second_lead_options(src: Source, opts: ReadOptions,
     # By name where the name is the lead's alone: an EDF file lists here only
     # the signals at the first lead's rate, and its reader counts an index
     # among all of them (a temperature channel before the leads).
-    from ecgtool.io.records import choose_channel
-
     by_name = choose_channel(leads, leads[index], src.path) == index
     return replace(plain, channel=leads[index] if by_name else index)
 
@@ -115,11 +114,6 @@ def second_lead_index(leads: list[str], opts: ReadOptions, where: str,
     >>> second_lead_index(["ECG", "ECG"], ReadOptions(second_lead=1), "r")
     1
     """
-    import warnings
-
-    from ecgtool.errors import EcgToolWarning
-    from ecgtool.io.records import choose_channel, names_a_lead
-
     if first is None:
         first = choose_channel(leads, opts.channel, where)
     if str(opts.second_lead).lower() == "auto":
