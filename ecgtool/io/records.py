@@ -184,10 +184,12 @@ def choose_channel(leads: list[str], channel: str | int | None, source: str = ""
     return found
 
 
-#: Words of a signal label that name an ECG lead ("Lead II", "ECG V5", "MLIII").
-LEAD_WORDS = frozenset({"ECG", "EKG", "LEAD", "MLI", "MLII", "MLIII", "ML2", "ML5", "CM5", "CC5",
-                        "I", "II", "III", "AVR", "AVL", "AVF", "V1", "V2", "V3", "V4", "V5",
-                        "V6"})
+#: Words of a signal label that name an ECG lead ("Lead II", "ECG V5", "MLIII";
+#: D1-D4 as some European recorders name the limb leads, Frank's X, Y and Z
+#: leads as PTB names them, and the bipolar Holter leads CM2-CM5, CC5).
+LEAD_WORDS = frozenset({"ECG", "EKG", "LEAD", "MLI", "MLII", "MLIII", "ML2", "ML5", "I", "II",
+                        "III", "AVR", "AVL", "AVF", "V1", "V2", "V3", "V4", "V5", "V6", "D1",
+                        "D2", "D3", "D4", "VX", "VY", "VZ", "CM2", "CM3", "CM4", "CM5", "CC5"})
 
 
 def names_a_lead(label: str) -> bool:
