@@ -25,8 +25,9 @@ from ecgtool.io.wfdbfiles import read_wfdb
 
 _TEXT_SUFFIXES = (".csv", ".txt", ".tsv")
 _EDF_SUFFIXES = (".edf", ".bdf")
-#: Kinds whose length is in their header, so that a long one is read in blocks.
-_BLOCK_KINDS = ("wfdb", "edf", "ishne")
+#: Kinds whose length is in their header, so that a long one is read in blocks
+#: (:func:`read_source_block` reads these alone).
+BLOCK_KINDS = ("wfdb", "edf", "ishne")
 _WFDB_SUFFIXES = (".hea", ".dat", ".mat", ".atr", ".qrs")
 
 
@@ -465,7 +466,7 @@ def read_record(path: str | os.PathLike, channel: str | int | None = None,
 def source_length(src: Source) -> tuple[int, float] | None:
     """``(samples, fs)`` of a WFDB, EDF or ISHNE source from its header alone;
     None for other kinds or an unreadable header (reading it in full then says why)."""
-    if src.kind not in _BLOCK_KINDS:
+    if src.kind not in BLOCK_KINDS:
         return None
     if src.stretch is not None:
         size = source_length(_whole(src))

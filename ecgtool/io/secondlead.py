@@ -14,7 +14,8 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from ecgtool.errors import EcgToolError, EcgToolWarning
-from ecgtool.io.inputs import ReadOptions, Source, read_source, read_source_block
+from ecgtool.io.inputs import (BLOCK_KINDS, ReadOptions, Source, read_source,
+                               read_source_block)
 from ecgtool.io.records import Record, choose_channel, names_a_lead
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -52,7 +53,7 @@ def second_lead_options(src: Source, opts: ReadOptions,
         index = second_lead_index(leads, replace(opts, channel=first_lead), src.path)
         return None if index is None else replace(plain, column=leads[index])
     every = replace(plain, all_leads=True)
-    both = (read_source_block(src, every, 0, 1) if src.kind in ("wfdb", "edf", "ishne")
+    both = (read_source_block(src, every, 0, 1) if src.kind in BLOCK_KINDS
             else read_source(src, every))
     leads = both.leads
     # The first lead's place among these, as the reader found it: an index
