@@ -13,6 +13,7 @@ import numpy as np
 
 from ecgtool.errors import EcgToolError
 from ecgtool.io.beatfiles import is_beats_header, read_text
+from ecgtool.io.preamble import Preamble, read_preamble
 from ecgtool.io.records import (_UNIT_TO_MV, Record, _to_mv, choose_channel, clock_seconds,
                                  preferred_lead)
 from ecgtool.signal.filters import MIN_FS
@@ -74,7 +75,10 @@ def split_cells(line: str, delim: str | None) -> list[str]:
 
 #: Column names that hold sample times, not a lead ("Elapsed time": PhysioNet's
 #: rdsamp and ATM exports).
-TIME_COLUMNS = ("time", "time_s", "t", "seconds", "elapsed time")
+TIME_COLUMNS = ("time", "time_s", "t", "seconds", "elapsed time", "timestamp")
+#: Seconds per unit of a time column's unit ("time [ms]").
+_TIME_UNITS = {"s": 1.0, "sec": 1.0, "seconds": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6,
+               "ns": 1e-9}
 #: Column names that hold sample numbers ("sample #": rdsamp without -p).
 INDEX_COLUMNS = ("sample", "sample #", "sample_#", "index")
 
@@ -89,11 +93,11 @@ def time_unit(name: str) -> float | None:
     (1.0, 0.001, 1.0, None)
     """
     n = name.strip().lower()
-    m = re.fullmatch(r"(.*?)\s*[(\[]\s*(s|sec|seconds|ms)\s*[)\]]", n)
-    base, unit = (m.group(1), m.group(2)) if m else (n, "")
+    m = re.fullmatch(r"(.*?)\s*[(\[]\s*(\w+)\s*[)\]]", n)
+    base, unit = (m.group(1), m.group(2)) if m and m.group(2) in _TIME_UNITS else (n, "s")
     if base == "time_ms":
         base, unit = "time", "ms"
-    return (1e-3 if unit == "ms" else 1.0) if base in TIME_COLUMNS else None
+    return _TIME_UNITS[unit] if base in TIME_COLUMNS else None
 
 
 def time_column(names: list[str]) -> int | None:
@@ -218,6 +222,7 @@ def read_csv(path: str | os.PathLike, fs: float | None = None, column: str | int
     head = read_head(lead, shown)
     at = head.skipped
     data = read_rows(text[ends[at - 1]:] if at else text, head, shown, first_row=at + 1)
+    fs = fs or head.fs
     if fs is None:
         if head.time_col is None or data.shape[0] < 2:
             raise EcgToolError("sampling rate unknown: give --fs or a 'time' column", shown)
@@ -231,19 +236,24 @@ def read_csv(path: str | os.PathLike, fs: float | None = None, column: str | int
     base = Path(shown)
     return Record(name=name or (base.stem if shown != "-" else "stdin"),
                   signals=data[:, col:col + 1] * scale, fs=float(fs), leads=[head.names[col]],
-                  channel=0, source=shown, sha256=hashlib.sha256(text.encode()).hexdigest())
+                  channel=0, source=shown, sha256=hashlib.sha256(text.encode()).hexdigest(),
+                  comments=list(head.comments), start_clock=head.start_clock)
 
 
-#: Lines that :func:`read_head` needs: a hint, the names, the units and a sample.
-HEAD_LINES = 4
+#: Lines that :func:`read_head` needs: a hint or a device's metadata, the
+#: names, the units and samples.
+HEAD_LINES = 32
 
 
 @dataclass(frozen=True)
 class CsvHead:
     """What the first lines of a delimited text say about its samples.
 
-    ``skipped`` lines (a ``sep=`` hint, the names, a units row) come before
-    the first sample; ``clock`` converts times written as a clock.
+    ``skipped`` lines (a ``sep=`` hint, a device's metadata, the names, a
+    units row) come before the first sample; ``clock`` converts times
+    written as a clock or a date and time; ``decimal_comma`` says that a
+    comma in a sample is its decimal point. A device's metadata may give
+    the rate ``fs``, the time of day of the first sample and comments.
     """
 
     delim: str | None
@@ -251,6 +261,10 @@ class CsvHead:
     units: list[str] | None
     skipped: int
     clock: dict | None
+    decimal_comma: bool = False
+    fs: float | None = None
+    start_clock: str = ""
+    comments: tuple[str, ...] = ()
 
     @property
     def time_col(self) -> int | None:
@@ -291,9 +305,16 @@ def read_head(lines: list[str], shown: str = "") -> CsvHead:
     (';', ['Zeit', 'EKG (uV)'], 2)
     >>> read_head(["EKG (uV)", "12.5", "13"]).names
     ['EKG (uV)']
+    >>> h = read_head(["Phone timestamp;timestamp [ms];ecg [uV]",
+    ...                "2026-07-26T21:56:26.765;0.0;-166"])
+    >>> h.time_col, h.start_clock, sorted(h.clock)
+    (1, '21:56:26', [0])
     """
     if not lines:
         raise EcgToolError("file is empty", shown)
+    pre = read_preamble(lines)
+    if pre is not None:
+        return _head_after(pre)
     # Excel's hint line ("sep=;") names the delimiter; it is no data.
     sep = sep_hint(lines[0])
     at = 1 if sep else 0
@@ -318,11 +339,50 @@ def read_head(lines: list[str], shown: str = "") -> CsvHead:
     if at >= len(lines):
         raise EcgToolError("file has no samples", shown)
     time_col = time_column(names)
-    # Times as a clock ("0:01.250") or quoted: read as seconds.
     raw = decimal_points(lines[at], delim).split(delim) if delim else lines[at].split()
-    clock = ({time_col: clock_seconds} if time_col is not None and time_col < len(raw)
-             and any(ch in raw[time_col] for ch in ":'\"") else None)
-    return CsvHead(delim, names, units, at, clock)
+    # Dates and times ("2026-07-26T21:56:26.765", a phone's clock beside a
+    # device's samples) read as seconds since 1970, times as a clock
+    # ("0:01.250") or quoted as seconds.
+    clock = {j: date_time_seconds for j, c in enumerate(raw) if _DATE_TIME.match(c.strip('"'))}
+    if time_col is not None and time_col < len(raw) and time_col not in clock and \
+            any(ch in raw[time_col] for ch in ":'\""):
+        clock[time_col] = clock_seconds
+    dated = [j for j in clock if clock[j] is date_time_seconds]
+    first = time_col if time_col in dated else (dated[0] if dated else None)
+    start = _DATE_TIME.match(raw[first].strip('"'))[1] if first is not None else ""
+    return CsvHead(delim, names, units, at, clock or None, decimal_comma=delim == ";",
+                   start_clock=start)
+
+
+def _head_after(pre: Preamble) -> CsvHead:
+    # The samples after a device's metadata: one value per line under the
+    # lead the metadata names, or fields under the row of names that closes it.
+    if pre.names is None and pre.delim is None:
+        names, units = [pre.lead or "ECG"], [pre.units] if pre.units else None
+    else:
+        names, units = pre.names, None
+    return CsvHead(pre.delim, names, units, pre.lines, None, decimal_comma=pre.decimal_comma,
+                   fs=pre.fs, start_clock=pre.start_clock, comments=tuple(pre.comments))
+
+
+#: A date and time as devices write them: ``2026-07-26T21:56:26.765``,
+#: ``2026-07-26 21:56:26``; the time of day is group 1.
+_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ](\d{2}:\d{2}:\d{2})(\.\d+)?(Z|[+-]\d{2}:?\d{2})?$")
+
+
+def date_time_seconds(text: str) -> float:
+    """Seconds since 1970 of an ISO 8601 date and time (a time without an
+    offset counted as UTC: only differences matter).
+
+    Examples
+    --------
+    >>> date_time_seconds("1970-01-02T00:00:01.5"), date_time_seconds("1970-01-01 01:00:00+01:00")
+    (86401.5, 0.0)
+    """
+    from datetime import datetime, timezone
+
+    t = datetime.fromisoformat(text.strip().strip('"').replace("Z", "+00:00"))
+    return (t if t.tzinfo else t.replace(tzinfo=timezone.utc)).timestamp()
 
 
 def read_rows(body: str, head: CsvHead, shown: str = "", first_row: int = 1) -> np.ndarray:
@@ -331,7 +391,8 @@ def read_rows(body: str, head: CsvHead, shown: str = "", first_row: int = 1) -> 
     ``first_row`` numbers the first of them, counting lines that are
     neither blank nor comments, for errors.
     """
-    body = decimal_points(body, head.delim)
+    if head.decimal_comma:
+        body = body.replace(",", ".")
     try:
         try:
             data = _loadtxt(body, head.delim, head.clock)

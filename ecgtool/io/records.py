@@ -213,6 +213,8 @@ def preferred_lead(leads: list[str]) -> int | None:
     --------
     >>> preferred_lead(["V1", "MLII"]), preferred_lead(["EEG", "ECG II"]), preferred_lead(["V1"])
     (1, 1, None)
+    >>> preferred_lead(["timestamp [ms]", "ecg [uV]"])
+    1
     """
     return _find_lead(leads, PREFERRED_LEADS)
 
@@ -228,8 +230,9 @@ def _find_lead(leads: list[str], wanted: tuple[str, ...]) -> int | None:
 
 
 def _lead_key(name: str) -> str:
-    # A lead's label without an "ECG"/"EKG"/"Lead" prefix: "ECG II" -> "II".
-    n = name.strip().upper()
+    # A lead's label without an "ECG"/"EKG"/"Lead" prefix or units after it:
+    # "ECG II" -> "II", "ecg [uV]" -> "ECG".
+    n = re.sub(r"\s*[(\[][^()\[\]]*[)\]]$", "", name.strip().upper())
     m = re.fullmatch(r"(?:ECG|EKG|LEAD)[\s_\-:]*(\w+)", n)
     return m.group(1) if m else n
 
