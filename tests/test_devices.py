@@ -9,6 +9,7 @@ from scipy.signal import resample_poly
 from typer.testing import CliRunner
 
 from ecgtool.cli import app
+from ecgtool.errors import EcgToolWarning
 from ecgtool.io.csvfiles import read_csv
 from ecgtool.io.preamble import read_preamble
 from ecgtool.io.records import read_sample
@@ -74,6 +75,12 @@ def test_a_polar_sensor_logger_file_reads_its_rate_from_the_sensor_clock(tmp_pat
     rec = read_csv(p)
     assert rec.fs == 130.0 and rec.lead == "ecg [uV]" and rec.start_clock == "23:59:55"
     np.testing.assert_allclose(rec.signal, x, atol=5e-4)
+    # A packet of 73 samples lost on the way: unreadable time, the rest in place.
+    p.write_text("\n".join(rows[:1001] + rows[1074:]) + "\n")
+    with pytest.warns(EcgToolWarning, match="73 samples"):
+        rec = read_csv(p)
+    assert rec.fs == 130.0 and np.isnan(rec.signal[1000:1073]).all()
+    np.testing.assert_allclose(rec.signal[1073:], x[1073:], atol=5e-4)
 
 
 def test_metadata_lines_need_a_sampling_rate_and_plain_tables_have_none():

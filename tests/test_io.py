@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import scipy.io
 
-from ecgtool.errors import EcgToolError
+from ecgtool.errors import EcgToolError, EcgToolWarning
 from ecgtool.io import store
 from ecgtool.io.inputs import ReadOptions, expand_inputs, read_source
 from ecgtool.io.csvfiles import read_csv
@@ -326,12 +326,29 @@ def test_csv_blank_lines_and_comments_anywhere(tmp_path):
         read_csv(p, fs=360)
 
 
-def test_csv_time_column_with_a_gap_or_going_back_is_an_error(tmp_path):
+def test_csv_time_column_with_missing_samples_marks_them_unreadable(tmp_path):
+    # A wireless sensor's lost packets: the samples are placed by their times
+    # and the time between is NaN, unreadable signal, as in an EDF+D file.
     p = tmp_path / "t.csv"
     rows = [f"{i * 0.004:.3f},{i % 7 * 0.1:.1f}" for i in range(200)]
-    gap = rows[:100] + [f"{(i + 50) * 0.004:.3f},0.1" for i in range(100, 200)]
-    p.write_text("time,ecg\n" + "\n".join(gap) + "\n")
-    with pytest.raises(EcgToolError, match="not evenly spaced .a gap or a jump at line 102"):
+    p.write_text("time,ecg\n" + "\n".join(rows[:100] + rows[150:]) + "\n")
+    with pytest.warns(EcgToolWarning, match="50 samples .0.20 s. missing"):
+        rec = read_csv(p)
+    x = np.array([i % 7 * 0.1 for i in range(200)])
+    assert rec.fs == 250.0 and rec.n_samples == 200 and np.isnan(rec.signal[100:150]).all()
+    np.testing.assert_allclose(rec.signal[150:], x[150:])
+    # More time missing than recorded: two recordings, not one with a gap.
+    p.write_text("time,ecg\n" + "\n".join(rows[:50] + rows[160:]) + "\n")
+    with pytest.raises(EcgToolError, match="misses more time than it holds"):
+        read_csv(p)
+
+
+def test_csv_time_column_with_a_jump_or_going_back_is_an_error(tmp_path):
+    p = tmp_path / "t.csv"
+    rows = [f"{i * 0.004:.3f},{i % 7 * 0.1:.1f}" for i in range(200)]
+    uneven = rows[:100] + [f"{i * 0.0042:.4f},0.1" for i in range(100, 200)]
+    p.write_text("time,ecg\n" + "\n".join(uneven) + "\n")
+    with pytest.raises(EcgToolError, match="not evenly spaced .a jump at line"):
         read_csv(p)
     back = rows[:50] + [rows[10]] + rows[51:]
     p.write_text("time,ecg\n" + "\n".join(back) + "\n")

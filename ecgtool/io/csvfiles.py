@@ -6,12 +6,13 @@ import hashlib
 import io
 import os
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ecgtool.errors import EcgToolError
+from ecgtool.errors import EcgToolError, EcgToolWarning
 from ecgtool.io.beatfiles import is_beats_header, read_text
 from ecgtool.io.preamble import Preamble, read_preamble
 from ecgtool.io.records import (_UNIT_TO_MV, Record, _to_mv, choose_channel, clock_seconds,
@@ -165,6 +166,57 @@ def rate_from_times(t: np.ndarray, shown: str = "", first_line: int = 1) -> floa
     return float(round(fs)) if abs(fs - round(fs)) < 0.01 else round(fs, 6)
 
 
+def times_on_grid(t: np.ndarray, shown: str = "",
+                  first_line: int = 1) -> tuple[float, np.ndarray | None]:
+    """Sampling rate (Hz) of sample times ``t`` (s), and each sample's place
+    on the rate's grid where samples are missing (None where none is).
+
+    Samples may be missing between stretches that are each evenly spaced
+    (a wireless sensor's lost packets): the rate comes from the stretches,
+    each is placed at its first time, to the nearest sample, and what lies
+    between them is left to the caller to mark unreadable. Missing time
+    beyond the time recorded, or a stretch whose start falls on samples
+    already placed, is an error, as are uneven steps (:func:`rate_from_times`).
+
+    Examples
+    --------
+    >>> t = np.r_[np.arange(300), np.arange(310, 600)] / 100.0
+    >>> fs, where = times_on_grid(t)
+    >>> fs, where[298:302].tolist()
+    (100.0, [298, 299, 310, 311])
+    >>> times_on_grid(np.arange(5) / 250.0)
+    (250.0, None)
+    """
+    t = np.asarray(t, dtype=np.float64)
+    step = np.diff(t)
+    if step.size and np.all(step > 0):
+        gaps = np.flatnonzero(step > 1.5 * np.median(step))
+    else:
+        gaps = np.zeros(0, dtype=np.int64)
+    if not gaps.size:
+        return rate_from_times(t, shown, first_line), None
+    starts, ends = np.r_[0, gaps + 1], np.r_[gaps + 1, t.size]
+    spans = t[ends - 1] - t[starts]
+    fs = float((ends - starts - 1).sum() / spans.sum())
+    fs = float(round(fs)) if abs(fs - round(fs)) < 0.01 else round(fs, 6)
+    where = np.empty(t.size, dtype=np.int64)
+    for a, b in zip(starts, ends):
+        # Each stretch on its own: evenly spaced at the common rate.
+        off = np.abs(t[a:b] - t[a] - np.arange(b - a) / fs)
+        if off.max() > 0.5 / fs:
+            line = first_line + a + int(np.argmax(off))
+            raise EcgToolError("time column is not evenly spaced (a jump at line "
+                               f"{line}): give one signal at one rate, or --fs", shown)
+        where[a:b] = round((t[a] - t[0]) * fs) + np.arange(b - a)
+        if a and where[a] <= where[a - 1]:
+            raise EcgToolError(f"time column jumps by less than a sample at line "
+                               f"{first_line + a}: give one signal at one rate", shown)
+    if where[-1] + 1 > 2 * t.size:
+        raise EcgToolError(f"time column misses more time than it holds ({where[-1] + 1 - t.size}"
+                           f" samples missing, {t.size} present): give one recording", shown)
+    return fs, where
+
+
 def read_csv(path: str | os.PathLike, fs: float | None = None, column: str | int | None = None,
              units: str | None = None, name: str | None = None,
              text: str | None = None) -> Record:
@@ -226,16 +278,25 @@ def read_csv(path: str | os.PathLike, fs: float | None = None, column: str | int
     if fs is None:
         if head.time_col is None or data.shape[0] < 2:
             raise EcgToolError("sampling rate unknown: give --fs or a 'time' column", shown)
-        fs = rate_from_times(data[:, head.time_col] * time_unit(head.names[head.time_col]),
-                             shown, 1 + at)
+        fs, where = times_on_grid(data[:, head.time_col] *
+                                  time_unit(head.names[head.time_col]), shown, 1 + at)
         if fs < MIN_FS <= fs * 1000:
             raise EcgToolError(f"the times of column {head.names[head.time_col]!r} give {fs:g} "
                                "Hz: if they are in ms, name the column 'time [ms]', or give "
                                "--fs", shown)
+    else:
+        where = None
     col, scale = head.signal(data, fs, column, units, shown)
+    signal = data[:, col:col + 1] * scale
+    if where is not None:
+        signal = np.full((int(where[-1]) + 1, 1), np.nan)
+        signal[where] = data[:, col:col + 1] * scale
+        lost = signal.shape[0] - data.shape[0]
+        warnings.warn(f"{lost} samples ({lost / fs:.2f} s) missing from the time "
+                      "column, read as unreadable signal", EcgToolWarning, stacklevel=2)
     base = Path(shown)
     return Record(name=name or (base.stem if shown != "-" else "stdin"),
-                  signals=data[:, col:col + 1] * scale, fs=float(fs), leads=[head.names[col]],
+                  signals=signal, fs=float(fs), leads=[head.names[col]],
                   channel=0, source=shown, sha256=hashlib.sha256(text.encode()).hexdigest(),
                   comments=list(head.comments), start_clock=head.start_clock)
 
