@@ -343,6 +343,22 @@ def test_csv_time_column_with_missing_samples_marks_them_unreadable(tmp_path):
         read_csv(p)
 
 
+def test_an_empty_csv_field_is_a_missing_sample_in_a_file_or_a_stream(tmp_path):
+    # It was "unreadable line on line 2", naming a good line.
+    import io
+
+    from ecgtool.stream import sample_chunks
+
+    for text in ("time,ecg\n0,0.1\n0.004,\n0.008, \n0.012,0.4\n",
+                 "ecg;time\n0,1;0\n;0,004\n\n# c\n  ;0,008\n0,4;0,012\n"):
+        (tmp_path / "e.csv").write_text(text)
+        rec = read_csv(tmp_path / "e.csv")
+        assert rec.fs == 250.0, text
+        np.testing.assert_array_equal(rec.signal, [0.1, np.nan, np.nan, 0.4])
+        streamed = np.concatenate(list(sample_chunks(io.StringIO(text), 250, chunk=2)))
+        np.testing.assert_array_equal(streamed, rec.signal)
+
+
 def test_csv_time_column_with_a_jump_or_going_back_is_an_error(tmp_path):
     p = tmp_path / "t.csv"
     rows = [f"{i * 0.004:.3f},{i % 7 * 0.1:.1f}" for i in range(200)]

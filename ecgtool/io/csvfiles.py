@@ -458,8 +458,14 @@ def read_rows(body: str, head: CsvHead, shown: str = "", first_row: int = 1) -> 
         try:
             data = _loadtxt(body, head.delim, head.clock)
         except ValueError:
-            # Lines of blanks or indented comments, which loadtxt takes for rows.
+            # Lines of blanks or indented comments, which loadtxt takes for
+            # rows, and empty fields, which it takes for no number: a sample
+            # left out ("0.1,,0.3") is a missing one, NaN.
             body = re.sub(r"(?m)^[ \t\r]*(#.*)?$", "", body)
+            if head.delim:
+                d = re.escape(head.delim)
+                body = re.sub(rf"(?m)^(?=[ \t]*{d})|(?<={d})[ \t]*(?={d}|[ \t]*\r?$)",
+                              "nan", body)
             data = _loadtxt(body, head.delim, head.clock)
     except ValueError:
         rows = [ln for ln in body.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
