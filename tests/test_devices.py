@@ -104,3 +104,18 @@ def test_a_table_after_metadata_reads_its_ecg_column(tmp_path):
     assert rec.fs == 250.0 and rec.lead == "Amplitude (uV)" and rec.comments == [
         "Device: Recorder 2", "Sample Rate: 250 Hz"]
     assert rec.signal[:6].tolist() == [0.0, 0.1, 0.2, 0.3, 0.4, 0.0]
+
+
+def test_times_written_as_dates_and_times_give_the_rate_and_the_start(tmp_path):
+    # A chest strap's export (BioHarness-like): day/month/year dates, past
+    # midnight; and ISO dates with a UTC offset.
+    x = read_sample("119").signal[:360 * 10]
+    t0 = datetime(2016, 2, 1, 23, 59, 55, 448000)
+    p = tmp_path / "strap.csv"
+    for stamp in (lambda t: t.strftime("%d/%m/%Y %H:%M:%S.%f")[:-3],
+                  lambda t: t.isoformat(timespec="milliseconds") + "+02:00"):
+        p.write_text("Time,EcgWaveform\n" + "".join(
+            f"{stamp(t0 + timedelta(seconds=i / 360))},{v:.4f}\n" for i, v in enumerate(x)))
+        rec = read_csv(p)
+        assert rec.fs == 360.0 and rec.start_clock == "23:59:55"
+        np.testing.assert_allclose(rec.signal, x, atol=6e-5)

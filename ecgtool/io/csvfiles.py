@@ -16,7 +16,7 @@ from ecgtool.errors import EcgToolError, EcgToolWarning
 from ecgtool.io.beatfiles import is_beats_header, read_text
 from ecgtool.io.preamble import Preamble, read_preamble
 from ecgtool.io.records import (_UNIT_TO_MV, Record, _to_mv, choose_channel, clock_seconds,
-                                 preferred_lead)
+                                 clock_text, preferred_lead)
 from ecgtool.signal.filters import MIN_FS
 
 #: Why a beats table cannot stand in for a signal.
@@ -278,8 +278,10 @@ def read_csv(path: str | os.PathLike, fs: float | None = None, column: str | int
     if fs is None:
         if head.time_col is None or data.shape[0] < 2:
             raise EcgToolError("sampling rate unknown: give --fs or a 'time' column", shown)
-        fs, where = times_on_grid(data[:, head.time_col] *
-                                  time_unit(head.names[head.time_col]), shown, 1 + at)
+        t = data[:, head.time_col]
+        if head.clock and head.clock.get(head.time_col) is date_time_seconds:
+            t = over_midnight(t)
+        fs, where = times_on_grid(t * time_unit(head.names[head.time_col]), shown, 1 + at)
         if fs < MIN_FS <= fs * 1000:
             raise EcgToolError(f"the times of column {head.names[head.time_col]!r} give {fs:g} "
                                "Hz: if they are in ms, name the column 'time [ms]', or give "
@@ -410,7 +412,8 @@ def read_head(lines: list[str], shown: str = "") -> CsvHead:
         clock[time_col] = clock_seconds
     dated = [j for j in clock if clock[j] is date_time_seconds]
     first = time_col if time_col in dated else (dated[0] if dated else None)
-    start = _DATE_TIME.match(raw[first].strip('"'))[1] if first is not None else ""
+    start = (clock_text(tuple(map(int, _DATE_TIME.match(raw[first].strip('"'))[2].split(":"))))
+             if first is not None else "")
     return CsvHead(delim, names, units, at, clock or None, decimal_comma=delim == ";",
                    start_clock=start)
 
@@ -427,23 +430,51 @@ def _head_after(pre: Preamble) -> CsvHead:
 
 
 #: A date and time as devices write them: ``2026-07-26T21:56:26.765``,
-#: ``2026-07-26 21:56:26``; the time of day is group 1.
-_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ](\d{2}:\d{2}:\d{2})(\.\d+)?(Z|[+-]\d{2}:?\d{2})?$")
+#: ``2026-07-26 21:56:26+02:00``, ``01/02/2016 10:08:18.448``; the date is
+#: group 1, the time of day group 2, a UTC offset group 4.
+_DATE_TIME = re.compile(r"(\d{4}-\d{2}-\d{2}|\d{1,2}[./-]\d{1,2}[./-]\d{2,4})[T ]\s*"
+                        r"(\d{1,2}:\d{2}:\d{2})(\.\d+)?\s*(Z|[+-]\d{2}:?\d{2})?$")
 
 
 def date_time_seconds(text: str) -> float:
     """Seconds since 1970 of an ISO 8601 date and time (a time without an
-    offset counted as UTC: only differences matter).
+    offset counted as UTC: only differences matter); of another date's
+    (``01/02/2016``, whose order of day and month no text tells), seconds
+    since its midnight, which :func:`over_midnight` carries on past the next.
 
     Examples
     --------
     >>> date_time_seconds("1970-01-02T00:00:01.5"), date_time_seconds("1970-01-01 01:00:00+01:00")
     (86401.5, 0.0)
+    >>> date_time_seconds("01/02/2016 10:08:18.448")
+    36498.448
     """
-    from datetime import datetime, timezone
+    m = _DATE_TIME.match(text.strip().strip('"'))
+    if m is None:
+        raise ValueError(f"not a date and time: {text!r}")
+    t = clock_seconds(m[2] + (m[3] or ""))
+    if "-" not in m[1] or len(m[1]) != 10:
+        return t
+    from datetime import date
 
-    t = datetime.fromisoformat(text.strip().strip('"').replace("Z", "+00:00"))
-    return (t if t.tzinfo else t.replace(tzinfo=timezone.utc)).timestamp()
+    y, mo, d = map(int, m[1].split("-"))
+    zone = 0.0
+    if m[4] and m[4] != "Z":
+        sign = -1.0 if m[4][0] == "-" else 1.0
+        zone = sign * (int(m[4][1:3]) * 3600 + int(m[4][-2:]) * 60)
+    return (date(y, mo, d).toordinal() - 719163) * 86400.0 + t - zone
+
+
+def over_midnight(t: np.ndarray) -> np.ndarray:
+    """Times of day ``t`` (s) carried on by a day wherever they fall back by
+    more than half of one (a recording past midnight).
+
+    Examples
+    --------
+    >>> over_midnight(np.array([86399.0, 0.0, 1.0])).tolist()
+    [86399.0, 86400.0, 86401.0]
+    """
+    return t + 86400.0 * np.cumsum(np.r_[0, np.diff(t) < -43200.0])
 
 
 def read_rows(body: str, head: CsvHead, shown: str = "", first_row: int = 1) -> np.ndarray:
