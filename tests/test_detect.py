@@ -64,6 +64,11 @@ def test_flat_or_short_signal_gives_no_beats_and_a_warning(x, why):
     assert list(b.columns())[0] == "r_peak"
 
 
+def test_a_signal_in_volts_read_as_mv_is_flat_and_the_warning_says_why(rec119):
+    with pytest.warns(EcgToolWarning, match=r"flat \(peak-to-peak 0.0\d+ mV: values in V read"):
+        assert len(detect_beats(rec119.signal[:36000] * 1e-3, 360.0)) == 0
+
+
 def test_a_signal_with_no_qrs_gives_no_beats_and_says_so():
     # A slow wave (a lead that picks up breathing): it moves, but holds no QRS.
     x = np.sin(2 * np.pi * 0.3 * np.arange(36000) / 360.0)

@@ -436,7 +436,10 @@ def _checked_peaks(ecg, fs, settings, backend, second=None) -> tuple[np.ndarray,
     x, bad, fs = prepare_signal(ecg, fs)
     readable = x if bad is None else x[~bad]
     if is_flat(readable, fs, settings.min_qrs_mv):
-        what = ("signal is flat" if readable.size >= 2 * fs else
+        ptp = float(np.ptp(readable)) if readable.size else 0.0
+        what = (f"signal is flat (peak-to-peak {ptp:.2g} mV: values in V read as mV?)"
+                if readable.size >= 2 * fs and ptp * 1e3 >= settings.min_qrs_mv else
+                "signal is flat" if readable.size >= 2 * fs else
                 "signal is shorter than 2 s" if readable.size == x.size else
                 "no readable sample (all NaN or out of range)" if readable.size == 0 else
                 "less than 2 s of readable signal (the rest is NaN or out of range)")
