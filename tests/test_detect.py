@@ -69,6 +69,17 @@ def test_a_signal_in_volts_read_as_mv_is_flat_and_the_warning_says_why(rec119):
         assert len(detect_beats(rec119.signal[:36000] * 1e-3, 360.0)) == 0
 
 
+def test_a_signal_in_microvolts_read_as_mv_gives_its_beats_and_a_warning(rec119):
+    import warnings
+
+    x = rec119.signal[:36000]
+    with pytest.warns(EcgToolWarning, match="R waves of over 50 mV.*values in uV"):
+        big = detect_beats(x * 1e3, 360.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", EcgToolWarning)
+        assert big.r_peak.tolist() == detect_beats(x, 360.0).r_peak.tolist()
+
+
 def test_a_signal_with_no_qrs_gives_no_beats_and_says_so():
     # A slow wave (a lead that picks up breathing): it moves, but holds no QRS.
     x = np.sin(2 * np.pi * 0.3 * np.arange(36000) / 360.0)

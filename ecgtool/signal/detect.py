@@ -464,6 +464,10 @@ def _checked_peaks(ecg, fs, settings, backend, second=None) -> tuple[np.ndarray,
     return peaks, x, bad, fs
 
 
+#: Median R-wave amplitude (mV) above which the values are taken for another unit.
+MAX_R_MV = 50.0
+
+
 def detect_beats(ecg: np.ndarray, fs: float, settings: DetectorSettings = DEFAULT_SETTINGS,
                  backend: str = "c", second: np.ndarray | None = None) -> Beats:
     """Detect every heartbeat and delineate it: the library form of ``ecgtool detect``.
@@ -500,6 +504,12 @@ def detect_beats(ecg: np.ndarray, fs: float, settings: DetectorSettings = DEFAUL
     """
     peaks, x, bad, fs = _checked_peaks(ecg, fs, settings, backend, second)
     d = delineate(x, fs, peaks, settings.delineation, unreadable=bad)
+    if peaks.size >= 5 and np.nanmedian(np.abs(d.r_amp_mv)) > MAX_R_MV:
+        # The beats are found whatever the scale, and classes do not depend
+        # on it, but every amplitude reported would be off by the factor.
+        warnings.warn(f"R waves of over {MAX_R_MV:g} mV, where an ECG's are a few: values in "
+                      "uV or in ADC units read as mV? (r_amp_mv is not in mV)", EcgToolWarning,
+                      stacklevel=2)
     broken = broken_intervals(bad, peaks)
     return Beats(fs=fs, r_peak=peaks, qrs_onset=d.qrs_onset, qrs_offset=d.qrs_offset,
                  p_onset=d.p_onset, p_peak=d.p_peak, p_offset=d.p_offset,
