@@ -1,0 +1,275 @@
+"""GE MUSE XML: the resting 12-lead ECGs that GE's MUSE system exports.
+
+A ``<RestingECG>`` document holds a ``Rhythm`` waveform (the whole strip,
+usually 10 s) and a ``Median`` one (one representative beat per lead). Each
+lead's samples are base64 text of little-endian 16-bit integers, scaled by
+``LeadAmplitudeUnitsPerBit`` in ``LeadAmplitudeUnits`` (microvolts), at
+``SampleBase`` times ten to the ``SampleExponent`` Hz. MUSE stores eight
+leads (I, II, V1-V6); the limb leads III, aVR, aVL and aVF are derived from
+I and II, as the cart derives them, where the file leaves them out. The
+patient's demographics are not copied; the cart's statements
+(``Diagnosis``) become the record's comments.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import os
+import re
+import warnings
+import zlib
+from pathlib import Path
+from xml.etree import ElementTree
+
+import numpy as np
+
+from ecgtool.errors import EcgToolError, EcgToolWarning
+from ecgtool.io.records import Record, choose_channel, clock_text
+
+#: The order of a 12-lead ECG's leads.
+TWELVE_LEADS = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
+#: Microvolts per unit of ``LeadAmplitudeUnits`` (upper case; "\u039cV" is "µV" upper).
+_UV_PER = {"MICROVOLTS": 1.0, "UV": 1.0, "\u039cV": 1.0, "MILLIVOLTS": 1e3, "MV": 1e3,
+           "VOLTS": 1e6, "V": 1e6}
+
+
+def is_muse(path: str | os.PathLike) -> bool:
+    """True for an XML file whose document is a ``<RestingECG>``.
+
+    Examples
+    --------
+    >>> is_muse(__file__)
+    False
+    """
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096)
+    except OSError:
+        return False
+    return _MUSE_HEAD.match(head) is not None
+
+
+#: The start of a MUSE document: a byte-order mark, the XML declaration, a
+#: DOCTYPE and comments may come before its root element.
+_MUSE_HEAD = re.compile(rb"(\xef\xbb\xbf)?\s*(<\?xml[^>]*>\s*)?(<!DOCTYPE[^>]*>\s*)?"
+                        rb"(<!--.*?-->\s*)*<RestingECG[\s>]", re.S)
+
+
+def read_muse(path: str | os.PathLike, channel: str | int | None = None,
+              all_leads: bool = False, name: str | None = None) -> Record:
+    """Read the rhythm waveform of a GE MUSE XML resting ECG.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The ``.xml`` file.
+    channel : str or int, optional
+        Lead name or index among :data:`TWELVE_LEADS` order; default lead II.
+    all_leads : bool
+        Keep every lead.
+    name : str, optional
+        Record name; default the file stem.
+
+    Returns
+    -------
+    Record
+        Signals in mV.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> from ecgtool.io.records import read_sample
+    >>> f = os.path.join(tempfile.mkdtemp(), "ecg.xml")
+    >>> x = read_sample("119").signal[:3600]
+    >>> write_muse(f, np.c_[x, x], 360.0, ["I", "II"])
+    >>> rec = read_muse(f, all_leads=True)
+    >>> rec.leads, rec.lead, rec.fs, rec.n_samples
+    (['I', 'II', 'III', 'aVR', 'aVL', 'aVF'], 'II', 360.0, 3600)
+    """
+    p = Path(path)
+    shown = str(p)
+    try:
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise EcgToolError("no such file", shown) from None
+    except OSError as exc:
+        raise EcgToolError(f"cannot read ({exc.strerror})", shown) from None
+    try:
+        root = ElementTree.fromstring(raw)
+    except ElementTree.ParseError as exc:
+        raise EcgToolError(f"not readable XML ({exc})", shown) from None
+    if _local(root.tag) != "RestingECG":
+        raise EcgToolError(f"an XML document of <{_local(root.tag)}>, not a MUSE <RestingECG>",
+                           shown)
+    wave = _rhythm(root, shown)
+    fs = _rate(wave, shown)
+    leads, columns = [], []
+    for lead in _children(wave, "LeadData"):
+        lead_id = _text(lead, "LeadID")
+        if not lead_id:
+            raise EcgToolError("a lead without a LeadID", shown)
+        leads.append(_lead_name(lead_id))
+        columns.append(_samples(lead, leads[-1], shown))
+    if not leads:
+        raise EcgToolError("the rhythm waveform holds no leads", shown)
+    signals = _aligned(columns)
+    leads, signals = _with_limb_leads(leads, signals)
+    chan = choose_channel(leads, channel, shown)
+    cols = list(range(len(leads))) if all_leads else [chan]
+    return Record(name=name or p.stem, signals=signals[:, cols], fs=fs,
+                  leads=[leads[i] for i in cols], channel=cols.index(chan), source=shown,
+                  sha256=hashlib.sha256(raw).hexdigest(), comments=_statements(root),
+                  start_clock=_start(root))
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _children(el, tag: str) -> list:
+    return [c for c in el if _local(c.tag) == tag]
+
+
+def _text(el, tag: str) -> str:
+    found = _children(el, tag)
+    return (found[0].text or "").strip() if found else ""
+
+
+def _rhythm(root, shown: str):
+    waves = [w for w in root.iter() if _local(w.tag) == "Waveform"]
+    rhythm = [w for w in waves if _text(w, "WaveformType").lower() == "rhythm"]
+    if rhythm:
+        return rhythm[0]
+    if waves:
+        kinds = sorted({_text(w, "WaveformType") or "untyped" for w in waves})
+        raise EcgToolError(f"no rhythm waveform (only {', '.join(kinds)}): the strip itself "
+                           "is not in the file", shown)
+    raise EcgToolError("no <Waveform> in the document", shown)
+
+
+def _rate(wave, shown: str) -> float:
+    try:
+        base = float(_text(wave, "SampleBase"))
+        exponent = int(_text(wave, "SampleExponent") or 0)
+    except ValueError:
+        raise EcgToolError("SampleBase (the sampling rate) missing or not a number",
+                           shown) from None
+    fs = base * 10.0 ** exponent
+    if not fs > 0:
+        raise EcgToolError(f"sampling rate {fs:g} Hz", shown)
+    return fs
+
+
+def _lead_name(lead_id: str) -> str:
+    # MUSE writes "I", "II", "V1"... and some writers "AVR"; named as the
+    # 12-lead order names them.
+    known = {lead.upper(): lead for lead in TWELVE_LEADS}
+    return known.get(lead_id.upper(), lead_id)
+
+
+def _samples(lead, name: str, shown: str) -> np.ndarray:
+    size = _text(lead, "LeadSampleSize") or "2"
+    if size != "2":
+        raise EcgToolError(f"lead {name}: samples of {size} bytes (MUSE writes 2)", shown)
+    try:
+        data = base64.b64decode(re.sub(r"\s+", "", _text(lead, "WaveFormData")), validate=True)
+    except (binascii.Error, ValueError):
+        raise EcgToolError(f"lead {name}: WaveFormData is not base64", shown) from None
+    if len(data) % 2:
+        raise EcgToolError(f"lead {name}: an odd number of bytes, cut inside a sample", shown)
+    count = _text(lead, "LeadSampleCountTotal")
+    if count.isdigit() and len(data) // 2 < int(count):
+        raise EcgToolError(f"lead {name}: {len(data) // 2} samples where the file says "
+                           f"{count}: truncated", shown)
+    crc = _text(lead, "LeadDataCRC32")
+    if crc.isdigit() and zlib.crc32(data) != int(crc):
+        warnings.warn(f"{shown}: lead {name}'s CRC32 does not match its samples: read as they "
+                      "are", EcgToolWarning, stacklevel=4)
+    per_bit = _text(lead, "LeadAmplitudeUnitsPerBit")
+    units = _text(lead, "LeadAmplitudeUnits").upper() or "MICROVOLTS"
+    try:
+        scale = float(per_bit) * _UV_PER[units] / 1e3  # mV per bit
+    except ValueError:
+        raise EcgToolError(f"lead {name}: LeadAmplitudeUnitsPerBit missing or not a number "
+                           f"({per_bit!r}): its scale is unknown", shown) from None
+    except KeyError:
+        raise EcgToolError(f"lead {name}: unknown LeadAmplitudeUnits {units!r}", shown) from None
+    return np.frombuffer(data, "<i2").astype(np.float64) * scale
+
+
+def _aligned(columns: list[np.ndarray]) -> np.ndarray:
+    # Leads of unequal length end in unreadable signal (NaN), not in zeros.
+    n = max(c.size for c in columns)
+    out = np.full((n, len(columns)), np.nan)
+    for j, c in enumerate(columns):
+        out[:c.size, j] = c
+    return out
+
+
+def _with_limb_leads(leads: list[str], signals: np.ndarray) -> tuple[list[str], np.ndarray]:
+    # III, aVR, aVL and aVF from I and II (Einthoven's and Goldberger's
+    # relations), where the file leaves them out; the 12-lead order kept.
+    have = {lead: signals[:, j] for j, lead in enumerate(leads)}
+    if "I" in have and "II" in have:
+        i, ii = have["I"], have["II"]
+        for lead, x in (("III", ii - i), ("aVR", -(i + ii) / 2), ("aVL", i - ii / 2),
+                        ("aVF", ii - i / 2)):
+            have.setdefault(lead, x)
+    order = [lead for lead in TWELVE_LEADS if lead in have]
+    order += [lead for lead in leads if lead not in order]
+    return order, np.column_stack([have[lead] for lead in order])
+
+
+def _statements(root) -> list[str]:
+    # The cart's (or the reader's) interpretation, one comment per block.
+    out = []
+    for tag in ("Diagnosis", "OriginalDiagnosis"):
+        for block in (el for el in root if _local(el.tag) == tag):
+            texts = [(_text(s, "StmtText")) for s in block.iter()
+                     if _local(s.tag) == "DiagnosisStatement"]
+            texts = [t for t in texts if t]
+            if texts:
+                out.append(f"{tag[0].lower() + tag[1:]}: " + "; ".join(texts))
+    return out
+
+
+def _start(root) -> str:
+    for block in (el for el in root if _local(el.tag) == "TestDemographics"):
+        m = re.fullmatch(r"(\d{1,2}):(\d{2}):(\d{2})", _text(block, "AcquisitionTime"))
+        if m:
+            return clock_text(tuple(map(int, m.groups())))
+    return ""
+
+
+def write_muse(path: str | os.PathLike, signals: np.ndarray, fs: float, leads: list[str],
+               uv_per_bit: float = 4.88) -> None:
+    """Write ``signals`` (mV, one column per lead) as a MUSE XML rhythm
+    waveform, for tests and for tools that read MUSE files; the rate must be
+    a whole number of Hz.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> f = os.path.join(tempfile.mkdtemp(), "flat.xml")
+    >>> write_muse(f, np.zeros((500, 1)), 500.0, ["II"])
+    >>> is_muse(f)
+    True
+    """
+    x = np.asarray(signals, dtype=np.float64).reshape(len(signals), -1)
+    parts = ["<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>", "<RestingECG>",
+             "<Waveform>", "<WaveformType>Rhythm</WaveformType>",
+             f"<SampleBase>{int(round(fs))}</SampleBase>", "<SampleExponent>0</SampleExponent>"]
+    for j, lead in enumerate(leads):
+        data = np.clip(np.round(x[:, j] * 1e3 / uv_per_bit), -32768, 32767).astype("<i2")
+        raw = data.tobytes()
+        parts += ["<LeadData>", f"<LeadSampleCountTotal>{data.size}</LeadSampleCountTotal>",
+                  f"<LeadAmplitudeUnitsPerBit>{uv_per_bit:g}</LeadAmplitudeUnitsPerBit>",
+                  "<LeadAmplitudeUnits>MICROVOLTS</LeadAmplitudeUnits>",
+                  f"<LeadID>{lead}</LeadID>", "<LeadSampleSize>2</LeadSampleSize>",
+                  f"<LeadDataCRC32>{zlib.crc32(raw)}</LeadDataCRC32>",
+                  f"<WaveFormData>{base64.b64encode(raw).decode()}</WaveFormData>",
+                  "</LeadData>"]
+    parts += ["</Waveform>", "</RestingECG>"]
+    Path(path).write_text("\n".join(parts) + "\n", encoding="iso-8859-1")
