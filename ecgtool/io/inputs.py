@@ -3,7 +3,7 @@
 An input may be a WFDB record (``rec100``, ``rec100.hea``, ``data/mitdb/*.hea``),
 a folder of them, a CSV file, a header-less MATLAB ``.mat`` (CPSC 2018's, or
 one numeric matrix with ``--fs``), an EDF/BDF file, an ISHNE Holter file
-(``.ecg``), a GE MUSE XML resting ECG (``.xml``), an ecgtool HDF5 store (every record in it),
+(``.ecg``), a GE MUSE or HL7 aECG resting ECG (``.xml``), an ecgtool HDF5 store (every record in it),
 ``-`` for standard input, ``sample:NAME`` for a bundled record, or a
 database-relative name such as ``mitdb/100`` looked up under
 ``$ECGTOOL_DATA``.
@@ -60,7 +60,7 @@ class Source:
     """One record to read: its kind, where it is, and its name; with a
     ``stretch``, only that stretch of it (``--start``/``--end``)."""
 
-    kind: str  # "wfdb", "mat", "edf", "ishne", "muse", "csv", "store" or "stdin"
+    kind: str  # "wfdb", "mat", "edf", "ishne", "xml", "csv", "store" or "stdin"
     path: str
     name: str
     key: str | None = None  # record name inside a store
@@ -105,13 +105,13 @@ def _ishne(path: Path, named: bool = False) -> bool:
     return is_ishne(path) or (named and not path.with_suffix(".hea").is_file())
 
 
-def _muse(path: Path) -> bool:
-    # In a folder, an .xml file is a record where it is a MUSE <RestingECG>.
+def _xml_ecg(path: Path) -> bool:
+    # In a folder, an .xml file is a record where it is a MUSE or aECG document.
     if path.suffix.lower() != ".xml":
         return False
-    from ecgtool.io.musefiles import is_muse
+    from ecgtool.io.xmlecg import xml_ecg_kind
 
-    return is_muse(path)
+    return xml_ecg_kind(path) is not None
 
 
 def _bare_mat(path: Path) -> bool:
@@ -155,7 +155,7 @@ def _records_in(folder: Path, pattern: str) -> list[Path]:
                   + [f for f in files if f.suffix == ".mat" and _bare_mat(f)]
                   + [f for f in files if f.suffix.lower() in _EDF_SUFFIXES]
                   + [f for f in files if _ishne(f)]
-                  + [f for f in files if _muse(f)])
+                  + [f for f in files if _xml_ecg(f)])
 
 
 def _one(item: str) -> list[Source]:
@@ -170,8 +170,8 @@ def _one(item: str) -> list[Source]:
         # subfolders (archives keep a folder per patient or per site).
         found = _records_in(p, "*") or _records_in(p, "**/*")
         if not found:
-            raise EcgToolError("folder holds no records (*.hea, *.edf, ISHNE *.ecg, MUSE "
-                               "*.xml, or *.mat without a header), nor do its subfolders", item)
+            raise EcgToolError("folder holds no records (*.hea, *.edf, ISHNE *.ecg, MUSE or "
+                               "aECG *.xml, or *.mat without a header), nor do its subfolders", item)
         return _drop_segments([_one(str(f))[0] for f in found])
     if store.is_store(p):
         f = store.open_store(p)
@@ -189,7 +189,7 @@ def _one(item: str) -> list[Source]:
     if _ishne(p, named=True):
         return [Source("ishne", item, p.stem)]
     if p.suffix.lower() == ".xml":
-        return [Source("muse", item, p.stem)]
+        return [Source("xml", item, p.stem)]
     if _bare_mat(p):
         root = None if p.is_file() or p.is_absolute() else data_dir()
         if root is None or not (root / item).is_file():
@@ -325,11 +325,11 @@ def read_source(src: Source, opts: ReadOptions = ReadOptions()) -> Record:
 
         return read_ishne(src.path, channel=opts.channel, all_leads=opts.all_leads,
                           name=src.name, ann=bool(opts.ann))
-    if src.kind == "muse":
-        from ecgtool.io.musefiles import read_muse
+    if src.kind == "xml":
+        from ecgtool.io.xmlecg import read_xml_ecg
 
-        return read_muse(src.path, channel=opts.channel, all_leads=opts.all_leads,
-                         name=src.name)
+        return read_xml_ecg(src.path, channel=opts.channel, all_leads=opts.all_leads,
+                            name=src.name)
     if src.kind in ("csv", "stdin"):
         return read_csv(src.path, fs=opts.fs, column=opts.column, units=opts.units,
                         name=src.name)

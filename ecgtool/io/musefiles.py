@@ -21,40 +21,16 @@ import re
 import warnings
 import zlib
 from pathlib import Path
-from xml.etree import ElementTree
 
 import numpy as np
 
 from ecgtool.errors import EcgToolError, EcgToolWarning
 from ecgtool.io.records import Record, choose_channel, clock_text
+from ecgtool.io.xmlecg import aligned, children, lead_name, local, text, with_limb_leads
 
-#: The order of a 12-lead ECG's leads.
-TWELVE_LEADS = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
 #: Microvolts per unit of ``LeadAmplitudeUnits`` (upper case; "\u039cV" is "µV" upper).
 _UV_PER = {"MICROVOLTS": 1.0, "UV": 1.0, "\u039cV": 1.0, "MILLIVOLTS": 1e3, "MV": 1e3,
            "VOLTS": 1e6, "V": 1e6}
-
-
-def is_muse(path: str | os.PathLike) -> bool:
-    """True for an XML file whose document is a ``<RestingECG>``.
-
-    Examples
-    --------
-    >>> is_muse(__file__)
-    False
-    """
-    try:
-        with open(path, "rb") as f:
-            head = f.read(4096)
-    except OSError:
-        return False
-    return _MUSE_HEAD.match(head) is not None
-
-
-#: The start of a MUSE document: a byte-order mark, the XML declaration, a
-#: DOCTYPE and comments may come before its root element.
-_MUSE_HEAD = re.compile(rb"(\xef\xbb\xbf)?\s*(<\?xml[^>]*>\s*)?(<!DOCTYPE[^>]*>\s*)?"
-                        rb"(<!--.*?-->\s*)*<RestingECG[\s>]", re.S)
 
 
 def read_muse(path: str | os.PathLike, channel: str | int | None = None,
@@ -66,7 +42,7 @@ def read_muse(path: str | os.PathLike, channel: str | int | None = None,
     path : str or path-like
         The ``.xml`` file.
     channel : str or int, optional
-        Lead name or index among :data:`TWELVE_LEADS` order; default lead II.
+        Lead name, or index in the 12-lead order; default lead II.
     all_leads : bool
         Keep every lead.
     name : str, optional
@@ -88,34 +64,31 @@ def read_muse(path: str | os.PathLike, channel: str | int | None = None,
     >>> rec.leads, rec.lead, rec.fs, rec.n_samples
     (['I', 'II', 'III', 'aVR', 'aVL', 'aVF'], 'II', 360.0, 3600)
     """
-    p = Path(path)
+    from ecgtool.io.xmlecg import parse_xml
+
+    root, raw = parse_xml(path)
+    return muse_record(root, raw, Path(path), channel, all_leads, name)
+
+
+def muse_record(root, raw: bytes, p: Path, channel: str | int | None = None,
+                all_leads: bool = False, name: str | None = None) -> Record:
+    """The :class:`Record` of a parsed MUSE document (``raw``: the file's bytes)."""
     shown = str(p)
-    try:
-        raw = p.read_bytes()
-    except FileNotFoundError:
-        raise EcgToolError("no such file", shown) from None
-    except OSError as exc:
-        raise EcgToolError(f"cannot read ({exc.strerror})", shown) from None
-    try:
-        root = ElementTree.fromstring(raw)
-    except ElementTree.ParseError as exc:
-        raise EcgToolError(f"not readable XML ({exc})", shown) from None
-    if _local(root.tag) != "RestingECG":
-        raise EcgToolError(f"an XML document of <{_local(root.tag)}>, not a MUSE <RestingECG>",
+    if local(root.tag) != "RestingECG":
+        raise EcgToolError(f"an XML document of <{local(root.tag)}>, not a MUSE <RestingECG>",
                            shown)
     wave = _rhythm(root, shown)
     fs = _rate(wave, shown)
     leads, columns = [], []
-    for lead in _children(wave, "LeadData"):
-        lead_id = _text(lead, "LeadID")
+    for lead in children(wave, "LeadData"):
+        lead_id = text(lead, "LeadID")
         if not lead_id:
             raise EcgToolError("a lead without a LeadID", shown)
-        leads.append(_lead_name(lead_id))
+        leads.append(lead_name(lead_id))
         columns.append(_samples(lead, leads[-1], shown))
     if not leads:
         raise EcgToolError("the rhythm waveform holds no leads", shown)
-    signals = _aligned(columns)
-    leads, signals = _with_limb_leads(leads, signals)
+    leads, signals = with_limb_leads(leads, aligned(columns))
     chan = choose_channel(leads, channel, shown)
     cols = list(range(len(leads))) if all_leads else [chan]
     return Record(name=name or p.stem, signals=signals[:, cols], fs=fs,
@@ -124,26 +97,13 @@ def read_muse(path: str | os.PathLike, channel: str | int | None = None,
                   start_clock=_start(root))
 
 
-def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
-
-
-def _children(el, tag: str) -> list:
-    return [c for c in el if _local(c.tag) == tag]
-
-
-def _text(el, tag: str) -> str:
-    found = _children(el, tag)
-    return (found[0].text or "").strip() if found else ""
-
-
 def _rhythm(root, shown: str):
-    waves = [w for w in root.iter() if _local(w.tag) == "Waveform"]
-    rhythm = [w for w in waves if _text(w, "WaveformType").lower() == "rhythm"]
+    waves = [w for w in root.iter() if local(w.tag) == "Waveform"]
+    rhythm = [w for w in waves if text(w, "WaveformType").lower() == "rhythm"]
     if rhythm:
         return rhythm[0]
     if waves:
-        kinds = sorted({_text(w, "WaveformType") or "untyped" for w in waves})
+        kinds = sorted({text(w, "WaveformType") or "untyped" for w in waves})
         raise EcgToolError(f"no rhythm waveform (only {', '.join(kinds)}): the strip itself "
                            "is not in the file", shown)
     raise EcgToolError("no <Waveform> in the document", shown)
@@ -151,8 +111,8 @@ def _rhythm(root, shown: str):
 
 def _rate(wave, shown: str) -> float:
     try:
-        base = float(_text(wave, "SampleBase"))
-        exponent = int(_text(wave, "SampleExponent") or 0)
+        base = float(text(wave, "SampleBase"))
+        exponent = int(text(wave, "SampleExponent") or 0)
     except ValueError:
         raise EcgToolError("SampleBase (the sampling rate) missing or not a number",
                            shown) from None
@@ -162,33 +122,26 @@ def _rate(wave, shown: str) -> float:
     return fs
 
 
-def _lead_name(lead_id: str) -> str:
-    # MUSE writes "I", "II", "V1"... and some writers "AVR"; named as the
-    # 12-lead order names them.
-    known = {lead.upper(): lead for lead in TWELVE_LEADS}
-    return known.get(lead_id.upper(), lead_id)
-
-
 def _samples(lead, name: str, shown: str) -> np.ndarray:
-    size = _text(lead, "LeadSampleSize") or "2"
+    size = text(lead, "LeadSampleSize") or "2"
     if size != "2":
         raise EcgToolError(f"lead {name}: samples of {size} bytes (MUSE writes 2)", shown)
     try:
-        data = base64.b64decode(re.sub(r"\s+", "", _text(lead, "WaveFormData")), validate=True)
+        data = base64.b64decode(re.sub(r"\s+", "", text(lead, "WaveFormData")), validate=True)
     except (binascii.Error, ValueError):
         raise EcgToolError(f"lead {name}: WaveFormData is not base64", shown) from None
     if len(data) % 2:
         raise EcgToolError(f"lead {name}: an odd number of bytes, cut inside a sample", shown)
-    count = _text(lead, "LeadSampleCountTotal")
+    count = text(lead, "LeadSampleCountTotal")
     if count.isdigit() and len(data) // 2 < int(count):
         raise EcgToolError(f"lead {name}: {len(data) // 2} samples where the file says "
                            f"{count}: truncated", shown)
-    crc = _text(lead, "LeadDataCRC32")
+    crc = text(lead, "LeadDataCRC32")
     if crc.isdigit() and zlib.crc32(data) != int(crc):
         warnings.warn(f"{shown}: lead {name}'s CRC32 does not match its samples: read as they "
                       "are", EcgToolWarning, stacklevel=4)
-    per_bit = _text(lead, "LeadAmplitudeUnitsPerBit")
-    units = _text(lead, "LeadAmplitudeUnits").upper() or "MICROVOLTS"
+    per_bit = text(lead, "LeadAmplitudeUnitsPerBit")
+    units = text(lead, "LeadAmplitudeUnits").upper() or "MICROVOLTS"
     try:
         scale = float(per_bit) * _UV_PER[units] / 1e3  # mV per bit
     except ValueError:
@@ -199,36 +152,13 @@ def _samples(lead, name: str, shown: str) -> np.ndarray:
     return np.frombuffer(data, "<i2").astype(np.float64) * scale
 
 
-def _aligned(columns: list[np.ndarray]) -> np.ndarray:
-    # Leads of unequal length end in unreadable signal (NaN), not in zeros.
-    n = max(c.size for c in columns)
-    out = np.full((n, len(columns)), np.nan)
-    for j, c in enumerate(columns):
-        out[:c.size, j] = c
-    return out
-
-
-def _with_limb_leads(leads: list[str], signals: np.ndarray) -> tuple[list[str], np.ndarray]:
-    # III, aVR, aVL and aVF from I and II (Einthoven's and Goldberger's
-    # relations), where the file leaves them out; the 12-lead order kept.
-    have = {lead: signals[:, j] for j, lead in enumerate(leads)}
-    if "I" in have and "II" in have:
-        i, ii = have["I"], have["II"]
-        for lead, x in (("III", ii - i), ("aVR", -(i + ii) / 2), ("aVL", i - ii / 2),
-                        ("aVF", ii - i / 2)):
-            have.setdefault(lead, x)
-    order = [lead for lead in TWELVE_LEADS if lead in have]
-    order += [lead for lead in leads if lead not in order]
-    return order, np.column_stack([have[lead] for lead in order])
-
-
 def _statements(root) -> list[str]:
     # The cart's (or the reader's) interpretation, one comment per block.
     out = []
     for tag in ("Diagnosis", "OriginalDiagnosis"):
-        for block in (el for el in root if _local(el.tag) == tag):
-            texts = [(_text(s, "StmtText")) for s in block.iter()
-                     if _local(s.tag) == "DiagnosisStatement"]
+        for block in (el for el in root if local(el.tag) == tag):
+            texts = [(text(s, "StmtText")) for s in block.iter()
+                     if local(s.tag) == "DiagnosisStatement"]
             texts = [t for t in texts if t]
             if texts:
                 out.append(f"{tag[0].lower() + tag[1:]}: " + "; ".join(texts))
@@ -236,8 +166,8 @@ def _statements(root) -> list[str]:
 
 
 def _start(root) -> str:
-    for block in (el for el in root if _local(el.tag) == "TestDemographics"):
-        m = re.fullmatch(r"(\d{1,2}):(\d{2}):(\d{2})", _text(block, "AcquisitionTime"))
+    for block in (el for el in root if local(el.tag) == "TestDemographics"):
+        m = re.fullmatch(r"(\d{1,2}):(\d{2}):(\d{2})", text(block, "AcquisitionTime"))
         if m:
             return clock_text(tuple(map(int, m.groups())))
     return ""
@@ -254,8 +184,8 @@ def write_muse(path: str | os.PathLike, signals: np.ndarray, fs: float, leads: l
     >>> import tempfile, os
     >>> f = os.path.join(tempfile.mkdtemp(), "flat.xml")
     >>> write_muse(f, np.zeros((500, 1)), 500.0, ["II"])
-    >>> is_muse(f)
-    True
+    >>> read_muse(f).n_samples
+    500
     """
     x = np.asarray(signals, dtype=np.float64).reshape(len(signals), -1)
     parts = ["<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>", "<RestingECG>",

@@ -1,4 +1,4 @@
-"""GE MUSE XML resting ECGs: the rhythm strip, derived limb leads, statements, bad files."""
+"""Resting ECGs in XML (GE MUSE, HL7 aECG): the rhythm strip, derived limb leads, bad files."""
 
 import re
 
@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 from ecgtool.cli import app
 from ecgtool.errors import EcgToolError, EcgToolWarning
 from ecgtool.io.inputs import expand_inputs, read_record
+from ecgtool.io.aecgfiles import read_aecg, write_aecg
 from ecgtool.io.musefiles import read_muse, write_muse
 from ecgtool.io.records import sample_path
 from ecgtool.io.wfdbfiles import read_wfdb
@@ -36,7 +37,9 @@ def test_the_rhythm_strip_reads_in_mv_with_the_limb_leads_derived(strip):
     np.testing.assert_allclose(rec.signals[:, 2], rec.signals[:, 1] - rec.signals[:, 0])
 
 
-def test_derived_limb_leads_match_the_recorded_ones_of_real_12_lead_ecgs(tmp_path, data):
+@pytest.mark.parametrize("write, read", [(write_muse, read_muse), (write_aecg, read_aecg)])
+def test_derived_limb_leads_match_the_recorded_ones_of_real_12_lead_ecgs(
+        tmp_path, data, write, read):
     # PTB (1000 Hz) and a PTB-XL sample of CinC 2021 (500 Hz) record all
     # twelve leads: written as MUSE stores them, eight, and read back.
     for name in ("ptbdb/s0010_re", "cinc2021/E07500"):
@@ -44,26 +47,50 @@ def test_derived_limb_leads_match_the_recorded_ones_of_real_12_lead_ecgs(tmp_pat
             pytest.skip(f"{name} is not in ECGTOOL_DATA")
         rec = read_record(str(data / name), all_leads=True)
         low = [lead.lower() for lead in rec.leads]
-        write_muse(tmp_path / "x.xml", rec.signals[:, [low.index(n.lower()) for n in EIGHT]],
-                   rec.fs, EIGHT)
-        back = read_muse(tmp_path / "x.xml", all_leads=True)
+        write(tmp_path / "x.xml", rec.signals[:, [low.index(n.lower()) for n in EIGHT]],
+              rec.fs, EIGHT)
+        back = read(tmp_path / "x.xml", all_leads=True)
+        assert back.fs == rec.fs and back.n_samples == rec.n_samples
         for lead in ("III", "aVR", "aVL", "aVF"):
             np.testing.assert_allclose(back.signals[:, back.leads.index(lead)],
                                        rec.signals[:, low.index(lead.lower())], atol=0.01,
                                        err_msg=f"{name} {lead}")
 
 
-def test_detect_reads_a_muse_file_and_a_folder_of_them(strip, tmp_path):
+def test_an_aecg_file_reads_its_units_origin_and_relative_times(tmp_path):
+    x = read_wfdb(sample_path("119"), all_leads=True).signals[:3600]
+    path = tmp_path / "a.xml"
+    write_aecg(path, x, 360.0, ["II", "V1"], start="20021122234510")
+    rec = read_aecg(path, all_leads=True)
+    assert rec.leads == ["II", "V1"] and rec.fs == 360.0 and rec.start_clock == "23:45:10"
+    np.testing.assert_allclose(rec.signals, x, atol=2.6e-3)
+    # Times relative to the start in ms, values in mV about an origin of 1 mV.
+    text = path.read_text()
+    text = text.replace('code="TIME_ABSOLUTE"', 'code="TIME_RELATIVE"').replace(
+        f'<increment value="{1 / 360:.9g}" unit="s"/>', f'<increment value="{1000 / 360:.9g}" '
+        'unit="ms"/>').replace('<origin value="0" unit="uV"/><scale value="5" unit="uV"/>',
+                               '<origin value="1" unit="mV"/><scale value="0.005" unit="mV"/>')
+    path.write_text(text)
+    moved = read_aecg(path, all_leads=True)
+    assert moved.fs == 360.0 and moved.start_clock == ""
+    np.testing.assert_allclose(moved.signals, rec.signals + 1.0, atol=1e-9)
+
+
+def test_detect_reads_muse_and_aecg_files_and_a_folder_of_them(strip, tmp_path):
     path, x = strip
+    write_aecg(tmp_path / "trial.xml", x, 360.0, ["I", "II"])
     (tmp_path / "notes.xml").write_text("<notes/>\n")
     res = CliRunner().invoke(app, ["detect", str(tmp_path), "--out", "-", "-q"])
     assert res.exit_code == 0, res.output
-    rows = res.stdout.splitlines()[1:]
-    assert {r.split(",")[0] for r in rows} == {"ecg"}
-    got = [int(r.split(",")[1]) for r in rows]
+    rows = [r.split(",") for r in res.stdout.splitlines()[1:]]
+    assert {r[0] for r in rows} == {"ecg", "trial"}
     rec = read_muse(path)
-    assert len(got) > 8 and got == detect_r_peaks(rec.signal, 360.0).tolist()
-    assert [s.kind for s in expand_inputs([str(tmp_path)])] == ["muse"]
+    for name in ("ecg", "trial"):
+        got = [int(r[1]) for r in rows if r[0] == name]
+        assert len(got) > 8 and got == detect_r_peaks(rec.signal, 360.0).tolist(), name
+    assert [s.kind for s in expand_inputs([str(tmp_path)])] == ["xml", "xml"]
+    res = CliRunner().invoke(app, ["detect", str(tmp_path / "notes.xml"), "--out", "-"])
+    assert res.exit_code == 1 and "an XML document of <notes>: ecgtool reads" in res.output
 
 
 def test_statements_and_time_are_kept_and_the_patient_is_not(strip):
@@ -118,3 +145,17 @@ def test_a_checksum_that_does_not_match_is_a_warning(strip):
     with pytest.warns(EcgToolWarning, match="lead I's CRC32 does not match"):
         rec = read_muse(path)
     assert rec.n_samples == x.shape[0]
+
+
+@pytest.mark.parametrize("old, new, why", [
+    ('code="TIME_ABSOLUTE"', 'code="OTHER"', "no TIME_ABSOLUTE or TIME_RELATIVE sequence"),
+    ("<digits>", "<digits>x ", "lead I: digits that are not numbers"),
+    ('unit="uV"/><digits>', 'unit="furlong"/><digits>', "lead I: unknown unit 'furlong'"),
+    ("<series>", "<other>", "not readable XML"),
+])
+def test_a_damaged_aecg_file_is_a_one_line_error(tmp_path, old, new, why):
+    path = tmp_path / "a.xml"
+    write_aecg(path, np.zeros((720, 2)), 360.0, ["I", "II"])
+    path.write_text(path.read_text().replace(old, new, 1))
+    with pytest.raises(EcgToolError, match=why):
+        read_aecg(path)

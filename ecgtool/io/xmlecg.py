@@ -1,0 +1,146 @@
+"""Resting ECGs in XML: what GE MUSE and HL7 aECG files share, and which one a file is.
+
+Both hold a 12-lead ECG of a few seconds; :func:`read_xml_ecg` reads either
+by its root element (:mod:`ecgtool.io.musefiles`, :mod:`ecgtool.io.aecgfiles`).
+Here too: parsing with one-line errors, namespace-free element lookup, the
+12-lead order, and the limb leads derived from I and II where a file leaves
+them out.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+
+from ecgtool.errors import EcgToolError
+
+#: The order of a 12-lead ECG's leads.
+TWELVE_LEADS = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
+
+#: The start of an XML ECG: a byte-order mark, the XML declaration, a DOCTYPE
+#: and comments may come before its root element (group 1).
+_HEAD = re.compile(rb"(?:\xef\xbb\xbf)?\s*(?:<\?xml[^>]*>\s*)?(?:<!DOCTYPE[^>]*>\s*)?"
+                   rb"(?:<!--.*?-->\s*)*<(?:\w+:)?(RestingECG|AnnotatedECG)[\s>]", re.S)
+
+
+def xml_ecg_kind(path: str | os.PathLike) -> str | None:
+    """``"RestingECG"`` (GE MUSE) or ``"AnnotatedECG"`` (HL7 aECG) for a file
+    whose root element is one, else None.
+
+    Examples
+    --------
+    >>> xml_ecg_kind(__file__) is None
+    True
+    """
+    try:
+        with open(path, "rb") as f:
+            m = _HEAD.match(f.read(4096))
+    except OSError:
+        return None
+    return m[1].decode() if m else None
+
+
+def read_xml_ecg(path: str | os.PathLike, channel: str | int | None = None,
+                 all_leads: bool = False, name: str | None = None):
+    """Read a GE MUSE or HL7 aECG resting ECG as a :class:`~ecgtool.io.records.Record`.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> from ecgtool.io.musefiles import write_muse
+    >>> f = os.path.join(tempfile.mkdtemp(), "flat.xml")
+    >>> write_muse(f, np.zeros((500, 1)), 500.0, ["II"])
+    >>> read_xml_ecg(f).lead
+    'II'
+    """
+    root, raw = parse_xml(path)
+    kind = local(root.tag)
+    if kind == "RestingECG":
+        from ecgtool.io.musefiles import muse_record
+
+        return muse_record(root, raw, Path(path), channel, all_leads, name)
+    if kind == "AnnotatedECG":
+        from ecgtool.io.aecgfiles import aecg_record
+
+        return aecg_record(root, raw, Path(path), channel, all_leads, name)
+    raise EcgToolError(f"an XML document of <{kind}>: ecgtool reads GE MUSE <RestingECG> and "
+                       "HL7 aECG <AnnotatedECG> ECGs", str(path))
+
+
+def parse_xml(path: str | os.PathLike):
+    """The root element of an XML file and the file's bytes; one-line errors."""
+    from xml.etree import ElementTree
+
+    shown = str(path)
+    try:
+        raw = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise EcgToolError("no such file", shown) from None
+    except OSError as exc:
+        raise EcgToolError(f"cannot read ({exc.strerror})", shown) from None
+    try:
+        return ElementTree.fromstring(raw), raw
+    except ElementTree.ParseError as exc:
+        raise EcgToolError(f"not readable XML ({exc})", shown) from None
+
+
+def local(tag: str) -> str:
+    """An element's tag without its namespace: ``{urn:hl7-org:v3}code`` -> ``code``."""
+    return tag.rsplit("}", 1)[-1]
+
+
+def children(el, tag: str) -> list:
+    """``el``'s children named ``tag``, whatever their namespace."""
+    return [c for c in el if local(c.tag) == tag]
+
+
+def child(el, tag: str):
+    """``el``'s first child named ``tag``, or None."""
+    found = children(el, tag)
+    return found[0] if found else None
+
+
+def text(el, tag: str) -> str:
+    """The stripped text of ``el``'s first child named ``tag`` ("" if none)."""
+    c = child(el, tag)
+    return (c.text or "").strip() if c is not None else ""
+
+
+def lead_name(label: str) -> str:
+    """A lead label as the 12-lead order names it: ``AVR`` -> ``aVR``."""
+    known = {lead.upper(): lead for lead in TWELVE_LEADS}
+    return known.get(label.upper(), label)
+
+
+def with_limb_leads(leads: list[str], signals: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """``leads`` and ``signals`` with III, aVR, aVL and aVF derived from I and
+    II (Einthoven's and Goldberger's relations) where they are missing, in
+    the 12-lead order, other leads after.
+
+    Examples
+    --------
+    >>> leads, x = with_limb_leads(["II", "I"], np.array([[2.0, 1.0]]))
+    >>> leads, x.tolist()
+    (['I', 'II', 'III', 'aVR', 'aVL', 'aVF'], [[1.0, 2.0, 1.0, -1.5, 0.0, 1.5]])
+    """
+    have = {lead: signals[:, j] for j, lead in enumerate(leads)}
+    if "I" in have and "II" in have:
+        i, ii = have["I"], have["II"]
+        for lead, x in (("III", ii - i), ("aVR", -(i + ii) / 2), ("aVL", i - ii / 2),
+                        ("aVF", ii - i / 2)):
+            have.setdefault(lead, x)
+    order = [lead for lead in TWELVE_LEADS if lead in have]
+    order += [lead for lead in leads if lead not in order]
+    return order, np.column_stack([have[lead] for lead in order])
+
+
+def aligned(columns: list[np.ndarray]) -> np.ndarray:
+    """Leads side by side; a shorter one ends in unreadable signal (NaN), not zeros."""
+    n = max(c.size for c in columns)
+    out = np.full((n, len(columns)), np.nan)
+    for j, c in enumerate(columns):
+        out[:c.size, j] = c
+    return out
