@@ -24,6 +24,7 @@ _API = {
     "read_csv": "ecgtool.io.csvfiles:read_csv",
     "read_ishne": "ecgtool.io.ishnefiles:read_ishne",
     "read_ishne_annotations": "ecgtool.io.ishnefiles:read_ishne_annotations",
+    "read_xml_ecg": "ecgtool.io.xmlecg:read_xml_ecg",
     "read_sample": "ecgtool.io.records:read_sample",
     "write_wfdb": "ecgtool.io.wfdbout:write_wfdb",
     "write_edf": "ecgtool.io.edfout:write_edf",

@@ -12,7 +12,6 @@ leaves out are derived from I and II, as for MUSE.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from pathlib import Path
@@ -20,62 +19,20 @@ from pathlib import Path
 import numpy as np
 
 from ecgtool.errors import EcgToolError
-from ecgtool.io.records import Record, choose_channel, clock_text
-from ecgtool.io.xmlecg import aligned, child, children, lead_name, local, with_limb_leads
+from ecgtool.io.records import clock_text
+from ecgtool.io.xmlecg import Waveform, child, children, lead_name, local
 
 #: Seconds per unit of a time increment; mV per unit of a lead's values.
 _SECONDS = {"s": 1.0, "ms": 1e-3, "us": 1e-6}
 _MV = {"uv": 1e-3, "mv": 1.0, "v": 1e3, "nv": 1e-6}
 
 
-def read_aecg(path: str | os.PathLike, channel: str | int | None = None,
-              all_leads: bool = False, name: str | None = None) -> Record:
-    """Read the rhythm waveform of an HL7 aECG file.
-
-    Parameters
-    ----------
-    path : str or path-like
-        The ``.xml`` file.
-    channel : str or int, optional
-        Lead name, or index in the 12-lead order; default lead II.
-    all_leads : bool
-        Keep every lead.
-    name : str, optional
-        Record name; default the file stem.
-
-    Returns
-    -------
-    Record
-        Signals in mV.
-
-    Examples
-    --------
-    >>> import tempfile, os
-    >>> from ecgtool.io.records import read_sample
-    >>> f = os.path.join(tempfile.mkdtemp(), "ecg.xml")
-    >>> x = read_sample("119").signal[:3600]
-    >>> write_aecg(f, np.c_[x, x], 360.0, ["I", "II"], start="20021122091000")
-    >>> rec = read_aecg(f, all_leads=True)
-    >>> rec.leads[:3], rec.fs, rec.n_samples, rec.start_clock
-    (['I', 'II', 'III'], 360.0, 3600, '09:10:00')
-    """
-    from ecgtool.io.xmlecg import parse_xml
-
-    root, raw = parse_xml(path)
-    return aecg_record(root, raw, Path(path), channel, all_leads, name)
-
-
-def aecg_record(root, raw: bytes, p: Path, channel: str | int | None = None,
-                all_leads: bool = False, name: str | None = None) -> Record:
-    """The :class:`Record` of a parsed aECG document (``raw``: the file's bytes)."""
-    shown = str(p)
-    if local(root.tag) != "AnnotatedECG":
-        raise EcgToolError(f"an XML document of <{local(root.tag)}>, not an aECG "
-                           "<AnnotatedECG>", shown)
-    sequences = _rhythm_sequences(root, shown)
+def aecg_waveform(root, shown: str) -> Waveform:
+    """The rhythm strip of a parsed aECG ``<AnnotatedECG>`` document (read
+    files with :func:`ecgtool.io.xmlecg.read_xml_ecg`)."""
     fs, start = None, ""
     leads, columns = [], []
-    for seq in sequences:
+    for seq in _rhythm_sequences(root, shown):
         code = _code(seq)
         value = child(seq, "value")
         if value is None:
@@ -90,12 +47,7 @@ def aecg_record(root, raw: bytes, p: Path, channel: str | int | None = None,
                            "unknown", shown)
     if not leads:
         raise EcgToolError("the rhythm series holds no MDC_ECG_LEAD_ sequence", shown)
-    leads, signals = with_limb_leads(leads, aligned(columns))
-    chan = choose_channel(leads, channel, shown)
-    cols = list(range(len(leads))) if all_leads else [chan]
-    return Record(name=name or p.stem, signals=signals[:, cols], fs=fs,
-                  leads=[leads[i] for i in cols], channel=cols.index(chan), source=shown,
-                  sha256=hashlib.sha256(raw).hexdigest(), start_clock=start)
+    return Waveform(fs, leads, columns, start_clock=start)
 
 
 def _code(el) -> str:
@@ -171,9 +123,11 @@ def write_aecg(path: str | os.PathLike, signals: np.ndarray, fs: float, leads: l
     --------
     >>> import tempfile, os
     >>> f = os.path.join(tempfile.mkdtemp(), "flat.xml")
-    >>> write_aecg(f, np.zeros((500, 1)), 500.0, ["II"])
-    >>> read_aecg(f).n_samples
-    500
+    >>> write_aecg(f, np.zeros((500, 1)), 500.0, ["II"], start="20021122091000")
+    >>> from ecgtool.io.xmlecg import read_xml_ecg
+    >>> rec = read_xml_ecg(f)
+    >>> rec.n_samples, rec.start_clock
+    (500, '09:10:00')
     """
     x = np.asarray(signals, dtype=np.float64).reshape(len(signals), -1)
     seq = ('<component><sequence><code code="{code}" codeSystem="{system}"/>'

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import os
 import re
 import warnings
@@ -25,58 +24,17 @@ from pathlib import Path
 import numpy as np
 
 from ecgtool.errors import EcgToolError, EcgToolWarning
-from ecgtool.io.records import Record, choose_channel, clock_text
-from ecgtool.io.xmlecg import aligned, children, lead_name, local, text, with_limb_leads
+from ecgtool.io.records import clock_text
+from ecgtool.io.xmlecg import Waveform, children, lead_name, local, text
 
 #: Microvolts per unit of ``LeadAmplitudeUnits`` (upper case; "\u039cV" is "µV" upper).
 _UV_PER = {"MICROVOLTS": 1.0, "UV": 1.0, "\u039cV": 1.0, "MILLIVOLTS": 1e3, "MV": 1e3,
            "VOLTS": 1e6, "V": 1e6}
 
 
-def read_muse(path: str | os.PathLike, channel: str | int | None = None,
-              all_leads: bool = False, name: str | None = None) -> Record:
-    """Read the rhythm waveform of a GE MUSE XML resting ECG.
-
-    Parameters
-    ----------
-    path : str or path-like
-        The ``.xml`` file.
-    channel : str or int, optional
-        Lead name, or index in the 12-lead order; default lead II.
-    all_leads : bool
-        Keep every lead.
-    name : str, optional
-        Record name; default the file stem.
-
-    Returns
-    -------
-    Record
-        Signals in mV.
-
-    Examples
-    --------
-    >>> import tempfile, os
-    >>> from ecgtool.io.records import read_sample
-    >>> f = os.path.join(tempfile.mkdtemp(), "ecg.xml")
-    >>> x = read_sample("119").signal[:3600]
-    >>> write_muse(f, np.c_[x, x], 360.0, ["I", "II"])
-    >>> rec = read_muse(f, all_leads=True)
-    >>> rec.leads, rec.lead, rec.fs, rec.n_samples
-    (['I', 'II', 'III', 'aVR', 'aVL', 'aVF'], 'II', 360.0, 3600)
-    """
-    from ecgtool.io.xmlecg import parse_xml
-
-    root, raw = parse_xml(path)
-    return muse_record(root, raw, Path(path), channel, all_leads, name)
-
-
-def muse_record(root, raw: bytes, p: Path, channel: str | int | None = None,
-                all_leads: bool = False, name: str | None = None) -> Record:
-    """The :class:`Record` of a parsed MUSE document (``raw``: the file's bytes)."""
-    shown = str(p)
-    if local(root.tag) != "RestingECG":
-        raise EcgToolError(f"an XML document of <{local(root.tag)}>, not a MUSE <RestingECG>",
-                           shown)
+def muse_waveform(root, shown: str) -> Waveform:
+    """The rhythm strip of a parsed MUSE ``<RestingECG>`` document (read
+    files with :func:`ecgtool.io.xmlecg.read_xml_ecg`)."""
     wave = _rhythm(root, shown)
     fs = _rate(wave, shown)
     leads, columns = [], []
@@ -88,13 +46,7 @@ def muse_record(root, raw: bytes, p: Path, channel: str | int | None = None,
         columns.append(_samples(lead, leads[-1], shown))
     if not leads:
         raise EcgToolError("the rhythm waveform holds no leads", shown)
-    leads, signals = with_limb_leads(leads, aligned(columns))
-    chan = choose_channel(leads, channel, shown)
-    cols = list(range(len(leads))) if all_leads else [chan]
-    return Record(name=name or p.stem, signals=signals[:, cols], fs=fs,
-                  leads=[leads[i] for i in cols], channel=cols.index(chan), source=shown,
-                  sha256=hashlib.sha256(raw).hexdigest(), comments=_statements(root),
-                  start_clock=_start(root))
+    return Waveform(fs, leads, columns, _statements(root), _start(root))
 
 
 def _rhythm(root, shown: str):
@@ -184,7 +136,8 @@ def write_muse(path: str | os.PathLike, signals: np.ndarray, fs: float, leads: l
     >>> import tempfile, os
     >>> f = os.path.join(tempfile.mkdtemp(), "flat.xml")
     >>> write_muse(f, np.zeros((500, 1)), 500.0, ["II"])
-    >>> read_muse(f).n_samples
+    >>> from ecgtool.io.xmlecg import read_xml_ecg
+    >>> read_xml_ecg(f).n_samples
     500
     """
     x = np.asarray(signals, dtype=np.float64).reshape(len(signals), -1)

@@ -1,7 +1,8 @@
 """Resting ECGs in XML: what GE MUSE and HL7 aECG files share, and which one a file is.
 
 Both hold a 12-lead ECG of a few seconds; :func:`read_xml_ecg` reads either
-by its root element (:mod:`ecgtool.io.musefiles`, :mod:`ecgtool.io.aecgfiles`).
+by its root element, the formats' modules (:mod:`ecgtool.io.musefiles`,
+:mod:`ecgtool.io.aecgfiles`) each giving its rhythm strip as a :class:`Waveform`.
 Here too: parsing with one-line errors, namespace-free element lookup, the
 12-lead order, and the limb leads derived from I and II where a file leaves
 them out.
@@ -9,13 +10,16 @@ them out.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from ecgtool.errors import EcgToolError
+from ecgtool.io.records import Record, choose_channel
 
 #: The order of a 12-lead ECG's leads.
 TWELVE_LEADS = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
@@ -43,31 +47,71 @@ def xml_ecg_kind(path: str | os.PathLike) -> str | None:
     return m[1].decode() if m else None
 
 
+@dataclass
+class Waveform:
+    """An XML ECG's rhythm strip as its format holds it: the rate, each
+    lead's samples in mV (leads may differ in length), the statements and
+    the time of day of its start."""
+
+    fs: float
+    leads: list[str]
+    columns: list[np.ndarray]
+    comments: list[str] = field(default_factory=list)
+    start_clock: str = ""
+
+
 def read_xml_ecg(path: str | os.PathLike, channel: str | int | None = None,
-                 all_leads: bool = False, name: str | None = None):
-    """Read a GE MUSE or HL7 aECG resting ECG as a :class:`~ecgtool.io.records.Record`.
+                 all_leads: bool = False, name: str | None = None) -> Record:
+    """Read the rhythm strip of a GE MUSE or HL7 aECG resting ECG.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The ``.xml`` file.
+    channel : str or int, optional
+        Lead name, or index in the 12-lead order; default lead II.
+    all_leads : bool
+        Keep every lead.
+    name : str, optional
+        Record name; default the file stem.
+
+    Returns
+    -------
+    Record
+        Signals in mV, III, aVR, aVL and aVF derived from I and II where the
+        file leaves them out.
 
     Examples
     --------
     >>> import tempfile, os
     >>> from ecgtool.io.musefiles import write_muse
-    >>> f = os.path.join(tempfile.mkdtemp(), "flat.xml")
-    >>> write_muse(f, np.zeros((500, 1)), 500.0, ["II"])
-    >>> read_xml_ecg(f).lead
-    'II'
+    >>> from ecgtool.io.records import read_sample
+    >>> f = os.path.join(tempfile.mkdtemp(), "ecg.xml")
+    >>> x = read_sample("119").signal[:3600]
+    >>> write_muse(f, np.c_[x, x], 360.0, ["I", "II"])
+    >>> rec = read_xml_ecg(f, all_leads=True)
+    >>> rec.leads, rec.lead, rec.fs, rec.n_samples
+    (['I', 'II', 'III', 'aVR', 'aVL', 'aVF'], 'II', 360.0, 3600)
     """
-    root, raw = parse_xml(path)
+    p = Path(path)
+    shown = str(p)
+    root, raw = parse_xml(p)
     kind = local(root.tag)
     if kind == "RestingECG":
-        from ecgtool.io.musefiles import muse_record
-
-        return muse_record(root, raw, Path(path), channel, all_leads, name)
-    if kind == "AnnotatedECG":
-        from ecgtool.io.aecgfiles import aecg_record
-
-        return aecg_record(root, raw, Path(path), channel, all_leads, name)
-    raise EcgToolError(f"an XML document of <{kind}>: ecgtool reads GE MUSE <RestingECG> and "
-                       "HL7 aECG <AnnotatedECG> ECGs", str(path))
+        from ecgtool.io.musefiles import muse_waveform as waveform
+    elif kind == "AnnotatedECG":
+        from ecgtool.io.aecgfiles import aecg_waveform as waveform
+    else:
+        raise EcgToolError(f"an XML document of <{kind}>: ecgtool reads GE MUSE <RestingECG> "
+                           "and HL7 aECG <AnnotatedECG> ECGs", shown)
+    w = waveform(root, shown)
+    leads, signals = with_limb_leads(w.leads, aligned(w.columns))
+    chan = choose_channel(leads, channel, shown)
+    cols = list(range(len(leads))) if all_leads else [chan]
+    return Record(name=name or p.stem, signals=signals[:, cols], fs=w.fs,
+                  leads=[leads[i] for i in cols], channel=cols.index(chan), source=shown,
+                  sha256=hashlib.sha256(raw).hexdigest(), comments=w.comments,
+                  start_clock=w.start_clock)
 
 
 def parse_xml(path: str | os.PathLike):
