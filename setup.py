@@ -45,9 +45,11 @@ setup(
     ext_modules=cythonize([ext], compiler_directives={"language_level": "3"}),
     install_requires=runtime,
     extras_require={
-        "test": ["pytest>=7", "hypothesis>=6", "dask[distributed]>=2024.1", "edfio>=0.4"],
+        "test": ["pytest>=7", "hypothesis>=6", "dask[distributed]>=2024.1", "edfio>=0.4",
+                 "pydicom>=2.3"],
         "dask": ["dask[distributed]>=2024.1"],
         "edf": ["edfio>=0.4"],
+        "dicom": ["pydicom>=2.3"],
         "bench": [
             "sleepecg>=0.5",
             "neurokit2>=0.2.7",

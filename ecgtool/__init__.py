@@ -25,6 +25,7 @@ _API = {
     "read_ishne": "ecgtool.io.ishnefiles:read_ishne",
     "read_ishne_annotations": "ecgtool.io.ishnefiles:read_ishne_annotations",
     "read_xml_ecg": "ecgtool.io.xmlecg:read_xml_ecg",
+    "read_dicom": "ecgtool.io.dicomfiles:read_dicom",
     "read_sample": "ecgtool.io.records:read_sample",
     "write_wfdb": "ecgtool.io.wfdbout:write_wfdb",
     "write_edf": "ecgtool.io.edfout:write_edf",

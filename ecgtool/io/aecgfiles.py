@@ -20,7 +20,8 @@ import numpy as np
 
 from ecgtool.errors import EcgToolError
 from ecgtool.io.records import clock_text
-from ecgtool.io.xmlecg import Waveform, child, children, lead_name, local
+from ecgtool.io.twelvelead import lead_name
+from ecgtool.io.xmlecg import Waveform, child, children, local
 
 #: Seconds per unit of a time increment; mV per unit of a lead's values.
 _SECONDS = {"s": 1.0, "ms": 1e-3, "us": 1e-6}

@@ -3,7 +3,8 @@
 An input may be a WFDB record (``rec100``, ``rec100.hea``, ``data/mitdb/*.hea``),
 a folder of them, a CSV file, a header-less MATLAB ``.mat`` (CPSC 2018's, or
 one numeric matrix with ``--fs``), an EDF/BDF file, an ISHNE Holter file
-(``.ecg``), a GE MUSE or HL7 aECG resting ECG (``.xml``), an ecgtool HDF5 store (every record in it),
+(``.ecg``), a GE MUSE or HL7 aECG resting ECG (``.xml``), a DICOM ECG
+(``.dcm``), an ecgtool HDF5 store (every record in it),
 ``-`` for standard input, ``sample:NAME`` for a bundled record, or a
 database-relative name such as ``mitdb/100`` looked up under
 ``$ECGTOOL_DATA``.
@@ -60,7 +61,7 @@ class Source:
     """One record to read: its kind, where it is, and its name; with a
     ``stretch``, only that stretch of it (``--start``/``--end``)."""
 
-    kind: str  # "wfdb", "mat", "edf", "ishne", "xml", "csv", "store" or "stdin"
+    kind: str  # "wfdb", "mat", "edf", "ishne", "xml", "dicom", "csv", "store" or "stdin"
     path: str
     name: str
     key: str | None = None  # record name inside a store
@@ -114,6 +115,12 @@ def _xml_ecg(path: Path) -> bool:
     return xml_ecg_kind(path) is not None
 
 
+def _dicom(path: Path) -> bool:
+    from ecgtool.io.dicomfiles import is_dicom
+
+    return is_dicom(path)
+
+
 def _bare_mat(path: Path) -> bool:
     # A .mat with a header beside it is a WFDB record's signal file.
     return path.suffix.lower() == ".mat" and not path.with_suffix(".hea").is_file()
@@ -155,7 +162,8 @@ def _records_in(folder: Path, pattern: str) -> list[Path]:
                   + [f for f in files if f.suffix == ".mat" and _bare_mat(f)]
                   + [f for f in files if f.suffix.lower() in _EDF_SUFFIXES]
                   + [f for f in files if _ishne(f)]
-                  + [f for f in files if _xml_ecg(f)])
+                  + [f for f in files if _xml_ecg(f)]
+                  + [f for f in files if f.suffix.lower() == ".dcm" and _dicom(f)])
 
 
 def _one(item: str) -> list[Source]:
@@ -171,7 +179,7 @@ def _one(item: str) -> list[Source]:
         found = _records_in(p, "*") or _records_in(p, "**/*")
         if not found:
             raise EcgToolError("folder holds no records (*.hea, *.edf, ISHNE *.ecg, MUSE or "
-                               "aECG *.xml, or *.mat without a header), nor do its subfolders", item)
+                               "aECG *.xml, DICOM *.dcm, or *.mat without a header), nor do its subfolders", item)
         return _drop_segments([_one(str(f))[0] for f in found])
     if store.is_store(p):
         f = store.open_store(p)
@@ -190,6 +198,8 @@ def _one(item: str) -> list[Source]:
         return [Source("ishne", item, p.stem)]
     if p.suffix.lower() == ".xml":
         return [Source("xml", item, p.stem)]
+    if p.suffix.lower() == ".dcm" or (p.is_file() and not p.suffix and _dicom(p)):
+        return [Source("dicom", item, p.stem)]
     if _bare_mat(p):
         root = None if p.is_file() or p.is_absolute() else data_dir()
         if root is None or not (root / item).is_file():
@@ -330,6 +340,11 @@ def read_source(src: Source, opts: ReadOptions = ReadOptions()) -> Record:
 
         return read_xml_ecg(src.path, channel=opts.channel, all_leads=opts.all_leads,
                             name=src.name)
+    if src.kind == "dicom":
+        from ecgtool.io.dicomfiles import read_dicom
+
+        return read_dicom(src.path, channel=opts.channel, all_leads=opts.all_leads,
+                          name=src.name)
     if src.kind in ("csv", "stdin"):
         return read_csv(src.path, fs=opts.fs, column=opts.column, units=opts.units,
                         name=src.name)

@@ -25,7 +25,8 @@ import numpy as np
 
 from ecgtool.errors import EcgToolError, EcgToolWarning
 from ecgtool.io.records import clock_text
-from ecgtool.io.xmlecg import Waveform, children, lead_name, local, text
+from ecgtool.io.twelvelead import lead_name
+from ecgtool.io.xmlecg import Waveform, children, local, text
 
 #: Microvolts per unit of ``LeadAmplitudeUnits`` (upper case; "\u039cV" is "µV" upper).
 _UV_PER = {"MICROVOLTS": 1.0, "UV": 1.0, "\u039cV": 1.0, "MILLIVOLTS": 1e3, "MV": 1e3,

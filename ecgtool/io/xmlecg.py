@@ -3,9 +3,7 @@
 Both hold a 12-lead ECG of a few seconds; :func:`read_xml_ecg` reads either
 by its root element, the formats' modules (:mod:`ecgtool.io.musefiles`,
 :mod:`ecgtool.io.aecgfiles`) each giving its rhythm strip as a :class:`Waveform`.
-Here too: parsing with one-line errors, namespace-free element lookup, the
-12-lead order, and the limb leads derived from I and II where a file leaves
-them out.
+Here too: parsing with one-line errors and namespace-free element lookup.
 """
 
 from __future__ import annotations
@@ -20,9 +18,7 @@ import numpy as np
 
 from ecgtool.errors import EcgToolError
 from ecgtool.io.records import Record, choose_channel
-
-#: The order of a 12-lead ECG's leads.
-TWELVE_LEADS = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
+from ecgtool.io.twelvelead import with_limb_leads
 
 #: The start of an XML ECG: a byte-order mark, the XML declaration, a DOCTYPE
 #: and comments may come before its root element (group 1).
@@ -151,34 +147,6 @@ def text(el, tag: str) -> str:
     """The stripped text of ``el``'s first child named ``tag`` ("" if none)."""
     c = child(el, tag)
     return (c.text or "").strip() if c is not None else ""
-
-
-def lead_name(label: str) -> str:
-    """A lead label as the 12-lead order names it: ``AVR`` -> ``aVR``."""
-    known = {lead.upper(): lead for lead in TWELVE_LEADS}
-    return known.get(label.upper(), label)
-
-
-def with_limb_leads(leads: list[str], signals: np.ndarray) -> tuple[list[str], np.ndarray]:
-    """``leads`` and ``signals`` with III, aVR, aVL and aVF derived from I and
-    II (Einthoven's and Goldberger's relations) where they are missing, in
-    the 12-lead order, other leads after.
-
-    Examples
-    --------
-    >>> leads, x = with_limb_leads(["II", "I"], np.array([[2.0, 1.0]]))
-    >>> leads, x.tolist()
-    (['I', 'II', 'III', 'aVR', 'aVL', 'aVF'], [[1.0, 2.0, 1.0, -1.5, 0.0, 1.5]])
-    """
-    have = {lead: signals[:, j] for j, lead in enumerate(leads)}
-    if "I" in have and "II" in have:
-        i, ii = have["I"], have["II"]
-        for lead, x in (("III", ii - i), ("aVR", -(i + ii) / 2), ("aVL", i - ii / 2),
-                        ("aVF", ii - i / 2)):
-            have.setdefault(lead, x)
-    order = [lead for lead in TWELVE_LEADS if lead in have]
-    order += [lead for lead in leads if lead not in order]
-    return order, np.column_stack([have[lead] for lead in order])
 
 
 def aligned(columns: list[np.ndarray]) -> np.ndarray:

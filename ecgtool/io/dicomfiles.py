@@ -1,0 +1,171 @@
+"""DICOM waveform ECGs (12-lead, general and ambulatory ECG storage), through pydicom.
+
+A DICOM ECG holds multiplex groups of channels: the rhythm strip (``RHYTHM``,
+or the first ``ORIGINAL`` group) and often a median beat. pydicom decodes a
+group to samples times each channel's sensitivity, in the units the file
+names (uV or mV); leads are named by their code meaning (``Lead I
+(Einthoven)`` -> ``I``). The cart's statements and measurements become the
+record's comments; the patient's fields are not copied.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+
+from ecgtool.errors import EcgToolError
+from ecgtool.io.records import Record, _UNIT_TO_MV, choose_channel, clock_text
+from ecgtool.io.twelvelead import lead_name, with_limb_leads
+
+#: DICOM files carry "DICM" after a 128-byte preamble.
+_MAGIC_AT = 128
+
+
+def is_dicom(path: str | os.PathLike) -> bool:
+    """True for a file with the DICOM magic number.
+
+    Examples
+    --------
+    >>> is_dicom(__file__)
+    False
+    """
+    try:
+        with open(path, "rb") as f:
+            f.seek(_MAGIC_AT)
+            return f.read(4) == b"DICM"
+    except OSError:
+        return False
+
+
+def read_dicom(path: str | os.PathLike, channel: str | int | None = None,
+               all_leads: bool = False, name: str | None = None) -> Record:
+    """Read the rhythm strip of a DICOM ECG.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The ``.dcm`` file.
+    channel : str or int, optional
+        Lead name, or index in the file's order of leads (III, aVR, aVL and
+        aVF derived from I and II where missing); default lead II.
+    all_leads : bool
+        Keep every lead.
+    name : str, optional
+        Record name; default the file stem.
+
+    Returns
+    -------
+    Record
+        Signals in mV.
+
+    Examples
+    --------
+    >>> from pydicom.data import get_testdata_file
+    >>> rec = read_dicom(get_testdata_file("waveform_ecg.dcm"))
+    >>> rec.lead, rec.fs, rec.n_samples
+    ('II', 1000.0, 10000)
+    """
+    p = Path(path)
+    shown = str(p)
+    try:
+        import pydicom
+        from pydicom.errors import InvalidDicomError
+    except ImportError:
+        raise EcgToolError("reading DICOM needs pydicom: pip install 'ecgtool[dicom]'",
+                           shown) from None
+    try:
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise EcgToolError("no such file", shown) from None
+    except OSError as exc:
+        raise EcgToolError(f"cannot read ({exc.strerror})", shown) from None
+    import io
+
+    try:
+        ds = pydicom.dcmread(io.BytesIO(raw))
+    except (InvalidDicomError, EOFError, ValueError, KeyError) as exc:
+        raise EcgToolError(f"not a readable DICOM file ({exc})", shown) from None
+    groups = ds.get("WaveformSequence")
+    if not groups:
+        raise EcgToolError("a DICOM file without a waveform (an image or a report?)", shown)
+    index = _rhythm_group(groups)
+    group = groups[index]
+    try:
+        data = np.asarray(ds.waveform_array(index), dtype=np.float64)
+    except Exception as exc:  # pydicom raises several kinds on damaged waveform data
+        raise EcgToolError(f"waveform not readable ({type(exc).__name__}: {exc})",
+                           shown) from None
+    fs = float(group.get("SamplingFrequency") or 0)
+    if not fs > 0:
+        raise EcgToolError("the waveform has no sampling frequency", shown)
+    leads, scale = [], []
+    for k, chan in enumerate(group.ChannelDefinitionSequence):
+        leads.append(_lead(chan, k))
+        scale.append(_mv_per_unit(chan, leads[-1], shown))
+    signals = data * np.asarray(scale)
+    leads, signals = with_limb_leads(leads, signals)
+    chan = choose_channel(leads, channel, shown)
+    cols = list(range(len(leads))) if all_leads else [chan]
+    return Record(name=name or p.stem, signals=signals[:, cols], fs=fs,
+                  leads=[leads[i] for i in cols], channel=cols.index(chan), source=shown,
+                  sha256=hashlib.sha256(raw).hexdigest(), comments=_comments(ds),
+                  start_clock=_start(ds))
+
+
+def _rhythm_group(groups) -> int:
+    # The rhythm strip: a group labelled RHYTHM, else the first original one.
+    for i, g in enumerate(groups):
+        if str(g.get("MultiplexGroupLabel", "")).strip().upper() == "RHYTHM":
+            return i
+    for i, g in enumerate(groups):
+        if str(g.get("WaveformOriginality", "")).strip().upper() == "ORIGINAL":
+            return i
+    return 0
+
+
+def _lead(chan, k: int) -> str:
+    # "Lead I (Einthoven)", "Lead aVR", "Lead V1" -> "I", "aVR", "V1".
+    src = chan.get("ChannelSourceSequence")
+    meaning = str(src[0].get("CodeMeaning", "")) if src else ""
+    label = re.sub(r"\s*\(.*\)\s*$", "", meaning).strip()
+    label = re.sub(r"^lead\s+", "", label, flags=re.I)
+    return lead_name(label) if label else f"ch{k}"
+
+
+def _mv_per_unit(chan, lead: str, shown: str) -> float:
+    # pydicom's samples are in the units of the channel's sensitivity.
+    units = chan.get("ChannelSensitivityUnitsSequence")
+    code = str(units[0].get("CodeValue", "")) if units else "uV"
+    key = code.strip().lower()
+    if key not in _UNIT_TO_MV or key in ("", "nu"):
+        raise EcgToolError(f"lead {lead}: unknown sensitivity unit {code!r}", shown)
+    return _UNIT_TO_MV[key]
+
+
+def _comments(ds) -> list[str]:
+    # The cart's statements and its measurements (RR, PR, QRS, QT...).
+    texts, values = [], []
+    for a in ds.get("WaveformAnnotationSequence") or []:
+        if a.get("UnformattedTextValue"):
+            texts.append(str(a.UnformattedTextValue).strip())
+        elif a.get("NumericValue") is not None and a.get("ConceptNameCodeSequence"):
+            what = str(a.ConceptNameCodeSequence[0].get("CodeMeaning", "")).strip()
+            units = a.get("MeasurementUnitsCodeSequence")
+            unit = f" {units[0].get('CodeValue', '')}" if units else ""
+            values.append(f"{what} {a.NumericValue}{unit}")
+    out = [f"statements: {'; '.join(texts)}"] if texts else []
+    return out + ([f"measurements: {', '.join(values)}"] if values else [])
+
+
+def _start(ds) -> str:
+    # AcquisitionDateTime (YYYYMMDDHHMMSS...), else AcquisitionTime or ContentTime (HHMMSS).
+    stamp = str(ds.get("AcquisitionDateTime", ""))
+    m = re.match(r"\d{8}(\d{2})(\d{2})(\d{2})", stamp)
+    if not m:
+        m = re.match(r"(\d{2})(\d{2})(\d{2})",
+                     str(ds.get("AcquisitionTime", "") or ds.get("ContentTime", "")))
+    return clock_text(tuple(map(int, m.groups()))) if m else ""
