@@ -406,14 +406,15 @@ def read_head(lines: list[str], shown: str = "") -> CsvHead:
     # Dates and times ("2026-07-26T21:56:26.765", a phone's clock beside a
     # device's samples) read as seconds since 1970, times as a clock
     # ("0:01.250") or quoted as seconds.
-    clock = {j: date_time_seconds for j, c in enumerate(raw) if _DATE_TIME.match(c.strip('"'))}
+    clock = {j: date_time_seconds for j, c in enumerate(raw)
+             if _DATE_TIME.match(c.strip().strip('"'))}
     if time_col is not None and time_col < len(raw) and time_col not in clock and \
             any(ch in raw[time_col] for ch in ":'\""):
         clock[time_col] = clock_seconds
     dated = [j for j in clock if clock[j] is date_time_seconds]
     first = time_col if time_col in dated else (dated[0] if dated else None)
-    start = (clock_text(tuple(map(int, _DATE_TIME.match(raw[first].strip('"'))[2].split(":"))))
-             if first is not None else "")
+    start = (clock_text(tuple(map(int, _DATE_TIME.match(raw[first].strip().strip('"'))[2]
+                                  .split(":")))) if first is not None else "")
     return CsvHead(delim, names, units, at, clock or None, decimal_comma=delim == ";",
                    start_clock=start)
 
