@@ -16,7 +16,8 @@ from ecgtool.errors import EcgToolError, EcgToolWarning
 from ecgtool.io.beatfiles import is_beats_header, read_text
 from ecgtool.io.preamble import Preamble, read_preamble
 from ecgtool.io.records import (_UNIT_TO_MV, Record, _to_mv, choose_channel, clock_seconds,
-                                 clock_text, preferred_lead)
+                                 date_time_clock, date_time_seconds, over_midnight,
+                                 preferred_lead)
 from ecgtool.signal.filters import MIN_FS
 
 #: Why a beats table cannot stand in for a signal.
@@ -406,15 +407,13 @@ def read_head(lines: list[str], shown: str = "") -> CsvHead:
     # Dates and times ("2026-07-26T21:56:26.765", a phone's clock beside a
     # device's samples) read as seconds since 1970, times as a clock
     # ("0:01.250") or quoted as seconds.
-    clock = {j: date_time_seconds for j, c in enumerate(raw)
-             if _DATE_TIME.match(c.strip().strip('"'))}
+    clock = {j: date_time_seconds for j, c in enumerate(raw) if date_time_clock(c)}
     if time_col is not None and time_col < len(raw) and time_col not in clock and \
             any(ch in raw[time_col] for ch in ":'\""):
         clock[time_col] = clock_seconds
     dated = [j for j in clock if clock[j] is date_time_seconds]
     first = time_col if time_col in dated else (dated[0] if dated else None)
-    start = (clock_text(tuple(map(int, _DATE_TIME.match(raw[first].strip().strip('"'))[2]
-                                  .split(":")))) if first is not None else "")
+    start = date_time_clock(raw[first]) if first is not None else ""
     return CsvHead(delim, names, units, at, clock or None, decimal_comma=delim == ";",
                    start_clock=start)
 
@@ -428,54 +427,6 @@ def _head_after(pre: Preamble) -> CsvHead:
         names, units = pre.names, None
     return CsvHead(pre.delim, names, units, pre.lines, None, decimal_comma=pre.decimal_comma,
                    fs=pre.fs, start_clock=pre.start_clock, comments=tuple(pre.comments))
-
-
-#: A date and time as devices write them: ``2026-07-26T21:56:26.765``,
-#: ``2026-07-26 21:56:26+02:00``, ``01/02/2016 10:08:18.448``; the date is
-#: group 1, the time of day group 2, a UTC offset group 4.
-_DATE_TIME = re.compile(r"(\d{4}-\d{2}-\d{2}|\d{1,2}[./-]\d{1,2}[./-]\d{2,4})[T ]\s*"
-                        r"(\d{1,2}:\d{2}:\d{2})(\.\d+)?\s*(Z|[+-]\d{2}:?\d{2})?$")
-
-
-def date_time_seconds(text: str) -> float:
-    """Seconds since 1970 of an ISO 8601 date and time (a time without an
-    offset counted as UTC: only differences matter); of another date's
-    (``01/02/2016``, whose order of day and month no text tells), seconds
-    since its midnight, which :func:`over_midnight` carries on past the next.
-
-    Examples
-    --------
-    >>> date_time_seconds("1970-01-02T00:00:01.5"), date_time_seconds("1970-01-01 01:00:00+01:00")
-    (86401.5, 0.0)
-    >>> date_time_seconds("01/02/2016 10:08:18.448")
-    36498.448
-    """
-    m = _DATE_TIME.match(text.strip().strip('"'))
-    if m is None:
-        raise ValueError(f"not a date and time: {text!r}")
-    t = clock_seconds(m[2] + (m[3] or ""))
-    if "-" not in m[1] or len(m[1]) != 10:
-        return t
-    from datetime import date
-
-    y, mo, d = map(int, m[1].split("-"))
-    zone = 0.0
-    if m[4] and m[4] != "Z":
-        sign = -1.0 if m[4][0] == "-" else 1.0
-        zone = sign * (int(m[4][1:3]) * 3600 + int(m[4][-2:]) * 60)
-    return (date(y, mo, d).toordinal() - 719163) * 86400.0 + t - zone
-
-
-def over_midnight(t: np.ndarray) -> np.ndarray:
-    """Times of day ``t`` (s) carried on by a day wherever they fall back by
-    more than half of one (a recording past midnight).
-
-    Examples
-    --------
-    >>> over_midnight(np.array([86399.0, 0.0, 1.0])).tolist()
-    [86399.0, 86400.0, 86401.0]
-    """
-    return t + 86400.0 * np.cumsum(np.r_[0, np.diff(t) < -43200.0])
 
 
 def read_rows(body: str, head: CsvHead, shown: str = "", first_row: int = 1) -> np.ndarray:

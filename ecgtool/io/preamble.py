@@ -17,13 +17,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ecgtool.io.records import date_time_clock
+
 #: A key that names the sampling rate ("Sample Rate", "Sampling frequency", "fs").
 _RATE_KEY = re.compile(r"sampl|frequen|^fs$", re.I)
 #: A rate as a value: "512", "512 hertz", "512,0 Hz".
 _RATE_VALUE = re.compile(r"(\d+(?:[.,]\d+)?)\s*(hz|hertz)?", re.I)
 _UNIT_KEY = re.compile(r"^units?$|einheit|unité|unidad", re.I)
 _LEAD_KEY = re.compile(r"^(lead|channel|ableitung|dérivation|derivación)$", re.I)
-_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[ T](\d{1,2}):(\d{2}):(\d{2})")
 #: Keys of a person's identity, left out of the record's comments.
 _PRIVATE_KEY = re.compile(r"name|birth|dob|patient|geburt|naissance|nacimiento", re.I)
 
@@ -88,8 +89,7 @@ def read_preamble(lines: list[str]) -> Preamble | None:
         return None
     units = next((v for k, v in keys if _UNIT_KEY.search(k)), None)
     lead = next((v for k, v in keys if _LEAD_KEY.search(k)), None)
-    clock = next((f"{int(m[1]):02d}:{m[2]}:{m[3]}" for _, v in keys
-                  if (m := _DATE_TIME.search(v or ""))), "")
+    clock = next((c for _, v in keys if (c := date_time_clock(v or ""))), "")
     comments = [f"{k}: {v}" for k, v in keys if v and not _PRIVATE_KEY.search(k)]
     return Preamble(fs=fs, lines=at, units=units, lead=lead, start_clock=clock,
                     comments=comments, names=names, delim=delim if width > 1 else None,

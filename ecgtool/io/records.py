@@ -283,6 +283,67 @@ def clock_seconds(text: str) -> float:
     return sum(float(p) * 60 ** k for k, p in enumerate(reversed(parts)))
 
 
+#: A date and time as devices write them: ``2026-07-26T21:56:26.765``,
+#: ``2026-07-26 21:56:26+02:00``, ``01/02/2016 10:08:18.448``; the date is
+#: group 1, the time of day group 2, a UTC offset group 4.
+DATE_TIME = re.compile(r"(\d{4}-\d{2}-\d{2}|\d{1,2}[./-]\d{1,2}[./-]\d{2,4})[T ]\s*"
+                        r"(\d{1,2}:\d{2}:\d{2})(\.\d+)?\s*(Z|[+-]\d{2}:?\d{2})?$")
+
+
+def date_time_seconds(text: str) -> float:
+    """Seconds since 1970 of an ISO 8601 date and time (a time without an
+    offset counted as UTC: only differences matter); of another date's
+    (``01/02/2016``, whose order of day and month no text tells), seconds
+    since its midnight, which :func:`over_midnight` carries on past the next.
+
+    Examples
+    --------
+    >>> date_time_seconds("1970-01-02T00:00:01.5"), date_time_seconds("1970-01-01 01:00:00+01:00")
+    (86401.5, 0.0)
+    >>> date_time_seconds("01/02/2016 10:08:18.448")
+    36498.448
+    """
+    m = DATE_TIME.match(text.strip().strip('"'))
+    if m is None:
+        raise ValueError(f"not a date and time: {text!r}")
+    t = clock_seconds(m[2] + (m[3] or ""))
+    if "-" not in m[1] or len(m[1]) != 10:
+        return t
+    from datetime import date
+
+    y, mo, d = map(int, m[1].split("-"))
+    zone = 0.0
+    if m[4] and m[4] != "Z":
+        sign = -1.0 if m[4][0] == "-" else 1.0
+        zone = sign * (int(m[4][1:3]) * 3600 + int(m[4][-2:]) * 60)
+    return (date(y, mo, d).toordinal() - 719163) * 86400.0 + t - zone
+
+
+def over_midnight(t: np.ndarray) -> np.ndarray:
+    """Times of day ``t`` (s) carried on by a day wherever they fall back by
+    more than half of one (a recording past midnight).
+
+    Examples
+    --------
+    >>> over_midnight(np.array([86399.0, 0.0, 1.0])).tolist()
+    [86399.0, 86400.0, 86401.0]
+    """
+    return t + 86400.0 * np.cumsum(np.r_[0, np.diff(t) < -43200.0])
+
+
+def date_time_clock(text: str) -> str:
+    """The time of day (``HH:MM:SS``) of a date and time as :data:`DATE_TIME`
+    reads it; "" for other text.
+
+    Examples
+    --------
+    >>> date_time_clock("2026-08-26 18:15:35 +0100"), date_time_clock("II")
+    ('18:15:35', '')
+    """
+    m = DATE_TIME.match(text.strip().strip('"'))
+    return clock_text(tuple(map(int, m[2].split(":")))) if m else ""
+
+
 def clock_fields(text: str) -> tuple[int, int, int]:
     """Hours, minutes and seconds of a time of day ``HH:MM:SS`` (as
     :func:`clock_text` writes it), for writers that store them apart.
