@@ -86,21 +86,29 @@ def read_job(src: Source, opts: ReadOptions) -> Record | LongRecord:
 
 def finding_options_unused(opts: ReadOptions, settings: DetectorSettings, why: str) -> None:
     """Warn that the options that find R peaks (``--second-lead``, a
-    ``--detector`` setting) find none here, because of ``why``: beats that
-    are read, not found now, stay as they were found. (``--qrs-net`` and
-    ``--p-net`` are not among them: the P-wave rules also shape the rhythm.)"""
-    given = [name for name, on in (
-        ("--second-lead", opts.second_lead is not None),
-        ("--detector", replace(settings, delineation=DEFAULT_SETTINGS.delineation)
-         != DEFAULT_SETTINGS)) if on]
-    if not given:
-        return
+    ``--detector`` setting) find none here, because of ``why``, and that the
+    networks given to measure them (``--qrs-net``, ``--p-net PATH``) measure
+    nothing: beats that are read, not found now, stay as they were found and
+    measured. (``--p-net none`` still counts: it tells the rhythm rules that
+    P waves came from the slope rules.)"""
     import warnings
 
     from ecgtool.errors import EcgToolWarning
 
-    warnings.warn(f"{' and '.join(given)} find{'s' if len(given) == 1 else ''} no beats here: "
-                  f"{why}", EcgToolWarning, stacklevel=2)
+    given = [name for name, on in (
+        ("--second-lead", opts.second_lead is not None),
+        ("--detector", replace(settings, delineation=DEFAULT_SETTINGS.delineation)
+         != DEFAULT_SETTINGS)) if on]
+    if given:
+        warnings.warn(f"{' and '.join(given)} find{'s' if len(given) == 1 else ''} no beats "
+                      f"here: {why}", EcgToolWarning, stacklevel=2)
+    d, shipped = settings.delineation, DEFAULT_SETTINGS.delineation
+    nets = [name for name, on in (("--qrs-net", d.qrs_net != shipped.qrs_net),
+                                  ("--p-net", d.p_net not in ("", shipped.p_net))) if on]
+    if nets:
+        warnings.warn(f"{' and '.join(nets)} measure{'s' if len(nets) == 1 else ''} nothing "
+                      "here: beats that are read keep the QRS boundaries and waves measured "
+                      "when they were found", EcgToolWarning, stacklevel=2)
 
 
 def beats_as_annotations(beats: Beats):

@@ -1,10 +1,13 @@
 """R peaks from two leads: the judge, the fusion, and --second-lead."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import wfdb
 from typer.testing import CliRunner
 
+import ecgtool
 from ecgtool.cli import app
 from ecgtool.errors import EcgToolError, EcgToolWarning
 from ecgtool.evaluate.beats import match_beats, reference_beats
@@ -257,10 +260,18 @@ def test_beats_that_are_read_say_the_options_that_find_beats_find_nothing(tmp_pa
     r = run(app, ["classify", str(store), "--detector", "refractory_ms=250", "--second-lead",
                   "auto", "--out", "-"])
     assert r.exit_code == 0 and "--second-lead and --detector find no beats here" in r.stderr
+    # Nor do the networks that measure beats measure the beats that are read.
+    net = "--qrs-net and --p-net measure nothing here: beats that are read keep"
+    for src in (store, table):
+        r = run(app, ["classify", str(src), "--qrs-net", "none", "--p-net", str(
+            Path(ecgtool.__file__).parent / "signal" / "pnet.npz"), "--out", "-"])
+        assert r.exit_code == 0 and net in r.stderr, r.output
+    r = run(app, ["rhythm", str(table), "--p-net", "none", "--out", "-"])
+    assert r.exit_code == 0 and "measure" not in r.stderr, r.output
     # Where beats are found now, nothing is said.
     r = run(app, ["classify", "sample:119", "--start", "0", "--end", "60", "--second-lead",
-                  "auto", "--out", "-"])
-    assert r.exit_code == 0 and said not in r.stderr, r.output
+                  "auto", "--qrs-net", "none", "--out", "-"])
+    assert r.exit_code == 0 and said not in r.stderr and "measure" not in r.stderr, r.output
 
 
 def test_the_second_lead_of_an_edf_file_with_another_signal_first(tmp_path):
