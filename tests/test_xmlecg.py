@@ -160,3 +160,15 @@ def test_a_damaged_aecg_file_is_a_one_line_error(tmp_path, old, new, why):
     path.write_text(path.read_text().replace(old, new, 1))
     with pytest.raises(EcgToolError, match=why):
         read_xml_ecg(path)
+
+
+def test_an_aecg_series_of_several_sequence_sets_reads_the_first_and_says_so(tmp_path):
+    path = tmp_path / "a.xml"
+    write_aecg(path, np.zeros((720, 1)), 360.0, ["II"])
+    text = path.read_text()
+    a, b = text.index("<component><sequenceSet>"), text.index("</sequenceSet></component>")
+    one = text[a:b + len("</sequenceSet></component>")]
+    path.write_text(text.replace(one, one + one.replace("MDC_ECG_LEAD_II", "MDC_ECG_LEAD_V1")))
+    with pytest.warns(EcgToolWarning, match="holds 2 sequence sets, each of its own times"):
+        rec = read_xml_ecg(path, all_leads=True)
+    assert rec.leads == ["II"]

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
 
-from ecgtool.errors import EcgToolError
+from ecgtool.errors import EcgToolError, EcgToolWarning
 from ecgtool.io.records import clock_text
 from ecgtool.io.twelvelead import lead_name
 from ecgtool.io.xmlecg import Waveform, child, children, local
@@ -66,6 +67,11 @@ def _rhythm_sequences(root, shown: str) -> list:
     sets = [s for s in rhythm.iter() if local(s.tag) == "sequenceSet"]
     if not sets:
         raise EcgToolError("the series holds no <sequenceSet>", shown)
+    if len(sets) > 1:
+        # Sets of their own times (a printout's 2.5-s columns) are no one
+        # recording: the first is read, and the user told.
+        warnings.warn(f"{shown}: the rhythm series holds {len(sets)} sequence sets, each of its "
+                      "own times: the first is read", EcgToolWarning, stacklevel=4)
     return [seq for comp in children(sets[0], "component") for seq in children(comp, "sequence")]
 
 
