@@ -1018,3 +1018,32 @@ def test_read_record_takes_what_the_commands_take(tmp_path):
     assert ecgtool.read_record(csv_file, fs=250).fs == 250.0
     with pytest.raises(ecgtool.EcgToolError, match="names 2 records, not one"):
         ecgtool.read_record(sample_path("119").parent)
+
+
+def test_a_compressed_csv_reads_as_the_plain_one_and_an_archive_is_named(tmp_path):
+    import bz2
+    import gzip
+    import lzma
+
+    from typer.testing import CliRunner
+
+    from ecgtool.cli import app
+
+    text = "time,MLII,V1\n" + "".join(f"{i / 250:.3f},{i % 7 * 0.1:.1f},0\n" for i in range(600))
+    (tmp_path / "r.csv").write_text(text)
+    plain = read_csv(tmp_path / "r.csv")
+    for suffix, module in ((".gz", gzip), (".bz2", bz2), (".xz", lzma)):
+        p = tmp_path / f"rec.csv{suffix}"
+        with module.open(p, "wt") as f:
+            f.write(text)
+        [src] = expand_inputs([str(p)])
+        rec = read_source(src)
+        assert (src.kind, rec.name, rec.fs, rec.lead) == ("csv", "rec", 250.0, "MLII"), suffix
+        assert rec.signal.tolist() == plain.signal.tolist(), suffix
+    p = tmp_path / "rec.csv.gz"
+    p.write_bytes(p.read_bytes()[:40])
+    with pytest.raises(EcgToolError, match="cannot read .Compressed file ended"):
+        read_csv(p)
+    (tmp_path / "all.zip").write_bytes(b"PK\x03\x04")
+    r = CliRunner().invoke(app, ["detect", str(tmp_path / "all.zip"), "--out", "-"])
+    assert r.exit_code == 1 and "an archive or a compressed file" in r.output

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import lzma
 import os
 import re
 import warnings
@@ -218,6 +219,37 @@ def times_on_grid(t: np.ndarray, shown: str = "",
     return fs, where
 
 
+#: Compressed text: the suffix after ``.csv``, ``.txt`` or ``.tsv`` that says how.
+COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz")
+
+
+def open_text(path: str | os.PathLike):
+    """A text file opened for reading, decompressed where its suffix says
+    (``.csv.gz``, ``.txt.bz2``, ``.csv.xz``); a byte-order mark (Excel's
+    UTF-8 CSV) is not part of the first column's name.
+
+    Examples
+    --------
+    >>> import gzip, tempfile, os
+    >>> f = os.path.join(tempfile.mkdtemp(), "x.csv.gz")
+    >>> with gzip.open(f, "wt") as g:
+    ...     _ = g.write("ecg\\n0.1\\n")
+    >>> with open_text(f) as t:
+    ...     t.read()
+    'ecg\\n0.1\\n'
+    """
+    suffix = Path(path).suffix.lower()
+    if suffix == ".gz":
+        import gzip as opener
+    elif suffix == ".bz2":
+        import bz2 as opener
+    elif suffix == ".xz":
+        opener = lzma
+    else:
+        return open(path, encoding="utf-8-sig", errors="replace")
+    return opener.open(path, "rt", encoding="utf-8-sig", errors="replace")
+
+
 def read_csv(path: str | os.PathLike, fs: float | None = None, column: str | int | None = None,
              units: str | None = None, name: str | None = None,
              text: str | None = None) -> Record:
@@ -259,13 +291,14 @@ def read_csv(path: str | os.PathLike, fs: float | None = None, column: str | int
             text = read_text("-", keep=False)
         else:
             try:
-                # utf-8-sig: a byte-order mark (Excel's UTF-8 CSV) is not a column name.
-                with open(path, encoding="utf-8-sig", errors="replace") as f:
+                with open_text(path) as f:
                     text = f.read()
             except FileNotFoundError:
                 raise EcgToolError("no such file", shown) from None
-            except OSError as exc:
-                raise EcgToolError(f"cannot read ({exc.strerror})", shown) from None
+            except (OSError, EOFError, lzma.LZMAError) as exc:
+                # A damaged .gz, .bz2 or .xz file says why in its exception.
+                why = getattr(exc, "strerror", None) or str(exc) or "cut short"
+                raise EcgToolError(f"cannot read ({why})", shown) from None
     if looks_binary(text[:4096]):
         raise EcgToolError(BINARY, shown)
     # The first lines (hint, names, units, first sample) one by one; the

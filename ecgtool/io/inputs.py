@@ -20,12 +20,13 @@ from pathlib import Path
 
 from ecgtool.errors import EcgToolError
 from ecgtool.io import store
-from ecgtool.io.csvfiles import read_csv
+from ecgtool.io.csvfiles import COMPRESSED_SUFFIXES, read_csv
 from ecgtool.io.records import SAMPLE_RECORDS, Record, sample_path
 from ecgtool.io.wfdbfiles import read_wfdb
 
 _TEXT_SUFFIXES = (".csv", ".txt", ".tsv")
 _EDF_SUFFIXES = (".edf", ".bdf")
+_ARCHIVE_SUFFIXES = (".zip", ".tar", ".tgz", ".7z", ".rar")
 #: Kinds whose length is in their header, so that a long one is read in blocks
 #: (:func:`read_source_block` reads these alone).
 BLOCK_KINDS = ("wfdb", "edf", "ishne")
@@ -192,6 +193,11 @@ def _one(item: str) -> list[Source]:
         return [Source("store", item, n, n) for n in names]
     if p.suffix.lower() in _TEXT_SUFFIXES:
         return [Source("csv", item, p.stem)]
+    if p.suffix.lower() in COMPRESSED_SUFFIXES and Path(p.stem).suffix.lower() in _TEXT_SUFFIXES:
+        return [Source("csv", item, Path(p.stem).stem)]
+    if p.suffix.lower() in _ARCHIVE_SUFFIXES + COMPRESSED_SUFFIXES and p.is_file():
+        raise EcgToolError("an archive or a compressed file: ecgtool reads compressed CSV "
+                           "(.csv.gz, .csv.bz2, .csv.xz); unpack others first", item)
     if p.suffix.lower() in _EDF_SUFFIXES:
         return [Source("edf", item, p.stem)]
     if _ishne(p, named=True):

@@ -88,9 +88,9 @@ def _other_rate(src: Source, opts: ReadOptions, name, fs: float) -> None:
 
 def _csv_names(src: Source) -> list[str]:
     # A CSV file's column names, from its first lines alone: a day's CSV is large.
-    from ecgtool.io.csvfiles import HEAD_LINES, read_head
+    from ecgtool.io.csvfiles import HEAD_LINES, open_text, read_head
 
-    with open(src.path, encoding="utf-8-sig", errors="replace") as f:
+    with open_text(src.path) as f:
         lines = [ln.strip() for _, ln in zip(range(64), f)]
     return read_head([ln for ln in lines if ln and not ln.startswith("#")][:HEAD_LINES],
                      src.path).names
