@@ -172,3 +172,10 @@ def test_an_aecg_series_of_several_sequence_sets_reads_the_first_and_says_so(tmp
     with pytest.warns(EcgToolWarning, match="holds 2 sequence sets, each of its own times"):
         rec = read_xml_ecg(path, all_leads=True)
     assert rec.leads == ["II"]
+
+
+def test_xml_piped_in_is_named_as_xml(strip):
+    path, _ = strip
+    res = CliRunner().invoke(app, ["detect", "-", "--out", "-"], input=path.read_text(
+        encoding="iso-8859-1"))
+    assert res.exit_code == 1 and "XML, not text of numbers: give the file itself" in res.output

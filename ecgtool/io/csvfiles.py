@@ -27,7 +27,7 @@ NOT_A_SIGNAL = ("a beats table, not a signal: this command needs the ECG itself 
 
 
 BINARY = ("binary data, not text: give a CSV of numbers, or the record itself (its .hea, "
-          ".edf or .mat)")
+          ".edf, .ecg, .dcm or .mat)")
 
 
 def looks_binary(text: str) -> bool:
@@ -409,6 +409,9 @@ def read_head(lines: list[str], shown: str = "") -> CsvHead:
     """
     if not lines:
         raise EcgToolError("file is empty", shown)
+    if lines[0].startswith("<"):
+        raise EcgToolError("XML, not text of numbers: give the file itself by its name (a "
+                           "MUSE or aECG .xml)", shown)
     pre = read_preamble(lines)
     if pre is not None:
         return _head_after(pre)
