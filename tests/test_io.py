@@ -1047,3 +1047,25 @@ def test_a_compressed_csv_reads_as_the_plain_one_and_an_archive_is_named(tmp_pat
     (tmp_path / "all.zip").write_bytes(b"PK\x03\x04")
     r = CliRunner().invoke(app, ["detect", str(tmp_path / "all.zip"), "--out", "-"])
     assert r.exit_code == 1 and "an archive or a compressed file" in r.output
+
+
+def test_a_lead_of_several_samples_a_frame_is_said_to_be_read_at_the_frame_rate(tmp_path):
+    import wfdb
+
+    from ecgtool.errors import EcgToolWarning
+
+    x = read_wfdb(sample_path("119"), all_leads=True).signals[:7200]
+    rec = wfdb.Record(record_name="mf", fs=180, n_sig=2, sig_name=["II", "RESP"],
+                      units=["mV", "mV"], fmt=["16", "16"], adc_gain=[200, 200],
+                      baseline=[0, 0], samps_per_frame=[2, 1], e_p_signal=[x[:, 0], x[::2, 1]],
+                      sig_len=3600, file_name=["mf.dat"] * 2, block_size=[0, 0],
+                      skew=[None, None], byte_offset=[None, None], adc_res=[16, 16],
+                      adc_zero=[0, 0])
+    rec.set_d_features(expanded=True, do_adc=True)
+    rec.init_value = [int(d[0]) for d in rec.e_d_signal]
+    rec.checksum = [int(d.sum()) % 65536 for d in rec.e_d_signal]
+    rec.wrsamp(expanded=True, write_dir=str(tmp_path))
+    with pytest.warns(EcgToolWarning, match="lead II is recorded at 360 Hz .2 samples a frame. "
+                                            "and is read at the frame rate, 180 Hz"):
+        got = read_wfdb(tmp_path / "mf")
+    assert got.fs == 180.0 and got.n_samples == 3600

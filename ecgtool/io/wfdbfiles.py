@@ -357,6 +357,12 @@ def read_wfdb(path: str | os.PathLike, channel: str | int | None = None,
         if not multi:
             _check_sizes(header, base, shown)
         channels = list(range(len(leads))) if all_leads else [chan]
+        spf = (header.samps_per_frame or [1] * len(leads))[chan] if not multi else 1
+        if spf and spf > 1:
+            # wfdb averages a frame's samples: the lead is read at the frame rate.
+            warnings.warn(f"{shown}: lead {leads[chan]} is recorded at {fs * spf:g} Hz ({spf} "
+                          f"samples a frame) and is read at the frame rate, {fs:g} Hz, each "
+                          "frame's samples averaged", EcgToolWarning, stacklevel=2)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
