@@ -110,7 +110,7 @@ def _statements(root) -> list[str]:
     out = []
     for tag in ("Diagnosis", "OriginalDiagnosis"):
         for block in (el for el in root if local(el.tag) == tag):
-            texts = [(text(s, "StmtText")) for s in block.iter()
+            texts = [text(s, "StmtText") for s in block.iter()
                      if local(s.tag) == "DiagnosisStatement"]
             texts = [t for t in texts if t]
             if texts:
