@@ -10,7 +10,6 @@ record's comments; the patient's fields are not copied.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from pathlib import Path
@@ -18,8 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from ecgtool.errors import EcgToolError
-from ecgtool.io.records import Record, _UNIT_TO_MV, choose_channel, clock_text
-from ecgtool.io.twelvelead import lead_name, with_limb_leads
+from ecgtool.io.records import Record, _UNIT_TO_MV, clock_text
+from ecgtool.io.twelvelead import lead_name, twelve_lead_record
 
 #: DICOM files carry "DICM" after a 128-byte preamble.
 _MAGIC_AT = 128
@@ -107,13 +106,8 @@ def read_dicom(path: str | os.PathLike, channel: str | int | None = None,
         leads.append(_lead(chan, k))
         scale.append(_mv_per_unit(chan, leads[-1], shown))
     signals = data * np.asarray(scale)
-    leads, signals = with_limb_leads(leads, signals)
-    chan = choose_channel(leads, channel, shown)
-    cols = list(range(len(leads))) if all_leads else [chan]
-    return Record(name=name or p.stem, signals=signals[:, cols], fs=fs,
-                  leads=[leads[i] for i in cols], channel=cols.index(chan), source=shown,
-                  sha256=hashlib.sha256(raw).hexdigest(), comments=_comments(ds),
-                  start_clock=_start(ds))
+    return twelve_lead_record(p, raw, fs, leads, signals, channel, all_leads, name,
+                              _comments(ds), _start(ds))
 
 
 def _rhythm_group(groups) -> int:

@@ -8,7 +8,12 @@ Goldberger's relations), as the cart derives them, where a file leaves them out.
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
+
 import numpy as np
+
+from ecgtool.io.records import Record, choose_channel
 
 #: The order of a 12-lead ECG's leads.
 TWELVE_LEADS = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
@@ -40,3 +45,27 @@ def with_limb_leads(leads: list[str], signals: np.ndarray) -> tuple[list[str], n
     order = [lead for lead in TWELVE_LEADS if lead in have]
     order += [lead for lead in leads if lead not in order]
     return order, np.column_stack([have[lead] for lead in order])
+
+
+def twelve_lead_record(path: Path, raw: bytes, fs: float, leads: list[str], signals: np.ndarray,
+                       channel: str | int | None = None, all_leads: bool = False,
+                       name: str | None = None, comments: list[str] | None = None,
+                       start_clock: str = "") -> Record:
+    """The :class:`Record` of a resting ECG's leads (``signals`` in mV, one
+    column each) read from ``path`` (``raw``: its bytes): the limb leads
+    derived where missing, the lead ``channel`` names (default II) chosen.
+
+    Examples
+    --------
+    >>> rec = twelve_lead_record(Path("x.xml"), b"", 500.0, ["I", "II"], np.zeros((5, 2)))
+    >>> rec.name, rec.lead, rec.signals.shape
+    ('x', 'II', (5, 1))
+    """
+    shown = str(path)
+    leads, signals = with_limb_leads(leads, signals)
+    chan = choose_channel(leads, channel, shown)
+    cols = list(range(len(leads))) if all_leads else [chan]
+    return Record(name=name or path.stem, signals=signals[:, cols], fs=fs,
+                  leads=[leads[i] for i in cols], channel=cols.index(chan), source=shown,
+                  sha256=hashlib.sha256(raw).hexdigest(), comments=list(comments or []),
+                  start_clock=start_clock)

@@ -8,7 +8,6 @@ Here too: parsing with one-line errors and namespace-free element lookup.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from dataclasses import dataclass, field
@@ -17,8 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from ecgtool.errors import EcgToolError
-from ecgtool.io.records import Record, choose_channel
-from ecgtool.io.twelvelead import with_limb_leads
+from ecgtool.io.records import Record
+from ecgtool.io.twelvelead import twelve_lead_record
 
 #: The start of an XML ECG: a byte-order mark, the XML declaration, a DOCTYPE
 #: and comments may come before its root element (group 1).
@@ -101,13 +100,8 @@ def read_xml_ecg(path: str | os.PathLike, channel: str | int | None = None,
         raise EcgToolError(f"an XML document of <{kind}>: ecgtool reads GE MUSE <RestingECG> "
                            "and HL7 aECG <AnnotatedECG> ECGs", shown)
     w = waveform(root, shown)
-    leads, signals = with_limb_leads(w.leads, aligned(w.columns))
-    chan = choose_channel(leads, channel, shown)
-    cols = list(range(len(leads))) if all_leads else [chan]
-    return Record(name=name or p.stem, signals=signals[:, cols], fs=w.fs,
-                  leads=[leads[i] for i in cols], channel=cols.index(chan), source=shown,
-                  sha256=hashlib.sha256(raw).hexdigest(), comments=w.comments,
-                  start_clock=w.start_clock)
+    return twelve_lead_record(p, raw, w.fs, w.leads, aligned(w.columns), channel, all_leads,
+                              name, w.comments, w.start_clock)
 
 
 def parse_xml(path: str | os.PathLike):
