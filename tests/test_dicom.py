@@ -71,6 +71,16 @@ def test_a_dicom_file_that_is_no_ecg_or_no_dicom_is_a_one_line_error(tmp_path):
     assert "not a readable DICOM file" in res.output and "Traceback" not in res.output
 
 
+@pytest.mark.parametrize("cut", [1000, 200000, 290000])
+def test_a_dicom_file_cut_short_is_a_one_line_error(ecg_dcm, tmp_path, cut):
+    # pydicom reads elements when first used: damage anywhere raises its own
+    # kinds of exception (OSError "No tag to read", ...), said in one line.
+    p = tmp_path / "cut.dcm"
+    p.write_bytes(open(ecg_dcm, "rb").read()[:cut])
+    with pytest.raises(EcgToolError, match="DICOM file"):
+        read_dicom(p)
+
+
 def test_dicom_without_pydicom_says_what_to_install(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "pydicom", None)
     with pytest.raises(EcgToolError, match=r"pip install 'ecgtool\[dicom\]'"):

@@ -127,6 +127,7 @@ def _break(path, pattern, repl, count=1):
     (r"<LeadAmplitudeUnitsPerBit>4.88</LeadAmplitudeUnitsPerBit>", "",
      "lead I: LeadAmplitudeUnitsPerBit missing"),
     (r"</RestingECG>", "", "not readable XML"),
+    (r"ISO-8859-1", "ISO-88w9-1", "not readable XML .unknown encoding"),
     (r"RestingECG", "Other", "an XML document of <Other>: ecgtool reads GE MUSE"),
 ])
 def test_a_damaged_muse_file_is_a_one_line_error(strip, tmp_path, pattern, repl, why):

@@ -86,18 +86,30 @@ def read_dicom(path: str | os.PathLike, channel: str | int | None = None,
 
     try:
         ds = pydicom.dcmread(io.BytesIO(raw))
-    except (InvalidDicomError, EOFError, ValueError, KeyError) as exc:
+    except InvalidDicomError as exc:
         raise EcgToolError(f"not a readable DICOM file ({exc})", shown) from None
+    except Exception as exc:  # a damaged file: pydicom says so in several ways
+        raise EcgToolError(f"not a readable DICOM file ({type(exc).__name__}: {exc})",
+                           shown) from None
+    try:
+        return _record(ds, raw, p, channel, all_leads, name)
+    except EcgToolError:
+        raise
+    except Exception as exc:
+        # pydicom parses elements when they are first used: damage anywhere
+        # in the file shows here, as any of several kinds of exception.
+        raise EcgToolError(f"damaged DICOM file ({type(exc).__name__}: {exc})",
+                           shown) from None
+
+
+def _record(ds, raw: bytes, p: Path, channel, all_leads: bool, name) -> Record:
+    shown = str(p)
     groups = ds.get("WaveformSequence")
     if not groups:
         raise EcgToolError("a DICOM file without a waveform (an image or a report?)", shown)
     index = _rhythm_group(groups)
     group = groups[index]
-    try:
-        data = np.asarray(ds.waveform_array(index), dtype=np.float64)
-    except Exception as exc:  # pydicom raises several kinds on damaged waveform data
-        raise EcgToolError(f"waveform not readable ({type(exc).__name__}: {exc})",
-                           shown) from None
+    data = np.asarray(ds.waveform_array(index), dtype=np.float64)
     fs = float(group.get("SamplingFrequency") or 0)
     if not fs > 0:
         raise EcgToolError("the waveform has no sampling frequency", shown)

@@ -82,6 +82,8 @@ def read_preamble(lines: list[str]) -> Preamble | None:
         # A row of column names closes the block (read as a "Key,value" line
         # where the samples have two fields).
         names, keys = _cells(lines[at - 1], delim), keys[:-1]
+    elif width > 1:
+        names = [f"col{i}" for i in range(width)]
     if any(v is None for _, v in keys):
         return None
     fs = next((r for k, v in keys if (r := _rate(k, v)) is not None), None)

@@ -117,7 +117,8 @@ def parse_xml(path: str | os.PathLike):
         raise EcgToolError(f"cannot read ({exc.strerror})", shown) from None
     try:
         return ElementTree.fromstring(raw), raw
-    except ElementTree.ParseError as exc:
+    except (ElementTree.ParseError, LookupError, ValueError) as exc:
+        # LookupError: an encoding the declaration names that Python does not know.
         raise EcgToolError(f"not readable XML ({exc})", shown) from None
 
 
