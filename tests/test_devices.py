@@ -94,7 +94,10 @@ def test_metadata_lines_need_a_sampling_rate_and_plain_tables_have_none():
         250.0, ["Sample", "Amplitude (uV)"], ";", 2, False)
     p = read_preamble(["Sample Rate,250", "Sample,Amplitude", "0,10", "1,20", "2,15"])
     assert (p.fs, p.names, p.decimal_comma) == (250.0, ["Sample", "Amplitude"], False)
-    # Fields without a row of names are numbered (this crashed the reader).
+    # A carriage return inside a line (csv's "new-line character seen in
+    # unquoted field") and fields without a row of names crashed the reader.
+    assert read_preamble(["Sample Rate,250 Hz", "Note,a\rb", "1", "2"]).comments[-1] == \
+        "Note: a\rb"
     p = read_preamble(["Sample Rate,512 hertz", "Unit,uV", "1,2,3", "4,5,6"])
     assert (p.names, p.delim, p.units) == (["col0", "col1", "col2"], ",", "uV")
 

@@ -71,7 +71,10 @@ def split_cells(line: str, delim: str | None) -> list[str]:
         # A quoted field may hold the delimiter ("ECG, lead II").
         import csv
 
-        return [c.strip().strip("'") for c in next(csv.reader([line], delimiter=delim))]
+        try:
+            return [c.strip().strip("'") for c in next(csv.reader([line], delimiter=delim))]
+        except csv.Error:  # a carriage return inside a field: split as unquoted
+            pass
     return [c.strip().strip('"').strip("'") for c in (line.split(delim) if delim
                                                       else line.split())]
 

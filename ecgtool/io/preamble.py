@@ -113,7 +113,10 @@ def _key_value(line: str) -> tuple[str, str | None]:
     # "Key<TAB>value" or "Key: value"; (line, None) for any other line.
     for d in (",", ";", "\t"):
         if d in line:
-            cells = [c.strip() for c in next(csv.reader([line], delimiter=d))]
+            try:
+                cells = [c.strip() for c in next(csv.reader([line], delimiter=d))]
+            except csv.Error:  # a carriage return inside a field, an open quote
+                cells = [c.strip() for c in line.split(d)]
             return cells[0], d.join(cells[1:]).strip(d + " ")
     key, sep, value = line.partition(":")
     return (key.strip(), value.strip()) if sep else (line, None)
