@@ -144,7 +144,7 @@ def _long_record(src: Source, opts: ReadOptions, lead: str, model: str | None = 
     from ecgtool.beats.table import BeatLabels
     from ecgtool.io.inputs import source_length
 
-    n, fs = source_length(src)
+    n, fs = source_length(src, opts.channel)
     if classify:
         from ecgtool.ml.classify import check_lead, classify_beats
         from ecgtool.ml.model_io import load_model

@@ -80,7 +80,8 @@ def read_job(src: Source, opts: ReadOptions) -> Record | LongRecord:
     if is_long(src):
         from ecgtool.io.inputs import source_length
 
-        return LongRecord(long_record_head(src, opts), source_length(src)[0], src, opts)
+        return LongRecord(long_record_head(src, opts), source_length(src, opts.channel)[0], src,
+                          opts)
     return read_source(src, opts)
 
 

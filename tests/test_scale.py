@@ -534,6 +534,35 @@ def test_long_edf_recording_is_analysed_in_blocks(tmp_path, rec119):
     assert png.stat().st_size > 10000
 
 
+def test_a_long_edf_lead_at_another_rate_is_read_in_its_own_samples(tmp_path, rec119):
+    # --channel picking a lead slower than the default one: its blocks and
+    # stretches are counted in its own samples. They were counted in the
+    # default lead's, and the reading ran past the file's end.
+    edfio = pytest.importorskip("edfio")
+    from scipy.signal import resample_poly
+
+    from ecgtool.io.inputs import ReadOptions, expand_inputs, source_length
+    from ecgtool.pipeline import detect_job
+
+    slow = resample_poly(np.tile(rec119.signal, 5)[: 360 * 7300], 16, 45)  # 128 Hz
+    fast = resample_poly(slow, 2, 1)  # 256 Hz
+    f = tmp_path / "two.edf"
+    edfio.Edf([edfio.EdfSignal(fast, 256, label="ECG II", physical_dimension="mV"),
+               edfio.EdfSignal(slow, 128, label="ECG V1", physical_dimension="mV")]).write(f)
+    [src] = expand_inputs([str(f)])
+    assert source_length(src) == (fast.size, 256.0)
+    assert source_length(src, "ECG V1") == (slow.size, 128.0)
+    d = detect_job(src, ReadOptions(channel="ECG V1"))
+    assert d.record.fs == 128.0 and d.record.n_samples == slow.size
+    assert np.array_equal(d.beats.r_peak, detect_r_peaks(slow, 128.0))
+    r = CliRunner().invoke(app, ["detect", str(f), "--channel", "ECG V1", "--start", "1:00:00",
+                                 "--end", "1:01:00", "--out", "-", "-q"])
+    assert r.exit_code == 0, r.output
+    first = int(r.stdout.splitlines()[1].split(",")[1])
+    peaks = detect_r_peaks(slow[128 * 3600:128 * 3660], 128.0)
+    assert first == peaks[0]
+
+
 def test_evaluate_scores_a_long_annotated_record_in_blocks(tmp_path, rec208):
     # 208 five times over (2.5 hours) with its annotations: scored through the
     # block path, each copy is found as 208 alone is.

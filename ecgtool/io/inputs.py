@@ -390,10 +390,11 @@ def _whole(src: Source) -> Source:
     return replace(src, stretch=None)
 
 
-def _span(src: Source) -> tuple[int, int] | None:
+def _span(src: Source, channel: str | int | None = None) -> tuple[int, int] | None:
     # The first and end samples of a stretched WFDB, EDF or ISHNE source in
-    # the whole recording, from its header; None where the header gives no length.
-    size = source_length(_whole(src))
+    # the whole recording (of its lead channel), from its header; None where
+    # the header gives no length.
+    size = source_length(_whole(src), channel)
     return None if size is None else _stretch_samples(src, *size)
 
 
@@ -413,7 +414,7 @@ def _read_stretch(src: Source, opts: ReadOptions) -> Record:
     # A recording whose header gives its length: the stretch alone is read.
     from ecgtool.io.records import excerpt
 
-    size = source_length(src)
+    size = source_length(src, opts.channel)
     if size is None:
         rec = read_source(_whole(src), opts)
         return excerpt(rec, *_stretch_samples(src, rec.n_samples, rec.fs))
@@ -429,7 +430,7 @@ def read_source_head(src: Source, opts: ReadOptions, stop: int = 1) -> Record:
         from ecgtool.io.records import excerpt
 
         whole = _whole(src)
-        a, b = _span(src)
+        a, b = _span(src, opts.channel)
         head = read_source_block(whole, opts, a, min(b, a + stop))
         head.annotations = read_source_annotations(whole, opts)
         head.sha256 = source_checksum(whole)
@@ -456,7 +457,7 @@ def read_source_annotations(src: Source, opts: ReadOptions = ReadOptions()):
     if src.stretch is not None:
         from ecgtool.io.records import cut_annotations
 
-        span = _span(src)
+        span = _span(src, opts.channel)
         if span is None:
             return read_source(src, opts).annotations
         return cut_annotations(read_source_annotations(_whole(src), opts), *span)
@@ -501,13 +502,15 @@ def read_record(path: str | os.PathLike, channel: str | int | None = None,
                                             all_leads=all_leads))
 
 
-def source_length(src: Source) -> tuple[int, float] | None:
-    """``(samples, fs)`` of a WFDB, EDF or ISHNE source from its header alone;
-    None for other kinds or an unreadable header (reading it in full then says why)."""
+def source_length(src: Source, channel: str | int | None = None) -> tuple[int, float] | None:
+    """``(samples, fs)`` of a WFDB, EDF or ISHNE source's lead ``channel``
+    (default: the lead the readers choose) from its header alone; None for
+    other kinds or an unreadable header (reading it in full then says why).
+    An EDF file's signals may each have a rate of their own."""
     if src.kind not in BLOCK_KINDS:
         return None
     if src.stretch is not None:
-        size = source_length(_whole(src))
+        size = source_length(_whole(src), channel)
         if size is None:
             return None
         a, b = _stretch_samples(src, *size)
@@ -519,11 +522,12 @@ def source_length(src: Source) -> tuple[int, float] | None:
         return None  # no header to read: reading the record in full says so
     # One analysis asks at each step (read, detect, classify); a header is
     # parsed once while the file stays as it was.
-    return _header_length(src.kind, src.path, stamp)
+    return _header_length(src.kind, src.path, stamp, channel if src.kind == "edf" else None)
 
 
 @lru_cache(maxsize=64)
-def _header_length(kind: str, path: str, stamp: int) -> tuple[int, float] | None:
+def _header_length(kind: str, path: str, stamp: int,
+                   channel: str | int | None = None) -> tuple[int, float] | None:
     try:
         if kind == "wfdb":
             from ecgtool.io.wfdbfiles import header_length, read_header
@@ -536,7 +540,7 @@ def _header_length(kind: str, path: str, stamp: int) -> tuple[int, float] | None
             return ishne_length(path)
         from ecgtool.io.edffiles import edf_length
 
-        return edf_length(path)
+        return edf_length(path, channel)
     except Exception:
         return None
 
@@ -557,7 +561,7 @@ def read_source_block(src: Source, opts: ReadOptions, start: int, stop: int) -> 
     if src.stretch is not None:
         from ecgtool.io.records import clock_at
 
-        first = (_span(src) or (0, 0))[0]
+        first = (_span(src, opts.channel) or (0, 0))[0]
         block = read_source_block(_whole(src), opts, first + start, first + stop)
         block.start_clock = clock_at(block.start_clock, first / block.fs)  # the stretch's
         return block
