@@ -1069,3 +1069,20 @@ def test_a_lead_of_several_samples_a_frame_is_said_to_be_read_at_the_frame_rate(
                                             "and is read at the frame rate, 180 Hz"):
         got = read_wfdb(tmp_path / "mf")
     assert got.fs == 180.0 and got.n_samples == 3600
+
+
+def test_a_given_rate_unlike_the_files_own_is_used_and_said(tmp_path):
+    import warnings
+
+    from ecgtool.errors import EcgToolWarning
+
+    p = tmp_path / "t.csv"
+    p.write_text("time,ecg\n" + "".join(f"{i / 500:.4f},{i % 7 * 0.1:.1f}\n" for i in range(900)))
+    with pytest.warns(EcgToolWarning, match="--fs 250 Hz where its time column gives 500 Hz"):
+        assert read_csv(p, fs=250).fs == 250.0
+    p.write_text("Sample Rate,512 hertz\nUnit,uV\n" + "1\n2\n" * 400)
+    with pytest.warns(EcgToolWarning, match="--fs 500 Hz where its metadata gives 512 Hz"):
+        assert read_csv(p, fs=500).fs == 500.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", EcgToolWarning)
+        assert read_csv(p, fs=512).fs == 512.0

@@ -311,14 +311,13 @@ def read_csv(path: str | os.PathLike, fs: float | None = None, column: str | int
     head = read_head(lead, shown)
     at = head.skipped
     data = read_rows(text[ends[at - 1]:] if at else text, head, shown, first_row=at + 1)
+    if fs is not None:
+        _check_given_rate(fs, head, data, shown)
     fs = fs or head.fs
     if fs is None:
         if head.time_col is None or data.shape[0] < 2:
             raise EcgToolError("sampling rate unknown: give --fs or a 'time' column", shown)
-        t = data[:, head.time_col]
-        if head.clock and head.clock.get(head.time_col) is date_time_seconds:
-            t = over_midnight(t)
-        fs, where = times_on_grid(t * time_unit(head.names[head.time_col]), shown, 1 + at)
+        fs, where = times_on_grid(_seconds(head, data), shown, 1 + at)
         if fs < MIN_FS <= fs * 1000:
             raise EcgToolError(f"the times of column {head.names[head.time_col]!r} give {fs:g} "
                                "Hz: if they are in ms, name the column 'time [ms]', or give "
@@ -338,6 +337,28 @@ def read_csv(path: str | os.PathLike, fs: float | None = None, column: str | int
                   signals=signal, fs=float(fs), leads=[head.names[col]],
                   channel=0, source=shown, sha256=hashlib.sha256(text.encode()).hexdigest(),
                   comments=list(head.comments), start_clock=head.start_clock)
+
+
+def _seconds(head: CsvHead, data: np.ndarray) -> np.ndarray:
+    # The time column in seconds.
+    t = data[:, head.time_col]
+    if head.clock and head.clock.get(head.time_col) is date_time_seconds:
+        t = over_midnight(t)
+    return t * time_unit(head.names[head.time_col])
+
+
+def _check_given_rate(fs: float, head: CsvHead, data: np.ndarray, shown: str) -> None:
+    # --fs wins over the file's own rate (a device's metadata, a time
+    # column), but a rate unlike the file's is most likely a slip: said.
+    own, where = head.fs, "its metadata"
+    if own is None and head.time_col is not None and data.shape[0] > 1:
+        try:
+            own, where = times_on_grid(_seconds(head, data), shown)[0], "its time column"
+        except EcgToolError:
+            return
+    if own and abs(own - fs) > 0.01 * own:
+        warnings.warn(f"--fs {fs:g} Hz where {where} gives {own:g} Hz: --fs is used",
+                      EcgToolWarning, stacklevel=3)
 
 
 #: Lines that :func:`read_head` needs: a hint or a device's metadata, the
