@@ -222,16 +222,22 @@ def preferred_lead(leads: list[str]) -> int | None:
 def _find_lead(leads: list[str], wanted: tuple[str, ...]) -> int | None:
     # The first of `wanted` (upper case) among the labels as they are, then
     # among them without an "ECG"/"EKG"/"Lead" prefix.
-    for names in ([name.strip().upper() for name in leads], [_lead_key(n) for n in leads]):
+    for names in ([name.strip().upper() for name in leads], [lead_key(n) for n in leads]):
         for want in wanted:
             if want in names:
                 return names.index(want)
     return None
 
 
-def _lead_key(name: str) -> str:
-    # A lead's label without an "ECG"/"EKG"/"Lead" prefix or units after it:
-    # "ECG II" -> "II", "ecg [uV]" -> "ECG".
+def lead_key(name: str) -> str:
+    """A lead's label in upper case without an "ECG"/"EKG"/"Lead" prefix or
+    units after it.
+
+    Examples
+    --------
+    >>> lead_key("ECG II"), lead_key("ecg [uV]"), lead_key("Lead I")
+    ('II', 'ECG', 'I')
+    """
     n = re.sub(r"\s*[(\[][^()\[\]]*[)\]]$", "", name.strip().upper())
     m = re.fullmatch(r"(?:ECG|EKG|LEAD)[\s_\-:]*(\w+)", n)
     return m.group(1) if m else n

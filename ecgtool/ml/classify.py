@@ -28,9 +28,9 @@ def check_lead(lead: str, model: Classifier | str | None) -> None:
     >>> import warnings
     >>> with warnings.catch_warnings(record=True) as w:
     ...     warnings.simplefilter("always")
-    ...     check_lead("V1", None); check_lead("MLII", None)
-    >>> len(w), "lead V1" in str(w[0].message)
-    (1, True)
+    ...     check_lead("V1", None); check_lead("MLII", None); check_lead("Lead I", None)
+    >>> len(w), "lead V1" in str(w[0].message), "lead Lead I" in str(w[1].message)
+    (2, True, True)
     """
     import warnings
     from pathlib import Path
@@ -41,7 +41,9 @@ def check_lead(lead: str, model: Classifier | str | None) -> None:
     path = model.path if isinstance(model, Classifier) else model
     if path is not None and Path(path).resolve() != default_model_dir().resolve():
         return
-    if str(lead).strip().upper() in OTHER_LEADS:
+    from ecgtool.io.records import lead_key
+
+    if lead_key(str(lead)) in OTHER_LEADS:
         warnings.warn(f"lead {lead}: the shipped classifier was trained on lead II (MLII) "
                       "and labels beats of other leads less reliably", EcgToolWarning,
                       stacklevel=2)
