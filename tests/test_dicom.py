@@ -51,7 +51,11 @@ def test_the_beats_found_are_the_carts_fiducial_points(ecg_dcm):
 
 
 def test_detect_reads_a_dicom_file_and_a_folder_of_them(ecg_dcm, tmp_path):
+    # A study folder holds images too: only the ECG waveforms are records.
+    from pydicom.data import get_testdata_file
+
     shutil.copy(ecg_dcm, tmp_path / "rest.dcm")
+    shutil.copy(get_testdata_file("CT_small.dcm"), tmp_path / "ct.dcm")
     (tmp_path / "not.dcm").write_bytes(b"\0" * 200)
     assert [s.kind for s in expand_inputs([str(tmp_path)])] == ["dicom"]
     res = CliRunner().invoke(app, ["detect", str(tmp_path), "--out", "-", "-q"])

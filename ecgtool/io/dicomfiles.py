@@ -40,6 +40,38 @@ def is_dicom(path: str | os.PathLike) -> bool:
         return False
 
 
+#: SOP classes of DICOM waveforms that hold ECG: 12-lead, general (16- and
+#: 32-bit), ambulatory and hemodynamic waveform storage.
+ECG_SOP_CLASSES = frozenset({"1.2.840.10008.5.1.4.1.1.9.1.1", "1.2.840.10008.5.1.4.1.1.9.1.2",
+                             "1.2.840.10008.5.1.4.1.1.9.1.3", "1.2.840.10008.5.1.4.1.1.9.1.4",
+                             "1.2.840.10008.5.1.4.1.1.9.2.1"})
+
+
+def is_dicom_ecg(path: str | os.PathLike) -> bool:
+    """True for a DICOM file of an ECG waveform class (a study folder holds
+    images too); where pydicom is not installed, for any DICOM file, which
+    reading then says needs it.
+
+    Examples
+    --------
+    >>> from pydicom.data import get_testdata_file
+    >>> is_dicom_ecg(get_testdata_file("waveform_ecg.dcm")), is_dicom_ecg(
+    ...     get_testdata_file("CT_small.dcm"))
+    (True, False)
+    """
+    if not is_dicom(path):
+        return False
+    try:
+        import pydicom
+    except ImportError:
+        return True
+    try:
+        ds = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=["SOPClassUID"])
+    except Exception:  # damaged: reading it says how
+        return True
+    return str(ds.get("SOPClassUID", "")) in ECG_SOP_CLASSES
+
+
 def read_dicom(path: str | os.PathLike, channel: str | int | None = None,
                all_leads: bool = False, name: str | None = None) -> Record:
     """Read the rhythm strip of a DICOM ECG.

@@ -122,6 +122,13 @@ def _dicom(path: Path) -> bool:
     return is_dicom(path)
 
 
+def _dicom_ecg(path: Path) -> bool:
+    # In a folder (a study's, with its images), the DICOM files that hold ECG.
+    from ecgtool.io.dicomfiles import is_dicom_ecg
+
+    return is_dicom_ecg(path)
+
+
 def _bare_mat(path: Path) -> bool:
     # A .mat with a header beside it is a WFDB record's signal file.
     return path.suffix.lower() == ".mat" and not path.with_suffix(".hea").is_file()
@@ -164,7 +171,7 @@ def _records_in(folder: Path, pattern: str) -> list[Path]:
                   + [f for f in files if f.suffix.lower() in _EDF_SUFFIXES]
                   + [f for f in files if _ishne(f)]
                   + [f for f in files if _xml_ecg(f)]
-                  + [f for f in files if f.suffix.lower() == ".dcm" and _dicom(f)])
+                  + [f for f in files if f.suffix.lower() == ".dcm" and _dicom_ecg(f)])
 
 
 def _one(item: str) -> list[Source]:
