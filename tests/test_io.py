@@ -1049,10 +1049,13 @@ def test_a_compressed_csv_reads_as_the_plain_one_and_an_archive_is_named(tmp_pat
     assert r.exit_code == 1 and "an archive or a compressed file" in r.output
 
 
-def test_a_lead_of_several_samples_a_frame_is_said_to_be_read_at_the_frame_rate(tmp_path):
+def test_a_lead_of_several_samples_a_frame_is_read_at_its_own_rate(tmp_path):
+    # A multi-frequency record: lead II at 2 samples a 180-Hz frame, RESP at 1.
+    # wfdb averages a frame's samples; the lead is read at its 360 Hz, its
+    # annotations (in frames, as WFDB counts them) in its samples.
     import wfdb
 
-    from ecgtool.errors import EcgToolWarning
+    from ecgtool.io.inputs import expand_inputs, source_length
 
     x = read_wfdb(sample_path("119"), all_leads=True).signals[:7200]
     rec = wfdb.Record(record_name="mf", fs=180, n_sig=2, sig_name=["II", "RESP"],
@@ -1065,10 +1068,17 @@ def test_a_lead_of_several_samples_a_frame_is_said_to_be_read_at_the_frame_rate(
     rec.init_value = [int(d[0]) for d in rec.e_d_signal]
     rec.checksum = [int(d.sum()) % 65536 for d in rec.e_d_signal]
     rec.wrsamp(expanded=True, write_dir=str(tmp_path))
-    with pytest.warns(EcgToolWarning, match="lead II is recorded at 360 Hz .2 samples a frame. "
-                                            "and is read at the frame rate, 180 Hz"):
-        got = read_wfdb(tmp_path / "mf")
-    assert got.fs == 180.0 and got.n_samples == 3600
+    wfdb.wrann("mf", "atr", np.array([100, 900]), ["N", "V"], fs=180, write_dir=str(tmp_path))
+    got = read_wfdb(tmp_path / "mf", all_leads=True)
+    assert got.fs == 360.0 and got.leads == ["II"] and got.n_samples == 7200
+    np.testing.assert_allclose(got.signal, x[:, 0], atol=0.005)  # 200 adu/mV
+    assert got.annotations.sample.tolist() == [200, 1800]
+    part = read_wfdb(tmp_path / "mf", sampfrom=1001, sampto=3001)
+    assert part.signal.tolist() == got.signal[1001:3001].tolist()
+    slow = read_wfdb(tmp_path / "mf", channel="RESP")
+    assert slow.fs == 180.0 and slow.n_samples == 3600
+    [src] = expand_inputs([str(tmp_path / "mf")])
+    assert source_length(src) == (7200, 360.0) and source_length(src, "RESP") == (3600, 180.0)
 
 
 def test_a_given_rate_unlike_the_files_own_is_used_and_said(tmp_path):

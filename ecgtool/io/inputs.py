@@ -469,9 +469,9 @@ def read_source_annotations(src: Source, opts: ReadOptions = ReadOptions()):
             return read_source(src, opts).annotations
         return cut_annotations(read_source_annotations(_whole(src), opts), *span)
     if src.kind == "wfdb":
-        from ecgtool.io.wfdbfiles import read_annotations
+        from ecgtool.io.wfdbfiles import read_lead_annotations
 
-        return read_annotations(src.path, opts.ann)
+        return read_lead_annotations(src.path, opts.ann, opts.channel)
     if src.kind == "edf":
         from ecgtool.io.edffiles import read_edf_annotations
 
@@ -529,7 +529,7 @@ def source_length(src: Source, channel: str | int | None = None) -> tuple[int, f
         return None  # no header to read: reading the record in full says so
     # One analysis asks at each step (read, detect, classify); a header is
     # parsed once while the file stays as it was.
-    return _header_length(src.kind, src.path, stamp, channel if src.kind == "edf" else None)
+    return _header_length(src.kind, src.path, stamp, channel if src.kind != "ishne" else None)
 
 
 @lru_cache(maxsize=64)
@@ -537,10 +537,16 @@ def _header_length(kind: str, path: str, stamp: int,
                    channel: str | int | None = None) -> tuple[int, float] | None:
     try:
         if kind == "wfdb":
-            from ecgtool.io.wfdbfiles import header_length, read_header
+            from ecgtool.io.records import choose_channel
+            from ecgtool.io.wfdbfiles import frame_samples, header_length, read_header
 
             h = read_header(path)
-            return (header_length(h, Path(path)), float(h.fs)) if h.fs else None
+            if not h.fs:
+                return None
+            # A lead of several samples a frame counts its own samples.
+            leads = [str(n) if n else f"ch{i}" for i, n in enumerate(h.sig_name or [])]
+            spf = frame_samples(h, choose_channel(leads, channel, path)) if leads else 1
+            return header_length(h, Path(path)) * spf, float(h.fs) * spf
         if kind == "ishne":
             from ecgtool.io.ishnefiles import ishne_length
 

@@ -356,19 +356,19 @@ def read_wfdb(path: str | os.PathLike, channel: str | int | None = None,
                                    shown)
         if not multi:
             _check_sizes(header, base, shown)
-        channels = list(range(len(leads))) if all_leads else [chan]
-        spf = (header.samps_per_frame or [1] * len(leads))[chan] if not multi else 1
-        if spf and spf > 1:
-            # wfdb averages a frame's samples: the lead is read at the frame rate.
-            warnings.warn(f"{shown}: lead {leads[chan]} is recorded at {fs * spf:g} Hz ({spf} "
-                          f"samples a frame) and is read at the frame rate, {fs:g} Hz, each "
-                          "frame's samples averaged", EcgToolWarning, stacklevel=2)
+        spf = frame_samples(header, chan)
+        # A lead of several samples a frame is read at its own rate, with the
+        # leads recorded at that rate (wfdb would average each frame's samples).
+        channels = ([i for i in range(len(leads)) if frame_samples(header, i) == spf]
+                    if all_leads else [chan])
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 if multi:
                     signals = _read_segments(header, base, [names[c] for c in channels],
                                              leads_of, sampfrom, sampto)
+                elif spf > 1:
+                    signals = _read_frames(read_base, header, channels, spf, sampfrom, sampto)
                 else:
                     rec = wfdb.rdrecord(str(read_base), channels=channels, physical=True,
                                         sampfrom=sampfrom, sampto=sampto)
@@ -382,19 +382,67 @@ def read_wfdb(path: str | os.PathLike, channel: str | int | None = None,
         except Exception as exc:
             raise EcgToolError(f"cannot read the signal ({_brief(exc)}); the file may be "
                                "truncated or not match its header", shown) from None
-    if signals.shape[0] != (sampto if sampto is not None else header.sig_len) - sampfrom:
+    n_total = header.sig_len * spf
+    if signals.shape[0] != (sampto if sampto is not None else n_total) - sampfrom:
         raise EcgToolError(f"signal has {signals.shape[0]} samples but the header promises "
-                           f"{header.sig_len} (truncated file?)", shown)
+                           f"{n_total} (truncated file?)", shown)
     annotations = None
     if ann:
-        annotations = read_annotations(base, ann)
-    return Record(name=name or base.name, signals=signals, fs=float(fs),
+        annotations = frames_to_samples(read_annotations(base, ann), spf)
+    return Record(name=name or base.name, signals=signals, fs=float(fs) * spf,
                   leads=[leads[c] for c in channels],
                   channel=channels.index(chan), source=str(hea),
                   sha256=sha256_files([hea] + files) if checksum else "",
                   annotations=annotations,
                   comments=list(header.comments or []),
                   start_clock=clock_text(getattr(header, "base_time", None)))
+
+
+def frame_samples(header, chan: int) -> int:
+    """Samples a frame of signal ``chan`` holds (a multi-frequency record's
+    faster signals hold several); 1 for a multi-segment record."""
+    if getattr(header, "n_seg", None):
+        return 1
+    spf = (header.samps_per_frame or [1] * (chan + 1))[chan]
+    return int(spf or 1)
+
+
+def frames_to_samples(annotations: Annotations | None, spf: int) -> Annotations | None:
+    """``annotations``, whose times count frames as WFDB annotation files do,
+    in samples of a lead of ``spf`` samples a frame (the frame's first)."""
+    if annotations is None or spf == 1:
+        return annotations
+    from dataclasses import replace
+
+    return replace(annotations, sample=np.asarray(annotations.sample, np.int64) * spf)
+
+
+def read_lead_annotations(base: str | os.PathLike, ext: str,
+                          channel: str | int | None = None) -> Annotations | None:
+    """:func:`read_annotations` in samples of the lead ``channel`` (default:
+    the one :func:`read_wfdb` chooses), which may hold several a frame."""
+    a = read_annotations(base, ext)
+    if a is None:
+        return None
+    header = read_header(_header_path(base))
+    leads = [str(n) if n else f"ch{i}" for i, n in enumerate(header.sig_name or [])]
+    return frames_to_samples(a, frame_samples(header, choose_channel(leads, channel)))
+
+
+def _read_frames(read_base: Path, header, channels: list[int], spf: int, sampfrom: int,
+                 sampto: int | None) -> np.ndarray:
+    # Samples sampfrom..sampto, at spf samples a frame, of leads that all
+    # hold spf samples a frame, in mV.
+    import wfdb
+
+    first = sampfrom // spf
+    last = None if sampto is None else -(-sampto // spf)
+    rec = wfdb.rdrecord(str(read_base), channels=channels, physical=True, sampfrom=first,
+                        sampto=last, smooth_frames=False)
+    x = np.column_stack([np.asarray(c, dtype=np.float64) for c in rec.e_p_signal])
+    x *= np.array([_to_mv(u) for u in (rec.units or ["mV"] * len(channels))])[None, :]
+    stop = (header.sig_len * spf if sampto is None else sampto) - first * spf
+    return x[sampfrom - first * spf:stop]
 
 
 def read_annotations(base: str | os.PathLike, ext: str = "atr") -> Annotations | None:
