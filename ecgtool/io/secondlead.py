@@ -44,7 +44,8 @@ def second_lead_options(src: Source, opts: ReadOptions,
                            src.path)
     plain = replace(opts, second_lead=None)
     if src.kind == "csv":
-        from ecgtool.io.csvfiles import signal_column, time_column
+        from ecgtool.io.csvfiles import signal_column
+        from ecgtool.io.sampletimes import time_column
 
         names = _csv_names(src)
         if first_lead is None:
