@@ -88,6 +88,10 @@ def test_metadata_lines_need_a_sampling_rate_and_plain_tables_have_none():
     assert read_preamble(["'Elapsed time','MLII'", "'seconds','mV'", "0.000,0.1",
                           "0.003,0.2", "0.006,0.1"]) is None
     assert read_preamble(["Average Heart Rate,64", "Unit,µV", "12", "13"]) is None
+    # A count of samples is no rate; a value in Hz is one under any key.
+    assert read_preamble(["Samples,15360", "Abtastrate,512 Hertz", "12", "13"]).fs == 512.0
+    assert read_preamble(["Samples,15360", "sampling_frequency,250", "12", "13"]).fs == 250.0
+    assert read_preamble(["Samples,15360", "Unit,uV", "12", "13"]) is None
     # A row of names may close the block; the rate may be any key's "Hz" value.
     p = read_preamble(["Abtastrate;250 Hz", "Sample;Amplitude (uV)", "0;10", "1;20", "2;15"])
     assert (p.fs, p.names, p.delim, p.lines, p.decimal_comma) == (

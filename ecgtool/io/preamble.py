@@ -19,8 +19,9 @@ import numpy as np
 
 from ecgtool.io.records import date_time_clock
 
-#: A key that names the sampling rate ("Sample Rate", "Sampling frequency", "fs").
-_RATE_KEY = re.compile(r"sampl|frequen|^fs$", re.I)
+#: A key that names the sampling rate ("Sample Rate", "sampling_frequency", "fs"),
+#: not a count of samples ("Samples") nor a heart rate.
+_RATE_KEY = re.compile(r"sampl\w*[\s_-]*(rate|freq)|sampling|^(frequency|fs)$", re.I)
 #: A rate as a value: "512", "512 hertz", "512,0 Hz".
 _RATE_VALUE = re.compile(r"(\d+(?:[.,]\d+)?)\s*(hz|hertz)?", re.I)
 _UNIT_KEY = re.compile(r"^units?$|einheit|unité|unidad", re.I)
@@ -86,7 +87,10 @@ def read_preamble(lines: list[str]) -> Preamble | None:
         names = [f"col{i}" for i in range(width)]
     if any(v is None for _, v in keys):
         return None
-    fs = next((r for k, v in keys if (r := _rate(k, v)) is not None), None)
+    # A value in Hz says it is a rate whatever its key's language; a key alone,
+    # where no value says so.
+    fs = next((r for k, v in keys if (r := _rate(k, v, hz=True)) is not None),
+              next((r for k, v in keys if (r := _rate(k, v)) is not None), None))
     if fs is None:
         return None
     units = next((v for k, v in keys if _UNIT_KEY.search(k)), None)
@@ -146,9 +150,10 @@ def _counter(data: list[str]) -> bool:
     return bool(np.all(step > 0)) and step.max() <= 2 * step.min()
 
 
-def _rate(key: str, value: str | None) -> float | None:
+def _rate(key: str, value: str | None, hz: bool = False) -> float | None:
+    # The rate a "Key,value" line gives (with hz, only a value in Hz); None if none.
     m = _RATE_VALUE.fullmatch((value or "").strip())
-    if not m or not (m[2] or _RATE_KEY.search(key)):
+    if not m or not (m[2] if hz else m[2] or _RATE_KEY.search(key)):
         return None
     fs = float(m[1].replace(",", "."))
     return fs if fs > 0 else None
