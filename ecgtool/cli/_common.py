@@ -14,8 +14,8 @@ from ecgtool.errors import EcgToolError  # noqa: F401  (re-exported for commands
 
 # Options shared by the commands that read records.
 InputsArg = typer.Argument(None, help="Records: WFDB names or .hea files, folders, globs, "
-                           "EDF/BDF, ISHNE .ecg, MUSE/aECG .xml, DICOM .dcm, CSV files, ecgtool .h5 stores, '-' for "
-                           "stdin, sample:NAME.",
+                           "EDF/BDF, ISHNE .ecg, MUSE/aECG .xml, DICOM .dcm, CSV files, "
+                           "ecgtool .h5 stores, '-' for stdin, sample:NAME.",
                            show_default=False)
 SampleOpt = typer.Option(False, "--sample", help="Also process the bundled MIT-BIH "
                          "records 119 and 208.")

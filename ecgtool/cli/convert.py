@@ -41,7 +41,8 @@ def convert(
     resume: bool = c.ResumeOpt,
     quiet: bool = c.QuietOpt,
 ) -> int:
-    """Read records (WFDB, EDF, ISHNE, MUSE/aECG XML, DICOM, CinC .mat, CSV, .h5) and write them as a store, CSV, WFDB or EDF+.
+    """Read records (WFDB, EDF, ISHNE, MUSE/aECG XML, DICOM, CinC .mat, CSV, .h5) and write
+    them as a store, CSV, WFDB or EDF+.
 
     Recordings over 2 hours (WFDB, EDF, ISHNE) are read and written half an hour
     at a time, and of a stretch cut with --start and --end only that stretch is read.
