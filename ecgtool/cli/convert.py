@@ -41,8 +41,7 @@ def convert(
     resume: bool = c.ResumeOpt,
     quiet: bool = c.QuietOpt,
 ) -> int:
-    """Read records (WFDB, EDF, ISHNE, MUSE/aECG XML, DICOM, CinC .mat, CSV, .h5) and write
-    them as a store, CSV, WFDB or EDF+.
+    """Read records (WFDB, EDF, ISHNE, XML, DICOM, .mat, CSV, .h5); write a store, CSV, WFDB, EDF+.
 
     Recordings over 2 hours (WFDB, EDF, ISHNE) are read and written half an hour
     at a time, and of a stretch cut with --start and --end only that stretch is read.
