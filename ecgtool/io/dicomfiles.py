@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ecgtool.errors import EcgToolError
-from ecgtool.io.records import Record, _UNIT_TO_MV, clock_text
+from ecgtool.io.records import Record, _UNIT_TO_MV, clock_text, file_bytes, file_head
 from ecgtool.io.twelvelead import lead_name, twelve_lead_record
 
 #: DICOM files carry "DICM" after a 128-byte preamble.
@@ -32,12 +32,7 @@ def is_dicom(path: str | os.PathLike) -> bool:
     >>> is_dicom(__file__)
     False
     """
-    try:
-        with open(path, "rb") as f:
-            f.seek(_MAGIC_AT)
-            return f.read(4) == b"DICM"
-    except OSError:
-        return False
+    return file_head(path, 4, _MAGIC_AT) == b"DICM"
 
 
 #: SOP classes of DICOM waveforms that hold ECG: 12-lead, general (16- and
@@ -108,12 +103,7 @@ def read_dicom(path: str | os.PathLike, channel: str | int | None = None,
     except ImportError:
         raise EcgToolError("reading DICOM needs pydicom: pip install 'ecgtool[dicom]'",
                            shown) from None
-    try:
-        raw = p.read_bytes()
-    except FileNotFoundError:
-        raise EcgToolError("no such file", shown) from None
-    except OSError as exc:
-        raise EcgToolError(f"cannot read ({exc.strerror})", shown) from None
+    raw = file_bytes(p)
     import io
 
     try:

@@ -42,7 +42,7 @@ import numpy as np
 
 from ecgtool.errors import EcgToolError, EcgToolWarning
 from ecgtool.io.records import (Annotations, Record, choose_channel, clock_fields, clock_text,
-                                sha256_files)
+                                file_head, sha256_files)
 
 ISHNE_SUFFIXES = (".ecg", ".ishne")
 MAGIC = b"ISHNE1.0"
@@ -111,11 +111,7 @@ def is_ishne(path: str | os.PathLike) -> bool:
     >>> is_ishne(__file__)
     False
     """
-    try:
-        with open(path, "rb") as fh:
-            return fh.read(len(MAGIC)) == MAGIC
-    except OSError:
-        return False
+    return file_head(path, len(MAGIC)) == MAGIC
 
 
 def crc_ccitt(data: bytes) -> int:

@@ -15,6 +15,7 @@ with the input raise :class:`~ecgtool.errors.EcgToolError` naming the file.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import warnings
 from dataclasses import dataclass, field
@@ -137,6 +138,35 @@ class Record:
     @property
     def duration_s(self) -> float:
         return self.n_samples / self.fs
+
+
+def file_head(path: str | os.PathLike, size: int, offset: int = 0) -> bytes:
+    """``size`` bytes of a file from ``offset`` on (fewer at its end), to tell
+    its format by a magic number or its first element; b"" where it cannot
+    be read.
+
+    Examples
+    --------
+    >>> file_head(sample_path("119").with_suffix(".hea"), 7)
+    b'119 2 3'
+    """
+    try:
+        with open(path, "rb") as f:
+            f.seek(offset)
+            return f.read(size)
+    except OSError:
+        return b""
+
+
+def file_bytes(path: str | os.PathLike) -> bytes:
+    """A whole file's bytes; a missing or unreadable file is an
+    :class:`~ecgtool.errors.EcgToolError` naming it."""
+    try:
+        return Path(path).read_bytes()
+    except FileNotFoundError:
+        raise EcgToolError("no such file", str(path)) from None
+    except OSError as exc:
+        raise EcgToolError(f"cannot read ({exc.strerror})", str(path)) from None
 
 
 def sha256_files(paths: list[Path]) -> str:

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ecgtool.errors import EcgToolError
-from ecgtool.io.records import Record
+from ecgtool.io.records import Record, file_bytes, file_head
 from ecgtool.io.twelvelead import twelve_lead_record
 
 #: The start of an XML ECG: a byte-order mark, the XML declaration, a DOCTYPE
@@ -34,11 +34,7 @@ def xml_ecg_kind(path: str | os.PathLike) -> str | None:
     >>> xml_ecg_kind(__file__) is None
     True
     """
-    try:
-        with open(path, "rb") as f:
-            m = _HEAD.match(f.read(4096))
-    except OSError:
-        return None
+    m = _HEAD.match(file_head(path, 4096))
     return m[1].decode() if m else None
 
 
@@ -108,18 +104,12 @@ def parse_xml(path: str | os.PathLike):
     """The root element of an XML file and the file's bytes; one-line errors."""
     from xml.etree import ElementTree
 
-    shown = str(path)
-    try:
-        raw = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise EcgToolError("no such file", shown) from None
-    except OSError as exc:
-        raise EcgToolError(f"cannot read ({exc.strerror})", shown) from None
+    raw = file_bytes(path)
     try:
         return ElementTree.fromstring(raw), raw
     except (ElementTree.ParseError, LookupError, ValueError) as exc:
         # LookupError: an encoding the declaration names that Python does not know.
-        raise EcgToolError(f"not readable XML ({exc})", shown) from None
+        raise EcgToolError(f"not readable XML ({exc})", str(path)) from None
 
 
 def local(tag: str) -> str:
