@@ -216,8 +216,8 @@ def read_csv(path: str | os.PathLike, fs: float | None = None, column: str | int
     col, scale = head.signal(data, fs, column, units, shown)
     signal = data[:, col:col + 1] * scale
     if where is not None:
-        signal = np.full((int(where[-1]) + 1, 1), np.nan)
-        signal[where] = data[:, col:col + 1] * scale
+        read, signal = signal, np.full((int(where[-1]) + 1, 1), np.nan)
+        signal[where] = read
         lost = signal.shape[0] - data.shape[0]
         warnings.warn(f"{lost} samples ({lost / fs:.2f} s) missing from the time "
                       "column, read as unreadable signal", EcgToolWarning, stacklevel=2)

@@ -538,15 +538,13 @@ def _header_length(kind: str, path: str, stamp: int,
                    channel: str | int | None = None) -> tuple[int, float] | None:
     try:
         if kind == "wfdb":
-            from ecgtool.io.records import choose_channel
-            from ecgtool.io.wfdbfiles import frame_samples, header_length, read_header
+            from ecgtool.io.wfdbfiles import header_length, lead_frame_samples, read_header
 
             h = read_header(path)
             if not h.fs:
                 return None
             # A lead of several samples a frame counts its own samples.
-            leads = [str(n) if n else f"ch{i}" for i, n in enumerate(h.sig_name or [])]
-            spf = frame_samples(h, choose_channel(leads, channel, path)) if leads else 1
+            spf = lead_frame_samples(h, channel, path)
             return header_length(h, Path(path)) * spf, float(h.fs) * spf
         if kind == "ishne":
             from ecgtool.io.ishnefiles import ishne_length

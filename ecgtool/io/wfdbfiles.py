@@ -250,11 +250,10 @@ def _read_segments(header, base: Path, leads: list[str], leads_of: dict[str, lis
         rec = wfdb.rdrecord(str(base.parent / seg), physical=True,
                             channels=[leads_of[seg].index(n) for n in have],
                             sampfrom=max(sampfrom, a) - a, sampto=min(stop, b) - a)
-        part = np.asarray(rec.p_signal, dtype=np.float64)
-        scale = np.array([_to_mv(u) for u in (rec.units or ["mV"] * len(have))])
+        part = _in_mv(np.asarray(rec.p_signal, dtype=np.float64), rec.units)
         rows = slice(max(sampfrom, a) - sampfrom, min(stop, b) - sampfrom)
         for j, name in enumerate(have):
-            out[rows, leads.index(name)] = part[:, j] * scale[j]
+            out[rows, leads.index(name)] = part[:, j]
     return out
 
 
@@ -341,8 +340,7 @@ def read_wfdb(path: str | os.PathLike, channel: str | int | None = None,
             names, files, leads_of = _segments(header, base, shown)
         else:
             names, files = header.sig_name or [], _signal_files(header, base)
-        # A signal line without a description has no name: call it by its index.
-        leads = [str(n) if n else f"ch{i}" for i, n in enumerate(names)]
+        leads = lead_names(names)
         if not leads:
             raise EcgToolError("header lists no signals", shown)
         if header.sig_len is None and not multi:
@@ -372,11 +370,7 @@ def read_wfdb(path: str | os.PathLike, channel: str | int | None = None,
                 else:
                     rec = wfdb.rdrecord(str(read_base), channels=channels, physical=True,
                                         sampfrom=sampfrom, sampto=sampto)
-                    signals = np.asarray(rec.p_signal, dtype=np.float64)
-                    units = list(rec.units or ["mV"] * len(channels))
-                    scale = np.array([_to_mv(u) for u in units])
-                    if not np.all(scale == 1.0):
-                        signals = signals * scale[None, :]
+                    signals = _in_mv(np.asarray(rec.p_signal, dtype=np.float64), rec.units)
         except EcgToolError:
             raise
         except Exception as exc:
@@ -417,6 +411,25 @@ def frames_to_samples(annotations: Annotations | None, spf: int) -> Annotations 
     return replace(annotations, sample=np.asarray(annotations.sample, np.int64) * spf)
 
 
+def lead_frame_samples(header, channel: str | int | None = None, where: str = "") -> int:
+    """Samples a frame of the lead ``channel`` holds (default: the lead
+    :func:`read_wfdb` chooses); 1 for a header that names no signal."""
+    leads = lead_names(header.sig_name or [])
+    return frame_samples(header, choose_channel(leads, channel, where)) if leads else 1
+
+
+def lead_names(names: list) -> list[str]:
+    """A header's signal names; a signal line without a description has no
+    name, and is called by its index (``ch2``)."""
+    return [str(n) if n else f"ch{i}" for i, n in enumerate(names)]
+
+
+def _in_mv(x: np.ndarray, units: list | None) -> np.ndarray:
+    # Physical values in the units the header names (mV where it names none), in mV.
+    scale = np.array([_to_mv(u) for u in (units or ["mV"] * x.shape[1])])
+    return x if np.all(scale == 1.0) else x * scale[None, :]
+
+
 def read_lead_annotations(base: str | os.PathLike, ext: str,
                           channel: str | int | None = None) -> Annotations | None:
     """:func:`read_annotations` in samples of the lead ``channel`` (default:
@@ -424,9 +437,7 @@ def read_lead_annotations(base: str | os.PathLike, ext: str,
     a = read_annotations(base, ext)
     if a is None:
         return None
-    header = read_header(_header_path(base))
-    leads = [str(n) if n else f"ch{i}" for i, n in enumerate(header.sig_name or [])]
-    return frames_to_samples(a, frame_samples(header, choose_channel(leads, channel)))
+    return frames_to_samples(a, lead_frame_samples(read_header(_header_path(base)), channel))
 
 
 def _read_frames(read_base: Path, header, channels: list[int], spf: int, sampfrom: int,
@@ -439,8 +450,8 @@ def _read_frames(read_base: Path, header, channels: list[int], spf: int, sampfro
     last = None if sampto is None else -(-sampto // spf)
     rec = wfdb.rdrecord(str(read_base), channels=channels, physical=True, sampfrom=first,
                         sampto=last, smooth_frames=False)
-    x = np.column_stack([np.asarray(c, dtype=np.float64) for c in rec.e_p_signal])
-    x *= np.array([_to_mv(u) for u in (rec.units or ["mV"] * len(channels))])[None, :]
+    x = _in_mv(np.column_stack([np.asarray(c, dtype=np.float64) for c in rec.e_p_signal]),
+               rec.units)
     stop = (header.sig_len * spf if sampto is None else sampto) - first * spf
     return x[sampfrom - first * spf:stop]
 
