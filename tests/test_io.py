@@ -13,7 +13,7 @@ from ecgtool.io.inputs import ReadOptions, expand_inputs, read_source
 from ecgtool.io.csvfiles import read_csv
 from ecgtool.io.records import choose_channel, sample_path
 from ecgtool.io.storewriter import StoreWriter
-from ecgtool.io.wfdbfiles import read_wfdb
+from ecgtool.io.wfdbfiles import read_annotations, read_wfdb
 
 
 def test_sample_record(rec208):
@@ -527,7 +527,8 @@ def _same_as_wfdb(path):
     a = wfdb.rdann(base, ext)
     fast = decode_mit_annotations(path.read_bytes())
     assert fast is not None, path
-    sample, symbol, aux, subtype = fast
+    sample, symbol, aux, subtype, resolution = fast
+    assert resolution in (None, a.fs), path
     assert np.array_equal(sample, a.sample) and symbol.tolist() == list(a.symbol), path
     assert subtype.tolist() == np.asarray(a.subtype).tolist(), path
     want = np.asarray([x or "" for x in (a.aux_note or [""] * len(a.sample))], dtype=str)
@@ -555,8 +556,6 @@ def test_a_truncated_or_empty_annotation_file_is_an_error_not_part_of_a_referenc
     # wfdb.rdann reads a file cut short without a word; scoring against it
     # would score a record against part of its reference.
     from ecgtool.io.records import sample_path
-    from ecgtool.io.wfdbfiles import read_annotations
-
     whole = (sample_path("119").with_suffix(".atr")).read_bytes()
     assert whole[-2:] == b"\x00\x00"
     (tmp_path / "r.atr").write_bytes(whole[:3000])
@@ -570,19 +569,37 @@ def test_a_truncated_or_empty_annotation_file_is_an_error_not_part_of_a_referenc
         sample_path("119")).sample)
 
 
-def test_annotation_reader_leaves_definitions_to_wfdb(tmp_path):
+def test_annotation_files_that_name_their_time_resolution(tmp_path):
     import wfdb
 
     from ecgtool.io.mitann import decode_mit_annotations
-    from ecgtool.io.wfdbfiles import read_annotations
 
-    # wrann stores the rate as a "## time resolution" note at sample 0.
+    # wrann stores the rate as a "## time resolution" note at sample 0, as
+    # ecgtool's own annotation files do: read by the fast reader too.
     wfdb.wrann("r", "atr", np.array([10, 400]), symbol=["N", "V"], fs=360,
                aux_note=["", "(B"], write_dir=str(tmp_path))
+    sample, _, aux, _, resolution = decode_mit_annotations((tmp_path / "r.atr").read_bytes())
+    assert sample.tolist() == [10, 400] and aux.tolist() == ["", "(B"] and resolution == 360
+    a = read_annotations(tmp_path / "r")  # no header: the file's own ticks
+    assert a.sample.tolist() == [10, 400] and a.aux_note.tolist() == ["", "(B"]
+    # Beside a 180-Hz header, ticks of 1/360 s are frames of 1/180 s.
+    (tmp_path / "r.hea").write_text("r 1 180 1000\nr.dat 16 200 16 0 0 0 0 II\n")
+    assert read_annotations(tmp_path / "r").sample.tolist() == [5, 200]
+    assert decode_mit_annotations(b"\x00") is None  # odd length: not MIT format
+
+
+def test_annotation_reader_leaves_label_definitions_to_wfdb(tmp_path):
+    import pandas as pd
+    import wfdb
+
+    from ecgtool.io.mitann import decode_mit_annotations
+
+    labels = pd.DataFrame({"label_store": [42], "symbol": ["k"], "description": ["knot"]})
+    wfdb.wrann("r", "atr", np.array([10, 400]), symbol=["N", "k"], custom_labels=labels,
+               write_dir=str(tmp_path))
     assert decode_mit_annotations((tmp_path / "r.atr").read_bytes()) is None
     a = read_annotations(tmp_path / "r")
-    assert a.sample.tolist() == [10, 400] and a.aux_note.tolist() == ["", "(B"]
-    assert decode_mit_annotations(b"\x00") is None  # odd length: not MIT format
+    assert a.sample.tolist() == [10, 400] and a.symbol.tolist() == ["N", "k"]
 
 
 def test_corrupt_mat_gives_our_error_not_a_crash(tmp_path, rec119):
@@ -1079,6 +1096,13 @@ def test_a_lead_of_several_samples_a_frame_is_read_at_its_own_rate(tmp_path):
     assert slow.fs == 180.0 and slow.n_samples == 3600
     [src] = expand_inputs([str(tmp_path / "mf")])
     assert source_length(src) == (7200, 360.0) and source_length(src, "RESP") == (3600, 180.0)
+    # A high-resolution annotation file (WFDB's wrann -H) counts ticks at the
+    # fastest lead's rate, not frames: beat 1001 lies in frame 500.
+    wfdb.wrann("mf", "qrs", np.array([1001, 1799]), ["N", "N"], fs=360, write_dir=str(tmp_path))
+    assert read_wfdb(tmp_path / "mf", ann="qrs").annotations.sample.tolist() == [1001, 1799]
+    resp = read_wfdb(tmp_path / "mf", channel="RESP", ann="qrs")
+    assert resp.annotations.sample.tolist() == [500, 900]  # RESP's samples are the frames
+    assert read_annotations(tmp_path / "mf", "qrs").sample.tolist() == [500, 900]
 
 
 def test_a_given_rate_unlike_the_files_own_is_used_and_said(tmp_path):

@@ -4,8 +4,8 @@
 so the 4.2 million beats of 42 Long-Term AF Database records take half a
 minute to read, several times longer than ecgtool's rhythm analysis of them.
 This reader decodes the same bytes with numpy. The label table is wfdb's own.
-Files it does not cover (custom label definitions, a time resolution note,
-codes outside wfdb's table) are left to ``wfdb.rdann``: the reader answers
+Files it does not cover (custom label definitions, codes outside wfdb's
+table) are left to ``wfdb.rdann``: the reader answers
 None for them, and :func:`ecgtool.io.wfdbfiles.read_annotations` falls back.
 
 The format (WFDB Programmer's Guide, "annot(5)"): little-endian 16-bit
@@ -14,15 +14,22 @@ value is the time since the previous one; 59 (SKIP) adds the 32-bit interval
 in the next two words (high half first) to the next annotation's time; 60-62
 (NUM, SUB, CHN) modify the annotation before them; 63 (AUX) is followed by
 ``value`` bytes of text, padded to a whole word. A zero word ends the file.
+A NOTE (22) at time 0 whose text begins ``## `` is a definition, not an
+annotation: ``## time resolution: 1000`` says that the file counts time in
+ticks of 1/1000 s (WFDB's high-resolution files) rather than in the record's
+frames; wfdb's ``wrann`` writes one whenever it is given the rate.
 """
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 import numpy as np
 
 _SKIP, _NUM, _SUB, _CHN, _AUX = 59, 60, 61, 62, 63
+_NOTE = 22
+_RESOLUTION = re.compile(r"## time resolution: (\d+\.?\d*)")
 
 
 @lru_cache(maxsize=1)
@@ -56,8 +63,10 @@ def _payload(code: np.ndarray, value: np.ndarray) -> np.ndarray | None:
 
 
 def decode_mit_annotations(data: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray,
-                                                  np.ndarray] | None:
-    """Sample, symbol, aux note and subtype of each annotation in MIT-format bytes.
+                                                  np.ndarray, float | None] | None:
+    """Sample, symbol, aux note and subtype of each annotation in MIT-format
+    bytes, and the time resolution the file names (ticks per second; None
+    where it names none, and its times count the record's frames).
 
     Returns None when the file needs ``wfdb.rdann`` (see the module notes).
 
@@ -65,9 +74,9 @@ def decode_mit_annotations(data: bytes) -> tuple[np.ndarray, np.ndarray, np.ndar
     --------
     >>> # Two beats: N at sample 10, V 300 samples later with the note "x".
     >>> words = [(1 << 10) | 10, (5 << 10) | 300, (63 << 10) | 1, ord("x"), 0]
-    >>> s, sym, aux, sub = decode_mit_annotations(np.array(words, "<u2").tobytes())
-    >>> s.tolist(), sym.tolist(), aux.tolist(), sub.tolist()
-    ([10, 310], ['N', 'V'], ['', 'x'], [0, 0])
+    >>> s, sym, aux, sub, res = decode_mit_annotations(np.array(words, "<u2").tobytes())
+    >>> s.tolist(), sym.tolist(), aux.tolist(), sub.tolist(), res
+    ([10, 310], ['N', 'V'], ['', 'x'], [0, 0], None)
     """
     raw = np.frombuffer(data, dtype="<u2", count=len(data) // 2)
     if len(data) % 2 or raw.size == 0:
@@ -110,13 +119,19 @@ def decode_mit_annotations(data: bytes) -> tuple[np.ndarray, np.ndarray, np.ndar
     ann_codes = code[is_ann]
     lut = np.array([table.get(i, "") for i in range(int(ann_codes.max(initial=0)) + 1)])
     symbol = lut[ann_codes] if ann_codes.size else np.zeros(0, "<U1")
-    # Code 0 is "not an annotation" (wfdb drops it), as is a sample-0 NOTE
-    # with text: a definition that this reader leaves to wfdb.
-    definitions = (ann_codes == 22) & (sample == 0)
-    if any(aux[i].startswith("## ") for i in np.flatnonzero(definitions)):
-        return None
+    # Code 0 is "not an annotation" (wfdb drops it), as is a sample-0 NOTE:
+    # a definition. Label definitions are left to wfdb.
+    definitions = (ann_codes == _NOTE) & (sample == 0)
+    resolution = None
+    for i in np.flatnonzero(definitions):
+        if not aux[i].startswith("## "):
+            continue
+        m = _RESOLUTION.match(aux[i])
+        if m is None:
+            return None
+        resolution = resolution or float(m.group(1))
     keep = (ann_codes != 0) & ~definitions
-    return sample[keep], symbol[keep], aux[keep], subtype[keep]
+    return sample[keep], symbol[keep], aux[keep], subtype[keep], resolution or None
 
 
 def write_mit_annotations(path, sample: np.ndarray, symbol: np.ndarray, fs: float,

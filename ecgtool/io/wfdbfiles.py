@@ -382,7 +382,7 @@ def read_wfdb(path: str | os.PathLike, channel: str | int | None = None,
                            f"{n_total} (truncated file?)", shown)
     annotations = None
     if ann:
-        annotations = frames_to_samples(read_annotations(base, ann), spf)
+        annotations = _in_samples(*_read_ticks(base, ann), header, spf)
     return Record(name=name or base.name, signals=signals, fs=float(fs) * spf,
                   leads=[leads[c] for c in channels],
                   channel=channels.index(chan), source=str(hea),
@@ -401,14 +401,22 @@ def frame_samples(header, chan: int) -> int:
     return int(spf or 1)
 
 
-def frames_to_samples(annotations: Annotations | None, spf: int) -> Annotations | None:
-    """``annotations``, whose times count frames as WFDB annotation files do,
-    in samples of a lead of ``spf`` samples a frame (the frame's first)."""
-    if annotations is None or spf == 1:
+def _in_samples(annotations: Annotations | None, resolution: float | None, header,
+                spf: int) -> Annotations | None:
+    # Annotation times, counted in frames (or in ticks of a resolution the
+    # file names), in samples of a lead of spf samples a frame of ``header``.
+    if annotations is None:
+        return None
+    rate = float(header.fs or 0) * spf
+    if resolution and rate > 0 and resolution != rate:
+        step = rate / resolution
+    elif resolution is None and spf != 1:
+        step = spf  # a frame's first sample
+    else:
         return annotations
     from dataclasses import replace
 
-    return replace(annotations, sample=np.asarray(annotations.sample, np.int64) * spf)
+    return replace(annotations, sample=np.rint(annotations.sample * step).astype(np.int64))
 
 
 def lead_frame_samples(header, channel: str | int | None = None, where: str = "") -> int:
@@ -434,10 +442,9 @@ def read_lead_annotations(base: str | os.PathLike, ext: str,
                           channel: str | int | None = None) -> Annotations | None:
     """:func:`read_annotations` in samples of the lead ``channel`` (default:
     the one :func:`read_wfdb` chooses), which may hold several a frame."""
-    a = read_annotations(base, ext)
-    if a is None:
-        return None
-    return frames_to_samples(a, lead_frame_samples(read_header(_header_path(base)), channel))
+    header = read_header(_header_path(base))
+    a, resolution = _read_ticks(base, ext)
+    return _in_samples(a, resolution, header, lead_frame_samples(header, channel))
 
 
 def _read_frames(read_base: Path, header, channels: list[int], spf: int, sampfrom: int,
@@ -459,6 +466,11 @@ def _read_frames(read_base: Path, header, channels: list[int], spf: int, sampfro
 def read_annotations(base: str | os.PathLike, ext: str = "atr") -> Annotations | None:
     """Read ``<base>.<ext>`` as :class:`Annotations`; None if there is no such file.
 
+    Times are in the record's frames (its samples, for a lead of one sample a
+    frame), as WFDB counts them: those of a high-resolution file (one that
+    names its own time resolution) are turned into frames of the header
+    beside it, where there is one.
+
     Examples
     --------
     >>> from ecgtool.io.records import sample_path
@@ -466,6 +478,19 @@ def read_annotations(base: str | os.PathLike, ext: str = "atr") -> Annotations |
     >>> str(a.symbol[1])
     'N'
     """
+    a, resolution = _read_ticks(base, ext)
+    if a is None or resolution is None:
+        return a
+    try:
+        header = read_header(_header_path(base))
+    except Exception:
+        return a  # no header: the file's own ticks
+    return _in_samples(a, resolution, header, 1)
+
+
+def _read_ticks(base: str | os.PathLike, ext: str) -> tuple[Annotations | None, float | None]:
+    # The annotations of <base>.<ext> as the file counts time, and the time
+    # resolution it names (None: it counts frames).
     import wfdb
 
     from ecgtool.io.mitann import decode_mit_annotations
@@ -473,7 +498,7 @@ def read_annotations(base: str | os.PathLike, ext: str = "atr") -> Annotations |
     base = _header_path(base)
     f = base.with_suffix("." + ext)
     if not f.is_file():
-        return None
+        return None, None
     try:
         data = f.read_bytes()
     except OSError as exc:
@@ -488,12 +513,14 @@ def read_annotations(base: str | os.PathLike, ext: str = "atr") -> Annotations |
                            "(truncated file?)", str(f))
     fast = decode_mit_annotations(data)
     if fast is not None:
-        return Annotations(*fast)
+        return Annotations(*fast[:4]), fast[4]
     try:
         a = wfdb.rdann(str(base), ext)
         aux = a.aux_note if a.aux_note is not None else [""] * len(a.sample)
         # On some damaged files rdann returns fields of different lengths.
-        return Annotations(sample=a.sample, symbol=a.symbol, aux_note=[s or "" for s in aux],
-                           subtype=a.subtype)
+        # rdann's fs is the file's resolution, else the header's frame rate.
+        return (Annotations(sample=a.sample, symbol=a.symbol, aux_note=[s or "" for s in aux],
+                            subtype=a.subtype),
+                float(a.fs) if a.fs else None)
     except Exception as exc:
         raise EcgToolError(f"unreadable annotation file ({_brief(exc)})", str(f)) from None
