@@ -61,6 +61,14 @@ def test_detect_reads_a_dicom_file_and_a_folder_of_them(ecg_dcm, tmp_path):
     res = CliRunner().invoke(app, ["detect", str(tmp_path), "--out", "-", "-q"])
     assert res.exit_code == 0, res.output
     assert len(res.stdout.splitlines()) == 11
+    # Archives name DICOM files without a suffix, or by their UID.
+    shutil.move(tmp_path / "rest.dcm", tmp_path / "IM0001")
+    shutil.copy(tmp_path / "IM0001", tmp_path / "1.2.840.113619.2.55")
+    shutil.move(tmp_path / "ct.dcm", tmp_path / "IM0002")
+    (tmp_path / "RECORDS").write_text("IM0001\n")
+    assert [(s.kind, s.name) for s in expand_inputs([str(tmp_path)])] == [
+        ("dicom", "1.2.840.113619.2.55"), ("dicom", "IM0001")]
+    assert [s.kind for s in expand_inputs([str(tmp_path / "1.2.840.113619.2.55")])] == ["dicom"]
 
 
 def test_a_dicom_file_that_is_no_ecg_or_no_dicom_is_a_one_line_error(tmp_path):

@@ -129,6 +129,12 @@ def _dicom_ecg(path: Path) -> bool:
     return is_dicom_ecg(path)
 
 
+def _unsuffixed(path: Path) -> bool:
+    # DICOM archives name files without a suffix (IM0001) or by their UID
+    # (1.2.840.113619.2.55...), whose last part reads as a numeric suffix.
+    return not path.suffix or path.suffix[1:].isdigit()
+
+
 def _bare_mat(path: Path) -> bool:
     # A .mat with a header beside it is a WFDB record's signal file.
     return path.suffix.lower() == ".mat" and not path.with_suffix(".hea").is_file()
@@ -171,7 +177,8 @@ def _records_in(folder: Path, pattern: str) -> list[Path]:
                   + [f for f in files if f.suffix.lower() in _EDF_SUFFIXES]
                   + [f for f in files if _ishne(f)]
                   + [f for f in files if _xml_ecg(f)]
-                  + [f for f in files if f.suffix.lower() == ".dcm" and _dicom_ecg(f)])
+                  + [f for f in files
+                     if (f.suffix.lower() == ".dcm" or _unsuffixed(f)) and _dicom_ecg(f)])
 
 
 def _one(item: str) -> list[Source]:
@@ -212,8 +219,10 @@ def _one(item: str) -> list[Source]:
         return [Source("ishne", item, p.stem)]
     if p.suffix.lower() == ".xml":
         return [Source("xml", item, p.stem)]
-    if p.suffix.lower() == ".dcm" or (p.is_file() and not p.suffix and _dicom(p)):
+    if p.suffix.lower() == ".dcm":
         return [Source("dicom", item, p.stem)]
+    if _unsuffixed(p) and p.is_file() and _dicom(p):
+        return [Source("dicom", item, p.name)]
     if _bare_mat(p):
         root = None if p.is_file() or p.is_absolute() else data_dir()
         if root is None or not (root / item).is_file():
