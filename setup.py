@@ -46,10 +46,11 @@ setup(
     install_requires=runtime,
     extras_require={
         "test": ["pytest>=7", "hypothesis>=6", "dask[distributed]>=2024.1", "edfio>=0.4",
-                 "pydicom>=2.3"],
+                 "pydicom>=2.3", "sierraecg>=0.4"],
         "dask": ["dask[distributed]>=2024.1"],
         "edf": ["edfio>=0.4"],
         "dicom": ["pydicom>=2.3"],
+        "philips": ["sierraecg>=0.4"],
         "bench": [
             "sleepecg>=0.5",
             "neurokit2>=0.2.7",

@@ -324,7 +324,7 @@ def read_head(lines: list[str], shown: str = "") -> CsvHead:
         raise EcgToolError("file is empty", shown)
     if lines[0].startswith("<"):
         raise EcgToolError("XML, not text of numbers: give the file itself by its name (a "
-                           "MUSE or aECG .xml)", shown)
+                           "MUSE, aECG or Philips .xml)", shown)
     pre = read_preamble(lines)
     if pre is not None:
         return _head_after(pre)

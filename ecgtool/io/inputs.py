@@ -3,7 +3,7 @@
 An input may be a WFDB record (``rec100``, ``rec100.hea``, ``data/mitdb/*.hea``),
 a folder of them, a CSV file, a header-less MATLAB ``.mat`` (CPSC 2018's, or
 one numeric matrix with ``--fs``), an EDF/BDF file, an ISHNE Holter file
-(``.ecg``), a GE MUSE or HL7 aECG resting ECG (``.xml``), a DICOM ECG
+(``.ecg``), a GE MUSE, HL7 aECG or Philips resting ECG (``.xml``), a DICOM ECG
 (``.dcm``), an ecgtool HDF5 store (every record in it),
 ``-`` for standard input, ``sample:NAME`` for a bundled record, or a
 database-relative name such as ``mitdb/100`` looked up under
@@ -108,7 +108,7 @@ def _ishne(path: Path, named: bool = False) -> bool:
 
 
 def _xml_ecg(path: Path) -> bool:
-    # In a folder, an .xml file is a record where it is a MUSE or aECG document.
+    # In a folder, an .xml file is a record where it is a MUSE, aECG or Philips document.
     if path.suffix.lower() != ".xml":
         return False
     from ecgtool.io.xmlecg import xml_ecg_kind
@@ -193,8 +193,8 @@ def _one(item: str) -> list[Source]:
         # subfolders (archives keep a folder per patient or per site).
         found = _records_in(p, "*") or _records_in(p, "**/*")
         if not found:
-            raise EcgToolError("folder holds no records (*.hea, *.edf, ISHNE *.ecg, MUSE or "
-                               "aECG *.xml, DICOM *.dcm, or *.mat without a header), nor do "
+            raise EcgToolError("folder holds no records (*.hea, *.edf, ISHNE *.ecg, MUSE, "
+                               "aECG or Philips *.xml, DICOM *.dcm, or *.mat without a header), nor do "
                                "its subfolders", item)
         return _drop_segments([_one(str(f))[0] for f in found])
     if store.is_store(p):

@@ -1,8 +1,9 @@
-"""Resting ECGs in XML: what GE MUSE and HL7 aECG files share, and which one a file is.
+"""Resting ECGs in XML: what GE MUSE, HL7 aECG and Philips files share, and which one a file is.
 
-Both hold a 12-lead ECG of a few seconds; :func:`read_xml_ecg` reads either
-by its root element, the formats' modules (:mod:`ecgtool.io.musefiles`,
-:mod:`ecgtool.io.aecgfiles`) each giving its rhythm strip as a :class:`Waveform`.
+Each holds a 12-lead ECG of a few seconds; :func:`read_xml_ecg` reads any
+of them by its root element, the formats' modules (:mod:`ecgtool.io.musefiles`,
+:mod:`ecgtool.io.aecgfiles`, :mod:`ecgtool.io.philipsfiles`) each giving its
+rhythm strip as a :class:`Waveform`.
 Here too: parsing with one-line errors and namespace-free element lookup.
 """
 
@@ -22,12 +23,13 @@ from ecgtool.io.twelvelead import twelve_lead_record
 #: The start of an XML ECG: a byte-order mark, the XML declaration, a DOCTYPE
 #: and comments may come before its root element (group 1).
 _HEAD = re.compile(rb"(?:\xef\xbb\xbf)?\s*(?:<\?xml[^>]*>\s*)?(?:<!DOCTYPE[^>]*>\s*)?"
-                   rb"(?:<!--.*?-->\s*)*<(?:\w+:)?(RestingECG|AnnotatedECG)[\s>]", re.S)
+                   rb"(?:<!--.*?-->\s*)*<(?:\w+:)?(RestingECG|AnnotatedECG|restingecgdata)[\s>]",
+                   re.S)
 
 
 def xml_ecg_kind(path: str | os.PathLike) -> str | None:
-    """``"RestingECG"`` (GE MUSE) or ``"AnnotatedECG"`` (HL7 aECG) for a file
-    whose root element is one, else None.
+    """``"RestingECG"`` (GE MUSE), ``"AnnotatedECG"`` (HL7 aECG) or
+    ``"restingecgdata"`` (Philips) for a file whose root element is one, else None.
 
     Examples
     --------
@@ -53,7 +55,7 @@ class Waveform:
 
 def read_xml_ecg(path: str | os.PathLike, channel: str | int | None = None,
                  all_leads: bool = False, name: str | None = None) -> Record:
-    """Read the rhythm strip of a GE MUSE or HL7 aECG resting ECG.
+    """Read the rhythm strip of a GE MUSE, HL7 aECG or Philips resting ECG.
 
     Parameters
     ----------
@@ -92,9 +94,11 @@ def read_xml_ecg(path: str | os.PathLike, channel: str | int | None = None,
         from ecgtool.io.musefiles import muse_waveform as waveform
     elif kind == "AnnotatedECG":
         from ecgtool.io.aecgfiles import aecg_waveform as waveform
+    elif kind == "restingecgdata":
+        from ecgtool.io.philipsfiles import philips_waveform as waveform
     else:
-        raise EcgToolError(f"an XML document of <{kind}>: ecgtool reads GE MUSE <RestingECG> "
-                           "and HL7 aECG <AnnotatedECG> ECGs", shown)
+        raise EcgToolError(f"an XML document of <{kind}>: ecgtool reads GE MUSE <RestingECG>, "
+                           "HL7 aECG <AnnotatedECG> and Philips <restingecgdata> ECGs", shown)
     w = waveform(root, shown)
     return twelve_lead_record(p, raw, w.fs, w.leads, aligned(w.columns), channel, all_leads,
                               name, w.comments, w.start_clock)
