@@ -20,13 +20,12 @@ from pathlib import Path
 import numpy as np
 
 from ecgtool.errors import EcgToolError, EcgToolWarning
-from ecgtool.io.records import clock_text
+from ecgtool.io.records import clock_text, mv_per
 from ecgtool.io.twelvelead import lead_name
 from ecgtool.io.xmlecg import Waveform, child, children, local
 
-#: Seconds per unit of a time increment; mV per unit of a lead's values.
+#: Seconds per unit of a time increment.
 _SECONDS = {"s": 1.0, "ms": 1e-3, "us": 1e-6}
-_MV = {"uv": 1e-3, "mv": 1.0, "v": 1e3, "nv": 1e-6}
 
 
 def aecg_waveform(root, shown: str) -> Waveform:
@@ -109,11 +108,10 @@ def _values(value, name: str, shown: str) -> np.ndarray:
     step, unit = _quantity(scale, f"lead {name} scale", shown)
     zero, zero_unit = (0.0, unit) if origin is None else _quantity(
         origin, f"lead {name} origin", shown)
-    try:
-        per_mv = _MV[unit.lower()]
-        zero *= _MV[(zero_unit or unit).lower()] / per_mv
-    except KeyError:
-        raise EcgToolError(f"lead {name}: unknown unit {unit or zero_unit!r}", shown) from None
+    per_mv, zero_per_mv = mv_per(unit), mv_per(zero_unit or unit)
+    if per_mv is None or zero_per_mv is None:
+        raise EcgToolError(f"lead {name}: unknown unit {unit or zero_unit!r}", shown)
+    zero *= zero_per_mv / per_mv
     try:
         d = np.array((digits.text or "").split(), dtype=np.float64)
     except ValueError:

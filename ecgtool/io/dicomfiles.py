@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ecgtool.errors import EcgToolError
-from ecgtool.io.records import Record, _UNIT_TO_MV, clock_text, file_bytes, file_head
+from ecgtool.io.records import Record, clock_text, file_bytes, file_head, mv_per
 from ecgtool.io.twelvelead import lead_name, twelve_lead_record
 
 #: DICOM files carry "DICM" after a 128-byte preamble.
@@ -168,10 +168,10 @@ def _mv_per_unit(chan, lead: str, shown: str) -> float:
     # pydicom's samples are in the units of the channel's sensitivity.
     units = chan.get("ChannelSensitivityUnitsSequence")
     code = str(units[0].get("CodeValue", "")) if units else "uV"
-    key = code.strip().lower()
-    if key not in _UNIT_TO_MV or key in ("", "nu"):
+    mv = mv_per(code)
+    if mv is None:
         raise EcgToolError(f"lead {lead}: unknown sensitivity unit {code!r}", shown)
-    return _UNIT_TO_MV[key]
+    return mv
 
 
 def _comments(ds) -> list[str]:

@@ -24,14 +24,9 @@ from pathlib import Path
 import numpy as np
 
 from ecgtool.errors import EcgToolError, EcgToolWarning
-from ecgtool.io.records import clock_text
+from ecgtool.io.records import clock_text, mv_per
 from ecgtool.io.twelvelead import lead_name
 from ecgtool.io.xmlecg import Waveform, children, local, text
-
-#: Microvolts per unit of ``LeadAmplitudeUnits`` (upper case; "\u039cV" is "µV" upper).
-_UV_PER = {"MICROVOLTS": 1.0, "UV": 1.0, "\u039cV": 1.0, "MILLIVOLTS": 1e3, "MV": 1e3,
-           "VOLTS": 1e6, "V": 1e6}
-
 
 def muse_waveform(root, shown: str) -> Waveform:
     """The rhythm strip of a parsed MUSE ``<RestingECG>`` document (read
@@ -94,14 +89,14 @@ def _samples(lead, name: str, shown: str) -> np.ndarray:
         warnings.warn(f"{shown}: lead {name}'s CRC32 does not match its samples: read as they "
                       "are", EcgToolWarning, stacklevel=4)
     per_bit = text(lead, "LeadAmplitudeUnitsPerBit")
-    units = text(lead, "LeadAmplitudeUnits").upper() or "MICROVOLTS"
+    units = text(lead, "LeadAmplitudeUnits") or "MICROVOLTS"
+    if mv_per(units) is None:
+        raise EcgToolError(f"lead {name}: unknown LeadAmplitudeUnits {units!r}", shown)
     try:
-        scale = float(per_bit) * _UV_PER[units] / 1e3  # mV per bit
+        scale = float(per_bit) * mv_per(units)  # mV per bit
     except ValueError:
         raise EcgToolError(f"lead {name}: LeadAmplitudeUnitsPerBit missing or not a number "
                            f"({per_bit!r}): its scale is unknown", shown) from None
-    except KeyError:
-        raise EcgToolError(f"lead {name}: unknown LeadAmplitudeUnits {units!r}", shown) from None
     return np.frombuffer(data, "<i2").astype(np.float64) * scale
 
 

@@ -30,7 +30,10 @@ from ecgtool.errors import EcgToolError, EcgToolWarning
 #: then standard lead II); otherwise the first lead is used.
 PREFERRED_LEADS = ("MLII", "II", "ML2", "ECG")
 
-_UNIT_TO_MV = {"mv": 1.0, "uv": 1e-3, "µv": 1e-3, "μv": 1e-3, "v": 1e3, "nu": 1.0, "": 1.0}
+#: mV in one unit, by the unit's lower-case name; "nu" (WFDB's "no unit") and
+#: "" are read as mV.
+_UNIT_TO_MV = {"mv": 1.0, "millivolts": 1.0, "uv": 1e-3, "µv": 1e-3, "μv": 1e-3,
+               "microvolts": 1e-3, "nv": 1e-6, "v": 1e3, "volts": 1e3, "nu": 1.0, "": 1.0}
 
 SAMPLE_RECORDS = ("119", "208")
 
@@ -271,6 +274,19 @@ def lead_key(name: str) -> str:
     n = re.sub(r"\s*[(\[][^()\[\]]*[)\]]$", "", name.strip().upper())
     m = re.fullmatch(r"(?:ECG|EKG|LEAD)[\s_\-:]*(\w+)", n)
     return m.group(1) if m else n
+
+
+def mv_per(unit: str) -> float | None:
+    """mV in one ``unit`` of voltage (``uV``, ``MICROVOLTS``, ``nV``...);
+    None for a name that is no unit of voltage, or none.
+
+    Examples
+    --------
+    >>> mv_per("uV"), mv_per("MICROVOLTS"), mv_per("furlongs"), mv_per("")
+    (0.001, 0.001, None, None)
+    """
+    key = (unit or "").strip().lower()
+    return None if key in ("", "nu") else _UNIT_TO_MV.get(key)
 
 
 def _to_mv(units: str) -> float:
