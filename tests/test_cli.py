@@ -271,12 +271,17 @@ def test_convert_then_detect_from_csv_via_stdin(tmp_path):
     head = r.stdout.splitlines()[:2]
     from ecgtool.io.records import read_sample
 
-    assert head[0] == "MLII" and float(head[1]) == pytest.approx(read_sample("119").signal[0])
+    assert head[0] == "time_s,MLII" and head[1].startswith("0.000000,")
+    assert float(head[1].split(",")[1]) == pytest.approx(read_sample("119").signal[0])
     csv_path = tmp_path / "119.csv"
     csv_path.write_text(r.stdout)
     r2 = runner.invoke(app, ["detect", "-", "--fs", "360"], input=csv_path.read_text())
     assert r2.exit_code == 0, r2.output
     assert 1980 <= r2.stdout.count("\n") - 1 <= 1995
+    # The time column carries the rate: read back, the file needs no --fs.
+    r3 = runner.invoke(app, ["detect", str(csv_path), "--out", "-"])
+    assert r3.exit_code == 0, r3.output
+    assert r3.stdout.count("\n") == r2.stdout.count("\n")
 
 
 def test_names_with_commas_survive_a_csv_pipeline(tmp_path):
@@ -297,7 +302,7 @@ def test_names_with_commas_survive_a_csv_pipeline(tmp_path):
     assert {r["record"] for r in ep} == {"pat 1, visit 2"}
     assert float(ep[-1]["end_s"]) == pytest.approx(float(rows[-1]["time_s"]), abs=1e-3)
     lead = run("convert", src, "--fs", "360", "--out", "-", "-q")
-    assert lead.stdout.splitlines()[0] == '"ECG, lead II"'
+    assert lead.stdout.splitlines()[0] == 'time_s,"ECG, lead II"'
 
 
 def test_convert_store_keeps_all_leads(tmp_path):

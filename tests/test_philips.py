@@ -1,5 +1,5 @@
 """Philips XML resting ECGs, decoded through sierraecg, on a real cart's file
-(tests/data/philips_129DYPRG.xml: a HeartStart MRx ECG, XLI-compressed)."""
+(tests/data/philips/129DYPRG.xml: a HeartStart MRx ECG, XLI-compressed)."""
 
 import sys
 from pathlib import Path
@@ -16,7 +16,7 @@ from ecgtool.signal.detect import detect_beats
 
 pytest.importorskip("sierraecg", reason="sierraecg (ecgtool[philips]) is not installed")
 
-FIXTURE = Path(__file__).with_name("data") / "philips_129DYPRG.xml"
+FIXTURE = Path(__file__).with_name("data") / "philips" / "129DYPRG.xml"
 
 
 @pytest.fixture(scope="module")

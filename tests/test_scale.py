@@ -641,5 +641,8 @@ def test_convert_writes_a_long_recording_in_blocks(tmp_path):
         assert g.attrs["sha256"].decode() == whole.sha256
         assert np.array_equal(g["signal"][...], whole.signals.astype(np.float32))
     text = csv.read_text().splitlines()
-    assert text[0] == "MLII,V1" and len(text) == whole.n_samples + 1
-    assert np.allclose(np.loadtxt(text[1:], delimiter=","), whole.signals, rtol=1e-4, atol=5e-5)
+    assert text[0] == "time_s,MLII,V1" and len(text) == whole.n_samples + 1
+    table = np.loadtxt(text[1:], delimiter=",")
+    # Block by block, the sample times run on from one block to the next.
+    np.testing.assert_allclose(table[:, 0], np.arange(whole.n_samples) / whole.fs, atol=1e-6)
+    assert np.allclose(table[:, 1:], whole.signals, rtol=1e-4, atol=5e-5)

@@ -49,6 +49,8 @@ def convert(
     from functools import partial
     from pathlib import Path
 
+    import numpy as np
+
     from ecgtool import batch
     from ecgtool.cli._write import exit_code, run_and_write, summary
     from ecgtool.io.store import write_signal_blocks
@@ -119,17 +121,21 @@ def convert(
         except OSError as exc:
             raise c.EcgToolError(f"cannot write ({exc.strerror})", where) from None
 
-    def leads(rec):
-        return (rec.head if isinstance(rec, LongRecord) else rec).leads
+    def head(rec):
+        return rec.head if isinstance(rec, LongRecord) else rec
 
+    # Sample times first, so that the file carries its rate: read back, it
+    # needs no --fs.
     def header(rec):
-        return ",".join(quoted(str(x)) for x in leads(rec)) + "\n"
+        return ",".join(["time_s"] + [quoted(str(x)) for x in head(rec).leads]) + "\n"
 
     def rows(rec):
         blocks = rec.blocks() if isinstance(rec, LongRecord) else [(0, rec.signals)]
-        for _, x in blocks:
-            cols = {lead: x[:, i] for i, lead in enumerate(leads(rec))}
-            yield "\n".join(format_table(cols, float_format="{:.5g}")) + "\n"
+        for start, x in blocks:
+            t = (start + np.arange(len(x))) / head(rec).fs
+            cols = {lead: x[:, i] for i, lead in enumerate(head(rec).leads)}
+            lines = format_table(cols, float_format="{:.5g}")
+            yield "\n".join(f"{s:.6f},{line}" for s, line in zip(t.tolist(), lines)) + "\n"
 
     # An excerpt is another job: a resumed store must hold the same stretch.
     done, failures, skipped = run_and_write(srcs, run, out, write, header, rows, resume,
