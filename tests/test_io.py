@@ -326,6 +326,27 @@ def test_csv_blank_lines_and_comments_anywhere(tmp_path):
         read_csv(p, fs=360)
 
 
+def test_a_long_csv_is_parsed_in_pieces_as_it_would_be_whole(tmp_path, monkeypatch):
+    # Long files are parsed a piece of lines at a time (memory); pieces of
+    # 40 characters here: comments, blank lines, a time column and a
+    # piece of comments alone read as the whole, and errors name the line.
+    from ecgtool.io import csvfiles
+
+    rows = [f"{i / 250:.3f},{np.sin(i / 9):.4f}\n" for i in range(300)]
+    text = ("time,II\n# start\n" + "".join(rows[:70]) + "# a note\n" * 12 + "\n"
+            + "".join(rows[70:]))
+    p = tmp_path / "long.csv"
+    p.write_text(text)
+    whole = read_csv(p)
+    monkeypatch.setattr(csvfiles, "_PIECE", 40)
+    pieces = read_csv(p)
+    assert pieces.fs == whole.fs == 250.0 and pieces.sha256 == whole.sha256
+    assert np.array_equal(pieces.signal, whole.signal) and pieces.n_samples == 300
+    p.write_text(text.replace("0.400,", "0.400,0.1,"))
+    with pytest.raises(EcgToolError, match="3 values where the lines before have 2 on line"):
+        read_csv(p)
+
+
 def test_csv_time_column_with_missing_samples_marks_them_unreadable(tmp_path):
     # A wireless sensor's lost packets: the samples are placed by their times
     # and the time between is NaN, unreadable signal, as in an EDF+D file.

@@ -224,7 +224,7 @@ def read_csv(path: str | os.PathLike, fs: float | None = None, column: str | int
     base = Path(shown)
     return Record(name=name or (base.stem if shown != "-" else "stdin"),
                   signals=signal, fs=float(fs), leads=[head.names[col]],
-                  channel=0, source=shown, sha256=hashlib.sha256(text.encode()).hexdigest(),
+                  channel=0, source=shown, sha256=_text_sha256(text),
                   comments=list(head.comments), start_clock=head.start_clock)
 
 
@@ -444,9 +444,38 @@ def _leading_lines(text: str, k: int) -> tuple[list[str], list[int]]:
     return lines, ends
 
 
+#: Characters of text parsed at a time (whole lines).
+_PIECE = 1 << 23
+
+
 def _loadtxt(body: str, delim: str | None, converters: dict | None) -> np.ndarray:
-    return np.loadtxt(io.StringIO(body), delimiter=delim, comments="#", ndmin=2,
-                      dtype=np.float64, converters=converters)
+    # In pieces of whole lines: loadtxt reads through io.StringIO, which holds
+    # four bytes a character; a day's recording at once took gigabytes.
+    def load(text):
+        return np.loadtxt(io.StringIO(text), delimiter=delim, comments="#", ndmin=2,
+                          dtype=np.float64, converters=converters)
+
+    if len(body) <= _PIECE:
+        return load(body)
+    parts, at = [], 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # a piece of comments alone
+        while at < len(body):
+            end = body.find("\n", at + _PIECE)
+            end = len(body) if end < 0 else end + 1
+            piece = load(body[at:end])
+            if piece.size:
+                parts.append(piece)
+            at = end
+    return np.concatenate(parts) if parts else load("")
+
+
+def _text_sha256(text: str) -> str:
+    # Piece by piece: a day's text encoded at once is another copy of it.
+    h = hashlib.sha256()
+    for at in range(0, len(text), _PIECE):
+        h.update(text[at:at + _PIECE].encode())
+    return h.hexdigest()
 
 
 def _is_number(s: str) -> bool:
