@@ -3,10 +3,11 @@
 ``wfdb.rdann`` decodes annotations one at a time in Python: about 8 us each,
 so the 4.2 million beats of 42 Long-Term AF Database records take half a
 minute to read, several times longer than ecgtool's rhythm analysis of them.
-This reader decodes the same bytes with numpy. The label table is wfdb's own.
-Files it does not cover (custom label definitions, codes outside wfdb's
-table) are left to ``wfdb.rdann``: the reader answers
-None for them, and :func:`ecgtool.io.wfdbfiles.read_annotations` falls back.
+This reader decodes the same bytes with numpy. The label table is wfdb's own;
+a code outside it that the file does not define reads as the symbol ``""``
+(no annotation ecgtool knows; wfdb gives NaN). It reads every file itself:
+``wfdb.rdann`` loops forever on a definition note it does not know (a
+damaged file showed it), so a damaged file is an error here, never handed on.
 
 The format (WFDB Programmer's Guide, "annot(5)"): little-endian 16-bit
 words, 6 bits of code over 10 bits of value. Codes 1-49 are annotations whose
@@ -17,7 +18,9 @@ in the next two words (high half first) to the next annotation's time; 60-62
 A NOTE (22) at time 0 whose text begins ``## `` is a definition, not an
 annotation: ``## time resolution: 1000`` says that the file counts time in
 ticks of 1/1000 s (WFDB's high-resolution files) rather than in the record's
-frames; wfdb's ``wrann`` writes one whenever it is given the rate.
+frames (wfdb's ``wrann`` writes one whenever it is given the rate); notes
+between ``## annotation type definitions`` and ``## end of definitions``
+define codes (``42 k knot``: code 42 is ``k``). Other definitions are passed over.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import numpy as np
 _SKIP, _NUM, _SUB, _CHN, _AUX = 59, 60, 61, 62, 63
 _NOTE = 22
 _RESOLUTION = re.compile(r"## time resolution: (\d+\.?\d*)")
+_LABEL = re.compile(r"(\d+) (\S+) .+")
 
 
 @lru_cache(maxsize=1)
@@ -44,10 +48,9 @@ def mit_symbols() -> list[str]:
     return list(_symbols().values())
 
 
-def _payload(code: np.ndarray, value: np.ndarray) -> np.ndarray | None:
+def _payload(code: np.ndarray, value: np.ndarray) -> np.ndarray:
     # Words that are SKIP intervals or AUX text, not codes: walk the few SKIP
     # and AUX words in order, since a payload word may itself look like one.
-    # None when a payload runs past the end.
     payload = np.zeros(code.size, bool)
     special = np.flatnonzero((code == _SKIP) | (code == _AUX))
     end = -1
@@ -57,18 +60,18 @@ def _payload(code: np.ndarray, value: np.ndarray) -> np.ndarray | None:
         n = 2 if code[k] == _SKIP else (int(value[k]) + 1) // 2
         end = k + n
         if end >= code.size:
-            return None
+            raise ValueError("a note or a skip runs past the end of the file")
         payload[k + 1:end + 1] = True
     return payload
 
 
 def decode_mit_annotations(data: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray,
-                                                  np.ndarray, float | None] | None:
+                                                  np.ndarray, float | None]:
     """Sample, symbol, aux note and subtype of each annotation in MIT-format
     bytes, and the time resolution the file names (ticks per second; None
     where it names none, and its times count the record's frames).
 
-    Returns None when the file needs ``wfdb.rdann`` (see the module notes).
+    Raises ValueError, saying why, for bytes that are no MIT-format file.
 
     Examples
     --------
@@ -78,20 +81,14 @@ def decode_mit_annotations(data: bytes) -> tuple[np.ndarray, np.ndarray, np.ndar
     >>> s.tolist(), sym.tolist(), aux.tolist(), sub.tolist(), res
     ([10, 310], ['N', 'V'], ['', 'x'], [0, 0], None)
     """
-    raw = np.frombuffer(data, dtype="<u2", count=len(data) // 2)
-    if len(data) % 2 or raw.size == 0:
-        return None
+    if len(data) % 2 or len(data) < 2:
+        raise ValueError("not a whole number of 16-bit words")
+    raw = np.frombuffer(data, dtype="<u2")
     # wfdb reads up to, not including, the last word (the end-of-file zero).
     words = raw[:-1].astype(np.int64)
     code, value = words >> 10, words & 0x3FF
     payload = _payload(code, value)
-    if payload is None:
-        return None
     is_ann = (code < _SKIP) & ~payload
-    table = _symbols()
-    codes = np.unique(code[is_ann])
-    if any(int(c) not in table for c in codes if c != 0):
-        return None
     # Time steps: annotations carry theirs, a SKIP carries its 32-bit interval.
     step = np.where(is_ann, value, 0)
     for k in np.flatnonzero((code == _SKIP) & ~payload):
@@ -117,21 +114,31 @@ def decode_mit_annotations(data: bytes) -> tuple[np.ndarray, np.ndarray, np.ndar
     for i, text in notes.items():
         aux[i] = text
     ann_codes = code[is_ann]
+    # Code 0 is "not an annotation" (wfdb drops it), as is a sample-0 NOTE:
+    # a definition.
+    definitions = (ann_codes == _NOTE) & (sample == 0)
+    resolution, labels = _definitions(aux[definitions])
+    table = {**_symbols(), **labels}
     lut = np.array([table.get(i, "") for i in range(int(ann_codes.max(initial=0)) + 1)])
     symbol = lut[ann_codes] if ann_codes.size else np.zeros(0, "<U1")
-    # Code 0 is "not an annotation" (wfdb drops it), as is a sample-0 NOTE:
-    # a definition. Label definitions are left to wfdb.
-    definitions = (ann_codes == _NOTE) & (sample == 0)
-    resolution = None
-    for i in np.flatnonzero(definitions):
-        if not aux[i].startswith("## "):
-            continue
-        m = _RESOLUTION.match(aux[i])
-        if m is None:
-            return None
-        resolution = resolution or float(m.group(1))
     keep = (ann_codes != 0) & ~definitions
-    return sample[keep], symbol[keep], aux[keep], subtype[keep], resolution or None
+    return sample[keep], symbol[keep], aux[keep], subtype[keep], resolution
+
+
+def _definitions(notes: np.ndarray) -> tuple[float | None, dict[int, str]]:
+    # The time resolution (the first given) and the codes a file defines.
+    resolution, labels, inside = None, {}, False
+    for note in notes.tolist():
+        if note == "## annotation type definitions":
+            inside = True
+        elif note == "## end of definitions":
+            inside = False
+        elif inside and _LABEL.fullmatch(note):
+            number, symbol = _LABEL.fullmatch(note).groups()
+            labels[int(number)] = symbol
+        elif resolution is None and _RESOLUTION.match(note):
+            resolution = float(_RESOLUTION.match(note).group(1)) or None
+    return resolution, labels
 
 
 def write_mit_annotations(path, sample: np.ndarray, symbol: np.ndarray, fs: float,

@@ -491,8 +491,6 @@ def read_annotations(base: str | os.PathLike, ext: str = "atr") -> Annotations |
 def _read_ticks(base: str | os.PathLike, ext: str) -> tuple[Annotations | None, float | None]:
     # The annotations of <base>.<ext> as the file counts time, and the time
     # resolution it names (None: it counts frames).
-    import wfdb
-
     from ecgtool.io.mitann import decode_mit_annotations
 
     base = _header_path(base)
@@ -511,16 +509,8 @@ def _read_ticks(base: str | os.PathLike, ext: str) -> tuple[Annotations | None, 
     if len(data) % 2 or data[-2:] != b"\x00\x00":
         raise EcgToolError("annotation file ends without its end-of-file marker "
                            "(truncated file?)", str(f))
-    fast = decode_mit_annotations(data)
-    if fast is not None:
-        return Annotations(*fast[:4]), fast[4]
     try:
-        a = wfdb.rdann(str(base), ext)
-        aux = a.aux_note if a.aux_note is not None else [""] * len(a.sample)
-        # On some damaged files rdann returns fields of different lengths.
-        # rdann's fs is the file's resolution, else the header's frame rate.
-        return (Annotations(sample=a.sample, symbol=a.symbol, aux_note=[s or "" for s in aux],
-                            subtype=a.subtype),
-                float(a.fs) if a.fs else None)
-    except Exception as exc:
-        raise EcgToolError(f"unreadable annotation file ({_brief(exc)})", str(f)) from None
+        *fields, resolution = decode_mit_annotations(data)
+    except ValueError as exc:
+        raise EcgToolError(f"unreadable annotation file ({exc})", str(f)) from None
+    return Annotations(*fields), resolution
