@@ -1,9 +1,12 @@
 """Robustness run: fuzz the record and annotation readers and the detector with generated input.
 
 Hypothesis generates bytes for ``.hea`` headers (alone, around a valid record
-line, and in the headers of a multi-segment record), CSV files, header-less
-``.mat`` files, EDF files, ISHNE Holter files and their annotation files,
-ecgtool stores, WFDB annotation files (alone and after valid beats), beats
+line, and in the headers of a multi-segment record), CSV files (and a device
+export's metadata), header-less ``.mat`` files, EDF files, ISHNE Holter files
+and their annotation files, GE MUSE, HL7 aECG and Philips XML and DICOM ECGs
+(the last two where sierraecg and pydicom are installed), ecgtool stores,
+WFDB annotation files (alone, after valid beats, and naming their time
+resolution), beats
 tables (the pipelines' line format), and random signals for the detector; every outcome must be a result
 or an :class:`ecgtool.errors.EcgToolError` (a one-line message), never
 another exception. The count is bounded (``--examples``).
@@ -18,6 +21,7 @@ Usage: python benchmarks/robustness.py [--examples 2000]
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import tempfile
 import traceback
 import warnings
@@ -400,6 +404,63 @@ def main() -> None:
         (tmp / "s.h5").write_bytes(patched(good_h5, at, patch))
         check_in_child("ecgtool store (bytes overwritten)", read_store)
 
+    # Resting 12-lead ECGs: MUSE and aECG as ecgtool writes them, a real
+    # Philips file (the tests' fixture) and pydicom's real DICOM ECG where
+    # their libraries are installed.
+    from ecgtool.io.aecgfiles import write_aecg
+    from ecgtool.io.musefiles import write_muse
+    from ecgtool.io.xmlecg import read_xml_ecg
+
+    eight = np.c_[two_leads.signals, two_leads.signals, two_leads.signals, two_leads.signals]
+    write_muse(tmp / "good_muse.xml", eight[:1000], two_leads.fs,
+               ["I", "II", "V1", "V2", "V3", "V4", "V5", "V6"])
+    write_aecg(tmp / "good_aecg.xml", eight[:1000], two_leads.fs,
+               ["I", "II", "V1", "V2", "V3", "V4", "V5", "V6"])
+    xml_files = {"GE MUSE XML": (tmp / "good_muse.xml").read_bytes(),
+                 "HL7 aECG XML": (tmp / "good_aecg.xml").read_bytes()}
+    philips = Path(__file__).resolve().parents[1] / "tests" / "data" / "philips" / "129DYPRG.xml"
+    if philips.is_file() and importlib.util.find_spec("sierraecg") is not None:
+        xml_files["Philips XML"] = philips.read_bytes()
+
+    def xml_target(kind, good):
+        @cfg
+        @given(st.integers(0, len(good) - 1), st.binary(min_size=1, max_size=16),
+               st.booleans())
+        def xml_mutated(at, patch, cut):
+            (tmp / "x.xml").write_bytes(good[:at] if cut else patched(good, at, patch))
+            check(f"{kind} (bytes overwritten, or cut)", lambda: read_xml_ecg(tmp / "x.xml"))
+        return xml_mutated
+
+    xml_targets = [xml_target(k, g) for k, g in xml_files.items()]
+    try:
+        from pydicom.data import get_testdata_file
+
+        from ecgtool.io.dicomfiles import read_dicom
+
+        good_dcm = Path(get_testdata_file("waveform_ecg.dcm")).read_bytes()
+
+        @cfg
+        @given(st.integers(0, len(good_dcm) - 1), st.binary(min_size=1, max_size=16),
+               st.booleans())
+        def dicom_mutated(at, patch, cut):
+            (tmp / "d.dcm").write_bytes(good_dcm[:at] if cut else patched(good_dcm, at, patch))
+            check("DICOM ECG (bytes overwritten, or cut)", lambda: read_dicom(tmp / "d.dcm"))
+
+        xml_targets.append(dicom_mutated)
+    except ImportError:
+        pass
+
+    # A device export: a block of Key,value lines that names the rate
+    # (Apple Watch), then the samples.
+    device = ("Name,x\nSample Rate,512 hertz\nLead,Lead I\nUnit,µV\n\n"
+              + "".join(f"{v:.3f}\n" for v in two_leads.signal[:600] * 1e3))
+
+    @cfg
+    @given(st.text(max_size=80), st.integers(0, 120))
+    def device_csv(text, at):
+        (tmp / "w.csv").write_text(device[:at] + text + device[at:], encoding="utf-8")
+        check("device CSV (text inserted in its metadata)", lambda: read_csv(tmp / "w.csv"))
+
     beats = np.array([(1 << 10) | 100] * 4, "<u2").tobytes()
 
     @cfg
@@ -407,6 +468,22 @@ def main() -> None:
     def annotation_bytes(blob, after_beats):
         (tmp / "a.atr").write_bytes((beats if after_beats else b"") + blob)
         check("annotation file (random bytes)", lambda: read_annotations(tmp / "a", "atr"))
+
+    # A file that names its time resolution (wrann's, ecgtool's own), beside
+    # a header, so that its ticks are turned into the record's samples.
+    import wfdb
+
+    (tmp / "b.hea").write_text("b 1 180 1000\nb.dat 16 200 16 0 0 0 0 II\n")
+    wfdb.wrann("b", "atr", np.arange(10, 900, 97), ["N", "V"] * 4 + ["N", "+"],
+               fs=360, aux_note=[""] * 9 + ["(AFIB"], write_dir=str(tmp))
+    good_res = (tmp / "b.atr").read_bytes()
+
+    @cfg
+    @given(st.integers(0, len(good_res) - 1), st.binary(min_size=1, max_size=8))
+    def annotation_resolution(at, patch):
+        (tmp / "b.atr").write_bytes(patched(good_res, at, patch))
+        check("annotation file naming its time resolution (bytes overwritten)",
+              lambda: read_annotations(tmp / "b", "atr"))
 
     # A classified beats table (the pipelines' line format), as rhythm and
     # diagnose read it: beats, their rate from r_peak and time_s, episodes, intervals.
@@ -451,8 +528,8 @@ def main() -> None:
     for fn in (header_bytes, header_mutated, multi_segment_mutated, csv_bytes, mat_bytes,
                mat_mutated, mat73_mutated, edf_mutated, edf_cut, edfd_mutated, edf_header,
                ishne_mutated, ishne_header, ishne_annotations,
-               store_mutated, annotation_bytes, beats_table_mutated, beats_table_values,
-               detector):
+               *xml_targets, device_csv, store_mutated, annotation_bytes,
+               annotation_resolution, beats_table_mutated, beats_table_values, detector):
         fn()
     rows = [[t, c["ok"], c["clean_error"], c["crash"], c["process_died"]]
             for t, c in COUNTS.items()]
@@ -514,7 +591,10 @@ def main() -> None:
              "unsupported. An EDF file cut short was read as far as it went (edfio only "
              "warns), a shorter recording with no error: it is now 'truncated: the header "
              "gives N data records, the file holds M', and the 'EDF (cut short)' target "
-             "counts a short read as a failure.")
+             "counts a short read as a failure. A WFDB annotation file with a '## ' "
+             "definition note at time 0 that wfdb does not know (a time-resolution note "
+             "with a byte changed) made wfdb.rdann, then ecgtool's reader for files with "
+             "definitions, loop forever; ecgtool now decodes every annotation file itself.")
     update_results_md("robustness", (
         f"## Robustness (`benchmarks/robustness.py`)\n\nCommand: `{payload['command']}`  \n"
         f"Measured {mi['date']}, commit {mi['commit'] or '?'}. Hypothesis-generated input, "
