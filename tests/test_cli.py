@@ -425,6 +425,22 @@ def test_main_wrapper_exit_codes(capsys):
     assert main(["--version"]) == 0
 
 
+def test_a_writers_warning_is_one_line_too(tmp_path, capsys):
+    # Warnings from outside a record's job (here the WFDB writer's) read as
+    # the jobs' do, without Python's source line under them.
+    import wfdb
+
+    from ecgtool.io.records import read_sample
+
+    wfdb.wrsamp("u", fs=360, units=["mV"], sig_name=["II"], fmt=["16"],
+                p_signal=read_sample("119").signal[:3600, None], write_dir=str(tmp_path))
+    words = [(1 << 10) | 10, (42 << 10) | 300, (1 << 10) | 300, 0]
+    (tmp_path / "u.atr").write_bytes(np.array(words, "<u2").tobytes())
+    assert main(["convert", str(tmp_path / "u"), "--out", f"{tmp_path / 'out'}/", "-q"]) == 0
+    err = capsys.readouterr().err
+    assert err == "ecgtool: warning: u.atr: 1 annotations of types WFDB does not name left out\n"
+
+
 def test_nan_csv_is_handled(tmp_path):
     from ecgtool.io.records import read_sample
 

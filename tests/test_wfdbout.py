@@ -85,6 +85,30 @@ def test_a_failed_write_leaves_no_record(tmp_path):
     with pytest.raises(OSError):
         write_wfdb(tmp_path, rec, broken, rec.n_samples)
     assert list(tmp_path.iterdir()) == []
+    # Nor does an annotation file that cannot be written: the signal file
+    # stayed behind, its header missing, before it was written first.
+    from unittest import mock
+
+    with mock.patch("ecgtool.io.mitann.write_mit_annotations",
+                    side_effect=OSError(28, "No space left on device")):
+        with pytest.raises(OSError):
+            write_wfdb(tmp_path, rec)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_annotations_of_types_wfdb_does_not_name_are_left_out_with_a_warning(tmp_path):
+    # A source's own codes (or ones nothing defines, read as "") cannot go
+    # into an MIT file; convert failed with an internal error, leaving the
+    # signal file behind.
+    rec = read_sample("119")
+    rec.signals = rec.signals[:3600]
+    rec.annotations = Annotations(np.array([100, 460, 800]), np.array(["N", "", "V"]),
+                                  np.array(["", "", ""]))
+    with pytest.warns(Warning, match="1 annotations of types WFDB does not name left out"):
+        hea = write_wfdb(tmp_path, rec)
+    back = read_wfdb(hea.with_suffix(""))
+    assert back.annotations.symbol.tolist() == ["N", "V"]
+    assert back.annotations.sample.tolist() == [100, 800]
 
 
 def test_records_whose_safe_names_meet_keep_their_own_files(tmp_path):

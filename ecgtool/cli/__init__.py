@@ -69,7 +69,21 @@ def _root(version: bool = typer.Option(False, "--version", help="Print the versi
 
 def main(argv: list[str] | None = None) -> int:
     """Console entry point: run the app, turn errors into one line and a status."""
-    from ecgtool.errors import EcgToolError
+    import warnings
+
+    from ecgtool.errors import EcgToolError, EcgToolWarning
+
+    # ecgtool's warnings from outside a record's job (a writer's) read as the
+    # jobs' do: one line, no source line under it.
+    shown = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, EcgToolWarning):
+            print(f"ecgtool: warning: {message}", file=sys.stderr)
+        else:
+            shown(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
 
     # Bytes on stdin that are no UTF-8 (binary data piped by mistake) reach
     # the readers as escapes, which they name as binary data, instead of

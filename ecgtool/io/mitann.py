@@ -26,9 +26,12 @@ define codes (``42 k knot``: code 42 is ``k``). Other definitions are passed ove
 from __future__ import annotations
 
 import re
+import warnings
 from functools import lru_cache
 
 import numpy as np
+
+from ecgtool.errors import EcgToolWarning
 
 _SKIP, _NUM, _SUB, _CHN, _AUX = 59, 60, 61, 62, 63
 _NOTE = 22
@@ -170,6 +173,15 @@ def write_mit_annotations(path, sample: np.ndarray, symbol: np.ndarray, fs: floa
 
     path = Path(path)
     ext = path.suffix.lstrip(".")
+    sample, symbol = np.asarray(sample), np.asarray(symbol).astype(str)
+    known = np.isin(symbol, mit_symbols())
+    if not known.all():
+        # Codes a source defined for itself, or none: WFDB names no such type.
+        warnings.warn(f"{path.name}: {int((~known).sum())} annotations of types WFDB does not "
+                      "name left out", EcgToolWarning, stacklevel=2)
+        sample, symbol = sample[known], symbol[known]
+        aux_note = None if aux_note is None else [a for a, k in zip(aux_note, known) if k]
+        subtype = None if subtype is None else np.asarray(subtype)[known]
     tmp = tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent)
     # wfdb.wrann takes only letters, digits, - and _ in a record name, which
     # the file does not hold: it writes under a plain name, renamed after.

@@ -163,14 +163,16 @@ def write_wfdb(folder: str | os.PathLike, record: Record, blocks: Blocks | None 
             comments=[str(c) for c in record.comments] or None,
             base_time=_clock(record.start_clock))
         header.wrheader(write_dir=str(tmp))
-        os.replace(tmp / f"{base}.dat", folder / f"{base}.dat")
         ann = record.annotations
+        files = [f"{base}.dat", f"{base}.hea"]
         if ann is not None and len(ann):
             from ecgtool.io.mitann import write_mit_annotations
 
-            write_mit_annotations(folder / f"{base}.atr", ann.sample, ann.symbol, record.fs,
+            write_mit_annotations(tmp / f"{base}.atr", ann.sample, ann.symbol, record.fs,
                                   ann.aux_note, ann.subtype)
-        os.replace(tmp / f"{base}.hea", folder / f"{base}.hea")
+            files.insert(1, f"{base}.atr")
+        for f in files:  # every file written before any is moved; the header last
+            os.replace(tmp / f, folder / f)
     finally:
         for leftover in tmp.iterdir():
             leftover.unlink()
