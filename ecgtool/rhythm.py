@@ -10,7 +10,8 @@ consecutive V beats at 100 bpm or slower, at a steady rate: an idioventricular r
 ``bigeminy`` / ``trigeminy`` (N-V or N-N-V repeated; without labels,
 bigeminy alone, from beats whose timing is ectopic, :func:`ecgtool.rr.timing_labels`,
 so of unknown origin), ``tachy`` / ``brady`` (local rate over 100 / under
-50 bpm), else ``sinus``. Runs of one rhythm become episodes.
+50 bpm over 10 intervals or more, or over the whole of a shorter record, such
+as a 10-s ECG), else ``sinus``. Runs of one rhythm become episodes.
 
 Atrial fibrillation is found by irregularity that no short pattern explains:
 over a sliding window of R-R intervals (ectopic beats, when labelled, taken
@@ -59,6 +60,9 @@ from ecgtool.rr import (af_score, early_beats, irregularity, missed_beat_interva
 
 RHYTHMS = ("noise", "vf", "pause", "vt", "svt", "ivr", "af", "bigeminy", "trigeminy", "tachy",
            "brady", "sinus")
+#: The fewest R-R intervals from which a whole record has a rate (brady, tachy).
+MIN_RATE_INTERVALS = 3
+
 #: Rhythm labels as WFDB rhythm annotations (aux_note of a ``+``): the
 #: MIT-BIH codes where MIT-BIH has one, else the label in its form. Noise is
 #: no rhythm there but a signal-quality change (``~``).
@@ -435,7 +439,10 @@ def _interval_rhythms(t: np.ndarray, labels, proba, noise_spans, settings: Rhyth
     bpm = 60.0 / np.maximum(s / np.maximum(k, 1), 1e-3)
     for name, mask in (("brady", bpm < st.brady_bpm), ("tachy", bpm > st.tachy_bpm)):
         for a, b in true_runs(mask):
-            if b - a >= st.rate_beats:  # a rate, not a couple of quick beats
+            # A rate, not a couple of quick beats; but the whole of a record
+            # too short to hold rate_beats (a 10-s ECG under 60 a minute)
+            # has the rate it has.
+            if b - a >= st.rate_beats or (a == 0 and b == m >= MIN_RATE_INTERVALS):
                 out[a:b] = name
     conf = np.ones(m)
     # Without labels, beats whose timing is an ectopic beat's stand in for the

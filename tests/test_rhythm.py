@@ -286,6 +286,19 @@ def test_pause_and_rates():
     assert "brady" in ep.rhythm and "tachy" in ep.rhythm
 
 
+def test_a_short_record_has_the_rate_it_has():
+    # A 10-s resting ECG at 45 a minute holds 7 intervals, under the 10 that
+    # a run of slow beats needs inside a longer record: the whole record is
+    # brady (diagnose said so from its mean rate; rhythm said sinus). Two
+    # intervals are too few to say.
+    assert find_rhythms(times(np.full(7, 60 / 45))).rhythm.tolist() == ["brady"]
+    assert find_rhythms(times(np.full(9, 0.5))).rhythm.tolist() == ["tachy"]
+    assert "brady" not in find_rhythms(times(np.full(2, 60 / 45))).rhythm
+    # Inside a longer record, a few slow beats are still no bradycardia.
+    rr = np.concatenate([np.full(30, 0.8), np.full(6, 1.4), np.full(30, 0.8)])
+    assert "brady" not in find_rhythms(times(rr)).rhythm
+
+
 def test_noise_span_wins():
     t = times(np.full(100, 0.8))
     ep = find_rhythms(t, noise_spans=[(20.0, 30.0)])
