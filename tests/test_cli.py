@@ -284,6 +284,20 @@ def test_convert_then_detect_from_csv_via_stdin(tmp_path):
     assert r3.stdout.count("\n") == r2.stdout.count("\n")
 
 
+def test_a_record_is_written_to_csv_a_block_at_a_time(tmp_path, monkeypatch):
+    # Blocks of 1000 samples here: the lines and times run on unbroken.
+    from ecgtool.cli import convert as convert_module
+    from ecgtool.io.records import read_sample
+
+    monkeypatch.setattr(convert_module, "CSV_BLOCK", 1000)
+    out = tmp_path / "x.csv"
+    assert run("convert", "sample:119", "--end", "10", "--out", out, "-q").exit_code == 0
+    table = np.loadtxt(out, delimiter=",", skiprows=1)
+    assert table.shape == (3600, 2)
+    np.testing.assert_allclose(table[:, 0], np.arange(3600) / 360.0, atol=1e-6)
+    np.testing.assert_allclose(table[:, 1], read_sample("119").signal[:3600], atol=1e-4)
+
+
 def test_names_with_commas_survive_a_csv_pipeline(tmp_path):
     # A file (or lead) named with a comma is one quoted CSV field: unquoted,
     # it shifted every column and rhythm read r_peak as times.

@@ -8,6 +8,10 @@ import typer
 
 from ecgtool.cli import _common as c
 
+#: Samples written to CSV at a time: a record's lines at once took several
+#: times its samples' memory.
+CSV_BLOCK = 1 << 20
+
 
 def convert(
     inputs: Optional[list[str]] = c.InputsArg,
@@ -130,7 +134,9 @@ def convert(
         return ",".join(["time_s"] + [quoted(str(x)) for x in head(rec).leads]) + "\n"
 
     def rows(rec):
-        blocks = rec.blocks() if isinstance(rec, LongRecord) else [(0, rec.signals)]
+        step = CSV_BLOCK
+        blocks = rec.blocks() if isinstance(rec, LongRecord) else (
+            (a, rec.signals[a:a + step]) for a in range(0, rec.n_samples, step))
         for start, x in blocks:
             t = (start + np.arange(len(x))) / head(rec).fs
             cols = {lead: x[:, i] for i, lead in enumerate(head(rec).leads)}
