@@ -45,6 +45,11 @@ def test_the_calibration_pulse_and_the_blank_end_are_unreadable_not_ecg(rec):
     # lead, which detection would take for a beat.
     gone = np.isnan(rec.signals).all(axis=1)
     assert gone.sum() == 236 and gone[5264:].all() and not gone[:5264].any()
+    import sierraecg
+
+    raw = sierraecg.read_file(str(FIXTURE)).leads[1].samples * 0.005
+    assert len(detect_beats(raw, rec.fs).r_peak) == 8  # the pulse read as a beat
+    assert len(detect_beats(rec.signal, rec.fs).r_peak) == 7
 
 
 def test_every_lead_finds_the_carts_rate_at_the_same_beats(rec):
