@@ -194,8 +194,8 @@ def _one(item: str) -> list[Source]:
         found = _records_in(p, "*") or _records_in(p, "**/*")
         if not found:
             raise EcgToolError("folder holds no records (*.hea, *.edf, ISHNE *.ecg, MUSE, "
-                               "aECG or Philips *.xml, DICOM *.dcm, or *.mat without a header), nor do "
-                               "its subfolders", item)
+                               "aECG or Philips *.xml, DICOM *.dcm, or *.mat without a "
+                               "header), nor do its subfolders", item)
         return _drop_segments([_one(str(f))[0] for f in found])
     if store.is_store(p):
         f = store.open_store(p)
