@@ -54,6 +54,8 @@ class Analysis(QrsNetMark):
     qrs_ms: "np.ndarray | None" = None
     #: Time of day of the recording's first sample (:attr:`Record.start_clock`), or "".
     start_clock: str = ""
+    #: The lead the beats were found and measured on; "" for beat times alone.
+    lead: str = ""
 
     def __post_init__(self) -> None:
         if self.fs is None and self.beats is not None:
@@ -348,4 +350,4 @@ def _rhythm_of(rec: Record, beats: Beats, settings: "RhythmSettings",
     times = beats.r_peak / rec.fs
     ep = find_rhythms(times, labels, proba, noise, settings, beats.pr_ms, vf_spans=vf)
     return Analysis(rec.name, rec.duration_s, np.asarray(times), labels, proba, ep, noise,
-                    rec, beats, qrs_ms=qrs_ms, start_clock=rec.start_clock)
+                    rec, beats, qrs_ms=qrs_ms, start_clock=rec.start_clock, lead=rec.lead)

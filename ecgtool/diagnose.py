@@ -107,9 +107,9 @@ class Finding:
 
 
 #: Columns of the one-row-per-record summary table (:meth:`Report.as_row`).
-REPORT_COLUMNS = (("record", "verdict", "start_clock", "duration_s", "analysed_s", "n_beats",
-                   "hr_mean", "hr_min", "hr_max", "hr_min_at_s", "hr_max_at_s", "sdnn_ms",
-                   "rmssd_ms", "pnn50_pct", "sdann_ms", "sdnn_index_ms", "triangular_index",
+REPORT_COLUMNS = (("record", "verdict", "start_clock", "lead", "duration_s", "analysed_s",
+                   "n_beats", "hr_mean", "hr_min", "hr_max", "hr_min_at_s", "hr_max_at_s",
+                   "sdnn_ms", "rmssd_ms", "pnn50_pct", "sdann_ms", "sdnn_index_ms", "triangular_index",
                    "tinn_ms", "ulf_ms2", "vlf_ms2", "lf_ms2", "hf_ms2", "lf_hf",
                    "total_power_ms2", "nn_pct", "hrt_pvcs",
                    "hrt_onset_pct", "hrt_slope_ms")
@@ -178,6 +178,9 @@ class Report:
     #: Time of day of the recording's first sample (``HH:MM:SS``), where known:
     #: findings' ``start_s`` plus this is their clock time.
     start_clock: str = ""
+    #: The lead analysed (its intervals and QRS widths are this lead's); ""
+    #: where beat times alone were given.
+    lead: str = ""
     #: When (s) the spans of the slowest and the fastest rate begin
     #: (:func:`rate_extremes_at`).
     hr_min_at_s: float = float("nan")
@@ -595,5 +598,5 @@ def diagnose_analysis(a, thresholds: Thresholds = Thresholds()) -> Report:
     iv = conduction_intervals(a.beats, a.labels) if a.beats is not None else None
     rep = diagnose(a.name, a.duration_s, a.times_s, a.labels, a.episodes, a.noise,
                    thresholds, iv)
-    rep.start_clock = a.start_clock
+    rep.start_clock, rep.lead = a.start_clock, a.lead
     return rep

@@ -123,7 +123,7 @@ def long_record_analysis(src: Source, opts: ReadOptions, model: str | None = Non
                       vf_spans=vf)
     return Analysis(src.name, n / beats.fs, times, labels, proba, ep, noise, None, beats,
                     source=src, read_options=opts, qrs_ms=net_qrs_ms(beats, detector),
-                    start_clock=head.start_clock)
+                    start_clock=head.start_clock, lead=head.lead)
 
 
 def _long_record(src: Source, opts: ReadOptions, lead: str, model: str | None = None,

@@ -256,6 +256,7 @@ def ectopy_text(ectopy: dict) -> str:
 def record_section(analysis, report, thresholds=None) -> str:
     r = report
     rows = [*([("Start", r.start_clock)] if r.start_clock else []),
+            *([("Lead analysed", r.lead)] if r.lead else []),
             ("Duration analysed", f"{r.analysed_s / 60:.1f} min of {r.duration_s / 60:.1f}"),
             ("Beats", f"{r.n_beats}"),
             ("Beat classes", ", ".join(f"{c} {r.counts[c]} ({r.burden_pct[c]:.1f}%)"

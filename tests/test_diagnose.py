@@ -459,13 +459,13 @@ def test_analysing_a_signal_in_memory_is_analysing_its_record():
     from ecgtool.analysis import analyse_job
 
     rec = ecgtool.read_sample("119")
-    a = ecgtool.analyse_signal(rec.signal, rec.fs, "119")
+    a = ecgtool.analyse_signal(rec.signal, rec.fs, "119", lead="MLII")
     b = analyse_job(Source("wfdb", str(sample_path("119")), "119"), ReadOptions())
     assert np.array_equal(a.times_s, b.times_s) and np.array_equal(a.labels, b.labels)
     assert a.episodes.rhythm.tolist() == b.episodes.rhythm.tolist()
     assert np.allclose(a.episodes.start_s, b.episodes.start_s) and a.noise == b.noise
     ra, rb = ecgtool.diagnose_analysis(a), ecgtool.diagnose_analysis(b)
-    assert ra.as_row() == {**rb.as_row(), "record": "119"}
+    assert ra.as_row() == {**rb.as_row(), "record": "119"} and ra.lead == "MLII"
 
 
 def test_analysing_another_lead_in_memory_warns_as_the_command_does():
@@ -757,3 +757,20 @@ def test_a_long_recording_reports_ulf_and_total_power():
     assert f"ULF {rep.ulf_ms2:.0f}, total power" in _hrv_text(rep)
     short = diagnose("x", 600.0, t[t < 600], lab[t < 600], find_rhythms(t[t < 600], lab[t < 600]))
     assert short.as_dict()["ulf_ms2"] is None and "ULF" not in _hrv_text(short)
+
+
+def test_the_report_names_the_lead_it_analysed():
+    # Intervals and QRS widths are one lead's: the report says which, and
+    # nothing where beat times alone were given.
+    from typer.testing import CliRunner
+
+    from ecgtool.cli import app
+
+    run = CliRunner().invoke
+    res = run(app, ["diagnose", "sample:119", "--channel", "V1", "-q"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["lead"] == "V1"
+    beats = run(app, ["detect", "sample:119", "--out", "-", "-q"]).stdout
+    res = run(app, ["diagnose", "-", "--csv", "-q"], input=beats)
+    assert res.exit_code == 0, res.output
+    assert next(csv.DictReader(io.StringIO(res.stdout)))["lead"] == ""
