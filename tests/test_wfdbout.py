@@ -151,3 +151,31 @@ def test_any_signal_reads_back_within_its_step(n, leads, scale, nan_share, seed)
     ok = ~np.isnan(x)
     err = np.abs(back.signals - np.nan_to_num(x)) * gain
     assert (err[ok] <= 0.5 + 1e-6).all()
+
+
+@settings(max_examples=30, deadline=None)
+@given(*SHAPES)
+def test_any_signal_reads_back_from_convert_csv_with_its_rate(n, leads, scale, nan_share, seed):
+    # convert's CSV carries its rate in a time column: any record read back
+    # from it has its rate, its length and its values to 5 significant
+    # digits, NaN where they were NaN. One sample gives no rate: an error.
+    from ecgtool.errors import EcgToolError
+    from ecgtool.io.csvfiles import read_csv
+
+    rec = random_record(n, leads, scale, nan_share, seed)
+    with tempfile.TemporaryDirectory() as tmp:
+        write_wfdb(tmp, rec)
+        out = f"{tmp}/r.csv"
+        r = run("convert", f"{tmp}/r", "--channel", "all", "--out", out, "-q")
+        assert r.exit_code == 0, r.output
+        for k, lead in enumerate(rec.leads):
+            if n < 2:
+                with pytest.raises(EcgToolError, match="sampling rate unknown"):
+                    read_csv(out, column=lead)
+                continue
+            back = read_csv(out, column=lead)
+            assert back.fs == 250.0 and back.n_samples == n and back.lead == lead
+            want = read_wfdb(f"{tmp}/r", channel=k).signal
+            assert np.array_equal(np.isnan(back.signal), np.isnan(want))
+            ok = ~np.isnan(want)
+            np.testing.assert_allclose(back.signal[ok], want[ok], rtol=1e-4, atol=1e-300)
