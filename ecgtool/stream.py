@@ -12,7 +12,9 @@ emitted; memory stays bounded by ``context_s + block_s + lookahead_s``
 whatever the length of the stream. On the records in the test suite the
 beats are identical to those of a single pass over the whole signal; after
 a NaN run longer than the context, a P wave that the network doubts can be
-judged otherwise, having fewer beats before it to compare with.
+judged otherwise, having fewer beats before it to compare with. The stream's
+rate is the one given, or its own (a device's metadata, its time column:
+:class:`SampleStream`).
 """
 
 from __future__ import annotations
@@ -172,14 +174,15 @@ def _join(peaks, tables):
             {k: np.concatenate([t[k] for t in tables]) for k in tables[0]})
 
 
-def sample_chunks(stream: IO[str], fs: float, column: str | int | None = None,
+def sample_chunks(stream: IO[str], fs: float | None, column: str | int | None = None,
                   units: str | None = None, chunk: int = 65536) -> Iterator[np.ndarray]:
     """Samples (mV) from a text stream (one per line, or CSV rows), ``chunk`` at a time.
 
     Read as :func:`ecgtool.io.csvfiles.read_csv` reads a file: the same
     head (delimiter, names, units row, decimal commas), the same choice of
     column and units, and the same rows, so that a file and its content
-    piped in give one signal.
+    piped in give one signal (see :class:`SampleStream`, which also finds
+    the rate where ``fs`` is None).
 
     Examples
     --------
@@ -189,46 +192,132 @@ def sample_chunks(stream: IO[str], fs: float, column: str | int | None = None,
     >>> [c.size for c in chunks], float(chunks[0][3])
     ([256, 256, 88], 0.003)
     """
-    from ecgtool.io.csvfiles import BINARY, HEAD_LINES, looks_binary, read_head, read_rows
+    yield from SampleStream(stream, fs, column, units, chunk)
 
-    def data_lines(lines):
-        # Lines that are neither blank nor comments, a byte-order mark off.
-        for i, line in enumerate(lines):
-            line = line.strip()
-            if i == 0:
-                line = line.removeprefix("\ufeff")
-            if line and not line.startswith("#"):
-                yield line
 
-    lines = data_lines(stream)
-    rows = [line for _, line in zip(range(HEAD_LINES), lines)]
-    if not rows:
-        return
-    if looks_binary("".join(rows)):
-        raise EcgToolError(BINARY, "stdin")
-    head = read_head(rows, "stdin")
-    pending, first_row = rows[head.skipped:], head.skipped + 1
-    col = scale = None
-    while pending:
+class SampleStream:
+    """The samples (mV) of a text stream, ``chunk`` rows at a time, and its rate.
+
+    The rate is ``fs`` where given, else the one the stream's metadata gives
+    (a device export's), else the one its time column gives over its first
+    ``chunk`` rows; it is known once the object is made (attribute ``fs``;
+    None for an empty stream). Where it comes from the time column, each
+    sample is placed by its time, as a file's are: samples the stream lost
+    are NaN (``lost`` counts them), a time that goes back is an error.
+
+    Examples
+    --------
+    >>> import io
+    >>> rows = [f"{i / 250:.4f},{i % 7}" for i in range(600) if not 300 <= i < 310]
+    >>> s = SampleStream(io.StringIO("time,II\\n" + "\\n".join(rows)), None, chunk=256)
+    >>> x = np.concatenate(list(s))
+    >>> s.fs, x.size, int(np.isnan(x).sum()), s.lost
+    (250.0, 600, 10, 10)
+    """
+
+    def __init__(self, stream: IO[str], fs: float | None = None,
+                 column: str | int | None = None, units: str | None = None,
+                 chunk: int = 65536) -> None:
+        from ecgtool.io.csvfiles import (BINARY, HEAD_LINES, looks_binary,
+                                         rate_from_time_column, read_head)
+        from ecgtool.io.records import date_time_seconds
+
+        self.fs, self.lost, self.chunk, self._first = fs, 0, chunk, None
+        self._lines = _data_lines(stream)
+        rows = [line for _, line in zip(range(HEAD_LINES), self._lines)]
+        if not rows:
+            return
+        if looks_binary("".join(rows)):
+            raise EcgToolError(BINARY, "stdin")
+        self.head = head = read_head(rows, "stdin")
+        pending, first_row = rows[head.skipped:], head.skipped + 1
         # The first block holds a second at least: the column is chosen on it.
-        size = chunk if col is not None else max(chunk, int(np.ceil(fs)))
-        pending.extend(line for _, line in zip(range(size - len(pending)), lines))
+        size = max(chunk, int(np.ceil(fs))) if fs else chunk
+        pending.extend(line for _, line in zip(range(size - len(pending)), self._lines))
+        if not pending:  # names alone
+            return
+        data = self._rows(pending, first_row)
+        self._timed = fs is None and head.fs is None
+        if self._timed:
+            if head.time_col is None or data.shape[0] < 2:
+                raise EcgToolError("sampling rate unknown: give --fs or a 'time' column",
+                                   "stdin")
+            fs = rate_from_time_column(head, data, "stdin", first_row)[0]
+        self.fs = float(fs or head.fs)
+        self.col, self.scale = head.signal(data, self.fs, column, units, "stdin")
+        self._first = (data, first_row, len(pending))
+        self._day = head.clock.get(head.time_col) is date_time_seconds if head.clock else False
+        self._last, self._read = None, 0
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        if self._first is None:
+            return
+        data, first_row, n = self._first
+        self._first = None
+        while True:
+            x = data[:, self.col] * self.scale
+            yield self._placed(data, x, first_row) if self._timed else x
+            first_row += n
+            pending = [line for _, line in zip(range(self.chunk), self._lines)]
+            if not pending:
+                return
+            data, n = self._rows(pending, first_row), len(pending)
+
+    def _rows(self, pending: list[str], first_row: int) -> np.ndarray:
+        from ecgtool.io.csvfiles import BINARY, looks_binary, read_rows
+
         text = "\n".join(pending)
         if looks_binary(text[:4096]):
             raise EcgToolError(BINARY, "stdin")
-        data = read_rows(text, head, "stdin", first_row)
-        if col is None:
-            col, scale = head.signal(data, fs, column, units, "stdin")
-        yield data[:, col] * scale
-        first_row += len(pending)
-        pending = [line for _, line in zip(range(chunk), lines)]
+        return read_rows(text, self.head, "stdin", first_row)
+
+    def _placed(self, data: np.ndarray, x: np.ndarray, first_row: int) -> np.ndarray:
+        # The block's samples, NaN for those lost where the time steps by a
+        # sample and a half or more. Each step is measured from the sample
+        # before, not from the stream's first time, so that a rate read off
+        # the first block, a little off, does not drift over a day.
+        from ecgtool.io.csvfiles import sample_seconds
+        from ecgtool.io.records import over_midnight
+
+        t = sample_seconds(self.head, data)
+        if self._day and self._last is not None:
+            t = over_midnight(np.r_[self._last, t])[1:]  # a block past midnight
+        prev = t[0] - 1.0 / self.fs if self._last is None else self._last
+        self._last = t[-1]
+        steps = np.diff(np.r_[prev, t])
+        if np.any(~(steps > 0)):
+            line = first_row + int(np.argmax(~(steps > 0)))
+            raise EcgToolError(f"time column does not increase at line {line}", "stdin")
+        lost = np.where(steps * self.fs >= 1.5, np.rint(steps * self.fs) - 1, 0).astype(np.int64)
+        self._read += x.size
+        if not lost.any():
+            return x
+        self.lost += int(lost.sum())
+        if self.lost > self._read + self.chunk:
+            raise EcgToolError("time column misses more time than it holds (at line "
+                               f"{first_row + int(np.argmax(lost))}): give one recording",
+                               "stdin")
+        out = np.full(x.size + int(lost.sum()), np.nan)
+        out[np.arange(x.size) + np.cumsum(lost)] = x
+        return out
+
+
+def _data_lines(lines):
+    # Lines that are neither blank nor comments, a byte-order mark off.
+    for i, line in enumerate(lines):
+        line = line.strip()
+        if i == 0:
+            line = line.removeprefix("\ufeff")
+        if line and not line.startswith("#"):
+            yield line
 
 
 def stream_detect(opts, quiet: bool = False, stream: IO[str] | None = None,
                   out: IO[str] | None = None, name: str = "stdin",
                   settings: DetectorSettings = DEFAULT_SETTINGS) -> int:
-    """``ecgtool detect - --fs F``: read samples from stdin, write beats CSV as
-    they are final; returns the exit code.
+    """``ecgtool detect -``: read samples from stdin, write beats CSV as they
+    are final; returns the exit code. The rate is ``opts.fs``, else the
+    stream's own (:class:`SampleStream`).
 
     Examples
     --------
@@ -248,7 +337,10 @@ def stream_detect(opts, quiet: bool = False, stream: IO[str] | None = None,
 
     stream = stream or sys.stdin
     out = out or sys.stdout
-    det = StreamDetector(opts.fs, settings)
+    samples = SampleStream(stream, opts.fs, opts.column, opts.units)
+    if samples.fs is None:
+        raise EcgToolError("no samples on standard input", name)
+    det = StreamDetector(samples.fs, settings)
     n = 0
 
     def emit(cols):
@@ -260,7 +352,7 @@ def stream_detect(opts, quiet: bool = False, stream: IO[str] | None = None,
                 out.flush()
                 n += len(lines)
 
-    for chunk in sample_chunks(stream, opts.fs, opts.column, opts.units):
+    for chunk in samples:
         if not det.samples:
             # The header waits for the first samples: an empty stream is an
             # error, as an empty file is, and leaves nothing on stdout.
@@ -269,6 +361,9 @@ def stream_detect(opts, quiet: bool = False, stream: IO[str] | None = None,
     if not det.samples:
         raise EcgToolError("no samples on standard input", name)
     emit(det.finish()[1])
+    if samples.lost and not quiet:
+        print(f"ecgtool: warning: {name}: {samples.lost} samples ({samples.lost / samples.fs:.2f}"
+              " s) missing from the time column, read as unreadable signal", file=sys.stderr)
     if not quiet:
         if not n:
             # A block's warning (a flat stretch) matters when it is the whole

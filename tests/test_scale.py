@@ -323,6 +323,61 @@ def test_stream_of_nothing_is_an_error_and_writes_nothing():
     assert out.getvalue() == ""
 
 
+def test_a_stream_that_carries_its_rate_streams_without_fs(rec119, tmp_path):
+    # convert's CSV has a time column: piped into detect, it streams with the
+    # rate its first rows give, and gives the file's beats.
+    piped = runner.invoke(app, ["convert", "sample:119", "--end", "300", "--out", "-", "-q"])
+    (tmp_path / "s.csv").write_text(piped.stdout)
+    streamed = runner.invoke(app, ["detect", "-"], input=piped.stdout)
+    assert streamed.exit_code == 0 and "(streamed)" in streamed.stderr
+    batch = runner.invoke(app, ["detect", str(tmp_path / "s.csv"), "--out", "-", "-q"])
+    assert streamed.stdout.replace("stdin,", "s,") == batch.stdout
+    assert batch.stdout.count("\n") > 300
+
+
+def test_a_stream_that_lost_samples_places_the_rest_by_their_times():
+    # Lost samples in a later block are NaN, as a file's are; a time going
+    # back, or a jump longer than what was read, is an error.
+    import io
+
+    from ecgtool.io.csvfiles import read_csv
+    from ecgtool.stream import SampleStream
+
+    x = np.sin(np.arange(5000) / 9.0)
+    rows = [f"{i / 250:.4f},{v:.4f}" for i, v in enumerate(x) if not 3000 <= i < 3040]
+    text = "time,II\n" + "\n".join(rows) + "\n"
+    s = SampleStream(io.StringIO(text), None, chunk=1000)
+    got = np.concatenate(list(s))
+    want = read_csv("f.csv", text=text).signal.ravel()
+    assert s.fs == 250.0 and s.lost == 40 and got.size == want.size == 5000
+    assert np.array_equal(np.isnan(got), np.isnan(want)) and np.isnan(got[3000:3040]).all()
+    assert np.array_equal(got[~np.isnan(got)], want[~np.isnan(want)])
+    back = "time,II\n" + "\n".join(rows[:2000] + rows[1500:]) + "\n"
+    with pytest.raises(EcgToolError, match="time column does not increase at line 2002"):
+        list(SampleStream(io.StringIO(back), None, chunk=1000))
+    far = [f"{i / 250 + (1e5 if i >= 2500 else 0):.4f},0.1" for i in range(3000)]
+    with pytest.raises(EcgToolError, match="misses more time than it holds"):
+        list(SampleStream(io.StringIO("time,II\n" + "\n".join(far)), None, chunk=1000))
+
+
+def test_a_stream_of_times_of_day_runs_on_past_midnight():
+    # Date-time stamps that pass midnight between two blocks, to the ms.
+    import datetime as dt
+    import io
+
+    from ecgtool.io.csvfiles import read_csv
+    from ecgtool.stream import SampleStream
+
+    t0 = dt.datetime(2026, 1, 1, 23, 59, 58)
+    stamps = [(t0 + dt.timedelta(seconds=i / 130)).strftime("%d/%m/%Y %H:%M:%S.%f")[:-3]
+              for i in range(3000)]
+    text = "time,ECG\n" + "".join(f"{t},{np.sin(i / 9):.4f}\n" for i, t in enumerate(stamps))
+    s = SampleStream(io.StringIO(text), None, chunk=200)
+    got = np.concatenate(list(s))
+    assert s.lost == 0 and got.size == 3000
+    assert np.array_equal(got, read_csv("f.csv", text=text).signal.ravel())
+
+
 def test_stream_too_short_or_flat_warns_as_batch_does(capsys):
     import io
 

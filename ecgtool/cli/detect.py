@@ -51,7 +51,7 @@ def detect(
     # With --second-lead, stdin is not streamed: the job says why it cannot be read.
     if c.output_kind(out) == "stdout" and opts.second_lead is None and \
             any(s.kind == "stdin" for s in srcs) and \
-            len(srcs) == 1 and fs is not None and annotations is None:
+            len(srcs) == 1 and annotations is None:
         from ecgtool.stream import stream_detect
 
         return stream_detect(opts, quiet, settings=settings)

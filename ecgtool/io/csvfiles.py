@@ -206,11 +206,7 @@ def read_csv(path: str | os.PathLike, fs: float | None = None, column: str | int
     if fs is None:
         if head.time_col is None or data.shape[0] < 2:
             raise EcgToolError("sampling rate unknown: give --fs or a 'time' column", shown)
-        fs, where = times_on_grid(_seconds(head, data), shown, 1 + at)
-        if fs < MIN_FS <= fs * 1000:
-            raise EcgToolError(f"the times of column {head.names[head.time_col]!r} give {fs:g} "
-                               "Hz: if they are in ms, name the column 'time [ms]', or give "
-                               "--fs", shown)
+        fs, where = rate_from_time_column(head, data, shown, 1 + at)
     else:
         where = None
     col, scale = head.signal(data, fs, column, units, shown)
@@ -228,8 +224,27 @@ def read_csv(path: str | os.PathLike, fs: float | None = None, column: str | int
                   comments=list(head.comments), start_clock=head.start_clock)
 
 
-def _seconds(head: CsvHead, data: np.ndarray) -> np.ndarray:
-    # The time column in seconds.
+def rate_from_time_column(head: "CsvHead", data: np.ndarray, shown: str = "",
+                          first_line: int = 1) -> tuple[float, np.ndarray | None]:
+    """The rate the time column of ``data`` gives, and each row's place on
+    its grid where samples are missing (:func:`~ecgtool.io.sampletimes.times_on_grid`).
+
+    Examples
+    --------
+    >>> head = read_head(["time,II", "0.000,0.1"])
+    >>> rate_from_time_column(head, np.c_[np.arange(5) / 250.0, np.zeros(5)])
+    (250.0, None)
+    """
+    fs, where = times_on_grid(sample_seconds(head, data), shown, first_line)
+    if fs < MIN_FS <= fs * 1000:
+        raise EcgToolError(f"the times of column {head.names[head.time_col]!r} give {fs:g} "
+                           "Hz: if they are in ms, name the column 'time [ms]', or give "
+                           "--fs", shown)
+    return fs, where
+
+
+def sample_seconds(head: "CsvHead", data: np.ndarray) -> np.ndarray:
+    """The time column of ``data`` (rows read under ``head``) in seconds."""
     t = data[:, head.time_col]
     if head.clock and head.clock.get(head.time_col) is date_time_seconds:
         t = over_midnight(t)
@@ -242,7 +257,7 @@ def _check_given_rate(fs: float, head: CsvHead, data: np.ndarray, shown: str) ->
     own, where = head.fs, "its metadata"
     if own is None and head.time_col is not None and data.shape[0] > 1:
         try:
-            own, where = times_on_grid(_seconds(head, data), shown)[0], "its time column"
+            own, where = times_on_grid(sample_seconds(head, data), shown)[0], "its time column"
         except EcgToolError:
             return
     if own and abs(own - fs) > 0.01 * own:
