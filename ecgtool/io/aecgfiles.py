@@ -22,7 +22,7 @@ import numpy as np
 from ecgtool.errors import EcgToolError, EcgToolWarning
 from ecgtool.io.records import clock_text, mv_per
 from ecgtool.io.twelvelead import lead_name
-from ecgtool.io.xmlecg import Waveform, child, children, local
+from ecgtool.io.xmlecg import Waveform, child, children, descendants
 
 #: Seconds per unit of a time increment.
 _SECONDS = {"s": 1.0, "ms": 1e-3, "us": 1e-6}
@@ -59,11 +59,11 @@ def _code(el) -> str:
 def _rhythm_sequences(root, shown: str) -> list:
     # The sequences of the first rhythm series' first sequence set (a series
     # coded RHYTHM where one is, else the first series).
-    series = [s for s in root.iter() if local(s.tag) == "series"]
+    series = descendants(root, "series")
     if not series:
         raise EcgToolError("no <series> in the document: no waveform", shown)
     rhythm = next((s for s in series if _code(s) == "RHYTHM"), series[0])
-    sets = [s for s in rhythm.iter() if local(s.tag) == "sequenceSet"]
+    sets = descendants(rhythm, "sequenceSet")
     if not sets:
         raise EcgToolError("the series holds no <sequenceSet>", shown)
     if len(sets) > 1:

@@ -26,7 +26,7 @@ import numpy as np
 from ecgtool.errors import EcgToolError, EcgToolWarning
 from ecgtool.io.records import clock_text, mv_per
 from ecgtool.io.twelvelead import lead_name
-from ecgtool.io.xmlecg import Waveform, children, local, text
+from ecgtool.io.xmlecg import Waveform, children, descendants, text
 
 def muse_waveform(root, shown: str) -> Waveform:
     """The rhythm strip of a parsed MUSE ``<RestingECG>`` document (read
@@ -46,7 +46,7 @@ def muse_waveform(root, shown: str) -> Waveform:
 
 
 def _rhythm(root, shown: str):
-    waves = [w for w in root.iter() if local(w.tag) == "Waveform"]
+    waves = descendants(root, "Waveform")
     rhythm = [w for w in waves if text(w, "WaveformType").lower() == "rhythm"]
     if rhythm:
         return rhythm[0]
@@ -104,9 +104,8 @@ def _statements(root) -> list[str]:
     # The cart's (or the reader's) interpretation, one comment per block.
     out = []
     for tag in ("Diagnosis", "OriginalDiagnosis"):
-        for block in (el for el in root if local(el.tag) == tag):
-            texts = [text(s, "StmtText") for s in block.iter()
-                     if local(s.tag) == "DiagnosisStatement"]
+        for block in children(root, tag):
+            texts = [text(s, "StmtText") for s in descendants(block, "DiagnosisStatement")]
             texts = [t for t in texts if t]
             if texts:
                 out.append(f"{tag[0].lower() + tag[1:]}: " + "; ".join(texts))
@@ -114,7 +113,7 @@ def _statements(root) -> list[str]:
 
 
 def _start(root) -> str:
-    for block in (el for el in root if local(el.tag) == "TestDemographics"):
+    for block in children(root, "TestDemographics"):
         m = re.fullmatch(r"(\d{1,2}):(\d{2}):(\d{2})", text(block, "AcquisitionTime"))
         if m:
             return clock_text(tuple(map(int, m.groups())))

@@ -24,7 +24,7 @@ import numpy as np
 from ecgtool.errors import EcgToolError
 from ecgtool.io.records import _brief, clock_text
 from ecgtool.io.twelvelead import lead_name
-from ecgtool.io.xmlecg import Waveform, child, children, local, text
+from ecgtool.io.xmlecg import Waveform, child, children, descendants, text
 
 #: The cart's global measurements kept as a comment: tag, label, unit.
 _MEASUREMENTS = (("heartrate", "heart rate", "bpm"), ("meanprint", "PR", "ms"),
@@ -102,7 +102,8 @@ def _number(value: str, what: str, shown: str) -> float:
 
 
 def _first(root, tag: str):
-    return next((el for el in root.iter() if local(el.tag) == tag), None)
+    found = descendants(root, tag)
+    return found[0] if found else None
 
 
 def _comments(root) -> list[str]:

@@ -126,6 +126,12 @@ def children(el, tag: str) -> list:
     return [c for c in el if local(c.tag) == tag]
 
 
+def descendants(el, tag: str) -> list:
+    """The elements named ``tag`` at any depth under ``el`` (``el`` too),
+    whatever their namespace, in document order."""
+    return [d for d in el.iter() if local(d.tag) == tag]
+
+
 def child(el, tag: str):
     """``el``'s first child named ``tag``, or None."""
     found = children(el, tag)
