@@ -218,9 +218,8 @@ class SampleStream:
     def __init__(self, stream: IO[str], fs: float | None = None,
                  column: str | int | None = None, units: str | None = None,
                  chunk: int = 65536) -> None:
-        from ecgtool.io.csvfiles import (BINARY, HEAD_LINES, looks_binary,
+        from ecgtool.io.csvfiles import (BINARY, HEAD_LINES, RATE_UNKNOWN, looks_binary,
                                          rate_from_time_column, read_head)
-        from ecgtool.io.records import date_time_seconds
 
         self.fs, self.lost, self.chunk, self._first = fs, 0, chunk, None
         self._lines = _data_lines(stream)
@@ -240,13 +239,11 @@ class SampleStream:
         self._timed = fs is None and head.fs is None
         if self._timed:
             if head.time_col is None or data.shape[0] < 2:
-                raise EcgToolError("sampling rate unknown: give --fs or a 'time' column",
-                                   "stdin")
+                raise EcgToolError(RATE_UNKNOWN, "stdin")
             fs = rate_from_time_column(head, data, "stdin", first_row)[0]
         self.fs = float(fs or head.fs)
         self.col, self.scale = head.signal(data, self.fs, column, units, "stdin")
         self._first = (data, first_row, len(pending))
-        self._day = head.clock.get(head.time_col) is date_time_seconds if head.clock else False
         self._last, self._read = None, 0
 
     def __iter__(self) -> Iterator[np.ndarray]:
@@ -280,7 +277,7 @@ class SampleStream:
         from ecgtool.io.records import over_midnight
 
         t = sample_seconds(self.head, data)
-        if self._day and self._last is not None:
+        if self.head.times_of_day and self._last is not None:
             t = over_midnight(np.r_[self._last, t])[1:]  # a block past midnight
         prev = t[0] - 1.0 / self.fs if self._last is None else self._last
         self._last = t[-1]
@@ -362,8 +359,10 @@ def stream_detect(opts, quiet: bool = False, stream: IO[str] | None = None,
         raise EcgToolError("no samples on standard input", name)
     emit(det.finish()[1])
     if samples.lost and not quiet:
-        print(f"ecgtool: warning: {name}: {samples.lost} samples ({samples.lost / samples.fs:.2f}"
-              " s) missing from the time column, read as unreadable signal", file=sys.stderr)
+        from ecgtool.io.csvfiles import lost_samples_text
+
+        print(f"ecgtool: warning: {name}: {lost_samples_text(samples.lost, samples.fs)}",
+              file=sys.stderr)
     if not quiet:
         if not n:
             # A block's warning (a flat stretch) matters when it is the whole

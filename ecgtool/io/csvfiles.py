@@ -205,7 +205,7 @@ def read_csv(path: str | os.PathLike, fs: float | None = None, column: str | int
     fs = fs or head.fs
     if fs is None:
         if head.time_col is None or data.shape[0] < 2:
-            raise EcgToolError("sampling rate unknown: give --fs or a 'time' column", shown)
+            raise EcgToolError(RATE_UNKNOWN, shown)
         fs, where = rate_from_time_column(head, data, shown, 1 + at)
     else:
         where = None
@@ -215,13 +215,28 @@ def read_csv(path: str | os.PathLike, fs: float | None = None, column: str | int
         read, signal = signal, np.full((int(where[-1]) + 1, 1), np.nan)
         signal[where] = read
         lost = signal.shape[0] - data.shape[0]
-        warnings.warn(f"{lost} samples ({lost / fs:.2f} s) missing from the time "
-                      "column, read as unreadable signal", EcgToolWarning, stacklevel=2)
+        warnings.warn(lost_samples_text(lost, fs), EcgToolWarning, stacklevel=2)
     base = Path(shown)
     return Record(name=name or (base.stem if shown != "-" else "stdin"),
                   signals=signal, fs=float(fs), leads=[head.names[col]],
                   channel=0, source=shown, sha256=_text_sha256(text),
                   comments=list(head.comments), start_clock=head.start_clock)
+
+
+#: The error for text that gives no rate and was given none.
+RATE_UNKNOWN = "sampling rate unknown: give --fs or a 'time' column"
+
+
+def lost_samples_text(lost: int, fs: float) -> str:
+    """The warning for samples missing from a time column.
+
+    Examples
+    --------
+    >>> lost_samples_text(90, 360.0)
+    '90 samples (0.25 s) missing from the time column, read as unreadable signal'
+    """
+    return (f"{lost} samples ({lost / fs:.2f} s) missing from the time column, read as "
+            "unreadable signal")
 
 
 def rate_from_time_column(head: "CsvHead", data: np.ndarray, shown: str = "",
@@ -246,7 +261,7 @@ def rate_from_time_column(head: "CsvHead", data: np.ndarray, shown: str = "",
 def sample_seconds(head: "CsvHead", data: np.ndarray) -> np.ndarray:
     """The time column of ``data`` (rows read under ``head``) in seconds."""
     t = data[:, head.time_col]
-    if head.clock and head.clock.get(head.time_col) is date_time_seconds:
+    if head.times_of_day:
         t = over_midnight(t)
     return t * time_unit(head.names[head.time_col])
 
@@ -294,6 +309,12 @@ class CsvHead:
     @property
     def time_col(self) -> int | None:
         return time_column(self.names)
+
+    @property
+    def times_of_day(self) -> bool:
+        """Whether the time column holds dates and times (times of day,
+        carried on past midnight), not times since the start."""
+        return bool(self.clock) and self.clock.get(self.time_col) is date_time_seconds
 
     def signal(self, data: np.ndarray, fs: float, column: str | int | None = None,
                units: str | None = None, shown: str = "") -> tuple[int, float]:
