@@ -67,15 +67,17 @@ def _root(version: bool = typer.Option(False, "--version", help="Print the versi
     """Heartbeats, beat labels, rhythm episodes and verdicts from ECG recordings."""
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Console entry point: run the app, turn errors into one line and a status."""
+def _one_line_warnings() -> None:
+    # ecgtool's warnings from outside a record's job (a writer's) read as the
+    # jobs' do: one line, no source line under it. Installed once, however
+    # often main runs in one process.
     import warnings
 
-    from ecgtool.errors import EcgToolError, EcgToolWarning
+    from ecgtool.errors import EcgToolWarning
 
-    # ecgtool's warnings from outside a record's job (a writer's) read as the
-    # jobs' do: one line, no source line under it.
     shown = warnings.showwarning
+    if getattr(shown, "one_line", False):
+        return
 
     def show(message, category, filename, lineno, file=None, line=None):
         if issubclass(category, EcgToolWarning):
@@ -83,7 +85,15 @@ def main(argv: list[str] | None = None) -> int:
         else:
             shown(message, category, filename, lineno, file, line)
 
+    show.one_line = True
     warnings.showwarning = show
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console entry point: run the app, turn errors into one line and a status."""
+    from ecgtool.errors import EcgToolError
+
+    _one_line_warnings()
 
     # Bytes on stdin that are no UTF-8 (binary data piped by mistake) reach
     # the readers as escapes, which they name as binary data, instead of

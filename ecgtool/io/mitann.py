@@ -136,11 +136,10 @@ def _definitions(notes: np.ndarray) -> tuple[float | None, dict[int, str]]:
             inside = True
         elif note == "## end of definitions":
             inside = False
-        elif inside and _LABEL.fullmatch(note):
-            number, symbol = _LABEL.fullmatch(note).groups()
-            labels[int(number)] = symbol
-        elif resolution is None and _RESOLUTION.match(note):
-            resolution = float(_RESOLUTION.match(note).group(1)) or None
+        elif inside and (m := _LABEL.fullmatch(note)):
+            labels[int(m[1])] = m[2]
+        elif resolution is None and (m := _RESOLUTION.match(note)):
+            resolution = float(m[1]) or None
     return resolution, labels
 
 
