@@ -207,12 +207,25 @@ def noise_stress(root):
     return out
 
 
+def inverted_records(recs):
+    """Each record with its leads upside down, as electrodes placed the other
+    way round give it: ``{name: (record, reference beats, detected beats)}``."""
+    out = {}
+    for n, rec in recs.items():
+        flipped = replace(rec, signals=-rec.signals)
+        out[n] = (flipped, reference_dataset(flipped),
+                  detected_dataset(flipped, detect_r_peaks(flipped.signal, flipped.fs)))
+    return out
+
+
 def run_split(name, train_names, test_groups, recs, ref_ds, det, methods, noisy=None,
-              logits=None):
+              logits=None, inverted=None):
     """Train per fold, score every method; returns {method: {'ref': cm, 'e2e': cm}}.
 
     ``noisy`` (:func:`noise_stress`): noisy copies of a record are scored by
-    the CNN of the fold that left that record out, under ``cms["noise"]``.
+    the CNN of the fold that left that record out, under ``cms["noise"]``;
+    so are the upside-down copies of ``inverted`` (:func:`inverted_records`),
+    pooled under ``cms["inverted"]``.
     ``logits`` (a dict): receives each scored record's CNN logits at the
     reference beats (``"NAME/ref"``) and at the detected ones (``"NAME/det"``).
     """
@@ -259,6 +272,15 @@ def run_split(name, train_names, test_groups, recs, ref_ds, det, methods, noisy=
                                                          rec.fs).items():
                     cm_ref, cm_e2e = record_confusions(rec, ref_n, det_n, p_ref, p_det)
                     noise.setdefault(group, {})[label] = {"ref": cm_ref, "e2e": cm_e2e}
+            if inverted and n in inverted and "cnn" in fitted:
+                rec_i, ref_i, det_i = inverted[n]
+                for label, (p_ref, p_det) in predictions("cnn", fitted["cnn"], ref_i, det_i,
+                                                         rec_i.fs).items():
+                    cm_ref, cm_e2e = record_confusions(rec_i, ref_i, det_i, p_ref, p_det)
+                    pooled = cms.setdefault("inverted", {}).setdefault(
+                        label, {"ref": 0, "e2e": 0})
+                    pooled["ref"] = pooled["ref"] + cm_ref
+                    pooled["e2e"] = pooled["e2e"] + cm_e2e
         print(f"{name}: fold {test} done", flush=True)
     if noise:
         cms["noise"] = noise
@@ -414,6 +436,10 @@ def render(payload: dict) -> None:
             for k, label in (("ref", "reference beats"), ("e2e", "end to end")):
                 rows.append(fmt_row(f"nstdb {g}, {cv['protocol']} model of {g[:3]}, {label}",
                                     m, res[k]))
+    for m, res in cv.get("inverted", {}).items():
+        for k, label in (("ref", "reference beats"), ("e2e", "end to end")):
+            rows.append(fmt_row(f"DS1 {cv['protocol']}, each record upside down, {label}",
+                                m, res[k]))
     for m, res in payload.get("ds1_ds2", {}).items():
         rows.append(fmt_row("DS1 -> DS2, reference beats", m, res["ref"]))
     for g, c in payload.get("shipped_model", {}).items():
@@ -516,7 +542,9 @@ def render(payload: dict) -> None:
         f"nstdb records are record 118 (or 119) with electrode-motion noise added: the shipped "
         f"model trained on 118, so its nstdb rows are optimistic, while the rows "
         f"\"{cv['protocol']} model of 118\" score them with the model of the fold that "
-        f"left 118 out.\n\n"
+        f"left 118 out. The rows \"upside down\" score each DS1 record with its lead "
+        f"negated (electrodes the other way round), by the model of the fold that left it "
+        f"out.\n\n"
         + table + "\n" + extra))
 
 
@@ -562,10 +590,12 @@ def main() -> None:
     protocol = "leave-one-record-out" if args.folds <= 0 else f"{args.folds}-fold by record"
     logits = {} if args.save_logits else None
     cms, times = run_split(protocol, ds1, folds_for(ds1, args.folds), recs, ref_ds, det,
-                           args.methods, noise_stress(root), logits)
+                           args.methods, noise_stress(root), logits,
+                           inverted_records({n: recs[n] for n in ds1}))
     if logits:
         np.savez_compressed(args.save_logits, **logits)
     noise = cms.pop("noise", {})
+    inverted = cms.pop("inverted", {})
     payload["ds1_cv"] = {"protocol": protocol, "records": ds1,
                          "cnn_train_seconds_per_fold": times,
                          "methods": {m: {k: metrics(v) for k, v in c.items()
@@ -573,7 +603,9 @@ def main() -> None:
                                      for m, c in cms.items()},
                          "noise_stress": {g: {m: {k: metrics(v) for k, v in c.items()}
                                               for m, c in by.items()}
-                                          for g, by in sorted(noise.items())}}
+                                          for g, by in sorted(noise.items())},
+                         "inverted": {m: {k: metrics(v) for k, v in c.items()}
+                                      for m, c in inverted.items()}}
     if "cnn" in cms:
         payload["ds1_cv"]["cnn_per_record"] = {
             n: {k: metrics(v) for k, v in c.items()}

@@ -120,10 +120,18 @@ def test_a_beat_cut_by_the_record_edge_is_unclassified():
     a = rec.annotations
     beats = a.sample[np.isin(a.symbol, ["N", "V", "F"])]
     assert a.symbol[a.sample == 4565] == ["N"]
-    for ms, expect in ((5, "Q"), (EDGE_MS - 5, "Q"), (EDGE_MS + 5, "N")):
+
+    def first_beat_cut(ms):
         lo = 4565 - round(ms * rec.fs / 1000)
         r = beats[(beats >= lo) & (beats < 4565 + 3600)] - lo
-        lab = classify_beats(rec.signal[lo:4565 + 3600], rec.fs, r)
+        return classify_beats(rec.signal[lo:4565 + 3600], rec.fs, r)
+
+    # Past EDGE_MS the beat gets the label it gets with half a second of
+    # record before it (the first beat of a record, whatever that label is).
+    whole = first_beat_cut(500).aami[0]
+    assert whole != "Q"
+    for ms, expect in ((5, "Q"), (EDGE_MS - 5, "Q"), (EDGE_MS + 5, whole)):
+        lab = first_beat_cut(ms)
         if ms == 5:
             assert lab.proba[0].argmax() in (2, 3)
         assert lab.aami[0] == expect
@@ -157,6 +165,21 @@ def test_motion_noise_goes_on_half_the_beats_below_16_hz():
     power = np.abs(np.fft.rfft(d[hit, :, 0], axis=1)) ** 2
     low = np.fft.rfftfreq(WINDOW, 1 / 128.0) <= 16.0
     assert power[:, low].sum() / power.sum() > 0.85
+
+
+def test_polarity_flip_turns_beat_and_template_over_together():
+    rng = np.random.default_rng(0)
+    waves = rng.normal(size=(4000, WINDOW, 2)).astype(np.float32)
+    key = jax.random.PRNGKey(5)
+    # Every other draw is as without it: the flipped beats are the plain ones negated.
+    plain = np.asarray(augment(key, waves))
+    every = np.asarray(augment(key, waves, 0.0, 1.0))
+    np.testing.assert_allclose(every, -plain, rtol=1e-6)
+    half = np.asarray(augment(key, waves, 0.0, 0.5))
+    flipped = np.all(np.isclose(half, -plain, rtol=1e-6), axis=(1, 2))
+    kept = np.all(np.isclose(half, plain, rtol=1e-6), axis=(1, 2))
+    assert np.all(flipped ^ kept)
+    assert 0.45 < flipped.mean() < 0.55
 
 
 def test_labels():
@@ -231,17 +254,21 @@ def test_split_never_holds_out_most_of_a_class():
         assert "r5" in tr and len(va) == 2
 
 
-def test_shipped_model_on_bundled_records(rec119, rec208):
+@pytest.mark.parametrize("sign", [1, -1])
+def test_shipped_model_on_bundled_records_either_way_up(rec119, rec208, sign):
     # Both records are part of the model's training data (MIT-BIH DS1), so
     # these bounds check that the shipped weights load and work, not how the
     # model generalises (benchmarks/classify.py measures that, inter-patient).
+    # Upside down (electrodes the other way round) the same PVCs are found:
+    # a model trained without turning beats over found 26 % of 208's.
     clf = load_model()
     assert clf.card["classes"] == ["N", "S", "V", "F", "Q"]
     assert "208" in clf.card["training_records"] + clf.card["validation_records"]
     tp = fp = fn = 0
     for rec in (rec119, rec208):
-        peaks = detect_r_peaks(rec.signal, rec.fs)
-        labels = classify_beats(rec.signal, rec.fs, peaks, clf)
+        ecg = sign * rec.signal
+        peaks = detect_r_peaks(ecg, rec.fs)
+        labels = classify_beats(ecg, rec.fs, peaks, clf)
         a = rec.annotations
         mask = np.isin(a.symbol, list(BEAT_SYMBOLS))
         ref, sym = a.sample[mask], aami_labels(a.symbol[mask])
@@ -842,14 +869,15 @@ def test_save_and_load_round_trip(tmp_path):
 def test_labelling_in_blocks_matches_the_whole_record(rec208):
     # Long stored records are labelled half an hour at a time, each block with
     # 30 s of context. Amplitude scale, median R-R and usual beat are then the
-    # block's, so labels may differ: in 5-minute blocks of 208, 7 of 2,946 did.
+    # block's, so labels may differ: in 5-minute blocks of 208, 9 of 2,941 did
+    # (7 with the model trained before beats were turned upside down too).
     from ecgtool.pipeline import label_in_blocks
 
     r = detect_r_peaks(rec208.signal, rec208.fs)
     whole = classify_beats(rec208.signal, rec208.fs, r)
     blocks = label_in_blocks(rec208.signal.astype(np.float32), rec208.fs, r, block_s=300)
     assert blocks.aami.size == r.size
-    assert (blocks.aami == whole.aami).mean() > 0.997
+    assert (blocks.aami == whole.aami).mean() > 0.996
     assert np.abs(blocks.proba - whole.proba).mean() < 0.005
     # One block holding the whole record is the whole-record result.
     one = label_in_blocks(rec208.signal, rec208.fs, r, block_s=3600)

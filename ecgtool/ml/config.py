@@ -40,6 +40,11 @@ class TrainConfig:
     # against the noise power) 0.3 is about 3 dB: the range covers its 24, 12
     # and 6 dB levels.
     motion_noise: float = 0.3
+    # Share of training beats turned upside down, with their template
+    # (ecgtool.ml.train.augment): a lead's polarity depends on where its
+    # electrodes lie (V1 and aVR read the QRS mostly negative, and Holter
+    # leads are placed as each centre likes), not on the beat's class.
+    polarity_flip: float = 0.5
 
     @classmethod
     def from_card(cls, config: dict) -> "TrainConfig":

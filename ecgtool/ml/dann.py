@@ -180,13 +180,13 @@ def classifier_params(dann_params: dict) -> dict:
 
 @jax.jit
 def dann_step(state: DannState, src: dict, tgt: dict, lam, rng, entropy_weight=0.0,
-              motion_noise=0.0):
+              motion_noise=0.0, polarity_flip=0.0):
     """One adversarial step on a source batch (labelled) and a target batch,
-    augmented as the classifier was trained (``motion_noise``: see
-    :func:`ecgtool.ml.train.augment`)."""
+    augmented as the classifier was trained (``motion_noise``,
+    ``polarity_flip``: see :func:`ecgtool.ml.train.augment`)."""
     k1, k2, k3 = jax.random.split(rng, 3)
-    waves = jnp.concatenate([augment(k1, src["waves"], motion_noise),
-                             augment(k2, tgt["waves"], motion_noise)])
+    waves = jnp.concatenate([augment(k1, src["waves"], motion_noise, polarity_flip),
+                             augment(k2, tgt["waves"], motion_noise, polarity_flip)])
     rr = jnp.concatenate([src["rr"], tgt["rr"]])
     n = src["waves"].shape[0]
     domain = jnp.concatenate([jnp.zeros(n), jnp.ones(tgt["waves"].shape[0])])
@@ -279,6 +279,7 @@ def adapt(source: BeatDataset, target: BeatDataset, init_params: dict, model_con
     key = jax.random.PRNGKey(config.seed)
     # The adaptation goes on training the classifier: with its augmentation.
     motion = jnp.float32(model_config.get("motion_noise", 0.0))
+    flip = jnp.float32(model_config.get("polarity_flip", 0.0))
     src_idx = np.flatnonzero(source.labels >= 0)
     history = []
     averaged = state.params
@@ -304,7 +305,7 @@ def adapt(source: BeatDataset, target: BeatDataset, init_params: dict, model_con
         t = _sample(target, rng.integers(0, len(target), config.batch_size), False)
         key, sub = jax.random.split(key)
         state, m = dann_step(state, s, t, jnp.float32(lam), sub,
-                             jnp.float32(config.entropy_weight), motion)
+                             jnp.float32(config.entropy_weight), motion, flip)
         averaged = average_params(averaged, state.params, config.ema_decay)
         for k in acc:
             acc[k].append(float(m[k]))

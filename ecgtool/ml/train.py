@@ -39,6 +39,8 @@ class TrainState(train_state.TrainState):
     class_weights: jnp.ndarray
     #: Largest SD of the motion-like noise :func:`augment` adds (0: none).
     motion_noise: jnp.ndarray = 0.0
+    #: Share of beats :func:`augment` turns upside down (0: none).
+    polarity_flip: jnp.ndarray = 0.0
 
 
 def class_weights(labels: np.ndarray, power: float, cap: float = np.inf,
@@ -66,7 +68,8 @@ def create_train_state(rng, config: TrainConfig, weights: np.ndarray) -> TrainSt
     tx = optax.adamw(config.learning_rate, weight_decay=config.weight_decay)
     return TrainState.create(apply_fn=model.apply, params=params, tx=tx,
                              class_weights=jnp.asarray(weights),
-                             motion_noise=jnp.asarray(config.motion_noise, jnp.float32))
+                             motion_noise=jnp.asarray(config.motion_noise, jnp.float32),
+                             polarity_flip=jnp.asarray(config.polarity_flip, jnp.float32))
 
 
 #: Samples (at the model rate) of the moving mean that colours the motion noise:
@@ -74,9 +77,13 @@ def create_train_state(rng, config: TrainConfig, weights: np.ndarray) -> TrainSt
 _MOTION_SMOOTH = 8
 
 
-def augment(rng, waves, motion_noise=0.0):
+def augment(rng, waves, motion_noise=0.0, polarity_flip=0.0):
     """Random gain (0.8-1.25), white noise and baseline offset on each beat
     (channel 0); the record template (channel 1) keeps the gain only.
+
+    With ``polarity_flip`` > 0, that share of the beats is turned upside
+    down, template and all, as a lead with its electrodes the other way
+    round reads them.
 
     With ``motion_noise`` > 0, half the beats also get noise like electrode
     motion: white noise low-passed by a moving mean of :data:`_MOTION_SMOOTH`
@@ -100,7 +107,9 @@ def augment(rng, waves, motion_noise=0.0):
     sd = jax.random.uniform(k5, (n, 1), maxval=motion_noise) * (
         jax.random.uniform(k6, (n, 1)) < 0.5)
     beat = beat + colored * sd
-    return jnp.stack([beat, waves[..., 1]], axis=-1) * gain
+    k7 = jax.random.fold_in(rng, 2)
+    sign = jnp.where(jax.random.uniform(k7, (n, 1, 1)) < polarity_flip, -1.0, 1.0)
+    return jnp.stack([beat, waves[..., 1]], axis=-1) * gain * sign
 
 
 def weighted_loss(logits, labels, sample_weight, weights):
@@ -113,7 +122,7 @@ def weighted_loss(logits, labels, sample_weight, weights):
 def train_step(state: TrainState, batch: dict, rng) -> tuple[TrainState, dict]:
     """One optimisation step; pure: same inputs, same outputs."""
     aug_rng, drop_rng = jax.random.split(rng)
-    waves = augment(aug_rng, batch["waves"], state.motion_noise)
+    waves = augment(aug_rng, batch["waves"], state.motion_noise, state.polarity_flip)
 
     def loss_fn(params):
         logits = state.apply_fn(params, waves, batch["rr"], train=True,
