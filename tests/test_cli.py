@@ -872,7 +872,8 @@ def test_classify_with_corrupt_model(tmp_path):
 def test_train_tiny_model(tmp_path):
     # Two epochs on the bundled records: checks the command, not accuracy.
     r = run("train", "--data", "sample:119", "--data", "sample:208", "--val", "1",
-            "--epochs", "2", "--motion-noise", "0", "--out", tmp_path / "m")
+            "--epochs", "2", "--motion-noise", "0", "--polarity-flip", "0",
+            "--out", tmp_path / "m")
     assert r.exit_code == 0, r.output
     assert "2 records: 1 to train on, 1 held out for early stopping" in r.stderr
     # Neither record has 20 S beats: the epoch was chosen without them.
@@ -885,8 +886,8 @@ def test_train_tiny_model(tmp_path):
     assert card["best_epoch"] == 2 and card["history"][-1]["val_accuracy"] > 0.9
     # The card says how to train the model again, and with what.
     assert card["command"] == ("ecgtool train --data sample:119 --data sample:208 --val 1 "
-                               "--epochs 2 --motion-noise 0.0")
-    assert card["config"]["motion_noise"] == 0.0
+                               "--epochs 2 --motion-noise 0.0 --polarity-flip 0.0")
+    assert card["config"]["motion_noise"] == 0.0 and card["config"]["polarity_flip"] == 0.0
     assert (tmp_path / "m" / "symbols.msgpack").is_file()
     assert card["symbol_head"]["training_beats"]["V"] > 0
     assert run("classify", "sample:119", "--model", tmp_path / "m", "-q").exit_code == 0

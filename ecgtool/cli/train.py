@@ -27,6 +27,10 @@ def train(
                                        help="Largest SD, in R amplitudes, of the "
                                        "electrode-motion-like noise added to half the "
                                        "training beats; 0 for none."),
+    polarity_flip: float = typer.Option(0.5, "--polarity-flip", min=0.0, max=1.0,
+                                        help="Share of training beats turned upside down "
+                                        "with their template, so that a lead's polarity "
+                                        "does not decide the class; 0 for none."),
     channel: Optional[str] = c.ChannelOpt,
     quiet: bool = c.QuietOpt,
 ) -> int:
@@ -42,7 +46,8 @@ def train(
         raise c.EcgToolError("no training records")
     opts = ReadOptions(channel=c.parse_channel(channel))
     recs = [read_source(s, opts) for s in srcs]
-    config = replace(TrainConfig(), epochs=epochs, seed=seed, motion_noise=motion_noise)
+    config = replace(TrainConfig(), epochs=epochs, seed=seed, motion_noise=motion_noise,
+                     polarity_flip=polarity_flip)
     if not quiet:
         from ecgtool.ml.input_pipeline import held_out_count
 
