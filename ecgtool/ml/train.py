@@ -4,7 +4,7 @@ Follows the Flax examples: ``create_train_state``, a pure
 ``train_step(state, batch, rng) -> (state, metrics)``, ``eval_step``, and
 ``train_and_evaluate`` that owns the loop. Class imbalance is handled by
 weighting the loss with capped inverse class frequencies (to the power 0.3); beats are
-lightly augmented (gain, noise, baseline shift, motion-like noise). The weights evaluated and
+lightly augmented (gain, noise, baseline shift, motion-like noise, polarity). The weights evaluated and
 kept are a moving average of the trained ones (Polyak averaging), which made
 the result depend far less on the seed. Everything is seeded and runs
 deterministically on the CPU of one processor type; XLA's float arithmetic
