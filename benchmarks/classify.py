@@ -192,6 +192,11 @@ def record_confusions(rec, ref_part: BeatDataset, det_part: BeatDataset, p_ref, 
             end_to_end(rec, det_part.r_peak, p_det))
 
 
+def beat_sets(rec):
+    """A record's beats at the reference positions and as ecgtool detects them."""
+    return reference_dataset(rec), detected_dataset(rec, detect_r_peaks(rec.signal, rec.fs))
+
+
 def noise_stress(root):
     """The nstdb records (record 118 with electrode-motion noise), grouped by
     the MIT-BIH record they were made from: ``{"118": [(group, record,
@@ -201,9 +206,7 @@ def noise_stress(root):
         base = atr.with_suffix("")
         if base.with_suffix(".hea").is_file():
             rec = read_wfdb(base)
-            out.setdefault(base.name[:3], []).append((
-                base.name, rec, reference_dataset(rec),
-                detected_dataset(rec, detect_r_peaks(rec.signal, rec.fs))))
+            out.setdefault(base.name[:3], []).append((base.name, rec, *beat_sets(rec)))
     return out
 
 
@@ -213,9 +216,16 @@ def inverted_records(recs):
     out = {}
     for n, rec in recs.items():
         flipped = replace(rec, signals=-rec.signals)
-        out[n] = (flipped, reference_dataset(flipped),
-                  detected_dataset(flipped, detect_r_peaks(flipped.signal, flipped.fs)))
+        out[n] = (flipped, *beat_sets(flipped))
     return out
+
+
+def cnn_confusions(model, rec, ref_part: BeatDataset, det_part: BeatDataset) -> dict:
+    """``{label: (confusion at the reference beats, end to end)}`` of a fold's
+    CNN on one record ("cnn" and "cnn, network only")."""
+    return {label: record_confusions(rec, ref_part, det_part, p_ref, p_det)
+            for label, (p_ref, p_det) in predictions("cnn", model, ref_part, det_part,
+                                                     rec.fs).items()}
 
 
 def run_split(name, train_names, test_groups, recs, ref_ds, det, methods, noisy=None,
@@ -268,15 +278,12 @@ def run_split(name, train_names, test_groups, recs, ref_ds, det, methods, noisy=
                         cms[label]["symbols"] += symbol_confusion(model, head, ref_part, p_ref)
                         cms[label]["per_record"][n] = {"ref": cm_ref, "e2e": cm_e2e}
             for group, rec, ref_n, det_n in (noisy or {}).get(n, []) if "cnn" in fitted else []:
-                for label, (p_ref, p_det) in predictions("cnn", fitted["cnn"], ref_n, det_n,
-                                                         rec.fs).items():
-                    cm_ref, cm_e2e = record_confusions(rec, ref_n, det_n, p_ref, p_det)
+                for label, (cm_ref, cm_e2e) in cnn_confusions(fitted["cnn"], rec, ref_n,
+                                                              det_n).items():
                     noise.setdefault(group, {})[label] = {"ref": cm_ref, "e2e": cm_e2e}
             if inverted and n in inverted and "cnn" in fitted:
-                rec_i, ref_i, det_i = inverted[n]
-                for label, (p_ref, p_det) in predictions("cnn", fitted["cnn"], ref_i, det_i,
-                                                         rec_i.fs).items():
-                    cm_ref, cm_e2e = record_confusions(rec_i, ref_i, det_i, p_ref, p_det)
+                for label, (cm_ref, cm_e2e) in cnn_confusions(fitted["cnn"],
+                                                              *inverted[n]).items():
                     pooled = cms.setdefault("inverted", {}).setdefault(
                         label, {"ref": 0, "e2e": 0})
                     pooled["ref"] = pooled["ref"] + cm_ref
