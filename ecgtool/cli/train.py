@@ -7,6 +7,7 @@ from typing import Optional
 import typer
 
 from ecgtool.cli import _common as c
+from ecgtool.ml.config import TrainConfig
 
 
 def train(
@@ -21,16 +22,16 @@ def train(
     val: int = typer.Option(4, "--val", min=0, help="Records held out for early stopping "
                             "(drawn to hold 20 beats each of N, S and V where the records "
                             "allow)."),
-    epochs: int = typer.Option(25, "--epochs", min=1),
-    seed: int = typer.Option(0, "--seed"),
-    motion_noise: float = typer.Option(0.3, "--motion-noise", min=0.0, max=1.0,
-                                       help="Largest SD, in R amplitudes, of the "
-                                       "electrode-motion-like noise added to half the "
-                                       "training beats; 0 for none."),
-    polarity_flip: float = typer.Option(0.5, "--polarity-flip", min=0.0, max=1.0,
-                                        help="Share of training beats turned upside down "
-                                        "with their template, so that a lead's polarity "
-                                        "does not decide the class; 0 for none."),
+    epochs: int = typer.Option(TrainConfig.epochs, "--epochs", min=1),
+    seed: int = typer.Option(TrainConfig.seed, "--seed"),
+    motion_noise: float = typer.Option(
+        TrainConfig.motion_noise, "--motion-noise", min=0.0, max=1.0,
+        help="Largest SD, in R amplitudes, of the electrode-motion-like noise added to half "
+        "the training beats; 0 for none."),
+    polarity_flip: float = typer.Option(
+        TrainConfig.polarity_flip, "--polarity-flip", min=0.0, max=1.0,
+        help="Share of training beats turned upside down with their template, so that a "
+        "lead's polarity does not decide the class; 0 for none."),
     channel: Optional[str] = c.ChannelOpt,
     quiet: bool = c.QuietOpt,
 ) -> int:
@@ -39,7 +40,6 @@ def train(
 
     from ecgtool.io.inputs import ReadOptions, expand_inputs, read_source
     from ecgtool.ml.main import select_records, train_model
-    from ecgtool.ml.train import TrainConfig
 
     srcs = select_records(expand_inputs(list(data)), records, "--data")
     if not srcs:
