@@ -114,7 +114,7 @@ def test_augmentation_stretches_windows_and_their_targets_together():
     segs = np.repeat(seg[None], 200, axis=0)
     y = np.tile(np.array([[1.0, -2.4, -2.0, -1.6]], np.float32), (200, 1))  # ms / 100
     data = PWaveData(segs, np.ones(200, bool), y[:, 1:] * 100, np.array(["a"] * 200))
-    still = replace(P_CONFIG, stretch=0.0, noise=0.0)
+    still = replace(P_CONFIG, stretch=0.0, noise=0.0, polarity_flip=0.0)
     x, y_still = augment_p(np.random.default_rng(0), segs, y, still)
     np.testing.assert_array_equal(x, data.windows)
     np.testing.assert_array_equal(y_still, y)
@@ -131,6 +131,13 @@ def test_augmentation_stretches_windows_and_their_targets_together():
     # Noise settings add noise and nothing else.
     x, _ = augment_p(np.random.default_rng(0), segs, y, replace(still, muscle=0.1, wander=0.3))
     assert 0.0 < np.abs(x[..., 0] - data.windows[..., 0]).mean() < 0.2
+    # A polarity flip turns about that share of windows upside down, whole,
+    # and leaves the targets as they are (the P wave is there either way).
+    x, y_flip = augment_p(np.random.default_rng(0), segs, y, replace(still, polarity_flip=0.5))
+    turned = np.all(x == -data.windows, axis=(1, 2))
+    kept = np.all(x == data.windows, axis=(1, 2))
+    assert np.all(turned | kept) and 60 <= turned.sum() <= 140
+    np.testing.assert_array_equal(y_flip, y)
 
 
 def test_data_subsets_keep_their_rows_together():

@@ -106,9 +106,27 @@ def test_training_on_a_few_ludb_records_learns_and_writes_usable_weights(data, t
                  progress=lambda epoch, loss: losses.append(loss))
     assert losses[-1] < 0.7 * losses[0]
     out = tmp_path / "w.npz"
-    assert main(["--data", str(data / "ludb"), "--records", "4-5", "--out", str(out)]) == 0
+    assert main(["--data", str(data / "ludb"), "--records", "4-5", "--out", str(out),
+                 "--polarity-flip", "0.5"]) == 0
     assert weights_card(out)["records"] == ["4", "5"]
+    assert weights_card(out)["config"]["polarity_flip"] == 0.5
     assert forward(load_weights(out), d.windows[:3]).shape == (3, 2)
+
+
+def test_augmentation_scales_turns_and_adds_noise_to_windows():
+    from dataclasses import replace
+
+    from ecgtool.ml.qrsnet_train import QrsNetConfig, augment_qrs
+
+    w = np.tile(np.exp(-0.5 * ((np.arange(2 * HALF + 1) - HALF) / 3.0) ** 2), (400, 1))
+    quiet = replace(QrsNetConfig(), noise=0.0)
+    gain = augment_qrs(np.random.default_rng(0), w, quiet)[:, HALF]
+    assert np.all((gain >= 0.7) & (gain <= 1.3))
+    gain = augment_qrs(np.random.default_rng(0), w, replace(quiet, polarity_flip=0.5))[:, HALF]
+    assert np.all((np.abs(gain) >= 0.7) & (np.abs(gain) <= 1.3))
+    assert 150 <= (gain < 0).sum() <= 250
+    noisy = augment_qrs(np.random.default_rng(0), w, replace(quiet, noise=0.02))
+    assert 0.01 < np.std(noisy[:, :10]) < 0.03
 
 
 def test_training_without_marks_is_a_one_line_error(tmp_path, capsys):

@@ -59,6 +59,9 @@ class QrsNetConfig:
     stretch: float = 0.0
     muscle: float = 0.0
     wander: float = 0.0
+    # The share of training windows turned upside down: a lead's polarity
+    # comes from where its electrodes sit, not from the beat.
+    polarity_flip: float = 0.0
 
 
 #: The P-wave network: one more stride-2 layer for its longer window,
@@ -234,16 +237,24 @@ def train_qrsnet(data: BoundaryData, config: QrsNetConfig = QrsNetConfig(),
         return optax.huber_loss(out - y, delta=10.0 / SCALE_MS).mean()
 
     x_all, y_all = data.windows, (data.targets / SCALE_MS).astype(np.float32)
-    gain_shape = (1,) * (x_all.ndim - 1)
 
     def batch(rng, idx):
-        # Each window scaled by U(0.7, 1.3), with white noise (config.noise,
-        # in units of its largest deflection).
-        x = (x_all[idx] * rng.uniform(0.7, 1.3, (idx.size,) + gain_shape)
-             + rng.normal(0.0, config.noise, (idx.size,) + x_all.shape[1:]))
-        return x.astype(np.float32), y_all[idx]
+        return augment_qrs(rng, x_all[idx], config), y_all[idx]
 
     return _fit(net, x_all.shape, batch, loss, config, progress)
+
+
+def augment_qrs(rng: np.random.Generator, windows: np.ndarray,
+                config: QrsNetConfig) -> np.ndarray:
+    """A training batch of the QRS-boundary network: each window scaled by
+    U(0.7, 1.3), a share ``config.polarity_flip`` of them turned upside down
+    (the boundaries stay where they are), plus white noise of SD
+    ``config.noise`` in units of its largest deflection."""
+    gain = rng.uniform(0.7, 1.3, (windows.shape[0],) + (1,) * (windows.ndim - 1))
+    if config.polarity_flip > 0:  # no draw otherwise: earlier weights stay reproducible
+        gain = np.where(rng.uniform(size=gain.shape) < config.polarity_flip, -gain, gain)
+    x = windows * gain + rng.normal(0.0, config.noise, windows.shape)
+    return x.astype(np.float32)
 
 
 def train_pnet(data: PWaveData, config: QrsNetConfig = P_CONFIG, progress=None) -> dict:
@@ -280,8 +291,10 @@ def augment_p(rng: np.random.Generator, segments: np.ndarray, y: np.ndarray,
     LUDB's; the point targets scale with it), and gets white noise, muscle-
     like noise (white noise smoothed over 3 samples) and baseline wander (a
     random parabola), each with an SD drawn uniformly from 0 to its setting
-    in units of the window's largest deflection; then it is normalised as
-    :func:`ecgtool.signal.pnet.normalised` does.
+    in units of the window's largest deflection; a share
+    ``config.polarity_flip`` of them is turned upside down (the targets stay:
+    a P wave is there, at the same times, whichever way up the lead shows it);
+    then it is normalised as :func:`ecgtool.signal.pnet.normalised` does.
     """
     n = segments.shape[0]
     factor = np.exp(rng.uniform(-config.stretch, config.stretch, n))
@@ -303,6 +316,8 @@ def augment_p(rng: np.random.Generator, segments: np.ndarray, y: np.ndarray,
     wander = (rng.normal(0.0, 1.0, (n, 1)) * t + rng.normal(0.0, 1.0, (n, 1)) * (t * t - 1 / 3))
     sd = rng.uniform(0.0, 1.0, (n, 3)) * np.array([config.noise, config.muscle, config.wander])
     w = w + scale * (sd[:, :1] * white + sd[:, 1:2] * muscle + sd[:, 2:] * wander)
+    if config.polarity_flip > 0:  # no draw otherwise: earlier weights stay reproducible
+        w = np.where(rng.uniform(size=(n, 1)) < config.polarity_flip, -w, w)
     y = y.copy()
     y[:, 1:] /= factor[:, None]
     return pnet.normalised(w), y
@@ -352,10 +367,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--records", default="1-100", help="record numbers, e.g. 1-100")
     ap.add_argument("--out", required=True, help="weights file (.npz) to write")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--polarity-flip", type=float, default=QrsNetConfig().polarity_flip,
+                    help="share of training windows turned upside down (0-1): a network "
+                         "for leads of either polarity, a little less accurate on upright "
+                         "ones (see the README)")
     args = ap.parse_args(argv)
+    if not 0.0 <= args.polarity_flip <= 1.0:
+        ap.error("--polarity-flip must lie between 0 and 1")
     lo, _, hi = args.records.partition("-")
     records = [str(i) for i in range(int(lo), int(hi or lo) + 1)]
-    config = replace(P_CONFIG if args.wave == "p" else QrsNetConfig(), seed=args.seed)
+    config = replace(P_CONFIG if args.wave == "p" else QrsNetConfig(), seed=args.seed,
+                     polarity_flip=args.polarity_flip)
     try:
         data = (ludb_p_waves if args.wave == "p" else ludb_boundaries)(args.data, records)
     except EcgToolError as exc:
