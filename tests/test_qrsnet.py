@@ -64,6 +64,17 @@ def test_shipped_network_on_the_bundled_records(rec208_sample):
     assert [a.size for a in qrs_bounds_net(rec.signal, rec.fs, e)] == [0, 0]
 
 
+def test_outputs_do_not_depend_on_how_many_beats_go_through_at_once(rec208_sample):
+    from ecgtool.signal.pnet import p_waves_net
+
+    rec, r, _ = rec208_sample
+    r = r[:600]
+    for f in (qrs_bounds_net, p_waves_net):
+        whole = f(rec.signal, rec.fs, r, chunk=r.size)
+        for got, want in zip(f(rec.signal, rec.fs, r, chunk=7), whole):
+            np.testing.assert_array_equal(got, want)
+
+
 @pytest.fixture
 def rec208_sample():
     from ecgtool.io.records import read_sample

@@ -27,7 +27,7 @@ import numpy as np
 
 from ecgtool.rr import steady_values
 from ecgtool.signal.filters import sample_at
-from ecgtool.signal.qrsnet import NET_FS, antialiased, layers_forward, net_outputs
+from ecgtool.signal.qrsnet import NET_CHUNK, NET_FS, antialiased, layers_forward, net_outputs
 
 #: Window: BEFORE samples before the R peak to AFTER after it, at NET_FS.
 BEFORE, AFTER = 100, 10
@@ -93,7 +93,7 @@ def forward(params: dict, windows: np.ndarray) -> np.ndarray:
 
 
 def p_waves_net(ecg: np.ndarray, fs: float, r_peaks: np.ndarray,
-                weights: str | Path = DEFAULT_WEIGHTS, chunk: int = 4096,
+                weights: str | Path = DEFAULT_WEIGHTS, chunk: int = NET_CHUNK,
                 steady_logit: float = STEADY_LOGIT) -> tuple[np.ndarray, np.ndarray]:
     """Whether each R peak has a P wave, and its onset, peak and offset.
 
