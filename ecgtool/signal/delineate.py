@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ecgtool.signal.pnet import DEFAULT_WEIGHTS, STEADY_LOGIT, p_waves_net
+from ecgtool.signal.pnet import DEFAULT_WEIGHTS, STEADY_LOGIT, p_waves_read
 from ecgtool.signal.quality import unreadable_in
 
 
@@ -89,11 +89,12 @@ def _p_from_net(x: np.ndarray, fs: float, r: np.ndarray, out: dict, p_net: str,
     # The network says whether there is a P wave; where the slope rules
     # found one too, the two estimates are averaged (on LUDB's folds the
     # mean beat either alone on every lead). P ends before the QRS begins.
-    present, pts = p_waves_net(x, fs, r, DEFAULT_WEIGHTS if p_net == "default" else p_net,
-                               steady_logit=steady_logit)
+    present, pts, far = p_waves_read(x, fs, r, DEFAULT_WEIGHTS if p_net == "default" else p_net,
+                                     steady_logit=steady_logit)
     keys = ("p_onset", "p_peak", "p_offset")
     slope = np.stack([out[k] for k in keys], axis=1)
-    both = (slope >= 0).all(axis=1)
+    # The slope rules search no further back than the network's window.
+    both = (slope >= 0).all(axis=1) & ~far
     pts[both] = (pts[both] + slope[both] + 1) // 2
     qrs_on = out["qrs_onset"]
     last = np.where(qrs_on > 0, qrs_on - 1, r - 1)
