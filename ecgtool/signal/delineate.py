@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ecgtool.signal.pnet import DEFAULT_WEIGHTS, STEADY_LOGIT, p_waves_read
+from ecgtool.signal.pnet import DEFAULT_WEIGHTS, LONG_READ, STEADY_LOGIT, p_waves_read
 from ecgtool.signal.quality import unreadable_in
 
 
@@ -79,18 +79,22 @@ class DelineationSettings:
     #: P waves at a steady distance from the R peak
     #: (:func:`ecgtool.signal.pnet.p_waves_net`); 0 for the network's word alone.
     p_steady_logit: float = STEADY_LOGIT
+    #: Where the network finds no P wave, it reads the beat again over a
+    #: window this many times as long, for first-degree AV block
+    #: (:func:`ecgtool.signal.pnet.p_waves_read`); 0 reads no further.
+    p_long_read: float = LONG_READ
 
 
 DEFAULT_DELINEATION = DelineationSettings()
 
 
 def _p_from_net(x: np.ndarray, fs: float, r: np.ndarray, out: dict, p_net: str,
-                steady_logit: float) -> None:
+                steady_logit: float, long_read: float) -> None:
     # The network says whether there is a P wave; where the slope rules
     # found one too, the two estimates are averaged (on LUDB's folds the
     # mean beat either alone on every lead). P ends before the QRS begins.
     present, pts, far = p_waves_read(x, fs, r, DEFAULT_WEIGHTS if p_net == "default" else p_net,
-                                     steady_logit=steady_logit)
+                                     steady_logit=steady_logit, long_read=long_read)
     keys = ("p_onset", "p_peak", "p_offset")
     slope = np.stack([out[k] for k in keys], axis=1)
     # The slope rules search no further back than the network's window.
@@ -367,7 +371,7 @@ def delineate(ecg: np.ndarray, fs: float, r_peaks: np.ndarray,
                     st.min_p_mv)
         out["p_onset"][sl], out["p_peak"][sl], out["p_offset"][sl] = res
     if st.p_net:
-        _p_from_net(x, fs, r, out, st.p_net, st.p_steady_logit)
+        _p_from_net(x, fs, r, out, st.p_net, st.p_steady_logit, st.p_long_read)
     if unreadable is not None and np.any(unreadable):
         _drop_unreadable(out, r, np.asarray(unreadable, dtype=bool))
     on = out["qrs_onset"]
