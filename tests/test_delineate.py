@@ -211,3 +211,27 @@ def test_doubtful_p_waves_at_a_steady_distance_count(data):
     assert found["215", "net"][0] < 0.4 and found["215", "steady"][0] > 0.7
     assert found["215", "steady"][2] < 0.2
     assert found["201", "steady"][1] - found["201", "net"][1] < 0.02
+
+
+@pytest.mark.data
+def test_long_p_reading_takes_no_t_wave_for_a_p_wave(data):
+    # On QTDB sel31's second lead the network misses the small P waves, and
+    # its long reading finds the previous beat's T wave at a steady distance
+    # from the R peak (onset 404 ms before it, the T wave ending 124 ms
+    # later): not a P wave. With that ruled out the long reading adds 3 of
+    # 707 (where the T offset was placed early), not 700.
+    from dataclasses import replace
+
+    from ecgtool.signal.detect import DetectorSettings, detect_beats
+    from ecgtool.signal.pnet import p_waves_read
+
+    base = data / "qtdb" / "sel31"
+    if not base.with_suffix(".dat").is_file():
+        pytest.skip(f"QTDB sel31 not found in {data}")
+    rec = read_wfdb(base, all_leads=True, ann=None)
+    x = np.ascontiguousarray(rec.signals[:, 1])
+    cols = detect_beats(x, rec.fs).columns()
+    assert p_waves_read(x, rec.fs, cols["r_peak"])[2].sum() > 300
+    off = DetectorSettings(delineation=replace(DEFAULT_DELINEATION, p_long_read=0.0))
+    without = detect_beats(x, rec.fs, off).columns()["p_onset"]
+    assert np.count_nonzero(cols["p_onset"] != without) <= 10

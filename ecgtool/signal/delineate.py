@@ -99,6 +99,11 @@ def _p_from_net(x: np.ndarray, fs: float, r: np.ndarray, out: dict, p_net: str,
     slope = np.stack([out[k] for k in keys], axis=1)
     # The slope rules search no further back than the network's window.
     both = (slope >= 0).all(axis=1) & ~far
+    # The long reading reaches into the previous beat's T wave, which lies at
+    # a steady distance too where the rate is steady: a P wave it finds
+    # there (QTDB sel31's second lead: 124 ms before that T wave ends) is none.
+    t_prev = np.concatenate([[-1], out["t_offset"][:-1]])
+    present &= ~(far & (t_prev >= 0) & (pts[:, 0] <= t_prev))
     pts[both] = (pts[both] + slope[both] + 1) // 2
     qrs_on = out["qrs_onset"]
     last = np.where(qrs_on > 0, qrs_on - 1, r - 1)
