@@ -48,24 +48,25 @@ def proxy_split(half_a: list[str]) -> tuple[list[str], list[str]]:
     return sorted(order[:cut]), sorted(order[cut:])
 
 
-def decide(results: dict, default: dict) -> tuple[str, str | None]:
-    """The candidate to take and the default's name: the best mean gain when
-    it beats the default's by :data:`SWITCH_POINTS`, else the default.
+def decide(results: dict, default: dict) -> tuple[str, str, str | None]:
+    """The best candidate, the one to take and the default's name: the best
+    mean gain is taken when it beats the default's by :data:`SWITCH_POINTS`,
+    else the default.
 
     >>> r = {"a": {"settings": {"x": 0}, "mean_gain": 0.0},
     ...      "b": {"settings": {"x": 1}, "mean_gain": 0.008}}
     >>> decide(r, {"x": 0})
-    ('a', 'a')
+    ('b', 'a', 'a')
     >>> r["b"]["mean_gain"] = 0.012
     >>> decide(r, {"x": 0})
-    ('b', 'a')
+    ('b', 'b', 'a')
     """
     best = max(results, key=lambda k: results[k]["mean_gain"])
     dflt = next((k for k, r in results.items() if r["settings"] == default), None)
     if dflt is None:
-        return best, None
+        return best, best, None
     margin = results[best]["mean_gain"] - results[dflt]["mean_gain"]
-    return (best if 100 * margin >= SWITCH_POINTS else dflt), dflt
+    return best, (best if 100 * margin >= SWITCH_POINTS else dflt), dflt
 
 
 def note(name: str, best: str, chosen: str, dflt: str | None) -> str:
@@ -83,8 +84,7 @@ def note(name: str, best: str, chosen: str, dflt: str | None) -> str:
 def report(payload: dict) -> None:
     """Print the table and write it into RESULTS.md."""
     results = payload["candidates"]
-    best = max(results, key=lambda k: results[k]["mean_gain"])
-    chosen, dflt = decide(results, payload["default"])
+    best, chosen, dflt = decide(results, payload["default"])
     rows = [[name, " ".join(f"{r['macro_f1']:.3f}" for r in r_["runs"]),
              " ".join(str(r["kept_step"]) for r in r_["runs"]),
              f"{100 * r_['mean_gain']:+.1f}", note(name, best, chosen, dflt)]
@@ -114,7 +114,7 @@ def main() -> None:
     args = ap.parse_args()
     if args.report:
         payload = json.loads((RESULTS_DIR / "adapt_select.json").read_text())
-        chosen, _ = decide(payload["candidates"], payload["default"])
+        _, chosen, _ = decide(payload["candidates"], payload["default"])
         payload.update(chosen=chosen, chosen_settings=payload["candidates"][chosen]["settings"])
         write_json("adapt_select", payload)
         report(payload)
@@ -153,7 +153,7 @@ def main() -> None:
             gains = [r["macro_f1"] - before["macro_f1"] for r in runs]
             results[name] = {"settings": kw, "runs": runs, "mean_gain": float(np.mean(gains))}
     default = {k: getattr(DannConfig(), k) for k in ("entropy_weight", "domain_weight")}
-    chosen, _ = decide(results, default)
+    _, chosen, _ = decide(results, default)
     payload = {"command": command_line(), "machine": machine(), "a1": a1, "a2": a2,
                "target_leads": [r.lead for r in tgt], "source_only": before,
                "candidates": results, "chosen": chosen, "chosen_settings": results[chosen]["settings"],

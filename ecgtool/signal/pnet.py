@@ -158,8 +158,7 @@ def p_waves_read(ecg: np.ndarray, fs: float, r_peaks: np.ndarray,
         onset = np.full(r.size, np.nan)
         seen = again[:, 0] > min(steady_logit, 0.0)
         onset[miss[seen]] = again[seen, 1] * long_read
-        steady, med = steady_values(onset, STEADY_BEATS, STEADY_SHARE, STEADY_MS)
-        far = steady & (np.abs(onset - med) <= STEADY_MS)
+        far = _at_steady_distance(onset)
         out[far, 1:] = again[far[miss], 1:] * long_read
         present |= far
     pts = r[:, None] + np.round(out[:, 1:] * (fs / 1000.0)).astype(np.int64)
@@ -175,19 +174,21 @@ def p_waves_read(ecg: np.ndarray, fs: float, r_peaks: np.ndarray,
 
 def _could_be_steady(miss: np.ndarray) -> np.ndarray:
     # The beats without a P wave that the steady rule could count, given that
-    # only they get a value: those within half a window of a beat whose
-    # window holds STEADY_SHARE of such beats. Reading the others again
-    # changes nothing (a PVC amid sinus beats), and costs time.
+    # only they get a value: the rule can call steady only a beat whose
+    # window holds STEADY_SHARE of them (each given one value, all agreeing),
+    # and reads only values within half a window of such a beat. Reading the
+    # others again changes nothing (a PVC amid sinus beats), and costs time.
+    dense = steady_values(np.where(miss, 0.0, np.nan), STEADY_BEATS, STEADY_SHARE, STEADY_MS)[0]
     half = max(1, STEADY_BEATS // 2)
-    i = np.arange(miss.size)
-    lo, hi = np.maximum(i - half, 0), np.minimum(i + half, miss.size - 1) + 1
+    near = np.convolve(dense, np.ones(2 * half + 1, np.int64), "full")[half:half + miss.size]
+    return miss & (near > 0)
 
-    def in_window(flags):
-        total = np.concatenate([[0], np.cumsum(flags)])
-        return total[hi] - total[lo]
 
-    dense = in_window(miss) >= STEADY_SHARE * (hi - lo)
-    return miss & (in_window(dense) > 0)
+def _at_steady_distance(onset: np.ndarray) -> np.ndarray:
+    # Onsets (ms; NaN: none) amid onsets at a steady distance from the R
+    # peak, and near their median.
+    steady, med = steady_values(onset, STEADY_BEATS, STEADY_SHARE, STEADY_MS)
+    return steady & (np.abs(onset - med) <= STEADY_MS)
 
 
 def _steady_present(out: np.ndarray, steady_logit: float) -> np.ndarray:
@@ -195,7 +196,5 @@ def _steady_present(out: np.ndarray, steady_logit: float) -> np.ndarray:
     present = out[:, 0] > 0.0
     if steady_logit < 0:
         doubt = out[:, 0] > steady_logit
-        onset = np.where(doubt, out[:, 1], np.nan)
-        steady, med = steady_values(onset, STEADY_BEATS, STEADY_SHARE, STEADY_MS)
-        present |= doubt & steady & (np.abs(onset - med) <= STEADY_MS)
+        present |= doubt & _at_steady_distance(np.where(doubt, out[:, 1], np.nan))
     return present
