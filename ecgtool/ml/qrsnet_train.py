@@ -251,10 +251,17 @@ def augment_qrs(rng: np.random.Generator, windows: np.ndarray,
     (the boundaries stay where they are), plus white noise of SD
     ``config.noise`` in units of its largest deflection."""
     gain = rng.uniform(0.7, 1.3, (windows.shape[0],) + (1,) * (windows.ndim - 1))
-    if config.polarity_flip > 0:  # no draw otherwise: earlier weights stay reproducible
-        gain = np.where(rng.uniform(size=gain.shape) < config.polarity_flip, -gain, gain)
-    x = windows * gain + rng.normal(0.0, config.noise, windows.shape)
-    return x.astype(np.float32)
+    x = turned(rng, windows * gain, config.polarity_flip)
+    return (x + rng.normal(0.0, config.noise, windows.shape)).astype(np.float32)
+
+
+def turned(rng: np.random.Generator, x: np.ndarray, share: float) -> np.ndarray:
+    """``x`` with a share ``share`` of its rows (training windows) turned
+    upside down, drawn at random; with 0, ``x`` itself and no draw, so that
+    weights trained before the option stay reproducible."""
+    if share <= 0:
+        return x
+    return np.where(rng.uniform(size=(x.shape[0],) + (1,) * (x.ndim - 1)) < share, -x, x)
 
 
 def train_pnet(data: PWaveData, config: QrsNetConfig = P_CONFIG, progress=None) -> dict:
@@ -316,8 +323,7 @@ def augment_p(rng: np.random.Generator, segments: np.ndarray, y: np.ndarray,
     wander = (rng.normal(0.0, 1.0, (n, 1)) * t + rng.normal(0.0, 1.0, (n, 1)) * (t * t - 1 / 3))
     sd = rng.uniform(0.0, 1.0, (n, 3)) * np.array([config.noise, config.muscle, config.wander])
     w = w + scale * (sd[:, :1] * white + sd[:, 1:2] * muscle + sd[:, 2:] * wander)
-    if config.polarity_flip > 0:  # no draw otherwise: earlier weights stay reproducible
-        w = np.where(rng.uniform(size=(n, 1)) < config.polarity_flip, -w, w)
+    w = turned(rng, w, config.polarity_flip)
     y = y.copy()
     y[:, 1:] /= factor[:, None]
     return pnet.normalised(w), y
