@@ -111,6 +111,36 @@ def test_annotations_of_types_wfdb_does_not_name_are_left_out_with_a_warning(tmp
     assert back.annotations.sample.tolist() == [100, 800]
 
 
+def test_a_sources_own_annotation_types_are_defined_again_in_the_file(tmp_path):
+    # A file's own codes (read as the symbols it defines) were left out when
+    # written again; they go on codes WFDB leaves free, and read back as
+    # they were, by wfdb and by ecgtool, one character a type.
+    rec = read_sample("119")
+    rec.signals = rec.signals[:3600]
+    rec.annotations = Annotations(np.array([100, 460, 800, 1200, 1500]),
+                                  np.array(["N", "k", "V", "z", "k"]),
+                                  np.array(["", "", "", "lab", ""]))
+    hea = write_wfdb(tmp_path, rec)
+    back = read_wfdb(hea.with_suffix(""))
+    assert back.annotations.symbol.tolist() == ["N", "k", "V", "z", "k"]
+    assert back.annotations.aux_note.tolist() == ["", "", "", "lab", ""]
+    theirs = wfdb.rdann(str(hea.with_suffix("")), "atr")
+    assert theirs.symbol == ["N", "k", "V", "z", "k"]
+    assert theirs.custom_labels.label_store.tolist() == [42, 43]
+    # Beyond the free codes, or longer than a character: left out, said.
+    from ecgtool.io.mitann import FREE_CODES
+
+    own = list("bcdghiklCGHIKM") + ["zz"]  # none of them a WFDB type
+    rec.annotations = Annotations(np.arange(100, 100 + 50 * len(own), 50), np.array(own),
+                                  np.array([""] * len(own)))
+    (tmp_path / "many").mkdir()
+    with pytest.warns(Warning, match=f"{len(own) - len(FREE_CODES)} annotations of types WFDB "
+                                     "does not name left out"):
+        hea = write_wfdb(tmp_path / "many", rec)
+    kept = [s for s in own if len(s) == 1][:len(FREE_CODES)]
+    assert read_wfdb(hea.with_suffix("")).annotations.symbol.tolist() == kept
+
+
 def test_records_whose_safe_names_meet_keep_their_own_files(tmp_path):
     for name in ("a b.csv", "a_b.csv"):
         (tmp_path / name).write_text("".join(f"{v}\n" for v in range(500)))

@@ -143,12 +143,31 @@ def _definitions(notes: np.ndarray) -> tuple[float | None, dict[int, str]]:
     return resolution, labels
 
 
+#: Codes WFDB leaves undefined, for a source's own annotation types.
+FREE_CODES = (42, 43, 44, 45, 46, 47, 48, 49, 15, 17)
+
+
+def _custom_codes(symbol: np.ndarray) -> dict[str, int]:
+    # A free code for each of a source's own types (one character, as
+    # wfdb's writer takes them), in order of first use, while codes last.
+    known = set(mit_symbols())
+    own = [s for s in dict.fromkeys(symbol.tolist())
+           if s not in known and len(s) == 1 and not s.isspace()]
+    return dict(zip(own, FREE_CODES))
+
+
 def write_mit_annotations(path, sample: np.ndarray, symbol: np.ndarray, fs: float,
                           aux_note: list[str] | None = None,
                           subtype: np.ndarray | None = None) -> None:
     """Write beats as a WFDB annotation file (MIT format) at ``path``
     (``<dir>/<record>.<annotator>``), for PhysioNet's tools (``rdann``,
     ``bxb``) and :func:`ecgtool.io.wfdbfiles.read_annotations`.
+
+    A source's own annotation types (a file's defined codes, read as their
+    symbols) are defined again in the file, on codes WFDB leaves free
+    (:data:`FREE_CODES`), where their symbol is one character; other types
+    WFDB does not name, and ``""`` (a code nothing defined), are left out
+    with a warning.
 
     Written beside ``path`` under a temporary name and renamed, so that a
     failure leaves no half-written file.
@@ -173,9 +192,11 @@ def write_mit_annotations(path, sample: np.ndarray, symbol: np.ndarray, fs: floa
     path = Path(path)
     ext = path.suffix.lstrip(".")
     sample, symbol = np.asarray(sample), np.asarray(symbol).astype(str)
-    known = np.isin(symbol, mit_symbols())
+    custom = _custom_codes(symbol)
+    known = np.isin(symbol, mit_symbols()) | np.isin(symbol, list(custom))
     if not known.all():
-        # Codes a source defined for itself, or none: WFDB names no such type.
+        # Codes nothing defines (read as ""), or more of a source's own than
+        # WFDB leaves free, or names longer than a character.
         warnings.warn(f"{path.name}: {int((~known).sum())} annotations of types WFDB does not "
                       "name left out", EcgToolWarning, stacklevel=2)
         sample, symbol = sample[known], symbol[known]
@@ -190,7 +211,9 @@ def write_mit_annotations(path, sample: np.ndarray, symbol: np.ndarray, fs: floa
             wfdb.wrann("record", ext, np.asarray(sample, dtype=np.int64),
                        symbol=[str(s) for s in symbol], write_dir=tmp, fs=fs,
                        aux_note=None if aux_note is None else [str(a) for a in aux_note],
-                       subtype=None if subtype is None else np.asarray(subtype, dtype=np.int64))
+                       subtype=None if subtype is None else np.asarray(subtype, dtype=np.int64),
+                       custom_labels=[(code, sym, f"defined by the source ({sym})")
+                                      for sym, code in custom.items()] or None)
         else:  # no beats: an annotation file that holds none
             written.write_bytes(b"\x00\x00")
         os.replace(written, path)
