@@ -99,7 +99,7 @@ class RhythmSettings:
     # their mean (on average) is not one. MIT-BIH's reference IVR runs reach
     # 0.07 (207's, drifting over 105 beats); set at about twice that after
     # electrode-motion noise was seen making slow runs of V calls, most at
-    # 0.3-1.5 (see the README, Findings in noise).
+    # 0.3-1.5 (docs/accuracy.md, Findings in noise).
     ivr_max_irregularity: float = 0.15
     pattern_cycles: int = 3  # MIT-BIH's annotators mark bigeminy/trigeminy from 3 ectopic beats
     rate_beats: int = 10

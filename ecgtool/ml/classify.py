@@ -15,7 +15,8 @@ from ecgtool.ml.shape_rules import (NARROW_V_MS, dominant_beats, noise_v, outvot
 BATCH = 512
 
 #: Leads that are not the shipped model's (MLII / II): it labels beats there
-#: less reliably (README: on MIT-BIH V1-V5, macro F1 0.49 against 0.54).
+#: less reliably (docs/accuracy.md, Adaptation: on MIT-BIH's second leads, V1-V5,
+#: macro F1 0.59 against 0.67 on MLII).
 OTHER_LEADS = frozenset({"I", "III", "AVR", "AVL", "AVF", "V1", "V2", "V3", "V4", "V5", "V6",
                          "MLI", "MLIII", "D1", "D3"})
 

@@ -376,7 +376,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--polarity-flip", type=float, default=QrsNetConfig().polarity_flip,
                     help="share of training windows turned upside down (0-1): a network "
                          "for leads of either polarity, a little less accurate on upright "
-                         "ones (see the README)")
+                         "ones (see docs/accuracy.md, Delineation)")
     args = ap.parse_args(argv)
     if not 0.0 <= args.polarity_flip <= 1.0:
         ap.error("--polarity-flip must lie between 0 and 1")

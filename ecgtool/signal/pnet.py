@@ -17,8 +17,8 @@ and P widths LUDB rarely has (the QT database was never used); here it runs in n
 
 :func:`ecgtool.signal.delineate.delineate` takes the network's word on
 whether a P wave is there, and the mean of its points and the slope rules'
-where both found one (LUDB, record-grouped cross-validation: see the
-README).
+where both found one (LUDB, record-grouped cross-validation: see
+docs/accuracy.md).
 """
 
 from __future__ import annotations
