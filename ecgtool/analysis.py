@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING
 
 from ecgtool.beats.table import Beats
 from ecgtool.errors import EcgToolError
-from ecgtool.io.inputs import ReadOptions, Source, read_source, read_source_block
+from ecgtool.io.inputs import ReadOptions, Source, read_source_block
 from ecgtool.io.records import Record
-from ecgtool.io.secondlead import second_lead_options
+from ecgtool.io.secondlead import read_second, second_lead_options
 from ecgtool.longrecord import block_length, block_spans, is_long, long_record_analysis
 from ecgtool.pipeline import (BEAT_KINDS, QrsNetMark, beat_times, beats_from_source,
                               classify_job, finding_options_unused, label_in_blocks,
@@ -136,10 +136,10 @@ def second_between(a: Analysis, src: Source, opts: ReadOptions, start_s: float,
     if other is None:
         return None
     if a.record is not None:
-        rec = read_source(src, other)
+        rec = read_second(src, other, a.record.fs, 0, a.record.n_samples, whole=True)
         return rec.signal, 0, rec.lead
     lo, hi = _block_bounds(a, start_s, end_s)
-    rec = read_source_block(src, other, lo, hi)
+    rec = read_second(src, other, a.beats.fs, lo, hi)
     return rec.signal, lo, rec.lead
 
 

@@ -191,14 +191,14 @@ def _stream_blocks(src: Source, opts: ReadOptions, n: int, fs: float,
     # Long blocks keep the share of re-analysed context small (30 s in 10 min).
     det = StreamDetector(fs, settings, block_s=_BLOCK_S)
     block = int(READ_S * fs)
-    from ecgtool.io.secondlead import second_lead_options
+    from ecgtool.io.secondlead import read_second, second_lead_options
 
     other = second_lead_options(src, opts)
     for start in range(0, n, block):
         x = read_source_block(src, opts, start, min(n, start + block)).signal
         det.runs.clear()
         _, cols = det.feed(x, None if other is None else
-                           read_source_block(src, other, start, min(n, start + block)).signal)
+                           read_second(src, other, fs, start, min(n, start + block)).signal)
         yield start, x, cols, list(det.runs)
     det.runs.clear()
     _, cols = det.finish()

@@ -1141,6 +1141,14 @@ def test_a_lead_of_several_samples_a_frame_is_read_at_its_own_rate(tmp_path):
     resp = read_wfdb(tmp_path / "mf", channel="RESP", ann="qrs")
     assert resp.annotations.sample.tolist() == [500, 900]  # RESP's samples are the frames
     assert read_annotations(tmp_path / "mf", "qrs").sample.tolist() == [500, 900]
+    # Named as the second lead, the slower lead is read onto the first's samples.
+    from ecgtool.io.inputs import ReadOptions
+    from ecgtool.io.secondlead import second_lead
+
+    other = second_lead(src, ReadOptions(second_lead="RESP"), got)
+    assert other.shape == (7200,)
+    np.testing.assert_allclose(other[::2], x[::2, 1], atol=0.005)
+    np.testing.assert_allclose(other[1:-1:2], (x[:-2:2, 1] + x[2::2, 1]) / 2, atol=0.005)
 
 
 def test_a_given_rate_unlike_the_files_own_is_used_and_said(tmp_path):

@@ -302,8 +302,42 @@ def test_the_second_lead_of_an_edf_file_with_another_signal_first(tmp_path):
     assert np.abs(other - x[:, 0]).max() < 1e-3
     with pytest.raises(EcgToolError, match="names the lead the beats are found on"):
         second_lead(src, ReadOptions(channel=2, second_lead="V1"), v1)
-    with pytest.raises(EcgToolError, match="Temp is recorded at 1 Hz, the first lead at 360"):
+    with pytest.raises(EcgToolError, match="Temp is recorded at 1 Hz: no ECG lead"):
         second_lead(src, ReadOptions(second_lead="Temp"), first)
+
+
+@pytest.mark.parametrize("rate", [250, 1000])
+def test_a_second_lead_at_another_rate_is_read_onto_the_first_leads_samples(tmp_path, rate):
+    # An EDF file's leads may have rates of their own: the second lead was
+    # an error; it is read at its rate and brought onto the first lead's
+    # samples, whole or in blocks, and finds the beats the same-rate lead does.
+    from scipy.signal import resample_poly
+
+    from ecgtool.io.inputs import ReadOptions, expand_inputs, read_source
+    from ecgtool.io.secondlead import read_second, second_lead, second_lead_options
+    from ecgtool.signal.detect import detect_beats
+
+    edfio = pytest.importorskip("edfio")
+    rec = read_wfdb(sample_path("119"), all_leads=True)
+    x = rec.signals[:360 * 120]
+    v1 = resample_poly(x[:, 1], rate, 360)
+    f = tmp_path / "r.edf"
+    edfio.Edf([edfio.EdfSignal(x[:, 0], 360, label="MLII", physical_dimension="mV"),
+               edfio.EdfSignal(v1, rate, label="V1", physical_dimension="mV")]).write(f)
+    [src] = expand_inputs([str(f)])
+    first = read_source(src)
+    other = second_lead(src, ReadOptions(second_lead="V1"), first)
+    assert other.shape == first.signal.shape
+    # The lead itself, within what resampling twice leaves of its QRS complexes.
+    assert np.percentile(np.abs(other - x[:, 1]), 99) < 0.05
+    opts = second_lead_options(src, ReadOptions(second_lead="V1"))
+    block = read_second(src, opts, 360.0, 7200, 10800)
+    assert block.fs == 360.0 and block.lead == "V1"
+    assert np.allclose(block.signal, other[7200:10800], rtol=0, atol=1e-9)
+    same = detect_beats(x[:, 0], 360.0, second=x[:, 1])
+    moved = detect_beats(first.signal, 360.0, second=other)
+    assert len(moved) == len(same)
+    assert np.abs(moved.r_peak - same.r_peak).max() <= 1
 
 
 def test_the_report_strips_draw_the_second_lead(monkeypatch):
@@ -366,3 +400,35 @@ def test_convert_beats_takes_a_second_lead_and_detector_settings(tmp_path):
     r = run(app, ["convert", str(noisy), "--second-lead", "V1", "--out", str(tmp_path / "s.h5")])
     assert r.exit_code == 1 and "--second-lead finds beats for --beats" in r.stderr
     assert not (tmp_path / "s.h5").exists()
+
+
+def test_a_long_recordings_second_lead_at_another_rate_is_read_block_by_block(tmp_path,
+                                                                               monkeypatch):
+    # Long recordings are read in blocks counted in the first lead's samples;
+    # a second lead at its own rate is read over the same time in each.
+    edfio = pytest.importorskip("edfio")
+    from scipy.signal import resample_poly
+
+    import ecgtool.longrecord as longrecord
+    from ecgtool.analysis import analyse_job
+    from ecgtool.io.inputs import ReadOptions, expand_inputs
+
+    monkeypatch.setattr(longrecord, "LONG_RECORD_S", 60.0)
+    monkeypatch.setattr(longrecord, "READ_S", 100.0)
+    rec = read_wfdb(sample_path("119"), all_leads=True)
+    x = rec.signals[:360 * 300]
+    noisy = x[:, 0] + burst(x.shape[0], int(60 * 360), int(200 * 360), 0.6, 4)
+    peaks = {}
+    for rate in (360, 500):
+        f = tmp_path / f"r{rate}.edf"
+        v1 = x[:, 1] if rate == 360 else resample_poly(x[:, 1], rate, 360)
+        edfio.Edf([edfio.EdfSignal(noisy, 360, label="MLII", physical_dimension="mV"),
+                   edfio.EdfSignal(v1, rate, label="V1", physical_dimension="mV")]).write(f)
+        [src] = expand_inputs([str(f)])
+        assert longrecord.is_long(src)
+        a = analyse_job(src, ReadOptions(second_lead="V1"), classify=False)
+        assert a.record is None  # read in blocks
+        peaks[rate] = a.beats.r_peak
+    assert abs(len(peaks[500]) - len(peaks[360])) <= 2
+    common = np.intersect1d(peaks[500], peaks[360])
+    assert common.size >= len(peaks[360]) - 4

@@ -5,29 +5,76 @@ first other lead whose label names an ECG lead), and how to read it from
 the same source: another lead of a WFDB, EDF, ISHNE, ``.mat`` or store
 record, another column of a CSV file. The fusion itself is
 :func:`ecgtool.signal.leads.fuse_r_peaks`.
+
+An EDF file's signals, and a WFDB record's leads of several samples a
+frame, may have rates of their own: a second lead named at another rate
+than the first is read onto the first lead's samples (:func:`read_second`).
 """
 
 from __future__ import annotations
 
 import warnings
 from dataclasses import replace
-from typing import TYPE_CHECKING
+
+import numpy as np
 
 from ecgtool.errors import EcgToolError, EcgToolWarning
 from ecgtool.io.inputs import (BLOCK_KINDS, ReadOptions, Source, read_source,
-                               read_source_block)
+                               read_source_block, source_length)
 from ecgtool.io.records import Record, choose_channel, names_a_lead
 
-if TYPE_CHECKING:  # pragma: no cover
-    import numpy as np
 
-
-def second_lead(src: Source, opts: ReadOptions, rec: Record) -> "np.ndarray | None":
-    """The lead ``opts.second_lead`` names, read from ``rec``'s source, for
-    :func:`ecgtool.signal.detect.detect_beats`; None where none is named (or
-    ``auto`` finds none)."""
+def second_lead(src: Source, opts: ReadOptions, rec: Record) -> np.ndarray | None:
+    """The lead ``opts.second_lead`` names, read from ``rec``'s source onto
+    ``rec``'s samples, for :func:`ecgtool.signal.detect.detect_beats`; None
+    where none is named (or ``auto`` finds none)."""
     other = second_lead_options(src, opts, rec.lead)
-    return None if other is None else read_source(src, other).signal
+    return None if other is None else read_second(src, other, rec.fs, 0, rec.n_samples,
+                                                  whole=True).signal
+
+
+def read_second(src: Source, other: ReadOptions, fs: float, start: int, stop: int,
+                whole: bool = False) -> Record:
+    """Samples ``start:stop`` of the first lead's, of the lead ``other``
+    names (:func:`second_lead_options`), as a record at the first lead's
+    rate ``fs``, whatever its own. ``whole``: ``start:stop`` is the whole recording, read
+    as such where the rates agree (a source that is read whole).
+
+    A lead at another rate is read over the same time (and a few of its
+    samples more on either side), averaged over one first-lead sample where
+    its rate is higher, and interpolated linearly at the first lead's sample
+    times: R peaks found on it then fall on the first lead's samples.
+
+    Examples
+    --------
+    >>> import tempfile, os, edfio
+    >>> f = os.path.join(tempfile.mkdtemp(), "x.edf")
+    >>> edfio.Edf([edfio.EdfSignal(np.sin(np.arange(2500) / 250), 250, label="II"),
+    ...            edfio.EdfSignal(np.sin(np.arange(10000) / 1000), 1000, label="V5")]).write(f)
+    >>> rec = read_second(Source("edf", f, "x"), ReadOptions(channel="V5"), 250.0, 100, 110)
+    >>> x = rec.signal
+    >>> rec.lead, rec.fs, x.size, bool(np.allclose(x, np.sin(np.arange(100, 110) / 250), atol=1e-3))
+    ('V5', 250.0, 10, True)
+    """
+    size = source_length(src, other.channel) if src.kind in BLOCK_KINDS else None
+    if size is None or size[1] == fs:
+        if whole:
+            return read_source(src, other)
+        return read_source_block(src, other, start, stop)
+    from ecgtool.signal.filters import moving_mean, sample_at
+
+    n, own = size
+    ratio = own / fs
+    pad = int(np.ceil(ratio)) + 2
+    lo = max(0, int(np.floor(start * ratio)) - pad)
+    hi = min(n, int(np.ceil(stop * ratio)) + pad + 1)
+    rec = read_source_block(src, other, lo, hi)
+    x = rec.signal
+    if ratio > 1.5:
+        # What lies above the first lead's Nyquist rate would fold into the QRS band.
+        x = moving_mean(x, int(round(ratio)) // 2)
+    x = sample_at(x, np.arange(start, stop) * ratio - lo)
+    return replace(rec, signals=x[:, None], fs=fs, leads=[rec.lead], channel=0)
 
 
 def second_lead_options(src: Source, opts: ReadOptions,
@@ -62,8 +109,10 @@ def second_lead_options(src: Source, opts: ReadOptions,
     try:
         index = second_lead_index(leads, opts, src.path, first=both.channel)
     except EcgToolError:
-        _other_rate(src, plain, opts.second_lead, both.fs)
-        raise
+        named = _other_rate(src, plain, opts.second_lead, both.fs)
+        if named is None:
+            raise
+        return named
     if index is None:
         return None
     # By name where the name is the lead's alone: an EDF file lists here only
@@ -73,18 +122,26 @@ def second_lead_options(src: Source, opts: ReadOptions,
     return replace(plain, channel=leads[index] if by_name else index)
 
 
-def _other_rate(src: Source, opts: ReadOptions, name, fs: float) -> None:
-    # An EDF file's signals may have rates of their own: a lead named by
-    # --second-lead that is not at the first lead's rate is said to be so.
-    if src.kind != "edf" or str(name).lstrip("-").isdigit():
-        return
+def _other_rate(src: Source, opts: ReadOptions, name, fs: float) -> ReadOptions | None:
+    # An EDF file's signals, or a WFDB record's leads of several samples a
+    # frame, may have rates of their own: a lead named by --second-lead that
+    # is not among the first lead's rate's is read by its name, at its own
+    # rate (read_second brings it onto the first lead's samples).
+    if src.kind not in ("edf", "wfdb") or str(name).lstrip("-").isdigit():
+        return None
+    from ecgtool.signal.filters import MAX_FS, MIN_FS
+
+    named = replace(opts, channel=name)
     try:
-        other = read_source_block(src, replace(opts, channel=name), 0, 1)
+        other = read_source_block(src, named, 0, 1)
     except EcgToolError:
-        return
-    if other.fs != fs:
-        raise EcgToolError(f"--second-lead {name} is recorded at {other.fs:g} Hz, the first "
-                           f"lead at {fs:g} Hz: the two leads must share a rate", src.path)
+        return None
+    if other.fs == fs:
+        return None
+    if not MIN_FS <= other.fs <= MAX_FS:
+        raise EcgToolError(f"--second-lead {name} is recorded at {other.fs:g} Hz: no ECG lead "
+                           f"(leads are read at {MIN_FS:g} to {MAX_FS:g} Hz)", src.path)
+    return named
 
 
 def _csv_names(src: Source) -> list[str]:
