@@ -642,10 +642,10 @@ def _fine_af(seed=1):
 
 
 def test_fine_af_is_found_with_the_p_presence_rule_off():
-    # A known weakness (docs/how-it-works.md, Rhythm): on this signal the P-wave network calls
-    # P waves before most beats, and the rule that P waves before 70 % of a
-    # window's beats are no AF takes most of the AF away; the setting the
-    # documentation gives for fine AF finds it.
+    # A known weakness (docs/how-it-works.md, Rhythm): on this signal the
+    # P-wave network calls P waves before most beats, and the rule that P
+    # waves before 70 % of a window's beats are no AF takes most of the AF
+    # away; the setting the documentation gives for fine AF finds it.
     from ecgtool.analysis import analyse_signal
 
     def af_share(settings=DEFAULT_RHYTHM):
@@ -654,4 +654,4 @@ def test_fine_af_is_found_with_the_p_presence_rule_off():
         return af / (ep.end_s[-1] - ep.start_s[0])
 
     assert af_share(replace(DEFAULT_RHYTHM, p_present_share=0.0)) > 0.9
-    assert af_share() < 0.5   # should this fail, the weakness is gone: say so in docs/how-it-works.md
+    assert af_share() < 0.5  # should this fail, the weakness is gone: say so in the docs

@@ -35,10 +35,10 @@ def second_lead(src: Source, opts: ReadOptions, rec: Record) -> np.ndarray | Non
 
 def read_second(src: Source, other: ReadOptions, fs: float, start: int, stop: int,
                 whole: bool = False) -> Record:
-    """Samples ``start:stop`` of the first lead's, of the lead ``other``
-    names (:func:`second_lead_options`), as a record at the first lead's
-    rate ``fs``, whatever its own. ``whole``: ``start:stop`` is the whole recording, read
-    as such where the rates agree (a source that is read whole).
+    """The lead ``other`` names (:func:`second_lead_options`) over the first
+    lead's samples ``start:stop``, as a record at the first lead's rate
+    ``fs``, whatever its own. ``whole``: ``start:stop`` is the whole
+    recording, read as such where the rates agree.
 
     A lead at another rate is read over the same time (and a few of its
     samples more on either side), averaged over one first-lead sample where
@@ -52,9 +52,10 @@ def read_second(src: Source, other: ReadOptions, fs: float, start: int, stop: in
     >>> edfio.Edf([edfio.EdfSignal(np.sin(np.arange(2500) / 250), 250, label="II"),
     ...            edfio.EdfSignal(np.sin(np.arange(10000) / 1000), 1000, label="V5")]).write(f)
     >>> rec = read_second(Source("edf", f, "x"), ReadOptions(channel="V5"), 250.0, 100, 110)
-    >>> x = rec.signal
-    >>> rec.lead, rec.fs, x.size, bool(np.allclose(x, np.sin(np.arange(100, 110) / 250), atol=1e-3))
-    ('V5', 250.0, 10, True)
+    >>> rec.lead, rec.fs, rec.n_samples
+    ('V5', 250.0, 10)
+    >>> bool(np.allclose(rec.signal, np.sin(np.arange(100, 110) / 250), atol=1e-3))
+    True
     """
     size = source_length(src, other.channel) if src.kind in BLOCK_KINDS else None
     if size is None or size[1] == fs:
