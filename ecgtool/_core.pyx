@@ -109,10 +109,126 @@ def _moving_mean_1d(const double[::1] x not None, Py_ssize_t half, double[::1] o
         _moving_mean(&x[0], &out[0], x.shape[0], half, 1)
 
 
+cdef Py_ssize_t _ring_mask(Py_ssize_t half) noexcept nogil:
+    # A power of two of at least 2*half+2 slots, less one: a ring that holds
+    # every value a centred window of 2*half+1 reads, and the one it drops.
+    cdef Py_ssize_t size = 1
+    while size < 2 * half + 2:
+        size *= 2
+    return size - 1
+
+
+cdef void _lowpass_twice(const double* x, double* out, Py_ssize_t n, Py_ssize_t h,
+                         Py_ssize_t step, double* ring, Py_ssize_t mask) noexcept nogil:
+    # _moving_mean of _moving_mean (both over 2*h+1 samples, ends repeated),
+    # every step-th value kept: the same sums in the same order, so the same
+    # values, without a whole-length array between the two (the first
+    # mean's values wait in the ring until the second has read them). The
+    # interior loop, where no index needs clipping, makes one first-mean
+    # value per step.
+    cdef Py_ssize_t i, k, top, made, next_out = step, j = 1
+    cdef Py_ssize_t inner = n - 1 - 2 * h
+    cdef double s1 = 0.0, s2 = 0.0
+    cdef double inv = 1.0 / (2 * h + 1)
+    for k in range(-h, h + 1):
+        s1 += x[_clip(k, n)]
+    ring[0] = s1 * inv
+    made = 1
+    top = h if h < n - 1 else n - 1
+    while made <= top:
+        s1 += x[_clip(made + h, n)] - x[_clip(made - h - 1, n)]
+        ring[made & mask] = s1 * inv
+        made += 1
+    for k in range(-h, h + 1):
+        s2 += ring[_clip(k, n) & mask]
+    out[0] = s2 * inv
+    i = 1
+    while i < n:
+        if h < i < inner:
+            # made == i + h: the first mean's next value, then the second's.
+            s1 += x[i + 2 * h] - x[i - 1]
+            ring[(i + h) & mask] = s1 * inv
+            made = i + h + 1
+            s2 += ring[(i + h) & mask] - ring[(i - h - 1) & mask]
+        else:
+            top = i + h if i + h < n - 1 else n - 1
+            while made <= top:
+                s1 += x[_clip(made + h, n)] - x[_clip(made - h - 1, n)]
+                ring[made & mask] = s1 * inv
+                made += 1
+            s2 += ring[_clip(i + h, n) & mask] - ring[_clip(i - h - 1, n) & mask]
+        if i == next_out:
+            out[j] = s2 * inv
+            j += 1
+            next_out += step
+        i += 1
+
+
+cdef void _less_baseline(double* band, Py_ssize_t m, Py_ssize_t h, double* ring,
+                         Py_ssize_t mask) noexcept nogil:
+    # band minus its _moving_mean over 2*h+1 samples, in place: the values
+    # the mean still reads wait in the ring as they were.
+    cdef Py_ssize_t i, k, top, saved = 0
+    cdef Py_ssize_t inner = m - 1 - h
+    cdef double s = 0.0
+    cdef double inv = 1.0 / (2 * h + 1)
+    top = h if h < m - 1 else m - 1
+    while saved <= top:
+        ring[saved & mask] = band[saved]
+        saved += 1
+    for k in range(-h, h + 1):
+        s += ring[_clip(k, m) & mask]
+    band[0] = ring[0] - s * inv
+    for i in range(1, m):
+        if h < i <= inner:
+            # saved == i + h
+            ring[(i + h) & mask] = band[i + h]
+            saved = i + h + 1
+            s += ring[(i + h) & mask] - ring[(i - h - 1) & mask]
+        else:
+            top = i + h if i + h < m - 1 else m - 1
+            while saved <= top:
+                ring[saved & mask] = band[saved]
+                saved += 1
+            s += ring[_clip(i + h, m) & mask] - ring[_clip(i - h - 1, m) & mask]
+        band[i] = ring[i & mask] - s * inv
+
+
+cdef inline double _slope_power(const double* band, Py_ssize_t m, Py_ssize_t i,
+                                double scale) noexcept nogil:
+    # The squared central difference of band at i (0 at either end).
+    cdef double d
+    if i <= 0 or i >= m - 1:
+        return 0.0
+    d = (band[i + 1] - band[i - 1]) * scale
+    return d * d
+
+
+cdef void _integrate(const double* band, double* feat, Py_ssize_t m, Py_ssize_t h,
+                     double scale) noexcept nogil:
+    # _moving_mean over 2*h+1 samples of the squared central difference of
+    # band, each difference worked out where the mean reads it.
+    cdef Py_ssize_t i, k
+    cdef Py_ssize_t inner = m - 2 - h
+    cdef double s = 0.0, a, b
+    cdef double inv = 1.0 / (2 * h + 1)
+    for k in range(-h, h + 1):
+        s += _slope_power(band, m, _clip(k, m), scale)
+    feat[0] = s * inv
+    for i in range(1, m):
+        if h + 1 < i <= inner:
+            a = (band[i + h + 1] - band[i + h - 1]) * scale
+            b = (band[i - h] - band[i - h - 2]) * scale
+            s += a * a - b * b
+        else:
+            s += (_slope_power(band, m, _clip(i + h, m), scale)
+                  - _slope_power(band, m, _clip(i - h - 1, m), scale))
+        feat[i] = s * inv
+
+
 def _qrs_filter(const double[::1] x not None, Py_ssize_t step, Py_ssize_t lp_half,
                 Py_ssize_t hp_half, Py_ssize_t int_half, double scale,
-                double[::1] band not None, double[::1] feat not None,
-                double[::1] work not None):
+                double[::1] band not None, double[::1] feat not None):
     """Inner function of ``ecgtool.signal.filters.qrs_filter``.
 
     Low-passes ``x`` with two moving means of ``2*lp_half+1`` samples and
@@ -120,28 +236,23 @@ def _qrs_filter(const double[::1] x not None, Py_ssize_t step, Py_ssize_t lp_hal
     low-passed signal minus its moving mean over ``2*hp_half+1`` samples, and
     ``feat`` the moving mean over ``2*int_half+1`` samples of the squared
     central difference of ``band`` times ``scale``. ``band`` and ``feat``
-    hold ``ceil(len(x)/step)`` values; ``work`` is scratch of ``len(x)``.
+    hold ``ceil(len(x)/step)`` values. No other array as long as the signal
+    is made: on a machine where fresh memory costs a page fault per 4 kB, a
+    30-min record's scratch arrays had cost as much as the filtering.
     """
     cdef Py_ssize_t n = x.shape[0]
     cdef Py_ssize_t m = band.shape[0]
-    cdef Py_ssize_t i
-    cdef double d
-    with nogil:
-        _moving_mean(&x[0], &work[0], n, lp_half, 1)
-        _moving_mean(&work[0], &band[0], n, lp_half, step)
-        _moving_mean(&band[0], &work[0], m, hp_half, 1)
-        # High-pass (band = low-pass minus its baseline) fused with the squared
-        # central difference, one sample ahead, to save passes over memory.
-        band[0] -= work[0]
-        if m > 1:
-            band[1] -= work[1]
-        work[0] = 0.0
-        for i in range(1, m - 1):
-            band[i + 1] -= work[i + 1]
-            d = (band[i + 1] - band[i - 1]) * scale
-            work[i] = d * d
-        work[m - 1] = 0.0
-        _moving_mean(&work[0], &feat[0], m, int_half, 1)
+    cdef Py_ssize_t lp_mask = _ring_mask(lp_half), hp_mask = _ring_mask(hp_half)
+    cdef double* ring = <double*> malloc((max(lp_mask, hp_mask) + 1) * sizeof(double))
+    if ring == NULL:
+        raise MemoryError()
+    try:
+        with nogil:
+            _lowpass_twice(&x[0], &band[0], n, lp_half, step, ring, lp_mask)
+            _less_baseline(&band[0], m, hp_half, ring, hp_mask)
+            _integrate(&band[0], &feat[0], m, int_half, scale)
+    finally:
+        free(ring)
 
 
 cdef double _median(const double* buf) noexcept nogil:
@@ -159,9 +270,10 @@ cdef double _median(const double* buf) noexcept nogil:
     return 0.5 * (tmp[NBUF // 2 - 1] + tmp[NBUF // 2])
 
 
-cdef double _max_slope(const double* sig, Py_ssize_t n, Py_ssize_t p,
+cdef double _max_slope(const double* sig, Py_ssize_t stride, Py_ssize_t n, Py_ssize_t p,
                        Py_ssize_t half, Py_ssize_t step) noexcept nogil:
-    # Largest |sig[k+step] - sig[k-step]| for k within +-half of p.
+    # Largest |sig[k+step] - sig[k-step]| for k within +-half of p, sig's
+    # k-th value lying stride values after its first.
     cdef Py_ssize_t k, lo = p - half, hi = p + half
     cdef double s = 0.0, d
     if lo < step:
@@ -169,7 +281,7 @@ cdef double _max_slope(const double* sig, Py_ssize_t n, Py_ssize_t p,
     if hi > n - 1 - step:
         hi = n - 1 - step
     for k in range(lo, hi + 1):
-        d = fabs(sig[k + step] - sig[k - step])
+        d = fabs(sig[(k + step) * stride] - sig[(k - step) * stride])
         if d > s:
             s = d
     return s
@@ -194,7 +306,7 @@ cdef inline double _level(double noise_med, double qrs_med, double k, double gai
     return noise_med + f * (qrs_med - noise_med)
 
 
-def _find_qrs(const double[::1] feat not None, const double[::1] sig not None,
+def _find_qrs(const double[::1] feat not None, const double[:] sig not None,
               double init_qrs, double init_noise, double init_rr,
               Py_ssize_t refractory, Py_ssize_t twave, Py_ssize_t slope_half,
               Py_ssize_t slope_step, double threshold, double noise_gain,
@@ -205,11 +317,13 @@ def _find_qrs(const double[::1] feat not None, const double[::1] sig not None,
 
     Scans the local maxima of ``feat`` and writes the indices of those taken
     as QRS complexes to ``out`` (which must hold ``len(feat)//2 + 1``
-    values); ``sig`` (same length) is the signal whose slopes tell T waves
-    from beats. Returns the number written. The rules are documented in the
+    values); ``sig`` (same length, any stride: the signal read every
+    ``step``-th sample, a view, not a copy) is the signal whose slopes tell
+    T waves from beats. Returns the number written. The rules are documented in the
     Python twin ``ecgtool.signal._twins.find_qrs``.
     """
     cdef Py_ssize_t n = feat.shape[0]
+    cdef Py_ssize_t sig_stride = sig.strides[0] // sizeof(double)
     cdef Py_ssize_t i, j, p, best_i, count = 0
     cdef Py_ssize_t last = -1, sb_pos = -1, end, wait = 0
     cdef double qrs_buf[NBUF]
@@ -280,10 +394,10 @@ def _find_qrs(const double[::1] feat not None, const double[::1] sig not None,
                 # recent beats is a T wave.
                 t_like = False
                 if last >= 0 and p - last < twave:
-                    slope = _max_slope(&sig[0], n, p, slope_half, slope_step)
+                    slope = _max_slope(&sig[0], sig_stride, n, p, slope_half, slope_step)
                     t_like = slope < t_ratio * (slope_med if slope_med > last_slope else last_slope)
             if is_beat and not t_like:
-                slope = _max_slope(&sig[0], n, p, slope_half, slope_step)
+                slope = _max_slope(&sig[0], sig_stride, n, p, slope_half, slope_step)
                 if last >= 0:
                     rr_med = _push(rr_buf, &ri, p - last)
                 else:

@@ -284,8 +284,9 @@ def find_r_peaks(ecg: np.ndarray, fs: float, settings: DetectorSettings = DEFAUL
     filt = qrs_filter(x, fs, design, backend=backend)
     feat, band, step = filt.feature, filt.band, filt.step
     fp = fs / step  # processing rate
-    # Slopes for the T-wave test come from the raw signal at the same rate.
-    raw = np.ascontiguousarray(x[::step]) if step > 1 else x
+    # Slopes for the T-wave test come from the raw signal at the same rate:
+    # a view; the kernel reads it with its stride.
+    raw = x[::step]
 
     # Learning phase: the median of the per-second maxima of the first 8 s
     # resists one large artefact at the start.

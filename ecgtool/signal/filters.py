@@ -265,7 +265,7 @@ def qrs_filter(ecg: np.ndarray, fs: float, design: QrsFilterDesign | None = None
         band = np.empty(m)
         feature = np.empty(m)
         _core._qrs_filter(x, d.step, d.lp_half, d.hp_half, d.int_half, d.scale, band,
-                          feature, np.empty_like(x))
+                          feature)
     elif backend == "python":
         from ecgtool.signal._twins import qrs_filter as twin
 
