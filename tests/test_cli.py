@@ -436,6 +436,9 @@ def test_no_input():
 def test_main_wrapper_exit_codes(capsys):
     assert main(["detect", "sample:119", "--channel", "V9"]) == 1
     assert "no lead named" in capsys.readouterr().err
+    # A superscript passes str.isdigit() and fails int(): a name, not an index.
+    assert main(["detect", "sample:119", "--channel", "\u00b2"]) == 1
+    assert "no lead named" in capsys.readouterr().err
     assert main(["--version"]) == 0
 
 

@@ -149,6 +149,15 @@ def test_a_checksum_that_does_not_match_is_a_warning(strip):
     assert rec.n_samples == x.shape[0]
 
 
+def test_a_count_or_checksum_in_other_digits_is_no_number(strip):
+    # str.isdigit() holds for superscripts, which int() refuses: a damaged
+    # count ("3133777\u00b954", found by the robustness run) was a traceback.
+    path, x = strip
+    _break(path, r"<LeadSampleCountTotal>\d+", "<LeadSampleCountTotal>3133777\u00b954")
+    _break(path, r"<LeadDataCRC32>\d+", "<LeadDataCRC32>\u00b2")
+    assert read_xml_ecg(path).n_samples == x.shape[0]
+
+
 @pytest.mark.parametrize("old, new, why", [
     ('code="TIME_ABSOLUTE"', 'code="OTHER"', "no TIME_ABSOLUTE or TIME_RELATIVE sequence"),
     ("<digits>", "<digits>x ", "lead I: digits that are not numbers"),

@@ -63,7 +63,7 @@ def error(msg: str) -> None:
 def parse_channel(channel: Optional[str]):
     if channel is None:
         return None
-    return int(channel) if channel.lstrip("-").isdigit() else channel
+    return int(channel) if channel.lstrip("-").isdecimal() else channel
 
 
 def read_options(channel=None, fs=None, column=None, units=None, all_leads=False,

@@ -132,7 +132,7 @@ def _dicom_ecg(path: Path) -> bool:
 def _unsuffixed(path: Path) -> bool:
     # DICOM archives name files without a suffix (IM0001) or by their UID
     # (1.2.840.113619.2.55...), whose last part reads as a numeric suffix.
-    return not path.suffix or path.suffix[1:].isdigit()
+    return not path.suffix or path.suffix[1:].isdecimal()
 
 
 def _bare_mat(path: Path) -> bool:

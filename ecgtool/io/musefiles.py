@@ -81,11 +81,11 @@ def _samples(lead, name: str, shown: str) -> np.ndarray:
     if len(data) % 2:
         raise EcgToolError(f"lead {name}: an odd number of bytes, cut inside a sample", shown)
     count = text(lead, "LeadSampleCountTotal")
-    if count.isdigit() and len(data) // 2 < int(count):
+    if count.isdecimal() and len(data) // 2 < int(count):
         raise EcgToolError(f"lead {name}: {len(data) // 2} samples where the file says "
                            f"{count}: truncated", shown)
     crc = text(lead, "LeadDataCRC32")
-    if crc.isdigit() and zlib.crc32(data) != int(crc):
+    if crc.isdecimal() and zlib.crc32(data) != int(crc):
         warnings.warn(f"{shown}: lead {name}'s CRC32 does not match its samples: read as they "
                       "are", EcgToolWarning, stacklevel=4)
     per_bit = text(lead, "LeadAmplitudeUnitsPerBit")

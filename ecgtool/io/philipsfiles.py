@@ -122,7 +122,7 @@ def _comments(root) -> list[str]:
             out.append(f"severity: {severity}")
         found = child(interpretation, "interpretationmeasurements")
         values = [f"{label} {text(found, tag)} {unit}" for tag, label, unit in _MEASUREMENTS
-                  if found is not None and text(found, tag).isdigit()]
+                  if found is not None and text(found, tag).isdecimal()]
         if values:
             out.append("measurements: " + ", ".join(values))
     return out
@@ -132,6 +132,6 @@ def _start(root) -> str:
     acquisition = _first(root, "dataacquisition")
     clock = acquisition.get("time", "") if acquisition is not None else ""
     parts = clock.split(":")
-    if len(parts) == 3 and all(p.isdigit() for p in parts):
+    if len(parts) == 3 and all(p.isdecimal() for p in parts):
         return clock_text(tuple(map(int, parts)))
     return ""

@@ -205,7 +205,7 @@ def choose_channel(leads: list[str], channel: str | int | None, source: str = ""
     if channel is None or channel == "":
         found = preferred_lead(leads)
         return 0 if found is None else found
-    if isinstance(channel, (int, np.integer)) or str(channel).lstrip("-").isdigit():
+    if isinstance(channel, (int, np.integer)) or str(channel).lstrip("-").isdecimal():
         idx = int(channel)
         if not 0 <= idx < len(leads):
             raise EcgToolError(f"channel index {idx} is out of range (the record has "

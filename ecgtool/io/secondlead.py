@@ -128,7 +128,7 @@ def _other_rate(src: Source, opts: ReadOptions, name, fs: float) -> ReadOptions 
     # frame, may have rates of their own: a lead named by --second-lead that
     # is not among the first lead's rate's is read by its name, at its own
     # rate (read_second brings it onto the first lead's samples).
-    if src.kind not in ("edf", "wfdb") or str(name).lstrip("-").isdigit():
+    if src.kind not in ("edf", "wfdb") or str(name).lstrip("-").isdecimal():
         return None
     from ecgtool.signal.filters import MAX_FS, MIN_FS
 

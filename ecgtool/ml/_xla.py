@@ -61,7 +61,7 @@ def start_jax(threads: int) -> bool:
     return True
 
 
-if os.environ.get("ECGTOOL_XLA_THREADS", "").isdigit():
+if os.environ.get("ECGTOOL_XLA_THREADS", "").isdecimal():
     start_jax(int(os.environ["ECGTOOL_XLA_THREADS"]))
 
 import jax  # noqa: E402  (after start_jax, which must precede JAX's first import)
