@@ -338,6 +338,15 @@ def test_a_second_lead_at_another_rate_is_read_onto_the_first_leads_samples(tmp_
     moved = detect_beats(first.signal, 360.0, second=other)
     assert len(moved) == len(same)
     assert np.abs(moved.r_peak - same.r_peak).max() <= 1
+    # auto: the one lead at the first lead's rate has no twin there; the
+    # signal at another rate whose label names a lead is taken, not Temp.
+    g = tmp_path / "t.edf"
+    edfio.Edf([edfio.EdfSignal(np.full(120, 36.6), 1, label="Temp", physical_dimension="degC"),
+               edfio.EdfSignal(x[:, 0], 360, label="MLII", physical_dimension="mV"),
+               edfio.EdfSignal(v1, rate, label="V1", physical_dimension="mV")]).write(g)
+    [src] = expand_inputs([str(g)])
+    auto = second_lead(src, ReadOptions(second_lead="auto"), read_source(src))
+    assert np.array_equal(auto, other)
 
 
 def test_the_report_strips_draw_the_second_lead(monkeypatch):

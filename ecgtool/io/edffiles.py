@@ -92,8 +92,12 @@ def _declared_records(p: Path) -> int:
         return -1
 
 
+def _labels(signals) -> list[str]:
+    return [s.label.strip() or f"ch{i}" for i, s in enumerate(signals)]
+
+
 def _pick(signals, channel, shown) -> tuple[list[str], int]:
-    labels = [s.label.strip() or f"ch{i}" for i, s in enumerate(signals)]
+    labels = _labels(signals)
     chan = (choose_channel(labels, channel, shown) if channel not in (None, "")
             else _default_channel(labels))
     return labels, chan
@@ -247,6 +251,24 @@ def edf_length(path: str | os.PathLike, channel: str | int | None = None) -> tup
     _, chan = _pick(signals, channel, str(p))
     s = signals[chan]
     return _samples(edf, s, _layout(p, edf, s, str(p))), float(s.sampling_frequency)
+
+
+def edf_signals(path: str | os.PathLike) -> list[tuple[str, float]]:
+    """``(label, rate)`` of every signal of an EDF file, from its header
+    (the annotation signal of EDF+ is none).
+
+    Examples
+    --------
+    >>> import tempfile, os, edfio
+    >>> f = os.path.join(tempfile.mkdtemp(), "x.edf")
+    >>> edfio.Edf([edfio.EdfSignal(np.zeros(2500), 250, label="II"),
+    ...            edfio.EdfSignal(np.zeros(10), 1, label="Temp")]).write(f)
+    >>> edf_signals(f)
+    [('II', 250.0), ('Temp', 1.0)]
+    """
+    p = Path(path)
+    _, signals = _open(p, str(p))
+    return [(lab, float(s.sampling_frequency)) for lab, s in zip(_labels(signals), signals)]
 
 
 def read_edf(path: str | os.PathLike, channel: str | int | None = None,

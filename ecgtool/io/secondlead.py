@@ -105,6 +105,11 @@ def second_lead_options(src: Source, opts: ReadOptions,
     both = (read_source_block(src, every, 0, 1) if src.kind in BLOCK_KINDS
             else read_source(src, every))
     leads = both.leads
+    if str(opts.second_lead).lower() == "auto" and len(leads) == 1 and src.kind == "edf":
+        # The lead alone at its rate: auto looks among the others.
+        other = _auto_other_rate(src, plain, leads[0], both.fs)
+        if other is not None:
+            return other
     # The first lead's place among these, as the reader found it: an index
     # given to --channel counts an EDF file's signals at every rate.
     try:
@@ -143,6 +148,23 @@ def _other_rate(src: Source, opts: ReadOptions, name, fs: float) -> ReadOptions 
         raise EcgToolError(f"--second-lead {name} is recorded at {other.fs:g} Hz: no ECG lead "
                            f"(leads are read at {MIN_FS:g} to {MAX_FS:g} Hz)", src.path)
     return named
+
+
+def _auto_other_rate(src: Source, opts: ReadOptions, first: str,
+                     fs: float) -> ReadOptions | None:
+    # The first other signal of an EDF file whose label names an ECG lead,
+    # at a rate a lead may have (read_second brings it onto the first lead's
+    # samples), where its label is its own; None where there is none.
+    from ecgtool.io.edffiles import edf_signals
+    from ecgtool.signal.filters import MAX_FS, MIN_FS
+
+    signals = edf_signals(src.path)
+    labels = [lab for lab, _ in signals]
+    for lab, rate in signals:
+        if (lab != first and rate != fs and MIN_FS <= rate <= MAX_FS and names_a_lead(lab)
+                and labels.count(lab) == 1):
+            return replace(opts, channel=lab)
+    return None
 
 
 def _csv_names(src: Source) -> list[str]:
