@@ -133,21 +133,19 @@ def _other_rate(src: Source, opts: ReadOptions, name, fs: float) -> ReadOptions 
     # frame, may have rates of their own: a lead named by --second-lead that
     # is not among the first lead's rate's is read by its name, at its own
     # rate (read_second brings it onto the first lead's samples).
-    if src.kind not in ("edf", "wfdb") or str(name).lstrip("-").isdecimal():
+    # Its rate comes from the header, as read_second reads it (None: no
+    # such lead, or a source whose leads share one rate).
+    if str(name).lstrip("-").isdecimal():
+        return None
+    size = source_length(src, name)
+    if size is None or size[1] == fs:
         return None
     from ecgtool.signal.filters import MAX_FS, MIN_FS
 
-    named = replace(opts, channel=name)
-    try:
-        other = read_source_block(src, named, 0, 1)
-    except EcgToolError:
-        return None
-    if other.fs == fs:
-        return None
-    if not MIN_FS <= other.fs <= MAX_FS:
-        raise EcgToolError(f"--second-lead {name} is recorded at {other.fs:g} Hz: no ECG lead "
+    if not MIN_FS <= size[1] <= MAX_FS:
+        raise EcgToolError(f"--second-lead {name} is recorded at {size[1]:g} Hz: no ECG lead "
                            f"(leads are read at {MIN_FS:g} to {MAX_FS:g} Hz)", src.path)
-    return named
+    return replace(opts, channel=name)
 
 
 def _auto_other_rate(src: Source, opts: ReadOptions, first: str,
