@@ -441,3 +441,46 @@ def test_a_long_recordings_second_lead_at_another_rate_is_read_block_by_block(tm
     assert abs(len(peaks[500]) - len(peaks[360])) <= 2
     common = np.intersect1d(peaks[500], peaks[360])
     assert common.size >= len(peaks[360]) - 4
+
+
+def test_auto_takes_a_wfdb_lead_of_its_own_rate(tmp_path):
+    # A multi-frequency record: MLII at 2 samples a 180-Hz frame, V1 and RESP
+    # at 1. MLII is alone at its rate; auto passes RESP over and reads V1,
+    # brought onto MLII's samples, as naming it does.
+    import wfdb
+
+    from ecgtool.io.inputs import ReadOptions, expand_inputs, read_source
+    from ecgtool.io.secondlead import second_lead
+    from ecgtool.io.wfdbfiles import wfdb_signals
+
+    x = read_wfdb(sample_path("119"), all_leads=True).signals[:360 * 60]
+
+    def write(name, names):
+        sig = [x[:, 0]] + [x[::2, 1]] * (len(names) - 1)
+        n = len(names)
+        rec = wfdb.Record(record_name=name, fs=180, n_sig=n, sig_name=names,
+                          units=["mV"] * n, fmt=["16"] * n, adc_gain=[200] * n,
+                          baseline=[0] * n, samps_per_frame=[2] + [1] * (n - 1),
+                          e_p_signal=sig, sig_len=x.shape[0] // 2,
+                          file_name=[f"{name}.dat"] * n, block_size=[0] * n,
+                          skew=[None] * n, byte_offset=[None] * n, adc_res=[16] * n,
+                          adc_zero=[0] * n)
+        rec.set_d_features(expanded=True, do_adc=True)
+        rec.init_value = [int(d[0]) for d in rec.e_d_signal]
+        rec.checksum = [int(d.sum()) % 65536 for d in rec.e_d_signal]
+        rec.wrsamp(expanded=True, write_dir=str(tmp_path))
+        [src] = expand_inputs([str(tmp_path / name)])
+        return src
+
+    src = write("mf", ["MLII", "RESP", "V1"])
+    assert wfdb_signals(src.path) == [("MLII", 360.0), ("RESP", 180.0), ("V1", 180.0)]
+    first = read_source(src)
+    assert first.lead == "MLII" and first.fs == 360.0
+    auto = second_lead(src, ReadOptions(second_lead="auto"), first)
+    named = second_lead(src, ReadOptions(second_lead="V1"), first)
+    assert auto.shape == (first.n_samples,) and np.array_equal(auto, named)
+    np.testing.assert_allclose(auto[::2], x[::2, 1], atol=0.005)
+    # Beside a channel that names no lead alone, auto finds no second lead.
+    src = write("resp", ["MLII", "RESP"])
+    with pytest.warns(EcgToolWarning, match="one lead only"):
+        assert second_lead(src, ReadOptions(second_lead="auto"), read_source(src)) is None

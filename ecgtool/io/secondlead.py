@@ -105,7 +105,7 @@ def second_lead_options(src: Source, opts: ReadOptions,
     both = (read_source_block(src, every, 0, 1) if src.kind in BLOCK_KINDS
             else read_source(src, every))
     leads = both.leads
-    if str(opts.second_lead).lower() == "auto" and len(leads) == 1 and src.kind == "edf":
+    if str(opts.second_lead).lower() == "auto" and len(leads) == 1 and src.kind in ("edf", "wfdb"):
         # The lead alone at its rate: auto looks among the others.
         other = _auto_other_rate(src, plain, leads[0], both.fs)
         if other is not None:
@@ -150,13 +150,20 @@ def _other_rate(src: Source, opts: ReadOptions, name, fs: float) -> ReadOptions 
 
 def _auto_other_rate(src: Source, opts: ReadOptions, first: str,
                      fs: float) -> ReadOptions | None:
-    # The first other signal of an EDF file whose label names an ECG lead,
-    # at a rate a lead may have (read_second brings it onto the first lead's
-    # samples), where its label is its own; None where there is none.
-    from ecgtool.io.edffiles import edf_signals
+    # The first other signal of an EDF file or a WFDB record (a lead of
+    # several samples a frame) whose label names an ECG lead, at a rate a
+    # lead may have (read_second brings it onto the first lead's samples),
+    # where its label is its own; None where there is none.
     from ecgtool.signal.filters import MAX_FS, MIN_FS
 
-    signals = edf_signals(src.path)
+    if src.kind == "edf":
+        from ecgtool.io.edffiles import edf_signals
+
+        signals = edf_signals(src.path)
+    else:
+        from ecgtool.io.wfdbfiles import wfdb_signals
+
+        signals = wfdb_signals(src.path)
     labels = [lab for lab, _ in signals]
     for lab, rate in signals:
         if (lab != first and rate != fs and MIN_FS <= rate <= MAX_FS and names_a_lead(lab)

@@ -426,6 +426,23 @@ def lead_frame_samples(header, channel: str | int | None = None, where: str = ""
     return frame_samples(header, choose_channel(leads, channel, where)) if leads else 1
 
 
+def wfdb_signals(base: str | os.PathLike) -> list[tuple[str, float]]:
+    """``(name, rate)`` of every signal of a WFDB record, from its header: a
+    lead of several samples a frame has its own rate (a multi-segment
+    record's leads share one).
+
+    Examples
+    --------
+    >>> from ecgtool.io.records import sample_path
+    >>> wfdb_signals(sample_path("119"))
+    [('MLII', 360.0), ('V1', 360.0)]
+    """
+    header = read_header(_header_path(base))
+    fs = float(header.fs or 0)
+    return [(name, fs * frame_samples(header, i))
+            for i, name in enumerate(lead_names(header.sig_name or []))]
+
+
 def lead_names(names: list) -> list[str]:
     """A header's signal names; a signal line without a description has no
     name, and is called by its index (``ch2``)."""
