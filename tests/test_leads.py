@@ -484,3 +484,19 @@ def test_auto_takes_a_wfdb_lead_of_its_own_rate(tmp_path):
     src = write("resp", ["MLII", "RESP"])
     with pytest.warns(EcgToolWarning, match="one lead only"):
         assert second_lead(src, ReadOptions(second_lead="auto"), read_source(src)) is None
+
+
+def test_the_measures_of_some_windows_are_those_of_all_windows(both119):
+    # Measured only where asked (the windows to judge), with the QRS feature
+    # given or computed: the same rows, bit for bit.
+    from ecgtool.signal.filters import design_qrs_filter, qrs_filter
+    from ecgtool.signal.leads import window_quality
+
+    a, b, fs, _ = both119
+    pa, pb = detect_r_peaks(a, fs), detect_r_peaks(b, fs)
+    every = window_quality(a, fs, pa, pb)
+    only = np.array([0, 5, 6, 7, 100, every.shape[0] - 1])
+    f = qrs_filter(a, fs, design_qrs_filter(fs))
+    assert np.array_equal(window_quality(a, fs, pa, pb, only=only), every[only])
+    assert np.array_equal(window_quality(a, fs, pa, pb, only=only,
+                                         feature=(f.feature, f.step)), every[only])

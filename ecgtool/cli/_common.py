@@ -111,7 +111,8 @@ def name_values(items: Optional[list[str]], option: str) -> dict[str, str]:
 DetectorOpt = typer.Option(
     None, "--detector", metavar="NAME=VALUE",
     help="Change a detector setting, e.g. --detector refractory_ms=250 or --detector "
-    "split_rule=off (names: DetectorSettings in ecgtool.signal.detect). Repeatable. "
+    "split_rule=off or noise_band=off (names: DetectorSettings in ecgtool.signal.detect). "
+    "Repeatable. "
     "Beats read from a store stay as they were detected.")
 
 

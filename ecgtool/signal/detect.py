@@ -30,6 +30,7 @@ from ecgtool.errors import EcgToolError, EcgToolWarning
 from ecgtool.settings import apply_overrides, changed_fields
 from ecgtool.signal.artefacts import (DEFAULT_SPLIT_RULE, SplitRule, closer_than,
                                       split_interval_artefacts)
+from ecgtool.signal.bands import DEFAULT_NOISE_BAND, NoiseBand
 from ecgtool.signal.delineate import DEFAULT_DELINEATION, DelineationSettings, delineate
 from ecgtool.signal.filters import MAX_FS, MIN_FS, QrsFilterDesign, design_qrs_filter, qrs_filter
 
@@ -100,6 +101,10 @@ class DetectorSettings:
         When a small detection that splits a regular R-R interval in two is
         dropped as an artefact (:mod:`ecgtool.signal.artefacts`); None keeps
         every detection.
+    noise_band : NoiseBand or None
+        In noisy stretches, the R peaks found again in a narrower band,
+        taken where the judge reads them better (:mod:`ecgtool.signal.bands`);
+        None reads one band.
     delineation : DelineationSettings
         How each beat found is delineated (QRS, P and T points); its
         ``qrs_net`` and ``p_net`` are the settings the command line changes
@@ -130,12 +135,14 @@ class DetectorSettings:
     integration_ms: float = 150.0
     slope_step_ms: float = 5.0
     split_rule: SplitRule | None = DEFAULT_SPLIT_RULE
+    noise_band: NoiseBand | None = DEFAULT_NOISE_BAND
     delineation: DelineationSettings = DEFAULT_DELINEATION
 
     @classmethod
     def with_overrides(cls, items: dict[str, str]) -> "DetectorSettings":
         """The defaults with some settings given as text (``ecgtool detect
-        --detector NAME=VALUE``): numbers, and ``split_rule`` ``off`` or ``on``.
+        --detector NAME=VALUE``): numbers, and ``split_rule`` and
+        ``noise_band`` ``off`` or ``on``.
 
         Examples
         --------
@@ -146,13 +153,15 @@ class DetectorSettings:
         # A window of 0 ms has no meaning, and no detector setting means "never".
         return apply_overrides(cls(), items, "detector setting", finite=True,
                                above={f.name: 0 for f in fields(cls) if f.name.endswith("_ms")},
-                               words={"split_rule": {"on": DEFAULT_SPLIT_RULE, "off": None}})
+                               words={"split_rule": {"on": DEFAULT_SPLIT_RULE, "off": None},
+                                      "noise_band": {"on": DEFAULT_NOISE_BAND, "off": None}})
 
     def changed(self) -> dict:
         """The settings that differ from the defaults, as JSON-ready values."""
         out = changed_fields(self)
-        if "split_rule" in out:
-            out["split_rule"] = "on" if self.split_rule is not None else "off"
+        for name in ("split_rule", "noise_band"):
+            if name in out:
+                out[name] = "on" if getattr(self, name) is not None else "off"
         if "delineation" in out:
             out["delineation"] = changed_fields(self.delineation)
         return out
@@ -276,9 +285,21 @@ def find_r_peaks(ecg: np.ndarray, fs: float, settings: DetectorSettings = DEFAUL
     """
     fs = validate_fs(fs)
     x = np.ascontiguousarray(ecg, dtype=np.float64)
-    n = x.size
-    if n < 3:
+    if x.size < 3:
         return np.zeros(0, dtype=np.int64)
+    r, feat, step = _one_band(x, fs, settings, backend)
+    if settings.noise_band is not None and r.size:
+        from ecgtool.signal.bands import refine_in_noise
+
+        r = refine_in_noise(x, fs, r, feat, step, settings, backend)
+    return r
+
+
+def _one_band(x: np.ndarray, fs: float, settings: DetectorSettings,
+              backend: str) -> tuple[np.ndarray, np.ndarray, int]:
+    # The R peaks found in the band of `settings`, its QRS feature and the
+    # step of the processing rate.
+    n = x.size
     design = design_qrs_filter(fs, settings.lowpass_ms, settings.highpass_ms,
                                settings.integration_ms)
     filt = qrs_filter(x, fs, design, backend=backend)
@@ -326,7 +347,7 @@ def find_r_peaks(ecg: np.ndarray, fs: float, settings: DetectorSettings = DEFAUL
     r, amp = r[~near], amp[~near]
     if settings.split_rule is not None:
         r = r[~split_interval_artefacts(r, amp, fs, settings.split_rule)]
-    return r
+    return r, feat, step
 
 
 def _window_argmax(values: np.ndarray, centres: np.ndarray, half: int,

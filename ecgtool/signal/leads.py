@@ -97,14 +97,17 @@ class FusedPeaks:
 
 def window_quality(ecg: np.ndarray, fs: float, peaks: np.ndarray, other: np.ndarray,
                    settings: DetectorSettings = DEFAULT_SETTINGS,
-                   window_s: float = WINDOW_S) -> np.ndarray:
+                   window_s: float = WINDOW_S, only: np.ndarray | None = None,
+                   feature: tuple[np.ndarray, int] | None = None) -> np.ndarray:
     """The judge's measures of one lead (:data:`FEATURES`), one row per
-    window of ``window_s`` from the start (the last may be shorter).
+    window of ``window_s`` from the start (the last may be shorter), or per
+    window of ``only`` (sorted window indices).
 
     ``peaks`` are this lead's R peaks (sorted), ``other`` the other lead's.
     A window with fewer than two beats gets the measures of a lead with
     nothing readable on it (background as high as the beats, no likeness,
-    irregular).
+    irregular). ``feature``: the lead's QRS feature with ``settings`` and
+    its step, where already computed.
 
     Examples
     --------
@@ -117,43 +120,55 @@ def window_quality(ecg: np.ndarray, fs: float, peaks: np.ndarray, other: np.ndar
     peaks = np.asarray(peaks, dtype=np.int64)
     w = int(round(window_s * fs))
     n_win = max(1, -(-x.size // w))
-    win = np.minimum(peaks // w, n_win - 1)
-    count = np.bincount(win, minlength=n_win)
-    design = design_qrs_filter(fs, settings.lowpass_ms, settings.highpass_ms,
-                               settings.integration_ms)
-    filt = qrs_filter(x, fs, design)
-    feat, step = filt.feature, filt.step
+    rows = np.arange(n_win) if only is None else np.asarray(only, dtype=np.int64)
+    # The windows measured, numbered 0, 1, ... (-1: not measured).
+    slot = np.full(n_win, -1, dtype=np.int64)
+    slot[rows] = np.arange(rows.size)
+    m = rows.size
+    if feature is None:
+        design = design_qrs_filter(fs, settings.lowpass_ms, settings.highpass_ms,
+                                   settings.integration_ms)
+        filt = qrs_filter(x, fs, design)
+        feat, step = filt.feature, filt.step
+    else:
+        feat, step = feature
+    at = peaks // step
+    all_win = np.minimum(peaks // w, n_win - 1)
+    mine = slot[all_win] >= 0
+    pk, win = peaks[mine], slot[all_win[mine]]
+    count = np.bincount(win, minlength=m)
     # The feature's level at the beats, and its background: the samples
     # more than BEAT_HALF_S from every beat.
-    level = _group_quantile(feat[peaks // step], win, n_win, 0.5)
-    near = np.zeros(feat.size + 1, dtype=np.int64)
-    half = int(BEAT_HALF_S * fs / step)
-    at = peaks // step
-    np.add.at(near, np.clip(at - half, 0, feat.size), 1)
-    np.add.at(near, np.clip(at + half + 1, 0, feat.size), -1)
-    bg = np.flatnonzero(np.cumsum(near)[:-1] == 0)
+    level = _group_quantile(feat[at[mine]], win, m, 0.5)
     edges = np.minimum(np.arange(n_win + 1) * w, x.size) // step
+    marks = np.zeros(feat.size + 1, dtype=np.int64)
+    half = int(BEAT_HALF_S * fs / step)
+    np.add.at(marks, np.clip(at - half, 0, feat.size), 1)
+    np.add.at(marks, np.clip(at + half + 1, 0, feat.size), -1)
+    # ... counted in the measured windows alone.
+    np.add.at(marks, np.minimum(edges[rows], feat.size), -feat.size - 1)
+    np.add.at(marks, np.minimum(edges[rows + 1], feat.size), feat.size + 1)
+    bg = np.flatnonzero(np.cumsum(marks)[:-1] == -feat.size - 1)
     bg_win = np.searchsorted(edges, bg, side="right") - 1
     inside = bg_win < n_win
-    p90 = _group_quantile(feat[bg[inside]], bg_win[inside], n_win, 0.9)
+    p90 = _group_quantile(feat[bg[inside]], slot[bg_win[inside]], m, 0.9)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(level > 0, p90 / level, np.inf)
     ratio = np.where(np.isfinite(ratio), np.clip(ratio, 1e-3, 3.0), 3.0)
-    agree = np.bincount(win, _has_twin(peaks, np.sort(np.asarray(other, dtype=np.int64)),
-                                       AGREE_S * fs), minlength=n_win) / np.maximum(count, 1)
+    agree = np.bincount(win, _has_twin(pk, np.sort(np.asarray(other, dtype=np.int64)),
+                                       AGREE_S * fs), minlength=m) / np.maximum(count, 1)
     # R-R intervals within each window.
     same = win[1:] == win[:-1]
-    rr = np.diff(peaks)[same] / fs
+    rr = np.diff(pk)[same] / fs
     rr_win = win[1:][same]
-    k = np.bincount(rr_win, minlength=n_win)
-    mean = np.bincount(rr_win, rr, minlength=n_win) / np.maximum(k, 1)
-    var = np.bincount(rr_win, (rr - mean[rr_win]) ** 2, minlength=n_win) / np.maximum(k, 1)
+    k = np.bincount(rr_win, minlength=m)
+    mean = np.bincount(rr_win, rr, minlength=m) / np.maximum(k, 1)
+    var = np.bincount(rr_win, (rr - mean[rr_win]) ** 2, minlength=m) / np.maximum(k, 1)
     with np.errstate(divide="ignore", invalid="ignore"):
         cv = np.minimum(np.sqrt(var) / mean, 2.0)
-    median_rr = _group_quantile(rr, rr_win, n_win, 0.5)
-    short = np.bincount(rr_win, rr < 0.6 * median_rr[rr_win], minlength=n_win) / \
-        np.maximum(k, 1)
-    out = np.column_stack([np.log(ratio), _likeness(x, peaks, win, n_win, int(SHAPE_HALF_S * fs)),
+    median_rr = _group_quantile(rr, rr_win, m, 0.5)
+    short = np.bincount(rr_win, rr < 0.6 * median_rr[rr_win], minlength=m) / np.maximum(k, 1)
+    out = np.column_stack([np.log(ratio), _likeness(x, pk, win, m, int(SHAPE_HALF_S * fs)),
                            agree, cv, short, np.log1p(count)])
     few = count < 2
     out[few, 0], out[few, 1], out[few, 3], out[few, 4] = np.log(3.0), 0.0, 1.0, 1.0
@@ -211,13 +226,13 @@ def _likeness(x: np.ndarray, peaks: np.ndarray, win: np.ndarray, n_win: int,
     seg -= seg.mean(axis=1, keepdims=True)
     count = np.bincount(g, minlength=n_win)
     rank = np.arange(pk.size) - (np.cumsum(count) - count)[g]
-    padded = np.full((n_win, int(count.max()), seg.shape[1]), np.nan)
+    # Each window's median beat, sample by sample: its beats sorted, padding
+    # (+inf) last, the middle one or two of its own count.
+    padded = np.full((n_win, int(count.max()), seg.shape[1]), np.inf)
     padded[g, rank] = seg
-    with warnings.catch_warnings():
-        # A window without beats has an all-NaN median; it is never read.
-        warnings.simplefilter("ignore", RuntimeWarning)
-        tmpl = np.nanmedian(padded, axis=1)
-    t = tmpl[g]
+    padded.sort(axis=1)
+    c = count[g]
+    t = (padded[g, ((c - 1) // 2)] + padded[g, c // 2]) / 2.0
     norm = np.linalg.norm(seg, axis=1) * np.linalg.norm(t, axis=1)
     corr = np.where(norm > 0, np.einsum("ij,ij->i", seg, t) / np.where(norm > 0, norm, 1.0), 0.0)
     has = count > 0
@@ -304,25 +319,39 @@ def fuse_r_peaks(first: np.ndarray, second: np.ndarray, fs: float,
         return FusedPeaks(pa, np.zeros(pa.size, bool), np.zeros(0, bool))
     w = int(round(WINDOW_S * fs))
     n_win = max(1, -(-a.size // w))
-    # Where every beat of each lead has its twin on the other, either lead
-    # gives the same beats: only the windows where they disagree are judged.
-    lone = np.zeros(n_win, dtype=np.int64)
-    for mine, theirs in ((pa, pb), (pb, pa)):
-        alone = ~_has_twin(mine, theirs, AGREE_S * fs)
-        lone += np.bincount(np.minimum(mine[alone] // w, n_win - 1), minlength=n_win)
-    judged = np.flatnonzero(lone > 0)
+    judged = disagreeing_windows(pa, pb, fs, n_win)
     use_b = np.zeros(n_win, dtype=bool)
     if judged.size:
         # Gaps are bridged as the detector bridges them, so that the
         # measures see the same signal its beats were found on.
         fill_a, fill_b = (fill_nans(v)[0] for v in (a, b))
-        qa = window_quality(fill_a, fs, pa, pb, settings)[judged]
-        qb = window_quality(fill_b, fs, pb, pa, settings)[judged]
+        qa = window_quality(fill_a, fs, pa, pb, settings, only=judged)
+        qb = window_quality(fill_b, fs, pb, pa, settings, only=judged)
         use_b[judged] = second_lead_probability(judge_inputs(qa, qb)) > SECOND_LEAD_P
+    return take_windows(pa, pb, use_b, fs, settings.refractory_ms)
+
+
+def disagreeing_windows(pa: np.ndarray, pb: np.ndarray, fs: float, n_win: int) -> np.ndarray:
+    """The windows (of :data:`WINDOW_S` from the start) in which a beat of
+    one stream of R peaks has no twin within :data:`AGREE_S` in the other:
+    where every beat has its twin, either stream gives the same beats."""
+    w = int(round(WINDOW_S * fs))
+    lone = np.zeros(n_win, dtype=np.int64)
+    for mine, theirs in ((pa, pb), (pb, pa)):
+        alone = ~_has_twin(mine, theirs, AGREE_S * fs)
+        lone += np.bincount(np.minimum(mine[alone] // w, n_win - 1), minlength=n_win)
+    return np.flatnonzero(lone > 0)
+
+
+def take_windows(pa: np.ndarray, pb: np.ndarray, use_b: np.ndarray, fs: float,
+                 refractory_ms: float) -> FusedPeaks:
+    """The R peaks of ``pa``, with those of ``pb`` instead in the windows
+    (of :data:`WINDOW_S`) that ``use_b`` marks."""
+    w = int(round(WINDOW_S * fs))
     take_b_a = use_b[np.minimum(pa // w, use_b.size - 1)]
-    # A beat both leads found belongs to the window of the first lead's
+    # A beat both streams found belongs to the window of the first one's
     # twin: its two twins on either side of a window's edge, each in the
-    # window that takes the other lead, would both be lost.
+    # window that takes the other stream, would both be lost.
     at = pb.copy()
     if pa.size:
         j, d = _nearest(pb, pa)
@@ -334,6 +363,6 @@ def fuse_r_peaks(first: np.ndarray, second: np.ndarray, fs: float,
     order = np.argsort(r, kind="stable")
     r, src = r[order], src[order]
     # Where the source changes at a window's edge one beat can come from
-    # both leads: keep the first of two closer than the refractory period.
-    keep = np.r_[True, np.diff(r) > settings.refractory_ms * fs / 1000.0]
+    # both: keep the first of two closer than the refractory period.
+    keep = np.r_[True, np.diff(r) > refractory_ms * fs / 1000.0]
     return FusedPeaks(r[keep].astype(np.int64), src[keep], use_b)

@@ -1,0 +1,187 @@
+"""R peaks in noise: a narrower band's beats where the judge reads them better.
+
+Electrode motion and other noise of the body's movement lie in the QRS
+filter's own band (about 5-20 Hz at the default settings), where the
+detector takes its peaks for beats or lets its threshold rise over the
+beats. A narrower, higher band (moving means of 8 ms low-pass, 30 ms
+high-pass, 100 ms integration: :class:`NoiseBand`) keeps less of that noise
+and less of a wide QRS as well, so it cannot replace the default band: on
+clean records it misses wide beats the default finds.
+
+So, in noisy stretches only, the detector runs again on the same lead with
+the narrow band, and the two streams of R peaks are fused as two leads are
+(:mod:`ecgtool.signal.leads`): in each 3-s window where they disagree, the
+same judge reads both streams' quality there and the window takes the
+narrow band's beats where it gives them a probability over
+:data:`ecgtool.signal.leads.SECOND_LEAD_P`. A stretch is noisy where the
+QRS feature's median over a 3-s window (its background: beats fill less
+than half of it) is over :attr:`NoiseBand.gate` times the beats' level
+around it (the median feature at the R peaks of 11 windows); it is widened
+by :attr:`NoiseBand.spread_windows` windows on either side, and the narrow
+band's detector reads :attr:`NoiseBand.pad_s` more on either side, so that
+its thresholds have settled where the stretch begins. Clean records have
+few such stretches, and the second pass costs them little.
+
+The band and the gate were chosen on MIT-BIH DS1 clean, its paced records
+and DS1 with band-limited Gaussian noise bursts (``benchmarks/detect_noise.py``);
+the noise stress test and the real electrode-motion rows were scored
+afterwards (see ``docs/accuracy.md``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+
+@dataclass(frozen=True)
+class NoiseBand:
+    """The narrow band read again in noisy stretches, and what makes a
+    stretch noisy (see the module).
+
+    Attributes
+    ----------
+    lowpass_ms, highpass_ms, integration_ms : float
+        The narrow band's filter windows (as
+        :class:`ecgtool.signal.detect.DetectorSettings` names them).
+    gate : float
+        A 3-s window is noisy where the QRS feature's median there is over
+        this many times the beats' level around it.
+    spread_windows : int
+        Windows on either side of a noisy one read again too.
+    pad_s : float
+        Signal read on either side of a stretch, for the narrow band's
+        thresholds to settle.
+    """
+
+    lowpass_ms: float = 8.0
+    highpass_ms: float = 30.0
+    integration_ms: float = 100.0
+    gate: float = 0.1
+    spread_windows: int = 1
+    pad_s: float = 10.0
+
+
+DEFAULT_NOISE_BAND = NoiseBand()
+#: Windows on either side whose beats set a window's beat level.
+_LEVEL_WINDOWS = 5
+
+
+def noise_ratio(feat: np.ndarray, step: int, r_peaks: np.ndarray, n: int,
+                fs: float) -> np.ndarray:
+    """Per 3-s window of a signal of ``n`` samples, the QRS feature's median
+    over the beats' level around it (see the module); inf where no beat lies
+    within :data:`_LEVEL_WINDOWS` windows.
+
+    ``feat`` is the feature at the processing rate (one value every
+    ``step`` samples), ``r_peaks`` the R peaks found on it.
+
+    Examples
+    --------
+    >>> feat = np.full(1000, 0.01); feat[100::200] = 1.0       # 4 s at 250 Hz
+    >>> noise_ratio(feat, 1, np.arange(100, 1000, 200), 1000, 250.0).round(3).tolist()
+    [0.01, 0.01]
+    """
+    from ecgtool.signal.leads import WINDOW_S, _group_quantile
+
+    w = int(round(WINDOW_S * fs))
+    n_win = max(1, -(-n // w))
+    starts = np.minimum(np.arange(n_win) * w // step, max(feat.size - 1, 0))
+    # Every sixth value of a window: its median is as good a background.
+    idx = np.minimum(starts[:, None] + np.arange(0, max(w // step, 1), 6)[None, :],
+                     feat.size - 1)
+    background = np.median(feat[idx], axis=1)
+    r = np.asarray(r_peaks, dtype=np.int64)
+    level = _group_quantile(feat[np.minimum(r // step, feat.size - 1)],
+                            np.minimum(r // w, n_win - 1), n_win, 0.5)
+    has = np.flatnonzero(np.isfinite(level))
+    if has.size == 0:
+        return np.full(n_win, np.inf)
+    # A window without beats takes the level of the nearest with some (the
+    # median over the windows around counts it once more).
+    near = has[np.clip(np.searchsorted(has, np.arange(n_win)), 0, has.size - 1)]
+    before = has[np.clip(np.searchsorted(has, np.arange(n_win)) - 1, 0, has.size - 1)]
+    near = np.where(np.abs(before - np.arange(n_win)) < np.abs(near - np.arange(n_win)),
+                    before, near)
+    level = np.median(sliding_window_view(np.pad(level[near], _LEVEL_WINDOWS, mode="edge"),
+                                          2 * _LEVEL_WINDOWS + 1), axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = background / level
+    # Beats found nowhere within the windows around: nothing to compare with.
+    far = np.abs(near - np.arange(n_win)) > _LEVEL_WINDOWS
+    return np.where(np.isfinite(ratio) & ~far, ratio, np.inf)
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    # (first, end) of each run of True.
+    edges = np.flatnonzero(np.diff(np.r_[0, mask.astype(np.int8), 0]))
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist()))
+
+
+def _bridged(mask: np.ndarray, gap: int) -> np.ndarray:
+    # ``mask`` with its runs of False shorter than ``gap`` between two runs
+    # of True made True.
+    out = mask.copy()
+    edges = _runs(~mask)
+    for a, b in edges:
+        if 0 < a and b < mask.size and b - a < gap:
+            out[a:b] = True
+    return out
+
+
+def refine_in_noise(x: np.ndarray, fs: float, r_peaks: np.ndarray, feat: np.ndarray,
+                    step: int, settings, backend: str = "c") -> np.ndarray:
+    """``r_peaks`` (found on ``x`` with ``settings``, whose QRS feature is
+    ``feat``) with the narrow band's beats instead in the noisy windows where
+    the judge reads those better (see the module).
+
+    Examples
+    --------
+    >>> from scipy.signal import butter, sosfiltfilt
+    >>> from ecgtool.io.records import read_sample
+    >>> from ecgtool.signal.detect import DEFAULT_SETTINGS, find_r_peaks
+    >>> x = read_sample("119").signal[:108000]                 # 5 min, 326 beats
+    >>> noise = sosfiltfilt(butter(2, [0.5, 16], "band", fs=360, output="sos"),
+    ...                     np.random.default_rng(0).normal(size=x.size))
+    >>> x = x + np.r_[np.zeros(36000), 0.3 * noise[36000:] / noise.std()]  # motion after 100 s
+    >>> off = replace(DEFAULT_SETTINGS, noise_band=None)
+    >>> find_r_peaks(x, 360.0, off).size, find_r_peaks(x, 360.0).size
+    (363, 333)
+    """
+    from ecgtool.signal.detect import find_r_peaks
+    from ecgtool.signal.leads import (SECOND_LEAD_P, WINDOW_S, disagreeing_windows,
+                                      judge_inputs, second_lead_probability, take_windows,
+                                      window_quality)
+
+    band = settings.noise_band
+    n = x.size
+    w = int(round(WINDOW_S * fs))
+    n_win = max(1, -(-n // w))
+    noisy = noise_ratio(feat, step, r_peaks, n, fs) > band.gate
+    if band.spread_windows:
+        noisy = np.convolve(noisy, np.ones(2 * band.spread_windows + 1), "same") > 0
+    if not noisy.any():
+        return r_peaks
+    narrow = replace(settings, lowpass_ms=band.lowpass_ms, highpass_ms=band.highpass_ms,
+                     integration_ms=band.integration_ms, noise_band=None)
+    pad = int(band.pad_s * fs)
+    found = []
+    # Stretches nearer than their padding are read in one pass.
+    for k0, k1 in _runs(_bridged(noisy, 2 + 2 * -(-pad // w))):
+        a, b = k0 * w, min(k1 * w, n)
+        lo, hi = max(0, a - pad), min(n, b + pad)
+        pb = find_r_peaks(x[lo:hi], fs, narrow, backend) + lo
+        found.append(pb[(pb >= a) & (pb < b)])
+    pb = np.concatenate(found)
+    judged = disagreeing_windows(r_peaks, pb, fs, n_win)
+    judged = judged[noisy[judged]]
+    if judged.size == 0:
+        return r_peaks
+    m_a = window_quality(x, fs, r_peaks, pb, settings, only=judged, feature=(feat, step))
+    m_b = window_quality(x, fs, pb, r_peaks, narrow, only=judged)
+    use = np.zeros(n_win, dtype=bool)
+    use[judged] = second_lead_probability(judge_inputs(m_a, m_b)) > SECOND_LEAD_P
+    return take_windows(r_peaks, pb, use, fs,
+                        settings.refractory_ms).r_peak
