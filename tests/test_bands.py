@@ -51,19 +51,18 @@ def test_the_noise_band_takes_false_beats_away_in_noise_and_changes_nothing_clea
 def test_only_noisy_windows_are_read_again(monkeypatch):
     rec = read_sample("119")
     calls = []
+    original = detect_module._one_band
 
-    original = detect_module.find_r_peaks
-
-    def counting(x, fs, settings=DEFAULT_SETTINGS, backend="c"):
+    def counting(x, fs, settings, backend):
         calls.append((x.size, settings.noise_band is None))
         return original(x, fs, settings, backend)
 
-    monkeypatch.setattr(detect_module, "find_r_peaks", counting)
-    detect_module.detect_r_peaks(rec.signal, rec.fs)
+    monkeypatch.setattr(detect_module, "_one_band", counting)
+    detect_r_peaks(rec.signal, rec.fs)
     assert calls == [(rec.n_samples, False)]   # clean: one band only
     calls.clear()
     y, on = _motion(rec)
-    detect_module.detect_r_peaks(y, rec.fs)
+    detect_r_peaks(y, rec.fs)
     narrow = [n for n, inner in calls if inner]
     # The narrow band reads the noisy minutes (and a little around them), not
     # the whole record.

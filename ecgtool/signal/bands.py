@@ -92,7 +92,9 @@ def noise_ratio(feat: np.ndarray, step: int, r_peaks: np.ndarray, n: int,
     # Every sixth value of a window: its median is as good a background.
     idx = np.minimum(starts[:, None] + np.arange(0, max(w // step, 1), 6)[None, :],
                      feat.size - 1)
-    background = np.median(feat[idx], axis=1)
+    # The upper median: one partition, no mean of the middle two.
+    half = idx.shape[1] // 2
+    background = np.partition(feat[idx], half, axis=1)[:, half]
     r = np.asarray(r_peaks, dtype=np.int64)
     level = _group_quantile(feat[np.minimum(r // step, feat.size - 1)],
                             np.minimum(r // w, n_win - 1), n_win, 0.5)
@@ -150,7 +152,7 @@ def refine_in_noise(x: np.ndarray, fs: float, r_peaks: np.ndarray, feat: np.ndar
     >>> find_r_peaks(x, 360.0, off).size, find_r_peaks(x, 360.0).size
     (363, 333)
     """
-    from ecgtool.signal.detect import find_r_peaks
+    from ecgtool.signal.detect import _one_band
     from ecgtool.signal.leads import (SECOND_LEAD_P, WINDOW_S, disagreeing_windows,
                                       judge_inputs, second_lead_probability, take_windows,
                                       window_quality)
@@ -168,11 +170,16 @@ def refine_in_noise(x: np.ndarray, fs: float, r_peaks: np.ndarray, feat: np.ndar
                      integration_ms=band.integration_ms, noise_band=None)
     pad = int(band.pad_s * fs)
     found = []
+    # The narrow band's feature where it was read (nothing else of it is
+    # measured: the judged windows lie inside the stretches).
+    narrow_feat = np.empty(feat.size)
     # Stretches nearer than their padding are read in one pass.
     for k0, k1 in _runs(_bridged(noisy, 2 + 2 * -(-pad // w))):
         a, b = k0 * w, min(k1 * w, n)
-        lo, hi = max(0, a - pad), min(n, b + pad)
-        pb = find_r_peaks(x[lo:hi], fs, narrow, backend) + lo
+        lo, hi = max(0, a - pad) // step * step, min(n, b + pad)
+        pb, f, _ = _one_band(x[lo:hi], fs, narrow, backend)
+        narrow_feat[lo // step:lo // step + f.size] = f[:feat.size - lo // step]
+        pb = pb + lo
         found.append(pb[(pb >= a) & (pb < b)])
     pb = np.concatenate(found)
     judged = disagreeing_windows(r_peaks, pb, fs, n_win)
@@ -180,7 +187,7 @@ def refine_in_noise(x: np.ndarray, fs: float, r_peaks: np.ndarray, feat: np.ndar
     if judged.size == 0:
         return r_peaks
     m_a = window_quality(x, fs, r_peaks, pb, settings, only=judged, feature=(feat, step))
-    m_b = window_quality(x, fs, pb, r_peaks, narrow, only=judged)
+    m_b = window_quality(x, fs, pb, r_peaks, narrow, only=judged, feature=(narrow_feat, step))
     use = np.zeros(n_win, dtype=bool)
     use[judged] = second_lead_probability(judge_inputs(m_a, m_b)) > SECOND_LEAD_P
     return take_windows(r_peaks, pb, use, fs,
