@@ -140,18 +140,19 @@ def window_quality(ecg: np.ndarray, fs: float, peaks: np.ndarray, other: np.ndar
     # The feature's level at the beats, and its background: the samples
     # more than BEAT_HALF_S from every beat.
     level = _group_quantile(feat[at[mine]], win, m, 0.5)
-    edges = np.minimum(np.arange(n_win + 1) * w, x.size) // step
-    marks = np.zeros(feat.size + 1, dtype=np.int64)
+    # The feature's samples in the measured windows, each window's in turn.
+    edges = np.minimum(np.minimum(np.arange(n_win + 1) * w, x.size) // step, feat.size)
+    lo, size = edges[rows], edges[rows + 1] - edges[rows]
+    first = np.cumsum(size) - size
+    idx = np.arange(int(size.sum())) - np.repeat(first - lo, size)
+    # ... more than BEAT_HALF_S from every beat.
     half = int(BEAT_HALF_S * fs / step)
-    np.add.at(marks, np.clip(at - half, 0, feat.size), 1)
-    np.add.at(marks, np.clip(at + half + 1, 0, feat.size), -1)
-    # ... counted in the measured windows alone.
-    np.add.at(marks, np.minimum(edges[rows], feat.size), -feat.size - 1)
-    np.add.at(marks, np.minimum(edges[rows + 1], feat.size), feat.size + 1)
-    bg = np.flatnonzero(np.cumsum(marks)[:-1] == -feat.size - 1)
-    bg_win = np.searchsorted(edges, bg, side="right") - 1
-    inside = bg_win < n_win
-    p90 = _group_quantile(feat[bg[inside]], slot[bg_win[inside]], m, 0.9)
+    j = np.searchsorted(at, idx)
+    near = np.zeros(idx.size, dtype=bool)
+    if at.size:
+        near = (np.abs(idx - at[np.maximum(j - 1, 0)]) <= half) | \
+            (np.abs(at[np.minimum(j, at.size - 1)] - idx) <= half)
+    p90 = _group_quantile(feat[idx[~near]], np.repeat(np.arange(m), size)[~near], m, 0.9)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(level > 0, p90 / level, np.inf)
     ratio = np.where(np.isfinite(ratio), np.clip(ratio, 1e-3, 3.0), 3.0)
