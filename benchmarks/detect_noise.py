@@ -10,10 +10,11 @@ drifting over a few seconds as motion comes and goes; each record has its
 own seed. Every detector of ``benchmarks/detect.py`` runs on the same
 signals and is scored with the EC57 rules of :mod:`ecgtool.evaluate`.
 
-The detector's ``noise_gain`` was chosen on these signals (see
+The detector's ``noise_gain`` and its noise band (the narrow band and the
+gate of :mod:`ecgtool.signal.bands`) were chosen on these signals (see
 ``ecgtool.signal.detect.DetectorSettings``), so ecgtool's rows here are
 optimistic; the noise stress test's records, scored by ``detect.py``, were
-not used to choose it.
+not used to choose them.
 
 The same is done with real electrode-motion noise (``--em-snr``): the noise
 stress test's record 118e00 less the clean MIT-BIH 118 is the noise that
@@ -174,13 +175,15 @@ def main() -> None:
             f"0.5-16 Hz, its level drifting, added after minute 5 for 2 minutes of every 4 "
             f"at the signal-to-noise ratio given (signal power: median QRS peak-to-peak "
             f"squared over 8, as in the noise stress test). EC57 150 ms window. ecgtool's "
-            f"`noise_gain` was chosen on these signals, so its rows are optimistic. "
+            f"`noise_gain` and its noise band (`ecgtool.signal.bands`) were chosen on these "
+            f"signals, so its rows are optimistic. "
             f"\"Electrode motion\" rows add, on the same schedule, the real noise of the "
             f"noise stress test (its record 118e00 less MIT-BIH 118, bursts strung "
             f"together) to the DS1 records other than 118, scaled to each record's QRS as "
             f"the test scaled it to 118's at the level named (the test measures SNR its "
             f"own way: by the measure above its 0 dB record lies near -12 dB); nothing "
-            f"was chosen on them. "
+            f"was chosen on them (they were printed beside the others while the noise band "
+            f"was chosen). "
             f"`benchmarks/detect.py` scores the noise stress test itself.\n\n" + table + "\n")
     update_results_md("detect_noise", body)
 

@@ -6,7 +6,9 @@ an adaptive threshold set between running medians of recent QRS and noise
 peaks, a refractory period, T-wave rejection by slope and a search-back for
 missed beats (``ecgtool._core._find_qrs``). The peak is finally moved to the
 extremum of the raw signal so that ``r_peak`` is where a cardiologist would
-put it.
+put it. Where the signal is noisy, the R peaks are found again in a narrower
+band and the better of the two read, window by window
+(:mod:`ecgtool.signal.bands`).
 
 References
 ----------
