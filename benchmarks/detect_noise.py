@@ -10,7 +10,7 @@ drifting over a few seconds as motion comes and goes; each record has its
 own seed. Every detector of ``benchmarks/detect.py`` runs on the same
 signals and is scored with the EC57 rules of :mod:`ecgtool.evaluate`.
 
-The detector's ``noise_gain`` and its noise band (the narrow band and the
+The detector's ``noise_gain`` and its noise band (the high band and the
 gate of :mod:`ecgtool.signal.bands`) were chosen on these signals (see
 ``ecgtool.signal.detect.DetectorSettings``), so ecgtool's rows here are
 optimistic; the noise stress test's records, scored by ``detect.py``, were

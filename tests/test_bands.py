@@ -1,4 +1,4 @@
-"""The noise band: R peaks found again in a narrower band where the signal is noisy."""
+"""The noise band: R peaks found again in a higher band where the signal is noisy."""
 
 import warnings
 from dataclasses import replace
@@ -63,11 +63,11 @@ def test_only_noisy_windows_are_read_again(monkeypatch):
     calls.clear()
     y, on = _motion(rec)
     detect_r_peaks(y, rec.fs)
-    narrow = [n for n, inner in calls if inner]
-    # The narrow band reads the noisy minutes (and a little around them), not
+    high = [n for n, inner in calls if inner]
+    # The high band reads the noisy minutes (and a little around them), not
     # the whole record.
-    assert narrow and sum(narrow) < 0.75 * rec.n_samples
-    assert sum(narrow) > 0.4 * on.sum()
+    assert high and sum(high) < 0.75 * rec.n_samples
+    assert sum(high) > 0.4 * on.sum()
 
 
 def test_the_compiled_kernels_and_their_twins_agree_through_the_noise_band():

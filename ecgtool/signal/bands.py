@@ -1,23 +1,24 @@
-"""R peaks in noise: a narrower band's beats where the judge reads them better.
+"""R peaks in noise: a higher band's beats where the judge reads them better.
 
 Electrode motion and other noise of the body's movement lie in the QRS
-filter's own band (about 5-20 Hz at the default settings), where the
-detector takes its peaks for beats or lets its threshold rise over the
-beats. A narrower, higher band (moving means of 8 ms low-pass, 30 ms
-high-pass, 100 ms integration: :class:`NoiseBand`) keeps less of that noise
-and less of a wide QRS as well, so it cannot replace the default band: on
+filter's own band (7-17 Hz at -3 dB at the default settings, at 360 Hz),
+where the detector takes its peaks for beats or lets its threshold rise over
+the beats. A higher band (moving means of 8 ms low-pass, 30 ms high-pass,
+100 ms integration: 25-58 Hz at 360 Hz; :class:`NoiseBand`) keeps less of
+that noise and less of a wide QRS as well, so it cannot replace the default band: on
 clean records it misses wide beats the default finds.
 
 So, in noisy stretches only, the detector runs again on the same lead with
-the narrow band, and the two streams of R peaks are fused as two leads are
+the high band, and the two streams of R peaks are fused as two leads are
 (:mod:`ecgtool.signal.leads`): in each 3-s window where they disagree, the
 same judge reads both streams' quality there and the window takes the
-narrow band's beats where it gives them a probability over
+high band's beats where it gives them a probability over
 :data:`ecgtool.signal.leads.SECOND_LEAD_P`. A stretch is noisy where the
 QRS feature's median over a 3-s window (its background: beats fill less
 than half of it) is over :attr:`NoiseBand.gate` times the beats' level
-around it (the median feature at the R peaks of 11 windows); it is widened
-by :attr:`NoiseBand.spread_windows` windows on either side, and the narrow
+around it (the median, over 11 windows, of each window's median feature at
+its R peaks); it is widened
+by :attr:`NoiseBand.spread_windows` windows on either side, and the high
 band's detector reads :attr:`NoiseBand.pad_s` more on either side, so that
 its thresholds have settled where the stretch begins. Clean records have
 few such stretches, and the second pass costs them little.
@@ -38,13 +39,13 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 @dataclass(frozen=True)
 class NoiseBand:
-    """The narrow band read again in noisy stretches, and what makes a
+    """The high band read again in noisy stretches, and what makes a
     stretch noisy (see the module).
 
     Attributes
     ----------
     lowpass_ms, highpass_ms, integration_ms : float
-        The narrow band's filter windows (as
+        The high band's filter windows (as
         :class:`ecgtool.signal.detect.DetectorSettings` names them).
     gate : float
         A 3-s window is noisy where the QRS feature's median there is over
@@ -52,7 +53,7 @@ class NoiseBand:
     spread_windows : int
         Windows on either side of a noisy one read again too.
     pad_s : float
-        Signal read on either side of a stretch, for the narrow band's
+        Signal read on either side of a stretch, for the high band's
         thresholds to settle.
     """
 
@@ -136,7 +137,7 @@ def _bridged(mask: np.ndarray, gap: int) -> np.ndarray:
 def refine_in_noise(x: np.ndarray, fs: float, r_peaks: np.ndarray, feat: np.ndarray,
                     step: int, settings, backend: str = "c") -> np.ndarray:
     """``r_peaks`` (found on ``x`` with ``settings``, whose QRS feature is
-    ``feat``) with the narrow band's beats instead in the noisy windows where
+    ``feat``) with the high band's beats instead in the noisy windows where
     the judge reads those better (see the module).
 
     Examples
@@ -166,19 +167,19 @@ def refine_in_noise(x: np.ndarray, fs: float, r_peaks: np.ndarray, feat: np.ndar
         noisy = np.convolve(noisy, np.ones(2 * band.spread_windows + 1), "same") > 0
     if not noisy.any():
         return r_peaks
-    narrow = replace(settings, lowpass_ms=band.lowpass_ms, highpass_ms=band.highpass_ms,
+    high = replace(settings, lowpass_ms=band.lowpass_ms, highpass_ms=band.highpass_ms,
                      integration_ms=band.integration_ms, noise_band=None)
     pad = int(band.pad_s * fs)
     found = []
-    # The narrow band's feature where it was read (nothing else of it is
+    # The high band's feature where it was read (nothing else of it is
     # measured: the judged windows lie inside the stretches).
-    narrow_feat = np.empty(feat.size)
+    high_feat = np.empty(feat.size)
     # Stretches nearer than their padding are read in one pass.
     for k0, k1 in _runs(_bridged(noisy, 2 + 2 * -(-pad // w))):
         a, b = k0 * w, min(k1 * w, n)
         lo, hi = max(0, a - pad) // step * step, min(n, b + pad)
-        pb, f, _ = _one_band(x[lo:hi], fs, narrow, backend)
-        narrow_feat[lo // step:lo // step + f.size] = f[:feat.size - lo // step]
+        pb, f, _ = _one_band(x[lo:hi], fs, high, backend)
+        high_feat[lo // step:lo // step + f.size] = f[:feat.size - lo // step]
         pb = pb + lo
         found.append(pb[(pb >= a) & (pb < b)])
     pb = np.concatenate(found)
@@ -187,7 +188,7 @@ def refine_in_noise(x: np.ndarray, fs: float, r_peaks: np.ndarray, feat: np.ndar
     if judged.size == 0:
         return r_peaks
     m_a = window_quality(x, fs, r_peaks, pb, settings, only=judged, feature=(feat, step))
-    m_b = window_quality(x, fs, pb, r_peaks, narrow, only=judged, feature=(narrow_feat, step))
+    m_b = window_quality(x, fs, pb, r_peaks, high, only=judged, feature=(high_feat, step))
     use = np.zeros(n_win, dtype=bool)
     use[judged] = second_lead_probability(judge_inputs(m_a, m_b)) > SECOND_LEAD_P
     return take_windows(r_peaks, pb, use, fs,

@@ -6,7 +6,7 @@ an adaptive threshold set between running medians of recent QRS and noise
 peaks, a refractory period, T-wave rejection by slope and a search-back for
 missed beats (``ecgtool._core._find_qrs``). The peak is finally moved to the
 extremum of the raw signal so that ``r_peak`` is where a cardiologist would
-put it. Where the signal is noisy, the R peaks are found again in a narrower
+put it. Where the signal is noisy, the R peaks are found again in a higher
 band and the better of the two read, window by window
 (:mod:`ecgtool.signal.bands`).
 
@@ -104,7 +104,7 @@ class DetectorSettings:
         dropped as an artefact (:mod:`ecgtool.signal.artefacts`); None keeps
         every detection.
     noise_band : NoiseBand or None
-        In noisy stretches, the R peaks found again in a narrower band,
+        In noisy stretches, the R peaks found again in a higher band,
         taken where the judge reads them better (:mod:`ecgtool.signal.bands`);
         None reads one band.
     delineation : DelineationSettings
