@@ -104,16 +104,16 @@ def noise_ratio(feat: np.ndarray, step: int, r_peaks: np.ndarray, n: int,
         return np.full(n_win, np.inf)
     # A window without beats takes the level of the nearest with some (the
     # median over the windows around counts it once more).
-    near = has[np.clip(np.searchsorted(has, np.arange(n_win)), 0, has.size - 1)]
-    before = has[np.clip(np.searchsorted(has, np.arange(n_win)) - 1, 0, has.size - 1)]
-    near = np.where(np.abs(before - np.arange(n_win)) < np.abs(near - np.arange(n_win)),
-                    before, near)
+    k = np.arange(n_win)
+    j = np.searchsorted(has, k)
+    after, before = has[np.minimum(j, has.size - 1)], has[np.maximum(j - 1, 0)]
+    near = np.where(np.abs(before - k) < np.abs(after - k), before, after)
     level = np.median(sliding_window_view(np.pad(level[near], _LEVEL_WINDOWS, mode="edge"),
                                           2 * _LEVEL_WINDOWS + 1), axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = background / level
     # Beats found nowhere within the windows around: nothing to compare with.
-    far = np.abs(near - np.arange(n_win)) > _LEVEL_WINDOWS
+    far = np.abs(near - k) > _LEVEL_WINDOWS
     return np.where(np.isfinite(ratio) & ~far, ratio, np.inf)
 
 
@@ -154,9 +154,8 @@ def refine_in_noise(x: np.ndarray, fs: float, r_peaks: np.ndarray, feat: np.ndar
     (363, 333)
     """
     from ecgtool.signal.detect import _one_band
-    from ecgtool.signal.leads import (SECOND_LEAD_P, WINDOW_S, disagreeing_windows,
-                                      judge_inputs, second_lead_probability, take_windows,
-                                      window_quality)
+    from ecgtool.signal.leads import (WINDOW_S, disagreeing_windows, judge_windows,
+                                      take_windows)
 
     band = settings.noise_band
     n = x.size
@@ -168,7 +167,7 @@ def refine_in_noise(x: np.ndarray, fs: float, r_peaks: np.ndarray, feat: np.ndar
     if not noisy.any():
         return r_peaks
     high = replace(settings, lowpass_ms=band.lowpass_ms, highpass_ms=band.highpass_ms,
-                     integration_ms=band.integration_ms, noise_band=None)
+                   integration_ms=band.integration_ms, noise_band=None)
     pad = int(band.pad_s * fs)
     found = []
     # The high band's feature where it was read (nothing else of it is
@@ -187,9 +186,7 @@ def refine_in_noise(x: np.ndarray, fs: float, r_peaks: np.ndarray, feat: np.ndar
     judged = judged[noisy[judged]]
     if judged.size == 0:
         return r_peaks
-    m_a = window_quality(x, fs, r_peaks, pb, settings, only=judged, feature=(feat, step))
-    m_b = window_quality(x, fs, pb, r_peaks, high, only=judged, feature=(high_feat, step))
     use = np.zeros(n_win, dtype=bool)
-    use[judged] = second_lead_probability(judge_inputs(m_a, m_b)) > SECOND_LEAD_P
-    return take_windows(r_peaks, pb, use, fs,
-                        settings.refractory_ms).r_peak
+    use[judged] = judge_windows(x, x, fs, r_peaks, pb, judged, settings, high,
+                                (feat, step), (high_feat, step))
+    return take_windows(r_peaks, pb, use, fs, settings.refractory_ms).r_peak

@@ -326,10 +326,23 @@ def fuse_r_peaks(first: np.ndarray, second: np.ndarray, fs: float,
         # Gaps are bridged as the detector bridges them, so that the
         # measures see the same signal its beats were found on.
         fill_a, fill_b = (fill_nans(v)[0] for v in (a, b))
-        qa = window_quality(fill_a, fs, pa, pb, settings, only=judged)
-        qb = window_quality(fill_b, fs, pb, pa, settings, only=judged)
-        use_b[judged] = second_lead_probability(judge_inputs(qa, qb)) > SECOND_LEAD_P
+        use_b[judged] = judge_windows(fill_a, fill_b, fs, pa, pb, judged, settings, settings)
     return take_windows(pa, pb, use_b, fs, settings.refractory_ms)
+
+
+def judge_windows(a: np.ndarray, b: np.ndarray, fs: float, pa: np.ndarray, pb: np.ndarray,
+                  judged: np.ndarray, settings_a: DetectorSettings,
+                  settings_b: DetectorSettings,
+                  feature_a: tuple[np.ndarray, int] | None = None,
+                  feature_b: tuple[np.ndarray, int] | None = None) -> np.ndarray:
+    """For each window of ``judged`` (sorted indices), whether the judge reads
+    the R peaks ``pb`` found on ``b`` with ``settings_b`` better than ``pa``
+    found on ``a`` with ``settings_a`` (probability over
+    :data:`SECOND_LEAD_P`). Two leads, or two bands of one lead; ``feature_a``
+    and ``feature_b``: their QRS features and step, where already computed."""
+    qa = window_quality(a, fs, pa, pb, settings_a, only=judged, feature=feature_a)
+    qb = window_quality(b, fs, pb, pa, settings_b, only=judged, feature=feature_b)
+    return second_lead_probability(judge_inputs(qa, qb)) > SECOND_LEAD_P
 
 
 def disagreeing_windows(pa: np.ndarray, pb: np.ndarray, fs: float, n_win: int) -> np.ndarray:
