@@ -94,6 +94,39 @@ def test_raw_kernel_call_returns_indices_in_range(rec119):
     assert n > 100 and out[:n].min() >= 0 and out[:n].max() < x.size
 
 
+def test_peak_kernel_matches_twin_when_its_levels_tie(rec119):
+    # A coarse feature repeats values, so the kernel's sorted rings of the
+    # last eight levels hold ties and drop one of several equal values.
+    f = qrs_filter(rec119.signal[:72000], 360.0)
+    feat = np.round(f.feature / f.feature.max() * 20) / 20
+    x = np.ascontiguousarray(rec119.signal[:72000:f.step])
+    out = np.empty(x.size // 2 + 1, dtype=np.intp)
+    s = DEFAULT_SETTINGS
+    args = (feat, x, 0.5, 0.0, 180.0, 36, 75, 13, 1, s.threshold, s.noise_gain,
+            s.threshold_cap, s.t_ratio, s.searchback, s.searchback_threshold, 0.0,
+            s.relearn_noise)
+    n = _core._find_qrs(*args, out)
+    np.testing.assert_array_equal(out[:n], _twins.find_qrs(*args))
+    assert n > 100
+
+
+@pytest.mark.parametrize("half", [0, 1, 9, 40])
+@pytest.mark.parametrize("mode", ["absolute", "one sign", "sign per centre"])
+def test_window_argmax_kernel_matches_twin(half, mode):
+    rng = np.random.default_rng(half)
+    # Rounded values tie: the first of equal values wins in both.
+    values = np.round(rng.normal(size=300), 1)
+    # Centres near, at and beyond both ends: the windows are cut there.
+    centres = np.r_[-50, -1, 0, 3, rng.integers(0, 300, 60), 296, 299, 300, 350].astype(np.intp)
+    sign = (np.where(rng.random(centres.size) < 0.5, -1.0, 1.0) if mode == "sign per centre"
+            else np.array([-1.0]))
+    out = np.empty(centres.size, dtype=np.intp)
+    _core._window_argmax(values, centres, half, sign, mode == "absolute", out)
+    twin = _twins.window_argmax(values, centres, half, sign, mode == "absolute")
+    np.testing.assert_array_equal(out, twin)
+    assert out.min() >= 0 and out.max() < values.size
+
+
 @pytest.mark.parametrize("n,half", [(2, 1), (5, 2), (31, 15), (400, 15), (1000, 7)])
 def test_running_median_kernel_matches_twin(n, half):
     rng = np.random.default_rng(n)

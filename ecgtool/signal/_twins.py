@@ -31,6 +31,15 @@ def qrs_filter(x: np.ndarray, step: int, lp_half: int, hp_half: int, int_half: i
     return band, moving_mean(sq, int_half)
 
 
+def window_argmax(values: np.ndarray, centres: np.ndarray, half: int, sign: np.ndarray,
+                  absolute: bool) -> np.ndarray:
+    """Twin of ``_core._window_argmax``: returns the indices."""
+    idx = np.clip(centres[:, None] + np.arange(-half, half + 1)[None, :], 0, values.size - 1)
+    w = np.abs(values[idx]) if absolute else values[idx] * (sign[:, None] if sign.size > 1
+                                                             else sign[0])
+    return idx[np.arange(centres.size), np.argmax(w, axis=1)]
+
+
 def _max_slope(sig: np.ndarray, p: int, half: int, step: int) -> float:
     n = sig.size
     lo, hi = max(p - half, step), min(p + half, n - 1 - step)

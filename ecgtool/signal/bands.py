@@ -34,7 +34,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 
 @dataclass(frozen=True)
@@ -70,11 +69,12 @@ DEFAULT_NOISE_BAND = NoiseBand()
 _LEVEL_WINDOWS = 5
 
 
-def noise_ratio(feat: np.ndarray, step: int, r_peaks: np.ndarray, n: int,
-                fs: float) -> np.ndarray:
-    """Per 3-s window of a signal of ``n`` samples, the QRS feature's median
-    over the beats' level around it (see the module); inf where no beat lies
-    within :data:`_LEVEL_WINDOWS` windows.
+def noisy_windows(feat: np.ndarray, step: int, r_peaks: np.ndarray, n: int,
+                  fs: float, gate: float) -> np.ndarray:
+    """Per 3-s window of a signal of ``n`` samples, whether the QRS feature's
+    median there is over ``gate`` times the beats' level around it (see the
+    module); True too where no beat lies within :data:`_LEVEL_WINDOWS`
+    windows, with nothing to compare with.
 
     ``feat`` is the feature at the processing rate (one value every
     ``step`` samples), ``r_peaks`` the R peaks found on it.
@@ -82,39 +82,50 @@ def noise_ratio(feat: np.ndarray, step: int, r_peaks: np.ndarray, n: int,
     Examples
     --------
     >>> feat = np.full(1000, 0.01); feat[100::200] = 1.0       # 4 s at 250 Hz
-    >>> noise_ratio(feat, 1, np.arange(100, 1000, 200), 1000, 250.0).round(3).tolist()
-    [0.01, 0.01]
+    >>> r = np.arange(100, 1000, 200)
+    >>> noisy_windows(feat, 1, r, 1000, 250.0, 0.1).tolist()
+    [False, False]
+    >>> noisy_windows(feat, 1, r, 1000, 250.0, 0.005).tolist()
+    [True, True]
     """
     from ecgtool.signal.leads import WINDOW_S, _group_quantile
 
     w = int(round(WINDOW_S * fs))
     n_win = max(1, -(-n // w))
-    starts = np.minimum(np.arange(n_win) * w // step, max(feat.size - 1, 0))
-    # Every sixth value of a window: its median is as good a background.
-    idx = np.minimum(starts[:, None] + np.arange(0, max(w // step, 1), 6)[None, :],
-                     feat.size - 1)
-    # The upper median: one partition, no mean of the middle two.
-    half = idx.shape[1] // 2
-    background = np.partition(feat[idx], half, axis=1)[:, half]
     r = np.asarray(r_peaks, dtype=np.int64)
     level = _group_quantile(feat[np.minimum(r // step, feat.size - 1)],
                             np.minimum(r // w, n_win - 1), n_win, 0.5)
     has = np.flatnonzero(np.isfinite(level))
     if has.size == 0:
-        return np.full(n_win, np.inf)
+        return np.ones(n_win, dtype=bool)
     # A window without beats takes the level of the nearest with some (the
     # median over the windows around counts it once more).
     k = np.arange(n_win)
     j = np.searchsorted(has, k)
     after, before = has[np.minimum(j, has.size - 1)], has[np.maximum(j - 1, 0)]
     near = np.where(np.abs(before - k) < np.abs(after - k), before, after)
-    level = np.median(sliding_window_view(np.pad(level[near], _LEVEL_WINDOWS, mode="edge"),
-                                          2 * _LEVEL_WINDOWS + 1), axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = background / level
+    p = level[near][np.clip(np.arange(-_LEVEL_WINDOWS, n_win + _LEVEL_WINDOWS), 0, n_win - 1)]
+    level = np.partition(np.stack([p[i:i + n_win] for i in range(2 * _LEVEL_WINDOWS + 1)]),
+                         _LEVEL_WINDOWS, axis=0)[_LEVEL_WINDOWS]
+    # Every sixth value of a window: its median is as good a background,
+    # and the upper median (rank m // 2 of m values) is over the bar when at
+    # least m - m // 2 values are: a count, cheaper than a partition.
+    bar = gate * level
+    ws = max(w // step, 1)
+    full = min(n_win, feat.size // ws) if w % step == 0 else 0
+    count = np.empty(n_win, dtype=np.int64)
+    # Whole windows as rows of a view; a last, partial one (or all, where a
+    # window is no whole number of steps) gathered with its end held.
+    count[:full] = np.count_nonzero(feat[:full * ws].reshape(full, ws)[:, ::6]
+                                    > bar[:full, None], axis=1)
+    starts = np.minimum(k[full:] * w // step, max(feat.size - 1, 0))
+    idx = np.minimum(starts[:, None] + np.arange(0, ws, 6)[None, :], feat.size - 1)
+    count[full:] = np.count_nonzero(feat[idx] > bar[full:, None], axis=1)
+    m = -(-ws // 6)
+    over = count >= m - m // 2
     # Beats found nowhere within the windows around: nothing to compare with.
     far = np.abs(near - k) > _LEVEL_WINDOWS
-    return np.where(np.isfinite(ratio) & ~far, ratio, np.inf)
+    return over | far | ~(level > 0)
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -161,7 +172,7 @@ def refine_in_noise(x: np.ndarray, fs: float, r_peaks: np.ndarray, feat: np.ndar
     n = x.size
     w = int(round(WINDOW_S * fs))
     n_win = max(1, -(-n // w))
-    noisy = noise_ratio(feat, step, r_peaks, n, fs) > band.gate
+    noisy = noisy_windows(feat, step, r_peaks, n, fs, band.gate)
     if band.spread_windows:
         noisy = np.convolve(noisy, np.ones(2 * band.spread_windows + 1), "same") > 0
     if not noisy.any():

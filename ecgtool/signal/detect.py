@@ -338,7 +338,7 @@ def _one_band(x: np.ndarray, fs: float, settings: DetectorSettings,
         qrs = find_qrs(*args)
     else:
         raise ValueError(f"unknown backend {backend!r}; choose from 'c', 'python'")
-    r, amp = _locate(x, band, np.sort(qrs), fs, step)
+    r, amp = _locate(x, band, np.sort(qrs), fs, step, backend)
     # An R peak on the record's first or last sample is a QRS cut off by the
     # record's edge, the signal still rising into it: neither where its peak
     # is nor whether it is a beat can be told (MIT-BIH's annotators leave such
@@ -353,22 +353,26 @@ def _one_band(x: np.ndarray, fs: float, settings: DetectorSettings,
 
 
 def _window_argmax(values: np.ndarray, centres: np.ndarray, half: int,
-                   sign: np.ndarray | float = 1.0, absolute: bool = False) -> np.ndarray:
+                   sign: np.ndarray | float = 1.0, absolute: bool = False,
+                   backend: str = "c") -> np.ndarray:
     # Index of the maximum of sign*values (or |values|) within +-half of each
     # centre; windows are clipped at the ends of the signal.
-    idx = centres[:, None] + np.arange(-half, half + 1)[None, :]
-    if centres[0] - half < 0 or centres[-1] + half >= values.size:
-        np.clip(idx, 0, values.size - 1, out=idx)
-    w = values[idx]
-    if absolute:
-        np.abs(w, out=w)
-    else:
-        w *= np.asarray(sign)[..., None] if np.ndim(sign) else sign
-    return idx[np.arange(centres.size), np.argmax(w, axis=1)]
+    values = np.ascontiguousarray(values, dtype=np.float64)
+    centres = np.ascontiguousarray(centres, dtype=np.intp)
+    sign = np.ascontiguousarray(np.atleast_1d(sign), dtype=np.float64)
+    if backend == "python":
+        from ecgtool.signal._twins import window_argmax
+
+        return window_argmax(values, centres, half, sign, absolute).astype(np.int64)
+    from ecgtool import _core
+
+    out = np.empty(centres.size, dtype=np.intp)
+    _core._window_argmax(values, centres, half, sign, absolute, out)
+    return out.astype(np.int64, copy=False)
 
 
 def locate_r(ecg: np.ndarray, band: np.ndarray, qrs: np.ndarray, fs: float,
-             step: int = 1) -> np.ndarray:
+             step: int = 1, backend: str = "c") -> np.ndarray:
     """Move each detected QRS to its R peak (the dominant extremum).
 
     The extremum of the band-passed signal near the feature peak fixes the
@@ -382,17 +386,18 @@ def locate_r(ecg: np.ndarray, band: np.ndarray, qrs: np.ndarray, fs: float,
     >>> int(locate_r(x, x, np.array([190]), 360.0)[0])
     200
     """
-    return _locate(ecg, band, qrs, fs, step)[0]
+    return _locate(ecg, band, qrs, fs, step, backend)[0]
 
 
-def _locate(ecg, band, qrs, fs, step) -> tuple[np.ndarray, np.ndarray]:
+def _locate(ecg, band, qrs, fs, step, backend="c") -> tuple[np.ndarray, np.ndarray]:
     # R peaks, and the size of each QRS: its band-passed extremum.
     if qrs.size == 0:
         return qrs.astype(np.int64), np.zeros(0)
     c = _window_argmax(band, qrs, int(round(_LOCATE_BAND_MS * fs / 1000 / step)),
-                       absolute=True)
+                       absolute=True, backend=backend)
     polarity = np.where(band[c] >= 0, 1.0, -1.0)
-    r = _window_argmax(ecg, c * step, int(round(_LOCATE_RAW_MS * fs / 1000)), sign=polarity)
+    r = _window_argmax(ecg, c * step, int(round(_LOCATE_RAW_MS * fs / 1000)), sign=polarity,
+                       backend=backend)
     order = np.argsort(r, kind="stable")
     r, amp = r[order], np.abs(band[c[order]])
     # Two detections can land on one extremum: keep it once.
