@@ -30,7 +30,7 @@ import numpy as np
 from ecgtool.beats.table import Beats, broken_intervals
 from ecgtool.errors import EcgToolError, EcgToolWarning
 from ecgtool.settings import apply_overrides, changed_fields
-from ecgtool.signal.artefacts import (DEFAULT_SPLIT_RULE, SplitRule, closer_than,
+from ecgtool.signal.artefacts import (DEFAULT_SPLIT_RULE, SplitRule, _middle, closer_than,
                                       split_interval_artefacts)
 from ecgtool.signal.bands import DEFAULT_NOISE_BAND, NoiseBand
 from ecgtool.signal.delineate import DEFAULT_DELINEATION, DelineationSettings, delineate
@@ -316,7 +316,7 @@ def _one_band(x: np.ndarray, fs: float, settings: DetectorSettings,
     sec = int(fp)
     head = feat[: min(feat.size, 8 * sec)]
     nsec = max(1, head.size // sec)
-    init_qrs = float(np.median(head[: nsec * sec].reshape(nsec, -1).max(axis=1))) \
+    init_qrs = float(_middle(head[: nsec * sec].reshape(nsec, -1).max(axis=1)[None, :])[0]) \
         if head.size >= sec else float(head.max())
     floor = _unit_qrs_feature(design) * settings.min_qrs_mv ** 2
     ms = fp / 1000.0
@@ -435,7 +435,10 @@ def is_flat(ecg: np.ndarray, fs: float, min_mv: float = DEFAULT_SETTINGS.min_qrs
     >>> is_flat(np.zeros(3600), 360.0)
     True
     """
-    return ecg.size < 2 * fs or float(np.ptp(ecg)) < min_mv
+    if ecg.size < 2 * fs:
+        return True
+    # The first 10 s moving that much settle it without reading the rest.
+    return float(np.ptp(ecg[:int(10 * fs)])) < min_mv and float(np.ptp(ecg)) < min_mv
 
 
 def detect_r_peaks(ecg: np.ndarray, fs: float, settings: DetectorSettings = DEFAULT_SETTINGS,
