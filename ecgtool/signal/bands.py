@@ -13,7 +13,7 @@ the high band, and the two streams of R peaks are fused as two leads are
 (:mod:`ecgtool.signal.leads`): in each 3-s window where they disagree, the
 same judge reads both streams' quality there and the window takes the
 high band's beats where it gives them a probability over
-:data:`ecgtool.signal.leads.SECOND_LEAD_P`. A stretch is noisy where the
+:attr:`NoiseBand.judge_p`. A stretch is noisy where the
 QRS feature's median over a 3-s window (its background: beats fill less
 than half of it) is over :attr:`NoiseBand.gate` times the beats' level
 around it (the median, over 11 windows, of each window's median feature at
@@ -54,6 +54,11 @@ class NoiseBand:
     pad_s : float
         Signal read on either side of a stretch, for the high band's
         thresholds to settle.
+    judge_p : float
+        The judge's probability over which a window takes the high band's
+        beats: 0.5, the lowest of 0.4-0.7 that cost the choosing sets' clean
+        and paced records no error (two leads keep 0.7, see
+        :data:`ecgtool.signal.leads.SECOND_LEAD_P`).
     """
 
     lowpass_ms: float = 8.0
@@ -62,6 +67,7 @@ class NoiseBand:
     gate: float = 0.1
     spread_windows: int = 1
     pad_s: float = 10.0
+    judge_p: float = 0.5
 
 
 DEFAULT_NOISE_BAND = NoiseBand()
@@ -199,5 +205,5 @@ def refine_in_noise(x: np.ndarray, fs: float, r_peaks: np.ndarray, feat: np.ndar
         return r_peaks
     use = np.zeros(n_win, dtype=bool)
     use[judged] = judge_windows(x, x, fs, r_peaks, pb, judged, settings, high,
-                                (feat, step), (high_feat, step))
+                                (feat, step), (high_feat, step), band.judge_p)
     return take_windows(r_peaks, pb, use, fs, settings.refractory_ms).r_peak

@@ -334,15 +334,16 @@ def judge_windows(a: np.ndarray, b: np.ndarray, fs: float, pa: np.ndarray, pb: n
                   judged: np.ndarray, settings_a: DetectorSettings,
                   settings_b: DetectorSettings,
                   feature_a: tuple[np.ndarray, int] | None = None,
-                  feature_b: tuple[np.ndarray, int] | None = None) -> np.ndarray:
+                  feature_b: tuple[np.ndarray, int] | None = None,
+                  bar: float = SECOND_LEAD_P) -> np.ndarray:
     """For each window of ``judged`` (sorted indices), whether the judge reads
     the R peaks ``pb`` found on ``b`` with ``settings_b`` better than ``pa``
-    found on ``a`` with ``settings_a`` (probability over
-    :data:`SECOND_LEAD_P`). Two leads, or two bands of one lead; ``feature_a``
-    and ``feature_b``: their QRS features and step, where already computed."""
+    found on ``a`` with ``settings_a`` (probability over ``bar``). Two leads,
+    or two bands of one lead; ``feature_a`` and ``feature_b``: their QRS
+    features and step, where already computed."""
     qa = window_quality(a, fs, pa, pb, settings_a, only=judged, feature=feature_a)
     qb = window_quality(b, fs, pb, pa, settings_b, only=judged, feature=feature_b)
-    return second_lead_probability(judge_inputs(qa, qb)) > SECOND_LEAD_P
+    return second_lead_probability(judge_inputs(qa, qb)) > bar
 
 
 def disagreeing_windows(pa: np.ndarray, pb: np.ndarray, fs: float, n_win: int) -> np.ndarray:
