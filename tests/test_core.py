@@ -248,3 +248,13 @@ def test_nearest_shapes_wrapper_checks_its_arguments():
             nearest_shapes(w, np.array([0]), **args)
     with pytest.raises(ValueError, match="outside"):
         nearest_shapes(w, np.array([5]), 2, 0.3, 3)
+
+
+def test_window_argmax_wrapper_checks_its_arguments():
+    from ecgtool.signal.detect import _window_argmax
+
+    assert _window_argmax(np.zeros(5), np.zeros(0, int), 2).size == 0
+    with pytest.raises(ValueError, match="signs"):
+        _window_argmax(np.zeros(5), np.array([1, 2, 3]), 1, sign=np.array([1.0, -1.0]))
+    with pytest.raises(ValueError, match="no values"):
+        _window_argmax(np.zeros(0), np.array([0]), 1)

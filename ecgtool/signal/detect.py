@@ -359,7 +359,13 @@ def _window_argmax(values: np.ndarray, centres: np.ndarray, half: int,
     # centre; windows are clipped at the ends of the signal.
     values = np.ascontiguousarray(values, dtype=np.float64)
     centres = np.ascontiguousarray(centres, dtype=np.intp)
+    if centres.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    if values.size == 0:
+        raise ValueError("no values to search")
     sign = np.ascontiguousarray(np.atleast_1d(sign), dtype=np.float64)
+    if sign.size not in (1, centres.size):
+        raise ValueError(f"{sign.size} signs for {centres.size} centres")
     if backend == "python":
         from ecgtool.signal._twins import window_argmax
 
