@@ -35,6 +35,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from ecgtool.signal.filters import median_filter
+
 
 @dataclass(frozen=True)
 class NoiseBand:
@@ -110,9 +112,7 @@ def noisy_windows(feat: np.ndarray, step: int, r_peaks: np.ndarray, n: int,
     j = np.searchsorted(has, k)
     after, before = has[np.minimum(j, has.size - 1)], has[np.maximum(j - 1, 0)]
     near = np.where(np.abs(before - k) < np.abs(after - k), before, after)
-    p = level[near][np.clip(np.arange(-_LEVEL_WINDOWS, n_win + _LEVEL_WINDOWS), 0, n_win - 1)]
-    level = np.partition(np.stack([p[i:i + n_win] for i in range(2 * _LEVEL_WINDOWS + 1)]),
-                         _LEVEL_WINDOWS, axis=0)[_LEVEL_WINDOWS]
+    level = median_filter(level[near], 2 * _LEVEL_WINDOWS + 1)
     # Every sixth value of a window: its median is as good a background,
     # and the upper median (rank m // 2 of m values) is over the bar when at
     # least m - m // 2 values are: a count, cheaper than a partition.
