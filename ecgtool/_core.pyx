@@ -18,8 +18,9 @@ Two kernels are inner functions of :func:`ecgtool.signal.detect.detect_beats`:
 and one of :func:`ecgtool.beats.windows.local_template`:
 
 ``_running_median``
-    the median over a sliding window of beats, kept as a sorted buffer that
-    each step updates by one removal and one insertion;
+    the median over a sliding window of beats, kept as a sorted buffer in
+    which each step puts the entering value in the leaving one's place and
+    moves it to its sorted place;
 
 and the running sum under it, for :func:`ecgtool.signal.filters.moving_mean`
 (baselines and noise bands of whole records):
@@ -39,7 +40,8 @@ calls, and the search for twins that tells noise from PVCs):
 ``_nearest_shapes``
     for chosen beats, the beats nearby whose QRS is nearest in shape (or the
     first found within reach, nearest in time), each pair compared at every
-    shift of the beat within a few samples.
+    shift of the beat within a few samples, and skipped as soon as a lower
+    bound of its distance shows it too far.
 
 Every check, copy, filter design and threshold lives in the Python wrapper;
 the kernels trust their arguments. Each has a pure-Python twin in
@@ -50,6 +52,15 @@ from libc.math cimport INFINITY, fabs, sqrt
 from libc.stdlib cimport malloc, free
 
 DEF NBUF = 8
+
+cdef enum:
+    # Segments of the QRS span whose sums bound a pair's distance from below
+    # (``_nearest_shapes``).
+    NSEG = 4
+
+# A bound computed in floating point is taken as reached only past this share
+# of the bar, so that rounding never skips a pair the exact sum would keep.
+cdef double BOUND_MARGIN = 1.0 - 1e-9
 
 
 cdef inline Py_ssize_t _clip(Py_ssize_t i, Py_ssize_t n) noexcept nogil:
@@ -533,14 +544,17 @@ def _running_median(const float[:, ::1] x not None, Py_ssize_t half,
                 for i in range(1, n):
                     old = x[r, _mirror(i - 1 - half, n)]
                     v = x[r, _mirror(i + half, n)]
-                    # Remove the value leaving the window...
+                    # The value entering takes the place of the one leaving,
+                    # then moves to its sorted place: a sample of one beat is
+                    # near the same sample of the beats before it, so it
+                    # seldom moves far.
                     pos = _lower_bound(buf, m, old)
-                    for j in range(pos, m - 1):
-                        buf[j] = buf[j + 1]
-                    # ...and insert the one entering it.
-                    pos = _lower_bound(buf, m - 1, v)
-                    for j in range(m - 1, pos, -1):
-                        buf[j] = buf[j - 1]
+                    while pos + 1 < m and buf[pos + 1] < v:
+                        buf[pos] = buf[pos + 1]
+                        pos += 1
+                    while pos > 0 and buf[pos - 1] > v:
+                        buf[pos] = buf[pos - 1]
+                        pos -= 1
                     buf[pos] = v
                     out[r, i] = buf[half]
     finally:
@@ -607,8 +621,10 @@ def _nearest_shapes(const float[:, ::1] qrs not None, const Py_ssize_t[::1] rows
     than ``count`` lie within ``near``. ``count >= 1``; the wrapper checks
     the shapes. A pair is measured only as far as needed to know it is no
     nearer than the bar (``near``, or the ``count``-th nearest kept so far):
-    the sum stops there, and a difference of the two spans' norms (a lower
-    bound of their distance) at or past it skips the sum. With ``first``
+    the sum stops there, and two lower bounds of the sum skip it when they
+    reach the bar: the squared difference of the two spans' norms, and the
+    sum over :data:`NSEG` segments of the span of each segment's squared
+    difference of sums over its length (Cauchy-Schwarz). With ``first``
     the bar stays ``near`` and the search of a row ends at its ``count``-th
     beat within it.
     """
@@ -623,20 +639,37 @@ def _nearest_shapes(const float[:, ::1] qrs not None, const Py_ssize_t[::1] rows
     cdef double* dens = <double*> malloc((2 * shift + 1) * sizeof(double))
     cdef double* norms = <double*> malloc((2 * shift + 1) * sizeof(double))
     cdef double* other_norm = <double*> malloc((n if n > 0 else 1) * sizeof(double))
-    if dist == NULL or idx == NULL or dens == NULL or norms == NULL or other_norm == NULL:
+    cdef double* other_seg = <double*> malloc((n if n > 0 else 1) * NSEG * sizeof(double))
+    cdef double* segs = <double*> malloc((2 * shift + 1) * NSEG * sizeof(double))
+    cdef Py_ssize_t edge[NSEG + 1]
+    cdef double inv_len[NSEG]
+    cdef const double* oseg
+    if (dist == NULL or idx == NULL or dens == NULL or norms == NULL or other_norm == NULL
+            or other_seg == NULL or segs == NULL):
         free(dist)
         free(idx)
         free(dens)
         free(norms)
         free(other_norm)
+        free(other_seg)
+        free(segs)
         raise MemoryError()
     try:
         with nogil:
+            for k in range(NSEG + 1):
+                edge[k] = k * width // NSEG
+            for k in range(NSEG):
+                inv_len[k] = 1.0 / (edge[k + 1] - edge[k]) if edge[k + 1] > edge[k] else 0.0
             for j in range(n):
                 den = 0.0
                 for t in range(width):
                     den = den + qrs[j, shift + t] * qrs[j, shift + t]
                 other_norm[j] = sqrt(den)
+                for k in range(NSEG):
+                    num = 0.0
+                    for t in range(edge[k], edge[k + 1]):
+                        num = num + qrs[j, shift + t]
+                    other_seg[j * NSEG + k] = num
             for r in range(m):
                 i = rows[r]
                 kept = 0
@@ -647,6 +680,11 @@ def _nearest_shapes(const float[:, ::1] qrs not None, const Py_ssize_t[::1] rows
                         den = den + qrs[i, s + t] * qrs[i, s + t]
                     norms[s] = sqrt(den)
                     dens[s] = den if den > 1e-9 else 1e-9
+                    for k in range(NSEG):
+                        num = 0.0
+                        for t in range(edge[k], edge[k + 1]):
+                            num = num + qrs[i, s + t]
+                        segs[s * NSEG + k] = num
                 for o in range(1, 2 * span + 1):
                     # Offsets -1, 1, -2, 2, ...: nearest in time first.
                     j = i - (o + 1) // 2 if o % 2 else i + o // 2
@@ -659,13 +697,20 @@ def _nearest_shapes(const float[:, ::1] qrs not None, const Py_ssize_t[::1] rows
                         bar = dist[count - 1]
                     best = INFINITY
                     other = &qrs[j, shift]
+                    oseg = &other_seg[j * NSEG]
                     for s in range(2 * shift + 1):
                         beat = &qrs[i, s]
                         stop = bar * dens[s]
-                        # The norms' difference bounds the distance from
-                        # below: only under the bar is the sum worth taking.
+                        # The bounds from below: only under the bar is the
+                        # sum worth taking. Rounding could put a bound a hair
+                        # over the sum it bounds, hence the margin.
                         num = (other_norm[j] - norms[s]) * (other_norm[j] - norms[s])
-                        if num < stop:
+                        if num * BOUND_MARGIN < stop:
+                            num = 0.0
+                            for k in range(NSEG):
+                                diff = oseg[k] - segs[s * NSEG + k]
+                                num = num + diff * diff * inv_len[k]
+                        if num * BOUND_MARGIN < stop:
                             num = 0.0
                             for t in range(width):
                                 diff = other[t] - beat[t]
@@ -711,6 +756,8 @@ def _nearest_shapes(const float[:, ::1] qrs not None, const Py_ssize_t[::1] rows
         free(dens)
         free(norms)
         free(other_norm)
+        free(other_seg)
+        free(segs)
 
 
 def _vf_filter(const double[::1] y not None, Py_ssize_t n, Py_ssize_t step,

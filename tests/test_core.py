@@ -236,6 +236,26 @@ def test_nearest_shapes_kernel_matches_twin_on_ties_and_gaps():
     np.testing.assert_array_equal(kernel, twin)
 
 
+@pytest.mark.parametrize("width", [3, 21, 28])
+def test_nearest_shapes_kernel_matches_twin_where_its_bounds_decide(width):
+    # Copies of one shape at distances spread around the bar, and the same
+    # samples in another order (the same norm, other segment sums): the
+    # kernel's lower bounds skip many pairs and must skip no pair the twin
+    # keeps. Widths under and not a multiple of the kernel's segment count.
+    rng = np.random.default_rng(width)
+    base = rng.normal(size=width + 4)
+    noisy = base + rng.uniform(0.0, 0.6, (80, 1)) * rng.normal(size=(80, width + 4))
+    shuffled = np.stack([rng.permutation(base) for _ in range(40)])
+    qrs = np.ascontiguousarray(rng.permutation(np.vstack([noisy, shuffled])), dtype=np.float32)
+    rows = np.arange(len(qrs), dtype=np.intp)
+    found = []
+    for count, near in ((5, 0.4), (1, 0.25), (12, 0.8)):
+        kernel, twin = _nearest_both(qrs, rows, count, near, 40, 2)
+        np.testing.assert_array_equal(kernel, twin)
+        found.append(kernel[:, 0] >= 0)
+    assert np.any(found) and not np.all(found)
+
+
 def test_nearest_shapes_wrapper_checks_its_arguments():
     from ecgtool.beats.windows import WINDOW, nearest_shapes
 
