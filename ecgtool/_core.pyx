@@ -517,6 +517,32 @@ cdef inline Py_ssize_t _lower_bound(const real_t* buf, Py_ssize_t m, real_t v) n
     return lo
 
 
+cdef inline void _insert_sorted(real_t* buf, Py_ssize_t m, real_t v) noexcept nogil:
+    """Put ``v`` in its place in the sorted ``buf[:m]``, which grows by one."""
+    cdef Py_ssize_t pos = _lower_bound(buf, m, v), i
+    for i in range(m, pos, -1):
+        buf[i] = buf[i - 1]
+    buf[pos] = v
+
+
+cdef inline void _replace_sorted(real_t* buf, Py_ssize_t m, real_t old, real_t v) noexcept nogil:
+    """Replace one ``old`` of the sorted ``buf[:m]`` by ``v``, kept sorted.
+
+    ``v`` takes ``old``'s place, then moves to its sorted place: in a
+    running window the value entering is mostly near the one leaving (the
+    same sample of neighbouring beats, successive R-R intervals), so it
+    seldom moves far.
+    """
+    cdef Py_ssize_t pos = _lower_bound(buf, m, old)
+    while pos + 1 < m and buf[pos + 1] < v:
+        buf[pos] = buf[pos + 1]
+        pos += 1
+    while pos > 0 and buf[pos - 1] > v:
+        buf[pos] = buf[pos - 1]
+        pos -= 1
+    buf[pos] = v
+
+
 def _running_median(const float[:, ::1] x not None, Py_ssize_t half,
                     float[:, ::1] out not None):
     """Median over ``2*half+1`` consecutive values of each row, centred, ends mirrored.
@@ -525,8 +551,7 @@ def _running_median(const float[:, ::1] x not None, Py_ssize_t half,
     wrapper checks both. NaN is not supported (the wrapper never passes it).
     """
     cdef Py_ssize_t rows = x.shape[0], n = x.shape[1], m = 2 * half + 1
-    cdef Py_ssize_t r, i, j, pos
-    cdef float v, old
+    cdef Py_ssize_t r, i, j
     cdef float* buf = <float*> malloc(m * sizeof(float))
     if buf == NULL:
         raise MemoryError()
@@ -535,27 +560,11 @@ def _running_median(const float[:, ::1] x not None, Py_ssize_t half,
             for r in range(rows):
                 # The window around position 0, sorted by insertion.
                 for j in range(m):
-                    v = x[r, _mirror(j - half, n)]
-                    pos = _lower_bound(buf, j, v)
-                    for i in range(j, pos, -1):
-                        buf[i] = buf[i - 1]
-                    buf[pos] = v
+                    _insert_sorted(buf, j, x[r, _mirror(j - half, n)])
                 out[r, 0] = buf[half]
                 for i in range(1, n):
-                    old = x[r, _mirror(i - 1 - half, n)]
-                    v = x[r, _mirror(i + half, n)]
-                    # The value entering takes the place of the one leaving,
-                    # then moves to its sorted place: a sample of one beat is
-                    # near the same sample of the beats before it, so it
-                    # seldom moves far.
-                    pos = _lower_bound(buf, m, old)
-                    while pos + 1 < m and buf[pos + 1] < v:
-                        buf[pos] = buf[pos + 1]
-                        pos += 1
-                    while pos > 0 and buf[pos - 1] > v:
-                        buf[pos] = buf[pos - 1]
-                        pos -= 1
-                    buf[pos] = v
+                    _replace_sorted(buf, m, x[r, _mirror(i - 1 - half, n)],
+                                    x[r, _mirror(i + half, n)])
                     out[r, i] = buf[half]
     finally:
         free(buf)
@@ -570,34 +579,17 @@ def _running_rank(const double[::1] x not None, Py_ssize_t size, double[::1] out
     checks both. NaN is not supported (the wrapper never passes it).
     """
     cdef Py_ssize_t n = x.shape[0], lo = size // 2
-    cdef Py_ssize_t i, j, pos
-    cdef double v, old
+    cdef Py_ssize_t i, j
     cdef double* buf = <double*> malloc(size * sizeof(double))
     if buf == NULL:
         raise MemoryError()
     try:
         with nogil:
             for j in range(size):
-                v = x[_clip(j - lo, n)]
-                pos = _lower_bound(buf, j, v)
-                for i in range(j, pos, -1):
-                    buf[i] = buf[i - 1]
-                buf[pos] = v
+                _insert_sorted(buf, j, x[_clip(j - lo, n)])
             out[0] = buf[lo]
             for i in range(1, n):
-                old = x[_clip(i - 1 - lo, n)]
-                v = x[_clip(i - 1 - lo + size, n)]
-                # The value entering takes the place of the one leaving, then
-                # moves to its sorted place: successive R-R intervals are
-                # close, so it seldom moves far.
-                pos = _lower_bound(buf, size, old)
-                while pos + 1 < size and buf[pos + 1] < v:
-                    buf[pos] = buf[pos + 1]
-                    pos += 1
-                while pos > 0 and buf[pos - 1] > v:
-                    buf[pos] = buf[pos - 1]
-                    pos -= 1
-                buf[pos] = v
+                _replace_sorted(buf, size, x[_clip(i - 1 - lo, n)], x[_clip(i - 1 - lo + size, n)])
                 out[i] = buf[lo]
     finally:
         free(buf)
