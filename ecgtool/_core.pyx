@@ -595,6 +595,18 @@ def _running_rank(const double[::1] x not None, Py_ssize_t size, double[::1] out
         free(buf)
 
 
+cdef inline void _segment_sums(const float* span, const Py_ssize_t* edge,
+                               double* out) noexcept nogil:
+    # The sums of span[edge[k]:edge[k + 1]] for the NSEG segments.
+    cdef Py_ssize_t k, t
+    cdef double total
+    for k in range(NSEG):
+        total = 0.0
+        for t in range(edge[k], edge[k + 1]):
+            total = total + span[t]
+        out[k] = total
+
+
 def _nearest_shapes(const float[:, ::1] qrs not None, const Py_ssize_t[::1] rows not None,
                     Py_ssize_t count, double near, Py_ssize_t span, Py_ssize_t shift,
                     Py_ssize_t[:, ::1] out not None, bint first=False):
@@ -657,11 +669,7 @@ def _nearest_shapes(const float[:, ::1] qrs not None, const Py_ssize_t[::1] rows
                 for t in range(width):
                     den = den + qrs[j, shift + t] * qrs[j, shift + t]
                 other_norm[j] = sqrt(den)
-                for k in range(NSEG):
-                    num = 0.0
-                    for t in range(edge[k], edge[k + 1]):
-                        num = num + qrs[j, shift + t]
-                    other_seg[j * NSEG + k] = num
+                _segment_sums(&qrs[j, shift], edge, &other_seg[j * NSEG])
             for r in range(m):
                 i = rows[r]
                 kept = 0
@@ -672,11 +680,7 @@ def _nearest_shapes(const float[:, ::1] qrs not None, const Py_ssize_t[::1] rows
                         den = den + qrs[i, s + t] * qrs[i, s + t]
                     norms[s] = sqrt(den)
                     dens[s] = den if den > 1e-9 else 1e-9
-                    for k in range(NSEG):
-                        num = 0.0
-                        for t in range(edge[k], edge[k + 1]):
-                            num = num + qrs[i, s + t]
-                        segs[s * NSEG + k] = num
+                    _segment_sums(&qrs[i, s], edge, &segs[s * NSEG])
                 for o in range(1, 2 * span + 1):
                     # Offsets -1, 1, -2, 2, ...: nearest in time first.
                     j = i - (o + 1) // 2 if o % 2 else i + o // 2
