@@ -14,6 +14,13 @@ Two kernels are inner functions of :func:`ecgtool.signal.detect.detect_beats`:
 ``_window_argmax``
     the largest value (of one polarity, or in size) near each detection,
     which moves it onto its R peak;
+``_split_pass``
+    one pass of the rule that drops detections splitting a regular R-R
+    interval (:func:`ecgtool.signal.artefacts.split_interval_artefacts`);
+``_group_quantile``
+    a quantile of each group of values, for the noise band's look at each
+    window and the judge's measures (:mod:`ecgtool.signal.bands`,
+    :mod:`ecgtool.signal.leads`);
 
 and one of :func:`ecgtool.beats.windows.local_template`:
 
@@ -48,8 +55,8 @@ the kernels trust their arguments. Each has a pure-Python twin in
 ``ecgtool.signal._twins`` and the test suite proves they agree.
 """
 
-from libc.math cimport INFINITY, fabs, sqrt
-from libc.stdlib cimport malloc, free
+from libc.math cimport INFINITY, fabs, floor, sqrt
+from libc.stdlib cimport malloc, free, qsort
 
 DEF NBUF = 8
 
@@ -57,6 +64,13 @@ cdef enum:
     # Segments of the QRS span whose sums bound a pair's distance from below
     # (``_nearest_shapes``).
     NSEG = 4
+    # Intervals on either side of a detection's own two, and QRS amplitudes
+    # on either side of it, that make its context (``_split_pass``; the
+    # Python module's RR_CONTEXT and AMP_CONTEXT).
+    RR_CTX = 5
+    AMP_CTX = 8
+    # Groups up to this size are sorted by insertion, larger ones by qsort.
+    SMALL_GROUP = 24
 
 # A bound computed in floating point is taken as reached only past this share
 # of the bar, so that rounding never skips a pair the exact sum would keep.
@@ -593,6 +607,129 @@ def _running_rank(const double[::1] x not None, Py_ssize_t size, double[::1] out
                 out[i] = buf[lo]
     finally:
         free(buf)
+
+
+cdef int _compare_doubles(const void* a, const void* b) noexcept nogil:
+    cdef double x = (<const double*> a)[0], y = (<const double*> b)[0]
+    return (x > y) - (x < y)
+
+
+cdef void _sort_doubles(double* buf, Py_ssize_t m) noexcept nogil:
+    cdef Py_ssize_t i
+    if m <= SMALL_GROUP:
+        for i in range(1, m):
+            _insert_sorted(buf, i, buf[i])
+    else:
+        qsort(buf, m, sizeof(double), _compare_doubles)
+
+
+def _group_quantile(const double[::1] values not None, const Py_ssize_t[::1] groups not None,
+                    double q, double[::1] out not None):
+    """numpy's linear quantile ``q`` of each group's values, into
+    ``out[group]``; groups without values are left as they are.
+
+    ``groups`` holds one index per value, non-decreasing (each group's
+    values together), each within ``out``; the values are finite. The
+    wrapper checks both.
+    """
+    cdef Py_ssize_t n = values.shape[0], i = 0, j, k, c, lo, hi
+    cdef double pos
+    cdef double* buf = <double*> malloc(max(n, 1) * sizeof(double))
+    if buf == NULL:
+        raise MemoryError()
+    try:
+        with nogil:
+            while i < n:
+                j = i
+                while j < n and groups[j] == groups[i]:
+                    buf[j - i] = values[j]
+                    j += 1
+                c = j - i
+                _sort_doubles(buf, c)
+                # As numpy interpolates: the rank (c - 1) * q between its
+                # two neighbours.
+                pos = <double> (c - 1) * q
+                lo = <Py_ssize_t> floor(pos)
+                hi = lo + 1 if lo + 1 < c else c - 1
+                out[groups[i]] = buf[lo] + (buf[hi] - buf[lo]) * (pos - <double> lo)
+                i = j
+    finally:
+        free(buf)
+
+
+cdef inline double _middle_of(double* buf, Py_ssize_t m) noexcept nogil:
+    # The median of buf[:m] (sorted in place), as the module's row medians
+    # take it: the middle value, or half the sum of the middle two.
+    _sort_doubles(buf, m)
+    if m % 2:
+        return buf[(m - 1) // 2]
+    return 0.5 * (buf[m // 2 - 1] + buf[m // 2])
+
+
+def _split_pass(const Py_ssize_t[::1] r not None, const double[::1] amp not None, double fs,
+                double span_k, double early_k, double amp_k, double irregular_k,
+                unsigned char[::1] drop not None):
+    """One pass of :func:`ecgtool.signal.artefacts.split_interval_artefacts`:
+    marks ``drop`` (zeroed, one per detection) and returns how many.
+
+    ``r`` sorted detections, at least five; ``amp`` their QRS amplitudes;
+    the four thresholds of :class:`~ecgtool.signal.artefacts.SplitRule`.
+    """
+    cdef Py_ssize_t n = r.shape[0], i, k, o, count = 0
+    cdef double prev, span, after, top, med, irregular, amp_med, v
+    cdef double ctx[2 * RR_CTX]
+    cdef double buf[2 * AMP_CTX]
+    cdef bint hit, last_hit = False
+    cdef double* rr = <double*> malloc((n - 1) * sizeof(double))
+    if rr == NULL:
+        raise MemoryError()
+    try:
+        with nogil:
+            for i in range(n - 1):
+                rr[i] = <double> (r[i + 1] - r[i]) / fs
+            for i in range(n):
+                hit = False
+                # v[j], the interval before detection j (the first's: the
+                # one after it), is rr[j - 1]; the context of detection i is
+                # v[i - 5 .. i - 1] and v[i + 2 .. i + 6], held at the ends.
+                prev = rr[i - 1] if i >= 1 else INFINITY
+                span = rr[i - 1] + rr[i] if 1 <= i <= n - 2 else INFINITY
+                if prev < INFINITY and span < INFINITY:
+                    k = 0
+                    for o in range(-RR_CTX, RR_CTX + 2):
+                        if o == 0 or o == 1:
+                            continue
+                        ctx[k] = rr[_clip(i + o, n) - 1] if _clip(i + o, n) >= 1 else rr[0]
+                        k += 1
+                    # The context median is at most its maximum: beats that
+                    # are not early even against that cannot pass.
+                    top = ctx[0]
+                    for k in range(1, 2 * RR_CTX):
+                        if ctx[k] > top:
+                            top = ctx[k]
+                    if prev < early_k * top and span < span_k * top:
+                        for k in range(2 * RR_CTX - 1):
+                            buf[k] = fabs(ctx[k + 1] - ctx[k])
+                        irregular = _middle_of(buf, 2 * RR_CTX - 1)
+                        med = _middle_of(ctx, 2 * RR_CTX)
+                        irregular = irregular / med
+                        k = 0
+                        for o in range(-AMP_CTX, AMP_CTX + 1):
+                            if o != 0:
+                                buf[k] = amp[_clip(i + o, n)]
+                                k += 1
+                        amp_med = _middle_of(buf, 2 * AMP_CTX)
+                        after = rr[i + 1] if i <= n - 3 else INFINITY
+                        hit = (span < span_k * med and prev < early_k * med
+                               and after >= early_k * med and amp[i] < amp_k * amp_med
+                               and irregular < irregular_k)
+                # Of two flagged neighbours, only the first goes.
+                drop[i] = hit and not last_hit
+                count += drop[i]
+                last_hit = hit
+    finally:
+        free(rr)
+    return count
 
 
 cdef inline void _segment_sums(const float* span, const Py_ssize_t* edge,

@@ -278,3 +278,75 @@ def test_window_argmax_wrapper_checks_its_arguments():
         _window_argmax(np.zeros(5), np.array([1, 2, 3]), 1, sign=np.array([1.0, -1.0]))
     with pytest.raises(ValueError, match="no values"):
         _window_argmax(np.zeros(0), np.array([0]), 1)
+
+
+def _split_both(r, amp, fs=360.0):
+    from ecgtool.signal.artefacts import DEFAULT_SPLIT_RULE as rule
+
+    drop = np.zeros(r.size, dtype=np.uint8)
+    count = _core._split_pass(r.astype(np.intp), amp, fs, rule.span, rule.early,
+                              rule.amplitude, rule.irregularity, drop)
+    assert count == drop.sum()
+    return drop.astype(bool), _twins.split_pass(r, amp, fs, rule)
+
+
+def test_split_pass_kernel_matches_twin_on_real_beats_with_detections_between(rec208):
+    # 208's beats (PVCs, couplets, fusion) with small detections put between
+    # every eleventh pair: some split a regular interval, some do not.
+    rng = np.random.default_rng(7)
+    beats = rec208.annotations.sample[1:-1].astype(np.int64)
+    extra = beats[:-1:11] + (np.diff(beats)[::11] * rng.uniform(0.3, 0.7, beats[:-1:11].size))
+    r = np.unique(np.r_[beats, extra.astype(np.int64)])
+    amp = np.where(np.isin(r, beats), rng.uniform(0.8, 1.2, r.size), rng.uniform(0.2, 1.0, r.size))
+    out, twin = _split_both(r, amp)
+    np.testing.assert_array_equal(out, twin)
+    assert 20 < twin.sum() < extra.size - 20      # the rule decides both ways here
+
+
+@pytest.mark.parametrize("n", [5, 6, 13, 40])
+def test_split_pass_kernel_matches_twin_at_the_ends_and_on_neighbours(n):
+    # Short series (contexts held at both ends) and chains of flagged
+    # neighbours, of which only the first may go.
+    rng = np.random.default_rng(n)
+    for _ in range(200):
+        r = np.cumsum(rng.choice([150, 300, 300, 300, 310], size=n)).astype(np.int64)
+        amp = rng.choice([0.3, 1.0, 1.0], size=n)
+        out, twin = _split_both(r, amp)
+        np.testing.assert_array_equal(out, twin)
+
+
+def test_split_rule_gives_the_same_drops_with_either_backend(rec119):
+    from ecgtool.signal.artefacts import split_interval_artefacts
+
+    beats = rec119.annotations.sample[1:-1].astype(np.int64)
+    r = np.sort(np.r_[beats, beats[5:-5:12] + 140])
+    amp = np.where(np.isin(r, beats), 1.0, 0.4)
+    c = split_interval_artefacts(r, amp, 360.0)
+    np.testing.assert_array_equal(c, split_interval_artefacts(r, amp, 360.0, backend="python"))
+    assert c.sum() > 10
+    with pytest.raises(ValueError, match="backend"):
+        split_interval_artefacts(r, amp, 360.0, backend="fortran")
+
+
+@pytest.mark.parametrize("q", [0.0, 0.1, 0.5, 0.9, 1.0])
+def test_group_quantile_kernel_matches_twin(q):
+    # Groups of 1 to 80 values (sorted by insertion up to 24, by qsort over),
+    # empty groups between them, and ties.
+    rng = np.random.default_rng(int(q * 10))
+    sizes = rng.choice([0, 1, 2, 3, 10, 24, 25, 80], size=60)
+    groups = np.repeat(np.arange(sizes.size), sizes)
+    values = np.round(rng.normal(size=groups.size), 1)
+    out = np.full(sizes.size, np.nan)
+    _core._group_quantile(values, groups.astype(np.intp), q, out)
+    np.testing.assert_array_equal(out, _twins.group_quantile(values, groups, sizes.size, q))
+    assert np.isnan(out[sizes == 0]).all() and np.isfinite(out[sizes > 0]).all()
+
+
+def test_group_quantile_passes_non_finite_values_to_the_twin():
+    from ecgtool.signal.leads import _group_quantile
+
+    values, groups = np.array([1.0, np.inf, 3.0, 2.0, np.nan]), np.array([0, 0, 0, 2, 2])
+    np.testing.assert_array_equal(_group_quantile(values, groups, 3, 0.5),
+                                  _twins.group_quantile(values, groups, 3, 0.5))
+    assert _group_quantile(values[:0], groups[:0], 2, 0.5).tolist() == [] or \
+        np.isnan(_group_quantile(values[:0], groups[:0], 2, 0.5)).all()

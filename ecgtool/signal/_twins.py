@@ -245,3 +245,79 @@ def vf_filter(y: np.ndarray, n: int, step: int) -> tuple[np.ndarray, np.ndarray,
         half[a:a + 1024] = np.where(ok, exact, np.nan)
         swing[a:a + 1024] = w.max(axis=1) - w.min(axis=1)
     return half, leak, swing
+
+
+def _offsets(k: int, own: int) -> np.ndarray:
+    # The k positions before a value and the k after the `own` values from it.
+    return np.concatenate([np.arange(-k, 0), np.arange(own, own + k)])
+
+
+def _rows(v: np.ndarray, at: np.ndarray, k: int, own: int = 1) -> np.ndarray:
+    # Row j: the context of v[at[j]] (see _offsets), the ends held at the
+    # first and last values.
+    return v[np.clip(at[:, None] + _offsets(k, own), 0, v.size - 1)]
+
+
+def _max_around(v: np.ndarray, k: int, own: int) -> np.ndarray:
+    # Largest context value of every position, by shifted maxima.
+    p = np.pad(v, (k, k + own), mode="edge")
+    out = np.full(v.size, -np.inf)
+    for o in _offsets(k, own):
+        np.maximum(out, p[k + o:k + o + v.size], out=out)
+    return out
+
+
+def split_pass(r: np.ndarray, amp: np.ndarray, fs: float, rule) -> np.ndarray:
+    """Twin of ``_core._split_pass``: the drop mask of one pass of the split
+    rule (``r`` at least five detections)."""
+    from ecgtool.signal.artefacts import AMP_CONTEXT, RR_CONTEXT, _middle
+
+    n = r.size
+    drop = np.zeros(n, dtype=bool)
+    rr = np.diff(r).astype(np.float64) / fs
+    # v[i] is beat i's interval before it and v[i + 1] the one after; its
+    # context is the RR_CONTEXT intervals on either side of those two.
+    v = np.concatenate(([rr[0]], rr))
+    prev = np.concatenate(([np.inf], rr))
+    span = np.full(n, np.inf)
+    span[1:-1] = rr[:-1] + rr[1:]
+    after = np.concatenate((rr[1:], [np.inf, np.inf]))     # beat i+1 -> i+2
+    # The context median is at most its maximum: beats that are not early
+    # even against that cannot pass.
+    top = _max_around(v, RR_CONTEXT, 2)
+    cand = np.flatnonzero((prev < rule.early * top) & (span < rule.span * top))
+    if cand.size == 0:
+        return drop
+    ctx = _rows(v, cand, RR_CONTEXT, own=2)
+    med = _middle(ctx)
+    irregular = _middle(np.abs(np.diff(ctx, axis=1))) / med
+    amp_med = _middle(_rows(amp, cand, AMP_CONTEXT))
+    hit = ((span[cand] < rule.span * med) & (prev[cand] < rule.early * med)
+           & (after[cand] >= rule.early * med)
+           & (amp[cand] < rule.amplitude * amp_med) & (irregular < rule.irregularity))
+    drop[cand[hit]] = True
+    drop[1:] &= ~drop[:-1]
+    return drop
+
+
+def group_quantile(values: np.ndarray, groups: np.ndarray, n_groups: int,
+                   q: float) -> np.ndarray:
+    """Twin of ``_core._group_quantile``: numpy's linear quantile ``q`` of
+    each group's values (``groups`` non-decreasing), NaN for a group
+    without values."""
+    out = np.full(n_groups, np.nan)
+    if values.size == 0:
+        return out
+    count = np.bincount(groups, minlength=n_groups)
+    rank = np.arange(values.size) - (np.cumsum(count) - count)[groups]
+    # One row per group, padded with +inf, which sorts last.
+    rows = np.full((n_groups, int(count.max())), np.inf)
+    rows[groups, rank] = values
+    rows.sort(axis=1)
+    has = np.flatnonzero(count)
+    pos = (count[has] - 1) * q
+    lo = np.floor(pos).astype(np.int64)
+    hi = np.minimum(lo + 1, count[has] - 1)
+    a, b = rows[has, lo], rows[has, hi]
+    out[has] = a + (b - a) * (pos - lo)
+    return out

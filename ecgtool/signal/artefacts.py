@@ -95,28 +95,9 @@ def _middle(rows: np.ndarray) -> np.ndarray:
     return s[:, (m - 1) // 2] if m % 2 else 0.5 * (s[:, m // 2 - 1] + s[:, m // 2])
 
 
-def _offsets(k: int, own: int) -> np.ndarray:
-    # The k positions before a value and the k after the `own` values from it.
-    return np.concatenate([np.arange(-k, 0), np.arange(own, own + k)])
-
-
-def _rows(v: np.ndarray, at: np.ndarray, k: int, own: int = 1) -> np.ndarray:
-    # Row j: the context of v[at[j]] (see _offsets), the ends held at the
-    # first and last values.
-    return v[np.clip(at[:, None] + _offsets(k, own), 0, v.size - 1)]
-
-
-def _max_around(v: np.ndarray, k: int, own: int) -> np.ndarray:
-    # Largest context value of every position, by shifted maxima (cheap).
-    p = np.pad(v, (k, k + own), mode="edge")
-    out = np.full(v.size, -np.inf)
-    for o in _offsets(k, own):
-        np.maximum(out, p[k + o:k + o + v.size], out=out)
-    return out
-
-
 def split_interval_artefacts(r_peaks: np.ndarray, qrs_amp: np.ndarray, fs: float,
-                             rule: SplitRule = DEFAULT_SPLIT_RULE) -> np.ndarray:
+                             rule: SplitRule = DEFAULT_SPLIT_RULE,
+                             backend: str = "c") -> np.ndarray:
     """Mask of the detections that split a regular R-R interval (see the module).
 
     Parameters
@@ -130,6 +111,8 @@ def split_interval_artefacts(r_peaks: np.ndarray, qrs_amp: np.ndarray, fs: float
         Sampling rate (Hz).
     rule : SplitRule
         Thresholds.
+    backend : {"c", "python"}
+        The compiled pass (``ecgtool._core._split_pass``) or its numpy twin.
 
     Returns
     -------
@@ -158,7 +141,7 @@ def split_interval_artefacts(r_peaks: np.ndarray, qrs_amp: np.ndarray, fs: float
     >>> np.flatnonzero(split_interval_artefacts(r, amp, 360.0)).tolist()
     []
     """
-    return _in_passes(_split_pass, r_peaks, qrs_amp, fs, rule)
+    return _in_passes(_split_pass, r_peaks, qrs_amp, fs, rule, backend)
 
 
 def _in_passes(one_pass, r_peaks, qrs_amp, *args) -> np.ndarray:
@@ -176,37 +159,23 @@ def _in_passes(one_pass, r_peaks, qrs_amp, *args) -> np.ndarray:
         alive = alive[~hit]
 
 
-def _split_pass(r: np.ndarray, amp: np.ndarray, fs: float, rule: SplitRule) -> np.ndarray:
+def _split_pass(r: np.ndarray, amp: np.ndarray, fs: float, rule: SplitRule,
+                backend: str = "c") -> np.ndarray:
     # One pass of the rule; no two neighbours are both flagged.
-    n = r.size
-    drop = np.zeros(n, dtype=bool)
-    if n < 5:
+    drop = np.zeros(r.size, dtype=bool)
+    if r.size < 5:
         return drop
-    rr = np.diff(r).astype(np.float64) / fs
-    # v[i] is beat i's interval before it and v[i + 1] the one after; its
-    # context is the RR_CONTEXT intervals on either side of those two.
-    v = np.concatenate(([rr[0]], rr))
-    prev = np.concatenate(([np.inf], rr))
-    span = np.full(n, np.inf)
-    span[1:-1] = rr[:-1] + rr[1:]
-    after = np.concatenate((rr[1:], [np.inf, np.inf]))     # beat i+1 -> i+2
-    # The context median is at most its maximum: beats that are not early
-    # even against that cannot pass, and most beats are settled here.
-    top = _max_around(v, RR_CONTEXT, 2)
-    cand = np.flatnonzero((prev < rule.early * top) & (span < rule.span * top))
-    if cand.size == 0:
-        return drop
-    ctx = _rows(v, cand, RR_CONTEXT, own=2)
-    med = _middle(ctx)
-    irregular = _middle(np.abs(np.diff(ctx, axis=1))) / med
-    amp_med = _middle(_rows(amp, cand, AMP_CONTEXT))
-    hit = ((span[cand] < rule.span * med) & (prev[cand] < rule.early * med)
-           & (after[cand] >= rule.early * med)
-           & (amp[cand] < rule.amplitude * amp_med) & (irregular < rule.irregularity))
-    drop[cand[hit]] = True
-    # Of two flagged neighbours, only the first goes: the second is judged
-    # again in the next pass.
-    drop[1:] &= ~drop[:-1]
+    if backend == "python":
+        from ecgtool.signal._twins import split_pass
+
+        return split_pass(r, amp, fs, rule)
+    if backend != "c":
+        raise ValueError(f"unknown backend {backend!r}; choose from 'c', 'python'")
+    from ecgtool import _core
+
+    _core._split_pass(np.ascontiguousarray(r, dtype=np.intp),
+                      np.ascontiguousarray(amp, dtype=np.float64), float(fs), rule.span,
+                      rule.early, rule.amplitude, rule.irregularity, drop.view(np.uint8))
     return drop
 
 

@@ -348,7 +348,7 @@ def _one_band(x: np.ndarray, fs: float, settings: DetectorSettings,
     near = closer_than(r, amp, int(settings.refractory_ms * fs / 1000))
     r, amp = r[~near], amp[~near]
     if settings.split_rule is not None:
-        r = r[~split_interval_artefacts(r, amp, fs, settings.split_rule)]
+        r = r[~split_interval_artefacts(r, amp, fs, settings.split_rule, backend)]
     return r, feat, step
 
 

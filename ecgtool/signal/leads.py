@@ -179,22 +179,17 @@ def window_quality(ecg: np.ndarray, fs: float, peaks: np.ndarray, other: np.ndar
 def _group_quantile(values: np.ndarray, groups: np.ndarray, n_groups: int,
                     q: float) -> np.ndarray:
     # numpy's (linear) quantile of the values of each group, NaN for none;
-    # ``groups`` non-decreasing (each group's values together).
+    # ``groups`` non-decreasing (each group's values together). Compiled
+    # (``_core._group_quantile``); non-finite values go to the numpy twin.
+    values = np.ascontiguousarray(values, dtype=np.float64)
+    if not np.isfinite(values).all():
+        from ecgtool.signal._twins import group_quantile
+
+        return group_quantile(values, groups, n_groups, q)
+    from ecgtool import _core
+
     out = np.full(n_groups, np.nan)
-    if values.size == 0:
-        return out
-    count = np.bincount(groups, minlength=n_groups)
-    rank = np.arange(values.size) - (np.cumsum(count) - count)[groups]
-    # One row per group, padded with +inf, which sorts last.
-    rows = np.full((n_groups, int(count.max())), np.inf)
-    rows[groups, rank] = values
-    rows.sort(axis=1)
-    has = np.flatnonzero(count)
-    pos = (count[has] - 1) * q
-    lo = np.floor(pos).astype(np.int64)
-    hi = np.minimum(lo + 1, count[has] - 1)
-    a, b = rows[has, lo], rows[has, hi]
-    out[has] = a + (b - a) * (pos - lo)
+    _core._group_quantile(values, np.ascontiguousarray(groups, dtype=np.intp), float(q), out)
     return out
 
 
