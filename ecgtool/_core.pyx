@@ -17,10 +17,15 @@ Two kernels are inner functions of :func:`ecgtool.signal.detect.detect_beats`:
 ``_split_pass``
     one pass of the rule that drops detections splitting a regular R-R
     interval (:func:`ecgtool.signal.artefacts.split_interval_artefacts`);
+``_closer_than``
+    of two detections closer than the refractory period, the smaller dropped;
 ``_group_quantile``
     a quantile of each group of values, for the noise band's look at each
     window and the judge's measures (:mod:`ecgtool.signal.bands`,
     :mod:`ecgtool.signal.leads`);
+``_noisy_windows``
+    the noise band's look at each window: its feature over a share of its
+    beats' level (:func:`ecgtool.signal.bands.noisy_windows`);
 
 and one of :func:`ecgtool.beats.windows.local_template`:
 
@@ -56,7 +61,7 @@ the kernels trust their arguments. Each has a pure-Python twin in
 """
 
 from libc.math cimport INFINITY, fabs, floor, sqrt
-from libc.stdlib cimport malloc, free, qsort
+from libc.stdlib cimport calloc, malloc, free
 
 DEF NBUF = 8
 
@@ -69,7 +74,8 @@ cdef enum:
     # Python module's RR_CONTEXT and AMP_CONTEXT).
     RR_CTX = 5
     AMP_CTX = 8
-    # Groups up to this size are sorted by insertion, larger ones by qsort.
+    # Groups up to this size are sorted by insertion; in larger ones the
+    # quantile's rank is selected.
     SMALL_GROUP = 24
 
 # A bound computed in floating point is taken as reached only past this share
@@ -584,6 +590,19 @@ def _running_median(const float[:, ::1] x not None, Py_ssize_t half,
         free(buf)
 
 
+cdef void _rank_filter(const double* x, Py_ssize_t n, Py_ssize_t size, double* out,
+                       double* buf) noexcept nogil:
+    # Value of rank size // 2 in the window of each position (see
+    # _running_rank); buf holds size doubles.
+    cdef Py_ssize_t lo = size // 2, i, j
+    for j in range(size):
+        _insert_sorted(buf, j, x[_clip(j - lo, n)])
+    out[0] = buf[lo]
+    for i in range(1, n):
+        _replace_sorted(buf, size, x[_clip(i - 1 - lo, n)], x[_clip(i - 1 - lo + size, n)])
+        out[i] = buf[lo]
+
+
 def _running_rank(const double[::1] x not None, Py_ssize_t size, double[::1] out not None):
     """Value of rank ``size // 2`` among ``x[i - size // 2 : i - size // 2 + size]``.
 
@@ -592,35 +611,118 @@ def _running_rank(const double[::1] x not None, Py_ssize_t size, double[::1] out
     ``out`` have the same length ``n >= 1`` and ``size >= 1``; the wrapper
     checks both. NaN is not supported (the wrapper never passes it).
     """
-    cdef Py_ssize_t n = x.shape[0], lo = size // 2
-    cdef Py_ssize_t i, j
     cdef double* buf = <double*> malloc(size * sizeof(double))
     if buf == NULL:
         raise MemoryError()
     try:
         with nogil:
-            for j in range(size):
-                _insert_sorted(buf, j, x[_clip(j - lo, n)])
-            out[0] = buf[lo]
-            for i in range(1, n):
-                _replace_sorted(buf, size, x[_clip(i - 1 - lo, n)], x[_clip(i - 1 - lo + size, n)])
-                out[i] = buf[lo]
+            _rank_filter(&x[0], x.shape[0], size, &out[0], buf)
     finally:
         free(buf)
 
 
-cdef int _compare_doubles(const void* a, const void* b) noexcept nogil:
-    cdef double x = (<const double*> a)[0], y = (<const double*> b)[0]
-    return (x > y) - (x < y)
+def _noisy_windows(const double[::1] feat not None, Py_ssize_t step,
+                   const double[::1] level not None, Py_ssize_t w, double gate,
+                   Py_ssize_t reach, unsigned char[::1] out not None):
+    """The noisy windows of :func:`ecgtool.signal.bands.noisy_windows`,
+    given each window's median feature at its beats (``level``, not finite
+    for a window without beats, at least one finite): marks ``out`` (one per
+    window). ``reach``: windows on either side that set a window's level.
+
+    ``feat`` is not empty; the wrapper checks.
+    """
+    cdef Py_ssize_t n_win = level.shape[0], fsz = feat.shape[0], k, t, prev, nxt, start
+    cdef Py_ssize_t ws = max(w // step, 1), m, count, size = 2 * reach + 1
+    cdef double bar
+    # The nearest window with beats, then the levels filled in, filtered,
+    # and the filter's buffer, in one block.
+    cdef Py_ssize_t* near = <Py_ssize_t*> calloc(n_win * sizeof(Py_ssize_t)
+                                                 + (2 * n_win + size) * sizeof(double), 1)
+    cdef double* filled
+    cdef double* buf
+    if near == NULL:
+        raise MemoryError()
+    filled = <double*> (near + n_win)
+    buf = filled + 2 * n_win
+    try:
+        with nogil:
+            # A window without beats takes the level of the nearest with
+            # some (the later of two as near).
+            prev = -1
+            for k in range(n_win):
+                if fabs(level[k]) < INFINITY:
+                    prev = k
+                near[k] = prev
+            nxt = -1
+            for k in range(n_win - 1, -1, -1):
+                if fabs(level[k]) < INFINITY:
+                    nxt = k
+                if nxt >= 0 and (near[k] < 0 or nxt - k <= k - near[k]):
+                    near[k] = nxt
+                filled[k] = level[near[k]]
+            _rank_filter(filled, n_win, size, filled + n_win, buf)
+            m = (ws + 5) // 6
+            for k in range(n_win):
+                # Every sixth value of the window over the bar, counted.
+                bar = gate * filled[n_win + k]
+                start = min(k * w // step, max(fsz - 1, 0))
+                count = 0
+                for t in range(0, ws, 6):
+                    count += feat[min(start + t, fsz - 1)] > bar
+                out[k] = (count >= m - m // 2 or near[k] - k > reach or k - near[k] > reach
+                          or not (filled[n_win + k] > 0))
+    finally:
+        free(near)
+
+
+def _closer_than(const Py_ssize_t[::1] r not None, const double[::1] amp not None,
+                 Py_ssize_t min_gap, unsigned char[::1] drop not None):
+    """:func:`ecgtool.signal.artefacts.closer_than` in one sweep: marks
+    ``drop`` (zeroed) for the smaller of each pair closer than ``min_gap``,
+    the survivor of a pair compared with the next detection, the earlier
+    kept on a tie. ``r`` sorted."""
+    cdef Py_ssize_t n = r.shape[0], j, keep = 0
+    with nogil:
+        for j in range(1, n):
+            if r[j] - r[keep] >= min_gap:
+                keep = j
+            elif amp[j] > amp[keep]:
+                drop[keep] = 1
+                keep = j
+            else:
+                drop[j] = 1
 
 
 cdef void _sort_doubles(double* buf, Py_ssize_t m) noexcept nogil:
+    # Insertion sort: the buffers sorted whole are short.
     cdef Py_ssize_t i
-    if m <= SMALL_GROUP:
-        for i in range(1, m):
-            _insert_sorted(buf, i, buf[i])
-    else:
-        qsort(buf, m, sizeof(double), _compare_doubles)
+    for i in range(1, m):
+        _insert_sorted(buf, i, buf[i])
+
+
+cdef void _select(double* a, Py_ssize_t m, Py_ssize_t k) noexcept nogil:
+    # Puts the k-th smallest of a[:m] at a[k], none larger before it and
+    # none smaller after it (Wirth's selection; what a sort would put there).
+    cdef Py_ssize_t lo = 0, hi = m - 1, i, j
+    cdef double x, t
+    while lo < hi:
+        x = a[k]
+        i, j = lo, hi
+        while i <= j:
+            while a[i] < x:
+                i += 1
+            while x < a[j]:
+                j -= 1
+            if i <= j:
+                t = a[i]
+                a[i] = a[j]
+                a[j] = t
+                i += 1
+                j -= 1
+        if j < k:
+            lo = i
+        if k < i:
+            hi = j
 
 
 def _group_quantile(const double[::1] values not None, const Py_ssize_t[::1] groups not None,
@@ -632,8 +734,8 @@ def _group_quantile(const double[::1] values not None, const Py_ssize_t[::1] gro
     values together), each within ``out``; the values are finite. The
     wrapper checks both.
     """
-    cdef Py_ssize_t n = values.shape[0], i = 0, j, k, c, lo, hi
-    cdef double pos
+    cdef Py_ssize_t n = values.shape[0], i = 0, j, k, c, lo
+    cdef double pos, a, b
     cdef double* buf = <double*> malloc(max(n, 1) * sizeof(double))
     if buf == NULL:
         raise MemoryError()
@@ -645,13 +747,22 @@ def _group_quantile(const double[::1] values not None, const Py_ssize_t[::1] gro
                     buf[j - i] = values[j]
                     j += 1
                 c = j - i
-                _sort_doubles(buf, c)
                 # As numpy interpolates: the rank (c - 1) * q between its
-                # two neighbours.
+                # two neighbours, the values a sort would put at lo and hi.
                 pos = <double> (c - 1) * q
                 lo = <Py_ssize_t> floor(pos)
-                hi = lo + 1 if lo + 1 < c else c - 1
-                out[groups[i]] = buf[lo] + (buf[hi] - buf[lo]) * (pos - <double> lo)
+                if c <= SMALL_GROUP:
+                    _sort_doubles(buf, c)
+                    a, b = buf[lo], buf[lo + 1 if lo + 1 < c else c - 1]
+                else:
+                    _select(buf, c, lo)
+                    a = b = buf[lo]
+                    if lo + 1 < c:
+                        b = buf[lo + 1]
+                        for k in range(lo + 2, c):
+                            if buf[k] < b:
+                                b = buf[k]
+                out[groups[i]] = a + (b - a) * (pos - <double> lo)
                 i = j
     finally:
         free(buf)

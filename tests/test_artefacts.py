@@ -165,7 +165,7 @@ def test_paced_record_loses_close_false_detections_not_beats(data, monkeypatch):
     one = replace(DEFAULT_SETTINGS, noise_band=None)
     peaks = detect_r_peaks(rec.signal, rec.fs, one)
     assert np.diff(peaks).min() >= 0.2 * rec.fs
-    monkeypatch.setattr(detect_module, "closer_than", lambda r, amp, gap: np.zeros(r.size, bool))
+    monkeypatch.setattr(detect_module, "closer_than", lambda r, amp, *_: np.zeros(r.size, bool))
     every = detect_r_peaks(rec.signal, rec.fs, one)
     a, b = (score_detection(rec.name, rec.annotations, p, rec.fs, rec.n_samples)
             for p in (peaks, every))

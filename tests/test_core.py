@@ -330,12 +330,14 @@ def test_split_rule_gives_the_same_drops_with_either_backend(rec119):
 
 @pytest.mark.parametrize("q", [0.0, 0.1, 0.5, 0.9, 1.0])
 def test_group_quantile_kernel_matches_twin(q):
-    # Groups of 1 to 80 values (sorted by insertion up to 24, by qsort over),
-    # empty groups between them, and ties.
+    # Groups of 1 to 600 values (sorted by insertion up to 24, the rank
+    # selected over), empty groups between them, and ties.
     rng = np.random.default_rng(int(q * 10))
-    sizes = rng.choice([0, 1, 2, 3, 10, 24, 25, 80], size=60)
+    sizes = rng.choice([0, 1, 2, 3, 10, 24, 25, 26, 80, 600], size=80)
     groups = np.repeat(np.arange(sizes.size), sizes)
     values = np.round(rng.normal(size=groups.size), 1)
+    values[groups % 7 == 3] = np.sort(values[groups % 7 == 3])      # some groups sorted
+    values[groups % 7 == 4] = np.sort(values[groups % 7 == 4])[::-1]  # or reversed
     out = np.full(sizes.size, np.nan)
     _core._group_quantile(values, groups.astype(np.intp), q, out)
     np.testing.assert_array_equal(out, _twins.group_quantile(values, groups, sizes.size, q))
@@ -350,3 +352,71 @@ def test_group_quantile_passes_non_finite_values_to_the_twin():
                                   _twins.group_quantile(values, groups, 3, 0.5))
     assert _group_quantile(values[:0], groups[:0], 2, 0.5).tolist() == [] or \
         np.isnan(_group_quantile(values[:0], groups[:0], 2, 0.5)).all()
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_closer_than_sweep_matches_its_twin_in_passes(seed):
+    # Chains of close detections (bursts), ties in size, and lone ones: the
+    # one sweep must leave what the passes leave.
+    from ecgtool.signal.artefacts import closer_than
+
+    rng = np.random.default_rng(seed)
+    r = np.cumsum(rng.choice([10, 30, 60, 71, 72, 300], size=400)).astype(np.int64)
+    amp = rng.choice([0.5, 1.0, 1.0, 2.0], size=r.size)
+    sweep = closer_than(r, amp, 72)
+    np.testing.assert_array_equal(sweep, closer_than(r, amp, 72, backend="python"))
+    kept = r[~sweep]
+    assert np.diff(kept).min() >= 72 and 50 < sweep.sum() < 300
+    with pytest.raises(ValueError, match="backend"):
+        closer_than(r, amp, 72, backend="fortran")
+
+
+def _noisy_both(feat, step, level, w, gate, reach=5):
+    out = np.zeros(level.size, dtype=np.uint8)
+    _core._noisy_windows(feat, step, level, w, gate, reach, out)
+    return out.astype(bool), _twins.noisy_windows(feat, step, level, w, gate, reach)
+
+
+@pytest.mark.parametrize("fs,step", [(360.0, 3), (250.0, 2), (200.0, 1), (257.0, 2), (128.0, 1)])
+def test_noisy_windows_kernel_matches_twin_on_a_real_record(rec208, fs, step):
+    # 208's feature cut to windows of several rates and steps (windows of
+    # whole and of part steps, a last partial window); the level of each
+    # window as the detector's median beat feature would give, some windows
+    # without beats (NaN), at several gates.
+    from ecgtool.signal.filters import design_qrs_filter, qrs_filter
+
+    x = rec208.signal[:200_000]
+    feat = qrs_filter(x, 360.0, design_qrs_filter(360.0)).feature
+    feat = np.ascontiguousarray(feat[::step])
+    w = int(round(3.0 * fs))
+    n_win = -(-feat.size * step // w)
+    rng = np.random.default_rng(int(fs))
+    level = rng.uniform(0.2, 2.0, n_win) * np.median(feat) * 20
+    level[rng.random(n_win) < 0.3] = np.nan
+    level[5:17] = np.nan                      # beyond the reach of any beat
+    level[-1] = np.inf
+    for gate in (0.02, 0.1, 0.5):
+        out, twin = _noisy_both(feat, step, level, w, gate)
+        np.testing.assert_array_equal(out, twin)
+        assert out[5:17].sum() >= 2
+    out, twin = _noisy_both(feat, step, level, w, 0.1)
+    assert 0 < out.sum() < out.size          # both answers seen
+
+
+def test_noisy_windows_either_backend_through_the_wrapper(rec119):
+    from ecgtool.signal.bands import noisy_windows
+    from ecgtool.signal.detect import _one_band
+
+    from scipy.signal import butter, sosfiltfilt
+
+    x = rec119.signal[:180_000].copy()
+    noise = sosfiltfilt(butter(2, [0.5, 16], "band", fs=360, output="sos"),
+                        np.random.default_rng(0).normal(size=30_000))
+    x[60_000:90_000] += 0.5 * noise / noise.std()      # motion-like noise for 83 s
+    r, feat, step = _one_band(x, 360.0, DEFAULT_SETTINGS, "c")
+    c = noisy_windows(feat, step, r, x.size, 360.0, 0.1)
+    np.testing.assert_array_equal(c, noisy_windows(feat, step, r, x.size, 360.0, 0.1,
+                                                   backend="python"))
+    inside = c[60_000 // 1080 + 1:90_000 // 1080]
+    assert inside.all() and not c[:50].any()
+    assert noisy_windows(feat, step, r[:0], x.size, 360.0, 0.1).all()

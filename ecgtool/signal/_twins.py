@@ -321,3 +321,50 @@ def group_quantile(values: np.ndarray, groups: np.ndarray, n_groups: int,
     a, b = rows[has, lo], rows[has, hi]
     out[has] = a + (b - a) * (pos - lo)
     return out
+
+
+def noisy_windows(feat: np.ndarray, step: int, level: np.ndarray, w: int, gate: float,
+                  reach: int) -> np.ndarray:
+    """Twin of ``_core._noisy_windows``: the noisy windows, given each
+    window's median feature at its beats (NaN for none; one at least)."""
+    from ecgtool.signal.filters import median_filter
+
+    n_win = level.size
+    has = np.flatnonzero(np.isfinite(level))
+    # A window without beats takes the level of the nearest with some (the
+    # median over the windows around counts it once more).
+    k = np.arange(n_win)
+    j = np.searchsorted(has, k)
+    after, before = has[np.minimum(j, has.size - 1)], has[np.maximum(j - 1, 0)]
+    near = np.where(np.abs(before - k) < np.abs(after - k), before, after)
+    level = median_filter(level[near], 2 * reach + 1)
+    # Every sixth value of a window: its median is as good a background,
+    # and the upper median (rank m // 2 of m values) is over the bar when at
+    # least m - m // 2 values are: a count, cheaper than a partition.
+    bar = gate * level
+    ws = max(w // step, 1)
+    full = min(n_win, feat.size // ws) if w % step == 0 else 0
+    count = np.empty(n_win, dtype=np.int64)
+    # Whole windows as rows of a view; a last, partial one (or all, where a
+    # window is no whole number of steps) gathered with its end held.
+    count[:full] = np.count_nonzero(feat[:full * ws].reshape(full, ws)[:, ::6]
+                                    > bar[:full, None], axis=1)
+    starts = np.minimum(k[full:] * w // step, max(feat.size - 1, 0))
+    idx = np.minimum(starts[:, None] + np.arange(0, ws, 6)[None, :], feat.size - 1)
+    count[full:] = np.count_nonzero(feat[idx] > bar[full:, None], axis=1)
+    m = -(-ws // 6)
+    over = count >= m - m // 2
+    # Beats found nowhere within the windows around: nothing to compare with.
+    far = np.abs(near - k) > reach
+    return over | far | ~(level > 0)
+
+
+def close_pass(r: np.ndarray, amp: np.ndarray, min_gap: int) -> np.ndarray:
+    """Twin of ``_core._closer_than``, one pass of it: the smaller of the
+    first close pair of each chain (what survives meets the next detection
+    in the following pass)."""
+    drop = np.zeros(r.size, dtype=bool)
+    close = np.diff(r) < min_gap
+    first = np.flatnonzero(close & ~np.concatenate(([False], close[:-1])))
+    drop[np.where(amp[first + 1] > amp[first], first, first + 1)] = True
+    return drop

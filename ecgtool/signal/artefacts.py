@@ -179,7 +179,8 @@ def _split_pass(r: np.ndarray, amp: np.ndarray, fs: float, rule: SplitRule,
     return drop
 
 
-def closer_than(r_peaks: np.ndarray, qrs_amp: np.ndarray, min_gap: int) -> np.ndarray:
+def closer_than(r_peaks: np.ndarray, qrs_amp: np.ndarray, min_gap: int,
+                backend: str = "c") -> np.ndarray:
     """Mask of the smaller detection of every pair closer than ``min_gap`` samples.
 
     Pairs are settled from the left; in a chain of close detections the
@@ -193,6 +194,9 @@ def closer_than(r_peaks: np.ndarray, qrs_amp: np.ndarray, min_gap: int) -> np.nd
         Each detection's QRS amplitude (on a tie the earlier one stays).
     min_gap : int
         Fewest samples between two beats (the refractory period).
+    backend : {"c", "python"}
+        One compiled sweep (``ecgtool._core._closer_than``) or its numpy
+        twin, which settles the first pair of each chain in passes.
 
     Returns
     -------
@@ -206,14 +210,17 @@ def closer_than(r_peaks: np.ndarray, qrs_amp: np.ndarray, min_gap: int) -> np.nd
     >>> np.flatnonzero(closer_than(r, amp, 72)).tolist()
     [2, 3, 5]
     """
-    return _in_passes(_close_pass, r_peaks, qrs_amp, min_gap)
+    if backend == "python":
+        from ecgtool.signal._twins import close_pass
 
+        return _in_passes(close_pass, r_peaks, qrs_amp, min_gap)
+    if backend != "c":
+        raise ValueError(f"unknown backend {backend!r}; choose from 'c', 'python'")
+    from ecgtool import _core
 
-def _close_pass(r: np.ndarray, amp: np.ndarray, min_gap: int) -> np.ndarray:
-    # The smaller of the first close pair of each chain: what survives it
-    # meets the next detection in the following pass.
+    r = np.ascontiguousarray(r_peaks, dtype=np.intp)
     drop = np.zeros(r.size, dtype=bool)
-    close = np.diff(r) < min_gap
-    first = np.flatnonzero(close & ~np.concatenate(([False], close[:-1])))
-    drop[np.where(amp[first + 1] > amp[first], first, first + 1)] = True
+    _core._closer_than(r, np.ascontiguousarray(qrs_amp, dtype=np.float64), int(min_gap),
+                       drop.view(np.uint8))
     return drop
+

@@ -35,7 +35,6 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ecgtool.signal.filters import median_filter
 
 
 @dataclass(frozen=True)
@@ -78,14 +77,15 @@ _LEVEL_WINDOWS = 5
 
 
 def noisy_windows(feat: np.ndarray, step: int, r_peaks: np.ndarray, n: int,
-                  fs: float, gate: float) -> np.ndarray:
+                  fs: float, gate: float, backend: str = "c") -> np.ndarray:
     """Per 3-s window of a signal of ``n`` samples, whether the QRS feature's
     median there is over ``gate`` times the beats' level around it (see the
     module); True too where no beat lies within :data:`_LEVEL_WINDOWS`
     windows, with nothing to compare with.
 
     ``feat`` is the feature at the processing rate (one value every
-    ``step`` samples), ``r_peaks`` the R peaks found on it.
+    ``step`` samples), ``r_peaks`` the R peaks found on it. Compiled
+    (``_core._noisy_windows``); ``backend="python"`` runs its numpy twin.
 
     Examples
     --------
@@ -101,37 +101,23 @@ def noisy_windows(feat: np.ndarray, step: int, r_peaks: np.ndarray, n: int,
     w = int(round(WINDOW_S * fs))
     n_win = max(1, -(-n // w))
     r = np.asarray(r_peaks, dtype=np.int64)
+    feat = np.ascontiguousarray(feat, dtype=np.float64)
     level = _group_quantile(feat[np.minimum(r // step, feat.size - 1)],
                             np.minimum(r // w, n_win - 1), n_win, 0.5)
-    has = np.flatnonzero(np.isfinite(level))
-    if has.size == 0:
+    if not np.isfinite(level).any():
         return np.ones(n_win, dtype=bool)
-    # A window without beats takes the level of the nearest with some (the
-    # median over the windows around counts it once more).
-    k = np.arange(n_win)
-    j = np.searchsorted(has, k)
-    after, before = has[np.minimum(j, has.size - 1)], has[np.maximum(j - 1, 0)]
-    near = np.where(np.abs(before - k) < np.abs(after - k), before, after)
-    level = median_filter(level[near], 2 * _LEVEL_WINDOWS + 1)
-    # Every sixth value of a window: its median is as good a background,
-    # and the upper median (rank m // 2 of m values) is over the bar when at
-    # least m - m // 2 values are: a count, cheaper than a partition.
-    bar = gate * level
-    ws = max(w // step, 1)
-    full = min(n_win, feat.size // ws) if w % step == 0 else 0
-    count = np.empty(n_win, dtype=np.int64)
-    # Whole windows as rows of a view; a last, partial one (or all, where a
-    # window is no whole number of steps) gathered with its end held.
-    count[:full] = np.count_nonzero(feat[:full * ws].reshape(full, ws)[:, ::6]
-                                    > bar[:full, None], axis=1)
-    starts = np.minimum(k[full:] * w // step, max(feat.size - 1, 0))
-    idx = np.minimum(starts[:, None] + np.arange(0, ws, 6)[None, :], feat.size - 1)
-    count[full:] = np.count_nonzero(feat[idx] > bar[full:, None], axis=1)
-    m = -(-ws // 6)
-    over = count >= m - m // 2
-    # Beats found nowhere within the windows around: nothing to compare with.
-    far = np.abs(near - k) > _LEVEL_WINDOWS
-    return over | far | ~(level > 0)
+    if backend == "python":
+        from ecgtool.signal._twins import noisy_windows as twin
+
+        return twin(feat, step, level, w, gate, _LEVEL_WINDOWS)
+    if backend != "c":
+        raise ValueError(f"unknown backend {backend!r}; choose from 'c', 'python'")
+    from ecgtool import _core
+
+    out = np.zeros(n_win, dtype=bool)
+    _core._noisy_windows(feat, int(step), level, w, float(gate), _LEVEL_WINDOWS,
+                         out.view(np.uint8))
+    return out
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -178,7 +164,7 @@ def refine_in_noise(x: np.ndarray, fs: float, r_peaks: np.ndarray, feat: np.ndar
     n = x.size
     w = int(round(WINDOW_S * fs))
     n_win = max(1, -(-n // w))
-    noisy = noisy_windows(feat, step, r_peaks, n, fs, band.gate)
+    noisy = noisy_windows(feat, step, r_peaks, n, fs, band.gate, backend)
     if band.spread_windows:
         noisy = np.convolve(noisy, np.ones(2 * band.spread_windows + 1), "same") > 0
     if not noisy.any():

@@ -345,7 +345,7 @@ def _one_band(x: np.ndarray, fs: float, settings: DetectorSettings,
     # beats out; all 4 in shared data were false, none a reference beat).
     inside = (r > 0) & (r < n - 1)
     r, amp = r[inside], amp[inside]
-    near = closer_than(r, amp, int(settings.refractory_ms * fs / 1000))
+    near = closer_than(r, amp, int(settings.refractory_ms * fs / 1000), backend)
     r, amp = r[~near], amp[~near]
     if settings.split_rule is not None:
         r = r[~split_interval_artefacts(r, amp, fs, settings.split_rule, backend)]
