@@ -60,7 +60,7 @@ the kernels trust their arguments. Each has a pure-Python twin in
 ``ecgtool.signal._twins`` and the test suite proves they agree.
 """
 
-from libc.math cimport INFINITY, fabs, floor, sqrt
+from libc.math cimport INFINITY, NAN, fabs, floor, sqrt
 from libc.stdlib cimport calloc, malloc, free
 
 DEF NBUF = 8
@@ -725,6 +725,42 @@ cdef void _select(double* a, Py_ssize_t m, Py_ssize_t k) noexcept nogil:
             hi = j
 
 
+cdef void _two_ranks(double* buf, Py_ssize_t c, Py_ssize_t k, double* a,
+                     double* b) noexcept nogil:
+    # The values a sort of buf[:c] would put at k and at k + 1 (k itself at
+    # the end), found by sorting a short buffer or selecting in a long one;
+    # buf is reordered.
+    cdef Py_ssize_t i
+    if c <= SMALL_GROUP:
+        _sort_doubles(buf, c)
+        a[0], b[0] = buf[k], buf[k + 1 if k + 1 < c else c - 1]
+        return
+    _select(buf, c, k)
+    a[0] = b[0] = buf[k]
+    if k + 1 < c:
+        b[0] = buf[k + 1]
+        for i in range(k + 2, c):
+            if buf[i] < b[0]:
+                b[0] = buf[i]
+
+
+cdef inline double _quantile_of(double* buf, Py_ssize_t c, double q) noexcept nogil:
+    # numpy's linear quantile q of buf[:c] (c >= 1; buf reordered): the
+    # rank (c - 1) * q between its two neighbours.
+    cdef double pos = <double> (c - 1) * q, a, b
+    cdef Py_ssize_t lo = <Py_ssize_t> floor(pos)
+    _two_ranks(buf, c, lo, &a, &b)
+    return a + (b - a) * (pos - <double> lo)
+
+
+cdef inline double _middle_of(double* buf, Py_ssize_t m) noexcept nogil:
+    # The median of buf[:m] (m >= 1; buf reordered) as the Python row
+    # medians take it: the middle value, or half the sum of the middle two.
+    cdef double a, b
+    _two_ranks(buf, m, (m - 1) // 2, &a, &b)
+    return a if m % 2 else 0.5 * (a + b)
+
+
 def _group_quantile(const double[::1] values not None, const Py_ssize_t[::1] groups not None,
                     double q, double[::1] out not None):
     """numpy's linear quantile ``q`` of each group's values, into
@@ -734,8 +770,7 @@ def _group_quantile(const double[::1] values not None, const Py_ssize_t[::1] gro
     values together), each within ``out``; the values are finite. The
     wrapper checks both.
     """
-    cdef Py_ssize_t n = values.shape[0], i = 0, j, k, c, lo
-    cdef double pos, a, b
+    cdef Py_ssize_t n = values.shape[0], i = 0, j
     cdef double* buf = <double*> malloc(max(n, 1) * sizeof(double))
     if buf == NULL:
         raise MemoryError()
@@ -746,35 +781,164 @@ def _group_quantile(const double[::1] values not None, const Py_ssize_t[::1] gro
                 while j < n and groups[j] == groups[i]:
                     buf[j - i] = values[j]
                     j += 1
-                c = j - i
-                # As numpy interpolates: the rank (c - 1) * q between its
-                # two neighbours, the values a sort would put at lo and hi.
-                pos = <double> (c - 1) * q
-                lo = <Py_ssize_t> floor(pos)
-                if c <= SMALL_GROUP:
-                    _sort_doubles(buf, c)
-                    a, b = buf[lo], buf[lo + 1 if lo + 1 < c else c - 1]
-                else:
-                    _select(buf, c, lo)
-                    a = b = buf[lo]
-                    if lo + 1 < c:
-                        b = buf[lo + 1]
-                        for k in range(lo + 2, c):
-                            if buf[k] < b:
-                                b = buf[k]
-                out[groups[i]] = a + (b - a) * (pos - <double> lo)
+                out[groups[i]] = _quantile_of(buf, j - i, q)
                 i = j
     finally:
         free(buf)
 
 
-cdef inline double _middle_of(double* buf, Py_ssize_t m) noexcept nogil:
-    # The median of buf[:m] (sorted in place), as the module's row medians
-    # take it: the middle value, or half the sum of the middle two.
-    _sort_doubles(buf, m)
-    if m % 2:
-        return buf[(m - 1) // 2]
-    return 0.5 * (buf[m // 2 - 1] + buf[m // 2])
+cdef inline Py_ssize_t _first_at_least(const Py_ssize_t* v, Py_ssize_t n,
+                                       Py_ssize_t x, Py_ssize_t div) noexcept nogil:
+    # The first i with v[i] // div >= x (v sorted), n where none.
+    cdef Py_ssize_t lo = 0, hi = n, mid
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if v[mid] // div < x:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+def _window_measures(const double[::1] x not None, const double[::1] feat not None,
+                     Py_ssize_t step, const Py_ssize_t[::1] peaks not None,
+                     const Py_ssize_t[::1] other not None, Py_ssize_t w,
+                     const Py_ssize_t[::1] rows not None, Py_ssize_t half, Py_ssize_t hw,
+                     double tol, double fs, double[:, ::1] out not None):
+    """The raw measures of :func:`ecgtool.signal.leads.window_quality`, one
+    row of ``out`` per window of ``rows``: its beats, the feature's median
+    at them and 90th centile away from every beat (NaN for none), the share
+    of beats with a twin in ``other`` within ``tol``, the R-R intervals'
+    coefficient of variation and share under 0.6 of their median, and the
+    beats' mean likeness to their median beat.
+
+    ``peaks``, ``other`` and ``rows`` sorted; ``x`` at least one window
+    long; ``out`` ``(len(rows), 7)``. Returns False, leaving ``out``
+    unfinished, where a value read is not finite (the wrapper then runs the
+    numpy twin, which follows numpy's rules for them).
+    """
+    cdef Py_ssize_t n = peaks.shape[0], no = other.shape[0], m = rows.shape[0]
+    cdef Py_ssize_t size = x.shape[0], fsz = feat.shape[0], span = 2 * hw
+    cdef Py_ssize_t n_win = max(1, (size + w - 1) // w)
+    cdef Py_ssize_t j, row, b0, b1, c, i, k, q, lo, hi, at_prev, at_next, cnt, s, most = 1
+    cdef double v, total, mean, var, med, dot, nseg, nt, a, b, like
+    cdef bint finite = True
+    # Room for a window's background samples, its beats' values, and their
+    # QRS segments with the median beat.
+    for j in range(m):
+        row = rows[j]
+        b0 = _first_at_least(&peaks[0], n, row * w, 1) if n else 0
+        b1 = n if row == n_win - 1 or n == 0 else _first_at_least(&peaks[0], n, (row + 1) * w, 1)
+        lo = min(min(row * w, size) // step, fsz)
+        hi = min(min((row + 1) * w, size) // step, fsz)
+        most = max(most, max(hi - lo, (b1 - b0) * (span + 2) + span))
+    cdef double* buf = <double*> malloc(most * sizeof(double))
+    if buf == NULL:
+        raise MemoryError()
+    try:
+        with nogil:
+            for j in range(m):
+                row = rows[j]
+                b0 = _first_at_least(&peaks[0], n, row * w, 1) if n else 0
+                b1 = n if row == n_win - 1 or n == 0 else \
+                    _first_at_least(&peaks[0], n, (row + 1) * w, 1)
+                c = b1 - b0
+                out[j, 0] = c
+                # The feature's level at the beats.
+                for i in range(c):
+                    buf[i] = feat[min(peaks[b0 + i] // step, fsz - 1)]
+                    finite = finite and fabs(buf[i]) < INFINITY
+                out[j, 1] = _quantile_of(buf, c, 0.5) if c else NAN
+                # Its background: the samples more than half from every beat.
+                lo = min(min(row * w, size) // step, fsz)
+                hi = min(min((row + 1) * w, size) // step, fsz)
+                q = _first_at_least(&peaks[0], n, lo, step) if n else 0
+                cnt = 0
+                for i in range(lo, hi):
+                    while q < n and peaks[q] // step < i:
+                        q += 1
+                    if n:
+                        at_prev = peaks[q - 1 if q > 0 else 0] // step
+                        at_next = peaks[q if q < n else n - 1] // step
+                        if (i - at_prev if i > at_prev else at_prev - i) <= half or \
+                                (at_next - i if at_next > i else i - at_next) <= half:
+                            continue
+                    buf[cnt] = feat[i]
+                    finite = finite and fabs(buf[cnt]) < INFINITY
+                    cnt += 1
+                out[j, 2] = _quantile_of(buf, cnt, 0.9) if cnt else NAN
+                # Beats the other stream found too.
+                cnt = 0
+                for i in range(b0, b1):
+                    q = _first_at_least(&other[0], no, peaks[i], 1) if no else 0
+                    v = INFINITY
+                    if q < no:
+                        v = <double> (other[q] - peaks[i])
+                    if q > 0 and <double> (peaks[i] - other[q - 1]) < v:
+                        v = <double> (peaks[i] - other[q - 1])
+                    cnt += v <= tol
+                out[j, 3] = cnt / <double> max(c, 1)
+                # The R-R intervals within the window.
+                k = max(c - 1, 0)
+                total = 0.0
+                for i in range(k):
+                    buf[i] = <double> (peaks[b0 + i + 1] - peaks[b0 + i]) / fs
+                    total += buf[i]
+                mean = total / max(k, 1)
+                var = 0.0
+                for i in range(k):
+                    var += (buf[i] - mean) * (buf[i] - mean)
+                var = var / max(k, 1)
+                v = sqrt(var) / mean
+                out[j, 4] = v if v != v or v < 2.0 else 2.0      # as np.minimum, NaN kept
+                cnt = 0
+                if k:
+                    for i in range(k):
+                        buf[k + i] = buf[i]
+                    med = _quantile_of(buf + k, k, 0.5)
+                    for i in range(k):
+                        cnt += buf[i] < 0.6 * med
+                out[j, 5] = cnt / <double> max(k, 1)
+                # Likeness: each beat's +-hw samples, mean taken out, against
+                # their median sample by sample.
+                cnt = 0
+                for i in range(b0, b1):
+                    if peaks[i] > hw and peaks[i] < size - hw:
+                        total = 0.0
+                        for s in range(span):
+                            a = x[peaks[i] - hw + s]
+                            finite = finite and fabs(a) < INFINITY
+                            buf[cnt * span + s] = a
+                            total += a
+                        mean = total / span
+                        for s in range(span):
+                            buf[cnt * span + s] -= mean
+                        cnt += 1
+                like = 0.0
+                if cnt:
+                    # The median beat after the segments; a column gathered
+                    # in the room after it.
+                    for s in range(span):
+                        for i in range(cnt):
+                            buf[cnt * span + span + i] = buf[i * span + s]
+                        _two_ranks(buf + cnt * span + span, cnt, (cnt - 1) // 2, &a, &b)
+                        buf[cnt * span + s] = (a + (b if cnt % 2 == 0 else a)) / 2.0
+                    nt = 0.0
+                    for s in range(span):
+                        nt += buf[cnt * span + s] * buf[cnt * span + s]
+                    for i in range(cnt):
+                        dot = 0.0
+                        nseg = 0.0
+                        for s in range(span):
+                            dot += buf[i * span + s] * buf[cnt * span + s]
+                            nseg += buf[i * span + s] * buf[i * span + s]
+                        v = sqrt(nseg) * sqrt(nt)
+                        like += dot / v if v > 0 else 0.0
+                    like = like / cnt
+                out[j, 6] = like
+    finally:
+        free(buf)
+    return finite
 
 
 def _split_pass(const Py_ssize_t[::1] r not None, const double[::1] amp not None, double fs,

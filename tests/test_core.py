@@ -420,3 +420,49 @@ def test_noisy_windows_either_backend_through_the_wrapper(rec119):
     inside = c[60_000 // 1080 + 1:90_000 // 1080]
     assert inside.all() and not c[:50].any()
     assert noisy_windows(feat, step, r[:0], x.size, 360.0, 0.1).all()
+
+
+def _window_measures_both(x, feat, step, peaks, other, w, rows, fs):
+    args = (np.ascontiguousarray(x), np.ascontiguousarray(feat), step, peaks.astype(np.intp),
+            np.sort(other).astype(np.intp), w, rows.astype(np.intp), int(0.1 * fs / step),
+            int(0.06 * fs), 0.1 * fs, fs)
+    out = np.empty((rows.size, 7))
+    assert _core._window_measures(*args, out)
+    return out, _twins.window_measures(*args)
+
+
+@pytest.mark.parametrize("fs,step", [(360.0, 3), (250.0, 2), (128.0, 1)])
+def test_window_measures_kernel_matches_twin_on_real_beats_and_noise(rec208, fs, step):
+    # 208 (PVCs) with noise detections added to one stream and beats taken
+    # out of the other; every window, windows without beats or with one, a
+    # beat at the very start and end. The likeness sums in another order:
+    # equal to rounding; every other measure exactly.
+    rng = np.random.default_rng(int(fs))
+    x = rec208.signal[:150_000]
+    feat = np.abs(np.diff(x, prepend=x[0]))[::step] ** 2
+    w = int(round(3.0 * fs))
+    beats = rec208.annotations.sample[1:-1]
+    beats = beats[beats < x.size].astype(np.int64)
+    peaks = np.unique(np.r_[0, beats, rng.integers(0, x.size, 60), x.size - 1])
+    peaks = peaks[(peaks < 40 * w) | (peaks > 42 * w)]            # two empty windows
+    other = np.delete(beats, rng.choice(beats.size, 40, replace=False))
+    n_win = -(-x.size // w)
+    for rows in (np.arange(n_win), np.array([0, 5, 40, 41, 42, n_win - 1])):
+        out, twin = _window_measures_both(x, feat, step, peaks, other, w, rows, fs)
+        np.testing.assert_array_equal(out[:, :6], twin[:, :6])
+        np.testing.assert_allclose(out[:, 6], twin[:, 6], rtol=1e-12, atol=1e-14)
+        assert np.isnan(out[:, 1]).any() and (out[:, 6] > 0.5).any()
+
+
+def test_window_quality_reads_non_finite_windows_with_the_twin(rec119):
+    from ecgtool.signal.leads import window_quality
+
+    x = rec119.signal[:36_000].copy()
+    peaks = rec119.annotations.sample[1:-1]
+    peaks = peaks[peaks < x.size]
+    x[peaks[40] - 5] = np.inf                  # inside one beat's segment
+    q = window_quality(x, 360.0, peaks, peaks, feature=(np.abs(x), 1))
+    np.testing.assert_array_equal(q, window_quality(x, 360.0, peaks, peaks,
+                                                    feature=(np.abs(x), 1), backend="python"))
+    with pytest.raises(ValueError, match="backend"):
+        window_quality(x, 360.0, peaks, peaks, backend="fortran")

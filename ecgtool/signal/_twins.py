@@ -368,3 +368,80 @@ def close_pass(r: np.ndarray, amp: np.ndarray, min_gap: int) -> np.ndarray:
     first = np.flatnonzero(close & ~np.concatenate(([False], close[:-1])))
     drop[np.where(amp[first + 1] > amp[first], first, first + 1)] = True
     return drop
+
+
+def window_measures(x: np.ndarray, feat: np.ndarray, step: int, peaks: np.ndarray,
+                    other: np.ndarray, w: int, rows: np.ndarray, half: int, hw: int,
+                    tol: float, fs: float) -> np.ndarray:
+    """Twin of ``_core._window_measures``: per window of ``rows``, its beats,
+    the feature's median at them and 90th centile away from them, the share
+    of beats with a twin in ``other``, the R-R intervals' coefficient of
+    variation and share of short ones, and the beats' likeness (columns)."""
+    from ecgtool.signal.leads import _has_twin
+
+    n_win = max(1, -(-x.size // w))
+    # The windows measured, numbered 0, 1, ... (-1: not measured).
+    slot = np.full(n_win, -1, dtype=np.int64)
+    slot[rows] = np.arange(rows.size)
+    m = rows.size
+    at = peaks // step
+    all_win = np.minimum(peaks // w, n_win - 1)
+    mine = slot[all_win] >= 0
+    pk, win = peaks[mine], slot[all_win[mine]]
+    count = np.bincount(win, minlength=m)
+    # The feature's level at the beats, and its background: the samples
+    # more than `half` from every beat.
+    level = group_quantile(feat[at[mine]], win, m, 0.5)
+    # The feature's samples in the measured windows, each window's in turn.
+    edges = np.minimum(np.minimum(np.arange(n_win + 1) * w, x.size) // step, feat.size)
+    lo, size = edges[rows], edges[rows + 1] - edges[rows]
+    first = np.cumsum(size) - size
+    idx = np.arange(int(size.sum())) - np.repeat(first - lo, size)
+    # ... more than `half` from every beat.
+    j = np.searchsorted(at, idx)
+    near = np.zeros(idx.size, dtype=bool)
+    if at.size:
+        near = (np.abs(idx - at[np.maximum(j - 1, 0)]) <= half) | \
+            (np.abs(at[np.minimum(j, at.size - 1)] - idx) <= half)
+    p90 = group_quantile(feat[idx[~near]], np.repeat(np.arange(m), size)[~near], m, 0.9)
+    agree = np.bincount(win, _has_twin(pk, other, tol), minlength=m) / np.maximum(count, 1)
+    # R-R intervals within each window.
+    same = win[1:] == win[:-1]
+    rr = np.diff(pk)[same] / fs
+    rr_win = win[1:][same]
+    k = np.bincount(rr_win, minlength=m)
+    mean = np.bincount(rr_win, rr, minlength=m) / np.maximum(k, 1)
+    var = np.bincount(rr_win, (rr - mean[rr_win]) ** 2, minlength=m) / np.maximum(k, 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cv = np.minimum(np.sqrt(var) / mean, 2.0)
+    median_rr = group_quantile(rr, rr_win, m, 0.5)
+    short = np.bincount(rr_win, rr < 0.6 * median_rr[rr_win], minlength=m) / np.maximum(k, 1)
+    return np.column_stack([count, level, p90, agree, cv, short,
+                            _likeness(x, pk, win, m, hw)])
+
+
+def _likeness(x: np.ndarray, peaks: np.ndarray, win: np.ndarray, n_win: int,
+              hw: int) -> np.ndarray:
+    # Per window, the mean correlation of each beat's +-hw samples (mean
+    # taken out) with their median, sample by sample; 0 with none.
+    ok = (peaks > hw) & (peaks < x.size - hw)
+    out = np.zeros(n_win)
+    if not ok.any():
+        return out
+    pk, g = peaks[ok], win[ok]
+    seg = x[pk[:, None] + np.arange(-hw, hw)[None, :]]
+    seg -= seg.mean(axis=1, keepdims=True)
+    count = np.bincount(g, minlength=n_win)
+    rank = np.arange(pk.size) - (np.cumsum(count) - count)[g]
+    # Each window's median beat, sample by sample: its beats sorted, padding
+    # (+inf) last, the middle one or two of its own count.
+    padded = np.full((n_win, int(count.max()), seg.shape[1]), np.inf)
+    padded[g, rank] = seg
+    padded.sort(axis=1)
+    c = count[g]
+    t = (padded[g, ((c - 1) // 2)] + padded[g, c // 2]) / 2.0
+    norm = np.linalg.norm(seg, axis=1) * np.linalg.norm(t, axis=1)
+    corr = np.where(norm > 0, np.einsum("ij,ij->i", seg, t) / np.where(norm > 0, norm, 1.0), 0.0)
+    has = count > 0
+    out[has] = np.bincount(g, corr, minlength=n_win)[has] / count[has]
+    return out

@@ -191,5 +191,5 @@ def refine_in_noise(x: np.ndarray, fs: float, r_peaks: np.ndarray, feat: np.ndar
         return r_peaks
     use = np.zeros(n_win, dtype=bool)
     use[judged] = judge_windows(x, x, fs, r_peaks, pb, judged, settings, high,
-                                (feat, step), (high_feat, step), band.judge_p)
+                                (feat, step), (high_feat, step), band.judge_p, backend)
     return take_windows(r_peaks, pb, use, fs, settings.refractory_ms).r_peak

@@ -98,7 +98,8 @@ class FusedPeaks:
 def window_quality(ecg: np.ndarray, fs: float, peaks: np.ndarray, other: np.ndarray,
                    settings: DetectorSettings = DEFAULT_SETTINGS,
                    window_s: float = WINDOW_S, only: np.ndarray | None = None,
-                   feature: tuple[np.ndarray, int] | None = None) -> np.ndarray:
+                   feature: tuple[np.ndarray, int] | None = None,
+                   backend: str = "c") -> np.ndarray:
     """The judge's measures of one lead (:data:`FEATURES`), one row per
     window of ``window_s`` from the start (the last may be shorter), or per
     window of ``only`` (sorted window indices).
@@ -107,7 +108,9 @@ def window_quality(ecg: np.ndarray, fs: float, peaks: np.ndarray, other: np.ndar
     A window with fewer than two beats gets the measures of a lead with
     nothing readable on it (background as high as the beats, no likeness,
     irregular). ``feature``: the lead's QRS feature with ``settings`` and
-    its step, where already computed.
+    its step, where already computed. The windows are read by a compiled
+    kernel (``_core._window_measures``); ``backend="python"`` runs its numpy
+    twin.
 
     Examples
     --------
@@ -116,15 +119,10 @@ def window_quality(ecg: np.ndarray, fs: float, peaks: np.ndarray, other: np.ndar
     >>> q.shape, float(q[0, 2]), round(float(q[0, 3]), 3)        # all agree, steady
     ((2, 6), 1.0, 0.0)
     """
-    x = np.asarray(ecg, dtype=np.float64)
-    peaks = np.asarray(peaks, dtype=np.int64)
+    x = np.ascontiguousarray(ecg, dtype=np.float64)
     w = int(round(window_s * fs))
     n_win = max(1, -(-x.size // w))
     rows = np.arange(n_win) if only is None else np.asarray(only, dtype=np.int64)
-    # The windows measured, numbered 0, 1, ... (-1: not measured).
-    slot = np.full(n_win, -1, dtype=np.int64)
-    slot[rows] = np.arange(rows.size)
-    m = rows.size
     if feature is None:
         design = design_qrs_filter(fs, settings.lowpass_ms, settings.highpass_ms,
                                    settings.integration_ms)
@@ -132,45 +130,28 @@ def window_quality(ecg: np.ndarray, fs: float, peaks: np.ndarray, other: np.ndar
         feat, step = filt.feature, filt.step
     else:
         feat, step = feature
-    at = peaks // step
-    all_win = np.minimum(peaks // w, n_win - 1)
-    mine = slot[all_win] >= 0
-    pk, win = peaks[mine], slot[all_win[mine]]
-    count = np.bincount(win, minlength=m)
-    # The feature's level at the beats, and its background: the samples
-    # more than BEAT_HALF_S from every beat.
-    level = _group_quantile(feat[at[mine]], win, m, 0.5)
-    # The feature's samples in the measured windows, each window's in turn.
-    edges = np.minimum(np.minimum(np.arange(n_win + 1) * w, x.size) // step, feat.size)
-    lo, size = edges[rows], edges[rows + 1] - edges[rows]
-    first = np.cumsum(size) - size
-    idx = np.arange(int(size.sum())) - np.repeat(first - lo, size)
-    # ... more than BEAT_HALF_S from every beat.
-    half = int(BEAT_HALF_S * fs / step)
-    j = np.searchsorted(at, idx)
-    near = np.zeros(idx.size, dtype=bool)
-    if at.size:
-        near = (np.abs(idx - at[np.maximum(j - 1, 0)]) <= half) | \
-            (np.abs(at[np.minimum(j, at.size - 1)] - idx) <= half)
-    p90 = _group_quantile(feat[idx[~near]], np.repeat(np.arange(m), size)[~near], m, 0.9)
+    args = (x, np.ascontiguousarray(feat, dtype=np.float64), int(step),
+            np.ascontiguousarray(peaks, dtype=np.intp),
+            np.sort(np.asarray(other, dtype=np.intp)), w, np.ascontiguousarray(rows, dtype=np.intp),
+            int(BEAT_HALF_S * fs / step), int(SHAPE_HALF_S * fs), AGREE_S * fs, float(fs))
+    raw = None
+    if backend == "c":
+        from ecgtool import _core
+
+        raw = np.empty((rows.size, 7))
+        if not _core._window_measures(*args, raw):
+            raw = None
+    elif backend != "python":
+        raise ValueError(f"unknown backend {backend!r}; choose from 'c', 'python'")
+    if raw is None:
+        from ecgtool.signal._twins import window_measures
+
+        raw = window_measures(*args)
+    count, level, p90, agree, cv, short, like = raw.T
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(level > 0, p90 / level, np.inf)
     ratio = np.where(np.isfinite(ratio), np.clip(ratio, 1e-3, 3.0), 3.0)
-    agree = np.bincount(win, _has_twin(pk, np.sort(np.asarray(other, dtype=np.int64)),
-                                       AGREE_S * fs), minlength=m) / np.maximum(count, 1)
-    # R-R intervals within each window.
-    same = win[1:] == win[:-1]
-    rr = np.diff(pk)[same] / fs
-    rr_win = win[1:][same]
-    k = np.bincount(rr_win, minlength=m)
-    mean = np.bincount(rr_win, rr, minlength=m) / np.maximum(k, 1)
-    var = np.bincount(rr_win, (rr - mean[rr_win]) ** 2, minlength=m) / np.maximum(k, 1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        cv = np.minimum(np.sqrt(var) / mean, 2.0)
-    median_rr = _group_quantile(rr, rr_win, m, 0.5)
-    short = np.bincount(rr_win, rr < 0.6 * median_rr[rr_win], minlength=m) / np.maximum(k, 1)
-    out = np.column_stack([np.log(ratio), _likeness(x, pk, win, m, int(SHAPE_HALF_S * fs)),
-                           agree, cv, short, np.log1p(count)])
+    out = np.column_stack([np.log(ratio), like, agree, cv, short, np.log1p(count)])
     few = count < 2
     out[few, 0], out[few, 1], out[few, 3], out[few, 4] = np.log(3.0), 0.0, 1.0, 1.0
     return out
@@ -207,33 +188,6 @@ def _has_twin(pk: np.ndarray, other: np.ndarray, tol: float) -> np.ndarray:
     if pk.size == 0 or other.size == 0:
         return np.zeros(pk.size, dtype=bool)
     return _nearest(pk, other)[1] <= tol
-
-
-def _likeness(x: np.ndarray, peaks: np.ndarray, win: np.ndarray, n_win: int,
-              hw: int) -> np.ndarray:
-    # Per window, the mean correlation of each beat's +-hw samples (mean
-    # taken out) with their median, sample by sample; 0 with none.
-    ok = (peaks > hw) & (peaks < x.size - hw)
-    out = np.zeros(n_win)
-    if not ok.any():
-        return out
-    pk, g = peaks[ok], win[ok]
-    seg = x[pk[:, None] + np.arange(-hw, hw)[None, :]]
-    seg -= seg.mean(axis=1, keepdims=True)
-    count = np.bincount(g, minlength=n_win)
-    rank = np.arange(pk.size) - (np.cumsum(count) - count)[g]
-    # Each window's median beat, sample by sample: its beats sorted, padding
-    # (+inf) last, the middle one or two of its own count.
-    padded = np.full((n_win, int(count.max()), seg.shape[1]), np.inf)
-    padded[g, rank] = seg
-    padded.sort(axis=1)
-    c = count[g]
-    t = (padded[g, ((c - 1) // 2)] + padded[g, c // 2]) / 2.0
-    norm = np.linalg.norm(seg, axis=1) * np.linalg.norm(t, axis=1)
-    corr = np.where(norm > 0, np.einsum("ij,ij->i", seg, t) / np.where(norm > 0, norm, 1.0), 0.0)
-    has = count > 0
-    out[has] = np.bincount(g, corr, minlength=n_win)[has] / count[has]
-    return out
 
 
 def judge_inputs(first: np.ndarray, second: np.ndarray) -> np.ndarray:
@@ -330,14 +284,17 @@ def judge_windows(a: np.ndarray, b: np.ndarray, fs: float, pa: np.ndarray, pb: n
                   settings_b: DetectorSettings,
                   feature_a: tuple[np.ndarray, int] | None = None,
                   feature_b: tuple[np.ndarray, int] | None = None,
-                  bar: float = SECOND_LEAD_P) -> np.ndarray:
+                  bar: float = SECOND_LEAD_P, backend: str = "c") -> np.ndarray:
     """For each window of ``judged`` (sorted indices), whether the judge reads
     the R peaks ``pb`` found on ``b`` with ``settings_b`` better than ``pa``
     found on ``a`` with ``settings_a`` (probability over ``bar``). Two leads,
     or two bands of one lead; ``feature_a`` and ``feature_b``: their QRS
-    features and step, where already computed."""
-    qa = window_quality(a, fs, pa, pb, settings_a, only=judged, feature=feature_a)
-    qb = window_quality(b, fs, pb, pa, settings_b, only=judged, feature=feature_b)
+    features and step, where already computed; ``backend`` as
+    :func:`window_quality` takes it."""
+    qa = window_quality(a, fs, pa, pb, settings_a, only=judged, feature=feature_a,
+                        backend=backend)
+    qb = window_quality(b, fs, pb, pa, settings_b, only=judged, feature=feature_b,
+                        backend=backend)
     return second_lead_probability(judge_inputs(qa, qb)) > bar
 
 
