@@ -2,7 +2,7 @@
 # cython: initializedcheck=False, nonecheck=False
 """Compiled kernels of ecgtool's QRS detector and beat windows.
 
-Two kernels are inner functions of :func:`ecgtool.signal.detect.detect_beats`:
+These kernels are inner functions of :func:`ecgtool.signal.detect.detect_beats`:
 
 ``_qrs_filter``
     the band-pass / derivative / squaring / integration chain, built from
@@ -26,6 +26,9 @@ Two kernels are inner functions of :func:`ecgtool.signal.detect.detect_beats`:
 ``_noisy_windows``
     the noise band's look at each window: its feature over a share of its
     beats' level (:func:`ecgtool.signal.bands.noisy_windows`);
+``_window_measures``
+    what the judge reads of a stream of R peaks in each window it judges
+    (:func:`ecgtool.signal.leads.window_quality`);
 
 and one of :func:`ecgtool.beats.windows.local_template`:
 
