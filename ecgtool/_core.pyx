@@ -14,9 +14,9 @@ These kernels are inner functions of :func:`ecgtool.signal.detect.detect_beats`:
 ``_window_argmax``
     the largest value (of one polarity, or in size) near each detection,
     which moves it onto its R peak;
-``_split_pass``
-    one pass of the rule that drops detections splitting a regular R-R
-    interval (:func:`ecgtool.signal.artefacts.split_interval_artefacts`);
+``_split_rule``
+    the rule that drops detections splitting a regular R-R interval, in
+    passes (:func:`ecgtool.signal.artefacts.split_interval_artefacts`);
 ``_closer_than``
     of two detections closer than the refractory period, the smaller dropped;
 ``_group_quantile``
@@ -29,6 +29,8 @@ These kernels are inner functions of :func:`ecgtool.signal.detect.detect_beats`:
 ``_window_measures``
     what the judge reads of a stream of R peaks in each window it judges
     (:func:`ecgtool.signal.leads.window_quality`);
+``_tree_leaves``
+    the judge's trees walked (:func:`ecgtool.signal.leads.second_lead_probability`);
 
 and one of :func:`ecgtool.beats.windows.local_template`:
 
@@ -73,7 +75,7 @@ cdef enum:
     # (``_nearest_shapes``).
     NSEG = 4
     # Intervals on either side of a detection's own two, and QRS amplitudes
-    # on either side of it, that make its context (``_split_pass``; the
+    # on either side of it, that make its context (``_split_rule``; the
     # Python module's RR_CONTEXT and AMP_CONTEXT).
     RR_CTX = 5
     AMP_CTX = 8
@@ -944,70 +946,140 @@ def _window_measures(const double[::1] x not None, const double[::1] feat not No
     return finite
 
 
-def _split_pass(const Py_ssize_t[::1] r not None, const double[::1] amp not None, double fs,
-                double span_k, double early_k, double amp_k, double irregular_k,
-                unsigned char[::1] drop not None):
-    """One pass of :func:`ecgtool.signal.artefacts.split_interval_artefacts`:
-    marks ``drop`` (zeroed, one per detection) and returns how many.
-
-    ``r`` sorted detections, at least five; ``amp`` their QRS amplitudes;
-    the four thresholds of :class:`~ecgtool.signal.artefacts.SplitRule`.
+def _tree_leaves(const double[:, ::1] rows not None, const Py_ssize_t[:, ::1] feature not None,
+                 const double[:, ::1] threshold not None, const Py_ssize_t[:, ::1] left not None,
+                 const Py_ssize_t[:, ::1] right not None, Py_ssize_t[:, ::1] out not None):
+    """The leaf each row reaches in each tree of an ensemble: ``out[tree,
+    row]``. A node sends a row left where its feature is at most the
+    node's threshold; a leaf has ``left < 0``. Arrays as
+    :func:`ecgtool.signal.leads.second_lead_probability` takes them, all
+    ``(trees, nodes)``, ``out`` ``(trees, rows)``. Returns False where a
+    node names a feature or a child that is not there (a broken ensemble).
     """
-    cdef Py_ssize_t n = r.shape[0], i, k, o, count = 0
-    cdef double prev, span, after, top, med, irregular, amp_med, v
+    cdef Py_ssize_t n_trees = feature.shape[0], n_nodes = feature.shape[1]
+    cdef Py_ssize_t m = rows.shape[0], n_in = rows.shape[1], t, i, k, f, steps
+    cdef bint whole = True
+    if (threshold.shape[0] != n_trees or left.shape[0] != n_trees or right.shape[0] != n_trees
+            or out.shape[0] != n_trees or out.shape[1] != m or threshold.shape[1] != n_nodes
+            or left.shape[1] != n_nodes or right.shape[1] != n_nodes):
+        return False
+    with nogil:
+        for t in range(n_trees):
+            for i in range(m):
+                k = 0
+                steps = 0
+                while n_nodes and left[t, k] >= 0 and steps < n_nodes:
+                    f = feature[t, k]
+                    if f < 0 or f >= n_in or left[t, k] >= n_nodes or right[t, k] < 0 \
+                            or right[t, k] >= n_nodes:
+                        whole = False
+                        break
+                    k = left[t, k] if rows[i, f] <= threshold[t, k] else right[t, k]
+                    steps += 1
+                out[t, i] = k
+    return whole
+
+
+cdef Py_ssize_t _split_once(const Py_ssize_t* r, const double* amp, Py_ssize_t n, double fs,
+                            double span_k, double early_k, double amp_k, double irregular_k,
+                            double* rr, unsigned char* drop) noexcept nogil:
+    # One pass of the split rule over n >= 5 sorted detections: marks drop
+    # (one per detection) and returns how many; rr holds n - 1 doubles.
+    cdef Py_ssize_t i, k, o, count = 0
+    cdef double prev, span, after, top, med, irregular, amp_med
     cdef double ctx[2 * RR_CTX]
     cdef double buf[2 * AMP_CTX]
     cdef bint hit, last_hit = False
-    cdef double* rr = <double*> malloc((n - 1) * sizeof(double))
-    if rr == NULL:
+    for i in range(n - 1):
+        rr[i] = <double> (r[i + 1] - r[i]) / fs
+    for i in range(n):
+        hit = False
+        # v[j], the interval before detection j (the first's: the
+        # one after it), is rr[j - 1]; the context of detection i is
+        # v[i - 5 .. i - 1] and v[i + 2 .. i + 6], held at the ends.
+        prev = rr[i - 1] if i >= 1 else INFINITY
+        span = rr[i - 1] + rr[i] if 1 <= i <= n - 2 else INFINITY
+        if prev < INFINITY and span < INFINITY:
+            k = 0
+            for o in range(-RR_CTX, RR_CTX + 2):
+                if o == 0 or o == 1:
+                    continue
+                ctx[k] = rr[_clip(i + o, n) - 1] if _clip(i + o, n) >= 1 else rr[0]
+                k += 1
+            # The context median is at most its maximum: beats that
+            # are not early even against that cannot pass.
+            top = ctx[0]
+            for k in range(1, 2 * RR_CTX):
+                if ctx[k] > top:
+                    top = ctx[k]
+            if prev < early_k * top and span < span_k * top:
+                for k in range(2 * RR_CTX - 1):
+                    buf[k] = fabs(ctx[k + 1] - ctx[k])
+                irregular = _middle_of(buf, 2 * RR_CTX - 1)
+                med = _middle_of(ctx, 2 * RR_CTX)
+                irregular = irregular / med
+                k = 0
+                for o in range(-AMP_CTX, AMP_CTX + 1):
+                    if o != 0:
+                        buf[k] = amp[_clip(i + o, n)]
+                        k += 1
+                amp_med = _middle_of(buf, 2 * AMP_CTX)
+                after = rr[i + 1] if i <= n - 3 else INFINITY
+                hit = (span < span_k * med and prev < early_k * med
+                       and after >= early_k * med and amp[i] < amp_k * amp_med
+                       and irregular < irregular_k)
+        # Of two flagged neighbours, only the first goes.
+        drop[i] = hit and not last_hit
+        count += drop[i]
+        last_hit = hit
+    return count
+
+
+def _split_rule(const Py_ssize_t[::1] r not None, const double[::1] amp not None, double fs,
+                double span_k, double early_k, double amp_k, double irregular_k,
+                unsigned char[::1] drop not None):
+    """:func:`ecgtool.signal.artefacts.split_interval_artefacts`: passes of
+    the rule, each over the detections the ones before left, until one
+    drops nothing; marks ``drop`` (zeroed, one per detection).
+
+    ``r`` sorted detections; ``amp`` their QRS amplitudes; the four
+    thresholds of :class:`~ecgtool.signal.artefacts.SplitRule`.
+    """
+    cdef Py_ssize_t n = r.shape[0], m = n, i, kept
+    # Detections left, their amplitudes and indices, the intervals and the
+    # marks of a pass, in one block.
+    cdef Py_ssize_t* left = <Py_ssize_t*> malloc(max(n, 1) * (2 * sizeof(Py_ssize_t)
+                                                             + 2 * sizeof(double) + 1))
+    cdef Py_ssize_t* index
+    cdef double* amp_left
+    cdef double* rr
+    cdef unsigned char* mark
+    if left == NULL:
         raise MemoryError()
+    index = left + max(n, 1)
+    amp_left = <double*> (index + max(n, 1))
+    rr = amp_left + max(n, 1)
+    mark = <unsigned char*> (rr + max(n, 1))
     try:
         with nogil:
-            for i in range(n - 1):
-                rr[i] = <double> (r[i + 1] - r[i]) / fs
             for i in range(n):
-                hit = False
-                # v[j], the interval before detection j (the first's: the
-                # one after it), is rr[j - 1]; the context of detection i is
-                # v[i - 5 .. i - 1] and v[i + 2 .. i + 6], held at the ends.
-                prev = rr[i - 1] if i >= 1 else INFINITY
-                span = rr[i - 1] + rr[i] if 1 <= i <= n - 2 else INFINITY
-                if prev < INFINITY and span < INFINITY:
-                    k = 0
-                    for o in range(-RR_CTX, RR_CTX + 2):
-                        if o == 0 or o == 1:
-                            continue
-                        ctx[k] = rr[_clip(i + o, n) - 1] if _clip(i + o, n) >= 1 else rr[0]
-                        k += 1
-                    # The context median is at most its maximum: beats that
-                    # are not early even against that cannot pass.
-                    top = ctx[0]
-                    for k in range(1, 2 * RR_CTX):
-                        if ctx[k] > top:
-                            top = ctx[k]
-                    if prev < early_k * top and span < span_k * top:
-                        for k in range(2 * RR_CTX - 1):
-                            buf[k] = fabs(ctx[k + 1] - ctx[k])
-                        irregular = _middle_of(buf, 2 * RR_CTX - 1)
-                        med = _middle_of(ctx, 2 * RR_CTX)
-                        irregular = irregular / med
-                        k = 0
-                        for o in range(-AMP_CTX, AMP_CTX + 1):
-                            if o != 0:
-                                buf[k] = amp[_clip(i + o, n)]
-                                k += 1
-                        amp_med = _middle_of(buf, 2 * AMP_CTX)
-                        after = rr[i + 1] if i <= n - 3 else INFINITY
-                        hit = (span < span_k * med and prev < early_k * med
-                               and after >= early_k * med and amp[i] < amp_k * amp_med
-                               and irregular < irregular_k)
-                # Of two flagged neighbours, only the first goes.
-                drop[i] = hit and not last_hit
-                count += drop[i]
-                last_hit = hit
+                left[i] = r[i]
+                amp_left[i] = amp[i]
+                index[i] = i
+            while m >= 5 and _split_once(left, amp_left, m, fs, span_k, early_k, amp_k,
+                                         irregular_k, rr, mark):
+                kept = 0
+                for i in range(m):
+                    if mark[i]:
+                        drop[index[i]] = 1
+                    else:
+                        left[kept] = left[i]
+                        amp_left[kept] = amp_left[i]
+                        index[kept] = index[i]
+                        kept += 1
+                m = kept
     finally:
-        free(rr)
-    return count
+        free(left)
 
 
 cdef inline void _segment_sums(const float* span, const Py_ssize_t* edge,

@@ -281,16 +281,17 @@ def test_window_argmax_wrapper_checks_its_arguments():
 
 
 def _split_both(r, amp, fs=360.0):
+    # The compiled rule (all passes) and its twin's passes.
     from ecgtool.signal.artefacts import DEFAULT_SPLIT_RULE as rule
+    from ecgtool.signal.artefacts import _in_passes
 
     drop = np.zeros(r.size, dtype=np.uint8)
-    count = _core._split_pass(r.astype(np.intp), amp, fs, rule.span, rule.early,
-                              rule.amplitude, rule.irregularity, drop)
-    assert count == drop.sum()
-    return drop.astype(bool), _twins.split_pass(r, amp, fs, rule)
+    _core._split_rule(r.astype(np.intp), amp, fs, rule.span, rule.early, rule.amplitude,
+                      rule.irregularity, drop)
+    return drop.astype(bool), _in_passes(_twins.split_pass, r, amp, fs, rule)
 
 
-def test_split_pass_kernel_matches_twin_on_real_beats_with_detections_between(rec208):
+def test_split_rule_kernel_matches_twin_on_real_beats_with_detections_between(rec208):
     # 208's beats (PVCs, couplets, fusion) with small detections put between
     # every eleventh pair: some split a regular interval, some do not.
     rng = np.random.default_rng(7)
@@ -303,8 +304,8 @@ def test_split_pass_kernel_matches_twin_on_real_beats_with_detections_between(re
     assert 20 < twin.sum() < extra.size - 20      # the rule decides both ways here
 
 
-@pytest.mark.parametrize("n", [5, 6, 13, 40])
-def test_split_pass_kernel_matches_twin_at_the_ends_and_on_neighbours(n):
+@pytest.mark.parametrize("n", [0, 4, 5, 6, 13, 40])
+def test_split_rule_kernel_matches_twin_at_the_ends_and_on_neighbours(n):
     # Short series (contexts held at both ends) and chains of flagged
     # neighbours, of which only the first may go.
     rng = np.random.default_rng(n)
@@ -466,3 +467,42 @@ def test_window_quality_reads_non_finite_windows_with_the_twin(rec119):
                                                     feature=(np.abs(x), 1), backend="python"))
     with pytest.raises(ValueError, match="backend"):
         window_quality(x, 360.0, peaks, peaks, backend="fortran")
+
+
+def test_tree_leaves_kernel_matches_twin_on_the_shipped_judge():
+    # Random rows, and rows whose values sit exactly on the trees' thresholds
+    # (where "at most" must send them left).
+    from ecgtool.signal.leads import load_judge, second_lead_probability
+
+    judge = load_judge()
+    rng = np.random.default_rng(3)
+    n_in = int(judge["feature"].max()) + 1
+    rows = rng.normal(size=(300, n_in))
+    inner = judge["left"] >= 0
+    for i in range(100):
+        t = i % judge["feature"].shape[0]
+        f, thr = judge["feature"][t][inner[t]], judge["threshold"][t][inner[t]]
+        rows[i, f] = thr
+    args = [np.ascontiguousarray(judge[k], dtype=d) for k, d in
+            (("feature", np.intp), ("threshold", np.float64), ("left", np.intp), ("right", np.intp))]
+    out = np.empty((args[0].shape[0], rows.shape[0]), dtype=np.intp)
+    assert _core._tree_leaves(rows, *args, out)
+    np.testing.assert_array_equal(out, _twins.tree_leaves(rows, *args))
+    p = second_lead_probability(rows)
+    np.testing.assert_array_equal(p, second_lead_probability(rows, backend="python"))
+    assert 0.05 < (p > 0.5).mean() < 0.95
+
+
+def test_tree_leaves_refuses_a_broken_ensemble():
+    from ecgtool.signal.leads import load_judge, second_lead_probability
+
+    judge = dict(load_judge())
+    rows = np.zeros((2, int(judge["feature"].max()) + 1))
+    with pytest.raises(ValueError, match="trees"):
+        second_lead_probability(rows[:, :3], judge)             # too few measures
+    right = judge["right"].copy()
+    right[0, 0] = 99
+    with pytest.raises(ValueError, match="trees"):
+        second_lead_probability(rows, {**judge, "right": right})
+    with pytest.raises(ValueError, match="backend"):
+        second_lead_probability(rows, backend="fortran")

@@ -268,12 +268,14 @@ def _max_around(v: np.ndarray, k: int, own: int) -> np.ndarray:
 
 
 def split_pass(r: np.ndarray, amp: np.ndarray, fs: float, rule) -> np.ndarray:
-    """Twin of ``_core._split_pass``: the drop mask of one pass of the split
-    rule (``r`` at least five detections)."""
+    """Twin of one pass of ``_core._split_rule``: its drop mask; no two
+    neighbours are both flagged."""
     from ecgtool.signal.artefacts import AMP_CONTEXT, RR_CONTEXT, _middle
 
     n = r.size
     drop = np.zeros(n, dtype=bool)
+    if n < 5:
+        return drop
     rr = np.diff(r).astype(np.float64) / fs
     # v[i] is beat i's interval before it and v[i + 1] the one after; its
     # context is the RR_CONTEXT intervals on either side of those two.
@@ -445,3 +447,20 @@ def _likeness(x: np.ndarray, peaks: np.ndarray, win: np.ndarray, n_win: int,
     has = count > 0
     out[has] = np.bincount(g, corr, minlength=n_win)[has] / count[has]
     return out
+
+
+def tree_leaves(rows: np.ndarray, feature: np.ndarray, threshold: np.ndarray, left: np.ndarray,
+                right: np.ndarray) -> np.ndarray:
+    """Twin of ``_core._tree_leaves``: the leaf each row reaches in each tree,
+    all trees and rows stepped together."""
+    n_trees = feature.shape[0]
+    node = np.zeros((n_trees, rows.shape[0]), dtype=np.int64)
+    trees = np.arange(n_trees)[:, None]
+    for _ in range(feature.shape[1]):
+        inner = left[trees, node] >= 0
+        if not inner.any():
+            break
+        go_left = rows[np.arange(rows.shape[0])[None, :], feature[trees, node].clip(0)] \
+            <= threshold[trees, node]
+        node = np.where(inner, np.where(go_left, left[trees, node], right[trees, node]), node)
+    return node

@@ -112,7 +112,7 @@ def split_interval_artefacts(r_peaks: np.ndarray, qrs_amp: np.ndarray, fs: float
     rule : SplitRule
         Thresholds.
     backend : {"c", "python"}
-        The compiled pass (``ecgtool._core._split_pass``) or its numpy twin.
+        The compiled rule (``ecgtool._core._split_rule``) or its numpy twin.
 
     Returns
     -------
@@ -141,7 +141,19 @@ def split_interval_artefacts(r_peaks: np.ndarray, qrs_amp: np.ndarray, fs: float
     >>> np.flatnonzero(split_interval_artefacts(r, amp, 360.0)).tolist()
     []
     """
-    return _in_passes(_split_pass, r_peaks, qrs_amp, fs, rule, backend)
+    if backend == "python":
+        from ecgtool.signal._twins import split_pass
+
+        return _in_passes(split_pass, r_peaks, qrs_amp, fs, rule)
+    if backend != "c":
+        raise ValueError(f"unknown backend {backend!r}; choose from 'c', 'python'")
+    from ecgtool import _core
+
+    r = np.ascontiguousarray(r_peaks, dtype=np.intp)
+    drop = np.zeros(r.size, dtype=bool)
+    _core._split_rule(r, np.ascontiguousarray(qrs_amp, dtype=np.float64), float(fs), rule.span,
+                      rule.early, rule.amplitude, rule.irregularity, drop.view(np.uint8))
+    return drop
 
 
 def _in_passes(one_pass, r_peaks, qrs_amp, *args) -> np.ndarray:
@@ -157,26 +169,6 @@ def _in_passes(one_pass, r_peaks, qrs_amp, *args) -> np.ndarray:
             return drop
         drop[alive[hit]] = True
         alive = alive[~hit]
-
-
-def _split_pass(r: np.ndarray, amp: np.ndarray, fs: float, rule: SplitRule,
-                backend: str = "c") -> np.ndarray:
-    # One pass of the rule; no two neighbours are both flagged.
-    drop = np.zeros(r.size, dtype=bool)
-    if r.size < 5:
-        return drop
-    if backend == "python":
-        from ecgtool.signal._twins import split_pass
-
-        return split_pass(r, amp, fs, rule)
-    if backend != "c":
-        raise ValueError(f"unknown backend {backend!r}; choose from 'c', 'python'")
-    from ecgtool import _core
-
-    _core._split_pass(np.ascontiguousarray(r, dtype=np.intp),
-                      np.ascontiguousarray(amp, dtype=np.float64), float(fs), rule.span,
-                      rule.early, rule.amplitude, rule.irregularity, drop.view(np.uint8))
-    return drop
 
 
 def closer_than(r_peaks: np.ndarray, qrs_amp: np.ndarray, min_gap: int,

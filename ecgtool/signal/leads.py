@@ -202,28 +202,37 @@ def load_judge(path: str | Path = JUDGE) -> dict:
         return {k: f[k] for k in f.files}
 
 
-def second_lead_probability(rows: np.ndarray, judge: dict | None = None) -> np.ndarray:
+def second_lead_probability(rows: np.ndarray, judge: dict | None = None,
+                            backend: str = "c") -> np.ndarray:
     """The judge's probability that the second lead reads each window better.
 
     ``judge`` holds ``feature``, ``threshold``, ``left``, ``right``, ``value``
     (one row per tree, one column per node; a leaf has ``left == -1``),
     ``learning_rate`` and ``init`` (the log-odds the trees start from).
+    The trees are walked by a compiled kernel (``_core._tree_leaves``);
+    ``backend="python"`` runs its numpy twin.
     """
     judge = load_judge() if judge is None else judge
     # Compared in single precision, as scikit-learn's trees compare them.
     rows = np.atleast_2d(np.asarray(rows, dtype=np.float32)).astype(np.float64)
-    feature, threshold = judge["feature"], judge["threshold"]
-    left, right, value = judge["left"], judge["right"], judge["value"]
-    n_trees = feature.shape[0]
-    node = np.zeros((n_trees, rows.shape[0]), dtype=np.int64)
-    trees = np.arange(n_trees)[:, None]
-    for _ in range(feature.shape[1]):
-        inner = left[trees, node] >= 0
-        if not inner.any():
-            break
-        go_left = rows[np.arange(rows.shape[0])[None, :], feature[trees, node].clip(0)] \
-            <= threshold[trees, node]
-        node = np.where(inner, np.where(go_left, left[trees, node], right[trees, node]), node)
+    value = judge["value"]
+    trees = np.arange(value.shape[0])[:, None]
+    if backend == "python":
+        from ecgtool.signal._twins import tree_leaves
+
+        node = tree_leaves(rows, judge["feature"], judge["threshold"], judge["left"],
+                           judge["right"])
+    elif backend == "c":
+        from ecgtool import _core
+
+        tree = [np.ascontiguousarray(judge[k], dtype=d) for k, d in
+                (("feature", np.intp), ("threshold", np.float64), ("left", np.intp),
+                 ("right", np.intp))]
+        node = np.empty((value.shape[0], rows.shape[0]), dtype=np.intp)
+        if not _core._tree_leaves(np.ascontiguousarray(rows), *tree, node):
+            raise ValueError("the judge's trees do not fit together or with the rows")
+    else:
+        raise ValueError(f"unknown backend {backend!r}; choose from 'c', 'python'")
     raw = float(judge["init"]) + float(judge["learning_rate"]) * value[trees, node].sum(axis=0)
     return 1.0 / (1.0 + np.exp(-raw))
 
@@ -295,7 +304,7 @@ def judge_windows(a: np.ndarray, b: np.ndarray, fs: float, pa: np.ndarray, pb: n
                         backend=backend)
     qb = window_quality(b, fs, pb, pa, settings_b, only=judged, feature=feature_b,
                         backend=backend)
-    return second_lead_probability(judge_inputs(qa, qb)) > bar
+    return second_lead_probability(judge_inputs(qa, qb), backend=backend) > bar
 
 
 def disagreeing_windows(pa: np.ndarray, pb: np.ndarray, fs: float, n_win: int) -> np.ndarray:
