@@ -86,6 +86,9 @@ cdef enum:
 # A bound computed in floating point is taken as reached only past this share
 # of the bar, so that rounding never skips a pair the exact sum would keep.
 cdef double BOUND_MARGIN = 1.0 - 1e-9
+# The slack of the norm bound that skips a pair at every shift at once
+# (``_nearest_shapes``): it implies the bound of each shift with room to spare.
+cdef double NORM_SLACK = 1e-6
 
 
 cdef inline Py_ssize_t _clip(Py_ssize_t i, Py_ssize_t n) noexcept nogil:
@@ -1115,7 +1118,10 @@ def _nearest_shapes(const float[:, ::1] qrs not None, const Py_ssize_t[::1] rows
     the sum stops there, and two lower bounds of the sum skip it when they
     reach the bar: the squared difference of the two spans' norms, and the
     sum over :data:`NSEG` segments of the span of each segment's squared
-    difference of sums over its length (Cauchy-Schwarz). With ``first``
+    difference of sums over its length (Cauchy-Schwarz); the first is also
+    taken for every shift at once, from the least and largest norms of the
+    moved spans, so that most pairs of unlike size cost two comparisons.
+    With ``first``
     the bar stays ``near`` and the search of a row ends at its ``count``-th
     beat within it.
     """
@@ -1123,6 +1129,8 @@ def _nearest_shapes(const float[:, ::1] qrs not None, const Py_ssize_t[::1] rows
     cdef Py_ssize_t m = rows.shape[0]
     cdef Py_ssize_t r, i, j, o, k, s, t, kept, within
     cdef double d, best, num, den, diff, bar, stop, limit = near * near
+    cdef double top_norm, low_norm, last_bar, above, below
+    cdef bint tiny
     cdef const float* other
     cdef const float* beat
     cdef double* dist = <double*> malloc(count * sizeof(double))
@@ -1161,13 +1169,22 @@ def _nearest_shapes(const float[:, ::1] qrs not None, const Py_ssize_t[::1] rows
                 i = rows[r]
                 kept = 0
                 within = 0
+                top_norm = 0.0
+                low_norm = INFINITY
+                tiny = False
                 for s in range(2 * shift + 1):
                     den = 0.0
                     for t in range(width):
                         den = den + qrs[i, s + t] * qrs[i, s + t]
                     norms[s] = sqrt(den)
                     dens[s] = den if den > 1e-9 else 1e-9
+                    tiny = tiny or not den > 1e-9
+                    top_norm = max(top_norm, norms[s])
+                    low_norm = min(low_norm, norms[s])
                     _segment_sums(&qrs[i, s], edge, &segs[s * NSEG])
+                last_bar = -1.0
+                above = INFINITY
+                below = -INFINITY
                 for o in range(1, 2 * span + 1):
                     # Offsets -1, 1, -2, 2, ...: nearest in time first.
                     j = i - (o + 1) // 2 if o % 2 else i + o // 2
@@ -1178,6 +1195,17 @@ def _nearest_shapes(const float[:, ::1] qrs not None, const Py_ssize_t[::1] rows
                     bar = limit
                     if not first and kept == count and dist[count - 1] < limit:
                         bar = dist[count - 1]
+                    # The norm bound for every shift at once: a pair whose
+                    # norm lies outside the moved spans' norms by more than
+                    # sqrt(bar) of them (with a slack of 1e-6 of that, far
+                    # above rounding) is over the bar at every shift.
+                    if bar != last_bar:
+                        last_bar = bar
+                        if not tiny:
+                            above = top_norm * (1.0 + sqrt(bar) * (1.0 + NORM_SLACK))
+                            below = low_norm * (1.0 - sqrt(bar) * (1.0 + NORM_SLACK))
+                    if other_norm[j] > above or other_norm[j] < below:
+                        continue
                     best = INFINITY
                     other = &qrs[j, shift]
                     oseg = &other_seg[j * NSEG]

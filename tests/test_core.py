@@ -256,6 +256,29 @@ def test_nearest_shapes_kernel_matches_twin_where_its_bounds_decide(width):
     assert np.any(found) and not np.all(found)
 
 
+def test_nearest_shapes_kernel_matches_twin_where_the_norms_alone_decide():
+    # One shape at many scales: a beat scaled by c is |c - 1| from it at no
+    # shift, so scales around 1 +- near put pairs on the edge of the bound
+    # that skips a pair at every shift by its norm alone (samples of +-1:
+    # every shift of the span has the same norm, and the edge is sharp).
+    rng = np.random.default_rng(11)
+    base = rng.choice([-1.0, 1.0], size=32)
+    near = 0.4
+    edge = np.r_[1 + near, 1 - near, 1 / (1 + near), 1 / (1 - near)]
+    scales = np.r_[edge, edge * (1 + 1e-7), edge * (1 - 1e-7), edge * (1 + 1e-3),
+                   edge * (1 - 1e-3), rng.uniform(0.5, 1.6, 40), 1.0, 1.0]
+    lone = rng.normal(size=(5, 32))                     # shapes of their own
+    qrs = np.ascontiguousarray(rng.permutation(np.vstack([scales[:, None] * base, lone])),
+                               dtype=np.float32)
+    rows = np.arange(len(qrs), dtype=np.intp)
+    found = []
+    for count, first in ((3, False), (1, False), (12, False), (2, True)):
+        kernel, twin = _nearest_both(qrs, rows, count, near, 60, 2, first)
+        np.testing.assert_array_equal(kernel, twin)
+        found.append(kernel[:, 0] >= 0)
+    assert np.any(found) and not np.all(found)
+
+
 def test_nearest_shapes_wrapper_checks_its_arguments():
     from ecgtool.beats.windows import WINDOW, nearest_shapes
 
