@@ -160,11 +160,13 @@ def inner_median(x: np.ndarray, size: int) -> np.ndarray:
     out = median_filter(x, size)
     # The windows of median_filter (from size // 2 before each value), those
     # that would run past an end moved inside: the first (last) size values.
-    h = size // 2
-    for i in [*range(min(h, x.size)), *range(max(h, x.size - (size - h) + 1), x.size)]:
-        a = min(max(i - h, 0), max(x.size - size, 0))
-        w = np.sort(x[a:a + size])
-        out[i] = w[w.size // 2]     # of two middle values the upper, as median_filter
+    # Those are two windows, one at each end, each sorted once.
+    h, n = size // 2, x.size
+    for ends, a in ((np.arange(min(h, n)), 0),
+                    (np.arange(max(h, n - (size - h) + 1), n), max(n - size, 0))):
+        if ends.size:
+            w = np.sort(x[a:a + size])
+            out[ends] = w[w.size // 2]  # of two middle values the upper, as median_filter
     return out
 
 
