@@ -12,6 +12,14 @@ import numpy as np
 NBUF = 8
 
 
+def compiled(backend: str) -> bool:
+    """True for the compiled kernels (``"c"``), False for these twins
+    (``"python"``); any other name is a ValueError."""
+    if backend not in ("c", "python"):
+        raise ValueError(f"unknown backend {backend!r}; choose from 'c', 'python'")
+    return backend == "c"
+
+
 def moving_mean(x: np.ndarray, half: int) -> np.ndarray:
     """Twin of ``_core._moving_mean_1d``: centred mean over ``2*half+1``
     samples, edges repeating the end samples, via a cumulative sum."""

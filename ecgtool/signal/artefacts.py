@@ -52,6 +52,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ecgtool.signal._twins import compiled
+
 #: Intervals each side (beside the beat's own two), and QRS amplitudes each
 #: side, that make a detection's local context.
 RR_CONTEXT = 5
@@ -141,12 +143,10 @@ def split_interval_artefacts(r_peaks: np.ndarray, qrs_amp: np.ndarray, fs: float
     >>> np.flatnonzero(split_interval_artefacts(r, amp, 360.0)).tolist()
     []
     """
-    if backend == "python":
+    if not compiled(backend):
         from ecgtool.signal._twins import split_pass
 
         return _in_passes(split_pass, r_peaks, qrs_amp, fs, rule)
-    if backend != "c":
-        raise ValueError(f"unknown backend {backend!r}; choose from 'c', 'python'")
     from ecgtool import _core
 
     r = np.ascontiguousarray(r_peaks, dtype=np.intp)
@@ -202,12 +202,10 @@ def closer_than(r_peaks: np.ndarray, qrs_amp: np.ndarray, min_gap: int,
     >>> np.flatnonzero(closer_than(r, amp, 72)).tolist()
     [2, 3, 5]
     """
-    if backend == "python":
+    if not compiled(backend):
         from ecgtool.signal._twins import close_pass
 
         return _in_passes(close_pass, r_peaks, qrs_amp, min_gap)
-    if backend != "c":
-        raise ValueError(f"unknown backend {backend!r}; choose from 'c', 'python'")
     from ecgtool import _core
 
     r = np.ascontiguousarray(r_peaks, dtype=np.intp)

@@ -35,6 +35,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from ecgtool.signal._twins import compiled
+
 
 
 @dataclass(frozen=True)
@@ -106,12 +108,10 @@ def noisy_windows(feat: np.ndarray, step: int, r_peaks: np.ndarray, n: int,
                             np.minimum(r // w, n_win - 1), n_win, 0.5)
     if not np.isfinite(level).any():
         return np.ones(n_win, dtype=bool)
-    if backend == "python":
+    if not compiled(backend):
         from ecgtool.signal._twins import noisy_windows as twin
 
         return twin(feat, step, level, w, gate, _LEVEL_WINDOWS)
-    if backend != "c":
-        raise ValueError(f"unknown backend {backend!r}; choose from 'c', 'python'")
     from ecgtool import _core
 
     out = np.zeros(n_win, dtype=bool)

@@ -32,6 +32,7 @@ from ecgtool.errors import EcgToolError, EcgToolWarning
 from ecgtool.settings import apply_overrides, changed_fields
 from ecgtool.signal.artefacts import (DEFAULT_SPLIT_RULE, SplitRule, _middle, closer_than,
                                       split_interval_artefacts)
+from ecgtool.signal._twins import compiled
 from ecgtool.signal.bands import DEFAULT_NOISE_BAND, NoiseBand
 from ecgtool.signal.delineate import DEFAULT_DELINEATION, DelineationSettings, delineate
 from ecgtool.signal.filters import MAX_FS, MIN_FS, QrsFilterDesign, design_qrs_filter, qrs_filter
@@ -326,18 +327,16 @@ def _one_band(x: np.ndarray, fs: float, settings: DetectorSettings,
             settings.threshold, settings.noise_gain, settings.threshold_cap, settings.t_ratio,
             settings.searchback, settings.searchback_threshold, floor,
             settings.relearn_noise)
-    if backend == "c":
+    if compiled(backend):
         from ecgtool import _core
 
         out = np.empty(feat.size // 2 + 1, dtype=np.intp)
         count = _core._find_qrs(*args, out)
         qrs = out[:count].astype(np.int64)
-    elif backend == "python":
+    else:
         from ecgtool.signal._twins import find_qrs
 
         qrs = find_qrs(*args)
-    else:
-        raise ValueError(f"unknown backend {backend!r}; choose from 'c', 'python'")
     r, amp = _locate(x, band, np.sort(qrs), fs, step, backend)
     # An R peak on the record's first or last sample is a QRS cut off by the
     # record's edge, the signal still rising into it: neither where its peak
@@ -366,7 +365,7 @@ def _window_argmax(values: np.ndarray, centres: np.ndarray, half: int,
     sign = np.ascontiguousarray(np.atleast_1d(sign), dtype=np.float64)
     if sign.size not in (1, centres.size):
         raise ValueError(f"{sign.size} signs for {centres.size} centres")
-    if backend == "python":
+    if not compiled(backend):
         from ecgtool.signal._twins import window_argmax
 
         return window_argmax(values, centres, half, sign, absolute).astype(np.int64)

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ecgtool.signal._twins import compiled
+
 MIN_FS = 100.0
 MAX_FS = 10000.0
 #: Lowest processing rate after decimation (Hz).
@@ -260,7 +262,7 @@ def qrs_filter(ecg: np.ndarray, fs: float, design: QrsFilterDesign | None = None
     if x.ndim != 1 or x.size < 3:
         raise ValueError("qrs_filter needs a 1-D signal of at least 3 samples")
     d = design
-    if backend == "c":
+    if compiled(backend):
         from ecgtool import _core
 
         m = (x.size + d.step - 1) // d.step
@@ -268,10 +270,8 @@ def qrs_filter(ecg: np.ndarray, fs: float, design: QrsFilterDesign | None = None
         feature = np.empty(m)
         _core._qrs_filter(x, d.step, d.lp_half, d.hp_half, d.int_half, d.scale, band,
                           feature)
-    elif backend == "python":
+    else:
         from ecgtool.signal._twins import qrs_filter as twin
 
         band, feature = twin(x, d.step, d.lp_half, d.hp_half, d.int_half, d.scale)
-    else:
-        raise ValueError(f"unknown backend {backend!r}; choose from 'c', 'python'")
     return QrsFiltered(band=band, feature=feature, step=d.step)

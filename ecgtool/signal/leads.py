@@ -49,6 +49,7 @@ from pathlib import Path
 import numpy as np
 
 from ecgtool.errors import EcgToolError, EcgToolWarning
+from ecgtool.signal._twins import compiled
 from ecgtool.signal.detect import DEFAULT_SETTINGS, DetectorSettings, detect_r_peaks, fill_nans
 from ecgtool.signal.filters import design_qrs_filter, qrs_filter
 
@@ -135,14 +136,12 @@ def window_quality(ecg: np.ndarray, fs: float, peaks: np.ndarray, other: np.ndar
             np.sort(np.asarray(other, dtype=np.intp)), w, np.ascontiguousarray(rows, dtype=np.intp),
             int(BEAT_HALF_S * fs / step), int(SHAPE_HALF_S * fs), AGREE_S * fs, float(fs))
     raw = None
-    if backend == "c":
+    if compiled(backend):
         from ecgtool import _core
 
         raw = np.empty((rows.size, 7))
         if not _core._window_measures(*args, raw):
             raw = None
-    elif backend != "python":
-        raise ValueError(f"unknown backend {backend!r}; choose from 'c', 'python'")
     if raw is None:
         from ecgtool.signal._twins import window_measures
 
@@ -217,12 +216,12 @@ def second_lead_probability(rows: np.ndarray, judge: dict | None = None,
     rows = np.atleast_2d(np.asarray(rows, dtype=np.float32)).astype(np.float64)
     value = judge["value"]
     trees = np.arange(value.shape[0])[:, None]
-    if backend == "python":
+    if not compiled(backend):
         from ecgtool.signal._twins import tree_leaves
 
         node = tree_leaves(rows, judge["feature"], judge["threshold"], judge["left"],
                            judge["right"])
-    elif backend == "c":
+    else:
         from ecgtool import _core
 
         tree = [np.ascontiguousarray(judge[k], dtype=d) for k, d in
@@ -231,8 +230,6 @@ def second_lead_probability(rows: np.ndarray, judge: dict | None = None,
         node = np.empty((value.shape[0], rows.shape[0]), dtype=np.intp)
         if not _core._tree_leaves(np.ascontiguousarray(rows), *tree, node):
             raise ValueError("the judge's trees do not fit together or with the rows")
-    else:
-        raise ValueError(f"unknown backend {backend!r}; choose from 'c', 'python'")
     raw = float(judge["init"]) + float(judge["learning_rate"]) * value[trees, node].sum(axis=0)
     return 1.0 / (1.0 + np.exp(-raw))
 
