@@ -808,6 +808,17 @@ cdef inline Py_ssize_t _first_at_least(const Py_ssize_t* v, Py_ssize_t n,
     return lo
 
 
+cdef inline void _window_bounds(const Py_ssize_t* peaks, Py_ssize_t n, Py_ssize_t row,
+                                Py_ssize_t w, Py_ssize_t n_win, Py_ssize_t size,
+                                Py_ssize_t step, Py_ssize_t fsz, Py_ssize_t* out) noexcept nogil:
+    # Window row's first and end beat (the last window takes every beat
+    # after its start) and its first and end feature sample.
+    out[0] = _first_at_least(peaks, n, row * w, 1) if n else 0
+    out[1] = n if row == n_win - 1 or n == 0 else _first_at_least(peaks, n, (row + 1) * w, 1)
+    out[2] = min(min(row * w, size) // step, fsz)
+    out[3] = min(min((row + 1) * w, size) // step, fsz)
+
+
 def _window_measures(const double[::1] x not None, const double[::1] feat not None,
                      Py_ssize_t step, const Py_ssize_t[::1] peaks not None,
                      const Py_ssize_t[::1] other not None, Py_ssize_t w,
@@ -830,15 +841,14 @@ def _window_measures(const double[::1] x not None, const double[::1] feat not No
     cdef Py_ssize_t n_win = max(1, (size + w - 1) // w)
     cdef Py_ssize_t j, row, b0, b1, c, i, k, q, lo, hi, at_prev, at_next, cnt, s, most = 1
     cdef double v, total, mean, var, med, dot, nseg, nt, a, b, like
+    cdef Py_ssize_t bounds[4]
     cdef bint finite = True
     # Room for a window's background samples, its beats' values, and their
     # QRS segments with the median beat.
     for j in range(m):
         row = rows[j]
-        b0 = _first_at_least(&peaks[0], n, row * w, 1) if n else 0
-        b1 = n if row == n_win - 1 or n == 0 else _first_at_least(&peaks[0], n, (row + 1) * w, 1)
-        lo = min(min(row * w, size) // step, fsz)
-        hi = min(min((row + 1) * w, size) // step, fsz)
+        _window_bounds(&peaks[0] if n else NULL, n, row, w, n_win, size, step, fsz, bounds)
+        b0, b1, lo, hi = bounds[0], bounds[1], bounds[2], bounds[3]
         most = max(most, max(hi - lo, (b1 - b0) * (span + 2) + span))
     cdef double* buf = <double*> malloc(most * sizeof(double))
     if buf == NULL:
@@ -847,9 +857,9 @@ def _window_measures(const double[::1] x not None, const double[::1] feat not No
         with nogil:
             for j in range(m):
                 row = rows[j]
-                b0 = _first_at_least(&peaks[0], n, row * w, 1) if n else 0
-                b1 = n if row == n_win - 1 or n == 0 else \
-                    _first_at_least(&peaks[0], n, (row + 1) * w, 1)
+                _window_bounds(&peaks[0] if n else NULL, n, row, w, n_win, size, step, fsz,
+                               bounds)
+                b0, b1, lo, hi = bounds[0], bounds[1], bounds[2], bounds[3]
                 c = b1 - b0
                 out[j, 0] = c
                 # The feature's level at the beats.
@@ -858,8 +868,6 @@ def _window_measures(const double[::1] x not None, const double[::1] feat not No
                     finite = finite and fabs(buf[i]) < INFINITY
                 out[j, 1] = _quantile_of(buf, c, 0.5) if c else NAN
                 # Its background: the samples more than half from every beat.
-                lo = min(min(row * w, size) // step, fsz)
-                hi = min(min((row + 1) * w, size) // step, fsz)
                 q = _first_at_least(&peaks[0], n, lo, step) if n else 0
                 cnt = 0
                 for i in range(lo, hi):
