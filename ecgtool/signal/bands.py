@@ -38,7 +38,6 @@ import numpy as np
 from ecgtool.signal._twins import compiled
 
 
-
 @dataclass(frozen=True)
 class NoiseBand:
     """The high band read again in noisy stretches, and what makes a
