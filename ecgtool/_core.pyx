@@ -637,7 +637,7 @@ def _noisy_windows(const double[::1] feat not None, Py_ssize_t step,
     for a window without beats, at least one finite): marks ``out`` (one per
     window). ``reach``: windows on either side that set a window's level.
 
-    ``feat`` is not empty; the wrapper checks.
+    ``feat`` is not empty (the wrapper has read the levels from it).
     """
     cdef Py_ssize_t n_win = level.shape[0], fsz = feat.shape[0], k, t, prev, nxt, start
     cdef Py_ssize_t ws = max(w // step, 1), m, count, size = 2 * reach + 1
@@ -831,8 +831,8 @@ def _window_measures(const double[::1] x not None, const double[::1] feat not No
     coefficient of variation and share under 0.6 of their median, and the
     beats' mean likeness to their median beat.
 
-    ``peaks``, ``other`` and ``rows`` sorted; ``x`` at least one window
-    long; ``out`` ``(len(rows), 7)``. Returns False, leaving ``out``
+    ``peaks``, ``other`` and ``rows`` sorted, ``rows`` within the windows
+    of ``x``; ``out`` ``(len(rows), 7)``. Returns False, leaving ``out``
     unfinished, where a value read is not finite (the wrapper then runs the
     numpy twin, which follows numpy's rules for them).
     """
@@ -840,7 +840,7 @@ def _window_measures(const double[::1] x not None, const double[::1] feat not No
     cdef Py_ssize_t size = x.shape[0], fsz = feat.shape[0], span = 2 * hw
     cdef Py_ssize_t n_win = max(1, (size + w - 1) // w)
     cdef Py_ssize_t j, row, b0, b1, c, i, k, q, lo, hi, at_prev, at_next, cnt, s, most = 1
-    cdef double v, total, mean, var, med, dot, nseg, nt, a, b, like
+    cdef double v, total, mean, var, med, dot, nseg, nt, a, like
     cdef Py_ssize_t bounds[4]
     cdef bint finite = True
     # Room for a window's background samples, its beats' values, and their
@@ -937,8 +937,7 @@ def _window_measures(const double[::1] x not None, const double[::1] feat not No
                     for s in range(span):
                         for i in range(cnt):
                             buf[cnt * span + span + i] = buf[i * span + s]
-                        _two_ranks(buf + cnt * span + span, cnt, (cnt - 1) // 2, &a, &b)
-                        buf[cnt * span + s] = (a + (b if cnt % 2 == 0 else a)) / 2.0
+                        buf[cnt * span + s] = _middle_of(buf + cnt * span + span, cnt)
                     nt = 0.0
                     for s in range(span):
                         nt += buf[cnt * span + s] * buf[cnt * span + s]

@@ -337,8 +337,6 @@ def noisy_windows(feat: np.ndarray, step: int, level: np.ndarray, w: int, gate: 
                   reach: int) -> np.ndarray:
     """Twin of ``_core._noisy_windows``: the noisy windows, given each
     window's median feature at its beats (NaN for none; one at least)."""
-    from ecgtool.signal.filters import median_filter
-
     n_win = level.size
     has = np.flatnonzero(np.isfinite(level))
     # A window without beats takes the level of the nearest with some (the
@@ -347,7 +345,7 @@ def noisy_windows(feat: np.ndarray, step: int, level: np.ndarray, w: int, gate: 
     j = np.searchsorted(has, k)
     after, before = has[np.minimum(j, has.size - 1)], has[np.maximum(j - 1, 0)]
     near = np.where(np.abs(before - k) < np.abs(after - k), before, after)
-    level = median_filter(level[near], 2 * reach + 1)
+    level = running_rank(level[near], 2 * reach + 1)
     # Every sixth value of a window: its median is as good a background,
     # and the upper median (rank m // 2 of m values) is over the bar when at
     # least m - m // 2 values are: a count, cheaper than a partition.
